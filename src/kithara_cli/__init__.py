@@ -1,0 +1,8 @@
+"""kithara: fetch and play audio over HTTP (HLS with adaptive bitrate, progressive files).
+
+The data path reads top to bottom: URL -> peer (``file``/``hls``) -> downloader (``dl``, over
+``net``) -> storage -> stream -> decoder -> ring buffer -> device (``audio``). Every layer
+publishes typed ``events`` on one bus; the ``ui`` and ``bench`` read them.
+"""
+
+__version__ = "0.1.0"

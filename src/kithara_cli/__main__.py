@@ -1,0 +1,3 @@
+from kithara_cli.cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""Typed errors: every failure is either retryable or fatal, and carries its own exit code.
+
+Callers decide by type, never by matching message text. The CLI prints ``str(error)`` as the
+one line on stderr and exits with ``error.exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class KitharaError(Exception):
+    """Base of every error kithara reports to a user."""
+
+    retryable: bool = False
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RetryableError(KitharaError):
+    """A failure that may pass if the same request is tried again (network, 5xx, 429)."""
+
+    retryable = True
+
+
+class FatalError(KitharaError):
+    """A failure that retrying will not mend (bad input, 404, bad key, disk full)."""
+
+    retryable = False
+
+
+# --- network ---------------------------------------------------------------------------------
+
+
+class NetworkError(RetryableError):
+    """Connection refused/reset, timeout, body cut short."""
+
+    exit_code = 3
+
+
+class BodyStalledError(NetworkError):
+    """No body bytes arrived within the inactivity timeout."""
+
+
+class TruncatedBodyError(NetworkError):
+    """The server closed before Content-Length bytes arrived."""
+
+
+class ServerBusyError(RetryableError):
+    """HTTP 429 or 5xx; ``retry_after`` is the server's hint in seconds, if any."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class HttpStatusError(FatalError):
+    """A status that retrying will not change (404, 403, 410, 416...)."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ResolveError(FatalError):
+    """DNS failure or unreachable host: fatal for a CLI user, who typed the name."""
+
+    exit_code = 3
+
+
+class InvalidUrlError(FatalError):
+    exit_code = 2
+
+
+class RemoteChangedError(RetryableError):
+    """The remote file changed (validators differ) while resuming: start over."""
+
+
+# --- input and content -----------------------------------------------------------------------
+
+
+class UsageError(FatalError):
+    exit_code = 2
+
+
+class PlaylistError(FatalError):
+    """Malformed, hostile or unsupported playlist."""
+
+    exit_code = 5
+
+
+class UnsupportedError(FatalError):
+    """Encryption method, codec or container kithara does not handle."""
+
+    exit_code = 5
+
+
+class DecryptionError(FatalError):
+    """Wrong key or corrupt encrypted segment."""
+
+    exit_code = 5
+
+
+class DecoderError(FatalError):
+    exit_code = 5
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+class OutputError(FatalError):
+    """--out exists (without --force), is unwritable, or the disk is full."""
+
+    exit_code = 6
+
+
+class Cancelled(KitharaError):
+    """The user interrupted (Ctrl-C); partial data is kept for resuming."""
+
+    exit_code = 130
