@@ -1,2 +1,303 @@
+"""The command line: option parsing only. Each command's work lives in ``kithara_cli.commands``.
+
+Heavy modules (PyAV, numpy, sounddevice, httpx) are imported inside the commands, so that
+``kithara --help`` and time to first audio stay quick.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from kithara_cli import __version__
+from kithara_cli.errors import Cancelled, KitharaError
+
+app = typer.Typer(
+    name="kithara",
+    help="Fetch and play audio over HTTP: HLS (adaptive bitrate) and progressive files.",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kithara {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Fetch and play audio over HTTP: HLS (adaptive bitrate) and progressive files."""
+
+
+def _fail(error: KitharaError) -> NoReturn:
+    from kithara_cli.ui.console import print_error
+
+    print_error(str(error))
+    raise typer.Exit(error.exit_code)
+
+
+def _sigterm_as_interrupt() -> None:
+    """kill (SIGTERM) ends a fetch like Ctrl-C: state saved, partial kept, exit non-zero."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+HeaderOpt = Annotated[
+    list[str] | None,
+    typer.Option("--header", "-H", help="Extra request header 'Name: value' (repeatable)."),
+]
+UserAgentOpt = Annotated[str | None, typer.Option("--user-agent", "-A", help="User-Agent.")]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", help="Seconds without data before a request is retried.")
+]
+RetriesOpt = Annotated[int, typer.Option("--retries", help="Attempts per request without progress.")]
+ProxyOpt = Annotated[
+    str | None,
+    typer.Option("--proxy", help="Proxy URL (default: the environment's HTTP(S)_PROXY)."),
+]
+Http2Opt = Annotated[bool, typer.Option("--http2", help="Use HTTP/2 where the server offers it.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log each request and event.")]
+EventsOpt = Annotated[
+    Path | None, typer.Option("--events", help="Write every event as JSON Lines to this file.")
+]
+
+
+@app.command()
+def fetch(
+    url: Annotated[str, typer.Argument(help="http(s) URL of an audio file or an HLS playlist.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output file.", dir_okay=False)
+    ] = None,
+    connections: Annotated[
+        int,
+        typer.Option(
+            "--connections", "-c", min=1, max=32, help="Parallel requests (progressive files)."
+        ),
+    ] = 4,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite FILE.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    variant: Annotated[
+        str, typer.Option("--variant", help="HLS variant: best, worst, INDEX or e.g. 128k.")
+    ] = "best",
+    audio: Annotated[
+        str | None, typer.Option("--audio", help="HLS audio rendition by language or name.")
+    ] = None,
+    list_variants: Annotated[
+        bool, typer.Option("--list", help="Print the HLS ladder and exit.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --list: print JSON.")] = False,
+    remux: Annotated[
+        bool, typer.Option("--remux", help="Remux HLS output into --out's container.")
+    ] = False,
+    segments: Annotated[
+        int, typer.Option("--segments", min=1, max=64, help="HLS segments in flight.")
+    ] = 8,
+    skip_unavailable: Annotated[
+        bool,
+        typer.Option("--skip-unavailable", help="Skip HLS segments that fail; report the gaps."),
+    ] = False,
+    live_edge: Annotated[
+        int, typer.Option("--live-edge", min=1, help="Live HLS: start N segments back.")
+    ] = 3,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="Live HLS: stop after this many seconds.")
+    ] = None,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard", help="Show in-flight requests under the bar.")
+    ] = False,
+    header: HeaderOpt = None,
+    user_agent: UserAgentOpt = None,
+    timeout: TimeoutOpt = 20.0,
+    retries: RetriesOpt = 6,
+    proxy: ProxyOpt = None,
+    http2: Http2Opt = False,
+    verbose: VerboseOpt = False,
+    events: EventsOpt = None,
+) -> None:
+    """Download a progressive file or a whole HLS stream to FILE, in parallel and resumably."""
+    from kithara_cli.commands.common import CommonOptions
+    from kithara_cli.commands.fetch import FetchOptions, run_fetch
+
+    _sigterm_as_interrupt()
+    common = CommonOptions(
+        headers=header or [],
+        user_agent=user_agent,
+        timeout=timeout,
+        retries=retries,
+        proxy=proxy,
+        http2=http2,
+        verbose=verbose,
+        events_path=events,
+    )
+    options = FetchOptions(
+        url=url,
+        out=out,
+        connections=connections,
+        force=force,
+        quiet=quiet,
+        variant=variant,
+        audio=audio,
+        list_only=list_variants,
+        as_json=as_json,
+        remux=remux,
+        segments_in_flight=segments,
+        skip_unavailable=skip_unavailable,
+        live_edge=live_edge,
+        duration=duration,
+        dashboard=dashboard,
+    )
+    try:
+        run_fetch(options, common)
+    except KitharaError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        _fail(Cancelled("interrupted"))
+
+
+@app.command()
+def play(
+    url: Annotated[
+        str | None,
+        typer.Argument(help="http(s) URL (HLS or progressive) or a local file; none: the demo."),
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", help="default, a device name or index, null, or wav:PATH."
+        ),
+    ] = "default",
+    list_devices: Annotated[
+        bool, typer.Option("--list-devices", help="List audio output devices and exit.")
+    ] = False,
+    buffer: Annotated[
+        float, typer.Option("--buffer", min=0.1, max=60.0, help="Seconds of decoded audio ahead.")
+    ] = 2.0,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Start at TIME (seconds, or mm:ss).")
+    ] = None,
+    volume: Annotated[
+        float, typer.Option("--volume", min=0.0, max=2.0, help="Initial volume (1.0 = 100%).")
+    ] = 1.0,
+    abr: Annotated[
+        str, typer.Option("--abr", help="auto, or fixed:VARIANT (index, best, worst, 128k).")
+    ] = "auto",
+    max_bitrate: Annotated[
+        str | None, typer.Option("--max-bitrate", help="Never pick a variant above this (e.g. 128k).")
+    ] = None,
+    min_bitrate: Annotated[
+        str | None, typer.Option("--min-bitrate", help="Never pick a variant below this.")
+    ] = None,
+    audio: Annotated[
+        str | None, typer.Option("--audio", help="HLS audio rendition by language or name.")
+    ] = None,
+    no_ui: Annotated[bool, typer.Option("--no-ui", help="Plain log lines, no dashboard.")] = False,
+    header: HeaderOpt = None,
+    user_agent: UserAgentOpt = None,
+    timeout: TimeoutOpt = 20.0,
+    retries: RetriesOpt = 6,
+    proxy: ProxyOpt = None,
+    http2: Http2Opt = False,
+    verbose: VerboseOpt = False,
+    events: EventsOpt = None,
+) -> None:
+    """Play HLS or progressive audio with a live dashboard. Keys: space, arrows, q."""
+    from kithara_cli.commands.common import CommonOptions
+    from kithara_cli.commands.play import PlayOptions, run_play
+
+    common = CommonOptions(
+        headers=header or [],
+        user_agent=user_agent,
+        timeout=timeout,
+        retries=retries,
+        proxy=proxy,
+        http2=http2,
+        verbose=verbose,
+        events_path=events,
+    )
+    options = PlayOptions(
+        url=url,
+        demo=demo or url is None,
+        output=output,
+        list_devices=list_devices,
+        buffer=buffer,
+        start=start,
+        volume=volume,
+        abr=abr,
+        max_bitrate=max_bitrate,
+        min_bitrate=min_bitrate,
+        audio=audio,
+        no_ui=no_ui,
+    )
+    try:
+        run_play(options, common)
+    except KitharaError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="The short run CI uses (< 2 min).")] = False,
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", help="Run only this scenario (repeatable).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write results as JSON to this file.")
+    ] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option("--compare", help="Baseline JSON: exit non-zero when a metric regresses."),
+    ] = None,
+    abr_only: Annotated[bool, typer.Option("--abr", help="Only the ABR table.")] = False,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Timed runs per scenario.")] = 5,
+    list_scenarios: Annotated[
+        bool, typer.Option("--list", help="List the scenarios and exit.")
+    ] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Benchmark kithara against curl, ffmpeg, yt-dlp and streamlink on a loopback server."""
+    from kithara_cli.commands.bench import BenchOptions, run_bench
+
+    options = BenchOptions(
+        quick=quick,
+        scenarios=scenario or [],
+        json_out=json_out,
+        compare=compare,
+        abr_only=abr_only,
+        runs=runs,
+        list_only=list_scenarios,
+        verbose=verbose,
+    )
+    try:
+        code = run_bench(options)
+    except KitharaError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise typer.Exit(code)
+
+
 def main() -> None:
-    raise SystemExit("not yet")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

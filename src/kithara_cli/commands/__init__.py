@@ -1,0 +1,1 @@
+"""Commands: wire the layers together for each CLI verb; no protocol logic lives here."""

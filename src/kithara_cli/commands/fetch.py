@@ -1,0 +1,76 @@
+"""``kithara fetch``: pick the source kind, run its fetch, show progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kithara_cli.commands.common import CommonOptions, EventSinks
+from kithara_cli.errors import UsageError
+from kithara_cli.events import EventBus
+from kithara_cli.net import check_http_url
+
+
+@dataclass
+class FetchOptions:
+    url: str
+    out: Path | None
+    connections: int = 4
+    force: bool = False
+    quiet: bool = False
+    variant: str = "best"
+    audio: str | None = None
+    list_only: bool = False
+    as_json: bool = False
+    remux: bool = False
+    segments_in_flight: int = 8
+    skip_unavailable: bool = False
+    live_edge: int = 3
+    duration: float | None = None
+    dashboard: bool = False
+
+
+def looks_like_hls(url: str) -> bool:
+    path = urlsplit(url).path.lower()
+    return path.endswith((".m3u8", ".m3u"))
+
+
+def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
+    check_http_url(options.url)
+    bus = EventBus()
+    if looks_like_hls(options.url) or options.list_only:
+        from kithara_cli.hls.fetch_cmd import run_hls_fetch
+
+        with EventSinks(bus, common):
+            run_hls_fetch(options, common, bus)
+        return
+    if options.out is None:
+        raise UsageError("--out FILE is required")
+    _run_progressive(options, common, bus)
+
+
+def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
+    from kithara_cli.dl import Downloader
+    from kithara_cli.file import ProgressiveFetch, check_output
+    from kithara_cli.ui.console import print_note
+    from kithara_cli.ui.progress import FetchProgressView
+
+    assert options.out is not None
+    out = options.out
+    check_output(out, options.force)
+    with (
+        EventSinks(bus, common),
+        Downloader(
+            bus,
+            common.net_config(),
+            max_concurrent=options.connections,
+            retry=common.retry_policy(),
+        ) as downloader,
+    ):
+        job = ProgressiveFetch(downloader, options.url, out, connections=options.connections)
+        with FetchProgressView(bus, out.name, quiet=options.quiet, verbose=common.verbose):
+            result = job.run()
+    if not options.quiet:
+        mbps = result.downloaded / max(result.seconds, 1e-6) / 1e6
+        print_note(f"saved {out} ({result.bytes} bytes, {result.seconds:.2f} s, {mbps:.1f} MB/s)")

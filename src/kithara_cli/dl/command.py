@@ -1,0 +1,86 @@
+"""Fetch commands and their outcomes: the values that cross between peers and the downloader."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kithara_cli.errors import KitharaError
+
+if TYPE_CHECKING:
+    from kithara_cli.dl.downloader import Downloader
+
+
+class Priority(enum.IntEnum):
+    DEMAND = 0  # a reader is blocked on it, a seek target, the next segment to play
+    PREFETCH = 1
+
+
+@dataclass(frozen=True)
+class ResponseInfo:
+    """What the first response said about the resource."""
+
+    url: str  # final URL after redirects
+    status: int
+    total_size: int | None  # whole resource length, when known
+    range_honoured: bool
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+
+
+ChunkSink = Callable[[int, bytes], None]  # (absolute offset, data); may raise to abort
+
+
+@dataclass
+class FetchCmd:
+    url: str
+    sink: ChunkSink
+    start: int = 0
+    end: int | None = None  # exclusive; None: to the end of the resource
+    priority: Priority = Priority.PREFETCH
+    label: str = ""
+    headers: Mapping[str, str] | None = None
+    epoch: int = 0
+    if_range: str | None = None  # validator: a changed resource answers 200 from byte 0
+    on_response: Callable[[ResponseInfo], None] | None = None  # may raise to refuse
+    on_complete: Callable[[FetchOutcome], None] | None = None
+    soft_timeout: float | None = None  # None: the downloader's default
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    request_id: int
+    state: str  # "ok" | "failed" | "cancelled"
+    bytes: int  # body bytes handed to the sink
+    info: ResponseInfo | None = None
+    error: KitharaError | None = None
+    cancel_reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
+@dataclass(eq=False)
+class FetchHandle:
+    """The submitter's grip on a command: cancel it, or wait for its outcome."""
+
+    request_id: int
+    cmd: FetchCmd
+    _downloader: Downloader
+    future: concurrent.futures.Future[FetchOutcome] = field(
+        default_factory=concurrent.futures.Future
+    )
+
+    def cancel(self, reason: str = "peer") -> None:
+        self._downloader.cancel(self, reason)
+
+    def result(self, timeout: float | None = None) -> FetchOutcome:
+        return self.future.result(timeout)
+
+    def done(self) -> bool:
+        return self.future.done()

@@ -1,0 +1,548 @@
+"""The downloader core: a priority queue of fetch commands run on one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from kithara_cli.dl.command import FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
+from kithara_cli.errors import (
+    BodyStalledError,
+    FatalError,
+    HttpStatusError,
+    KitharaError,
+    NetworkError,
+    RemoteChangedError,
+    ServerBusyError,
+    TruncatedBodyError,
+)
+from kithara_cli.events import EventBus
+from kithara_cli.events.types import (
+    BodyResumed,
+    BodyStalled,
+    FirstByte,
+    LoadSlow,
+    RequestCancelled,
+    RequestCompleted,
+    RequestEnqueued,
+    RequestFailed,
+    RequestProgress,
+    RequestRetrying,
+    RequestStarted,
+    RetryExhausted,
+)
+from kithara_cli.net import (
+    NetConfig,
+    RetryPolicy,
+    classify_http_error,
+    classify_status,
+    make_client,
+)
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def _tune_httpcore() -> None:
+    """Read 256 KiB per socket read instead of 64 KiB: fewer Python-level chunks per MB.
+
+    httpcore exposes the read size as a class attribute; measured on loopback it is the
+    largest single lever on throughput (each chunk costs a trip through several async layers).
+    """
+    try:
+        from httpcore._async.http11 import AsyncHTTP11Connection
+
+        AsyncHTTP11Connection.READ_NUM_BYTES = 256 * 1024
+    except (ImportError, AttributeError):  # a future httpcore: keep its default
+        pass
+
+
+_tune_httpcore()
+
+
+@dataclass
+class _Job:
+    handle: FetchHandle
+    enqueued_at: float
+    started_at: float = 0.0
+    ttfb: float = 0.0
+    bytes_done: int = 0
+    total: int | None = None
+    task: asyncio.Task[FetchOutcome] | None = None
+    cancel_reason: str | None = None
+    finished: bool = False
+
+
+def _parse_content_range(value: str | None) -> tuple[int | None, int | None]:
+    """``bytes a-b/total`` -> (a, total); unknown parts are None."""
+    if not value or not value.startswith("bytes "):
+        return None, None
+    spec, _, total = value[6:].partition("/")
+    first = spec.partition("-")[0]
+    return (
+        int(first) if first.isdigit() else None,
+        int(total) if total.isdigit() else None,
+    )
+
+
+class Downloader:
+    """Runs fetch commands; see the package docstring for its contract."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        net: NetConfig | None = None,
+        *,
+        max_concurrent: int = 5,
+        soft_timeout: float = 2.0,
+        retry: RetryPolicy | None = None,
+        progress_interval: float = 0.1,
+    ) -> None:
+        self.bus = bus
+        self.net = net or NetConfig()
+        self.max_concurrent = max_concurrent
+        self.soft_timeout = soft_timeout
+        self.retry = retry or RetryPolicy()
+        self.progress_interval = progress_interval
+        self._ids = itertools.count(1)
+        self._id_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._ready = threading.Event()
+        self._closed = False
+        # loop-thread state
+        self._heap: list[tuple[int, int, _Job]] = []
+        self._seq = itertools.count()
+        self._jobs: dict[int, _Job] = {}
+        self._active = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Downloader:
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._thread_main, name="kithara-dl", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        return self
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        self._client = make_client(self.net)
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def close(self) -> None:
+        """Cancel everything (reason: shutdown), close the client, stop the thread."""
+        if self._closed or self._loop is None:
+            self._closed = True
+            return
+        self._closed = True
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        try:
+            fut.result(timeout=10)
+        except Exception:  # shutdown must not raise over a user's error
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    async def _shutdown(self) -> None:
+        for job in list(self._jobs.values()):
+            self._cancel_in_loop(job, "shutdown")
+        tasks = [j.task for j in self._jobs.values() if j.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        if self._client is not None:
+            await self._client.aclose()
+
+    def __enter__(self) -> Downloader:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        assert self._loop is not None, "Downloader.start() first"
+        return self._loop
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine on the downloader's loop from synchronous code."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    # --- submitting and cancelling (any thread) ---------------------------------------------
+
+    def submit(self, cmd: FetchCmd) -> FetchHandle:
+        with self._id_lock:
+            request_id = next(self._ids)
+        handle = FetchHandle(request_id, cmd, self)
+        self.bus.publish(
+            RequestEnqueued(
+                request_id=request_id,
+                url=cmd.url,
+                priority="demand" if cmd.priority == Priority.DEMAND else "prefetch",
+                label=cmd.label,
+                range_start=cmd.start if (cmd.start or cmd.end is not None) else None,
+                range_end=cmd.end,
+            )
+        )
+        job = _Job(handle, time.monotonic())
+        if self._closed:
+            self._finish(job, FetchOutcome(request_id, "cancelled", 0, cancel_reason="shutdown"))
+            return handle
+        self.loop.call_soon_threadsafe(self._enqueue, job)
+        return handle
+
+    def cancel(self, handle: FetchHandle, reason: str = "peer") -> None:
+        if handle.future.done() or self._loop is None or self._closed:
+            return
+        self._loop.call_soon_threadsafe(self._cancel_by_id, handle.request_id, reason)
+
+    def cancel_where(self, predicate: Callable[[FetchCmd], bool], reason: str) -> None:
+        """Cancel every queued or running command whose cmd matches (e.g. an old seek epoch)."""
+        if self._loop is None or self._closed:
+            return
+
+        def run() -> None:
+            for job in list(self._jobs.values()):
+                if predicate(job.handle.cmd):
+                    self._cancel_in_loop(job, reason)
+
+        self._loop.call_soon_threadsafe(run)
+
+    # --- loop-thread internals ---------------------------------------------------------------
+
+    def _enqueue(self, job: _Job) -> None:
+        self._jobs[job.handle.request_id] = job
+        heapq.heappush(self._heap, (int(job.handle.cmd.priority), next(self._seq), job))
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._active < self.max_concurrent and self._heap:
+            _, _, job = heapq.heappop(self._heap)
+            if job.finished:
+                continue
+            self._active += 1
+            job.task = self.loop.create_task(self._run(job))
+
+    def _cancel_by_id(self, request_id: int, reason: str) -> None:
+        job = self._jobs.get(request_id)
+        if job is not None:
+            self._cancel_in_loop(job, reason)
+
+    def _cancel_in_loop(self, job: _Job, reason: str) -> None:
+        if job.finished or job.cancel_reason is not None:
+            return
+        job.cancel_reason = reason
+        if job.task is None:  # still queued: complete now, the heap entry is skipped later
+            self._finish(
+                job,
+                FetchOutcome(job.handle.request_id, "cancelled", 0, cancel_reason=reason),
+            )
+        else:
+            job.task.cancel()
+
+    def _finish(self, job: _Job, outcome: FetchOutcome) -> None:
+        """The single place a command completes: exactly one on_complete per command."""
+        if job.finished:
+            return
+        job.finished = True
+        self._jobs.pop(job.handle.request_id, None)
+        rid = job.handle.request_id
+        if outcome.state == "ok":
+            duration = time.monotonic() - job.started_at
+            ttfb = job.ttfb
+            body_time = max(duration - ttfb, 1e-6)
+            self.bus.publish(
+                RequestCompleted(
+                    request_id=rid,
+                    bytes=outcome.bytes,
+                    duration=duration,
+                    ttfb=ttfb,
+                    bandwidth_bps=outcome.bytes * 8 / body_time,
+                )
+            )
+        elif outcome.state == "failed":
+            err = outcome.error
+            self.bus.publish(
+                RequestFailed(
+                    request_id=rid,
+                    error=str(err),
+                    retryable=bool(err and err.retryable),
+                )
+            )
+        else:
+            self.bus.publish(RequestCancelled(request_id=rid, reason=outcome.cancel_reason or ""))
+        cmd = job.handle.cmd
+        if cmd.on_complete is not None:
+            try:
+                cmd.on_complete(outcome)
+            except Exception:  # a peer's bug must not kill the loop
+                log.exception("on_complete failed")
+        if not job.handle.future.done():
+            job.handle.future.set_result(outcome)
+
+    async def _run(self, job: _Job) -> FetchOutcome:
+        rid = job.handle.request_id
+        job.started_at = time.monotonic()
+        self.bus.publish(
+            RequestStarted(request_id=rid, queue_wait=job.started_at - job.enqueued_at)
+        )
+        soft = job.handle.cmd.soft_timeout
+        soft = self.soft_timeout if soft is None else soft
+        timer = self.loop.call_later(soft, self._load_slow, job) if soft > 0 else None
+        outcome: FetchOutcome
+        try:
+            outcome = await self._transfer(job)
+        except asyncio.CancelledError:
+            outcome = FetchOutcome(
+                rid, "cancelled", job.bytes_done, cancel_reason=job.cancel_reason or "shutdown"
+            )
+        except KitharaError as err:
+            outcome = FetchOutcome(rid, "failed", job.bytes_done, error=err)
+        except Exception as exc:  # typed at the boundary
+            outcome = FetchOutcome(
+                rid, "failed", job.bytes_done, error=classify_http_error(exc, job.handle.cmd.url)
+            )
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._active -= 1
+        self._finish(job, outcome)
+        self._pump()
+        return outcome
+
+    def _load_slow(self, job: _Job) -> None:
+        if job.finished:
+            return
+        self.bus.publish(
+            LoadSlow(
+                request_id=job.handle.request_id,
+                elapsed=time.monotonic() - job.started_at,
+                bytes_done=job.bytes_done,
+                total=job.total,
+            )
+        )
+
+    async def _transfer(self, job: _Job) -> FetchOutcome:
+        cmd = job.handle.cmd
+        rid = job.handle.request_id
+        assert self._client is not None
+        info: ResponseInfo | None = None
+        attempt = 0
+        resumes = 0
+        while True:
+            attempt += 1
+            want = cmd.start + job.bytes_done
+            if cmd.end is not None and want >= cmd.end:
+                return FetchOutcome(rid, "ok", job.bytes_done, info=info)
+            headers = dict(cmd.headers or {})
+            ranged = want > 0 or cmd.end is not None
+            if ranged:
+                last = "" if cmd.end is None else str(cmd.end - 1)
+                headers["Range"] = f"bytes={want}-{last}"
+                if cmd.if_range:
+                    headers["If-Range"] = cmd.if_range
+            before = job.bytes_done
+            t0 = time.monotonic()
+            try:
+                async with self._client.stream("GET", cmd.url, headers=headers) as resp:
+                    status = resp.status_code
+                    if status == 416 and cmd.end is None and want > 0:
+                        _, total = _parse_content_range(resp.headers.get("content-range"))
+                        if total is not None and total == want:  # nothing left: we have it all
+                            job.total = total
+                            return FetchOutcome(rid, "ok", job.bytes_done, info=info)
+                    err = classify_status(status, cmd.url, resp.headers)
+                    if err is not None:
+                        raise err
+                    partial = status == 206
+                    body_start = 0
+                    total_size: int | None = None
+                    length = resp.headers.get("content-length")
+                    body_len = int(length) if length and length.isdigit() else None
+                    if partial:
+                        first, total_size = _parse_content_range(resp.headers.get("content-range"))
+                        body_start = first if first is not None else want
+                        if body_start > want:
+                            raise NetworkError(f"server sent bytes from {body_start}, asked {want}")
+                    else:
+                        total_size = body_len
+                        if ranged and cmd.if_range:
+                            etag = resp.headers.get("etag")
+                            if etag and etag != cmd.if_range:
+                                raise RemoteChangedError(f"remote file changed: {cmd.url}")
+                    skip = want - body_start
+                    if info is None:
+                        ttfb = time.monotonic() - t0
+                        job.ttfb = ttfb
+                        full = None if body_len is None else body_start + body_len
+                        if cmd.end is not None:
+                            full = cmd.end if full is None else min(full, cmd.end)
+                        job.total = None if full is None else full - cmd.start
+                        info = ResponseInfo(
+                            url=str(resp.url),
+                            status=status,
+                            total_size=total_size,
+                            range_honoured=partial or not ranged,
+                            etag=resp.headers.get("etag"),
+                            last_modified=resp.headers.get("last-modified"),
+                            content_type=resp.headers.get("content-type"),
+                        )
+                        self.bus.publish(
+                            FirstByte(
+                                request_id=rid,
+                                ttfb=ttfb,
+                                status=status,
+                                partial=partial,
+                                total=job.total,
+                            )
+                        )
+                        if cmd.on_response is not None:
+                            cmd.on_response(info)  # may narrow cmd.end (split into parts)
+                    else:
+                        resumes += 1
+                        self.bus.publish(
+                            BodyResumed(
+                                request_id=rid,
+                                resume=resumes,
+                                from_offset=want,
+                                range_honoured=partial,
+                            )
+                        )
+                    expected = None if body_len is None else body_start + body_len
+                    if cmd.end is not None:
+                        expected = cmd.end if expected is None else min(expected, cmd.end)
+                    if expected is not None:
+                        job.total = expected - cmd.start
+                    await self._pump_body(job, resp, skip, want)
+                    end_pos = cmd.start + job.bytes_done
+                    if expected is not None and end_pos < expected:
+                        raise TruncatedBodyError(
+                            f"body ended at byte {end_pos} of {expected}: {cmd.url}"
+                        )
+                    if job.total is None and cmd.end is None:
+                        job.total = job.bytes_done
+                    return FetchOutcome(rid, "ok", job.bytes_done, info=info)
+            except asyncio.CancelledError:
+                raise
+            except FatalError:
+                raise
+            except Exception as exc:  # classified below
+                err = classify_http_error(exc, cmd.url)
+                if not err.retryable:
+                    raise err from exc
+                if isinstance(err, BodyStalledError):
+                    self.bus.publish(
+                        BodyStalled(
+                            request_id=rid,
+                            consumed=job.bytes_done,
+                            expected=job.total,
+                            stall=self.net.read_timeout,
+                        )
+                    )
+                if isinstance(err, RemoteChangedError):
+                    raise err from exc
+                if job.bytes_done > before:  # progress made: this is a resume, not a retry
+                    attempt = 1
+                if attempt >= self.retry.max_attempts or resumes > 1000:
+                    self.bus.publish(RetryExhausted(request_id=rid, attempts=attempt))
+                    raise err from exc
+                retry_after = err.retry_after if isinstance(err, ServerBusyError) else None
+                delay = 0.0 if job.bytes_done > before else self.retry.backoff(attempt, retry_after)
+                self.bus.publish(
+                    RequestRetrying(
+                        request_id=rid,
+                        attempt=attempt,
+                        max_attempts=self.retry.max_attempts,
+                        error=str(err),
+                        backoff=delay,
+                    )
+                )
+                if delay:
+                    await asyncio.sleep(delay)
+
+    async def _pump_body(self, job: _Job, resp: httpx.Response, skip: int, want: int) -> None:
+        """Hand body chunks to the sink at their absolute offsets; the hot loop."""
+        cmd = job.handle.cmd
+        sink = cmd.sink
+        offset = want
+        end = cmd.end
+        interval = self.progress_interval
+        next_progress = time.monotonic() + interval
+        rid = job.handle.request_id
+        publish = self.bus.publish
+        async for chunk in resp.aiter_raw():
+            if skip:
+                if len(chunk) <= skip:
+                    skip -= len(chunk)
+                    continue
+                chunk = chunk[skip:]
+                skip = 0
+            if end is not None and offset + len(chunk) >= end:
+                chunk = chunk[: end - offset]
+                sink(offset, chunk)
+                job.bytes_done += len(chunk)
+                return
+            sink(offset, chunk)
+            offset += len(chunk)
+            job.bytes_done += len(chunk)
+            now = time.monotonic()
+            if now >= next_progress:
+                next_progress = now + interval
+                publish(
+                    RequestProgress(
+                        request_id=rid,
+                        bytes_done=job.bytes_done,
+                        total=job.total,
+                        elapsed=now - job.started_at,
+                    )
+                )
+
+    # --- small resources ----------------------------------------------------------------------
+
+    def fetch_bytes(
+        self,
+        url: str,
+        *,
+        label: str = "",
+        priority: Priority = Priority.DEMAND,
+        max_bytes: int = 16 * 1024 * 1024,
+        timeout: float | None = None,
+    ) -> tuple[bytes, str]:
+        """Fetch a small resource (playlist, key) into memory; returns (body, final URL)."""
+        buf = bytearray()
+
+        def sink(offset: int, data: bytes) -> None:
+            if offset + len(data) > max_bytes:
+                raise HttpStatusError(f"response larger than {max_bytes} bytes: {url}", 413)
+            if offset != len(buf):
+                del buf[offset:]
+            buf.extend(data)
+
+        handle = self.submit(FetchCmd(url=url, sink=sink, priority=priority, label=label))
+        outcome = handle.result(timeout)
+        if outcome.state == "failed":
+            assert outcome.error is not None
+            raise outcome.error
+        if outcome.state == "cancelled":
+            raise NetworkError(f"request cancelled ({outcome.cancel_reason}): {url}")
+        final = outcome.info.url if outcome.info else url
+        return bytes(buf), final

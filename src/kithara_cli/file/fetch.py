@@ -1,0 +1,289 @@
+"""``kithara fetch`` for a progressive file: parallel ranged parts, resumable, atomic."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from kithara_cli.dl import Downloader, FetchCmd, FetchOutcome, Priority, ResponseInfo
+from kithara_cli.errors import (
+    Cancelled,
+    KitharaError,
+    OutputError,
+    RemoteChangedError,
+)
+from kithara_cli.events.types import FetchProgress, Notice
+from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
+from kithara_cli.storage import RangeSet, SparseResource
+
+MIN_PART = 1 << 20  # parts smaller than this cost more in requests than they gain
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    path: Path
+    bytes: int
+    downloaded: int  # bytes that came over the network in this run
+    resumed_from: int
+    seconds: float
+
+
+def check_output(out: Path, force: bool) -> None:
+    """Refuse early: an existing --out (without --force), a missing or unwritable folder."""
+    if out.exists() and out.is_dir():
+        raise OutputError(f"{out} is a directory")
+    if out.exists() and not force:
+        raise OutputError(f"{out} already exists (use --force to overwrite)")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {out}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {out}: folder {parent} is not writable")
+
+
+def split_gaps(gaps: list[tuple[int, int]], parts: int) -> list[tuple[int, int]]:
+    """Cut missing ranges into about ``parts`` x 4 pieces so fast connections take more."""
+    missing = sum(b - a for a, b in gaps)
+    if missing == 0:
+        return []
+    size = max(MIN_PART, -(-missing // (parts * 4)))
+    out: list[tuple[int, int]] = []
+    for a, b in gaps:
+        while a < b:
+            out.append((a, min(b, a + size)))
+            a += size
+    return out
+
+
+class ProgressiveFetch:
+    """One download of one URL into ``out``; run() blocks until done, failed or interrupted."""
+
+    def __init__(
+        self,
+        downloader: Downloader,
+        url: str,
+        out: Path,
+        *,
+        connections: int = 4,
+        state_interval: float = 0.25,
+    ) -> None:
+        self.dl = downloader
+        self.bus = downloader.bus
+        self.url = url
+        self.out = out
+        self.connections = max(1, connections)
+        self.state_interval = state_interval
+        self.part, self.state_path = part_paths(out)
+        self._lock = threading.Lock()
+        self._pending: set[int] = set()
+        self._handles: list = []
+        self._error: KitharaError | None = None
+        self._all_done = threading.Event()
+        self._resource: SparseResource | None = None
+        self._state: ResumeState | None = None
+        self._network_bytes = 0
+
+    # --- public ---------------------------------------------------------------------------
+
+    def run(self) -> FetchResult:
+        started = time.monotonic()
+        try:
+            return self._run_once(started)
+        except RemoteChangedError:
+            self.bus.publish(Notice(level="warning", message="remote file changed: starting over"))
+            remove_quietly(self.part, self.state_path)
+            return self._run_once(started)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _run_once(self, started: float) -> FetchResult:
+        state = load_state(self.state_path) if self.part.exists() else None
+        if state is not None and state.url != self.url:
+            state = None
+        if state is None:
+            remove_quietly(self.part, self.state_path)
+            state = ResumeState(url=self.url)
+        ranges = RangeSet((a, b) for a, b in state.ranges)
+        resumed_from = ranges.total()
+        self._state = state
+        self._error = None
+        self._all_done.clear()
+        resource = SparseResource(self.part, total=state.total, ranges=ranges)
+        self._resource = resource
+        if resumed_from:
+            self.bus.publish(
+                Notice(level="info", message=f"resuming: {resumed_from} bytes already on disk")
+            )
+        saver = threading.Thread(target=self._save_loop, name="kithara-state", daemon=True)
+        saver.start()
+        try:
+            self._start_first(resource, state)
+            self._wait()
+            if self._error is not None:
+                raise self._error
+            total = resource.total
+            if total is None or not resource.is_complete():
+                raise OutputError(f"download incomplete: {self.url}")
+            resource.truncate(total)
+            resource.close()
+            os.replace(self.part, self.out)
+            remove_quietly(self.state_path)
+            return FetchResult(
+                self.out, total, self._network_bytes, resumed_from, time.monotonic() - started
+            )
+        except KeyboardInterrupt:
+            self._cancel_all("user")
+            raise Cancelled("interrupted: partial download kept for resuming") from None
+        except BaseException as exc:
+            self._cancel_all("peer")
+            if isinstance(exc, KitharaError) and not exc.retryable:
+                # Nothing to resume from a 404, a full disk or a bad URL.
+                resource.close()
+                remove_quietly(self.part, self.state_path)
+            raise
+        finally:
+            self._all_done.set()
+            saver.join(timeout=2)
+            self._save_state_now()
+            resource.close()
+
+    def _start_first(self, resource: SparseResource, state: ResumeState) -> None:
+        """The first request probes size, Range support and validators, then fans out."""
+        if state.total is not None:
+            gaps = resource.gaps(0, state.total)
+            if not gaps:
+                self._all_done.set()
+                return
+            first_start, first_end = gaps[0]
+        else:
+            first_start, first_end = 0, None
+        validator = state.etag if state.etag and not state.etag.startswith("W/") else None
+
+        def on_response(info: ResponseInfo) -> None:
+            self._on_first_response(info, cmd)
+
+        cmd = FetchCmd(
+            url=self.url,
+            sink=self._sink,
+            start=first_start,
+            end=first_end,
+            priority=Priority.DEMAND,
+            label="probe" if first_start == 0 else f"bytes {first_start}-",
+            headers={"Range": "bytes=0-"} if first_start == 0 and first_end is None else None,
+            if_range=validator,
+            on_response=on_response,
+        )
+        self._submit(cmd)
+
+    def _on_first_response(self, info: ResponseInfo, cmd: FetchCmd) -> None:
+        state = self._state
+        resource = self._resource
+        assert state is not None and resource is not None
+        if state.ranges and not state.same_remote(info.total_size, info.etag, info.last_modified):
+            raise RemoteChangedError(f"remote file changed: {self.url}")
+        state.etag, state.last_modified = info.etag, info.last_modified
+        if info.total_size is not None:
+            state.total = info.total_size
+            resource.set_total(info.total_size)
+        if not info.range_honoured or info.total_size is None:
+            if cmd.start > 0:
+                # Can't resume from a server that ignores Range: the downloader skips the
+                # leading bytes, which is correct, only slower.
+                self.bus.publish(Notice(level="info", message="server ignores Range"))
+            return  # one stream, to the end
+        gaps = resource.gaps(cmd.start, info.total_size)
+        if not gaps:
+            return
+        # Keep the first part for this connection; hand the rest to the others.
+        pieces = split_gaps(gaps, self.connections) if self.connections > 1 else []
+        if len(pieces) <= 1:
+            cmd.end = gaps[0][1]
+            rest = gaps[1:]
+            pieces = list(rest)
+        else:
+            cmd.end = pieces[0][1]
+            pieces = pieces[1:]
+        for a, b in pieces:
+            self._submit(
+                FetchCmd(
+                    url=self.url,
+                    sink=self._sink,
+                    start=a,
+                    end=b,
+                    priority=Priority.PREFETCH,
+                    label=f"bytes {a}-{b - 1}",
+                    if_range=info.etag if info.etag and not info.etag.startswith("W/") else None,
+                )
+            )
+
+    def _submit(self, cmd: FetchCmd) -> None:
+        cmd.on_complete = self._on_complete
+        with self._lock:
+            handle = self.dl.submit(cmd)
+            self._pending.add(handle.request_id)
+            self._handles.append(handle)
+
+    def _sink(self, offset: int, data: bytes) -> None:
+        assert self._resource is not None
+        self._resource.write_at(offset, data)
+        self._network_bytes += len(data)
+
+    def _on_complete(self, outcome: FetchOutcome) -> None:
+        with self._lock:
+            self._pending.discard(outcome.request_id)
+            if outcome.state == "failed" and self._error is None:
+                self._error = outcome.error
+            if self._error is not None or not self._pending:
+                self._all_done.set()
+        if self._error is not None:
+            self._cancel_all("peer", wait=False)  # on the loop thread: never wait here
+        resource = self._resource
+        if (
+            outcome.state == "ok"
+            and resource is not None
+            and resource.total is None
+            and outcome.info is not None
+            and not outcome.info.range_honoured
+        ):
+            resource.set_total(outcome.bytes)
+            if self._state is not None:
+                self._state.total = outcome.bytes
+
+    def _wait(self) -> None:
+        resource = self._resource
+        assert resource is not None
+        while not self._all_done.wait(0.1):
+            self.bus.publish(
+                FetchProgress(bytes_done=resource.bytes_present(), bytes_total=resource.total)
+            )
+        self.bus.publish(
+            FetchProgress(bytes_done=resource.bytes_present(), bytes_total=resource.total)
+        )
+
+    def _cancel_all(self, reason: str, *, wait: bool = True) -> None:
+        with self._lock:
+            handles = list(self._handles)
+        for h in handles:
+            h.cancel(reason)
+        for h in handles if wait else ():
+            try:
+                h.result(timeout=5)
+            except Exception:
+                pass
+
+    def _save_loop(self) -> None:
+        while not self._all_done.wait(self.state_interval):
+            self._save_state_now()
+
+    def _save_state_now(self) -> None:
+        state, resource = self._state, self._resource
+        if state is None or resource is None or not self.part.exists():
+            return
+        state.ranges = resource.ranges_snapshot()
+        try:
+            save_state(self.state_path, state)
+        except OSError:
+            pass  # a full disk shows up on the data write, with a better message

@@ -1,0 +1,64 @@
+"""The resume state kept beside a partial download."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+STATE_VERSION = 1
+
+
+@dataclass
+class ResumeState:
+    """What a later run needs to continue: which bytes are in the .part, and of what."""
+
+    url: str
+    total: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    ranges: list[list[int]] = field(default_factory=list)
+    kind: str = "progressive"
+    extra: dict[str, object] = field(default_factory=dict)
+    version: int = STATE_VERSION
+
+    def same_remote(self, total: int | None, etag: str | None, last_modified: str | None) -> bool:
+        """Validators agree (a missing validator on either side is not a disagreement)."""
+        if self.total is not None and total is not None and self.total != total:
+            return False
+        if self.etag and etag and self.etag != etag:
+            return False
+        return not (self.last_modified and last_modified and self.last_modified != last_modified)
+
+
+def part_paths(out: Path) -> tuple[Path, Path]:
+    """(partial data, state file) beside the output: never the output path itself."""
+    return out.with_name(out.name + ".part"), out.with_name(out.name + ".kithara.json")
+
+
+def load_state(path: Path) -> ResumeState | None:
+    try:
+        data = json.loads(path.read_text())
+        if data.get("version") != STATE_VERSION:
+            return None
+        return ResumeState(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def save_state(path: Path, state: ResumeState) -> None:
+    """Atomic: a reader (or a later run after kill -9) sees the old or the new state, whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(asdict(state)))
+    os.replace(tmp, path)
+
+
+def remove_quietly(*paths: Path) -> None:
+    for p in paths:
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass

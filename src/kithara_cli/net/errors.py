@@ -1,0 +1,92 @@
+"""Turning httpx exceptions and HTTP statuses into typed kithara errors, by type only."""
+
+from __future__ import annotations
+
+import email.utils
+import socket
+import time
+
+import httpx
+
+from kithara_cli.errors import (
+    BodyStalledError,
+    HttpStatusError,
+    InvalidUrlError,
+    KitharaError,
+    NetworkError,
+    ResolveError,
+    ServerBusyError,
+    TruncatedBodyError,
+)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop()
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        out.append(cur)
+        todo.extend([cur.__cause__, cur.__context__])
+    return out
+
+
+def classify_http_error(exc: BaseException, url: str) -> KitharaError:
+    """Map an httpx/OS exception to a retryable or fatal kithara error."""
+    if isinstance(exc, KitharaError):
+        return exc
+    chain = _causes(exc)
+    if any(isinstance(c, socket.gaierror) for c in chain):
+        host = httpx.URL(url).host
+        return ResolveError(f"cannot resolve host {host!r}")
+    if isinstance(exc, httpx.TooManyRedirects):
+        return HttpStatusError(f"too many redirects for {url}", 310)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return InvalidUrlError(f"invalid URL {url!r}: {exc}")
+    if isinstance(exc, httpx.ReadTimeout):
+        return BodyStalledError(f"no data for too long from {url}")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return NetworkError(f"connection timed out: {url}")
+    if isinstance(exc, httpx.ConnectError):
+        if any(isinstance(c, ConnectionRefusedError) for c in chain):
+            return NetworkError(f"connection refused: {url}")
+        return NetworkError(f"cannot connect: {url} ({exc})")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return TruncatedBodyError(f"connection closed early: {url}")
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.NetworkError):
+        return NetworkError(f"connection lost: {url}")
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError(f"timed out: {url}")
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return NetworkError(f"network error on {url}: {type(exc).__name__}")
+    return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def classify_status(status: int, url: str, headers: httpx.Headers) -> KitharaError | None:
+    """None for success statuses; else the typed error for that status."""
+    if 200 <= status < 300:
+        return None
+    if status == 429 or status in (500, 502, 503, 504) or status >= 520:
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        return ServerBusyError(f"HTTP {status} from {url}", status, retry_after)
+    if status == 408:
+        return ServerBusyError(f"HTTP 408 from {url}", status, None)
+    reason = {404: "not found", 403: "forbidden", 401: "unauthorized", 410: "gone"}.get(status)
+    label = f"HTTP {status} {reason}" if reason else f"HTTP {status}"
+    return HttpStatusError(f"{label}: {url}", status)

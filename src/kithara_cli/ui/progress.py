@@ -1,0 +1,127 @@
+"""Progress for ``kithara fetch``: a Rich bar on a TTY, periodic plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from types import TracebackType
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from kithara_cli.events import EventBus
+from kithara_cli.events.types import Event, FetchProgress, Notice
+from kithara_cli.ui.console import print_note, stderr_console
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+class FetchProgressView:
+    """Subscribes to FetchProgress/Notice; draws at most ``hz`` times a second."""
+
+    def __init__(self, bus: EventBus, label: str, *, quiet: bool = False, verbose: bool = False):
+        self.bus = bus
+        self.label = label
+        self.quiet = quiet
+        self.verbose = verbose
+        self._latest: FetchProgress | None = None
+        self._notices: list[str] = []
+        self._lock = threading.Lock()
+        self._unsubscribe = bus.subscribe(self._on_event)
+        self._console = stderr_console()
+        self._tty = self._console.is_terminal
+        self._progress: Progress | None = None
+        self._task: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
+        self._last_line = 0.0
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, FetchProgress):
+            self._latest = event
+        elif isinstance(event, Notice):
+            with self._lock:
+                self._notices.append(event.message)
+
+    def __enter__(self) -> FetchProgressView:
+        if self.quiet:
+            return self
+        if self._tty:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[segments]}"),
+                console=self._console,
+                transient=False,
+                refresh_per_second=10,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=None, segments="")
+        self._thread = threading.Thread(target=self._loop, name="kithara-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.1):
+            if self._latest is not None and self._latest.bytes_done:
+                self._draw(final=False)
+
+    def _draw(self, final: bool) -> None:
+        with self._lock:
+            notices, self._notices = self._notices, []
+        for message in notices:
+            if self._progress is not None:
+                self._progress.console.print(f"kithara: {message}", markup=False)
+            else:
+                print_note(message)
+        ev = self._latest
+        if ev is None:
+            return
+        segments = ""
+        if ev.segments_total:
+            segments = f"{ev.segments_done}/{ev.segments_total} segments"
+        if self._progress is not None and self._task is not None:
+            self._progress.update(
+                self._task, completed=ev.bytes_done, total=ev.bytes_total, segments=segments
+            )
+            return
+        now = time.monotonic()
+        if final or now - self._last_line >= 2.0:
+            self._last_line = now
+            elapsed = max(now - self._started, 1e-6)
+            total = f"/{_mb(ev.bytes_total)}" if ev.bytes_total else ""
+            pct = f" {100 * ev.bytes_done / ev.bytes_total:5.1f}%" if ev.bytes_total else ""
+            extra = f" {segments}" if segments else ""
+            sys.stderr.write(
+                f"kithara: {self.label}:{pct} {_mb(ev.bytes_done)}{total}"
+                f" {ev.bytes_done / elapsed / 1e6:.1f} MB/s{extra}\n"
+            )
+            sys.stderr.flush()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._unsubscribe()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+        if not self.quiet and exc_type is None:  # on failure the error line says it all
+            self._draw(final=True)
+        if self._progress is not None:
+            self._progress.stop()
