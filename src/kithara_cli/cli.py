@@ -67,7 +67,9 @@ UserAgentOpt = Annotated[str | None, typer.Option("--user-agent", "-A", help="Us
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", help="Seconds without data before a request is retried.")
 ]
-RetriesOpt = Annotated[int, typer.Option("--retries", help="Attempts per request without progress.")]
+RetriesOpt = Annotated[
+    int, typer.Option("--retries", help="Attempts per request without progress.")
+]
 ProxyOpt = Annotated[
     str | None,
     typer.Option("--proxy", help="Proxy URL (default: the environment's HTTP(S)_PROXY)."),
@@ -180,9 +182,7 @@ def play(
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,
     output: Annotated[
         str,
-        typer.Option(
-            "--output", help="default, a device name or index, null, or wav:PATH."
-        ),
+        typer.Option("--output", help="default, a device name or index, null, or wav:PATH."),
     ] = "default",
     list_devices: Annotated[
         bool, typer.Option("--list-devices", help="List audio output devices and exit.")
@@ -200,7 +200,8 @@ def play(
         str, typer.Option("--abr", help="auto, or fixed:VARIANT (index, best, worst, 128k).")
     ] = "auto",
     max_bitrate: Annotated[
-        str | None, typer.Option("--max-bitrate", help="Never pick a variant above this (e.g. 128k).")
+        str | None,
+        typer.Option("--max-bitrate", help="Never pick a variant above this (e.g. 128k)."),
     ] = None,
     min_bitrate: Annotated[
         str | None, typer.Option("--min-bitrate", help="Never pick a variant below this.")
@@ -256,7 +257,9 @@ def play(
 
 @app.command()
 def bench(
-    quick: Annotated[bool, typer.Option("--quick", help="The short run CI uses (< 2 min).")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="The short run CI uses (< 2 min).")
+    ] = False,
     scenario: Annotated[
         list[str] | None, typer.Option("--scenario", help="Run only this scenario (repeatable).")
     ] = None,

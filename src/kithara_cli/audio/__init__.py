@@ -1,1 +1,67 @@
-"""(contract to be written)"""
+"""Decoding and audio output: decoder thread -> PcmRing -> sink (device, null, wav).
+
+Promises:
+- ``PcmRing.read_into`` (the audio callback's only call) never blocks, allocates no buffers,
+  takes no lock and never logs. Positions are exact: ``ring.position_frames`` is the timeline
+  frame about to be read (base set by the decoder at every seek), ``frames_played`` counts
+  every frame handed to a sink.
+- ``Decoder`` opens a file-like source with small probing: the first audio of a progressive
+  MP3, FLAC, Ogg or faststart M4A needs the first 16-32 KB of the file, WAV the first 64 KB +
+  header (FFmpeg's S/PDIF probe). Ogg's duration comes from a read of the last 64 KB *after*
+  the first audio is in the ring. A path (str) is opened as a file.
+- Gapless: encoder delay and padding are trimmed (FFmpeg skip-samples for MP3 LAME/Xing, Opus
+  pre-skip and end trim, MP4 edit-list priming; AAC end padding is cut to the MP4 duration), so
+  a file decodes to exactly its original sample count. Seeks are sample-accurate (within half
+  an output sample when resampling); the decoder seeks 0.2 s early and drops the pre-roll.
+- The decoder thread never raises into another thread: a failure sets ``decoder.error`` (a
+  ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
+  input that ends well before its declared duration is reported as truncated.
+- Sinks share one surface (``start/stop/pause/volume/underruns/frames_played/rate/channels/
+  latency/finished``). ``open_sink`` parses ``--output``; ``default`` with no device (or
+  ``KITHARA_AUDIO_DEVICE=none``, or no PortAudio) gives a ``NullSink`` and a one-line message.
+
+Never:
+- imports sounddevice at module import (only ``open_sink``/``DeviceSink``/``list_devices`` do);
+- publishes events or logs from the audio callback (a watcher thread publishes ``Underrun``);
+- reads a whole file to start playing;
+- interrupts a ``source.read`` that blocks: ``stop()``/``seek()`` take effect when it returns
+  (the source's owner can wake it).
+"""
+
+from kithara_cli.audio.decoder import (
+    PROBE_OPTIONS,
+    CountingReader,
+    Decoder,
+    SourceInfo,
+    demuxer_for_hint,
+)
+from kithara_cli.audio.output import (
+    DEVICE_ENV,
+    NO_DEVICE_MESSAGE,
+    DeviceSink,
+    NullSink,
+    Sink,
+    WavSink,
+    float_to_s16,
+    list_devices,
+    open_sink,
+)
+from kithara_cli.audio.ring import PcmRing
+
+__all__ = [
+    "DEVICE_ENV",
+    "NO_DEVICE_MESSAGE",
+    "PROBE_OPTIONS",
+    "CountingReader",
+    "Decoder",
+    "DeviceSink",
+    "NullSink",
+    "PcmRing",
+    "Sink",
+    "SourceInfo",
+    "WavSink",
+    "demuxer_for_hint",
+    "float_to_s16",
+    "list_devices",
+    "open_sink",
+]

@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 
 import httpx
 
-from kithara_cli.dl.command import FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
+from kithara_cli.dl.command import (
+    ChunkSink,
+    FetchCmd,
+    FetchHandle,
+    FetchOutcome,
+    Priority,
+    ResponseInfo,
+)
 from kithara_cli.errors import (
     BodyStalledError,
     FatalError,
@@ -526,18 +533,16 @@ class Downloader:
         priority: Priority = Priority.DEMAND,
         max_bytes: int = 16 * 1024 * 1024,
         timeout: float | None = None,
+        byterange: tuple[int, int] | None = None,
     ) -> tuple[bytes, str]:
-        """Fetch a small resource (playlist, key) into memory; returns (body, final URL)."""
-        buf = bytearray()
+        """Fetch a small resource (playlist, key, init section) into memory.
 
-        def sink(offset: int, data: bytes) -> None:
-            if offset + len(data) > max_bytes:
-                raise HttpStatusError(f"response larger than {max_bytes} bytes: {url}", 413)
-            if offset != len(buf):
-                del buf[offset:]
-            buf.extend(data)
-
-        handle = self.submit(FetchCmd(url=url, sink=sink, priority=priority, label=label))
+        Returns (body, final URL after redirects). ``byterange`` is (offset, length).
+        """
+        sink, buf = memory_sink(url, max_bytes, byterange[0] if byterange else 0)
+        start, end = (byterange[0], byterange[0] + byterange[1]) if byterange else (0, None)
+        cmd = FetchCmd(url=url, sink=sink, start=start, end=end, priority=priority, label=label)
+        handle = self.submit(cmd)
         outcome = handle.result(timeout)
         if outcome.state == "failed":
             assert outcome.error is not None
@@ -546,3 +551,18 @@ class Downloader:
             raise NetworkError(f"request cancelled ({outcome.cancel_reason}): {url}")
         final = outcome.info.url if outcome.info else url
         return bytes(buf), final
+
+
+def memory_sink(url: str, max_bytes: int, base: int = 0) -> tuple[ChunkSink, bytearray]:
+    """A sink that collects a small body in memory; a resumed body overwrites from its offset."""
+    buf = bytearray()
+
+    def sink(offset: int, data: bytes) -> None:
+        rel = offset - base
+        if rel + len(data) > max_bytes:
+            raise HttpStatusError(f"response larger than {max_bytes} bytes: {url}", 413)
+        if rel != len(buf):
+            del buf[rel:]
+        buf.extend(data)
+
+    return sink, buf

@@ -139,10 +139,12 @@ class ProgressiveFetch:
             raise Cancelled("interrupted: partial download kept for resuming") from None
         except BaseException as exc:
             self._cancel_all("peer")
-            if isinstance(exc, KitharaError) and not exc.retryable:
-                # Nothing to resume from a 404, a full disk or a bad URL.
+            fatal = isinstance(exc, KitharaError) and not exc.retryable
+            if fatal or resource.bytes_present() == 0:
+                # Nothing to resume from a 404, a full disk, a bad URL, or an empty start.
                 resource.close()
                 remove_quietly(self.part, self.state_path)
+                self._state = None
             raise
         finally:
             self._all_done.set()

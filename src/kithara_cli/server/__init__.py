@@ -1,1 +1,36 @@
-"""(contract to be written)"""
+"""Loopback media server: real HTTP with scriptable faults, for tests, demos and benchmarks.
+
+``MediaServer(root).start()`` serves the files under ``root`` from a background thread with its
+own asyncio loop (aiohttp's web server) and returns once it is listening.
+
+It promises:
+
+- GET and HEAD of regular files under ``root``; anything else is 404 (missing, directories,
+  ``..``, symlinks that leave ``root``) or 405 (other methods). It never serves outside ``root``.
+- Single byte ranges (``bytes=a-b``, ``a-``, ``-n``) as 206 with Content-Range; 416 with
+  ``Content-Range: bytes */size`` when nothing is satisfiable; malformed and multi-range
+  headers are ignored (200). Accept-Ranges, a strong ETag (size + mtime), Last-Modified, and
+  If-Range (a changed validator gets the full 200). Content-Type by extension.
+- Unfaulted files go out by sendfile, at loopback speed.
+- Faults per route (``set_faults(pattern, Faults(...))``, fnmatch on the path without the
+  leading "/"; newest match wins): latency, first-byte delay, per-connection and shared rate
+  limits, a bandwidth profile over time, RST or clean close mid-body, stalls, the first K
+  requests failing with Retry-After, ignored Range, no Content-Length, redirect chains.
+  Paced bodies are written in ~1/50 s slices against absolute deadlines (accurate to a few
+  per cent), and connections sharing a rate take turns.
+- ``add_route`` serves computed bodies (live playlists that advance with time).
+- ``stats`` counts every request (method, path, Range, status) and body bytes per path,
+  thread-safely, before the bytes reach the client.
+- ``stop()`` closes the socket, cancels in-flight responses (even stalled ones) and ends the
+  thread. Instances share nothing, so parallel test workers each run their own on port 0.
+
+It never listens on anything but 127.0.0.1 unless ``host`` is given, never writes under
+``root``, never follows a path out of ``root``, and is not meant to face a real network: no TLS,
+no auth, no HTTP/2, no compression, no directory listings.
+"""
+
+from .app import MediaServer, RouteHandler
+from .faults import Faults
+from .stats import RequestRecord, ServerStats
+
+__all__ = ["Faults", "MediaServer", "RequestRecord", "RouteHandler", "ServerStats"]

@@ -9,6 +9,7 @@ retrying downloader has to survive.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import threading
 import time
@@ -145,7 +146,8 @@ class FaultTable:
         self._routes: list[Route] = []
 
     def set(self, pattern: str, faults: Faults) -> None:
-        route = Route(pattern.lstrip("/"), faults, time.monotonic())
+        # A copy, so that editing the caller's Faults later cannot half-change a live route.
+        route = Route(pattern.lstrip("/"), dataclasses.replace(faults), time.monotonic())
         with self._lock:
             # Replacing a pattern drops the old route, so its counters start again.
             self._routes = [r for r in self._routes if r.pattern != route.pattern]

@@ -95,11 +95,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if not _digits(first_s) or (last_s and not _digits(last_s)):
         return None
     first = int(first_s)
-    last = int(last_s) if last_s else size - 1
-    if last < first:
+    if last_s and int(last_s) < first:
         return None
     if first >= size:
         raise RangeNotSatisfiable
+    last = int(last_s) if last_s else size - 1
     return first, min(last, size - 1)
 
 

@@ -12,8 +12,9 @@ import asyncio
 import math
 from collections.abc import Sequence
 
-# Backlog a pacer may carry before it forgets unused time. Without it every late wake-up of
-# ``asyncio.sleep`` (about a millisecond) would be lost and throttled rates would drift low.
+# How far behind "now" a timeline may run and still continue from where it was. Without it
+# every late wake-up of ``asyncio.sleep`` (about a millisecond) would be lost and throttled
+# rates would drift low.
 PACER_SLACK_S = 0.05
 
 MIN_SLICE = 256
@@ -81,7 +82,9 @@ class Pacer:
 
     def reserve(self, nbytes: int, now: float) -> float:
         """Book ``nbytes`` after everything booked before; return when they may have been sent."""
-        start = max(now - PACER_SLACK_S, self._next)
+        # A timeline that fell behind by less than the slack keeps its cadence (absorbing late
+        # wake-ups); one left idle longer restarts now, so idleness never turns into a burst.
+        start = self._next if self._next >= now - PACER_SLACK_S else now
         end = self.schedule.finish_time(start, nbytes)
         self._next = end
         return end

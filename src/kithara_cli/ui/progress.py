@@ -44,7 +44,7 @@ class FetchProgressView:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
-        self._last_line = 0.0
+        self._last_line = self._started  # first plain line after 2 s: quick runs stay quiet
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, FetchProgress):

@@ -1,0 +1,527 @@
+"""kithara's ABR controller: which variant the next segment comes from, and when to give up.
+
+A pure function of (state, measurements, time). The player calls :meth:`AbrController.choose`
+before each segment fetch and :meth:`AbrController.check_in_flight` every ~100 ms while one is
+under way; it feeds the downloader's events to :meth:`AbrController.on_event`. Nothing here
+sleeps, reads a clock or does I/O; every time is an argument (``now``) or an event's ``ts``.
+
+The rule, in short:
+
+* startup: the highest variant the (conservative) estimate carries with a 0.7 margin;
+* buffer below ``throughput_below_s``: the throughput rule (hls.js-like: 0.85 x estimate to stay
+  or go down, 0.7 x to go up, and the fetch must land before the buffer runs dry);
+* above it: BOLA on the buffer level, and never below what the throughput rule would pick; BOLA
+  spends a healthy buffer on quality instead of reacting to every dip of the estimate;
+* hysteresis: no switch up below ``up_min_buffer_s``, no switch down at or above
+  ``well_buffered_s``, at least ``min_switch_interval_s`` between switches (a down-switch below
+  ``emergency_buffer_s`` and an abandon ignore the interval: a rebuffer costs more than a switch);
+* a slow fetch (LoadSlow, or projected to finish after the buffer runs dry): switch down for the
+  next segments, and abandon it when a lower variant's whole segment would arrive sooner.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from kithara_cli.abr.estimator import BandwidthEstimator, EstimatorConfig
+from kithara_cli.errors import UsageError
+from kithara_cli.events.types import (
+    AbrDecision,
+    Event,
+    FirstByte,
+    LoadSlow,
+    RequestCancelled,
+    RequestCompleted,
+    RequestFailed,
+    RequestProgress,
+    RequestRetrying,
+    RetryExhausted,
+)
+
+REASONS: tuple[str, ...] = ("startup", "throughput", "buffer", "load_slow", "abandon", "manual")
+MODES: tuple[str, ...] = ("auto", "fixed:VARIANT", "max_bitrate", "min_bitrate")
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """One rung of the ladder. ``index`` is the player's variant index (playlist order)."""
+
+    index: int
+    bandwidth: int
+    codecs: str = ""
+
+
+@dataclass(frozen=True)
+class AbrConfig:
+    """Thresholds of the auto mode. Seconds are seconds of media buffered ahead."""
+
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    safety: float = 0.85  # share of the estimate usable to stay or go down
+    up_safety: float = 0.7  # share usable to go up
+    startup_safety: float = 0.7
+    throughput_below_s: float = 8.0  # throughput rule below, BOLA above
+    bola_low_s: float = 8.0  # BOLA picks the lowest variant below this buffer
+    bola_high_s: float = 16.0  # ... and the highest from this buffer up
+    bola_band_s: float = 2.0  # hysteresis around each BOLA switch point
+    up_min_buffer_s: float = 8.0  # no switch up below
+    well_buffered_s: float = 16.0  # no switch down at or above
+    min_switch_interval_s: float = 8.0
+    emergency_buffer_s: float = 4.0  # down-switches below this ignore the interval
+    # In-flight rule: trust a fetch's own rate after this much body time.
+    abandon_min_body_s: float = 0.4
+    # Abandon only if the lower segment lands in at most this share of the remaining time.
+    abandon_saving: float = 0.8
+    dry_margin_s: float = 0.0  # "runs dry" means within this of empty
+
+
+@dataclass
+class AbrState:
+    """A snapshot of the controller's view, for the dashboard and for tests."""
+
+    current: int | None
+    buffer_s: float
+    now: float
+    last_switch_at: float | None
+    estimate_bps: float
+    trusted: bool
+    in_flight: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The controller's answer. ``abandon_request`` asks the player to cancel that fetch and
+    fetch the same segment again from ``to_variant``."""
+
+    to_variant: int
+    reason: str
+    abandon_request: int | None = None
+    from_variant: int | None = None
+    estimate_bps: float = 0.0
+    buffer_s: float = 0.0
+    at: float | None = None
+
+    @property
+    def switched(self) -> bool:
+        """True when this decision changes the variant (or is the first one): worth an event."""
+        return self.from_variant != self.to_variant
+
+
+@dataclass
+class _SegmentFetch:
+    request_id: int
+    variant: int
+    expected_bytes: int | None
+    slow: bool = False
+    reacted: bool = False
+
+
+def codec_family(codecs: str) -> str:
+    """Family of an RFC 6381 codecs string: AAC profiles share one decoder, MP3 in mp4a does not."""
+    first = codecs.split(",")[0].strip().lower()
+    if not first:
+        return ""
+    if first.startswith("mp4a.40"):
+        return "aac"
+    if first in ("mp4a.69", "mp4a.6b", "mp3"):
+        return "mp3"
+    return first.split(".")[0]
+
+
+def parse_mode(mode: str) -> tuple[str, int | None]:
+    """``auto`` | ``fixed:VARIANT`` | ``max_bitrate`` | ``min_bitrate`` -> (kind, variant)."""
+    text = mode.strip().lower().replace("-", "_")
+    if text in ("auto", "max_bitrate", "min_bitrate"):
+        return text, None
+    if text.startswith("fixed:"):
+        value = text.split(":", 1)[1]
+        try:
+            return "fixed", int(value)
+        except ValueError:
+            raise UsageError(f"ABR mode {mode!r}: VARIANT must be a variant index") from None
+    raise UsageError(f"unknown ABR mode {mode!r}; expected one of {', '.join(MODES)}")
+
+
+def _pick_family(variants: Sequence[VariantInfo]) -> str:
+    """The family with the most variants; ties go to the first listed (the author's default)."""
+    counts: dict[str, int] = {}
+    for v in variants:
+        fam = codec_family(v.codecs)
+        if fam:
+            counts[fam] = counts.get(fam, 0) + 1
+    if not counts:
+        return ""
+    best = max(counts.values())
+    for v in variants:
+        fam = codec_family(v.codecs)
+        if counts.get(fam) == best:
+            return fam
+    return ""  # pragma: no cover
+
+
+class _Bola:
+    """BOLA's score argmax, with its two knobs set from buffer levels rather than by hand.
+
+    Utilities are u_i = ln(b_i / b_0); BOLA picks argmax (V (u_i + gp) - Q) / b_i. The switch
+    point between rungs a < b is Q = V (gp + c_ab), c_ab = (b_b u_a - b_a u_b) / (b_b - b_a);
+    solving for the first switch at ``low_s`` and the last at ``high_s`` gives gp and V.
+    """
+
+    def __init__(self, bandwidths: Sequence[int], low_s: float, high_s: float) -> None:
+        self._rel = [b / bandwidths[0] for b in bandwidths]
+        self._u = [math.log(r) for r in self._rel]
+        self._low = low_s
+        self._high = high_s
+        n = len(bandwidths)
+        self._gp = 0.0
+        self._v = 0.0
+        if n >= 3:
+            c_first = self._c(0, 1)
+            c_last = self._c(n - 2, n - 1)
+            span = max(high_s - low_s, 1e-6)
+            self._gp = (low_s * c_last - high_s * c_first) / span
+            self._v = low_s / max(self._gp + c_first, 1e-9)
+
+    def _c(self, a: int, b: int) -> float:
+        ra, rb, ua, ub = self._rel[a], self._rel[b], self._u[a], self._u[b]
+        return (rb * ua - ra * ub) / (rb - ra)
+
+    def pick(self, buffer_s: float) -> int:
+        """Position (0 = lowest) in the ladder given to the constructor."""
+        n = len(self._rel)
+        if n == 1:
+            return 0
+        if n == 2:
+            return 1 if buffer_s >= (self._low + self._high) / 2 else 0
+        best, best_score = 0, -math.inf
+        for i in range(n):
+            score = (self._v * (self._u[i] + self._gp) - buffer_s) / self._rel[i]
+            if score > best_score:
+                best, best_score = i, score
+        if best_score < 0:  # BOLA would wait; the player's max buffer already does that
+            return n - 1
+        return best
+
+
+class AbrController:
+    """Chooses variants for one HLS stream. Not thread-safe: call it from one thread."""
+
+    name = "kithara"
+    needs_progress = True
+
+    def __init__(
+        self,
+        variants: Sequence[VariantInfo],
+        *,
+        mode: str = "auto",
+        max_bitrate: int | None = None,
+        min_bitrate: int | None = None,
+        segment_duration: float = 2.0,
+        config: AbrConfig | None = None,
+        codec_family: str | None = None,
+    ) -> None:
+        """``codec_family``: None keeps to the ladder's main family, ``"any"`` mixes them."""
+        if not variants:
+            raise UsageError("ABR needs at least one variant")
+        self.config = config or AbrConfig()
+        self.segment_duration = segment_duration
+        self.mode, self._fixed = parse_mode(mode)
+        self._by_index = {v.index: v for v in variants}
+        if self._fixed is not None and self._fixed not in self._by_index:
+            raise UsageError(
+                f"ABR mode {mode!r}: no variant {self._fixed} (have {sorted(self._by_index)})"
+            )
+        self._allowed = self._filter(variants, max_bitrate, min_bitrate, codec_family)
+        self._bandwidths = [v.bandwidth for v in self._allowed]
+        self._pos = {v.index: i for i, v in enumerate(self._allowed)}
+        self._bola = _Bola(self._bandwidths, self.config.bola_low_s, self.config.bola_high_s)
+        self.estimator = BandwidthEstimator(self.config.estimator)
+        self._current: int | None = None
+        self._last_switch_at: float | None = None
+        self._fetches: dict[int, _SegmentFetch] = {}
+        self._segments_done = 0
+
+    # --- ladder ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _filter(
+        variants: Sequence[VariantInfo],
+        max_bitrate: int | None,
+        min_bitrate: int | None,
+        family: str | None,
+    ) -> list[VariantInfo]:
+        """Variants auto mode may use, lowest first. A cap that excludes all keeps the nearest."""
+        ordered = sorted(variants, key=lambda v: (v.bandwidth, v.index))
+        fam = _pick_family(variants) if family is None else family.lower()
+        if fam and fam != "any":
+            same = [v for v in ordered if codec_family(v.codecs) in (fam, "")]
+            ordered = same or ordered
+        capped = [
+            v
+            for v in ordered
+            if (max_bitrate is None or v.bandwidth <= max_bitrate)
+            and (min_bitrate is None or v.bandwidth >= min_bitrate)
+        ]
+        if capped:
+            return capped
+        if max_bitrate is not None and all(v.bandwidth > max_bitrate for v in ordered):
+            return ordered[:1]
+        return ordered[-1:]
+
+    @property
+    def variants(self) -> list[VariantInfo]:
+        """The variants auto mode chooses among, lowest bandwidth first."""
+        return list(self._allowed)
+
+    @property
+    def current(self) -> int | None:
+        return self._current
+
+    def _bw(self, index: int) -> int:
+        return self._by_index[index].bandwidth
+
+    def _position(self, index: int) -> int:
+        """Ladder position of a variant, for one outside the allowed set the nearest below it."""
+        if index in self._pos:
+            return self._pos[index]
+        bw = self._bw(index)
+        below = [i for i, b in enumerate(self._bandwidths) if b <= bw]
+        return below[-1] if below else 0
+
+    def _segment_bits(self, index: int) -> float:
+        return self._bw(index) * self.segment_duration
+
+    # --- events ------------------------------------------------------------------------------
+
+    def note_segment_request(
+        self, request_id: int, variant: int, expected_bytes: int | None = None
+    ) -> None:
+        """Tell the controller that ``request_id`` fetches a media segment of ``variant``."""
+        self._fetches[request_id] = _SegmentFetch(request_id, variant, expected_bytes)
+
+    def on_event(self, event: Event) -> None:
+        """Feed the downloader's events; anything else is ignored."""
+        est = self.estimator
+        if isinstance(event, RequestProgress):
+            est.add_progress(event.request_id, event.bytes_done, event.elapsed, event.ts, event.total)
+        elif isinstance(event, FirstByte):
+            est.note_first_byte(event.request_id, event.ttfb, event.total, event.ts)
+        elif isinstance(event, RequestCompleted):
+            est.add_sample(event.bytes, event.duration, event.ttfb, event.ts)
+            est.forget(event.request_id)
+            if self._fetches.pop(event.request_id, None) is not None:
+                self._segments_done += 1
+        elif isinstance(event, LoadSlow):
+            fetch = self._fetches.get(event.request_id)
+            if fetch is not None:
+                fetch.slow = True
+            est.add_progress(event.request_id, event.bytes_done, event.elapsed, event.ts, event.total)
+        elif isinstance(event, RequestRetrying):
+            est.forget(event.request_id)  # the body starts again: old progress means nothing
+        elif isinstance(event, RequestCancelled | RetryExhausted) or (
+            isinstance(event, RequestFailed) and not event.retryable
+        ):
+            est.forget(event.request_id)
+            self._fetches.pop(event.request_id, None)
+
+    # --- decisions ---------------------------------------------------------------------------
+
+    def state(self, buffer_s: float, now: float) -> AbrState:
+        oldest = next(iter(self._fetches), None)
+        return AbrState(
+            current=self._current,
+            buffer_s=buffer_s,
+            now=now,
+            last_switch_at=self._last_switch_at,
+            estimate_bps=self.estimator.estimate_bps(),
+            trusted=self.estimator.trusted(),
+            in_flight=oldest,
+        )
+
+    def _interval_ok(self, now: float) -> bool:
+        last = self._last_switch_at
+        return last is None or now - last >= self.config.min_switch_interval_s
+
+    def _commit(self, target: int, reason: str, buffer_s: float, now: float, **kw: int) -> Decision:
+        prev = self._current
+        if prev is not None and target != prev:
+            self._last_switch_at = now
+        self._current = target
+        return Decision(
+            to_variant=target,
+            reason=reason,
+            from_variant=prev,
+            estimate_bps=self.estimator.estimate_bps(),
+            buffer_s=buffer_s,
+            at=now,
+            abandon_request=kw.get("abandon_request"),
+        )
+
+    def _throughput_pick(self, est: float, buffer_s: float, prev_pos: int | None) -> int:
+        """hls.js's rule: the highest rung the estimate carries that lands before the buffer
+        runs dry (a bigger margin to go up than to stay)."""
+        cfg = self.config
+        ttfb = self.estimator.ttfb_estimate()
+        playing = self._segments_done > 0
+        for pos in range(len(self._allowed) - 1, 0, -1):
+            if prev_pos is None:
+                factor = cfg.startup_safety
+            else:
+                factor = cfg.up_safety if pos > prev_pos else cfg.safety
+            bw = self._bandwidths[pos]
+            if bw > est * factor:
+                continue
+            if playing:
+                fetch_s = ttfb + bw * self.segment_duration / max(est, 1.0)
+                if fetch_s > buffer_s:
+                    continue
+            return pos
+        return 0
+
+    def _auto_target(self, est: float, buffer_s: float, now: float) -> tuple[int, str]:
+        """Ladder position and reason for the next segment, hysteresis applied."""
+        cfg = self.config
+        assert self._current is not None
+        prev_pos = self._position(self._current)
+        tp = self._throughput_pick(est, buffer_s, prev_pos)
+        target, reason = tp, "throughput"
+        if buffer_s >= cfg.throughput_below_s:
+            # BOLA with a band: up once it would pick higher with bola_band_s less buffer, down
+            # once it would pick lower even with bola_band_s more; in between, hold.
+            up = self._bola.pick(buffer_s - cfg.bola_band_s)
+            down = self._bola.pick(buffer_s + cfg.bola_band_s)
+            bb = up if up > prev_pos else down if down < prev_pos else prev_pos
+            if bb > tp:
+                target, reason = bb, "buffer"
+        if target > prev_pos:
+            if buffer_s < cfg.up_min_buffer_s or not self._interval_ok(now):
+                target = prev_pos
+        elif target < prev_pos and (
+            buffer_s >= cfg.well_buffered_s
+            or (not self._interval_ok(now) and buffer_s >= cfg.emergency_buffer_s)
+        ):
+            target = prev_pos
+        return target, reason
+
+    def choose(self, buffer_s: float, now: float) -> Decision:
+        """The variant of the next segment. Commits it: the next call starts from it."""
+        if self.mode != "auto":
+            return self._commit(self._manual_target(), "manual", buffer_s, now)
+        est = self.estimator.estimate_bps()
+        if self._current is None:
+            pos = self._throughput_pick(est, buffer_s, None)
+            return self._commit(self._allowed[pos].index, "startup", buffer_s, now)
+        target, reason = self._auto_target(est, buffer_s, now)
+        if target == self._position(self._current) and self._current in self._pos:
+            return self._commit(self._current, reason, buffer_s, now)
+        return self._commit(self._allowed[target].index, reason, buffer_s, now)
+
+    def _manual_target(self) -> int:
+        if self.mode == "fixed":
+            assert self._fixed is not None
+            return self._fixed
+        if self.mode == "max_bitrate":
+            return self._allowed[-1].index
+        return self._allowed[0].index
+
+    def check_in_flight(self, buffer_s: float, now: float) -> Decision | None:
+        """React to the oldest segment fetch under way being slow; None when nothing to do.
+
+        "Slow" is LoadSlow (the soft timeout passed) or a projected finish after the buffer
+        runs dry, projected from the fetch's own rate (before playback starts: a rate that
+        does not carry the fetch's variant). The reaction is to abandon it when a lower
+        variant's whole segment would land sooner (reason ``abandon``; not while well
+        buffered, but free of the switch interval), otherwise to decide again for the next
+        segments with the fetch's own rate as the estimate (``load_slow``, hysteresis kept).
+        """
+        if self.mode != "auto" or not self._fetches or self._current is None:
+            return None
+        cfg = self.config
+        fetch = next(iter(self._fetches.values()))
+        rate = self.estimator.in_flight_rate_bps(fetch.request_id, cfg.abandon_min_body_s)
+        info = self.estimator.in_flight(fetch.request_id)
+        if rate is None or info is None:
+            return None
+        expected = info.total or fetch.expected_bytes or self._segment_bits(fetch.variant) / 8
+        remaining_bits = max(expected - info.bytes_done, 0) * 8.0
+        remaining_s = remaining_bits / rate if rate > 0 else math.inf
+        fetch_pos = self._position(fetch.variant)
+        if self._segments_done > 0:
+            dry = remaining_s > buffer_s - cfg.dry_margin_s
+        else:
+            dry = self._bandwidths[fetch_pos] > rate * cfg.safety
+        if not (dry or fetch.slow):
+            return None
+        may_abandon = self._segments_done == 0 or buffer_s < cfg.well_buffered_s
+        if dry and may_abandon and fetch_pos > 0 and rate > 0:
+            target = self._abandon_target(fetch_pos, rate, remaining_s, buffer_s)
+            if target is not None:
+                # what the abandoned fetch did measure is still a sample (hls.js does the same)
+                self.estimator.add_sample(info.bytes_done, info.elapsed, info.ttfb or 0.0, now)
+                self.estimator.forget(fetch.request_id)
+                del self._fetches[fetch.request_id]
+                return self._commit(
+                    self._allowed[target].index,
+                    "abandon",
+                    buffer_s,
+                    now,
+                    abandon_request=fetch.request_id,
+                )
+        if fetch.reacted or buffer_s >= cfg.well_buffered_s:
+            return None
+        # decide again as if this fetch had landed when its own rate says it will
+        landing = max(buffer_s - remaining_s, 0.0) + self.segment_duration
+        est = min(self.estimator.estimate_bps(), rate)
+        target, _ = self._auto_target(est, landing, now)
+        if target >= self._position(self._current):
+            return None
+        fetch.reacted = True
+        return self._commit(self._allowed[target].index, "load_slow", buffer_s, now)
+
+    def _abandon_target(
+        self, fetch_pos: int, rate: float, remaining_s: float, buffer_s: float
+    ) -> int | None:
+        """The highest lower rung whose whole segment lands sooner than the rest of this one,
+        and either before the buffer runs dry or (before playback starts) at a sustainable
+        rate; failing that the lowest rung, if even it lands sooner."""
+        cfg = self.config
+        ttfb = self.estimator.ttfb_estimate()
+        started = self._segments_done > 0
+        limit = remaining_s * cfg.abandon_saving
+        for pos in range(fetch_pos - 1, -1, -1):
+            whole_s = ttfb + self._bandwidths[pos] * self.segment_duration / rate
+            if whole_s >= limit:
+                continue
+            if started:
+                if whole_s <= buffer_s - cfg.dry_margin_s:
+                    return pos
+            elif self._bandwidths[pos] <= rate * cfg.safety:
+                return pos
+        whole_s = ttfb + self._bandwidths[0] * self.segment_duration / rate
+        return 0 if whole_s < limit else None
+
+    # --- events out --------------------------------------------------------------------------
+
+    def to_event(
+        self, decision: Decision, from_variant: int | None = None, buffer_s: float | None = None
+    ) -> AbrDecision:
+        """The AbrDecision event for a decision (stamped with the decision's own time)."""
+        src = decision.from_variant if from_variant is None else from_variant
+        buf = decision.buffer_s if buffer_s is None else buffer_s
+        kwargs: dict[str, float] = {}
+        if decision.at is not None:
+            kwargs["ts"] = decision.at
+        return AbrDecision(
+            from_variant=src,
+            to_variant=decision.to_variant,
+            reason=decision.reason,
+            estimate_bps=decision.estimate_bps,
+            buffer=buf,
+            **kwargs,
+        )
+
+
+def variants_from_ladder(ladder: Iterable[tuple[int, int, str]]) -> list[VariantInfo]:
+    """From LadderInfo.variants ((index, bandwidth, codecs) tuples)."""
+    return [VariantInfo(i, bw, codecs) for i, bw, codecs in ladder]

@@ -1,0 +1,185 @@
+"""Throughput estimation from the downloader's own measurements.
+
+Time-weighted dual EWMA (the shaka / hls.js design): each completed fetch is one sample, weighted
+by the seconds its body took to arrive, so a long slow fetch counts for more than a quick one.
+The estimate is the minimum of a fast and a slow average: it falls quickly and rises slowly.
+
+No clock is read here: every method that needs the time takes it as ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    """Knobs of :class:`BandwidthEstimator`; the defaults are sized for audio segments."""
+
+    fast_half_life_s: float = 2.0
+    slow_half_life_s: float = 8.0
+    # Below this a fetch is mostly headers and one congestion window: its rate means little.
+    min_sample_bytes: int = 4_000
+    # Clamp for the body time of very quick fetches, so one sample cannot claim Gbit/s.
+    min_transfer_s: float = 0.02
+    # Audio segments are 8-192 KB: 64 KB is one or two segments, not shaka's 128 KB.
+    trust_bytes: int = 64_000
+    # Used before any sample; until trusted, samples may only lower it (see estimate_bps).
+    default_bps: float = 500_000.0
+    ttfb_half_life_samples: float = 3.0
+
+
+class Ewma:
+    """Exponentially weighted moving average whose weights are durations, with zero-bias fix."""
+
+    __slots__ = ("_alpha", "_estimate", "_total_weight", "half_life")
+
+    def __init__(self, half_life: float) -> None:
+        self.half_life = half_life
+        self._alpha = 0.5 ** (1.0 / max(half_life, 1e-6))
+        self._estimate = 0.0
+        self._total_weight = 0.0
+
+    def sample(self, weight: float, value: float) -> None:
+        adj = self._alpha ** max(weight, 0.0)
+        self._estimate = value * (1.0 - adj) + adj * self._estimate
+        self._total_weight += max(weight, 0.0)
+
+    @property
+    def total_weight(self) -> float:
+        return self._total_weight
+
+    def estimate(self) -> float:
+        """The average; divided by the weight seen so far so early samples are not pulled to 0."""
+        if self._total_weight <= 0.0:
+            return 0.0
+        zero_factor = 1.0 - self._alpha**self._total_weight
+        return self._estimate / max(zero_factor, 1e-9)
+
+
+@dataclass
+class InFlight:
+    """What is known about one fetch still under way."""
+
+    request_id: int
+    bytes_done: int = 0
+    elapsed: float = 0.0
+    ttfb: float | None = None
+    total: int | None = None
+    updated_at: float = 0.0
+
+
+class BandwidthEstimator:
+    """Dual EWMA of body throughput (TTFB taken out), plus the progress of fetches under way.
+
+    ``estimate_bps`` is conservative by construction: ``default_bps`` until the first sample,
+    then ``min(default_bps, ewma)`` until ``trust_bytes`` have been sampled, then
+    ``min(fast, slow)``. A tiny first sample can therefore lower the estimate but never raise it.
+    """
+
+    def __init__(self, config: EstimatorConfig | None = None) -> None:
+        self.config = config or EstimatorConfig()
+        self._fast = Ewma(self.config.fast_half_life_s)
+        self._slow = Ewma(self.config.slow_half_life_s)
+        self._ttfb = Ewma(self.config.ttfb_half_life_samples)
+        self._bytes_sampled = 0
+        self._samples = 0
+        self._last_sample_at: float | None = None
+        self._in_flight: dict[int, InFlight] = {}
+
+    # --- completed fetches -------------------------------------------------------------------
+
+    def add_sample(self, bytes: int, duration: float, ttfb: float, now: float) -> bool:
+        """Feed one completed fetch; returns whether it was used (too small ones are dropped)."""
+        if ttfb >= 0.0:
+            self._ttfb.sample(1.0, ttfb)
+        if bytes < self.config.min_sample_bytes:
+            return False
+        transfer = max(duration - max(ttfb, 0.0), self.config.min_transfer_s)
+        bps = bytes * 8.0 / transfer
+        self._fast.sample(transfer, bps)
+        self._slow.sample(transfer, bps)
+        self._bytes_sampled += bytes
+        self._samples += 1
+        self._last_sample_at = now
+        return True
+
+    def estimate_bps(self) -> float:
+        """The bandwidth to plan with, in bits per second (never negative)."""
+        if self._samples == 0:
+            return self.config.default_bps
+        ewma = min(self._fast.estimate(), self._slow.estimate())
+        if not self.trusted():
+            return min(self.config.default_bps, ewma)
+        return ewma
+
+    def trusted(self) -> bool:
+        """Enough bytes sampled that the EWMA beats the default."""
+        return self._bytes_sampled >= self.config.trust_bytes
+
+    def fast_bps(self) -> float:
+        return self._fast.estimate()
+
+    def slow_bps(self) -> float:
+        return self._slow.estimate()
+
+    @property
+    def bytes_sampled(self) -> int:
+        return self._bytes_sampled
+
+    @property
+    def sample_count(self) -> int:
+        return self._samples
+
+    @property
+    def last_sample_at(self) -> float | None:
+        return self._last_sample_at
+
+    def ttfb_estimate(self) -> float:
+        """Typical time to first byte, seconds (0.1 s before anything was measured)."""
+        return self._ttfb.estimate() if self._ttfb.total_weight > 0 else 0.1
+
+    # --- fetches under way -------------------------------------------------------------------
+
+    def note_first_byte(self, request_id: int, ttfb: float, total: int | None, now: float) -> None:
+        info = self._in_flight.setdefault(request_id, InFlight(request_id))
+        info.ttfb = ttfb
+        if total is not None:
+            info.total = total
+        info.updated_at = now
+
+    def add_progress(
+        self,
+        request_id: int,
+        bytes_done: int,
+        elapsed: float,
+        now: float,
+        total: int | None = None,
+    ) -> None:
+        """Record how far a fetch under way has got; feeds the abandon rule, not the EWMA."""
+        info = self._in_flight.setdefault(request_id, InFlight(request_id))
+        info.bytes_done = max(info.bytes_done, bytes_done)
+        info.elapsed = max(info.elapsed, elapsed)
+        if total is not None:
+            info.total = total
+        info.updated_at = now
+
+    def in_flight(self, request_id: int) -> InFlight | None:
+        return self._in_flight.get(request_id)
+
+    def in_flight_rate_bps(self, request_id: int, min_body_s: float = 0.0) -> float | None:
+        """Body rate of a fetch under way, or None until its first byte and ``min_body_s``.
+
+        Returns 0.0 for a fetch that has had its first byte but no body since: an outage.
+        """
+        info = self._in_flight.get(request_id)
+        if info is None or info.ttfb is None:
+            return None
+        body = info.elapsed - info.ttfb
+        if body < max(min_body_s, 1e-3):
+            return None
+        return info.bytes_done * 8.0 / body
+
+    def forget(self, request_id: int) -> InFlight | None:
+        """Drop a fetch that completed, failed or was cancelled."""
+        return self._in_flight.pop(request_id, None)

@@ -1,0 +1,721 @@
+"""The decoder thread: PyAV demux + decode + resample into a :class:`PcmRing`.
+
+Why a thread of its own: ``source.read`` may block while bytes download, and decoding must run
+ahead of the audio callback. The thread decodes one packet at a time and yields the GIL between
+frames, so the PortAudio callback is never starved for long.
+
+Timeline: a frame's position is ``(pts - stream.start_time) * time_base`` seconds, so the first
+sample of the track is 0 whatever the container's own offset (MP3 encoder delay, MPEG-TS
+1.4 s). Every position this module reports (``position_decoded``, seek targets, the ring's
+``position_frames``) is on that timeline, in output frames.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import os
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import av
+import av.error
+import numpy as np
+
+from kithara_cli.audio.ring import PcmRing
+from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
+from kithara_cli.events.types import DecoderError as DecoderErrorEvent
+from kithara_cli.events.types import Event, Notice
+
+Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
+
+# Small probing so the first audio needs only the start of the file (see the package docs).
+PROBE_OPTIONS: dict[str, str] = {"probesize": "32768", "analyzeduration": "500000"}
+# Bytes PyAV asks the source for per read: small, so we never read far past what we need.
+IO_BUFFER_SIZE = 16384
+# How long one blocked ring write waits before looking at pending commands.
+_WRITE_SLICE = 0.05
+# Consecutive undecodable packets before the stream is declared broken.
+_MAX_BAD_PACKETS = 16
+# A stream that ends this much before its declared duration is reported as truncated.
+_TRUNCATION_SLACK_SECONDS = 0.5
+_TRUNCATION_SLACK_FRACTION = 0.03
+# Seeks land this much early so lossy decoders (MP3 bit reservoir, AAC/Opus overlap) have
+# settled by the target; the extra audio is decoded and dropped.
+SEEK_PREROLL_SECONDS = 0.2
+
+_HINTS: dict[str, str] = {
+    "mp3": "mp3",
+    "mpeg": "mp3",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "flac": "flac",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "wav": "wav",
+    "wave": "wav",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "ogg": "ogg",
+    "oga": "ogg",
+    "opus": "ogg",
+    "audio/ogg": "ogg",
+    "audio/opus": "ogg",
+    "m4a": "mp4",
+    "mp4": "mp4",
+    "m4b": "mp4",
+    "audio/mp4": "mp4",
+    "audio/x-m4a": "mp4",
+    "aac": "aac",
+    "adts": "aac",
+    "audio/aac": "aac",
+    "audio/aacp": "aac",
+    "ts": "mpegts",
+    "mpegts": "mpegts",
+    "video/mp2t": "mpegts",
+}
+
+
+def demuxer_for_hint(hint: str | None) -> str | None:
+    """Map an extension, MIME type or format name to an FFmpeg demuxer name (None: probe)."""
+    if not hint:
+        return None
+    key = hint.strip().lower().split(";")[0].strip().lstrip(".")
+    return _HINTS.get(key)
+
+
+class _Interrupted(Exception):
+    """A command (seek, reopen, stop) arrived while the thread was busy: unwind to the loop."""
+
+
+class _Stopped(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the container says about the audio stream (for TrackInfo and logs)."""
+
+    container: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float | None
+
+
+class CountingReader(io.RawIOBase):
+    """The file-like PyAV reads: counts bytes, survives side reads, can hide the size.
+
+    Why: ``bytes_read`` and ``max_offset`` prove how little of a download the first audio
+    needs; ``hide_size`` keeps FFmpeg's Ogg demuxer from reading the last 64 KB at open (for a
+    duration we fetch later); a source whose ``seek(..., SEEK_END)`` fails reports "size
+    unknown" instead of raising inside FFmpeg.
+    """
+
+    def __init__(self, raw: IO[bytes] | io.RawIOBase) -> None:
+        super().__init__()
+        self._raw = raw
+        try:
+            self._pos = int(raw.tell())
+        except (OSError, AttributeError, ValueError):
+            self._pos = 0
+        self._raw_pos = self._pos
+        self.bytes_read = 0
+        self.max_offset = 0
+        self.hide_size = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        try:
+            return bool(self._raw.seekable())
+        except AttributeError:
+            return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._raw_pos != self._pos:
+            self._raw.seek(self._pos)
+            self._raw_pos = self._pos
+        data = self._raw.read(size)
+        if data is None:  # a non-blocking raw stream with nothing yet: treat as "try again"
+            data = b""
+        n = len(data)
+        self._pos += n
+        self._raw_pos = self._pos
+        self.bytes_read += n
+        self.max_offset = max(self.max_offset, self._pos)
+        return bytes(data)
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            if self.hide_size:
+                return -1
+            try:
+                pos = int(self._raw.seek(offset, whence))
+            except (OSError, ValueError):
+                return -1
+        else:
+            if whence == io.SEEK_CUR:
+                offset += self._pos
+                whence = io.SEEK_SET
+            pos = int(self._raw.seek(offset, whence))
+        self._pos = self._raw_pos = pos
+        return pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def size(self) -> int | None:
+        """Total length, or None when the source cannot tell."""
+        try:
+            size = int(self._raw.seek(0, io.SEEK_END))
+        except (OSError, ValueError):
+            return None
+        finally:
+            self._raw_pos = -1  # unknown: the next read seeks back to _pos
+        return size
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """A side read that does not disturb the position PyAV believes in."""
+        self._raw.seek(offset)
+        chunks = []
+        left = size
+        while left > 0:
+            data = self._raw.read(left)
+            if not data:
+                break
+            chunks.append(bytes(data))
+            left -= len(data)
+        self._raw_pos = -1
+        out = b"".join(chunks)
+        self.bytes_read += len(out)
+        return out
+
+
+def _ogg_last_granule(reader: CountingReader) -> tuple[int, int] | None:
+    """(serial of the first page, last granule position of that serial) from head and tail."""
+    head = reader.read_at(0, 27)
+    if len(head) < 27 or head[:4] != b"OggS":
+        return None
+    serial = struct.unpack_from("<I", head, 14)[0]
+    size = reader.size()
+    if not size:
+        return None
+    start = max(0, size - 65536)
+    tail = reader.read_at(start, size - start)
+    pos = tail.rfind(b"OggS")
+    while pos >= 0:
+        if pos + 27 <= len(tail):
+            granule, page_serial = struct.unpack_from("<qI", tail, pos + 6)
+            if page_serial == serial and granule >= 0:
+                return serial, granule
+        pos = tail.rfind(b"OggS", 0, pos)
+    return None
+
+
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def _layout_for(channels: int) -> str:
+    try:
+        return _LAYOUTS[channels]
+    except KeyError:
+        raise ValueError(f"unsupported channel count: {channels}") from None
+
+
+class Decoder:
+    """Decodes ``source`` into ``ring`` on a thread: float32 at ``out_rate``/``out_channels``.
+
+    Commands (``seek``, ``reopen``, ``stop``) are thread-safe requests carried out by the
+    decoder thread. Failures never raise into another thread: they set ``error``, publish a
+    ``DecoderError`` event through ``on_event`` and end the thread (``done`` is set).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        ring: PcmRing,
+        *,
+        out_rate: int,
+        out_channels: int,
+        on_event: Callable[[Event], None] | None = None,
+        format_hint: str | None = None,
+        start_at: float = 0.0,
+        linger: bool = True,
+        name: str = "kithara-decoder",
+    ) -> None:
+        if ring.channels != out_channels:
+            raise ValueError(f"ring has {ring.channels} channels, decoder makes {out_channels}")
+        self._ring = ring
+        self._rate = out_rate
+        self._channels = out_channels
+        self._layout = _layout_for(out_channels)
+        self._on_event = on_event
+        self._linger = linger
+        self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._first_source = (source, format_hint, start_at)
+
+        # Public state (written by the decoder thread only).
+        self.done = threading.Event()
+        """Set when the thread has ended (stop, error, or end of stream without linger)."""
+        self.ready = threading.Event()
+        """Set once the container is open and ``info``/``duration`` are known."""
+        self.first_audio = threading.Event()
+        """Set when the first frames of a (re)opened source reach the ring."""
+        self.eof = threading.Event()
+        """Set while the whole stream has been decoded (cleared by a seek or reopen)."""
+        self.error: KitharaError | None = None
+        self.info: SourceInfo | None = None
+        self.duration: float | None = None
+        self.seeks_done = 0
+
+        # Decoder-thread state.
+        self._container: Any = None
+        self._stream: Any = None
+        self._reader: CountingReader | None = None
+        self._owned_file: IO[bytes] | None = None
+        self._resampler: av.AudioResampler | None = None
+        self._start_pts = 0
+        self._time_base: float = 0.0
+        self._trim_to_duration = False
+        self._need_t0 = True
+        self._out_pos = 0  # timeline frame of the next resampled frame
+        self._drop_until = 0  # timeline frame before which output is dropped
+        self._written_end = 0  # timeline frame just past the last frame in the ring
+        self._end_limit: int | None = None
+        self._bad_packets = 0
+        self._notices = 0
+        self._duration_from_tail = False
+        self._bytes_at_first_audio: int | None = None
+        self._max_offset_at_first_audio: int | None = None
+
+    # --- public API --------------------------------------------------------------------------
+
+    def start(self) -> Decoder:
+        self._thread.start()
+        return self
+
+    @property
+    def rate(self) -> int:
+        return self._rate
+
+    @property
+    def channels(self) -> int:
+        return self._channels
+
+    @property
+    def position_decoded(self) -> float:
+        """Timeline seconds just past the last frame written to the ring."""
+        return self._written_end / self._rate
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes read from the current source so far (probing, side reads and decoding)."""
+        return self._reader.bytes_read if self._reader else 0
+
+    @property
+    def bytes_at_first_audio(self) -> int | None:
+        """Bytes read from the current source when its first frames reached the ring."""
+        return self._bytes_at_first_audio
+
+    @property
+    def max_offset_at_first_audio(self) -> int | None:
+        """Furthest byte of the current source read when its first frames reached the ring."""
+        return self._max_offset_at_first_audio
+
+    def seek(self, seconds: float) -> None:
+        """Request a sample-accurate seek; the ring is cleared by the decoder thread."""
+        self._command(("seek", max(0.0, float(seconds))))
+
+    def reopen(
+        self,
+        source: Source,
+        start_at: float,
+        *,
+        format_hint: str | None = None,
+        flush: bool = False,
+    ) -> None:
+        """Switch to a new source whose timeline is the same track's (an HLS variant switch).
+
+        Without ``flush`` the ring keeps what is decoded and the new source continues
+        seamlessly: it is opened, seeked to ``start_at`` and its samples before the decoded
+        position are dropped (pick ``start_at`` at or before ``position_decoded``, e.g. the
+        segment boundary; a later ``start_at`` acts as a seek). With ``flush`` it is a seek
+        into the new source.
+        """
+        self._command(("reopen", source, float(start_at), format_hint, flush))
+
+    def stop(self) -> None:
+        """Ask the thread to end. A thread blocked in ``source.read`` ends when that returns."""
+        self._stop = True
+        self._wake.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True if it has ended."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _command(self, cmd: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._pending.append(cmd)
+        self._wake.set()
+
+    def _take_command(self) -> tuple[Any, ...] | None:
+        """The merged effect of everything pending: the last seek wins; a seek after a reopen
+        turns it into a flushing reopen at the seek target."""
+        with self._lock:
+            cmds = list(self._pending)
+            self._pending.clear()
+        merged: tuple[Any, ...] | None = None
+        for cmd in cmds:
+            if cmd[0] == "seek" and merged is not None and merged[0] == "reopen":
+                merged = ("reopen", merged[1], cmd[1], merged[3], True)
+            else:
+                merged = cmd
+        return merged
+
+    def _has_command(self) -> bool:
+        return self._stop or bool(self._pending)
+
+    def _publish(self, event: Event) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:  # a subscriber's bug must not kill decoding
+            pass
+
+    def _fail(self, error: KitharaError) -> None:
+        self.error = error
+        self._publish(DecoderErrorEvent(message=str(error)))
+
+    # --- the thread --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            source, hint, start_at = self._first_source
+            self._first_source = (None, None, 0.0)
+            self._open(source, hint)
+            self._begin(start_at, clear=True)
+            self._loop()
+        except _Stopped:
+            pass
+        except KitharaError as exc:
+            self._fail(exc)
+        except Exception as exc:
+            self._fail(DecoderError(f"decoder failed: {_describe(exc)}"))
+        finally:
+            self._close()
+            self.done.set()
+
+    def _loop(self) -> None:
+        packets = self._container.demux(self._stream)
+        while True:
+            if self._stop:
+                raise _Stopped
+            cmd = self._take_command()
+            if cmd is not None:
+                self._execute(cmd)
+                packets = self._container.demux(self._stream)
+                continue
+            if self.eof.is_set():
+                if not self._linger:
+                    return
+                self._wake.wait(0.1)
+                self._wake.clear()
+                continue
+            try:
+                packet = next(packets)
+            except StopIteration:
+                try:
+                    self._finish()
+                except _Interrupted:
+                    pass
+                continue
+            except KitharaError:
+                raise
+            except Exception as exc:
+                raise DecoderError(f"cannot read the stream: {_describe(exc)}") from exc
+            try:
+                self._decode_packet(packet)
+            except _Interrupted:
+                continue
+            time.sleep(0)  # let the audio callback have the GIL between packets
+
+    def _execute(self, cmd: tuple[Any, ...]) -> None:
+        if cmd[0] == "seek":
+            self._seek(cmd[1], clear=True)
+            self.seeks_done += 1
+        elif cmd[0] == "reopen":
+            _, source, start_at, hint, flush = cmd
+            self._close()
+            self._open(source, hint)
+            if flush:
+                self._begin(start_at, clear=True)
+            else:
+                resume = self._written_end / self._rate
+                if start_at > resume + 0.01:
+                    self._begin(start_at, clear=True)
+                else:
+                    self._begin(start_at, clear=False, drop_before=self._written_end)
+
+    def _open(self, source: Source, hint: str | None) -> None:
+        """Open the container with small probing; fall back to probing if the hint lied."""
+        self.eof.clear()
+        self.first_audio.clear()
+        self._bytes_at_first_audio = None
+        self._max_offset_at_first_audio = None
+        if isinstance(source, (str, os.PathLike)):
+            self._owned_file = open(source, "rb", buffering=0)  # noqa: SIM115 (closed in _close)
+            raw: IO[bytes] | io.RawIOBase = self._owned_file
+        else:
+            raw = source
+        reader = self._reader = CountingReader(raw)
+        fmt = demuxer_for_hint(hint)
+        is_ogg = fmt == "ogg" or (fmt is None and reader.read_at(0, 4) == b"OggS")
+        reader.hide_size = is_ogg
+        try:
+            try:
+                container = av.open(
+                    reader, "r", format=fmt, options=PROBE_OPTIONS, buffer_size=IO_BUFFER_SIZE
+                )
+            except av.error.FFmpegError:
+                if fmt is None:
+                    raise
+                reader.seek(0)
+                container = av.open(
+                    reader, "r", options=PROBE_OPTIONS, buffer_size=IO_BUFFER_SIZE
+                )
+        except av.error.FFmpegError as exc:
+            raise UnsupportedError(f"cannot open the audio: {_describe(exc)}") from exc
+        except KitharaError:
+            raise
+        except Exception as exc:
+            raise DecoderError(f"cannot read the stream: {_describe(exc)}") from exc
+        finally:
+            reader.hide_size = False
+        self._container = container
+        if not container.streams.audio:
+            raise UnsupportedError("the stream has no audio track")
+        stream = container.streams.audio[0]
+        self._stream = stream
+        self._time_base = float(stream.time_base) if stream.time_base else 1.0 / 90000
+        self._start_pts = stream.start_time if stream.start_time is not None else 0
+        duration: float | None = None
+        if stream.duration is not None and stream.duration > 0:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None and container.duration > 0:
+            duration = container.duration / 1_000_000
+        self.duration = duration
+        self._duration_from_tail = is_ogg and duration is None
+        # The MP4 edit list gives the exact length; AAC's end padding is cut to it.
+        self._trim_to_duration = "mp4" in container.format.name and duration is not None
+        codec = stream.codec_context
+        self.info = SourceInfo(
+            container=container.format.name,
+            codec=codec.name,
+            sample_rate=int(codec.sample_rate or stream.sample_rate or 0),
+            channels=int(codec.layout.nb_channels or 0),
+            duration=duration,
+        )
+        self.ready.set()
+
+    def _close(self) -> None:
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:
+                pass
+            self._container = None
+        if self._owned_file is not None:
+            self._owned_file.close()
+            self._owned_file = None
+        self._resampler = None
+
+    def _begin(self, start_at: float, *, clear: bool, drop_before: int | None = None) -> None:
+        """Position a freshly opened container at ``start_at`` (timeline seconds)."""
+        if clear:
+            self._seek(start_at, clear=True)
+            return
+        assert drop_before is not None
+        self._ring.mark_eos(False)
+        self._seek_container(start_at)
+        self._drop_until = drop_before
+        self._reset_stream_state()
+
+    def _seek(self, target: float, *, clear: bool) -> None:
+        if self.duration is not None:
+            target = min(target, self.duration)
+        target_frame = round(target * self._rate)
+        if clear:
+            self._ring.clear(base_frame=target_frame)
+        self._written_end = target_frame
+        self._drop_until = target_frame
+        self.eof.clear()
+        self._seek_container(target)
+        self._reset_stream_state()
+
+    def _seek_container(self, target: float) -> None:
+        if target <= 0.0 and self._container_at_start():
+            return
+        target = max(0.0, target - SEEK_PREROLL_SECONDS)
+        ts = self._start_pts + int(target / self._time_base)
+        try:
+            self._container.seek(ts, stream=self._stream, backward=True)
+        except av.error.FFmpegError as exc:
+            raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(exc)}") from exc
+
+    def _container_at_start(self) -> bool:
+        """True if nothing has been demuxed yet (a fresh open needs no seek to 0)."""
+        return self._resampler is None and self._reader is not None and not self.first_audio.is_set()
+
+    def _reset_stream_state(self) -> None:
+        self._resampler = av.AudioResampler(format="flt", layout=self._layout, rate=self._rate)
+        self._need_t0 = True
+        self._bad_packets = 0
+        self._end_limit = (
+            round(self.duration * self._rate)
+            if self._trim_to_duration and self.duration is not None
+            else None
+        )
+
+    def _decode_packet(self, packet: Any) -> None:
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            self._bad_packets += 1
+            if self._bad_packets > _MAX_BAD_PACKETS:
+                raise DecoderError(f"undecodable stream: {_describe(exc)}") from exc
+            if self._notices < 3:
+                self._notices += 1
+                self._publish(
+                    Notice(
+                        level="warning",
+                        message=f"skipped an undecodable packet: {_describe(exc)}",
+                    )
+                )
+            return
+        self._bad_packets = 0
+        for frame in frames:
+            self._emit(frame)
+
+    def _emit(self, frame: av.AudioFrame) -> None:
+        if self._need_t0:
+            self._need_t0 = False
+            if frame.pts is not None:
+                t0 = (frame.pts - self._start_pts) * self._time_base
+                self._out_pos = round(t0 * self._rate)
+            else:
+                self._out_pos = self._drop_until
+            if self._out_pos > self._drop_until:
+                # The demuxer landed after the target: re-base the (still empty) timeline.
+                if self._written_end == self._drop_until:
+                    self._ring.clear(base_frame=self._out_pos)
+                    self._written_end = self._out_pos
+                self._drop_until = self._out_pos
+        frame.pts = None  # the resampler needs no timestamps; we count samples ourselves
+        assert self._resampler is not None
+        for out in self._resampler.resample(frame):
+            self._push(out.to_ndarray().reshape(-1, self._channels))
+
+    def _push(self, pcm: np.ndarray) -> None:
+        start = self._out_pos
+        end = start + len(pcm)
+        self._out_pos = end
+        lo = max(0, self._drop_until - start)
+        hi = len(pcm)
+        if self._end_limit is not None and end > self._end_limit:
+            hi = max(0, self._end_limit - start)
+        if lo >= hi:
+            return
+        self._write(pcm[lo:hi], start + lo)
+
+    def _write(self, pcm: np.ndarray, timeline_start: int) -> None:
+        done = 0
+        total = len(pcm)
+        while done < total:
+            if self._has_command():
+                raise _Interrupted
+            n = self._ring.write(pcm[done:], timeout=_WRITE_SLICE)
+            done += n
+            self._written_end = timeline_start + done
+            if n and not self.first_audio.is_set():
+                assert self._reader is not None
+                self._bytes_at_first_audio = self._reader.bytes_read
+                self._max_offset_at_first_audio = self._reader.max_offset
+                self.first_audio.set()
+                if self._duration_from_tail:
+                    self._duration_from_tail = False
+                    self._read_ogg_duration()
+            if self._ring.closed:
+                raise _Stopped
+
+    def _read_ogg_duration(self) -> None:
+        """Ogg's length is in its last page: read it now that the first audio is out."""
+        assert self._reader is not None
+        try:
+            found = _ogg_last_granule(self._reader)
+        except Exception:
+            return
+        if found is None:
+            return
+        _, granule = found
+        codec = self._stream.codec_context
+        if codec.name == "opus":
+            extradata = codec.extradata or b""
+            pre_skip = struct.unpack_from("<H", extradata, 10)[0] if len(extradata) >= 12 else 0
+            seconds = (granule - pre_skip) / 48000
+        else:
+            rate = codec.sample_rate or self._stream.sample_rate
+            if not rate:
+                return
+            seconds = granule / rate
+        if seconds > 0:
+            self.duration = seconds
+            if self.info is not None:
+                self.info = SourceInfo(
+                    container=self.info.container,
+                    codec=self.info.codec,
+                    sample_rate=self.info.sample_rate,
+                    channels=self.info.channels,
+                    duration=seconds,
+                )
+
+    def _finish(self) -> None:
+        """End of input: flush the resampler, check for truncation, mark end of stream."""
+        if self._resampler is not None:
+            for out in self._resampler.resample(None):
+                self._push(out.to_ndarray().reshape(-1, self._channels))
+        if self.duration is not None:
+            decoded = self._written_end / self._rate
+            slack = max(_TRUNCATION_SLACK_SECONDS, _TRUNCATION_SLACK_FRACTION * self.duration)
+            if decoded < self.duration - slack:
+                raise DecoderError(
+                    f"the stream ended early at {decoded:.1f} s of {self.duration:.1f} s "
+                    "(truncated input?)"
+                )
+        self._ring.mark_eos()
+        self.eof.set()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

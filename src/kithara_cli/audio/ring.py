@@ -1,0 +1,229 @@
+"""A single-producer single-consumer ring of float32 PCM frames for the audio callback.
+
+Why this shape: the PortAudio callback must never block, allocate buffers, or wait on a lock,
+so the consumer side is lock-free. Positions are monotonically increasing frame counters (plain
+Python ints): the producer alone advances ``_w``, the consumer alone advances ``_r``. Under the
+GIL each attribute store is atomic and program order is preserved, which is all an SPSC ring
+needs. The producer waits on an ``Event`` with a short poll, because the real-time reader never
+signals (signalling takes a lock).
+
+``clear()`` (for seeks) is producer-side: it publishes a "drop up to" mark instead of touching
+the reader's counter, and the reader skips to it on its next read. A ``_busy`` flag set by the
+reader around its copy tells the producer not to reuse slots the reader may still be copying
+(Dekker-style: the producer writes the mark, then reads the flag; the reader writes the flag,
+then reads the mark).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+# How long a blocked producer sleeps between looks at the reader's progress.
+_POLL_SECONDS = 0.005
+
+
+class PcmRing:
+    """Float32 interleaved frames, ``capacity_frames`` x ``channels``, preallocated."""
+
+    def __init__(self, capacity_frames: int, channels: int) -> None:
+        if capacity_frames <= 0 or channels <= 0:
+            raise ValueError("capacity_frames and channels must be positive")
+        self._buf = np.zeros((capacity_frames, channels), dtype=np.float32)
+        self._cap = capacity_frames
+        self._channels = channels
+        self._w = 0  # frames ever written (producer)
+        self._r = 0  # frames ever consumed or skipped (consumer)
+        self._drop = 0  # consumer must skip to at least this write index (producer)
+        self._base = 0  # timeline frame of write index ``_drop`` (producer)
+        self._played = 0  # frames ever copied out (consumer)
+        self._busy = False  # consumer is between its snapshot and publishing ``_r``
+        self._eos = False  # producer wrote the last frame of the stream
+        self._closed = False
+        self._generation = 0  # bumped on every clear()
+        self._space = threading.Event()  # non-real-time readers, clear and close set it
+        self._data = threading.Event()  # producer sets it after every write
+
+    # --- properties --------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return self._cap
+
+    @property
+    def channels(self) -> int:
+        return self._channels
+
+    @property
+    def frames_available(self) -> int:
+        """Frames written and not yet read (after any pending clear)."""
+        return max(0, self._w - max(self._r, self._drop))
+
+    def seconds(self, rate: int) -> float:
+        """Buffered audio in seconds at ``rate``."""
+        return self.frames_available / rate
+
+    @property
+    def frames_played(self) -> int:
+        """Frames ever copied out to a consumer (monotonic, across clears)."""
+        return self._played
+
+    @property
+    def position_frames(self) -> int:
+        """Timeline position of the next frame to be read.
+
+        The producer tells the timeline position of what it writes next through
+        ``clear(base_frame=...)`` (0 at start); every frame read since advances it by one. So
+        after a seek to 17 s at 44100 Hz, ``clear(base_frame=17 * 44100)`` makes this exact.
+        """
+        return self._base + max(0, self._r - self._drop)
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every ``clear()``: a reader uses it to tell a seek from an underrun."""
+        return self._generation
+
+    @property
+    def eos(self) -> bool:
+        """The producer wrote the stream's last frame (reset by ``clear()``)."""
+        return self._eos
+
+    @property
+    def drained(self) -> bool:
+        """End of stream was marked and every frame has been read."""
+        return self._eos and self.frames_available == 0
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # --- producer ----------------------------------------------------------------------------
+
+    def write(self, frames: np.ndarray, timeout: float | None = None) -> int:
+        """Copy ``frames`` (n, channels) in, blocking while full; return frames written.
+
+        Returns fewer than ``len(frames)`` only when ``timeout`` passed or the ring was closed.
+        ``timeout=None`` waits as long as it takes; ``0`` writes what fits now.
+        """
+        total = len(frames)
+        if frames.ndim != 2 or frames.shape[1] != self._channels:
+            raise ValueError(f"expected (n, {self._channels}) frames, got {frames.shape}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done = 0
+        cap = self._cap
+        buf = self._buf
+        while done < total and not self._closed:
+            self._space.clear()
+            space = cap - (self._w - self._reader_floor())
+            if space <= 0:
+                wait = _POLL_SECONDS
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    wait = min(wait, left)
+                self._space.wait(wait)
+                continue
+            k = min(space, total - done)
+            w = self._w
+            i = w % cap
+            first = min(k, cap - i)
+            buf[i : i + first] = frames[done : done + first]
+            if k > first:
+                buf[: k - first] = frames[done + first : done + k]
+            self._w = w + k  # publish after the copy
+            done += k
+            self._data.set()
+        return done
+
+    def _reader_floor(self) -> int:
+        """Oldest write index whose slot may still be read: frees space lazily after a clear."""
+        drop = self._drop  # read before _busy: pairs with the reader's busy-then-drop order
+        r = self._r
+        if self._busy:
+            return r
+        return max(r, drop)
+
+    def clear(self, base_frame: int = 0) -> None:
+        """Drop everything buffered (seek); the next frame written plays at ``base_frame``.
+
+        Producer side only. Safe while the consumer reads: it skips to the mark on its next
+        read; a read already in progress finishes on the old frames.
+        """
+        self._eos = False
+        self._drop = self._w
+        self._base = base_frame
+        self._generation += 1
+        self._space.set()
+
+    def mark_eos(self, value: bool = True) -> None:
+        """The last frame has been written; readers may treat a short read as the end.
+
+        ``mark_eos(False)`` takes it back (a reopened source goes on writing).
+        """
+        self._eos = value
+        self._data.set()
+
+    def close(self) -> None:
+        """Wake and refuse writers (shutdown). Readers may still drain what is left."""
+        self._closed = True
+        self._space.set()
+        self._data.set()
+
+    # --- consumer ----------------------------------------------------------------------------
+
+    def read_into(self, out: np.ndarray) -> int:
+        """Copy up to ``len(out)`` frames into ``out``; return how many.
+
+        For the audio callback: never blocks, allocates no buffers, takes no lock and never
+        logs. The caller fills ``out[n:]`` with zeros.
+        """
+        self._busy = True
+        drop = self._drop
+        r = self._r
+        if drop > r:
+            r = drop
+        avail = self._w - r
+        n = len(out)
+        if avail < n:
+            n = avail if avail > 0 else 0
+        if n:
+            cap = self._cap
+            i = r % cap
+            first = cap - i
+            if n <= first:
+                out[:n] = self._buf[i : i + n]
+            else:
+                out[:first] = self._buf[i:]
+                out[first:n] = self._buf[: n - first]
+            self._played += n
+        self._r = r + n
+        self._busy = False
+        return n
+
+    def skip_pending(self) -> None:
+        """Apply a pending clear without reading (a paused consumer calls this each block)."""
+        drop = self._drop
+        if drop > self._r:
+            self._r = drop
+
+    def notify_space(self) -> None:
+        """Non-real-time readers call this after reading so a waiting producer wakes at once."""
+        self._space.set()
+
+    def wait_readable(self, timeout: float | None = None) -> bool:
+        """Block until frames are available, end of stream, or close (non-real-time readers)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._data.clear()
+            if self.frames_available > 0 or self._eos or self._closed:
+                return True
+            wait = 0.05
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                wait = min(wait, left)
+            self._data.wait(wait)

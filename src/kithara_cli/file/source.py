@@ -1,0 +1,159 @@
+"""The progressive peer for playback: one URL, fetched from wherever the reader is."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
+from kithara_cli.storage import SparseResource
+
+# A read this far past what the running request has written is cheaper to wait for than to
+# serve with a new request (on loopback ~1 RTT of data; over the internet far more).
+NEAR_AHEAD = 256 * 1024
+
+
+class ProgressiveSource:
+    """Implements ``stream.Source`` for a single URL, backed by a sparse cache file.
+
+    One open-ended Range request runs from the reader's position; a seek outside what it will
+    soon deliver cancels it (reason ``epoch``) and starts a new one at demand priority. When a
+    request reaches the end, the holes left by earlier seeks are filled at prefetch priority.
+    """
+
+    def __init__(self, downloader: Downloader, url: str, cache_path: Path) -> None:
+        self.dl = downloader
+        self.url = url
+        self.resource = SparseResource(cache_path)
+        self.info: ResponseInfo | None = None
+        self._lock = threading.Lock()
+        self._epoch = 0
+        self._handle: FetchHandle | None = None
+        self._stream_start = 0
+        self._frontier = 0  # next byte the running request will write
+        self._running = False
+        self._closed = False
+        self._reader_pos = 0
+        self.first_response = threading.Event()
+
+    # --- stream.Source ---------------------------------------------------------------------
+
+    def wait_readable(self, offset: int, size: int) -> int:
+        total = self.resource.total
+        if total is not None and offset >= total:
+            return 0
+        self._reader_pos = offset
+        if not self.resource.contains(offset, offset + 1):
+            self._ensure_fetching(offset)
+        self.resource.wait_range(offset, offset + 1)
+        total = self.resource.total
+        if total is not None and offset >= total:
+            return 0
+        return min(size, self.resource.available_from(offset) - offset)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return self.resource.read_at(offset, size)
+
+    def length(self) -> int | None:
+        return self.resource.total
+
+    def reader_moved(self, offset: int) -> None:
+        self._reader_pos = offset
+        total = self.resource.total
+        if (total is None or offset < total) and not self.resource.contains(offset, offset + 1):
+            self._ensure_fetching(offset)
+
+    # --- fetching ----------------------------------------------------------------------------
+
+    def start(self, offset: int = 0) -> None:
+        self._open(offset, Priority.DEMAND)
+
+    def _ensure_fetching(self, offset: int) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
+                return
+        self._open(offset, Priority.DEMAND)
+
+    def _open(self, offset: int, priority: Priority) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            old = self._handle
+            self._epoch += 1
+            epoch = self._epoch
+            end = None
+            total = self.resource.total
+            if total is not None:
+                gaps = self.resource.gaps(offset, total)
+                if not gaps:
+                    self._running = False
+                    return
+                offset, end = gaps[0]
+            self._stream_start = offset
+            self._frontier = offset
+            self._running = True
+            cmd = FetchCmd(
+                url=self.url,
+                sink=self._sink,
+                start=offset,
+                end=end,
+                priority=priority,
+                label=f"bytes {offset}-" if end is None else f"bytes {offset}-{end - 1}",
+                epoch=epoch,
+                headers={"Range": "bytes=0-"} if offset == 0 and end is None else None,
+                on_response=self._on_response,
+                on_complete=lambda outcome, e=epoch: self._on_complete(outcome, e),
+            )
+            self._handle = self.dl.submit(cmd)
+        if old is not None:
+            old.cancel("epoch")
+
+    def _sink(self, offset: int, data: bytes) -> None:
+        self.resource.write_at(offset, data)
+        self._frontier = offset + len(data)
+
+    def _on_response(self, info: ResponseInfo) -> None:
+        if self.info is None:
+            self.info = info
+        if info.total_size is not None and self.resource.total is None:
+            self.resource.set_total(info.total_size)
+        self.first_response.set()
+
+    def _on_complete(self, outcome: FetchOutcome, epoch: int) -> None:
+        if outcome.state == "cancelled":
+            return
+        if outcome.state == "failed":
+            assert outcome.error is not None
+            if epoch == self._epoch:
+                self.resource.fail(outcome.error)
+                self.first_response.set()
+            return
+        if self.resource.total is None:  # no length given: the body's end is the end
+            self.resource.set_total(outcome.bytes + (self._stream_start or 0))
+        with self._lock:
+            if epoch != self._epoch:
+                return
+            self._running = False
+        # Fill holes left by seeks: from the reader's position first, then the start.
+        total = self.resource.total
+        if total is None:
+            return
+        gaps = self.resource.gaps(0, total)
+        if gaps:
+            after = [g for g in gaps if g[1] > self._reader_pos]
+            start = (after or gaps)[0][0]
+            self._open(max(start, self._reader_pos) if after else start, Priority.PREFETCH)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            handle = self._handle
+        if handle is not None:
+            handle.cancel("shutdown")
+        self.resource.close()
+        try:
+            self.resource.path.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,165 @@
+"""``kithara fetch`` for HLS: list the ladder, or fetch the chosen variant/rendition."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from kithara_cli.dl import Downloader
+from kithara_cli.errors import Cancelled, KitharaError, PlaylistError, UsageError
+from kithara_cli.events import EventBus
+from kithara_cli.file.fetch import check_output
+from kithara_cli.file.state import part_paths, remove_quietly
+from kithara_cli.hls.loader import load_playlist, select
+from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist
+from kithara_cli.hls.remux import needs_remux, remux
+from kithara_cli.hls.writer import HlsWriter, LiveFollower, check_encryption, finish_output
+
+if TYPE_CHECKING:
+    from kithara_cli.commands.common import CommonOptions
+    from kithara_cli.commands.fetch import FetchOptions
+
+
+def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, object]]:
+    if isinstance(playlist, MediaPlaylist):
+        return [
+            {
+                "index": 0,
+                "bandwidth": None,
+                "codecs": [],
+                "audio_only": True,
+                "segments": len(playlist.segments),
+                "duration": round(playlist.duration, 3),
+                "uri": playlist.url,
+                "renditions": [],
+            }
+        ]
+    rows = []
+    for v in playlist.variants:
+        renditions = [
+            {
+                "name": r.name,
+                "language": r.language,
+                "channels": r.channels,
+                "default": r.default,
+                "uri": r.uri,
+            }
+            for r in playlist.renditions
+            if v.audio_group and r.group_id == v.audio_group
+        ]
+        rows.append(
+            {
+                "index": v.index,
+                "bandwidth": v.bandwidth,
+                "average_bandwidth": v.average_bandwidth,
+                "codecs": list(v.codecs),
+                "audio_only": v.is_audio_only,
+                "audio_group": v.audio_group,
+                "uri": v.uri,
+                "renditions": renditions,
+            }
+        )
+    return rows
+
+
+def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> None:
+    rows = ladder_rows(playlist)
+    if as_json:
+        sys.stdout.write(json.dumps({"url": playlist.url, "variants": rows}, indent=2) + "\n")
+        return
+    from rich.console import Console
+
+    table = Table(title=None, show_edge=False)
+    for col in ("index", "bandwidth", "codecs", "channels", "renditions"):
+        table.add_column(col, justify="right" if col in ("index", "bandwidth") else "left")
+    for row in rows:
+        renditions = row["renditions"]
+        assert isinstance(renditions, list)
+        channels = ",".join(sorted({str(r["channels"]) for r in renditions if r["channels"]}))
+        names = ", ".join(
+            f"{r['name']}" + (f" [{r['language']}]" if r["language"] else "") for r in renditions
+        )
+        bw = row["bandwidth"]
+        table.add_row(
+            str(row["index"]),
+            f"{int(bw) // 1000}k" if isinstance(bw, int) else "-",
+            ",".join(row["codecs"]) or "-",  # type: ignore[arg-type]
+            channels or "-",
+            names or "-",
+        )
+    Console(highlight=False).print(table)
+
+
+def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
+    from kithara_cli.ui.console import print_note
+    from kithara_cli.ui.progress import FetchProgressView
+
+    with Downloader(
+        bus,
+        common.net_config(),
+        max_concurrent=options.segments_in_flight,
+        retry=common.retry_policy(),
+    ) as dl:
+        if options.list_only:
+            print_ladder(load_playlist(dl, options.url), options.as_json)
+            return
+        if options.out is None:
+            raise UsageError("--out FILE is required")
+        out = options.out
+        check_output(out, options.force)
+        selection, media = select(dl, options.url, options.variant, options.audio)
+        for seg in media.segments:
+            check_encryption(seg)
+        if not media.segments and not media.is_live:
+            raise PlaylistError("the playlist has no segments")
+        part, state_path = part_paths(out)
+        live = media.is_live
+        first = max(0, len(media.segments) - options.live_edge) if live else 0
+        writer = HlsWriter(
+            dl,
+            media,
+            part,
+            state_path,
+            in_flight=options.segments_in_flight,
+            skip_unavailable=options.skip_unavailable,
+            live=live,
+            duration_limit=options.duration,
+            first_index=first,
+        )
+        follower = LiveFollower(dl, media, writer) if live else None
+        if not options.quiet:
+            print_note(f"fetching {selection.describe()}" + (" (live)" if live else ""))
+        try:
+            if follower is not None:
+                follower.start()
+            with FetchProgressView(bus, out.name, quiet=options.quiet, verbose=common.verbose):
+                result = writer.run()
+        except Cancelled:
+            raise
+        except KitharaError as exc:
+            if not exc.retryable:
+                remove_quietly(part, state_path)
+            raise
+        finally:
+            if follower is not None:
+                follower.stop()
+        try:
+            if needs_remux(out, result.container, options.remux):
+                remux(part, out)
+                remove_quietly(part)
+            else:
+                finish_output(part, out)
+        except KitharaError:
+            remove_quietly(part, state_path)
+            raise
+        remove_quietly(state_path)
+    if result.gaps:
+        print_note(f"skipped {len(result.gaps)} unavailable segment(s): {result.gaps}")
+    if not options.quiet:
+        print_note(
+            f"saved {out} ({result.segments} segments, {result.bytes} bytes, "
+            f"{result.seconds:.2f} s)"
+        )

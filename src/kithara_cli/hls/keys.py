@@ -1,0 +1,52 @@
+"""AES-128 keys: fetched once per URI, shared by every segment that names them."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+from kithara_cli.dl import Downloader, Priority
+from kithara_cli.errors import DecryptionError, KitharaError, UnsupportedError
+from kithara_cli.hls.crypto import KeyCache
+from kithara_cli.hls.model import Key
+
+
+class KeyStore:
+    """Fetches keys through the downloader; concurrent askers of one URI share one request."""
+
+    def __init__(self, downloader: Downloader) -> None:
+        self.dl = downloader
+        self.cache = KeyCache()
+        self._lock = threading.Lock()
+        self._pending: dict[str, Future[bytes]] = {}
+
+    def get(self, key: Key) -> bytes:
+        if key.method != "AES-128":
+            raise UnsupportedError(f"encryption method {key.method} is not supported")
+        if not key.uri:
+            raise DecryptionError("AES-128 key has no URI")
+        cached = self.cache.get(key.uri)
+        if cached is not None:
+            return cached
+        with self._lock:
+            fut = self._pending.get(key.uri)
+            owner = fut is None
+            if fut is None:
+                fut = Future()
+                self._pending[key.uri] = fut
+        if not owner:
+            return fut.result()
+        try:
+            body, _ = self.dl.fetch_bytes(
+                key.uri, label="key", priority=Priority.DEMAND, max_bytes=1024
+            )
+            self.cache.put(key.uri, body)
+            fut.set_result(body)
+            return body
+        except KitharaError as exc:
+            err = DecryptionError(f"cannot fetch key {key.uri}: {exc}")
+            fut.set_exception(err)
+            raise err from exc
+        finally:
+            with self._lock:
+                self._pending.pop(key.uri, None)

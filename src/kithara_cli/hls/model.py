@@ -1,0 +1,127 @@
+"""Immutable HLS model: what the fetcher, ABR and player read, free of m3u8-package objects.
+
+Everything here is already validated by ``playlist.parse_playlist``: URIs are absolute and
+http(s) (or file: for a playlist the user named), byte ranges are (offset, length) with implicit
+offsets resolved, and sequence numbers are assigned, so readers never re-derive them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass
+from functools import cached_property
+
+# Codec FourCCs (the part of a CODECS entry before the first dot) that mean a video track.
+VIDEO_CODECS = frozenset(
+    {"avc1", "avc3", "hvc1", "hev1", "dvh1", "dvhe", "dav1", "vp08", "vp09", "vp8", "vp9", "av01",
+     "mp4v", "s263", "apcn", "apch", "apcs", "apco", "ap4h"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """An EXT-X-KEY in force; ``method`` is upper-case (AES-128, SAMPLE-AES, ...)."""
+
+    method: str
+    uri: str | None
+    iv: bytes | None
+    keyformat: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InitSection:
+    """EXT-X-MAP: the fMP4 init segment; ``byterange`` is (offset, length)."""
+
+    uri: str
+    byterange: tuple[int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One media segment; ``sequence`` is its media sequence number (drives the default IV)."""
+
+    uri: str
+    duration: float
+    sequence: int
+    byterange: tuple[int, int] | None
+    key: Key | None
+    init: InitSection | None
+    discontinuity: bool
+    discontinuity_sequence: int
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """An EXT-X-MEDIA TYPE=AUDIO entry; ``uri`` None means the audio is muxed in the variant."""
+
+    group_id: str
+    name: str
+    language: str | None
+    default: bool
+    autoselect: bool
+    channels: str | None
+    uri: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """An EXT-X-STREAM-INF entry; ``index`` is its 0-based position in the master."""
+
+    index: int
+    uri: str
+    bandwidth: int
+    average_bandwidth: int | None
+    codecs: tuple[str, ...]
+    audio_group: str | None
+    resolution: str | None
+
+    @property
+    def is_audio_only(self) -> bool:
+        """No video codec named and no RESOLUTION: fetching it costs no video bandwidth."""
+        if self.resolution:
+            return False
+        return not any(c.split(".", 1)[0].strip().lower() in VIDEO_CODECS for c in self.codecs)
+
+
+@dataclass(frozen=True, slots=True)
+class MasterPlaylist:
+    """A multivariant playlist; ``renditions`` holds only TYPE=AUDIO renditions."""
+
+    url: str
+    variants: tuple[Variant, ...]
+    renditions: tuple[Rendition, ...]
+
+
+@dataclass(frozen=True)
+class MediaPlaylist:
+    """A media playlist. Not slotted, so ``starts`` can be cached on first use."""
+
+    url: str
+    segments: tuple[Segment, ...]
+    target_duration: float
+    media_sequence: int
+    discontinuity_sequence: int
+    endlist: bool
+    playlist_type: str | None
+
+    @property
+    def is_live(self) -> bool:
+        """The server may still append segments, so the playlist must be reloaded."""
+        return not self.endlist and self.playlist_type != "VOD"
+
+    @property
+    def duration(self) -> float:
+        return sum(s.duration for s in self.segments)
+
+    @cached_property
+    def starts(self) -> tuple[float, ...]:
+        """Start time of each segment, relative to the first segment of this playlist."""
+        return tuple(itertools.accumulate((s.duration for s in self.segments[:-1]), initial=0.0))
+
+    def segment_at(self, t: float) -> int:
+        """Index of the segment holding time ``t``, clamped to [0, len-1] (0 when empty)."""
+        if not self.segments or t <= 0:
+            return 0
+        return max(0, min(bisect.bisect_right(self.starts, t) - 1, len(self.segments) - 1))

@@ -1,0 +1,459 @@
+"""Parse HLS playlists into the immutable model, treating every playlist as hostile input.
+
+The m3u8 package does the line and attribute-list parsing; this module decides what to trust.
+A remote playlist can name any URI, so (as ffmpeg learned with ``file:`` and ``concat:``
+tricks) every URI is resolved against the *final* playlist URL and must come out http(s).
+Anything malformed becomes a ``PlaylistError`` with a short reason, never a stray ValueError.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import m3u8
+
+from kithara_cli.errors import PlaylistError, UnsupportedError
+from kithara_cli.hls.model import (
+    InitSection,
+    Key,
+    MasterPlaylist,
+    MediaPlaylist,
+    Rendition,
+    Segment,
+    Variant,
+)
+
+__all__ = [
+    "MAX_PLAYLIST_BYTES",
+    "MAX_SEGMENTS",
+    "MAX_VARIANTS",
+    "check_supported",
+    "parse_playlist",
+]
+
+MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
+MAX_SEGMENTS = 100_000
+MAX_VARIANTS = 1_000
+
+SUPPORTED_METHODS = frozenset({"AES-128"})
+
+# Tags we read. Every other tag is dropped before m3u8 sees it: the package casts attributes of
+# tags we never use (PROGRAM-DATE-TIME, DATERANGE, PART, VERSION...) and one junk value there
+# would otherwise fail the whole playlist. It also matches tags by prefix; exact names avoid that.
+_USED_TAGS = frozenset(
+    {
+        "#EXTM3U",
+        "#EXTINF",
+        "#EXT-X-BYTERANGE",
+        "#EXT-X-MEDIA-SEQUENCE",
+        "#EXT-X-DISCONTINUITY-SEQUENCE",
+        "#EXT-X-DISCONTINUITY",
+        "#EXT-X-KEY",
+        "#EXT-X-MAP",
+        "#EXT-X-ENDLIST",
+        "#EXT-X-PLAYLIST-TYPE",
+        "#EXT-X-STREAM-INF",
+        "#EXT-X-MEDIA",
+    }
+)
+_TARGET_DURATION_TAG = "#EXT-X-TARGETDURATION"
+_TARGET_DURATION_KEY = "kithara_targetduration"
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# A relative reference urljoin would simply append to the base directory: no scheme (no colon),
+# no leading "/", "?", "#" or ".", no dot segments ("/."), no backslashes or control characters,
+# and none of what CPython's urljoin rewrites: "//" (dropped), ";" params, a trailing "?".
+_PLAIN_REF = re.compile(r"[A-Za-z0-9_~-](?:(?!//|/\.)[^:;#\\\x00-\x1f\x7f])*(?<!\?)")
+_BYTERANGE = re.compile(r"(\d{1,19})(?:@(\d{1,19}))?")
+_HEX_IV = re.compile(r"(?:0[xX])?([0-9a-fA-F]{32})")
+
+
+def parse_playlist(
+    text: str | bytes, url: str, *, allow_local: bool = False
+) -> MasterPlaylist | MediaPlaylist:
+    """Parse a master or media playlist fetched from ``url`` (the final URL after redirects).
+
+    ``allow_local`` admits a ``file://`` URL or a filesystem path as ``url``, and file: URIs
+    inside it; use it only for a playlist the user named on the command line. A remote
+    playlist can never reach local files, whatever this flag says.
+    """
+    base, allow_file = _base_url(url, allow_local)
+    content = _decode(text)
+    _prescan(content)
+    data = _run_m3u8(content)
+    resolver = _Resolver(base, allow_file)
+    try:
+        segments = [s for s in data["segments"] if "uri" in s]  # trailing EXTINF without URI
+        if data["is_variant"]:
+            if segments:
+                raise PlaylistError("playlist mixes variants (EXT-X-STREAM-INF) and segments")
+            return _build_master(data, resolver)
+        return _build_media(data, segments, resolver)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise PlaylistError(f"malformed playlist: {_short(str(exc))}") from exc
+
+
+def check_supported(playlist: MasterPlaylist | MediaPlaylist) -> None:
+    """Raise ``UnsupportedError`` naming the first encryption kithara cannot decrypt.
+
+    Parsing keeps such keys so a playlist can still be listed; fetching must call this first.
+    """
+    if isinstance(playlist, MasterPlaylist):
+        return
+    seen: set[Key] = set()
+    for segment in playlist.segments:
+        key = segment.key
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        if key.method not in SUPPORTED_METHODS:
+            drm = " (DRM)" if key.method.startswith("SAMPLE-AES") else ""
+            raise UnsupportedError(f"HLS encryption METHOD={key.method} is not supported{drm}")
+        if key.keyformat not in (None, "identity"):
+            raise UnsupportedError(f"HLS key format {key.keyformat!r} is not supported (DRM)")
+
+
+# --- input checks ----------------------------------------------------------------------------
+
+
+def _base_url(url: str, allow_local: bool) -> tuple[str, bool]:
+    """Return the base to resolve against, and whether file: URIs are allowed."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise PlaylistError(f"invalid playlist URL {_short(url)!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            raise PlaylistError(f"invalid playlist URL {_short(url)!r}: no host")
+        return url, False
+    if allow_local:
+        if scheme == "file":
+            return url, True
+        if not scheme or (len(scheme) == 1 and re.match(r"[A-Za-z]:[\\/]", url)):
+            return Path(url).absolute().as_uri(), True  # plain path, incl. C:\ on Windows
+    raise PlaylistError(f"playlist URL must be http or https: {_short(url)!r}")
+
+
+def _decode(text: str | bytes) -> str:
+    if len(text) > MAX_PLAYLIST_BYTES:
+        raise PlaylistError(f"playlist too large (over {MAX_PLAYLIST_BYTES // 2**20} MiB)")
+    if isinstance(text, bytes | bytearray | memoryview):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PlaylistError(f"playlist is not UTF-8 (byte {exc.start})") from exc
+    content = text.lstrip("\ufeff \t\r\n")
+    if not content.startswith("#EXTM3U"):
+        raise PlaylistError("not an HLS playlist (no #EXTM3U)")
+    return content
+
+
+def _prescan(content: str) -> None:
+    """Enforce the caps before parsing, and catch URI lines m3u8 would silently drop.
+
+    Splits lines exactly as m3u8 does (``strip().splitlines()``) so line numbers agree.
+    """
+    n_segments = n_variants = 0
+    expect_segment = expect_variant = False
+    for lineno, raw in enumerate(content.strip().splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            tag = line.split(":", 1)[0]
+            if tag == "#EXTINF":
+                n_segments += 1
+                if n_segments > MAX_SEGMENTS:
+                    raise PlaylistError(f"playlist has more than {MAX_SEGMENTS} segments")
+                expect_segment = True
+            elif tag == "#EXT-X-BYTERANGE":
+                expect_segment = True
+            elif tag == "#EXT-X-STREAM-INF":
+                n_variants += 1
+                if n_variants > MAX_VARIANTS:
+                    raise PlaylistError(f"playlist has more than {MAX_VARIANTS} variants")
+                expect_variant = True
+        elif expect_segment:
+            expect_segment = False
+        elif expect_variant:
+            expect_variant = False
+        else:
+            raise PlaylistError(f"line {lineno}: URI {_short(line)!r} without #EXTINF")
+
+
+def _run_m3u8(content: str) -> dict[str, Any]:
+    def tag_filter(line: str, lineno: int, data: dict[str, Any], state: dict[str, Any]) -> bool:
+        tag = line.split(":", 1)[0]
+        if tag == _TARGET_DURATION_TAG:
+            # m3u8 casts with int(); real servers send "10.0", which the spec forbids but
+            # players accept. Keep the raw text and validate it ourselves.
+            data[_TARGET_DURATION_KEY] = line.partition(":")[2]
+            return True
+        return tag not in _USED_TAGS  # True = skip the line
+
+    try:
+        return m3u8.parse(content, strict=False, custom_tags_parser=tag_filter)
+    except Exception as exc:  # the package raises bare ValueError, KeyError, IndexError...
+        raise PlaylistError(
+            f"malformed playlist: {_short(str(exc)) or type(exc).__name__}"
+        ) from exc
+
+
+# --- URI resolution --------------------------------------------------------------------------
+
+
+class _Resolver:
+    """Resolve a playlist's URIs against its final URL and refuse non-http(s) targets."""
+
+    def __init__(self, base: str, allow_file: bool) -> None:
+        self.base = base
+        self.allow_file = allow_file
+        # urljoin and urlsplit cost ~40 us per call: 4 s for a 100k-segment playlist. A plain
+        # relative reference joins to "base directory + ref", so do that concatenation directly.
+        self._prefix = self.join("x")[:-1]
+        self._cache: dict[str, str] = {}
+
+    def join(self, ref: str) -> str:
+        try:
+            return urljoin(self.base, ref)
+        except ValueError as exc:
+            raise PlaylistError(f"invalid URI {_short(ref)!r}: {exc}") from exc
+
+    def resolve(self, ref: str, what: str) -> str:
+        cached = self._cache.get(ref)
+        if cached is not None:
+            return cached
+        plain = _PLAIN_REF.fullmatch(ref) is not None
+        absolute = self._prefix + ref if plain else self._check(ref, what)
+        self._cache[ref] = absolute
+        return absolute
+
+    def _check(self, ref: str, what: str) -> str:
+        if not ref:
+            raise PlaylistError(f"empty {what} URI")
+        if _CONTROL_CHARS.search(ref):
+            raise PlaylistError(f"{what} URI {_short(ref)!r} contains control characters")
+        absolute = self.join(ref)
+        try:
+            parts = urlsplit(absolute)
+            scheme = parts.scheme.lower()
+            host = parts.hostname
+            _ = parts.port
+        except ValueError as exc:
+            raise PlaylistError(f"invalid {what} URI {_short(ref)!r}: {exc}") from exc
+        if scheme in ("http", "https"):
+            if not host:
+                raise PlaylistError(f"{what} URI {_short(absolute)!r} has no host")
+            return absolute
+        if scheme == "file" and self.allow_file:
+            if parts.netloc not in ("", "localhost"):  # file://host/... is SMB on Windows
+                raise PlaylistError(f"refusing remote file URI {_short(absolute)!r}")
+            return absolute
+        shown = f"{scheme}:" if scheme else "scheme-less"
+        raise PlaylistError(f"refusing {shown} {what} URI in playlist: {_short(absolute)!r}")
+
+
+# --- model building --------------------------------------------------------------------------
+
+
+def _build_master(data: dict[str, Any], resolver: _Resolver) -> MasterPlaylist:
+    variants: list[Variant] = []
+    for index, entry in enumerate(data["playlists"]):
+        info = entry["stream_info"]
+        bandwidth = info.get("bandwidth", 0)  # REQUIRED by the spec; some servers omit it
+        average = info.get("average_bandwidth")
+        if bandwidth < 0 or (average is not None and average < 0):
+            raise PlaylistError(f"variant {index}: negative BANDWIDTH")
+        codecs = tuple(
+            c.strip() for c in _unquote(info.get("codecs") or "").split(",") if c.strip()
+        )
+        variants.append(
+            Variant(
+                index=index,
+                uri=resolver.resolve(entry["uri"], "variant"),
+                bandwidth=bandwidth,
+                average_bandwidth=average,
+                codecs=codecs,
+                audio_group=_unquote(info["audio"]) if info.get("audio") else None,
+                resolution=_unquote(info["resolution"]) if info.get("resolution") else None,
+            )
+        )
+    if not variants:
+        raise PlaylistError("master playlist has no variant URIs")
+
+    renditions: list[Rendition] = []
+    for media in data["media"]:
+        if _unquote(media.get("type") or "").upper() != "AUDIO":
+            continue
+        group_id = media.get("group_id")
+        if not group_id:
+            raise PlaylistError("EXT-X-MEDIA TYPE=AUDIO without GROUP-ID")
+        language = media.get("language") or None
+        uri = media.get("uri")
+        renditions.append(
+            Rendition(
+                group_id=group_id,
+                name=media.get("name") or language or group_id,
+                language=language,
+                default=_yes(media.get("default")),
+                autoselect=_yes(media.get("autoselect")),
+                channels=media.get("channels") or None,
+                uri=resolver.resolve(uri, "rendition") if uri is not None else None,
+            )
+        )
+    return MasterPlaylist(url=resolver.base, variants=tuple(variants), renditions=tuple(renditions))
+
+
+def _build_media(
+    data: dict[str, Any], raw_segments: list[dict[str, Any]], resolver: _Resolver
+) -> MediaPlaylist:
+    media_sequence = data.get("media_sequence") or 0
+    base_discontinuity = data.get("discontinuity_sequence") or 0
+    if media_sequence < 0 or base_discontinuity < 0:
+        raise PlaylistError("negative EXT-X-MEDIA-SEQUENCE or EXT-X-DISCONTINUITY-SEQUENCE")
+
+    keys: dict[int, Key | None] = {}  # m3u8 shares one dict per EXT-X-KEY: convert each once
+    inits: dict[int, InitSection] = {}
+    range_ends: dict[str, int] = {}  # per URI: where an offset-less EXT-X-BYTERANGE continues
+    discontinuity_sequence = base_discontinuity
+    segments: list[Segment] = []
+    for i, raw in enumerate(raw_segments):
+        if "duration" not in raw:
+            raise PlaylistError(f"segment {i}: EXT-X-BYTERANGE without #EXTINF")
+        duration = raw["duration"]
+        if not math.isfinite(duration) or duration < 0:
+            raise PlaylistError(f"segment {i}: bad #EXTINF duration {duration}")
+        uri = resolver.resolve(raw["uri"], "segment")
+
+        byterange = None
+        if raw.get("byterange") is not None:
+            length, offset = _byterange(raw["byterange"], "EXT-X-BYTERANGE")
+            if offset is None:
+                offset = range_ends.get(uri, 0)
+            byterange = (offset, length)
+            range_ends[uri] = offset + length
+
+        key = None
+        if raw.get("key") is not None:
+            raw_key = raw["key"]
+            if id(raw_key) not in keys:
+                keys[id(raw_key)] = _key(raw_key, resolver)
+            key = keys[id(raw_key)]
+
+        init = None
+        if raw.get("init_section") is not None:
+            raw_init = raw["init_section"]
+            if id(raw_init) not in inits:
+                inits[id(raw_init)] = _init_section(raw_init, resolver)
+            init = inits[id(raw_init)]
+
+        discontinuity = bool(raw.get("discontinuity"))
+        if discontinuity:
+            discontinuity_sequence += 1  # as hls.js: a tag on the first segment counts too
+        segments.append(
+            Segment(
+                uri=uri,
+                duration=duration,
+                sequence=media_sequence + i,
+                byterange=byterange,
+                key=key,
+                init=init,
+                discontinuity=discontinuity,
+                discontinuity_sequence=discontinuity_sequence,
+                title=str(raw.get("title") or "").strip(),
+            )
+        )
+
+    raw_target = data.get(_TARGET_DURATION_KEY)
+    if raw_target is None:
+        target = max((s.duration for s in segments), default=0.0)
+    else:
+        try:
+            target = float(raw_target)
+        except ValueError:
+            raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw_target)!r}") from None
+        if not math.isfinite(target) or target < 0:
+            raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw_target)!r}")
+
+    endlist = bool(data.get("is_endlist"))
+    if not segments and (endlist or raw_target is None):
+        raise PlaylistError("playlist has no segments or variants")
+    playlist_type = (data.get("playlist_type") or "").strip().upper() or None
+    return MediaPlaylist(
+        url=resolver.base,
+        segments=tuple(segments),
+        target_duration=target,
+        media_sequence=media_sequence,
+        discontinuity_sequence=base_discontinuity,
+        endlist=endlist,
+        playlist_type=playlist_type,
+    )
+
+
+def _key(raw: dict[str, Any], resolver: _Resolver) -> Key | None:
+    method = _unquote(raw.get("method") or "").strip().upper()
+    if not method:
+        raise PlaylistError("EXT-X-KEY without METHOD")
+    if method == "NONE":
+        return None
+    iv = None
+    if raw.get("iv") is not None:
+        match = _HEX_IV.fullmatch(raw["iv"].strip())
+        if match is None:
+            raise PlaylistError(f"bad EXT-X-KEY IV {_short(raw['iv'])!r} (want 0x + 32 hex)")
+        iv = bytes.fromhex(match.group(1))
+    keyformat = raw.get("keyformat") or None
+    uri = raw.get("uri")
+    if method == "AES-128":
+        if not uri:
+            raise PlaylistError("AES-128 EXT-X-KEY without URI")
+        if uri.lower().startswith("skd:"):
+            raise UnsupportedError("FairPlay keys (skd://) are not supported (DRM)")
+        uri = resolver.resolve(uri, "key")
+    elif uri:
+        # Never fetched: check_supported refuses the method first. Kept (joined, unchecked)
+        # so that a DRM playlist, which often carries data: or skd: key URIs, can be listed.
+        uri = resolver.join(uri)
+    return Key(method=method, uri=uri or None, iv=iv, keyformat=keyformat)
+
+
+def _init_section(raw: dict[str, Any], resolver: _Resolver) -> InitSection:
+    if not raw.get("uri"):
+        raise PlaylistError("EXT-X-MAP without URI")
+    byterange = None
+    if raw.get("byterange") is not None:
+        length, offset = _byterange(raw["byterange"], "EXT-X-MAP BYTERANGE")
+        byterange = (offset or 0, length)
+    return InitSection(uri=resolver.resolve(raw["uri"], "EXT-X-MAP"), byterange=byterange)
+
+
+def _byterange(raw: str, what: str) -> tuple[int, int | None]:
+    """Parse ``length[@offset]``; returns (length, offset or None)."""
+    match = _BYTERANGE.fullmatch(_unquote(raw).strip())
+    if match is None:
+        raise PlaylistError(f"bad {what} {_short(raw)!r}")
+    length = int(match.group(1))
+    if length == 0:
+        raise PlaylistError(f"empty {what} {_short(raw)!r}")
+    offset = match.group(2)
+    return length, int(offset) if offset is not None else None
+
+
+def _unquote(value: str) -> str:
+    """m3u8 strips quotes only from attributes it knows are strings; do it for the rest."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def _yes(value: str | None) -> bool:
+    return value is not None and _unquote(value).strip().upper() == "YES"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

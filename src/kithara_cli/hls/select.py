@@ -1,0 +1,116 @@
+"""Pick a variant and an audio rendition from a master playlist, from what the user typed.
+
+Pure functions over the model so the CLI, ABR and tests share one set of rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kithara_cli.errors import PlaylistError, UsageError
+from kithara_cli.hls.model import MasterPlaylist, Rendition, Variant
+
+__all__ = ["BITRATE_SLACK", "audio_candidates", "choose_rendition", "choose_variant"]
+
+# BANDWIDTH is a peak that includes container overhead: a "128k" AAC stream is typically
+# advertised as 130-145 kbit/s. Without slack, "128k" would pick the 64k variant.
+BITRATE_SLACK = 1.10
+
+_BITRATE = re.compile(r"(\d+(?:\.\d+)?)\s*([km])(?:bps|bit/s|b/s)?", re.IGNORECASE)
+_MULTIPLIER = {"k": 1_000, "m": 1_000_000}
+
+
+def audio_candidates(master: MasterPlaylist) -> tuple[Variant, ...]:
+    """Audio-only variants when the master has any (no video to download), else all."""
+    if not master.variants:
+        raise PlaylistError("master playlist has no variants")
+    audio = tuple(v for v in master.variants if v.is_audio_only)
+    return audio or master.variants
+
+
+def choose_variant(master: MasterPlaylist, spec: str) -> Variant:
+    """``best`` | ``worst`` | a 0-based index like ``2`` | a bitrate like ``128k`` / ``1.5M``.
+
+    A bitrate picks the highest variant not above it (with ``BITRATE_SLACK``), else the lowest.
+    Ties go to the variant listed first, which servers list as their preference.
+    """
+    candidates = audio_candidates(master)
+    text = spec.strip().lower()
+    if text == "best":
+        return max(candidates, key=lambda v: (v.bandwidth, -v.index))
+    if text == "worst":
+        return min(candidates, key=lambda v: (v.bandwidth, v.index))
+    if text.isdigit():
+        index = int(text)
+        if index < len(master.variants):
+            return master.variants[index]
+        raise UsageError(f"no variant {index}; {_describe_variants(master)}")
+    match = _BITRATE.fullmatch(text)
+    if match is None:
+        raise UsageError(
+            f"bad variant {spec!r} (use best, worst, an index or a bitrate like 128k); "
+            + _describe_variants(master)
+        )
+    limit = float(match.group(1)) * _MULTIPLIER[match.group(2).lower()] * BITRATE_SLACK
+    fitting = [v for v in candidates if _rate(v) <= limit]
+    if fitting:
+        return max(fitting, key=lambda v: (_rate(v), -v.index))
+    return min(candidates, key=lambda v: (_rate(v), v.index))
+
+
+def choose_rendition(
+    master: MasterPlaylist, variant: Variant, spec: str | None
+) -> Rendition | None:
+    """The audio rendition to fetch for ``variant``, or None to play the variant's own audio.
+
+    ``spec`` matches LANGUAGE or NAME (case-insensitive; a language also matches by prefix, so
+    ``en`` finds ``en-US``). Without a spec: DEFAULT=YES, else the first. A rendition without
+    URI means "this audio is muxed in the variant", so matching one also yields None.
+    """
+    if variant.audio_group is None:
+        return None
+    group = [r for r in master.renditions if r.group_id == variant.audio_group]
+    if not group or all(r.uri is None for r in group):
+        if spec is not None and group and _match(group, spec) is None:
+            raise UsageError(f"no audio rendition {spec!r}; {_describe_renditions(group)}")
+        return None
+    if spec is not None:
+        chosen = _match(group, spec)
+        if chosen is None:
+            raise UsageError(f"no audio rendition {spec!r}; {_describe_renditions(group)}")
+    else:
+        chosen = next((r for r in group if r.default), group[0])
+    return chosen if chosen.uri is not None else None
+
+
+def _match(group: list[Rendition], spec: str) -> Rendition | None:
+    wanted = spec.strip().casefold()
+    for exact in (True, False):
+        for r in group:
+            language = (r.language or "").casefold()
+            if exact and wanted in (language, r.name.casefold()):
+                return r
+            if not exact and language.split("-", 1)[0] == wanted:
+                return r
+    return None
+
+
+def _rate(variant: Variant) -> int:
+    """AVERAGE-BANDWIDTH when given (closer to the nominal bitrate users type), else peak."""
+    return variant.average_bandwidth or variant.bandwidth
+
+
+def _describe_variants(master: MasterPlaylist, limit: int = 20) -> str:
+    parts = []
+    for v in master.variants[:limit]:
+        codecs = ",".join(v.codecs) or "?"
+        extra = f" {v.resolution}" if v.resolution else ""
+        parts.append(f"{v.index}: {round(v.bandwidth / 1000)}k {codecs}{extra}")
+    more = len(master.variants) - limit
+    tail = f" (+{more} more)" if more > 0 else ""
+    return "available: " + "; ".join(parts) + tail
+
+
+def _describe_renditions(group: list[Rendition]) -> str:
+    names = [f"{r.name} [{r.language}]" if r.language else r.name for r in group]
+    return "available: " + ", ".join(names)

@@ -1,0 +1,395 @@
+"""The HLS writer for ``kithara fetch``: segments fetched in parallel, written in order."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
+from kithara_cli.dl.downloader import memory_sink
+from kithara_cli.errors import (
+    Cancelled,
+    DecryptionError,
+    KitharaError,
+    OutputError,
+    UnsupportedError,
+)
+from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
+from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
+from kithara_cli.hls.crypto import decrypt_segment, segment_iv
+from kithara_cli.hls.keys import KeyStore
+from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
+from kithara_cli.hls.sniff import container_of
+
+MAX_SEGMENT_BYTES = 64 * 1024 * 1024
+
+
+class SegmentFailed(KitharaError):
+    """A segment could not be fetched after its retries; names its URL."""
+
+    exit_code = 3
+
+
+@dataclass
+class HlsFetchResult:
+    path: Path
+    bytes: int
+    segments: int
+    gaps: list[int] = field(default_factory=list)  # sequence numbers skipped
+    container: str | None = None
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+def check_encryption(segment: Segment) -> None:
+    key = segment.key
+    if key is not None and key.method not in ("NONE", "AES-128"):
+        raise UnsupportedError(f"encryption method {key.method} is not supported (only AES-128)")
+
+
+def decode_segment(keys: KeyStore, segment: Segment, data: bytes) -> bytes:
+    """Decrypt when the segment is AES-128; a wrong key is an error, not output."""
+    key = segment.key
+    if key is None or key.method == "NONE":
+        return data
+    check_encryption(segment)
+    clear = decrypt_segment(data, keys.get(key), segment_iv(key, segment.sequence))
+    if container_of(clear) is None:
+        raise DecryptionError(f"segment {segment.sequence} does not decrypt to media: wrong key?")
+    return clear
+
+
+class HlsWriter:
+    """Runs one HLS fetch into ``part`` (beside ``out``); see ``run``.
+
+    Segments are submitted up to ``window`` ahead of the write cursor (the downloader bounds
+    what is actually in flight), held in memory until their turn, decrypted and written.
+    Live playlists grow through ``add_segments`` from the playlist follower's thread.
+    """
+
+    def __init__(
+        self,
+        downloader: Downloader,
+        media: MediaPlaylist,
+        part: Path,
+        state_path: Path,
+        *,
+        in_flight: int = 16,
+        skip_unavailable: bool = False,
+        live: bool = False,
+        duration_limit: float | None = None,
+        first_index: int = 0,
+    ) -> None:
+        self.dl = downloader
+        self.bus = downloader.bus
+        self.media = media
+        self.part = part
+        self.state_path = state_path
+        self.window = max(2, in_flight * 2)
+        self.skip_unavailable = skip_unavailable
+        self.live = live
+        self.duration_limit = duration_limit
+        self.keys = KeyStore(downloader)
+        self._segments: list[Segment] = list(media.segments[first_index:])
+        self._ended = not live
+        self._inbox: queue.Queue[tuple] = queue.Queue()
+        self._handles: dict[int, FetchHandle] = {}
+        self._init_cache: dict[InitSection, bytes] = {}
+        self.container: str | None = None
+
+    # --- live feed (another thread) ------------------------------------------------------
+
+    def add_segments(self, segments: list[Segment], ended: bool) -> None:
+        self._inbox.put(("segments", segments, ended))
+
+    def fail_feed(self, error: KitharaError) -> None:
+        self._inbox.put(("feed_error", error))
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> HlsFetchResult:
+        started = time.monotonic()
+        next_write, written_bytes, init_written = self._resume()
+        mode = "r+b" if written_bytes else "wb"
+        try:
+            out = self.part.open(mode)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.part}: {exc.strerror}") from exc
+        out.seek(written_bytes)
+        out.truncate()
+        next_submit = next_write
+        ready: dict[int, bytes | KitharaError] = {}
+        gaps: list[int] = []
+        seconds_written = sum(s.duration for s in self._segments[:next_write])
+        last_save = 0.0
+        interrupted = False
+        try:
+            while True:
+                stop = self.duration_limit is not None and seconds_written >= self.duration_limit
+                if stop:
+                    break
+                total = len(self._segments)
+                while next_submit < total and next_submit - next_write < self.window:
+                    self._submit(next_submit, demand=next_submit == next_write)
+                    next_submit += 1
+                if next_write >= total and self._ended:
+                    break
+                try:
+                    msg = self._inbox.get(timeout=0.25)
+                except queue.Empty:
+                    continue
+                self._take(msg, ready)
+                while next_write in ready:
+                    item = ready.pop(next_write)
+                    seg = self._segments[next_write]
+                    if isinstance(item, KitharaError):
+                        if not self.skip_unavailable or not item.retryable:
+                            raise item
+                        gaps.append(seg.sequence)
+                        self.bus.publish(
+                            Notice(level="warning", message=f"skipped segment {seg.sequence}")
+                        )
+                    else:
+                        data = decode_segment(self.keys, seg, item)
+                        if self.container is None:
+                            self.container = container_of(data)
+                        if seg.init is not None and seg.init != init_written:
+                            init_bytes = self._init(seg.init)
+                            out.write(init_bytes)
+                            written_bytes += len(init_bytes)
+                            init_written = seg.init
+                        out.write(data)
+                        written_bytes += len(data)
+                        seconds_written += seg.duration
+                    next_write += 1
+                    now = time.monotonic()
+                    self._progress(written_bytes, next_write)
+                    if now - last_save > 0.25:
+                        last_save = now
+                        out.flush()
+                        self._save(next_write, written_bytes, init_written)
+        except KeyboardInterrupt:
+            interrupted = True
+            if not self.live:
+                self._cancel_all("user")
+                out.flush()
+                self._save(next_write, written_bytes, init_written)
+                out.close()
+                raise Cancelled("interrupted: partial download kept for resuming") from None
+        except OSError as exc:
+            self._cancel_all("peer")
+            out.close()
+            raise OutputError(f"cannot write {self.part}: {exc.strerror}") from exc
+        except BaseException:
+            self._cancel_all("peer")
+            out.flush()
+            self._save(next_write, written_bytes, init_written)
+            out.close()
+            raise
+        self._cancel_all("peer")
+        try:
+            out.close()
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.part}: {exc.strerror}") from exc
+        return HlsFetchResult(
+            path=self.part,
+            bytes=written_bytes,
+            segments=next_write - len(gaps),
+            gaps=gaps,
+            container=self.container,
+            seconds=time.monotonic() - started,
+            interrupted=interrupted,
+        )
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _take(self, msg: tuple, ready: dict[int, bytes | KitharaError]) -> None:
+        kind = msg[0]
+        if kind == "done":
+            _, index, outcome, buf = msg
+            self._handles.pop(index, None)
+            seg = self._segments[index]
+            if outcome.state == "ok":
+                ready[index] = bytes(buf)
+                self.bus.publish(
+                    SegmentLoaded(
+                        variant=-1, sequence=seg.sequence, bytes=len(buf), duration=seg.duration
+                    )
+                )
+            elif outcome.state == "failed":
+                err = outcome.error
+                assert err is not None
+                failure = SegmentFailed(f"segment {seg.sequence} failed: {err} ({seg.uri})")
+                failure.retryable = err.retryable
+                ready[index] = failure
+            # cancelled: only happens when we are stopping
+        elif kind == "segments":
+            _, segments, ended = msg
+            self._segments.extend(segments)
+            self._ended = ended
+        elif kind == "feed_error":
+            raise msg[1]
+
+    def _submit(self, index: int, *, demand: bool) -> None:
+        seg = self._segments[index]
+        check_encryption(seg)
+        if seg.key is not None and seg.key.method == "AES-128":
+            self.keys.get(seg.key)  # fetched once, before its segments land
+        start, end = 0, None
+        if seg.byterange is not None:
+            start, end = seg.byterange[0], seg.byterange[0] + seg.byterange[1]
+        sink, buf = memory_sink(seg.uri, MAX_SEGMENT_BYTES, start)
+
+        def done(outcome: FetchOutcome, i: int = index, b: bytearray = buf) -> None:
+            self._inbox.put(("done", i, outcome, b))
+
+        self._handles[index] = self.dl.submit(
+            FetchCmd(
+                url=seg.uri,
+                sink=sink,
+                start=start,
+                end=end,
+                priority=Priority.DEMAND if demand else Priority.PREFETCH,
+                label=f"segment {seg.sequence}",
+                on_complete=done,
+            )
+        )
+
+    def _init(self, init: InitSection) -> bytes:
+        cached = self._init_cache.get(init)
+        if cached is None:
+            cached, _ = self.dl.fetch_bytes(
+                init.uri, label="init", byterange=init.byterange, max_bytes=MAX_SEGMENT_BYTES
+            )
+            self._init_cache[init] = cached
+        return cached
+
+    def _progress(self, written_bytes: int, done: int) -> None:
+        total_segments = None if not self._ended else len(self._segments)
+        estimate = None
+        if total_segments and done:
+            estimate = int(written_bytes / done * total_segments)
+        self.bus.publish(
+            FetchProgress(
+                bytes_done=written_bytes,
+                bytes_total=estimate,
+                segments_done=done,
+                segments_total=total_segments,
+            )
+        )
+
+    def _cancel_all(self, reason: str) -> None:
+        handles = list(self._handles.values())
+        self._handles.clear()
+        for h in handles:
+            h.cancel(reason)
+        for h in handles:
+            try:
+                h.result(timeout=5)
+            except Exception:
+                pass
+
+    # --- resume ---------------------------------------------------------------------------
+
+    def _resume(self) -> tuple[int, int, InitSection | None]:
+        if self.live or not self.part.exists():
+            remove_quietly(self.state_path)
+            return 0, 0, None
+        state = load_state(self.state_path)
+        extra = state.extra if state is not None else {}
+        if (
+            state is None
+            or state.kind != "hls"
+            or state.url != self.media.url
+            or extra.get("count") != len(self._segments)
+        ):
+            return 0, 0, None
+        index = int(extra.get("written", 0))  # type: ignore[arg-type]
+        nbytes = int(extra.get("bytes", 0))  # type: ignore[arg-type]
+        if nbytes > self.part.stat().st_size or not 0 <= index <= len(self._segments):
+            return 0, 0, None
+        init = None
+        init_data = extra.get("init")
+        if isinstance(init_data, list) and init_data:
+            br = init_data[1]
+            init = InitSection(str(init_data[0]), tuple(br) if br else None)  # type: ignore[arg-type]
+        if index:
+            self.bus.publish(
+                Notice(level="info", message=f"resuming at segment {index} ({nbytes} bytes)")
+            )
+        return index, nbytes, init
+
+    def _save(self, written: int, nbytes: int, init: InitSection | None) -> None:
+        if self.live:
+            return
+        state = ResumeState(
+            url=self.media.url,
+            kind="hls",
+            extra={
+                "count": len(self._segments),
+                "written": written,
+                "bytes": nbytes,
+                "init": [init.uri, list(init.byterange) if init.byterange else None]
+                if init
+                else [],
+            },
+        )
+        try:
+            save_state(self.state_path, state)
+        except OSError:
+            pass
+
+
+def finish_output(part: Path, out: Path) -> None:
+    """Move a finished part into place atomically."""
+    try:
+        os.replace(part, out)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror}") from exc
+
+
+class LiveFollower(threading.Thread):
+    """Reloads a live playlist and feeds new segments to the writer (streamlink's worker).
+
+    Reload interval: the target duration, halved while the playlist is unchanged (down to a
+    quarter of it), back to the target duration when it changes.
+    """
+
+    def __init__(self, downloader: Downloader, media: MediaPlaylist, writer: HlsWriter) -> None:
+        super().__init__(name="kithara-live", daemon=True)
+        self.dl = downloader
+        self.url = media.url
+        self.writer = writer
+        self.target = max(media.target_duration, 0.5)
+        self.last_sequence = media.segments[-1].sequence if media.segments else -1
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        from kithara_cli.hls.loader import load_media
+
+        interval = self.target
+        while not self._stop_event.wait(interval):
+            try:
+                media = load_media(self.dl, self.url)
+            except KitharaError as exc:
+                if not exc.retryable:
+                    self.writer.fail_feed(exc)
+                    return
+                continue
+            fresh = [s for s in media.segments if s.sequence > self.last_sequence]
+            if fresh:
+                self.last_sequence = fresh[-1].sequence
+                interval = max(media.target_duration, 0.5)
+            else:
+                interval = max(interval / 2, self.target / 4)
+            if fresh or media.endlist:
+                self.writer.add_segments(fresh, media.endlist)
+            if media.endlist:
+                return

@@ -1,0 +1,60 @@
+"""Shared fixtures: real loopback servers and real bytes, built once per session."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kithara_cli.events import EventBus
+from kithara_cli.server import MediaServer
+
+REPO = Path(__file__).resolve().parents[1]
+KITHARA = [sys.executable, "-m", "kithara_cli"]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def blob_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Random files of a few sizes (random bytes: any misplaced byte changes the hash)."""
+    root = tmp_path_factory.mktemp("blobs")
+    rng = __import__("random").Random(1234)
+    for name, size in (("small.bin", 200_000), ("medium.bin", 3_000_000), ("big.bin", 16_000_000)):
+        (root / name).write_bytes(rng.randbytes(size))
+    (root / "sub").mkdir()
+    (root / "sub" / "song.mp3").write_bytes(rng.randbytes(500_000))
+    return root
+
+
+@pytest.fixture
+def server(blob_root: Path) -> Iterator[MediaServer]:
+    with MediaServer(blob_root) as srv:
+        yield srv
+
+
+@pytest.fixture
+def bus() -> EventBus:
+    return EventBus()
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **(env or {})}
+    return subprocess.run(
+        [*KITHARA, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+    )
