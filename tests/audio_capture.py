@@ -185,9 +185,7 @@ def alsa_no_device(directory: str | os.PathLike[str]) -> dict[str, str]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     conf_path = directory / "nodevice.asoundrc"
-    conf_path.write_text(
-        "pcm.!default { type hw card 99 }\nctl.!default { type hw card 99 }\n"
-    )
+    conf_path.write_text("pcm.!default { type hw card 99 }\nctl.!default { type hw card 99 }\n")
     env = dict(os.environ)
     env["ALSA_CONFIG_PATH"] = f"{SYSTEM_ALSA_CONF}:{conf_path}"
     env.pop("KITHARA_AUDIO_DEVICE", None)
@@ -209,9 +207,7 @@ def audible_span(pcm: np.ndarray, threshold: float = 1e-4) -> tuple[int, int]:
     return int(loud[0]), int(loud[-1]) + 1
 
 
-def run_player(
-    args: list[str], env: dict[str, str], *, timeout: float = 60.0
-) -> dict[str, object]:
+def run_player(args: list[str], env: dict[str, str], *, timeout: float = 60.0) -> dict[str, object]:
     """Run this file's command line in a subprocess (fresh PortAudio) and return its JSON."""
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args],

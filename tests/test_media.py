@@ -9,8 +9,10 @@ import os
 import re
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import m3u8
@@ -24,6 +26,7 @@ from kithara_cli.media import cache as media_cache
 from kithara_cli.media.ladder import PACKED_AUDIO_BASE_PTS
 
 RATE = 44100
+T = TypeVar("T")
 AAC_FRAME = 1024 / RATE
 
 
@@ -83,7 +86,7 @@ def fx(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
     root = tmp_path_factory.mktemp("media")
     timings: dict[str, float] = {}
 
-    def timed(name: str, fn):  # type: ignore[no-untyped-def]
+    def timed(name: str, fn: Callable[[], T]) -> T:
         t0 = time.perf_counter()
         result = fn()
         timings[name] = time.perf_counter() - t0

@@ -65,6 +65,10 @@ class AbrConfig:
     bola_low_s: float = 8.0  # BOLA picks the lowest variant below this buffer
     bola_high_s: float = 16.0  # ... and the highest from this buffer up
     bola_band_s: float = 2.0  # hysteresis around each BOLA switch point
+    # BOLA may switch up to a rung over sustain_factor x the long average throughput only if
+    # the buffer lasts this many segments there before it would switch back down.
+    sustain_factor: float = 1.0
+    min_excursion_segments: float = 4.0
     up_min_buffer_s: float = 8.0  # no switch up below
     well_buffered_s: float = 16.0  # no switch down at or above
     min_switch_interval_s: float = 8.0
@@ -182,10 +186,33 @@ class _Bola:
             span = max(high_s - low_s, 1e-6)
             self._gp = (low_s * c_last - high_s * c_first) / span
             self._v = low_s / max(self._gp + c_first, 1e-9)
+        self._thresholds = self._scan_thresholds()
 
     def _c(self, a: int, b: int) -> float:
         ra, rb, ua, ub = self._rel[a], self._rel[b], self._u[a], self._u[b]
         return (rb * ua - ra * ub) / (rb - ra)
+
+    def threshold(self, pos: int) -> float:
+        """The buffer level from which BOLA picks ``pos`` or higher (0 for the lowest)."""
+        if pos <= 0:
+            return 0.0
+        if pos >= len(self._thresholds) + 1:
+            return math.inf
+        return self._thresholds[pos - 1]
+
+    def _scan_thresholds(self) -> list[float]:
+        n = len(self._rel)
+        out: list[float] = []
+        for pos in range(1, n):
+            lo, hi = 0.0, 1000.0
+            for _ in range(40):  # the pick is monotonic in the buffer: bisect
+                mid = (lo + hi) / 2
+                if self.pick(mid) >= pos:
+                    hi = mid
+                else:
+                    lo = mid
+            out.append(hi)
+        return out
 
     def pick(self, buffer_s: float) -> int:
         """Position (0 = lowest) in the ladder given to the constructor."""
@@ -379,9 +406,17 @@ class AbrController:
             return pos
         return 0
 
-    def _auto_target(self, est: float, buffer_s: float, now: float) -> tuple[int, str]:
-        """Ladder position and reason for the next segment, hysteresis applied."""
+    def _auto_target(
+        self, est: float, buffer_s: float, now: float, guard_buffer_s: float | None = None
+    ) -> tuple[int, str]:
+        """Ladder position and reason for the next segment, hysteresis applied.
+
+        ``buffer_s`` drives the rules; ``guard_buffer_s`` (default the same) is the buffer the
+        hysteresis guards look at: check_in_flight decides on the buffer projected for when the
+        fetch lands but must not switch down while the buffer is, right now, well filled.
+        """
         cfg = self.config
+        guard = buffer_s if guard_buffer_s is None else guard_buffer_s
         assert self._current is not None
         prev_pos = self._position(self._current)
         tp = self._throughput_pick(est, buffer_s, prev_pos)
@@ -391,18 +426,37 @@ class AbrController:
             # once it would pick lower even with bola_band_s more; in between, hold.
             up = self._bola.pick(buffer_s - cfg.bola_band_s)
             down = self._bola.pick(buffer_s + cfg.bola_band_s)
+            while up > prev_pos and not self._excursion_ok(up, buffer_s):
+                up -= 1
             bb = up if up > prev_pos else down if down < prev_pos else prev_pos
             if bb > tp:
                 target, reason = bb, "buffer"
         if target > prev_pos:
-            if buffer_s < cfg.up_min_buffer_s or not self._interval_ok(now):
+            if guard < cfg.up_min_buffer_s or not self._interval_ok(now):
                 target = prev_pos
         elif target < prev_pos and (
-            buffer_s >= cfg.well_buffered_s
-            or (not self._interval_ok(now) and buffer_s >= cfg.emergency_buffer_s)
+            guard >= cfg.well_buffered_s
+            or (not self._interval_ok(now) and guard >= cfg.emergency_buffer_s)
         ):
             target = prev_pos
         return target, reason
+
+    def _excursion_ok(self, pos: int, buffer_s: float) -> bool:
+        """Is going up to ``pos`` on buffer grounds worth its two switches?
+
+        Yes if the rung fits the long average throughput; otherwise only if the buffer above
+        the level where we would come back down lasts ``min_excursion_segments`` segments at
+        the drain that rung causes. A switch up and back costs 2 |ln(b_hi / b_lo)|, one segment
+        at the higher rung gains |ln(b_hi / b_lo)|: short excursions lose quality.
+        """
+        cfg = self.config
+        long_bps = max(self.estimator.long_bps(), 1.0)
+        bw = self._bandwidths[pos]
+        if bw <= long_bps * cfg.sustain_factor:
+            return True
+        drain = self.segment_duration * (bw / long_bps - 1.0)
+        down_at = min(self._bola.threshold(pos) - cfg.bola_band_s, cfg.well_buffered_s)
+        return (buffer_s - down_at) >= drain * cfg.min_excursion_segments
 
     def choose(self, buffer_s: float, now: float) -> Decision:
         """The variant of the next segment. Commits it: the next call starts from it."""
@@ -470,10 +524,13 @@ class AbrController:
                 )
         if fetch.reacted or buffer_s >= cfg.well_buffered_s:
             return None
-        # decide again as if this fetch had landed when its own rate says it will
+        # decide again as if this fetch had landed when its own rate says it will; only when
+        # that leaves the buffer low: above, the next choose() has time to act on its own
         landing = max(buffer_s - remaining_s, 0.0) + self.segment_duration
+        if landing >= cfg.throughput_below_s:
+            return None
         est = min(self.estimator.estimate_bps(), rate)
-        target, _ = self._auto_target(est, landing, now)
+        target, _ = self._auto_target(est, landing, now, guard_buffer_s=buffer_s)
         if target >= self._position(self._current):
             return None
         fetch.reacted = True

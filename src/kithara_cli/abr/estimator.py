@@ -18,6 +18,9 @@ class EstimatorConfig:
 
     fast_half_life_s: float = 2.0
     slow_half_life_s: float = 8.0
+    # A third, long average: not an estimate to fetch by, but what a rung must fit under to be
+    # worth switching up to on buffer grounds alone (sustainable on average).
+    long_half_life_s: float = 30.0
     # Below this a fetch is mostly headers and one congestion window: its rate means little.
     min_sample_bytes: int = 4_000
     # Clamp for the body time of very quick fetches, so one sample cannot claim Gbit/s.
@@ -81,6 +84,7 @@ class BandwidthEstimator:
         self.config = config or EstimatorConfig()
         self._fast = Ewma(self.config.fast_half_life_s)
         self._slow = Ewma(self.config.slow_half_life_s)
+        self._long = Ewma(self.config.long_half_life_s)
         self._ttfb = Ewma(self.config.ttfb_half_life_samples)
         self._bytes_sampled = 0
         self._samples = 0
@@ -99,6 +103,7 @@ class BandwidthEstimator:
         bps = bytes * 8.0 / transfer
         self._fast.sample(transfer, bps)
         self._slow.sample(transfer, bps)
+        self._long.sample(transfer, bps)
         self._bytes_sampled += bytes
         self._samples += 1
         self._last_sample_at = now
@@ -122,6 +127,10 @@ class BandwidthEstimator:
 
     def slow_bps(self) -> float:
         return self._slow.estimate()
+
+    def long_bps(self) -> float:
+        """The long average (``long_half_life_s``); the default before any sample."""
+        return self._long.estimate() if self._samples else self.config.default_bps
 
     @property
     def bytes_sampled(self) -> int:

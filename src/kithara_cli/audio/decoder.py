@@ -297,6 +297,8 @@ class Decoder:
         self._out_pos = 0  # timeline frame of the next resampled frame
         self._drop_until = 0  # timeline frame before which output is dropped
         self._written_end = 0  # timeline frame just past the last frame in the ring
+        self._inflight: tuple[int, int] | None = None  # (timeline frame, ring count) mid-write
+        self._frames_decoded = 0  # samples decoded from the current source
         self._end_limit: int | None = None
         self._bad_packets = 0
         self._notices = 0
@@ -321,6 +323,10 @@ class Decoder:
     @property
     def position_decoded(self) -> float:
         """Timeline seconds just past the last frame written to the ring."""
+        inflight = self._inflight
+        if inflight is not None:
+            base, written_before = inflight
+            return (base + self._ring.frames_written - written_before) / self._rate
         return self._written_end / self._rate
 
     @property
@@ -480,6 +486,7 @@ class Decoder:
     def _open(self, source: Source, hint: str | None) -> None:
         """Open the container with small probing; fall back to probing if the hint lied."""
         self.eof.clear()
+        self._frames_decoded = 0
         self.first_audio.clear()
         self._bytes_at_first_audio = None
         self._max_offset_at_first_audio = None
@@ -493,17 +500,21 @@ class Decoder:
         is_ogg = fmt == "ogg" or (fmt is None and reader.read_at(0, 4) == b"OggS")
         reader.hide_size = is_ogg
         try:
-            try:
-                container = av.open(
-                    reader, "r", format=fmt, options=PROBE_OPTIONS, buffer_size=IO_BUFFER_SIZE
-                )
-            except av.error.FFmpegError:
-                if fmt is None:
-                    raise
-                reader.seek(0)
-                container = av.open(
-                    reader, "r", options=PROBE_OPTIONS, buffer_size=IO_BUFFER_SIZE
-                )
+            container = None
+            if fmt is not None:
+                try:
+                    container = av.open(
+                        reader, "r", format=fmt, options=PROBE_OPTIONS, buffer_size=IO_BUFFER_SIZE
+                    )
+                except av.error.FFmpegError:
+                    container = None
+                if container is not None and not _has_usable_audio(container):
+                    container.close()  # the hint lied (a demuxer accepted foreign bytes)
+                    container = None
+                if container is None:
+                    reader.seek(0)
+            if container is None:
+                container = av.open(reader, "r", options=PROBE_OPTIONS, buffer_size=IO_BUFFER_SIZE)
         except av.error.FFmpegError as exc:
             raise UnsupportedError(f"cannot open the audio: {_describe(exc)}") from exc
         except KitharaError:
@@ -513,8 +524,10 @@ class Decoder:
         finally:
             reader.hide_size = False
         self._container = container
-        if not container.streams.audio:
-            raise UnsupportedError("the stream has no audio track")
+        if not _has_usable_audio(container):
+            raise UnsupportedError(
+                f"no playable audio track in the stream ({container.format.name})"
+            )
         stream = container.streams.audio[0]
         self._stream = stream
         self._time_base = float(stream.time_base) if stream.time_base else 1.0 / 90000
@@ -576,16 +589,26 @@ class Decoder:
     def _seek_container(self, target: float) -> None:
         if target <= 0.0 and self._container_at_start():
             return
-        target = max(0.0, target - SEEK_PREROLL_SECONDS)
-        ts = self._start_pts + int(target / self._time_base)
-        try:
-            self._container.seek(ts, stream=self._stream, backward=True)
-        except av.error.FFmpegError as exc:
-            raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(exc)}") from exc
+        first = max(0.0, target - SEEK_PREROLL_SECONDS)
+        # Some demuxers refuse certain targets (FFmpeg's FLAC near the last frame): land
+        # earlier instead; everything before the target is dropped anyway.
+        tries = sorted({first, max(0.0, first - 1.0), max(0.0, first - 5.0), 0.0}, reverse=True)
+        error: Exception | None = None
+        for at in tries:
+            ts = self._start_pts + int(at / self._time_base)
+            try:
+                self._container.seek(ts, stream=self._stream, backward=True)
+                return
+            except av.error.FFmpegError as exc:
+                error = exc
+        assert error is not None
+        raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(error)}") from error
 
     def _container_at_start(self) -> bool:
         """True if nothing has been demuxed yet (a fresh open needs no seek to 0)."""
-        return self._resampler is None and self._reader is not None and not self.first_audio.is_set()
+        return (
+            self._resampler is None and self._reader is not None and not self.first_audio.is_set()
+        )
 
     def _reset_stream_state(self) -> None:
         self._resampler = av.AudioResampler(format="flt", layout=self._layout, rate=self._rate)
@@ -618,6 +641,7 @@ class Decoder:
             self._emit(frame)
 
     def _emit(self, frame: av.AudioFrame) -> None:
+        self._frames_decoded += frame.samples
         if self._need_t0:
             self._need_t0 = False
             if frame.pts is not None:
@@ -654,9 +678,11 @@ class Decoder:
         while done < total:
             if self._has_command():
                 raise _Interrupted
+            self._inflight = (timeline_start + done, self._ring.frames_written)
             n = self._ring.write(pcm[done:], timeout=_WRITE_SLICE)
             done += n
             self._written_end = timeline_start + done
+            self._inflight = None
             if n and not self.first_audio.is_set():
                 assert self._reader is not None
                 self._bytes_at_first_audio = self._reader.bytes_read
@@ -704,6 +730,8 @@ class Decoder:
         if self._resampler is not None:
             for out in self._resampler.resample(None):
                 self._push(out.to_ndarray().reshape(-1, self._channels))
+        if not self._frames_decoded:
+            raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None:
             decoded = self._written_end / self._rate
             slack = max(_TRUNCATION_SLACK_SECONDS, _TRUNCATION_SLACK_FRACTION * self.duration)
@@ -714,6 +742,13 @@ class Decoder:
                 )
         self._ring.mark_eos()
         self.eof.set()
+
+
+def _has_usable_audio(container: Any) -> bool:
+    if not container.streams.audio:
+        return False
+    codec = container.streams.audio[0].codec_context
+    return bool(codec.sample_rate) and bool(codec.layout.nb_channels)
 
 
 def _describe(exc: BaseException) -> str:

@@ -357,7 +357,7 @@ class WavSink(_SinkBase):
         super().__init__(ring, rate or DEFAULT_RATE, channels)
         self._path = Path(path)
         try:
-            self._wav: wave.Wave_write | None = wave.open(str(self._path), "wb")
+            self._wav: wave.Wave_write | None = wave.open(str(self._path), "wb")  # noqa: SIM115
         except OSError as exc:
             raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
         self._wav.setnchannels(self._channels)
@@ -469,7 +469,9 @@ def _no_device_reason() -> str | None:
     try:
         sd = _import_sounddevice()
     except OSError:
-        return "no audio output device found (PortAudio library not found); playing to the null sink"
+        return (
+            "no audio output device found (PortAudio library not found); playing to the null sink"
+        )
     try:
         default_out = sd.default.device[1]
         if default_out is None or int(default_out) < 0:
@@ -512,9 +514,7 @@ def open_sink(
             return NullSink(ring, rate, channels, on_event=on_event), reason
         sd = _import_sounddevice()
         try:
-            sink = DeviceSink(
-                ring, None, rate, channels, blocksize, latency, on_event=on_event
-            )
+            sink = DeviceSink(ring, None, rate, channels, blocksize, latency, on_event=on_event)
         except sd.PortAudioError as exc:
             message = f"cannot open the audio output device ({exc}); playing to the null sink"
             return NullSink(ring, rate, channels, on_event=on_event), message

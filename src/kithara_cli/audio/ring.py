@@ -66,6 +66,11 @@ class PcmRing:
         return self.frames_available / rate
 
     @property
+    def frames_written(self) -> int:
+        """Frames ever written (monotonic, across clears)."""
+        return self._w
+
+    @property
     def frames_played(self) -> int:
         """Frames ever copied out to a consumer (monotonic, across clears)."""
         return self._played

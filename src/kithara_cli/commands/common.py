@@ -13,6 +13,7 @@ from typing import IO
 from kithara_cli.errors import OutputError, UsageError
 from kithara_cli.events import EventBus, event_to_dict
 from kithara_cli.events.types import (
+    BufferLevel,
     Event,
     FetchProgress,
     Position,
@@ -53,7 +54,7 @@ class CommonOptions:
         return RetryPolicy(max_attempts=max(1, self.retries))
 
 
-_NOISY = (RequestProgress, FetchProgress, Position)
+_NOISY = (RequestProgress, FetchProgress, Position, BufferLevel)
 
 
 class EventJsonl:

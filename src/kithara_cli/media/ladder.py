@@ -49,7 +49,8 @@ ALT_AUDIO_BASE_HZ: dict[str, float] = {"en": BASE_HZ, "de": BASE_HZ + 1000.0}
 can tell from the audio alone which rendition a client played."""
 
 PACKED_AUDIO_BASE_PTS = 126_000
-"""First 90 kHz timestamp in the packed-audio ID3 tags (1.4 s, like the mpegts muxer's start)."""
+"""First 90 kHz timestamp in the packed-audio ID3 tags (1.4 s). Deliberately non-zero (the TS
+fixtures start at PTS 0) so a client must treat it as an offset, not as the position."""
 
 _APPLE_TS_OWNER = b"com.apple.streaming.transportStreamTimestamp"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -199,7 +200,7 @@ def _mux_hls(
     """Encode the tone once per rendition through one ``hls`` muxer.
 
     Writes ``<name>.m3u8``, ``<name>_%05d.ts|.m4s`` (and ``<name>_init.mp4`` for fmp4) per
-    rendition, plus ``master_name`` if given. Option names verified with PyAV 18 / FFmpeg 7.
+    rendition, plus ``master_name`` if given. Option names verified with PyAV 18.1 (FFmpeg 8.1).
     """
     for r in renditions:
         if not _NAME_RE.match(r.name):

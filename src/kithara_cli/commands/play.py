@@ -1,0 +1,144 @@
+"""``kithara play``: open a source, start the player, show the dashboard, handle keys."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kithara_cli.commands.common import CommonOptions, EventSinks
+from kithara_cli.commands.player import Player, PlayerSettings, parse_bitrate, parse_time
+from kithara_cli.events import EventBus
+
+SEEK_STEP = 10.0
+VOLUME_STEP = 0.1
+
+
+@dataclass
+class PlayOptions:
+    url: str | None
+    demo: bool = False
+    output: str = "default"
+    list_devices: bool = False
+    buffer: float = 2.0
+    start: str | None = None
+    volume: float = 1.0
+    abr: str = "auto"
+    max_bitrate: str | None = None
+    min_bitrate: str | None = None
+    audio: str | None = None
+    no_ui: bool = False
+
+
+@contextlib.contextmanager
+def demo_server() -> Iterator[str]:
+    """The built-in demo: a generated HLS ladder served on loopback (no network needed)."""
+    from kithara_cli.media.cache import demo_ladder
+    from kithara_cli.server import MediaServer
+
+    master = demo_ladder()
+    with MediaServer(master.parent) as server:
+        yield server.url(master.name)
+
+
+def run_play(options: PlayOptions, common: CommonOptions) -> None:
+    from kithara_cli.ui.console import print_note, stderr_console
+
+    if options.list_devices:
+        from kithara_cli.audio import list_devices
+
+        devices = list_devices()
+        print("\n".join(devices) if devices else "no audio output devices found")
+        return
+    settings = PlayerSettings(
+        output=options.output,
+        buffer=options.buffer,
+        volume=options.volume,
+        abr=options.abr,
+        max_bitrate=parse_bitrate(options.max_bitrate),
+        min_bitrate=parse_bitrate(options.min_bitrate),
+        audio=options.audio,
+    )
+    start_at = parse_time(options.start)
+    console = stderr_console()
+    interactive = console.is_terminal and sys.stdin.isatty()
+    use_ui = interactive and not options.no_ui
+    with contextlib.ExitStack() as stack:
+        if options.demo and options.url is None:
+            target = stack.enter_context(demo_server())
+            if not use_ui:
+                print_note("playing the built-in demo (a generated HLS ladder on loopback)")
+        else:
+            assert options.url is not None
+            target = options.url
+        bus = EventBus()
+        stack.enter_context(EventSinks(bus, common, verbose_log=not use_ui))
+        from kithara_cli.dl import Downloader
+
+        dl = stack.enter_context(
+            Downloader(bus, common.net_config(), max_concurrent=4, retry=common.retry_policy())
+        )
+        player = Player(bus, settings, dl)
+        stack.callback(player.close)
+        player.open(target, start_at)
+        if player.message:
+            print_note(player.message)
+        if use_ui:
+            _run_interactive(player, bus, console)
+        else:
+            _run_plain(player, console, interactive)
+        if player.error is not None:
+            raise player.error
+
+
+def _run_plain(player: Player, console: Any, interactive: bool) -> None:
+    """No dashboard: keys still work on a TTY; otherwise just play to the end."""
+    if interactive:
+        from kithara_cli.ui.keys import KeyReader
+
+        with KeyReader() as keys:
+            while not player.ended:
+                if _handle_key(player, keys.poll(0.1)):
+                    return
+        return
+    while not player.wait(0.2):
+        pass
+
+
+def _run_interactive(player: Player, bus: EventBus, console: Any) -> None:
+    from kithara_cli.ui.keys import KeyReader
+
+    dashboard: Any
+    try:
+        from kithara_cli.ui.dashboard import LiveDashboard
+
+        dashboard = LiveDashboard(bus, console, player_snapshot=lambda: player.snapshot)
+    except ImportError:  # the dashboard is optional for playback itself
+        dashboard = contextlib.nullcontext()
+    with dashboard, KeyReader() as keys:
+        while not player.ended:
+            if _handle_key(player, keys.poll(0.05)):
+                return
+        time.sleep(0.2)  # let the last frame of the dashboard show the end
+
+
+def _handle_key(player: Player, key: str | None) -> bool:
+    """Apply one key; True means quit."""
+    if key is None:
+        return False
+    if key == "quit":
+        return True
+    if key == "space":
+        player.toggle_pause()
+    elif key == "left":
+        player.seek_relative(-SEEK_STEP)
+    elif key == "right":
+        player.seek_relative(SEEK_STEP)
+    elif key == "up":
+        player.change_volume(VOLUME_STEP)
+    elif key == "down":
+        player.change_volume(-VOLUME_STEP)
+    return False

@@ -1,0 +1,379 @@
+"""The HLS peer for playback: segments chosen by the ABR, laid out in play order as one stream.
+
+A *run* is one contiguous stretch of the presentation from a start segment on: the init
+section, then each segment's (decrypted) bytes in order, whatever variant it came from. The
+decoder reads a run through ``stream.ByteStream``; a seek starts a new run (new epoch: the old
+run's fetches are cancelled with reason ``epoch``). Sizes are learned as segments land; the
+run's length is proven once its last segment is placed.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kithara_cli.abr.controller import AbrController, Decision
+from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
+from kithara_cli.dl.downloader import memory_sink
+from kithara_cli.errors import KitharaError, PlaylistError
+from kithara_cli.events.types import AbrDecision, Event, SegmentLoaded
+from kithara_cli.hls.keys import KeyStore
+from kithara_cli.hls.loader import load_media
+from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
+from kithara_cli.hls.playlist import check_supported
+from kithara_cli.hls.writer import MAX_SEGMENT_BYTES, decode_segment
+from kithara_cli.storage import ResourceClosed, SparseResource
+
+
+@dataclass
+class Rung:
+    """One variant as playback sees it: its bitrate and where its media playlist lives."""
+
+    index: int
+    bandwidth: int
+    codecs: str
+    media_url: str
+    media: MediaPlaylist | None = None
+
+
+@dataclass
+class _Placed:
+    index: int  # segment index in the reference timeline
+    variant: int
+    offset: int
+    size: int
+    start: float
+    duration: float
+
+
+@dataclass
+class _Run:
+    epoch: int
+    first: int  # reference segment index the run starts at
+    resource: SparseResource
+    next_fetch: int
+    next_place: int
+    write_pos: int = 0
+    init: InitSection | None = None
+    placed: list[_Placed] = field(default_factory=list)
+    in_flight: dict[int, tuple[FetchHandle, int]] = field(default_factory=dict)  # idx -> (h, v)
+    ready: dict[int, tuple[int, bytes] | KitharaError] = field(default_factory=dict)
+
+
+class HlsSource:
+    """Implements ``stream.Source`` for an HLS presentation (VOD)."""
+
+    def __init__(
+        self,
+        downloader: Downloader,
+        rungs: list[Rung],
+        controller: AbrController,
+        cache_dir: Path,
+        *,
+        prefetch: int = 2,
+        max_ahead: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not rungs:
+            raise PlaylistError("no variant to play")
+        self.dl = downloader
+        self.bus = downloader.bus
+        self.rungs = {r.index: r for r in rungs}
+        self.controller = controller
+        self.cache_dir = cache_dir
+        self.prefetch = max(1, prefetch)
+        self.max_ahead = max_ahead
+        self.clock = clock
+        self.keys = KeyStore(downloader)
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._inbox: queue.Queue[tuple] = queue.Queue()
+        self._events: collections.deque[Event] = collections.deque(maxlen=10_000)
+        self._unsubscribe = self.bus.subscribe(self._events.append)
+        self._run: _Run | None = None
+        self._epoch = 0
+        self._playhead = 0.0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._reference: MediaPlaylist | None = None
+        self.current_variant: int | None = None
+
+    # --- setup ------------------------------------------------------------------------------
+
+    def media_for(self, variant: int) -> MediaPlaylist:
+        rung = self.rungs[variant]
+        if rung.media is None:
+            rung.media = load_media(self.dl, rung.media_url, label=f"playlist v{variant}")
+            check_supported(rung.media)
+        return rung.media
+
+    @property
+    def reference(self) -> MediaPlaylist:
+        assert self._reference is not None
+        return self._reference
+
+    @property
+    def duration(self) -> float:
+        return self.reference.duration
+
+    def open_run(self, seconds: float) -> float:
+        """Start (or restart, for a seek) the stream at the segment holding ``seconds``.
+
+        Returns the start time of that segment: the new run's timeline origin.
+        """
+        if self._reference is None:
+            first = self.controller.choose(0.0, self.clock())
+            self._publish_decision(first, None)
+            self.current_variant = first.to_variant
+            self._reference = self.media_for(first.to_variant)
+        ref = self.reference
+        if not ref.segments:
+            raise PlaylistError("the playlist has no segments")
+        index = ref.segment_at(seconds)
+        with self._cond:
+            old = self._run
+            self._epoch += 1
+            path = self.cache_dir / f"run-{self._epoch}.bin"
+            self._run = _Run(self._epoch, index, SparseResource(path), index, index)
+            self._playhead = ref.starts[index]
+            self._cond.notify_all()
+        if old is not None:
+            self._retire(old)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="kithara-hls", daemon=True)
+            self._thread.start()
+        self._inbox.put(("wake",))
+        return ref.starts[index]
+
+    def _retire(self, run: _Run) -> None:
+        for handle, _ in run.in_flight.values():
+            handle.cancel("epoch")
+        run.resource.close()
+        try:
+            run.resource.path.unlink()
+        except OSError:
+            pass
+
+    # --- stream.Source ------------------------------------------------------------------------
+
+    def _current(self) -> _Run:
+        run = self._run
+        if run is None:
+            raise ResourceClosed("HLS source closed")
+        return run
+
+    def wait_readable(self, offset: int, size: int) -> int:
+        run = self._current()
+        resource = run.resource
+        total = resource.total
+        if total is not None and offset >= total:
+            return 0
+        resource.wait_range(offset, offset + 1)
+        total = resource.total
+        if total is not None and offset >= total:
+            return 0
+        return min(size, resource.available_from(offset) - offset)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return self._current().resource.read_at(offset, size)
+
+    def length(self) -> int | None:
+        return self._current().resource.total
+
+    def reader_moved(self, offset: int) -> None:
+        """Bytes of a run only ever arrive in order: nothing to re-aim."""
+
+    # --- what the player asks ------------------------------------------------------------------
+
+    def set_playhead(self, seconds: float) -> None:
+        self._playhead = seconds
+
+    def buffered_until(self) -> float:
+        run = self._run
+        if run is None or not run.placed:
+            return self._playhead
+        last = run.placed[-1]
+        return last.start + last.duration
+
+    def buffer_ahead(self) -> float:
+        return max(0.0, self.buffered_until() - self._playhead)
+
+    def variant_at(self, seconds: float) -> int | None:
+        run = self._run
+        if run is None:
+            return None
+        for placed in reversed(run.placed):
+            if placed.start <= seconds:
+                return placed.variant
+        return run.placed[0].variant if run.placed else None
+
+    # --- the scheduler thread -----------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._closed:
+            try:
+                msg = self._inbox.get(timeout=0.1)
+            except queue.Empty:
+                msg = None
+            run = self._run
+            if run is None:
+                continue
+            try:
+                if msg is not None and msg[0] == "done":
+                    self._take(run, msg)
+                self._feed_controller()
+                self._place(run)
+                self._check_in_flight(run)
+                self._schedule(run)
+            except KitharaError as exc:
+                run.resource.fail(exc)
+            except Exception as exc:  # a bug here must surface to the reader, not hang it
+                run.resource.fail(PlaylistError(f"HLS scheduler failed: {exc}"))
+
+    def _feed_controller(self) -> None:
+        while self._events:
+            try:
+                event = self._events.popleft()
+            except IndexError:
+                break
+            self.controller.on_event(event)
+
+    def _take(self, run: _Run, msg: tuple) -> None:
+        _, epoch, index, variant, outcome, buf = msg
+        if epoch != run.epoch:
+            return
+        current = run.in_flight.get(index)
+        if current is None or current[0].request_id != outcome.request_id:
+            return  # an abandoned fetch
+        del run.in_flight[index]
+        if outcome.state == "ok":
+            run.ready[index] = (variant, bytes(buf))
+        elif outcome.state == "failed":
+            assert outcome.error is not None
+            run.ready[index] = outcome.error
+
+    def _segment(self, variant: int, index: int) -> Segment:
+        media = self.media_for(variant)
+        ref = self.reference
+        if media is ref or len(media.segments) == len(ref.segments):
+            return media.segments[index]
+        return media.segments[media.segment_at(ref.starts[index] + 0.001)]
+
+    def _place(self, run: _Run) -> None:
+        ref = self.reference
+        while run.next_place in run.ready:
+            item = run.ready.pop(run.next_place)
+            if isinstance(item, KitharaError):
+                raise item
+            variant, data = item
+            seg = self._segment(variant, run.next_place)
+            data = decode_segment(self.keys, seg, data)
+            resource = run.resource
+            if seg.init is not None and run.init is None:
+                init, _ = self.dl.fetch_bytes(
+                    seg.init.uri, label="init", byterange=seg.init.byterange,
+                    max_bytes=MAX_SEGMENT_BYTES,
+                )  # fmt: skip
+                resource.write_at(run.write_pos, init)
+                run.write_pos += len(init)
+                run.init = seg.init
+            resource.write_at(run.write_pos, data)
+            run.placed.append(
+                _Placed(
+                    run.next_place,
+                    variant,
+                    run.write_pos,
+                    len(data),
+                    ref.starts[run.next_place],
+                    ref.segments[run.next_place].duration,
+                )
+            )
+            run.write_pos += len(data)
+            self.bus.publish(
+                SegmentLoaded(
+                    variant=variant, sequence=seg.sequence, bytes=len(data), duration=seg.duration
+                )
+            )
+            run.next_place += 1
+            if run.next_place >= len(ref.segments):
+                resource.set_total(run.write_pos)
+
+    def _check_in_flight(self, run: _Run) -> None:
+        if not run.in_flight:
+            return
+        now = self.clock()
+        decision = self.controller.check_in_flight(self.buffer_ahead(), now)
+        if decision is None:
+            return
+        self._publish_decision(decision, self.current_variant)
+        self.current_variant = decision.to_variant
+        if decision.abandon_request is None:
+            return
+        for index, (handle, _variant) in list(run.in_flight.items()):
+            if handle.request_id == decision.abandon_request:
+                del run.in_flight[index]
+                handle.cancel("abandon")
+                self._submit(run, index, decision.to_variant)
+
+    def _schedule(self, run: _Run) -> None:
+        ref = self.reference
+        while (
+            len(run.in_flight) < self.prefetch
+            and run.next_fetch < len(ref.segments)
+            and self.buffered_until() - self._playhead < self.max_ahead
+            and run.next_fetch - run.next_place < self.prefetch + 2
+        ):
+            decision = self.controller.choose(self.buffer_ahead(), self.clock())
+            if decision.switched:
+                self._publish_decision(decision, self.current_variant)
+            self.current_variant = decision.to_variant
+            self._submit(run, run.next_fetch, decision.to_variant)
+            run.next_fetch += 1
+
+    def _submit(self, run: _Run, index: int, variant: int) -> None:
+        seg = self._segment(variant, index)
+        if seg.key is not None and seg.key.method == "AES-128":
+            self.keys.get(seg.key)
+        start, end = 0, None
+        if seg.byterange is not None:
+            start, end = seg.byterange[0], seg.byterange[0] + seg.byterange[1]
+        sink, buf = memory_sink(seg.uri, MAX_SEGMENT_BYTES, start)
+        epoch = run.epoch
+
+        def done(outcome: FetchOutcome) -> None:
+            self._inbox.put(("done", epoch, index, variant, outcome, buf))
+
+        handle = self.dl.submit(
+            FetchCmd(
+                url=seg.uri,
+                sink=sink,
+                start=start,
+                end=end,
+                priority=Priority.DEMAND if index == run.next_place else Priority.PREFETCH,
+                label=f"segment {seg.sequence} v{variant}",
+                epoch=epoch,
+                on_complete=done,
+            )
+        )
+        run.in_flight[index] = (handle, variant)
+        self.controller.note_segment_request(handle.request_id, variant, None)
+
+    def _publish_decision(self, decision: Decision, from_variant: int | None) -> None:
+        event: AbrDecision = self.controller.to_event(decision, from_variant=from_variant)
+        self.bus.publish(event)
+
+    def close(self) -> None:
+        self._closed = True
+        self._unsubscribe()
+        with self._cond:
+            run = self._run
+            self._run = None
+        if run is not None:
+            self._retire(run)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
