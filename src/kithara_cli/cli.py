@@ -6,6 +6,7 @@ Heavy modules (PyAV, numpy, sounddevice, httpx) are imported inside the commands
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -210,6 +211,10 @@ def play(
         str | None, typer.Option("--audio", help="HLS audio rendition by language or name.")
     ] = None,
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Plain log lines, no dashboard.")] = False,
+    length: Annotated[
+        float | None,
+        typer.Option("--length", min=0.0, help="Stop after this many seconds of playback."),
+    ] = None,
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
     timeout: TimeoutOpt = 20.0,
@@ -246,6 +251,7 @@ def play(
         min_bitrate=min_bitrate,
         audio=audio,
         no_ui=no_ui,
+        length=length,
     )
     try:
         run_play(options, common)
@@ -300,6 +306,8 @@ def bench(
 
 
 def main() -> None:
+    # numpy's OpenBLAS starts a thread per core at import; kithara does no linear algebra.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app()
     except KeyboardInterrupt:

@@ -61,6 +61,7 @@ class AbrConfig:
     safety: float = 0.85  # share of the estimate usable to stay or go down
     up_safety: float = 0.7  # share usable to go up
     startup_safety: float = 0.7
+    fill_share: float = 0.5
     throughput_below_s: float = 8.0  # throughput rule below, BOLA above
     bola_low_s: float = 8.0  # BOLA picks the lowest variant below this buffer
     bola_high_s: float = 16.0  # ... and the highest from this buffer up
@@ -69,6 +70,7 @@ class AbrConfig:
     # the buffer lasts this many segments there before it would switch back down.
     sustain_factor: float = 1.0
     min_excursion_segments: float = 4.0
+    full_buffer_s: float = 26.0  # the player idles near its cap: bandwidth is going spare
     up_min_buffer_s: float = 8.0  # no switch up below
     well_buffered_s: float = 16.0  # no switch down at or above
     min_switch_interval_s: float = 8.0
@@ -403,6 +405,15 @@ class AbrController:
                 fetch_s = ttfb + bw * self.segment_duration / max(est, 1.0)
                 if fetch_s > buffer_s:
                     continue
+                # while the buffer is thin, only rungs that grow it briskly: a fetch may take
+                # fill_share of a segment's duration at an empty buffer, all of it at
+                # throughput_below_s
+                if buffer_s < cfg.throughput_below_s and prev_pos is not None:
+                    share = cfg.fill_share + (1 - cfg.fill_share) * (
+                        buffer_s / cfg.throughput_below_s
+                    )
+                    if pos > 0 and fetch_s > share * self.segment_duration:
+                        continue
             return pos
         return 0
 
@@ -452,7 +463,7 @@ class AbrController:
         cfg = self.config
         long_bps = max(self.estimator.long_bps(), 1.0)
         bw = self._bandwidths[pos]
-        if bw <= long_bps * cfg.sustain_factor:
+        if bw <= long_bps * cfg.sustain_factor or buffer_s >= cfg.full_buffer_s:
             return True
         drain = self.segment_duration * (bw / long_bps - 1.0)
         down_at = min(self._bola.threshold(pos) - cfg.bola_band_s, cfg.well_buffered_s)

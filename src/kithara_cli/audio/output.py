@@ -491,7 +491,7 @@ def open_sink(
     blocksize: int = DEFAULT_BLOCKSIZE,
     latency: float | str = "high",
     on_event: Callable[[Event], None] | None = None,
-) -> tuple[_SinkBase, str | None]:
+) -> tuple[Sink, str | None]:
     """Parse ``--output`` and open the sink; returns (sink, one-line message or None).
 
     ``default``/None: the default device, or a NullSink plus a message when there is none.

@@ -31,6 +31,7 @@ class PlayOptions:
     min_bitrate: str | None = None
     audio: str | None = None
     no_ui: bool = False
+    length: float | None = None
 
 
 @contextlib.contextmanager
@@ -45,7 +46,7 @@ def demo_server() -> Iterator[str]:
 
 
 def run_play(options: PlayOptions, common: CommonOptions) -> None:
-    from kithara_cli.ui.console import print_note, stderr_console
+    from kithara_cli.ui.console import print_note, stderr_console, stderr_is_terminal
 
     if options.list_devices:
         from kithara_cli.audio import list_devices
@@ -63,9 +64,9 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         audio=options.audio,
     )
     start_at = parse_time(options.start)
-    console = stderr_console()
-    interactive = console.is_terminal and sys.stdin.isatty()
+    interactive = stderr_is_terminal() and sys.stdin.isatty()
     use_ui = interactive and not options.no_ui
+    console = stderr_console() if use_ui else None
     with contextlib.ExitStack() as stack:
         if options.demo and options.url is None:
             target = stack.enter_context(demo_server())
@@ -81,6 +82,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         dl = stack.enter_context(
             Downloader(bus, common.net_config(), max_concurrent=4, retry=common.retry_policy())
         )
+        settings.length = options.length
         player = Player(bus, settings, dl)
         stack.callback(player.close)
         player.open(target, start_at)

@@ -93,6 +93,7 @@ class PlayerSettings:
     min_bitrate: int | None = None
     audio: str | None = None
     prefetch_segments: int = 2
+    length: float | None = None  # stop after this much playback (seconds)
 
 
 @dataclass
@@ -137,9 +138,36 @@ class Player:
     # --- opening ------------------------------------------------------------------------------
 
     def open(self, target: str, start_at: float = 0.0) -> None:
-        """Build the pipeline for ``target`` and start playing at ``start_at``."""
+        """Build the pipeline for ``target`` and start playing at ``start_at``.
+
+        The network side starts first, on its own thread, so that the first requests are in
+        flight while PyAV, numpy and PortAudio load: on a cold start those imports cost more
+        than a round trip.
+        """
+        self._title = target
+        self._target = target
+        local = Path(target)
+        opened: dict[str, Any] = {}
+        setup: threading.Thread | None = None
+        if "://" not in target and local.exists():
+            opened["source"], opened["origin"] = str(local), 0.0
+            self._title = local.name
+        else:
+            is_hls = target.lower().split("?")[0].endswith((".m3u8", ".m3u"))
+
+            def start_network() -> None:
+                try:
+                    if is_hls:
+                        opened["source"], opened["origin"] = self._open_hls(target, start_at)
+                    else:
+                        opened["source"], opened["origin"] = self._open_progressive(target), 0.0
+                except BaseException as exc:
+                    opened["error"] = exc
+
+            setup = threading.Thread(target=start_network, name="kithara-open", daemon=True)
+            setup.start()
+
         from kithara_cli.audio import Decoder, PcmRing, WavSink, open_sink
-        from kithara_cli.stream import ByteStream
 
         channels = 2
         self._ring = PcmRing(int(max(self.settings.buffer, 0.25) * RING_RATE_CAP), channels)
@@ -150,28 +178,18 @@ class Player:
         self._realtime = not isinstance(sink, WavSink)  # a file sink drains as fast as we decode
         self.message = message
         sink.volume = self.settings.volume
-        local = Path(target)
-        origin = 0.0
-        if "://" not in target and local.exists():
-            source: Any = str(local)
-            title = local.name
-            hint = None
-        elif target.lower().split("?")[0].endswith((".m3u8", ".m3u")):
-            source, origin = self._open_hls(target, start_at)
-            title = target
-            hint = "mpegts"
-        else:
-            source = self._open_progressive(target)
-            title = target
-            hint = None
+        if setup is not None:
+            setup.join()
+        if "error" in opened:
+            raise opened["error"]
+        origin = opened["origin"]
         self._origin = origin
         self._decoder = Decoder(
-            source,
+            opened["source"],
             self._ring,
             out_rate=sink.rate,
             out_channels=channels,
             on_event=self._event,
-            format_hint=hint if self._hls is None else self._hls_hint(),
             start_at=start_at,
             **({"timeline_origin": origin} if self._hls is not None else {}),
         )
@@ -180,11 +198,6 @@ class Player:
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
         self._monitor.start()
-        self._title = title
-        self._target = target
-
-    def _hls_hint(self) -> str | None:
-        return None  # probing a few KB is cheap and handles TS, fMP4 and packed audio alike
 
     def _open_progressive(self, url: str) -> Any:
         from kithara_cli.file.source import ProgressiveSource
@@ -223,7 +236,9 @@ class Player:
                 seen.setdefault(rung.media_url, rung)
             rungs = sorted(seen.values(), key=lambda r: r.bandwidth)
         infos = [VariantInfo(r.index, max(r.bandwidth, 1), r.codecs) for r in rungs]
-        self.bus.publish(LadderInfo(variants=tuple((r.index, r.bandwidth, r.codecs) for r in rungs)))
+        self.bus.publish(
+            LadderInfo(variants=tuple((r.index, r.bandwidth, r.codecs) for r in rungs))
+        )
         mode = self.settings.abr
         if mode.startswith("fixed:"):
             mode = self._fixed_mode(mode, rungs)
@@ -307,6 +322,11 @@ class Player:
                         self._publish_state("playing")
             if decoder.error is not None and self.error is None:
                 self.error = decoder.error
+                self._finish()
+                return
+            limit = self.settings.length
+            if limit is not None and self._started and played >= limit * sink.rate:
+                self._publish_state("ended")
                 self._finish()
                 return
             if self._started and ring.drained:

@@ -1,36 +1,55 @@
-"""The stderr console every command shares (Rich honours NO_COLOR and non-TTY by itself)."""
+"""The stderr console every command shares (Rich honours NO_COLOR and non-TTY by itself).
+
+Rich is imported only when stderr is a terminal: plain lines need no Rich, and its import
+costs tens of milliseconds of a command's start-up (time to first audio counts them).
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _stderr: Console | None = None
+
+
+def stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def stderr_console() -> Console:
     global _stderr
     if _stderr is None:
+        from rich.console import Console
+
         _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     return _stderr
 
 
+def _plain(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def print_error(message: str) -> None:
     """One line on stderr: ``kithara: error: ...``; the message is shown literally."""
-    console = stderr_console()
-    if console.is_terminal:
-        console.print(Text.assemble(("kithara: error: ", "bold red"), message))
+    if stderr_is_terminal():
+        from rich.text import Text
+
+        stderr_console().print(Text.assemble(("kithara: error: ", "bold red"), message))
     else:
-        sys.stderr.write(f"kithara: error: {message}\n")
-        sys.stderr.flush()
+        _plain(f"kithara: error: {message}")
 
 
 def print_note(message: str) -> None:
-    console = stderr_console()
-    if console.is_terminal:
-        console.print(Text.assemble(("kithara: ", "dim"), message))
+    if stderr_is_terminal():
+        from rich.text import Text
+
+        stderr_console().print(Text.assemble(("kithara: ", "dim"), message))
     else:
-        sys.stderr.write(f"kithara: {message}\n")
-        sys.stderr.flush()
+        _plain(f"kithara: {message}")
