@@ -68,12 +68,21 @@ def _to_codec_format(pcm: np.ndarray, fmt: str) -> np.ndarray:
 
 
 def write_tone(
-    path: str | os.PathLike[str], kind: str, seconds: float, *, bit_rate: int = 128_000
+    path: str | os.PathLike[str],
+    kind: str,
+    seconds: float,
+    *,
+    bit_rate: int = 128_000,
+    offset: float = 0.0,
 ) -> Path:
-    """Encode the stepped tone as ``kind`` (a key of :data:`TONE_FORMATS`) with PyAV alone."""
+    """Encode the stepped tone as ``kind`` (a key of :data:`TONE_FORMATS`) with PyAV alone.
+
+    ``offset`` starts the file that many seconds into the tone (phase-continuous with the
+    whole), like an HLS run that begins at a later segment.
+    """
     container_format, codec, rate, options = TONE_FORMATS[kind]
     path = Path(path)
-    pcm = stepped_tone(seconds, rate)
+    pcm = stepped_tone(offset + seconds, rate)[round(offset * rate) :]
     with av.open(str(path), "w", format=container_format, options=options) as out:
         stream = out.add_stream(codec, rate=rate)
         stream.codec_context.layout = "stereo"

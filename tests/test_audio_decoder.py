@@ -263,6 +263,38 @@ def test_reopen_with_flush_is_a_seek_into_the_new_source(tones: dict[str, Path])
     assert next(iter(second_frequencies(pcm, RATE))) == pytest.approx(tone_frequency(12), abs=1)
 
 
+@pytest.mark.parametrize("kind", ["flac", "mp3"])
+def test_a_run_that_starts_later_in_the_track_maps_onto_the_timeline(
+    kind: str, tmp_path: Path
+) -> None:
+    """An HLS run: a source whose first sample is timeline second 8 (``timeline_origin``).
+    A seek to 9.5 s opens it and drops 1.5 s without a demuxer seek."""
+    run = write_tone(tmp_path / f"run.{kind}", kind, 6.0, offset=8.0)
+    ring = PcmRing(RATE * 7, 2)
+    decoder = Decoder(str(run), ring, out_rate=RATE, out_channels=2, timeline_origin=8.0)
+    decoder.start()
+    try:
+        assert decoder.eof.wait(10), decoder.error
+        assert ring.position_frames == 8 * RATE
+        assert ring.frames_available == 6 * RATE
+        decoder.reopen(str(run), 9.5, flush=True, timeline_origin=8.0)
+        _wait(lambda: decoder.eof.is_set() and ring.position_frames == round(9.5 * RATE))
+        pcm = _drain(ring)
+    finally:
+        decoder.stop()
+        assert decoder.join(5)
+    assert decoder.error is None
+    assert len(pcm) == round(4.5 * RATE)
+    assert decoder.position_decoded == pytest.approx(14.0)
+    rest = pcm[RATE // 2 :]  # from 10.0 s
+    assert list(second_frequencies(rest, RATE)) == pytest.approx(
+        [tone_frequency(s) for s in (10, 11, 12, 13)], abs=1.0
+    )
+    reference = stepped_tone(14.0, RATE)[round(9.5 * RATE) :]
+    error = np.abs(pcm - reference).mean()
+    assert error < (1e-4 if kind in LOSSLESS else 0.03), error
+
+
 @pytest.mark.parametrize("kind", ["mp3", "flac", "m4a"])
 def test_truncated_input_reports_a_decoder_error_and_ends(
     kind: str, tones: dict[str, Path]

@@ -392,6 +392,7 @@ class AbrController:
         runs dry (a bigger margin to go up than to stay)."""
         cfg = self.config
         ttfb = self.estimator.ttfb_estimate()
+        measured = self.estimator.measured_bps()
         playing = self._segments_done > 0
         for pos in range(len(self._allowed) - 1, 0, -1):
             if prev_pos is None:
@@ -412,7 +413,8 @@ class AbrController:
                     share = cfg.fill_share + (1 - cfg.fill_share) * (
                         buffer_s / cfg.throughput_below_s
                     )
-                    if pos > 0 and fetch_s > share * self.segment_duration:
+                    fill_s = ttfb + bw * self.segment_duration / max(measured, 1.0)
+                    if fill_s > share * self.segment_duration:
                         continue
             return pos
         return 0
@@ -439,6 +441,8 @@ class AbrController:
             down = self._bola.pick(buffer_s + cfg.bola_band_s)
             while up > prev_pos and not self._excursion_ok(up, buffer_s):
                 up -= 1
+            if down < prev_pos and self._sustainable(prev_pos):
+                down = prev_pos  # the buffer dipped but the long average carries this rung
             bb = up if up > prev_pos else down if down < prev_pos else prev_pos
             if bb > tp:
                 target, reason = bb, "buffer"
@@ -451,6 +455,9 @@ class AbrController:
         ):
             target = prev_pos
         return target, reason
+
+    def _sustainable(self, pos: int) -> bool:
+        return self._bandwidths[pos] <= self.estimator.long_bps() * self.config.sustain_factor
 
     def _excursion_ok(self, pos: int, buffer_s: float) -> bool:
         """Is going up to ``pos`` on buffer grounds worth its two switches?

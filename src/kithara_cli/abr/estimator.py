@@ -118,6 +118,13 @@ class BandwidthEstimator:
             return min(self.config.default_bps, ewma)
         return ewma
 
+    def measured_bps(self) -> float:
+        """min(fast, slow) whether trusted or not (the default before any sample). For rules
+        that can only lower a choice, where an untrusted high sample does no harm."""
+        if self._samples == 0:
+            return self.config.default_bps
+        return min(self._fast.estimate(), self._slow.estimate())
+
     def trusted(self) -> bool:
         """Enough bytes sampled that the EWMA beats the default."""
         return self._bytes_sampled >= self.config.trust_bytes

@@ -13,6 +13,10 @@ Promises:
   pre-skip and end trim, MP4 edit-list priming; AAC end padding is cut to the MP4 duration), so
   a file decodes to exactly its original sample count. Seeks are sample-accurate (within half
   an output sample when resampling); the decoder seeks 0.2 s early and drops the pre-roll.
+- Timeline: a source's first sample (container ``start_time``) plays at ``timeline_origin``
+  (0 for a whole file; an HLS run's first segment start otherwise), so positions are track
+  positions whatever the container's own timestamps. A fresh source whose target is within
+  12 s of its start is decoded from the start and trimmed, never demuxer-seeked.
 - The decoder thread never raises into another thread: a failure sets ``decoder.error`` (a
   ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
   input that ends well before its declared duration is reported as truncated.

@@ -47,6 +47,10 @@ _TRUNCATION_SLACK_FRACTION = 0.03
 # Seeks land this much early so lossy decoders (MP3 bit reservoir, AAC/Opus overlap) have
 # settled by the target; the extra audio is decoded and dropped.
 SEEK_PREROLL_SECONDS = 0.2
+# A fresh source is decoded from its start (not seeked) when the target is this close.
+NO_SEEK_WINDOW_SECONDS = 12.0
+# Demuxers whose duration comes from the file's own header or index.
+_DECLARED_DURATION = frozenset({"mp3", "flac", "wav", "ogg", "mov", "matroska"})
 
 _HINTS: dict[str, str] = {
     "mp3": "mp3",
@@ -252,6 +256,7 @@ class Decoder:
         on_event: Callable[[Event], None] | None = None,
         format_hint: str | None = None,
         start_at: float = 0.0,
+        timeline_origin: float = 0.0,
         linger: bool = True,
         name: str = "kithara-decoder",
     ) -> None:
@@ -268,7 +273,7 @@ class Decoder:
         self._wake = threading.Event()
         self._stop = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._first_source = (source, format_hint, start_at)
+        self._first_source: tuple[Any, ...] = (source, format_hint, start_at, timeline_origin)
 
         # Public state (written by the decoder thread only).
         self.done = threading.Event()
@@ -291,6 +296,8 @@ class Decoder:
         self._owned_file: IO[bytes] | None = None
         self._resampler: av.AudioResampler | None = None
         self._start_pts = 0
+        self._origin = 0.0  # timeline seconds at which the current source's start plays
+        self._fresh = True  # nothing demuxed since the container was opened
         self._time_base: float = 0.0
         self._trim_to_duration = False
         self._need_t0 = True
@@ -303,6 +310,7 @@ class Decoder:
         self._bad_packets = 0
         self._notices = 0
         self._duration_from_tail = False
+        self._trust_duration = False
         self._bytes_at_first_audio: int | None = None
         self._max_offset_at_first_audio: int | None = None
 
@@ -355,16 +363,19 @@ class Decoder:
         *,
         format_hint: str | None = None,
         flush: bool = False,
+        timeline_origin: float = 0.0,
     ) -> None:
-        """Switch to a new source whose timeline is the same track's (an HLS variant switch).
+        """Switch to a new source of the same track (an HLS variant switch or a new run).
 
-        Without ``flush`` the ring keeps what is decoded and the new source continues
-        seamlessly: it is opened, seeked to ``start_at`` and its samples before the decoded
-        position are dropped (pick ``start_at`` at or before ``position_decoded``, e.g. the
-        segment boundary; a later ``start_at`` acts as a seek). With ``flush`` it is a seek
-        into the new source.
+        The new source's first sample (its container ``start_time``) plays at timeline second
+        ``timeline_origin``: an HLS run that begins with the segment starting at 40 s passes
+        40.0. Without ``flush`` the ring keeps what is decoded and the new source continues
+        seamlessly: samples before the decoded position are dropped (pick ``start_at`` at or
+        before ``position_decoded``, e.g. a segment boundary; a later ``start_at`` acts as a
+        seek). With ``flush`` it is a seek to ``start_at`` in the new source: the ring is
+        cleared and audio before ``start_at`` is decoded and dropped.
         """
-        self._command(("reopen", source, float(start_at), format_hint, flush))
+        self._command(("reopen", source, float(start_at), format_hint, flush, timeline_origin))
 
     def stop(self) -> None:
         """Ask the thread to end. A thread blocked in ``source.read`` ends when that returns."""
@@ -393,7 +404,7 @@ class Decoder:
         merged: tuple[Any, ...] | None = None
         for cmd in cmds:
             if cmd[0] == "seek" and merged is not None and merged[0] == "reopen":
-                merged = ("reopen", merged[1], cmd[1], merged[3], True)
+                merged = ("reopen", merged[1], cmd[1], merged[3], True, merged[5])
             else:
                 merged = cmd
         return merged
@@ -417,9 +428,9 @@ class Decoder:
 
     def _run(self) -> None:
         try:
-            source, hint, start_at = self._first_source
-            self._first_source = (None, None, 0.0)
-            self._open(source, hint)
+            source, hint, start_at, origin = self._first_source
+            self._first_source = ()
+            self._open(source, hint, origin)
             self._begin(start_at, clear=True)
             self._loop()
         except _Stopped:
@@ -471,9 +482,9 @@ class Decoder:
             self._seek(cmd[1], clear=True)
             self.seeks_done += 1
         elif cmd[0] == "reopen":
-            _, source, start_at, hint, flush = cmd
+            _, source, start_at, hint, flush, origin = cmd
             self._close()
-            self._open(source, hint)
+            self._open(source, hint, origin)
             if flush:
                 self._begin(start_at, clear=True)
             else:
@@ -483,8 +494,10 @@ class Decoder:
                 else:
                     self._begin(start_at, clear=False, drop_before=self._written_end)
 
-    def _open(self, source: Source, hint: str | None) -> None:
+    def _open(self, source: Source, hint: str | None, origin: float = 0.0) -> None:
         """Open the container with small probing; fall back to probing if the hint lied."""
+        self._origin = float(origin)
+        self._fresh = True
         self.eof.clear()
         self._frames_decoded = 0
         self.first_audio.clear()
@@ -539,6 +552,9 @@ class Decoder:
             duration = container.duration / 1_000_000
         self.duration = duration
         self._duration_from_tail = is_ogg and duration is None
+        # Containers that declare their length (not estimated from the bitrate) can prove a
+        # truncation; MPEG-TS and raw ADTS cannot.
+        self._trust_duration = container.format.name.split(",")[0] in _DECLARED_DURATION
         # The MP4 edit list gives the exact length; AAC's end padding is cut to it.
         self._trim_to_duration = "mp4" in container.format.name and duration is not None
         codec = stream.codec_context
@@ -576,7 +592,7 @@ class Decoder:
 
     def _seek(self, target: float, *, clear: bool) -> None:
         if self.duration is not None:
-            target = min(target, self.duration)
+            target = min(target, self._origin + self.duration)
         target_frame = round(target * self._rate)
         if clear:
             self._ring.clear(base_frame=target_frame)
@@ -587,9 +603,16 @@ class Decoder:
         self._reset_stream_state()
 
     def _seek_container(self, target: float) -> None:
-        if target <= 0.0 and self._container_at_start():
+        """Position the demuxer a little before timeline second ``target``.
+
+        A freshly opened source whose target is near its start is not seeked at all: decoding
+        from the start and dropping is cheaper than a demuxer seek, which may read far ahead
+        (an HLS run starts at the segment holding the target, and only its bytes exist).
+        """
+        relative = target - self._origin
+        if self._fresh and relative <= NO_SEEK_WINDOW_SECONDS:
             return
-        first = max(0.0, target - SEEK_PREROLL_SECONDS)
+        first = max(0.0, relative - SEEK_PREROLL_SECONDS)
         # Some demuxers refuse certain targets (FFmpeg's FLAC near the last frame): land
         # earlier instead; everything before the target is dropped anyway.
         tries = sorted({first, max(0.0, first - 1.0), max(0.0, first - 5.0), 0.0}, reverse=True)
@@ -598,29 +621,25 @@ class Decoder:
             ts = self._start_pts + int(at / self._time_base)
             try:
                 self._container.seek(ts, stream=self._stream, backward=True)
+                self._fresh = False
                 return
             except av.error.FFmpegError as exc:
                 error = exc
         assert error is not None
         raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(error)}") from error
 
-    def _container_at_start(self) -> bool:
-        """True if nothing has been demuxed yet (a fresh open needs no seek to 0)."""
-        return (
-            self._resampler is None and self._reader is not None and not self.first_audio.is_set()
-        )
-
     def _reset_stream_state(self) -> None:
         self._resampler = av.AudioResampler(format="flt", layout=self._layout, rate=self._rate)
         self._need_t0 = True
         self._bad_packets = 0
         self._end_limit = (
-            round(self.duration * self._rate)
+            round((self._origin + self.duration) * self._rate)
             if self._trim_to_duration and self.duration is not None
             else None
         )
 
     def _decode_packet(self, packet: Any) -> None:
+        self._fresh = False
         try:
             frames = packet.decode()
         except av.error.FFmpegError as exc:
@@ -645,7 +664,7 @@ class Decoder:
         if self._need_t0:
             self._need_t0 = False
             if frame.pts is not None:
-                t0 = (frame.pts - self._start_pts) * self._time_base
+                t0 = self._origin + (frame.pts - self._start_pts) * self._time_base
                 self._out_pos = round(t0 * self._rate)
             else:
                 self._out_pos = self._drop_until
@@ -732,8 +751,8 @@ class Decoder:
                 self._push(out.to_ndarray().reshape(-1, self._channels))
         if not self._frames_decoded:
             raise DecoderError("no audio could be decoded from the stream")
-        if self.duration is not None:
-            decoded = self._written_end / self._rate
+        if self.duration is not None and self._trust_duration:
+            decoded = self._written_end / self._rate - self._origin
             slack = max(_TRUNCATION_SLACK_SECONDS, _TRUNCATION_SLACK_FRACTION * self.duration)
             if decoded < self.duration - slack:
                 raise DecoderError(
