@@ -7,7 +7,6 @@ Heavy modules (PyAV, numpy, sounddevice, httpx) are imported inside the commands
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -52,12 +51,10 @@ def _fail(error: KitharaError) -> NoReturn:
 
 
 def _sigterm_as_interrupt() -> None:
-    """kill (SIGTERM) ends a fetch like Ctrl-C: state saved, partial kept, exit non-zero."""
+    """Ctrl-C and kill (SIGTERM) end a command at a safe point: state saved, exit non-zero."""
+    from kithara_cli import interrupt
 
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
+    interrupt.install()
 
 
 HeaderOpt = Annotated[
@@ -228,6 +225,7 @@ def play(
     from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.play import PlayOptions, run_play
 
+    _sigterm_as_interrupt()
     common = CommonOptions(
         headers=header or [],
         user_agent=user_agent,

@@ -61,7 +61,7 @@ class AbrConfig:
     safety: float = 0.85  # share of the estimate usable to stay or go down
     up_safety: float = 0.7  # share usable to go up
     startup_safety: float = 0.7
-    fill_share: float = 0.5
+    fill_share: float = 0.4
     throughput_below_s: float = 8.0  # throughput rule below, BOLA above
     bola_low_s: float = 8.0  # BOLA picks the lowest variant below this buffer
     bola_high_s: float = 16.0  # ... and the highest from this buffer up
@@ -73,12 +73,13 @@ class AbrConfig:
     full_buffer_s: float = 26.0  # the player idles near its cap: bandwidth is going spare
     up_min_buffer_s: float = 8.0  # no switch up below
     well_buffered_s: float = 16.0  # no switch down at or above
-    min_switch_interval_s: float = 8.0
+    min_switch_interval_s: float = 2.0
     emergency_buffer_s: float = 4.0  # down-switches below this ignore the interval
     # In-flight rule: trust a fetch's own rate after this much body time.
     abandon_min_body_s: float = 0.4
     # Abandon only if the lower segment lands in at most this share of the remaining time.
     abandon_saving: float = 0.8
+    load_slow_step: int = 1  # rungs a load_slow reaction may step down at once
     dry_margin_s: float = 0.0  # "runs dry" means within this of empty
 
 
@@ -472,7 +473,10 @@ class AbrController:
         bw = self._bandwidths[pos]
         if bw <= long_bps * cfg.sustain_factor or buffer_s >= cfg.full_buffer_s:
             return True
-        drain = self.segment_duration * (bw / long_bps - 1.0)
+        # how fast the buffer would drain there, judged by a pessimistic recent rate: the
+        # long average hides the slow stretches that end an excursion early
+        low_bps = max(min(self.estimator.low_bps(), long_bps), 1.0)
+        drain = self.segment_duration * (bw / low_bps - 1.0)
         down_at = min(self._bola.threshold(pos) - cfg.bola_band_s, cfg.well_buffered_s)
         return (buffer_s - down_at) >= drain * cfg.min_excursion_segments
 
@@ -549,8 +553,10 @@ class AbrController:
             return None
         est = min(self.estimator.estimate_bps(), rate)
         target, _ = self._auto_target(est, landing, now, guard_buffer_s=buffer_s)
-        if target >= self._position(self._current):
+        cur_pos = self._position(self._current)
+        if target >= cur_pos:
             return None
+        target = max(target, cur_pos - cfg.load_slow_step)
         fetch.reacted = True
         return self._commit(self._allowed[target].index, "load_slow", buffer_s, now)
 

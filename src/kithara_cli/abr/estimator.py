@@ -9,6 +9,7 @@ No clock is read here: every method that needs the time takes it as ``now``.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 
@@ -21,10 +22,16 @@ class EstimatorConfig:
     # A third, long average: not an estimate to fetch by, but what a rung must fit under to be
     # worth switching up to on buffer grounds alone (sustainable on average).
     long_half_life_s: float = 30.0
+    # Recent samples kept for a pessimistic rate (a low quantile, weighted by fetch time).
+    recent_window_s: float = 60.0
+    recent_quantile: float = 0.2
     # Below this a fetch is mostly headers and one congestion window: its rate means little.
     min_sample_bytes: int = 4_000
     # Clamp for the body time of very quick fetches, so one sample cannot claim Gbit/s.
     min_transfer_s: float = 0.02
+    # Weight cap: a fetch that stalled through a 30 s outage is one observation, not 30 s of
+    # them; uncapped it would pin the averages down long after the link came back.
+    max_weight_s: float = 4.0
     # Audio segments are 8-192 KB: 64 KB is one or two segments, not shaka's 128 KB.
     trust_bytes: int = 64_000
     # Used before any sample; until trusted, samples may only lower it (see estimate_bps).
@@ -90,6 +97,7 @@ class BandwidthEstimator:
         self._samples = 0
         self._last_sample_at: float | None = None
         self._in_flight: dict[int, InFlight] = {}
+        self._recent: deque[tuple[float, float, float]] = deque()  # (at, bps, seconds)
 
     # --- completed fetches -------------------------------------------------------------------
 
@@ -101,9 +109,13 @@ class BandwidthEstimator:
             return False
         transfer = max(duration - max(ttfb, 0.0), self.config.min_transfer_s)
         bps = bytes * 8.0 / transfer
-        self._fast.sample(transfer, bps)
-        self._slow.sample(transfer, bps)
-        self._long.sample(transfer, bps)
+        weight = min(transfer, self.config.max_weight_s)
+        self._fast.sample(weight, bps)
+        self._slow.sample(weight, bps)
+        self._long.sample(weight, bps)
+        self._recent.append((now, bps, weight))
+        while self._recent and self._recent[0][0] < now - self.config.recent_window_s:
+            self._recent.popleft()
         self._bytes_sampled += bytes
         self._samples += 1
         self._last_sample_at = now
@@ -117,6 +129,22 @@ class BandwidthEstimator:
         if not self.trusted():
             return min(self.config.default_bps, ewma)
         return ewma
+
+    def low_bps(self) -> float:
+        """A pessimistic recent rate: the ``recent_quantile`` of the samples of the last
+        ``recent_window_s``, each weighted by its fetch time (slow stretches weigh more).
+        Falls back to the estimate when there are no recent samples."""
+        if not self._recent:
+            return self.estimate_bps()
+        ordered = sorted((bps, secs) for _, bps, secs in self._recent)
+        total = sum(secs for _, secs in ordered)
+        target = total * self.config.recent_quantile
+        acc = 0.0
+        for bps, secs in ordered:
+            acc += secs
+            if acc >= target:
+                return bps
+        return ordered[-1][0]
 
     def measured_bps(self) -> float:
         """min(fast, slow) whether trusted or not (the default before any sample). For rules

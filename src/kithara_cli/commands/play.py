@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from kithara_cli import interrupt
 from kithara_cli.commands.common import CommonOptions, EventSinks
 from kithara_cli.commands.player import Player, PlayerSettings, parse_bitrate, parse_time
 from kithara_cli.events import EventBus
@@ -103,11 +104,12 @@ def _run_plain(player: Player, console: Any, interactive: bool) -> None:
 
         with KeyReader() as keys:
             while not player.ended:
+                interrupt.check()
                 if _handle_key(player, keys.poll(0.1)):
                     return
         return
-    while not player.wait(0.2):
-        pass
+    while not player.wait(0.1):
+        interrupt.check()
 
 
 def _run_interactive(player: Player, bus: EventBus, console: Any) -> None:
@@ -122,6 +124,7 @@ def _run_interactive(player: Player, bus: EventBus, console: Any) -> None:
         dashboard = contextlib.nullcontext()
     with dashboard, KeyReader() as keys:
         while not player.ended:
+            interrupt.check()
             if _handle_key(player, keys.poll(0.05)):
                 return
         time.sleep(0.2)  # let the last frame of the dashboard show the end

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kithara_cli import interrupt
 from kithara_cli.dl import Downloader, FetchCmd, FetchOutcome, Priority, ResponseInfo
 from kithara_cli.errors import (
     Cancelled,
@@ -258,6 +259,7 @@ class ProgressiveFetch:
         resource = self._resource
         assert resource is not None
         while not self._all_done.wait(0.1):
+            interrupt.check()
             self.bus.publish(
                 FetchProgress(bytes_done=resource.bytes_present(), bytes_total=resource.total)
             )
@@ -270,9 +272,10 @@ class ProgressiveFetch:
             handles = list(self._handles)
         for h in handles:
             h.cancel(reason)
+        deadline = time.monotonic() + 5
         for h in handles if wait else ():
             try:
-                h.result(timeout=5)
+                h.result(timeout=max(0.01, deadline - time.monotonic()))
             except Exception:
                 pass
 

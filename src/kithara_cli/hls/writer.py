@@ -147,7 +147,7 @@ class HlsWriter:
                     item = ready.pop(next_write)
                     seg = self._segments[next_write]
                     if isinstance(item, KitharaError):
-                        if not self.skip_unavailable or not item.retryable:
+                        if not self.skip_unavailable:
                             raise item
                         gaps.append(seg.sequence)
                         self.bus.publish(
@@ -223,7 +223,8 @@ class HlsWriter:
             elif outcome.state == "failed":
                 err = outcome.error
                 assert err is not None
-                failure = SegmentFailed(f"segment {seg.sequence} failed: {err} ({seg.uri})")
+                where = "" if seg.uri in str(err) else f" ({seg.uri})"
+                failure = SegmentFailed(f"segment {seg.sequence} failed: {err}{where}")
                 failure.retryable = err.retryable
                 ready[index] = failure
             # cancelled: only happens when we are stopping
