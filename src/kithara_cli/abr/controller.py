@@ -61,7 +61,7 @@ class AbrConfig:
     safety: float = 0.85  # share of the estimate usable to stay or go down
     up_safety: float = 0.7  # share usable to go up
     startup_safety: float = 0.7
-    fill_share: float = 0.4
+    fill_share: float = 0.5
     throughput_below_s: float = 8.0  # throughput rule below, BOLA above
     bola_low_s: float = 8.0  # BOLA picks the lowest variant below this buffer
     bola_high_s: float = 16.0  # ... and the highest from this buffer up
@@ -69,17 +69,20 @@ class AbrConfig:
     # BOLA may switch up to a rung over sustain_factor x the long average throughput only if
     # the buffer lasts this many segments there before it would switch back down.
     sustain_factor: float = 1.0
-    min_excursion_segments: float = 4.0
+    min_excursion_segments: float = 2.0
     full_buffer_s: float = 26.0  # the player idles near its cap: bandwidth is going spare
     up_min_buffer_s: float = 8.0  # no switch up below
     well_buffered_s: float = 16.0  # no switch down at or above
     min_switch_interval_s: float = 2.0
+    # After leaving a rung downwards, going back up to it on buffer grounds waits this long
+    # (unless the buffer is full): a failed excursion is evidence against the next one.
+    retry_after_s: float = 40.0
     emergency_buffer_s: float = 4.0  # down-switches below this ignore the interval
     # In-flight rule: trust a fetch's own rate after this much body time.
     abandon_min_body_s: float = 0.4
     # Abandon only if the lower segment lands in at most this share of the remaining time.
     abandon_saving: float = 0.8
-    load_slow_step: int = 1  # rungs a load_slow reaction may step down at once
+    load_slow_step: int = 5  # rungs a load_slow reaction may step down at once
     dry_margin_s: float = 0.0  # "runs dry" means within this of empty
 
 
@@ -271,6 +274,7 @@ class AbrController:
         self._last_switch_at: float | None = None
         self._fetches: dict[int, _SegmentFetch] = {}
         self._segments_done = 0
+        self._backoff: dict[int, float] = {}  # ladder position -> no excursion to it until
 
     # --- ladder ------------------------------------------------------------------------------
 
@@ -377,6 +381,8 @@ class AbrController:
         prev = self._current
         if prev is not None and target != prev:
             self._last_switch_at = now
+            if self._bw(target) < self._bw(prev) and reason in ("buffer", "load_slow"):
+                self._backoff[self._position(prev)] = now + self.config.retry_after_s
         self._current = target
         return Decision(
             to_variant=target,
@@ -440,7 +446,7 @@ class AbrController:
             # once it would pick lower even with bola_band_s more; in between, hold.
             up = self._bola.pick(buffer_s - cfg.bola_band_s)
             down = self._bola.pick(buffer_s + cfg.bola_band_s)
-            while up > prev_pos and not self._excursion_ok(up, buffer_s):
+            while up > prev_pos and not self._excursion_ok(up, buffer_s, now):
                 up -= 1
             if down < prev_pos and self._sustainable(prev_pos):
                 down = prev_pos  # the buffer dipped but the long average carries this rung
@@ -460,18 +466,24 @@ class AbrController:
     def _sustainable(self, pos: int) -> bool:
         return self._bandwidths[pos] <= self.estimator.long_bps() * self.config.sustain_factor
 
-    def _excursion_ok(self, pos: int, buffer_s: float) -> bool:
+    def _excursion_ok(self, pos: int, buffer_s: float, now: float) -> bool:
         """Is going up to ``pos`` on buffer grounds worth its two switches?
 
-        Yes if the rung fits the long average throughput; otherwise only if the buffer above
-        the level where we would come back down lasts ``min_excursion_segments`` segments at
-        the drain that rung causes. A switch up and back costs 2 |ln(b_hi / b_lo)|, one segment
-        at the higher rung gains |ln(b_hi / b_lo)|: short excursions lose quality.
+        Always with a full buffer (the player idles: bandwidth goes spare). Not while a recent
+        down-switch from ``pos`` or below backs it off. Yes if the rung fits the long average
+        throughput; otherwise only if the buffer above the level where we would come back
+        down lasts ``min_excursion_segments`` segments at the drain that rung causes. A switch
+        up and back costs 2 |ln(b_hi / b_lo)|; a segment at the higher rung gains
+        |ln(b_hi / b_lo)|: short excursions lose quality.
         """
         cfg = self.config
+        if buffer_s >= cfg.full_buffer_s:
+            return True
+        if any(p <= pos and until > now for p, until in self._backoff.items()):
+            return False
         long_bps = max(self.estimator.long_bps(), 1.0)
         bw = self._bandwidths[pos]
-        if bw <= long_bps * cfg.sustain_factor or buffer_s >= cfg.full_buffer_s:
+        if bw <= long_bps * cfg.sustain_factor:
             return True
         # how fast the buffer would drain there, judged by a pessimistic recent rate: the
         # long average hides the slow stretches that end an excursion early

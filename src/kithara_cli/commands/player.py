@@ -296,7 +296,13 @@ class Player:
             played = sink.frames_played
             if not self._started and played > 0:
                 self._started = True
-                self.bus.publish(PlaybackStarted(time_to_first_audio=seconds_since_process_start()))
+                self.bus.publish(
+                    PlaybackStarted(
+                        time_to_first_audio=seconds_since_process_start(),
+                        output_rate=sink.rate,
+                        output=type(sink).__name__.removesuffix("Sink").lower(),
+                    )
+                )
                 self._publish_state("paused" if self._paused else "playing")
             if not info_sent and decoder.ready.is_set():
                 info_sent = True

@@ -146,6 +146,8 @@ class PlaybackState(Event):
 @dataclass(frozen=True, kw_only=True)
 class PlaybackStarted(Event):
     time_to_first_audio: float  # seconds since process start
+    output_rate: int = 0  # the sink's sample rate
+    output: str = ""  # the sink's kind: device, null, wav
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,12 +20,14 @@ from pathlib import Path
 from kithara_cli.abr.controller import AbrController, Decision
 from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
 from kithara_cli.dl.downloader import memory_sink
+from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, Event, SegmentLoaded
 from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.loader import load_media
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.playlist import check_supported
+from kithara_cli.hls.sniff import container_of
 from kithara_cli.hls.writer import MAX_SEGMENT_BYTES, decode_segment
 from kithara_cli.storage import ResourceClosed, SparseResource
 
@@ -273,6 +275,8 @@ class HlsSource:
             variant, data = item
             seg = self._segment(variant, run.next_place)
             data = decode_segment(self.keys, seg, data)
+            if container_of(data) is None:
+                raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
             resource = run.resource
             if seg.init is not None and run.init is None:
                 init, _ = self.dl.fetch_bytes(

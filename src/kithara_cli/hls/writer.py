@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kithara_cli import interrupt
 from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
 from kithara_cli.dl.downloader import memory_sink
 from kithara_cli.errors import (
@@ -129,6 +130,7 @@ class HlsWriter:
         interrupted = False
         try:
             while True:
+                interrupt.check()  # Ctrl-C / SIGTERM land here, never mid-write
                 stop = self.duration_limit is not None and seconds_written >= self.duration_limit
                 if stop:
                     break

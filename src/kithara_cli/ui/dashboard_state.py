@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from kithara_cli.events.types import (
@@ -235,7 +235,6 @@ def _bits(bps: float) -> str:
     return f"{bps / 1e6:.1f} Mb/s" if bps >= 1e6 else f"{bps / 1e3:.0f} kb/s"
 
 
-@dataclass
 class DashboardState:
     """Aggregates bus events for the dashboards. ``apply`` each event, ``snapshot(now)`` to draw.
 
@@ -243,14 +242,20 @@ class DashboardState:
     place time passes, so a test controls it completely through ``now``.
     """
 
-    linger: float = LINGER
-    log_size: int = LOG_SIZE
-    history_size: int = HISTORY_SIZE
-    sample_interval: float = SAMPLE_INTERVAL
-    wall_offset: float = field(default_factory=lambda: time.time() - time.monotonic())
-    title: str = ""
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        title: str = "",
+        linger: float = LINGER,
+        log_size: int = LOG_SIZE,
+        history_size: int = HISTORY_SIZE,
+        sample_interval: float = SAMPLE_INTERVAL,
+        wall_offset: float | None = None,
+    ) -> None:
+        self.linger = linger
+        self.sample_interval = sample_interval
+        self.wall_offset = time.time() - time.monotonic() if wall_offset is None else wall_offset
+        self.title = sanitize(title) if title else ""
         self.url = ""
         self.codec = ""
         self.state = "buffering"
@@ -260,18 +265,14 @@ class DashboardState:
         self.buffer_downloaded: float | None = None
         self.buffer_decoded: float | None = None
         self.rows: dict[int, _Row] = {}
-        self.log: collections.deque[LogEntry] = collections.deque(maxlen=self.log_size)
+        self.log: collections.deque[LogEntry] = collections.deque(maxlen=log_size)
         self.ladder: tuple[tuple[int, int, str], ...] = ()
         self.current_variant: int | None = None
         self.target_variant: int | None = None
         self.abr_estimate: float | None = None
         self.ewma_estimate: float | None = None
-        self.estimate_history: collections.deque[float] = collections.deque(
-            maxlen=self.history_size
-        )
-        self.buffer_history: collections.deque[float] = collections.deque(
-            maxlen=self.history_size
-        )
+        self.estimate_history: collections.deque[float] = collections.deque(maxlen=history_size)
+        self.buffer_history: collections.deque[float] = collections.deque(maxlen=history_size)
         self._last_sample: float | None = None
         self.underruns = 0
         self.rebuffers = 0
@@ -281,8 +282,6 @@ class DashboardState:
         self.bytes_downloaded = 0
         self.fetch: FetchProgress | None = None
         self._fetch_window: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
-        self._seek_started: float | None = None
-        self.title = sanitize(self.title) if self.title else ""
 
     # --- feeding ------------------------------------------------------------------------------
 
@@ -338,6 +337,8 @@ class DashboardState:
         row.url = sanitize(ev.url)
         row.label = label_for(ev.url, ev.label)
         row.priority = sanitize(ev.priority, 16)
+        if not self.url:  # until TrackInfo names it, the first URL asked for is "what plays"
+            self.url = row.url
         if ev.range_start is not None and ev.range_end is not None:
             row.total = ev.range_end - ev.range_start
 
@@ -508,7 +509,7 @@ class DashboardState:
         self.buffer_decoded = ev.decoded_ahead
 
     def _on_underrun(self, ev: Underrun) -> None:
-        self.underruns = max(self.underruns + 1, ev.count)
+        self.underruns = ev.count if ev.count > 0 else self.underruns + 1
         self._log(ev.ts, "UNDERRUN", f"audio device ran dry ({ev.count} so far)", "error")
 
     def _on_rebuffer_started(self, ev: RebufferStarted) -> None:
@@ -524,11 +525,9 @@ class DashboardState:
         )
 
     def _on_seek(self, ev: SeekRequested) -> None:
-        self._seek_started = ev.ts
         self._log(ev.ts, "SEEK", f"to {_clock(ev.target)}", "seek")
 
     def _on_seek_done(self, ev: SeekCompleted) -> None:
-        self._seek_started = None
         self.position = ev.target
         self._log(
             ev.ts,
@@ -658,7 +657,7 @@ class DashboardState:
             title=self.title,
             url=self.url,
             codec=self.codec,
-            state="seeking" if self._seek_started is not None else self.state,
+            state=self.state,
             position=self.position,
             duration=self.duration,
             volume=self.volume,

@@ -1,0 +1,840 @@
+"""The ``kithara play`` dashboard: a Rich Live view of playback, requests, ABR and events.
+
+Drawing is split from aggregation (``dashboard_state``): publishers only append to a bounded
+queue; one UI thread drains it, folds the events into ``DashboardState`` and redraws at most
+``hz`` (<= 10) times a second. Every line is laid out by hand to the terminal's width (columns
+are dropped, never wrapped) and built from ``Text`` pieces, so network text can't inject markup
+or escapes and a frame stays cheap (about 1 ms for 16 requests in flight).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.text import Text
+
+from kithara_cli.events import EventBus, EventQueue
+from kithara_cli.ui.dashboard_state import (
+    DashboardSnapshot,
+    DashboardState,
+    LogEntry,
+    RequestView,
+    sanitize,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_HZ = 10.0
+SPARK = "▁▂▃▄▅▆▇█"
+WIDE = 120
+"""From this width the events log and the ABR panel sit side by side."""
+
+STATE_LOOK: dict[str, tuple[str, str]] = {
+    "playing": ("▶", "bold green"),
+    "paused": ("‖", "bold yellow"),
+    "buffering": ("…", "bold cyan"),
+    "seeking": ("»", "bold magenta"),
+    "rebuffering": ("!", "bold red"),
+    "ended": ("■", "bold"),
+}
+ROW_STYLE = {
+    "queued": "dim",
+    "started": "",
+    "stalled": "bold yellow",
+    "retrying": "bold yellow",
+    "done": "green",
+    "failed": "bold red",
+    "cancelled": "dim",
+}
+LEVEL_STYLE = {
+    "info": "",
+    "warn": "yellow",
+    "error": "bold red",
+    "abr": "cyan",
+    "seek": "magenta",
+    "good": "green",
+}
+FOOTER_KEYS = (("space", "pause"), ("←/→", "seek ∓10 s"), ("↑/↓", "volume"), ("q", "quit"))
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """Exactly ``width`` cells: padded, or cut with an ellipsis (wide characters respected)."""
+    if width <= 0:
+        return ""
+    n = len(text) if text.isascii() else cell_len(text)
+    if n > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else "…"
+    pad = " " * (width - n)
+    return pad + text if right else text + pad
+
+
+def fmt_size(n: float | None) -> str:
+    if n is None:
+        return "?"
+    if n < 1000:
+        return f"{n:.0f} B"
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if n < scale * 1000 or unit == "GB":
+            v = n / scale
+            return f"{v:.0f} {unit}" if v >= 100 else f"{v:.1f} {unit}"
+    return f"{n:.0f} B"  # pragma: no cover
+
+
+def fmt_pair(done: int, total: int | None) -> str:
+    """``120/240 kB``: both numbers in the unit of the total, so the eye compares digits."""
+    if not total:
+        return fmt_size(done)
+    if total < 1000:
+        return f"{done}/{total} B"
+    unit, scale = ("kB", 1e3) if total < 1e6 else ("MB", 1e6) if total < 1e9 else ("GB", 1e9)
+    t = total / scale
+    d = done / scale
+    if t >= 100:
+        return f"{d:.0f}/{t:.0f} {unit}"
+    return f"{d:.1f}/{t:.1f} {unit}"
+
+
+def fmt_rate(bytes_per_s: float | None) -> str:
+    return "" if bytes_per_s is None else fmt_size(bytes_per_s) + "/s"
+
+
+def fmt_bits(bps: float | None) -> str:
+    if bps is None or bps <= 0:
+        return "?"
+    if bps >= 1e6:
+        return f"{bps / 1e6:.1f} Mb/s"
+    return f"{bps / 1e3:.0f} kb/s"
+
+
+def fmt_secs(s: float | None) -> str:
+    if s is None:
+        return ""
+    if s < 10:
+        return f"{s:.1f}s"
+    if s < 100:
+        return f"{s:.0f}s"
+    m, sec = divmod(int(s), 60)
+    return f"{m}m{sec:02d}"
+
+
+def fmt_ms(s: float | None) -> str:
+    if s is None:
+        return ""
+    return f"{s * 1000:.0f}ms" if s < 1 else f"{s:.1f}s"
+
+
+def fmt_clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--"
+    s = int(max(seconds, 0.0))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def sparkline(values: Sequence[float], width: int, top: float | None = None) -> str:
+    """The last ``width`` values as ``▁▂▃▄▅▆▇█`` (0 at the bottom, ``top`` or the max on top)."""
+    if width <= 0:
+        return ""
+    vals = list(values)[-width:]
+    if not vals:
+        return " " * width
+    hi = top if top is not None else max(vals)
+    if hi <= 0:
+        return (SPARK[0] * len(vals)).rjust(width)
+    last = len(SPARK) - 1
+    out = "".join(SPARK[max(0, min(last, round(v / hi * last)))] for v in vals)
+    return out.rjust(width)
+
+
+def _line(*parts: tuple[str, str]) -> Text:
+    """One terminal line from (text, style) parts; never wraps, whatever we got wrong."""
+    t = Text(no_wrap=True, overflow="ellipsis", end="\n")
+    for text, style in parts:
+        t.append(text, style or None)
+    return t
+
+
+def rule(title: str, width: int, extra: str = "") -> list[tuple[str, str]]:
+    head = f"── {title} "
+    tail = f" {extra} " if extra else ""
+    fill = max(width - cell_len(head) - cell_len(tail) - 2, 0)
+    parts: list[tuple[str, str]] = [("── ", "dim"), (f"{title} ", "bold")]
+    if tail:
+        parts.append((fit(tail, max(width - cell_len(head), 0)), "dim"))
+    parts.append(("─" * (fill + 2 if tail else width - cell_len(head)), "dim"))
+    return parts
+
+
+# --- header and footer -------------------------------------------------------------------------
+
+
+def _header(snap: DashboardSnapshot, width: int) -> list[Text]:
+    glyph, style = STATE_LOOK.get(snap.state, ("·", "bold"))
+    state = fit(f"{glyph} {snap.state}", 14)
+    vol = "" if snap.volume is None else f"vol {snap.volume * 100:.0f}%"
+    codec = snap.codec if width >= 100 else ""
+    right = "  ".join(x for x in (codec, vol) if x)
+    title = snap.title or snap.url or "…"
+    title_w = width - 14 - (cell_len(right) + 2 if right else 0)
+    line1 = _line((state, style), (fit(title, title_w), "bold"))
+    if right:
+        line1.append("  " + right, "dim")
+
+    pos = fmt_clock(snap.position)
+    dur = fmt_clock(snap.duration) if snap.duration else "live"
+    info: list[str] = []
+    if snap.buffer_downloaded is not None:
+        if width >= 100:
+            info.append(f"buffer {snap.buffer_downloaded:.1f} s")
+            if snap.buffer_decoded is not None:
+                info.append(f"pcm {snap.buffer_decoded:.1f} s")
+        else:
+            info.append(f"buf {snap.buffer_downloaded:.1f}s")
+    if width >= 140:
+        info.append(f"underruns {snap.underruns}")
+        info.append(f"rebuffers {snap.rebuffers}")
+    elif snap.underruns or snap.rebuffers:
+        info.append(f"{snap.underruns}u/{snap.rebuffers}r")
+    tail = "  " + " · ".join(info) if info else ""
+    bar_w = max(width - len(pos) - len(dur) - 2 - cell_len(tail) - 2, 0)
+    line2 = _line(("  ", ""), (pos, "bold"), (" ", ""))
+    if snap.duration and bar_w > 0:
+        frac = min(max((snap.position or 0.0) / snap.duration, 0.0), 1.0)
+        done = frac * bar_w
+        full = int(done)
+        half = "╸" if done - full >= 0.5 and full < bar_w else ""
+        rest = bar_w - full - len(half)
+        line2.append("━" * full + half, style)
+        line2.append("─" * rest, "dim")
+    else:
+        line2.append(" " * bar_w)
+    line2.append(" " + dur, "bold")
+    if tail:
+        warn = snap.underruns or snap.rebuffers
+        line2.append(tail, "yellow" if warn else "dim")
+    return [line1, line2]
+
+
+def _footer(width: int) -> Text:
+    t = _line((" ", ""))
+    for i, (key, what) in enumerate(FOOTER_KEYS):
+        if i:
+            t.append("  ·  " if width >= 100 else " · ", "dim")
+        t.append(key, "bold reverse")
+        t.append(" " + what, "")
+    return t
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int  # 0 = flexible
+    right: bool
+    min_width: int  # shown when the terminal is at least this wide
+
+
+REQUEST_COLUMNS: tuple[Column, ...] = (
+    Column("id", "id", 4, True, 0),
+    Column("what", "what", 0, False, 0),
+    Column("prio", "prio", 8, False, 70),
+    Column("state", "state", 9, False, 0),
+    Column("bytes", "bytes", 15, True, 0),
+    Column("pct", "%", 4, True, 120),
+    Column("speed", "speed", 10, True, 0),
+    Column("elapsed", "time", 6, True, 64),
+    Column("ttfb", "ttfb", 6, True, 100),
+    Column("wait", "queued", 7, True, 130),
+    Column("try", "try", 5, True, 130),
+    Column("url", "url", 0, False, 150),
+)
+
+
+def request_columns(width: int) -> list[tuple[Column, int]]:
+    """Columns that fit ``width``, each with its width; the flexible ones share the rest."""
+    cols = [c for c in REQUEST_COLUMNS if width >= c.min_width]
+    fixed = sum(c.width for c in cols) + len(cols) - 1
+    rest = max(width - fixed, 0)
+    flex = [c for c in cols if c.width == 0]
+    sizes: dict[str, int] = {}
+    if len(flex) == 2:
+        sizes["what"] = max(min(26, rest // 2), 8)
+        sizes["url"] = max(rest - sizes["what"], 0)
+    elif flex:
+        sizes[flex[0].key] = rest
+    return [(c, c.width or sizes[c.key]) for c in cols]
+
+
+def _state_cell(r: RequestView) -> tuple[str, str]:
+    if r.slow and r.state == "started":
+        return "SLOW", "bold black on yellow"
+    if r.slow and r.state in ("stalled", "retrying"):
+        return r.state.upper(), "bold black on yellow"
+    return r.state, ROW_STYLE.get(r.state, "")
+
+
+def _request_cells(r: RequestView) -> dict[str, str]:
+    pct = ""
+    if r.total:
+        pct = f"{min(100 * r.bytes_done / r.total, 100):.0f}%"
+    return {
+        "id": str(r.request_id),
+        "what": r.label,
+        "prio": r.priority,
+        "bytes": fmt_pair(r.bytes_done, r.total) if r.state != "queued" else "",
+        "pct": pct if r.state != "queued" else "",
+        "speed": fmt_rate(r.speed) if r.state not in ("queued", "cancelled") else "",
+        "elapsed": fmt_secs(r.elapsed),
+        "ttfb": fmt_ms(r.ttfb),
+        "wait": fmt_ms(r.queue_wait),
+        "try": f"{r.attempt}/{r.max_attempts}" if r.max_attempts else "",
+        "url": r.url,
+    }
+
+
+def pick_rows(requests: Sequence[RequestView], limit: int) -> tuple[list[RequestView], int]:
+    """At most ``limit`` rows, in-flight ones first, shown in id order; and how many were left."""
+    if len(requests) <= limit:
+        return list(requests), 0
+    keep = max(limit - 1, 0)  # one line says "… N more"
+    ordered = sorted(requests, key=lambda r: (r.finished, r.request_id))[:keep]
+    ordered.sort(key=lambda r: r.request_id)
+    return ordered, len(requests) - keep
+
+
+def request_lines(snap: DashboardSnapshot, width: int, limit: int) -> list[Text]:
+    """The column header plus up to ``limit`` lines of requests."""
+    cols = request_columns(width)
+    head = _line()
+    for i, (c, w) in enumerate(cols):
+        head.append((" " if i else "") + fit(c.title, w, c.right), "bold dim")
+    lines = [head]
+    rows, more = pick_rows(snap.requests, max(limit, 1))
+    if not rows:
+        lines.append(_line(("  no requests in flight", "dim")))
+    for r in rows:
+        cells = _request_cells(r)
+        state_text, state_style = _state_cell(r)
+        row_style = "yellow" if r.slow and not r.finished else ROW_STYLE.get(r.state, "")
+        t = _line()
+        for i, (c, w) in enumerate(cols):
+            if i:
+                t.append(" ")
+            if c.key == "state":
+                t.append(fit(state_text, w), state_style)
+            else:
+                t.append(fit(cells[c.key], w, c.right), row_style)
+        lines.append(t)
+    if more:
+        lines.append(_line((f"  … {more} more", "dim")))
+    return lines
+
+
+def _requests_rule(snap: DashboardSnapshot, width: int) -> Text:
+    bits = [f"{snap.in_flight} in flight", f"{snap.completed} done"]
+    if snap.failed:
+        bits.append(f"{snap.failed} failed")
+    if snap.retries:
+        bits.append(f"{snap.retries} retries")
+    if snap.bytes_downloaded:
+        bits.append(fmt_size(snap.bytes_downloaded))
+    return _line(*rule("requests", width, " · ".join(bits)))
+
+
+# --- events log --------------------------------------------------------------------------------
+
+
+def _wall(ts: float, offset: float, tenths: bool) -> str:
+    wall = ts + offset
+    base = time.strftime("%H:%M:%S", time.localtime(wall))
+    return f"{base}.{int(wall * 10) % 10}" if tenths else base
+
+
+def event_lines(events: Sequence[LogEntry], offset: float, width: int, limit: int) -> list[Text]:
+    """The newest ``limit`` log entries, oldest first (it reads like a log)."""
+    if limit <= 0:
+        return []
+    if not events:
+        return [_line(("  nothing notable yet", "dim"))]
+    tenths = width >= 90
+    tw = 10 if tenths else 8
+    kw = 9
+    mw = max(width - tw - kw - 2, 0)
+    out = []
+    for e in list(events)[-limit:]:
+        style = LEVEL_STYLE.get(e.level, "")
+        text = e.text if e.count == 1 or e.key.startswith("cancel") else f"{e.text} ×{e.count}"
+        out.append(
+            _line(
+                (_wall(e.ts, offset, tenths) + " ", "dim"),
+                (fit(e.kind, kw) + " ", style + " bold" if style else "bold"),
+                (fit(text, mw), style),
+            )
+        )
+    return out
+
+
+# --- ABR ---------------------------------------------------------------------------------------
+
+
+def _ratio_style(ratio: float) -> str:
+    return "green" if ratio >= 1.5 else "yellow" if ratio >= 1.0 else "red"
+
+
+def abr_lines(snap: DashboardSnapshot, width: int) -> list[Text]:
+    """The ladder (current variant marked, estimate against each bitrate) and two sparklines."""
+    out: list[Text] = []
+    est = snap.estimate_bps
+    if snap.ladder:
+        top = max(bw for _, bw, _ in snap.ladder)
+        scale = max(top, est or 0.0) * 1.15 or 1.0
+        codec_w = 14 if width >= 56 else 0
+        fixed = 2 + 4 + 1 + 9 + 1 + (codec_w + 1 if codec_w else 0) + 1 + 6
+        bar_w = max(width - fixed, 0)
+        for index, bw, codecs in snap.ladder:
+            playing = index == snap.current_variant
+            loading = index == snap.target_variant and not playing
+            mark = "▶ " if playing else "→ " if loading else "  "
+            style = "bold" if playing else "" if loading else "dim"
+            t = _line((mark, "bold green" if playing else "cyan"), (fit(f"v{index}", 4), style))
+            t.append(" " + fit(fmt_bits(bw) if bw else "?", 9, True), style)
+            if codec_w:
+                t.append(" " + fit(codecs, codec_w), "dim")
+            if bar_w:
+                fill = min(round(bw / scale * bar_w), bar_w)
+                bar = ["█"] * fill + ["·"] * (bar_w - fill)
+                if est:
+                    bar[min(int(est / scale * bar_w), bar_w - 1)] = "┃"
+                t.append(" " + "".join(bar), "green" if playing else "blue")
+            if est and bw:
+                ratio = est / bw
+                t.append(" " + fit(f"{ratio:.1f}×", 6, True), _ratio_style(ratio))
+            out.append(t)
+    value_w = 12
+    spark_w = max(width - 5 - value_w - 1, 0)
+    source = f" ({snap.estimate_source})" if snap.estimate_source and width >= 48 else ""
+    out.append(
+        _line(
+            ("est  ", "bold"),
+            (sparkline(snap.estimate_history, spark_w), "cyan"),
+            (" " + fit(fmt_bits(est) + source, value_w), ""),
+        )
+    )
+    buf = snap.buffer_downloaded
+    out.append(
+        _line(
+            ("buf  ", "bold"),
+            (sparkline(snap.buffer_history, spark_w), "magenta"),
+            (" " + fit("?" if buf is None else f"{buf:.1f} s", value_w), ""),
+        )
+    )
+    return out
+
+
+# --- the whole frame ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    rows: int  # request lines (including a "… more" line)
+    events: int
+    abr: bool
+
+
+def plan(snap: DashboardSnapshot, width: int, height: int | None) -> Plan:
+    """Share the terminal's height out: header, footer, requests, events, ABR, in that order."""
+    want_rows = max(len(snap.requests), 1)
+    want_events = max(len(snap.events), 1)
+    abr_h = len(snap.ladder) + 2
+    if height is None:
+        return Plan(min(want_rows, 16), min(want_events, 12), True)
+    budget = height - 1  # a spare line: a frame as tall as the screen scrolls it
+    wide = width >= WIDE
+    fixed = 6 if wide else 7  # header 2, requests rule + titles 2, bottom rule(s), footer 1
+    show_abr = True
+    rest = budget - fixed - (0 if wide else abr_h + 1)
+    if rest < 3:
+        show_abr = False
+        rest = budget - fixed
+    bottom_min = max(abr_h, min(want_events, 3)) if wide and show_abr else min(want_events, 3)
+    rows = min(want_rows, max(1, rest - bottom_min))
+    events = max(min(want_events, rest - rows), 0)
+    return Plan(rows, events, show_abr)
+
+
+def render_dashboard(
+    snap: DashboardSnapshot, width: int, height: int | None = None
+) -> RenderableType:
+    """One frame, exactly ``width`` columns wide, at most ``height - 1`` lines tall."""
+    width = max(width, 20)
+    p = plan(snap, width, height)
+    lines = _header(snap, width)
+    lines.append(_requests_rule(snap, width))
+    lines.extend(request_lines(snap, width, p.rows))
+    if width >= WIDE:
+        abr_w = min(64, (width - 3) // 2)
+        left_w = width - abr_w - 3
+        abr = abr_lines(snap, abr_w) if p.abr else []
+        events = event_lines(snap.events, snap.wall_offset, left_w, p.events)
+        n = max(len(abr), len(events))
+        if p.events and height is not None:
+            n = max(len(abr), p.events)
+        head = _line(*rule("events", left_w))
+        if p.abr:
+            head.append("─┬─", "dim")
+            head.append_text(_line(*rule("ABR", abr_w)))
+        lines.append(head)
+        for i in range(n):
+            left = events[i] if i < len(events) else _line()
+            left = left.copy()
+            left.truncate(left_w, overflow="ellipsis", pad=True)
+            if p.abr:
+                left.append(" │ ", "dim")
+                if i < len(abr):
+                    left.append_text(abr[i])
+            lines.append(left)
+    else:
+        if p.abr:
+            lines.append(_line(*rule("ABR", width, fmt_bits(snap.estimate_bps))))
+            lines.extend(abr_lines(snap, width))
+        lines.append(_line(*rule("events", width)))
+        lines.extend(event_lines(snap.events, snap.wall_offset, width, p.events))
+    lines.append(_footer(width))
+    lines[-1].end = ""
+    return Group(*lines)
+
+
+# --- the live loop -----------------------------------------------------------------------------
+
+
+class LiveView:
+    """Drains a bounded bus queue into a ``DashboardState`` and redraws a ``rich.live.Live``.
+
+    Runs on its own thread at most ``hz`` times a second, so publishers (downloader, decoder,
+    audio callback) only ever pay for a deque append. Subclasses say what a frame looks like.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        console: Console | None = None,
+        *,
+        hz: float = MAX_HZ,
+        title: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        queue_size: int = 20_000,
+    ) -> None:
+        if console is None:
+            from kithara_cli.ui.console import stderr_console
+
+            console = stderr_console()
+        self.bus = bus
+        self.console = console
+        self.hz = max(0.5, min(float(hz), MAX_HZ))
+        self.clock = clock
+        self.queue_size = queue_size
+        self.state = DashboardState(title=title)
+        self.frames = 0
+        self.cpu_seconds = 0.0
+        self._queue: EventQueue | None = None
+        self._live: Live | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._last_width: int | None = None
+        self._failed = False
+
+    # subclasses --------------------------------------------------------------------------------
+
+    def snapshot(self, now: float) -> DashboardSnapshot:
+        return self.state.snapshot(now)
+
+    def render(self, snap: DashboardSnapshot, width: int, height: int, final: bool) -> Any:
+        return render_dashboard(snap, width, height)
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._queue = self.bus.queue(self.queue_size)
+        import sys
+
+        self._live = Live(
+            console=self.console,
+            auto_refresh=False,
+            transient=False,
+            redirect_stdout=False,
+            # stray stderr lines (logging) go above the dashboard instead of through it
+            redirect_stderr=self.console.file is sys.stderr,
+            vertical_overflow="crop",
+        )
+        self._live.start()
+        self._thread = threading.Thread(target=self._run, name="kithara-dashboard", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Draw the last state once more and give the terminal back (cursor shown)."""
+        live, thread = self._live, self._thread
+        if live is None:
+            return
+        self._stop.set()
+        if thread is not None:
+            thread.join(timeout=2)
+        try:
+            if thread is None or not thread.is_alive():
+                self._frame(final=True)
+        except Exception:
+            log.exception("dashboard: final frame failed")
+        finally:
+            live.stop()
+            if self._queue is not None:
+                self._queue.unsubscribe()
+            self._live = None
+            self._thread = None
+
+    def __enter__(self) -> LiveView:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # the UI thread -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        cpu0 = time.thread_time()
+        period = 1.0 / self.hz
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self._frame(final=False)
+            except Exception:  # a drawing bug must not take playback down with it
+                if not self._failed:
+                    self._failed = True
+                    log.exception("dashboard: frame failed")
+            self.cpu_seconds = time.thread_time() - cpu0
+            # each frame starts at least one period after the previous one: <= hz, always
+            self._stop.wait(max(period - (time.monotonic() - started), 0.0))
+
+    def _frame(self, final: bool) -> None:
+        live = self._live
+        assert live is not None and self._queue is not None
+        apply = self.state.apply
+        for event in self._queue.drain():
+            apply(event)
+        snap = self.snapshot(self.clock())
+        width, height = self.console.size
+        if self._last_width is not None and width != self._last_width and live.is_started:
+            # the terminal re-flowed the old frame: start from a clean screen, not on top of it
+            self.console.clear()
+        self._last_width = width
+        live.update(self.render(snap, width, height, final), refresh=True)
+        self.frames += 1
+
+
+class LiveDashboard(LiveView):
+    """``with LiveDashboard(bus, console, player_snapshot=lambda: player.snapshot): ...``
+
+    ``player_snapshot`` is read once per frame; where given, its state, position, volume,
+    buffer and variant win over what the events said (they are the player's own numbers).
+    The caller decides whether to use this at all (only on a TTY).
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        console: Console | None = None,
+        player_snapshot: Callable[[], Any] | None = None,
+        hz: float = MAX_HZ,
+        *,
+        title: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        queue_size: int = 20_000,
+    ) -> None:
+        super().__init__(bus, console, hz=hz, title=title, clock=clock, queue_size=queue_size)
+        self.player_snapshot = player_snapshot
+
+    def __enter__(self) -> LiveDashboard:
+        self.start()
+        return self
+
+    def snapshot(self, now: float) -> DashboardSnapshot:
+        snap = self.state.snapshot(now)
+        return merge_player(snap, self._player())
+
+    def _player(self) -> Any:
+        if self.player_snapshot is None:
+            return None
+        try:
+            return self.player_snapshot()
+        except Exception:
+            return None
+
+
+def merge_player(snap: DashboardSnapshot, player: Any) -> DashboardSnapshot:
+    """The player's ``Snapshot`` (duck-typed) over the event-derived header fields."""
+    if player is None:
+        return snap
+    changes: dict[str, Any] = {}
+    for ours, theirs in (
+        ("state", "state"),
+        ("position", "position"),
+        ("duration", "duration"),
+        ("volume", "volume"),
+        ("buffer_downloaded", "buffer_downloaded"),
+        ("buffer_decoded", "buffer_decoded"),
+        ("current_variant", "variant"),
+    ):
+        value = getattr(player, theirs, None)
+        if value is not None:
+            changes[ours] = sanitize(value, 16) if ours == "state" else value
+    return dataclasses.replace(snap, **changes) if changes else snap
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def _synthetic_feed(bus: EventBus, stop: threading.Event, in_flight: int) -> None:
+    """Roughly what a busy HLS playback publishes: ``in_flight`` requests, progress at 10 Hz."""
+    from kithara_cli.events.types import (
+        AbrDecision,
+        BandwidthEstimate,
+        BufferLevel,
+        FirstByte,
+        LadderInfo,
+        LoadSlow,
+        PlaybackState,
+        Position,
+        RequestCompleted,
+        RequestEnqueued,
+        RequestProgress,
+        RequestStarted,
+        TrackInfo,
+    )
+
+    publish = bus.publish
+    url = "http://127.0.0.1:8000/ladder/master.m3u8"
+    publish(LadderInfo(variants=((0, 64_000, "mp4a.40.2"), (1, 128_000, "mp4a.40.2"))))
+    publish(TrackInfo(title=url, url=url, duration=600.0, codec="aac", sample_rate=44100))
+    publish(PlaybackState(state="playing"))
+    next_id = 0
+    active: dict[int, tuple[float, int]] = {}
+    t0 = time.monotonic()
+    tick = 0
+    while not stop.wait(0.1):
+        now = time.monotonic()
+        tick += 1
+        while len(active) < in_flight:
+            next_id += 1
+            seq = next_id
+            publish(
+                RequestEnqueued(
+                    request_id=seq,
+                    url=f"http://127.0.0.1:8000/ladder/v1/seg{seq:05d}.ts",
+                    priority="prefetch" if seq % 3 else "demand",
+                    label=f"segment {seq} v1",
+                )
+            )
+            publish(RequestStarted(request_id=seq, queue_wait=0.01))
+            publish(FirstByte(request_id=seq, ttfb=0.03, status=200, partial=False, total=200_000))
+            active[seq] = (now, 200_000)
+        for rid, (began, total) in list(active.items()):
+            elapsed = now - began
+            done = min(int(elapsed / 2.0 * total), total)
+            if done >= total:
+                del active[rid]
+                publish(
+                    RequestCompleted(
+                        request_id=rid, bytes=total, duration=elapsed, ttfb=0.03, bandwidth_bps=8e5
+                    )
+                )
+            else:
+                publish(
+                    RequestProgress(request_id=rid, bytes_done=done, total=total, elapsed=elapsed)
+                )
+                if rid % 7 == 0 and 1.0 <= elapsed < 1.1:
+                    publish(LoadSlow(request_id=rid, elapsed=elapsed, bytes_done=done, total=total))
+        publish(Position(seconds=now - t0, duration=600.0))
+        publish(BufferLevel(downloaded_ahead=8 + tick % 10, decoded_ahead=1.5))
+        if tick % 10 == 0:
+            publish(BandwidthEstimate(estimate_bps=1.6e6 + 1e5 * (tick % 7)))
+        if tick % 50 == 0:
+            publish(
+                AbrDecision(
+                    from_variant=0, to_variant=1, reason="throughput", estimate_bps=1.7e6, buffer=9
+                )
+            )
+
+
+def measure_dashboard_cpu(
+    seconds: float = 5.0, *, in_flight: int = 16, width: int = 160, height: int = 48
+) -> float:
+    """CPU of the dashboard's UI thread at 10 Hz, as a fraction of one core.
+
+    A synthetic stream (``in_flight`` requests with progress every 100 ms, position and
+    buffer at 10 Hz) is published from another thread; the dashboard draws into a colour
+    terminal console that writes to /dev/null. Measured with ``time.thread_time()`` inside the
+    UI thread, so the publisher's and the test's own work don't count.
+    """
+    bus = EventBus()
+    stop = threading.Event()
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        console = Console(
+            file=sink,
+            force_terminal=True,
+            color_system="truecolor",
+            width=width,
+            height=height,
+            legacy_windows=False,
+        )
+        feeder = threading.Thread(
+            target=_synthetic_feed, args=(bus, stop, in_flight), name="kithara-feed", daemon=True
+        )
+        dash = LiveDashboard(bus, console, hz=MAX_HZ)
+        feeder.start()
+        time.sleep(0.3)  # requests in flight before we start counting
+        try:
+            with dash:
+                time.sleep(seconds)
+                cpu = dash.cpu_seconds
+        finally:
+            stop.set()
+            feeder.join(timeout=2)
+    return cpu / seconds
+
+
+__all__ = [
+    "LiveDashboard",
+    "LiveView",
+    "fit",
+    "fmt_pair",
+    "fmt_size",
+    "measure_dashboard_cpu",
+    "merge_player",
+    "render_dashboard",
+    "sparkline",
+]
