@@ -59,31 +59,44 @@ def _sigterm_as_interrupt() -> None:
 
 HeaderOpt = Annotated[
     list[str] | None,
-    typer.Option("--header", "-H", help="Extra request header 'Name: value' (repeatable)."),
+    typer.Option(
+        "--header", "-H", help="Extra request header (repeatable).", metavar="'NAME: VALUE'"
+    ),
 ]
-UserAgentOpt = Annotated[str | None, typer.Option("--user-agent", "-A", help="User-Agent.")]
+UserAgentOpt = Annotated[
+    str | None, typer.Option("--user-agent", "-A", help="User-Agent header.", metavar="TEXT")
+]
 TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", help="Seconds without data before a request is retried.")
+    float,
+    typer.Option(
+        "--timeout", help="Seconds without data before a request is retried.", metavar="SECONDS"
+    ),
 ]
 RetriesOpt = Annotated[
-    int, typer.Option("--retries", help="Attempts per request without progress.")
+    int, typer.Option("--retries", help="Attempts per request without progress.", metavar="N")
 ]
 ProxyOpt = Annotated[
     str | None,
-    typer.Option("--proxy", help="Proxy URL (default: the environment's HTTP(S)_PROXY)."),
+    typer.Option(
+        "--proxy", help="Proxy URL (default: the environment's HTTP(S)_PROXY).", metavar="URL"
+    ),
 ]
 Http2Opt = Annotated[bool, typer.Option("--http2", help="Use HTTP/2 where the server offers it.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log each request and event.")]
 EventsOpt = Annotated[
-    Path | None, typer.Option("--events", help="Write every event as JSON Lines to this file.")
+    Path | None,
+    typer.Option("--events", help="Write every event as JSON Lines to this file.", metavar="FILE"),
 ]
 
 
 @app.command()
 def fetch(
-    url: Annotated[str, typer.Argument(help="http(s) URL of an audio file or an HLS playlist.")],
+    url: Annotated[
+        str, typer.Argument(help="http(s) URL of an audio file or an HLS playlist.", metavar="URL")
+    ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output file.", dir_okay=False)
+        Path | None,
+        typer.Option("--out", "-o", help="Output file.", dir_okay=False, metavar="FILE"),
     ] = None,
     connections: Annotated[
         int,
@@ -137,14 +150,7 @@ def fetch(
 
     _sigterm_as_interrupt()
     common = CommonOptions(
-        headers=header or [],
-        user_agent=user_agent,
-        timeout=timeout,
-        retries=retries,
-        proxy=proxy,
-        http2=http2,
-        verbose=verbose,
-        events_path=events,
+        header or [], user_agent, timeout, retries, proxy, http2, verbose, events
     )
     options = FetchOptions(
         url=url,
@@ -175,12 +181,17 @@ def fetch(
 def play(
     url: Annotated[
         str | None,
-        typer.Argument(help="http(s) URL (HLS or progressive) or a local file; none: the demo."),
+        typer.Argument(
+            help="http(s) URL (HLS or progressive) or a local file; none: the demo.",
+            metavar="[URL]",
+        ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,
     output: Annotated[
         str,
-        typer.Option("--output", help="default, a device name or index, null, or wav:PATH."),
+        typer.Option(
+            "--output", help="default, a device name or index, null, or wav:PATH.", metavar="SPEC"
+        ),
     ] = "default",
     list_devices: Annotated[
         bool, typer.Option("--list-devices", help="List audio output devices and exit.")
@@ -227,14 +238,7 @@ def play(
 
     _sigterm_as_interrupt()
     common = CommonOptions(
-        headers=header or [],
-        user_agent=user_agent,
-        timeout=timeout,
-        retries=retries,
-        proxy=proxy,
-        http2=http2,
-        verbose=verbose,
-        events_path=events,
+        header or [], user_agent, timeout, retries, proxy, http2, verbose, events
     )
     options = PlayOptions(
         url=url,
