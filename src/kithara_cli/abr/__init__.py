@@ -1,1 +1,66 @@
-"""(contract to be written)"""
+"""Adaptive bitrate for HLS audio: which variant each segment comes from, and when to give up.
+
+Promises:
+
+* Pure decisions. ``AbrController`` and ``BandwidthEstimator`` never read a clock, sleep, do
+  I/O or start threads: time comes in as ``now`` arguments and as events' ``ts``. The same
+  events and times give the same decisions (the simulator and the tests rely on it).
+* The player's side of the contract: call ``choose(buffer_s, now)`` before each segment fetch
+  (it returns the variant and commits it), ``check_in_flight(buffer_s, now)`` about every 100 ms
+  while a segment fetch is under way, ``note_segment_request(request_id, variant,
+  expected_bytes)`` when one is sent, and ``on_event(event)`` with every downloader event
+  (FirstByte, RequestProgress, LoadSlow, RequestCompleted, RequestCancelled...). Every
+  decision whose ``switched`` is true becomes an ``AbrDecision`` event via ``to_event``, with a
+  reason among ``startup | throughput | buffer | load_slow | abandon | manual``.
+* A decision carrying ``abandon_request`` asks the player to cancel that request (reason
+  "abandon") and fetch the same segment again from ``to_variant``; it is only given when a
+  lower variant's whole segment would land sooner than the rest of the one under way.
+* Modes: ``auto`` (default), ``fixed:VARIANT``, ``max_bitrate``, ``min_bitrate``; the
+  ``max_bitrate`` / ``min_bitrate`` arguments bound the ladder in every mode but ``fixed``.
+  One codec family (the ladder's main one) unless ``codec_family="any"``.
+* Hysteresis: no switch up below ``AbrConfig.up_min_buffer_s`` of buffer, no switch down (nor
+  an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` between
+  switches, except a down-switch below ``emergency_buffer_s`` and an abandon.
+* The estimator is a time-weighted dual EWMA of body throughput (TTFB taken out), ignores
+  fetches under 4 kB, is trusted after 64 kB and uses a conservative 500 kbit/s default
+  before that (a small sample may lower it, never raise it).
+
+Never: blocks the caller, reacts to LoadSlow while well buffered, abandons a fetch during a
+stall (nothing arrives sooner through an outage), or is shared between threads (one controller
+per stream, called from the thread that owns the downloader's events).
+
+The benchmark lives beside it and is not needed to play: ``sim`` (a deterministic simulator,
+no sockets), ``profiles`` (seeded synthetic profiles and the real 3G/4G traces), ``baselines``
+(fixed lowest/highest, hls.js's throughput rule, BBA-0, the Rust kithara controller), ``qoe``
+and ``report`` (``run_abr_benchmark``, ``abr_table``, ``check_targets``; run it with
+``python -m kithara_cli.abr.report``). Only ``profiles`` reads files: the traces, when asked.
+"""
+
+from kithara_cli.abr.controller import (
+    MODES,
+    REASONS,
+    AbrConfig,
+    AbrController,
+    AbrState,
+    Decision,
+    VariantInfo,
+    codec_family,
+    parse_mode,
+    variants_from_ladder,
+)
+from kithara_cli.abr.estimator import BandwidthEstimator, EstimatorConfig
+
+__all__ = [
+    "MODES",
+    "REASONS",
+    "AbrConfig",
+    "AbrController",
+    "AbrState",
+    "BandwidthEstimator",
+    "Decision",
+    "EstimatorConfig",
+    "VariantInfo",
+    "codec_family",
+    "parse_mode",
+    "variants_from_ladder",
+]

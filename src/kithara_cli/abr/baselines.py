@@ -69,7 +69,9 @@ class _Base:
     def on_event(self, event: Event) -> None:
         est = self.estimator
         if isinstance(event, RequestProgress):
-            est.add_progress(event.request_id, event.bytes_done, event.elapsed, event.ts, event.total)
+            est.add_progress(
+                event.request_id, event.bytes_done, event.elapsed, event.ts, event.total
+            )
         elif isinstance(event, FirstByte):
             est.note_first_byte(event.request_id, event.ttfb, event.total, event.ts)
         elif isinstance(event, RequestCompleted):
@@ -164,10 +166,11 @@ class ThroughputBaseline(_Base):
         info = self.estimator.in_flight(rid)
         if info is None or info.ttfb is None or pos == 0:
             return None
-        if info.elapsed <= max(info.ttfb, self.segment_duration / 2):
+        elapsed = now - (info.started_at or now)
+        if elapsed <= max(info.ttfb, self.segment_duration / 2):
             return None
         total = info.total or expected or self.bw[pos] * self.segment_duration / 8
-        body = max(info.elapsed - info.ttfb, 1e-3)
+        body = max(elapsed - info.ttfb, 1e-3)
         rate = info.bytes_done * 8 / body
         if rate > 0:
             remaining_s = (total - info.bytes_done) * 8 / rate
@@ -185,7 +188,7 @@ class ThroughputBaseline(_Base):
                 break
         if next_s >= remaining_s or next_s > self.segment_duration * 10:
             return None
-        self.estimator.add_sample(info.bytes_done, info.elapsed, info.ttfb, now)
+        self.estimator.add_sample(info.bytes_done, elapsed, info.ttfb, now)
         self.estimator.forget(rid)
         del self.fetches[rid]
         return self.decide(target, "abandon", buffer_s, now, abandon_request=rid)

@@ -5,18 +5,26 @@ before each segment fetch and :meth:`AbrController.check_in_flight` every ~100 m
 under way; it feeds the downloader's events to :meth:`AbrController.on_event`. Nothing here
 sleeps, reads a clock or does I/O; every time is an argument (``now``) or an event's ``ts``.
 
-The rule, in short:
+The auto rule, in short (seconds are seconds of media buffered ahead):
 
-* startup: the highest variant the (conservative) estimate carries with a 0.7 margin;
-* buffer below ``throughput_below_s``: the throughput rule (hls.js-like: 0.85 x estimate to stay
-  or go down, 0.7 x to go up, and the fetch must land before the buffer runs dry);
-* above it: BOLA on the buffer level, and never below what the throughput rule would pick; BOLA
-  spends a healthy buffer on quality instead of reacting to every dip of the estimate;
+* startup: the highest rung 0.7 x the (conservative, untrusted) estimate carries;
+* buffer below ``throughput_below_s``: the throughput rule (hls.js-like: 0.9 x the estimate to
+  stay or go down, 0.7 x to go up, the fetch must land before the buffer runs dry, and while
+  the buffer is thin only rungs that refill it briskly);
+* above it: BOLA on the buffer level with a hysteresis band, never below what the throughput
+  rule picks. BOLA spends a healthy buffer on quality instead of chasing every dip of the
+  estimate; it goes up past what the long average throughput sustains only when the buffer
+  pays for a worthwhile excursion (or is full: the player idles, bandwidth goes spare), and
+  does not go down from a rung the long average sustains;
 * hysteresis: no switch up below ``up_min_buffer_s``, no switch down at or above
   ``well_buffered_s``, at least ``min_switch_interval_s`` between switches (a down-switch below
   ``emergency_buffer_s`` and an abandon ignore the interval: a rebuffer costs more than a switch);
-* a slow fetch (LoadSlow, or projected to finish after the buffer runs dry): switch down for the
-  next segments, and abandon it when a lower variant's whole segment would arrive sooner.
+* a slow fetch (LoadSlow, or projected by its own rate to finish after the buffer runs dry):
+  abandon it when a lower variant's whole segment would land sooner, else decide again for the
+  next segments with the fetch's rate as the estimate (one rung down at a time).
+
+The thresholds were tuned on :mod:`kithara_cli.abr.report`'s benchmark, the numbers in
+:class:`AbrConfig` are the result.
 """
 
 from __future__ import annotations
@@ -58,31 +66,30 @@ class AbrConfig:
     """Thresholds of the auto mode. Seconds are seconds of media buffered ahead."""
 
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
-    safety: float = 0.85  # share of the estimate usable to stay or go down
+    safety: float = 0.9  # share of the estimate usable to stay or go down
     up_safety: float = 0.7  # share usable to go up
     startup_safety: float = 0.7
     fill_share: float = 0.5
-    throughput_below_s: float = 8.0  # throughput rule below, BOLA above
-    bola_low_s: float = 8.0  # BOLA picks the lowest variant below this buffer
-    bola_high_s: float = 16.0  # ... and the highest from this buffer up
+    throughput_below_s: float = 6.0  # throughput rule below, BOLA above
+    bola_low_s: float = 6.0  # BOLA picks the lowest variant below this buffer
+    bola_high_s: float = 14.0  # ... and the highest from this buffer up
     bola_band_s: float = 2.0  # hysteresis around each BOLA switch point
+    bola_down_step: int = 1  # rungs BOLA may step down at once
     # BOLA may switch up to a rung over sustain_factor x the long average throughput only if
     # the buffer lasts this many segments there before it would switch back down.
-    sustain_factor: float = 1.0
-    min_excursion_segments: float = 2.0
-    full_buffer_s: float = 26.0  # the player idles near its cap: bandwidth is going spare
+    sustain_factor: float = 0.9
+    min_excursion_segments: float = 3.0
+    full_buffer_s: float = 24.0  # the player idles near its cap: bandwidth is going spare
     up_min_buffer_s: float = 8.0  # no switch up below
-    well_buffered_s: float = 16.0  # no switch down at or above
+    well_buffered_s: float = 12.0  # no switch down at or above
     min_switch_interval_s: float = 2.0
-    # After leaving a rung downwards, going back up to it on buffer grounds waits this long
-    # (unless the buffer is full): a failed excursion is evidence against the next one.
-    retry_after_s: float = 40.0
     emergency_buffer_s: float = 4.0  # down-switches below this ignore the interval
     # In-flight rule: trust a fetch's own rate after this much body time.
     abandon_min_body_s: float = 0.4
+    rate_window_s: float = 1.0  # ... measured over the last this many seconds
     # Abandon only if the lower segment lands in at most this share of the remaining time.
     abandon_saving: float = 0.8
-    load_slow_step: int = 5  # rungs a load_slow reaction may step down at once
+    load_slow_step: int = 1  # rungs a load_slow reaction may step down at once
     dry_margin_s: float = 0.0  # "runs dry" means within this of empty
 
 
@@ -274,7 +281,6 @@ class AbrController:
         self._last_switch_at: float | None = None
         self._fetches: dict[int, _SegmentFetch] = {}
         self._segments_done = 0
-        self._backoff: dict[int, float] = {}  # ladder position -> no excursion to it until
 
     # --- ladder ------------------------------------------------------------------------------
 
@@ -302,6 +308,15 @@ class AbrController:
         if max_bitrate is not None and all(v.bandwidth > max_bitrate for v in ordered):
             return ordered[:1]
         return ordered[-1:]
+
+    def set_mode(self, mode: str) -> None:
+        """Change mode while playing (a key press); takes effect at the next choose()."""
+        kind, fixed = parse_mode(mode)
+        if fixed is not None and fixed not in self._by_index:
+            raise UsageError(
+                f"ABR mode {mode!r}: no variant {fixed} (have {sorted(self._by_index)})"
+            )
+        self.mode, self._fixed = kind, fixed
 
     @property
     def variants(self) -> list[VariantInfo]:
@@ -338,7 +353,9 @@ class AbrController:
         """Feed the downloader's events; anything else is ignored."""
         est = self.estimator
         if isinstance(event, RequestProgress):
-            est.add_progress(event.request_id, event.bytes_done, event.elapsed, event.ts, event.total)
+            est.add_progress(
+                event.request_id, event.bytes_done, event.elapsed, event.ts, event.total
+            )
         elif isinstance(event, FirstByte):
             est.note_first_byte(event.request_id, event.ttfb, event.total, event.ts)
         elif isinstance(event, RequestCompleted):
@@ -347,10 +364,10 @@ class AbrController:
             if self._fetches.pop(event.request_id, None) is not None:
                 self._segments_done += 1
         elif isinstance(event, LoadSlow):
+            # a mark, not a progress point: it is published on a timer, not because bytes came
             fetch = self._fetches.get(event.request_id)
             if fetch is not None:
                 fetch.slow = True
-            est.add_progress(event.request_id, event.bytes_done, event.elapsed, event.ts, event.total)
         elif isinstance(event, RequestRetrying):
             est.forget(event.request_id)  # the body starts again: old progress means nothing
         elif isinstance(event, RequestCancelled | RetryExhausted) or (
@@ -377,12 +394,17 @@ class AbrController:
         last = self._last_switch_at
         return last is None or now - last >= self.config.min_switch_interval_s
 
-    def _commit(self, target: int, reason: str, buffer_s: float, now: float, **kw: int) -> Decision:
+    def _commit(
+        self,
+        target: int,
+        reason: str,
+        buffer_s: float,
+        now: float,
+        abandon_request: int | None = None,
+    ) -> Decision:
         prev = self._current
         if prev is not None and target != prev:
             self._last_switch_at = now
-            if self._bw(target) < self._bw(prev) and reason in ("buffer", "load_slow"):
-                self._backoff[self._position(prev)] = now + self.config.retry_after_s
         self._current = target
         return Decision(
             to_variant=target,
@@ -391,7 +413,7 @@ class AbrController:
             estimate_bps=self.estimator.estimate_bps(),
             buffer_s=buffer_s,
             at=now,
-            abandon_request=kw.get("abandon_request"),
+            abandon_request=abandon_request,
         )
 
     def _throughput_pick(self, est: float, buffer_s: float, prev_pos: int | None) -> int:
@@ -450,9 +472,13 @@ class AbrController:
                 up -= 1
             if down < prev_pos and self._sustainable(prev_pos):
                 down = prev_pos  # the buffer dipped but the long average carries this rung
+            # above the throughput zone there is time to step down one rung at a time
+            down = max(down, prev_pos - cfg.bola_down_step)
             bb = up if up > prev_pos else down if down < prev_pos else prev_pos
             if bb > tp:
                 target, reason = bb, "buffer"
+            else:
+                target = tp
         if target > prev_pos:
             if guard < cfg.up_min_buffer_s or not self._interval_ok(now):
                 target = prev_pos
@@ -469,18 +495,15 @@ class AbrController:
     def _excursion_ok(self, pos: int, buffer_s: float, now: float) -> bool:
         """Is going up to ``pos`` on buffer grounds worth its two switches?
 
-        Always with a full buffer (the player idles: bandwidth goes spare). Not while a recent
-        down-switch from ``pos`` or below backs it off. Yes if the rung fits the long average
-        throughput; otherwise only if the buffer above the level where we would come back
-        down lasts ``min_excursion_segments`` segments at the drain that rung causes. A switch
-        up and back costs 2 |ln(b_hi / b_lo)|; a segment at the higher rung gains
-        |ln(b_hi / b_lo)|: short excursions lose quality.
+        Always with a full buffer (the player idles: bandwidth goes spare). Yes if the rung
+        fits the long average throughput; otherwise only if the buffer above the level where
+        we would come back down lasts ``min_excursion_segments`` segments at the drain that
+        rung causes. A switch up and back costs 2 |ln(b_hi / b_lo)|, a segment at the higher
+        rung gains |ln(b_hi / b_lo)|: short excursions lose quality.
         """
         cfg = self.config
         if buffer_s >= cfg.full_buffer_s:
             return True
-        if any(p <= pos and until > now for p, until in self._backoff.items()):
-            return False
         long_bps = max(self.estimator.long_bps(), 1.0)
         bw = self._bandwidths[pos]
         if bw <= long_bps * cfg.sustain_factor:
@@ -527,7 +550,9 @@ class AbrController:
             return None
         cfg = self.config
         fetch = next(iter(self._fetches.values()))
-        rate = self.estimator.in_flight_rate_bps(fetch.request_id, cfg.abandon_min_body_s)
+        rate = self.estimator.in_flight_rate_bps(
+            fetch.request_id, now, cfg.abandon_min_body_s, cfg.rate_window_s
+        )
         info = self.estimator.in_flight(fetch.request_id)
         if rate is None or info is None:
             return None
@@ -546,7 +571,8 @@ class AbrController:
             target = self._abandon_target(fetch_pos, rate, remaining_s, buffer_s)
             if target is not None:
                 # what the abandoned fetch did measure is still a sample (hls.js does the same)
-                self.estimator.add_sample(info.bytes_done, info.elapsed, info.ttfb or 0.0, now)
+                elapsed = now - (info.started_at if info.started_at is not None else now)
+                self.estimator.add_sample(info.bytes_done, elapsed, info.ttfb or 0.0, now)
                 self.estimator.forget(fetch.request_id)
                 del self._fetches[fetch.request_id]
                 return self._commit(
@@ -556,7 +582,9 @@ class AbrController:
                     now,
                     abandon_request=fetch.request_id,
                 )
-        if fetch.reacted or buffer_s >= cfg.well_buffered_s:
+        if fetch.reacted or buffer_s >= cfg.well_buffered_s or rate <= 0:
+            # a stalled body says nothing about the link that comes back: the next choose()
+            # decides with the buffer that is left then
             return None
         # decide again as if this fetch had landed when its own rate says it will; only when
         # that leaves the buffer low: above, the next choose() has time to act on its own

@@ -10,18 +10,18 @@ No clock is read here: every method that needs the time takes it as ``now``.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class EstimatorConfig:
     """Knobs of :class:`BandwidthEstimator`; the defaults are sized for audio segments."""
 
-    fast_half_life_s: float = 2.0
-    slow_half_life_s: float = 8.0
+    fast_half_life_s: float = 3.0
+    slow_half_life_s: float = 6.0
     # A third, long average: not an estimate to fetch by, but what a rung must fit under to be
     # worth switching up to on buffer grounds alone (sustainable on average).
-    long_half_life_s: float = 30.0
+    long_half_life_s: float = 60.0
     # Recent samples kept for a pessimistic rate (a low quantile, weighted by fetch time).
     recent_window_s: float = 60.0
     recent_quantile: float = 0.2
@@ -37,6 +37,8 @@ class EstimatorConfig:
     # Used before any sample; until trusted, samples may only lower it (see estimate_bps).
     default_bps: float = 500_000.0
     ttfb_half_life_samples: float = 3.0
+    # No progress for this long and a fetch under way counts as stalled (rate 0).
+    stall_s: float = 0.5
 
 
 class Ewma:
@@ -69,7 +71,7 @@ class Ewma:
 
 @dataclass
 class InFlight:
-    """What is known about one fetch still under way."""
+    """What is known about one fetch still under way (times on the caller's clock)."""
 
     request_id: int
     bytes_done: int = 0
@@ -77,6 +79,15 @@ class InFlight:
     ttfb: float | None = None
     total: int | None = None
     updated_at: float = 0.0
+    started_at: float | None = None  # when the request went out
+    points: deque[tuple[float, int]] = field(default_factory=deque)  # (at, bytes_done)
+    flow_since: tuple[float, int] | None = None  # (at, bytes) where the current flow began
+
+    @property
+    def first_byte_at(self) -> float | None:
+        if self.started_at is None or self.ttfb is None:
+            return None
+        return self.started_at + self.ttfb
 
 
 class BandwidthEstimator:
@@ -188,6 +199,7 @@ class BandwidthEstimator:
     def note_first_byte(self, request_id: int, ttfb: float, total: int | None, now: float) -> None:
         info = self._in_flight.setdefault(request_id, InFlight(request_id))
         info.ttfb = ttfb
+        info.started_at = now - ttfb
         if total is not None:
             info.total = total
         info.updated_at = now
@@ -202,27 +214,57 @@ class BandwidthEstimator:
     ) -> None:
         """Record how far a fetch under way has got; feeds the abandon rule, not the EWMA."""
         info = self._in_flight.setdefault(request_id, InFlight(request_id))
+        last_flow = info.points[-1][0] if info.points else info.first_byte_at
+        resumed = last_flow is not None and now - last_flow > self.config.stall_s
         info.bytes_done = max(info.bytes_done, bytes_done)
+        if resumed:
+            # bytes flow again after a stall: measure the rate from here, not across the gap
+            # (this event's bytes arrived at some unknown time within it, so they are left out)
+            info.flow_since = (now, info.bytes_done)
         info.elapsed = max(info.elapsed, elapsed)
+        info.started_at = now - elapsed
         if total is not None:
             info.total = total
         info.updated_at = now
+        info.points.append((now, info.bytes_done))
+        while len(info.points) > 64:
+            info.points.popleft()
 
     def in_flight(self, request_id: int) -> InFlight | None:
         return self._in_flight.get(request_id)
 
-    def in_flight_rate_bps(self, request_id: int, min_body_s: float = 0.0) -> float | None:
-        """Body rate of a fetch under way, or None until its first byte and ``min_body_s``.
+    def in_flight_rate_bps(
+        self, request_id: int, now: float, min_body_s: float = 0.0, window_s: float = 1.0
+    ) -> float | None:
+        """Body rate of a fetch under way, bit/s; 0.0 while it is stalled; None until there
+        is ``min_body_s`` of flow to judge by.
 
-        Returns 0.0 for a fetch that has had its first byte but no body since: an outage.
+        Measured up to ``now``, not to the last progress event (a stalled body publishes no
+        progress), over the last ``window_s`` at most, and never across a stall: a link that
+        just came back is judged by how it flows now, not by its average over the outage.
         """
         info = self._in_flight.get(request_id)
-        if info is None or info.ttfb is None:
+        if info is None:
             return None
-        body = info.elapsed - info.ttfb
-        if body < max(min_body_s, 1e-3):
+        first = info.first_byte_at
+        if first is None:
             return None
-        return info.bytes_done * 8.0 / body
+        last_flow = info.points[-1][0] if info.points else first
+        if now - last_flow > self.config.stall_s:
+            return 0.0
+        t0, b0 = info.flow_since or (first, 0)
+        span = now - t0
+        if span < max(min_body_s, 1e-3):
+            return None
+        if 0 < window_s < span:
+            since = now - window_s
+            for at, done in info.points:
+                if at > since:
+                    break
+                if at >= t0:
+                    b0 = done
+            span = window_s
+        return max(info.bytes_done - b0, 0) * 8.0 / span
 
     def forget(self, request_id: int) -> InFlight | None:
         """Drop a fetch that completed, failed or was cancelled."""

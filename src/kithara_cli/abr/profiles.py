@@ -83,10 +83,17 @@ def step_up(seed: int) -> Trace:
 def oscillating(seed: int) -> Trace:
     """360 / 60 kbit/s square wave, 10 s each (mean 210 kbit/s): the top rung is not
     sustainable on average, 192 kbit/s is; chasing each phase costs switches."""
-    return _build("oscillating", seed, lambda t, r: 360_000.0 if int(t // 10) % 2 == 0 else 60_000.0)
+    return _build(
+        "oscillating", seed, lambda t, r: 360_000.0 if int(t // 10) % 2 == 0 else 60_000.0
+    )
 
 
-_OUTAGES: tuple[tuple[float, float], ...] = ((50.0, 8.0), (120.0, 15.0), (200.0, 5.0), (250.0, 12.0))
+_OUTAGES: tuple[tuple[float, float], ...] = (
+    (50.0, 8.0),
+    (120.0, 15.0),
+    (200.0, 5.0),
+    (250.0, 12.0),
+)
 
 
 def outage(seed: int) -> Trace:

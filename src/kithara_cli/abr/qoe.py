@@ -8,6 +8,7 @@ Startup delay is reported beside it, not inside it (the issue's formula leaves i
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,12 +19,12 @@ from kithara_cli.abr.sim import SimResult
 def qoe_total(bitrates: Sequence[int], rebuffer_s: float, r_min: float, r_max: float) -> float:
     """The summed QoE of one session."""
     quality = sum(math.log(r / r_min) for r in bitrates)
-    smooth = sum(abs(math.log(b / a)) for a, b in zip(bitrates, bitrates[1:], strict=False))
+    smooth = sum(abs(math.log(b / a)) for a, b in itertools.pairwise(bitrates))
     return quality - smooth - math.log(r_max / r_min) * rebuffer_s
 
 
 def switch_count(variants: Sequence[int]) -> int:
-    return sum(1 for a, b in zip(variants, variants[1:], strict=False) if a != b)
+    return sum(1 for a, b in itertools.pairwise(variants) if a != b)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,12 @@ for ``kithara bench --abr``; ``check_targets`` lists the targets kithara misses 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import statistics
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from kithara_cli.abr.qoe import compute_metrics
 from kithara_cli.abr.sim import SimConfig, simulate
 
 KITHARA = "kithara"
+DEFAULT_SEEDS: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
 TRACES_MEAN = "traces (mean)"
 
 
@@ -86,16 +90,26 @@ def run_one(
     )
 
 
+def _run_trace(
+    trace: Trace, seed: int, names: Sequence[str], ladder: Sequence[VariantInfo], seg: float
+) -> list[AbrResult]:
+    """Every algorithm on one trace: the unit of work (picklable, for worker processes)."""
+    config = SimConfig(segment_duration=seg, seed=seed)
+    return [run_one(trace, name, ALGORITHMS[name], ladder, config) for name in names]
+
+
 def run_abr_benchmark(
     traces_dir: Path | None,
-    seeds: Sequence[int] = (1, 2, 3),
+    seeds: Sequence[int] = DEFAULT_SEEDS,
     *,
     segment_duration: float = 2.0,
     algorithms: Iterable[str] | None = None,
     ladder: Sequence[VariantInfo] | None = None,
+    workers: int = 1,
 ) -> list[AbrResult]:
     """Every algorithm on every synthetic profile x seed, and on every trace in ``traces_dir``
-    (skipped when None). Deterministic: the same arguments give the same results."""
+    (skipped when None). Deterministic: the same arguments give the same results, in the same
+    order, whatever ``workers`` (processes, spawned fresh: safe beside threads)."""
     names = list(algorithms) if algorithms is not None else list(ALGORITHMS)
     ladder = list(ladder) if ladder is not None else default_ladder()
     runs: list[tuple[Trace, int]] = []
@@ -103,12 +117,14 @@ def run_abr_benchmark(
         runs.extend((make(seed), seed) for make in SYNTHETIC_PROFILES.values())
     if traces_dir is not None:
         runs.extend((trace, seeds[0] if seeds else 0) for trace in load_traces(traces_dir))
-    results: list[AbrResult] = []
-    for trace, seed in runs:
-        config = SimConfig(segment_duration=segment_duration, seed=seed)
-        for name in names:
-            results.append(run_one(trace, name, ALGORITHMS[name], ladder, config))
-    return results
+    jobs = [(trace, seed, names, ladder, segment_duration) for trace, seed in runs]
+    if workers <= 1 or len(jobs) < 2:
+        chunks = [_run_trace(*job) for job in jobs]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            chunks = list(pool.map(_run_trace, *zip(*jobs, strict=True)))
+    return [result for chunk in chunks for result in chunk]
 
 
 def _mean(rows: Sequence[AbrResult], profile: str, kind: str) -> AbrResult:
@@ -249,14 +265,17 @@ def check_targets(results: Sequence[AbrResult], require_traces: bool = True) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="kithara ABR benchmark")
     parser.add_argument("--traces", type=Path, default=None, help="traces directory")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
     parser.add_argument("--segment-duration", type=float, default=2.0)
     parser.add_argument("--detail", action="store_true", help="print every metric")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args(argv)
     traces = args.traces or default_traces_dir()
     console = Console()
     started = time.perf_counter()
-    results = run_abr_benchmark(traces, args.seeds, segment_duration=args.segment_duration)
+    results = run_abr_benchmark(
+        traces, args.seeds, segment_duration=args.segment_duration, workers=args.workers
+    )
     elapsed = time.perf_counter() - started
     console.print(abr_table(results))
     if args.detail:

@@ -173,20 +173,34 @@ def simulate(
                 if not first_byte and poll >= flow_start:
                     first_byte = True
                     algorithm.on_event(
-                        FirstByte(request_id=rid, ttfb=ttfb, status=200, partial=False,
-                                  total=size, ts=flow_start)
+                        FirstByte(
+                            request_id=rid,
+                            ttfb=ttfb,
+                            status=200,
+                            partial=False,
+                            total=size,
+                            ts=flow_start,
+                        )
                     )
                 if first_byte:
-                    done = min(int((net.bits_until(poll) - bits0) / 8.0), size)
-                    algorithm.on_event(
-                        RequestProgress(request_id=rid, bytes_done=done, total=size,
-                                        elapsed=poll - t0, ts=poll)
-                    )
+                    now_done = min(int((net.bits_until(poll) - bits0) / 8.0), size)
+                    if now_done > done:  # like the downloader: progress only while bytes flow
+                        done = now_done
+                        algorithm.on_event(
+                            RequestProgress(
+                                request_id=rid,
+                                bytes_done=done,
+                                total=size,
+                                elapsed=poll - t0,
+                                ts=poll,
+                            )
+                        )
                 if not slow_sent and poll - t0 >= cfg.soft_timeout_s:
                     slow_sent = True
                     algorithm.on_event(
-                        LoadSlow(request_id=rid, elapsed=poll - t0, bytes_done=done,
-                                 total=size, ts=poll)
+                        LoadSlow(
+                            request_id=rid, elapsed=poll - t0, bytes_done=done, total=size, ts=poll
+                        )
                     )
                 reaction = algorithm.check_in_flight(state["buffer"], poll)
                 if reaction is not None:
@@ -199,19 +213,33 @@ def simulate(
                 res.wasted_bytes += done
                 res.downloaded_bytes += done
                 res.abandons += 1
-                algorithm.on_event(RequestCancelled(request_id=rid, reason="abandon", ts=state["t"]))
+                algorithm.on_event(
+                    RequestCancelled(request_id=rid, reason="abandon", ts=state["t"])
+                )
                 variant = abandon.to_variant
                 continue
             advance(finish)
             if not first_byte:
                 algorithm.on_event(
-                    FirstByte(request_id=rid, ttfb=ttfb, status=200, partial=False,
-                              total=size, ts=flow_start)
+                    FirstByte(
+                        request_id=rid,
+                        ttfb=ttfb,
+                        status=200,
+                        partial=False,
+                        total=size,
+                        ts=flow_start,
+                    )
                 )
             body = max(finish - flow_start, 1e-9)
             algorithm.on_event(
-                RequestCompleted(request_id=rid, bytes=size, duration=finish - t0, ttfb=ttfb,
-                                 bandwidth_bps=size * 8.0 / body, ts=finish)
+                RequestCompleted(
+                    request_id=rid,
+                    bytes=size,
+                    duration=finish - t0,
+                    ttfb=ttfb,
+                    bandwidth_bps=size * 8.0 / body,
+                    ts=finish,
+                )
             )
             res.downloaded_bytes += size
             break

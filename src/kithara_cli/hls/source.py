@@ -133,6 +133,9 @@ class HlsSource:
             self._publish_decision(first, None)
             self.current_variant = first.to_variant
             self._reference = self.media_for(first.to_variant)
+            segments = self._reference.segments
+            if segments:  # the refill, BOLA and abandon rules reason in segments
+                self.controller.segment_duration = max(s.duration for s in segments[:8])
         ref = self.reference
         if not ref.segments:
             raise PlaylistError("the playlist has no segments")
