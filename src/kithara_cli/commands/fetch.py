@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from kithara_cli.commands.common import CommonOptions, EventSinks
@@ -54,7 +55,6 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
     from kithara_cli.dl import Downloader
     from kithara_cli.file import ProgressiveFetch, check_output
     from kithara_cli.ui.console import print_note
-    from kithara_cli.ui.progress import FetchProgressView
 
     assert options.out is not None
     out = options.out
@@ -69,8 +69,22 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
         ) as downloader,
     ):
         job = ProgressiveFetch(downloader, options.url, out, connections=options.connections)
-        with FetchProgressView(bus, out.name, quiet=options.quiet, verbose=common.verbose):
+        with progress_view(bus, out.name, options, common):
             result = job.run()
     if not options.quiet:
         mbps = result.downloaded / max(result.seconds, 1e-6) / 1e6
         print_note(f"saved {out} ({result.bytes} bytes, {result.seconds:.2f} s, {mbps:.1f} MB/s)")
+
+
+def progress_view(bus: EventBus, label: str, options: FetchOptions, common: CommonOptions) -> Any:
+    """The plain progress bar, or with --dashboard the bar plus in-flight requests."""
+    if options.dashboard:
+        from kithara_cli.ui.console import stderr_console
+        from kithara_cli.ui.fetch_dashboard import FetchDashboard
+
+        return FetchDashboard(
+            bus, stderr_console(), label, quiet=options.quiet, verbose=common.verbose
+        )
+    from kithara_cli.ui.progress import FetchProgressView
+
+    return FetchProgressView(bus, label, quiet=options.quiet, verbose=common.verbose)

@@ -86,11 +86,18 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         settings.length = options.length
         player = Player(bus, settings, dl)
         stack.callback(player.close)
+        dashboard = None
+        if use_ui:  # subscribe before open(): the ladder and first requests are published there
+            from kithara_cli.ui.dashboard import LiveDashboard
+
+            dashboard = LiveDashboard(
+                bus, console, player_snapshot=lambda: player.snapshot, title=target
+            )
         player.open(target, start_at)
         if player.message:
             print_note(player.message)
-        if use_ui:
-            _run_interactive(player, bus, console)
+        if dashboard is not None:
+            _run_interactive(player, dashboard)
         else:
             _run_plain(player, console, interactive)
         if player.error is not None:
@@ -112,16 +119,9 @@ def _run_plain(player: Player, console: Any, interactive: bool) -> None:
         interrupt.check()
 
 
-def _run_interactive(player: Player, bus: EventBus, console: Any) -> None:
+def _run_interactive(player: Player, dashboard: Any) -> None:
     from kithara_cli.ui.keys import KeyReader
 
-    dashboard: Any
-    try:
-        from kithara_cli.ui.dashboard import LiveDashboard
-
-        dashboard = LiveDashboard(bus, console, player_snapshot=lambda: player.snapshot)
-    except ImportError:  # the dashboard is optional for playback itself
-        dashboard = contextlib.nullcontext()
     with dashboard, KeyReader() as keys:
         while not player.ended:
             interrupt.check()

@@ -3,8 +3,8 @@
 Drawing is split from aggregation (``dashboard_state``): publishers only append to a bounded
 queue; one UI thread drains it, folds the events into ``DashboardState`` and redraws at most
 ``hz`` (<= 10) times a second. Every line is laid out by hand to the terminal's width (columns
-are dropped, never wrapped) and built from ``Text`` pieces, so network text can't inject markup
-or escapes and a frame stays cheap (about 1 ms for 16 requests in flight).
+are dropped, never wrapped) and handed to Rich as plain segments, so network text can't inject
+markup (it is never parsed) or escapes (sanitized on arrival) and a frame stays cheap.
 """
 
 from __future__ import annotations
@@ -20,16 +20,19 @@ from types import TracebackType
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 
-from kithara_cli.events import EventBus, EventQueue
+from kithara_cli.events import Event, EventBus, EventQueue
 from kithara_cli.ui.dashboard_state import (
     DashboardSnapshot,
     DashboardState,
     LogEntry,
     RequestView,
+    fmt_pair,
+    fmt_size,
     sanitize,
 )
 
@@ -75,37 +78,15 @@ def fit(text: str, width: int, right: bool = False) -> str:
     """Exactly ``width`` cells: padded, or cut with an ellipsis (wide characters respected)."""
     if width <= 0:
         return ""
-    n = len(text) if text.isascii() else cell_len(text)
+    if text.isascii():  # the common case, all in C
+        if len(text) <= width:
+            return text.rjust(width) if right else text.ljust(width)
+        return text[: width - 1] + "…"
+    n = cell_len(text)
     if n > width:
         return set_cell_size(text, width - 1) + "…" if width > 1 else "…"
     pad = " " * (width - n)
     return pad + text if right else text + pad
-
-
-def fmt_size(n: float | None) -> str:
-    if n is None:
-        return "?"
-    if n < 1000:
-        return f"{n:.0f} B"
-    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
-        if n < scale * 1000 or unit == "GB":
-            v = n / scale
-            return f"{v:.0f} {unit}" if v >= 100 else f"{v:.1f} {unit}"
-    return f"{n:.0f} B"  # pragma: no cover
-
-
-def fmt_pair(done: int, total: int | None) -> str:
-    """``120/240 kB``: both numbers in the unit of the total, so the eye compares digits."""
-    if not total:
-        return fmt_size(done)
-    if total < 1000:
-        return f"{done}/{total} B"
-    unit, scale = ("kB", 1e3) if total < 1e6 else ("MB", 1e6) if total < 1e9 else ("GB", 1e9)
-    t = total / scale
-    d = done / scale
-    if t >= 100:
-        return f"{d:.0f}/{t:.0f} {unit}"
-    return f"{d:.1f}/{t:.1f} {unit}"
 
 
 def fmt_rate(bytes_per_s: float | None) -> str:
@@ -161,29 +142,83 @@ def sparkline(values: Sequence[float], width: int, top: float | None = None) -> 
     return out.rjust(width)
 
 
-def _line(*parts: tuple[str, str]) -> Text:
-    """One terminal line from (text, style) parts; never wraps, whatever we got wrong."""
-    t = Text(no_wrap=True, overflow="ellipsis", end="\n")
-    for text, style in parts:
-        t.append(text, style or None)
-    return t
+class Line(list[tuple[str, str]]):
+    """One terminal line as (text, style) runs, already laid out to the width.
+
+    Runs of one style are merged as they are added: fewer segments, cheaper frames.
+    """
+
+    def add(self, text: str, style: str = "") -> Line:
+        if text:
+            if self and self[-1][1] == style:
+                self[-1] = (self[-1][0] + text, style)
+            else:
+                self.append((text, style))
+        return self
+
+    def join(self, other: Sequence[tuple[str, str]]) -> Line:
+        for text, style in other:
+            self.add(text, style)
+        return self
+
+    @property
+    def cells(self) -> int:
+        return sum(cell_len(text) for text, _ in self)
+
+
+def _line(*parts: tuple[str, str]) -> Line:
+    return Line().join(parts)
+
+
+_STYLES: dict[str, Style | None] = {"": None}
+
+
+def _style(spec: str) -> Style | None:
+    style = _STYLES.get(spec, Style.null())
+    if style is not None and style is Style.null():
+        style = _STYLES[spec] = Style.parse(spec)
+    return style
+
+
+class Frame:
+    """A frame of pre-laid-out lines, handed to Rich as plain segments.
+
+    Each text run becomes one ``Segment``: no markup parsing, no wrapping pass. Network text
+    was sanitized when it arrived; the ``isprintable`` guard catches anything that slipped by.
+    """
+
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        newline = Segment.line()
+        for line in self.lines:
+            for text, style in line:
+                if not text.isprintable():
+                    text = sanitize(text, len(text) + 1)
+                yield Segment(text, _style(style))
+            yield newline
+
+    def plain(self) -> str:
+        return "\n".join("".join(text for text, _ in line) for line in self.lines)
 
 
 def rule(title: str, width: int, extra: str = "") -> list[tuple[str, str]]:
-    head = f"── {title} "
-    tail = f" {extra} " if extra else ""
-    fill = max(width - cell_len(head) - cell_len(tail) - 2, 0)
+    """``── title ─ extra ──────`` to exactly ``width`` cells (extra dropped if it won't fit)."""
     parts: list[tuple[str, str]] = [("── ", "dim"), (f"{title} ", "bold")]
-    if tail:
-        parts.append((fit(tail, max(width - cell_len(head), 0)), "dim"))
-    parts.append(("─" * (fill + 2 if tail else width - cell_len(head)), "dim"))
+    rem = width - 3 - cell_len(title) - 1
+    if extra and cell_len(extra) + 3 <= rem:
+        parts.append(("─ ", "dim"))
+        parts.append((extra + " ", "dim"))
+        rem -= cell_len(extra) + 3
+    parts.append(("─" * max(rem, 0), "dim"))
     return parts
 
 
 # --- header and footer -------------------------------------------------------------------------
 
 
-def _header(snap: DashboardSnapshot, width: int) -> list[Text]:
+def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
     glyph, style = STATE_LOOK.get(snap.state, ("·", "bold"))
     state = fit(f"{glyph} {snap.state}", 14)
     vol = "" if snap.volume is None else f"vol {snap.volume * 100:.0f}%"
@@ -193,10 +228,10 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Text]:
     title_w = width - 14 - (cell_len(right) + 2 if right else 0)
     line1 = _line((state, style), (fit(title, title_w), "bold"))
     if right:
-        line1.append("  " + right, "dim")
+        line1.add("  " + right, "dim")
 
     pos = fmt_clock(snap.position)
-    dur = fmt_clock(snap.duration) if snap.duration else "live"
+    dur = fmt_clock(snap.duration) if snap.duration else "live" if snap.live else "-:--"
     info: list[str] = []
     if snap.buffer_downloaded is not None:
         if width >= 100:
@@ -219,24 +254,24 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Text]:
         full = int(done)
         half = "╸" if done - full >= 0.5 and full < bar_w else ""
         rest = bar_w - full - len(half)
-        line2.append("━" * full + half, style)
-        line2.append("─" * rest, "dim")
+        line2.add("━" * full + half, style)
+        line2.add("─" * rest, "dim")
     else:
-        line2.append(" " * bar_w)
-    line2.append(" " + dur, "bold")
+        line2.add(" " * bar_w)
+    line2.add(" " + dur, "bold")
     if tail:
         warn = snap.underruns or snap.rebuffers
-        line2.append(tail, "yellow" if warn else "dim")
+        line2.add(tail, "yellow" if warn else "dim")
     return [line1, line2]
 
 
-def _footer(width: int) -> Text:
+def _footer(width: int) -> Line:
     t = _line((" ", ""))
     for i, (key, what) in enumerate(FOOTER_KEYS):
         if i:
-            t.append("  ·  " if width >= 100 else " · ", "dim")
-        t.append(key, "bold reverse")
-        t.append(" " + what, "")
+            t.add("  ·  " if width >= 100 else " · ", "dim")
+        t.add(key, "bold reverse")
+        t.add(" " + what, "")
     return t
 
 
@@ -293,14 +328,15 @@ def _state_cell(r: RequestView) -> tuple[str, str]:
 
 def _request_cells(r: RequestView) -> dict[str, str]:
     pct = ""
+    waiting = r.state == "queued" or (r.ttfb is None and r.bytes_done == 0 and not r.finished)
     if r.total:
         pct = f"{min(100 * r.bytes_done / r.total, 100):.0f}%"
     return {
         "id": str(r.request_id),
         "what": r.label,
         "prio": r.priority,
-        "bytes": fmt_pair(r.bytes_done, r.total) if r.state != "queued" else "",
-        "pct": pct if r.state != "queued" else "",
+        "bytes": "" if waiting else fmt_pair(r.bytes_done, r.total),
+        "pct": "" if waiting else pct,
         "speed": fmt_rate(r.speed) if r.state not in ("queued", "cancelled") else "",
         "elapsed": fmt_secs(r.elapsed),
         "ttfb": fmt_ms(r.ttfb),
@@ -320,35 +356,34 @@ def pick_rows(requests: Sequence[RequestView], limit: int) -> tuple[list[Request
     return ordered, len(requests) - keep
 
 
-def request_lines(snap: DashboardSnapshot, width: int, limit: int) -> list[Text]:
+def request_lines(snap: DashboardSnapshot, width: int, limit: int) -> list[Line]:
     """The column header plus up to ``limit`` lines of requests."""
     cols = request_columns(width)
     head = _line()
     for i, (c, w) in enumerate(cols):
-        head.append((" " if i else "") + fit(c.title, w, c.right), "bold dim")
+        head.add((" " if i else "") + fit(c.title, w, c.right), "bold dim")
     lines = [head]
     rows, more = pick_rows(snap.requests, max(limit, 1))
     if not rows:
         lines.append(_line(("  no requests in flight", "dim")))
+    split = next(i for i, (c, _) in enumerate(cols) if c.key == "state")
+    before, state_w, after = cols[:split], cols[split][1], cols[split + 1 :]
     for r in rows:
         cells = _request_cells(r)
         state_text, state_style = _state_cell(r)
         row_style = "yellow" if r.slow and not r.finished else ROW_STYLE.get(r.state, "")
-        t = _line()
-        for i, (c, w) in enumerate(cols):
-            if i:
-                t.append(" ")
-            if c.key == "state":
-                t.append(fit(state_text, w), state_style)
-            else:
-                t.append(fit(cells[c.key], w, c.right), row_style)
+        # three runs (cells before the state, the state, cells after): few segments per row
+        pre = " ".join([fit(cells[c.key], w, c.right) for c, w in before])
+        post = " ".join([fit(cells[c.key], w, c.right) for c, w in after])
+        t = _line((pre + " " if pre else "", row_style), (fit(state_text, state_w), state_style))
+        t.add(" " + post if post else "", row_style)
         lines.append(t)
     if more:
         lines.append(_line((f"  … {more} more", "dim")))
     return lines
 
 
-def _requests_rule(snap: DashboardSnapshot, width: int) -> Text:
+def _requests_rule(snap: DashboardSnapshot, width: int) -> Line:
     bits = [f"{snap.in_flight} in flight", f"{snap.completed} done"]
     if snap.failed:
         bits.append(f"{snap.failed} failed")
@@ -368,12 +403,12 @@ def _wall(ts: float, offset: float, tenths: bool) -> str:
     return f"{base}.{int(wall * 10) % 10}" if tenths else base
 
 
-def event_lines(events: Sequence[LogEntry], offset: float, width: int, limit: int) -> list[Text]:
+def event_lines(events: Sequence[LogEntry], offset: float, width: int, limit: int) -> list[Line]:
     """The newest ``limit`` log entries, oldest first (it reads like a log)."""
     if limit <= 0:
         return []
     if not events:
-        return [_line(("  nothing notable yet", "dim"))]
+        return [_line((fit("  nothing notable yet", width), "dim"))]
     tenths = width >= 90
     tw = 10 if tenths else 8
     kw = 9
@@ -399,9 +434,9 @@ def _ratio_style(ratio: float) -> str:
     return "green" if ratio >= 1.5 else "yellow" if ratio >= 1.0 else "red"
 
 
-def abr_lines(snap: DashboardSnapshot, width: int) -> list[Text]:
+def abr_lines(snap: DashboardSnapshot, width: int) -> list[Line]:
     """The ladder (current variant marked, estimate against each bitrate) and two sparklines."""
-    out: list[Text] = []
+    out: list[Line] = []
     est = snap.estimate_bps
     if snap.ladder:
         top = max(bw for _, bw, _ in snap.ladder)
@@ -415,22 +450,22 @@ def abr_lines(snap: DashboardSnapshot, width: int) -> list[Text]:
             mark = "▶ " if playing else "→ " if loading else "  "
             style = "bold" if playing else "" if loading else "dim"
             t = _line((mark, "bold green" if playing else "cyan"), (fit(f"v{index}", 4), style))
-            t.append(" " + fit(fmt_bits(bw) if bw else "?", 9, True), style)
+            t.add(" " + fit(fmt_bits(bw) if bw else "?", 9, True), style)
             if codec_w:
-                t.append(" " + fit(codecs, codec_w), "dim")
+                t.add(" " + fit(codecs, codec_w), "dim")
             if bar_w:
                 fill = min(round(bw / scale * bar_w), bar_w)
                 bar = ["█"] * fill + ["·"] * (bar_w - fill)
                 if est:
                     bar[min(int(est / scale * bar_w), bar_w - 1)] = "┃"
-                t.append(" " + "".join(bar), "green" if playing else "blue")
+                t.add(" " + "".join(bar), "green" if playing else "blue")
             if est and bw:
                 ratio = est / bw
-                t.append(" " + fit(f"{ratio:.1f}×", 6, True), _ratio_style(ratio))
+                t.add(" " + fit(f"{ratio:.1f}×", 6, True), _ratio_style(ratio))
             out.append(t)
-    value_w = 12
+    value_w = 14
     spark_w = max(width - 5 - value_w - 1, 0)
-    source = f" ({snap.estimate_source})" if snap.estimate_source and width >= 48 else ""
+    source = f" {snap.estimate_source}" if snap.estimate_source and width >= 48 else ""
     out.append(
         _line(
             ("est  ", "bold"),
@@ -480,9 +515,7 @@ def plan(snap: DashboardSnapshot, width: int, height: int | None) -> Plan:
     return Plan(rows, events, show_abr)
 
 
-def render_dashboard(
-    snap: DashboardSnapshot, width: int, height: int | None = None
-) -> RenderableType:
+def render_dashboard(snap: DashboardSnapshot, width: int, height: int | None = None) -> Frame:
     """One frame, exactly ``width`` columns wide, at most ``height - 1`` lines tall."""
     width = max(width, 20)
     p = plan(snap, width, height)
@@ -490,7 +523,7 @@ def render_dashboard(
     lines.append(_requests_rule(snap, width))
     lines.extend(request_lines(snap, width, p.rows))
     if width >= WIDE:
-        abr_w = min(64, (width - 3) // 2)
+        abr_w = max(40, min(60, int((width - 3) * 0.42)))
         left_w = width - abr_w - 3
         abr = abr_lines(snap, abr_w) if p.abr else []
         events = event_lines(snap.events, snap.wall_offset, left_w, p.events)
@@ -499,27 +532,26 @@ def render_dashboard(
             n = max(len(abr), p.events)
         head = _line(*rule("events", left_w))
         if p.abr:
-            head.append("─┬─", "dim")
-            head.append_text(_line(*rule("ABR", abr_w)))
+            head.add("─┬─", "dim")
+            head.join(rule("ABR", abr_w))
         lines.append(head)
         for i in range(n):
-            left = events[i] if i < len(events) else _line()
-            left = left.copy()
-            left.truncate(left_w, overflow="ellipsis", pad=True)
+            # event lines are exactly left_w wide already; only missing ones need filling
+            left = Line(events[i]) if i < len(events) else _line((" " * left_w, ""))
             if p.abr:
-                left.append(" │ ", "dim")
+                left.add(" │ ", "dim")
                 if i < len(abr):
-                    left.append_text(abr[i])
+                    left.join(abr[i])
             lines.append(left)
     else:
         if p.abr:
-            lines.append(_line(*rule("ABR", width, fmt_bits(snap.estimate_bps))))
+            est = fmt_bits(snap.estimate_bps) if snap.estimate_bps else ""
+            lines.append(_line(*rule("ABR", width, f"estimate {est}" if est else "")))
             lines.extend(abr_lines(snap, width))
         lines.append(_line(*rule("events", width)))
         lines.extend(event_lines(snap.events, snap.wall_offset, width, p.events))
     lines.append(_footer(width))
-    lines[-1].end = ""
-    return Group(*lines)
+    return Frame(lines)
 
 
 # --- the live loop -----------------------------------------------------------------------------
@@ -554,7 +586,9 @@ class LiveView:
         self.state = DashboardState(title=title)
         self.frames = 0
         self.cpu_seconds = 0.0
-        self._queue: EventQueue | None = None
+        # Subscribed now, not at start(): whatever is published between construction and the
+        # first frame (the ladder, the first requests) waits in the queue instead of being lost.
+        self._queue: EventQueue | None = bus.queue(queue_size)
         self._live: Live | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -569,13 +603,18 @@ class LiveView:
     def render(self, snap: DashboardSnapshot, width: int, height: int, final: bool) -> Any:
         return render_dashboard(snap, width, height)
 
+    def on_event(self, event: Event) -> None:
+        """Called on the UI thread for each drained event, in order."""
+        self.state.apply(event)
+
     # lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._queue = self.bus.queue(self.queue_size)
+        if self._queue is None:
+            self._queue = self.bus.queue(self.queue_size)
         import sys
 
         self._live = Live(
@@ -595,6 +634,7 @@ class LiveView:
         """Draw the last state once more and give the terminal back (cursor shown)."""
         live, thread = self._live, self._thread
         if live is None:
+            self._unsubscribe()
             return
         self._stop.set()
         if thread is not None:
@@ -606,10 +646,14 @@ class LiveView:
             log.exception("dashboard: final frame failed")
         finally:
             live.stop()
-            if self._queue is not None:
-                self._queue.unsubscribe()
+            self._unsubscribe()
             self._live = None
             self._thread = None
+
+    def _unsubscribe(self) -> None:
+        if self._queue is not None:
+            self._queue.unsubscribe()
+            self._queue = None
 
     def __enter__(self) -> LiveView:
         self.start()
@@ -643,9 +687,9 @@ class LiveView:
     def _frame(self, final: bool) -> None:
         live = self._live
         assert live is not None and self._queue is not None
-        apply = self.state.apply
+        on_event = self.on_event
         for event in self._queue.drain():
-            apply(event)
+            on_event(event)
         snap = self.snapshot(self.clock())
         width, height = self.console.size
         if self._last_width is not None and width != self._last_width and live.is_started:

@@ -209,6 +209,7 @@ class DashboardSnapshot:
     retries: int = 0
     bytes_downloaded: int = 0
     fetch: FetchView | None = None
+    live: bool = False  # TrackInfo said: no duration
     wall_offset: float = 0.0  # add to a monotonic ts to get wall-clock time
 
     @property
@@ -225,10 +226,31 @@ def _clock(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
-def _kb(n: int | None) -> str:
+def fmt_size(n: float | None) -> str:
+    """``512 B``, ``12.3 kB``, ``456 kB``, ``1.2 MB``: three significant digits at most."""
     if n is None:
         return "?"
-    return f"{n / 1000:.0f} kB" if n >= 10_000 else f"{n} B"
+    if n < 1000:
+        return f"{n:.0f} B"
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if n < scale * 1000 or unit == "GB":
+            v = n / scale
+            return f"{v:.0f} {unit}" if round(v, 1) >= 100 else f"{v:.1f} {unit}"
+    return f"{n:.0f} B"  # pragma: no cover
+
+
+def fmt_pair(done: int, total: int | None) -> str:
+    """``120/240 kB``: both numbers in the unit of the total, so the eye compares digits."""
+    if not total:
+        return fmt_size(done)
+    if total < 1000:
+        return f"{done}/{total} B"
+    unit, scale = ("kB", 1e3) if total < 1e6 else ("MB", 1e6) if total < 1e9 else ("GB", 1e9)
+    t = total / scale
+    d = done / scale
+    if round(t, 1) >= 100:
+        return f"{d:.0f}/{t:.0f} {unit}"
+    return f"{d:.1f}/{t:.1f} {unit}"
 
 
 def _bits(bps: float) -> str:
@@ -264,6 +286,7 @@ class DashboardState:
         self.volume: float | None = None
         self.buffer_downloaded: float | None = None
         self.buffer_decoded: float | None = None
+        self.live = False
         self.rows: dict[int, _Row] = {}
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=log_size)
         self.ladder: tuple[tuple[int, int, str], ...] = ()
@@ -382,10 +405,8 @@ class DashboardState:
         row.bytes_done = max(row.bytes_done, ev.bytes_done)
         if ev.total is not None:
             row.total = ev.total
-        got = f"{_kb(ev.bytes_done)} of {_kb(ev.total)}" if ev.total else _kb(ev.bytes_done)
-        self._log(
-            ev.ts, "LOAD SLOW", f"{row.name()}: {ev.elapsed:.1f} s and {got} so far", "warn"
-        )
+        got = fmt_pair(ev.bytes_done, ev.total)
+        self._log(ev.ts, "LOAD SLOW", f"{row.name()}: {got} after {ev.elapsed:.1f} s", "warn")
 
     def _on_stalled(self, ev: BodyStalled) -> None:
         row = self._row(ev.request_id, ev.ts)
@@ -394,7 +415,7 @@ class DashboardState:
         self._log(
             ev.ts,
             "STALLED",
-            f"{row.name()}: no bytes for {ev.stall:.0f} s at {_kb(ev.consumed)}",
+            f"{row.name()}: no bytes for {ev.stall:.0f} s at {fmt_size(ev.consumed)}",
             "warn",
         )
 
@@ -550,6 +571,7 @@ class DashboardState:
         self.url = sanitize(ev.url)
         if ev.duration is not None:
             self.duration = ev.duration
+        self.live = ev.duration is None
         parts = [sanitize(ev.codec, 24)] if ev.codec else []
         if ev.sample_rate:
             parts.append(f"{ev.sample_rate / 1000:g} kHz")
@@ -681,6 +703,7 @@ class DashboardState:
             retries=self.retries,
             bytes_downloaded=self.bytes_downloaded,
             fetch=self._fetch_view(),
+            live=self.live,
             wall_offset=self.wall_offset,
         )
 
