@@ -22,7 +22,7 @@ from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Prio
 from kithara_cli.dl.downloader import memory_sink
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import KitharaError, PlaylistError
-from kithara_cli.events.types import AbrDecision, Event, SegmentLoaded
+from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, SegmentLoaded
 from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.loader import load_media
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
@@ -307,6 +307,9 @@ class HlsSource:
                 )
             )
             run.next_place += 1
+            self.bus.publish(
+                BandwidthEstimate(estimate_bps=self.controller.estimator.estimate_bps())
+            )
             if run.next_place >= len(ref.segments):
                 resource.set_total(run.write_pos)
 
