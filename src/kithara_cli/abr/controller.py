@@ -91,6 +91,7 @@ class AbrConfig:
     abandon_saving: float = 0.8
     load_slow_step: int = 1  # rungs a load_slow reaction may step down at once
     dry_margin_s: float = 0.0  # "runs dry" means within this of empty
+    empty_buffer_fetch_s: float = 0.5  # at an empty buffer, a fetch may take this long
 
 
 @dataclass
@@ -433,7 +434,10 @@ class AbrController:
                 continue
             if playing:
                 fetch_s = ttfb + bw * self.segment_duration / max(est, 1.0)
-                if fetch_s > buffer_s:
+                # An empty buffer (after a seek, or already rebuffering) cannot be protected:
+                # the next fetch stalls playback whatever its rung, so only its time counts.
+                budget = buffer_s if buffer_s > 0.0 else cfg.empty_buffer_fetch_s
+                if fetch_s > budget:
                     continue
                 # while the buffer is thin, only rungs that grow it briskly: a fetch may take
                 # fill_share of a segment's duration at an empty buffer, all of it at
