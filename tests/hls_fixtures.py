@@ -226,7 +226,7 @@ def playlist_text(header: list[str], entries: list[tuple[float, str]], end: bool
     return "\n".join(lines) + "\n"
 
 
-def static(body: bytes | str, content_type: str = "application/vnd.apple.mpegurl"):  # noqa: ANN201
+def static(body: bytes | str, content_type: str = "application/vnd.apple.mpegurl"):
     """A route handler that always serves ``body``."""
     data = body.encode() if isinstance(body, str) else body
 

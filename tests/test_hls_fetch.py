@@ -14,8 +14,10 @@ from pathlib import Path
 import av
 import pytest
 
-from hls_fixtures import (  # noqa: F401  (hls_media, hls_server are fixtures)
+import hls_fixtures
+from hls_fixtures import (
     AES_KEY,
+    RATE,
     SECONDS,
     HlsMedia,
     assert_nothing_written,
@@ -25,17 +27,18 @@ from hls_fixtures import (  # noqa: F401  (hls_media, hls_server are fixtures)
     decode,
     expected_bytes,
     fetch,
-    hls_media,
-    hls_server,
     playlist_text,
     popen_fetch,
     static,
     tone_seconds,
     wait_for,
 )
-from kithara_cli.file.state import part_paths, load_state
+from kithara_cli.file.state import load_state, part_paths
 from kithara_cli.media import ALT_AUDIO_BASE_HZ
 from kithara_cli.server import Faults, MediaServer
+
+hls_media = hls_fixtures.hls_media  # fixtures shared with the other HLS tests
+hls_server = hls_fixtures.hls_server
 
 BEST = 1  # index of the 128k variant, which "best" must pick
 
@@ -90,12 +93,7 @@ def test_fmp4_init_written_again_only_where_it_changes(
     out = tmp_path / "out.mp4"
     proc = fetch(hls_server.url("fmp4/switch.m3u8"), "-o", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
-    want = (
-        init_low.read_bytes()
-        + concat(low[:5])
-        + init_high.read_bytes()
-        + concat(high[5:])
-    )
+    want = init_low.read_bytes() + concat(low[:5]) + init_high.read_bytes() + concat(high[5:])
     assert out.read_bytes() == want
     assert len(hls_server.stats.requests(f"fmp4/{init_low.name}")) == 1
     assert len(hls_server.stats.requests(f"fmp4/{init_high.name}")) == 1
@@ -119,7 +117,9 @@ def test_discontinuity_stays_decodable(
     out = tmp_path / "out.ts"
     proc = fetch(hls_server.url("misc/discontinuity.m3u8"), "-o", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
-    segments = sorted(hls_media.misc.glob("disc_a_*.ts")) + sorted(hls_media.misc.glob("disc_b_*.ts"))
+    segments = sorted(hls_media.misc.glob("disc_a_*.ts")) + sorted(
+        hls_media.misc.glob("disc_b_*.ts")
+    )
     assert out.read_bytes() == concat(segments)
     with av.open(str(out)) as container:
         rates = {f.sample_rate for f in container.decode(audio=0)}
@@ -127,7 +127,9 @@ def test_discontinuity_stays_decodable(
     assert_tone(out, SECONDS)
 
 
-def test_packed_audio_with_id3(hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path) -> None:
+def test_packed_audio_with_id3(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
     out = tmp_path / "out.aac"
     proc = fetch(hls_server.url("misc/packed.m3u8"), "-o", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
@@ -153,13 +155,17 @@ def test_separate_audio_rendition_never_fetches_video(
     assert_tone(out, SECONDS, base_hz=ALT_AUDIO_BASE_HZ[lang])
 
 
-def test_list_json_shows_renditions(hls_server: MediaServer) -> None:
+def test_list_shows_renditions(hls_server: MediaServer) -> None:
     proc = fetch("--list", "--json", hls_server.url("misc/alt_master.m3u8"))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     languages = [r["language"] for r in data["variants"][0]["renditions"]]
     assert languages == ["en", "de"]
     assert not [r for r in hls_server.stats.requests() if not r.path.endswith("alt_master.m3u8")]
+    table = fetch("--list", hls_server.url("misc/alt_master.m3u8"))
+    assert table.returncode == 0, table.stderr
+    assert "English [en]" in table.stdout and "Deutsch [de]" in table.stdout, table.stdout
+    assert "2000k" in table.stdout
 
 
 # --- URIs --------------------------------------------------------------------------------------
@@ -174,8 +180,8 @@ def test_absolute_root_relative_and_query_uris_keep_the_token(
     durations = ladder.segment_durations[BEST]
     seen: dict[str, dict[str, str]] = {}
 
-    def record(body: bytes, content_type: str):  # noqa: ANN202
-        def handler(path: str, query: dict[str, str], now: float):  # noqa: ANN202
+    def record(body: bytes, content_type: str):
+        def handler(path: str, query: dict[str, str], now: float):
             seen[path] = dict(query)
             return 200, {"Content-Type": content_type}, body
 
@@ -224,7 +230,9 @@ def test_redirected_master_resolves_against_final_url(
     assert out.read_bytes() == expected_bytes(hls_media.ts, BEST)
     statuses = [r.status for r in hls_server.stats.requests("old/master.m3u8")]
     assert statuses == [302, 302, 302]
-    assert not [r for r in hls_server.stats.requests() if r.path.startswith("old/") and r.status == 404]
+    assert not [
+        r for r in hls_server.stats.requests() if r.path.startswith("old/") and r.status == 404
+    ]
     assert hls_server.stats.requests("ts/128k.m3u8")
 
 
@@ -251,6 +259,47 @@ def test_remux_from_ts(
         assert container.streams.audio[0].codec_context.name == "aac"
     assert_tone(out, SECONDS)
     assert list(tmp_path.iterdir()) == [out]
+
+
+def test_remux_across_restarting_timestamps(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Segments 0-4 twice, split by a discontinuity: timestamps restart, the .m4a still plays."""
+    ladder = hls_media.ts
+    entries = [(ladder.segment_durations[BEST][i], ladder.segments[BEST][i].name) for i in range(5)]
+    text = playlist_text(["#EXT-X-TARGETDURATION:2"], entries).replace("#EXT-X-ENDLIST\n", "")
+    text += "#EXT-X-DISCONTINUITY\n" + playlist_text([], entries).removeprefix("#EXTM3U\n")
+    hls_server.add_route("ts/restart.m3u8", static(text))
+    out = tmp_path / "out.m4a"
+    proc = fetch(hls_server.url("ts/restart.m3u8"), "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    pcm = decode(out)
+    assert abs(pcm.shape[0] / RATE - 2 * sum(d for d, _ in entries)) <= 0.1
+    assert tone_seconds(pcm) == [*range(10), *range(10)]
+
+
+def test_impossible_remux_keeps_the_download_beside_out(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """44.1 kHz then 48 kHz cannot go in one .m4a track without re-encoding."""
+    out = tmp_path / "out.m4a"
+    proc = fetch(hls_server.url("misc/discontinuity.m3u8"), "-o", str(out), "-q")
+    kept = tmp_path / "out.ts"
+    assert_one_line_error(proc, "changes mid-stream", str(kept))
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.ts"]
+    assert_tone(kept, SECONDS)
+
+
+def test_remux_into_unknown_container_refused_before_fetching(
+    hls_server: MediaServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.wav"
+    proc = fetch(hls_server.url("ts/master.m3u8"), "-o", str(out), "--remux", "-q")
+    assert_one_line_error(proc, ".wav")
+    assert proc.returncode == 2
+    assert hls_server.stats.requests() == []
+    assert_nothing_written(out)
 
 
 # --- faults ------------------------------------------------------------------------------------
@@ -301,12 +350,20 @@ def test_skip_unavailable_reports_the_gap(
     assert heard[-8:] == list(range(12, 20))
 
 
+def test_skip_unavailable_with_nothing_available_still_fails(
+    hls_server: MediaServer, tmp_path: Path
+) -> None:
+    hls_server.set_faults("ts/128k_*.ts", Faults(fail_first=10**6, fail_status=404))
+    out = tmp_path / "out.ts"
+    proc = fetch(hls_server.url("ts/master.m3u8"), "-o", str(out), "--skip-unavailable", "-q")
+    assert_one_line_error(proc, "404")
+    assert_nothing_written(out)
+
+
 # --- encryption --------------------------------------------------------------------------------
 
 
-def test_wrong_key_is_an_error_and_writes_nothing(
-    hls_server: MediaServer, tmp_path: Path
-) -> None:
+def test_wrong_key_is_an_error_and_writes_nothing(hls_server: MediaServer, tmp_path: Path) -> None:
     wrong = bytes(reversed(AES_KEY))
     hls_server.add_route("aes/key.bin", static(wrong, "application/octet-stream"))
     out = tmp_path / "out.ts"
@@ -328,7 +385,9 @@ def test_sample_aes_is_refused_by_name(
     hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
 ) -> None:
     ladder = hls_media.aes
-    entries = list(zip(ladder.segment_durations[0], [p.name for p in ladder.segments[0]], strict=True))
+    entries = list(
+        zip(ladder.segment_durations[0], [p.name for p in ladder.segments[0]], strict=True)
+    )
     text = playlist_text(
         ["#EXT-X-TARGETDURATION:2", '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="key.bin"'], entries
     )

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-
 from kithara_cli.dl import Downloader
-from kithara_cli.errors import Cancelled, KitharaError, PlaylistError, UsageError
+from kithara_cli.errors import (
+    Cancelled,
+    DecoderError,
+    KitharaError,
+    OutputError,
+    PlaylistError,
+    UnsupportedError,
+    UsageError,
+)
 from kithara_cli.events import EventBus
 from kithara_cli.file.fetch import check_output
 from kithara_cli.file.state import part_paths, remove_quietly
 from kithara_cli.hls.loader import load_playlist, select
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist
-from kithara_cli.hls.remux import needs_remux, remux
+from kithara_cli.hls.remux import check_remux_target, needs_remux, remux
+from kithara_cli.hls.sniff import DEFAULT_EXTENSION
 from kithara_cli.hls.writer import HlsWriter, LiveFollower, check_encryption, finish_output
 
 if TYPE_CHECKING:
@@ -71,6 +80,8 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
         sys.stdout.write(json.dumps({"url": playlist.url, "variants": rows}, indent=2) + "\n")
         return
     from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
 
     table = Table(title=None, show_edge=False)
     for col in ("index", "bandwidth", "codecs", "channels", "renditions"):
@@ -86,16 +97,15 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
         table.add_row(
             str(row["index"]),
             f"{int(bw) // 1000}k" if isinstance(bw, int) else "-",
-            ",".join(row["codecs"]) or "-",  # type: ignore[arg-type]
-            channels or "-",
-            names or "-",
+            escape(",".join(row["codecs"])) or "-",  # type: ignore[arg-type]
+            escape(channels) or "-",
+            escape(names) or "-",  # "[en]" is no markup tag
         )
     Console(highlight=False).print(table)
 
 
 def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
     from kithara_cli.ui.console import print_note
-    from kithara_cli.ui.progress import FetchProgressView
 
     with Downloader(
         bus,
@@ -110,6 +120,7 @@ def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -
             raise UsageError("--out FILE is required")
         out = options.out
         check_output(out, options.force)
+        check_remux_target(out, options.remux)
         selection, media = select(dl, options.url, options.variant, options.audio)
         for seg in media.segments:
             check_encryption(seg)
@@ -135,7 +146,7 @@ def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -
         try:
             if follower is not None:
                 follower.start()
-            with FetchProgressView(bus, out.name, quiet=options.quiet, verbose=common.verbose):
+            with _progress_view(bus, out.name, options.quiet, common.verbose):
                 result = writer.run()
         except Cancelled:
             raise
@@ -146,15 +157,14 @@ def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -
         finally:
             if follower is not None:
                 follower.stop()
-        try:
-            if needs_remux(out, result.container, options.remux):
+        if needs_remux(out, result.container, options.remux):
+            try:
                 remux(part, out)
-                remove_quietly(part)
-            else:
-                finish_output(part, out)
-        except KitharaError:
-            remove_quietly(part, state_path)
-            raise
+            except KitharaError as exc:
+                raise _keep_source(part, out, result.container, exc) from exc
+            remove_quietly(part)
+        else:
+            finish_output(part, out)
         remove_quietly(state_path)
     if result.gaps:
         print_note(f"skipped {len(result.gaps)} unavailable segment(s): {result.gaps}")
@@ -163,3 +173,30 @@ def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -
             f"saved {out} ({result.segments} segments, {result.bytes} bytes, "
             f"{result.seconds:.2f} s)"
         )
+
+
+def _progress_view(
+    bus: EventBus, label: str, quiet: bool, verbose: bool
+) -> contextlib.AbstractContextManager[object]:
+    """The progress bar; with --quiet nothing at all (rich.progress costs ~40 ms to import)."""
+    if quiet:
+        return contextlib.nullcontext()
+    from kithara_cli.ui.progress import FetchProgressView
+
+    return FetchProgressView(bus, label, quiet=quiet, verbose=verbose)
+
+
+def _keep_source(part: Path, out: Path, container: str | None, error: KitharaError) -> KitharaError:
+    """A remux failed after the whole download: keep the bytes in their own container beside
+    ``out`` (never at ``out``) and say where, rather than throw the download away."""
+    kept = out.with_name(out.stem + DEFAULT_EXTENSION.get(container or "", ".bin"))
+    if kept == out or kept.exists():
+        kept = out.with_name(out.name + DEFAULT_EXTENSION.get(container or "", ".bin"))
+    try:
+        finish_output(part, kept)
+    except KitharaError:
+        remove_quietly(part)
+        return error
+    remove_quietly(part_paths(out)[1])
+    kind = type(error) if isinstance(error, (OutputError, DecoderError)) else UnsupportedError
+    return kind(f"{error}; the download is kept as {kept}")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from kithara_cli.dl import Downloader, Priority
 from kithara_cli.errors import DecryptionError, KitharaError, UnsupportedError
-from kithara_cli.hls.crypto import KeyCache
 from kithara_cli.hls.model import Key
+
+if TYPE_CHECKING:
+    from kithara_cli.hls.crypto import KeyCache
 
 
 class KeyStore:
@@ -16,9 +19,20 @@ class KeyStore:
 
     def __init__(self, downloader: Downloader) -> None:
         self.dl = downloader
-        self.cache = KeyCache()
+        self._cache: KeyCache | None = None
         self._lock = threading.Lock()
         self._pending: dict[str, Future[bytes]] = {}
+
+    @property
+    def cache(self) -> KeyCache:
+        # Imported on first use: cryptography costs ~20 ms of start-up that clear streams skip.
+        if self._cache is None:
+            from kithara_cli.hls.crypto import KeyCache
+
+            with self._lock:
+                if self._cache is None:
+                    self._cache = KeyCache()
+        return self._cache
 
     def get(self, key: Key) -> bytes:
         if key.method != "AES-128":

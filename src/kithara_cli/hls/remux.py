@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kithara_cli.errors import DecoderError, OutputError, UnsupportedError
+from kithara_cli.errors import DecoderError, OutputError, UnsupportedError, UsageError
 from kithara_cli.hls.sniff import NATIVE_EXTENSIONS
 
 # --out extensions PyAV can write audio into, and the muxer each one names.
@@ -23,14 +23,31 @@ MUXERS = {
 
 
 def needs_remux(out: Path, container: str | None, forced: bool) -> bool:
+    """Remux when asked, or when --out names a container we can write other than the source's.
+
+    An extension we cannot write (``.bin``, none) keeps the source container as it is.
+    """
     if container is None:
         return False
     ext = out.suffix.lower()
     if forced:
         return True
-    if not ext:
-        return False
-    return ext not in NATIVE_EXTENSIONS.get(container, ())
+    return ext in MUXERS and ext not in NATIVE_EXTENSIONS.get(container, ())
+
+
+def check_remux_target(out: Path, forced: bool) -> None:
+    """Refuse ``--remux`` into a container we cannot write before anything is downloaded."""
+    ext = out.suffix.lower()
+    if forced and ext not in MUXERS:
+        names = ", ".join(sorted(MUXERS))
+        raise UsageError(f"cannot remux into {ext or 'a file with no extension'} (use {names})")
+
+
+def _adts_format(data: bytes) -> tuple[int, int] | None:
+    """(sampling index, channel configuration) of an ADTS frame, None if not ADTS."""
+    if len(data) < 7 or data[0] != 0xFF or data[1] & 0xF6 != 0xF0:
+        return None
+    return (data[2] >> 2) & 0x0F, ((data[2] & 0x01) << 2) | (data[3] >> 6)
 
 
 def remux(source: Path, out: Path) -> None:
@@ -49,15 +66,35 @@ def remux(source: Path, out: Path) -> None:
                 raise DecoderError("no audio stream in the download")
             with av.open(str(tmp), "w", format=muxer) as dst:
                 out_stream = dst.add_stream_from_template(audio)
+                fmt: tuple[int, int] | None = None
+                shift = 0  # timestamps restart after a discontinuity: keep them increasing
+                next_dts: int | None = None
                 for packet in src.demux(audio):
-                    if packet.dts is None:
+                    if packet.dts is None or packet.size == 0:
                         continue
+                    this = _adts_format(bytes(packet))
+                    if this is not None:
+                        if fmt is not None and this != fmt:
+                            raise UnsupportedError(
+                                f"cannot remux into {ext}: the audio format changes mid-stream "
+                                "(at a discontinuity)"
+                            )
+                        fmt = this
+                    duration = packet.duration or 0
+                    if next_dts is not None and packet.dts + shift < next_dts - duration:
+                        shift = next_dts - packet.dts + (0 if duration else 1)
+                    packet.dts += shift
+                    if packet.pts is not None:
+                        packet.pts += shift
+                    next_dts = packet.dts + duration
                     packet.stream = out_stream
                     dst.mux(packet)
+    except UnsupportedError:
+        _unlink(tmp)
+        raise
     except (av.error.FFmpegError, ValueError) as exc:
         _unlink(tmp)
-        codec = ""
-        raise UnsupportedError(f"cannot remux into {ext}: {exc}{codec}") from exc
+        raise UnsupportedError(f"cannot remux into {ext}: {exc}") from exc
     except OSError as exc:
         _unlink(tmp)
         raise OutputError(f"cannot write {out}: {exc.strerror}") from exc

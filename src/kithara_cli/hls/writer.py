@@ -21,7 +21,6 @@ from kithara_cli.errors import (
 )
 from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
 from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
-from kithara_cli.hls.crypto import decrypt_segment, segment_iv
 from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.sniff import container_of
@@ -58,7 +57,13 @@ def decode_segment(keys: KeyStore, segment: Segment, data: bytes) -> bytes:
     if key is None or key.method == "NONE":
         return data
     check_encryption(segment)
-    clear = decrypt_segment(data, keys.get(key), segment_iv(key, segment.sequence))
+    from kithara_cli.hls.crypto import decrypt_segment, segment_iv  # cryptography: ~20 ms
+
+    key_bytes = keys.get(key)
+    try:
+        clear = decrypt_segment(data, key_bytes, segment_iv(key, segment.sequence))
+    except DecryptionError as exc:
+        raise DecryptionError(f"segment {segment.sequence} ({segment.uri}): {exc}") from None
     if container_of(clear) is None:
         raise DecryptionError(f"segment {segment.sequence} does not decrypt to media: wrong key?")
     return clear
@@ -125,6 +130,7 @@ class HlsWriter:
         next_submit = next_write
         ready: dict[int, bytes | KitharaError] = {}
         gaps: list[int] = []
+        first_gap_error: KitharaError | None = None
         seconds_written = sum(s.duration for s in self._segments[:next_write])
         last_save = 0.0
         interrupted = False
@@ -151,6 +157,7 @@ class HlsWriter:
                     if isinstance(item, KitharaError):
                         if not self.skip_unavailable:
                             raise item
+                        first_gap_error = first_gap_error or item
                         gaps.append(seg.sequence)
                         self.bus.publish(
                             Notice(level="warning", message=f"skipped segment {seg.sequence}")
@@ -197,6 +204,8 @@ class HlsWriter:
             out.close()
         except OSError as exc:
             raise OutputError(f"cannot write {self.part}: {exc.strerror}") from exc
+        if first_gap_error is not None and next_write == len(gaps):
+            raise first_gap_error  # --skip-unavailable, but nothing at all could be fetched
         return HlsFetchResult(
             path=self.part,
             bytes=written_bytes,
@@ -387,6 +396,15 @@ class LiveFollower(threading.Thread):
                     return
                 continue
             fresh = [s for s in media.segments if s.sequence > self.last_sequence]
+            if fresh and self.last_sequence >= 0 and fresh[0].sequence > self.last_sequence + 1:
+                lost = fresh[0].sequence - self.last_sequence - 1
+                self.writer.bus.publish(
+                    Notice(
+                        level="warning",
+                        message=f"live playlist moved on: {lost} segment(s) missed "
+                        f"after {self.last_sequence}",
+                    )
+                )
             if fresh:
                 self.last_sequence = fresh[-1].sequence
                 interval = max(media.target_duration, 0.5)

@@ -1,0 +1,149 @@
+"""Live HLS fetch: a playlist that grows while the CLI follows it.
+
+The live playlist is computed per request (``MediaServer.add_route``): it reveals one more
+segment of a prebuilt 20 s ladder every ``INTERVAL`` seconds in a sliding window, and claims
+EXT-X-TARGETDURATION:1 so the follower reloads quickly (the EXTINF durations stay honest).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import hls_fixtures
+from hls_fixtures import (
+    HlsMedia,
+    assert_tone,
+    concat,
+    fetch,
+    popen_fetch,
+    wait_for,
+)
+from kithara_cli.file.state import part_paths
+from kithara_cli.server import MediaServer
+
+hls_media = hls_fixtures.hls_media  # fixtures shared with the other HLS tests
+hls_server = hls_fixtures.hls_server
+
+INTERVAL = 0.5
+START_VISIBLE = 5  # segments in the playlist at the first request
+LIVE_EDGE = 3  # the CLI's default: start 3 segments back
+WINDOW = 8
+VARIANT = 1
+
+
+class LivePlaylist:
+    """Route handler: a live window over ``names`` that grows by one every INTERVAL seconds."""
+
+    def __init__(self, names: list[str], durations: list[float], *, ends: bool) -> None:
+        self.names = names
+        self.durations = durations
+        self.ends = ends
+        self.t0: float | None = None
+        self.lock = threading.Lock()
+        self.requests = 0
+
+    def visible(self, now: float) -> int:
+        with self.lock:
+            if self.t0 is None:
+                self.t0 = now
+            self.requests += 1
+            return min(len(self.names), START_VISIBLE + int((now - self.t0) / INTERVAL))
+
+    def __call__(self, path: str, query: dict[str, str], now: float):
+        visible = self.visible(now)
+        first = max(0, visible - WINDOW)
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            "#EXT-X-TARGETDURATION:1",
+            f"#EXT-X-MEDIA-SEQUENCE:{first}",
+        ]
+        for i in range(first, visible):
+            lines += [f"#EXTINF:{self.durations[i]:.6f},", self.names[i]]
+        if self.ends and visible == len(self.names):
+            lines.append("#EXT-X-ENDLIST")
+        body = ("\n".join(lines) + "\n").encode()
+        return 200, {"Content-Type": "application/vnd.apple.mpegurl"}, body
+
+
+def live_route(hls_media: HlsMedia, server: MediaServer, *, ends: bool) -> tuple[str, list[Path]]:
+    ladder = hls_media.ts
+    segments = ladder.segments[VARIANT]
+    handler = LivePlaylist([p.name for p in segments], ladder.segment_durations[VARIANT], ends=ends)
+    server.add_route("ts/live.m3u8", handler)
+    return server.url("ts/live.m3u8"), segments
+
+
+FIRST = START_VISIBLE - LIVE_EDGE  # index of the first segment a live fetch writes
+
+
+def test_live_follows_until_endlist(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    url, segments = live_route(hls_media, hls_server, ends=True)
+    out = tmp_path / "out.ts"
+    proc = fetch(url, "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == concat(segments[FIRST:]), "exactly the live edge onwards"
+    assert len(hls_server.stats.requests("ts/live.m3u8")) >= 3, "the playlist was reloaded"
+    for seg in segments[FIRST:]:
+        assert len(hls_server.stats.requests(f"ts/{seg.name}")) == 1
+    for seg in segments[:FIRST]:
+        assert not hls_server.stats.requests(f"ts/{seg.name}"), "nothing behind the live edge"
+    seconds = sum(hls_media.ts.segment_durations[VARIANT][FIRST:])
+    assert_tone(out, seconds, first=round(sum(hls_media.ts.segment_durations[VARIANT][:FIRST])))
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_live_edge_option(hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path) -> None:
+    """--live-edge 1 starts at the newest segment; --duration stops once 7 s are written."""
+    url, segments = live_route(hls_media, hls_server, ends=False)
+    out = tmp_path / "out.ts"
+    proc = fetch(url, "-o", str(out), "-q", "--live-edge", "1", "--duration", "7")
+    assert proc.returncode == 0, proc.stderr
+    first = START_VISIBLE - 1
+    durations = hls_media.ts.segment_durations[VARIANT]
+    count = next(n for n in range(1, 10) if sum(durations[first : first + n]) >= 7)
+    assert count == 4, "7 s needs four 2 s segments, three of them not yet published at start"
+    assert out.read_bytes() == concat(segments[first : first + count])
+
+
+def test_live_duration_stops_early(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """No ENDLIST ever comes: --duration alone ends the fetch, with whole segments."""
+    url, segments = live_route(hls_media, hls_server, ends=False)
+    out = tmp_path / "out.ts"
+    proc = fetch(url, "-o", str(out), "-q", "--duration", "7")
+    assert proc.returncode == 0, proc.stderr
+    # From segment FIRST: 2.02 + 2.0 + 2.0 < 7 <= + 2.0, so four segments; the fourth was
+    # published only after the first reload.
+    assert out.read_bytes() == concat(segments[FIRST : FIRST + 4])
+    assert_tone(out, sum(hls_media.ts.segment_durations[VARIANT][FIRST : FIRST + 4]), first=4)
+
+
+def test_ctrl_c_on_live_finishes_the_output(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    url, segments = live_route(hls_media, hls_server, ends=False)
+    out = tmp_path / "out.ts"
+    part, state = part_paths(out)
+    proc = popen_fetch(url, "-o", str(out), "-q")
+    three = len(concat(segments[FIRST : FIRST + 3]))
+    try:
+        wait_for(lambda: part.exists() and part.stat().st_size >= three, what="3 segments")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert not part.exists() and not state.exists()
+    data = out.read_bytes()
+    written = next(
+        n
+        for n in range(3, len(segments) - FIRST + 1)
+        if len(concat(segments[FIRST : FIRST + n])) >= len(data)
+    )
+    assert data == concat(segments[FIRST : FIRST + written]), "whole segments, in order"
+    assert_tone(out, sum(hls_media.ts.segment_durations[VARIANT][FIRST : FIRST + written]), first=4)
