@@ -12,7 +12,7 @@ complete -c kithara -n '__fish_seen_subcommand_from fetch' -l audio -r -d 'HLS a
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l list -d 'Print the HLS ladder and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l json -d 'With --list: print JSON.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l remux -d 'Remux HLS output into --out\'s container.'
-complete -c kithara -n '__fish_seen_subcommand_from fetch' -l segments -r -d 'HLS segments in flight.'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l segments -r -d 'HLS segments in flight (lower it for shy servers).'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l skip-unavailable -d 'Skip HLS segments that fail; report the gaps.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l live-edge -r -d 'Live HLS: start N segments back.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l duration -r -d 'Live HLS: stop after this many seconds.'

@@ -120,8 +120,11 @@ def fetch(
         bool, typer.Option("--remux", help="Remux HLS output into --out's container.")
     ] = False,
     segments: Annotated[
-        int, typer.Option("--segments", min=1, max=64, help="HLS segments in flight.")
-    ] = 8,
+        int,
+        typer.Option(
+            "--segments", min=1, max=64, help="HLS segments in flight (lower it for shy servers)."
+        ),
+    ] = 32,
     skip_unavailable: Annotated[
         bool,
         typer.Option("--skip-unavailable", help="Skip HLS segments that fail; report the gaps."),

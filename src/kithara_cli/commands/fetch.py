@@ -25,7 +25,7 @@ class FetchOptions:
     list_only: bool = False
     as_json: bool = False
     remux: bool = False
-    segments_in_flight: int = 8
+    segments_in_flight: int = 32
     skip_unavailable: bool = False
     live_edge: int = 3
     duration: float | None = None
