@@ -151,7 +151,9 @@ class HlsWriter:
                 except queue.Empty:
                     continue
                 self._take(msg, ready)
-                while next_write in ready:
+                while next_write in ready and not (
+                    self.duration_limit is not None and seconds_written >= self.duration_limit
+                ):
                     item = ready.pop(next_write)
                     seg = self._segments[next_write]
                     if isinstance(item, KitharaError):
