@@ -296,6 +296,8 @@ class Player:
             played = sink.frames_played
             if not self._started and played > 0:
                 self._started = True
+                if self._hls is not None:
+                    self._hls.playback_started()
                 self.bus.publish(
                     PlaybackStarted(
                         time_to_first_audio=seconds_since_process_start(),

@@ -90,6 +90,9 @@ class HlsSource:
         self.cache_dir = cache_dir
         self.prefetch = max(1, prefetch)
         self.max_ahead = max_ahead
+        # Until playback starts, fetch only what first audio needs: a burst of prefetch then
+        # would compete for the GIL with the decoder's start-up (PyAV and numpy imports).
+        self.ahead_limit = min(max_ahead, 4.0)
         self.clock = clock
         self.keys = KeyStore(downloader)
         self._lock = threading.Lock()
@@ -197,6 +200,11 @@ class HlsSource:
 
     def set_playhead(self, seconds: float) -> None:
         self._playhead = seconds
+
+    def playback_started(self) -> None:
+        """Lift the start-up prefetch limit."""
+        self.ahead_limit = self.max_ahead
+        self._inbox.put(("wake",))
 
     def buffered_until(self) -> float:
         run = self._run
@@ -335,7 +343,7 @@ class HlsSource:
         while (
             len(run.in_flight) < self.prefetch
             and run.next_fetch < len(ref.segments)
-            and self.buffered_until() - self._playhead < self.max_ahead
+            and self.buffered_until() - self._playhead < self.ahead_limit
             and run.next_fetch - run.next_place < self.prefetch + 2
         ):
             decision = self.controller.choose(self.buffer_ahead(), self.clock())
