@@ -78,6 +78,10 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             target = options.url
         bus = EventBus()
         stack.enter_context(EventSinks(bus, common, verbose_log=not use_ui))
+        if not use_ui and not common.verbose:
+            from kithara_cli.ui.plain_log import PlainLog
+
+            stack.callback(PlainLog(bus).close)
         from kithara_cli.dl import Downloader
 
         dl = stack.enter_context(

@@ -1,0 +1,52 @@
+"""``kithara play --no-ui`` (or no TTY): the dashboard's events log as plain stderr lines.
+
+The same notable events the dashboard lists (ABR decisions, LoadSlow, retries, seeks,
+rebuffers, failures), worded the same way, read off the bus on this class's own thread.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from kithara_cli.events import EventBus
+from kithara_cli.ui.dashboard_state import DashboardState, LogEntry
+
+
+class PlainLog:
+    def __init__(self, bus: EventBus, *, interval: float = 0.2) -> None:
+        self._queue = bus.queue(maxlen=50_000)
+        self._state = DashboardState()
+        self._interval = interval
+        self._last: LogEntry | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kithara-log", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._flush()
+        self._flush()
+
+    def _flush(self) -> None:
+        for event in self._queue.drain():
+            self._state.apply(event)
+        entries = list(self._state.log)
+        start = 0
+        if self._last is not None:
+            for i in range(len(entries) - 1, -1, -1):
+                if entries[i] is self._last:
+                    start = i + 1
+                    break
+        for entry in entries[start:]:
+            stamp = time.strftime("%H:%M:%S")
+            sys.stderr.write(f"kithara: {stamp} {entry.kind:<9} {entry.text}\n")
+        if entries[start:]:
+            sys.stderr.flush()
+            self._last = entries[-1]
+
+    def close(self) -> None:
+        self._queue.unsubscribe()
+        self._stop.set()
+        self._thread.join(timeout=2)
