@@ -314,6 +314,6 @@ def main() -> None:
     # numpy's OpenBLAS starts a thread per core at import; kithara does no linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
-        app()
+        app(prog_name="kithara")
     except KeyboardInterrupt:
         sys.exit(130)
