@@ -35,6 +35,11 @@ Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
 
 # Small probing so the first audio needs only the start of the file (see the package docs).
 PROBE_OPTIONS: dict[str, str] = {"probesize": "32768", "analyzeduration": "500000"}
+# For sources still downloading: seek by computed byte position (MP3: from the bitrate)
+# instead of FFmpeg's default exact seek, which *reads every frame* up to the target - over
+# HTTP, a linear download of everything before it. Samples before the target are still
+# dropped by timestamp; MP3 lands within a frame (~26 ms) of it rather than on the sample.
+FAST_SEEK_OPTIONS: dict[str, str] = {**PROBE_OPTIONS, "fflags": "+fastseek"}
 # Bytes PyAV asks the source for per read: small, so we never read far past what we need.
 IO_BUFFER_SIZE = 16384
 # How long one blocked ring write waits before looking at pending commands.
@@ -258,6 +263,7 @@ class Decoder:
         start_at: float = 0.0,
         timeline_origin: float = 0.0,
         linger: bool = True,
+        fast_seek: bool = False,
         name: str = "kithara-decoder",
     ) -> None:
         if ring.channels != out_channels:
@@ -268,6 +274,7 @@ class Decoder:
         self._layout = _layout_for(out_channels)
         self._on_event = on_event
         self._linger = linger
+        self._open_options = FAST_SEEK_OPTIONS if fast_seek else PROBE_OPTIONS
         self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -517,7 +524,11 @@ class Decoder:
             if fmt is not None:
                 try:
                     container = av.open(
-                        reader, "r", format=fmt, options=PROBE_OPTIONS, buffer_size=IO_BUFFER_SIZE
+                        reader,
+                        "r",
+                        format=fmt,
+                        options=self._open_options,
+                        buffer_size=IO_BUFFER_SIZE,
                     )
                 except av.error.FFmpegError:
                     container = None
@@ -527,7 +538,9 @@ class Decoder:
                 if container is None:
                     reader.seek(0)
             if container is None:
-                container = av.open(reader, "r", options=PROBE_OPTIONS, buffer_size=IO_BUFFER_SIZE)
+                container = av.open(
+                    reader, "r", options=self._open_options, buffer_size=IO_BUFFER_SIZE
+                )
         except av.error.FFmpegError as exc:
             raise UnsupportedError(f"cannot open the audio: {_describe(exc)}") from exc
         except KitharaError:

@@ -191,6 +191,7 @@ class Player:
             out_channels=channels,
             on_event=self._event,
             start_at=start_at,
+            fast_seek=self._source is not None,  # over the network: never seek by reading
             **({"timeline_origin": origin} if self._hls is not None else {}),
         )
         self._decoder.start()
@@ -322,8 +323,11 @@ class Player:
                     )
                 )
             if self._seek is not None:
-                target, t0, frames0 = self._seek
-                if ring.generation != self._seek_generation and played > frames0:
+                target, t0, _ = self._seek
+                # Done when a frame at or after the target has been handed to the output (the
+                # ring re-bases its position at the target when the decoder clears it).
+                landed = ring.position_frames > round(target * sink.rate)
+                if ring.generation != self._seek_generation and landed:
                     self._seek = None
                     self.bus.publish(SeekCompleted(target=target, latency=now - t0))
                     if not self._paused:

@@ -11,6 +11,7 @@ from kithara_cli.storage import SparseResource
 # A read this far past what the running request has written is cheaper to wait for than to
 # serve with a new request (on loopback ~1 RTT of data; over the internet far more).
 NEAR_AHEAD = 256 * 1024
+TAIL_PROBE = 256 * 1024  # reads this close to the end are a demuxer's peek, not a seek
 
 
 class ProgressiveSource:
@@ -35,6 +36,7 @@ class ProgressiveSource:
         self._closed = False
         self._reader_pos = 0
         self.first_response = threading.Event()
+        self._side: set[tuple[int, int]] = set()
 
     # --- stream.Source ---------------------------------------------------------------------
 
@@ -68,13 +70,47 @@ class ProgressiveSource:
     def start(self, offset: int = 0) -> None:
         self._open(offset, Priority.DEMAND)
 
+    def wait_length(self, timeout: float = 30.0) -> int | None:
+        """The length once the first response tells it (demuxers ask for it to seek by byte)."""
+        self.first_response.wait(timeout)
+        return self.resource.total
+
     def _ensure_fetching(self, offset: int) -> None:
         with self._lock:
             if self._closed:
                 return
             if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
                 return
+            total = self.resource.total
+            if self._running and total is not None and total - offset <= TAIL_PROBE:
+                # A demuxer peeking at the end (ID3v1, an MP4 index, Ogg's last page) gets a
+                # side request; the stream from the reader's position keeps going.
+                if any(a <= offset < b for a, b in self._side):
+                    return
+                self._side.add((offset, total))
+                self.dl.submit(
+                    FetchCmd(
+                        url=self.url,
+                        sink=self._side_sink,
+                        start=offset,
+                        end=total,
+                        priority=Priority.DEMAND,
+                        label=f"bytes {offset}-{total - 1}",
+                        on_complete=lambda o, r=(offset, total): self._side_done(o, r),
+                    )
+                )
+                return
         self._open(offset, Priority.DEMAND)
+
+    def _side_sink(self, offset: int, data: bytes) -> None:
+        self.resource.write_at(offset, data)
+
+    def _side_done(self, outcome: FetchOutcome, span: tuple[int, int]) -> None:
+        with self._lock:
+            self._side.discard(span)
+        if outcome.state == "failed":
+            assert outcome.error is not None
+            self.resource.fail(outcome.error)
 
     def _open(self, offset: int, priority: Priority) -> None:
         with self._lock:

@@ -52,6 +52,9 @@ class ByteStream(io.RawIOBase):
             target = self._pos + offset
         elif whence == os.SEEK_END:
             length = self._source.length()
+            wait_length = getattr(self._source, "wait_length", None)
+            if length is None and wait_length is not None:
+                length = wait_length()  # a progressive source learns it from its first response
             if length is None:
                 raise OSError("stream length not known yet")
             target = length + offset
