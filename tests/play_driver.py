@@ -46,7 +46,11 @@ def main() -> None:
         error = str(player.error) if player.error else None
         player.close()
     names = [
-        {k: v for k, v in e.items() if k in ("event", "latency", "target", "output_rate", "message")}
+        {
+            k: v
+            for k, v in e.items()
+            if k in ("event", "latency", "target", "output_rate", "message")
+        }
         for e in seen
         if e["event"] not in ("Position", "BufferLevel", "RequestProgress")
     ]

@@ -196,8 +196,16 @@ def test_broken_media_is_a_clear_error_not_a_hang(
 ) -> None:
     events = tmp_path / "events.jsonl"
     proc = subprocess.run(
-        [*KITHARA, "play", media_server.url(name), "--no-ui", "--output", "wav:/dev/null"]
-        + ["--events", str(events)],
+        [
+            *KITHARA,
+            "play",
+            media_server.url(name),
+            "--no-ui",
+            "--output",
+            "wav:/dev/null",
+            "--events",
+            str(events),
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=60,
