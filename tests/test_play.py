@@ -205,7 +205,7 @@ def test_broken_media_is_a_clear_error_not_a_hang(
             "wav:/dev/null",
             "--events",
             str(events),
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=60,
