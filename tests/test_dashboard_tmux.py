@@ -136,7 +136,9 @@ def test_play_dashboard_in_tmux(throttled: MediaServer, tmux: Tmux, tmp_path: Pa
     tmux.start(f"sh -c {shlex.quote(script)}", env)
 
     # The dashboard is up: footer, and requests in flight with their bytes.
-    text = tmux.wait_for(lambda s: "q quit" in s and bool(in_flight_rows(s)), timeout=30)
+    text = tmux.wait_for(
+        lambda s: "q quit" in s and any("kB" in row for row in in_flight_rows(s)), timeout=30
+    )
     assert "── requests" in text
     assert any("kB" in row for row in in_flight_rows(text)), text
     # A throttled segment outlives the 2 s soft timeout: LoadSlow in the log, SLOW on its row.
