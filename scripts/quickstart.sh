@@ -49,6 +49,7 @@ case "$what" in
     exec .venv/bin/kithara play --demo "$@"
     ;;
   test)
+    need_deb tmux  # the dashboard test drives a real terminal
     .venv/bin/ruff check src tests
     .venv/bin/ruff format --check src tests
     exec .venv/bin/python -m pytest -n 2 -q "$@"
