@@ -152,6 +152,8 @@ class Player:
         if "://" not in target and local.exists():
             opened["source"], opened["origin"] = str(local), 0.0
             self._title = local.name
+        elif "://" not in target:
+            raise UsageError(f"no such file: {target} (and not an http(s) URL)")
         else:
             is_hls = target.lower().split("?")[0].endswith((".m3u8", ".m3u"))
 

@@ -40,6 +40,8 @@ class PlainLog:
                     start = i + 1
                     break
         for entry in entries[start:]:
+            if entry.level == "error":
+                continue  # a failure that ends playback is the command's own last line
             stamp = time.strftime("%H:%M:%S")
             sys.stderr.write(f"kithara: {stamp} {entry.kind:<9} {entry.text}\n")
         if entries[start:]:
