@@ -1230,6 +1230,40 @@ def abr(ctx: Context) -> list[Record]:
 # --- the registry ------------------------------------------------------------------------------
 
 
+def abr_real(ctx: Context) -> list[Record]:
+    """The ABR's real tier: the whole player against the server following each profile."""
+    if ctx.settings.mode != "full":
+        raise Unavailable("full run only: it plays each profile for 60 s in real time")
+    from kithara_cli.bench.abr_real import run_real_tier
+
+    records: list[Record] = []
+    for result in run_real_tier(seconds=60.0):
+        case = f"{result.profile} (real, 60 s)"
+        for metric, value, unit, better in (
+            ("qoe", result.qoe_per_segment, "per segment", "higher"),
+            ("rebuffers", float(result.rebuffers), "count", "lower"),
+            ("rebuffer_s", result.rebuffer_s, "s", "lower"),
+            ("switches", float(result.switches), "count", "lower"),
+            ("startup", result.startup_s, "s", "lower"),
+            ("mean_bitrate", result.mean_kbps, "kbit/s", "higher"),
+        ):
+            records.append(
+                Record(
+                    scenario="abr-real",
+                    case=case,
+                    metric=metric,
+                    unit=unit,
+                    better=better,  # type: ignore[arg-type]
+                    value=value,
+                    runs=1,
+                    min=value,
+                    median=value,
+                    max=value,
+                )
+            )
+    return records
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -1292,6 +1326,13 @@ SCENARIOS: dict[str, Scenario] = {
             abr,
             "ABR simulator: QoE per profile vs the baseline algorithms, and the issue's targets",
             3,
+        ),
+        Scenario(
+            "abr-real",
+            abr_real,
+            "ABR real tier (full run only): the player against the loopback server following "
+            "each synthetic profile, compressed into 60 s of playback",
+            0,
         ),
     )
 }
