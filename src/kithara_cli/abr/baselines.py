@@ -15,10 +15,8 @@ from kithara_cli.abr.controller import AbrController, Decision, VariantInfo
 from kithara_cli.abr.estimator import BandwidthEstimator, EstimatorConfig
 from kithara_cli.events.types import (
     Event,
-    FirstByte,
     RequestCancelled,
     RequestCompleted,
-    RequestProgress,
 )
 
 
@@ -68,17 +66,8 @@ class _Base:
 
     def on_event(self, event: Event) -> None:
         est = self.estimator
-        if isinstance(event, RequestProgress):
-            est.add_progress(
-                event.request_id, event.bytes_done, event.elapsed, event.ts, event.total
-            )
-        elif isinstance(event, FirstByte):
-            est.note_first_byte(event.request_id, event.ttfb, event.total, event.ts)
-        elif isinstance(event, RequestCompleted):
-            ttfb = event.ttfb if self.subtract_ttfb else 0.0
-            est.add_sample(event.bytes, event.duration, ttfb, event.ts)
-            est.forget(event.request_id)
-            if self.fetches.pop(event.request_id, None) is not None:
+        if est.observe(event, subtract_ttfb=self.subtract_ttfb):
+            if isinstance(event, RequestCompleted) and self.fetches.pop(event.request_id, None):
                 self.segments_done += 1
         elif isinstance(event, RequestCancelled):
             est.forget(event.request_id)

@@ -38,12 +38,10 @@ from kithara_cli.errors import UsageError
 from kithara_cli.events.types import (
     AbrDecision,
     Event,
-    FirstByte,
     LoadSlow,
     RequestCancelled,
     RequestCompleted,
     RequestFailed,
-    RequestProgress,
     RequestRetrying,
     RetryExhausted,
 )
@@ -353,16 +351,8 @@ class AbrController:
     def on_event(self, event: Event) -> None:
         """Feed the downloader's events; anything else is ignored."""
         est = self.estimator
-        if isinstance(event, RequestProgress):
-            est.add_progress(
-                event.request_id, event.bytes_done, event.elapsed, event.ts, event.total
-            )
-        elif isinstance(event, FirstByte):
-            est.note_first_byte(event.request_id, event.ttfb, event.total, event.ts)
-        elif isinstance(event, RequestCompleted):
-            est.add_sample(event.bytes, event.duration, event.ttfb, event.ts)
-            est.forget(event.request_id)
-            if self._fetches.pop(event.request_id, None) is not None:
+        if est.observe(event):
+            if isinstance(event, RequestCompleted) and self._fetches.pop(event.request_id, None):
                 self._segments_done += 1
         elif isinstance(event, LoadSlow):
             # a mark, not a progress point: it is published on a timer, not because bytes came

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from kithara_cli.events.types import Event, FirstByte, RequestCompleted, RequestProgress
+
 
 @dataclass(frozen=True)
 class EstimatorConfig:
@@ -111,6 +113,22 @@ class BandwidthEstimator:
         self._recent: deque[tuple[float, float, float]] = deque()  # (at, bps, seconds)
 
     # --- completed fetches -------------------------------------------------------------------
+
+    def observe(self, event: Event, *, subtract_ttfb: bool = True) -> bool:
+        """Feed one downloader event (progress, first byte, completion); False if not ours."""
+        if isinstance(event, RequestProgress):
+            self.add_progress(
+                event.request_id, event.bytes_done, event.elapsed, event.ts, event.total
+            )
+        elif isinstance(event, FirstByte):
+            self.note_first_byte(event.request_id, event.ttfb, event.total, event.ts)
+        elif isinstance(event, RequestCompleted):
+            ttfb = event.ttfb if subtract_ttfb else 0.0
+            self.add_sample(event.bytes, event.duration, ttfb, event.ts)
+            self.forget(event.request_id)
+        else:
+            return False
+        return True
 
     def add_sample(self, bytes: int, duration: float, ttfb: float, now: float) -> bool:
         """Feed one completed fetch; returns whether it was used (too small ones are dropped)."""
