@@ -129,7 +129,7 @@ def test_underruns_are_counted_after_start_and_published_outside_the_callback() 
     time.sleep(0.15)  # let the watcher look once more
     sink.stop()
     assert sink.underruns == 1
-    assert [e for e in events if isinstance(e, Underrun)] == [Underrun(count=1, ts=events[0].ts)]
+    assert [e.count for e in events if isinstance(e, Underrun)] == [1]
 
 
 def test_pause_stops_consuming_and_volume_scales_in_place(tmp_path: Path) -> None:

@@ -196,30 +196,30 @@ def test_paused_reader_applies_a_clear_without_reading() -> None:
     assert ring.write(_ramp(0, 100), timeout=0) == 100
 
 
-class _InterleavingOut(np.ndarray):
-    """An output buffer that runs ``hook`` once, just before the ring copies into it: the
-    worst moment for the producer to clear and refill (the reader has taken its snapshot)."""
+class _InterleavingRing(PcmRing):
+    """A ring that runs ``hook`` once, just before it copies out to a reader: the worst moment
+    for the producer to clear and refill (the reader has taken its snapshot)."""
 
     hook: object = None
 
-    def __setitem__(self, key: object, value: object) -> None:
+    def _copy_out(self, dst: memoryview, at: int, offset: int, size: int) -> None:
         hook, self.hook = self.hook, None
         if callable(hook):
             hook()
-        super().__setitem__(key, value)
+        super()._copy_out(dst, at, offset, size)
 
 
 def test_producer_refill_during_a_read_does_not_overwrite_frames_being_copied() -> None:
-    ring = PcmRing(1000, 2)
+    ring = _InterleavingRing(1000, 2)
     ring.write(_ramp(0, 1000))  # full
-    out = np.zeros((400, 2), dtype=np.float32).view(_InterleavingOut)
+    out = np.zeros((400, 2), dtype=np.float32)
     written: list[int] = []
 
     def producer_seeks() -> None:
         ring.clear(base_frame=0)
         written.append(ring.write(_ramp(50_000, 1000), timeout=0))
 
-    out.hook = producer_seeks
+    ring.hook = producer_seeks
     assert ring.read_into(out) == 400
     # The copy in progress still saw the old frames intact...
     np.testing.assert_array_equal(np.asarray(out), _ramp(0, 400))

@@ -251,3 +251,28 @@ def test_read_s16_helper_roundtrip(tmp_path: Path) -> None:
     np.array([[1000, -1000], [0, 0]], dtype="<i2").tofile(raw)
     pcm = read_s16_raw(raw)
     assert pcm.shape == (2, 2) and abs(pcm[0, 0] - 1000 / 32768) < 1e-9
+
+
+@pytest.mark.parametrize("name", ["tone.mp3", "hls/master.m3u8"])
+def test_playing_never_loads_numpy(media_server: MediaServer, tmp_path: Path, name: str) -> None:
+    """numpy costs ~80 ms of time to first audio: the play path (device output, volume 1.0)
+    moves PCM as bytes and never imports it."""
+    capture = alsa_capture(tmp_path)
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('numpy loaded:', 'numpy' in sys.modules))\n"
+        f"sys.argv = ['kithara', 'play', {media_server.url(name)!r}, '--no-ui', '--length', '1']\n"
+        "from kithara_cli.cli import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**capture.env, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "numpy loaded: False" in proc.stdout, proc.stdout + proc.stderr
+    assert len(audio_only(capture.read())) > 0.5 * 44100  # and it really played

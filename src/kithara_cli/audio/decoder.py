@@ -24,9 +24,8 @@ from typing import IO, Any
 
 import av
 import av.error
-import numpy as np
 
-from kithara_cli.audio.ring import PcmRing
+from kithara_cli.audio.ring import SAMPLE_BYTES, PcmRing
 from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
 from kithara_cli.events.types import Event, Notice
@@ -690,28 +689,38 @@ class Decoder:
         frame.pts = None  # the resampler needs no timestamps; we count samples ourselves
         assert self._resampler is not None
         for out in self._resampler.resample(frame):
-            self._push(out.to_ndarray().reshape(-1, self._channels))
+            self._push(self._pcm_bytes(out))
 
-    def _push(self, pcm: np.ndarray) -> None:
+    def _pcm_bytes(self, frame: av.AudioFrame) -> memoryview:
+        """A resampled packed-float frame as interleaved bytes (the plane is padded: cut it).
+
+        Bytes, not ``to_ndarray``: the play path never loads numpy.
+        """
+        return memoryview(frame.planes[0])[: frame.samples * self._channels * SAMPLE_BYTES]
+
+    def _push(self, pcm: memoryview) -> None:
+        fb = self._channels * SAMPLE_BYTES
+        frames = len(pcm) // fb
         start = self._out_pos
-        end = start + len(pcm)
+        end = start + frames
         self._out_pos = end
         lo = max(0, self._drop_until - start)
-        hi = len(pcm)
+        hi = frames
         if self._end_limit is not None and end > self._end_limit:
             hi = max(0, self._end_limit - start)
         if lo >= hi:
             return
-        self._write(pcm[lo:hi], start + lo)
+        self._write(pcm[lo * fb : hi * fb], start + lo)
 
-    def _write(self, pcm: np.ndarray, timeline_start: int) -> None:
+    def _write(self, pcm: memoryview, timeline_start: int) -> None:
+        fb = self._channels * SAMPLE_BYTES
         done = 0
-        total = len(pcm)
+        total = len(pcm) // fb
         while done < total:
             if self._has_command():
                 raise _Interrupted
             self._inflight = (timeline_start + done, self._ring.frames_written)
-            n = self._ring.write(pcm[done:], timeout=_WRITE_SLICE)
+            n = self._ring.write(pcm[done * fb :], timeout=_WRITE_SLICE)
             done += n
             self._written_end = timeline_start + done
             self._inflight = None
@@ -761,7 +770,7 @@ class Decoder:
         """End of input: flush the resampler, check for truncation, mark end of stream."""
         if self._resampler is not None:
             for out in self._resampler.resample(None):
-                self._push(out.to_ndarray().reshape(-1, self._channels))
+                self._push(self._pcm_bytes(out))
         if not self._frames_decoded:
             raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None and self._trust_duration:

@@ -4,7 +4,8 @@ All sinks share one surface (:class:`Sink`). sounddevice is imported only inside
 that need it, so commands that never play do not load PortAudio (and work without it).
 
 The device callback's rules (see docs/architecture): copy from the ring into ``outdata``,
-zero-fill the rest, apply volume in place, count underruns in plain attributes. It never
+zero-fill the rest, apply volume in place, count underruns in plain attributes. numpy is loaded
+only when the volume leaves 1.0 or a WAV is written: the play path starts without it. It never
 allocates buffers, never waits on a lock, never logs and never publishes; a small watcher thread
 turns the underrun counter into ``Underrun`` events.
 """
@@ -17,11 +18,12 @@ import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from kithara_cli.audio.ring import PcmRing
+
+if TYPE_CHECKING:
+    import numpy as np
 from kithara_cli.errors import OutputError, UnsupportedError, UsageError
 from kithara_cli.events.types import Event, Underrun
 
@@ -72,6 +74,7 @@ class _SinkBase:
         self._rate = int(rate)
         self._channels = channels
         self._volume = 1.0
+        self._np: Any = None  # numpy, loaded when the volume first leaves 1.0
         self._paused = False
         self._underruns = 0
         self._armed_generation = -1  # ring generation in which a full block was read
@@ -100,7 +103,12 @@ class _SinkBase:
 
     @volume.setter
     def volume(self, value: float) -> None:
-        self._volume = min(2.0, max(0.0, float(value)))
+        value = min(2.0, max(0.0, float(value)))
+        if value != 1.0 and self._np is None:
+            import numpy  # here, never in the callback
+
+            self._np = numpy
+        self._volume = value
 
     @property
     def paused(self) -> bool:
@@ -131,12 +139,15 @@ class _SinkBase:
                 self._underruns += 1
             self._armed_generation = -1
 
-    def _apply_volume(self, block: np.ndarray) -> None:
+    def _apply_volume(self, block: Any) -> None:
+        """Scale float32 frames in place (any writable buffer)."""
         volume = self._volume
-        if volume != 1.0:
-            np.multiply(block, volume, out=block)
+        np = self._np
+        if volume != 1.0 and np is not None:
+            samples = np.frombuffer(block, dtype=np.float32)
+            np.multiply(samples, volume, out=samples)
             if volume > 1.0:
-                np.clip(block, -1.0, 1.0, out=block)
+                np.clip(samples, -1.0, 1.0, out=samples)
 
 
 class _UnderrunWatcher:
@@ -205,7 +216,10 @@ class DeviceSink(_SinkBase):
         self._watcher: _UnderrunWatcher | None = None
         self.xruns = 0
         """Output underflows PortAudio itself reported (includes device-side hiccups)."""
-        self._stream = sd.OutputStream(
+        frame_bytes = ring.frame_bytes
+        self._frame_bytes = frame_bytes
+        self._silence = memoryview(bytes(8 * blocksize * frame_bytes))
+        self._stream = sd.RawOutputStream(
             samplerate=self._rate,
             blocksize=blocksize,
             device=device,
@@ -227,21 +241,31 @@ class DeviceSink(_SinkBase):
         info = self._sd.query_devices(self._stream.device)
         return str(info["name"])
 
-    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
             self.xruns += 1
         ring = self._ring
+        out = memoryview(outdata)
         if self._paused:
             ring.skip_pending()
-            outdata.fill(0.0)
+            self._fill_silence(out, 0)
             return
-        got = ring.read_into(outdata)
+        got = ring.read_into(out)
         if got < frames:
-            outdata[got:].fill(0.0)
+            self._fill_silence(out, got * self._frame_bytes)
         self._account(got, frames)
-        self._apply_volume(outdata)
+        self._apply_volume(out)
         if got < frames and ring.drained:
             raise self._callback_stop
+
+    def _fill_silence(self, out: memoryview, start: int) -> None:
+        silence = self._silence
+        size = len(silence)
+        end = len(out)
+        while start < end:  # one pass unless PortAudio asked for more than 8 blocks
+            k = min(size, end - start)
+            out[start : start + k] = silence[:k]
+            start += k
 
     def _on_finished(self) -> None:
         if self._ring.drained:
@@ -285,7 +309,8 @@ class NullSink(_SinkBase):
     ) -> None:
         super().__init__(ring, rate or DEFAULT_RATE, channels)
         self._on_event = on_event
-        self._block = np.zeros((max(1, self._rate // 100), self._channels), dtype=np.float32)
+        self._frames_per_block = max(1, self._rate // 100)
+        self._block = memoryview(bytearray(self._frames_per_block * ring.frame_bytes))
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._watcher: _UnderrunWatcher | None = None
@@ -302,7 +327,7 @@ class NullSink(_SinkBase):
 
     def _run(self) -> None:
         block = self._block
-        frames = len(block)
+        frames = self._frames_per_block
         period = frames / self._rate
         ring = self._ring
         deadline = time.monotonic()
@@ -336,6 +361,8 @@ class NullSink(_SinkBase):
 
 def float_to_s16(pcm: np.ndarray) -> np.ndarray:
     """Float32 [-1, 1) -> little-endian int16, rounded and clipped (what a device would get)."""
+    import numpy as np
+
     scaled = np.rint(pcm * 32768.0)
     np.clip(scaled, -32768.0, 32767.0, out=scaled)
     return scaled.astype("<i2")
@@ -363,7 +390,10 @@ class WavSink(_SinkBase):
         self._wav.setnchannels(self._channels)
         self._wav.setsampwidth(2)
         self._wav.setframerate(self._rate)
-        self._block = np.zeros((4096, self._channels), dtype=np.float32)
+        import numpy
+
+        self._np = numpy
+        self._block = numpy.zeros((4096, self._channels), dtype=numpy.float32)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()

@@ -1,5 +1,10 @@
 """A single-producer single-consumer ring of float32 PCM frames for the audio callback.
 
+Frames are interleaved float32 held in a ``bytearray`` and moved with ``memoryview`` copies, so
+the play path needs no numpy: importing it costs ~80 ms of time to first audio. Writers and
+readers pass any C-contiguous buffer (a numpy ``(n, channels)`` float32 array, a PyAV plane, a
+PortAudio buffer, a ``bytearray``).
+
 Why this shape: the PortAudio callback must never block, allocate buffers, or wait on a lock,
 so the consumer side is lock-free. Positions are monotonically increasing frame counters (plain
 Python ints): the producer alone advances ``_w``, the consumer alone advances ``_r``. Under the
@@ -18,11 +23,30 @@ from __future__ import annotations
 
 import threading
 import time
-
-import numpy as np
+from typing import Any
 
 # How long a blocked producer sleeps between looks at the reader's progress.
 _POLL_SECONDS = 0.005
+SAMPLE_BYTES = 4  # float32
+
+
+def as_byte_view(data: Any, channels: int) -> memoryview:
+    """``data`` as a flat byte view of whole frames; ValueError for anything else.
+
+    A 2-D buffer must be ``(n, channels)`` float32; a flat one must hold whole frames.
+    """
+    view = memoryview(data)
+    if view.ndim > 1 or view.format not in ("B", "b", "c"):
+        if view.ndim not in (1, 2) or view.format.lstrip("<=@") != "f":
+            raise ValueError(f"expected float32 frames, got format {view.format!r}")
+        if view.ndim == 2 and view.shape[1] != channels:
+            raise ValueError(f"expected (n, {channels}) frames, got {view.shape}")
+        if not view.c_contiguous:
+            raise ValueError("frames must be C-contiguous")
+        view = view.cast("B") if view.nbytes else memoryview(b"")
+    if len(view) % (channels * SAMPLE_BYTES):
+        raise ValueError("buffer does not hold whole frames")
+    return view
 
 
 class PcmRing:
@@ -31,7 +55,8 @@ class PcmRing:
     def __init__(self, capacity_frames: int, channels: int) -> None:
         if capacity_frames <= 0 or channels <= 0:
             raise ValueError("capacity_frames and channels must be positive")
-        self._buf = np.zeros((capacity_frames, channels), dtype=np.float32)
+        self._frame_bytes = channels * SAMPLE_BYTES
+        self._buf = memoryview(bytearray(capacity_frames * self._frame_bytes))
         self._cap = capacity_frames
         self._channels = channels
         self._w = 0  # frames ever written (producer)
@@ -39,6 +64,7 @@ class PcmRing:
         self._drop = 0  # consumer must skip to at least this write index (producer)
         self._base = 0  # timeline frame of write index ``_drop`` (producer)
         self._played = 0  # frames ever copied out (consumer)
+        self.first_read_at: float | None = None  # monotonic time frames first went out
         self._busy = False  # consumer is between its snapshot and publishing ``_r``
         self._eos = False  # producer wrote the last frame of the stream
         self._closed = False
@@ -55,6 +81,11 @@ class PcmRing:
     @property
     def channels(self) -> int:
         return self._channels
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes per interleaved frame."""
+        return self._frame_bytes
 
     @property
     def frames_available(self) -> int:
@@ -106,15 +137,16 @@ class PcmRing:
 
     # --- producer ----------------------------------------------------------------------------
 
-    def write(self, frames: np.ndarray, timeout: float | None = None) -> int:
-        """Copy ``frames`` (n, channels) in, blocking while full; return frames written.
+    def write(self, frames: Any, timeout: float | None = None) -> int:
+        """Copy ``frames`` in, blocking while full; return frames written.
 
-        Returns fewer than ``len(frames)`` only when ``timeout`` passed or the ring was closed.
+        ``frames``: a ``(n, channels)`` float32 array or a flat buffer of interleaved float32.
+        Returns fewer than all frames only when ``timeout`` passed or the ring was closed.
         ``timeout=None`` waits as long as it takes; ``0`` writes what fits now.
         """
-        total = len(frames)
-        if frames.ndim != 2 or frames.shape[1] != self._channels:
-            raise ValueError(f"expected (n, {self._channels}) frames, got {frames.shape}")
+        fb = self._frame_bytes
+        src = as_byte_view(frames, self._channels)
+        total = len(src) // fb
         deadline = None if timeout is None else time.monotonic() + timeout
         done = 0
         cap = self._cap
@@ -135,9 +167,9 @@ class PcmRing:
             w = self._w
             i = w % cap
             first = min(k, cap - i)
-            buf[i : i + first] = frames[done : done + first]
+            buf[i * fb : (i + first) * fb] = src[done * fb : (done + first) * fb]
             if k > first:
-                buf[: k - first] = frames[done + first : done + k]
+                buf[: (k - first) * fb] = src[(done + first) * fb : (done + k) * fb]
             self._w = w + k  # publish after the copy
             done += k
             self._data.set()
@@ -179,19 +211,26 @@ class PcmRing:
 
     # --- consumer ----------------------------------------------------------------------------
 
-    def read_into(self, out: np.ndarray) -> int:
-        """Copy up to ``len(out)`` frames into ``out``; return how many.
+    def read_into(self, out: Any) -> int:
+        """Copy up to as many frames as ``out`` holds into it; return how many.
 
-        For the audio callback: never blocks, allocates no buffers, takes no lock and never
-        logs. The caller fills ``out[n:]`` with zeros.
+        ``out``: a writable ``(n, channels)`` float32 array or flat buffer. For the audio
+        callback: never blocks, allocates no buffers, takes no lock and never logs. The caller
+        fills the rest of ``out`` with silence.
         """
         self._busy = True
+        fb = self._frame_bytes
+        dst = (
+            out
+            if type(out) is memoryview and out.format == "B"
+            else as_byte_view(out, self._channels)
+        )
         drop = self._drop
         r = self._r
         if drop > r:
             r = drop
         avail = self._w - r
-        n = len(out)
+        n = len(dst) // fb
         if avail < n:
             n = avail if avail > 0 else 0
         if n:
@@ -199,14 +238,19 @@ class PcmRing:
             i = r % cap
             first = cap - i
             if n <= first:
-                out[:n] = self._buf[i : i + n]
+                self._copy_out(dst, 0, i * fb, n * fb)
             else:
-                out[:first] = self._buf[i:]
-                out[first:n] = self._buf[: n - first]
+                self._copy_out(dst, 0, i * fb, first * fb)
+                self._copy_out(dst, first * fb, 0, (n - first) * fb)
+            if not self._played:
+                self.first_read_at = time.monotonic()
             self._played += n
         self._r = r + n
         self._busy = False
         return n
+
+    def _copy_out(self, dst: memoryview, at: int, offset: int, size: int) -> None:
+        dst[at : at + size] = self._buf[offset : offset + size]
 
     def skip_pending(self) -> None:
         """Apply a pending clear without reading (a paused consumer calls this each block)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -35,6 +36,9 @@ from kithara_cli.events.types import (
 )
 
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
+MAX_PLAYLIST_BYTES = 8 * 1024 * 1024  # as hls.loader, which loads after the first request
+FIRST_REQUEST_WAIT = 0.5  # seconds the audio imports wait for the first request to leave
+STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's default: 0.005)
 
 
 def seconds_since_process_start() -> float:
@@ -134,21 +138,28 @@ class Player:
         self._ended = threading.Event()
         self._origin = 0.0
         self._realtime = True
+        self._switch_interval = sys.getswitchinterval()
 
     # --- opening ------------------------------------------------------------------------------
 
     def open(self, target: str, start_at: float = 0.0) -> None:
         """Build the pipeline for ``target`` and start playing at ``start_at``.
 
-        The network side starts first, on its own thread, so that the first requests are in
-        flight while PyAV, numpy and PortAudio load: on a cold start those imports cost more
-        than a round trip.
+        The network side starts first, on its own thread, and this thread waits until the
+        first request is on its way before loading PyAV and PortAudio: under the GIL the two
+        would otherwise share the CPU, and the request would leave later. The imports then
+        overlap the round trips.
         """
         self._title = target
         self._target = target
         local = Path(target)
         opened: dict[str, Any] = {}
         setup: threading.Thread | None = None
+        self._first_request = threading.Event()
+        # Until first audio, hand the GIL over 10x as often: the network thread's round trips
+        # need it for moments at a time while this thread loads PyAV; at Python's default 5 ms
+        # each hand-over, a request took ~2.5x its round trip.
+        sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
         if "://" not in target and local.exists():
             opened["source"], opened["origin"] = str(local), 0.0
             self._title = local.name
@@ -165,9 +176,12 @@ class Player:
                         opened["source"], opened["origin"] = self._open_progressive(target), 0.0
                 except BaseException as exc:
                     opened["error"] = exc
+                finally:
+                    self._first_request.set()
 
             setup = threading.Thread(target=start_network, name="kithara-open", daemon=True)
             setup.start()
+            self._first_request.wait(FIRST_REQUEST_WAIT)
 
         from kithara_cli.audio import Decoder, PcmRing, WavSink, open_sink
 
@@ -210,20 +224,28 @@ class Player:
         check_http_url(url)
         src = ProgressiveSource(self.dl, url, self._cache_dir / "progressive.bin")
         src.start(0)
+        self._first_request.set()
         self._source = src
         return ByteStream(src, name=url)
 
     def _open_hls(self, url: str, start_at: float) -> tuple[Any, float]:
-        from kithara_cli.abr.controller import AbrController, VariantInfo
-        from kithara_cli.hls.loader import load_playlist, media_url_for
-        from kithara_cli.hls.model import MediaPlaylist
-        from kithara_cli.hls.source import HlsSource, Rung
+        from kithara_cli.dl import Priority
         from kithara_cli.net import check_http_url
+
+        check_http_url(url)
+        self._first_request.set()  # the playlist request leaves now: audio imports may start
+        body, final_url = self.dl.fetch_bytes(
+            url, label="playlist", priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
+        )
+        # The HLS modules (m3u8 among them) load after the round trip, not before it.
+        from kithara_cli.abr.controller import AbrController, VariantInfo
+        from kithara_cli.hls.loader import media_url_for
+        from kithara_cli.hls.model import MediaPlaylist
+        from kithara_cli.hls.playlist import parse_playlist
+        from kithara_cli.hls.source import HlsSource, Rung
         from kithara_cli.stream import ByteStream
 
-        if "://" in url:
-            check_http_url(url)
-        playlist = load_playlist(self.dl, url)
+        playlist = parse_playlist(body, final_url)
         if isinstance(playlist, MediaPlaylist):
             rungs = [Rung(0, 0, "", playlist.url, playlist)]
         else:
@@ -301,9 +323,13 @@ class Player:
                 self._started = True
                 if self._hls is not None:
                     self._hls.playback_started()
+                sys.setswitchinterval(self._switch_interval)
+                first_out = ring.first_read_at or time.monotonic()
                 self.bus.publish(
                     PlaybackStarted(
-                        time_to_first_audio=seconds_since_process_start(),
+                        ts=first_out,
+                        time_to_first_audio=seconds_since_process_start()
+                        - (time.monotonic() - first_out),
                         output_rate=sink.rate,
                         output=type(sink).__name__.removesuffix("Sink").lower(),
                     )
@@ -454,6 +480,7 @@ class Player:
         return self._ended.is_set()
 
     def close(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
         self._stop.set()
         if self._monitor is not None:
             self._monitor.join(timeout=2)
