@@ -541,6 +541,50 @@ def progressive_throttled(ctx: Context) -> list[Record]:
     )
 
 
+FETCH_RSS_TARGET_MB = 80.0
+FETCH_RSS_FULL_MB = 1024  # the issue's 1 GB file
+
+
+def fetch_rss(ctx: Context) -> list[Record]:
+    """Peak RSS of ``kithara fetch -c 4`` of a big file: bytes go to disk, never pile up."""
+    from kithara_cli.server import Faults
+
+    scenario = "fetch-rss"
+    size_mb = FETCH_RSS_FULL_MB if ctx.settings.mode == "full" else ctx.settings.progressive_mb
+    blob = ctx.blob(size_mb)
+    out = ctx.out_dir() / "rss.bin"
+    rss: list[float] = []
+    with serving(blob.parent) as server:
+        server.set_faults("*", Faults())
+        argv = [*kithara_argv(), "fetch", server.url(blob.name), "-o", str(out), "-q", "--force"]
+        ctx.log(f"{scenario} [{size_mb} MB]")
+        for _ in range(1 if ctx.settings.mode == "full" else 2):
+            result = run_process(
+                argv,
+                timeout=ctx.settings.timeout,
+                env=ctx.env,
+                stderr_path=ctx.tmp / "stderr.txt",
+            ).check()
+            if out.stat().st_size != size_mb * MB:
+                raise RunFailed(f"kithara wrote {out.stat().st_size} bytes", argv)
+            ctx.log(f"  kithara: {result.wall:.2f} s, peak {result.maxrss_mb:.0f} MiB")
+            rss.append(result.maxrss_mb)
+    ctx.clear_out()
+    case = f"{size_mb} MB -c 4"
+    return [
+        derived(scenario, case, "peak_rss", "MiB", "lower", rss, "ru_maxrss (wait4)"),
+        derived(
+            scenario,
+            case,
+            "rss_over_target",
+            "x",
+            "lower",
+            [v / FETCH_RSS_TARGET_MB for v in rss],
+            f"target {FETCH_RSS_TARGET_MB:.0f} MiB",
+        ),
+    ]
+
+
 # --- HLS fetch ---------------------------------------------------------------------------------
 
 
@@ -1287,6 +1331,12 @@ SCENARIOS: dict[str, Scenario] = {
             progressive_throttled,
             "2 MB/s per connection: kithara -c 4 (and -c 1) vs curl on one connection",
             21,
+        ),
+        Scenario(
+            "fetch-rss",
+            fetch_rss,
+            "peak RSS of `kithara fetch -c 4` of a 1 GB file (quick: the progressive file)",
+            3,
         ),
         Scenario(
             "hls-fetch",
