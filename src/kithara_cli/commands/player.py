@@ -41,6 +41,12 @@ FIRST_REQUEST_WAIT = 0.5  # seconds the audio imports wait for the first request
 STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's default: 0.005)
 
 
+def _import_hls_modules() -> None:
+    import kithara_cli.abr.controller
+    import kithara_cli.hls.loader
+    import kithara_cli.hls.source  # noqa: F401
+
+
 def seconds_since_process_start() -> float:
     """Wall time since this process was created (so Python's own start-up counts too)."""
     try:
@@ -146,9 +152,10 @@ class Player:
         """Build the pipeline for ``target`` and start playing at ``start_at``.
 
         The network side starts first, on its own thread, and this thread waits until the
-        first request is on its way before loading PyAV and PortAudio: under the GIL the two
-        would otherwise share the CPU, and the request would leave later. The imports then
-        overlap the round trips.
+        requests that gate the chain are on their way (progressive: the first one; HLS: once
+        the master playlist is parsed) before loading PyAV and PortAudio: under the GIL the
+        two would otherwise share the CPU, and each request would leave later. The imports
+        then overlap the round trips.
         """
         self._title = target
         self._target = target
@@ -233,11 +240,13 @@ class Player:
         from kithara_cli.net import check_http_url
 
         check_http_url(url)
-        self._first_request.set()  # the playlist request leaves now: audio imports may start
+        # The HLS modules (m3u8 among them) load while the master playlist is in flight.
+        loader = threading.Thread(target=_import_hls_modules, name="kithara-import", daemon=True)
+        loader.start()
         body, final_url = self.dl.fetch_bytes(
             url, label="playlist", priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
         )
-        # The HLS modules (m3u8 among them) load after the round trip, not before it.
+        loader.join()
         from kithara_cli.abr.controller import AbrController, VariantInfo
         from kithara_cli.hls.loader import media_url_for
         from kithara_cli.hls.model import MediaPlaylist
@@ -276,6 +285,8 @@ class Player:
         hls = HlsSource(
             self.dl, rungs, controller, self._cache_dir, prefetch=self.settings.prefetch_segments
         )
+        # The media playlist goes next, then the first segment: PyAV loads during those.
+        self._first_request.set()
         origin = hls.open_run(start_at)
         self._hls = hls
         self._source = hls
@@ -312,7 +323,8 @@ class Player:
         return max(pos, 0.0)
 
     def _watch(self) -> None:
-        """Polls the pipeline: fast until first audio, then ~10 Hz."""
+        """Polls the pipeline every 10-20 ms (first audio is timed by the ring itself, so a
+        faster poll would only take the GIL from the start-up work)."""
         decoder, ring, sink = self._decoder, self._ring, self._sink
         last_slow = 0.0
         info_sent = False
@@ -378,7 +390,7 @@ class Player:
             if now - last_slow >= 0.1:
                 last_slow = now
                 self._tick(now)
-            self._stop.wait(0.002 if not self._started else 0.02)
+            self._stop.wait(0.01 if not self._started else 0.02)
 
     def _check_rebuffer(self, now: float) -> None:
         ring, sink, decoder = self._ring, self._sink, self._decoder
