@@ -1,10 +1,10 @@
 """Downloader: an asyncio loop on its own thread that runs fetch commands.
 
 Promises:
-- one set of httpx clients shared by every request (a client per 8 requests in flight:
-  httpx's pool costs O(connections) per request, so one pool of 32 is slower than four of 8);
-  at most ``max_concurrent`` requests in flight; DEMAND commands (a reader is waiting) start
-  before PREFETCH ones;
+- one httpx client shared by every request (its transport spreads them over small httpcore
+  pools, see ``net.transport``: a pool costs O(connections) per request); at most
+  ``max_concurrent`` requests in flight; DEMAND commands (a reader is waiting) start before
+  PREFETCH ones;
 - every accepted ``FetchCmd`` gets exactly one ``on_complete`` (ok, failed or cancelled, also
   when cancelled while still queued), called on the downloader thread;
 - a body cut short, reset or stalled is resumed with Range from the last byte received; a

@@ -57,7 +57,6 @@ from kithara_cli.net import (
 )
 
 T = TypeVar("T")
-CONNECTIONS_PER_CLIENT = 8
 log = logging.getLogger(__name__)
 
 
@@ -133,10 +132,8 @@ class Downloader:
         self._id_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        # One client per CONNECTIONS_PER_CLIENT requests in flight: httpx's pool rescans every
-        # connection and waiter on each request start and end, so at 32 in flight one pool
-        # costs 2.2 s of CPU over 301 segments, four pools of 8 cost 0.85 s (measured).
-        self._clients: list[httpx.AsyncClient] = []
+        # One client; its transport spreads requests over small pools (net.transport).
+        self._client: httpx.AsyncClient | None = None
         self._ready = threading.Event()
         self._closed = False
         # loop-thread state
@@ -162,8 +159,7 @@ class Downloader:
         # Submissions only queue callbacks until run_forever(), which starts after the client
         # exists: the caller need not wait for the client's TLS set-up (~30-50 ms).
         self._ready.set()
-        shards = max(1, -(-self.max_concurrent // CONNECTIONS_PER_CLIENT))
-        self._clients = [make_client(self.net) for _ in range(shards)]
+        self._client = make_client(self.net)
         try:
             loop.run_forever()
         finally:
@@ -191,8 +187,8 @@ class Downloader:
         tasks = [j.task for j in self._jobs.values() if j.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=5)
-        for client in self._clients:
-            await client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     def __enter__(self) -> Downloader:
         return self.start()
@@ -366,7 +362,8 @@ class Downloader:
     async def _transfer(self, job: _Job) -> FetchOutcome:
         cmd = job.handle.cmd
         rid = job.handle.request_id
-        client = self._clients[job.handle.request_id % len(self._clients)]
+        client = self._client
+        assert client is not None
         info: ResponseInfo | None = None
         attempt = 0
         resumes = 0

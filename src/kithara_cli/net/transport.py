@@ -1,0 +1,388 @@
+"""The httpx transport for direct (no proxy) connections: httpcore over plain asyncio.
+
+httpx and httpcore still do all of HTTP (requests, h11/h2, pooling, keep-alive, exception
+types); two of httpcore's extension points are filled in for speed, because with many small
+segments on a fast link the per-request Python work is the whole cost:
+
+- ``AsyncioBackend``, httpcore's network backend on asyncio's own transports and protocols.
+  httpcore's default (anyio) opens a cancel scope per read and write and answers the pool's
+  "is this idle connection readable?" with a getpeername and a poll syscall each time; here a
+  read is a deque pop (or one future) and readability is the protocol's state.
+- ``ShardedPool``: requests spread over small httpcore pools, the least busy first. httpcore's
+  pool scans every connection on each request start and end, O(connections) per request;
+  pools of 2 keep that O(1) at 32 in flight.
+
+Measured on loopback, 301 segments of ~75 KB at 32 in flight: 0.45 s -> 0.2 s of CPU.
+TLS is set up on first https use (loading the CA bundle costs 30-120 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+_SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
+
+# Reading pauses once this much is buffered unread (a slow sink), and resumes below half of it.
+READ_HIGH_WATER = 4 * 1024 * 1024
+
+
+class _Protocol(asyncio.Protocol):
+    """Buffers what the socket delivers for ``_Stream.read``; remembers EOF and errors."""
+
+    def __init__(self) -> None:
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.buffered = 0
+        self.eof = False
+        self.error: BaseException | None = None
+        self.transport: asyncio.BaseTransport | None = None
+        self.read_paused = False
+        self.waiter: asyncio.Future[None] | None = None
+        self.write_paused = False
+        self.drain_waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.buffered += len(data)
+        if self.buffered > READ_HIGH_WATER and not self.read_paused:
+            assert isinstance(self.transport, asyncio.ReadTransport)
+            self.read_paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        self.error = exc
+        self._wake()
+        self.write_paused = False
+        drain = self.drain_waiter
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        drain = self.drain_waiter
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+
+def _expire(waiter: asyncio.Future[None], error: type[Exception]) -> None:
+    if not waiter.done():
+        waiter.set_exception(error())
+
+
+async def _wait(
+    waiter: asyncio.Future[None], timeout: float | None, error: type[Exception]
+) -> None:
+    """Await ``waiter``; ``error`` is raised if ``timeout`` seconds pass first."""
+    timer = (
+        asyncio.get_running_loop().call_later(timeout, _expire, waiter, error)
+        if timeout is not None
+        else None
+    )
+    try:
+        await waiter
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        proto = self._protocol
+        if not proto.chunks:
+            if proto.error is not None:
+                raise httpcore.ReadError(str(proto.error) or type(proto.error).__name__)
+            if proto.eof:
+                return b""
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            proto.waiter = waiter
+            try:
+                await _wait(waiter, timeout, httpcore.ReadTimeout)
+            finally:
+                proto.waiter = None
+            if not proto.chunks:
+                if proto.error is not None:
+                    raise httpcore.ReadError(str(proto.error) or type(proto.error).__name__)
+                return b""
+        data = proto.chunks.popleft()
+        if len(data) > max_bytes:
+            proto.chunks.appendleft(data[max_bytes:])
+            data = data[:max_bytes]
+        proto.buffered -= len(data)
+        if proto.read_paused and proto.buffered <= READ_HIGH_WATER // 2:
+            proto.read_paused = False
+            self._transport.resume_reading()
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        proto = self._protocol
+        if proto.error is not None or self._transport.is_closing():
+            raise httpcore.WriteError("connection closed")
+        self._transport.write(buffer)
+        if proto.write_paused:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            proto.drain_waiter = waiter
+            try:
+                await _wait(waiter, timeout, httpcore.WriteTimeout)
+            finally:
+                proto.drain_waiter = None
+            if proto.error is not None:
+                raise httpcore.WriteError(str(proto.error) or type(proto.error).__name__)
+
+    async def aclose(self) -> None:
+        self._transport.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            transport = await asyncio.wait_for(
+                loop.start_tls(
+                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                ),
+                timeout,
+            )
+        except TimeoutError as exc:
+            self._transport.close()
+            raise httpcore.ConnectTimeout("TLS handshake timed out") from exc
+        except (OSError, ssl.SSLError, EOFError) as exc:
+            self._transport.close()
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        if transport is None:
+            self._transport.close()
+            raise httpcore.ConnectError("TLS handshake failed")
+        return _Stream(transport, self._protocol)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # an idle connection with news: EOF, an error or stray bytes
+            proto = self._protocol
+            return proto.eof or bool(proto.chunks)
+        if info == "ssl_object":
+            return self._transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._transport.get_extra_info("peername")
+        if info == "socket":
+            return self._transport.get_extra_info("socket")
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend on asyncio transports (see the module docstring)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[_SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        protocol = _Protocol()
+        try:
+            transport, _ = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: protocol,
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=0.25,
+                ),
+                timeout,
+            )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return _Stream(transport, protocol)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[_SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        protocol = _Protocol()
+        try:
+            transport, _ = await asyncio.wait_for(
+                loop.create_unix_connection(lambda: protocol, path), timeout
+            )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"connecting to {path} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return _Stream(transport, protocol)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _Released:
+    """A response body that gives its pool's slot back when closed."""
+
+    def __init__(self, stream: Any, release: Callable[[], None]) -> None:
+        self._stream = stream
+        self._release: Callable[[], None] | None = release
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
+
+
+class ShardedPool:
+    """Small httpcore pools made as needed; each request goes to the least busy one."""
+
+    def __init__(
+        self, make_pool: Callable[[], httpcore.AsyncConnectionPool], per_pool: int, max_pools: int
+    ) -> None:
+        self._make_pool = make_pool
+        self._per_pool = max(1, per_pool)
+        self._max_pools = max(1, max_pools)
+        self._pools: list[httpcore.AsyncConnectionPool] = []
+        self._load: list[int] = []
+
+    def _pick(self) -> int:
+        load = self._load
+        if load:
+            best = min(range(len(load)), key=load.__getitem__)
+            if load[best] < self._per_pool or len(load) >= self._max_pools:
+                return best
+        self._pools.append(self._make_pool())
+        load.append(0)
+        return len(load) - 1
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        index = self._pick()
+        self._load[index] += 1
+        try:
+            response = await self._pools[index].handle_async_request(request)
+        except BaseException:
+            self._load[index] -= 1
+            raise
+
+        def release() -> None:
+            self._load[index] -= 1
+
+        response.stream = _Released(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        pools, self._pools, self._load = self._pools, [], []
+        for pool in pools:
+            await pool.aclose()
+
+
+class _SchemeRouter:
+    """Plain HTTP pools now, TLS pools (and the CA bundle) on the first https request."""
+
+    def __init__(self, make: Callable[[bool], ShardedPool]) -> None:
+        self._make = make
+        self._plain = make(False)  # never used for https, so no certificate is ever skipped
+        self._tls: ShardedPool | None = None
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        if request.url.scheme == b"https":
+            if self._tls is None:
+                self._tls = self._make(True)
+            return await self._tls.handle_async_request(request)
+        return await self._plain.handle_async_request(request)
+
+    async def __aenter__(self) -> _SchemeRouter:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._plain.aclose()
+        if self._tls is not None:
+            await self._tls.aclose()
+
+
+class DirectTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport (request conversion, exception mapping) over ``_SchemeRouter``."""
+
+    def __init__(
+        self,
+        *,
+        http2: bool,
+        limits: httpx.Limits,
+        per_pool: int,
+        socket_options: Iterable[_SocketOption] | None = None,
+    ) -> None:
+        # httpx.AsyncHTTPTransport.__init__ is not called: it would build an SSL context and a
+        # single anyio pool; its request path only needs ``_pool``.
+        backend = AsyncioBackend()
+        total = limits.max_connections or 100
+        options = list(socket_options) if socket_options else None
+
+        def make(tls: bool) -> ShardedPool:
+            context = httpx.create_ssl_context() if tls else None
+            per = min(per_pool, total)
+
+            def pool() -> httpcore.AsyncConnectionPool:
+                return httpcore.AsyncConnectionPool(
+                    ssl_context=context,
+                    max_connections=per,
+                    max_keepalive_connections=per,
+                    keepalive_expiry=limits.keepalive_expiry,
+                    http1=True,
+                    http2=http2,
+                    network_backend=backend,
+                    socket_options=options,
+                )
+
+            return ShardedPool(pool, per, -(-total // per))
+
+        self._pool = _SchemeRouter(make)  # type: ignore[assignment]
