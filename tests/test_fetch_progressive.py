@@ -223,6 +223,14 @@ def test_bad_urls(url: str, contains: str, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_malformed_proxy_is_a_usage_error_not_a_hang(server: MediaServer, tmp_path: Path) -> None:
+    out = tmp_path / "out.bin"
+    proc = run_cli("fetch", server.url("small.bin"), "-o", str(out), "--proxy", "foo://bar")
+    _assert_one_line_error(proc, contains="proxy")
+    assert proc.returncode == 2
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_404_via_cli(server: MediaServer, tmp_path: Path) -> None:
     out = tmp_path / "out.bin"
     proc = run_cli("fetch", server.url("nope.mp3"), "-o", str(out))

@@ -6,6 +6,8 @@ import asyncio
 import datetime
 import ipaddress
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -151,3 +153,15 @@ def test_https_is_verified_against_the_trusted_roots(
     response = asyncio.run(get())
     assert response.status_code == 200
     assert response.content == b"hello over tls" * 1000
+
+
+def test_h2_is_loaded_only_when_an_http2_connection_needs_it() -> None:
+    code = (
+        "import sys, kithara_cli.net\n"
+        "assert 'h2' not in sys.modules, 'h2 loaded at start-up'\n"
+        "from httpcore._async.http2 import AsyncHTTP2Connection\n"  # what an h2 connection does
+        "assert AsyncHTTP2Connection.__module__ == 'httpcore._async.http2'\n"
+        "assert 'h2.connection' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

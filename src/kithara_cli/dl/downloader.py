@@ -32,6 +32,7 @@ from kithara_cli.errors import (
     RemoteChangedError,
     ServerBusyError,
     TruncatedBodyError,
+    UsageError,
 )
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import (
@@ -134,6 +135,7 @@ class Downloader:
         self._thread: threading.Thread | None = None
         # One client; its transport spreads requests over small pools (net.transport).
         self._client: httpx.AsyncClient | None = None
+        self._client_error: KitharaError | None = None
         self._ready = threading.Event()
         self._closed = False
         # loop-thread state
@@ -159,7 +161,10 @@ class Downloader:
         # Submissions only queue callbacks until run_forever(), which starts after the client
         # exists: the caller need not wait for the client's TLS set-up (~30-50 ms).
         self._ready.set()
-        self._client = make_client(self.net)
+        try:
+            self._client = make_client(self.net)
+        except Exception as exc:  # e.g. a malformed --proxy: every request fails with it
+            self._client_error = UsageError(f"cannot set up HTTP: {exc}")
         try:
             loop.run_forever()
         finally:
@@ -363,7 +368,8 @@ class Downloader:
         cmd = job.handle.cmd
         rid = job.handle.request_id
         client = self._client
-        assert client is not None
+        if client is None:
+            raise self._client_error or NetworkError("the HTTP client is not ready")
         info: ResponseInfo | None = None
         attempt = 0
         resumes = 0

@@ -260,10 +260,23 @@ class SegmentLoaded(Event):
     duration: float
 
 
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """JSON-ready form: ``{"event": "LoadSlow", "ts": ..., ...fields}``."""
-    data = dataclasses.asdict(event)
-    return {"event": type(event).__name__, **data}
+    """JSON-ready form: ``{"event": "LoadSlow", "ts": ..., ...fields}``.
+
+    Shallow (every field is a number, a string or a tuple of them): ``dataclasses.asdict``
+    deep-copies, and ``--events`` writes thousands of these per fetch.
+    """
+    cls = type(event)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    data: dict[str, Any] = {"event": cls.__name__}
+    for name in names:
+        data[name] = getattr(event, name)
+    return data
 
 
 ALL_EVENT_TYPES: tuple[type[Event], ...] = tuple(
