@@ -159,7 +159,9 @@ class HlsSource:
         return ref.starts[index]
 
     def _retire(self, run: _Run) -> None:
-        for handle, _ in run.in_flight.values():
+        # A snapshot: the source's loop thread may add or take fetches meanwhile (close() and
+        # seeks call this from other threads). list() of a dict view runs under the GIL.
+        for handle, _ in list(run.in_flight.values()):
             handle.cancel("epoch")
         run.resource.close()
         try:
