@@ -3,8 +3,10 @@
 Promises: one ``httpx.AsyncClient`` per downloader (pooled connections, HTTP/2 on request,
 environment proxies honoured unless ``--proxy`` says otherwise); every transport failure is
 turned into a typed ``kithara_cli.errors`` error, retryable or fatal, by exception type.
+Direct connections (no proxy) go through ``transport.DirectTransport``: httpcore over a
+network backend on asyncio's own transports, in small pools (see that module for why).
 Never: schedules, retries or writes on its own (the downloader does), or accepts a URL that is
-not http(s).
+not http(s); loads h2 or the CA bundle before an HTTP/2 connection or an https URL needs them.
 """
 
 import sys
