@@ -36,8 +36,7 @@ from kithara_cli.events.types import (
 )
 
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
-MAX_PLAYLIST_BYTES = 8 * 1024 * 1024  # as hls.loader, which loads after the first request
-FIRST_REQUEST_WAIT = 0.5  # seconds the audio imports wait for the first request to leave
+AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
 STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's default: 0.005)
 
 
@@ -162,7 +161,7 @@ class Player:
         local = Path(target)
         opened: dict[str, Any] = {}
         setup: threading.Thread | None = None
-        self._first_request = threading.Event()
+        self._audio_may_load = threading.Event()
         # Until first audio, hand the GIL over 10x as often: the network thread's round trips
         # need it for moments at a time while this thread loads PyAV; at Python's default 5 ms
         # each hand-over, a request took ~2.5x its round trip.
@@ -184,11 +183,11 @@ class Player:
                 except BaseException as exc:
                     opened["error"] = exc
                 finally:
-                    self._first_request.set()
+                    self._audio_may_load.set()
 
             setup = threading.Thread(target=start_network, name="kithara-open", daemon=True)
             setup.start()
-            self._first_request.wait(FIRST_REQUEST_WAIT)
+            self._audio_may_load.wait(AUDIO_LOAD_WAIT)
 
         from kithara_cli.audio import Decoder, PcmRing, WavSink, open_sink
 
@@ -231,12 +230,13 @@ class Player:
         check_http_url(url)
         src = ProgressiveSource(self.dl, url, self._cache_dir / "progressive.bin")
         src.start(0)
-        self._first_request.set()
+        self._audio_may_load.set()
         self._source = src
         return ByteStream(src, name=url)
 
     def _open_hls(self, url: str, start_at: float) -> tuple[Any, float]:
         from kithara_cli.dl import Priority
+        from kithara_cli.hls import MAX_PLAYLIST_BYTES
         from kithara_cli.net import check_http_url
 
         check_http_url(url)
@@ -286,7 +286,7 @@ class Player:
             self.dl, rungs, controller, self._cache_dir, prefetch=self.settings.prefetch_segments
         )
         # The media playlist goes next, then the first segment: PyAV loads during those.
-        self._first_request.set()
+        self._audio_may_load.set()
         origin = hls.open_run(start_at)
         self._hls = hls
         self._source = hls

@@ -12,3 +12,7 @@ and again only where they change.
 Never: fetches the video of a variant whose audio lives in a separate rendition; parses
 playlists by hand (the m3u8 package does).
 """
+
+# Cap on one playlist's size (hostile or broken servers); here so that the player can fetch a
+# master playlist before the HLS modules (and m3u8) load.
+MAX_PLAYLIST_BYTES = 8 * 1024 * 1024

@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 
 from kithara_cli.dl import Downloader, Priority
 from kithara_cli.errors import PlaylistError
+from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist, Rendition, Variant
 from kithara_cli.hls.playlist import parse_playlist
 from kithara_cli.hls.select import choose_rendition, choose_variant
-
-MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
 
 
 def load_playlist(

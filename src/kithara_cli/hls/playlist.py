@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import m3u8
 
 from kithara_cli.errors import PlaylistError, UnsupportedError
+from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.model import (
     InitSection,
     Key,
@@ -35,7 +36,6 @@ __all__ = [
     "parse_playlist",
 ]
 
-MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
 MAX_SEGMENTS = 100_000
 MAX_VARIANTS = 1_000
 
