@@ -110,6 +110,21 @@ def _parse_content_range(value: str | None) -> tuple[int | None, int | None]:
     )
 
 
+def _drain_tasks(loop: asyncio.AbstractEventLoop, rounds: int = 3) -> None:
+    """Let the last tasks finish before the loop closes.
+
+    A response body's async generator that is garbage-collected late schedules its
+    ``aclose()`` as a task; closing the loop under it makes Python print "Task was destroyed
+    but it is pending!" on stderr at exit, which scripts reading stderr see as an error.
+    """
+    for _ in range(rounds):
+        loop.run_until_complete(asyncio.sleep(0))  # run callbacks that create such tasks
+        pending = asyncio.all_tasks(loop)
+        if not pending:
+            return
+        loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
+
+
 class Downloader:
     """Runs fetch commands; see the package docstring for its contract."""
 
@@ -168,8 +183,11 @@ class Downloader:
         try:
             loop.run_forever()
         finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                _drain_tasks(loop)
+            finally:
+                loop.close()
 
     def close(self) -> None:
         """Cancel everything (reason: shutdown), close the client, stop the thread."""
