@@ -54,8 +54,9 @@ from kithara_cli.net import (
     RetryPolicy,
     classify_http_error,
     classify_status,
-    make_client,
+    make_opener,
 )
+from kithara_cli.net.request import ResponseOpener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class Downloader:
         self._thread: threading.Thread | None = None
         # One client; its transport spreads requests over small pools (net.transport).
         self._client: httpx.AsyncClient | None = None
+        self._opener: ResponseOpener | None = None
         self._client_error: KitharaError | None = None
         self._ready = threading.Event()
         self._closed = False
@@ -177,7 +179,8 @@ class Downloader:
         # exists: the caller need not wait for the client's TLS set-up (~30-50 ms).
         self._ready.set()
         try:
-            self._client = make_client(self.net)
+            self._opener = make_opener(self.net)
+            self._client = self._opener.client
         except Exception as exc:  # e.g. a malformed --proxy: every request fails with it
             self._client_error = UsageError(f"cannot set up HTTP: {exc}")
         try:
@@ -385,8 +388,8 @@ class Downloader:
     async def _transfer(self, job: _Job) -> FetchOutcome:
         cmd = job.handle.cmd
         rid = job.handle.request_id
-        client = self._client
-        if client is None:
+        opener = self._opener
+        if opener is None:
             raise self._client_error or NetworkError("the HTTP client is not ready")
         info: ResponseInfo | None = None
         attempt = 0
@@ -406,7 +409,7 @@ class Downloader:
             before = job.bytes_done
             t0 = time.monotonic()
             try:
-                async with client.stream("GET", cmd.url, headers=headers) as resp:
+                async with opener.stream(cmd.url, headers) as resp:
                     status = resp.status_code
                     if status == 416 and cmd.end is None and want > 0:
                         _, total = _parse_content_range(resp.headers.get("content-range"))

@@ -1,8 +1,11 @@
-"""Event values. Frozen dataclasses: cheap to build, safe to share between threads.
+"""Event values: dataclasses, cheap to build, shared between threads and never changed.
 
-They are declared with ``eq=False, repr=False`` (identity equality, one shared ``__repr__``):
-each generated method costs an ``exec`` at import, and this module is on every command's
-start-up path (about 15 ms saved of time to first audio).
+This module is on every command's start-up path, and each method a dataclass generates costs
+an ``exec`` at import. So events generate only ``__init__``: identity equality and one shared
+``__repr__`` (``eq=False, repr=False``), and no frozen ``__setattr__``/``__delattr__`` pair -
+nothing assigns to an event once it is built (publishers build and forget). Each class gets a
+docstring, so dataclasses need not build one from ``inspect.signature``. Together: ~25 ms off
+every start-up.
 """
 
 from __future__ import annotations
@@ -10,14 +13,22 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+_E = TypeVar("_E")
 
 
 def _now() -> float:
     return time.monotonic()
 
 
-_event = dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+_event_dataclass = dataclass(kw_only=True, eq=False, repr=False)
+
+
+def _event(cls: type[_E]) -> type[_E]:
+    if not cls.__doc__:
+        cls.__doc__ = f"{cls.__name__} event."
+    return _event_dataclass(cls)
 
 
 @_event

@@ -41,7 +41,7 @@ def _import_httpcore() -> None:
 
 _import_httpcore()
 
-from kithara_cli.net.client import NetConfig, make_client  # noqa: E402
+from kithara_cli.net.client import NetConfig, make_client, make_opener  # noqa: E402
 from kithara_cli.net.errors import classify_http_error, classify_status  # noqa: E402
 from kithara_cli.net.retry import RetryPolicy  # noqa: E402
 from kithara_cli.net.urls import check_http_url  # noqa: E402
@@ -53,4 +53,5 @@ __all__ = [
     "classify_http_error",
     "classify_status",
     "make_client",
+    "make_opener",
 ]

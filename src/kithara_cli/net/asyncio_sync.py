@@ -101,7 +101,15 @@ def install() -> bool:
         from httpcore import _synchronization
     except ImportError:  # pragma: no cover - httpcore is a dependency
         return False
-    if not hasattr(_synchronization, "anyio"):
+    if not hasattr(_synchronization, "anyio") or not hasattr(
+        _synchronization, "current_async_library"
+    ):
         return False
     _synchronization.anyio = sys.modules[__name__]  # type: ignore[attr-defined]
+    # Asked on every lock, event and shield (4 a request); its answer here is always asyncio.
+    _synchronization.current_async_library = _asyncio  # type: ignore[attr-defined]
     return True
+
+
+def _asyncio() -> str:
+    return "asyncio"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from kithara_cli import __version__
+from kithara_cli.net.request import ResponseOpener
 from kithara_cli.net.transport import DirectTransport
 
 DEFAULT_USER_AGENT = f"kithara/{__version__}"
@@ -35,6 +36,17 @@ def _env_has_proxy() -> bool:
 
 
 def make_client(config: NetConfig) -> httpx.AsyncClient:
+    return _build_client(config)[0]
+
+
+def make_opener(config: NetConfig) -> ResponseOpener:
+    """The shared client, wrapped for streamed GETs (see ``net.request``)."""
+    return ResponseOpener(*_build_client(config))
+
+
+def _build_client(config: NetConfig) -> tuple[httpx.AsyncClient, DirectTransport | None]:
+    """The client, and its transport when it is our direct one (no proxy)."""
+    transport: DirectTransport | None = None
     timeout = httpx.Timeout(
         connect=config.connect_timeout,
         read=config.read_timeout,
@@ -48,8 +60,9 @@ def make_client(config: NetConfig) -> httpx.AsyncClient:
     headers = {"User-Agent": config.user_agent, "Accept-Encoding": "identity", **config.headers}
     if config.proxy is None and not _env_has_proxy():
         per_pool = CONNECTIONS_PER_POOL_HTTP2 if config.http2 else CONNECTIONS_PER_POOL
+        transport = DirectTransport(http2=config.http2, limits=limits, per_pool=per_pool)
         client = httpx.AsyncClient(
-            transport=DirectTransport(http2=config.http2, limits=limits, per_pool=per_pool),
+            transport=transport,
             timeout=timeout,
             headers=headers,
             follow_redirects=True,
@@ -68,7 +81,7 @@ def make_client(config: NetConfig) -> httpx.AsyncClient:
         )
     if isinstance(getattr(client, "_cookies", None), httpx.Cookies):
         client._cookies = _SetCookieOnly()  # the public setter would copy it into a plain Cookies
-    return client
+    return client, transport
 
 
 class _SetCookieOnly(httpx.Cookies):

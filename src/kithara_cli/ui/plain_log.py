@@ -9,15 +9,22 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from kithara_cli.events import EventBus
-from kithara_cli.ui.dashboard_state import DashboardState, LogEntry
+
+if TYPE_CHECKING:
+    from kithara_cli.ui.dashboard_state import DashboardState, LogEntry
+
+# The first lines wait this long: the dashboard's state module (~7 ms of imports) then loads
+# after start-up, not during time to first audio. Later lines come every ``interval``.
+FIRST_FLUSH_DELAY = 0.75
 
 
 class PlainLog:
     def __init__(self, bus: EventBus, *, interval: float = 0.2) -> None:
         self._queue = bus.queue(maxlen=50_000)
-        self._state = DashboardState()
+        self._state: DashboardState | None = None
         self._interval = interval
         self._last: LogEntry | None = None
         self._stop = threading.Event()
@@ -25,11 +32,17 @@ class PlainLog:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        delay = FIRST_FLUSH_DELAY
+        while not self._stop.wait(delay):
             self._flush()
+            delay = self._interval
         self._flush()
 
     def _flush(self) -> None:
+        if self._state is None:
+            from kithara_cli.ui.dashboard_state import DashboardState
+
+            self._state = DashboardState()
         for event in self._queue.drain():
             self._state.apply(event)
         entries = list(self._state.log)
