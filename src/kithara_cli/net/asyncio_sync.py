@@ -4,14 +4,17 @@ httpcore 1.x takes every lock, event and shielded close under asyncio through an
 ~15 ms import before the first request, and per request several anyio locks, events and
 cancel scopes (each scope arms a loop timer and looks up the current task). On a 301-segment
 fetch that was 10-15 % of the downloader thread. ``install`` points httpcore's
-synchronisation module at this one instead; asyncio's primitives do the same job.
+synchronisation module at this one instead (and answers its "which async library?" with
+asyncio, without the failed ``import sniffio`` it made for every lock); asyncio's primitives
+do the same job.
 
 Why a shield can be a no-op here: anyio cancellation is level-triggered (a cancelled scope
 cancels every later await), so httpcore shields its clean-up. asyncio delivers a cancel once;
 the downloader and ``asyncio.timeout`` cancel a task once, so clean-up awaits run through.
 
-Written by hand because no library offers it; ``tests/test_net_transport.py`` checks that a
-fetch never imports anyio, so an httpcore upgrade that moves these names fails CI.
+Written by hand because no library offers it; ``tests/test_net_asyncio_sync.py`` checks that
+a fetch never imports anyio and that a proxied fetch (httpcore's own anyio backend) still
+works, so an httpcore upgrade that moves these names fails CI.
 """
 
 from __future__ import annotations
