@@ -51,7 +51,7 @@ def check_encryption(segment: Segment) -> None:
         raise UnsupportedError(f"encryption method {key.method} is not supported (only AES-128)")
 
 
-def decode_segment(keys: KeyStore, segment: Segment, data: bytes) -> bytes:
+def decode_segment(keys: KeyStore, segment: Segment, data: bytes | bytearray) -> bytes | bytearray:
     """Decrypt when the segment is AES-128; a wrong key is an error, not output."""
     key = segment.key
     if key is None or key.method == "NONE":
@@ -128,7 +128,7 @@ class HlsWriter:
         out.seek(written_bytes)
         out.truncate()
         next_submit = next_write
-        ready: dict[int, bytes | KitharaError] = {}
+        ready: dict[int, bytes | bytearray | KitharaError] = {}
         gaps: list[int] = []
         first_gap_error: KitharaError | None = None
         seconds_written = sum(s.duration for s in self._segments[:next_write])
@@ -167,7 +167,7 @@ class HlsWriter:
                     else:
                         data = decode_segment(self.keys, seg, item)
                         if self.container is None:
-                            self.container = container_of(data)
+                            self.container = container_of(bytes(data))
                         if seg.init is not None and seg.init != init_written:
                             init_bytes = self._init(seg.init)
                             out.write(init_bytes)
@@ -220,14 +220,14 @@ class HlsWriter:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _take(self, msg: tuple, ready: dict[int, bytes | KitharaError]) -> None:
+    def _take(self, msg: tuple, ready: dict[int, bytes | bytearray | KitharaError]) -> None:
         kind = msg[0]
         if kind == "done":
             _, index, outcome, buf = msg
             self._handles.pop(index, None)
             seg = self._segments[index]
             if outcome.state == "ok":
-                ready[index] = bytes(buf)
+                ready[index] = buf  # written as it is: no copy of every segment
                 self.bus.publish(
                     SegmentLoaded(
                         variant=-1, sequence=seg.sequence, bytes=len(buf), duration=seg.duration
