@@ -330,6 +330,9 @@ class NullSink(_SinkBase):
         frames = self._frames_per_block
         period = frames / self._rate
         ring = self._ring
+        # Until the first audio, wake when the decoder writes, not up to a block later.
+        while not self._stopping.is_set() and not ring.wait_readable(0.05):
+            pass
         deadline = time.monotonic()
         while not self._stopping.is_set():
             if self._paused:
