@@ -323,6 +323,10 @@ def test_first_audio_split_adds_up() -> None:
     assert first.startup == pytest.approx(0.6)  # process started at 99.9
     assert first.network == pytest.approx(0.2)
     assert first.decode == pytest.approx(0.1)
+    spawned = parse_first_audio(lines, spawned_at=99.95)  # timed from the fork, as ffmpeg is
+    assert spawned.ttfa == pytest.approx(0.85)
+    assert spawned.startup == pytest.approx(0.55)
+    assert spawned.network + spawned.decode == pytest.approx(0.3)
     with pytest.raises(RunFailed):
         parse_first_audio(lines[:2])
     assert fetch_span(

@@ -53,6 +53,8 @@ class ProcResult:
     """Peak resident set of this child, MiB (``ru_maxrss`` from ``wait4``, KiB / 1024)."""
     stderr: str = ""
     timed_out: bool = False
+    started_at: float = 0.0
+    """``time.monotonic()`` just before the fork: the child's events share that clock."""
 
     @property
     def ok(self) -> bool:
@@ -118,7 +120,7 @@ def run_process(
     argv = [str(a) for a in argv]
     err_file = stderr_path or Path(os.devnull)
     with open(err_file, "wb") as err:
-        started = time.perf_counter()
+        started = time.monotonic()  # = perf_counter on Linux; the clock events use
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -156,7 +158,7 @@ def run_process(
             with lock:
                 reaped = True
             timer.cancel()
-        wall = time.perf_counter() - started
+        wall = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     # The child's session may have left helpers behind (yt-dlp runs ffmpeg, for example).
     try:
@@ -171,6 +173,7 @@ def run_process(
         maxrss_mb=usage.ru_maxrss / 1024.0,
         stderr=_read_tail(err_file) if stderr_path is not None else "",
         timed_out=killed,
+        started_at=started,
     )
 
 

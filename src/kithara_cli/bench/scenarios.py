@@ -719,8 +719,12 @@ class FirstAudio:
     decode: float | None = None
 
 
-def parse_first_audio(lines: list[str]) -> FirstAudio:
+def parse_first_audio(lines: list[str], spawned_at: float | None = None) -> FirstAudio:
     """From ``--events`` JSON Lines: time to first audio and its split.
+
+    With ``spawned_at`` (``time.monotonic()`` just before the fork, the clock the events use)
+    time to first audio is taken from there, as ffmpeg's is from its spawn. Without it, the
+    event's own figure: process creation from /proc, in 10 ms clock ticks.
 
     ``startup``: process start -> first request enqueued (Python, imports, set-up);
     ``network``: first request enqueued -> the last first byte before audio (the chain of
@@ -731,7 +735,10 @@ def parse_first_audio(lines: list[str]) -> FirstAudio:
     started = next((e for e in events if e.get("event") == "PlaybackStarted"), None)
     if started is None:
         raise RunFailed("no PlaybackStarted event")
-    ttfa = float(started["time_to_first_audio"])
+    if spawned_at is not None:
+        ttfa = float(started["ts"]) - spawned_at
+    else:
+        ttfa = float(started["time_to_first_audio"])
     process_start = float(started["ts"]) - ttfa
     enqueued = [float(e["ts"]) for e in events if e.get("event") == "RequestEnqueued"]
     first_bytes = [
@@ -787,13 +794,13 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
             def kithara_ttfa(url: str = url, case: str = case, splits: list = splits) -> float:
                 play = [*kithara_argv(), "play", url, "--output", "null", "--no-ui"]
                 play += ["--length", "0.1", "--events", str(events_path)]
-                run_process(
+                proc = run_process(
                     play,
                     timeout=ctx.settings.timeout,
                     env=ctx.env,
                     stderr_path=ctx.tmp / "stderr.txt",
                 ).check()
-                first = parse_first_audio(events_path.read_text().splitlines())
+                first = parse_first_audio(events_path.read_text().splitlines(), proc.started_at)
                 splits.append(first)
                 ctx.log(f"  kithara {case}: first audio {first.ttfa:.3f} s")
                 return first.ttfa
