@@ -33,6 +33,7 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for fmt in ("mp3", "flac"):
         encode_file(root / f"tone.{fmt}", SECONDS, fmt)  # type: ignore[arg-type]
     build_ladder(root / "hls", SECONDS)
+    build_ladder(root / "fmp4", SECONDS, segment_type="fmp4")
     data = (root / "tone.mp3").read_bytes()
     (root / "truncated.mp3").write_bytes(data[: len(data) // 3])
     corrupt = root / "corrupt"
@@ -87,7 +88,7 @@ def check_tone(pcm: np.ndarray, rate: int, first_second: int, seconds: float) ->
     assert heard == expected
 
 
-@pytest.mark.parametrize("name", ["tone.mp3", "tone.flac", "hls/master.m3u8"])
+@pytest.mark.parametrize("name", ["tone.mp3", "tone.flac", "hls/master.m3u8", "fmp4/master.m3u8"])
 def test_plays_to_the_end_through_portaudio(
     media_server: MediaServer, tmp_path: Path, name: str
 ) -> None:
@@ -133,7 +134,7 @@ def run_driver(url: str, env: dict[str, str], *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("name", ["tone.mp3", "hls/master.m3u8"])
+@pytest.mark.parametrize("name", ["tone.mp3", "hls/master.m3u8", "fmp4/master.m3u8"])
 def test_seek_to_17_plays_second_17(media_server: MediaServer, tmp_path: Path, name: str) -> None:
     capture = alsa_capture(tmp_path)
     report = run_driver(media_server.url(name), capture.env, "--seek", "17")

@@ -136,11 +136,16 @@ class CountingReader(io.RawIOBase):
         self.bytes_read = 0
         self.max_offset = 0
         self.hide_size = False
+        # A front-to-back source (``ByteStream.sequential``): PyAV gets no seek, so demuxers
+        # read it as a stream (MP4 stops indexing at the first fragment).
+        self.sequential = bool(getattr(raw, "sequential", False))
 
     def readable(self) -> bool:
         return True
 
     def seekable(self) -> bool:
+        if self.sequential:
+            return False
         try:
             return bool(self._raw.seekable())
         except AttributeError:
@@ -562,6 +567,8 @@ class Decoder:
             duration = float(stream.duration * stream.time_base)
         elif container.duration is not None and container.duration > 0:
             duration = container.duration / 1_000_000
+        if reader.sequential:
+            duration = None  # a stream's header covers its start (fMP4: the first fragment)
         self.duration = duration
         self._duration_from_tail = is_ogg and duration is None
         # Containers that declare their length (not estimated from the bitrate) can prove a
@@ -624,6 +631,8 @@ class Decoder:
         relative = target - self._origin
         if self._fresh and relative <= NO_SEEK_WINDOW_SECONDS:
             return
+        if self._reader is not None and self._reader.sequential:
+            return  # cannot seek a stream: decode from here, the frames before are dropped
         first = max(0.0, relative - SEEK_PREROLL_SECONDS)
         # Some demuxers refuse certain targets (FFmpeg's FLAC near the last frame): land
         # earlier instead; everything before the target is dropped anyway.

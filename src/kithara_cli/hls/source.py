@@ -70,6 +70,11 @@ class _Run:
 class HlsSource:
     """Implements ``stream.Source`` for an HLS presentation (VOD)."""
 
+    # Each run is read front to back; a seek opens a new run. Seen as seekable, FFmpeg's MP4
+    # demuxer reads every fragment of an fMP4 run at open, to index them, so it would wait
+    # for the whole run to download before the first audio.
+    sequential = True
+
     def __init__(
         self,
         downloader: Downloader,

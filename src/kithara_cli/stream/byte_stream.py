@@ -35,6 +35,9 @@ class ByteStream(io.RawIOBase):
         self._pos = 0
         self.name = name
         self.bytes_read = 0
+        # A source read front to back (an HLS run: a seek opens a new run) says so; the
+        # decoder then opens it as a stream, so demuxers never index it by reading ahead.
+        self.sequential = bool(getattr(source, "sequential", False))
 
     def readable(self) -> bool:
         return True
