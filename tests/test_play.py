@@ -34,6 +34,7 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         encode_file(root / f"tone.{fmt}", SECONDS, fmt)  # type: ignore[arg-type]
     build_ladder(root / "hls", SECONDS)
     build_ladder(root / "fmp4", SECONDS, segment_type="fmp4")
+    _mixed_fmp4_ladder(root)
     data = (root / "tone.mp3").read_bytes()
     (root / "truncated.mp3").write_bytes(data[: len(data) // 3])
     corrupt = root / "corrupt"
@@ -41,6 +42,32 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     victim = sorted(corrupt.glob("*_00002.ts"))[0]
     victim.write_bytes(np.random.default_rng(1).bytes(victim.stat().st_size))
     return root
+
+
+def _mixed_fmp4_ladder(root: Path) -> None:
+    """``mixed/``: two fMP4 variants whose init sections differ (22.05 kHz mono, 48 kHz
+    stereo), as audio ladders mixing codec profiles do."""
+    mixed = root / "mixed"
+    for name, bitrate, rate, channels in (("lo", 32_000, 22_050, 1), ("hi", 192_000, 48_000, 2)):
+        build = root / f"mixed-{name}"
+        build_ladder(
+            build,
+            SECONDS,
+            bitrates=(bitrate,),
+            names=(name,),
+            segment_type="fmp4",
+            rate=rate,
+            channels=channels,
+        )
+        mixed.mkdir(exist_ok=True)
+        for path in build.iterdir():
+            if path.name != "master.m3u8" and path.suffix in (".m3u8", ".m4s", ".mp4"):
+                path.rename(mixed / path.name)
+    (mixed / "master.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:7\n"
+        '#EXT-X-STREAM-INF:BANDWIDTH=40000,CODECS="mp4a.40.2"\nlo.m3u8\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=200000,CODECS="mp4a.40.2"\nhi.m3u8\n'
+    )
 
 
 @pytest.fixture
@@ -240,6 +267,29 @@ def test_abr_switch_is_seamless(media_root: Path, tmp_path: Path) -> None:
     assert any(d["to_variant"] < d["from_variant"] for d in switches)
     pcm, rate = decode_pcm(wav)
     assert abs(len(pcm) / rate - 30.0234) < 0.025
+    heard = seconds_heard(pcm, rate, window=0.5)
+    assert heard == [i // 2 for i in range(len(heard))]
+    silent = audio_only(pcm, min_run=int(0.025 * rate))
+    assert len(silent) == len(pcm), "a silence longer than 25 ms"
+
+
+def test_switch_between_fmp4_variants_with_different_init_sections(
+    media_root: Path, tmp_path: Path
+) -> None:
+    """A slow start forces the 22.05 kHz mono variant, then the link frees up and the ABR
+    climbs to the 48 kHz stereo one: the decoder reopens at the init change and the PCM goes
+    on with no gap, no repeat and the right second all the way."""
+    with MediaServer(media_root) as srv:
+        srv.set_faults("mixed/*.m4s", Faults(bandwidth_profile=[(3.0, 30_000.0), (60.0, 3e6)]))
+        wav = tmp_path / "out.wav"
+        env = {"KITHARA_AUDIO_DEVICE": "none", "NO_COLOR": "1", "KITHARA_TEST_DIR": str(tmp_path)}
+        env["PATH"] = __import__("os").environ.get("PATH", "/usr/bin:/bin")
+        events = play_cli(srv.url("mixed/master.m3u8"), env, "--output", f"wav:{wav}", timeout=90)
+    loaded = {e["variant"] for e in events if e["event"] == "SegmentLoaded"}
+    assert loaded == {0, 1}, f"both variants must be played: {loaded}"
+    assert not [e for e in events if e["event"] in ("DecoderError", "Notice")]
+    pcm, rate = decode_pcm(wav)
+    assert abs(len(pcm) / rate - SECONDS) < 0.06
     heard = seconds_heard(pcm, rate, window=0.5)
     assert heard == [i // 2 for i in range(len(heard))]
     silent = audio_only(pcm, min_run=int(0.025 * rate))

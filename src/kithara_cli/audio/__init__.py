@@ -16,7 +16,11 @@ Promises:
 - Timeline: a source's first sample (container ``start_time``) plays at ``timeline_origin``
   (0 for a whole file; an HLS run's first segment start otherwise), so positions are track
   positions whatever the container's own timestamps. A fresh source whose target is within
-  12 s of its start is decoded from the start and trimmed, never demuxer-seeked.
+  12 s of its start is decoded from the start and trimmed, never demuxer-seeked. A source
+  marked ``sequential`` (an HLS run) is opened as a stream, never seeked inside, and its
+  container's duration is not taken as the source's. A source that comes in parts (its file
+  object has ``continuation()``: an HLS run across an fMP4 init change) is decoded part after
+  part, gaplessly.
 - The decoder thread never raises into another thread: a failure sets ``decoder.error`` (a
   ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
   input that ends well before its declared duration is reported as truncated.

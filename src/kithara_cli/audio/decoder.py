@@ -474,7 +474,10 @@ class Decoder:
                 packet = next(packets)
             except StopIteration:
                 try:
-                    self._finish()
+                    if self._continue():
+                        packets = self._container.demux(self._stream)
+                    else:
+                        self._finish()
                 except _Interrupted:
                     pass
                 continue
@@ -774,6 +777,32 @@ class Decoder:
                     channels=self.info.channels,
                     duration=seconds,
                 )
+
+    def _continue(self) -> bool:
+        """At the end of one part of a source that goes on in another (an HLS run across an
+        fMP4 init change), open the next part and carry on where the last sample was written.
+
+        HLS segments meet sample for sample, and the new part's priming is trimmed by its own
+        edit list, so the timeline simply continues: no ring flush, no gap, no overlap.
+        """
+        raw = self._reader._raw if self._reader is not None else None
+        following = getattr(raw, "continuation", None)
+        nxt = following() if following is not None else None
+        if nxt is None:
+            return False
+        source, seconds = nxt
+        if self._resampler is not None:  # the old part's last samples first
+            for out in self._resampler.resample(None):
+                self._push(self._pcm_bytes(out))
+        written = self._written_end
+        self._close()
+        self._open(source, None, seconds)
+        self._drop_until = written
+        self._reset_stream_state()
+        self._need_t0 = False
+        self._out_pos = written
+        self._fresh = False
+        return True
 
     def _finish(self) -> None:
         """End of input: flush the resampler, check for truncation, mark end of stream."""

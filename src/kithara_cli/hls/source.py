@@ -4,7 +4,9 @@ A *run* is one contiguous stretch of the presentation from a start segment on: t
 section, then each segment's (decrypted) bytes in order, whatever variant it came from. The
 decoder reads a run through ``stream.ByteStream``; a seek starts a new run (new epoch: the old
 run's fetches are cancelled with reason ``epoch``). Sizes are learned as segments land; the
-run's length is proven once its last segment is placed.
+run's length is proven once its last segment is placed. A run is read front to back
+(``sequential``), and where the init section changes (a switch between fMP4 variants) the
+run is split into parts that the decoder opens one after the other (``_RunPart``).
 """
 
 from __future__ import annotations
@@ -63,12 +65,73 @@ class _Run:
     write_pos: int = 0
     init: InitSection | None = None
     placed: list[_Placed] = field(default_factory=list)
+    # Where each part after the first starts: (byte offset, timeline seconds). A new part
+    # starts where the init section changes (a switch between fMP4 variants).
+    parts: list[tuple[int, float]] = field(default_factory=list)
     in_flight: dict[int, tuple[FetchHandle, int]] = field(default_factory=dict)  # idx -> (h, v)
     ready: dict[int, tuple[int, bytes] | KitharaError] = field(default_factory=dict)
 
 
+class _RunPart:
+    """One part of a run as ``stream.Source``: the bytes from one init section to the next.
+
+    FFmpeg's MP4 demuxer takes the codec set-up from the first init section it reads and skips
+    any later one, so a switch to an fMP4 variant with another init (another sample rate,
+    channel count or codec profile) could not be decoded in one pass. The run is split where
+    the init changes; the decoder opens each part on its own and carries on gaplessly
+    (``continuation``).
+    """
+
+    sequential = True
+
+    def __init__(self, run: _Run, index: int, start: int) -> None:
+        self._run = run
+        self._index = index
+        self._start = start
+
+    def _end(self) -> int | None:
+        parts = self._run.parts
+        if self._index < len(parts):
+            return parts[self._index][0]
+        return self._run.resource.total
+
+    def wait_readable(self, offset: int, size: int) -> int:
+        at = self._start + offset
+        end = self._end()
+        if end is not None and at >= end:
+            return 0
+        resource = self._run.resource
+        resource.wait_range(at, at + 1)
+        available = resource.available_from(at) - at
+        # Read after ``available``: a part's end is recorded before the next init is written,
+        # so bytes counted above that belong to a later part are cut off here.
+        end = self._end()
+        if end is not None and at >= end:
+            return 0
+        return min(size, available if end is None else min(available, end - at))
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return self._run.resource.read_at(self._start + offset, size)
+
+    def length(self) -> int | None:
+        end = self._end()
+        return None if end is None else end - self._start
+
+    def reader_moved(self, offset: int) -> None:
+        """Bytes of a run only ever arrive in order: nothing to re-aim."""
+
+    def continuation(self) -> tuple[_RunPart, float] | None:
+        """The next part and its timeline start, once this one is known to end."""
+        parts = self._run.parts
+        if self._index >= len(parts):
+            return None
+        offset, seconds = parts[self._index]
+        return _RunPart(self._run, self._index + 1, offset), seconds
+
+
 class HlsSource:
-    """Implements ``stream.Source`` for an HLS presentation (VOD)."""
+    """Implements ``stream.Source`` for an HLS presentation (VOD): the current run's first
+    part; ``continuation`` leads to the next (see ``_RunPart``)."""
 
     # Each run is read front to back; a seek opens a new run. Seen as seekable, FFmpeg's MP4
     # demuxer reads every fragment of an fMP4 run at open, to index them, so it would wait
@@ -182,26 +245,23 @@ class HlsSource:
             raise ResourceClosed("HLS source closed")
         return run
 
+    def _first_part(self) -> _RunPart:
+        return _RunPart(self._current(), 0, 0)
+
     def wait_readable(self, offset: int, size: int) -> int:
-        run = self._current()
-        resource = run.resource
-        total = resource.total
-        if total is not None and offset >= total:
-            return 0
-        resource.wait_range(offset, offset + 1)
-        total = resource.total
-        if total is not None and offset >= total:
-            return 0
-        return min(size, resource.available_from(offset) - offset)
+        return self._first_part().wait_readable(offset, size)
 
     def read_at(self, offset: int, size: int) -> bytes:
-        return self._current().resource.read_at(offset, size)
+        return self._first_part().read_at(offset, size)
 
     def length(self) -> int | None:
-        return self._current().resource.total
+        return self._first_part().length()
 
     def reader_moved(self, offset: int) -> None:
         """Bytes of a run only ever arrive in order: nothing to re-aim."""
+
+    def continuation(self) -> tuple[_RunPart, float] | None:
+        return self._first_part().continuation()
 
     # --- what the player asks ------------------------------------------------------------------
 
@@ -296,11 +356,13 @@ class HlsSource:
             if container_of(data) is None:
                 raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
             resource = run.resource
-            if seg.init is not None and run.init is None:
+            if seg.init is not None and seg.init != run.init:
                 init, _ = self.dl.fetch_bytes(
                     seg.init.uri, label="init", byterange=seg.init.byterange,
                     max_bytes=MAX_SEGMENT_BYTES,
                 )  # fmt: skip
+                if run.init is not None:  # another variant's init: a new part starts here
+                    run.parts.append((run.write_pos, ref.starts[run.next_place]))
                 resource.write_at(run.write_pos, init)
                 run.write_pos += len(init)
                 run.init = seg.init

@@ -245,6 +245,12 @@ def _mux_hls(
             pts += blocks[0].shape[0]
         for stream in streams:
             out.mux(stream.encode(None))
+    unnamed_init = out_dir / "%v_init.mp4"
+    if unnamed_init.exists():  # one variant: the muxer leaves %v in the init's name
+        (name,) = (r.name for r in renditions)
+        unnamed_init.rename(out_dir / f"{name}_init.mp4")
+        playlist = out_dir / f"{name}.m3u8"
+        playlist.write_text(playlist.read_text().replace("%v_init.mp4", f"{name}_init.mp4"))
     return [_parse_media_playlist(out_dir / f"{r.name}.m3u8") for r in renditions]
 
 
@@ -281,6 +287,8 @@ def build_ladder(
     aes_key: bytes | None = None,
     names: Sequence[str] | None = None,
     aes_iv: bytes | None = None,
+    rate: int = DEFAULT_RATE,
+    channels: int = 2,
 ) -> Ladder:
     """An ABR ladder of the stepped tone: one AAC variant per bitrate plus a master playlist.
 
@@ -302,6 +310,8 @@ def build_ladder(
         out_dir,
         [_Rendition(n, b) for n, b in zip(names, bitrates, strict=True)],
         seconds,
+        rate=rate,
+        channels=channels,
         segment_seconds=segment_seconds,
         segment_type=segment_type,
         master_name=MASTER_NAME,

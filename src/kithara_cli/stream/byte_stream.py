@@ -39,6 +39,16 @@ class ByteStream(io.RawIOBase):
         # decoder then opens it as a stream, so demuxers never index it by reading ahead.
         self.sequential = bool(getattr(source, "sequential", False))
 
+    def continuation(self) -> tuple[ByteStream, float] | None:
+        """Where a source that comes in parts goes on (an HLS run across an fMP4 init change):
+        a stream over the next part and that part's timeline start; None at the real end."""
+        following = getattr(self._source, "continuation", None)
+        nxt = following() if following is not None else None
+        if nxt is None:
+            return None
+        source, seconds = nxt
+        return ByteStream(source, name=self.name), seconds
+
     def readable(self) -> bool:
         return True
 
