@@ -127,6 +127,30 @@ def test_discontinuity_stays_decodable(
     assert_tone(out, SECONDS)
 
 
+def test_discontinuity_to_another_rate_plays_through(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """``kithara play`` across the 44.1 -> 48 kHz discontinuity: the decoder resamples both
+    sides (it stopped with "Frame does not match AudioResampler setup" before)."""
+    import os
+    import subprocess
+
+    from conftest import KITHARA
+
+    wav = tmp_path / "out.wav"
+    url = hls_server.url("misc/discontinuity.m3u8")
+    proc = subprocess.run(
+        [*KITHARA, "play", url, "--no-ui", "--output", f"wav:{wav}"],
+        env={**os.environ, "KITHARA_AUDIO_DEVICE": "none", "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert_tone(wav, SECONDS)
+
+
 def test_packed_audio_with_id3(
     hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
 ) -> None:

@@ -306,6 +306,7 @@ class Decoder:
         self._reader: CountingReader | None = None
         self._owned_file: IO[bytes] | None = None
         self._resampler: av.AudioResampler | None = None
+        self._input_shape: tuple[str, str, int] | None = None  # what the resampler was fed
         self._start_pts = 0
         self._origin = 0.0  # timeline seconds at which the current source's start plays
         self._fresh = True  # nothing demuxed since the container was opened
@@ -652,8 +653,12 @@ class Decoder:
         assert error is not None
         raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(error)}") from error
 
+    def _new_resampler(self) -> av.AudioResampler:
+        return av.AudioResampler(format="flt", layout=self._layout, rate=self._rate)
+
     def _reset_stream_state(self) -> None:
-        self._resampler = av.AudioResampler(format="flt", layout=self._layout, rate=self._rate)
+        self._resampler = self._new_resampler()
+        self._input_shape = None
         self._need_t0 = True
         self._bad_packets = 0
         self._end_limit = (
@@ -700,6 +705,15 @@ class Decoder:
                 self._drop_until = self._out_pos
         frame.pts = None  # the resampler needs no timestamps; we count samples ourselves
         assert self._resampler is not None
+        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if shape != self._input_shape:
+            if self._input_shape is not None:
+                # The input changed mid-stream (an HLS discontinuity to another sample rate or
+                # layout): PyAV's resampler is fixed to the first frame's; drain it, start anew.
+                for out in self._resampler.resample(None):
+                    self._push(self._pcm_bytes(out))
+                self._resampler = self._new_resampler()
+            self._input_shape = shape
         for out in self._resampler.resample(frame):
             self._push(self._pcm_bytes(out))
 
