@@ -177,6 +177,13 @@ def fetch(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return run_cli("fetch", *args, timeout=timeout)
 
 
+def play(url: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``kithara play URL --no-ui ARGS`` with no audio device (tests pass ``--output``)."""
+    return run_cli(
+        "play", url, "--no-ui", *args, timeout=timeout, env={"KITHARA_AUDIO_DEVICE": "none"}
+    )
+
+
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
     """Non-zero exit and exactly one line on stderr (run with -q): the error, no traceback."""
     assert proc.returncode != 0, proc.stderr

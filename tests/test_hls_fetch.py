@@ -27,6 +27,7 @@ from hls_fixtures import (
     decode,
     expected_bytes,
     fetch,
+    play,
     playlist_text,
     popen_fetch,
     static,
@@ -132,23 +133,26 @@ def test_discontinuity_to_another_rate_plays_through(
 ) -> None:
     """``kithara play`` across the 44.1 -> 48 kHz discontinuity: the decoder resamples both
     sides (it stopped with "Frame does not match AudioResampler setup" before)."""
-    import os
-    import subprocess
-
-    from conftest import KITHARA
-
     wav = tmp_path / "out.wav"
-    url = hls_server.url("misc/discontinuity.m3u8")
-    proc = subprocess.run(
-        [*KITHARA, "play", url, "--no-ui", "--output", f"wav:{wav}"],
-        env={**os.environ, "KITHARA_AUDIO_DEVICE": "none", "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = play(hls_server.url("misc/discontinuity.m3u8"), "--output", f"wav:{wav}")
     assert proc.returncode == 0, proc.stderr
     assert_tone(wav, SECONDS)
+
+
+def test_playing_a_live_playlist_says_it_does_not_follow_it(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Live playback is not followed yet: the player says so once, plays what is listed and
+    exits 0 (never a silent early end, never a hang)."""
+    entries = [(2.0, f"../ts/128k_{i:05d}.ts") for i in range(3)]
+    text = playlist_text(["#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0"], entries, False)
+    hls_server.add_route("live/now.m3u8", static(text))
+    events = tmp_path / "events.jsonl"
+    proc = play(hls_server.url("live/now.m3u8"), "--output", "null", "--events", str(events))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("live playlist") == 1, proc.stderr
+    names = [json.loads(line)["event"] for line in events.read_text().splitlines()]
+    assert "EndOfStream" in names
 
 
 def test_packed_audio_with_id3(

@@ -24,7 +24,7 @@ from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Prio
 from kithara_cli.dl.downloader import memory_sink
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import KitharaError, PlaylistError
-from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, SegmentLoaded
+from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
 from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.loader import load_media
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
@@ -204,6 +204,17 @@ class HlsSource:
             self._publish_decision(first, None)
             self.current_variant = first.to_variant
             self._reference = self.media_for(first.to_variant)
+            if self._reference.is_live:
+                self.bus.publish(
+                    Notice(
+                        level="warning",
+                        message=(
+                            f"live playlist: playing the {len(self._reference.segments)} "
+                            "segments it lists now (play does not follow a live stream yet; "
+                            "kithara fetch does)"
+                        ),
+                    )
+                )
             segments = self._reference.segments
             if segments:  # the refill, BOLA and abandon rules reason in segments
                 self.controller.segment_duration = max(s.duration for s in segments[:8])
