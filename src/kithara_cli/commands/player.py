@@ -333,8 +333,8 @@ class Player:
             played = sink.frames_played
             if not self._started and played > 0:
                 self._started = True
-                if self._hls is not None:
-                    self._hls.playback_started()
+                if self._source is not None:  # HLS or progressive: prefetch in full now
+                    self._source.playback_started()
                 sys.setswitchinterval(self._switch_interval)
                 first_out = ring.first_read_at or time.monotonic()
                 self.bus.publish(

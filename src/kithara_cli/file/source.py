@@ -12,6 +12,11 @@ from kithara_cli.storage import SparseResource
 # serve with a new request (on loopback ~1 RTT of data; over the internet far more).
 NEAR_AHEAD = 256 * 1024
 TAIL_PROBE = 256 * 1024  # reads this close to the end are a demuxer's peek, not a seek
+# Until the first audio plays, fetch only this much from the start: on loopback a whole file
+# arrives at once, and taking in megabytes costs the CPU (one GIL) that PyAV's import and the
+# first decode need. 512 KB is ~30 s of 128k MP3 and ~3 s of CD-quality FLAC; a read past it
+# before playback starts fetches on demand as usual.
+START_UP_BYTES = 512 * 1024
 
 
 class ProgressiveSource:
@@ -37,6 +42,8 @@ class ProgressiveSource:
         self._reader_pos = 0
         self.first_response = threading.Event()
         self._side: set[tuple[int, int]] = set()
+        self._started = False  # playback started: prefetch the rest of the file
+        self._held = False  # the start-up request ended before playback started
 
     # --- stream.Source ---------------------------------------------------------------------
 
@@ -68,7 +75,15 @@ class ProgressiveSource:
     # --- fetching ----------------------------------------------------------------------------
 
     def start(self, offset: int = 0) -> None:
-        self._open(offset, Priority.DEMAND)
+        self._open(offset, Priority.DEMAND, limit=START_UP_BYTES)
+
+    def playback_started(self) -> None:
+        """Lift the start-up limit: fetch the rest of the file."""
+        with self._lock:
+            self._started = True
+            held, self._held = self._held, False
+        if held:
+            self._fill_gaps()
 
     def wait_length(self, timeout: float = 30.0) -> int | None:
         """The length once the first response tells it (demuxers ask for it to seek by byte)."""
@@ -112,14 +127,14 @@ class ProgressiveSource:
             assert outcome.error is not None
             self.resource.fail(outcome.error)
 
-    def _open(self, offset: int, priority: Priority) -> None:
+    def _open(self, offset: int, priority: Priority, limit: int | None = None) -> None:
         with self._lock:
             if self._closed:
                 return
             old = self._handle
             self._epoch += 1
             epoch = self._epoch
-            end = None
+            end = None if limit is None else offset + limit
             total = self.resource.total
             if total is not None:
                 gaps = self.resource.gaps(offset, total)
@@ -172,7 +187,13 @@ class ProgressiveSource:
             if epoch != self._epoch:
                 return
             self._running = False
-        # Fill holes left by seeks: from the reader's position first, then the start.
+            if not self._started:
+                self._held = True  # the rest waits for playback (``playback_started``)
+                return
+        self._fill_gaps()
+
+    def _fill_gaps(self) -> None:
+        """Fetch what is missing: from the reader's position first, then the start."""
         total = self.resource.total
         if total is None:
             return
