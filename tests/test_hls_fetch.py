@@ -155,6 +155,28 @@ def test_playing_a_live_playlist_says_it_does_not_follow_it(
     assert "EndOfStream" in names
 
 
+def test_playing_a_segment_missing_from_one_variant_takes_it_from_another(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Segment 4 of the 128k variant is gone (404): playback takes it from 64k, says so, and
+    plays the whole stream; with it gone from both, a one-line error."""
+    hls_server.set_faults("ts/128k_00004.ts", Faults(fail_first=100, fail_status=404))
+    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
+    url = hls_server.url("ts/master.m3u8")
+    proc = play(url, "--abr", "fixed:1", "--output", f"wav:{wav}", "--events", str(events))
+    assert proc.returncode == 0, proc.stderr
+    assert_tone(wav, SECONDS)
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    loaded = {(e["sequence"], e["variant"]) for e in lines if e["event"] == "SegmentLoaded"}
+    assert (4, 0) in loaded and (4, 1) not in loaded and (5, 1) in loaded
+    assert any("trying v0" in e.get("message", "") for e in lines if e["event"] == "Notice")
+
+    hls_server.set_faults("ts/*_00004.ts", Faults(fail_first=100, fail_status=404))
+    proc = play(url, "--output", "null")
+    assert proc.returncode == 4
+    assert proc.stderr.strip().splitlines()[-1].startswith("kithara: error: HTTP 404")
+
+
 def test_packed_audio_with_id3(
     hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
 ) -> None:

@@ -6,7 +6,9 @@ decoder reads a run through ``stream.ByteStream``; a seek starts a new run (new 
 run's fetches are cancelled with reason ``epoch``). Sizes are learned as segments land; the
 run's length is proven once its last segment is placed. A run is read front to back
 (``sequential``), and where the init section changes (a switch between fMP4 variants) the
-run is split into parts that the decoder opens one after the other (``_RunPart``).
+run is split into parts that the decoder opens one after the other (``_RunPart``). A segment
+that fails after its retries is taken from another variant (nearest lower bitrate first)
+before playback gives up on it.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ class _Run:
     # starts where the init section changes (a switch between fMP4 variants).
     parts: list[tuple[int, float]] = field(default_factory=list)
     in_flight: dict[int, tuple[FetchHandle, int]] = field(default_factory=dict)  # idx -> (h, v)
+    failed_variants: dict[int, set[int]] = field(
+        default_factory=dict
+    )  # idx -> variants that failed
     ready: dict[int, tuple[int, bytes] | KitharaError] = field(default_factory=dict)
 
 
@@ -346,7 +351,30 @@ class HlsSource:
             run.ready[index] = (variant, bytes(buf))
         elif outcome.state == "failed":
             assert outcome.error is not None
-            run.ready[index] = outcome.error
+            failed = run.failed_variants.setdefault(index, set())
+            failed.add(variant)
+            other = self._failover_variant(variant, failed)
+            if other is None:
+                run.ready[index] = outcome.error
+                return
+            seq = self._segment(variant, index).sequence
+            self.bus.publish(
+                Notice(
+                    level="warning",
+                    message=f"segment {seq} v{variant} failed ({outcome.error}); trying v{other}",
+                )
+            )
+            self._submit(run, index, other)
+
+    def _failover_variant(self, failed: int, tried: set[int]) -> int | None:
+        """Another variant for a segment that failed after its retries (as hls.js switches
+        level on a fragment error): the nearest lower bitrate first, then the nearest higher."""
+        rate = self.rungs[failed].bandwidth
+        rest = [r for r in self.rungs.values() if r.index not in tried]
+        lower = sorted((r for r in rest if r.bandwidth <= rate), key=lambda r: -r.bandwidth)
+        higher = sorted((r for r in rest if r.bandwidth > rate), key=lambda r: r.bandwidth)
+        candidates = [*lower, *higher]
+        return candidates[0].index if candidates else None
 
     def _segment(self, variant: int, index: int) -> Segment:
         media = self.media_for(variant)
