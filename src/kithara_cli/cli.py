@@ -361,7 +361,9 @@ def _exit_without_teardown(code: int | str | None) -> NoReturn:
     main_thread = threading.main_thread()
     if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
         sys.exit(status)
-    run_exit_handlers = getattr(__import__("atexit"), "_run_exitfuncs", None)
+    import atexit
+
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
     if run_exit_handlers is None:  # not CPython: keep the ordinary exit
         sys.exit(status)
     run_exit_handlers()

@@ -653,6 +653,12 @@ class Decoder:
         assert error is not None
         raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(error)}") from error
 
+    def _drain_resampler(self) -> None:
+        """Push the samples the resampler still holds (it buffers a few for filtering)."""
+        if self._resampler is not None:
+            for out in self._resampler.resample(None):
+                self._push(self._pcm_bytes(out))
+
     def _new_resampler(self) -> av.AudioResampler:
         return av.AudioResampler(format="flt", layout=self._layout, rate=self._rate)
 
@@ -710,8 +716,7 @@ class Decoder:
             if self._input_shape is not None:
                 # The input changed mid-stream (an HLS discontinuity to another sample rate or
                 # layout): PyAV's resampler is fixed to the first frame's; drain it, start anew.
-                for out in self._resampler.resample(None):
-                    self._push(self._pcm_bytes(out))
+                self._drain_resampler()
                 self._resampler = self._new_resampler()
             self._input_shape = shape
         for out in self._resampler.resample(frame):
@@ -805,9 +810,7 @@ class Decoder:
         if nxt is None:
             return False
         source, seconds = nxt
-        if self._resampler is not None:  # the old part's last samples first
-            for out in self._resampler.resample(None):
-                self._push(self._pcm_bytes(out))
+        self._drain_resampler()  # the old part's last samples first
         written = self._written_end
         self._close()
         self._open(source, None, seconds)
@@ -820,9 +823,7 @@ class Decoder:
 
     def _finish(self) -> None:
         """End of input: flush the resampler, check for truncation, mark end of stream."""
-        if self._resampler is not None:
-            for out in self._resampler.resample(None):
-                self._push(self._pcm_bytes(out))
+        self._drain_resampler()
         if not self._frames_decoded:
             raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None and self._trust_duration:

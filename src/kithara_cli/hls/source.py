@@ -71,9 +71,8 @@ class _Run:
     # starts where the init section changes (a switch between fMP4 variants).
     parts: list[tuple[int, float]] = field(default_factory=list)
     in_flight: dict[int, tuple[FetchHandle, int]] = field(default_factory=dict)  # idx -> (h, v)
-    failed_variants: dict[int, set[int]] = field(
-        default_factory=dict
-    )  # idx -> variants that failed
+    # Segment index -> the variants it already failed from (failover tries the others).
+    failed_variants: dict[int, set[int]] = field(default_factory=dict)
     ready: dict[int, tuple[int, bytes] | KitharaError] = field(default_factory=dict)
 
 
