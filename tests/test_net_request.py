@@ -8,9 +8,14 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpcore
+import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kithara_cli.net import NetConfig, make_opener
+from kithara_cli.net.request import _AS_HTTPX, _httpx_errors, split_as_written
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -25,7 +30,8 @@ class _Echo(BaseHTTPRequestHandler):
             status, extra = 302, {"Location": self.path.split("=", 1)[1]}
         elif self.path == "/login":
             extra = {"Set-Cookie": "session=abc; Path=/"}
-        body = json.dumps([[k.lower(), v] for k, v in self.headers.items()]).encode()
+        seen = [[k.lower(), v] for k, v in self.headers.items()]
+        body = json.dumps([*seen, ["@path", self.path]]).encode()
         self.send_response(status)
         for name, value in extra.items():
             self.send_header(name, value)
@@ -81,7 +87,7 @@ def _get(config: NetConfig, steps: list[tuple[str, dict[str, str]]]) -> list[dic
 
 
 def _names(seen: list[list[str]]) -> list[str]:
-    return [name for name, _ in seen]
+    return [name for name, _ in seen if name != "@path"]
 
 
 def test_direct_get_sends_the_clients_headers_once_and_the_request_overrides_them(
@@ -126,3 +132,91 @@ def test_a_redirect_is_followed_with_httpx_rules(origins: tuple[str, str], auth:
     assert again["direct"]
     if auth:
         assert dict(again["seen"])["authorization"] == "Bearer secret"
+
+
+def _through_client(url: str, headers: dict[str, str]) -> list[list[str]]:
+    """What the server sees when the shared client itself (all of httpx) sends the GET."""
+
+    async def main() -> list[list[str]]:
+        opener = make_opener(NetConfig(headers={"X-Token": "t1"}))
+        try:
+            async with opener.client.stream("GET", url, headers=headers) as response:
+                return json.loads(await response.aread())
+        finally:
+            await opener.client.aclose()
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/echo",
+        "/echo?a=1&b=%2F",
+        "/dir/seg%20ment.ts?token=abc:def",
+        "/with space/ü.ts?q=a b",  # httpx encodes these: not sent as written
+        "/a/./b/../echo",  # httpx removes dot segments
+    ],
+)
+def test_a_direct_get_sends_what_httpx_would(origins: tuple[str, str], path: str) -> None:
+    """Same request line and headers as the client's own GET, on the httpcore path or not."""
+    url = origins[0] + path
+    headers = {"Range": "bytes=0-"}
+    (direct,) = _get(NetConfig(headers={"X-Token": "t1"}), [(url, headers)])
+    assert direct["direct"]
+    assert sorted(direct["seen"]) == sorted(_through_client(url, headers))
+
+
+_URL_CHARS = st.sampled_from([*"aZ09-._~!$&'()*+,;=:@/?#%[] \"\tü", "%2F", "%zz", "/.."])
+
+
+@given(
+    host=st.sampled_from(["example.com", "EXAMPLE.com", "127.0.0.1", "[::1]", "h", "u@h"]),
+    port=st.sampled_from(["", ":80", ":8080", ":443"]),
+    scheme=st.sampled_from(["http", "https", "HTTP"]),
+    rest=st.lists(_URL_CHARS, max_size=12).map("".join),
+)
+def test_split_as_written_only_accepts_what_httpx_sends_unchanged(
+    host: str, port: str, scheme: str, rest: str
+) -> None:
+    url = f"{scheme}://{host}{port}{rest}"
+    split = split_as_written(url)
+    if split is None:
+        return
+    origin, target = split
+    parsed = httpx.URL(url)
+    assert parsed.raw_path == target.encode("ascii")
+    assert httpx.URL(origin).netloc == parsed.netloc
+    assert httpx.URL(origin).raw_scheme == parsed.raw_scheme
+
+
+def test_split_as_written_takes_ordinary_segment_urls() -> None:
+    assert split_as_written("http://127.0.0.1:8080/a/b_00001.ts?sig=x%2Fy") == (
+        "http://127.0.0.1:8080",
+        "/a/b_00001.ts?sig=x%2Fy",
+    )
+    assert split_as_written("https://cdn.example.com") == ("https://cdn.example.com", "/")
+    for other in ("http://u:p@h/x", "http://h/a b", "http://h/x#frag", "http://h/ü", "ftp://h/x"):
+        assert split_as_written(other) is None
+
+
+@pytest.mark.parametrize("core, mapped", _AS_HTTPX)
+def test_httpcore_errors_are_raised_as_httpxs(
+    core: type[Exception], mapped: type[Exception]
+) -> None:
+    assert mapped.__name__ == core.__name__
+    with pytest.raises(mapped) as caught, _httpx_errors():
+        raise core("boom")
+    assert type(caught.value) is mapped
+    assert isinstance(caught.value.__cause__, core)
+
+
+def test_every_httpcore_error_has_an_httpx_twin() -> None:
+    """An httpcore upgrade that adds an exception class fails here, not in the field."""
+    names = {core.__name__ for core, _ in _AS_HTTPX}
+    errors = {
+        name
+        for name, value in vars(httpcore).items()
+        if isinstance(value, type) and issubclass(value, Exception) and hasattr(httpx, name)
+    }
+    assert errors <= names

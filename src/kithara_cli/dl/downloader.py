@@ -56,7 +56,7 @@ from kithara_cli.net import (
     classify_status,
     make_opener,
 )
-from kithara_cli.net.request import ResponseOpener
+from kithara_cli.net.request import DirectResponse, ResponseOpener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -525,7 +525,9 @@ class Downloader:
                 if delay:
                     await asyncio.sleep(delay)
 
-    async def _pump_body(self, job: _Job, resp: httpx.Response, skip: int, want: int) -> None:
+    async def _pump_body(
+        self, job: _Job, resp: httpx.Response | DirectResponse, skip: int, want: int
+    ) -> None:
         """Hand body chunks to the sink at their absolute offsets; the hot loop."""
         cmd = job.handle.cmd
         sink = cmd.sink

@@ -6,6 +6,13 @@ auth flow, a redirect loop and a response wrapper. Over a 301-segment fetch that
 holds no cookies and the transport is ours (no proxy). Then the request is built from the
 client's own headers and timeouts and handed to the transport.
 
+A URL that httpx would send as written (ASCII, nothing to percent-encode or normalise, no
+user info) goes one step further, straight to httpcore's pools: httpx's request and
+response models, its URL parser and its per-chunk exception wrapper cost ~0.17 ms a request,
+another ~50 ms over the same fetch. The response is a ``DirectResponse``, which has what the
+downloader reads (status, headers, URL, raw body), and httpcore's exceptions are raised as
+the httpx ones that httpx would have raised. Any other URL takes the httpx request.
+
 What the shortcut leaves to the client, so behaviour stays httpx's:
 - a redirect: the client follows it from the Location (Range and the other request headers
   kept, further hops and the redirect cap its own), with any cookie the redirect set. Where
@@ -18,24 +25,107 @@ What the shortcut leaves to the client, so behaviour stays httpx's:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
+import httpcore
 import httpx
 
+if TYPE_CHECKING:
+    from kithara_cli.net.transport import DirectTransport
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+# A URL httpx sends unchanged: an http(s) origin without user info, then a path and query of
+# characters that need no percent-encoding (escapes already complete), and no fragment.
+_CHARS = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})"
+_AS_WRITTEN = re.compile(
+    r"(https?://(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?)"
+    rf"((?:/{_CHARS}*)?(?:\?(?:{_CHARS}|\?)*)?)\Z"
+)
+
+
+def split_as_written(url: str) -> tuple[str, str] | None:
+    """``(origin, target)`` when httpx would send ``url`` exactly as written, else None.
+
+    Dot segments are left to httpx, which removes them.
+    """
+    match = _AS_WRITTEN.match(url)
+    if match is None:
+        return None
+    origin, target = match.group(1), match.group(2)
+    if "/." in target:
+        return None
+    if not target.startswith("/"):
+        target = "/" + target
+    return origin, target
+
+
+# httpcore's exceptions as httpx raises them (httpx's transport maps them the same way).
+_AS_HTTPX: tuple[tuple[type[Exception], type[Exception]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextlib.contextmanager
+def _httpx_errors(request: httpx.Request | None = None) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _AS_HTTPX:
+            if isinstance(exc, core):
+                raise mapped(str(exc), request=request) from exc  # type: ignore[call-arg]
+        raise
+
+
+class DirectResponse:
+    """A response read straight off httpcore: what the downloader uses of ``httpx.Response``."""
+
+    __slots__ = ("_stream", "headers", "status_code", "url")
+
+    def __init__(self, status_code: int, headers: httpx.Headers, url: str, stream: Any) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.url = url
+        self._stream = stream
+
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        with _httpx_errors():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _httpx_errors():
+            await self._stream.aclose()
 
 
 class ResponseOpener:
     """Opens streamed GET responses on ``client``; ``transport`` None means always the client."""
 
-    def __init__(self, client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport | None):
+    def __init__(self, client: httpx.AsyncClient, transport: DirectTransport | None):
         self.client = client
         self._transport = transport
         self._base = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in client.headers.raw
         ]
+        self._base_raw = [(name, value) for name, value in client.headers.raw]
         self._extensions = {"timeout": client.timeout.as_dict()}
         self._sends_authorization = "authorization" in client.headers
+        self._origins: dict[str, tuple[bytes, bytes, int | None, bytes]] = {}
 
     @property
     def direct(self) -> bool:
@@ -49,11 +139,27 @@ class ResponseOpener:
         kept = [(n, v) for n, v in self._base if n.lower() not in replaced]
         return kept + list(extra.items())
 
+    def _origin(self, origin: str) -> tuple[bytes, bytes, int | None, bytes]:
+        """Scheme, host, port and Host header for ``origin``, as httpx's URL gives them."""
+        known = self._origins.get(origin)
+        if known is None:
+            url = httpx.URL(origin)
+            known = (url.raw_scheme, url.raw_host, url.port, url.netloc)
+            self._origins[origin] = known
+        return known
+
     @contextlib.asynccontextmanager
-    async def stream(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self, url: str, headers: Mapping[str, str]
+    ) -> AsyncIterator[httpx.Response | DirectResponse]:
         transport = self._transport
         if transport is None or self.client.cookies:
             async with self.client.stream("GET", url, headers=headers) as response:
+                yield response
+            return
+        split = split_as_written(url)
+        if split is not None:
+            async with self._stream_core(transport, url, split, headers) as response:
                 yield response
             return
         request = httpx.Request(
@@ -70,6 +176,51 @@ class ResponseOpener:
                 async with self.client.stream("GET", target, headers=headers) as followed:
                     yield followed
                 return
+            yield response
+        finally:
+            await response.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _stream_core(
+        self,
+        transport: DirectTransport,
+        url: str,
+        split: tuple[str, str],
+        headers: Mapping[str, str],
+    ) -> AsyncIterator[httpx.Response | DirectResponse]:
+        scheme, host, port, host_header = self._origin(split[0])
+        raw = [(b"Host", host_header)]
+        if headers:
+            replaced = {name.lower().encode("latin-1") for name in headers}
+            raw += [(n, v) for n, v in self._base_raw if n.lower() not in replaced]
+            raw += [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers.items()]
+        else:
+            raw += self._base_raw
+        request = httpcore.Request(
+            b"GET",
+            httpcore.URL(scheme=scheme, host=host, port=port, target=split[1].encode("ascii")),
+            headers=raw,
+            extensions=self._extensions,
+        )
+        with _httpx_errors():
+            core = await transport.send_core(request)
+        response = DirectResponse(core.status, httpx.Headers(core.headers), url, core.stream)
+        try:
+            if "set-cookie" in response.headers or (
+                core.status in REDIRECT_STATUSES and "location" in response.headers
+            ):
+                # Rare: let httpx's models carry the cookie jar and the redirect rules.
+                as_httpx = httpx.Response(
+                    core.status, headers=response.headers, request=httpx.Request("GET", url)
+                )
+                if "set-cookie" in response.headers:
+                    self.client.cookies.extract_cookies(as_httpx)
+                if core.status in REDIRECT_STATUSES and "location" in response.headers:
+                    target = self._redirect_target(as_httpx.request, as_httpx)
+                    await response.aclose()
+                    async with self.client.stream("GET", target, headers=headers) as followed:
+                        yield followed
+                    return
             yield response
         finally:
             await response.aclose()

@@ -388,3 +388,8 @@ class DirectTransport(httpx.AsyncHTTPTransport):
             return ShardedPool(pool, per, -(-total // per))
 
         self._pool = _SchemeRouter(make)  # type: ignore[assignment]
+
+    async def send_core(self, request: httpcore.Request) -> httpcore.Response:
+        """``request`` straight to the pools, with httpcore's own exceptions (``net.request``)."""
+        router: _SchemeRouter = self._pool  # type: ignore[assignment]
+        return await router.handle_async_request(request)
