@@ -102,7 +102,7 @@ class HlsWriter:
         self.keys = KeyStore(downloader)
         self._segments: list[Segment] = list(media.segments[first_index:])
         self._ended = not live
-        self._inbox: queue.Queue[tuple] = queue.Queue()
+        self._inbox: queue.SimpleQueue[tuple] = queue.SimpleQueue()  # put: C, no Condition
         self._handles: dict[int, FetchHandle] = {}
         self._init_cache: dict[InitSection, bytes] = {}
         self.container: str | None = None
