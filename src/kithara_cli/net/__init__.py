@@ -6,8 +6,9 @@ turned into a typed ``kithara_cli.errors`` error, retryable or fatal, by excepti
 Direct connections (no proxy) go through ``transport.DirectTransport``: httpcore over a
 network backend on asyncio's own transports, in small pools (see that module for why), with
 asyncio's own locks in place of anyio's (``asyncio_sync``). ``make_opener`` wraps the client
-for streamed GETs that skip the client's layers when it has nothing to add (``request``);
-redirects and cookies keep httpx's rules.
+for streamed GETs that skip the client's layers when it has nothing to add, and httpx's
+models too when the URL is one httpx sends as written (``request``); redirects and cookies
+keep httpx's rules, and failures are httpx's exception types either way.
 Never: schedules, retries or writes on its own (the downloader does), or accepts a URL that is
 not http(s); loads h2, anyio or the CA bundle before an HTTP/2 connection, a proxy or an https
 URL needs them.

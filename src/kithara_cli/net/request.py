@@ -82,13 +82,13 @@ _AS_HTTPX: tuple[tuple[type[Exception], type[Exception]], ...] = (
 
 
 @contextlib.contextmanager
-def _httpx_errors(request: httpx.Request | None = None) -> Iterator[None]:
+def _httpx_errors() -> Iterator[None]:
     try:
         yield
     except Exception as exc:
         for core, mapped in _AS_HTTPX:
             if isinstance(exc, core):
-                raise mapped(str(exc), request=request) from exc  # type: ignore[call-arg]
+                raise mapped(str(exc)) from exc
         raise
 
 
