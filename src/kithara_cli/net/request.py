@@ -157,21 +157,14 @@ class ResponseOpener:
             async with self.client.stream("GET", url, headers=headers) as response:
                 yield response
             return
+        response: httpx.Response | DirectResponse
         split = split_as_written(url)
         if split is not None:
-            async with self._stream_core(transport, url, split, headers) as response:
-                yield response
-            return
-        request = httpx.Request(
-            "GET", url, headers=self._headers(headers), extensions=self._extensions
-        )
-        response = await transport.handle_async_request(request)
-        response.request = request
+            response, target = await self._open_core(transport, url, split, headers)
+        else:
+            response, target = await self._open_httpx(transport, url, headers)
         try:
-            if "set-cookie" in response.headers:
-                self.client.cookies.extract_cookies(response)
-            if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-                target = self._redirect_target(request, response)
+            if target is not None:
                 await response.aclose()
                 async with self.client.stream("GET", target, headers=headers) as followed:
                     yield followed
@@ -180,14 +173,23 @@ class ResponseOpener:
         finally:
             await response.aclose()
 
-    @contextlib.asynccontextmanager
-    async def _stream_core(
+    async def _open_httpx(
+        self, transport: DirectTransport, url: str, headers: Mapping[str, str]
+    ) -> tuple[httpx.Response, str | None]:
+        request = httpx.Request(
+            "GET", url, headers=self._headers(headers), extensions=self._extensions
+        )
+        response = await transport.handle_async_request(request)
+        response.request = request
+        return response, await self._after_headers(request, response, response)
+
+    async def _open_core(
         self,
         transport: DirectTransport,
         url: str,
         split: tuple[str, str],
         headers: Mapping[str, str],
-    ) -> AsyncIterator[httpx.Response | DirectResponse]:
+    ) -> tuple[DirectResponse, str | None]:
         scheme, host, port, host_header = self._origin(split[0])
         raw = [(b"Host", host_header)]
         if headers:
@@ -205,25 +207,33 @@ class ResponseOpener:
         with _httpx_errors():
             core = await transport.send_core(request)
         response = DirectResponse(core.status, httpx.Headers(core.headers), url, core.stream)
+        if "set-cookie" not in response.headers and "location" not in response.headers:
+            return response, None
+        # Rare: httpx's models carry the cookie jar and the redirect rules.
+        as_httpx = httpx.Response(
+            core.status, headers=response.headers, request=httpx.Request("GET", url)
+        )
+        return response, await self._after_headers(as_httpx.request, as_httpx, response)
+
+    async def _after_headers(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        opened: httpx.Response | DirectResponse,
+    ) -> str | None:
+        """Store the cookies ``response`` sets; where to go next if it redirects.
+
+        ``opened`` (the response as the caller holds it) is closed if this raises.
+        """
         try:
-            if "set-cookie" in response.headers or (
-                core.status in REDIRECT_STATUSES and "location" in response.headers
-            ):
-                # Rare: let httpx's models carry the cookie jar and the redirect rules.
-                as_httpx = httpx.Response(
-                    core.status, headers=response.headers, request=httpx.Request("GET", url)
-                )
-                if "set-cookie" in response.headers:
-                    self.client.cookies.extract_cookies(as_httpx)
-                if core.status in REDIRECT_STATUSES and "location" in response.headers:
-                    target = self._redirect_target(as_httpx.request, as_httpx)
-                    await response.aclose()
-                    async with self.client.stream("GET", target, headers=headers) as followed:
-                        yield followed
-                    return
-            yield response
-        finally:
-            await response.aclose()
+            if "set-cookie" in response.headers:
+                self.client.cookies.extract_cookies(response)
+            if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+                return self._redirect_target(request, response)
+            return None
+        except BaseException:
+            await opened.aclose()
+            raise
 
     def _redirect_target(self, request: httpx.Request, response: httpx.Response) -> str:
         """Where the client goes next: the Location, or the start where Authorization must go."""
