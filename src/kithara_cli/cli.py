@@ -2,9 +2,11 @@
 
 Heavy modules (PyAV, numpy, sounddevice, httpx) are imported inside the commands, so that
 ``kithara --help`` and time to first audio stay quick.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Typer reads each command's signature with
+``typing.get_type_hints``, which would compile and evaluate every string annotation (~100 of
+them, ~8 ms of every start-up). Evaluated where they are defined, they cost nothing extra.
+"""
 
 import copy
 import os
