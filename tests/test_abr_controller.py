@@ -313,3 +313,30 @@ def test_startup_abandon_when_the_first_fetch_cannot_carry_its_rung() -> None:
     d = ctl.check_in_flight(0.0, now=0.6)
     assert d is not None and d.reason == "abandon" and d.abandon_request == 1
     assert LADDER[d.to_variant].bandwidth <= 70_000  # a rung the measured rate carries
+
+
+def test_a_variant_whose_segment_failed_sits_out_then_comes_back() -> None:
+    """After a failure the variant is left out for ``failed_exclusion_s`` (nearest lower
+    first, else higher), in every auto decision; manual modes still use it; it returns after."""
+    cfg = AbrConfig()
+    ctl = AbrController(LADDER, config=cfg)
+    now = feed(ctl, 3_000_000, 20, now=0.0)
+    assert ctl.choose(20.0, now).to_variant == TOP
+    assert ctl.exclude(TOP, now) and not ctl.exclude(TOP, now + 1)  # the second: already out
+    out = ctl.choose(20.0, now + 1)
+    assert (out.to_variant, out.reason, out.switched) == (TOP - 1, "failed", True)
+    assert ctl.excluded(now + 1) == [TOP]
+    for t in range(2, int(cfg.failed_exclusion_s)):
+        assert ctl.choose(20.0, now + t).to_variant == TOP - 1
+    ctl.exclude(TOP - 1, now + 2)
+    assert ctl.choose(20.0, now + 3).to_variant == TOP - 2
+    for v in range(TOP - 1):
+        ctl.exclude(v, now + 3)
+    assert ctl.choose(20.0, now + 4).to_variant == TOP - 2  # all out: carry on, failover covers
+    ctl.set_mode("max_bitrate")
+    assert ctl.choose(20.0, now + 5).to_variant == TOP
+    ctl.set_mode("auto")
+    back = now + 1 + cfg.failed_exclusion_s + cfg.min_switch_interval_s
+    feed(ctl, 3_000_000, 20, now=back - 20, rid0=3000)
+    assert ctl.excluded(back + 5) == []
+    assert ctl.choose(20.0, back + 5).to_variant == TOP

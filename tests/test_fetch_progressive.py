@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import KITHARA, run_cli, sha256
-from kithara_cli.dl import Downloader
+from kithara_cli.dl import Downloader, FetchCmd
+from kithara_cli.dl.downloader import memory_sink
 from kithara_cli.errors import HttpStatusError, OutputError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import (
@@ -302,3 +303,21 @@ def test_version_and_help() -> None:
     for command in ("play", "fetch", "bench"):
         assert command in proc.stdout
     assert sys.executable
+
+
+def test_a_command_may_ask_for_fewer_attempts_than_the_policy(
+    server: MediaServer, tmp_path: Path
+) -> None:
+    """``FetchCmd.max_attempts`` caps the retries of one command (HLS playback fails over to
+    another variant after 2), never raises them above the downloader's policy."""
+    server.set_faults("medium.bin", Faults(fail_first=1000, fail_status=503))
+    retry = RetryPolicy(max_attempts=4, base=0.01, cap=0.02)
+    with Downloader(EventBus(), NetConfig(), retry=retry) as dl:
+        outcomes = []
+        for cap in (2, None, 9):  # expected requests: 2, then the policy's 4, and 4 again
+            before = len(server.stats.requests("medium.bin"))
+            sink, _ = memory_sink("medium.bin", 1 << 20, 0)
+            cmd = FetchCmd(url=server.url("medium.bin"), sink=sink, end=1000, max_attempts=cap)
+            outcomes.append((dl.submit(cmd).result(30), cap))
+            assert len(server.stats.requests("medium.bin")) - before == {2: 2, None: 4, 9: 4}[cap]
+    assert all(o.state == "failed" for o, _ in outcomes)

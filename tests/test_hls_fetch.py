@@ -177,6 +177,31 @@ def test_playing_a_segment_missing_from_one_variant_takes_it_from_another(
     assert proc.stderr.strip().splitlines()[-1].startswith("kithara: error: HTTP 404")
 
 
+def test_a_variant_that_keeps_failing_sits_out_instead_of_failing_every_segment(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Every 128k segment answers 503. Auto ABR starts there; the first failure (after one
+    quick retry, as another variant can serve the segment) leaves v1 out for 30 s, and the
+    later segments are asked of 64k only: without the exclusion each of them would pay the
+    retries before its failover."""
+    hls_server.set_faults("ts/128k_*.ts", Faults(fail_first=1000, fail_status=503))
+    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
+    url = hls_server.url("ts/master.m3u8")
+    proc = play(url, "--output", f"wav:{wav}", "--events", str(events))
+    assert proc.returncode == 0, proc.stderr
+    assert_tone(wav, SECONDS)
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    retrying = [e for e in lines if e["event"] == "RequestRetrying"]
+    assert retrying and all(e["max_attempts"] == 2 for e in retrying)
+    notices = [e["message"] for e in lines if e["event"] == "Notice"]
+    assert sum("v1 left out for 30 s" in m for m in notices) == 1, notices
+    asked = {r.path for r in hls_server.stats.requests() if r.path.startswith("ts/128k_")}
+    assert "ts/128k_00000.ts" in asked  # the ABR did start on v1
+    assert not {f"ts/128k_{i:05d}.ts" for i in range(5, 11)} & asked, sorted(asked)
+    loaded = [e["variant"] for e in lines if e["event"] == "SegmentLoaded"]
+    assert loaded == [0] * 11  # all 11 segments, every one from 64k
+
+
 def test_packed_audio_with_id3(
     hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
 ) -> None:

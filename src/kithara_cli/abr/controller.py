@@ -46,7 +46,15 @@ from kithara_cli.events.types import (
     RetryExhausted,
 )
 
-REASONS: tuple[str, ...] = ("startup", "throughput", "buffer", "load_slow", "abandon", "manual")
+REASONS: tuple[str, ...] = (
+    "startup",
+    "throughput",
+    "buffer",
+    "load_slow",
+    "abandon",
+    "failed",
+    "manual",
+)
 MODES: tuple[str, ...] = ("auto", "fixed:VARIANT", "max_bitrate", "min_bitrate")
 
 
@@ -90,6 +98,9 @@ class AbrConfig:
     load_slow_step: int = 1  # rungs a load_slow reaction may step down at once
     dry_margin_s: float = 0.0  # "runs dry" means within this of empty
     empty_buffer_fetch_s: float = 0.5  # at an empty buffer, a fetch may take this long
+    # A variant whose segment failed after its retries sits out this long (shaka's
+    # streaming.maxDisabledTime, 30 s): the next segments do not each pay the retries.
+    failed_exclusion_s: float = 30.0
 
 
 @dataclass
@@ -280,6 +291,7 @@ class AbrController:
         self._last_switch_at: float | None = None
         self._fetches: dict[int, _SegmentFetch] = {}
         self._segments_done = 0
+        self._excluded: dict[int, float] = {}  # variant -> until when auto mode leaves it out
 
     # --- ladder ------------------------------------------------------------------------------
 
@@ -385,6 +397,30 @@ class AbrController:
         last = self._last_switch_at
         return last is None or now - last >= self.config.min_switch_interval_s
 
+    def exclude(self, variant: int, now: float) -> bool:
+        """A segment of ``variant`` failed after its retries: auto mode leaves the variant out
+        for ``failed_exclusion_s``. False when it was already out."""
+        was_out = self._excluded.get(variant, -math.inf) > now
+        self._excluded[variant] = now + self.config.failed_exclusion_s
+        return not was_out
+
+    def excluded(self, now: float) -> list[int]:
+        """The variants sitting out at ``now``."""
+        return sorted(v for v, until in self._excluded.items() if until > now)
+
+    def _usable(self, index: int, now: float) -> int:
+        """``index``, or while it sits out the nearest allowed variant below it (else above)
+        that does not; ``index`` itself when every one sits out."""
+        excluded = self._excluded
+        if excluded.get(index, -math.inf) <= now:
+            return index
+        pos = self._position(index)
+        for p in [*range(pos - 1, -1, -1), *range(pos + 1, len(self._allowed))]:
+            candidate = self._allowed[p].index
+            if excluded.get(candidate, -math.inf) <= now:
+                return candidate
+        return index
+
     def _commit(
         self,
         target: int,
@@ -393,6 +429,10 @@ class AbrController:
         now: float,
         abandon_request: int | None = None,
     ) -> Decision:
+        if self.mode == "auto" and self._excluded:
+            usable = self._usable(target, now)
+            if usable != target:
+                target, reason = usable, "failed"
         prev = self._current
         if prev is not None and target != prev:
             self._last_switch_at = now

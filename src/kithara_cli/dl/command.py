@@ -49,6 +49,7 @@ class FetchCmd:
     on_response: Callable[[ResponseInfo], None] | None = None  # may raise to refuse
     on_complete: Callable[[FetchOutcome], None] | None = None
     soft_timeout: float | None = None  # None: the downloader's default
+    max_attempts: int | None = None  # None: the downloader's retry policy; never more than it
 
 
 @dataclass(frozen=True)

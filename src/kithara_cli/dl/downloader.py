@@ -508,7 +508,10 @@ class Downloader:
                     raise err from exc
                 if job.bytes_done > before:  # progress made: this is a resume, not a retry
                     attempt = 1
-                if attempt >= self.retry.max_attempts or resumes > 1000:
+                limit = self.retry.max_attempts
+                if cmd.max_attempts is not None:
+                    limit = max(1, min(limit, cmd.max_attempts))
+                if attempt >= limit or resumes > 1000:
                     self.bus.publish(RetryExhausted(request_id=rid, attempts=attempt))
                     raise err from exc
                 retry_after = err.retry_after if isinstance(err, ServerBusyError) else None
@@ -517,7 +520,7 @@ class Downloader:
                     RequestRetrying(
                         request_id=rid,
                         attempt=attempt,
-                        max_attempts=self.retry.max_attempts,
+                        max_attempts=limit,
                         error=str(err),
                         backoff=delay,
                     )

@@ -35,6 +35,9 @@ from kithara_cli.hls.sniff import container_of
 from kithara_cli.hls.writer import MAX_SEGMENT_BYTES, decode_segment
 from kithara_cli.storage import ResourceClosed, SparseResource
 
+# Attempts at a segment while another variant could still serve it.
+FAILOVER_ATTEMPTS = 2
+
 
 @dataclass
 class Rung:
@@ -352,6 +355,14 @@ class HlsSource:
             assert outcome.error is not None
             failed = run.failed_variants.setdefault(index, set())
             failed.add(variant)
+            if self.controller.exclude(variant, self.clock()) and self.controller.mode == "auto":
+                seconds = self.controller.config.failed_exclusion_s
+                self.bus.publish(
+                    Notice(
+                        level="warning",
+                        message=f"v{variant} left out for {seconds:.0f} s: a segment failed",
+                    )
+                )
             other = self._failover_variant(variant, failed)
             if other is None:
                 run.ready[index] = outcome.error
@@ -469,6 +480,10 @@ class HlsSource:
             start, end = seg.byterange[0], seg.byterange[0] + seg.byterange[1]
         sink, buf = memory_sink(seg.uri, MAX_SEGMENT_BYTES, start)
         epoch = run.epoch
+        # While another variant could still serve this segment, fail over after a quick retry
+        # rather than the whole retry policy (shaka: 2 attempts, then the variant sits out).
+        tried = run.failed_variants.get(index, set())
+        others = any(v not in tried and v != variant for v in self.rungs)
 
         def done(outcome: FetchOutcome) -> None:
             self._inbox.put(("done", epoch, index, variant, outcome, buf))
@@ -483,6 +498,7 @@ class HlsSource:
                 label=f"segment {seg.sequence} v{variant}",
                 epoch=epoch,
                 on_complete=done,
+                max_attempts=FAILOVER_ATTEMPTS if others else None,
             )
         )
         run.in_flight[index] = (handle, variant)
