@@ -11,10 +11,14 @@ Promises:
   expected_bytes)`` when one is sent, and ``on_event(event)`` with every downloader event
   (FirstByte, RequestProgress, LoadSlow, RequestCompleted, RequestCancelled...). Every
   decision whose ``switched`` is true becomes an ``AbrDecision`` event via ``to_event``, with a
-  reason among ``startup | throughput | buffer | load_slow | abandon | manual``.
+  reason among ``startup | throughput | buffer | load_slow | abandon | failed | manual``.
 * A decision carrying ``abandon_request`` asks the player to cancel that request (reason
   "abandon") and fetch the same segment again from ``to_variant``; it is only given when a
   lower variant's whole segment would land sooner than the rest of the one under way.
+* ``exclude(variant, now)`` (a segment of it failed after its attempts) keeps auto mode off
+  that variant for ``AbrConfig.failed_exclusion_s`` (30 s, shaka's ``maxDisabledTime``): every
+  auto decision takes the nearest variant below it (else above) that is not sitting out, with
+  reason ``failed``. Manual modes ignore it.
 * Modes: ``auto`` (default), ``fixed:VARIANT``, ``max_bitrate``, ``min_bitrate``; the
   ``max_bitrate`` / ``min_bitrate`` arguments bound the ladder in every mode but ``fixed``.
   One codec family (the ladder's main one) unless ``codec_family="any"``.

@@ -7,8 +7,9 @@ run's fetches are cancelled with reason ``epoch``). Sizes are learned as segment
 run's length is proven once its last segment is placed. A run is read front to back
 (``sequential``), and where the init section changes (a switch between fMP4 variants) the
 run is split into parts that the decoder opens one after the other (``_RunPart``). A segment
-that fails after its retries is taken from another variant (nearest lower bitrate first)
-before playback gives up on it.
+that fails is taken from another variant (nearest lower bitrate first) before playback gives
+up on it; while another variant could serve it, a segment gets 2 attempts, not the whole retry
+policy, and the variant that failed sits out of auto ABR for 30 s (``AbrController.exclude``).
 """
 
 from __future__ import annotations
