@@ -139,22 +139,6 @@ def test_discontinuity_to_another_rate_plays_through(
     assert_tone(wav, SECONDS)
 
 
-def test_playing_a_live_playlist_says_it_does_not_follow_it(
-    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
-) -> None:
-    """Live playback is not followed yet: the player says so once, plays what is listed and
-    exits 0 (never a silent early end, never a hang)."""
-    entries = [(2.0, f"../ts/128k_{i:05d}.ts") for i in range(3)]
-    text = playlist_text(["#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0"], entries, False)
-    hls_server.add_route("live/now.m3u8", static(text))
-    events = tmp_path / "events.jsonl"
-    proc = play(hls_server.url("live/now.m3u8"), "--output", "null", "--events", str(events))
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.count("live playlist") == 1, proc.stderr
-    names = [json.loads(line)["event"] for line in events.read_text().splitlines()]
-    assert "EndOfStream" in names
-
-
 def test_playing_a_segment_missing_from_one_variant_takes_it_from_another(
     hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
 ) -> None:

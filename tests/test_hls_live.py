@@ -7,6 +7,7 @@ EXT-X-TARGETDURATION:1 so the follower reloads quickly (the EXTINF durations sta
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
@@ -17,6 +18,7 @@ from hls_fixtures import (
     assert_tone,
     concat,
     fetch,
+    play,
     popen_fetch,
     wait_for,
 )
@@ -147,3 +149,41 @@ def test_ctrl_c_on_live_finishes_the_output(
     )
     assert data == concat(segments[FIRST : FIRST + written]), "whole segments, in order"
     assert_tone(out, sum(hls_media.ts.segment_durations[VARIANT][FIRST : FIRST + written]), first=4)
+
+
+def test_play_follows_a_live_playlist_until_endlist(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """``kithara play`` of a live playlist: from 3 segments before its end, reloading it as it
+    grows, until ENDLIST; the audio is exactly that stretch, second by second."""
+    url, segments = live_route(hls_media, hls_server, ends=True)
+    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
+    proc = play(url, "--output", f"wav:{wav}", "--events", str(events))
+    assert proc.returncode == 0, proc.stderr
+    durations = hls_media.ts.segment_durations[VARIANT]
+    assert_tone(wav, sum(durations[FIRST:]), first=round(sum(durations[:FIRST])))
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    notices = [e["message"] for e in lines if e["event"] == "Notice"]
+    assert any("following v0 from 3 segments before its end" in m for m in notices), notices
+    assert len(hls_server.stats.requests("ts/live.m3u8")) >= 3, "the playlist was reloaded"
+    for seg in segments[:FIRST]:
+        assert not hls_server.stats.requests(f"ts/{seg.name}"), "nothing behind the live edge"
+    loaded = [e["sequence"] for e in lines if e["event"] == "SegmentLoaded"]
+    assert loaded == list(range(FIRST, len(segments)))
+    assert "EndOfStream" in {e["event"] for e in lines}
+
+
+def test_play_of_a_live_playlist_that_never_ends_stops_at_length(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """No ENDLIST: playback goes on past the 3 segments (~6 s) listed from the live edge at
+    the start, and --length ends it (a file sink may run up to a segment past it)."""
+    url, _ = live_route(hls_media, hls_server, ends=False)
+    wav = tmp_path / "out.wav"
+    proc = play(url, "--output", f"wav:{wav}", "--length", "9")
+    assert proc.returncode == 0, proc.stderr
+    pcm = hls_fixtures.decode(wav)
+    assert 9.0 <= pcm.shape[0] / hls_fixtures.RATE <= 11.0
+    first = round(sum(hls_media.ts.segment_durations[VARIANT][:FIRST]))
+    heard = hls_fixtures.tone_seconds(pcm)
+    assert heard == list(range(first, first + len(heard))), heard  # from the live edge on

@@ -1,6 +1,6 @@
 """HLS: playlists, variants and renditions, AES-128, and segment fetching.
 
-Split as streamlink does: the *worker* (``loader``, ``live``) loads and reloads playlists, the
+Split as streamlink does: the *worker* (``loader``, ``writer.LiveFollower``) loads and reloads playlists, the
 *writer* (``writer`` for fetch, ``source`` for play) fetches segments through the downloader
 and puts their bytes in order, and the reader (``stream.ByteStream``) serves bytes.
 
@@ -8,7 +8,8 @@ Promises: only http(s) URIs are followed from a remote playlist (never file:, da
 local path); keys are fetched once per URI; a segment is decrypted (AES-128-CBC, IV from the
 tag or the media sequence number) before anything else sees it, and a wrong key is an error,
 never garbage in the output; init sections (EXT-X-MAP) are written where they first appear
-and again only where they change.
+and again only where they change. A live playlist is followed (``writer.LiveFollower``) for
+fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST.
 Never: fetches the video of a variant whose audio lives in a separate rendition; parses
 playlists by hand (the m3u8 package does).
 """

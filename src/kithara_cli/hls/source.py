@@ -10,11 +10,16 @@ run is split into parts that the decoder opens one after the other (``_RunPart``
 that fails is taken from another variant (nearest lower bitrate first) before playback gives
 up on it; while another variant could serve it, a segment gets 2 attempts, not the whole retry
 policy, and the variant that failed sits out of auto ABR for 30 s (``AbrController.exclude``).
+
+A live playlist is followed on the variant it starts with: a ``LiveFollower`` reloads it and
+hands new segments to ``add_segments``, which extends the reference timeline; the run starts
+``LIVE_EDGE_SEGMENTS`` before the end and its length is proven only once ENDLIST comes.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import queue
 import threading
 import time
@@ -33,11 +38,14 @@ from kithara_cli.hls.loader import load_media
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.playlist import check_supported
 from kithara_cli.hls.sniff import container_of
-from kithara_cli.hls.writer import MAX_SEGMENT_BYTES, decode_segment
+from kithara_cli.hls.writer import MAX_SEGMENT_BYTES, LiveFollower, decode_segment
 from kithara_cli.storage import ResourceClosed, SparseResource
 
 # Attempts at a segment while another variant could still serve it.
 FAILOVER_ATTEMPTS = 2
+# Where live playback starts: this many segments before the end of the playlist (as
+# ``kithara fetch``'s default ``--live-edge``; hls.js's liveSyncDurationCount is 3 too).
+LIVE_EDGE_SEGMENTS = 3
 
 
 @dataclass
@@ -183,6 +191,8 @@ class HlsSource:
         self._thread: threading.Thread | None = None
         self._reference: MediaPlaylist | None = None
         self.current_variant: int | None = None
+        self.live = False  # following a live playlist: one variant, reloaded as it grows
+        self._follower: LiveFollower | None = None
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -199,8 +209,10 @@ class HlsSource:
         return self._reference
 
     @property
-    def duration(self) -> float:
-        return self.reference.duration
+    def duration(self) -> float | None:
+        """The presentation's length; None while a live playlist may still grow."""
+        ref = self.reference
+        return None if self.live and not ref.endlist else ref.duration
 
     def open_run(self, seconds: float) -> float:
         """Start (or restart, for a seek) the stream at the segment holding ``seconds``.
@@ -212,20 +224,12 @@ class HlsSource:
             self._publish_decision(first, None)
             self.current_variant = first.to_variant
             self._reference = self.media_for(first.to_variant)
-            if self._reference.is_live:
-                self.bus.publish(
-                    Notice(
-                        level="warning",
-                        message=(
-                            f"live playlist: playing the {len(self._reference.segments)} "
-                            "segments it lists now (play does not follow a live stream yet; "
-                            "kithara fetch does)"
-                        ),
-                    )
-                )
             segments = self._reference.segments
             if segments:  # the refill, BOLA and abandon rules reason in segments
                 self.controller.segment_duration = max(s.duration for s in segments[:8])
+            if self._reference.is_live:
+                self._start_live(first.to_variant)
+                seconds = self._reference.starts[max(0, len(segments) - LIVE_EDGE_SEGMENTS)]
         ref = self.reference
         if not ref.segments:
             raise PlaylistError("the playlist has no segments")
@@ -244,6 +248,47 @@ class HlsSource:
             self._thread.start()
         self._inbox.put(("wake",))
         return ref.starts[index]
+
+    def _start_live(self, variant: int) -> None:
+        """Follow the live playlist of ``variant``: reloaded by a ``LiveFollower`` (as
+        ``kithara fetch`` does), started ``LIVE_EDGE_SEGMENTS`` before its end, on that one
+        variant (the others' playlists would have to be followed too to switch)."""
+        self.live = True
+        self.controller.set_mode(f"fixed:{variant}")
+        self.bus.publish(
+            Notice(
+                level="info",
+                message=(
+                    f"live playlist: following v{variant} from {LIVE_EDGE_SEGMENTS} segments "
+                    "before its end (q or Ctrl-C stops)"
+                ),
+            )
+        )
+        self._follower = LiveFollower(self.dl, self.reference, self)
+        self._follower.start()
+
+    # --- live feed (the follower's thread) ------------------------------------------------------
+
+    def add_segments(self, segments: list[Segment], ended: bool) -> None:
+        self._inbox.put(("segments", segments, ended))
+
+    def fail_feed(self, error: KitharaError) -> None:
+        self._inbox.put(("feed_error", error))
+
+    def _extend(self, run: _Run, msg: tuple) -> None:
+        """New live segments (or the end of the stream) join the reference timeline."""
+        if msg[0] == "feed_error":
+            run.resource.fail(msg[1])
+            return
+        _, segments, ended = msg
+        ref = self.reference
+        grown = dataclasses.replace(ref, segments=ref.segments + tuple(segments), endlist=ended)
+        check_supported(grown)
+        self._reference = grown
+        if self.current_variant is not None:
+            self.rungs[self.current_variant].media = grown
+        if ended and run.next_place >= len(grown.segments):
+            run.resource.set_total(run.write_pos)
 
     def _retire(self, run: _Run) -> None:
         # A snapshot: the source's loop thread may add or take fetches meanwhile (close() and
@@ -325,6 +370,8 @@ class HlsSource:
             try:
                 if msg is not None and msg[0] == "done":
                     self._take(run, msg)
+                elif msg is not None and msg[0] in ("segments", "feed_error"):
+                    self._extend(run, msg)
                 self._feed_controller()
                 self._place(run)
                 self._check_in_flight(run)
@@ -364,7 +411,7 @@ class HlsSource:
                         message=f"v{variant} left out for {seconds:.0f} s: a segment failed",
                     )
                 )
-            other = self._failover_variant(variant, failed)
+            other = None if self.live else self._failover_variant(variant, failed)
             if other is None:
                 run.ready[index] = outcome.error
                 return
@@ -437,7 +484,7 @@ class HlsSource:
             self.bus.publish(
                 BandwidthEstimate(estimate_bps=self.controller.estimator.estimate_bps())
             )
-            if run.next_place >= len(ref.segments):
+            if run.next_place >= len(ref.segments) and (not self.live or ref.endlist):
                 resource.set_total(run.write_pos)
 
     def _check_in_flight(self, run: _Run) -> None:
@@ -484,7 +531,7 @@ class HlsSource:
         # While another variant could still serve this segment, fail over after a quick retry
         # rather than the whole retry policy (shaka: 2 attempts, then the variant sits out).
         tried = run.failed_variants.get(index, set())
-        others = any(v not in tried and v != variant for v in self.rungs)
+        others = not self.live and any(v not in tried and v != variant for v in self.rungs)
 
         def done(outcome: FetchOutcome) -> None:
             self._inbox.put(("done", epoch, index, variant, outcome, buf))
@@ -511,6 +558,8 @@ class HlsSource:
 
     def close(self) -> None:
         self._closed = True
+        if self._follower is not None:
+            self._follower.stop()
         self._unsubscribe()
         with self._cond:
             run = self._run

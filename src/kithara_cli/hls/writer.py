@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli import interrupt
 from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
@@ -24,6 +25,9 @@ from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save
 from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.sniff import container_of
+
+if TYPE_CHECKING:
+    from kithara_cli.events import EventBus
 
 MAX_SEGMENT_BYTES = 64 * 1024 * 1024
 
@@ -366,6 +370,16 @@ def finish_output(part: Path, out: Path) -> None:
         raise OutputError(f"cannot write {out}: {exc.strerror}") from exc
 
 
+class SegmentFeed(Protocol):
+    """Where a ``LiveFollower`` hands what it finds: the fetch writer, or playback's source."""
+
+    bus: EventBus
+
+    def add_segments(self, segments: list[Segment], ended: bool) -> None: ...
+
+    def fail_feed(self, error: KitharaError) -> None: ...
+
+
 class LiveFollower(threading.Thread):
     """Reloads a live playlist and feeds new segments to the writer (streamlink's worker).
 
@@ -373,7 +387,7 @@ class LiveFollower(threading.Thread):
     quarter of it), back to the target duration when it changes.
     """
 
-    def __init__(self, downloader: Downloader, media: MediaPlaylist, writer: HlsWriter) -> None:
+    def __init__(self, downloader: Downloader, media: MediaPlaylist, writer: SegmentFeed) -> None:
         super().__init__(name="kithara-live", daemon=True)
         self.dl = downloader
         self.url = media.url
