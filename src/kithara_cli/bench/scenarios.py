@@ -145,7 +145,7 @@ def make_settings(quick: bool, runs: int, tiny: bool | None = None) -> Settings:
             cap=40.0,
             timeout=90.0,
             seek_timeout=5.0,
-            total=100.0,
+            total=125.0,
         )
     return Settings(
         mode="full",
@@ -843,6 +843,98 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
     return records
 
 
+# --- playback while a variant fails ------------------------------------------------------------
+
+
+def _count(scenario: str, case: str, metric: str, values: list[float], note: str) -> Record:
+    """The worst of ``values`` as a count (lower is better): one bad run shows."""
+    worst = max(values)
+    return Record(
+        scenario=scenario,
+        case=case,
+        metric=metric,
+        unit="count",
+        better="lower",
+        value=worst,
+        runs=len(values),
+        min=min(values),
+        median=worst,
+        max=worst,
+        note=note,
+    )
+
+
+def hls_failover(ctx: Context) -> list[Record]:
+    """``kithara play`` (auto ABR, real time) while every segment of the top variant answers
+    503, at 50 ms: the start-up pick is the top variant, so first audio needs a failover."""
+    from kithara_cli.server import Faults
+
+    scenario, case = "hls-failover", "top variant 503"
+    ladder = ctx.ladder()
+    budget = ctx.budget()
+    top = max(range(len(ladder.bandwidths)), key=ladder.bandwidths.__getitem__)
+    prefix = ladder.segments[top][0].name.rsplit("_", 1)[0]
+    seconds = 6.0 if ctx.settings.quick else 12.0
+    events_path = ctx.tmp / "failover-events.jsonl"
+    firsts: list[float] = []
+    rebuffers: list[float] = []
+    stalled: list[float] = []
+    asked_top: list[float] = []
+    with serving(ladder.out_dir) as server:
+
+        def top_asked() -> int:
+            return sum(r.path.startswith(f"{prefix}_") for r in server.stats.requests())
+
+        def run_once() -> float:
+            server.set_faults("*", Faults(latency=0.05))
+            server.set_faults(
+                f"{prefix}_*", Faults(latency=0.05, fail_first=10**9, fail_status=503)
+            )
+            before = top_asked()
+            play = [*kithara_argv(), "play", server.url(ladder.master.name), "--output", "null"]
+            play += ["--no-ui", "--length", str(seconds), "--events", str(events_path)]
+            proc = run_process(
+                play, timeout=ctx.settings.timeout, env=ctx.env, stderr_path=ctx.tmp / "stderr.txt"
+            ).check()
+            lines = events_path.read_text().splitlines()
+            events = [json.loads(line) for line in lines if line.strip()]
+            first = parse_first_audio(lines, proc.started_at).ttfa
+            firsts.append(first)
+            rebuffers.append(float(sum(e["event"] == "RebufferStarted" for e in events)))
+            stalled.append(
+                sum(float(e.get("duration") or 0) for e in events if e["event"] == "RebufferEnded")
+            )
+            asked_top.append(float(top_asked() - before))
+            ctx.log(f"  {case}: first audio {first:.3f} s, {rebuffers[-1]:.0f} rebuffers")
+            return first
+
+        ctx.log(f"{scenario} [{case}]")
+        try:
+            series = repeat(run_once, ctx.settings.runs, budget, warmup=False)
+        except RunFailed as exc:
+            return [failed_case(scenario, case, "ttfa", exc)]
+    events_path.unlink(missing_ok=True)
+    n = len(series.values)
+    firsts, rebuffers, stalled, asked_top = (
+        firsts[-n:],
+        rebuffers[-n:],
+        stalled[-n:],
+        asked_top[-n:],
+    )
+    return [
+        derived(scenario, case, "ttfa", "s", "lower", firsts, "process start -> first audio"),
+        _count(scenario, case, "rebuffers", rebuffers, f"in {seconds:.0f} s of real-time play"),
+        derived(scenario, case, "stalled", "s", "lower", stalled, "seconds spent rebuffering"),
+        _count(
+            scenario,
+            case,
+            "top_requests",
+            asked_top,
+            "requests the failing variant got: 2 attempts a segment, then 30 s out of auto ABR",
+        ),
+    ]
+
+
 # --- seek --------------------------------------------------------------------------------------
 
 
@@ -1383,6 +1475,13 @@ SCENARIOS: dict[str, Scenario] = {
             abr,
             "ABR simulator: QoE per profile vs the baseline algorithms, and the issue's targets",
             3,
+        ),
+        Scenario(
+            "hls-failover",
+            hls_failover,
+            "play while every segment of the top variant answers 503 (auto ABR starts there): "
+            "first audio, rebuffers, requests the failing variant got",
+            20,
         ),
         Scenario(
             "abr-real",
