@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
+
+import pytest
 
 import hls_fixtures
 from hls_fixtures import (
@@ -187,3 +190,17 @@ def test_play_of_a_live_playlist_that_never_ends_stops_at_length(
     first = round(sum(hls_media.ts.segment_durations[VARIANT][:FIRST]))
     heard = hls_fixtures.tone_seconds(pcm)
     assert heard == list(range(first, first + len(heard))), heard  # from the live edge on
+
+
+def test_play_of_a_live_playlist_that_lists_nothing_yet_waits_for_it(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live stream that has not published a segment yet: play waits for the first ones (an
+    error before), then plays everything from the first."""
+    monkeypatch.setattr(sys.modules[__name__], "START_VISIBLE", 0)
+    url, segments = live_route(hls_media, hls_server, ends=True)
+    wav = tmp_path / "out.wav"
+    proc = play(url, "--output", f"wav:{wav}")
+    assert proc.returncode == 0, proc.stderr
+    assert_tone(wav, sum(hls_media.ts.segment_durations[VARIANT]))
+    assert len(hls_server.stats.requests(f"ts/{segments[0].name}")) == 1

@@ -231,7 +231,7 @@ class HlsSource:
                 self._start_live(first.to_variant)
                 seconds = self._reference.starts[max(0, len(segments) - LIVE_EDGE_SEGMENTS)]
         ref = self.reference
-        if not ref.segments:
+        if not ref.segments and not self.live:  # a live one may list none yet: wait for them
             raise PlaylistError("the playlist has no segments")
         index = ref.segment_at(seconds)
         with self._cond:
