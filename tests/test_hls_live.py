@@ -26,7 +26,7 @@ from hls_fixtures import (
     wait_for,
 )
 from kithara_cli.file.state import part_paths
-from kithara_cli.server import MediaServer
+from kithara_cli.server import Faults, MediaServer
 
 hls_media = hls_fixtures.hls_media  # fixtures shared with the other HLS tests
 hls_server = hls_fixtures.hls_server
@@ -204,3 +204,27 @@ def test_play_of_a_live_playlist_that_lists_nothing_yet_waits_for_it(
     assert proc.returncode == 0, proc.stderr
     assert_tone(wav, sum(hls_media.ts.segment_durations[VARIANT]))
     assert len(hls_server.stats.requests(f"ts/{segments[0].name}")) == 1
+
+
+def test_play_skips_live_segments_the_server_no_longer_has(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Two live segments answer 404 (as after a pause longer than the server's window): play
+    says so, skips towards the live edge and goes on, instead of ending with the error."""
+    url, segments = live_route(hls_media, hls_server, ends=True)
+    for seg in segments[FIRST + 1 : FIRST + 3]:
+        hls_server.set_faults(f"ts/{seg.name}", Faults(fail_first=1000, fail_status=404))
+    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
+    proc = play(url, "--output", f"wav:{wav}", "--events", str(events))
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    notices = [e["message"] for e in lines if e["event"] == "Notice"]
+    assert any("is gone from the server" in m for m in notices), notices
+    loaded = [e["sequence"] for e in lines if e["event"] == "SegmentLoaded"]
+    assert loaded[0] == FIRST and loaded[-1] == len(segments) - 1, loaded
+    assert not {FIRST + 1, FIRST + 2} & set(loaded)
+    heard = hls_fixtures.tone_seconds(hls_fixtures.decode(wav))
+    first = round(sum(hls_media.ts.segment_durations[VARIANT][:FIRST]))
+    resumed = round(sum(hls_media.ts.segment_durations[VARIANT][: loaded[1]]))
+    assert heard[:2] == [first, first + 1], heard
+    assert heard[2:] == list(range(resumed, resumed + len(heard) - 2)), heard

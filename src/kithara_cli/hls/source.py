@@ -13,7 +13,9 @@ policy, and the variant that failed sits out of auto ABR for 30 s (``AbrControll
 
 A live playlist is followed on the variant it starts with: a ``LiveFollower`` reloads it and
 hands new segments to ``add_segments``, which extends the reference timeline; the run starts
-``LIVE_EDGE_SEGMENTS`` before the end and its length is proven only once ENDLIST comes.
+``LIVE_EDGE_SEGMENTS`` before the end and its length is proven only once ENDLIST comes. A
+live segment that answers 404 or 410 has expired (playback paused longer than the server's
+window): the run skips towards the live edge, and the skipped seconds leave its timeline.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from kithara_cli.abr.controller import AbrController, Decision
 from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
 from kithara_cli.dl.downloader import memory_sink
 from kithara_cli.errors import DecoderError as DecoderFailure
-from kithara_cli.errors import KitharaError, PlaylistError
+from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
 from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.loader import load_media
@@ -86,6 +88,10 @@ class _Run:
     # Segment index -> the variants it already failed from (failover tries the others).
     failed_variants: dict[int, set[int]] = field(default_factory=dict)
     ready: dict[int, tuple[int, bytes] | KitharaError] = field(default_factory=dict)
+    # Live only: segments the server no longer has, passed over; their seconds are taken out
+    # of the run's timeline (``skew``), so it keeps counting the audio actually played.
+    skipped: set[int] = field(default_factory=set)
+    skew: float = 0.0
 
 
 class _RunPart:
@@ -401,6 +407,10 @@ class HlsSource:
             run.ready[index] = (variant, bytes(buf))
         elif outcome.state == "failed":
             assert outcome.error is not None
+            error = outcome.error
+            if self.live and isinstance(error, HttpStatusError) and error.status in (404, 410):
+                self._skip_to_live_edge(run, index)
+                return
             failed = run.failed_variants.setdefault(index, set())
             failed.add(variant)
             if self.controller.exclude(variant, self.clock()) and self.controller.mode == "auto":
@@ -424,6 +434,28 @@ class HlsSource:
             )
             self._submit(run, index, other)
 
+    def _skip_to_live_edge(self, run: _Run, index: int) -> None:
+        """A live segment the server no longer has (playback paused longer than its window):
+        go on from ``LIVE_EDGE_SEGMENTS`` before the newest segment, as FFmpeg's HLS demuxer
+        skips segments that expired from the playlist."""
+        ref = self.reference
+        target = max(index + 1, len(ref.segments) - LIVE_EDGE_SEGMENTS)
+        for i in range(index, target):
+            run.skipped.add(i)
+            run.ready.pop(i, None)
+            entry = run.in_flight.pop(i, None)
+            if entry is not None:
+                entry[0].cancel("skipped")
+        run.next_fetch = max(run.next_fetch, target)
+        seq = ref.segments[index].sequence
+        self.bus.publish(
+            Notice(
+                level="warning",
+                message=f"live: segment {seq} is gone from the server; "
+                f"skipping {target - index} segment(s) towards the live edge",
+            )
+        )
+
     def _failover_variant(self, failed: int, tried: set[int]) -> int | None:
         """Another variant for a segment that failed after its retries (as hls.js switches
         level on a fragment error): the nearest lower bitrate first, then the nearest higher."""
@@ -441,8 +473,16 @@ class HlsSource:
             return media.segments[index]
         return media.segments[media.segment_at(ref.starts[index] + 0.001)]
 
+    def _pass_skipped(self, run: _Run) -> None:
+        ref = self.reference
+        while run.next_place in run.skipped:
+            run.skipped.discard(run.next_place)
+            run.skew += ref.segments[run.next_place].duration
+            run.next_place += 1
+
     def _place(self, run: _Run) -> None:
         ref = self.reference
+        self._pass_skipped(run)
         while run.next_place in run.ready:
             item = run.ready.pop(run.next_place)
             if isinstance(item, KitharaError):
@@ -459,7 +499,7 @@ class HlsSource:
                     max_bytes=MAX_SEGMENT_BYTES,
                 )  # fmt: skip
                 if run.init is not None:  # another variant's init: a new part starts here
-                    run.parts.append((run.write_pos, ref.starts[run.next_place]))
+                    run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
                 resource.write_at(run.write_pos, init)
                 run.write_pos += len(init)
                 run.init = seg.init
@@ -470,7 +510,7 @@ class HlsSource:
                     variant,
                     run.write_pos,
                     len(data),
-                    ref.starts[run.next_place],
+                    ref.starts[run.next_place] - run.skew,
                     ref.segments[run.next_place].duration,
                 )
             )
@@ -481,6 +521,7 @@ class HlsSource:
                 )
             )
             run.next_place += 1
+            self._pass_skipped(run)
             self.bus.publish(
                 BandwidthEstimate(estimate_bps=self.controller.estimator.estimate_bps())
             )
