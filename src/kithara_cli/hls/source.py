@@ -40,7 +40,12 @@ from kithara_cli.hls.loader import load_media
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.playlist import check_supported
 from kithara_cli.hls.sniff import container_of
-from kithara_cli.hls.writer import MAX_SEGMENT_BYTES, LiveFollower, decode_segment
+from kithara_cli.hls.writer import (
+    MAX_SEGMENT_BYTES,
+    LiveFollower,
+    check_encryption,
+    decode_segment,
+)
 from kithara_cli.storage import ResourceClosed, SparseResource
 
 # Attempts at a segment while another variant could still serve it.
@@ -288,8 +293,9 @@ class HlsSource:
             return
         _, segments, ended = msg
         ref = self.reference
+        for segment in segments:  # only the new ones: the rest were checked when listed
+            check_encryption(segment)
         grown = dataclasses.replace(ref, segments=ref.segments + tuple(segments), endlist=ended)
-        check_supported(grown)
         self._reference = grown
         if self.current_variant is not None:
             self.rungs[self.current_variant].media = grown

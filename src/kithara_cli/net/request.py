@@ -122,7 +122,6 @@ class ResponseOpener:
         self._base = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in client.headers.raw
         ]
-        self._base_raw = [(name, value) for name, value in client.headers.raw]
         self._extensions = {"timeout": client.timeout.as_dict()}
         self._sends_authorization = "authorization" in client.headers
         self._origins: dict[str, tuple[bytes, bytes, int | None, bytes]] = {}
@@ -158,12 +157,14 @@ class ResponseOpener:
                 yield response
             return
         response: httpx.Response | DirectResponse
+        seen: httpx.Response | None  # what the cookie and redirect rules read, if anything
         split = split_as_written(url)
         if split is not None:
-            response, target = await self._open_core(transport, url, split, headers)
+            response, seen = await self._open_core(transport, url, split, headers)
         else:
-            response, target = await self._open_httpx(transport, url, headers)
+            response = seen = await self._open_httpx(transport, url, headers)
         try:
+            target = None if seen is None else self._after_headers(seen)
             if target is not None:
                 await response.aclose()
                 async with self.client.stream("GET", target, headers=headers) as followed:
@@ -175,13 +176,13 @@ class ResponseOpener:
 
     async def _open_httpx(
         self, transport: DirectTransport, url: str, headers: Mapping[str, str]
-    ) -> tuple[httpx.Response, str | None]:
+    ) -> httpx.Response:
         request = httpx.Request(
             "GET", url, headers=self._headers(headers), extensions=self._extensions
         )
         response = await transport.handle_async_request(request)
         response.request = request
-        return response, await self._after_headers(request, response, response)
+        return response
 
     async def _open_core(
         self,
@@ -189,15 +190,11 @@ class ResponseOpener:
         url: str,
         split: tuple[str, str],
         headers: Mapping[str, str],
-    ) -> tuple[DirectResponse, str | None]:
+    ) -> tuple[DirectResponse, httpx.Response | None]:
+        """The response, and an httpx view of it when it sets a cookie or names a Location."""
         scheme, host, port, host_header = self._origin(split[0])
         raw = [(b"Host", host_header)]
-        if headers:
-            replaced = {name.lower().encode("latin-1") for name in headers}
-            raw += [(n, v) for n, v in self._base_raw if n.lower() not in replaced]
-            raw += [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers.items()]
-        else:
-            raw += self._base_raw
+        raw += [(n.encode("latin-1"), v.encode("latin-1")) for n, v in self._headers(headers)]
         request = httpcore.Request(
             b"GET",
             httpcore.URL(scheme=scheme, host=host, port=port, target=split[1].encode("ascii")),
@@ -210,30 +207,18 @@ class ResponseOpener:
         if "set-cookie" not in response.headers and "location" not in response.headers:
             return response, None
         # Rare: httpx's models carry the cookie jar and the redirect rules.
-        as_httpx = httpx.Response(
+        seen = httpx.Response(
             core.status, headers=response.headers, request=httpx.Request("GET", url)
         )
-        return response, await self._after_headers(as_httpx.request, as_httpx, response)
+        return response, seen
 
-    async def _after_headers(
-        self,
-        request: httpx.Request,
-        response: httpx.Response,
-        opened: httpx.Response | DirectResponse,
-    ) -> str | None:
-        """Store the cookies ``response`` sets; where to go next if it redirects.
-
-        ``opened`` (the response as the caller holds it) is closed if this raises.
-        """
-        try:
-            if "set-cookie" in response.headers:
-                self.client.cookies.extract_cookies(response)
-            if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-                return self._redirect_target(request, response)
-            return None
-        except BaseException:
-            await opened.aclose()
-            raise
+    def _after_headers(self, response: httpx.Response) -> str | None:
+        """Store the cookies ``response`` sets; where to go next if it redirects."""
+        if "set-cookie" in response.headers:
+            self.client.cookies.extract_cookies(response)
+        if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+            return self._redirect_target(response.request, response)
+        return None
 
     def _redirect_target(self, request: httpx.Request, response: httpx.Response) -> str:
         """Where the client goes next: the Location, or the start where Authorization must go."""
