@@ -174,6 +174,30 @@ def test_seek_is_sample_accurate(kind: str, tones: dict[str, Path]) -> None:
     assert error < (1e-4 if kind in LOSSLESS else 0.03), error
 
 
+@pytest.mark.parametrize("target", [5.0, 11.3, 17.0, 18.6])
+def test_fast_seek_lands_on_the_sample_in_cbr_mp3(target: float, tones: dict[str, Path]) -> None:
+    """FFmpeg's fast MP3 seek reports a timestamp one frame early past the file's middle;
+    the decoder re-derives it from the frame's offset, so what plays is still the target."""
+    ring = PcmRing(RATE * SECONDS, 2)
+    with tones["mp3"].open("rb") as f:
+        decoder = Decoder(f, ring, out_rate=RATE, out_channels=2, fast_seek=True).start()
+        try:
+            _wait(lambda: ring.frames_available > 0)
+            decoder.seek(target)
+            _wait(lambda: decoder.seeks_done == 1 and decoder.eof.is_set())
+            assert ring.position_frames == round(target * RATE)
+            pcm = _drain(ring)
+        finally:
+            decoder.stop()
+            assert decoder.join(5)
+    start = round(target * RATE)
+    assert len(pcm) == SECONDS * RATE - start
+    reference = stepped_tone(SECONDS, RATE)[start : start + RATE // 2]
+    # One MP3 frame (1152 samples) late would put every sample out of phase: error ~0.4.
+    error = np.abs(pcm[: RATE // 2] - reference).mean()
+    assert error < 0.03, error
+
+
 def test_seek_back_after_the_end_and_seek_past_the_end(tones: dict[str, Path]) -> None:
     ring = PcmRing(RATE * (SECONDS + 1), 2)
     decoder = Decoder(str(tones["flac"]), ring, out_rate=RATE, out_channels=2).start()

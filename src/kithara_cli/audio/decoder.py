@@ -21,12 +21,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from kithara_cli.audio.ring import SAMPLE_BYTES, PcmRing
 from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
 from kithara_cli.events.types import Event, Notice
+
+if TYPE_CHECKING:
+    from kithara_cli.audio.mp3_frames import Mp3Cbr
 
 # PyAV's wheel carries FFmpeg with its encoders, ~60 MB of shared objects. Loaded with lazy
 # binding, each binds a symbol on its first call instead of all of them at load: 4 % of
@@ -46,7 +49,8 @@ PROBE_OPTIONS: dict[str, str] = {"probesize": "32768", "analyzeduration": "50000
 # For sources still downloading: seek by computed byte position (MP3: from the bitrate)
 # instead of FFmpeg's default exact seek, which *reads every frame* up to the target - over
 # HTTP, a linear download of everything before it. Samples before the target are still
-# dropped by timestamp; MP3 lands within a frame (~26 ms) of it rather than on the sample.
+# dropped by timestamp. CBR MP3 still lands on the sample (FFmpeg's timestamp is corrected by
+# ``mp3_frames``); VBR MP3 lands where its Xing table of contents says, tens of ms off.
 FAST_SEEK_OPTIONS: dict[str, str] = {**PROBE_OPTIONS, "fflags": "+fastseek"}
 # Bytes PyAV asks the source for per read: small, so we never read far past what we need.
 IO_BUFFER_SIZE = 16384
@@ -287,6 +291,7 @@ class Decoder:
         self._layout = _layout_for(out_channels)
         self._on_event = on_event
         self._linger = linger
+        self._fast_seek = fast_seek
         self._open_options = FAST_SEEK_OPTIONS if fast_seek else PROBE_OPTIONS
         self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
         self._lock = threading.Lock()
@@ -321,6 +326,10 @@ class Decoder:
         self._fresh = True  # nothing demuxed since the container was opened
         self._time_base: float = 0.0
         self._trim_to_duration = False
+        # Fast-seeked CBR MP3: the first packet's timestamp is re-derived from its offset.
+        self._mp3_cbr: Mp3Cbr | Literal[False] | None = False  # False: not looked at yet
+        self._check_seek_pts = False
+        self._pts_shift = 0  # added to the current run's first frame's pts
         self._need_t0 = True
         self._out_pos = 0  # timeline frame of the next resampled frame
         self._drop_until = 0  # timeline frame before which output is dropped
@@ -522,6 +531,9 @@ class Decoder:
         """Open the container with small probing; fall back to probing if the hint lied."""
         self._origin = float(origin)
         self._fresh = True
+        self._mp3_cbr = False
+        self._check_seek_pts = False
+        self._pts_shift = 0
         self.eof.clear()
         self._frames_decoded = 0
         self.first_audio.clear()
@@ -656,6 +668,8 @@ class Decoder:
             try:
                 self._container.seek(ts, stream=self._stream, backward=True)
                 self._fresh = False
+                self._pts_shift = 0
+                self._check_seek_pts = self._fast_seek and self._container.format.name == "mp3"
                 return
             except av.error.FFmpegError as exc:
                 error = exc
@@ -684,6 +698,12 @@ class Decoder:
 
     def _decode_packet(self, packet: Any) -> None:
         self._fresh = False
+        if self._check_seek_pts:
+            self._check_seek_pts = False
+            self._pts_shift = self._mp3_seek_error(packet)
+            if self._pts_shift and self.duration is not None and self._end_limit is None:
+                # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
+                self._end_limit = round((self._origin + self.duration) * self._rate)
         try:
             frames = packet.decode()
         except av.error.FFmpegError as exc:
@@ -703,12 +723,31 @@ class Decoder:
         for frame in frames:
             self._emit(frame)
 
+    def _mp3_seek_error(self, packet: Any) -> int:
+        """Ticks to add to the pts FFmpeg's fast seek gave this CBR MP3 packet (see
+        :mod:`kithara_cli.audio.mp3_frames`); 0 when unsure."""
+        if self._mp3_cbr is False:
+            from kithara_cli.audio.mp3_frames import HEAD_BYTES, cbr_layout, id3v2_size
+
+            assert self._reader is not None
+            start = id3v2_size(self._reader.read_at(0, 10))
+            self._mp3_cbr = cbr_layout(self._reader.read_at(start, HEAD_BYTES), start)
+        layout = self._mp3_cbr
+        if layout is None or packet.pts is None or packet.pos is None or packet.pos < 0:
+            return 0
+        shift = round(layout.frame_seconds(packet.pos) / self._time_base) - packet.pts
+        frame_ticks = layout.samples_per_frame / layout.sample_rate / self._time_base
+        # FFmpeg is off by at most a frame; more means the stream is not the CBR we think.
+        return shift if abs(shift) <= 1.5 * frame_ticks else 0
+
     def _emit(self, frame: av.AudioFrame) -> None:
         self._frames_decoded += frame.samples
         if self._need_t0:
             self._need_t0 = False
             if frame.pts is not None:
-                t0 = self._origin + (frame.pts - self._start_pts) * self._time_base
+                t0 = (
+                    self._origin + (frame.pts + self._pts_shift - self._start_pts) * self._time_base
+                )
                 self._out_pos = round(t0 * self._rate)
             else:
                 self._out_pos = self._drop_until
