@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +18,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kithara_cli.net import NetConfig, make_opener
-from kithara_cli.net.request import _AS_HTTPX, _httpx_errors, split_as_written
+from kithara_cli.net.request import (
+    CoreHeaders,
+    _as_httpx,
+    _httpx_errors,
+    origin_parts,
+    split_as_written,
+)
+from kithara_cli.net.settings import client_headers, sent_headers, timeouts
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -171,8 +181,10 @@ _URL_CHARS = st.sampled_from([*"aZ09-._~!$&'()*+,;=:@/?#%[] \"\tü", "%2F", "%zz
 
 
 @given(
-    host=st.sampled_from(["example.com", "EXAMPLE.com", "127.0.0.1", "[::1]", "h", "u@h"]),
-    port=st.sampled_from(["", ":80", ":8080", ":443"]),
+    host=st.sampled_from(
+        ["example.com", "EXAMPLE.com", "127.0.0.1", "[::1]", "[::FFFF:1.2.3.4]", "h", "u@h"]
+    ),
+    port=st.sampled_from(["", ":80", ":8080", ":443", ":0443", ":00", ":65535", ":65536"]),
     scheme=st.sampled_from(["http", "https", "HTTP"]),
     rest=st.lists(_URL_CHARS, max_size=12).map("".join),
 )
@@ -188,6 +200,8 @@ def test_split_as_written_only_accepts_what_httpx_sends_unchanged(
     assert parsed.raw_path == target.encode("ascii")
     assert httpx.URL(origin).netloc == parsed.netloc
     assert httpx.URL(origin).raw_scheme == parsed.raw_scheme
+    # And what the direct GET sends for the origin is what httpx's URL gives.
+    assert origin_parts(origin) == (parsed.raw_scheme, parsed.raw_host, parsed.port, parsed.netloc)
 
 
 def test_split_as_written_takes_ordinary_segment_urls() -> None:
@@ -200,7 +214,7 @@ def test_split_as_written_takes_ordinary_segment_urls() -> None:
         assert split_as_written(other) is None
 
 
-@pytest.mark.parametrize("core, mapped", _AS_HTTPX)
+@pytest.mark.parametrize("core, mapped", _as_httpx())
 def test_httpcore_errors_are_raised_as_httpxs(
     core: type[Exception], mapped: type[Exception]
 ) -> None:
@@ -213,10 +227,96 @@ def test_httpcore_errors_are_raised_as_httpxs(
 
 def test_every_httpcore_error_has_an_httpx_twin() -> None:
     """An httpcore upgrade that adds an exception class fails here, not in the field."""
-    names = {core.__name__ for core, _ in _AS_HTTPX}
+    names = {core.__name__ for core, _ in _as_httpx()}
     errors = {
         name
         for name, value in vars(httpcore).items()
         if isinstance(value, type) and issubclass(value, Exception) and hasattr(httpx, name)
     }
     assert errors <= names
+
+
+_NAMES = st.sampled_from(
+    ["Accept", "accept", "User-Agent", "user-agent", "Connection", "X-Token", "Accept-Encoding"]
+)
+
+
+@given(headers=st.dictionaries(_NAMES, st.sampled_from(["a", "b/c", "*/*"]), max_size=5))
+def test_the_direct_get_sends_the_clients_headers_in_its_order(headers: dict[str, str]) -> None:
+    """``sent_headers`` is written by hand (httpx's client is not imported on the direct path):
+    it must equal what ``httpx.AsyncClient`` holds for the same settings, order included."""
+    config = NetConfig(headers=headers, user_agent="kithara-test")
+    client = httpx.AsyncClient(headers=client_headers(config))
+    expected = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in client.headers.raw]
+    assert sent_headers(config) == expected
+    timeout = httpx.Timeout(connect=10.0, read=20.0, write=20.0, pool=None)
+    assert timeouts(config) == timeout.as_dict()
+
+
+_RAW_NAMES = st.sampled_from([b"Content-Range", b"content-range", b"ETag", b"Set-Cookie", b"X"])
+_RAW_VALUES = st.sampled_from([b"bytes 0-1/2", b'W/"e"', b"a=1", b"", b"caf\xc3\xa9", b"\xe9t\xe9"])
+
+
+@given(raw=st.lists(st.tuples(_RAW_NAMES, _RAW_VALUES), max_size=6))
+def test_core_headers_read_like_httpx_headers(raw: list[tuple[bytes, bytes]]) -> None:
+    ours, theirs = CoreHeaders(raw), httpx.Headers(raw)
+    for name in ("content-range", "Content-Range", "ETAG", "set-cookie", "x", "missing"):
+        assert ours.get(name) == theirs.get(name)
+        assert (name in ours) == (name in theirs)
+        if name in theirs:
+            assert ours[name] == theirs[name]
+
+
+def test_plain_gets_never_import_httpx(origins: tuple[str, str]) -> None:
+    """The point of the direct path: httpx (25-40 ms of imports) stays out of a command whose
+    GETs are plain; a redirect then brings it in, and works."""
+    code = f"""
+import asyncio, sys
+from kithara_cli.net import NetConfig, make_opener
+
+async def main():
+    opener = make_opener(NetConfig())
+    for path in ("/echo", "/echo?x=1"):
+        async with opener.stream("{origins[0]}" + path, {{"Range": "bytes=0-"}}) as r:
+            assert r.status_code == 200, r.status_code
+            async for _ in r.aiter_raw():
+                pass
+    print("after plain:", "httpx" in sys.modules)
+    async with opener.stream("{origins[0]}/hop?to={origins[1]}/echo", {{}}) as r:
+        assert r.status_code == 200 and str(r.url) == "{origins[1]}/echo"
+    print("after redirect:", "httpx" in sys.modules)
+    await opener.aclose()
+
+asyncio.run(main())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert out.stdout.split("\n")[:2] == ["after plain: False", "after redirect: True"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"http_proxy": "http://p:3128"},
+        {"HTTPS_PROXY": "http://p:3128"},
+        {"ALL_PROXY": "socks5://p"},
+        {"http_proxy": ""},
+        {"no_proxy": "*", "ftp_proxy": "http://p"},
+    ],
+)
+def test_proxy_detection_reads_the_environment_as_urllib_does(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib.request
+
+    from kithara_cli.net.settings import _env_has_proxy
+
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    proxies = urllib.request.getproxies()
+    assert _env_has_proxy() == any(k in proxies for k in ("http", "https", "all"))

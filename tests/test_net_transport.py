@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from kithara_cli.net import NetConfig, make_client
-from kithara_cli.net.transport import DirectTransport, ShardedPool
+from kithara_cli.net.httpx_client import DirectTransport
+from kithara_cli.net.transport import ShardedPool
 from kithara_cli.server import MediaServer
 
 

@@ -11,9 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kithara_cli.dl.command import (
     ChunkSink,
@@ -57,6 +55,9 @@ from kithara_cli.net import (
     make_opener,
 )
 from kithara_cli.net.request import DirectResponse, ResponseOpener
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -149,8 +150,7 @@ class Downloader:
         self._id_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        # One client; its transport spreads requests over small pools (net.transport).
-        self._client: httpx.AsyncClient | None = None
+        # One client; requests are spread over small pools (net.transport).
         self._opener: ResponseOpener | None = None
         self._client_error: KitharaError | None = None
         self._ready = threading.Event()
@@ -180,7 +180,6 @@ class Downloader:
         self._ready.set()
         try:
             self._opener = make_opener(self.net)
-            self._client = self._opener.client
         except Exception as exc:  # e.g. a malformed --proxy: every request fails with it
             self._client_error = UsageError(f"cannot set up HTTP: {exc}")
         try:
@@ -213,8 +212,8 @@ class Downloader:
         tasks = [j.task for j in self._jobs.values() if j.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=5)
-        if self._client is not None:
-            await self._client.aclose()
+        if self._opener is not None:
+            await self._opener.aclose()
 
     def __enter__(self) -> Downloader:
         return self.start()

@@ -1,17 +1,19 @@
-"""Net: the one shared httpx client, its settings, the retry policy, and error typing.
+"""Net: the one shared HTTP client, its settings, the retry policy, and error typing.
 
-Promises: one ``httpx.AsyncClient`` per downloader (pooled connections, HTTP/2 on request,
-environment proxies honoured unless ``--proxy`` says otherwise); every transport failure is
-turned into a typed ``kithara_cli.errors`` error, retryable or fatal, by exception type.
-Direct connections (no proxy) go through ``transport.DirectTransport``: httpcore over a
-network backend on asyncio's own transports, in small pools (see that module for why), with
-asyncio's own locks in place of anyio's (``asyncio_sync``). ``make_opener`` wraps the client
-for streamed GETs that skip the client's layers when it has nothing to add, and httpx's
-models too when the URL is one httpx sends as written (``request``); redirects and cookies
-keep httpx's rules, and failures are httpx's exception types either way.
+Promises: one client per downloader (pooled connections, HTTP/2 on request, environment
+proxies honoured unless ``--proxy`` says otherwise); every transport failure is turned into a
+typed ``kithara_cli.errors`` error, retryable or fatal, by exception type.
+Direct connections (no proxy) use ``transport.DirectPools``: httpcore over a network backend
+on asyncio's own transports, in small pools (see that module for why), with asyncio's own
+locks in place of anyio's (``asyncio_sync``). ``make_opener`` gives the streamed GET: straight
+to those pools when the URL is one httpx would send as written and the client holds no
+cookies (``request``), else through the ``httpx.AsyncClient`` (``httpx_client``), built over
+the same pools when first needed. Redirects and cookies keep httpx's rules, and failures are
+httpx's exception types either way.
 Never: schedules, retries or writes on its own (the downloader does), or accepts a URL that is
-not http(s); loads h2, anyio or the CA bundle before an HTTP/2 connection, a proxy or an https
-URL needs them.
+not http(s); loads httpx before a request needs it (a proxy, a redirect, a cookie, a URL to
+normalise, https's CA bundle, a failure to type), nor h2, anyio or the CA bundle before an
+HTTP/2 connection, a proxy or an https URL needs them.
 """
 
 import sys

@@ -1,12 +1,14 @@
-"""Turning httpx exceptions and HTTP statuses into typed kithara errors, by type only."""
+"""Turning httpx exceptions and HTTP statuses into typed kithara errors, by type only.
+
+httpx is imported here only to classify a failure; its exceptions cannot exist before it is.
+"""
 
 from __future__ import annotations
 
 import email.utils
 import socket
 import time
-
-import httpx
+from typing import Protocol
 
 from kithara_cli.errors import (
     BodyStalledError,
@@ -18,6 +20,12 @@ from kithara_cli.errors import (
     ServerBusyError,
     TruncatedBodyError,
 )
+
+
+class HeaderReader(Protocol):
+    """What status classification reads of response headers (httpx's or ``CoreHeaders``)."""
+
+    def get(self, name: str, default: str | None = None) -> str | None: ...
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -38,6 +46,8 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     """Map an httpx/OS exception to a retryable or fatal kithara error."""
     if isinstance(exc, KitharaError):
         return exc
+    import httpx
+
     chain = _causes(exc)
     if any(isinstance(c, socket.gaierror) for c in chain):
         host = httpx.URL(url).host
@@ -78,7 +88,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-def classify_status(status: int, url: str, headers: httpx.Headers) -> KitharaError | None:
+def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaError | None:
     """None for success statuses; else the typed error for that status."""
     if 200 <= status < 300:
         return None

@@ -13,6 +13,12 @@ another ~50 ms over the same fetch. The response is a ``DirectResponse``, which 
 downloader reads (status, headers, URL, raw body), and httpcore's exceptions are raised as
 the httpx ones that httpx would have raised. Any other URL takes the httpx request.
 
+httpx itself is imported only when a request needs it: the client is built on first use
+(``net.httpx_client``), and httpcore's exceptions are turned into httpx's as they are raised.
+So a command whose GETs are all plain (``kithara play`` of an http URL) never loads httpx,
+25-40 ms of start-up that is on the way to first audio. ``CoreHeaders`` stands in for
+``httpx.Headers`` on those responses, with its reading rules.
+
 What the shortcut leaves to the client, so behaviour stays httpx's:
 - a redirect: the client follows it from the Location (Range and the other request headers
   kept, further hops and the redirect cap its own), with any cookie the redirect set. Where
@@ -25,15 +31,20 @@ What the shortcut leaves to the client, so behaviour stays httpx's:
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpcore
-import httpx
+
+from kithara_cli.net.settings import NetConfig, sent_headers, timeouts
 
 if TYPE_CHECKING:
-    from kithara_cli.net.transport import DirectTransport
+    import httpx
+
+    from kithara_cli.net.httpx_client import DirectTransport
+    from kithara_cli.net.transport import DirectPools
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -46,10 +57,14 @@ _AS_WRITTEN = re.compile(
 )
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def split_as_written(url: str) -> tuple[str, str] | None:
     """``(origin, target)`` when httpx would send ``url`` exactly as written, else None.
 
-    Dot segments are left to httpx, which removes them.
+    Dot segments are left to httpx, which removes them, and so are ports past 65535, which
+    it refuses.
     """
     match = _AS_WRITTEN.match(url)
     if match is None:
@@ -57,39 +72,118 @@ def split_as_written(url: str) -> tuple[str, str] | None:
     origin, target = match.group(1), match.group(2)
     if "/." in target:
         return None
+    if origin_parts(origin)[2] == -1:
+        return None
     if not target.startswith("/"):
         target = "/" + target
     return origin, target
 
 
-# httpcore's exceptions as httpx raises them (httpx's transport maps them the same way).
-_AS_HTTPX: tuple[tuple[type[Exception], type[Exception]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
+@functools.lru_cache(maxsize=64)
+def origin_parts(origin: str) -> tuple[bytes, bytes, int | None, bytes]:
+    """Scheme, host, port and Host header of an origin ``split_as_written`` matched, as
+    ``httpx.URL`` gives them: a name lower-cased, a default port dropped (port -1: invalid)."""
+    scheme, rest = origin.split("://", 1)
+    port_text = ""
+    if rest.startswith("["):  # an IPv6 address: httpx keeps it as written
+        host, _, after = rest[1:].partition("]")
+        netloc_host = f"[{host}]"
+        port_text = after[1:]
+    else:
+        host, _, port_text = rest.partition(":")
+        host = netloc_host = host.lower()
+    port = int(port_text) if port_text else None
+    if port is not None and port > 65535:
+        port = -1
+    if port == _DEFAULT_PORTS[scheme]:
+        port = None
+    netloc = netloc_host if port is None else f"{netloc_host}:{port}"
+    return scheme.encode(), host.encode(), port, netloc.encode()
+
+
+@functools.cache
+def _as_httpx() -> tuple[tuple[type[Exception], type[Exception]], ...]:
+    """httpcore's exceptions as httpx raises them (httpx's transport maps them the same way)."""
+    import httpx
+
+    return (
+        (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+        (httpcore.ReadTimeout, httpx.ReadTimeout),
+        (httpcore.WriteTimeout, httpx.WriteTimeout),
+        (httpcore.PoolTimeout, httpx.PoolTimeout),
+        (httpcore.TimeoutException, httpx.TimeoutException),
+        (httpcore.ConnectError, httpx.ConnectError),
+        (httpcore.ReadError, httpx.ReadError),
+        (httpcore.WriteError, httpx.WriteError),
+        (httpcore.NetworkError, httpx.NetworkError),
+        (httpcore.ProxyError, httpx.ProxyError),
+        (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+        (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+        (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+        (httpcore.ProtocolError, httpx.ProtocolError),
+    )
 
 
 @contextlib.contextmanager
 def _httpx_errors() -> Iterator[None]:
     try:
         yield
-    except Exception as exc:
-        for core, mapped in _AS_HTTPX:
+    except _CORE_ERRORS as exc:
+        for core, mapped in _as_httpx():
             if isinstance(exc, core):
                 raise mapped(str(exc)) from exc
         raise
+
+
+# The roots of httpcore's exception tree: only these import httpx to be re-raised.
+_CORE_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    httpcore.ProxyError,
+)
+
+
+def _encoding(raw: list[tuple[bytes, bytes]]) -> str:
+    """The one encoding ``httpx.Headers`` reads a header set in: ASCII if every name and
+    value is, else UTF-8 if every one is, else Latin-1."""
+    for encoding in ("ascii", "utf-8"):
+        try:
+            for name, value in raw:
+                name.decode(encoding)
+                value.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "iso-8859-1"
+
+
+class CoreHeaders:
+    """httpcore's raw response headers, read as ``httpx.Headers`` reads them: names in any
+    case, a repeated header's values joined with ", ". Written by hand because
+    ``httpx.Headers`` would bring all of httpx's import onto the direct path."""
+
+    __slots__ = ("_values", "raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw
+        encoding = _encoding(raw)
+        values: dict[str, str] = {}
+        for name, value in raw:
+            key = name.lower().decode(encoding)
+            text = value.decode(encoding)
+            values[key] = f"{values[key]}, {text}" if key in values else text
+        self._values = values
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._values.get(name.lower(), default)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
 
 
 class DirectResponse:
@@ -97,7 +191,7 @@ class DirectResponse:
 
     __slots__ = ("_stream", "headers", "status_code", "url")
 
-    def __init__(self, status_code: int, headers: httpx.Headers, url: str, stream: Any) -> None:
+    def __init__(self, status_code: int, headers: CoreHeaders, url: str, stream: Any) -> None:
         self.status_code = status_code
         self.headers = headers
         self.url = url
@@ -114,22 +208,47 @@ class DirectResponse:
 
 
 class ResponseOpener:
-    """Opens streamed GET responses on ``client``; ``transport`` None means always the client."""
+    """Opens streamed GET responses: straight to ``pools`` when it may, else on the client.
 
-    def __init__(self, client: httpx.AsyncClient, transport: DirectTransport | None):
-        self.client = client
-        self._transport = transport
-        self._base = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in client.headers.raw
-        ]
-        self._extensions = {"timeout": client.timeout.as_dict()}
-        self._sends_authorization = "authorization" in client.headers
-        self._origins: dict[str, tuple[bytes, bytes, int | None, bytes]] = {}
+    ``pools`` None (a proxy) means always the client, which is then given. Otherwise the
+    client is built on first need, over the same pools.
+    """
+
+    def __init__(
+        self,
+        config: NetConfig,
+        pools: DirectPools | None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if pools is None and client is None:
+            raise ValueError("an opener needs direct pools or a client")
+        self._config = config
+        self._pools = pools
+        self._client = client
+        self._base = sent_headers(config)
+        self._extensions = {"timeout": timeouts(config)}
+        self._sends_authorization = any(n.lower() == "authorization" for n in config.headers)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The httpx client (built now if no request has needed it yet)."""
+        if self._client is None:
+            from kithara_cli.net.client import make_client
+
+            self._client = make_client(self._config, self._pools)
+        return self._client
 
     @property
     def direct(self) -> bool:
         """Whether the next request may skip the client's layers."""
-        return self._transport is not None and not self.client.cookies
+        return self._pools is not None and not (self._client is not None and self._client.cookies)
+
+    async def aclose(self) -> None:
+        """Close the client (and with it the pools it shares), or the pools alone."""
+        if self._client is not None:
+            await self._client.aclose()
+        elif self._pools is not None:
+            await self._pools.aclose()
 
     def _headers(self, extra: Mapping[str, str]) -> list[tuple[str, str]]:
         if not extra:
@@ -138,21 +257,12 @@ class ResponseOpener:
         kept = [(n, v) for n, v in self._base if n.lower() not in replaced]
         return kept + list(extra.items())
 
-    def _origin(self, origin: str) -> tuple[bytes, bytes, int | None, bytes]:
-        """Scheme, host, port and Host header for ``origin``, as httpx's URL gives them."""
-        known = self._origins.get(origin)
-        if known is None:
-            url = httpx.URL(origin)
-            known = (url.raw_scheme, url.raw_host, url.port, url.netloc)
-            self._origins[origin] = known
-        return known
-
     @contextlib.asynccontextmanager
     async def stream(
         self, url: str, headers: Mapping[str, str]
     ) -> AsyncIterator[httpx.Response | DirectResponse]:
-        transport = self._transport
-        if transport is None or self.client.cookies:
+        pools = self._pools
+        if pools is None or (self._client is not None and self._client.cookies):
             async with self.client.stream("GET", url, headers=headers) as response:
                 yield response
             return
@@ -160,9 +270,9 @@ class ResponseOpener:
         seen: httpx.Response | None  # what the cookie and redirect rules read, if anything
         split = split_as_written(url)
         if split is not None:
-            response, seen = await self._open_core(transport, url, split, headers)
+            response, seen = await self._open_core(pools, url, split, headers)
         else:
-            response = seen = await self._open_httpx(transport, url, headers)
+            response = seen = await self._open_httpx(url, headers)
         try:
             target = None if seen is None else self._after_headers(seen)
             if target is not None:
@@ -174,9 +284,10 @@ class ResponseOpener:
         finally:
             await response.aclose()
 
-    async def _open_httpx(
-        self, transport: DirectTransport, url: str, headers: Mapping[str, str]
-    ) -> httpx.Response:
+    async def _open_httpx(self, url: str, headers: Mapping[str, str]) -> httpx.Response:
+        import httpx
+
+        transport: DirectTransport = self.client._transport  # type: ignore[assignment]
         request = httpx.Request(
             "GET", url, headers=self._headers(headers), extensions=self._extensions
         )
@@ -186,13 +297,13 @@ class ResponseOpener:
 
     async def _open_core(
         self,
-        transport: DirectTransport,
+        pools: DirectPools,
         url: str,
         split: tuple[str, str],
         headers: Mapping[str, str],
     ) -> tuple[DirectResponse, httpx.Response | None]:
         """The response, and an httpx view of it when it sets a cookie or names a Location."""
-        scheme, host, port, host_header = self._origin(split[0])
+        scheme, host, port, host_header = origin_parts(split[0])
         raw = [(b"Host", host_header)]
         raw += [(n.encode("latin-1"), v.encode("latin-1")) for n, v in self._headers(headers)]
         request = httpcore.Request(
@@ -202,14 +313,14 @@ class ResponseOpener:
             extensions=self._extensions,
         )
         with _httpx_errors():
-            core = await transport.send_core(request)
-        response = DirectResponse(core.status, httpx.Headers(core.headers), url, core.stream)
+            core = await pools.send(request)
+        response = DirectResponse(core.status, CoreHeaders(core.headers), url, core.stream)
         if "set-cookie" not in response.headers and "location" not in response.headers:
             return response, None
         # Rare: httpx's models carry the cookie jar and the redirect rules.
-        seen = httpx.Response(
-            core.status, headers=response.headers, request=httpx.Request("GET", url)
-        )
+        import httpx
+
+        seen = httpx.Response(core.status, headers=core.headers, request=httpx.Request("GET", url))
         return response, seen
 
     def _after_headers(self, response: httpx.Response) -> str | None:
@@ -222,6 +333,8 @@ class ResponseOpener:
 
     def _redirect_target(self, request: httpx.Request, response: httpx.Response) -> str:
         """Where the client goes next: the Location, or the start where Authorization must go."""
+        import httpx
+
         try:
             location = request.url.join(response.headers["location"])
         except httpx.InvalidURL as exc:

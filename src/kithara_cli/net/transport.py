@@ -1,7 +1,7 @@
-"""The httpx transport for direct (no proxy) connections: httpcore over plain asyncio.
+"""Direct (no proxy) connections: httpcore's pools over plain asyncio.
 
-httpx and httpcore still do all of HTTP (requests, h11/h2, pooling, keep-alive, exception
-types); two of httpcore's extension points are filled in for speed, because with many small
+httpcore does all of HTTP (h11/h2, pooling, keep-alive, exception types); the direct GET
+(``net.request``) and httpx's transport (``net.httpx_client``) share these pools. Two of httpcore's extension points are filled in for speed, because with many small
 segments on a fast link the per-request Python work is the whole cost:
 
 - ``AsyncioBackend``, httpcore's network backend on asyncio's own transports and protocols.
@@ -25,7 +25,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import httpcore
-import httpx
 
 _SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
@@ -352,25 +351,24 @@ class _SchemeRouter:
             await self._tls.aclose()
 
 
-class DirectTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport (request conversion, exception mapping) over ``_SchemeRouter``."""
+class DirectPools:
+    """httpcore pools for direct (no proxy) connections; httpx's transport shares them."""
 
     def __init__(
         self,
         *,
         http2: bool,
-        limits: httpx.Limits,
+        max_connections: int,
         per_pool: int,
+        keepalive_expiry: float | None = 5.0,
         socket_options: Iterable[_SocketOption] | None = None,
     ) -> None:
-        # httpx.AsyncHTTPTransport.__init__ is not called: it would build an SSL context and a
-        # single anyio pool; its request path only needs ``_pool``.
         backend = AsyncioBackend()
-        total = limits.max_connections or 100
+        total = max_connections or 100
         options = list(socket_options) if socket_options else None
 
         def make(tls: bool) -> ShardedPool:
-            context = httpx.create_ssl_context() if tls else None
+            context = _tls_context() if tls else None
             per = min(per_pool, total)
 
             def pool() -> httpcore.AsyncConnectionPool:
@@ -378,7 +376,7 @@ class DirectTransport(httpx.AsyncHTTPTransport):
                     ssl_context=context,
                     max_connections=per,
                     max_keepalive_connections=per,
-                    keepalive_expiry=limits.keepalive_expiry,
+                    keepalive_expiry=keepalive_expiry,
                     http1=True,
                     http2=http2,
                     network_backend=backend,
@@ -387,9 +385,18 @@ class DirectTransport(httpx.AsyncHTTPTransport):
 
             return ShardedPool(pool, per, -(-total // per))
 
-        self._pool = _SchemeRouter(make)  # type: ignore[assignment]
+        self.router = _SchemeRouter(make)
 
-    async def send_core(self, request: httpcore.Request) -> httpcore.Response:
-        """``request`` straight to the pools, with httpcore's own exceptions (``net.request``)."""
-        router: _SchemeRouter = self._pool  # type: ignore[assignment]
-        return await router.handle_async_request(request)
+    async def send(self, request: httpcore.Request) -> httpcore.Response:
+        """``request`` straight to the pools, with httpcore's own exceptions."""
+        return await self.router.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.router.aclose()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context (its CA bundle, its ``SSL_CERT_*`` rules)."""
+    import httpx
+
+    return httpx.create_ssl_context()

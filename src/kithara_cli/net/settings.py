@@ -1,0 +1,71 @@
+"""The shared client's settings: what it sends, its timeouts, whether a proxy is in play."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from kithara_cli import __version__
+
+DEFAULT_USER_AGENT = f"kithara/{__version__}"
+# Connections per httpcore pool (see net.transport.ShardedPool); HTTP/2 multiplexes requests
+# over one connection per pool, so there a pool serves more of them.
+CONNECTIONS_PER_POOL = 2
+CONNECTIONS_PER_POOL_HTTP2 = 8
+# What httpx.AsyncClient sends before its own ``headers=`` are merged in (httpx's defaults).
+_HTTPX_DEFAULT_HEADERS = (("Accept", "*/*"), ("Connection", "keep-alive"))
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    headers: dict[str, str] = field(default_factory=dict)
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0  # inactivity: no byte for this long is a stall
+    proxy: str | None = None
+    http2: bool = False
+    max_redirects: int = 10
+    max_connections: int = 32
+
+
+def client_headers(config: NetConfig) -> dict[str, str]:
+    """The headers the client is built with (on top of httpx's defaults)."""
+    return {"User-Agent": config.user_agent, "Accept-Encoding": "identity", **config.headers}
+
+
+def sent_headers(config: NetConfig) -> list[tuple[str, str]]:
+    """Every header the client sends, in its order: httpx's defaults, then ours replacing
+    any of the same name (``httpx.Headers.update``). Tests hold this to the client's own."""
+    ours = list(client_headers(config).items())
+    replaced = {name.lower() for name, _ in ours}
+    return [(n, v) for n, v in _HTTPX_DEFAULT_HEADERS if n.lower() not in replaced] + ours
+
+
+def uses_proxy(config: NetConfig) -> bool:
+    return config.proxy is not None or _env_has_proxy()
+
+
+def _env_has_proxy() -> bool:
+    """``urllib.request.getproxies()`` names an http, https or all proxy.
+
+    On Linux that is the environment alone, read here as urllib reads it; importing
+    urllib.request for it would cost ~10 ms of every start-up.
+    """
+    if sys.platform != "linux":
+        import urllib.request
+
+        proxies = urllib.request.getproxies()
+        return any(key in proxies for key in ("http", "https", "all"))
+    wanted = ("http_proxy", "https_proxy", "all_proxy")
+    return any(value and name.lower() in wanted for name, value in os.environ.items())
+
+
+def timeouts(config: NetConfig) -> dict[str, float | None]:
+    """httpcore's timeout extension, as ``httpx.Timeout(...).as_dict()`` gives it."""
+    return {
+        "connect": config.connect_timeout,
+        "read": config.read_timeout,
+        "write": config.read_timeout,
+        "pool": None,  # waiting for a pooled connection is the downloader's queue, not an error
+    }
