@@ -13,6 +13,9 @@ Promises:
   pre-skip and end trim, MP4 edit-list priming; AAC end padding is cut to the MP4 duration), so
   a file decodes to exactly its original sample count. Seeks are sample-accurate (within half
   an output sample when resampling); the decoder seeks 0.2 s early and drops the pre-roll.
+  That holds for a CBR MP3 fast-seeked while it downloads too: FFmpeg's timestamp, one frame
+  off past mid-file, is re-derived from the frame's byte offset (``mp3_frames``). A VBR MP3
+  fast-seeks by its Xing table of contents: tens of ms off, as in FFmpeg and mpv.
 - Timeline: a source's first sample (container ``start_time``) plays at ``timeline_origin``
   (0 for a whole file; an HLS run's first segment start otherwise), so positions are track
   positions whatever the container's own timestamps. A fresh source whose target is within
