@@ -41,20 +41,27 @@ VARIANT = 1
 class LivePlaylist:
     """Route handler: a live window over ``names`` that grows by one every INTERVAL seconds."""
 
-    def __init__(self, names: list[str], durations: list[float], *, ends: bool) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        durations: list[float],
+        *,
+        ends: bool,
+        clock: list[float | None] | None = None,
+    ) -> None:
         self.names = names
         self.durations = durations
         self.ends = ends
-        self.t0: float | None = None
+        self.t0 = clock if clock is not None else [None]  # shared: variants grow in step
         self.lock = threading.Lock()
         self.requests = 0
 
     def visible(self, now: float) -> int:
         with self.lock:
-            if self.t0 is None:
-                self.t0 = now
+            if self.t0[0] is None:
+                self.t0[0] = now
             self.requests += 1
-            return min(len(self.names), START_VISIBLE + int((now - self.t0) / INTERVAL))
+            return min(len(self.names), START_VISIBLE + int((now - self.t0[0]) / INTERVAL))
 
     def __call__(self, path: str, query: dict[str, str], now: float):
         visible = self.visible(now)
@@ -82,6 +89,21 @@ def live_route(hls_media: HlsMedia, server: MediaServer, *, ends: bool) -> tuple
 
 
 FIRST = START_VISIBLE - LIVE_EDGE  # index of the first segment a live fetch writes
+
+
+def live_master(hls_media: HlsMedia, server: MediaServer) -> str:
+    """A master over both variants of the ladder, each a live playlist (``live{v}.m3u8``);
+    they grow in step, with the same media sequence numbers, and end together."""
+    ladder = hls_media.ts
+    clock: list[float | None] = [None]
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
+    for v, bitrate in enumerate(hls_fixtures.BITRATES):
+        names = [p.name for p in ladder.segments[v]]
+        handler = LivePlaylist(names, ladder.segment_durations[v], ends=True, clock=clock)
+        server.add_route(f"ts/live{v}.m3u8", handler)
+        lines += [f'#EXT-X-STREAM-INF:BANDWIDTH={bitrate},CODECS="mp4a.40.2"', f"live{v}.m3u8"]
+    server.add_route("ts/live-master.m3u8", hls_fixtures.static("\n".join(lines) + "\n"))
+    return server.url("ts/live-master.m3u8")
 
 
 def test_live_follows_until_endlist(
@@ -228,3 +250,31 @@ def test_play_skips_live_segments_the_server_no_longer_has(
     resumed = round(sum(hls_media.ts.segment_durations[VARIANT][: loaded[1]]))
     assert heard[:2] == [first, first + 1], heard
     assert heard[2:] == list(range(resumed, resumed + len(heard) - 2)), heard
+
+
+def test_live_play_switches_variants_when_the_followed_one_fails(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """A live master: playback follows the ABR's start-up pick (128k), and when that
+    variant's segments start failing, the segment fails over and auto ABR goes on with 64k,
+    the same media sequence numbers from the other live playlist, to ENDLIST. Before, live
+    play was held on its first variant and ended with the failure."""
+    url = live_master(hls_media, hls_server)
+    top = hls_media.ts.segments[1]
+    for seg in top[FIRST + 2 :]:
+        hls_server.set_faults(f"ts/{seg.name}", Faults(fail_first=1000, fail_status=503))
+    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
+    proc = play(url, "--output", f"wav:{wav}", "--events", str(events))
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    notices = [e["message"] for e in lines if e["event"] == "Notice"]
+    assert any("following v1 from 3 segments before its end" in m for m in notices), notices
+    assert any("v1 left out for 30 s" in m for m in notices), notices
+    loaded = [(e["sequence"], e["variant"]) for e in lines if e["event"] == "SegmentLoaded"]
+    assert [seq for seq, _ in loaded] == list(range(FIRST, len(top))), loaded
+    assert [v for seq, v in loaded if seq < FIRST + 2] == [1, 1], loaded
+    assert {v for seq, v in loaded if seq >= FIRST + 2} == {0}, loaded
+    assert hls_server.stats.requests("ts/live0.m3u8"), "the other variant's playlist was read"
+    durations = hls_media.ts.segment_durations[1]
+    assert_tone(wav, sum(durations[FIRST:]), first=round(sum(durations[:FIRST])))
+    assert "EndOfStream" in {e["event"] for e in lines}

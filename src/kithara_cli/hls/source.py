@@ -13,15 +13,20 @@ policy, and the variant that failed sits out of auto ABR for 30 s (``AbrControll
 
 A live playlist is followed on the variant it starts with: a ``LiveFollower`` reloads it and
 hands new segments to ``add_segments``, which extends the reference timeline; the run starts
-``LIVE_EDGE_SEGMENTS`` before the end and its length is proven only once ENDLIST comes. A
-live segment that answers 404 or 410 has expired (playback paused longer than the server's
-window): the run skips towards the live edge, and the skipped seconds leave its timeline.
+``LIVE_EDGE_SEGMENTS`` before the end and its length is proven only once ENDLIST comes. The
+ABR still picks a variant per segment (and a failed one still fails over): another variant's
+segment is the one with the same media sequence number (HLS aligns variants by it, as hls.js
+assumes), its playlist reloaded when it does not list that one yet; a variant that still
+lacks it leaves the segment to the followed variant. A live segment that answers 404 or 410
+has expired (playback paused longer than the server's window): the run skips towards the
+live edge, and the skipped seconds leave its timeline.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 import queue
 import threading
 import time
@@ -92,7 +97,7 @@ class _Run:
     in_flight: dict[int, tuple[FetchHandle, int]] = field(default_factory=dict)  # idx -> (h, v)
     # Segment index -> the variants it already failed from (failover tries the others).
     failed_variants: dict[int, set[int]] = field(default_factory=dict)
-    ready: dict[int, tuple[int, bytes] | KitharaError] = field(default_factory=dict)
+    ready: dict[int, tuple[int, Segment, bytes] | KitharaError] = field(default_factory=dict)
     # Live only: segments the server no longer has, passed over; their seconds are taken out
     # of the run's timeline (``skew``), so it keeps counting the audio actually played.
     skipped: set[int] = field(default_factory=set)
@@ -202,7 +207,9 @@ class HlsSource:
         self._thread: threading.Thread | None = None
         self._reference: MediaPlaylist | None = None
         self.current_variant: int | None = None
-        self.live = False  # following a live playlist: one variant, reloaded as it grows
+        self.live = False  # following a live playlist, reloaded as it grows
+        self._followed: int | None = None  # the live variant whose playlist is the timeline
+        self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
         self._follower: LiveFollower | None = None
 
     # --- setup ------------------------------------------------------------------------------
@@ -262,10 +269,10 @@ class HlsSource:
 
     def _start_live(self, variant: int) -> None:
         """Follow the live playlist of ``variant``: reloaded by a ``LiveFollower`` (as
-        ``kithara fetch`` does), started ``LIVE_EDGE_SEGMENTS`` before its end, on that one
-        variant (the others' playlists would have to be followed too to switch)."""
+        ``kithara fetch`` does), started ``LIVE_EDGE_SEGMENTS`` before its end. It is the
+        timeline; segments may still come from other variants (``_live_segment``)."""
         self.live = True
-        self.controller.set_mode(f"fixed:{variant}")
+        self._followed = variant
         self.bus.publish(
             Notice(
                 level="info",
@@ -297,8 +304,8 @@ class HlsSource:
             check_encryption(segment)
         grown = dataclasses.replace(ref, segments=ref.segments + tuple(segments), endlist=ended)
         self._reference = grown
-        if self.current_variant is not None:
-            self.rungs[self.current_variant].media = grown
+        if self._followed is not None:
+            self.rungs[self._followed].media = grown
         if ended and run.next_place >= len(grown.segments):
             run.resource.set_total(run.write_pos)
 
@@ -402,7 +409,7 @@ class HlsSource:
             self.controller.on_event(event)
 
     def _take(self, run: _Run, msg: tuple) -> None:
-        _, epoch, index, variant, outcome, buf = msg
+        _, epoch, index, variant, seg, outcome, buf = msg
         if epoch != run.epoch:
             return
         current = run.in_flight.get(index)
@@ -410,7 +417,7 @@ class HlsSource:
             return  # an abandoned fetch
         del run.in_flight[index]
         if outcome.state == "ok":
-            run.ready[index] = (variant, bytes(buf))
+            run.ready[index] = (variant, seg, bytes(buf))
         elif outcome.state == "failed":
             assert outcome.error is not None
             error = outcome.error
@@ -427,11 +434,11 @@ class HlsSource:
                         message=f"v{variant} left out for {seconds:.0f} s: a segment failed",
                     )
                 )
-            other = None if self.live else self._failover_variant(variant, failed)
+            other = self._failover_variant(variant, failed, index)
             if other is None:
                 run.ready[index] = outcome.error
                 return
-            seq = self._segment(variant, index).sequence
+            seq = seg.sequence
             self.bus.publish(
                 Notice(
                     level="warning",
@@ -462,22 +469,59 @@ class HlsSource:
             )
         )
 
-    def _failover_variant(self, failed: int, tried: set[int]) -> int | None:
+    def _failover_variant(self, failed: int, tried: set[int], index: int) -> int | None:
         """Another variant for a segment that failed after its retries (as hls.js switches
-        level on a fragment error): the nearest lower bitrate first, then the nearest higher."""
+        level on a fragment error): the nearest lower bitrate first, then the nearest higher
+        (live: of those whose playlist lists it)."""
         rate = self.rungs[failed].bandwidth
-        rest = [r for r in self.rungs.values() if r.index not in tried]
+        rest = [
+            r
+            for r in self.rungs.values()
+            if r.index not in tried and (not self.live or self._live_segment(r.index, index))
+        ]
         lower = sorted((r for r in rest if r.bandwidth <= rate), key=lambda r: -r.bandwidth)
         higher = sorted((r for r in rest if r.bandwidth > rate), key=lambda r: r.bandwidth)
         candidates = [*lower, *higher]
         return candidates[0].index if candidates else None
 
     def _segment(self, variant: int, index: int) -> Segment:
+        if self.live:
+            segment = self._live_segment(variant, index)
+            assert segment is not None, "submitted only where the variant lists it"
+            return segment
         media = self.media_for(variant)
         ref = self.reference
         if media is ref or len(media.segments) == len(ref.segments):
             return media.segments[index]
         return media.segments[media.segment_at(ref.starts[index] + 0.001)]
+
+    def _live_segment(self, variant: int, index: int) -> Segment | None:
+        """Segment ``index`` of the followed timeline as ``variant`` lists it (same media
+        sequence number), or None while it lists no such segment. A playlist that does not
+        reach that far yet is reloaded, at most once per half target duration."""
+        want = self.reference.segments[index]
+        if variant == self._followed:
+            return want
+        try:
+            media = self.media_for(variant)
+            found = _by_sequence(media, want.sequence)
+            behind = not media.segments or media.segments[-1].sequence < want.sequence
+            if found is None and behind and not media.endlist:
+                now = self.clock()
+                if now - self._reloaded.get(variant, -math.inf) >= media.target_duration / 2:
+                    self._reloaded[variant] = now
+                    self.rungs[variant].media = None
+                    found = _by_sequence(self.media_for(variant), want.sequence)
+        except KitharaError:  # that playlist failed to load: the followed variant serves
+            return None
+        return found
+
+    def _servable(self, variant: int, index: int) -> int:
+        """``variant``, or live, the followed variant where ``variant`` lacks the segment."""
+        if not self.live or self._live_segment(variant, index) is not None:
+            return variant
+        assert self._followed is not None
+        return self._followed
 
     def _pass_skipped(self, run: _Run) -> None:
         ref = self.reference
@@ -493,8 +537,7 @@ class HlsSource:
             item = run.ready.pop(run.next_place)
             if isinstance(item, KitharaError):
                 raise item
-            variant, data = item
-            seg = self._segment(variant, run.next_place)
+            variant, seg, data = item
             data = decode_segment(self.keys, seg, data)
             if container_of(data) is None:
                 raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
@@ -567,6 +610,7 @@ class HlsSource:
             run.next_fetch += 1
 
     def _submit(self, run: _Run, index: int, variant: int) -> None:
+        variant = self._servable(variant, index)
         seg = self._segment(variant, index)
         if seg.key is not None and seg.key.method == "AES-128":
             self.keys.get(seg.key)
@@ -578,10 +622,10 @@ class HlsSource:
         # While another variant could still serve this segment, fail over after a quick retry
         # rather than the whole retry policy (shaka: 2 attempts, then the variant sits out).
         tried = run.failed_variants.get(index, set())
-        others = not self.live and any(v not in tried and v != variant for v in self.rungs)
+        others = any(v not in tried and v != variant for v in self.rungs)
 
         def done(outcome: FetchOutcome) -> None:
-            self._inbox.put(("done", epoch, index, variant, outcome, buf))
+            self._inbox.put(("done", epoch, index, variant, seg, outcome, buf))
 
         handle = self.dl.submit(
             FetchCmd(
@@ -615,3 +659,14 @@ class HlsSource:
             self._retire(run)
         if self._thread is not None:
             self._thread.join(timeout=2)
+
+
+def _by_sequence(media: MediaPlaylist, sequence: int) -> Segment | None:
+    """The segment with this media sequence number, if ``media`` lists it."""
+    segments = media.segments
+    if not segments:
+        return None
+    at = sequence - segments[0].sequence
+    if 0 <= at < len(segments) and segments[at].sequence == sequence:
+        return segments[at]
+    return next((s for s in segments if s.sequence == sequence), None)
