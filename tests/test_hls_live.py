@@ -91,6 +91,14 @@ def live_route(hls_media: HlsMedia, server: MediaServer, *, ends: bool) -> tuple
 FIRST = START_VISIBLE - LIVE_EDGE  # index of the first segment a live fetch writes
 
 
+def play_to_wav(url: str, tmp_path: Path) -> tuple[Path, list[dict]]:
+    """``kithara play URL`` to a WAV file; the file and the events it published."""
+    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
+    proc = play(url, "--output", f"wav:{wav}", "--events", str(events))
+    assert proc.returncode == 0, proc.stderr
+    return wav, [json.loads(line) for line in events.read_text().splitlines()]
+
+
 def live_master(hls_media: HlsMedia, server: MediaServer) -> str:
     """A master over both variants of the ladder, each a live playlist (``live{v}.m3u8``);
     they grow in step, with the same media sequence numbers, and end together."""
@@ -236,10 +244,7 @@ def test_play_skips_live_segments_the_server_no_longer_has(
     url, segments = live_route(hls_media, hls_server, ends=True)
     for seg in segments[FIRST + 1 : FIRST + 3]:
         hls_server.set_faults(f"ts/{seg.name}", Faults(fail_first=1000, fail_status=404))
-    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
-    proc = play(url, "--output", f"wav:{wav}", "--events", str(events))
-    assert proc.returncode == 0, proc.stderr
-    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    wav, lines = play_to_wav(url, tmp_path)
     notices = [e["message"] for e in lines if e["event"] == "Notice"]
     assert any("is gone from the server" in m for m in notices), notices
     loaded = [e["sequence"] for e in lines if e["event"] == "SegmentLoaded"]
@@ -263,10 +268,7 @@ def test_live_play_switches_variants_when_the_followed_one_fails(
     top = hls_media.ts.segments[1]
     for seg in top[FIRST + 2 :]:
         hls_server.set_faults(f"ts/{seg.name}", Faults(fail_first=1000, fail_status=503))
-    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
-    proc = play(url, "--output", f"wav:{wav}", "--events", str(events))
-    assert proc.returncode == 0, proc.stderr
-    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    wav, lines = play_to_wav(url, tmp_path)
     notices = [e["message"] for e in lines if e["event"] == "Notice"]
     assert any("following v1 from 3 segments before its end" in m for m in notices), notices
     assert any("v1 left out for 30 s" in m for m in notices), notices
