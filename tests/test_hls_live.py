@@ -190,12 +190,9 @@ def test_play_follows_a_live_playlist_until_endlist(
     """``kithara play`` of a live playlist: from 3 segments before its end, reloading it as it
     grows, until ENDLIST; the audio is exactly that stretch, second by second."""
     url, segments = live_route(hls_media, hls_server, ends=True)
-    wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
-    proc = play(url, "--output", f"wav:{wav}", "--events", str(events))
-    assert proc.returncode == 0, proc.stderr
+    wav, lines = play_to_wav(url, tmp_path)
     durations = hls_media.ts.segment_durations[VARIANT]
     assert_tone(wav, sum(durations[FIRST:]), first=round(sum(durations[:FIRST])))
-    lines = [json.loads(line) for line in events.read_text().splitlines()]
     notices = [e["message"] for e in lines if e["event"] == "Notice"]
     assert any("following v0 from 3 segments before its end" in m for m in notices), notices
     assert len(hls_server.stats.requests("ts/live.m3u8")) >= 3, "the playlist was reloaded"
