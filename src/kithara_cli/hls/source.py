@@ -477,7 +477,8 @@ class HlsSource:
         rest = [
             r
             for r in self.rungs.values()
-            if r.index not in tried and (not self.live or self._live_segment(r.index, index))
+            if r.index not in tried
+            and (not self.live or self._live_segment(r.index, index, reload=True))
         ]
         lower = sorted((r for r in rest if r.bandwidth <= rate), key=lambda r: -r.bandwidth)
         higher = sorted((r for r in rest if r.bandwidth > rate), key=lambda r: r.bandwidth)
@@ -495,10 +496,11 @@ class HlsSource:
             return media.segments[index]
         return media.segments[media.segment_at(ref.starts[index] + 0.001)]
 
-    def _live_segment(self, variant: int, index: int) -> Segment | None:
+    def _live_segment(self, variant: int, index: int, *, reload: bool = False) -> Segment | None:
         """Segment ``index`` of the followed timeline as ``variant`` lists it (same media
         sequence number), or None while it lists no such segment. A playlist that does not
-        reach that far yet is reloaded, at most once per half target duration."""
+        reach that far yet is reloaded, at most once per half target duration (``reload``:
+        now, for a failover that has no other way to go on)."""
         want = self.reference.segments[index]
         if variant == self._followed:
             return want
@@ -508,7 +510,8 @@ class HlsSource:
             behind = not media.segments or media.segments[-1].sequence < want.sequence
             if found is None and behind and not media.endlist:
                 now = self.clock()
-                if now - self._reloaded.get(variant, -math.inf) >= media.target_duration / 2:
+                last = self._reloaded.get(variant, -math.inf)
+                if reload or now - last >= media.target_duration / 2:
                     self._reloaded[variant] = now
                     self.rungs[variant].media = None
                     found = _by_sequence(self.media_for(variant), want.sequence)
@@ -517,11 +520,17 @@ class HlsSource:
         return found
 
     def _servable(self, variant: int, index: int) -> int:
-        """``variant``, or live, the followed variant where ``variant`` lacks the segment."""
+        """``variant``, or live, the followed variant where ``variant`` lacks the segment
+        (unless that one sits out after a failure: then ``variant``'s playlist is reloaded
+        now rather than at its half target duration)."""
         if not self.live or self._live_segment(variant, index) is not None:
             return variant
-        assert self._followed is not None
-        return self._followed
+        followed = self._followed
+        assert followed is not None
+        sits_out = followed in self.controller.excluded(self.clock())
+        if sits_out and self._live_segment(variant, index, reload=True) is not None:
+            return variant
+        return followed
 
     def _pass_skipped(self, run: _Run) -> None:
         ref = self.reference
