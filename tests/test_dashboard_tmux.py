@@ -147,7 +147,7 @@ def test_play_dashboard_in_tmux(throttled: MediaServer, tmux: Tmux, tmp_path: Pa
     assert "master.m3u8" in text.splitlines()[0]
     assert "▶ v" in text, (
         "no ladder on screen: was LadderInfo published before the dashboard subscribed? "
-        f"(construct LiveDashboard before Player.open)\n{text}"
+        f"(subscribe its queue before Player.open)\n{text}"
     )
 
     tmux.keys("q")

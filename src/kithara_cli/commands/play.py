@@ -7,15 +7,19 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from kithara_cli import interrupt
 from kithara_cli.commands.common import CommonOptions, EventSinks
 from kithara_cli.commands.player import Player, PlayerSettings, parse_bitrate, parse_time
-from kithara_cli.events import EventBus
+from kithara_cli.events import EventBus, EventQueue
 
 SEEK_STEP = 10.0
 VOLUME_STEP = 0.1
+# The dashboard (Rich) loads once audio has started, or after this long without it: loading
+# it first put its imports and first frame on the way to first audio (30-80 ms of it).
+DASHBOARD_DELAY = 0.5
+# Events the dashboard has not drawn yet (kept from the player's open() on).
+DASHBOARD_QUEUE = 20_000
 
 
 @dataclass
@@ -47,7 +51,7 @@ def demo_server() -> Iterator[str]:
 
 
 def run_play(options: PlayOptions, common: CommonOptions) -> None:
-    from kithara_cli.ui.console import print_note, stderr_console, stderr_is_terminal
+    from kithara_cli.ui.console import print_note, stderr_is_terminal
 
     if options.list_devices:
         from kithara_cli.audio import list_devices
@@ -67,7 +71,6 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
     start_at = parse_time(options.start)
     interactive = stderr_is_terminal() and sys.stdin.isatty()
     use_ui = interactive and not options.no_ui
-    console = stderr_console() if use_ui else None
     with contextlib.ExitStack() as stack:
         if options.demo and options.url is None:
             target = stack.enter_context(demo_server())
@@ -90,25 +93,20 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         settings.length = options.length
         player = Player(bus, settings, dl)
         stack.callback(player.close)
-        dashboard = None
-        if use_ui:  # subscribe before open(): the ladder and first requests are published there
-            from kithara_cli.ui.dashboard import LiveDashboard
-
-            dashboard = LiveDashboard(
-                bus, console, player_snapshot=lambda: player.snapshot, title=target
-            )
+        # Subscribe before open(): the ladder and first requests are published there.
+        early = bus.queue(DASHBOARD_QUEUE) if use_ui else None
         player.open(target, start_at)
         if player.message:
             print_note(player.message)
-        if dashboard is not None:
-            _run_interactive(player, dashboard)
+        if early is not None:
+            _run_interactive(player, bus, early, target)
         else:
-            _run_plain(player, console, interactive)
+            _run_plain(player, interactive)
         if player.error is not None:
             raise player.error
 
 
-def _run_plain(player: Player, console: Any, interactive: bool) -> None:
+def _run_plain(player: Player, interactive: bool) -> None:
     """No dashboard: keys still work on a TTY; otherwise just play to the end."""
     if interactive:
         from kithara_cli.ui.keys import KeyReader
@@ -123,15 +121,31 @@ def _run_plain(player: Player, console: Any, interactive: bool) -> None:
         interrupt.check()
 
 
-def _run_interactive(player: Player, dashboard: Any) -> None:
+def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: str) -> None:
     from kithara_cli.ui.keys import KeyReader
 
-    with dashboard, KeyReader() as keys:
-        while not player.ended:
+    with KeyReader() as keys:
+        deadline = time.monotonic() + DASHBOARD_DELAY
+        while not player.first_audio.is_set() and time.monotonic() < deadline:
             interrupt.check()
-            if _handle_key(player, keys.poll(0.05)):
-                return
-        time.sleep(0.2)  # let the last frame of the dashboard show the end
+            if player.ended or _handle_key(player, keys.poll(0.02)):
+                break
+        from kithara_cli.ui.console import stderr_console
+        from kithara_cli.ui.dashboard import LiveDashboard
+
+        dashboard = LiveDashboard(
+            bus,
+            stderr_console(),
+            player_snapshot=lambda: player.snapshot,
+            title=title,
+            queue=early,
+        )
+        with dashboard:
+            while not player.ended:
+                interrupt.check()
+                if _handle_key(player, keys.poll(0.05)):
+                    return
+            time.sleep(0.2)  # let the last frame of the dashboard show the end
 
 
 def _handle_key(player: Player, key: str | None) -> bool:

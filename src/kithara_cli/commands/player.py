@@ -141,6 +141,7 @@ class Player:
         self._rebuffering_since: float | None = None
         self._seek: tuple[float, float, int] | None = None  # (target, t0, frames_played at t0)
         self._ended = threading.Event()
+        self.first_audio = threading.Event()  # set once PlaybackStarted is published
         self._origin = 0.0
         self._realtime = True
         self._switch_interval = sys.getswitchinterval()
@@ -347,6 +348,7 @@ class Player:
                     )
                 )
                 self._publish_state("paused" if self._paused else "playing")
+                self.first_audio.set()
             if not info_sent and decoder.ready.is_set():
                 info_sent = True
                 info = decoder.info

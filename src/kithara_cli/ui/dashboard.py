@@ -573,6 +573,7 @@ class LiveView:
         title: str = "",
         clock: Callable[[], float] = time.monotonic,
         queue_size: int = 20_000,
+        queue: EventQueue | None = None,
     ) -> None:
         if console is None:
             from kithara_cli.ui.console import stderr_console
@@ -588,7 +589,8 @@ class LiveView:
         self.cpu_seconds = 0.0
         # Subscribed now, not at start(): whatever is published between construction and the
         # first frame (the ladder, the first requests) waits in the queue instead of being lost.
-        self._queue: EventQueue | None = bus.queue(queue_size)
+        # A caller that subscribed earlier (``queue``) has kept those since then.
+        self._queue: EventQueue | None = queue if queue is not None else bus.queue(queue_size)
         self._live: Live | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -718,8 +720,11 @@ class LiveDashboard(LiveView):
         title: str = "",
         clock: Callable[[], float] = time.monotonic,
         queue_size: int = 20_000,
+        queue: EventQueue | None = None,
     ) -> None:
-        super().__init__(bus, console, hz=hz, title=title, clock=clock, queue_size=queue_size)
+        super().__init__(
+            bus, console, hz=hz, title=title, clock=clock, queue_size=queue_size, queue=queue
+        )
         self.player_snapshot = player_snapshot
 
     def __enter__(self) -> LiveDashboard:
