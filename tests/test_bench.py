@@ -405,3 +405,20 @@ def test_a_real_tiny_run(tmp_path: Path) -> None:
     bad = run_cli(*args, "--compare", str(impossible), env=env, timeout=60)
     assert bad.returncode == 1, bad.stderr + bad.stdout
     assert json.loads(out.read_text())["compare"][0]["result"] == "fail"
+
+
+def test_run_process_on_a_terminal_drains_what_the_child_draws() -> None:
+    """``terminal=True`` (the TTFA dashboard case): the child sees a terminal on stdin and
+    stderr, at 100 columns, and may write far more than a pty buffers without blocking."""
+    child = (
+        "import os, sys\n"
+        "ok = sys.stdin.isatty() and sys.stderr.isatty()\n"
+        "cols = os.get_terminal_size(sys.stderr.fileno()).columns if ok else 0\n"
+        "sys.stderr.write('x' * 1_000_000)\n"
+        "sys.exit(0 if ok and cols == 100 else 3)\n"
+    )
+    proc = run_process([sys.executable, "-c", child], timeout=20, terminal=True)
+    assert not proc.timed_out
+    assert proc.returncode == 0
+    plain = run_process([sys.executable, "-c", child], timeout=20)
+    assert plain.returncode == 3  # and without it, no terminal

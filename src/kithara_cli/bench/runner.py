@@ -4,15 +4,19 @@ A/B alternation, and the caps that keep every loop bounded in count and time.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -110,8 +114,12 @@ def run_process(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     stderr_path: Path | None = None,
+    terminal: bool = False,
 ) -> ProcResult:
     """Run ``argv`` to completion; stdout goes to /dev/null, stderr to a file (tail kept).
+
+    With ``terminal`` its stdin and stderr are a pseudo-terminal instead (what it draws there
+    is read and dropped), so a command behaves as it does for a user at a terminal.
 
     The child is reaped with ``wait4`` so its own CPU time and peak RSS are known (not the
     maximum over every child this process ever had, as ``RUSAGE_CHILDREN`` would give).
@@ -119,13 +127,13 @@ def run_process(
     """
     argv = [str(a) for a in argv]
     err_file = stderr_path or Path(os.devnull)
-    with open(err_file, "wb") as err:
+    with open(err_file, "wb") as err, _terminal(terminal) as tty:
         started = time.monotonic()  # = perf_counter on Linux; the clock events use
         proc = subprocess.Popen(
             argv,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if tty is None else tty,
             stdout=subprocess.DEVNULL,
-            stderr=err,
+            stderr=err if tty is None else tty,
             env=env if env is not None else child_env(),
             cwd=cwd,
             start_new_session=True,
@@ -175,6 +183,32 @@ def run_process(
         timed_out=killed,
         started_at=started,
     )
+
+
+@contextlib.contextmanager
+def _terminal(wanted: bool) -> Iterator[int | None]:
+    """A pseudo-terminal's child side (100 x 30), its output drained on a thread; or None."""
+    if not wanted:
+        yield None
+        return
+    master, child = os.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+
+    def drain() -> None:
+        try:
+            while os.read(master, 65536):
+                pass
+        except OSError:  # the child side closed (EIO)
+            pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        yield child
+    finally:
+        os.close(child)
+        reader.join(timeout=5)
+        os.close(master)
 
 
 def time_to_first_stdout_byte(

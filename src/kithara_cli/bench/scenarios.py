@@ -780,25 +780,31 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
     found, missing = split_peers(ctx, ("ffmpeg",))
     events_path = ctx.tmp / "events.jsonl"
     with serving(ladder.out_dir) as hls_server, serving(mp3.parent) as mp3_server:
+        # The last case runs kithara on a pseudo-terminal, with its dashboard, as users do.
         cases = [
-            ("mp3", 0.0, mp3_server, mp3_server.url(mp3.name)),
-            ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name)),
-            ("hls", 0.0, hls_server, hls_server.url(ladder.master.name)),
-            ("hls", 0.05, hls_server, hls_server.url(ladder.master.name)),
+            ("mp3", 0.0, mp3_server, mp3_server.url(mp3.name), False),
+            ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name), False),
+            ("hls", 0.0, hls_server, hls_server.url(ladder.master.name), False),
+            ("hls", 0.05, hls_server, hls_server.url(ladder.master.name), False),
+            ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name), True),
         ]
-        for i, (kind, latency, server, url) in enumerate(cases):
+        for i, (kind, latency, server, url, ui) in enumerate(cases):
             server.set_faults("*", Faults(latency=latency))
-            case = f"{kind} {ms(latency)}"
+            case = f"{kind} {ms(latency)}" + (" dashboard" if ui else "")
             splits: list[FirstAudio] = []
 
-            def kithara_ttfa(url: str = url, case: str = case, splits: list = splits) -> float:
-                play = [*kithara_argv(), "play", url, "--output", "null", "--no-ui"]
+            def kithara_ttfa(
+                url: str = url, case: str = case, splits: list = splits, ui: bool = ui
+            ) -> float:
+                play = [*kithara_argv(), "play", url, "--output", "null"]
+                play += [] if ui else ["--no-ui"]
                 play += ["--length", "0.1", "--events", str(events_path)]
                 proc = run_process(
                     play,
                     timeout=ctx.settings.timeout,
                     env=ctx.env,
                     stderr_path=ctx.tmp / "stderr.txt",
+                    terminal=ui,
                 ).check()
                 first = parse_first_audio(events_path.read_text().splitlines(), proc.started_at)
                 splits.append(first)
