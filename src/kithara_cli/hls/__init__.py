@@ -9,7 +9,8 @@ local path); keys are fetched once per URI; a segment is decrypted (AES-128-CBC,
 tag or the media sequence number) before anything else sees it, and a wrong key is an error,
 never garbage in the output; init sections (EXT-X-MAP) are written where they first appear
 and again only where they change. A live playlist is followed (``writer.LiveFollower``) for
-fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST.
+fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST;
+live play still switches variants, matching segments by media sequence number.
 Never: fetches the video of a variant whose audio lives in a separate rendition; parses
 playlists by hand (the m3u8 package does).
 """
