@@ -126,9 +126,11 @@ def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: st
 
     with KeyReader() as keys:
         deadline = time.monotonic() + DASHBOARD_DELAY
-        while not player.first_audio.is_set() and time.monotonic() < deadline:
+        while not player.first_audio.is_set() and not player.ended:
             interrupt.check()
-            if player.ended or _handle_key(player, keys.poll(0.02)):
+            if _handle_key(player, keys.poll(0.02)):
+                return  # q before the dashboard is up quits as it does after
+            if time.monotonic() >= deadline:
                 break
         from kithara_cli.ui.console import stderr_console
         from kithara_cli.ui.dashboard import LiveDashboard

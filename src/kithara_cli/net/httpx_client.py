@@ -20,7 +20,6 @@ class DirectTransport(httpx.AsyncHTTPTransport):
     def __init__(self, pools: DirectPools) -> None:
         # httpx.AsyncHTTPTransport.__init__ is not called: it would build an SSL context and a
         # single anyio pool; its request path only needs ``_pool``.
-        self.pools = pools
         self._pool = pools.router  # type: ignore[assignment]
 
 
