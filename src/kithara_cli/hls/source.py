@@ -485,16 +485,16 @@ class HlsSource:
         candidates = [*lower, *higher]
         return candidates[0].index if candidates else None
 
-    def _segment(self, variant: int, index: int) -> Segment:
+    def _segment(self, variant: int, index: int) -> tuple[int, Segment]:
+        """The variant that will serve segment ``index`` (``variant`` unless, live, it lacks
+        it) and that variant's segment."""
         if self.live:
-            segment = self._live_segment(variant, index)
-            assert segment is not None, "submitted only where the variant lists it"
-            return segment
+            return self._live_pick(variant, index)
         media = self.media_for(variant)
         ref = self.reference
         if media is ref or len(media.segments) == len(ref.segments):
-            return media.segments[index]
-        return media.segments[media.segment_at(ref.starts[index] + 0.001)]
+            return variant, media.segments[index]
+        return variant, media.segments[media.segment_at(ref.starts[index] + 0.001)]
 
     def _live_segment(self, variant: int, index: int, *, reload: bool = False) -> Segment | None:
         """Segment ``index`` of the followed timeline as ``variant`` lists it (same media
@@ -519,18 +519,18 @@ class HlsSource:
             return None
         return found
 
-    def _servable(self, variant: int, index: int) -> int:
-        """``variant``, or live, the followed variant where ``variant`` lacks the segment
+    def _live_pick(self, variant: int, index: int) -> tuple[int, Segment]:
+        """``variant`` and its segment, or the followed variant's where ``variant`` lacks it
         (unless that one sits out after a failure: then ``variant``'s playlist is reloaded
         now rather than at its half target duration)."""
-        if not self.live or self._live_segment(variant, index) is not None:
-            return variant
+        segment = self._live_segment(variant, index)
         followed = self._followed
         assert followed is not None
-        sits_out = followed in self.controller.excluded(self.clock())
-        if sits_out and self._live_segment(variant, index, reload=True) is not None:
-            return variant
-        return followed
+        if segment is None and followed in self.controller.excluded(self.clock()):
+            segment = self._live_segment(variant, index, reload=True)
+        if segment is not None:
+            return variant, segment
+        return followed, self.reference.segments[index]
 
     def _pass_skipped(self, run: _Run) -> None:
         ref = self.reference
@@ -619,8 +619,7 @@ class HlsSource:
             run.next_fetch += 1
 
     def _submit(self, run: _Run, index: int, variant: int) -> None:
-        variant = self._servable(variant, index)
-        seg = self._segment(variant, index)
+        variant, seg = self._segment(variant, index)
         if seg.key is not None and seg.key.method == "AES-128":
             self.keys.get(seg.key)
         start, end = 0, None
