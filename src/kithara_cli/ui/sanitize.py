@@ -19,7 +19,6 @@ escape Rich markup: callers hand text to Rich as ``Text`` or with ``markup=False
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
 MAX_FIELD = 300
@@ -37,6 +36,8 @@ def _escape_char(ch: str) -> str:
     """One non-printable character as what a person can read and a terminal ignores."""
     if ch in _NAMED:
         return _NAMED[ch]
+    import unicodedata  # only text that needs escaping pays for it
+
     cat = unicodedata.category(ch)
     if cat == "Zs":  # no-break and other spaces: a space is what they look like
         return " "
