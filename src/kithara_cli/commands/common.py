@@ -33,6 +33,7 @@ class CommonOptions:
     http2: bool = False
     verbose: bool = False
     events_path: Path | None = None
+    insecure: bool = False
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}
@@ -48,6 +49,7 @@ class CommonOptions:
             connect_timeout=min(self.timeout, 10.0),
             proxy=self.proxy,
             http2=self.http2,
+            verify_tls=not self.insecure,
         )
 
     def retry_policy(self) -> RetryPolicy:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kithara_cli import interrupt
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import KitharaError, UsageError
 from kithara_cli.events import EventBus
@@ -202,7 +203,7 @@ class Player:
         self.message = message
         sink.volume = self.settings.volume
         if setup is not None:
-            setup.join()
+            interrupt.join(setup)  # a slow playlist must not hold off Ctrl-C/SIGTERM
         if "error" in opened:
             raise opened["error"]
         origin = opened["origin"]

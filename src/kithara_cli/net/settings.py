@@ -27,6 +27,7 @@ class NetConfig:
     http2: bool = False
     max_redirects: int = 10
     max_connections: int = 32
+    verify_tls: bool = True  # False only with --insecure, which warns on every run
 
 
 def client_headers(config: NetConfig) -> dict[str, str]:
