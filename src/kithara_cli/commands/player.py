@@ -379,6 +379,9 @@ class Player:
                 self.error = decoder.error
                 self._finish()
                 return
+            if sink.error is not None:  # a full disk under wav:, a lost device
+                self.fail(sink.error)
+                return
             limit = self.settings.length
             if limit is not None and self._started and played >= limit * sink.rate:
                 self._publish_state("ended")
@@ -444,6 +447,13 @@ class Player:
 
     def _finish(self) -> None:
         self._ended.set()
+
+    def fail(self, error: KitharaError) -> None:
+        """Stop playback with ``error`` (any thread): a sink or the --events file that cannot
+        write. The first error wins; the command exits with its code."""
+        if self.error is None:
+            self.error = error
+        self._finish()
 
     # --- controls (any thread) -----------------------------------------------------------------
 
