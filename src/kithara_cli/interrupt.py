@@ -8,9 +8,11 @@ what bounds the time from a signal to the exit: a bare ``Event.wait()`` or ``Fut
 would resume after the handler returns and sleep on. A second Ctrl-C while the first is still
 being handled raises at once.
 
-On the main thread the raise is KeyboardInterrupt (the CLI turns it into exit 130, or 143 for
-SIGTERM); on any other thread it is ``Cancelled``, a KitharaError, so a worker's ordinary error
-path carries it out instead of a thread dying with a traceback.
+Only the main thread raises (KeyboardInterrupt; the CLI turns it into exit 130, or 143 for
+SIGTERM). On other threads these waits are plain waits: those threads are woken by the main
+thread's teardown (the downloader cancels their requests, resources close under their
+readers), so no worker's error path ever has to tell an interrupt from a failure (a live
+fetch's playlist reloader would otherwise report it as a failed reload).
 """
 
 from __future__ import annotations
@@ -61,12 +63,9 @@ def as_error(message: str = "interrupted") -> Cancelled:
 
 
 def check() -> None:
-    """Raise if an interrupt was requested: KeyboardInterrupt on the main thread, else Cancelled."""
-    if not _requested.is_set():
-        return
-    if threading.current_thread() is threading.main_thread():
+    """On the main thread, raise KeyboardInterrupt if an interrupt was requested."""
+    if _requested.is_set() and threading.current_thread() is threading.main_thread():
         raise KeyboardInterrupt
-    raise as_error()
 
 
 def _slices(timeout: float | None) -> float | None:

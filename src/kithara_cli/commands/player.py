@@ -507,6 +507,10 @@ class Player:
     def close(self) -> None:
         sys.setswitchinterval(self._switch_interval)
         self._stop.set()
+        if self.dl is not None:
+            # First, so that a thread waiting on a request (a slow key, init or playlist) is
+            # woken now rather than when the downloader closes after the joins below.
+            self.dl.cancel_where(lambda cmd: True, "shutdown")
         if self._monitor is not None:
             self._monitor.join(timeout=2)
         if self._sink is not None:
