@@ -18,8 +18,11 @@ from kithara_cli.errors import (
     NetworkError,
     ResolveError,
     ServerBusyError,
+    TooLargeError,
+    TooManyRedirectsError,
     TruncatedBodyError,
 )
+from kithara_cli.net.settings import MAX_HEADER_BYTES, MAX_REDIRECTS
 
 
 class HeaderReader(Protocol):
@@ -53,7 +56,11 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
         host = httpx.URL(url).host
         return ResolveError(f"cannot resolve host {host!r}")
     if isinstance(exc, httpx.TooManyRedirects):
-        return HttpStatusError(f"too many redirects for {url}", 310)
+        return TooManyRedirectsError(f"more than the {MAX_REDIRECTS} redirects limit: {url}", 310)
+    if any(_headers_too_large(c) for c in chain):
+        return TooLargeError(
+            f"response headers larger than {MAX_HEADER_BYTES // 1024} KiB limit: {url}"
+        )
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return InvalidUrlError(f"invalid URL {url!r}: {exc}")
     if isinstance(exc, httpx.ReadTimeout):
@@ -73,6 +80,13 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     if isinstance(exc, httpx.HTTPError | OSError):
         return NetworkError(f"network error on {url}: {type(exc).__name__}")
     return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
+
+
+def _headers_too_large(exc: BaseException) -> bool:
+    """h11's own type and status hint for a head over httpcore's size limit (431)."""
+    import h11
+
+    return isinstance(exc, h11.RemoteProtocolError) and exc.error_status_hint == 431
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
