@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ EXPECTED = {
     "TruncatedBodyError": 3,
     "ServerBusyError": 3,
     "ResolveError": 3,
+    "CertificateError": 3,
     "HttpStatusError": 4,
     "TooManyRedirectsError": 4,
     "InvalidUrlError": 2,
@@ -160,3 +162,80 @@ def test_oversized_response_headers_are_5_and_name_the_limit(
     assert proc.returncode == 5, proc.stderr
     assert "response headers larger than 100 KiB limit" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- TLS: verified by default, --insecure opts out loudly --------------------------------------
+
+
+@pytest.fixture
+def https_url(blob_root: Path, tmp_path: Path) -> Iterator[str]:
+    """A stdlib HTTPS server on loopback with a self-signed certificate (the MediaServer has
+    no TLS): what a man-in-the-middle with his own certificate looks like to kithara."""
+    import datetime
+    import http.server
+    import ipaddress
+    import ssl
+    import threading
+    from functools import partial
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    pem = tmp_path / "cert.pem"
+    pem.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(blob_root))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{httpd.server_address[1]}/small.bin"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_tls_is_verified_by_default_and_insecure_warns(
+    https_url: str, blob_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.bin"
+    refused = fetch(https_url, "-o", str(out), "-q")
+    assert refused.returncode == 3, refused.stderr
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "certificate" in lines[0] and "not trusted" in lines[0], lines
+    assert list(tmp_path.iterdir()) == [tmp_path / "cert.pem"]
+
+    allowed = fetch(https_url, "-o", str(out), "-q", "--insecure")
+    assert allowed.returncode == 0, allowed.stderr
+    assert out.read_bytes() == (blob_root / "small.bin").read_bytes()
+    warning = [line for line in allowed.stderr.splitlines() if line.strip()]
+    assert len(warning) == 1 and "--insecure" in warning[0] and "not verified" in warning[0]

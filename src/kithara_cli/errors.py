@@ -91,6 +91,12 @@ class ResolveError(FatalError):
     exit_code = 3
 
 
+class CertificateError(FatalError):
+    """The server's TLS certificate is not trusted: retrying will not change it."""
+
+    exit_code = 3
+
+
 class InvalidUrlError(FatalError):
     exit_code = 2
 

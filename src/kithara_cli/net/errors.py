@@ -12,6 +12,7 @@ from typing import Protocol
 
 from kithara_cli.errors import (
     BodyStalledError,
+    CertificateError,
     HttpStatusError,
     InvalidUrlError,
     KitharaError,
@@ -49,12 +50,19 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     """Map an httpx/OS exception to a retryable or fatal kithara error."""
     if isinstance(exc, KitharaError):
         return exc
+    import ssl
+
     import httpx
 
     chain = _causes(exc)
     if any(isinstance(c, socket.gaierror) for c in chain):
         host = httpx.URL(url).host
         return ResolveError(f"cannot resolve host {host!r}")
+    if any(isinstance(c, ssl.SSLCertVerificationError) for c in chain):
+        host = httpx.URL(url).host
+        return CertificateError(
+            f"TLS certificate of {host} is not trusted (--insecure skips the check): {url}"
+        )
     if isinstance(exc, httpx.TooManyRedirects):
         return TooManyRedirectsError(f"more than the {MAX_REDIRECTS} redirects limit: {url}", 310)
     if any(_headers_too_large(c) for c in chain):
