@@ -346,3 +346,26 @@ def test_fetch_with_events_on_a_full_disk_keeps_the_file_and_exits_6(
     ]
     assert out.read_bytes() == (blob_root / "medium.bin").read_bytes()
     assert leftovers(out) == []
+
+
+def test_a_cancel_right_after_submit_always_completes(server: MediaServer) -> None:
+    """A task cancelled before its first step never ran the downloader's own code: its
+    outcome must still come (it held a progressive fetch's Ctrl-C for 5 s, 8 times in 200)."""
+    import concurrent.futures
+
+    from kithara_cli.dl import Downloader, FetchCmd
+    from kithara_cli.events import EventBus
+
+    server.set_faults("big.bin", TRICKLE)
+    stuck = 0
+    with Downloader(EventBus(), max_concurrent=8) as dl:
+        for _ in range(200):
+            handle = dl.submit(FetchCmd(url=server.url("big.bin"), sink=lambda o, d: None))
+            handle.cancel("user")
+            try:
+                outcome = handle.result(timeout=2)
+            except concurrent.futures.TimeoutError:
+                stuck += 1
+                continue
+            assert outcome.state == "cancelled"
+    assert stuck == 0, f"{stuck} of 200 cancelled commands never completed"
