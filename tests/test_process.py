@@ -369,3 +369,38 @@ def test_a_cancel_right_after_submit_always_completes(server: MediaServer) -> No
                 continue
             assert outcome.state == "cancelled"
     assert stuck == 0, f"{stuck} of 200 cancelled commands never completed"
+
+
+_WAITER = """
+import concurrent.futures, os, signal, sys, threading, time
+from kithara_cli import interrupt
+
+interrupt.install()
+kind = sys.argv[1]
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+started = time.monotonic()
+try:
+    if kind == "wait":
+        interrupt.wait(threading.Event())
+    elif kind == "result":
+        interrupt.result(concurrent.futures.Future())
+    else:
+        blocker = threading.Thread(target=time.sleep, args=(30,), daemon=True)
+        blocker.start()
+        interrupt.join(blocker)
+except KeyboardInterrupt:
+    error = interrupt.as_error()
+    print(type(error).__name__, error.exit_code, round(time.monotonic() - started, 2))
+"""
+
+
+@pytest.mark.parametrize("kind", ["wait", "result", "join"])
+def test_interrupt_waits_wake_on_sigterm(kind: str) -> None:
+    """The primitives every blocking wait goes through: a bare Event.wait(), Future.result()
+    or Thread.join() would sleep on after the flag-only handler returned."""
+    proc = subprocess.run(
+        [*KITHARA[:1], "-c", _WAITER, kind], capture_output=True, text=True, timeout=20
+    )
+    name, code, seconds = proc.stdout.split()
+    assert (name, code) == ("Terminated", "143"), proc.stderr
+    assert 0.3 <= float(seconds) < 0.3 + 0.5, seconds
