@@ -49,8 +49,39 @@ def _root(
 def _fail(error: KitharaError) -> NoReturn:
     from kithara_cli.ui.console import print_error
 
+    if isinstance(error, Cancelled):
+        from kithara_cli import interrupt
+
+        error = interrupt.as_error(str(error))  # 143 when it was SIGTERM
     print_error(str(error))
     raise typer.Exit(error.exit_code)
+
+
+def _warn_if_insecure(insecure: bool) -> None:
+    """Loudly, on every run: an --insecure left in a script must not be forgotten."""
+    if insecure:
+        from kithara_cli.ui.console import print_note
+
+        print_note(
+            "warning: --insecure: TLS certificates are not verified; "
+            "anyone on the network path can read and change what is fetched"
+        )
+
+
+def _interrupted() -> NoReturn:
+    from kithara_cli import interrupt
+
+    _fail(interrupt.as_error())
+
+
+# The table of errors.py's docstring, for --help (tests hold the two to each other).
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 other error; 2 bad usage or URL; 3 network (after the retries); "
+    "4 HTTP status (404...) or too many redirects; 5 bad content: playlist, codec, key, or a "
+    "response over a size limit; 6 local output: --out exists, is unwritable or is being "
+    "written by another kithara, disk full, audio output or --events failing to write; "
+    "130 interrupted (Ctrl-C); 143 terminated (SIGTERM)."
+)
 
 
 def _sigterm_as_interrupt() -> None:
@@ -86,13 +117,17 @@ ProxyOpt = Annotated[
 ]
 Http2Opt = Annotated[bool, typer.Option("--http2", help="Use HTTP/2 where the server offers it.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log each request and event.")]
+InsecureOpt = Annotated[
+    bool,
+    typer.Option("--insecure", help="Do not verify TLS certificates (warns on every run; avoid)."),
+]
 EventsOpt = Annotated[
     Path | None,
     typer.Option("--events", help="Write every event as JSON Lines to this file.", metavar="FILE"),
 ]
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def fetch(
     url: Annotated[
         str, typer.Argument(help="http(s) URL of an audio file or an HLS playlist.", metavar="URL")
@@ -149,14 +184,16 @@ def fetch(
     http2: Http2Opt = False,
     verbose: VerboseOpt = False,
     events: EventsOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
     """Download a progressive file or a whole HLS stream to FILE, in parallel and resumably."""
     from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.fetch import FetchOptions, run_fetch
 
     _sigterm_as_interrupt()
+    _warn_if_insecure(insecure)
     common = CommonOptions(
-        header or [], user_agent, timeout, retries, proxy, http2, verbose, events
+        header or [], user_agent, timeout, retries, proxy, http2, verbose, events, insecure=insecure
     )
     options = FetchOptions(
         url=url,
@@ -180,10 +217,10 @@ def fetch(
     except KitharaError as error:
         _fail(error)
     except KeyboardInterrupt:
-        _fail(Cancelled("interrupted"))
+        _interrupted()
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def play(
     url: Annotated[
         str | None,
@@ -237,14 +274,16 @@ def play(
     http2: Http2Opt = False,
     verbose: VerboseOpt = False,
     events: EventsOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
     """Play HLS or progressive audio with a live dashboard. Keys: space, arrows, q."""
     from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.play import PlayOptions, run_play
 
     _sigterm_as_interrupt()
+    _warn_if_insecure(insecure)
     common = CommonOptions(
-        header or [], user_agent, timeout, retries, proxy, http2, verbose, events
+        header or [], user_agent, timeout, retries, proxy, http2, verbose, events, insecure=insecure
     )
     options = PlayOptions(
         url=url,
@@ -266,7 +305,7 @@ def play(
     except KitharaError as error:
         _fail(error)
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        _interrupted()
 
 
 @app.command()

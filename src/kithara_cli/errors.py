@@ -2,6 +2,20 @@
 
 Callers decide by type, never by matching message text. The CLI prints ``str(error)`` as the
 one line on stderr and exits with ``error.exit_code``.
+
+Exit codes, the same for ``fetch`` and ``play`` (this table is the source of truth; the README
+and both commands' ``--help`` repeat it, and tests/test_exit_codes.py holds every type to it):
+
+    0    done
+    1    any other error (a bug: please report it)
+    2    bad usage, option or URL
+    3    network: connection, DNS, timeout, cut-short body, 5xx/429 after the retries
+    4    HTTP status: 404, 403, 410... and too many redirects
+    5    bad content: playlist, codec, key, decryption, or a response over a size limit
+    6    local output: --out exists or is unwritable, disk full, --out being written by another
+         kithara, the audio output or --events file failing to write
+    130  interrupted (Ctrl-C, SIGINT); a fetch keeps its partial data for resuming
+    143  terminated (SIGTERM); as 130
 """
 
 from __future__ import annotations
@@ -77,8 +91,18 @@ class ResolveError(FatalError):
     exit_code = 3
 
 
+class CertificateError(FatalError):
+    """The server's TLS certificate is not trusted: retrying will not change it."""
+
+    exit_code = 3
+
+
 class InvalidUrlError(FatalError):
     exit_code = 2
+
+
+class TooManyRedirectsError(HttpStatusError):
+    """A redirect chain longer than the limit (or a loop)."""
 
 
 class RemoteChangedError(RetryableError):
@@ -114,6 +138,12 @@ class DecoderError(FatalError):
     exit_code = 5
 
 
+class TooLargeError(FatalError):
+    """A response (playlist, key, init section, segment) over its size limit: hostile content."""
+
+    exit_code = 5
+
+
 # --- output ----------------------------------------------------------------------------------
 
 
@@ -123,7 +153,17 @@ class OutputError(FatalError):
     exit_code = 6
 
 
+class OutputBusyError(OutputError):
+    """Another kithara process holds the lock on this --out; nothing of its files was touched."""
+
+
 class Cancelled(KitharaError):
     """The user interrupted (Ctrl-C); partial data is kept for resuming."""
 
     exit_code = 130
+
+
+class Terminated(Cancelled):
+    """SIGTERM (kill): handled as Ctrl-C, with the conventional 128 + 15 exit code."""
+
+    exit_code = 143

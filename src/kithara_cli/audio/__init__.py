@@ -28,8 +28,10 @@ Promises:
   ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
   input that ends well before its declared duration is reported as truncated.
 - Sinks share one surface (``start/stop/pause/volume/underruns/frames_played/rate/channels/
-  latency/finished``). ``open_sink`` parses ``--output``; ``default`` with no device (or
+  latency/finished/error``). ``open_sink`` parses ``--output``; ``default`` with no device (or
   ``KITHARA_AUDIO_DEVICE=none``, or no PortAudio) gives a ``NullSink`` and a one-line message.
+  A sink that can no longer play (a WAV on a full disk, a device PortAudio stopped) sets
+  ``error`` (an ``OutputError``) once and stops consuming; it never raises from its thread.
 
 Never:
 - imports sounddevice at module import (only ``open_sink``/``DeviceSink``/``list_devices`` do);

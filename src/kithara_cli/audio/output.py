@@ -37,9 +37,15 @@ _WATCH_SECONDS = 0.05
 
 @runtime_checkable
 class Sink(Protocol):
-    """What the player drives. ``finished`` is set once the ring's end of stream has played."""
+    """What the player drives. ``finished`` is set once the ring's end of stream has played.
+
+    ``error`` is set (once, never cleared) when the sink can no longer play: a WAV that cannot
+    be written, a device that stopped. The sink then consumes nothing more; the player reads
+    it and stops with it, so a full disk ends playback with one line instead of a hang.
+    """
 
     finished: threading.Event
+    error: OutputError | None
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -79,6 +85,7 @@ class _SinkBase:
         self._underruns = 0
         self._armed_generation = -1  # ring generation in which a full block was read
         self.finished = threading.Event()
+        self.error: OutputError | None = None
 
     @property
     def ring(self) -> PcmRing:
@@ -270,6 +277,9 @@ class DeviceSink(_SinkBase):
     def _on_finished(self) -> None:
         if self._ring.drained:
             self.finished.set()
+        elif not self._closed and self.error is None:
+            # PortAudio ended the stream itself (device lost, host error): not our stop.
+            self.error = OutputError("the audio output device stopped")
 
     def start(self) -> None:
         if self._closed:
@@ -401,7 +411,6 @@ class WavSink(_SinkBase):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.frames_written = 0
-        self.error: OutputError | None = None
 
     @property
     def path(self) -> Path:
@@ -438,7 +447,7 @@ class WavSink(_SinkBase):
                 else:
                     time.sleep(0.001)
         except OSError as exc:
-            self.error = OutputError(f"cannot write {self._path}: {exc.strerror or exc}")
+            self.error = OutputError(f"cannot write wav:{self._path}: {exc.strerror or exc}")
             self._finalise()
 
     def _write(self, s16: np.ndarray) -> None:
@@ -452,6 +461,11 @@ class WavSink(_SinkBase):
             if self._wav is not None:
                 try:
                     self._wav.close()  # patches the RIFF and data sizes
+                except OSError as exc:  # the same full disk again (wave closes the file
+                    if self.error is None:  # itself): report it once, the first
+                        self.error = OutputError(
+                            f"cannot write wav:{self._path}: {exc.strerror or exc}"
+                        )
                 finally:
                     self._wav = None
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from kithara_cli.errors import OutputError, UsageError
+from kithara_cli.errors import KitharaError, OutputError, UsageError
 from kithara_cli.events import EventBus, event_to_dict
 from kithara_cli.events.types import (
     BufferLevel,
@@ -34,6 +34,7 @@ class CommonOptions:
     http2: bool = False
     verbose: bool = False
     events_path: Path | None = None
+    insecure: bool = False
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}
@@ -49,6 +50,7 @@ class CommonOptions:
             connect_timeout=min(self.timeout, 10.0),
             proxy=self.proxy,
             http2=self.http2,
+            verify_tls=not self.insecure,
         )
 
     def retry_policy(self) -> RetryPolicy:
@@ -58,34 +60,67 @@ class CommonOptions:
 _NOISY = (RequestProgress, FetchProgress, Position, BufferLevel)
 
 
-class EventJsonl:
-    """``--events FILE``: every event as one JSON line, written off the publisher's thread."""
+ErrorHandler = Callable[[KitharaError], None]
 
-    def __init__(self, bus: EventBus, path: Path) -> None:
+
+class EventJsonl:
+    """``--events FILE``: every event as one JSON line, written off the publisher's thread.
+
+    A write that fails (a full disk) stops the writer and is reported once, as an
+    ``OutputError``, to ``on_error`` (the player stops with it) and in ``error`` (a fetch
+    reports it when done): never a thread dying with a traceback, never lines silently lost.
+    """
+
+    def __init__(self, bus: EventBus, path: Path, on_error: ErrorHandler | None = None) -> None:
+        self._path = path
         try:
             self._file: IO[str] = path.open("w", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write events to {path}: {exc.strerror}") from exc
+        self.error: OutputError | None = None
+        self._on_error = on_error
         self._queue = bus.queue(maxlen=200_000)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="kithara-events", daemon=True)
         self._thread.start()
 
+    def set_error_handler(self, on_error: ErrorHandler) -> None:
+        """Report to ``on_error`` from now on; an error already met is reported at once."""
+        self._on_error = on_error
+        if self.error is not None:
+            on_error(self.error)
+
     def _loop(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(0.2) and self.error is None:
             self._flush()
         self._flush()
 
     def _flush(self) -> None:
-        for event in self._queue.drain():
-            self._file.write(json.dumps(event_to_dict(event), default=str) + "\n")
-        self._file.flush()
+        if self.error is not None:
+            self._queue.drain()  # nowhere to write them: do not let them pile up
+            return
+        try:
+            for event in self._queue.drain():
+                self._file.write(json.dumps(event_to_dict(event), default=str) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        self.error = OutputError(f"cannot write events to {self._path}: {exc.strerror or exc}")
+        self._queue.unsubscribe()
+        if self._on_error is not None:
+            self._on_error(self.error)
 
     def close(self) -> None:
         self._queue.unsubscribe()
         self._stop.set()
         self._thread.join(timeout=2)
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as exc:  # the last buffered lines did not fit either
+            if self.error is None:
+                self._failed(exc)
 
 
 class VerboseLog:
@@ -113,14 +148,28 @@ class VerboseLog:
 
 
 class EventSinks:
-    """Attach --events and --verbose to a bus for the length of a command."""
+    """Attach --events and --verbose to a bus for the length of a command.
+
+    A failed --events write is raised as the command's error when the sinks close (if nothing
+    else failed first); ``set_error_handler`` reports it as soon as it happens (play stops).
+    """
 
     def __init__(self, bus: EventBus, common: CommonOptions, *, verbose_log: bool = True) -> None:
         self._closers: list[Callable[[], None]] = []
+        self._jsonl: EventJsonl | None = None
         if common.events_path is not None:
-            self._closers.append(EventJsonl(bus, common.events_path).close)
+            self._jsonl = EventJsonl(bus, common.events_path)
+            self._closers.append(self._jsonl.close)
         if common.verbose and verbose_log:
             self._closers.append(VerboseLog(bus).close)
+
+    def set_error_handler(self, on_error: ErrorHandler) -> None:
+        if self._jsonl is not None:
+            self._jsonl.set_error_handler(on_error)
+
+    @property
+    def error(self) -> KitharaError | None:
+        return self._jsonl.error if self._jsonl is not None else None
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -129,5 +178,7 @@ class EventSinks:
     def __enter__(self) -> EventSinks:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.close()
+        if exc_type is None and self.error is not None:
+            raise self.error

@@ -39,16 +39,32 @@ def looks_like_hls(url: str) -> bool:
 
 def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     check_http_url(options.url)
-    bus = EventBus()
-    if looks_like_hls(options.url) or options.list_only:
-        from kithara_cli.hls.fetch_cmd import run_hls_fetch
-
-        with EventSinks(bus, common):
-            run_hls_fetch(options, common, bus)
+    if options.list_only:
+        _run_hls(options, common)
         return
     if options.out is None:
         raise UsageError("--out FILE is required")
-    _run_progressive(options, common, bus)
+    from kithara_cli.file import check_output
+    from kithara_cli.file.lock import output_lock
+
+    # One writer per output: the lock is held from before the (re)check of --out until the
+    # file is in place or the run has failed, so a second run never sees, renames or
+    # deletes the first one's FILE.part and state. Checked once before, for the plainer
+    # message when the folder is missing; again inside, where no other run can race it.
+    check_output(options.out, options.force)
+    with output_lock(options.out):
+        if looks_like_hls(options.url):
+            _run_hls(options, common)
+        else:
+            _run_progressive(options, common, EventBus())
+
+
+def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
+    from kithara_cli.hls.fetch_cmd import run_hls_fetch
+
+    bus = EventBus()
+    with EventSinks(bus, common):
+        run_hls_fetch(options, common, bus)
 
 
 def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:

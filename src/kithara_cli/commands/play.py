@@ -80,7 +80,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             assert options.url is not None
             target = options.url
         bus = EventBus()
-        stack.enter_context(EventSinks(bus, common, verbose_log=not use_ui))
+        sinks = stack.enter_context(EventSinks(bus, common, verbose_log=not use_ui))
         if not use_ui and not common.verbose:
             from kithara_cli.ui.plain_log import PlainLog
 
@@ -93,6 +93,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         settings.length = options.length
         player = Player(bus, settings, dl)
         stack.callback(player.close)
+        sinks.set_error_handler(player.fail)  # --events on a full disk stops playback
         # Subscribe before open(): the ladder and first requests are published there.
         early = bus.queue(DASHBOARD_QUEUE) if use_ui else None
         player.open(target, start_at)

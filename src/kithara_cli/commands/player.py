@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kithara_cli import interrupt
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import KitharaError, UsageError
 from kithara_cli.events import EventBus
@@ -202,7 +203,7 @@ class Player:
         self.message = message
         sink.volume = self.settings.volume
         if setup is not None:
-            setup.join()
+            interrupt.join(setup)  # a slow playlist must not hold off Ctrl-C/SIGTERM
         if "error" in opened:
             raise opened["error"]
         origin = opened["origin"]
@@ -378,6 +379,9 @@ class Player:
                 self.error = decoder.error
                 self._finish()
                 return
+            if sink.error is not None:  # a full disk under wav:, a lost device
+                self.fail(sink.error)
+                return
             limit = self.settings.length
             if limit is not None and self._started and played >= limit * sink.rate:
                 self._publish_state("ended")
@@ -444,6 +448,13 @@ class Player:
     def _finish(self) -> None:
         self._ended.set()
 
+    def fail(self, error: KitharaError) -> None:
+        """Stop playback with ``error`` (any thread): a sink or the --events file that cannot
+        write. The first error wins; the command exits with its code."""
+        if self.error is None:
+            self.error = error
+        self._finish()
+
     # --- controls (any thread) -----------------------------------------------------------------
 
     def toggle_pause(self) -> None:
@@ -496,6 +507,10 @@ class Player:
     def close(self) -> None:
         sys.setswitchinterval(self._switch_interval)
         self._stop.set()
+        if self.dl is not None:
+            # First, so that a thread waiting on a request (a slow key, init or playlist) is
+            # woken now rather than when the downloader closes after the joins below.
+            self.dl.cancel_where(lambda cmd: True, "shutdown")
         if self._monitor is not None:
             self._monitor.join(timeout=2)
         if self._sink is not None:

@@ -243,6 +243,7 @@ class HlsWriter:
                 where = "" if seg.uri in str(err) else f" ({seg.uri})"
                 failure = SegmentFailed(f"segment {seg.sequence} failed: {err}{where}")
                 failure.retryable = err.retryable
+                failure.exit_code = err.exit_code  # a 404 exits 4 here as in play
                 ready[index] = failure
             # cancelled: only happens when we are stopping
         elif kind == "segments":

@@ -2,7 +2,10 @@
 
 Promises: one client per downloader (pooled connections, HTTP/2 on request, environment
 proxies honoured unless ``--proxy`` says otherwise); every transport failure is turned into a
-typed ``kithara_cli.errors`` error, retryable or fatal, by exception type.
+typed ``kithara_cli.errors`` error, retryable or fatal, by exception type. TLS certificates
+are verified unless ``NetConfig.verify_tls`` is off (``--insecure``); an untrusted one is a
+fatal ``CertificateError``. Redirects (10) and response heads (100 KiB) are limited, and the
+errors name the limit (``settings.MAX_REDIRECTS``, ``settings.MAX_HEADER_BYTES``).
 Direct connections (no proxy) use ``transport.DirectPools``: httpcore over a network backend
 on asyncio's own transports, in small pools (see that module for why), with asyncio's own
 locks in place of anyio's (``asyncio_sync``). ``make_opener`` gives the streamed GET: straight

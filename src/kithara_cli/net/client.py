@@ -31,7 +31,10 @@ def make_opener(config: NetConfig) -> ResponseOpener:
 def make_pools(config: NetConfig) -> DirectPools:
     per_pool = CONNECTIONS_PER_POOL_HTTP2 if config.http2 else CONNECTIONS_PER_POOL
     return DirectPools(
-        http2=config.http2, max_connections=config.max_connections, per_pool=per_pool
+        http2=config.http2,
+        max_connections=config.max_connections,
+        per_pool=per_pool,
+        verify_tls=config.verify_tls,
     )
 
 

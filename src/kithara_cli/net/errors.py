@@ -12,14 +12,18 @@ from typing import Protocol
 
 from kithara_cli.errors import (
     BodyStalledError,
+    CertificateError,
     HttpStatusError,
     InvalidUrlError,
     KitharaError,
     NetworkError,
     ResolveError,
     ServerBusyError,
+    TooLargeError,
+    TooManyRedirectsError,
     TruncatedBodyError,
 )
+from kithara_cli.net.settings import MAX_HEADER_BYTES, MAX_REDIRECTS
 
 
 class HeaderReader(Protocol):
@@ -46,14 +50,25 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     """Map an httpx/OS exception to a retryable or fatal kithara error."""
     if isinstance(exc, KitharaError):
         return exc
+    import ssl
+
     import httpx
 
     chain = _causes(exc)
     if any(isinstance(c, socket.gaierror) for c in chain):
         host = httpx.URL(url).host
         return ResolveError(f"cannot resolve host {host!r}")
+    if any(isinstance(c, ssl.SSLCertVerificationError) for c in chain):
+        host = httpx.URL(url).host
+        return CertificateError(
+            f"TLS certificate of {host} is not trusted (--insecure skips the check): {url}"
+        )
     if isinstance(exc, httpx.TooManyRedirects):
-        return HttpStatusError(f"too many redirects for {url}", 310)
+        return TooManyRedirectsError(f"more than the {MAX_REDIRECTS} redirects limit: {url}", 310)
+    if any(_headers_too_large(c) for c in chain):
+        return TooLargeError(
+            f"response headers larger than {MAX_HEADER_BYTES // 1024} KiB limit: {url}"
+        )
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return InvalidUrlError(f"invalid URL {url!r}: {exc}")
     if isinstance(exc, httpx.ReadTimeout):
@@ -73,6 +88,13 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     if isinstance(exc, httpx.HTTPError | OSError):
         return NetworkError(f"network error on {url}: {type(exc).__name__}")
     return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
+
+
+def _headers_too_large(exc: BaseException) -> bool:
+    """h11's own type and status hint for a head over httpcore's size limit (431)."""
+    import h11
+
+    return isinstance(exc, h11.RemoteProtocolError) and exc.error_status_hint == 431
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -48,6 +48,7 @@ def build_client(config: NetConfig, pools: DirectPools | None) -> httpx.AsyncCli
             follow_redirects=True,
             max_redirects=config.max_redirects,
             proxy=config.proxy,
+            verify=config.verify_tls,
             trust_env=config.proxy is None,
         )
     if isinstance(getattr(client, "_cookies", None), httpx.Cookies):

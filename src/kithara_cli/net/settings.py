@@ -17,6 +17,12 @@ CONNECTIONS_PER_POOL_HTTP2 = 8
 _HTTPX_DEFAULT_HEADERS = (("Accept", "*/*"), ("Connection", "keep-alive"))
 
 
+MAX_REDIRECTS = 10
+# A response head (status line and headers) larger than this is refused: httpcore's own limit
+# (its h11 MAX_INCOMPLETE_EVENT_SIZE), named here so that the error can say what it is.
+MAX_HEADER_BYTES = 100 * 1024
+
+
 @dataclass(frozen=True)
 class NetConfig:
     headers: dict[str, str] = field(default_factory=dict)
@@ -25,8 +31,9 @@ class NetConfig:
     read_timeout: float = 20.0  # inactivity: no byte for this long is a stall
     proxy: str | None = None
     http2: bool = False
-    max_redirects: int = 10
+    max_redirects: int = MAX_REDIRECTS
     max_connections: int = 32
+    verify_tls: bool = True  # False only with --insecure, which warns on every run
 
 
 def client_headers(config: NetConfig) -> dict[str, str]:

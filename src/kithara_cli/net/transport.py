@@ -362,13 +362,14 @@ class DirectPools:
         per_pool: int,
         keepalive_expiry: float | None = 5.0,
         socket_options: Iterable[_SocketOption] | None = None,
+        verify_tls: bool = True,
     ) -> None:
         backend = AsyncioBackend()
         total = max_connections or 100
         options = list(socket_options) if socket_options else None
 
         def make(tls: bool) -> ShardedPool:
-            context = _tls_context() if tls else None
+            context = _tls_context(verify_tls) if tls else None
             per = min(per_pool, total)
 
             def pool() -> httpcore.AsyncConnectionPool:
@@ -395,8 +396,9 @@ class DirectPools:
         await self.router.aclose()
 
 
-def _tls_context() -> ssl.SSLContext:
-    """httpx's default verifying context (its CA bundle, its ``SSL_CERT_*`` rules)."""
+def _tls_context(verify: bool = True) -> ssl.SSLContext:
+    """httpx's default verifying context (its CA bundle, its ``SSL_CERT_*`` rules); without
+    verification only for ``--insecure``."""
     import httpx
 
-    return httpx.create_ssl_context()
+    return httpx.create_ssl_context(verify=verify)
