@@ -31,7 +31,9 @@ class ResponseInfo:
     etag: str | None
     last_modified: str | None
     content_type: str | None
-    identity: Identity = field(default_factory=Identity)  # the version the command's bytes all belong to
+    identity: Identity = field(
+        default_factory=Identity
+    )  # the version the command's bytes all belong to
     encoding: str | None = None  # a Content-Encoding the body was decoded from
 
 

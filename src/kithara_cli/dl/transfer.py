@@ -357,5 +357,3 @@ async def _pump(
     except _Stop:
         return False
     return True
-
-

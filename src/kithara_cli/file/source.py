@@ -28,7 +28,7 @@ class ProgressiveSource:
     request reaches the end, the holes left by earlier seeks are filled at prefetch priority.
     Every request after the first is pinned to the first response's identity: bytes of
     another version fail playback (RemoteChangedError) rather than play spliced. A server
-    that ignores Range gets one request, read to its end.
+    that ignores Range and gives no validators nor length gets one request, read to its end.
     """
 
     def __init__(self, downloader: Downloader, url: str, cache_path: Path) -> None:
@@ -100,8 +100,14 @@ class ProgressiveSource:
                 return
             if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
                 return
-            if self._running and self.info is not None and not self.info.range_honoured:
-                return  # one stream from byte 0: a new request would only start it again
+            info = self.info
+            if (
+                self._running
+                and info is not None
+                and not info.range_honoured
+                and not info.identity.known
+            ):
+                return  # one unverifiable stream from byte 0: a second could not be checked
             total = self.resource.total
             if self._running and total is not None and total - offset <= TAIL_PROBE:
                 # A demuxer peeking at the end (ID3v1, an MP4 index, Ogg's last page) gets a
@@ -184,8 +190,10 @@ class ProgressiveSource:
         self._check_version(info)
         if self.info is None:
             self.info = info
-        if not info.range_honoured and cmd.start == 0:
-            cmd.end = None  # no other request can fetch the rest: read this one to the end
+        if not info.range_honoured and not info.identity.known and cmd.start == 0:
+            # No Range and nothing to tell versions apart: no later request could be checked
+            # against this one, so this one is read to its end.
+            cmd.end = None
         if info.total_size is not None and self.resource.total is None:
             self.resource.set_total(info.total_size)
         self.first_response.set()

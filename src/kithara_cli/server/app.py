@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import logging
+import math
 import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import HttpVersion10, web
 from multidict import CIMultiDict
 
 from .faults import NO_FAULTS, Faults, FaultTable, Route
@@ -44,9 +47,12 @@ START_TIMEOUT_S = 10.0
 
 
 class _Body:
-    """Bytes of a response body, read in order (a file slice or an in-memory buffer)."""
+    """Bytes of a response body, read in order (a file slice or an in-memory buffer).
 
-    def __init__(self, length: int) -> None:
+    ``length`` None: no end (an endless stream).
+    """
+
+    def __init__(self, length: int | None) -> None:
         self.length = length
 
     def read(self, n: int) -> bytes:
@@ -84,6 +90,27 @@ class _BytesBody(_Body):
         chunk = bytes(self._view[self._pos : self._pos + n])
         self._pos += len(chunk)
         return chunk
+
+
+class _EndlessBody(_Body):
+    """A file's bytes over and over: a live mount that never ends."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(None)
+        self._data = data or b"\0"
+        self._pos = 0
+
+    def read(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            take = self._data[self._pos : self._pos + n - len(out)]
+            out += take
+            self._pos = (self._pos + len(take)) % len(self._data)
+        return bytes(out)
+
+
+def _encode(data: bytes, coding: str) -> bytes:
+    return gzip.compress(data, mtime=0) if coding == "gzip" else zlib.compress(data)
 
 
 class MediaServer:
@@ -229,8 +256,10 @@ class MediaServer:
             await asyncio.sleep(faults.latency)
         if request.method not in ("GET", "HEAD"):
             return self._plain(request, path, 405, {"Allow": "GET, HEAD"})
+        number = 0
         if route is not None:
-            if route.count_request(path) <= faults.fail_first:
+            number = route.count_request(path)
+            if number <= faults.fail_first:
                 headers: dict[str, str] = {}
                 if faults.retry_after is not None:
                     headers["Retry-After"] = f"{faults.retry_after:g}"
@@ -246,10 +275,10 @@ class MediaServer:
             dynamic = self._routes.get(path)
         if dynamic is not None:
             return await self._serve_dynamic(request, path, dynamic, route, faults)
-        info = resolve_file(self.root, path)
+        info = resolve_file(self.root, faults.swapped(path, number))
         if info is None:
             return self._plain(request, path, 404)
-        return await self._serve_file(request, path, info, route, faults)
+        return await self._serve_file(request, path, info, route, faults, number)
 
     def _plain(
         self,
@@ -272,18 +301,37 @@ class MediaServer:
         info: FileInfo,
         route: Route | None,
         faults: Faults,
+        number: int = 0,
     ) -> web.StreamResponse:
         headers: CIMultiDict[str] = CIMultiDict()
         headers["Content-Type"] = content_type_for(path)
-        headers["ETag"] = info.etag
-        headers["Last-Modified"] = info.last_modified
-        if not faults.ignore_range:
+        if not faults.no_validators:
+            etag = info.etag
+            if faults.etag_per_request:
+                etag = f'{etag[:-1]}-r{number}"'
+            headers["ETag"] = etag
+            headers["Last-Modified"] = info.last_modified
+        whole_only = faults.ignore_range or faults.content_encoding or faults.endless
+        if faults.http10:
+            request._version = HttpVersion10  # aiohttp answers in the request's version
+        if faults.endless:
+            endless = _EndlessBody(info.path.read_bytes())
+            return await self._send(request, path, 200, headers, endless, route, faults)
+        if faults.content_encoding:
+            headers["Content-Encoding"] = faults.content_encoding
+            encoded = _BytesBody(_encode(info.path.read_bytes(), faults.content_encoding))
+            return await self._send(request, path, 200, headers, encoded, route, faults)
+        if not whole_only:
             headers["Accept-Ranges"] = "bytes"
         status, first, length = 200, 0, info.size
         range_header = request.headers.get("Range")
-        if range_header is not None and not faults.ignore_range:
+        if range_header is not None and not whole_only:
             if_range = request.headers.get("If-Range")
-            if if_range is None or if_range_allows(if_range, info):
+            if (
+                if_range is None
+                or faults.ignore_if_range
+                or (not faults.etag_per_request and if_range_allows(if_range, info))
+            ):
                 try:
                     byte_range = parse_range(range_header, info.size)
                 except RangeNotSatisfiable:
@@ -331,7 +379,9 @@ class MediaServer:
     ) -> web.StreamResponse:
         """Send headers, then the body: by sendfile when nothing needs byte-level control."""
         resp = web.StreamResponse(status=status, headers=headers)
-        if not faults.no_content_length:
+        if faults.http10:
+            resp.force_close()  # an HTTP/1.0 server: one response per connection
+        if not faults.no_content_length and body.length is not None:
             resp.content_length = body.length
         is_head = request.method == "HEAD"
         cuts = False
@@ -398,7 +448,7 @@ class MediaServer:
     ) -> None:
         """Write the body in slices, paced by the route's pacers, cut or stalled as asked."""
         pacers = route.pacers() if route is not None and faults.paced else []
-        length = body.length
+        length = body.length if body.length is not None else math.inf
         cut_at = min((n for n in (reset_at, close_at) if n is not None), default=None)
         limit = length if cut_at is None or cut_at >= length else cut_at
         stalled = stall_at is None or stall_at >= length
@@ -414,9 +464,9 @@ class MediaServer:
                 n = slice_size(min(p.schedule.rate_at(now) for p in pacers))
             else:
                 n = UNPACED_CHUNK
-            n = min(n, limit - sent)
+            n = int(min(n, limit - sent))
             if not stalled and stall_at is not None:
-                n = min(n, stall_at - sent)
+                n = int(min(n, stall_at - sent))
             if pacers:
                 deadline = max([p.reserve(n, now) for p in pacers])
                 await sleep_until(deadline, time.monotonic())
