@@ -72,7 +72,11 @@ UserAgentOpt = Annotated[
 TimeoutOpt = Annotated[
     float,
     typer.Option(
-        "--timeout", help="Seconds without data before a request is retried.", metavar="SECONDS"
+        "--timeout",
+        help="Seconds without data before a request is retried. Also the deadline for a "
+        "response's headers, and the window over which a body must average 1 KiB/s or "
+        "count as stalled (a trickle is retried like a stall).",
+        metavar="SECONDS",
     ),
 ]
 RetriesOpt = Annotated[
@@ -141,6 +145,15 @@ def fetch(
     dashboard: Annotated[
         bool, typer.Option("--dashboard", help="Show in-flight requests under the bar.")
     ] = False,
+    max_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-size",
+            help="Stop a body with no length (a radio stream) at SIZE (e.g. 50M) and keep it; "
+            "refuse a larger file. Without it a body with no length may reach 2 GiB.",
+            metavar="SIZE",
+        ),
+    ] = None,
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
     timeout: TimeoutOpt = 20.0,
@@ -174,6 +187,7 @@ def fetch(
         live_edge=live_edge,
         duration=duration,
         dashboard=dashboard,
+        max_size=max_size,
     )
     try:
         run_fetch(options, common)

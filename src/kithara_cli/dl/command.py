@@ -73,6 +73,7 @@ class FetchOutcome:
     # The resource's length, where learnt: a total the server gave, or the end of a whole
     # (200) body read to its end. None: only the command's range is known to exist.
     resource_end: int | None = None
+    identity: Identity | None = None  # the version the bytes handed over belong to
     error: KitharaError | None = None
     cancel_reason: str | None = None
 

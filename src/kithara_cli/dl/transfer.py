@@ -85,7 +85,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
         attempt += 1
         want = cmd.start + job.bytes_done
         if cmd.end is not None and want >= cmd.end:
-            return FetchOutcome(rid, "ok", job.bytes_done, info=info, resource_end=resource_end)
+            return _ok(job, info, resource_end)
         headers = dict(cmd.headers or {})
         if want > 0 or cmd.end is not None:
             last = "" if cmd.end is None else str(cmd.end - 1)
@@ -106,9 +106,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                         _, _, total = parse_content_range(resp.headers.get("content-range"))
                         if total is not None and total == want:  # nothing left: we have it all
                             job.total = total
-                            return FetchOutcome(
-                                rid, "ok", job.bytes_done, info=info, resource_end=total
-                            )
+                            return _ok(job, info, total)
                     err = classify_status(status, cmd.url, resp.headers)
                     if err is not None:
                         raise err
@@ -167,9 +165,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     at_eof = await _pump(dl, job, resp, p, want, stop, decoder)
                     end_pos = cmd.start + job.bytes_done
                     if stop is not None and end_pos >= stop:
-                        return FetchOutcome(
-                            rid, "ok", job.bytes_done, info=info, resource_end=resource_end
-                        )
+                        return _ok(job, info, resource_end)
                     if p.body_end is not None and end_pos < p.body_end:
                         raise TruncatedBodyError(
                             f"body ended at byte {end_pos} of {p.body_end}: {cmd.url}"
@@ -184,9 +180,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                             )
                         raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
                     job.total = job.bytes_done
-                    return FetchOutcome(
-                        rid, "ok", job.bytes_done, info=info, resource_end=resource_end
-                    )
+                    return _ok(job, info, resource_end)
         except asyncio.CancelledError:
             raise
         except FatalError:
@@ -229,6 +223,17 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             )
             if delay:
                 await asyncio.sleep(delay)
+
+
+def _ok(job: Job, info: ResponseInfo | None, resource_end: int | None) -> FetchOutcome:
+    return FetchOutcome(
+        job.handle.request_id,
+        "ok",
+        job.bytes_done,
+        info=info,
+        resource_end=resource_end,
+        identity=job.pinned,
+    )
 
 
 def _check_short(p: Placement, start: int, end: int | None, url: str) -> None:
