@@ -46,6 +46,7 @@ class FetchCmd:
     sink: ChunkSink
     start: int = 0
     end: int | None = None  # exclusive; None: to the end of the resource
+    limit: int | None = None  # with no end: stop after this many bytes (a cap, not a range)
     priority: Priority = Priority.PREFETCH
     label: str = ""
     headers: Mapping[str, str] | None = None

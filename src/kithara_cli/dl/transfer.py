@@ -135,6 +135,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                         dl.bus.publish(Notice(level="warning", message=f"{changed}: restarting"))
                         job.pinned = None
                         job.bytes_done = 0
+                        info = None  # the peer hears of the new version as a first response
                         if not p.whole and p.body_start > cmd.start:
                             continue  # this version's bytes from the start: ask again
                         want = cmd.start
@@ -145,7 +146,6 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                         # from it (same version, checked above), never trimmed on trust.
                         job.bytes_done = 0
                         want = cmd.start
-                    _check_short(p, cmd.start, cmd.end, cmd.url)
                     if info is None:
                         job.ttfb = time.monotonic() - t0
                         info = _first_response(dl, job, resp, p, coding)
@@ -160,11 +160,15 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                             )
                         )
                     stop = cmd.end  # read after on_response, which may move it
+                    _check_short(p, cmd.start, stop, cmd.url)
                     if stop is not None and p.body_end is not None:
                         job.total = min(stop, p.body_end) - cmd.start
-                    at_eof = await _pump(dl, job, resp, p, want, stop, decoder)
+                    cap = stop
+                    if cap is None and cmd.limit is not None:
+                        cap = cmd.start + cmd.limit
+                    at_eof = await _pump(dl, job, resp, p, want, cap, decoder)
                     end_pos = cmd.start + job.bytes_done
-                    if stop is not None and end_pos >= stop:
+                    if cap is not None and end_pos >= cap:
                         return _ok(job, info, resource_end)
                     if p.body_end is not None and end_pos < p.body_end:
                         raise TruncatedBodyError(

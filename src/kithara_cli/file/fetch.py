@@ -254,7 +254,7 @@ class ProgressiveFetch:
             if total is None:
                 # No length: read to the end, but not for ever.
                 limit = self.max_size if self.max_size is not None else self.unknown_length_limit
-                cmd.end = limit
+                cmd.limit = limit
             else:
                 cmd.end = total
             return  # one stream, to the end

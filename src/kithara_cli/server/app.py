@@ -387,7 +387,10 @@ class MediaServer:
         cuts = False
         if route is not None and not is_head:
             cuts = faults.faults_times is None or route.count_body(path) <= faults.faults_times
-        self.stats.record(request.method, path, request.headers.get("Range"), status)
+        headers_in = request.headers
+        self.stats.record(
+            request.method, path, headers_in.get("Range"), status, headers_in.get("If-Range")
+        )
         try:
             await resp.prepare(request)  # a StreamResponse sends its headers right away
             if is_head or body.length == 0:
