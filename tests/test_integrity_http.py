@@ -20,14 +20,14 @@ import hls_fixtures
 from conftest import run_cli
 from hls_fixtures import expected_bytes, popen_fetch, static, wait_for
 from kithara_cli.dl import Downloader
-from kithara_cli.errors import KitharaError
+from kithara_cli.dl.validate import DeadlineError
 from kithara_cli.events import EventBus
 from kithara_cli.file import ProgressiveFetch
 from kithara_cli.file.fetch import SizeLimitError
 from kithara_cli.file.state import load_state, part_paths
 from kithara_cli.media import encode_file
 from kithara_cli.media.analysis import decode_pcm
-from kithara_cli.net import NetConfig
+from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.server import Faults, MediaServer
 
 hls_media = hls_fixtures.hls_media
@@ -378,12 +378,21 @@ def test_hls_resume_of_an_unchanged_stream_still_resumes(
     assert out.read_bytes() == expected_bytes(hls_media.ts, 0)
 
 
-def test_an_encoding_error_is_one_line(srv: MediaServer, tmp_path: Path) -> None:
-    """A 206 that claims an encoding cannot be placed: refused, never stored."""
+def test_small_resources_are_decoded_too(srv: MediaServer) -> None:
+    """Playlists, keys and init sections come through the same transfer: decoded as well."""
     srv.set_faults("v1.bin", Faults(content_encoding="gzip"))
-    out = tmp_path / "out.bin"
     with Downloader(EventBus(), NetConfig(read_timeout=5)) as dl:
         body, _ = dl.fetch_bytes(srv.url("v1.bin"), max_bytes=4 * SIZE)
     assert body == (srv.root / "v1.bin").read_bytes()
-    assert not out.exists()
-    assert isinstance(SizeLimitError("x"), KitharaError)
+
+
+def test_a_request_deadline_bounds_a_slow_but_steady_body(srv: MediaServer) -> None:
+    """Above the minimum rate, yet too slow for the overall deadline: retried, then an error
+    of its own type (a stall), not a request that runs for ever."""
+    srv.set_faults("v1.bin", Faults(rate_per_conn=100_000))  # 20 s for the whole file
+    net = NetConfig(read_timeout=5, request_deadline=0.5)
+    retry = RetryPolicy(max_attempts=2, base=0.01, cap=0.02)
+    started = time.monotonic()
+    with Downloader(EventBus(), net, retry=retry) as dl, pytest.raises(DeadlineError):
+        dl.fetch_bytes(srv.url("v1.bin"), max_bytes=4 * SIZE)
+    assert time.monotonic() - started < 5
