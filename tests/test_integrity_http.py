@@ -7,6 +7,7 @@ traceback, and nothing at --out.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import random
 import signal
@@ -396,3 +397,20 @@ def test_a_request_deadline_bounds_a_slow_but_steady_body(srv: MediaServer) -> N
     with Downloader(EventBus(), net, retry=retry) as dl, pytest.raises(DeadlineError):
         dl.fetch_bytes(srv.url("v1.bin"), max_bytes=4 * SIZE)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("status", "coding"), [(200, "br"), (200, "compress"), (206, "gzip")], ids=str
+)
+def test_an_encoding_that_cannot_be_decoded_is_refused(
+    srv: MediaServer, tmp_path: Path, status: int, coding: str
+) -> None:
+    """br without a brotli module, an unknown coding, or an encoded byte range: one line,
+    exit 5, and never the encoded bytes saved as media."""
+    body = gzip.compress(b"x" * 5000)
+    headers = {"Content-Encoding": coding}
+    if status == 206:
+        headers["Content-Range"] = f"bytes 0-{len(body) - 1}/{len(body)}"
+    srv.add_route("enc.bin", lambda path, query, now: (status, headers, body))
+    out = tmp_path / "out.bin"
+    assert_clean_failure(fetch(srv, "enc.bin", out), out, code=5)
