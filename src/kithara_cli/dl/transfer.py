@@ -87,8 +87,13 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
         if cmd.end is not None and want >= cmd.end:
             return _ok(job, info, resource_end)
         headers = dict(cmd.headers or {})
-        if want > 0 or cmd.end is not None:
-            last = "" if cmd.end is None else str(cmd.end - 1)
+        upto = cmd.end if cmd.end is not None else None
+        if upto is None and cmd.limit is not None:
+            upto = cmd.start + cmd.limit  # asked as a range, but a shorter file is fine
+        if upto is not None and want >= upto:
+            return _ok(job, info, resource_end)  # the cap reached (a range ends above)
+        if want > 0 or upto is not None:
+            last = "" if upto is None else str(upto - 1)
             headers = {k: v for k, v in headers.items() if k.lower() != "range"}
             headers["Range"] = f"bytes={want}-{last}"
         validator = job.pinned.if_range() if job.pinned is not None else None

@@ -149,7 +149,7 @@ class ProgressiveSource:
             old = self._handle
             self._epoch += 1
             epoch = self._epoch
-            end = None if limit is None else offset + limit
+            end: int | None = None
             total = self.resource.total
             if total is not None:
                 gaps = self.resource.gaps(offset, total)
@@ -157,6 +157,8 @@ class ProgressiveSource:
                     self._running = False
                     return
                 offset, end = gaps[0]
+                limit = None
+            last = end if limit is None else offset + limit
             self._stream_start = offset
             self._frontier = offset
             self._running = True
@@ -166,9 +168,10 @@ class ProgressiveSource:
                 start=offset,
                 end=end,
                 priority=priority,
-                label=f"bytes {offset}-" if end is None else f"bytes {offset}-{end - 1}",
+                limit=limit,  # the start-up cap: a file shorter than it is no error
+                label=f"bytes {offset}-" if last is None else f"bytes {offset}-{last - 1}",
                 epoch=epoch,
-                headers={"Range": "bytes=0-"} if offset == 0 and end is None else None,
+                headers={"Range": "bytes=0-"} if offset == 0 and last is None else None,
                 identity=self.info.identity if self.info is not None else None,
                 on_change="fail",
                 on_complete=lambda outcome, e=epoch: self._on_complete(outcome, e),
@@ -193,7 +196,7 @@ class ProgressiveSource:
         if not info.range_honoured and not info.identity.known and cmd.start == 0:
             # No Range and nothing to tell versions apart: no later request could be checked
             # against this one, so this one is read to its end.
-            cmd.end = None
+            cmd.limit = None
         if info.total_size is not None and self.resource.total is None:
             self.resource.set_total(info.total_size)
         self.first_response.set()
