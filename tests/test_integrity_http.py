@@ -414,3 +414,27 @@ def test_an_encoding_that_cannot_be_decoded_is_refused(
     srv.add_route("enc.bin", lambda path, query, now: (status, headers, body))
     out = tmp_path / "out.bin"
     assert_clean_failure(fetch(srv, "enc.bin", out), out, code=5)
+
+
+def test_playing_gzip_segments_sounds_as_the_clean_stream(
+    hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Playback takes segments through the same transfer: the audio is the clean stream's."""
+    wavs = []
+    for faults in (Faults(), Faults(content_encoding="gzip")):
+        hls_server.set_faults("*.ts", faults)
+        wav = tmp_path / f"out{len(wavs)}.wav"
+        proc = run_cli(
+            "play",
+            hls_server.url("ts/master.m3u8"),
+            "--no-ui",
+            "--abr",
+            "fixed:best",
+            "--output",
+            f"wav:{wav}",
+            timeout=90,
+            env={"KITHARA_AUDIO_DEVICE": "none"},
+        )
+        assert proc.returncode == 0, proc.stderr
+        wavs.append(wav.read_bytes())
+    assert wavs[0] == wavs[1]
