@@ -2,9 +2,10 @@
 
 A count of segments says nothing about which segments: a playlist re-cut at the same length,
 or the same URIs serving new bytes, would resume into a file of two versions. So the state
-names the playlist (a digest of every segment's URI, range, sequence, duration, key and init
-section) and each written segment's identity (its validators or length); a resume checks
-the digest, and asks the server whether the last written segment is still the same.
+names the playlist (a digest of every segment's URI without its query, range, sequence,
+duration, key and init section) and each written segment's identity (its validators or
+length); a resume checks the digest, and asks the server whether the last written segment
+is still the same version (its bytes at the new URI, pinned to the recorded identity).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from kithara_cli.errors import KitharaError, RemoteChangedError
 from kithara_cli.hls.model import Segment
 
 
+def _stable(uri: str | None) -> str | None:
+    """A URI without its query: signed URLs get new tokens on every load of a playlist, and
+    a resume must survive that (the last segment's validators still catch new bytes)."""
+    return None if uri is None else uri.split("#", 1)[0].split("?", 1)[0]
+
+
 def playlist_digest(segments: Sequence[Segment]) -> str:
     """One string that changes whenever any segment's place, bytes' source or key does."""
     rows = []
@@ -28,12 +35,14 @@ def playlist_digest(segments: Sequence[Segment]) -> str:
         init = s.init
         rows.append(
             [
-                s.uri,
+                _stable(s.uri),
                 list(s.byterange) if s.byterange else None,
                 s.sequence,
                 round(s.duration, 6),
-                [key.method, key.uri, key.iv.hex() if key.iv else None] if key else None,
-                [init.uri, list(init.byterange) if init.byterange else None] if init else None,
+                [key.method, _stable(key.uri), key.iv.hex() if key.iv else None] if key else None,
+                [_stable(init.uri), list(init.byterange) if init.byterange else None]
+                if init
+                else None,
                 s.discontinuity_sequence,
             ]
         )

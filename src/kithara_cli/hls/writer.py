@@ -6,7 +6,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -345,7 +345,9 @@ class HlsWriter:
             self._starting_over("the playlist changed since the partial download")
             return 0, 0, None
         kept = [r for r in records if r is not None]
-        last = next((r for r in reversed(kept) if r.identity.known), None)
+        known = [i for i, r in enumerate(kept) if r.identity.known]
+        # Asked at today's URI (a signed URL's token may have changed), pinned to then's bytes.
+        last = replace(kept[known[-1]], uri=self._segments[known[-1]].uri) if known else None
         if index and (last is None or not still_same(self.dl, last)):
             self._starting_over("segments changed on the server since the partial download")
             return 0, 0, None
