@@ -438,3 +438,29 @@ def test_playing_gzip_segments_sounds_as_the_clean_stream(
         assert proc.returncode == 0, proc.stderr
         wavs.append(wav.read_bytes())
     assert wavs[0] == wavs[1]
+
+
+def test_hls_resume_survives_new_url_tokens(
+    hls_media: hls_fixtures.HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Signed segment URLs get a new token on every playlist load: not a new version."""
+    text = (hls_media.root / "ts" / "64k.m3u8").read_text()
+    loads = [0]
+
+    def tokened(path: str, query: dict[str, str], now: float) -> tuple[int, dict[str, str], bytes]:
+        loads[0] += 1
+        lines = [
+            f"{line}?token={loads[0]}" if line.endswith(".ts") else line
+            for line in text.splitlines()
+        ]
+        return 200, {}, ("\n".join(lines) + "\n").encode()
+
+    hls_server.add_route("ts/signed.m3u8", tokened)
+    out = tmp_path / "out.ts"
+    url = hls_server.url("ts/signed.m3u8")
+    _interrupt_after_three(hls_server, url, out)
+    rerun = run_cli("fetch", url, "-o", str(out))
+    assert rerun.returncode == 0, rerun.stderr
+    assert "resuming" in rerun.stderr and "starting over" not in rerun.stderr
+    assert out.read_bytes() == expected_bytes(hls_media.ts, 0)
+    assert loads[0] == 2
