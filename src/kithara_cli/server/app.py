@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import logging
 import math
 import socket
 import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
 from urllib.parse import urlencode
 
 from aiohttp import HttpVersion10, web
 from multidict import CIMultiDict
 
+from .bodies import Body, BytesBody, EndlessBody, FileBody, encode
 from .faults import NO_FAULTS, Faults, FaultTable, Route
 from .resource import (
     FileInfo,
@@ -44,73 +42,6 @@ HOP_PARAM = "_kithara_hop"
 UNPACED_CHUNK = 256 * 1024
 SHUTDOWN_GRACE_S = 0.2
 START_TIMEOUT_S = 10.0
-
-
-class _Body:
-    """Bytes of a response body, read in order (a file slice or an in-memory buffer).
-
-    ``length`` None: no end (an endless stream).
-    """
-
-    def __init__(self, length: int | None) -> None:
-        self.length = length
-
-    def read(self, n: int) -> bytes:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-class _FileBody(_Body):
-    def __init__(self, info: FileInfo, first: int, length: int) -> None:
-        super().__init__(length)
-        self.info = info
-        self.first = first
-        self._fh: BinaryIO | None = None
-
-    def read(self, n: int) -> bytes:
-        if self._fh is None:
-            self._fh = open(self.info.path, "rb")  # noqa: SIM115 - closed by close()
-            self._fh.seek(self.first)
-        return self._fh.read(n)
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-
-
-class _BytesBody(_Body):
-    def __init__(self, data: bytes) -> None:
-        super().__init__(len(data))
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def read(self, n: int) -> bytes:
-        chunk = bytes(self._view[self._pos : self._pos + n])
-        self._pos += len(chunk)
-        return chunk
-
-
-class _EndlessBody(_Body):
-    """A file's bytes over and over: a live mount that never ends."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(None)
-        self._data = data or b"\0"
-        self._pos = 0
-
-    def read(self, n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            take = self._data[self._pos : self._pos + n - len(out)]
-            out += take
-            self._pos = (self._pos + len(take)) % len(self._data)
-        return bytes(out)
-
-
-def _encode(data: bytes, coding: str) -> bytes:
-    return gzip.compress(data, mtime=0) if coding == "gzip" else zlib.compress(data)
 
 
 class MediaServer:
@@ -315,11 +246,11 @@ class MediaServer:
         if faults.http10:
             request._version = HttpVersion10  # aiohttp answers in the request's version
         if faults.endless:
-            endless = _EndlessBody(info.path.read_bytes())
+            endless = EndlessBody(info.path.read_bytes())
             return await self._send(request, path, 200, headers, endless, route, faults)
         if faults.content_encoding:
             headers["Content-Encoding"] = faults.content_encoding
-            encoded = _BytesBody(_encode(info.path.read_bytes(), faults.content_encoding))
+            encoded = BytesBody(encode(info.path.read_bytes(), faults.content_encoding))
             return await self._send(request, path, 200, headers, encoded, route, faults)
         if not whole_only:
             headers["Accept-Ranges"] = "bytes"
@@ -342,7 +273,7 @@ class MediaServer:
                     first, last = byte_range
                     status, length = 206, last - first + 1
                     headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
-        body = _FileBody(info, first, length)
+        body = FileBody(info, first, length)
         return await self._send(request, path, status, headers, body, route, faults)
 
     async def _serve_dynamic(
@@ -365,7 +296,7 @@ class MediaServer:
         headers.setdefault("Content-Type", content_type_for(path))
         if status < 200 or status in (204, 304):
             data = b""
-        return await self._send(request, path, status, headers, _BytesBody(data), route, faults)
+        return await self._send(request, path, status, headers, BytesBody(data), route, faults)
 
     async def _send(
         self,
@@ -373,7 +304,7 @@ class MediaServer:
         path: str,
         status: int,
         headers: CIMultiDict[str],
-        body: _Body,
+        body: Body,
         route: Route | None,
         faults: Faults,
     ) -> web.StreamResponse:
@@ -406,7 +337,7 @@ class MediaServer:
                 plain
                 and not faults.paced
                 and not faults.no_content_length
-                and isinstance(body, _FileBody)
+                and isinstance(body, FileBody)
             ):
                 await self._sendfile(request, resp, path, body)
             else:
@@ -420,7 +351,7 @@ class MediaServer:
         return resp
 
     async def _sendfile(
-        self, request: web.BaseRequest, resp: web.StreamResponse, path: str, body: _FileBody
+        self, request: web.BaseRequest, resp: web.StreamResponse, path: str, body: FileBody
     ) -> None:
         """Kernel sendfile, as aiohttp's FileResponse does: loopback speed with no copies."""
         transport = request.transport
@@ -442,7 +373,7 @@ class MediaServer:
         request: web.BaseRequest,
         resp: web.StreamResponse,
         path: str,
-        body: _Body,
+        body: Body,
         route: Route | None,
         faults: Faults,
         reset_at: int | None,
