@@ -21,6 +21,7 @@ from kithara_cli.events.types import (
 )
 from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.net.client import DEFAULT_USER_AGENT
+from kithara_cli.ui.sanitize import sanitize
 
 
 @dataclass
@@ -88,7 +89,11 @@ class EventJsonl:
 
 
 class VerboseLog:
-    """``--verbose``: one stderr line per notable event (progress ticks left out)."""
+    """``--verbose``: one stderr line per notable event (progress ticks left out).
+
+    Values are URLs, errors and playlist text: each is sanitised and capped on its own, so a
+    line stays readable and bounded (an event has a fixed set of fields).
+    """
 
     def __init__(self, bus: EventBus, write: Callable[[str], None] | None = None) -> None:
         self._write = write or (lambda line: (sys.stderr.write(line + "\n"), sys.stderr.flush()))
@@ -100,7 +105,7 @@ class VerboseLog:
         fields = event_to_dict(event)
         name = fields.pop("event")
         fields.pop("ts", None)
-        detail = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        detail = " ".join(f"{k}={sanitize(v)}" for k, v in fields.items() if v is not None)
         self._write(f"kithara: [{name}] {detail}")
 
     def close(self) -> None:

@@ -80,8 +80,13 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
         sys.stdout.write(json.dumps({"url": playlist.url, "variants": rows}, indent=2) + "\n")
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
+
+    from kithara_cli.ui.sanitize import sanitize
+
+    def cell(text: str) -> Text:  # network text: escapes made visible, never read as markup
+        return Text(sanitize(text) or "-")
 
     table = Table(title=None, show_edge=False)
     for col in ("index", "bandwidth", "codecs", "channels", "renditions"):
@@ -97,11 +102,11 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
         table.add_row(
             str(row["index"]),
             f"{int(bw) // 1000}k" if isinstance(bw, int) else "-",
-            escape(",".join(row["codecs"])) or "-",  # type: ignore[arg-type]
-            escape(channels) or "-",
-            escape(names) or "-",  # "[en]" is no markup tag
+            cell(",".join(row["codecs"])),  # type: ignore[arg-type]
+            cell(channels),
+            cell(names),
         )
-    Console(highlight=False).print(table)
+    Console(highlight=False, emoji=False).print(table)
 
 
 def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from kithara_cli.ui.sanitize import sanitize_line
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -37,7 +39,12 @@ def _plain(line: str) -> None:
 
 
 def print_error(message: str) -> None:
-    """One line on stderr: ``kithara: error: ...``; the message is shown literally."""
+    """One line on stderr: ``kithara: error: ...``; the message is shown literally.
+
+    Messages quote URLs and server text, so they are sanitised (controls escaped, length
+    capped) on the terminal and plain paths alike: a redirected log is ``cat`` later.
+    """
+    message = sanitize_line(message)
     if stderr_is_terminal():
         from rich.text import Text
 
@@ -47,6 +54,8 @@ def print_error(message: str) -> None:
 
 
 def print_note(message: str) -> None:
+    """One line on stderr: ``kithara: ...``, sanitised as ``print_error``'s."""
+    message = sanitize_line(message)
     if stderr_is_terminal():
         from rich.text import Text
 

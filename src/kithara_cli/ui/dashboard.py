@@ -33,8 +33,8 @@ from kithara_cli.ui.dashboard_state import (
     RequestView,
     fmt_pair,
     fmt_size,
-    sanitize,
 )
+from kithara_cli.ui.sanitize import sanitize
 
 log = logging.getLogger(__name__)
 

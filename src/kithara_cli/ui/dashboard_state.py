@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import time
-import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -47,6 +46,7 @@ from kithara_cli.events.types import (
     Underrun,
     VolumeChanged,
 )
+from kithara_cli.ui.sanitize import sanitize
 
 LINGER = 1.5
 """Seconds a finished request stays on screen, so short requests are seen at all."""
@@ -56,44 +56,11 @@ SAMPLE_INTERVAL = 0.5
 """Sparkline resolution: 120 points x 0.5 s = the last minute."""
 ORPHAN_AFTER = 120.0
 """A row with no news for this long lost its final event (queue overflow): drop it."""
-MAX_TEXT = 300
 EWMA_ALPHA = 0.3
 EWMA_MIN_BYTES = 16_384
 """Bodies smaller than this (playlists, keys) say more about latency than bandwidth."""
 
 ACTIVE_STATES = frozenset({"queued", "started", "stalled", "retrying"})
-
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def sanitize(text: object, limit: int = MAX_TEXT) -> str:
-    """Network text made safe to draw: control and bidi characters become visible escapes.
-
-    ``"\\x1b[31m"`` stays readable as ``\\x1b[31m`` instead of colouring the terminal. Rich
-    markup is not a concern here (we only ever build ``Text`` objects), escapes are.
-    """
-    s = str(text)
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    if s.isprintable():
-        return s
-    out: list[str] = []
-    for ch in s:
-        if ch.isprintable():
-            out.append(ch)
-            continue
-        cat = unicodedata.category(ch)
-        if cat == "Zs":
-            out.append(" ")
-        elif cat in ("Co", "Cn") or ch == "\u200d":  # private use, unassigned, emoji joiner
-            out.append(ch)
-        elif ch in _NAMED_ESCAPES:
-            out.append(_NAMED_ESCAPES[ch])
-        elif ord(ch) < 0x100:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(f"\\u{ord(ch):04x}")
-    return "".join(out)
 
 
 def label_for(url: str, label: str) -> str:

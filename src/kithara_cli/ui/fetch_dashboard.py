@@ -29,7 +29,8 @@ from kithara_cli.ui.dashboard import (
     request_lines,
     rule,
 )
-from kithara_cli.ui.dashboard_state import DashboardSnapshot, FetchView, sanitize
+from kithara_cli.ui.dashboard_state import DashboardSnapshot, FetchView
+from kithara_cli.ui.sanitize import sanitize, sanitize_line
 
 EVENT_LINES = 3
 
@@ -103,7 +104,7 @@ class _FetchLive(LiveView):
     def on_event(self, event: Event) -> None:
         self.state.apply(event)
         if isinstance(event, Notice):  # kept above the live area, as FetchProgressView does
-            self.console.print(Text.assemble(("kithara: ", "dim"), sanitize(event.message)))
+            self.console.print(Text.assemble(("kithara: ", "dim"), sanitize_line(event.message)))
 
     def render(self, snap: DashboardSnapshot, width: int, height: int, final: bool) -> Any:
         return render_fetch_dashboard(self.label, snap, width, height, final)

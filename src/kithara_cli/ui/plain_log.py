@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from kithara_cli.events import EventBus
+from kithara_cli.ui.sanitize import sanitize_line
 
 if TYPE_CHECKING:
     from kithara_cli.ui.dashboard_state import DashboardState, LogEntry
@@ -56,7 +57,8 @@ class PlainLog:
             if entry.level == "error":
                 continue  # a failure that ends playback is the command's own last line
             stamp = time.strftime("%H:%M:%S")
-            sys.stderr.write(f"kithara: {stamp} {entry.kind:<9} {entry.text}\n")
+            text = sanitize_line(entry.text)  # sanitised on arrival; this only guards
+            sys.stderr.write(f"kithara: {stamp} {entry.kind:<9} {text}\n")
         if entries[start:]:
             sys.stderr.flush()
             self._last = entries[-1]

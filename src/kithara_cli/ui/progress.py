@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import Event, FetchProgress, Notice
 from kithara_cli.ui.console import print_note, stderr_console, stderr_is_terminal
+from kithara_cli.ui.sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -28,7 +29,7 @@ class FetchProgressView:
 
     def __init__(self, bus: EventBus, label: str, *, quiet: bool = False, verbose: bool = False):
         self.bus = bus
-        self.label = label
+        self.label = sanitize(label, 80)  # the output's name: shown as text, never as markup
         self.quiet = quiet
         self.verbose = verbose
         self._latest: FetchProgress | None = None
@@ -64,12 +65,12 @@ class FetchProgressView:
             )
 
             self._progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 DownloadColumn(),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
-                TextColumn("{task.fields[segments]}"),
+                TextColumn("{task.fields[segments]}", markup=False),
                 console=stderr_console(),
                 transient=False,
                 refresh_per_second=10,
@@ -90,9 +91,10 @@ class FetchProgressView:
             notices, self._notices = self._notices, []
         for message in notices:
             if self._progress is not None:
-                self._progress.console.print(f"kithara: {message}", markup=False)
+                line = f"kithara: {sanitize_line(message)}"
+                self._progress.console.print(line, markup=False, highlight=False, emoji=False)
             else:
-                print_note(message)
+                print_note(message)  # sanitises
         ev = self._latest
         if ev is None:
             return

@@ -1,0 +1,97 @@
+"""Network text made safe to show on a terminal: one function every printing path goes through.
+
+A playlist, a URL, a header or an error message can carry bytes a terminal obeys: ESC
+sequences (clear the screen, retitle the window, OSC 52 writes the clipboard), C1 controls
+(U+009B is a one-character CSI on many terminals), bidi overrides that reorder what is shown
+("Trojan source"), zero-width characters. Each becomes a visible escape (``\\x1b``, ``\\x9b``,
+``\\u202e``), so the whole sequence is shown as literal text and nothing is obeyed, and a line
+is capped with an ellipsis, so a 1 MB URI cannot flood the screen.
+
+Escaping every control character, ESC and the C1 introducers included, is what neutralises a
+sequence: without its introducer ``[2J`` or ``]52;c;...`` is plain text, so no parser of
+escape sequences is needed (and none could be trusted to agree with every terminal).
+
+Pure and cheap: no Rich import (start-up time counts), and text with nothing to escape comes
+back unchanged from one C-level ``str.isprintable`` scan, since the dashboard calls this on
+every refresh. The output is printable, so sanitising twice changes nothing. It does not
+escape Rich markup: callers hand text to Rich as ``Text`` or with ``markup=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MAX_FIELD = 300
+"""Characters kept of one field (a URL, a title, a rendition name)."""
+MAX_LINE = 400
+"""Characters kept of a whole message line (an error or a note)."""
+ELLIPSIS = "…"
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_KEEP_CATEGORIES = frozenset({"Co", "Cn"})  # private use and unassigned (newer emoji): inert
+_ZWJ = "\u200d"  # joins emoji sequences (family, profession): inert on its own
+
+
+def _escape_char(ch: str) -> str:
+    """One non-printable character as what a person can read and a terminal ignores."""
+    if ch in _NAMED:
+        return _NAMED[ch]
+    import unicodedata  # only text that needs escaping pays for it
+
+    cat = unicodedata.category(ch)
+    if cat == "Zs":  # no-break and other spaces: a space is what they look like
+        return " "
+    if cat in _KEEP_CATEGORIES or ch == _ZWJ:
+        return ch
+    code = ord(ch)
+    if code < 0x100:  # C0, DEL, C1 (U+009B shown as \x9b), soft hyphen
+        return f"\\x{code:02x}"
+    if code < 0x10000:  # bidi controls, zero-width, line separators, BOM, lone surrogates
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"  # tag characters
+
+
+def _take(chars: Iterable[str], budget: int) -> tuple[list[str], bool]:
+    """Escaped pieces of ``chars`` up to ``budget`` characters, never splitting an escape.
+
+    The flag says whether every character fitted.
+    """
+    pieces: list[str] = []
+    used = 0
+    for ch in chars:
+        piece = ch if ch.isprintable() else _escape_char(ch)
+        used += len(piece)
+        if used > budget:
+            return pieces, False
+        pieces.append(piece)
+    return pieces, True
+
+
+def sanitize(text: object, limit: int = MAX_FIELD, *, tail: int = 0) -> str:
+    """``text`` as one safe line of at most ``limit`` characters.
+
+    Longer text is cut with an ellipsis, keeping the last ``tail`` characters after it (a
+    message's end often says what went wrong: ``... (connection refused)``).
+    """
+    s = text if isinstance(text, str) else str(text)
+    if len(s) <= limit and s.isprintable():
+        return s
+    limit = max(limit, 1)
+    if len(s) <= limit:
+        pieces, fits = _take(s, limit)
+        if fits:
+            return "".join(pieces)
+    tail = min(max(tail, 0), (limit - 1) // 2)
+    head, _ = _take(s[:limit], limit - 1 - tail)
+    if not tail:
+        return "".join(head) + ELLIPSIS
+    end, _ = _take(reversed(s[-tail:]), tail)
+    return "".join(head) + ELLIPSIS + "".join(reversed(end))
+
+
+def sanitize_line(text: object, limit: int = MAX_LINE) -> str:
+    """A whole message line (error, note): capped at ``limit``, its end kept after the cut."""
+    return sanitize(text, limit, tail=limit // 4)
+
+
+__all__ = ["ELLIPSIS", "MAX_FIELD", "MAX_LINE", "sanitize", "sanitize_line"]
