@@ -388,9 +388,10 @@ def test_small_resources_are_decoded_too(srv: MediaServer) -> None:
 
 
 def test_a_request_deadline_bounds_a_slow_but_steady_body(srv: MediaServer) -> None:
-    """Above the minimum rate, yet too slow for the overall deadline: retried, then an error
-    of its own type (a stall), not a request that runs for ever."""
-    srv.set_faults("v1.bin", Faults(rate_per_conn=100_000))  # 20 s for the whole file
+    """Above the minimum rate, yet too slow for the overall deadline, from a server that
+    cannot resume: retried, then an error of its own type (a stall), never a request that
+    runs for ever. (With Range, each cut-off resumes forward instead.)"""
+    srv.set_faults("v1.bin", Faults(rate_per_conn=100_000, ignore_range=True))  # 20 s
     net = NetConfig(read_timeout=5, request_deadline=0.5)
     retry = RetryPolicy(max_attempts=2, base=0.01, cap=0.02)
     started = time.monotonic()
@@ -464,3 +465,18 @@ def test_hls_resume_survives_new_url_tokens(
     assert "resuming" in rerun.stderr and "starting over" not in rerun.stderr
     assert out.read_bytes() == expected_bytes(hls_media.ts, 0)
     assert loads[0] == 2
+
+
+@pytest.mark.parametrize("ranges", [True, False], ids=["resumable", "not-resumable"])
+def test_deadline_option(srv: MediaServer, root: Path, tmp_path: Path, ranges: bool) -> None:
+    """``--deadline``: a request cut off by it resumes forward where the server has Range
+    (the file arrives whole); where it has not, the retries run out: one clean line."""
+    srv.set_faults("v1.bin", Faults(rate_per_conn=1_000_000, ignore_range=not ranges))  # 2 s
+    out = tmp_path / "out.bin"
+    proc = fetch(srv, "v1.bin", out, "-c", "1", "--deadline", "0.6", "--retries", "2")
+    if ranges:
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_bytes() == (root / "v1.bin").read_bytes()
+        assert len(srv.stats.requests("v1.bin")) >= 3
+    else:
+        assert_clean_failure(proc, out, code=3)

@@ -79,6 +79,16 @@ TimeoutOpt = Annotated[
         metavar="SECONDS",
     ),
 ]
+DeadlineOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--deadline",
+        min=0.1,
+        help="Seconds one request may take in all; then it is resumed from where it got "
+        "(or retried). Default: no limit beyond --timeout's.",
+        metavar="SECONDS",
+    ),
+]
 RetriesOpt = Annotated[
     int, typer.Option("--retries", help="Attempts per request without progress.", metavar="N")
 ]
@@ -157,6 +167,7 @@ def fetch(
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
     timeout: TimeoutOpt = 20.0,
+    deadline: DeadlineOpt = None,
     retries: RetriesOpt = 6,
     proxy: ProxyOpt = None,
     http2: Http2Opt = False,
@@ -169,7 +180,7 @@ def fetch(
 
     _sigterm_as_interrupt()
     common = CommonOptions(
-        header or [], user_agent, timeout, retries, proxy, http2, verbose, events
+        header or [], user_agent, timeout, retries, proxy, http2, verbose, events, deadline
     )
     options = FetchOptions(
         url=url,
@@ -246,6 +257,7 @@ def play(
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
     timeout: TimeoutOpt = 20.0,
+    deadline: DeadlineOpt = None,
     retries: RetriesOpt = 6,
     proxy: ProxyOpt = None,
     http2: Http2Opt = False,
@@ -258,7 +270,7 @@ def play(
 
     _sigterm_as_interrupt()
     common = CommonOptions(
-        header or [], user_agent, timeout, retries, proxy, http2, verbose, events
+        header or [], user_agent, timeout, retries, proxy, http2, verbose, events, deadline
     )
     options = PlayOptions(
         url=url,

@@ -34,6 +34,7 @@ class CommonOptions:
     http2: bool = False
     verbose: bool = False
     events_path: Path | None = None
+    deadline: float | None = None  # --deadline: seconds per request attempt, all of it
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}
@@ -49,6 +50,7 @@ class CommonOptions:
             connect_timeout=min(self.timeout, 10.0),
             proxy=self.proxy,
             http2=self.http2,
+            request_deadline=self.deadline,
         )
 
     def retry_policy(self) -> RetryPolicy:

@@ -100,6 +100,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
         if validator and any(k.lower() == "range" for k in headers):
             headers["If-Range"] = validator
         before = job.high_water
+        partial = False  # this attempt's response was a 206: a cut-off resumes forward
         t0 = time.monotonic()
         deadline = cmd.deadline if cmd.deadline is not None else net.request_deadline
         try:
@@ -107,6 +108,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                 async with opener.stream(cmd.url, headers) as resp:
                     limit.reschedule(None if deadline is None else loop.time() + deadline)
                     status = resp.status_code
+                    partial = status == 206
                     if status == 416 and cmd.end is None and want > 0:
                         _, _, total = parse_content_range(resp.headers.get("content-range"))
                         if total is not None and total == want:  # nothing left: we have it all
@@ -209,8 +211,12 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                         stall=net.read_timeout,
                     )
                 )
-            slow = isinstance(err, SlowBodyError | DeadlineError)
-            progressed = job.high_water > before and not slow
+            # A trickle never counts as progress; a deadline only where the next request goes
+            # on from here (a 206), not where it starts the whole body over (a 200).
+            stuck = isinstance(err, SlowBodyError) or (
+                isinstance(err, DeadlineError) and not partial
+            )
+            progressed = job.high_water > before and not stuck
             if progressed:  # this is a resume, not a retry
                 attempt = 1
             limit_n = dl.retry.max_attempts
