@@ -480,3 +480,17 @@ def test_deadline_option(srv: MediaServer, root: Path, tmp_path: Path, ranges: b
         assert len(srv.stats.requests("v1.bin")) >= 3
     else:
         assert_clean_failure(proc, out, code=3)
+
+
+def test_a_206_without_a_total_is_read_to_its_end(srv: MediaServer, tmp_path: Path) -> None:
+    """``Content-Range: bytes 0-N/*``: the length is learnt where the open-ended range ends."""
+    data = random.Random(5).randbytes(300_000)
+
+    def star(path: str, query: dict[str, str], now: float) -> tuple[int, dict[str, str], bytes]:
+        return 206, {"Content-Range": f"bytes 0-{len(data) - 1}/*"}, data
+
+    srv.add_route("star.bin", star)
+    out = tmp_path / "out.bin"
+    proc = fetch(srv, "star.bin", out)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == data

@@ -181,8 +181,9 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                         raise TruncatedBodyError(
                             f"body ended at byte {end_pos} of {p.body_end}: {cmd.url}"
                         )
-                    if at_eof and (p.whole or p.body_end is None):
-                        resource_end = end_pos  # a whole body read to its end: the length
+                    if at_eof and (p.whole or (upto is None and p.total is None)):
+                        # A whole body, or an open-ended range, read to its end: the length.
+                        resource_end = end_pos
                     if stop is not None:
                         if resource_end is not None and resource_end <= end_pos:
                             raise ResourceTooShortError(
