@@ -28,9 +28,12 @@ EXPECTED = {
     "KitharaError": 1,
     "RetryableError": 1,
     "FatalError": 1,
-    "RemoteChangedError": 1,  # caught inside a fetch (it starts over); never reaches a user
+    "RemoteChangedError": 3,  # a fetch starts over once; play stops rather than splice
     "NetworkError": 3,
     "BodyStalledError": 3,
+    "SlowBodyError": 3,
+    "DeadlineError": 3,
+    "ResourceTooShortError": 3,
     "TruncatedBodyError": 3,
     "ServerBusyError": 3,
     "ResolveError": 3,
@@ -39,10 +42,12 @@ EXPECTED = {
     "TooManyRedirectsError": 4,
     "InvalidUrlError": 2,
     "UsageError": 2,
+    "SizeLimitError": 2,  # over --max-size, or an endless body without it
     "PlaylistError": 5,
     "UnsupportedError": 5,
     "DecryptionError": 5,
     "DecoderError": 5,
+    "ContentEncodingError": 5,
     "TooLargeError": 5,
     "OutputError": 6,
     "OutputBusyError": 6,

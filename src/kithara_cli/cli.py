@@ -103,7 +103,21 @@ UserAgentOpt = Annotated[
 TimeoutOpt = Annotated[
     float,
     typer.Option(
-        "--timeout", help="Seconds without data before a request is retried.", metavar="SECONDS"
+        "--timeout",
+        help="Seconds without data before a request is retried. Also the deadline for a "
+        "response's headers, and the window over which a body must average 1 KiB/s or "
+        "count as stalled (a trickle is retried like a stall).",
+        metavar="SECONDS",
+    ),
+]
+DeadlineOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--deadline",
+        min=0.1,
+        help="Seconds one request may take in all; then it is resumed from where it got "
+        "(or retried). Default: no limit beyond --timeout's.",
+        metavar="SECONDS",
     ),
 ]
 RetriesOpt = Annotated[
@@ -176,9 +190,19 @@ def fetch(
     dashboard: Annotated[
         bool, typer.Option("--dashboard", help="Show in-flight requests under the bar.")
     ] = False,
+    max_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-size",
+            help="Stop a body with no length (a radio stream) at SIZE (e.g. 50M) and keep it; "
+            "refuse a larger file. Without it a body with no length may reach 2 GiB.",
+            metavar="SIZE",
+        ),
+    ] = None,
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
     timeout: TimeoutOpt = 20.0,
+    deadline: DeadlineOpt = None,
     retries: RetriesOpt = 6,
     proxy: ProxyOpt = None,
     http2: Http2Opt = False,
@@ -193,7 +217,16 @@ def fetch(
     _sigterm_as_interrupt()
     _warn_if_insecure(insecure)
     common = CommonOptions(
-        header or [], user_agent, timeout, retries, proxy, http2, verbose, events, insecure=insecure
+        header or [],
+        user_agent,
+        timeout,
+        retries,
+        proxy,
+        http2,
+        verbose,
+        events,
+        deadline,
+        insecure=insecure,
     )
     options = FetchOptions(
         url=url,
@@ -211,6 +244,7 @@ def fetch(
         live_edge=live_edge,
         duration=duration,
         dashboard=dashboard,
+        max_size=max_size,
     )
     try:
         run_fetch(options, common)
@@ -269,6 +303,7 @@ def play(
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
     timeout: TimeoutOpt = 20.0,
+    deadline: DeadlineOpt = None,
     retries: RetriesOpt = 6,
     proxy: ProxyOpt = None,
     http2: Http2Opt = False,
@@ -283,7 +318,16 @@ def play(
     _sigterm_as_interrupt()
     _warn_if_insecure(insecure)
     common = CommonOptions(
-        header or [], user_agent, timeout, retries, proxy, http2, verbose, events, insecure=insecure
+        header or [],
+        user_agent,
+        timeout,
+        retries,
+        proxy,
+        http2,
+        verbose,
+        events,
+        deadline,
+        insecure=insecure,
     )
     options = PlayOptions(
         url=url,

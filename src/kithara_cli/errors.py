@@ -108,6 +108,8 @@ class TooManyRedirectsError(HttpStatusError):
 class RemoteChangedError(RetryableError):
     """The remote file changed (validators differ) while resuming: start over."""
 
+    exit_code = 3  # a server that will not hold one version still: a network failure
+
 
 # --- input and content -----------------------------------------------------------------------
 

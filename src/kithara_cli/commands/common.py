@@ -34,6 +34,7 @@ class CommonOptions:
     http2: bool = False
     verbose: bool = False
     events_path: Path | None = None
+    deadline: float | None = None  # --deadline: seconds per request attempt, all of it
     insecure: bool = False
 
     def net_config(self) -> NetConfig:
@@ -51,6 +52,7 @@ class CommonOptions:
             proxy=self.proxy,
             http2=self.http2,
             verify_tls=not self.insecure,
+            request_deadline=self.deadline,
         )
 
     def retry_policy(self) -> RetryPolicy:

@@ -30,6 +30,7 @@ class FetchOptions:
     live_edge: int = 3
     duration: float | None = None
     dashboard: bool = False
+    max_size: str | None = None
 
 
 def looks_like_hls(url: str) -> bool:
@@ -70,10 +71,12 @@ def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
 def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
     from kithara_cli.dl import Downloader
     from kithara_cli.file import ProgressiveFetch, check_output
+    from kithara_cli.file.fetch import parse_size
     from kithara_cli.ui.console import print_note
 
     assert options.out is not None
     out = options.out
+    max_size = parse_size(options.max_size) if options.max_size is not None else None
     check_output(out, options.force)
     with (
         EventSinks(bus, common),
@@ -84,7 +87,9 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
             retry=common.retry_policy(),
         ) as downloader,
     ):
-        job = ProgressiveFetch(downloader, options.url, out, connections=options.connections)
+        job = ProgressiveFetch(
+            downloader, options.url, out, connections=options.connections, max_size=max_size
+        )
         with progress_view(bus, out.name, options, common):
             result = job.run()
     if not options.quiet:

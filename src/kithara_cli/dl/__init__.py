@@ -7,9 +7,19 @@ Promises:
   PREFETCH ones;
 - every accepted ``FetchCmd`` gets exactly one ``on_complete`` (ok, failed or cancelled, also
   when cancelled while still queued), called on the downloader thread;
-- a body cut short, reset or stalled is resumed with Range from the last byte received; a
-  server that ignores Range has its leading bytes skipped; 429/5xx are retried with backoff
-  and jitter, honouring Retry-After; retries reset while bytes keep arriving;
+- a body cut short, reset or stalled is resumed with Range (and If-Range, from the version
+  pinned by the command's first response or given by its peer) from the last byte received;
+  429/5xx are retried with backoff and jitter, honouring Retry-After; retries reset while
+  bytes keep arriving above the minimum rate (a trickle is a stall, ``dl.validate``);
+- every response is placed before use (``dl.transfer``): its identity (ETag, else
+  Last-Modified, else length) must match the pinned one, 206s included; a 200 is the whole
+  object from byte 0 and rewrites the command's range from its start; another version
+  restarts the range (``on_change="restart"``) or fails the command with RemoteChangedError
+  (``"fail"``: the peer holds other bytes of the old version). Never splices two versions;
+- a body without a length is read to its end, and the outcome says where the resource ended
+  (``FetchOutcome.resource_end``); a range the resource is too short for is an error
+  (ResourceTooShortError), never a short success; gzip/deflate bodies are decoded
+  (``net.encoding``), a 206 with a Content-Encoding refused;
 - LoadSlow is published once a fetch outlives its soft timeout; the fetch is not aborted;
 - every step of a request's life is an event on the bus.
 Never: decides what to fetch (peers do), blocks its loop on disk or CPU work beyond handing a

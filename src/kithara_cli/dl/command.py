@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kithara_cli.dl.validate import Identity
 from kithara_cli.errors import KitharaError
 
 if TYPE_CHECKING:
@@ -26,10 +27,14 @@ class ResponseInfo:
     url: str  # final URL after redirects
     status: int
     total_size: int | None  # whole resource length, when known
-    range_honoured: bool
+    range_honoured: bool  # a 206: the server serves byte ranges
     etag: str | None
     last_modified: str | None
     content_type: str | None
+    identity: Identity = field(
+        default_factory=Identity
+    )  # the version the command's bytes all belong to
+    encoding: str | None = None  # a Content-Encoding the body was decoded from
 
 
 ChunkSink = Callable[[int, bytes], None]  # (absolute offset, data); may raise to abort
@@ -41,11 +46,19 @@ class FetchCmd:
     sink: ChunkSink
     start: int = 0
     end: int | None = None  # exclusive; None: to the end of the resource
+    limit: int | None = None  # with no end: stop after this many bytes (a cap, not a range)
     priority: Priority = Priority.PREFETCH
     label: str = ""
     headers: Mapping[str, str] | None = None
     epoch: int = 0
-    if_range: str | None = None  # validator: a changed resource answers 200 from byte 0
+    # The version every byte must belong to (a resource shared by several commands, or one
+    # resumed from disk). None: the command's first response pins it for its own retries.
+    identity: Identity | None = None
+    # A later response of another version: "restart" rewrites the command's range from it
+    # (the sink sees offsets go back), "fail" ends the command with RemoteChangedError (the
+    # peer holds bytes of the old version elsewhere and must start over itself).
+    on_change: str = "restart"
+    deadline: float | None = None  # seconds per attempt, headers and body; None: the config's
     on_response: Callable[[ResponseInfo], None] | None = None  # may raise to refuse
     on_complete: Callable[[FetchOutcome], None] | None = None
     soft_timeout: float | None = None  # None: the downloader's default
@@ -58,6 +71,10 @@ class FetchOutcome:
     state: str  # "ok" | "failed" | "cancelled"
     bytes: int  # body bytes handed to the sink
     info: ResponseInfo | None = None
+    # The resource's length, where learnt: a total the server gave, or the end of a whole
+    # (200) body read to its end. None: only the command's range is known to exist.
+    resource_end: int | None = None
+    identity: Identity | None = None  # the version the bytes handed over belong to
     error: KitharaError | None = None
     cancel_reason: str | None = None
 

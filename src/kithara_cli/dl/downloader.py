@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kithara_cli import interrupt
@@ -20,45 +19,33 @@ from kithara_cli.dl.command import (
     FetchHandle,
     FetchOutcome,
     Priority,
-    ResponseInfo,
 )
+from kithara_cli.dl.transfer import Job, transfer
 from kithara_cli.errors import (
-    BodyStalledError,
-    FatalError,
     KitharaError,
     NetworkError,
-    RemoteChangedError,
-    ServerBusyError,
     TooLargeError,
-    TruncatedBodyError,
     UsageError,
 )
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import (
-    BodyResumed,
-    BodyStalled,
-    FirstByte,
     LoadSlow,
     RequestCancelled,
     RequestCompleted,
     RequestEnqueued,
     RequestFailed,
-    RequestProgress,
-    RequestRetrying,
     RequestStarted,
-    RetryExhausted,
 )
 from kithara_cli.net import (
     NetConfig,
     RetryPolicy,
     classify_http_error,
-    classify_status,
     make_opener,
 )
-from kithara_cli.net.request import DirectResponse, ResponseOpener
+from kithara_cli.net.request import ResponseOpener
 
 if TYPE_CHECKING:
-    import httpx
+    pass
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -86,31 +73,6 @@ def _tune_httpcore() -> None:
 
 
 _tune_httpcore()
-
-
-@dataclass
-class _Job:
-    handle: FetchHandle
-    enqueued_at: float
-    started_at: float = 0.0
-    ttfb: float = 0.0
-    bytes_done: int = 0
-    total: int | None = None
-    task: asyncio.Task[FetchOutcome] | None = None
-    cancel_reason: str | None = None
-    finished: bool = False
-
-
-def _parse_content_range(value: str | None) -> tuple[int | None, int | None]:
-    """``bytes a-b/total`` -> (a, total); unknown parts are None."""
-    if not value or not value.startswith("bytes "):
-        return None, None
-    spec, _, total = value[6:].partition("/")
-    first = spec.partition("-")[0]
-    return (
-        int(first) if first.isdigit() else None,
-        int(total) if total.isdigit() else None,
-    )
 
 
 def _drain_tasks(loop: asyncio.AbstractEventLoop, rounds: int = 3) -> None:
@@ -157,9 +119,9 @@ class Downloader:
         self._ready = threading.Event()
         self._closed = False
         # loop-thread state
-        self._heap: list[tuple[int, int, _Job]] = []
+        self._heap: list[tuple[int, int, Job]] = []
         self._seq = itertools.count()
-        self._jobs: dict[int, _Job] = {}
+        self._jobs: dict[int, Job] = {}
         self._active = 0
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -247,7 +209,7 @@ class Downloader:
                 range_end=cmd.end,
             )
         )
-        job = _Job(handle, time.monotonic())
+        job = Job(handle, time.monotonic())
         if self._closed:
             self._finish(job, FetchOutcome(request_id, "cancelled", 0, cancel_reason="shutdown"))
             return handle
@@ -273,7 +235,7 @@ class Downloader:
 
     # --- loop-thread internals ---------------------------------------------------------------
 
-    def _enqueue(self, job: _Job) -> None:
+    def _enqueue(self, job: Job) -> None:
         self._jobs[job.handle.request_id] = job
         heapq.heappush(self._heap, (int(job.handle.cmd.priority), next(self._seq), job))
         self._pump()
@@ -287,7 +249,7 @@ class Downloader:
             job.task = self.loop.create_task(self._run(job))
             job.task.add_done_callback(lambda _task, job=job: self._never_ran(job))
 
-    def _never_ran(self, job: _Job) -> None:
+    def _never_ran(self, job: Job) -> None:
         """A task cancelled before its first step never enters ``_run`` (so no outcome, and
         its slot is never given back): complete it here. Seen as 8 of 200 cancels that
         landed right after the submit; each held a fetch's Ctrl-C for its 5 s wait."""
@@ -307,7 +269,7 @@ class Downloader:
         if job is not None:
             self._cancel_in_loop(job, reason)
 
-    def _cancel_in_loop(self, job: _Job, reason: str) -> None:
+    def _cancel_in_loop(self, job: Job, reason: str) -> None:
         if job.finished or job.cancel_reason is not None:
             return
         job.cancel_reason = reason
@@ -319,7 +281,7 @@ class Downloader:
         else:
             job.task.cancel()
 
-    def _finish(self, job: _Job, outcome: FetchOutcome) -> None:
+    def _finish(self, job: Job, outcome: FetchOutcome) -> None:
         """The single place a command completes: exactly one on_complete per command."""
         if job.finished:
             return
@@ -359,7 +321,7 @@ class Downloader:
         if not job.handle.future.done():
             job.handle.future.set_result(outcome)
 
-    async def _run(self, job: _Job) -> FetchOutcome:
+    async def _run(self, job: Job) -> FetchOutcome:
         rid = job.handle.request_id
         job.started_at = time.monotonic()
         self.bus.publish(
@@ -370,7 +332,10 @@ class Downloader:
         timer = self.loop.call_later(soft, self._load_slow, job) if soft > 0 else None
         outcome: FetchOutcome
         try:
-            outcome = await self._transfer(job)
+            opener = self._opener
+            if opener is None:
+                raise self._client_error or NetworkError("the HTTP client is not ready")
+            outcome = await transfer(self, opener, job)
         except asyncio.CancelledError:
             outcome = FetchOutcome(
                 rid, "cancelled", job.bytes_done, cancel_reason=job.cancel_reason or "shutdown"
@@ -389,7 +354,7 @@ class Downloader:
         self._pump()
         return outcome
 
-    def _load_slow(self, job: _Job) -> None:
+    def _load_slow(self, job: Job) -> None:
         if job.finished:
             return
         self.bus.publish(
@@ -400,188 +365,6 @@ class Downloader:
                 total=job.total,
             )
         )
-
-    async def _transfer(self, job: _Job) -> FetchOutcome:
-        cmd = job.handle.cmd
-        rid = job.handle.request_id
-        opener = self._opener
-        if opener is None:
-            raise self._client_error or NetworkError("the HTTP client is not ready")
-        info: ResponseInfo | None = None
-        attempt = 0
-        resumes = 0
-        while True:
-            attempt += 1
-            want = cmd.start + job.bytes_done
-            if cmd.end is not None and want >= cmd.end:
-                return FetchOutcome(rid, "ok", job.bytes_done, info=info)
-            headers = dict(cmd.headers or {})
-            ranged = want > 0 or cmd.end is not None
-            if ranged:
-                last = "" if cmd.end is None else str(cmd.end - 1)
-                headers["Range"] = f"bytes={want}-{last}"
-                if cmd.if_range:
-                    headers["If-Range"] = cmd.if_range
-            before = job.bytes_done
-            t0 = time.monotonic()
-            try:
-                async with opener.stream(cmd.url, headers) as resp:
-                    status = resp.status_code
-                    if status == 416 and cmd.end is None and want > 0:
-                        _, total = _parse_content_range(resp.headers.get("content-range"))
-                        if total is not None and total == want:  # nothing left: we have it all
-                            job.total = total
-                            return FetchOutcome(rid, "ok", job.bytes_done, info=info)
-                    err = classify_status(status, cmd.url, resp.headers)
-                    if err is not None:
-                        raise err
-                    partial = status == 206
-                    body_start = 0
-                    total_size: int | None = None
-                    length = resp.headers.get("content-length")
-                    body_len = int(length) if length and length.isdigit() else None
-                    if partial:
-                        first, total_size = _parse_content_range(resp.headers.get("content-range"))
-                        body_start = first if first is not None else want
-                        if body_start > want:
-                            raise NetworkError(f"server sent bytes from {body_start}, asked {want}")
-                    else:
-                        total_size = body_len
-                        if ranged and cmd.if_range:
-                            etag = resp.headers.get("etag")
-                            if etag and etag != cmd.if_range:
-                                raise RemoteChangedError(f"remote file changed: {cmd.url}")
-                    skip = want - body_start
-                    if info is None:
-                        ttfb = time.monotonic() - t0
-                        job.ttfb = ttfb
-                        full = None if body_len is None else body_start + body_len
-                        if cmd.end is not None:
-                            full = cmd.end if full is None else min(full, cmd.end)
-                        job.total = None if full is None else full - cmd.start
-                        info = ResponseInfo(
-                            url=str(resp.url),
-                            status=status,
-                            total_size=total_size,
-                            range_honoured=partial or not ranged,
-                            etag=resp.headers.get("etag"),
-                            last_modified=resp.headers.get("last-modified"),
-                            content_type=resp.headers.get("content-type"),
-                        )
-                        self.bus.publish(
-                            FirstByte(
-                                request_id=rid,
-                                ttfb=ttfb,
-                                status=status,
-                                partial=partial,
-                                total=job.total,
-                            )
-                        )
-                        if cmd.on_response is not None:
-                            cmd.on_response(info)  # may narrow cmd.end (split into parts)
-                    else:
-                        resumes += 1
-                        self.bus.publish(
-                            BodyResumed(
-                                request_id=rid,
-                                resume=resumes,
-                                from_offset=want,
-                                range_honoured=partial,
-                            )
-                        )
-                    expected = None if body_len is None else body_start + body_len
-                    if cmd.end is not None:
-                        expected = cmd.end if expected is None else min(expected, cmd.end)
-                    if expected is not None:
-                        job.total = expected - cmd.start
-                    await self._pump_body(job, resp, skip, want)
-                    end_pos = cmd.start + job.bytes_done
-                    if expected is not None and end_pos < expected:
-                        raise TruncatedBodyError(
-                            f"body ended at byte {end_pos} of {expected}: {cmd.url}"
-                        )
-                    if job.total is None and cmd.end is None:
-                        job.total = job.bytes_done
-                    return FetchOutcome(rid, "ok", job.bytes_done, info=info)
-            except asyncio.CancelledError:
-                raise
-            except FatalError:
-                raise
-            except Exception as exc:  # classified below
-                err = classify_http_error(exc, cmd.url)
-                if not err.retryable:
-                    raise err from exc
-                if isinstance(err, BodyStalledError):
-                    self.bus.publish(
-                        BodyStalled(
-                            request_id=rid,
-                            consumed=job.bytes_done,
-                            expected=job.total,
-                            stall=self.net.read_timeout,
-                        )
-                    )
-                if isinstance(err, RemoteChangedError):
-                    raise err from exc
-                if job.bytes_done > before:  # progress made: this is a resume, not a retry
-                    attempt = 1
-                limit = self.retry.max_attempts
-                if cmd.max_attempts is not None:
-                    limit = max(1, min(limit, cmd.max_attempts))
-                if attempt >= limit or resumes > 1000:
-                    self.bus.publish(RetryExhausted(request_id=rid, attempts=attempt))
-                    raise err from exc
-                retry_after = err.retry_after if isinstance(err, ServerBusyError) else None
-                delay = 0.0 if job.bytes_done > before else self.retry.backoff(attempt, retry_after)
-                self.bus.publish(
-                    RequestRetrying(
-                        request_id=rid,
-                        attempt=attempt,
-                        max_attempts=limit,
-                        error=str(err),
-                        backoff=delay,
-                    )
-                )
-                if delay:
-                    await asyncio.sleep(delay)
-
-    async def _pump_body(
-        self, job: _Job, resp: httpx.Response | DirectResponse, skip: int, want: int
-    ) -> None:
-        """Hand body chunks to the sink at their absolute offsets; the hot loop."""
-        cmd = job.handle.cmd
-        sink = cmd.sink
-        offset = want
-        end = cmd.end
-        interval = self.progress_interval
-        next_progress = time.monotonic() + interval
-        rid = job.handle.request_id
-        publish = self.bus.publish
-        async for chunk in resp.aiter_raw():
-            if skip:
-                if len(chunk) <= skip:
-                    skip -= len(chunk)
-                    continue
-                chunk = chunk[skip:]
-                skip = 0
-            if end is not None and offset + len(chunk) >= end:
-                chunk = chunk[: end - offset]
-                sink(offset, chunk)
-                job.bytes_done += len(chunk)
-                return
-            sink(offset, chunk)
-            offset += len(chunk)
-            job.bytes_done += len(chunk)
-            now = time.monotonic()
-            if now >= next_progress:
-                next_progress = now + interval
-                publish(
-                    RequestProgress(
-                        request_id=rid,
-                        bytes_done=job.bytes_done,
-                        total=job.total,
-                        elapsed=now - job.started_at,
-                    )
-                )
 
     # --- small resources ----------------------------------------------------------------------
 

@@ -2,7 +2,12 @@
 
 Promises: ``ProgressiveFetch`` writes only to ``FILE.part`` and ``FILE.kithara.json`` until the
 download is whole, then moves it into place atomically; a later run resumes from the state file
-when the remote's validators (size, ETag, Last-Modified) agree, and starts over when they don't.
+when the remote's validators (size, ETag, Last-Modified) agree, and starts over when they don't
+(or when nothing identifies the bytes on disk). Every part is pinned to one version: another
+version anywhere starts the file over (once), then fails. A body with no length is read to
+its end; with ``max_size`` it stops there and is kept, without it a body past 2 GiB is an
+error naming ``--max-size``. ``ProgressiveSource`` (playback) pins every request to its first
+response's version and fails with RemoteChangedError rather than play two versions.
 ``lock.OutputLock`` makes one process the only writer of an output (for HLS fetches too): an
 exclusive ``flock`` on ``FILE.kithara.lock`` held for the whole fetch.
 Never: leaves a half-written file at the output path, or keeps a body in memory.

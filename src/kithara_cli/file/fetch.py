@@ -10,17 +10,50 @@ from pathlib import Path
 
 from kithara_cli import interrupt
 from kithara_cli.dl import Downloader, FetchCmd, FetchOutcome, Priority, ResponseInfo
+from kithara_cli.dl.validate import Identity, strong_etag
 from kithara_cli.errors import (
     Cancelled,
     KitharaError,
     OutputError,
     RemoteChangedError,
+    UsageError,
 )
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
 from kithara_cli.storage import RangeSet, SparseResource
 
 MIN_PART = 1 << 20  # smaller parts cost more in requests than they gain
+# A body with no length is read to its end, but not past this without --max-size: beyond it,
+# it is taken for an endless stream (a radio mount) rather than a file.
+UNKNOWN_LENGTH_LIMIT = 2 << 30
+
+
+class SizeLimitError(UsageError):
+    """The body is larger than --max-size, or has no length and no end in sight."""
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """``--max-size``: bytes, or a number with K, M, G or T (binary; a trailing B or iB ok)."""
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in _UNITS else ""
+    number = value[: len(value) - len(unit)] if unit else value
+    try:
+        size = int(float(number) * _UNITS[unit])
+    except (ValueError, OverflowError):
+        raise UsageError(f"bad --max-size {text!r}: expected e.g. 500000, 50M or 2G") from None
+    if size <= 0:
+        raise UsageError(f"bad --max-size {text!r}: must be more than 0")
+    return size
+
+
+def format_size(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,8 @@ class ProgressiveFetch:
         *,
         connections: int = 4,
         state_interval: float = 0.25,
+        max_size: int | None = None,
+        unknown_length_limit: int = UNKNOWN_LENGTH_LIMIT,
     ) -> None:
         self.dl = downloader
         self.bus = downloader.bus
@@ -80,6 +115,9 @@ class ProgressiveFetch:
         self.connections = max(1, connections)
         self.state_interval = state_interval
         self.part, self.state_path = part_paths(out)
+        self.max_size = max_size
+        self.unknown_length_limit = unknown_length_limit
+        self._capped = False  # stopped at --max-size, the body going on
         self._lock = threading.Lock()
         self._pending: set[int] = set()
         self._handles: list = []
@@ -109,6 +147,10 @@ class ProgressiveFetch:
         if state is None:
             remove_quietly(self.part, self.state_path)
             state = ResumeState(url=self.url)
+        if state.ranges and not self._state_identity(state).known:
+            # Bytes on disk of a version nothing can identify: no resuming onto them.
+            remove_quietly(self.part, self.state_path)
+            state = ResumeState(url=self.url)
         ranges = RangeSet((a, b) for a, b in state.ranges)
         resumed_from = ranges.total()
         self._state = state
@@ -128,6 +170,10 @@ class ProgressiveFetch:
             if self._error is not None:
                 raise self._error
             total = resource.total
+            if self._capped:
+                self.bus.publish(
+                    Notice(level="info", message=f"stopped at --max-size ({total} bytes)")
+                )
             if total is None or not resource.is_complete():
                 raise OutputError(f"download incomplete: {self.url}")
             resource.truncate(total)
@@ -165,7 +211,7 @@ class ProgressiveFetch:
             first_start, first_end = gaps[0]
         else:
             first_start, first_end = 0, None
-        validator = state.etag if state.etag and not state.etag.startswith("W/") else None
+        pinned = self._state_identity(state) if state.ranges else None
 
         def on_response(info: ResponseInfo) -> None:
             self._on_first_response(info, cmd)
@@ -178,7 +224,10 @@ class ProgressiveFetch:
             priority=Priority.DEMAND,
             label="probe" if first_start == 0 else f"bytes {first_start}-",
             headers={"Range": "bytes=0-"} if first_start == 0 and first_end is None else None,
-            if_range=validator,
+            identity=pinned,
+            # Resuming onto bytes on disk: another version must start over, not restart
+            # this request alone. Fresh: a lone stream may rewrite itself from a new 200.
+            on_change="fail" if pinned is not None else "restart",
             on_response=on_response,
         )
         self._submit(cmd)
@@ -190,16 +239,27 @@ class ProgressiveFetch:
         if state.ranges and not state.same_remote(info.total_size, info.etag, info.last_modified):
             raise RemoteChangedError(f"remote file changed: {self.url}")
         state.etag, state.last_modified = info.etag, info.last_modified
-        if info.total_size is not None:
-            state.total = info.total_size
-            resource.set_total(info.total_size)
-        if not info.range_honoured or info.total_size is None:
+        total = info.total_size
+        if total is not None:
+            if self.max_size is not None and total > self.max_size:
+                raise SizeLimitError(
+                    f"the file is {total} bytes, more than --max-size {self.max_size}"
+                )
+            state.total = total
+            resource.set_total(total)
+        if not info.range_honoured or total is None:
             if cmd.start > 0:
-                # Can't resume from a server that ignores Range: the downloader skips the
-                # leading bytes, which is correct, only slower.
+                # The whole object came back (a 200): its one stream rewrites from here on.
                 self.bus.publish(Notice(level="info", message="server ignores Range"))
+            if total is None:
+                # No length: read to the end, but not for ever.
+                limit = self.max_size if self.max_size is not None else self.unknown_length_limit
+                cmd.limit = limit
+            else:
+                cmd.end = total
             return  # one stream, to the end
-        gaps = resource.gaps(cmd.start, info.total_size)
+        cmd.on_change = "fail"  # other requests share the file: a change restarts it all
+        gaps = resource.gaps(cmd.start, total)
         if not gaps:
             return
         # Keep the first part for this connection; hand the rest to the others.
@@ -220,7 +280,8 @@ class ProgressiveFetch:
                     end=b,
                     priority=Priority.PREFETCH,
                     label=f"bytes {a}-{b - 1}",
-                    if_range=info.etag if info.etag and not info.etag.startswith("W/") else None,
+                    identity=info.identity,
+                    on_change="fail",
                 )
             )
 
@@ -237,6 +298,9 @@ class ProgressiveFetch:
         self._network_bytes += len(data)
 
     def _on_complete(self, outcome: FetchOutcome) -> None:
+        resource = self._resource
+        if outcome.state == "ok" and resource is not None and resource.total is None:
+            self._learn_length(outcome, resource)  # before anyone is told it is done
         with self._lock:
             self._pending.discard(outcome.request_id)
             if outcome.state == "failed" and self._error is None:
@@ -245,17 +309,31 @@ class ProgressiveFetch:
                 self._all_done.set()
         if self._error is not None:
             self._cancel_all("peer", wait=False)  # on the loop thread: never wait here
-        resource = self._resource
-        if (
-            outcome.state == "ok"
-            and resource is not None
-            and resource.total is None
-            and outcome.info is not None
-            and not outcome.info.range_honoured
-        ):
-            resource.set_total(outcome.bytes)
-            if self._state is not None:
-                self._state.total = outcome.bytes
+
+    def _learn_length(self, outcome: FetchOutcome, resource: SparseResource) -> None:
+        """A body without a length has ended: at its end, or at the size limit."""
+        end = outcome.resource_end
+        if end is None:
+            if self.max_size is not None:
+                end = self.max_size
+                self._capped = True
+            else:
+                with self._lock:
+                    if self._error is None:
+                        self._error = SizeLimitError(
+                            "no length from the server and more than "
+                            f"{format_size(self.unknown_length_limit)} so far: an endless "
+                            "stream? Give --max-size SIZE (or --duration for live HLS)"
+                        )
+                    self._all_done.set()
+                return
+        resource.set_total(end)
+        if self._state is not None:
+            self._state.total = end
+
+    @staticmethod
+    def _state_identity(state: ResumeState) -> Identity:
+        return Identity(strong_etag(state.etag), state.last_modified, state.total)
 
     def _wait(self) -> None:
         resource = self._resource

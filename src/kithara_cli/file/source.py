@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
+from kithara_cli.dl.validate import check_identity
 from kithara_cli.storage import SparseResource
 
 # A read this far past what the running request has written is cheaper to wait for than to
@@ -25,6 +26,9 @@ class ProgressiveSource:
     One open-ended Range request runs from the reader's position; a seek outside what it will
     soon deliver cancels it (reason ``epoch``) and starts a new one at demand priority. When a
     request reaches the end, the holes left by earlier seeks are filled at prefetch priority.
+    Every request after the first is pinned to the first response's identity: bytes of
+    another version fail playback (RemoteChangedError) rather than play spliced. A server
+    that ignores Range and gives no validators nor length gets one request, read to its end.
     """
 
     def __init__(self, downloader: Downloader, url: str, cache_path: Path) -> None:
@@ -96,6 +100,14 @@ class ProgressiveSource:
                 return
             if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
                 return
+            info = self.info
+            if (
+                self._running
+                and info is not None
+                and not info.range_honoured
+                and not info.identity.known
+            ):
+                return  # one unverifiable stream from byte 0: a second could not be checked
             total = self.resource.total
             if self._running and total is not None and total - offset <= TAIL_PROBE:
                 # A demuxer peeking at the end (ID3v1, an MP4 index, Ogg's last page) gets a
@@ -111,6 +123,9 @@ class ProgressiveSource:
                         end=total,
                         priority=Priority.DEMAND,
                         label=f"bytes {offset}-{total - 1}",
+                        identity=self.info.identity if self.info is not None else None,
+                        on_change="fail",
+                        on_response=self._check_version,
                         on_complete=lambda o, r=(offset, total): self._side_done(o, r),
                     )
                 )
@@ -134,7 +149,7 @@ class ProgressiveSource:
             old = self._handle
             self._epoch += 1
             epoch = self._epoch
-            end = None if limit is None else offset + limit
+            end: int | None = None
             total = self.resource.total
             if total is not None:
                 gaps = self.resource.gaps(offset, total)
@@ -142,6 +157,8 @@ class ProgressiveSource:
                     self._running = False
                     return
                 offset, end = gaps[0]
+                limit = None
+            last = end if limit is None else offset + limit
             self._stream_start = offset
             self._frontier = offset
             self._running = True
@@ -151,12 +168,15 @@ class ProgressiveSource:
                 start=offset,
                 end=end,
                 priority=priority,
-                label=f"bytes {offset}-" if end is None else f"bytes {offset}-{end - 1}",
+                limit=limit,  # the start-up cap: a file shorter than it is no error
+                label=f"bytes {offset}-" if last is None else f"bytes {offset}-{last - 1}",
                 epoch=epoch,
-                headers={"Range": "bytes=0-"} if offset == 0 and end is None else None,
-                on_response=self._on_response,
+                headers={"Range": "bytes=0-"} if offset == 0 and last is None else None,
+                identity=self.info.identity if self.info is not None else None,
+                on_change="fail",
                 on_complete=lambda outcome, e=epoch: self._on_complete(outcome, e),
             )
+            cmd.on_response = lambda info, c=cmd: self._on_response(info, c)
             self._handle = self.dl.submit(cmd)
         if old is not None:
             old.cancel("epoch")
@@ -165,9 +185,18 @@ class ProgressiveSource:
         self.resource.write_at(offset, data)
         self._frontier = offset + len(data)
 
-    def _on_response(self, info: ResponseInfo) -> None:
+    def _check_version(self, info: ResponseInfo) -> None:
+        if self.info is not None and self.info is not info:
+            check_identity(self.info.identity, info.identity, self.url)
+
+    def _on_response(self, info: ResponseInfo, cmd: FetchCmd) -> None:
+        self._check_version(info)
         if self.info is None:
             self.info = info
+        if not info.range_honoured and not info.identity.known and cmd.start == 0:
+            # No Range and nothing to tell versions apart: no later request could be checked
+            # against this one, so this one is read to its end.
+            cmd.limit = None
         if info.total_size is not None and self.resource.total is None:
             self.resource.set_total(info.total_size)
         self.first_response.set()
@@ -181,8 +210,8 @@ class ProgressiveSource:
                 self.resource.fail(outcome.error)
                 self.first_response.set()
             return
-        if self.resource.total is None:  # no length given: the body's end is the end
-            self.resource.set_total(outcome.bytes + (self._stream_start or 0))
+        if self.resource.total is None and outcome.resource_end is not None:
+            self.resource.set_total(outcome.resource_end)  # a body without a length ended
         with self._lock:
             if epoch != self._epoch:
                 return

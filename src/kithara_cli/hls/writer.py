@@ -6,13 +6,14 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli import interrupt
 from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
 from kithara_cli.dl.downloader import memory_sink
+from kithara_cli.dl.validate import Identity
 from kithara_cli.errors import (
     Cancelled,
     DecryptionError,
@@ -24,6 +25,7 @@ from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
 from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
 from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
+from kithara_cli.hls.resume import SegmentRecord, playlist_digest, still_same
 from kithara_cli.hls.sniff import container_of
 
 if TYPE_CHECKING:
@@ -110,6 +112,9 @@ class HlsWriter:
         self._handles: dict[int, FetchHandle] = {}
         self._init_cache: dict[InitSection, bytes] = {}
         self.container: str | None = None
+        self._identities: dict[int, Identity | None] = {}  # fetched, not yet written
+        self._records: list[SegmentRecord] = []  # written, in order: what resume checks
+        self._digest = "" if live else playlist_digest(self._segments)
 
     # --- live feed (another thread) ------------------------------------------------------
 
@@ -165,6 +170,7 @@ class HlsWriter:
                             raise item
                         first_gap_error = first_gap_error or item
                         gaps.append(seg.sequence)
+                        self._records.append(SegmentRecord.of(seg, None))
                         self.bus.publish(
                             Notice(level="warning", message=f"skipped segment {seg.sequence}")
                         )
@@ -180,6 +186,8 @@ class HlsWriter:
                         out.write(data)
                         written_bytes += len(data)
                         seconds_written += seg.duration
+                        identity = self._identities.pop(next_write, None)
+                        self._records.append(SegmentRecord.of(seg, identity))
                     next_write += 1
                     now = time.monotonic()
                     self._progress(written_bytes, next_write)
@@ -232,6 +240,7 @@ class HlsWriter:
             seg = self._segments[index]
             if outcome.state == "ok":
                 ready[index] = buf  # written as it is: no copy of every segment
+                self._identities[index] = outcome.identity
                 self.bus.publish(
                     SegmentLoaded(
                         variant=-1, sequence=seg.sequence, bytes=len(buf), duration=seg.duration
@@ -331,6 +340,19 @@ class HlsWriter:
         nbytes = int(extra.get("bytes", 0))  # type: ignore[arg-type]
         if nbytes > self.part.stat().st_size or not 0 <= index <= len(self._segments):
             return 0, 0, None
+        raw = extra.get("segments")
+        records = [SegmentRecord.from_list(r) for r in raw] if isinstance(raw, list) else []
+        if extra.get("playlist") != self._digest or len(records) != index or None in records:
+            self._starting_over("the playlist changed since the partial download")
+            return 0, 0, None
+        kept = [r for r in records if r is not None]
+        known = [i for i, r in enumerate(kept) if r.identity.known]
+        # Asked at today's URI (a signed URL's token may have changed), pinned to then's bytes.
+        last = replace(kept[known[-1]], uri=self._segments[known[-1]].uri) if known else None
+        if index and (last is None or not still_same(self.dl, last)):
+            self._starting_over("segments changed on the server since the partial download")
+            return 0, 0, None
+        self._records = kept
         init = None
         init_data = extra.get("init")
         if isinstance(init_data, list) and init_data:
@@ -341,6 +363,9 @@ class HlsWriter:
                 Notice(level="info", message=f"resuming at segment {index} ({nbytes} bytes)")
             )
         return index, nbytes, init
+
+    def _starting_over(self, why: str) -> None:
+        self.bus.publish(Notice(level="warning", message=f"{why}: starting over"))
 
     def _save(self, written: int, nbytes: int, init: InitSection | None) -> None:
         if self.live:
@@ -355,6 +380,8 @@ class HlsWriter:
                 "init": [init.uri, list(init.byterange) if init.byterange else None]
                 if init
                 else [],
+                "playlist": self._digest,
+                "segments": [r.as_list() for r in self._records[:written]],
             },
         )
         try:

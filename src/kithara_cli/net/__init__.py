@@ -12,7 +12,10 @@ locks in place of anyio's (``asyncio_sync``). ``make_opener`` gives the streamed
 to those pools when the URL is one httpx would send as written and the client holds no
 cookies (``request``), else through the ``httpx.AsyncClient`` (``httpx_client``), built over
 the same pools when first needed. Redirects and cookies keep httpx's rules, and failures are
-httpx's exception types either way.
+httpx's exception types either way. Media is asked for with ``Accept-Encoding: identity``;
+``encoding`` decodes gzip/deflate (br when a brotli module is installed) for a server that
+sends them anyway, and refuses any other coding by name. ``NetConfig`` carries the
+inactivity timeout, the minimum body rate and the per-request deadline the downloader keeps.
 Never: schedules, retries or writes on its own (the downloader does), or accepts a URL that is
 not http(s); loads httpx before a request needs it (a proxy, a redirect, a cookie, a URL to
 normalise, https's CA bundle, a failure to type), nor h2, anyio or the CA bundle before an

@@ -29,6 +29,12 @@ class NetConfig:
     user_agent: str = DEFAULT_USER_AGENT
     connect_timeout: float = 10.0
     read_timeout: float = 20.0  # inactivity: no byte for this long is a stall
+    # A body averaging less than this (bytes/s) over any read_timeout window is stalled too:
+    # a 1 byte/s trickle never trips the inactivity timeout. 0: no minimum.
+    min_rate: float = 1024.0
+    # Seconds one request attempt may take, headers and body (None: no overall limit; the
+    # headers alone always get connect_timeout + read_timeout).
+    request_deadline: float | None = None
     proxy: str | None = None
     http2: bool = False
     max_redirects: int = MAX_REDIRECTS

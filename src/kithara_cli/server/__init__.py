@@ -16,6 +16,10 @@ It promises:
   leading "/"; newest match wins): latency, first-byte delay, per-connection and shared rate
   limits, a bandwidth profile over time, RST or clean close mid-body, stalls, the first K
   requests failing with Retry-After, ignored Range, no Content-Length, redirect chains.
+  Servers that lie: a new ETag per response, no validators, If-Range ignored, another
+  version of the file from the Nth request on or every other request (``swap_*``), a
+  gzip/deflate body nobody asked for, HTTP/1.0 close-delimited bodies, an endless body, and
+  trickles down to 1 byte/s.
   Paced bodies are written in ~1/50 s slices against absolute deadlines (accurate to a few
   per cent), and connections sharing a rate take turns.
 - ``add_route`` serves computed bodies (live playlists that advance with time).
@@ -26,7 +30,7 @@ It promises:
 
 It never listens on anything but 127.0.0.1 unless ``host`` is given, never writes under
 ``root``, never follows a path out of ``root``, and is not meant to face a real network: no TLS,
-no auth, no HTTP/2, no compression, no directory listings.
+no auth, no HTTP/2, no compression unless a fault asks for it, no directory listings.
 """
 
 from .app import MediaServer, RouteHandler

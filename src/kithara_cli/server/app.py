@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 import struct
 import threading
@@ -12,12 +13,12 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import HttpVersion10, web
 from multidict import CIMultiDict
 
+from .bodies import Body, BytesBody, EndlessBody, FileBody, encode
 from .faults import NO_FAULTS, Faults, FaultTable, Route
 from .resource import (
     FileInfo,
@@ -41,49 +42,6 @@ HOP_PARAM = "_kithara_hop"
 UNPACED_CHUNK = 256 * 1024
 SHUTDOWN_GRACE_S = 0.2
 START_TIMEOUT_S = 10.0
-
-
-class _Body:
-    """Bytes of a response body, read in order (a file slice or an in-memory buffer)."""
-
-    def __init__(self, length: int) -> None:
-        self.length = length
-
-    def read(self, n: int) -> bytes:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-class _FileBody(_Body):
-    def __init__(self, info: FileInfo, first: int, length: int) -> None:
-        super().__init__(length)
-        self.info = info
-        self.first = first
-        self._fh: BinaryIO | None = None
-
-    def read(self, n: int) -> bytes:
-        if self._fh is None:
-            self._fh = open(self.info.path, "rb")  # noqa: SIM115 - closed by close()
-            self._fh.seek(self.first)
-        return self._fh.read(n)
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-
-
-class _BytesBody(_Body):
-    def __init__(self, data: bytes) -> None:
-        super().__init__(len(data))
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def read(self, n: int) -> bytes:
-        chunk = bytes(self._view[self._pos : self._pos + n])
-        self._pos += len(chunk)
-        return chunk
 
 
 class MediaServer:
@@ -229,8 +187,10 @@ class MediaServer:
             await asyncio.sleep(faults.latency)
         if request.method not in ("GET", "HEAD"):
             return self._plain(request, path, 405, {"Allow": "GET, HEAD"})
+        number = 0
         if route is not None:
-            if route.count_request(path) <= faults.fail_first:
+            number = route.count_request(path)
+            if number <= faults.fail_first:
                 headers: dict[str, str] = {}
                 if faults.retry_after is not None:
                     headers["Retry-After"] = f"{faults.retry_after:g}"
@@ -246,10 +206,10 @@ class MediaServer:
             dynamic = self._routes.get(path)
         if dynamic is not None:
             return await self._serve_dynamic(request, path, dynamic, route, faults)
-        info = resolve_file(self.root, path)
+        info = resolve_file(self.root, faults.swapped(path, number))
         if info is None:
             return self._plain(request, path, 404)
-        return await self._serve_file(request, path, info, route, faults)
+        return await self._serve_file(request, path, info, route, faults, number)
 
     def _plain(
         self,
@@ -272,18 +232,37 @@ class MediaServer:
         info: FileInfo,
         route: Route | None,
         faults: Faults,
+        number: int = 0,
     ) -> web.StreamResponse:
         headers: CIMultiDict[str] = CIMultiDict()
         headers["Content-Type"] = content_type_for(path)
-        headers["ETag"] = info.etag
-        headers["Last-Modified"] = info.last_modified
-        if not faults.ignore_range:
+        if not faults.no_validators:
+            etag = info.etag
+            if faults.etag_per_request:
+                etag = f'{etag[:-1]}-r{number}"'
+            headers["ETag"] = etag
+            headers["Last-Modified"] = info.last_modified
+        whole_only = faults.ignore_range or faults.content_encoding or faults.endless
+        if faults.http10:
+            request._version = HttpVersion10  # aiohttp answers in the request's version
+        if faults.endless:
+            endless = EndlessBody(info.path.read_bytes())
+            return await self._send(request, path, 200, headers, endless, route, faults)
+        if faults.content_encoding:
+            headers["Content-Encoding"] = faults.content_encoding
+            encoded = BytesBody(encode(info.path.read_bytes(), faults.content_encoding))
+            return await self._send(request, path, 200, headers, encoded, route, faults)
+        if not whole_only:
             headers["Accept-Ranges"] = "bytes"
         status, first, length = 200, 0, info.size
         range_header = request.headers.get("Range")
-        if range_header is not None and not faults.ignore_range:
+        if range_header is not None and not whole_only:
             if_range = request.headers.get("If-Range")
-            if if_range is None or if_range_allows(if_range, info):
+            if (
+                if_range is None
+                or faults.ignore_if_range
+                or (not faults.etag_per_request and if_range_allows(if_range, info))
+            ):
                 try:
                     byte_range = parse_range(range_header, info.size)
                 except RangeNotSatisfiable:
@@ -294,7 +273,7 @@ class MediaServer:
                     first, last = byte_range
                     status, length = 206, last - first + 1
                     headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
-        body = _FileBody(info, first, length)
+        body = FileBody(info, first, length)
         return await self._send(request, path, status, headers, body, route, faults)
 
     async def _serve_dynamic(
@@ -317,7 +296,7 @@ class MediaServer:
         headers.setdefault("Content-Type", content_type_for(path))
         if status < 200 or status in (204, 304):
             data = b""
-        return await self._send(request, path, status, headers, _BytesBody(data), route, faults)
+        return await self._send(request, path, status, headers, BytesBody(data), route, faults)
 
     async def _send(
         self,
@@ -325,19 +304,24 @@ class MediaServer:
         path: str,
         status: int,
         headers: CIMultiDict[str],
-        body: _Body,
+        body: Body,
         route: Route | None,
         faults: Faults,
     ) -> web.StreamResponse:
         """Send headers, then the body: by sendfile when nothing needs byte-level control."""
         resp = web.StreamResponse(status=status, headers=headers)
-        if not faults.no_content_length:
+        if faults.http10:
+            resp.force_close()  # an HTTP/1.0 server: one response per connection
+        if not faults.no_content_length and body.length is not None:
             resp.content_length = body.length
         is_head = request.method == "HEAD"
         cuts = False
         if route is not None and not is_head:
             cuts = faults.faults_times is None or route.count_body(path) <= faults.faults_times
-        self.stats.record(request.method, path, request.headers.get("Range"), status)
+        headers_in = request.headers
+        self.stats.record(
+            request.method, path, headers_in.get("Range"), status, headers_in.get("If-Range")
+        )
         try:
             await resp.prepare(request)  # a StreamResponse sends its headers right away
             if is_head or body.length == 0:
@@ -353,7 +337,7 @@ class MediaServer:
                 plain
                 and not faults.paced
                 and not faults.no_content_length
-                and isinstance(body, _FileBody)
+                and isinstance(body, FileBody)
             ):
                 await self._sendfile(request, resp, path, body)
             else:
@@ -367,7 +351,7 @@ class MediaServer:
         return resp
 
     async def _sendfile(
-        self, request: web.BaseRequest, resp: web.StreamResponse, path: str, body: _FileBody
+        self, request: web.BaseRequest, resp: web.StreamResponse, path: str, body: FileBody
     ) -> None:
         """Kernel sendfile, as aiohttp's FileResponse does: loopback speed with no copies."""
         transport = request.transport
@@ -389,7 +373,7 @@ class MediaServer:
         request: web.BaseRequest,
         resp: web.StreamResponse,
         path: str,
-        body: _Body,
+        body: Body,
         route: Route | None,
         faults: Faults,
         reset_at: int | None,
@@ -398,7 +382,7 @@ class MediaServer:
     ) -> None:
         """Write the body in slices, paced by the route's pacers, cut or stalled as asked."""
         pacers = route.pacers() if route is not None and faults.paced else []
-        length = body.length
+        length = body.length if body.length is not None else math.inf
         cut_at = min((n for n in (reset_at, close_at) if n is not None), default=None)
         limit = length if cut_at is None or cut_at >= length else cut_at
         stalled = stall_at is None or stall_at >= length
@@ -414,9 +398,9 @@ class MediaServer:
                 n = slice_size(min(p.schedule.rate_at(now) for p in pacers))
             else:
                 n = UNPACED_CHUNK
-            n = min(n, limit - sent)
+            n = int(min(n, limit - sent))
             if not stalled and stall_at is not None:
-                n = min(n, stall_at - sent)
+                n = int(min(n, stall_at - sent))
             if pacers:
                 deadline = max([p.reserve(n, now) for p in pacers])
                 await sleep_until(deadline, time.monotonic())

@@ -54,6 +54,26 @@ class Faults:
     stall_after: int | None = None
     """Send N body bytes, then send nothing (connection open) for ``stall_seconds``."""
     stall_seconds: float = 30.0
+    # --- servers that lie (integrity tests) ---
+    etag_per_request: bool = False
+    """Every response carries a new ETag (same bytes): a CDN whose nodes disagree."""
+    no_validators: bool = False
+    """No ETag and no Last-Modified."""
+    ignore_if_range: bool = False
+    """Apply Range even when If-Range no longer matches (a 206 of another version)."""
+    swap_from: str = ""
+    swap_to: str = ""
+    """Serve the path with ``swap_from`` replaced by ``swap_to`` (another version of it)..."""
+    swap_after: int = 0
+    """...for requests of each path numbered above this (0: every request)..."""
+    swap_alternate: bool = False
+    """...and then every other one, the first of them unswapped: A, B, A, B (two origins)."""
+    content_encoding: str | None = None
+    """``gzip`` or ``deflate``: the whole body compressed, sent as a 200 whatever Range asks."""
+    http10: bool = False
+    """Answer as HTTP/1.0 (with ``no_content_length``: a close-delimited body)."""
+    endless: bool = False
+    """The file repeated for ever, no length, Range ignored: a radio mount."""
 
     def __post_init__(self) -> None:
         for name in ("latency", "first_byte_delay", "stall_seconds"):
@@ -69,6 +89,10 @@ class Faults:
                 raise ValueError(f"{name} must be >= 0")
         if self.fail_first < 0 or self.redirects < 0:
             raise ValueError("fail_first and redirects must be >= 0")
+        if self.content_encoding not in (None, "gzip", "deflate"):
+            raise ValueError("content_encoding must be gzip or deflate")
+        if self.swap_after < 0 or bool(self.swap_from) != bool(self.swap_to):
+            raise ValueError("swap_from and swap_to go together; swap_after must be >= 0")
         if not 100 <= self.fail_status <= 599:
             raise ValueError("fail_status must be an HTTP status")
         if self.bandwidth_profile is not None:
@@ -77,6 +101,13 @@ class Faults:
             for dur, rate in self.bandwidth_profile:
                 if dur <= 0 or rate < 0:
                     raise ValueError("bandwidth_profile steps need duration > 0, rate >= 0")
+
+    def swapped(self, path: str, request_number: int) -> str:
+        """The path actually served for the ``request_number``-th request of ``path``."""
+        n = request_number - self.swap_after
+        if not self.swap_from or n <= 0 or (self.swap_alternate and n % 2 == 1):
+            return path
+        return path.replace(self.swap_from, self.swap_to, 1)
 
     @property
     def paced(self) -> bool:

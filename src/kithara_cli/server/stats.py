@@ -18,6 +18,8 @@ class RequestRecord(NamedTuple):
     range: str | None
     """The Range header as received, or None."""
     status: int
+    if_range: str | None = None
+    """The If-Range header as received, or None."""
 
 
 class ServerStats:
@@ -55,9 +57,16 @@ class ServerStats:
             self._bytes.clear()
             self._total = 0
 
-    def record(self, method: str, path: str, range_header: str | None, status: int) -> None:
+    def record(
+        self,
+        method: str,
+        path: str,
+        range_header: str | None,
+        status: int,
+        if_range: str | None = None,
+    ) -> None:
         with self._lock:
-            self._requests.append(RequestRecord(method, path, range_header, status))
+            self._requests.append(RequestRecord(method, path, range_header, status, if_range))
 
     def add_bytes(self, path: str, n: int) -> None:
         if n == 0:

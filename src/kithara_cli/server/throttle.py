@@ -91,10 +91,14 @@ class Pacer:
 
 
 def slice_size(rate: float | None) -> int:
-    """Write size for a paced body: about 1/50 s of data, so turns interleave finely."""
+    """Write size for a paced body: about 1/50 s of data, so turns interleave finely.
+
+    Below MIN_SLICE bytes/s, a second's worth: a 1 byte/s trickle sends a byte a second.
+    """
     if rate is None or rate <= 0:
         return 16 * 1024
-    return int(min(MAX_SLICE, max(MIN_SLICE, rate / SLICES_PER_SECOND)))
+    floor = min(MIN_SLICE, max(1, int(rate)))
+    return int(min(MAX_SLICE, max(floor, rate / SLICES_PER_SECOND)))
 
 
 async def sleep_until(deadline: float, now: float) -> None:

@@ -1,0 +1,158 @@
+"""What one response may be trusted for: its identity, the bytes it holds, where they start.
+
+Servers lie (a CDN switches objects between requests, a proxy ignores If-Range, a 200 answers
+a Range): every response of a resource is checked against one identity, and a response whose
+bytes cannot be placed without guessing is refused rather than spliced in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kithara_cli.errors import (
+    BodyStalledError,
+    NetworkError,
+    RemoteChangedError,
+    TruncatedBodyError,
+)
+from kithara_cli.net.errors import HeaderReader
+
+
+class ResourceTooShortError(TruncatedBodyError):
+    """The resource ends before the byte range asked for (a BYTERANGE past the file's end).
+
+    Not a cut connection: asking again gives the same short answer.
+    """
+
+    retryable = False
+
+
+class SlowBodyError(BodyStalledError):
+    """Bytes arrive, but slower than the minimum rate: as good as stalled (a 1 byte/s trickle)."""
+
+
+class DeadlineError(BodyStalledError):
+    """The request outlived its overall deadline (headers, or headers and body)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which version of a resource a response belongs to: ETag, else Last-Modified, else length.
+
+    Weak ETags are left out: they promise equivalence, not the same bytes.
+    """
+
+    etag: str | None = None
+    last_modified: str | None = None
+    length: int | None = None
+
+    @property
+    def known(self) -> bool:
+        return bool(self.etag or self.last_modified or self.length is not None)
+
+    def matches(self, other: Identity) -> bool:
+        """Same version for sure. An identity with nothing in it matches nothing."""
+        if self.length is not None and other.length is not None and self.length != other.length:
+            return False
+        if self.etag:
+            return self.etag == other.etag
+        if self.last_modified:
+            return self.last_modified == other.last_modified
+        if self.length is not None:
+            return self.length == other.length
+        return False
+
+    def if_range(self) -> str | None:
+        """The validator for If-Range: a strong ETag, else Last-Modified."""
+        return self.etag or self.last_modified
+
+    def describe(self) -> str:
+        if self.etag:
+            return f"ETag {self.etag}"
+        if self.last_modified:
+            return f"Last-Modified {self.last_modified}"
+        if self.length is not None:
+            return f"length {self.length}"
+        return "no validators"
+
+    def as_list(self) -> list[object]:
+        return [self.etag, self.last_modified, self.length]
+
+    @classmethod
+    def from_list(cls, data: object) -> Identity | None:
+        if not isinstance(data, list) or len(data) != 3:
+            return None
+        etag, lm, length = data
+        return cls(
+            etag if isinstance(etag, str) else None,
+            lm if isinstance(lm, str) else None,
+            length if isinstance(length, int) else None,
+        )
+
+
+def strong_etag(value: str | None) -> str | None:
+    if not value or value.startswith("W/"):
+        return None
+    return value
+
+
+def parse_content_range(value: str | None) -> tuple[int | None, int | None, int | None]:
+    """``bytes a-b/total`` -> (a, b + 1, total); unknown parts are None."""
+    if not value or not value.startswith("bytes "):
+        return None, None, None
+    spec, _, total = value[6:].partition("/")
+    first, _, last = spec.partition("-")
+    return (
+        int(first) if first.isdigit() else None,
+        int(last) + 1 if last.isdigit() else None,
+        int(total) if total.isdigit() else None,
+    )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a response's body goes: it holds the resource's bytes from ``body_start``.
+
+    ``body_end`` is where the body ends when the response says (None: at its EOF);
+    ``total`` the whole resource's length when known; ``whole`` a body that is the whole
+    object (a 200), whose EOF is the resource's end.
+    """
+
+    body_start: int
+    body_end: int | None
+    total: int | None
+    identity: Identity
+    whole: bool
+    encoded: bool
+
+
+def place(
+    status: int, headers: HeaderReader, want: int, encoding: str | None, url: str
+) -> Placement:
+    """Read a 200/206 response's headers: which bytes it holds and of which version."""
+    length_text = headers.get("content-length")
+    body_len = int(length_text) if length_text and length_text.isdigit() else None
+    encoded = encoding is not None
+    etag = strong_etag(headers.get("etag"))
+    last_modified = headers.get("last-modified")
+    if status == 206:
+        first, end, total = parse_content_range(headers.get("content-range"))
+        if first is None:
+            raise NetworkError(f"206 without a usable Content-Range: {url}")
+        if first > want:
+            raise NetworkError(f"server sent bytes from {first}, asked {want}: {url}")
+        if end is None and body_len is not None:
+            end = first + body_len
+        return Placement(first, end, total, Identity(etag, last_modified, total), False, encoded)
+    # A 200 is the whole object from byte 0, whatever was asked; its length is the object's
+    # unless the body is encoded (then Content-Length counts encoded bytes).
+    total = None if encoded else body_len
+    return Placement(0, total, total, Identity(etag, last_modified, total), True, encoded)
+
+
+def check_identity(pinned: Identity | None, seen: Identity, url: str) -> None:
+    """Refuse a response of another version than the one the bytes so far came from."""
+    if pinned is not None and not pinned.matches(seen):
+        raise RemoteChangedError(
+            f"remote file changed ({pinned.describe()}, now {seen.describe()}): {url}"
+        )

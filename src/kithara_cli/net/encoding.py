@@ -1,0 +1,96 @@
+"""Content-Encoding of response bodies: decoded here, so no encoded byte is stored as media.
+
+kithara asks for ``Accept-Encoding: identity``; a misconfigured proxy may gzip anyway. gzip
+and deflate are decoded with zlib (the standard library), br only if a brotli module is
+installed; anything else is refused by name. The downloader reads raw bytes off httpcore, so
+nothing upstream has decoded them.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Protocol
+
+from kithara_cli.errors import TruncatedBodyError, UnsupportedError
+
+
+class ContentEncodingError(UnsupportedError):
+    """A body in an encoding kithara cannot decode, or that does not decode."""
+
+
+class BodyDecoder(Protocol):
+    def decode(self, data: bytes) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+class _Zlib:
+    def __init__(self, wbits: int, name: str, url: str) -> None:
+        self._d = zlib.decompressobj(wbits)
+        self._name = name
+        self._url = url
+        self._raw_fallback = name == "deflate"  # some servers send raw deflate for "deflate"
+        self._seen = False
+
+    def decode(self, data: bytes) -> bytes:
+        try:
+            out = self._d.decompress(data)
+        except zlib.error as exc:
+            if self._raw_fallback and not self._seen:
+                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._raw_fallback = False
+                return self.decode(data)
+            raise ContentEncodingError(f"bad {self._name} body from {self._url}: {exc}") from None
+        self._seen = True
+        return out
+
+    def flush(self) -> bytes:
+        out = self._d.flush()
+        if not self._d.eof:
+            raise TruncatedBodyError(f"{self._name} body cut short: {self._url}")
+        return out
+
+
+class _Brotli:
+    def __init__(self, module: object, url: str) -> None:
+        self._d = module.Decompressor()  # type: ignore[attr-defined]
+        self._url = url
+
+    def decode(self, data: bytes) -> bytes:
+        try:
+            return self._d.process(data)  # type: ignore[no-any-return]
+        except Exception as exc:  # brotli.error is not a stable name across its two packages
+            raise ContentEncodingError(f"bad br body from {self._url}: {exc}") from None
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def content_coding(value: str | None) -> str | None:
+    """The coding of a Content-Encoding header; None when the body is as is."""
+    if value is None:
+        return None
+    codings = [c.strip().lower() for c in value.split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1:
+        return ",".join(codings)
+    return codings[0]
+
+
+def decoder_for(coding: str, url: str) -> BodyDecoder:
+    """A decoder for one coding, or ``ContentEncodingError`` naming it."""
+    if coding in ("gzip", "x-gzip"):
+        return _Zlib(zlib.MAX_WBITS | 16, "gzip", url)
+    if coding == "deflate":
+        return _Zlib(zlib.MAX_WBITS, "deflate", url)
+    if coding == "br":
+        try:
+            import brotli  # type: ignore[import-not-found]
+        except ImportError:
+            raise ContentEncodingError(
+                f"server sent a br-compressed body (not decodable here): {url}"
+            ) from None
+        return _Brotli(brotli, url)
+    raise ContentEncodingError(f"server sent an unsupported Content-Encoding {coding!r}: {url}")
