@@ -21,9 +21,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from kithara_cli.audio.bounds import DecoderLimits, StartBounds
+from kithara_cli.audio.reader import CountingReader, demuxer_for_hint, ogg_last_granule
 from kithara_cli.audio.ring import SAMPLE_BYTES, PcmRing
+from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
 from kithara_cli.events.types import Event, Notice
@@ -68,46 +72,9 @@ SEEK_PREROLL_SECONDS = 0.2
 NO_SEEK_WINDOW_SECONDS = 12.0
 # Demuxers whose duration comes from the file's own header or index.
 _DECLARED_DURATION = frozenset({"mp3", "flac", "wav", "ogg", "mov", "matroska"})
-
-_HINTS: dict[str, str] = {
-    "mp3": "mp3",
-    "mpeg": "mp3",
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-    "flac": "flac",
-    "audio/flac": "flac",
-    "audio/x-flac": "flac",
-    "wav": "wav",
-    "wave": "wav",
-    "audio/wav": "wav",
-    "audio/x-wav": "wav",
-    "audio/wave": "wav",
-    "ogg": "ogg",
-    "oga": "ogg",
-    "opus": "ogg",
-    "audio/ogg": "ogg",
-    "audio/opus": "ogg",
-    "m4a": "mp4",
-    "mp4": "mp4",
-    "m4b": "mp4",
-    "audio/mp4": "mp4",
-    "audio/x-m4a": "mp4",
-    "aac": "aac",
-    "adts": "aac",
-    "audio/aac": "aac",
-    "audio/aacp": "aac",
-    "ts": "mpegts",
-    "mpegts": "mpegts",
-    "video/mp2t": "mpegts",
-}
-
-
-def demuxer_for_hint(hint: str | None) -> str | None:
-    """Map an extension, MIME type or format name to an FFmpeg demuxer name (None: probe)."""
-    if not hint:
-        return None
-    key = hint.strip().lower().split(";")[0].strip().lstrip(".")
-    return _HINTS.get(key)
+# A source closed under a read with no command yet: how long to wait for the reopen or stop
+# that follows (a seek retires the old HLS run just before it sends the reopen).
+_CLOSED_GRACE = 1.0
 
 
 class _Interrupted(Exception):
@@ -116,6 +83,10 @@ class _Interrupted(Exception):
 
 class _Stopped(Exception):
     pass
+
+
+class _SourceClosed(Exception):
+    """The source was closed under a read: a stop, or a seek that retired it, follows."""
 
 
 @dataclass(frozen=True)
@@ -127,127 +98,6 @@ class SourceInfo:
     sample_rate: int
     channels: int
     duration: float | None
-
-
-class CountingReader(io.RawIOBase):
-    """The file-like PyAV reads: counts bytes, survives side reads, can hide the size.
-
-    Why: ``bytes_read`` and ``max_offset`` prove how little of a download the first audio
-    needs; ``hide_size`` keeps FFmpeg's Ogg demuxer from reading the last 64 KB at open (for a
-    duration we fetch later); a source whose ``seek(..., SEEK_END)`` fails reports "size
-    unknown" instead of raising inside FFmpeg.
-    """
-
-    def __init__(self, raw: IO[bytes] | io.RawIOBase) -> None:
-        super().__init__()
-        self._raw = raw
-        try:
-            self._pos = int(raw.tell())
-        except (OSError, AttributeError, ValueError):
-            self._pos = 0
-        self._raw_pos = self._pos
-        self.bytes_read = 0
-        self.max_offset = 0
-        self.hide_size = False
-        # A front-to-back source (``ByteStream.sequential``): PyAV gets no seek, so demuxers
-        # read it as a stream (MP4 stops indexing at the first fragment).
-        self.sequential = bool(getattr(raw, "sequential", False))
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        if self.sequential:
-            return False
-        try:
-            return bool(self._raw.seekable())
-        except AttributeError:
-            return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self._raw_pos != self._pos:
-            self._raw.seek(self._pos)
-            self._raw_pos = self._pos
-        data = self._raw.read(size)
-        if data is None:  # a non-blocking raw stream with nothing yet: treat as "try again"
-            data = b""
-        n = len(data)
-        self._pos += n
-        self._raw_pos = self._pos
-        self.bytes_read += n
-        self.max_offset = max(self.max_offset, self._pos)
-        return bytes(data)
-
-    def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_END:
-            if self.hide_size:
-                return -1
-            try:
-                pos = int(self._raw.seek(offset, whence))
-            except (OSError, ValueError):
-                return -1
-        else:
-            if whence == io.SEEK_CUR:
-                offset += self._pos
-                whence = io.SEEK_SET
-            pos = int(self._raw.seek(offset, whence))
-        self._pos = self._raw_pos = pos
-        return pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def size(self) -> int | None:
-        """Total length, or None when the source cannot tell."""
-        try:
-            size = int(self._raw.seek(0, io.SEEK_END))
-        except (OSError, ValueError):
-            return None
-        finally:
-            self._raw_pos = -1  # unknown: the next read seeks back to _pos
-        return size
-
-    def read_at(self, offset: int, size: int) -> bytes:
-        """A side read that does not disturb the position PyAV believes in."""
-        self._raw.seek(offset)
-        chunks = []
-        left = size
-        while left > 0:
-            data = self._raw.read(left)
-            if not data:
-                break
-            chunks.append(bytes(data))
-            left -= len(data)
-        self._raw_pos = -1
-        out = b"".join(chunks)
-        self.bytes_read += len(out)
-        return out
-
-
-def _ogg_last_granule(reader: CountingReader) -> tuple[int, int] | None:
-    """(serial of the first page, last granule position of that serial) from head and tail."""
-    head = reader.read_at(0, 27)
-    if len(head) < 27 or head[:4] != b"OggS":
-        return None
-    serial = struct.unpack_from("<I", head, 14)[0]
-    size = reader.size()
-    if not size:
-        return None
-    start = max(0, size - 65536)
-    tail = reader.read_at(start, size - start)
-    pos = tail.rfind(b"OggS")
-    while pos >= 0:
-        if pos + 27 <= len(tail):
-            granule, page_serial = struct.unpack_from("<qI", tail, pos + 6)
-            if page_serial == serial and granule >= 0:
-                return serial, granule
-        pos = tail.rfind(b"OggS", 0, pos)
-    return None
 
 
 _LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
@@ -282,6 +132,8 @@ class Decoder:
         linger: bool = True,
         fast_seek: bool = False,
         name: str = "kithara-decoder",
+        limits: DecoderLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if ring.channels != out_channels:
             raise ValueError(f"ring has {ring.channels} channels, decoder makes {out_channels}")
@@ -299,6 +151,12 @@ class Decoder:
         self._stop = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._first_source: tuple[Any, ...] = (source, format_hint, start_at, timeline_origin)
+        self._limits = limits if limits is not None else DecoderLimits.from_env()
+        self._clock = clock
+        self._bounds = StartBounds(self._limits, clock)
+        self._abort: KitharaError | None = None  # a bound or the watchdog ended this run
+        self._watchdog: HangWatchdog | None = None
+        self._writing = False  # blocked on a full ring: waiting for the output, not input
 
         # Public state (written by the decoder thread only).
         self.done = threading.Event()
@@ -348,6 +206,15 @@ class Decoder:
 
     def start(self) -> Decoder:
         self._thread.start()
+        if self._limits.hang_seconds > 0:
+            self._watchdog = HangWatchdog(
+                self._progress,
+                self._waiting_for_input,
+                self._hung,
+                limit=self._limits.hang_seconds,
+                clock=self._clock,
+                name=f"{self._thread.name}-watchdog",
+            ).start()
         return self
 
     @property
@@ -408,9 +275,12 @@ class Decoder:
         self._command(("reopen", source, float(start_at), format_hint, flush, timeline_origin))
 
     def stop(self) -> None:
-        """Ask the thread to end. A thread blocked in ``source.read`` ends when that returns."""
+        """Ask the thread to end. A read blocked in a ``stream.ByteStream`` ends within its
+        wait slice (0.1 s); another blocking file object ends when its read returns."""
         self._stop = True
         self._wake.set()
+        if self._watchdog is not None:
+            self._watchdog.stop()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True if it has ended."""
@@ -451,8 +321,81 @@ class Decoder:
             pass
 
     def _fail(self, error: KitharaError) -> None:
-        self.error = error
+        with self._lock:
+            if self.error is not None:
+                return  # the watchdog's report came first
+            self.error = error
         self._publish(DecoderErrorEvent(message=str(error)))
+
+    # --- bounds and the hang watchdog --------------------------------------------------------
+
+    def _read_cancelled(self) -> bool:
+        """Asked by the reader before each read and while one waits: end it as EOF?"""
+        if self._stop or self._abort is not None:
+            return True
+        reader = self._reader
+        error = self._bounds.check(reader.bytes_read if reader is not None else 0)
+        if error is not None:
+            self._abort = error
+            return True
+        return False
+
+    def _raise_kept(self) -> None:
+        """A read ended early (PyAV saw EOF): raise why, here in the decoder's own loop."""
+        if self._abort is not None:
+            raise self._abort
+        reader = self._reader
+        if reader is None:
+            return
+        failure = reader.failure
+        if isinstance(failure, KitharaError):
+            raise failure
+        if failure is not None:
+            raise DecoderError(f"cannot read the stream: {_describe(failure)}") from failure
+        if self._stop or reader.cancelled:
+            raise _Stopped
+        if reader.source_closed:
+            raise _SourceClosed
+
+    def _after_close(self) -> None:
+        """The source closed under a read: go on with the command that follows (a seek's
+        reopen), end on a stop, fail if neither comes."""
+        deadline = self._clock() + _CLOSED_GRACE
+        while not self._has_command():
+            if self._clock() >= deadline:
+                raise DecoderError("the stream was closed while it was being read")
+            self._wake.wait(0.05)
+            self._wake.clear()
+        if self._stop:
+            raise _Stopped
+
+    def _progress(self) -> tuple[int, ...]:
+        reader = self._reader
+        return (
+            reader.bytes_read if reader is not None else 0,
+            id(reader),
+            self._frames_decoded,
+            self._ring.frames_written,
+            self.seeks_done,
+        )
+
+    def _waiting_for_input(self) -> bool:
+        return (
+            self._thread.is_alive()
+            and not self._stop
+            and not self._writing
+            and not self.eof.is_set()
+            and self.error is None
+        )
+
+    def _hung(self, log: Path | None) -> None:
+        where = f"thread stacks in {log}" if log is not None else "no crash log could be written"
+        error = DecoderError(
+            f"playback stalled: no progress for {self._limits.hang_seconds:g} s ({where})"
+        )
+        self._abort = error
+        self._fail(error)
+        self._wake.set()
 
     # --- the thread --------------------------------------------------------------------------
 
@@ -460,8 +403,11 @@ class Decoder:
         try:
             source, hint, start_at, origin = self._first_source
             self._first_source = ()
-            self._open(source, hint, origin)
-            self._begin(start_at, clear=True)
+            try:
+                self._open(source, hint, origin)
+                self._begin(start_at, clear=True)
+            except _SourceClosed:
+                self._after_close()
             self._loop()
         except _Stopped:
             pass
@@ -470,19 +416,27 @@ class Decoder:
         except Exception as exc:
             self._fail(DecoderError(f"decoder failed: {_describe(exc)}"))
         finally:
+            if self._watchdog is not None:
+                self._watchdog.stop()
             self._close()
             self.done.set()
 
     def _loop(self) -> None:
-        packets = self._container.demux(self._stream)
+        packets: Any = None
         while True:
             if self._stop:
                 raise _Stopped
             cmd = self._take_command()
             if cmd is not None:
-                self._execute(cmd)
+                try:
+                    self._execute(cmd)
+                except _SourceClosed:
+                    self._after_close()
+                    continue
                 packets = self._container.demux(self._stream)
                 continue
+            if packets is None:
+                packets = self._container.demux(self._stream)
             if self.eof.is_set():
                 if not self._linger:
                     return
@@ -493,16 +447,24 @@ class Decoder:
                 packet = next(packets)
             except StopIteration:
                 try:
+                    self._raise_kept()
                     if self._continue():
                         packets = self._container.demux(self._stream)
                     else:
                         self._finish()
                 except _Interrupted:
                     pass
+                except _SourceClosed:
+                    self._after_close()
                 continue
             except KitharaError:
                 raise
             except Exception as exc:
+                try:
+                    self._raise_kept()
+                except _SourceClosed:
+                    self._after_close()
+                    continue
                 raise DecoderError(f"cannot read the stream: {_describe(exc)}") from exc
             try:
                 self._decode_packet(packet)
@@ -539,12 +501,13 @@ class Decoder:
         self.first_audio.clear()
         self._bytes_at_first_audio = None
         self._max_offset_at_first_audio = None
+        self._bounds.restart()
         if isinstance(source, (str, os.PathLike)):
             self._owned_file = open(source, "rb", buffering=0)  # noqa: SIM115 (closed in _close)
             raw: IO[bytes] | io.RawIOBase = self._owned_file
         else:
             raw = source
-        reader = self._reader = CountingReader(raw)
+        reader = self._reader = CountingReader(raw, self._read_cancelled)
         fmt = demuxer_for_hint(hint)
         is_ogg = fmt == "ogg" or (fmt is None and reader.read_at(0, 4) == b"OggS")
         reader.hide_size = is_ogg
@@ -571,14 +534,18 @@ class Decoder:
                     reader, "r", options=self._open_options, buffer_size=IO_BUFFER_SIZE
                 )
         except av.error.FFmpegError as exc:
+            self._raise_kept()
             raise UnsupportedError(f"cannot open the audio: {_describe(exc)}") from exc
         except KitharaError:
             raise
         except Exception as exc:
+            self._raise_kept()
             raise DecoderError(f"cannot read the stream: {_describe(exc)}") from exc
         finally:
             reader.hide_size = False
         self._container = container
+        self._raise_kept()
+        self._bounds.opened()
         if not _has_usable_audio(container):
             raise UnsupportedError(
                 f"no playable audio track in the stream ({container.format.name})"
@@ -672,6 +639,7 @@ class Decoder:
                 self._check_seek_pts = self._fast_seek and self._container.format.name == "mp3"
                 return
             except av.error.FFmpegError as exc:
+                self._raise_kept()
                 error = exc
         assert error is not None
         raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(error)}") from error
@@ -742,6 +710,7 @@ class Decoder:
 
     def _emit(self, frame: av.AudioFrame) -> None:
         self._frames_decoded += frame.samples
+        self._bounds.audio()
         if self._need_t0:
             self._need_t0 = False
             if frame.pts is not None:
@@ -799,7 +768,11 @@ class Decoder:
             if self._has_command():
                 raise _Interrupted
             self._inflight = (timeline_start + done, self._ring.frames_written)
-            n = self._ring.write(pcm[done * fb :], timeout=_WRITE_SLICE)
+            self._writing = True
+            try:
+                n = self._ring.write(pcm[done * fb :], timeout=_WRITE_SLICE)
+            finally:
+                self._writing = False
             done += n
             self._written_end = timeline_start + done
             self._inflight = None
@@ -818,7 +791,7 @@ class Decoder:
         """Ogg's length is in its last page: read it now that the first audio is out."""
         assert self._reader is not None
         try:
-            found = _ogg_last_granule(self._reader)
+            found = ogg_last_granule(self._reader)
         except Exception:
             return
         if found is None:
