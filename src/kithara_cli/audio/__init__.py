@@ -42,13 +42,9 @@ Never:
   (the source's owner can wake it).
 """
 
-from kithara_cli.audio.decoder import (
-    PROBE_OPTIONS,
-    CountingReader,
-    Decoder,
-    SourceInfo,
-    demuxer_for_hint,
-)
+from kithara_cli.audio.bounds import DecoderLimits
+from kithara_cli.audio.container import PROBE_OPTIONS, SourceInfo
+from kithara_cli.audio.decoder import Decoder
 from kithara_cli.audio.output import (
     DEVICE_ENV,
     NO_DEVICE_MESSAGE,
@@ -60,6 +56,7 @@ from kithara_cli.audio.output import (
     list_devices,
     open_sink,
 )
+from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
 from kithara_cli.audio.ring import PcmRing
 
 __all__ = [
@@ -68,6 +65,7 @@ __all__ = [
     "PROBE_OPTIONS",
     "CountingReader",
     "Decoder",
+    "DecoderLimits",
     "DeviceSink",
     "NullSink",
     "PcmRing",

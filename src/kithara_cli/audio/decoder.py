@@ -13,19 +13,29 @@ sample of the track is 0 whatever the container's own offset (MP3 encoder delay,
 from __future__ import annotations
 
 import collections
+import dataclasses
 import io
 import os
-import struct
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from kithara_cli.audio.bounds import DecoderLimits, StartBounds
-from kithara_cli.audio.reader import CountingReader, demuxer_for_hint, ogg_last_granule
+from kithara_cli.audio.container import (
+    FAST_SEEK_OPTIONS,
+    PROBE_OPTIONS,
+    SourceInfo,
+    av,
+    describe,
+    has_usable_audio,
+    inspect,
+    layout_for,
+    ogg_duration,
+    open_container,
+)
+from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
 from kithara_cli.audio.ring import SAMPLE_BYTES, PcmRing
 from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
@@ -35,29 +45,8 @@ from kithara_cli.events.types import Event, Notice
 if TYPE_CHECKING:
     from kithara_cli.audio.mp3_frames import Mp3Cbr
 
-# PyAV's wheel carries FFmpeg with its encoders, ~60 MB of shared objects. Loaded with lazy
-# binding, each binds a symbol on its first call instead of all of them at load: 4 % of
-# PyAV's import (13 M of its 315 M instructions), which is on the way to first audio.
-_dlopen_flags = sys.getdlopenflags()
-sys.setdlopenflags((_dlopen_flags & ~os.RTLD_NOW) | os.RTLD_LAZY)
-try:
-    import av
-    import av.error
-finally:
-    sys.setdlopenflags(_dlopen_flags)
-
 Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
 
-# Small probing so the first audio needs only the start of the file (see the package docs).
-PROBE_OPTIONS: dict[str, str] = {"probesize": "32768", "analyzeduration": "500000"}
-# For sources still downloading: seek by computed byte position (MP3: from the bitrate)
-# instead of FFmpeg's default exact seek, which *reads every frame* up to the target - over
-# HTTP, a linear download of everything before it. Samples before the target are still
-# dropped by timestamp. CBR MP3 still lands on the sample (FFmpeg's timestamp is corrected by
-# ``mp3_frames``); VBR MP3 lands where its Xing table of contents says, tens of ms off.
-FAST_SEEK_OPTIONS: dict[str, str] = {**PROBE_OPTIONS, "fflags": "+fastseek"}
-# Bytes PyAV asks the source for per read: small, so we never read far past what we need.
-IO_BUFFER_SIZE = 16384
 # How long one blocked ring write waits before looking at pending commands.
 _WRITE_SLICE = 0.05
 # Consecutive undecodable packets before the stream is declared broken.
@@ -70,8 +59,6 @@ _TRUNCATION_SLACK_FRACTION = 0.03
 SEEK_PREROLL_SECONDS = 0.2
 # A fresh source is decoded from its start (not seeked) when the target is this close.
 NO_SEEK_WINDOW_SECONDS = 12.0
-# Demuxers whose duration comes from the file's own header or index.
-_DECLARED_DURATION = frozenset({"mp3", "flac", "wav", "ogg", "mov", "matroska"})
 # A source closed under a read with no command yet: how long to wait for the reopen or stop
 # that follows (a seek retires the old HLS run just before it sends the reopen).
 _CLOSED_GRACE = 1.0
@@ -87,27 +74,6 @@ class _Stopped(Exception):
 
 class _SourceClosed(Exception):
     """The source was closed under a read: a stop, or a seek that retired it, follows."""
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """What the container says about the audio stream (for TrackInfo and logs)."""
-
-    container: str
-    codec: str
-    sample_rate: int
-    channels: int
-    duration: float | None
-
-
-_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-
-
-def _layout_for(channels: int) -> str:
-    try:
-        return _LAYOUTS[channels]
-    except KeyError:
-        raise ValueError(f"unsupported channel count: {channels}") from None
 
 
 class Decoder:
@@ -140,7 +106,7 @@ class Decoder:
         self._ring = ring
         self._rate = out_rate
         self._channels = out_channels
-        self._layout = _layout_for(out_channels)
+        self._layout = layout_for(out_channels)
         self._on_event = on_event
         self._linger = linger
         self._fast_seek = fast_seek
@@ -351,7 +317,7 @@ class Decoder:
         if isinstance(failure, KitharaError):
             raise failure
         if failure is not None:
-            raise DecoderError(f"cannot read the stream: {_describe(failure)}") from failure
+            raise DecoderError(f"cannot read the stream: {describe(failure)}") from failure
         if self._stop or reader.cancelled:
             raise _Stopped
         if reader.source_closed:
@@ -414,7 +380,7 @@ class Decoder:
         except KitharaError as exc:
             self._fail(exc)
         except Exception as exc:
-            self._fail(DecoderError(f"decoder failed: {_describe(exc)}"))
+            self._fail(DecoderError(f"decoder failed: {describe(exc)}"))
         finally:
             if self._watchdog is not None:
                 self._watchdog.stop()
@@ -465,7 +431,7 @@ class Decoder:
                 except _SourceClosed:
                     self._after_close()
                     continue
-                raise DecoderError(f"cannot read the stream: {_describe(exc)}") from exc
+                raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
             try:
                 self._decode_packet(packet)
             except _Interrupted:
@@ -512,70 +478,33 @@ class Decoder:
         is_ogg = fmt == "ogg" or (fmt is None and reader.read_at(0, 4) == b"OggS")
         reader.hide_size = is_ogg
         try:
-            container = None
-            if fmt is not None:
-                try:
-                    container = av.open(
-                        reader,
-                        "r",
-                        format=fmt,
-                        options=self._open_options,
-                        buffer_size=IO_BUFFER_SIZE,
-                    )
-                except av.error.FFmpegError:
-                    container = None
-                if container is not None and not _has_usable_audio(container):
-                    container.close()  # the hint lied (a demuxer accepted foreign bytes)
-                    container = None
-                if container is None:
-                    reader.seek(0)
-            if container is None:
-                container = av.open(
-                    reader, "r", options=self._open_options, buffer_size=IO_BUFFER_SIZE
-                )
+            container = open_container(reader, fmt, self._open_options)
         except av.error.FFmpegError as exc:
             self._raise_kept()
-            raise UnsupportedError(f"cannot open the audio: {_describe(exc)}") from exc
+            raise UnsupportedError(f"cannot open the audio: {describe(exc)}") from exc
         except KitharaError:
             raise
         except Exception as exc:
             self._raise_kept()
-            raise DecoderError(f"cannot read the stream: {_describe(exc)}") from exc
+            raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
         finally:
             reader.hide_size = False
         self._container = container
         self._raise_kept()
         self._bounds.opened()
-        if not _has_usable_audio(container):
+        if not has_usable_audio(container):
             raise UnsupportedError(
                 f"no playable audio track in the stream ({container.format.name})"
             )
-        stream = container.streams.audio[0]
-        self._stream = stream
-        self._time_base = float(stream.time_base) if stream.time_base else 1.0 / 90000
-        self._start_pts = stream.start_time if stream.start_time is not None else 0
-        duration: float | None = None
-        if stream.duration is not None and stream.duration > 0:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None and container.duration > 0:
-            duration = container.duration / 1_000_000
-        if reader.sequential:
-            duration = None  # a stream's header covers its start (fMP4: the first fragment)
-        self.duration = duration
-        self._duration_from_tail = is_ogg and duration is None
-        # Containers that declare their length (not estimated from the bitrate) can prove a
-        # truncation; MPEG-TS and raw ADTS cannot.
-        self._trust_duration = container.format.name.split(",")[0] in _DECLARED_DURATION
-        # The MP4 edit list gives the exact length; AAC's end padding is cut to it.
-        self._trim_to_duration = "mp4" in container.format.name and duration is not None
-        codec = stream.codec_context
-        self.info = SourceInfo(
-            container=container.format.name,
-            codec=codec.name,
-            sample_rate=int(codec.sample_rate or stream.sample_rate or 0),
-            channels=int(codec.layout.nb_channels or 0),
-            duration=duration,
-        )
+        opened = inspect(container, sequential=reader.sequential)
+        self._stream = opened.stream
+        self._time_base = opened.time_base
+        self._start_pts = opened.start_pts
+        self.duration = opened.duration
+        self._duration_from_tail = is_ogg and opened.duration is None
+        self._trust_duration = opened.trust_duration
+        self._trim_to_duration = opened.trim_to_duration
+        self.info = opened.info
         self.ready.set()
 
     def _close(self) -> None:
@@ -642,7 +571,7 @@ class Decoder:
                 self._raise_kept()
                 error = exc
         assert error is not None
-        raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(error)}") from error
+        raise DecoderError(f"cannot seek to {target:.3f} s: {describe(error)}") from error
 
     def _drain_resampler(self) -> None:
         """Push the samples the resampler still holds (it buffers a few for filtering)."""
@@ -677,13 +606,13 @@ class Decoder:
         except av.error.FFmpegError as exc:
             self._bad_packets += 1
             if self._bad_packets > _MAX_BAD_PACKETS:
-                raise DecoderError(f"undecodable stream: {_describe(exc)}") from exc
+                raise DecoderError(f"undecodable stream: {describe(exc)}") from exc
             if self._notices < 3:
                 self._notices += 1
                 self._publish(
                     Notice(
                         level="warning",
-                        message=f"skipped an undecodable packet: {_describe(exc)}",
+                        message=f"skipped an undecodable packet: {describe(exc)}",
                     )
                 )
             return
@@ -790,33 +719,11 @@ class Decoder:
     def _read_ogg_duration(self) -> None:
         """Ogg's length is in its last page: read it now that the first audio is out."""
         assert self._reader is not None
-        try:
-            found = ogg_last_granule(self._reader)
-        except Exception:
-            return
-        if found is None:
-            return
-        _, granule = found
-        codec = self._stream.codec_context
-        if codec.name == "opus":
-            extradata = codec.extradata or b""
-            pre_skip = struct.unpack_from("<H", extradata, 10)[0] if len(extradata) >= 12 else 0
-            seconds = (granule - pre_skip) / 48000
-        else:
-            rate = codec.sample_rate or self._stream.sample_rate
-            if not rate:
-                return
-            seconds = granule / rate
-        if seconds > 0:
+        seconds = ogg_duration(self._reader, self._stream)
+        if seconds is not None:
             self.duration = seconds
             if self.info is not None:
-                self.info = SourceInfo(
-                    container=self.info.container,
-                    codec=self.info.codec,
-                    sample_rate=self.info.sample_rate,
-                    channels=self.info.channels,
-                    duration=seconds,
-                )
+                self.info = dataclasses.replace(self.info, duration=seconds)
 
     def _continue(self) -> bool:
         """At the end of one part of a source that goes on in another (an HLS run across an
@@ -857,15 +764,3 @@ class Decoder:
                 )
         self._ring.mark_eos()
         self.eof.set()
-
-
-def _has_usable_audio(container: Any) -> bool:
-    if not container.streams.audio:
-        return False
-    codec = container.streams.audio[0].codec_context
-    return bool(codec.sample_rate) and bool(codec.layout.nb_channels)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
