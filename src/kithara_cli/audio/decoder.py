@@ -31,12 +31,12 @@ from kithara_cli.audio.container import (
     describe,
     has_usable_audio,
     inspect,
-    layout_for,
     ogg_duration,
     open_container,
 )
+from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
 from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
-from kithara_cli.audio.ring import SAMPLE_BYTES, PcmRing
+from kithara_cli.audio.ring import PcmRing
 from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 
 Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
 
-# How long one blocked ring write waits before looking at pending commands.
-_WRITE_SLICE = 0.05
 # Consecutive undecodable packets before the stream is declared broken.
 _MAX_BAD_PACKETS = 16
 # A stream that ends this much before its declared duration is reported as truncated.
@@ -62,14 +60,6 @@ NO_SEEK_WINDOW_SECONDS = 12.0
 # A source closed under a read with no command yet: how long to wait for the reopen or stop
 # that follows (a seek retires the old HLS run just before it sends the reopen).
 _CLOSED_GRACE = 1.0
-
-
-class _Interrupted(Exception):
-    """A command (seek, reopen, stop) arrived while the thread was busy: unwind to the loop."""
-
-
-class _Stopped(Exception):
-    pass
 
 
 class _SourceClosed(Exception):
@@ -106,7 +96,13 @@ class Decoder:
         self._ring = ring
         self._rate = out_rate
         self._channels = out_channels
-        self._layout = layout_for(out_channels)
+        self._out = PcmOut(
+            ring,
+            out_rate,
+            out_channels,
+            interrupted=self._has_command,
+            on_written=self._written,
+        )
         self._on_event = on_event
         self._linger = linger
         self._fast_seek = fast_seek
@@ -122,7 +118,6 @@ class Decoder:
         self._bounds = StartBounds(self._limits, clock)
         self._abort: KitharaError | None = None  # a bound or the watchdog ended this run
         self._watchdog: HangWatchdog | None = None
-        self._writing = False  # blocked on a full ring: waiting for the output, not input
 
         # Public state (written by the decoder thread only).
         self.done = threading.Event()
@@ -143,8 +138,6 @@ class Decoder:
         self._stream: Any = None
         self._reader: CountingReader | None = None
         self._owned_file: IO[bytes] | None = None
-        self._resampler: av.AudioResampler | None = None
-        self._input_shape: tuple[str, str, int] | None = None  # what the resampler was fed
         self._start_pts = 0
         self._origin = 0.0  # timeline seconds at which the current source's start plays
         self._fresh = True  # nothing demuxed since the container was opened
@@ -154,13 +147,7 @@ class Decoder:
         self._mp3_cbr: Mp3Cbr | Literal[False] | None = False  # False: not looked at yet
         self._check_seek_pts = False
         self._pts_shift = 0  # added to the current run's first frame's pts
-        self._need_t0 = True
-        self._out_pos = 0  # timeline frame of the next resampled frame
-        self._drop_until = 0  # timeline frame before which output is dropped
-        self._written_end = 0  # timeline frame just past the last frame in the ring
-        self._inflight: tuple[int, int] | None = None  # (timeline frame, ring count) mid-write
         self._frames_decoded = 0  # samples decoded from the current source
-        self._end_limit: int | None = None
         self._bad_packets = 0
         self._notices = 0
         self._duration_from_tail = False
@@ -194,11 +181,7 @@ class Decoder:
     @property
     def position_decoded(self) -> float:
         """Timeline seconds just past the last frame written to the ring."""
-        inflight = self._inflight
-        if inflight is not None:
-            base, written_before = inflight
-            return (base + self._ring.frames_written - written_before) / self._rate
-        return self._written_end / self._rate
+        return self._out.position_decoded
 
     @property
     def bytes_read(self) -> int:
@@ -319,7 +302,7 @@ class Decoder:
         if failure is not None:
             raise DecoderError(f"cannot read the stream: {describe(failure)}") from failure
         if self._stop or reader.cancelled:
-            raise _Stopped
+            raise Stopped
         if reader.source_closed:
             raise _SourceClosed
 
@@ -333,7 +316,7 @@ class Decoder:
             self._wake.wait(0.05)
             self._wake.clear()
         if self._stop:
-            raise _Stopped
+            raise Stopped
 
     def _progress(self) -> tuple[int, ...]:
         reader = self._reader
@@ -349,7 +332,7 @@ class Decoder:
         return (
             self._thread.is_alive()
             and not self._stop
-            and not self._writing
+            and not self._out.writing
             and not self.eof.is_set()
             and self.error is None
         )
@@ -375,7 +358,7 @@ class Decoder:
             except _SourceClosed:
                 self._after_close()
             self._loop()
-        except _Stopped:
+        except Stopped:
             pass
         except KitharaError as exc:
             self._fail(exc)
@@ -391,7 +374,7 @@ class Decoder:
         packets: Any = None
         while True:
             if self._stop:
-                raise _Stopped
+                raise Stopped
             cmd = self._take_command()
             if cmd is not None:
                 try:
@@ -418,7 +401,7 @@ class Decoder:
                         packets = self._container.demux(self._stream)
                     else:
                         self._finish()
-                except _Interrupted:
+                except Interrupted:
                     pass
                 except _SourceClosed:
                     self._after_close()
@@ -434,7 +417,7 @@ class Decoder:
                 raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
             try:
                 self._decode_packet(packet)
-            except _Interrupted:
+            except Interrupted:
                 continue
             time.sleep(0)  # let the audio callback have the GIL between packets
 
@@ -449,11 +432,11 @@ class Decoder:
             if flush:
                 self._begin(start_at, clear=True)
             else:
-                resume = self._written_end / self._rate
+                resume = self._out.written_end / self._rate
                 if start_at > resume + 0.01:
                     self._begin(start_at, clear=True)
                 else:
-                    self._begin(start_at, clear=False, drop_before=self._written_end)
+                    self._begin(start_at, clear=False, drop_before=self._out.written_end)
 
     def _open(self, source: Source, hint: str | None, origin: float = 0.0) -> None:
         """Open the container with small probing; fall back to probing if the hint lied."""
@@ -517,7 +500,7 @@ class Decoder:
         if self._owned_file is not None:
             self._owned_file.close()
             self._owned_file = None
-        self._resampler = None
+        self._out.close()
 
     def _begin(self, start_at: float, *, clear: bool, drop_before: int | None = None) -> None:
         """Position a freshly opened container at ``start_at`` (timeline seconds)."""
@@ -527,7 +510,7 @@ class Decoder:
         assert drop_before is not None
         self._ring.mark_eos(False)
         self._seek_container(start_at)
-        self._drop_until = drop_before
+        self._out.drop_until = drop_before
         self._reset_stream_state()
 
     def _seek(self, target: float, *, clear: bool) -> None:
@@ -536,8 +519,8 @@ class Decoder:
         target_frame = round(target * self._rate)
         if clear:
             self._ring.clear(base_frame=target_frame)
-        self._written_end = target_frame
-        self._drop_until = target_frame
+        self._out.written_end = target_frame
+        self._out.drop_until = target_frame
         self.eof.clear()
         self._seek_container(target)
         self._reset_stream_state()
@@ -573,21 +556,9 @@ class Decoder:
         assert error is not None
         raise DecoderError(f"cannot seek to {target:.3f} s: {describe(error)}") from error
 
-    def _drain_resampler(self) -> None:
-        """Push the samples the resampler still holds (it buffers a few for filtering)."""
-        if self._resampler is not None:
-            for out in self._resampler.resample(None):
-                self._push(self._pcm_bytes(out))
-
-    def _new_resampler(self) -> av.AudioResampler:
-        return av.AudioResampler(format="flt", layout=self._layout, rate=self._rate)
-
     def _reset_stream_state(self) -> None:
-        self._resampler = self._new_resampler()
-        self._input_shape = None
-        self._need_t0 = True
         self._bad_packets = 0
-        self._end_limit = (
+        self._out.reset(
             round((self._origin + self.duration) * self._rate)
             if self._trim_to_duration and self.duration is not None
             else None
@@ -598,9 +569,9 @@ class Decoder:
         if self._check_seek_pts:
             self._check_seek_pts = False
             self._pts_shift = self._mp3_seek_error(packet)
-            if self._pts_shift and self.duration is not None and self._end_limit is None:
+            if self._pts_shift and self.duration is not None and self._out.end_limit is None:
                 # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
-                self._end_limit = round((self._origin + self.duration) * self._rate)
+                self._out.end_limit = round((self._origin + self.duration) * self._rate)
         try:
             frames = packet.decode()
         except av.error.FFmpegError as exc:
@@ -640,81 +611,27 @@ class Decoder:
     def _emit(self, frame: av.AudioFrame) -> None:
         self._frames_decoded += frame.samples
         self._bounds.audio()
-        if self._need_t0:
-            self._need_t0 = False
-            if frame.pts is not None:
-                t0 = (
-                    self._origin + (frame.pts + self._pts_shift - self._start_pts) * self._time_base
-                )
-                self._out_pos = round(t0 * self._rate)
-            else:
-                self._out_pos = self._drop_until
-            if self._out_pos > self._drop_until:
-                # The demuxer landed after the target: re-base the (still empty) timeline.
-                if self._written_end == self._drop_until:
-                    self._ring.clear(base_frame=self._out_pos)
-                    self._written_end = self._out_pos
-                self._drop_until = self._out_pos
-        frame.pts = None  # the resampler needs no timestamps; we count samples ourselves
-        assert self._resampler is not None
-        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
-        if shape != self._input_shape:
-            if self._input_shape is not None:
-                # The input changed mid-stream (an HLS discontinuity to another sample rate or
-                # layout): PyAV's resampler is fixed to the first frame's; drain it, start anew.
-                self._drain_resampler()
-                self._resampler = self._new_resampler()
-            self._input_shape = shape
-        for out in self._resampler.resample(frame):
-            self._push(self._pcm_bytes(out))
+        out = self._out
+        if out.need_t0:
+            pts = frame.pts
+            out.start_at(
+                None
+                if pts is None
+                else self._origin + (pts + self._pts_shift - self._start_pts) * self._time_base
+            )
+        out.emit(frame)
 
-    def _pcm_bytes(self, frame: av.AudioFrame) -> memoryview:
-        """A resampled packed-float frame as interleaved bytes (the plane is padded: cut it).
-
-        Bytes, not ``to_ndarray``: the play path never loads numpy.
-        """
-        return memoryview(frame.planes[0])[: frame.samples * self._channels * SAMPLE_BYTES]
-
-    def _push(self, pcm: memoryview) -> None:
-        fb = self._channels * SAMPLE_BYTES
-        frames = len(pcm) // fb
-        start = self._out_pos
-        end = start + frames
-        self._out_pos = end
-        lo = max(0, self._drop_until - start)
-        hi = frames
-        if self._end_limit is not None and end > self._end_limit:
-            hi = max(0, self._end_limit - start)
-        if lo >= hi:
+    def _written(self) -> None:
+        """Frames reached the ring: the first ones of a (re)opened source are first audio."""
+        if self.first_audio.is_set():
             return
-        self._write(pcm[lo * fb : hi * fb], start + lo)
-
-    def _write(self, pcm: memoryview, timeline_start: int) -> None:
-        fb = self._channels * SAMPLE_BYTES
-        done = 0
-        total = len(pcm) // fb
-        while done < total:
-            if self._has_command():
-                raise _Interrupted
-            self._inflight = (timeline_start + done, self._ring.frames_written)
-            self._writing = True
-            try:
-                n = self._ring.write(pcm[done * fb :], timeout=_WRITE_SLICE)
-            finally:
-                self._writing = False
-            done += n
-            self._written_end = timeline_start + done
-            self._inflight = None
-            if n and not self.first_audio.is_set():
-                assert self._reader is not None
-                self._bytes_at_first_audio = self._reader.bytes_read
-                self._max_offset_at_first_audio = self._reader.max_offset
-                self.first_audio.set()
-                if self._duration_from_tail:
-                    self._duration_from_tail = False
-                    self._read_ogg_duration()
-            if self._ring.closed:
-                raise _Stopped
+        assert self._reader is not None
+        self._bytes_at_first_audio = self._reader.bytes_read
+        self._max_offset_at_first_audio = self._reader.max_offset
+        self.first_audio.set()
+        if self._duration_from_tail:
+            self._duration_from_tail = False
+            self._read_ogg_duration()
 
     def _read_ogg_duration(self) -> None:
         """Ogg's length is in its last page: read it now that the first audio is out."""
@@ -738,24 +655,25 @@ class Decoder:
         if nxt is None:
             return False
         source, seconds = nxt
-        self._drain_resampler()  # the old part's last samples first
-        written = self._written_end
+        out = self._out
+        out.drain()  # the old part's last samples first
+        written = out.written_end
         self._close()
         self._open(source, None, seconds)
-        self._drop_until = written
+        out.drop_until = written
         self._reset_stream_state()
-        self._need_t0 = False
-        self._out_pos = written
+        out.need_t0 = False
+        out.out_pos = written
         self._fresh = False
         return True
 
     def _finish(self) -> None:
         """End of input: flush the resampler, check for truncation, mark end of stream."""
-        self._drain_resampler()
+        self._out.drain()
         if not self._frames_decoded:
             raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None and self._trust_duration:
-            decoded = self._written_end / self._rate - self._origin
+            decoded = self._out.written_end / self._rate - self._origin
             slack = max(_TRUNCATION_SLACK_SECONDS, _TRUNCATION_SLACK_FRACTION * self.duration)
             if decoded < self.duration - slack:
                 raise DecoderError(
