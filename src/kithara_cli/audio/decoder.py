@@ -20,9 +20,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any
 
-from kithara_cli.audio.bounds import DecoderLimits, StartBounds
+from kithara_cli.audio.bounds import DecoderLimits
 from kithara_cli.audio.container import (
     FAST_SEEK_OPTIONS,
     PROBE_OPTIONS,
@@ -34,16 +34,18 @@ from kithara_cli.audio.container import (
     ogg_duration,
     open_container,
 )
+from kithara_cli.audio.guard import ReadGuard, SourceClosed
 from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
 from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
 from kithara_cli.audio.ring import PcmRing
+from kithara_cli.audio.seeking import Mp3SeekFix, demuxer_seek
 from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
 from kithara_cli.events.types import Event, Notice
 
 if TYPE_CHECKING:
-    from kithara_cli.audio.mp3_frames import Mp3Cbr
+    pass
 
 Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
 
@@ -52,18 +54,11 @@ _MAX_BAD_PACKETS = 16
 # A stream that ends this much before its declared duration is reported as truncated.
 _TRUNCATION_SLACK_SECONDS = 0.5
 _TRUNCATION_SLACK_FRACTION = 0.03
-# Seeks land this much early so lossy decoders (MP3 bit reservoir, AAC/Opus overlap) have
-# settled by the target; the extra audio is decoded and dropped.
-SEEK_PREROLL_SECONDS = 0.2
 # A fresh source is decoded from its start (not seeked) when the target is this close.
 NO_SEEK_WINDOW_SECONDS = 12.0
 # A source closed under a read with no command yet: how long to wait for the reopen or stop
 # that follows (a seek retires the old HLS run just before it sends the reopen).
 _CLOSED_GRACE = 1.0
-
-
-class _SourceClosed(Exception):
-    """The source was closed under a read: a stop, or a seek that retired it, follows."""
 
 
 class Decoder:
@@ -115,8 +110,7 @@ class Decoder:
         self._first_source: tuple[Any, ...] = (source, format_hint, start_at, timeline_origin)
         self._limits = limits if limits is not None else DecoderLimits.from_env()
         self._clock = clock
-        self._bounds = StartBounds(self._limits, clock)
-        self._abort: KitharaError | None = None  # a bound or the watchdog ended this run
+        self._guard = ReadGuard(self._limits, clock, lambda: self._stop)
         self._watchdog: HangWatchdog | None = None
 
         # Public state (written by the decoder thread only).
@@ -144,8 +138,7 @@ class Decoder:
         self._time_base: float = 0.0
         self._trim_to_duration = False
         # Fast-seeked CBR MP3: the first packet's timestamp is re-derived from its offset.
-        self._mp3_cbr: Mp3Cbr | Literal[False] | None = False  # False: not looked at yet
-        self._check_seek_pts = False
+        self._mp3 = Mp3SeekFix()
         self._pts_shift = 0  # added to the current run's first frame's pts
         self._frames_decoded = 0  # samples decoded from the current source
         self._bad_packets = 0
@@ -278,34 +271,6 @@ class Decoder:
 
     # --- bounds and the hang watchdog --------------------------------------------------------
 
-    def _read_cancelled(self) -> bool:
-        """Asked by the reader before each read and while one waits: end it as EOF?"""
-        if self._stop or self._abort is not None:
-            return True
-        reader = self._reader
-        error = self._bounds.check(reader.bytes_read if reader is not None else 0)
-        if error is not None:
-            self._abort = error
-            return True
-        return False
-
-    def _raise_kept(self) -> None:
-        """A read ended early (PyAV saw EOF): raise why, here in the decoder's own loop."""
-        if self._abort is not None:
-            raise self._abort
-        reader = self._reader
-        if reader is None:
-            return
-        failure = reader.failure
-        if isinstance(failure, KitharaError):
-            raise failure
-        if failure is not None:
-            raise DecoderError(f"cannot read the stream: {describe(failure)}") from failure
-        if self._stop or reader.cancelled:
-            raise Stopped
-        if reader.source_closed:
-            raise _SourceClosed
-
     def _after_close(self) -> None:
         """The source closed under a read: go on with the command that follows (a seek's
         reopen), end on a stop, fail if neither comes."""
@@ -338,11 +303,7 @@ class Decoder:
         )
 
     def _hung(self, log: Path | None) -> None:
-        where = f"thread stacks in {log}" if log is not None else "no crash log could be written"
-        error = DecoderError(
-            f"playback stalled: no progress for {self._limits.hang_seconds:g} s ({where})"
-        )
-        self._abort = error
+        error = self._guard.stalled(log)
         self._fail(error)
         self._wake.set()
 
@@ -355,7 +316,7 @@ class Decoder:
             try:
                 self._open(source, hint, origin)
                 self._begin(start_at, clear=True)
-            except _SourceClosed:
+            except SourceClosed:
                 self._after_close()
             self._loop()
         except Stopped:
@@ -379,7 +340,7 @@ class Decoder:
             if cmd is not None:
                 try:
                     self._execute(cmd)
-                except _SourceClosed:
+                except SourceClosed:
                     self._after_close()
                     continue
                 packets = self._container.demux(self._stream)
@@ -396,22 +357,22 @@ class Decoder:
                 packet = next(packets)
             except StopIteration:
                 try:
-                    self._raise_kept()
+                    self._guard.raise_kept()
                     if self._continue():
                         packets = self._container.demux(self._stream)
                     else:
                         self._finish()
                 except Interrupted:
                     pass
-                except _SourceClosed:
+                except SourceClosed:
                     self._after_close()
                 continue
             except KitharaError:
                 raise
             except Exception as exc:
                 try:
-                    self._raise_kept()
-                except _SourceClosed:
+                    self._guard.raise_kept()
+                except SourceClosed:
                     self._after_close()
                     continue
                 raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
@@ -442,39 +403,37 @@ class Decoder:
         """Open the container with small probing; fall back to probing if the hint lied."""
         self._origin = float(origin)
         self._fresh = True
-        self._mp3_cbr = False
-        self._check_seek_pts = False
+        self._mp3 = Mp3SeekFix()
         self._pts_shift = 0
         self.eof.clear()
         self._frames_decoded = 0
         self.first_audio.clear()
         self._bytes_at_first_audio = None
         self._max_offset_at_first_audio = None
-        self._bounds.restart()
         if isinstance(source, (str, os.PathLike)):
             self._owned_file = open(source, "rb", buffering=0)  # noqa: SIM115 (closed in _close)
             raw: IO[bytes] | io.RawIOBase = self._owned_file
         else:
             raw = source
-        reader = self._reader = CountingReader(raw, self._read_cancelled)
+        reader = self._reader = self._guard.new_reader(raw)
         fmt = demuxer_for_hint(hint)
         is_ogg = fmt == "ogg" or (fmt is None and reader.read_at(0, 4) == b"OggS")
         reader.hide_size = is_ogg
         try:
             container = open_container(reader, fmt, self._open_options)
         except av.error.FFmpegError as exc:
-            self._raise_kept()
+            self._guard.raise_kept()
             raise UnsupportedError(f"cannot open the audio: {describe(exc)}") from exc
         except KitharaError:
             raise
         except Exception as exc:
-            self._raise_kept()
+            self._guard.raise_kept()
             raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
         finally:
             reader.hide_size = False
         self._container = container
-        self._raise_kept()
-        self._bounds.opened()
+        self._guard.raise_kept()
+        self._guard.bounds.opened()
         if not has_usable_audio(container):
             raise UnsupportedError(
                 f"no playable audio track in the stream ({container.format.name})"
@@ -537,24 +496,17 @@ class Decoder:
             return
         if self._reader is not None and self._reader.sequential:
             return  # cannot seek a stream: decode from here, the frames before are dropped
-        first = max(0.0, relative - SEEK_PREROLL_SECONDS)
-        # Some demuxers refuse certain targets (FFmpeg's FLAC near the last frame): land
-        # earlier instead; everything before the target is dropped anyway.
-        tries = sorted({first, max(0.0, first - 1.0), max(0.0, first - 5.0), 0.0}, reverse=True)
-        error: Exception | None = None
-        for at in tries:
-            ts = self._start_pts + int(at / self._time_base)
-            try:
-                self._container.seek(ts, stream=self._stream, backward=True)
-                self._fresh = False
-                self._pts_shift = 0
-                self._check_seek_pts = self._fast_seek and self._container.format.name == "mp3"
-                return
-            except av.error.FFmpegError as exc:
-                self._raise_kept()
-                error = exc
-        assert error is not None
-        raise DecoderError(f"cannot seek to {target:.3f} s: {describe(error)}") from error
+        demuxer_seek(
+            self._container,
+            self._stream,
+            relative,
+            start_pts=self._start_pts,
+            time_base=self._time_base,
+            after_error=self._guard.raise_kept,
+        )
+        self._fresh = False
+        self._pts_shift = 0
+        self._mp3.armed = self._fast_seek and self._container.format.name == "mp3"
 
     def _reset_stream_state(self) -> None:
         self._bad_packets = 0
@@ -566,9 +518,9 @@ class Decoder:
 
     def _decode_packet(self, packet: Any) -> None:
         self._fresh = False
-        if self._check_seek_pts:
-            self._check_seek_pts = False
-            self._pts_shift = self._mp3_seek_error(packet)
+        if self._mp3.armed:
+            assert self._reader is not None
+            self._pts_shift = self._mp3.shift(self._reader, packet, self._time_base)
             if self._pts_shift and self.duration is not None and self._out.end_limit is None:
                 # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
                 self._out.end_limit = round((self._origin + self.duration) * self._rate)
@@ -591,26 +543,9 @@ class Decoder:
         for frame in frames:
             self._emit(frame)
 
-    def _mp3_seek_error(self, packet: Any) -> int:
-        """Ticks to add to the pts FFmpeg's fast seek gave this CBR MP3 packet (see
-        :mod:`kithara_cli.audio.mp3_frames`); 0 when unsure."""
-        if self._mp3_cbr is False:
-            from kithara_cli.audio.mp3_frames import HEAD_BYTES, cbr_layout, id3v2_size
-
-            assert self._reader is not None
-            start = id3v2_size(self._reader.read_at(0, 10))
-            self._mp3_cbr = cbr_layout(self._reader.read_at(start, HEAD_BYTES), start)
-        layout = self._mp3_cbr
-        if layout is None or packet.pts is None or packet.pos is None or packet.pos < 0:
-            return 0
-        shift = round(layout.frame_seconds(packet.pos) / self._time_base) - packet.pts
-        frame_ticks = layout.samples_per_frame / layout.sample_rate / self._time_base
-        # FFmpeg is off by at most a frame; more means the stream is not the CBR we think.
-        return shift if abs(shift) <= 1.5 * frame_ticks else 0
-
     def _emit(self, frame: av.AudioFrame) -> None:
         self._frames_decoded += frame.samples
-        self._bounds.audio()
+        self._guard.bounds.audio()
         out = self._out
         if out.need_t0:
             pts = frame.pts
