@@ -293,3 +293,26 @@ def test_failure_during_a_read_is_raised_from_the_decoder_loop(media_server: Med
     assert_no_traceback(proc.stderr)
     assert_one_error_line(proc)
     assert proc.returncode == 3, proc.stderr
+
+
+def test_segments_that_do_not_match_their_init_section_end_at_the_probe_bound(
+    hls_media: HlsMedia, hls_server: MediaServer
+) -> None:
+    """An fMP4 init section in front of MPEG-TS segments: FFmpeg's MP4 demuxer skips "boxes"
+    of TS bytes, and play waited forever (before). Now: one line, exit 5, at the bound."""
+    ts, fmp4 = hls_media.ts, hls_media.fmp4
+    init = fmp4.init_segments[1]
+    assert init is not None
+    entries = list(zip(ts.segment_durations[1], [p.name for p in ts.segments[1]], strict=True))
+    header = [
+        "#EXT-X-VERSION:7",
+        "#EXT-X-TARGETDURATION:3",
+        f'#EXT-X-MAP:URI="../fmp4/{init.name}"',
+    ]
+    hls_server.add_route("ts/mismatched.m3u8", static(playlist_text(header, entries)))
+    started = time.monotonic()
+    proc = play(hls_server.url("ts/mismatched.m3u8"), env={"KITHARA_OPEN_TIMEOUT": "2"})
+    took = time.monotonic() - started
+    assert_one_error_line(proc, "probing")
+    assert proc.returncode == 5
+    assert took < 2 + 8, took
