@@ -8,20 +8,28 @@ the CLI runs as a subprocess where its stderr and exit code are the point.
 
 from __future__ import annotations
 
+import io
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import hls_fixtures
 from conftest import run_cli
 from hls_fixtures import HlsMedia, playlist_text, static, wait_for
+from kithara_cli.audio import CountingReader
 from kithara_cli.commands.player import Player, PlayerSettings
 from kithara_cli.dl import Downloader
+from kithara_cli.errors import NetworkError
 from kithara_cli.events import EventBus
 from kithara_cli.media import encode_file
 from kithara_cli.server import Faults, MediaServer
+from kithara_cli.storage import ResourceFailed, SparseResource
+from kithara_cli.stream import ByteStream
+from kithara_cli.stream.byte_stream import WAIT_SLICE
 from test_hls_live import live_route
 
 hls_media = hls_fixtures.hls_media
@@ -316,3 +324,88 @@ def test_segments_that_do_not_match_their_init_section_end_at_the_probe_bound(
     assert_one_error_line(proc, "probing")
     assert proc.returncode == 5
     assert took < 2 + 8, took
+
+
+# --- the stream and the reader never raise into PyAV ---------------------------------------------
+
+
+class ResourceSource:
+    """``stream.Source`` over a real SparseResource (what the HLS run does, minus HLS)."""
+
+    def __init__(self, resource: SparseResource) -> None:
+        self.resource = resource
+
+    def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
+        if not self.resource.wait_range(offset, offset + 1, timeout):
+            return -1
+        return min(size, self.resource.available_from(offset) - offset)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return self.resource.read_at(offset, size)
+
+    def length(self) -> int | None:
+        return self.resource.total
+
+    def reader_moved(self, offset: int) -> None:
+        pass
+
+
+def blocked_read(stream: ByteStream, then: Callable[[], None]) -> tuple[bytes, float]:
+    """A read that has to wait (nothing at offset 4), ``then`` run from another thread."""
+    assert stream.read(4) == b"abcd"
+    timer = threading.Timer(0.2, then)
+    timer.start()
+    started = time.monotonic()
+    data = stream.read(4)
+    timer.join()
+    return data, time.monotonic() - started - 0.2
+
+
+@pytest.fixture
+def resource(tmp_path: Path) -> Iterator[SparseResource]:
+    with SparseResource(tmp_path / "r.bin") as res:
+        res.write_at(0, b"abcd")
+        yield res
+
+
+def test_a_closed_source_reads_as_the_end(resource: SparseResource) -> None:
+    stream = ByteStream(ResourceSource(resource))
+    data, late = blocked_read(stream, resource.close)
+    assert data == b"" and late < 0.2
+    assert stream.source_closed and stream.failure is None
+
+
+def test_a_failure_under_a_read_is_kept_not_raised(resource: SparseResource) -> None:
+    stream = ByteStream(ResourceSource(resource))
+    data, _ = blocked_read(stream, lambda: resource.fail(NetworkError("connection lost")))
+    assert data == b""
+    assert isinstance(stream.failure, ResourceFailed)
+    assert isinstance(stream.failure.cause, NetworkError)
+    reader = CountingReader(stream)
+    assert reader.read(4) == b"" and reader.failure is stream.failure
+
+
+def test_cancel_ends_a_blocked_read(resource: SparseResource) -> None:
+    stream = ByteStream(ResourceSource(resource))
+    stop = threading.Event()
+    stream.cancel = stop.is_set
+    data, late = blocked_read(stream, stop.set)
+    assert data == b"" and late < 0.2 + WAIT_SLICE
+    assert stream.cancelled and not stream.source_closed
+
+
+def test_the_reader_turns_any_exception_into_the_end() -> None:
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            raise ValueError("a bug in a file object")
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            raise RuntimeError("cannot")
+
+    reader = CountingReader(Broken())
+    assert reader.read(10) == b""
+    assert isinstance(reader.failure, ValueError)
+    assert reader.seek(5) == -1

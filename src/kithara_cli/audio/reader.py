@@ -78,7 +78,7 @@ class CountingReader(io.RawIOBase):
             self._stream.cancel = cancel  # a blocked wait for bytes asks it too
         try:
             self._pos = int(raw.tell())
-        except (OSError, AttributeError, ValueError):
+        except Exception:  # a file object that cannot tell: start at 0
             self._pos = 0
         self._raw_pos = self._pos
         self.bytes_read = 0
