@@ -12,7 +12,6 @@ sample of the track is 0 whatever the container's own offset (MP3 encoder delay,
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import io
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from kithara_cli.audio.bounds import DecoderLimits
+from kithara_cli.audio.commands import CommandQueue
 from kithara_cli.audio.container import (
     FAST_SEEK_OPTIONS,
     PROBE_OPTIONS,
@@ -91,26 +91,24 @@ class Decoder:
         self._ring = ring
         self._rate = out_rate
         self._channels = out_channels
+        self._commands = CommandQueue()
         self._out = PcmOut(
             ring,
             out_rate,
             out_channels,
-            interrupted=self._has_command,
+            interrupted=self._commands.any,
             on_written=self._written,
         )
         self._on_event = on_event
         self._linger = linger
         self._fast_seek = fast_seek
         self._open_options = FAST_SEEK_OPTIONS if fast_seek else PROBE_OPTIONS
-        self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = False
+        self._error_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._first_source: tuple[Any, ...] = (source, format_hint, start_at, timeline_origin)
         self._limits = limits if limits is not None else DecoderLimits.from_env()
         self._clock = clock
-        self._guard = ReadGuard(self._limits, clock, lambda: self._stop)
+        self._guard = ReadGuard(self._limits, clock, lambda: self._commands.stopped)
         self._watchdog: HangWatchdog | None = None
 
         # Public state (written by the decoder thread only).
@@ -193,7 +191,7 @@ class Decoder:
 
     def seek(self, seconds: float) -> None:
         """Request a sample-accurate seek; the ring is cleared by the decoder thread."""
-        self._command(("seek", max(0.0, float(seconds))))
+        self._commands.put(("seek", max(0.0, float(seconds))))
 
     def reopen(
         self,
@@ -214,13 +212,12 @@ class Decoder:
         seek). With ``flush`` it is a seek to ``start_at`` in the new source: the ring is
         cleared and audio before ``start_at`` is decoded and dropped.
         """
-        self._command(("reopen", source, float(start_at), format_hint, flush, timeline_origin))
+        self._commands.put(("reopen", source, float(start_at), format_hint, flush, timeline_origin))
 
     def stop(self) -> None:
         """Ask the thread to end. A read blocked in a ``stream.ByteStream`` ends within its
         wait slice (0.1 s); another blocking file object ends when its read returns."""
-        self._stop = True
-        self._wake.set()
+        self._commands.stop()
         if self._watchdog is not None:
             self._watchdog.stop()
 
@@ -232,28 +229,6 @@ class Decoder:
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def _command(self, cmd: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._pending.append(cmd)
-        self._wake.set()
-
-    def _take_command(self) -> tuple[Any, ...] | None:
-        """The merged effect of everything pending: the last seek wins; a seek after a reopen
-        turns it into a flushing reopen at the seek target."""
-        with self._lock:
-            cmds = list(self._pending)
-            self._pending.clear()
-        merged: tuple[Any, ...] | None = None
-        for cmd in cmds:
-            if cmd[0] == "seek" and merged is not None and merged[0] == "reopen":
-                merged = ("reopen", merged[1], cmd[1], merged[3], True, merged[5])
-            else:
-                merged = cmd
-        return merged
-
-    def _has_command(self) -> bool:
-        return self._stop or bool(self._pending)
-
     def _publish(self, event: Event) -> None:
         if self._on_event is None:
             return
@@ -263,7 +238,7 @@ class Decoder:
             pass
 
     def _fail(self, error: KitharaError) -> None:
-        with self._lock:
+        with self._error_lock:
             if self.error is not None:
                 return  # the watchdog's report came first
             self.error = error
@@ -275,12 +250,11 @@ class Decoder:
         """The source closed under a read: go on with the command that follows (a seek's
         reopen), end on a stop, fail if neither comes."""
         deadline = self._clock() + _CLOSED_GRACE
-        while not self._has_command():
+        while not self._commands.any():
             if self._clock() >= deadline:
                 raise DecoderError("the stream was closed while it was being read")
-            self._wake.wait(0.05)
-            self._wake.clear()
-        if self._stop:
+            self._commands.wait(0.05)
+        if self._commands.stopped:
             raise Stopped
 
     def _progress(self) -> tuple[int, ...]:
@@ -296,7 +270,7 @@ class Decoder:
     def _waiting_for_input(self) -> bool:
         return (
             self._thread.is_alive()
-            and not self._stop
+            and not self._commands.stopped
             and not self._out.writing
             and not self.eof.is_set()
             and self.error is None
@@ -305,7 +279,7 @@ class Decoder:
     def _hung(self, log: Path | None) -> None:
         error = self._guard.stalled(log)
         self._fail(error)
-        self._wake.set()
+        self._commands.nudge()
 
     # --- the thread --------------------------------------------------------------------------
 
@@ -334,9 +308,9 @@ class Decoder:
     def _loop(self) -> None:
         packets: Any = None
         while True:
-            if self._stop:
+            if self._commands.stopped:
                 raise Stopped
-            cmd = self._take_command()
+            cmd = self._commands.take()
             if cmd is not None:
                 try:
                     self._execute(cmd)
@@ -350,8 +324,7 @@ class Decoder:
             if self.eof.is_set():
                 if not self._linger:
                     return
-                self._wake.wait(0.1)
-                self._wake.clear()
+                self._commands.wait(0.1)
                 continue
             try:
                 packet = next(packets)
