@@ -36,6 +36,8 @@ def run() -> None:
         from kithara_cli.cli import main
 
         main()
+    except KeyboardInterrupt:  # Ctrl-C while the command was still loading
+        _flush_and_exit(130)
     except Exception as exc:  # what the command let through: one line and a crash log
         crash.report(type(exc), exc, exc.__traceback__)
         _flush_and_exit(crash.EXIT_CODE)

@@ -21,17 +21,16 @@ prove the path end to end without a real bug.
 
 from __future__ import annotations
 
-import faulthandler
 import os
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
-from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # the rest loads only when something is reported: start-up stays lean
+    from pathlib import Path
+    from types import TracebackType
 
 STATE_ENV = "KITHARA_STATE_DIR"
 TEST_CRASH_ENV = "KITHARA_TEST_CRASH"
@@ -44,6 +43,8 @@ _reported = False
 
 def state_dir(env: dict[str, str] | None = None) -> Path:
     """Where crash logs go: the override, else the XDG state directory."""
+    from pathlib import Path
+
     env = dict(os.environ) if env is None else env
     override = env.get(STATE_ENV)
     if override:
@@ -55,6 +56,8 @@ def state_dir(env: dict[str, str] | None = None) -> Path:
 
 def _new_log() -> tuple[Path, TextIO] | None:
     """A fresh crash log, opened for writing; None when no directory will take it."""
+    from datetime import datetime
+
     try:
         folder = state_dir()
         folder.mkdir(parents=True, exist_ok=True)
@@ -71,6 +74,8 @@ def _new_log() -> tuple[Path, TextIO] | None:
 
 
 def _header(what: str) -> str:
+    from datetime import datetime
+
     return (
         f"{_PROG} {what} at {datetime.now().isoformat(timespec='seconds')}\n"
         f"argv: {sys.argv!r}\npython: {sys.version.split()[0]} on {sys.platform}\n\n"
@@ -93,6 +98,8 @@ def dump_threads(reason: str) -> Path | None:
     opened = _new_log()
     if opened is None:
         return None
+    import faulthandler
+
     path, handle = opened
     with handle:
         handle.write(_header("hang") + reason + "\n\n")
@@ -130,6 +137,8 @@ def report(
 ) -> None:
     """Log the trace, print the one line (and the trace with ``--verbose``). Once per process:
     a second crash while the first is reported adds nothing for the user."""
+    import traceback
+
     global _reported
     with _lock:
         first = not _reported
@@ -160,13 +169,14 @@ def _thread_hook(args: threading.ExceptHookArgs) -> None:
 
 def _main_hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     if issubclass(exc_type, KeyboardInterrupt):
-        sys.__excepthook__(exc_type, exc, tb)
-        return
+        os._exit(130)  # Ctrl-C before the command's own handling: no trace, the usual code
     report(exc_type, exc, tb)
 
 
 def _unraisable_hook(unraisable: sys.UnraisableHookArgs) -> None:
     """What Python can only ignore (a ``__del__`` that raised): logged, never printed."""
+    import traceback
+
     exc = unraisable.exc_value
     trace = "".join(traceback.format_exception(unraisable.exc_type, exc, unraisable.exc_traceback))
     write_log(f"ignored ({unraisable.err_msg}: {unraisable.object!r})\n{trace}", "unraisable")
