@@ -29,18 +29,15 @@ from kithara_cli.audio.container import (
     SourceInfo,
     av,
     describe,
-    has_usable_audio,
-    inspect,
     ogg_duration,
-    open_container,
 )
-from kithara_cli.audio.guard import ReadGuard, SourceClosed
+from kithara_cli.audio.guard import ReadGuard, SourceClosed, open_audio
 from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
-from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
+from kithara_cli.audio.reader import CountingReader
 from kithara_cli.audio.ring import PcmRing
 from kithara_cli.audio.seeking import Mp3SeekFix, demuxer_seek
 from kithara_cli.crash import HangWatchdog
-from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
+from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
 from kithara_cli.events.types import Event, Notice
 
@@ -388,30 +385,9 @@ class Decoder:
             raw: IO[bytes] | io.RawIOBase = self._owned_file
         else:
             raw = source
-        reader = self._reader = self._guard.new_reader(raw)
-        fmt = demuxer_for_hint(hint)
-        is_ogg = fmt == "ogg" or (fmt is None and reader.read_at(0, 4) == b"OggS")
-        reader.hide_size = is_ogg
-        try:
-            container = open_container(reader, fmt, self._open_options)
-        except av.error.FFmpegError as exc:
-            self._guard.raise_kept()
-            raise UnsupportedError(f"cannot open the audio: {describe(exc)}") from exc
-        except KitharaError:
-            raise
-        except Exception as exc:
-            self._guard.raise_kept()
-            raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
-        finally:
-            reader.hide_size = False
-        self._container = container
-        self._guard.raise_kept()
-        self._guard.bounds.opened()
-        if not has_usable_audio(container):
-            raise UnsupportedError(
-                f"no playable audio track in the stream ({container.format.name})"
-            )
-        opened = inspect(container, sequential=reader.sequential)
+        self._reader = self._guard.new_reader(raw)
+        opened, is_ogg = open_audio(self._guard, hint, self._open_options)
+        self._container = opened.container
         self._stream = opened.stream
         self._time_base = opened.time_base
         self._start_pts = opened.start_pts

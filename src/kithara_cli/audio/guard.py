@@ -4,6 +4,8 @@ PyAV sees every early end as the end of the stream (nothing may raise through it
 callback), so the decoder asks ``raise_kept`` afterwards, in its own loop: a bound or the hang
 watchdog gave up (``abort``), the source failed (its typed error), the decoder was stopped, or
 the source was closed under the read (``SourceClosed``: a stop or a seek's reopen follows).
+``open_audio`` opens a reader's container under those rules, so that the one-line error a
+user sees is the real cause, not FFmpeg's "end of file" after it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,17 @@ from pathlib import Path
 from typing import IO
 
 from kithara_cli.audio.bounds import DecoderLimits, StartBounds
-from kithara_cli.audio.container import describe
+from kithara_cli.audio.container import (
+    Opened,
+    av,
+    describe,
+    has_usable_audio,
+    inspect,
+    open_container,
+)
 from kithara_cli.audio.pcm_out import Stopped
-from kithara_cli.audio.reader import CountingReader
-from kithara_cli.errors import DecoderError, KitharaError
+from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
+from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
 
 
 class SourceClosed(Exception):
@@ -79,3 +88,37 @@ class ReadGuard:
         )
         self.abort = error
         return error
+
+
+def open_audio(guard: ReadGuard, hint: str | None, options: dict[str, str]) -> tuple[Opened, bool]:
+    """Open ``guard.reader`` (from ``new_reader``) as audio: the container's facts, and whether
+    it is Ogg (whose length is read from its end later). A read that ended early raises why;
+    PyAV's own failures become typed one-line errors."""
+    reader = guard.reader
+    assert reader is not None
+    fmt = demuxer_for_hint(hint)
+    is_ogg = fmt == "ogg" or (fmt is None and reader.read_at(0, 4) == b"OggS")
+    reader.hide_size = is_ogg  # FFmpeg's Ogg demuxer would read the last 64 KB at open
+    try:
+        container = open_container(reader, fmt, options)
+    except av.error.FFmpegError as exc:
+        guard.raise_kept()
+        raise UnsupportedError(f"cannot open the audio: {describe(exc)}") from exc
+    except KitharaError:
+        raise
+    except Exception as exc:
+        guard.raise_kept()
+        raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
+    finally:
+        reader.hide_size = False
+    try:
+        guard.raise_kept()
+        guard.bounds.opened()
+        if not has_usable_audio(container):
+            raise UnsupportedError(
+                f"no playable audio track in the stream ({container.format.name})"
+            )
+        return inspect(container, sequential=reader.sequential), is_ogg
+    except BaseException:
+        container.close()
+        raise
