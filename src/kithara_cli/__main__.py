@@ -5,9 +5,14 @@ collector walks them again and again while they load: ~10 % of start-up, 20-25 m
 None of it is garbage. So collection waits until start-up is over. Then everything alive is
 frozen, never walked again, and collection resumes. A timer marks the end of start-up, so no
 command has to remember to; a command that is done sooner exits before it fires.
+
+An unexpected exception never reaches the user as a traceback: ``crash`` turns it into one
+line naming a crash log (see :mod:`kithara_cli.crash`).
 """
 
 import gc
+import os
+import sys
 import threading
 
 START_UP_SECONDS = 1.0
@@ -23,9 +28,28 @@ def run() -> None:
     timer = threading.Timer(START_UP_SECONDS, _resume_collection)
     timer.daemon = True
     timer.start()
-    from kithara_cli.cli import main
+    from kithara_cli import crash
 
-    main()
+    crash.install()
+    try:
+        crash.check_test_crash()
+        from kithara_cli.cli import main
+
+        main()
+    except KeyboardInterrupt:  # Ctrl-C while the command was still loading
+        _flush_and_exit(130)
+    except Exception as exc:  # what the command let through: one line and a crash log
+        crash.report(type(exc), exc, exc.__traceback__)
+        _flush_and_exit(crash.EXIT_CODE)
+
+
+def _flush_and_exit(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)  # a thread still running must not keep a crashed process alive
 
 
 if __name__ == "__main__":

@@ -27,6 +27,13 @@ Promises:
 - The decoder thread never raises into another thread: a failure sets ``decoder.error`` (a
   ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
   input that ends well before its declared duration is reported as truncated.
+- Nothing raises through PyAV's read callback (``CountingReader``): a failure under a read is
+  kept and raised from the decoder's own loop with its typed one-line error; a source closed
+  under a read is the end of the stream, then a stop or the seek's reopen that follows.
+- Bounded (``DecoderLimits``; ``KITHARA_OPEN_TIMEOUT``, ``KITHARA_FIRST_AUDIO_TIMEOUT``,
+  ``KITHARA_HANG_TIMEOUT`` for tests): from the first byte read, an open container within 15 s
+  and decoded audio within 30 s (else ``DecoderError``, exit 5); no progress for 60 s while
+  waiting for input dumps every thread's stack to a crash log and fails the decoder.
 - Sinks share one surface (``start/stop/pause/volume/underruns/frames_played/rate/channels/
   latency/finished/error``). ``open_sink`` parses ``--output``; ``default`` with no device (or
   ``KITHARA_AUDIO_DEVICE=none``, or no PortAudio) gives a ``NullSink`` and a one-line message.
@@ -40,17 +47,13 @@ Never:
   time to first audio);
 - publishes events or logs from the audio callback (a watcher thread publishes ``Underrun``);
 - reads a whole file to start playing;
-- interrupts a ``source.read`` that blocks: ``stop()``/``seek()`` take effect when it returns
-  (the source's owner can wake it).
+- leaves a read of a ``stream.ByteStream`` blocked after ``stop()`` (it ends within 0.1 s);
+  ``seek()`` still takes effect when a blocked read returns (the source's owner can wake it).
 """
 
-from kithara_cli.audio.decoder import (
-    PROBE_OPTIONS,
-    CountingReader,
-    Decoder,
-    SourceInfo,
-    demuxer_for_hint,
-)
+from kithara_cli.audio.bounds import DecoderLimits
+from kithara_cli.audio.container import PROBE_OPTIONS, SourceInfo
+from kithara_cli.audio.decoder import Decoder
 from kithara_cli.audio.output import (
     DEVICE_ENV,
     NO_DEVICE_MESSAGE,
@@ -62,6 +65,7 @@ from kithara_cli.audio.output import (
     list_devices,
     open_sink,
 )
+from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
 from kithara_cli.audio.ring import PcmRing
 
 __all__ = [
@@ -70,6 +74,7 @@ __all__ = [
     "PROBE_OPTIONS",
     "CountingReader",
     "Decoder",
+    "DecoderLimits",
     "DeviceSink",
     "NullSink",
     "PcmRing",

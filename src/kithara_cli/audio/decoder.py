@@ -12,252 +12,50 @@ sample of the track is 0 whatever the container's own offset (MP3 encoder delay,
 
 from __future__ import annotations
 
-import collections
+import dataclasses
 import io
 import os
-import struct
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
-from kithara_cli.audio.ring import SAMPLE_BYTES, PcmRing
-from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
+from kithara_cli.audio.bounds import DecoderLimits
+from kithara_cli.audio.commands import CommandQueue
+from kithara_cli.audio.container import (
+    FAST_SEEK_OPTIONS,
+    PROBE_OPTIONS,
+    SourceInfo,
+    av,
+    describe,
+    ogg_duration,
+)
+from kithara_cli.audio.guard import ReadGuard, SourceClosed, open_audio
+from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
+from kithara_cli.audio.reader import CountingReader
+from kithara_cli.audio.ring import PcmRing
+from kithara_cli.audio.seeking import Mp3SeekFix, demuxer_seek
+from kithara_cli.crash import HangWatchdog
+from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
 from kithara_cli.events.types import Event, Notice
 
 if TYPE_CHECKING:
-    from kithara_cli.audio.mp3_frames import Mp3Cbr
-
-# PyAV's wheel carries FFmpeg with its encoders, ~60 MB of shared objects. Loaded with lazy
-# binding, each binds a symbol on its first call instead of all of them at load: 4 % of
-# PyAV's import (13 M of its 315 M instructions), which is on the way to first audio.
-_dlopen_flags = sys.getdlopenflags()
-sys.setdlopenflags((_dlopen_flags & ~os.RTLD_NOW) | os.RTLD_LAZY)
-try:
-    import av
-    import av.error
-finally:
-    sys.setdlopenflags(_dlopen_flags)
+    pass
 
 Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
 
-# Small probing so the first audio needs only the start of the file (see the package docs).
-PROBE_OPTIONS: dict[str, str] = {"probesize": "32768", "analyzeduration": "500000"}
-# For sources still downloading: seek by computed byte position (MP3: from the bitrate)
-# instead of FFmpeg's default exact seek, which *reads every frame* up to the target - over
-# HTTP, a linear download of everything before it. Samples before the target are still
-# dropped by timestamp. CBR MP3 still lands on the sample (FFmpeg's timestamp is corrected by
-# ``mp3_frames``); VBR MP3 lands where its Xing table of contents says, tens of ms off.
-FAST_SEEK_OPTIONS: dict[str, str] = {**PROBE_OPTIONS, "fflags": "+fastseek"}
-# Bytes PyAV asks the source for per read: small, so we never read far past what we need.
-IO_BUFFER_SIZE = 16384
-# How long one blocked ring write waits before looking at pending commands.
-_WRITE_SLICE = 0.05
 # Consecutive undecodable packets before the stream is declared broken.
 _MAX_BAD_PACKETS = 16
 # A stream that ends this much before its declared duration is reported as truncated.
 _TRUNCATION_SLACK_SECONDS = 0.5
 _TRUNCATION_SLACK_FRACTION = 0.03
-# Seeks land this much early so lossy decoders (MP3 bit reservoir, AAC/Opus overlap) have
-# settled by the target; the extra audio is decoded and dropped.
-SEEK_PREROLL_SECONDS = 0.2
 # A fresh source is decoded from its start (not seeked) when the target is this close.
 NO_SEEK_WINDOW_SECONDS = 12.0
-# Demuxers whose duration comes from the file's own header or index.
-_DECLARED_DURATION = frozenset({"mp3", "flac", "wav", "ogg", "mov", "matroska"})
-
-_HINTS: dict[str, str] = {
-    "mp3": "mp3",
-    "mpeg": "mp3",
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-    "flac": "flac",
-    "audio/flac": "flac",
-    "audio/x-flac": "flac",
-    "wav": "wav",
-    "wave": "wav",
-    "audio/wav": "wav",
-    "audio/x-wav": "wav",
-    "audio/wave": "wav",
-    "ogg": "ogg",
-    "oga": "ogg",
-    "opus": "ogg",
-    "audio/ogg": "ogg",
-    "audio/opus": "ogg",
-    "m4a": "mp4",
-    "mp4": "mp4",
-    "m4b": "mp4",
-    "audio/mp4": "mp4",
-    "audio/x-m4a": "mp4",
-    "aac": "aac",
-    "adts": "aac",
-    "audio/aac": "aac",
-    "audio/aacp": "aac",
-    "ts": "mpegts",
-    "mpegts": "mpegts",
-    "video/mp2t": "mpegts",
-}
-
-
-def demuxer_for_hint(hint: str | None) -> str | None:
-    """Map an extension, MIME type or format name to an FFmpeg demuxer name (None: probe)."""
-    if not hint:
-        return None
-    key = hint.strip().lower().split(";")[0].strip().lstrip(".")
-    return _HINTS.get(key)
-
-
-class _Interrupted(Exception):
-    """A command (seek, reopen, stop) arrived while the thread was busy: unwind to the loop."""
-
-
-class _Stopped(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """What the container says about the audio stream (for TrackInfo and logs)."""
-
-    container: str
-    codec: str
-    sample_rate: int
-    channels: int
-    duration: float | None
-
-
-class CountingReader(io.RawIOBase):
-    """The file-like PyAV reads: counts bytes, survives side reads, can hide the size.
-
-    Why: ``bytes_read`` and ``max_offset`` prove how little of a download the first audio
-    needs; ``hide_size`` keeps FFmpeg's Ogg demuxer from reading the last 64 KB at open (for a
-    duration we fetch later); a source whose ``seek(..., SEEK_END)`` fails reports "size
-    unknown" instead of raising inside FFmpeg.
-    """
-
-    def __init__(self, raw: IO[bytes] | io.RawIOBase) -> None:
-        super().__init__()
-        self._raw = raw
-        try:
-            self._pos = int(raw.tell())
-        except (OSError, AttributeError, ValueError):
-            self._pos = 0
-        self._raw_pos = self._pos
-        self.bytes_read = 0
-        self.max_offset = 0
-        self.hide_size = False
-        # A front-to-back source (``ByteStream.sequential``): PyAV gets no seek, so demuxers
-        # read it as a stream (MP4 stops indexing at the first fragment).
-        self.sequential = bool(getattr(raw, "sequential", False))
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        if self.sequential:
-            return False
-        try:
-            return bool(self._raw.seekable())
-        except AttributeError:
-            return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self._raw_pos != self._pos:
-            self._raw.seek(self._pos)
-            self._raw_pos = self._pos
-        data = self._raw.read(size)
-        if data is None:  # a non-blocking raw stream with nothing yet: treat as "try again"
-            data = b""
-        n = len(data)
-        self._pos += n
-        self._raw_pos = self._pos
-        self.bytes_read += n
-        self.max_offset = max(self.max_offset, self._pos)
-        return bytes(data)
-
-    def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_END:
-            if self.hide_size:
-                return -1
-            try:
-                pos = int(self._raw.seek(offset, whence))
-            except (OSError, ValueError):
-                return -1
-        else:
-            if whence == io.SEEK_CUR:
-                offset += self._pos
-                whence = io.SEEK_SET
-            pos = int(self._raw.seek(offset, whence))
-        self._pos = self._raw_pos = pos
-        return pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def size(self) -> int | None:
-        """Total length, or None when the source cannot tell."""
-        try:
-            size = int(self._raw.seek(0, io.SEEK_END))
-        except (OSError, ValueError):
-            return None
-        finally:
-            self._raw_pos = -1  # unknown: the next read seeks back to _pos
-        return size
-
-    def read_at(self, offset: int, size: int) -> bytes:
-        """A side read that does not disturb the position PyAV believes in."""
-        self._raw.seek(offset)
-        chunks = []
-        left = size
-        while left > 0:
-            data = self._raw.read(left)
-            if not data:
-                break
-            chunks.append(bytes(data))
-            left -= len(data)
-        self._raw_pos = -1
-        out = b"".join(chunks)
-        self.bytes_read += len(out)
-        return out
-
-
-def _ogg_last_granule(reader: CountingReader) -> tuple[int, int] | None:
-    """(serial of the first page, last granule position of that serial) from head and tail."""
-    head = reader.read_at(0, 27)
-    if len(head) < 27 or head[:4] != b"OggS":
-        return None
-    serial = struct.unpack_from("<I", head, 14)[0]
-    size = reader.size()
-    if not size:
-        return None
-    start = max(0, size - 65536)
-    tail = reader.read_at(start, size - start)
-    pos = tail.rfind(b"OggS")
-    while pos >= 0:
-        if pos + 27 <= len(tail):
-            granule, page_serial = struct.unpack_from("<qI", tail, pos + 6)
-            if page_serial == serial and granule >= 0:
-                return serial, granule
-        pos = tail.rfind(b"OggS", 0, pos)
-    return None
-
-
-_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-
-
-def _layout_for(channels: int) -> str:
-    try:
-        return _LAYOUTS[channels]
-    except KeyError:
-        raise ValueError(f"unsupported channel count: {channels}") from None
+# A source closed under a read with no command yet: how long to wait for the reopen or stop
+# that follows (a seek retires the old HLS run just before it sends the reopen).
+_CLOSED_GRACE = 1.0
 
 
 class Decoder:
@@ -282,23 +80,33 @@ class Decoder:
         linger: bool = True,
         fast_seek: bool = False,
         name: str = "kithara-decoder",
+        limits: DecoderLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if ring.channels != out_channels:
             raise ValueError(f"ring has {ring.channels} channels, decoder makes {out_channels}")
         self._ring = ring
         self._rate = out_rate
         self._channels = out_channels
-        self._layout = _layout_for(out_channels)
+        self._commands = CommandQueue()
+        self._out = PcmOut(
+            ring,
+            out_rate,
+            out_channels,
+            interrupted=self._commands.any,
+            on_written=self._written,
+        )
         self._on_event = on_event
         self._linger = linger
         self._fast_seek = fast_seek
         self._open_options = FAST_SEEK_OPTIONS if fast_seek else PROBE_OPTIONS
-        self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = False
+        self._error_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._first_source: tuple[Any, ...] = (source, format_hint, start_at, timeline_origin)
+        self._limits = limits if limits is not None else DecoderLimits.from_env()
+        self._clock = clock
+        self._guard = ReadGuard(self._limits, clock, lambda: self._commands.stopped)
+        self._watchdog: HangWatchdog | None = None
 
         # Public state (written by the decoder thread only).
         self.done = threading.Event()
@@ -319,24 +127,15 @@ class Decoder:
         self._stream: Any = None
         self._reader: CountingReader | None = None
         self._owned_file: IO[bytes] | None = None
-        self._resampler: av.AudioResampler | None = None
-        self._input_shape: tuple[str, str, int] | None = None  # what the resampler was fed
         self._start_pts = 0
         self._origin = 0.0  # timeline seconds at which the current source's start plays
         self._fresh = True  # nothing demuxed since the container was opened
         self._time_base: float = 0.0
         self._trim_to_duration = False
         # Fast-seeked CBR MP3: the first packet's timestamp is re-derived from its offset.
-        self._mp3_cbr: Mp3Cbr | Literal[False] | None = False  # False: not looked at yet
-        self._check_seek_pts = False
+        self._mp3 = Mp3SeekFix()
         self._pts_shift = 0  # added to the current run's first frame's pts
-        self._need_t0 = True
-        self._out_pos = 0  # timeline frame of the next resampled frame
-        self._drop_until = 0  # timeline frame before which output is dropped
-        self._written_end = 0  # timeline frame just past the last frame in the ring
-        self._inflight: tuple[int, int] | None = None  # (timeline frame, ring count) mid-write
         self._frames_decoded = 0  # samples decoded from the current source
-        self._end_limit: int | None = None
         self._bad_packets = 0
         self._notices = 0
         self._duration_from_tail = False
@@ -348,6 +147,15 @@ class Decoder:
 
     def start(self) -> Decoder:
         self._thread.start()
+        if self._limits.hang_seconds > 0:
+            self._watchdog = HangWatchdog(
+                self._progress,
+                self._waiting_for_input,
+                self._hung,
+                limit=self._limits.hang_seconds,
+                clock=self._clock,
+                name=f"{self._thread.name}-watchdog",
+            ).start()
         return self
 
     @property
@@ -361,11 +169,7 @@ class Decoder:
     @property
     def position_decoded(self) -> float:
         """Timeline seconds just past the last frame written to the ring."""
-        inflight = self._inflight
-        if inflight is not None:
-            base, written_before = inflight
-            return (base + self._ring.frames_written - written_before) / self._rate
-        return self._written_end / self._rate
+        return self._out.position_decoded
 
     @property
     def bytes_read(self) -> int:
@@ -384,7 +188,7 @@ class Decoder:
 
     def seek(self, seconds: float) -> None:
         """Request a sample-accurate seek; the ring is cleared by the decoder thread."""
-        self._command(("seek", max(0.0, float(seconds))))
+        self._commands.put(("seek", max(0.0, float(seconds))))
 
     def reopen(
         self,
@@ -405,12 +209,14 @@ class Decoder:
         seek). With ``flush`` it is a seek to ``start_at`` in the new source: the ring is
         cleared and audio before ``start_at`` is decoded and dropped.
         """
-        self._command(("reopen", source, float(start_at), format_hint, flush, timeline_origin))
+        self._commands.put(("reopen", source, float(start_at), format_hint, flush, timeline_origin))
 
     def stop(self) -> None:
-        """Ask the thread to end. A thread blocked in ``source.read`` ends when that returns."""
-        self._stop = True
-        self._wake.set()
+        """Ask the thread to end. A read blocked in a ``stream.ByteStream`` ends within its
+        wait slice (0.1 s); another blocking file object ends when its read returns."""
+        self._commands.stop()
+        if self._watchdog is not None:
+            self._watchdog.stop()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True if it has ended."""
@@ -419,28 +225,6 @@ class Decoder:
         return not self._thread.is_alive()
 
     # --- plumbing ----------------------------------------------------------------------------
-
-    def _command(self, cmd: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._pending.append(cmd)
-        self._wake.set()
-
-    def _take_command(self) -> tuple[Any, ...] | None:
-        """The merged effect of everything pending: the last seek wins; a seek after a reopen
-        turns it into a flushing reopen at the seek target."""
-        with self._lock:
-            cmds = list(self._pending)
-            self._pending.clear()
-        merged: tuple[Any, ...] | None = None
-        for cmd in cmds:
-            if cmd[0] == "seek" and merged is not None and merged[0] == "reopen":
-                merged = ("reopen", merged[1], cmd[1], merged[3], True, merged[5])
-            else:
-                merged = cmd
-        return merged
-
-    def _has_command(self) -> bool:
-        return self._stop or bool(self._pending)
 
     def _publish(self, event: Event) -> None:
         if self._on_event is None:
@@ -451,8 +235,48 @@ class Decoder:
             pass
 
     def _fail(self, error: KitharaError) -> None:
-        self.error = error
+        with self._error_lock:
+            if self.error is not None:
+                return  # the watchdog's report came first
+            self.error = error
         self._publish(DecoderErrorEvent(message=str(error)))
+
+    # --- bounds and the hang watchdog --------------------------------------------------------
+
+    def _after_close(self) -> None:
+        """The source closed under a read: go on with the command that follows (a seek's
+        reopen), end on a stop, fail if neither comes."""
+        deadline = self._clock() + _CLOSED_GRACE
+        while not self._commands.any():
+            if self._clock() >= deadline:
+                raise DecoderError("the stream was closed while it was being read")
+            self._commands.wait(0.05)
+        if self._commands.stopped:
+            raise Stopped
+
+    def _progress(self) -> tuple[int, ...]:
+        reader = self._reader
+        return (
+            reader.bytes_read if reader is not None else 0,
+            id(reader),
+            self._frames_decoded,
+            self._ring.frames_written,
+            self.seeks_done,
+        )
+
+    def _waiting_for_input(self) -> bool:
+        return (
+            self._thread.is_alive()
+            and not self._commands.stopped
+            and not self._out.writing
+            and not self.eof.is_set()
+            and self.error is None
+        )
+
+    def _hung(self, log: Path | None) -> None:
+        error = self._guard.stalled(log)
+        self._fail(error)
+        self._commands.nudge()
 
     # --- the thread --------------------------------------------------------------------------
 
@@ -460,53 +284,71 @@ class Decoder:
         try:
             source, hint, start_at, origin = self._first_source
             self._first_source = ()
-            self._open(source, hint, origin)
-            self._begin(start_at, clear=True)
+            try:
+                self._open(source, hint, origin)
+                self._begin(start_at, clear=True)
+            except SourceClosed:
+                self._after_close()
             self._loop()
-        except _Stopped:
+        except Stopped:
             pass
         except KitharaError as exc:
             self._fail(exc)
         except Exception as exc:
-            self._fail(DecoderError(f"decoder failed: {_describe(exc)}"))
+            self._fail(DecoderError(f"decoder failed: {describe(exc)}"))
         finally:
+            if self._watchdog is not None:
+                self._watchdog.stop()
             self._close()
             self.done.set()
 
     def _loop(self) -> None:
-        packets = self._container.demux(self._stream)
+        packets: Any = None
         while True:
-            if self._stop:
-                raise _Stopped
-            cmd = self._take_command()
+            if self._commands.stopped:
+                raise Stopped
+            cmd = self._commands.take()
             if cmd is not None:
-                self._execute(cmd)
+                try:
+                    self._execute(cmd)
+                except SourceClosed:
+                    self._after_close()
+                    continue
                 packets = self._container.demux(self._stream)
                 continue
+            if packets is None:
+                packets = self._container.demux(self._stream)
             if self.eof.is_set():
                 if not self._linger:
                     return
-                self._wake.wait(0.1)
-                self._wake.clear()
+                self._commands.wait(0.1)
                 continue
             try:
                 packet = next(packets)
             except StopIteration:
                 try:
+                    self._guard.raise_kept()
                     if self._continue():
                         packets = self._container.demux(self._stream)
                     else:
                         self._finish()
-                except _Interrupted:
+                except Interrupted:
                     pass
+                except SourceClosed:
+                    self._after_close()
                 continue
             except KitharaError:
                 raise
             except Exception as exc:
-                raise DecoderError(f"cannot read the stream: {_describe(exc)}") from exc
+                try:
+                    self._guard.raise_kept()
+                except SourceClosed:
+                    self._after_close()
+                    continue
+                raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
             try:
                 self._decode_packet(packet)
-            except _Interrupted:
+            except Interrupted:
                 continue
             time.sleep(0)  # let the audio callback have the GIL between packets
 
@@ -521,18 +363,17 @@ class Decoder:
             if flush:
                 self._begin(start_at, clear=True)
             else:
-                resume = self._written_end / self._rate
+                resume = self._out.written_end / self._rate
                 if start_at > resume + 0.01:
                     self._begin(start_at, clear=True)
                 else:
-                    self._begin(start_at, clear=False, drop_before=self._written_end)
+                    self._begin(start_at, clear=False, drop_before=self._out.written_end)
 
     def _open(self, source: Source, hint: str | None, origin: float = 0.0) -> None:
         """Open the container with small probing; fall back to probing if the hint lied."""
         self._origin = float(origin)
         self._fresh = True
-        self._mp3_cbr = False
-        self._check_seek_pts = False
+        self._mp3 = Mp3SeekFix()
         self._pts_shift = 0
         self.eof.clear()
         self._frames_decoded = 0
@@ -544,71 +385,17 @@ class Decoder:
             raw: IO[bytes] | io.RawIOBase = self._owned_file
         else:
             raw = source
-        reader = self._reader = CountingReader(raw)
-        fmt = demuxer_for_hint(hint)
-        is_ogg = fmt == "ogg" or (fmt is None and reader.read_at(0, 4) == b"OggS")
-        reader.hide_size = is_ogg
-        try:
-            container = None
-            if fmt is not None:
-                try:
-                    container = av.open(
-                        reader,
-                        "r",
-                        format=fmt,
-                        options=self._open_options,
-                        buffer_size=IO_BUFFER_SIZE,
-                    )
-                except av.error.FFmpegError:
-                    container = None
-                if container is not None and not _has_usable_audio(container):
-                    container.close()  # the hint lied (a demuxer accepted foreign bytes)
-                    container = None
-                if container is None:
-                    reader.seek(0)
-            if container is None:
-                container = av.open(
-                    reader, "r", options=self._open_options, buffer_size=IO_BUFFER_SIZE
-                )
-        except av.error.FFmpegError as exc:
-            raise UnsupportedError(f"cannot open the audio: {_describe(exc)}") from exc
-        except KitharaError:
-            raise
-        except Exception as exc:
-            raise DecoderError(f"cannot read the stream: {_describe(exc)}") from exc
-        finally:
-            reader.hide_size = False
-        self._container = container
-        if not _has_usable_audio(container):
-            raise UnsupportedError(
-                f"no playable audio track in the stream ({container.format.name})"
-            )
-        stream = container.streams.audio[0]
-        self._stream = stream
-        self._time_base = float(stream.time_base) if stream.time_base else 1.0 / 90000
-        self._start_pts = stream.start_time if stream.start_time is not None else 0
-        duration: float | None = None
-        if stream.duration is not None and stream.duration > 0:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None and container.duration > 0:
-            duration = container.duration / 1_000_000
-        if reader.sequential:
-            duration = None  # a stream's header covers its start (fMP4: the first fragment)
-        self.duration = duration
-        self._duration_from_tail = is_ogg and duration is None
-        # Containers that declare their length (not estimated from the bitrate) can prove a
-        # truncation; MPEG-TS and raw ADTS cannot.
-        self._trust_duration = container.format.name.split(",")[0] in _DECLARED_DURATION
-        # The MP4 edit list gives the exact length; AAC's end padding is cut to it.
-        self._trim_to_duration = "mp4" in container.format.name and duration is not None
-        codec = stream.codec_context
-        self.info = SourceInfo(
-            container=container.format.name,
-            codec=codec.name,
-            sample_rate=int(codec.sample_rate or stream.sample_rate or 0),
-            channels=int(codec.layout.nb_channels or 0),
-            duration=duration,
-        )
+        self._reader = self._guard.new_reader(raw)
+        opened, is_ogg = open_audio(self._guard, hint, self._open_options)
+        self._container = opened.container
+        self._stream = opened.stream
+        self._time_base = opened.time_base
+        self._start_pts = opened.start_pts
+        self.duration = opened.duration
+        self._duration_from_tail = is_ogg and opened.duration is None
+        self._trust_duration = opened.trust_duration
+        self._trim_to_duration = opened.trim_to_duration
+        self.info = opened.info
         self.ready.set()
 
     def _close(self) -> None:
@@ -621,7 +408,7 @@ class Decoder:
         if self._owned_file is not None:
             self._owned_file.close()
             self._owned_file = None
-        self._resampler = None
+        self._out.close()
 
     def _begin(self, start_at: float, *, clear: bool, drop_before: int | None = None) -> None:
         """Position a freshly opened container at ``start_at`` (timeline seconds)."""
@@ -631,7 +418,7 @@ class Decoder:
         assert drop_before is not None
         self._ring.mark_eos(False)
         self._seek_container(start_at)
-        self._drop_until = drop_before
+        self._out.drop_until = drop_before
         self._reset_stream_state()
 
     def _seek(self, target: float, *, clear: bool) -> None:
@@ -640,8 +427,8 @@ class Decoder:
         target_frame = round(target * self._rate)
         if clear:
             self._ring.clear(base_frame=target_frame)
-        self._written_end = target_frame
-        self._drop_until = target_frame
+        self._out.written_end = target_frame
+        self._out.drop_until = target_frame
         self.eof.clear()
         self._seek_container(target)
         self._reset_stream_state()
@@ -658,39 +445,21 @@ class Decoder:
             return
         if self._reader is not None and self._reader.sequential:
             return  # cannot seek a stream: decode from here, the frames before are dropped
-        first = max(0.0, relative - SEEK_PREROLL_SECONDS)
-        # Some demuxers refuse certain targets (FFmpeg's FLAC near the last frame): land
-        # earlier instead; everything before the target is dropped anyway.
-        tries = sorted({first, max(0.0, first - 1.0), max(0.0, first - 5.0), 0.0}, reverse=True)
-        error: Exception | None = None
-        for at in tries:
-            ts = self._start_pts + int(at / self._time_base)
-            try:
-                self._container.seek(ts, stream=self._stream, backward=True)
-                self._fresh = False
-                self._pts_shift = 0
-                self._check_seek_pts = self._fast_seek and self._container.format.name == "mp3"
-                return
-            except av.error.FFmpegError as exc:
-                error = exc
-        assert error is not None
-        raise DecoderError(f"cannot seek to {target:.3f} s: {_describe(error)}") from error
-
-    def _drain_resampler(self) -> None:
-        """Push the samples the resampler still holds (it buffers a few for filtering)."""
-        if self._resampler is not None:
-            for out in self._resampler.resample(None):
-                self._push(self._pcm_bytes(out))
-
-    def _new_resampler(self) -> av.AudioResampler:
-        return av.AudioResampler(format="flt", layout=self._layout, rate=self._rate)
+        demuxer_seek(
+            self._container,
+            self._stream,
+            relative,
+            start_pts=self._start_pts,
+            time_base=self._time_base,
+            after_error=self._guard.raise_kept,
+        )
+        self._fresh = False
+        self._pts_shift = 0
+        self._mp3.armed = self._fast_seek and self._container.format.name == "mp3"
 
     def _reset_stream_state(self) -> None:
-        self._resampler = self._new_resampler()
-        self._input_shape = None
-        self._need_t0 = True
         self._bad_packets = 0
-        self._end_limit = (
+        self._out.reset(
             round((self._origin + self.duration) * self._rate)
             if self._trim_to_duration and self.duration is not None
             else None
@@ -698,24 +467,24 @@ class Decoder:
 
     def _decode_packet(self, packet: Any) -> None:
         self._fresh = False
-        if self._check_seek_pts:
-            self._check_seek_pts = False
-            self._pts_shift = self._mp3_seek_error(packet)
-            if self._pts_shift and self.duration is not None and self._end_limit is None:
+        if self._mp3.armed:
+            assert self._reader is not None
+            self._pts_shift = self._mp3.shift(self._reader, packet, self._time_base)
+            if self._pts_shift and self.duration is not None and self._out.end_limit is None:
                 # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
-                self._end_limit = round((self._origin + self.duration) * self._rate)
+                self._out.end_limit = round((self._origin + self.duration) * self._rate)
         try:
             frames = packet.decode()
         except av.error.FFmpegError as exc:
             self._bad_packets += 1
             if self._bad_packets > _MAX_BAD_PACKETS:
-                raise DecoderError(f"undecodable stream: {_describe(exc)}") from exc
+                raise DecoderError(f"undecodable stream: {describe(exc)}") from exc
             if self._notices < 3:
                 self._notices += 1
                 self._publish(
                     Notice(
                         level="warning",
-                        message=f"skipped an undecodable packet: {_describe(exc)}",
+                        message=f"skipped an undecodable packet: {describe(exc)}",
                     )
                 )
             return
@@ -723,127 +492,39 @@ class Decoder:
         for frame in frames:
             self._emit(frame)
 
-    def _mp3_seek_error(self, packet: Any) -> int:
-        """Ticks to add to the pts FFmpeg's fast seek gave this CBR MP3 packet (see
-        :mod:`kithara_cli.audio.mp3_frames`); 0 when unsure."""
-        if self._mp3_cbr is False:
-            from kithara_cli.audio.mp3_frames import HEAD_BYTES, cbr_layout, id3v2_size
-
-            assert self._reader is not None
-            start = id3v2_size(self._reader.read_at(0, 10))
-            self._mp3_cbr = cbr_layout(self._reader.read_at(start, HEAD_BYTES), start)
-        layout = self._mp3_cbr
-        if layout is None or packet.pts is None or packet.pos is None or packet.pos < 0:
-            return 0
-        shift = round(layout.frame_seconds(packet.pos) / self._time_base) - packet.pts
-        frame_ticks = layout.samples_per_frame / layout.sample_rate / self._time_base
-        # FFmpeg is off by at most a frame; more means the stream is not the CBR we think.
-        return shift if abs(shift) <= 1.5 * frame_ticks else 0
-
     def _emit(self, frame: av.AudioFrame) -> None:
         self._frames_decoded += frame.samples
-        if self._need_t0:
-            self._need_t0 = False
-            if frame.pts is not None:
-                t0 = (
-                    self._origin + (frame.pts + self._pts_shift - self._start_pts) * self._time_base
-                )
-                self._out_pos = round(t0 * self._rate)
-            else:
-                self._out_pos = self._drop_until
-            if self._out_pos > self._drop_until:
-                # The demuxer landed after the target: re-base the (still empty) timeline.
-                if self._written_end == self._drop_until:
-                    self._ring.clear(base_frame=self._out_pos)
-                    self._written_end = self._out_pos
-                self._drop_until = self._out_pos
-        frame.pts = None  # the resampler needs no timestamps; we count samples ourselves
-        assert self._resampler is not None
-        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
-        if shape != self._input_shape:
-            if self._input_shape is not None:
-                # The input changed mid-stream (an HLS discontinuity to another sample rate or
-                # layout): PyAV's resampler is fixed to the first frame's; drain it, start anew.
-                self._drain_resampler()
-                self._resampler = self._new_resampler()
-            self._input_shape = shape
-        for out in self._resampler.resample(frame):
-            self._push(self._pcm_bytes(out))
+        self._guard.bounds.audio()
+        out = self._out
+        if out.need_t0:
+            pts = frame.pts
+            out.start_at(
+                None
+                if pts is None
+                else self._origin + (pts + self._pts_shift - self._start_pts) * self._time_base
+            )
+        out.emit(frame)
 
-    def _pcm_bytes(self, frame: av.AudioFrame) -> memoryview:
-        """A resampled packed-float frame as interleaved bytes (the plane is padded: cut it).
-
-        Bytes, not ``to_ndarray``: the play path never loads numpy.
-        """
-        return memoryview(frame.planes[0])[: frame.samples * self._channels * SAMPLE_BYTES]
-
-    def _push(self, pcm: memoryview) -> None:
-        fb = self._channels * SAMPLE_BYTES
-        frames = len(pcm) // fb
-        start = self._out_pos
-        end = start + frames
-        self._out_pos = end
-        lo = max(0, self._drop_until - start)
-        hi = frames
-        if self._end_limit is not None and end > self._end_limit:
-            hi = max(0, self._end_limit - start)
-        if lo >= hi:
+    def _written(self) -> None:
+        """Frames reached the ring: the first ones of a (re)opened source are first audio."""
+        if self.first_audio.is_set():
             return
-        self._write(pcm[lo * fb : hi * fb], start + lo)
-
-    def _write(self, pcm: memoryview, timeline_start: int) -> None:
-        fb = self._channels * SAMPLE_BYTES
-        done = 0
-        total = len(pcm) // fb
-        while done < total:
-            if self._has_command():
-                raise _Interrupted
-            self._inflight = (timeline_start + done, self._ring.frames_written)
-            n = self._ring.write(pcm[done * fb :], timeout=_WRITE_SLICE)
-            done += n
-            self._written_end = timeline_start + done
-            self._inflight = None
-            if n and not self.first_audio.is_set():
-                assert self._reader is not None
-                self._bytes_at_first_audio = self._reader.bytes_read
-                self._max_offset_at_first_audio = self._reader.max_offset
-                self.first_audio.set()
-                if self._duration_from_tail:
-                    self._duration_from_tail = False
-                    self._read_ogg_duration()
-            if self._ring.closed:
-                raise _Stopped
+        assert self._reader is not None
+        self._bytes_at_first_audio = self._reader.bytes_read
+        self._max_offset_at_first_audio = self._reader.max_offset
+        self.first_audio.set()
+        if self._duration_from_tail:
+            self._duration_from_tail = False
+            self._read_ogg_duration()
 
     def _read_ogg_duration(self) -> None:
         """Ogg's length is in its last page: read it now that the first audio is out."""
         assert self._reader is not None
-        try:
-            found = _ogg_last_granule(self._reader)
-        except Exception:
-            return
-        if found is None:
-            return
-        _, granule = found
-        codec = self._stream.codec_context
-        if codec.name == "opus":
-            extradata = codec.extradata or b""
-            pre_skip = struct.unpack_from("<H", extradata, 10)[0] if len(extradata) >= 12 else 0
-            seconds = (granule - pre_skip) / 48000
-        else:
-            rate = codec.sample_rate or self._stream.sample_rate
-            if not rate:
-                return
-            seconds = granule / rate
-        if seconds > 0:
+        seconds = ogg_duration(self._reader, self._stream)
+        if seconds is not None:
             self.duration = seconds
             if self.info is not None:
-                self.info = SourceInfo(
-                    container=self.info.container,
-                    codec=self.info.codec,
-                    sample_rate=self.info.sample_rate,
-                    channels=self.info.channels,
-                    duration=seconds,
-                )
+                self.info = dataclasses.replace(self.info, duration=seconds)
 
     def _continue(self) -> bool:
         """At the end of one part of a source that goes on in another (an HLS run across an
@@ -858,24 +539,25 @@ class Decoder:
         if nxt is None:
             return False
         source, seconds = nxt
-        self._drain_resampler()  # the old part's last samples first
-        written = self._written_end
+        out = self._out
+        out.drain()  # the old part's last samples first
+        written = out.written_end
         self._close()
         self._open(source, None, seconds)
-        self._drop_until = written
+        out.drop_until = written
         self._reset_stream_state()
-        self._need_t0 = False
-        self._out_pos = written
+        out.need_t0 = False
+        out.out_pos = written
         self._fresh = False
         return True
 
     def _finish(self) -> None:
         """End of input: flush the resampler, check for truncation, mark end of stream."""
-        self._drain_resampler()
+        self._out.drain()
         if not self._frames_decoded:
             raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None and self._trust_duration:
-            decoded = self._written_end / self._rate - self._origin
+            decoded = self._out.written_end / self._rate - self._origin
             slack = max(_TRUNCATION_SLACK_SECONDS, _TRUNCATION_SLACK_FRACTION * self.duration)
             if decoded < self.duration - slack:
                 raise DecoderError(
@@ -884,15 +566,3 @@ class Decoder:
                 )
         self._ring.mark_eos()
         self.eof.set()
-
-
-def _has_usable_audio(container: Any) -> bool:
-    if not container.streams.audio:
-        return False
-    codec = container.streams.audio[0].codec_context
-    return bool(codec.sample_rate) and bool(codec.layout.nb_channels)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

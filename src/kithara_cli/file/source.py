@@ -51,14 +51,15 @@ class ProgressiveSource:
 
     # --- stream.Source ---------------------------------------------------------------------
 
-    def wait_readable(self, offset: int, size: int) -> int:
+    def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
         total = self.resource.total
         if total is not None and offset >= total:
             return 0
         self._reader_pos = offset
         if not self.resource.contains(offset, offset + 1):
             self._ensure_fetching(offset)
-        self.resource.wait_range(offset, offset + 1)
+        if not self.resource.wait_range(offset, offset + 1, timeout):
+            return -1
         total = self.resource.total
         if total is not None and offset >= total:
             return 0

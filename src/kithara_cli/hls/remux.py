@@ -1,4 +1,7 @@
-"""Remuxing a finished HLS download into another container with PyAV (no re-encoding)."""
+"""Remuxing a finished HLS download into another container with PyAV (no re-encoding).
+
+The output's timeline starts at 0, whatever the segments' own timestamps.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +70,11 @@ def remux(source: Path, out: Path) -> None:
             with av.open(str(tmp), "w", format=muxer) as dst:
                 out_stream = dst.add_stream_from_template(audio)
                 fmt: tuple[int, int] | None = None
-                shift = 0  # timestamps restart after a discontinuity: keep them increasing
+                # The output starts at 0 (as ``ffmpeg -c copy`` into MP4 does): the first
+                # packet's timestamp is taken off every one (MPEG-TS starts at 1.4 s, which
+                # players and taggers would count as part of the length). Timestamps also
+                # restart after a discontinuity: ``shift`` keeps them increasing.
+                shift: int | None = None
                 next_dts: int | None = None
                 for packet in src.demux(audio):
                     if packet.dts is None or packet.size == 0:
@@ -81,6 +88,9 @@ def remux(source: Path, out: Path) -> None:
                             )
                         fmt = this
                     duration = packet.duration or 0
+                    if shift is None:
+                        first = packet.dts if packet.pts is None else min(packet.dts, packet.pts)
+                        shift = -first
                     if next_dts is not None and packet.dts + shift < next_dts - duration:
                         shift = next_dts - packet.dts + (0 if duration else 1)
                     packet.dts += shift

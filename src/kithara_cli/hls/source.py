@@ -127,13 +127,14 @@ class _RunPart:
             return parts[self._index][0]
         return self._run.resource.total
 
-    def wait_readable(self, offset: int, size: int) -> int:
+    def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
         at = self._start + offset
         end = self._end()
         if end is not None and at >= end:
             return 0
         resource = self._run.resource
-        resource.wait_range(at, at + 1)
+        if not resource.wait_range(at, at + 1, timeout):
+            return -1
         available = resource.available_from(at) - at
         # Read after ``available``: a part's end is recorded before the next init is written,
         # so bytes counted above that belong to a later part are cut off here.
@@ -331,8 +332,8 @@ class HlsSource:
     def _first_part(self) -> _RunPart:
         return _RunPart(self._current(), 0, 0)
 
-    def wait_readable(self, offset: int, size: int) -> int:
-        return self._first_part().wait_readable(offset, size)
+    def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
+        return self._first_part().wait_readable(offset, size, timeout)
 
     def read_at(self, offset: int, size: int) -> bytes:
         return self._first_part().read_at(offset, size)

@@ -1,11 +1,16 @@
 """Stream: a synchronous, seekable file-like view over a source that is still downloading.
 
 Promises: ``read`` blocks until at least one byte at the position is present and returns what
-is contiguous (up to the size asked); it returns ``b""`` only when the source proves the end (a
-known total, every byte below it present); a failed download raises the source's typed error
-instead of hanging; ``seek`` is instant, and tells the source where the reader went, so that it
-can re-aim its fetching (demand priority) before the next read waits.
-Never: fetches by itself, holds bytes in memory beyond the caller's buffer, or guesses EOF.
+is contiguous (up to the size asked); it returns ``b""`` when the source proves the end (a
+known total, every byte below it present), and otherwise only for a reason it records: the
+source failed (``failure``, the source's typed error, for the reader's owner to raise), the
+source was closed under the read (``source_closed``), or ``cancel`` said so (``cancelled``,
+asked every 0.1 s while a read waits). ``seek`` is instant, returns -1 when it cannot be done,
+and tells the source where the reader went, so that it can re-aim its fetching (demand
+priority) before the next read waits.
+Never: raises out of ``read``/``seek`` (PyAV calls them from inside FFmpeg, where an exception
+is retried over or printed as "dropped"), fetches by itself, holds bytes in memory beyond the
+caller's buffer, or guesses EOF without saying why.
 """
 
 from kithara_cli.stream.byte_stream import ByteStream, Source

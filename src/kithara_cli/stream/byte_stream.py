@@ -1,18 +1,35 @@
-"""``ByteStream``: io.RawIOBase over a Source (``wait_readable`` / ``read_at``)."""
+"""``ByteStream``: io.RawIOBase over a Source (``wait_readable`` / ``read_at``).
+
+PyAV calls ``read``/``seek`` from inside FFmpeg: an exception raised there is caught by PyAV,
+FFmpeg retries or gives up, and PyAV may print it ("exception being dropped") with a
+traceback. So nothing raises out of this stream: a closed source reads as the end of the
+stream (``source_closed``), any other failure is kept (``failure``) for the reader's owner to
+raise from its own loop, and a blocked wait polls ``cancel`` so its owner can end it.
+"""
 
 from __future__ import annotations
 
 import io
 import os
+import time
+from collections.abc import Callable
 from typing import Protocol
+
+from kithara_cli.storage import ResourceClosed
+
+# How long one wait for bytes blocks before ``cancel`` is asked again.
+WAIT_SLICE = 0.1
+# How long a seek from the end waits for the length (a progressive source's first response).
+LENGTH_WAIT = 30.0
 
 
 class Source(Protocol):
     """What a stream reads from: the progressive file peer, or the HLS segment layout."""
 
-    def wait_readable(self, offset: int, size: int) -> int:
+    def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
         """Block until bytes at ``offset`` are present; return how many are contiguous there
-        (capped at ``size``), or 0 when the end is proven at ``offset``. Raises on failure."""
+        (capped at ``size``), 0 when the end is proven at ``offset``, -1 when ``timeout``
+        seconds passed first. Raises on failure (``ResourceClosed`` once closed)."""
         ...
 
     def read_at(self, offset: int, size: int) -> bytes: ...
@@ -38,16 +55,48 @@ class ByteStream(io.RawIOBase):
         # A source read front to back (an HLS run: a seek opens a new run) says so; the
         # decoder then opens it as a stream, so demuxers never index it by reading ahead.
         self.sequential = bool(getattr(source, "sequential", False))
+        self.failure: BaseException | None = None
+        """The first failure a read or seek met (network, decryption...): raise it later."""
+        self.source_closed = False
+        """The source was closed under a read (shutdown, or a seek retired its run)."""
+        self.cancelled = False
+        """A read ended early because ``cancel`` said so."""
+        self.cancel: Callable[[], bool] | None = None
+        """Asked while a read waits: True ends the wait as the end of the stream."""
 
     def continuation(self) -> tuple[ByteStream, float] | None:
         """Where a source that comes in parts goes on (an HLS run across an fMP4 init change):
         a stream over the next part and that part's timeline start; None at the real end."""
         following = getattr(self._source, "continuation", None)
-        nxt = following() if following is not None else None
+        try:
+            nxt = following() if following is not None else None
+        except Exception as exc:
+            self._keep(exc)
+            return None
         if nxt is None:
             return None
         source, seconds = nxt
-        return ByteStream(source, name=self.name), seconds
+        stream = ByteStream(source, name=self.name)
+        stream.cancel = self.cancel
+        return stream, seconds
+
+    @property
+    def ended_early(self) -> bool:
+        """A read returned the end of the stream that the source did not prove."""
+        return self.failure is not None or self.source_closed or self.cancelled
+
+    def _keep(self, exc: BaseException) -> None:
+        if isinstance(exc, ResourceClosed):
+            self.source_closed = True
+        elif self.failure is None:
+            self.failure = exc
+
+    def _cancelled(self) -> bool:
+        cancel = self.cancel
+        if cancel is not None and cancel():
+            self.cancelled = True
+            return True
+        return False
 
     def readable(self) -> bool:
         return True
@@ -59,18 +108,21 @@ class ByteStream(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """The new position; -1 (never an exception) when it cannot be reached."""
+        try:
+            return self._seek(offset, whence)
+        except Exception as exc:
+            if not isinstance(exc, (OSError, ValueError)):
+                self._keep(exc)
+            return -1
+
+    def _seek(self, offset: int, whence: int) -> int:
         if whence == os.SEEK_SET:
             target = offset
         elif whence == os.SEEK_CUR:
             target = self._pos + offset
         elif whence == os.SEEK_END:
-            length = self._source.length()
-            wait_length = getattr(self._source, "wait_length", None)
-            if length is None and wait_length is not None:
-                length = wait_length()  # a progressive source learns it from its first response
-            if length is None:
-                raise OSError("stream length not known yet")
-            target = length + offset
+            target = self._length() + offset
         else:
             raise ValueError(f"bad whence {whence}")
         if target < 0:
@@ -80,14 +132,41 @@ class ByteStream(io.RawIOBase):
             self._source.reader_moved(target)
         return self._pos
 
+    def _length(self) -> int:
+        length = self._source.length()
+        wait_length = getattr(self._source, "wait_length", None)
+        # A progressive source learns it from its first response: wait for that in slices
+        # (up to LENGTH_WAIT in all); a call that returns before its slice had its answer.
+        waited = 0.0
+        while length is None and wait_length is not None and waited < LENGTH_WAIT:
+            if self._cancelled():
+                break
+            started = time.monotonic()
+            length = wait_length(WAIT_SLICE)
+            if time.monotonic() - started < WAIT_SLICE / 2:
+                break
+            waited += WAIT_SLICE
+        if length is None:
+            raise OSError("stream length not known yet")
+        return length
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         size = len(buffer)
-        if size == 0:
+        if size == 0 or self.failure is not None or self.source_closed:
             return 0
-        available = self._source.wait_readable(self._pos, size)
-        if available <= 0:
+        try:
+            while True:
+                if self._cancelled():
+                    return 0
+                available = self._source.wait_readable(self._pos, size, WAIT_SLICE)
+                if available >= 0:
+                    break
+            if available == 0:
+                return 0
+            data = self._source.read_at(self._pos, min(size, available))
+        except Exception as exc:
+            self._keep(exc)
             return 0
-        data = self._source.read_at(self._pos, min(size, available))
         n = len(data)
         buffer[:n] = data
         self._pos += n
