@@ -10,9 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from kithara_cli.events import EventBus
 from kithara_cli.server import MediaServer
+
+# Properties are checked for what they hold, never for how fast: on a loaded 2-core CI machine a
+# per-example deadline only turns slowness into flaky failures (speed is kithara bench's job).
+settings.register_profile(
+    "kithara", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("kithara")
 
 REPO = Path(__file__).resolve().parents[1]
 KITHARA = [sys.executable, "-m", "kithara_cli"]
