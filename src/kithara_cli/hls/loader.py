@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kithara_cli.dl import Downloader, Priority
-from kithara_cli.errors import PlaylistError, UnsupportedError
+from kithara_cli.errors import PlaylistError
 from kithara_cli.events.types import Notice
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist, Rendition, Variant
@@ -46,17 +46,10 @@ def load_playlist(
 
 
 def load_media(downloader: Downloader, url: str, *, label: str = "playlist") -> MediaPlaylist:
-    """A media playlist that can carry audio: a master or an I-frames-only one is an error."""
     playlist = load_playlist(downloader, url, label=label)
     if not isinstance(playlist, MediaPlaylist):
         raise PlaylistError(f"expected a media playlist at {url}, got a master playlist")
-    check_audio(playlist)
     return playlist
-
-
-def check_audio(media: MediaPlaylist) -> None:
-    if media.iframes_only:
-        raise UnsupportedError("EXT-X-I-FRAMES-ONLY playlist: video key frames, no audio")
 
 
 @dataclass(frozen=True)
@@ -89,7 +82,6 @@ def select(
 ) -> tuple[Selection, MediaPlaylist]:
     playlist = load_playlist(downloader, url)
     if isinstance(playlist, MediaPlaylist):
-        check_audio(playlist)
         return Selection(None, None, None, playlist.url), playlist
     if not playlist.variants:
         raise PlaylistError("master playlist has no variants")

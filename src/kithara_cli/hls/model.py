@@ -120,7 +120,6 @@ class MediaPlaylist:
     discontinuity_sequence: int
     endlist: bool
     playlist_type: str | None
-    iframes_only: bool = False  # EXT-X-I-FRAMES-ONLY: video key frames, never audio
     warnings: tuple[str, ...] = ()  # what parsing tolerated (a stray URI line, a bad number)
 
     @property

@@ -103,6 +103,10 @@ def parse_playlist(
                 prepared.defines,
             )
             return master
+        if data.get("is_i_frames_only"):
+            # Key frames of a video (often byte ranges into its TS files): never audio, and a
+            # decoder probing them for audio can wait a long time.
+            raise UnsupportedError("EXT-X-I-FRAMES-ONLY playlist: video key frames, no audio")
         return _build_media(data, segments, resolver, prepared.warnings)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise PlaylistError(f"malformed playlist ({type(exc).__name__})") from exc
@@ -388,7 +392,6 @@ def _build_media(
         discontinuity_sequence=base_discontinuity,
         endlist=endlist,
         playlist_type=playlist_type,
-        iframes_only=bool(data.get("is_i_frames_only")),
         warnings=warnings,
     )
 
