@@ -400,16 +400,24 @@ def play_job(url: str, slug: str) -> dict:
 
 
 def run_all(
-    served: list[tuple[Entry, str]], plays: list[tuple[Entry, str]], tmp: Path, env: dict[str, str]
+    served: list[tuple[Entry, str]],
+    plays: list[tuple[Entry, str]],
+    tmp: Path,
+    env: dict[str, str],
+    fetch_only: set[str] | None = None,
 ) -> list[Result]:
-    """list in-process (batches), fetch and play as processes; two at a time."""
+    """list in-process (batches), fetch and play as processes; two at a time.
+    ``fetch_only``: the slugs to fetch (None: all)."""
     from concurrent.futures import ThreadPoolExecutor
 
     out = tmp / "out"
     out.mkdir(exist_ok=True)
     jobs = jobs_for(served, out)
     listing = [j for j in jobs if j["kind"] == "list"]
-    others = [j for j in jobs if j["kind"] != "list"] + [play_job(u, e.slug) for e, u in plays]
+    others = [
+        j for j in jobs if j["kind"] == "fetch" and (fetch_only is None or j["slug"] in fetch_only)
+    ]
+    others += [play_job(u, e.slug) for e, u in plays]
     others.sort(key=lambda j: j["kind"] != "play")  # the slow ones first
     with ThreadPoolExecutor(2) as pool:
         futures = [pool.submit(run_cli, j, env) for j in others]

@@ -57,6 +57,17 @@ EXPECTED = {
 }
 
 
+# CI fetches a fixed sample (a process per fetch); KITHARA_CORPUS_FULL=1 fetches every playlist
+FULL = os.environ.get("KITHARA_CORPUS_FULL") == "1"
+
+
+def _fetch_sample(entries: list[corpus.Entry]) -> set[str]:
+    """Every third playlist of the public bundles, all of kithara's own and all expected."""
+    public = [e.slug for e in entries if e.bundle != "kithara-cases"]
+    own = {e.slug for e in entries if e.bundle == "kithara-cases"}
+    return set(public[::3]) | own | {slug for slug, _ in EXPECTED} | set(PLAY_SUBSET)
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[corpus.Result]]:
     tmp = tmp_path_factory.mktemp("corpus")
@@ -68,7 +79,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[corpus.Re
     with MediaServer(root) as server:
         served = [(e, corpus.materialize(e, root, server.base_url, media)) for e in entries]
         plays = [(e, url) for e, url in served if e.slug in PLAY_SUBSET]
-        found = corpus.run_all(served, plays, tmp, env)
+        fetched = None if FULL else _fetch_sample(entries)
+        found = corpus.run_all(served, plays, tmp, env, fetched)
         yield found
     print("\n" + corpus.table(found))
 
@@ -82,7 +94,7 @@ def test_corpus_holds_over_a_hundred_playlists() -> None:
 def test_every_run_is_ok_or_a_one_line_refusal(results: list[corpus.Result]) -> None:
     kinds = {r.kind for r in results}
     assert kinds == {"list", "fetch", "play"}
-    assert len([r for r in results if r.kind == "fetch"]) >= 100
+    assert len([r for r in results if r.kind == "fetch"]) >= (100 if FULL else 50)
     bad = [
         f"{r.kind} {r.slug}: {r.outcome} (exit {r.code}) {r.stderr.strip()[-300:]}"
         for r in results
