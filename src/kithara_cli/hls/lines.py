@@ -29,7 +29,7 @@ MAX_LINE_GROWTH = 4  # substituted text may grow to this multiple of the origina
 _VAR_REF = re.compile(r"\{\$([A-Za-z0-9_-]+)\}")
 _VAR_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _ATTRIBUTES = re.compile(r"""((?:[^,"']|"[^"]*"|'[^']*')+)""")  # as m3u8's own split
-_INT = re.compile(r"[+-]?\d{1,30}")
+_INT = re.compile(r"[+-]?\d{1,40}")  # 2**128 has 39 digits
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 # STREAM-INF attributes the model reads; the rest are dropped before m3u8 casts them.
 _STREAM_INF_KEEP = frozenset({"BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS", "AUDIO", "RESOLUTION"})
