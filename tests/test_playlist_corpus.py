@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 import playlist_corpus as corpus
 from kithara_cli.server import MediaServer
@@ -68,30 +65,20 @@ def _fetch_sample(entries: list[corpus.Entry]) -> set[str]:
     return set(public[::3]) | own | {slug for slug, _ in EXPECTED} | set(PLAY_SUBSET)
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[corpus.Result]]:
-    tmp = tmp_path_factory.mktemp("corpus")
-    root = tmp / "www"
-    root.mkdir()
-    media = corpus.load_media()
-    entries = corpus.load_corpus()
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
-    with MediaServer(root) as server:
-        served = [(e, corpus.materialize(e, root, server.base_url, media)) for e in entries]
-        plays = [(e, url) for e, url in served if e.slug in PLAY_SUBSET]
-        fetched = None if FULL else _fetch_sample(entries)
-        found = corpus.run_all(served, plays, tmp, env, fetched)
-        yield found
-    print("\n" + corpus.table(found))
-
-
 def test_corpus_holds_over_a_hundred_playlists() -> None:
     entries = corpus.load_corpus()
     assert len(entries) >= 100
     assert len({e.slug for e in entries}) == len(entries)
 
 
-def test_every_run_is_ok_or_a_one_line_refusal(results: list[corpus.Result]) -> None:
+def test_list_fetch_and_play_every_playlist(tmp_path: Path) -> None:
+    results = _run_corpus(tmp_path)
+    _every_run_is_ok_or_a_one_line_refusal(results)
+    _tolerated_and_refused_as_the_issue_asks(results)
+    _a_refusal_names_its_cause(results)
+
+
+def _every_run_is_ok_or_a_one_line_refusal(results: list[corpus.Result]) -> None:
     kinds = {r.kind for r in results}
     assert kinds == {"list", "fetch", "play"}
     assert len([r for r in results if r.kind == "fetch"]) >= (100 if FULL else 50)
@@ -103,7 +90,7 @@ def test_every_run_is_ok_or_a_one_line_refusal(results: list[corpus.Result]) -> 
     assert not bad, "\n".join(bad)
 
 
-def test_tolerated_and_refused_as_the_issue_asks(results: list[corpus.Result]) -> None:
+def _tolerated_and_refused_as_the_issue_asks(results: list[corpus.Result]) -> None:
     got = {(r.slug, r.kind): r for r in results}
     wrong = [
         f"{kind} {slug}: {got[slug, kind].outcome}, want {want}: {got[slug, kind].stderr[-200:]}"
@@ -114,8 +101,25 @@ def test_tolerated_and_refused_as_the_issue_asks(results: list[corpus.Result]) -
     assert got["kithara-cases/VOD_THEN_EVENT_NO_ENDLIST", "fetch"].code == 5
 
 
-def test_a_refusal_names_its_cause(results: list[corpus.Result], tmp_path: Path) -> None:
+def _a_refusal_names_its_cause(results: list[corpus.Result]) -> None:
     got = {(r.slug, r.kind): r for r in results}
     assert "{$host}" in got["kithara-cases/UNDEFINED_VARIABLE", "list"].stderr
     assert "unchanged" in got["kithara-cases/VOD_THEN_EVENT_NO_ENDLIST", "fetch"].stderr
     assert "could not convert" not in "".join(r.stderr for r in results)
+
+
+def _run_corpus(tmp: Path) -> list[corpus.Result]:
+    """Every run of the corpus (one function, not a fixture: xdist would run a fixture once
+    per worker)."""
+    root = tmp / "www"
+    root.mkdir()
+    media = corpus.load_media()
+    entries = corpus.load_corpus()
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    with MediaServer(root) as server:
+        served = [(e, corpus.materialize(e, root, server.base_url, media)) for e in entries]
+        plays = [(e, url) for e, url in served if e.slug in PLAY_SUBSET]
+        fetched = None if FULL else _fetch_sample(entries)
+        found = corpus.run_all(served, plays, tmp, env, fetched)
+    print("\n" + corpus.table(found))
+    return found
