@@ -69,6 +69,18 @@ def test_loader_publishes_the_warnings(tmp_path: Path) -> None:
     assert [n.level for n in seen] == ["warning"] and "junk" in seen[0].message
 
 
+def test_fetch_says_what_it_skipped_unless_quiet(hls_media: HlsMedia, tmp_path: Path) -> None:
+    (tmp_path / "a.ts").write_bytes(hls_media.ts.segments[0][0].read_bytes())
+    (tmp_path / "s.m3u8").write_text(HEAD + "stray\x1b[2J.ts\n#EXTINF:2,\na.ts\n#EXT-X-ENDLIST\n")
+    with MediaServer(tmp_path) as server:
+        loud = fetch(server.url("s.m3u8"), "--out", str(tmp_path / "o.ts"))
+        quiet = fetch(server.url("s.m3u8"), "--out", str(tmp_path / "q.ts"), "-q")
+    assert loud.returncode == 0 and quiet.returncode == 0, loud.stderr + quiet.stderr
+    assert "warning: playlist line 3: skipped URI" in loud.stderr
+    assert "\x1b" not in loud.stderr  # the terminal escape arrives quoted, not raw
+    assert quiet.stderr == ""
+
+
 @pytest.mark.parametrize(
     ("line", "where"),
     [
