@@ -21,7 +21,9 @@ Promises:
   reason ``failed``. Manual modes ignore it.
 * Modes: ``auto`` (default), ``fixed:VARIANT``, ``max_bitrate``, ``min_bitrate``; the
   ``max_bitrate`` / ``min_bitrate`` arguments bound the ladder in every mode but ``fixed``.
-  One codec family (the ladder's main one) unless ``codec_family="any"``.
+  One codec family (the ladder's main one) unless ``codec_family="any"``. Any ladder is
+  accepted: equal bandwidths (or none, all clamped to one rate) make one rung per rate, the main
+  family's variant first, then the first listed; no rule divides by a rate difference of zero.
 * Hysteresis: no switch up below ``AbrConfig.up_min_buffer_s`` of buffer, no switch down (nor
   an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` between
   switches, except a down-switch below ``emergency_buffer_s`` and an abandon.

@@ -196,7 +196,12 @@ class _Bola:
     """
 
     def __init__(self, bandwidths: Sequence[int], low_s: float, high_s: float) -> None:
-        self._rel = [b / bandwidths[0] for b in bandwidths]
+        # The controller hands a strictly rising ladder; clamp anyway so that a zero or
+        # repeated rate can never divide by zero or take the log of zero here.
+        rates: list[float] = []
+        for b in bandwidths:
+            rates.append(max(float(b), rates[-1] * (1 + 1e-6) if rates else 1.0))
+        self._rel = [r / rates[0] for r in rates]
         self._u = [math.log(r) for r in self._rel]
         self._low = low_s
         self._high = high_s
@@ -213,6 +218,8 @@ class _Bola:
 
     def _c(self, a: int, b: int) -> float:
         ra, rb, ua, ub = self._rel[a], self._rel[b], self._u[a], self._u[b]
+        if rb <= ra:  # cannot happen after the clamp above; never divide by zero
+            return ua
         return (rb * ua - ra * ub) / (rb - ra)
 
     def threshold(self, pos: int) -> float:
@@ -302,12 +309,21 @@ class AbrController:
         min_bitrate: int | None,
         family: str | None,
     ) -> list[VariantInfo]:
-        """Variants auto mode may use, lowest first. A cap that excludes all keeps the nearest."""
-        ordered = sorted(variants, key=lambda v: (v.bandwidth, v.index))
+        """Variants auto mode may use, lowest first. A cap that excludes all keeps the nearest.
+
+        One rung per bandwidth: real ladders repeat a rate (two codecs, two CDNs) and a master
+        without BANDWIDTH gives every variant the same one. The rung kept for a rate is the
+        ladder's main codec family, then the first listed; the others still play when fixed.
+        """
         fam = _pick_family(variants) if family is None else family.lower()
+        ordered = sorted(variants, key=lambda v: (v.bandwidth, v.index))
         if fam and fam != "any":
             same = [v for v in ordered if codec_family(v.codecs) in (fam, "")]
             ordered = same or ordered
+        rungs: dict[int, VariantInfo] = {}
+        for v in sorted(ordered, key=lambda v: (codec_family(v.codecs) != fam, v.index)):
+            rungs.setdefault(v.bandwidth, v)
+        ordered = sorted(rungs.values(), key=lambda v: v.bandwidth)
         capped = [
             v
             for v in ordered

@@ -253,6 +253,7 @@ class Player:
         from kithara_cli.hls.loader import media_url_for
         from kithara_cli.hls.model import MediaPlaylist
         from kithara_cli.hls.playlist import parse_playlist
+        from kithara_cli.hls.select import audio_ladder
         from kithara_cli.hls.source import HlsSource, Rung
         from kithara_cli.stream import ByteStream
 
@@ -260,8 +261,7 @@ class Player:
         if isinstance(playlist, MediaPlaylist):
             rungs = [Rung(0, 0, "", playlist.url, playlist)]
         else:
-            variants = [v for v in playlist.variants if v.is_audio_only or v.audio_group]
-            variants = variants or list(playlist.variants)
+            variants = audio_ladder(playlist)  # no video-only variants
             rungs = []
             for v in variants:
                 selection = media_url_for(playlist, v, self.settings.audio)

@@ -1,7 +1,10 @@
-"""AES-128 segment decryption (HLS METHOD=AES-128: whole-segment CBC with PKCS#7 padding).
+"""Whole-segment decryption: METHOD=AES-128 and AES-256 (CBC, PKCS#7), AES-256-CTR.
 
-Every failure is a ``DecryptionError``: a wrong key shows up as bad padding, and a server that
-sends an HTML error page instead of a key shows up as a key of the wrong length.
+The three methods hls.js decrypts. CBC restarts at every segment with the IV from the tag or
+the media sequence number; CTR takes that IV as its initial counter block and, as hls.js asks
+WebCrypto (``length: 64``), counts in the low 64 bits only. Every failure is a
+``DecryptionError``: a wrong key shows up as bad padding, and a server that sends an HTML error
+page instead of a key shows up as a key of the wrong length.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from kithara_cli.errors import DecryptionError
-from kithara_cli.hls.model import Key
+from kithara_cli.hls.model import KEY_BYTES, Key
 
 __all__ = ["BLOCK", "KeyCache", "decrypt_segment", "segment_iv"]
 
 BLOCK = 16
+_COUNTER_SPAN = 1 << 64  # CTR counts in the low 64 bits of the block (hls.js: length 64)
 
 
 def segment_iv(key: Key, sequence: int) -> bytes:
@@ -30,14 +34,21 @@ def segment_iv(key: Key, sequence: int) -> bytes:
     return sequence.to_bytes(BLOCK, "big")
 
 
-def decrypt_segment(data: bytes, key_bytes: bytes, iv: bytes) -> bytes:
-    """AES-128-CBC decrypt ``data`` and strip its PKCS#7 padding."""
-    if len(key_bytes) != BLOCK:
-        raise DecryptionError(f"AES-128 key is {len(key_bytes)} bytes, expected {BLOCK}")
+def decrypt_segment(
+    data: bytes | bytearray, key_bytes: bytes, iv: bytes, method: str = "AES-128"
+) -> bytes:
+    """Decrypt a whole segment by ``method`` (CBC: and strip its PKCS#7 padding)."""
+    size = KEY_BYTES.get(method)
+    if size is None:
+        raise DecryptionError(f"encryption method {method} is not supported")
+    if len(key_bytes) != size:
+        raise DecryptionError(f"{method} key is {len(key_bytes)} bytes, expected {size}")
     if len(iv) != BLOCK:
         raise DecryptionError(f"IV is {len(iv)} bytes, expected {BLOCK}")
     if not data:
         raise DecryptionError("encrypted segment is empty")
+    if method == "AES-256-CTR":
+        return _ctr64(bytes(data), bytes(key_bytes), bytes(iv))
     if len(data) % BLOCK:
         raise DecryptionError(
             f"encrypted segment is {len(data)} bytes, not a multiple of {BLOCK} (truncated?)"
@@ -51,6 +62,27 @@ def decrypt_segment(data: bytes, key_bytes: bytes, iv: bytes) -> bytes:
         raise DecryptionError("bad PKCS#7 padding after decryption (wrong key or IV?)") from None
 
 
+def _ctr64(data: bytes, key: bytes, iv: bytes) -> bytes:
+    """AES-CTR whose counter is the low 64 bits of the block, wrapping without carry.
+
+    cryptography's CTR carries into the high half; the two agree until the low half wraps,
+    so decrypt up to the wrap with it and restart the rest from a counter of zero.
+    """
+    high, low = iv[:8], int.from_bytes(iv[8:], "big")
+    out: list[bytes] = []
+    counter = low
+    pos = 0
+    while pos < len(data):
+        room = (_COUNTER_SPAN - counter) * BLOCK  # bytes before the low half wraps
+        chunk = data[pos : pos + room]
+        block = high + counter.to_bytes(8, "big")
+        decryptor = Cipher(algorithms.AES(key), modes.CTR(block)).decryptor()
+        out.append(decryptor.update(chunk) + decryptor.finalize())
+        pos += len(chunk)
+        counter = 0
+    return b"".join(out)
+
+
 class KeyCache:
     """Thread-safe URI -> key bytes, so concurrent segment fetches share one key request."""
 
@@ -62,10 +94,10 @@ class KeyCache:
         with self._lock:
             return self._keys.get(uri)
 
-    def put(self, uri: str, data: bytes) -> None:
-        """Store a fetched key, refusing anything but 16 bytes (an error page, say)."""
-        if len(data) != BLOCK:
-            raise DecryptionError(f"key at {uri} is {len(data)} bytes, expected {BLOCK}")
+    def put(self, uri: str, data: bytes, size: int = BLOCK) -> None:
+        """Store a fetched key, refusing anything but ``size`` bytes (an error page, say)."""
+        if len(data) != size:
+            raise DecryptionError(f"key at {uri} is {len(data)} bytes, expected {size}")
         with self._lock:
             self._keys[uri] = bytes(data)
 

@@ -127,6 +127,9 @@ def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -
         check_output(out, options.force)
         check_remux_target(out, options.remux)
         selection, media = select(dl, options.url, options.variant, options.audio)
+        tolerated = (selection.master.warnings if selection.master else ()) + media.warnings
+        for warning in tolerated[:5] if not options.quiet else ():  # repr()-quoted: safe text
+            print_note(f"warning: playlist {warning}")
         for seg in media.segments:
             check_encryption(seg)
         if not media.segments and not media.is_live:

@@ -1,4 +1,4 @@
-"""AES-128 keys: fetched once per URI, shared by every segment that names them."""
+"""Segment keys (AES-128, AES-256): fetched once per URI, shared by every segment naming them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kithara_cli.dl import Downloader, Priority
 from kithara_cli.errors import DecryptionError, KitharaError, UnsupportedError
-from kithara_cli.hls.model import Key
+from kithara_cli.hls.model import KEY_BYTES, Key
 
 if TYPE_CHECKING:
     from kithara_cli.hls.crypto import KeyCache
@@ -35,10 +35,11 @@ class KeyStore:
         return self._cache
 
     def get(self, key: Key) -> bytes:
-        if key.method != "AES-128":
+        size = KEY_BYTES.get(key.method)
+        if size is None:
             raise UnsupportedError(f"encryption method {key.method} is not supported")
         if not key.uri:
-            raise DecryptionError("AES-128 key has no URI")
+            raise DecryptionError(f"{key.method} key has no URI")
         cached = self.cache.get(key.uri)
         if cached is not None:
             return cached
@@ -54,7 +55,7 @@ class KeyStore:
             body, _ = self.dl.fetch_bytes(
                 key.uri, label="key", priority=Priority.DEMAND, max_bytes=1024
             )
-            self.cache.put(key.uri, body)
+            self.cache.put(key.uri, body, size)
             fut.set_result(body)
             return body
         except KitharaError as exc:

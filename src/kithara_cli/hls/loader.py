@@ -8,16 +8,21 @@ from urllib.parse import urlsplit
 
 from kithara_cli.dl import Downloader, Priority
 from kithara_cli.errors import PlaylistError
+from kithara_cli.events.types import Notice
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist, Rendition, Variant
 from kithara_cli.hls.playlist import parse_playlist
 from kithara_cli.hls.select import choose_rendition, choose_variant
 
+MAX_WARNINGS = 5  # per playlist: a broken one could otherwise fill the screen
+_warned: set[str] = set()
+
 
 def load_playlist(
     downloader: Downloader, url: str, *, label: str = "playlist"
 ) -> MasterPlaylist | MediaPlaylist:
-    """Fetch and parse; URIs resolve against the final URL after redirects."""
+    """Fetch and parse; URIs resolve against the final URL after redirects. What parsing
+    tolerated (a stray URI line, a bad BANDWIDTH) is published as warnings, once per URL."""
     parts = urlsplit(url)
     if parts.scheme in ("", "file"):
         path = Path(parts.path if parts.scheme == "file" else url)
@@ -25,11 +30,19 @@ def load_playlist(
             text = path.read_bytes()
         except OSError as exc:
             raise PlaylistError(f"cannot read {path}: {exc.strerror}") from exc
-        return parse_playlist(text, path.resolve().as_uri(), allow_local=True)
-    body, final_url = downloader.fetch_bytes(
-        url, label=label, priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
-    )
-    return parse_playlist(body, final_url)
+        playlist = parse_playlist(text, path.resolve().as_uri(), allow_local=True)
+    else:
+        body, final_url = downloader.fetch_bytes(
+            url, label=label, priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
+        )
+        playlist = parse_playlist(body, final_url)
+    if playlist.warnings and url not in _warned:
+        if len(_warned) > 1000:
+            _warned.clear()
+        _warned.add(url)  # a live playlist reloads: say it once
+        for warning in playlist.warnings[:MAX_WARNINGS]:
+            downloader.bus.publish(Notice(level="warning", message=f"playlist {warning}"))
+    return playlist
 
 
 def load_media(downloader: Downloader, url: str, *, label: str = "playlist") -> MediaPlaylist:

@@ -19,6 +19,12 @@ VIDEO_CODECS = frozenset(
 )  # fmt: skip
 
 
+# Whole-segment methods kithara decrypts: AES-128 and AES-256 are CBC with PKCS#7 (16- and
+# 32-byte keys), AES-256-CTR is counter mode with no padding (as hls.js decrypts them).
+DECRYPTABLE = frozenset({"AES-128", "AES-256", "AES-256-CTR"})
+KEY_BYTES = {"AES-128": 16, "AES-256": 32, "AES-256-CTR": 32}
+
+
 @dataclass(frozen=True, slots=True)
 class Key:
     """An EXT-X-KEY in force; ``method`` is upper-case (AES-128, SAMPLE-AES, ...)."""
@@ -78,6 +84,13 @@ class Variant:
     resolution: str | None
 
     @property
+    def is_video_only(self) -> bool:
+        """CODECS names only video and no audio group carries the sound: nothing to hear."""
+        if self.audio_group or not self.codecs:
+            return False
+        return all(c.split(".", 1)[0].strip().lower() in VIDEO_CODECS for c in self.codecs)
+
+    @property
     def is_audio_only(self) -> bool:
         """No video codec named and no RESOLUTION: fetching it costs no video bandwidth."""
         if self.resolution:
@@ -92,6 +105,8 @@ class MasterPlaylist:
     url: str
     variants: tuple[Variant, ...]
     renditions: tuple[Rendition, ...]
+    warnings: tuple[str, ...] = ()  # what parsing tolerated (a stray URI line, a bad rate)
+    defines: tuple[tuple[str, str], ...] = ()  # EXT-X-DEFINE variables, for IMPORT
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,7 @@ class MediaPlaylist:
     discontinuity_sequence: int
     endlist: bool
     playlist_type: str | None
+    warnings: tuple[str, ...] = ()  # what parsing tolerated (a stray URI line, a bad number)
 
     @property
     def is_live(self) -> bool:

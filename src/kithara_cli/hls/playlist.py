@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -18,7 +19,9 @@ import m3u8
 
 from kithara_cli.errors import PlaylistError, UnsupportedError
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
+from kithara_cli.hls.lines import MAX_SEGMENTS, MAX_VARIANTS, prepare, register_imports
 from kithara_cli.hls.model import (
+    DECRYPTABLE,
     InitSection,
     Key,
     MasterPlaylist,
@@ -36,10 +39,7 @@ __all__ = [
     "parse_playlist",
 ]
 
-MAX_SEGMENTS = 100_000
-MAX_VARIANTS = 1_000
-
-SUPPORTED_METHODS = frozenset({"AES-128"})
+SUPPORTED_METHODS = DECRYPTABLE
 
 # Tags we read. Every other tag is dropped before m3u8 sees it: the package casts attributes of
 # tags we never use (PROGRAM-DATE-TIME, DATERANGE, PART, VERSION...) and one junk value there
@@ -58,6 +58,7 @@ _USED_TAGS = frozenset(
         "#EXT-X-PLAYLIST-TYPE",
         "#EXT-X-STREAM-INF",
         "#EXT-X-MEDIA",
+        "#EXT-X-I-FRAMES-ONLY",
     }
 )
 _TARGET_DURATION_TAG = "#EXT-X-TARGETDURATION"
@@ -69,32 +70,46 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 # and none of what CPython's urljoin rewrites: "//" (dropped), ";" params, a trailing "?".
 _PLAIN_REF = re.compile(r"[A-Za-z0-9_~-](?:(?!//|/\.)[^:;#\\\x00-\x1f\x7f])*(?<!\?)")
 _BYTERANGE = re.compile(r"(\d{1,19})(?:@(\d{1,19}))?")
-_HEX_IV = re.compile(r"(?:0[xX])?([0-9a-fA-F]{32})")
+_HEX_IV = re.compile(r"(?:0[xX])?([0-9a-fA-F]{1,64})")
 
 
 def parse_playlist(
-    text: str | bytes, url: str, *, allow_local: bool = False
+    text: str | bytes,
+    url: str,
+    *,
+    allow_local: bool = False,
+    imports: Mapping[str, str] | None = None,
 ) -> MasterPlaylist | MediaPlaylist:
     """Parse a master or media playlist fetched from ``url`` (the final URL after redirects).
 
     ``allow_local`` admits a ``file://`` URL or a filesystem path as ``url``, and file: URIs
     inside it; use it only for a playlist the user named on the command line. A remote
-    playlist can never reach local files, whatever this flag says.
+    playlist can never reach local files, whatever this flag says. ``imports``: the variables
+    of the multivariant playlist that named this one (EXT-X-DEFINE IMPORT); None looks up
+    those a master parsed earlier in this process registered for ``url``.
     """
     base, allow_file = _base_url(url, allow_local)
-    content = _decode(text)
-    _prescan(content)
-    data = _run_m3u8(content)
+    prepared = prepare(_decode(text), url, imports)
+    data = _run_m3u8(prepared.content)
     resolver = _Resolver(base, allow_file)
     try:
         segments = [s for s in data["segments"] if "uri" in s]  # trailing EXTINF without URI
         if data["is_variant"]:
             if segments:
                 raise PlaylistError("playlist mixes variants (EXT-X-STREAM-INF) and segments")
-            return _build_master(data, resolver)
-        return _build_media(data, segments, resolver)
+            master = _build_master(data, resolver, prepared.warnings, prepared.defines)
+            register_imports(
+                [v.uri for v in master.variants] + [r.uri for r in master.renditions if r.uri],
+                prepared.defines,
+            )
+            return master
+        if data.get("is_i_frames_only"):
+            # Key frames of a video (often byte ranges into its TS files): never audio, and a
+            # decoder probing them for audio can wait a long time.
+            raise UnsupportedError("EXT-X-I-FRAMES-ONLY playlist: video key frames, no audio")
+        return _build_media(data, segments, resolver, prepared.warnings)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-        raise PlaylistError(f"malformed playlist: {_short(str(exc))}") from exc
+        raise PlaylistError(f"malformed playlist ({type(exc).__name__})") from exc
 
 
 def check_supported(playlist: MasterPlaylist | MediaPlaylist) -> None:
@@ -153,42 +168,12 @@ def _decode(text: str | bytes) -> str:
     return content
 
 
-def _prescan(content: str) -> None:
-    """Enforce the caps before parsing, and catch URI lines m3u8 would silently drop.
-
-    Splits lines exactly as m3u8 does (``strip().splitlines()``) so line numbers agree.
-    """
-    n_segments = n_variants = 0
-    expect_segment = expect_variant = False
-    for lineno, raw in enumerate(content.strip().splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            tag = line.split(":", 1)[0]
-            if tag == "#EXTINF":
-                n_segments += 1
-                if n_segments > MAX_SEGMENTS:
-                    raise PlaylistError(f"playlist has more than {MAX_SEGMENTS} segments")
-                expect_segment = True
-            elif tag == "#EXT-X-BYTERANGE":
-                expect_segment = True
-            elif tag == "#EXT-X-STREAM-INF":
-                n_variants += 1
-                if n_variants > MAX_VARIANTS:
-                    raise PlaylistError(f"playlist has more than {MAX_VARIANTS} variants")
-                expect_variant = True
-        elif expect_segment:
-            expect_segment = False
-        elif expect_variant:
-            expect_variant = False
-        else:
-            raise PlaylistError(f"line {lineno}: URI {_short(line)!r} without #EXTINF")
-
-
 def _run_m3u8(content: str) -> dict[str, Any]:
+    where = [0, ""]  # the line m3u8 is on, for the message if it fails there
+
     def tag_filter(line: str, lineno: int, data: dict[str, Any], state: dict[str, Any]) -> bool:
         tag = line.split(":", 1)[0]
+        where[:] = [lineno, tag]
         if tag == _TARGET_DURATION_TAG:
             # m3u8 casts with int(); real servers send "10.0", which the spec forbids but
             # players accept. Keep the raw text and validate it ourselves.
@@ -199,8 +184,9 @@ def _run_m3u8(content: str) -> dict[str, Any]:
     try:
         return m3u8.parse(content, strict=False, custom_tags_parser=tag_filter)
     except Exception as exc:  # the package raises bare ValueError, KeyError, IndexError...
+        # Its messages are Python's ("could not convert string to float: ..."): name the line.
         raise PlaylistError(
-            f"malformed playlist: {_short(str(exc)) or type(exc).__name__}"
+            f"malformed playlist: cannot read line {where[0]} ({_short(str(where[1]), 40)})"
         ) from exc
 
 
@@ -261,7 +247,12 @@ class _Resolver:
 # --- model building --------------------------------------------------------------------------
 
 
-def _build_master(data: dict[str, Any], resolver: _Resolver) -> MasterPlaylist:
+def _build_master(
+    data: dict[str, Any],
+    resolver: _Resolver,
+    warnings: tuple[str, ...],
+    defines: dict[str, str],
+) -> MasterPlaylist:
     variants: list[Variant] = []
     for index, entry in enumerate(data["playlists"]):
         info = entry["stream_info"]
@@ -306,16 +297,25 @@ def _build_master(data: dict[str, Any], resolver: _Resolver) -> MasterPlaylist:
                 uri=resolver.resolve(uri, "rendition") if uri is not None else None,
             )
         )
-    return MasterPlaylist(url=resolver.base, variants=tuple(variants), renditions=tuple(renditions))
+    return MasterPlaylist(
+        url=resolver.base,
+        variants=tuple(variants),
+        renditions=tuple(renditions),
+        warnings=warnings,
+        defines=tuple(defines.items()),
+    )
 
 
 def _build_media(
-    data: dict[str, Any], raw_segments: list[dict[str, Any]], resolver: _Resolver
+    data: dict[str, Any],
+    raw_segments: list[dict[str, Any]],
+    resolver: _Resolver,
+    warnings: tuple[str, ...],
 ) -> MediaPlaylist:
+    # Negative and huge numbers are kept as written (hls.js and FFmpeg do): they only order
+    # segments. A negative one cannot form a default IV; crypto says so if it is needed.
     media_sequence = data.get("media_sequence") or 0
     base_discontinuity = data.get("discontinuity_sequence") or 0
-    if media_sequence < 0 or base_discontinuity < 0:
-        raise PlaylistError("negative EXT-X-MEDIA-SEQUENCE or EXT-X-DISCONTINUITY-SEQUENCE")
 
     keys: dict[int, Key | None] = {}  # m3u8 shares one dict per EXT-X-KEY: convert each once
     inits: dict[int, InitSection] = {}
@@ -392,6 +392,7 @@ def _build_media(
         discontinuity_sequence=base_discontinuity,
         endlist=endlist,
         playlist_type=playlist_type,
+        warnings=warnings,
     )
 
 
@@ -403,15 +404,12 @@ def _key(raw: dict[str, Any], resolver: _Resolver) -> Key | None:
         return None
     iv = None
     if raw.get("iv") is not None:
-        match = _HEX_IV.fullmatch(raw["iv"].strip())
-        if match is None:
-            raise PlaylistError(f"bad EXT-X-KEY IV {_short(raw['iv'])!r} (want 0x + 32 hex)")
-        iv = bytes.fromhex(match.group(1))
+        iv = _iv(raw["iv"])
     keyformat = raw.get("keyformat") or None
     uri = raw.get("uri")
-    if method == "AES-128":
+    if method in SUPPORTED_METHODS:
         if not uri:
-            raise PlaylistError("AES-128 EXT-X-KEY without URI")
+            raise PlaylistError(f"{method} EXT-X-KEY without URI")
         if uri.lower().startswith("skd:"):
             raise UnsupportedError("FairPlay keys (skd://) are not supported (DRM)")
         uri = resolver.resolve(uri, "key")
@@ -420,6 +418,16 @@ def _key(raw: dict[str, Any], resolver: _Resolver) -> Key | None:
         # so that a DRM playlist, which often carries data: or skd: key URIs, can be listed.
         uri = resolver.join(uri)
     return Key(method=method, uri=uri or None, iv=iv, keyformat=keyformat)
+
+
+def _iv(raw: str) -> bytes:
+    """A 128-bit unsigned integer in hex. Shorter is zero-filled on the left (the value is
+    what counts, and FFmpeg and hls.js accept it); longer only with leading zeros."""
+    match = _HEX_IV.fullmatch(_unquote(raw).strip())
+    value = int(match.group(1), 16) if match is not None else -1
+    if not 0 <= value < 1 << 128:
+        raise PlaylistError(f"bad EXT-X-KEY IV {_short(raw)!r} (want 0x and up to 32 hex digits)")
+    return value.to_bytes(16, "big")
 
 
 def _init_section(raw: dict[str, Any], resolver: _Resolver) -> InitSection:

@@ -10,7 +10,13 @@ import re
 from kithara_cli.errors import PlaylistError, UsageError
 from kithara_cli.hls.model import MasterPlaylist, Rendition, Variant
 
-__all__ = ["BITRATE_SLACK", "audio_candidates", "choose_rendition", "choose_variant"]
+__all__ = [
+    "BITRATE_SLACK",
+    "audio_candidates",
+    "audio_ladder",
+    "choose_rendition",
+    "choose_variant",
+]
 
 # BANDWIDTH is a peak that includes container overhead: a "128k" AAC stream is typically
 # advertised as 130-145 kbit/s. Without slack, "128k" would pick the 64k variant.
@@ -21,11 +27,31 @@ _MULTIPLIER = {"k": 1_000, "m": 1_000_000}
 
 
 def audio_candidates(master: MasterPlaylist) -> tuple[Variant, ...]:
-    """Audio-only variants when the master has any (no video to download), else all."""
+    """Audio-only variants when the master has any (no video to download), else every
+    variant that may carry sound (not video-only: CODECS naming only video, no AUDIO group)."""
     if not master.variants:
         raise PlaylistError("master playlist has no variants")
     audio = tuple(v for v in master.variants if v.is_audio_only)
-    return audio or master.variants
+    return audio or _with_sound(master.variants)
+
+
+def audio_ladder(master: MasterPlaylist) -> tuple[Variant, ...]:
+    """The variants an ABR ladder for audio may use, in playlist order: audio-only ones and
+    those whose audio is a rendition group, else every variant that may carry sound.
+
+    I-frame playlists never get here (EXT-X-I-FRAME-STREAM-INF is not a variant) and video-only
+    variants are left out. Equal or missing BANDWIDTH is the ABR's to settle (one rung a rate).
+    """
+    if not master.variants:
+        raise PlaylistError("master playlist has no variants")
+    audio = tuple(v for v in master.variants if v.is_audio_only or v.audio_group)
+    return audio or _with_sound(master.variants)
+
+
+def _with_sound(variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
+    """Variants not known to be video-only; all of them if CODECS says none has sound (a
+    server that names only the video codec of a muxed stream is more likely than no audio)."""
+    return tuple(v for v in variants if not v.is_video_only) or variants
 
 
 def choose_variant(master: MasterPlaylist, spec: str) -> Variant:

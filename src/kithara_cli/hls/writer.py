@@ -19,16 +19,19 @@ from kithara_cli.errors import (
     DecryptionError,
     KitharaError,
     OutputError,
+    PlaylistError,
     UnsupportedError,
 )
 from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
 from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
 from kithara_cli.hls.keys import KeyStore
-from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
+from kithara_cli.hls.model import DECRYPTABLE, InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.resume import SegmentRecord, playlist_digest, still_same
 from kithara_cli.hls.sniff import container_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kithara_cli.events import EventBus
 
 MAX_SEGMENT_BYTES = 64 * 1024 * 1024
@@ -53,8 +56,8 @@ class HlsFetchResult:
 
 def check_encryption(segment: Segment) -> None:
     key = segment.key
-    if key is not None and key.method not in ("NONE", "AES-128"):
-        raise UnsupportedError(f"encryption method {key.method} is not supported (only AES-128)")
+    if key is not None and key.method != "NONE" and key.method not in DECRYPTABLE:
+        raise UnsupportedError(f"encryption method {key.method} is not supported")
 
 
 def decode_segment(keys: KeyStore, segment: Segment, data: bytes | bytearray) -> bytes | bytearray:
@@ -67,7 +70,7 @@ def decode_segment(keys: KeyStore, segment: Segment, data: bytes | bytearray) ->
 
     key_bytes = keys.get(key)
     try:
-        clear = decrypt_segment(data, key_bytes, segment_iv(key, segment.sequence))
+        clear = decrypt_segment(data, key_bytes, segment_iv(key, segment.sequence), key.method)
     except DecryptionError as exc:
         raise DecryptionError(f"segment {segment.sequence} ({segment.uri}): {exc}") from None
     if container_of(clear) is None:
@@ -412,10 +415,24 @@ class LiveFollower(threading.Thread):
     """Reloads a live playlist and feeds new segments to the writer (streamlink's worker).
 
     Reload interval: the target duration, halved while the playlist is unchanged (down to a
-    quarter of it), back to the target duration when it changes.
+    quarter of it), back to the target duration when it changes. A playlist that brings no new
+    segment for ``UNCHANGED_TARGETS`` target durations (and at least ``UNCHANGED_RELOADS``
+    reloads) is stuck, as hls.js's PLAYLIST_UNCHANGED_ERROR says: a ``PlaylistError``, never a
+    silent wait. ``clock`` and ``wait`` (seconds -> True once stopped) are injectable.
     """
 
-    def __init__(self, downloader: Downloader, media: MediaPlaylist, writer: SegmentFeed) -> None:
+    UNCHANGED_TARGETS = 3.0
+    UNCHANGED_RELOADS = 3
+
+    def __init__(
+        self,
+        downloader: Downloader,
+        media: MediaPlaylist,
+        writer: SegmentFeed,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
         super().__init__(name="kithara-live", daemon=True)
         self.dl = downloader
         self.url = media.url
@@ -423,6 +440,8 @@ class LiveFollower(threading.Thread):
         self.target = max(media.target_duration, 0.5)
         self.last_sequence = media.segments[-1].sequence if media.segments else -1
         self._stop_event = threading.Event()
+        self._clock = clock
+        self._wait = wait if wait is not None else self._stop_event.wait
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -431,7 +450,9 @@ class LiveFollower(threading.Thread):
         from kithara_cli.hls.loader import load_media
 
         interval = self.target
-        while not self._stop_event.wait(interval):
+        changed_at = self._clock()
+        unchanged = 0
+        while not self._wait(interval) and not self._stop_event.is_set():
             try:
                 media = load_media(self.dl, self.url)
             except KitharaError as exc:
@@ -452,9 +473,24 @@ class LiveFollower(threading.Thread):
             if fresh:
                 self.last_sequence = fresh[-1].sequence
                 interval = max(media.target_duration, 0.5)
+                self.target = interval
+                changed_at = self._clock()
+                unchanged = 0
             else:
                 interval = max(interval / 2, self.target / 4)
+                unchanged += 1
             if fresh or media.endlist:
                 self.writer.add_segments(fresh, media.endlist)
             if media.endlist:
+                return
+            stuck_for = self._clock() - changed_at
+            if unchanged >= self.UNCHANGED_RELOADS and stuck_for >= (
+                self.UNCHANGED_TARGETS * self.target
+            ):
+                self.writer.fail_feed(
+                    PlaylistError(
+                        f"live playlist unchanged after {unchanged} reloads over "
+                        f"{stuck_for:.0f} s (no new segment, no EXT-X-ENDLIST): {self.url}"
+                    )
+                )
                 return
