@@ -7,7 +7,8 @@ import math
 import pytest
 
 from kithara_cli.abr import AbrController, VariantInfo
-from kithara_cli.abr.baselines import ALGORITHMS, FixedBaseline
+from kithara_cli.abr.algorithms import ALGORITHMS
+from kithara_cli.abr.baselines import FixedBaseline
 from kithara_cli.abr.profiles import (
     AUDIO_LADDER,
     SYNTHETIC_PROFILES,

@@ -2,7 +2,9 @@
 
 Each is a faithful, compact restatement of a published rule (numbers from
 /work/shared/notes/abr-reference.md and the Rust kithara-abr crate), not a strawman: the
-throughput rule keeps hls.js's abandon check, BBA-0 keeps its rate map and hysteresis.
+throughput rule keeps hls.js's abandon check, BBA-0 keeps its rate map and hysteresis. BOLA-E
+and DYNAMIC live in :mod:`~kithara_cli.abr.sabre_rules`, robustMPC in :mod:`~kithara_cli.abr.mpc`;
+:mod:`~kithara_cli.abr.algorithms` names them all.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from kithara_cli.abr.controller import AbrController, Decision, VariantInfo
+from kithara_cli.abr.controller import Decision, VariantInfo
 from kithara_cli.abr.estimator import BandwidthEstimator, EstimatorConfig
 from kithara_cli.events.types import (
     Event,
@@ -267,17 +269,3 @@ class RustKitharaBaseline(_Base):
         if pos != cur:
             self.last_switch = now
         return self.decide(pos, "throughput", buffer_s, now)
-
-
-def kithara_factory(variants: Sequence[VariantInfo], segment_duration: float) -> AbrAlgorithm:
-    return AbrController(variants, segment_duration=segment_duration)
-
-
-ALGORITHMS: dict[str, AlgorithmFactory] = {
-    "kithara": kithara_factory,
-    "rust-kithara": RustKitharaBaseline,
-    "throughput": ThroughputBaseline,
-    "bba": BbaBaseline,
-    "fixed-lowest": lambda v, d: FixedBaseline(v, d, highest=False),
-    "fixed-highest": lambda v, d: FixedBaseline(v, d, highest=True),
-}

@@ -21,7 +21,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from kithara_cli.abr.baselines import ALGORITHMS, AlgorithmFactory
+from kithara_cli.abr.algorithms import ALGORITHMS
+from kithara_cli.abr.baselines import AlgorithmFactory
 from kithara_cli.abr.controller import VariantInfo
 from kithara_cli.abr.profiles import (
     AUDIO_LADDER,
