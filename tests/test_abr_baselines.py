@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from kithara_cli.abr.baselines import BbaBaseline, ThroughputBaseline
+from kithara_cli.abr.baselines import BbaBaseline, RustKitharaBaseline, ThroughputBaseline
 from kithara_cli.abr.controller import VariantInfo
 from kithara_cli.abr.mpc import RobustMpc
 from kithara_cli.abr.profiles import Trace, TracePeriod
@@ -182,3 +182,17 @@ def test_bba0_rate_map_reservoir_and_cushion() -> None:
     assert bba.choose(27.0, 2.0).to_variant == 4  # top of the cushion: 27 s
     # in between the map f(B) = 32k + 224k (B - 5) / 22 must cross the next rung to move
     assert bba.choose(26.0, 3.0).to_variant == 4
+
+
+def test_rust_kithara_estimate_freezes_once_at_the_bottom_rung() -> None:
+    # kithara-abr drops fetch samples under 16 000 bytes: 2 s of 32 kbit/s is 8 kB
+    rust = RustKitharaBaseline(LADDER, 2.0)
+    rust.choose(0.0, 0.0)
+    complete(rust, 1, 4, 64_000, 8.0, 0.02, 8.0)  # 64 kB at 64 kbit/s: absorbed
+    low = rust.estimator.estimate_bps()
+    assert low == pytest.approx(64_000, rel=0.01)
+    assert rust.choose(2.0, 40.0).to_variant == 0  # urgent down-switch under 5 s of buffer
+    for rid in range(2, 20):
+        complete(rust, rid, 0, 8_000, 0.01, 0.0, 40.0 + rid)  # 6.4 Mbit/s, but 8 kB each
+    assert rust.estimator.estimate_bps() == low
+    assert rust.choose(25.0, 100.0).to_variant == 0

@@ -235,7 +235,17 @@ class RustKitharaBaseline(_Base):
     """The Rust kithara-abr controller: min of 2 s / 10 s EWMAs (2 Mbit/s seed, samples under
     16 kB dropped, fetch time not split from TTFB); estimate / 1.5 picks the candidate; up only
     with >= 10 s buffered and 1.3x headroom; down below 0.8x, or at once under 5 s of buffer;
-    at most one switch per 30 s (the interval gates every switch, as in its evaluate())."""
+    at most one switch per 30 s (the interval gates every switch, as in its evaluate()).
+
+    Its QoE of exactly 0 on some profiles (it never leaves the bottom rung) is the crate's real
+    behaviour, not the simulator's: ``ThroughputEstimator::push_sample`` drops every sample
+    under ``MIN_CHUNK_BYTES`` = 16 000 bytes, and ``record_bandwidth`` is called once per
+    completed fetch. A 2 s segment at 32 kbit/s is 8 kB (at 64 kbit/s 16 kB +- 10 %), so once
+    it is down at the bottom no sample ever lands again and the estimate stays frozen at the
+    value that sent it there (checked against zvuk/kithara crates/kithara-abr estimator.rs,
+    controller/tick.rs, state/decision.rs). One simplification: the crate starts at the
+    player's initial variant and first decides after a fetch completes; here the first
+    decision applies the same rule to the 2 Mbit/s seed."""
 
     name = "rust-kithara"
 
