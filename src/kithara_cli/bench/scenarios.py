@@ -1372,10 +1372,11 @@ def abr(ctx: Context) -> list[Record]:
                 min=row.qoe,
                 median=row.qoe,
                 max=row.qoe,
-                peer=f"best baseline ({best.algorithm})" if best else None,
+                peer="best baseline" if best else None,
                 peer_value=best.qoe if best else None,
                 peer_ratio=(row.qoe / best.qoe) if best and best.qoe > 0 else None,
                 note=(
+                    f"best baseline {best.algorithm if best else '-'}; "
                     f"rebuffer {row.rebuffer_s:.1f} s/session, {row.bitrate_kbps:.0f} kbit/s, "
                     f"{row.switches_per_100:.1f} switches/100 seg, best or within 2 %: "
                     f"{row.near_best:.0%}"
