@@ -183,3 +183,25 @@ def test_check_targets_reports_misses(results: list[AbrResult]) -> None:
     without_traces = [r for r in results if r.kind == "synthetic"]
     assert any("no validation traces" in line for line in check_targets(without_traces))
     assert SYNTHETIC_PROFILES
+
+
+def test_four_second_segments_hold_the_rebuffer_targets_and_beat_the_rule_based_players() -> None:
+    from kithara_cli.abr.report import TRACES_MEAN, summarize
+
+    old_set = ["kithara", "rust-kithara", "throughput", "bba", "fixed-lowest", "fixed-highest"]
+    results = run_abr_benchmark(
+        PACKAGED_TRACES,
+        QUICK_SEEDS,
+        segment_duration=4.0,
+        algorithms=old_set,
+        trace_names=ORIGINAL_TRACES,
+    )
+    failed = check_targets(results, require_traces=False)
+    assert not [line for line in failed if "rebuffers" in line], failed
+    summary = {(r.profile, r.algorithm): r for r in summarize(results)}
+    for profile in [*SYNTHETIC_PROFILES, TRACES_MEAN]:
+        mine = summary[(profile, KITHARA)].qoe
+        for other in ("throughput", "rust-kithara", "fixed-lowest"):
+            assert mine >= summary[(profile, other)].qoe - 1e-9, (profile, other)
+    best_on_traces = max(r.qoe for (p, _), r in summary.items() if p == TRACES_MEAN)
+    assert summary[(TRACES_MEAN, KITHARA)].qoe == best_on_traces
