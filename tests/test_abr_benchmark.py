@@ -1,98 +1,202 @@
-"""The ABR benchmark's targets, on the synthetic profiles and the real 3G/4G traces.
+"""The ABR benchmark: the shipped trace set, its split and scaling, the report and its targets.
 
-The traces live at ``../shared/data/traces`` next to the repository (CI has them too), or at
-``$KITHARA_TRACES_DIR``. Missing traces fail this test rather than skip it.
+Unit tests run the quick bench's fixed subset (a few seconds); the 102 traces run in
+``kithara bench --abr`` / ``python -m kithara_cli.abr.report`` only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from kithara_cli.abr.profiles import SYNTHETIC_PROFILES, default_traces_dir
+from kithara_cli.abr.profiles import (
+    ORIGINAL_TRACES,
+    PACKAGED_TRACES,
+    SYNTHETIC_PROFILES,
+    default_traces_dir,
+    load_traces,
+    scale_for_audio,
+    weighted_median,
+)
 from kithara_cli.abr.report import (
     KITHARA,
-    TRACES_MEAN,
+    QUICK_SEEDS,
+    QUICK_TRACES,
     AbrResult,
-    abr_detail_table,
-    abr_table,
     check_targets,
+    group_summary,
     run_abr_benchmark,
-    summarize,
 )
+from kithara_cli.abr.tables import abr_table, group_tables, markdown_tables
+
+REPO = Path(__file__).resolve().parents[1]
 
 
-def traces_dir() -> Path:
-    found = default_traces_dir()
-    assert found is not None, (
-        "real traces not found: expected ../shared/data/traces next to the repository "
-        "or $KITHARA_TRACES_DIR"
+def _converter():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "convert_traces", REPO / "scripts" / "convert_traces.py"
     )
-    return found
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["convert_traces"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _manifest() -> list[dict]:  # type: ignore[type-arg]
+    return json.loads((PACKAGED_TRACES / "manifest.json").read_text())["traces"]
+
+
+def test_the_package_ships_over_a_hundred_real_traces_with_their_licence() -> None:
+    items = _manifest()
+    assert len(items) >= 100
+    assert {m["class"] for m in items} == {"3g", "lte", "broadband"}
+    for m in items:
+        assert (PACKAGED_TRACES / m["file"]).is_file(), m["file"]
+    assert (PACKAGED_TRACES / "LICENSE.sabre").read_text().startswith("BSD 2-Clause")
+    assert "RESERVED" in (PACKAGED_TRACES / "README.md").read_text()
+    assert default_traces_dir() == PACKAGED_TRACES or default_traces_dir() is not None
+
+
+def test_no_reserved_trace_is_shipped() -> None:
+    reserved = _converter().RESERVED
+    shipped = {Path(m["file"]).stem for m in _manifest()}
+    assert len(reserved) == 19 and not (shipped & reserved)
+
+
+def test_split_is_the_documented_hash_rule_and_about_half_per_class() -> None:
+    items = _manifest()
+    for klass in ("3g", "lte", "broadband"):
+        new = [m for m in items if m["class"] == klass and not m["original"]]
+        ranked = sorted(
+            new, key=lambda m: hashlib.sha256(Path(m["file"]).name.encode()).hexdigest()
+        )
+        half = (len(ranked) + 1) // 2
+        assert [m["split"] for m in ranked] == ["dev"] * half + ["validation"] * (
+            len(ranked) - half
+        )
+    originals = [m for m in items if m["original"]]
+    assert {Path(m["file"]).stem for m in originals} == set(ORIGINAL_TRACES)
+    assert all(m["split"] == "dev" for m in originals)
+
+
+def test_the_converter_rebuilds_the_packaged_set(tmp_path: Path) -> None:
+    conv = _converter()
+    originals = tmp_path / "orig"
+    originals.mkdir()
+    for name, klass in conv.ORIGINALS.items():
+        src = PACKAGED_TRACES / klass / f"{name}.json"
+        (originals / f"{name}.json").write_text(src.read_text())
+    out = tmp_path / "out"
+    assert conv.main(["--originals", str(originals), "--out", str(out)]) == 0
+    for m in _manifest():
+        assert (out / m["file"]).read_text() == (PACKAGED_TRACES / m["file"]).read_text()
+    assert json.loads((out / "manifest.json").read_text())["traces"] == _manifest()
+
+
+def test_one_continuous_scale_for_every_trace() -> None:
+    # a 9.9 and a 13.9 Mbit/s trace are scaled in proportion: no regime boundary between them
+    assert scale_for_audio(13_900) / scale_for_audio(9_900) == pytest.approx(13_900 / 9_900)
+    for trace in load_traces(PACKAGED_TRACES, names=QUICK_TRACES):
+        median = weighted_median([(p.bps, p.duration_s) for p in trace.periods])
+        assert median == pytest.approx(1.75 * 128_000, rel=1e-9), trace.name
+
+
+def test_environment_overrides_the_packaged_traces(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("KITHARA_TRACES_DIR", raising=False)
+    assert default_traces_dir() == PACKAGED_TRACES
+    (tmp_path / "x.json").write_text(
+        '[{"duration_ms": 1000, "bandwidth_kbps": 500, "latency_ms": 10}]'
+    )
+    monkeypatch.setenv("KITHARA_TRACES_DIR", str(tmp_path))
+    assert default_traces_dir() == tmp_path
+    [trace] = load_traces(tmp_path)
+    assert trace.category == "trace" and trace.split == ""
 
 
 @pytest.fixture(scope="module")
 def results() -> list[AbrResult]:
-    return run_abr_benchmark(traces_dir())
+    return run_abr_benchmark(PACKAGED_TRACES, QUICK_SEEDS, trace_names=QUICK_TRACES)
 
 
-def test_kithara_meets_every_target(results: list[AbrResult]) -> None:
-    failed = check_targets(results)
+def test_quick_subset_covers_every_class_split_and_baseline(results: list[AbrResult]) -> None:
+    groups = {g.group for g in group_summary(results)}
+    for split in ("dev", "validation"):
+        for klass in ("3g", "lte", "broadband", "all"):
+            assert f"{split}/{klass}" in groups
+    assert {"synthetic", "originals"} <= groups
+    assert {r.algorithm for r in results} >= {
+        KITHARA,
+        "bola-e",
+        "dynamic",
+        "robust-mpc",
+        "throughput",
+        "bba",
+        "rust-kithara",
+    }
+
+
+def test_synthetic_targets_hold(results: list[AbrResult]) -> None:
+    failed = [line for line in check_targets(results) if not line.startswith("validation")]
     assert failed == [], "\n".join(failed)
 
 
-def test_benchmark_covers_profiles_traces_and_baselines(results: list[AbrResult]) -> None:
-    profiles = {r.profile for r in results}
-    assert set(SYNTHETIC_PROFILES) <= profiles
-    assert len([p for p in profiles if p.startswith("report")]) == 6
-    assert {r.algorithm for r in results} == {
-        "kithara",
-        "rust-kithara",
-        "throughput",
-        "bba",
-        "fixed-lowest",
-        "fixed-highest",
-    }
-    summary = {(r.profile, r.algorithm): r for r in summarize(results)}
-    mine = summary[(TRACES_MEAN, KITHARA)]
-    assert mine.segments > 0 and 0 < mine.utilisation < 2
+def test_group_metrics_are_consistent(results: list[AbrResult]) -> None:
+    for g in group_summary(results):
+        assert 0.0 <= g.near_best <= 1.0
+        assert g.rebuffer_s >= 0 and g.switches_per_100 >= 0
+        assert 32 <= g.bitrate_kbps <= 256
+    fixed = {g.group: g for g in group_summary(results) if g.algorithm == "fixed-lowest"}
+    assert all(g.switches_per_100 == 0 and g.bitrate_kbps == 32 for g in fixed.values())
 
 
 def test_tables_render(results: list[AbrResult]) -> None:
-    console = Console(width=160, record=True)
+    console = Console(width=240, record=True)
     console.print(abr_table(results))
-    console.print(abr_detail_table(results, algorithm=KITHARA))
+    for table in group_tables(results):
+        console.print(table)
     text = console.export_text()
-    assert "step_down" in text and TRACES_MEAN in text and "kithara" in text
+    assert "step_down" in text and "validation/broadband" in text and "switches per 100" in text
+    assert "| validation/all |" in markdown_tables(results)
 
 
 def test_benchmark_is_deterministic() -> None:
-    a = run_abr_benchmark(None, seeds=(3,), algorithms=[KITHARA, "bba"])
-    b = run_abr_benchmark(None, seeds=(3,), algorithms=[KITHARA, "bba"])
+    a = run_abr_benchmark(None, seeds=(3,), algorithms=[KITHARA, "bba", "robust-mpc"])
+    b = run_abr_benchmark(None, seeds=(3,), algorithms=[KITHARA, "bba", "robust-mpc"])
     assert a == b
 
 
 def test_check_targets_reports_misses(results: list[AbrResult]) -> None:
-    rigged = [
-        r if not (r.algorithm == "bba" and r.profile == "outage") else _with_qoe(r, 10.0)
-        for r in results
-    ]
-    assert any("outage: bba" in line for line in check_targets(rigged))
-    without_traces = [r for r in results if r.kind == "synthetic"]
-    assert any("no real traces" in line for line in check_targets(without_traces))
-
-
-def _with_qoe(r: AbrResult, qoe: float) -> AbrResult:
     from dataclasses import replace
 
-    return replace(r, qoe=qoe)
+    rigged = [
+        replace(r, qoe=10.0) if r.algorithm == "bba" and r.split == "validation" else r
+        for r in results
+    ]
+    assert any("validation: bba mean QoE" in line for line in check_targets(rigged))
+    without_traces = [r for r in results if r.kind == "synthetic"]
+    assert any("no validation traces" in line for line in check_targets(without_traces))
+    assert SYNTHETIC_PROFILES
 
 
 def test_four_second_segments_hold_the_rebuffer_targets_and_beat_the_rule_based_players() -> None:
-    results = run_abr_benchmark(traces_dir(), segment_duration=4.0)
-    failed = check_targets(results)
+    from kithara_cli.abr.report import TRACES_MEAN, summarize
+
+    old_set = ["kithara", "rust-kithara", "throughput", "bba", "fixed-lowest", "fixed-highest"]
+    results = run_abr_benchmark(
+        PACKAGED_TRACES,
+        QUICK_SEEDS,
+        segment_duration=4.0,
+        algorithms=old_set,
+        trace_names=ORIGINAL_TRACES,
+    )
+    failed = check_targets(results, require_traces=False)
     assert not [line for line in failed if "rebuffers" in line], failed
     summary = {(r.profile, r.algorithm): r for r in summarize(results)}
     for profile in [*SYNTHETIC_PROFILES, TRACES_MEAN]:

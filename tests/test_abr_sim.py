@@ -7,7 +7,8 @@ import math
 import pytest
 
 from kithara_cli.abr import AbrController, VariantInfo
-from kithara_cli.abr.baselines import ALGORITHMS, FixedBaseline
+from kithara_cli.abr.algorithms import ALGORITHMS
+from kithara_cli.abr.baselines import FixedBaseline
 from kithara_cli.abr.profiles import (
     AUDIO_LADDER,
     SYNTHETIC_PROFILES,
@@ -138,12 +139,15 @@ def test_trace_loading_scales_for_an_audio_ladder(tmp_path) -> None:  # type: ig
     path.write_text(
         '[{"duration_ms": 1000, "bandwidth_kbps": 24000, "latency_ms": 20},'
         ' {"duration_ms": 0, "bandwidth_kbps": 1, "latency_ms": 20},'
-        ' {"duration_ms": 500, "bandwidth_kbps": 30000, "latency_ms": 20}]'
+        ' {"duration_ms": 3000, "bandwidth_kbps": 30000, "latency_ms": 20}]'
     )
     trace = load_trace(path)
     assert trace.kind == "trace" and len(trace.periods) == 2
-    assert trace.periods[0] == TracePeriod(1.0, 24_000_000 / 150, 0.02)
-    assert scale_for_audio(1_800) == 8.0 and scale_for_audio(30_000) == 150.0
+    # the time-weighted median (30 Mbit/s: 3 of 4 seconds) maps to 1.75 x the middle rung
+    divisor = 30_000_000 / (1.75 * 128_000)
+    assert trace.periods[0] == TracePeriod(1.0, 24_000_000 / divisor, 0.02)
+    assert trace.periods[1].bps == pytest.approx(224_000)
+    assert scale_for_audio(30_000) == pytest.approx(divisor)
 
 
 def test_default_traces_dir_honours_the_environment(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

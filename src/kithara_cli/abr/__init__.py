@@ -27,19 +27,23 @@ Promises:
 * Hysteresis: no switch up below ``AbrConfig.up_min_buffer_s`` of buffer, no switch down (nor
   an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` between
   switches, except a down-switch below ``emergency_buffer_s`` and an abandon.
-* The estimator is a time-weighted dual EWMA of body throughput (TTFB taken out), ignores
-  fetches under 4 kB, is trusted after 64 kB and uses a conservative 500 kbit/s default
-  before that (a small sample may lower it, never raise it).
+* The estimator is a time-weighted dual EWMA of body throughput (TTFB taken out) in which
+  each segment fetched weighs at least its media duration (the long average stays purely
+  time-weighted), ignores fetches under 4 kB, is trusted after 64 kB and uses a conservative
+  500 kbit/s default before that (a small sample may lower it, never raise it).
 
 Never: blocks the caller, reacts to LoadSlow while well buffered, abandons a fetch during a
 stall (nothing arrives sooner through an outage), or is shared between threads (one controller
 per stream, called from the thread that owns the downloader's events).
 
 The benchmark lives beside it and is not needed to play: ``sim`` (a deterministic simulator,
-no sockets), ``profiles`` (seeded synthetic profiles and the real 3G/4G traces), ``baselines``
-(fixed lowest/highest, hls.js's throughput rule, BBA-0, the Rust kithara controller), ``qoe``
-and ``report`` (``run_abr_benchmark``, ``abr_table``, ``check_targets``; run it with
-``python -m kithara_cli.abr.report``). Only ``profiles`` reads files: the traces, when asked.
+no sockets), ``profiles`` (seeded synthetic profiles and the 102 real traces shipped in
+``traces/``, with their dev / validation split), ``baselines`` (fixed lowest/highest, hls.js's
+throughput rule, BBA-0, the Rust kithara controller), ``sabre_rules`` (BOLA-E, DYNAMIC),
+``mpc`` (robustMPC), ``algorithms`` (all of them by name), ``qoe``, ``report``
+(``run_abr_benchmark``, ``group_summary`` per trace class, ``check_targets``; run it with
+``python -m kithara_cli.abr.report``) and ``tables``. Only ``profiles`` reads files: the
+traces, when asked.
 """
 
 from kithara_cli.abr.controller import (

@@ -2,7 +2,9 @@
 
 Each is a faithful, compact restatement of a published rule (numbers from
 /work/shared/notes/abr-reference.md and the Rust kithara-abr crate), not a strawman: the
-throughput rule keeps hls.js's abandon check, BBA-0 keeps its rate map and hysteresis.
+throughput rule keeps hls.js's abandon check, BBA-0 keeps its rate map and hysteresis. BOLA-E
+and DYNAMIC live in :mod:`~kithara_cli.abr.sabre_rules`, robustMPC in :mod:`~kithara_cli.abr.mpc`;
+:mod:`~kithara_cli.abr.algorithms` names them all.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from kithara_cli.abr.controller import AbrController, Decision, VariantInfo
+from kithara_cli.abr.controller import Decision, VariantInfo
 from kithara_cli.abr.estimator import BandwidthEstimator, EstimatorConfig
 from kithara_cli.events.types import (
     Event,
@@ -233,7 +235,17 @@ class RustKitharaBaseline(_Base):
     """The Rust kithara-abr controller: min of 2 s / 10 s EWMAs (2 Mbit/s seed, samples under
     16 kB dropped, fetch time not split from TTFB); estimate / 1.5 picks the candidate; up only
     with >= 10 s buffered and 1.3x headroom; down below 0.8x, or at once under 5 s of buffer;
-    at most one switch per 30 s (the interval gates every switch, as in its evaluate())."""
+    at most one switch per 30 s (the interval gates every switch, as in its evaluate()).
+
+    Its QoE of exactly 0 on some profiles (it never leaves the bottom rung) is the crate's real
+    behaviour, not the simulator's: ``ThroughputEstimator::push_sample`` drops every sample
+    under ``MIN_CHUNK_BYTES`` = 16 000 bytes, and ``record_bandwidth`` is called once per
+    completed fetch. A 2 s segment at 32 kbit/s is 8 kB (at 64 kbit/s 16 kB +- 10 %), so once
+    it is down at the bottom no sample ever lands again and the estimate stays frozen at the
+    value that sent it there (checked against zvuk/kithara crates/kithara-abr estimator.rs,
+    controller/tick.rs, state/decision.rs). One simplification: the crate starts at the
+    player's initial variant and first decides after a fetch completes; here the first
+    decision applies the same rule to the 2 Mbit/s seed."""
 
     name = "rust-kithara"
 
@@ -267,17 +279,3 @@ class RustKitharaBaseline(_Base):
         if pos != cur:
             self.last_switch = now
         return self.decide(pos, "throughput", buffer_s, now)
-
-
-def kithara_factory(variants: Sequence[VariantInfo], segment_duration: float) -> AbrAlgorithm:
-    return AbrController(variants, segment_duration=segment_duration)
-
-
-ALGORITHMS: dict[str, AlgorithmFactory] = {
-    "kithara": kithara_factory,
-    "rust-kithara": RustKitharaBaseline,
-    "throughput": ThroughputBaseline,
-    "bba": BbaBaseline,
-    "fixed-lowest": lambda v, d: FixedBaseline(v, d, highest=False),
-    "fixed-highest": lambda v, d: FixedBaseline(v, d, highest=True),
-}

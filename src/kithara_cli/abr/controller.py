@@ -24,14 +24,15 @@ The auto rule, in short (seconds are seconds of media buffered ahead):
   next segments with the fetch's rate as the estimate (one rung down at a time).
 
 The thresholds were tuned on :mod:`kithara_cli.abr.report`'s benchmark, the numbers in
-:class:`AbrConfig` are the result.
+:class:`AbrConfig` are the result; since issue 20 only on the dev half of the shipped traces,
+the validation half is for reporting (BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kithara_cli.abr.estimator import BandwidthEstimator, EstimatorConfig
 from kithara_cli.errors import UsageError
@@ -85,7 +86,8 @@ class AbrConfig:
     # the buffer lasts this many segments there before it would switch back down.
     sustain_factor: float = 0.9
     min_excursion_segments: float = 3.0
-    full_buffer_s: float = 24.0  # the player idles near its cap: bandwidth is going spare
+    # The player idles at its cap (30 s) less one segment: bandwidth is going spare.
+    full_buffer_s: float = 28.0
     up_min_buffer_s: float = 8.0  # no switch up below
     well_buffered_s: float = 12.0  # no switch down at or above
     min_switch_interval_s: float = 2.0
@@ -293,7 +295,11 @@ class AbrController:
         self._bandwidths = [v.bandwidth for v in self._allowed]
         self._pos = {v.index: i for i, v in enumerate(self._allowed)}
         self._bola = _Bola(self._bandwidths, self.config.bola_low_s, self.config.bola_high_s)
-        self.estimator = BandwidthEstimator(self.config.estimator)
+        est_cfg = self.config.estimator
+        if est_cfg.min_weight_s is None:
+            # each segment fetched weighs at least its media duration in the averages
+            est_cfg = replace(est_cfg, min_weight_s=segment_duration)
+        self.estimator = BandwidthEstimator(est_cfg)
         self._current: int | None = None
         self._last_switch_at: float | None = None
         self._fetches: dict[int, _SegmentFetch] = {}

@@ -34,6 +34,11 @@ class EstimatorConfig:
     # Weight cap: a fetch that stalled through a 30 s outage is one observation, not 30 s of
     # them; uncapped it would pin the averages down long after the link came back.
     max_weight_s: float = 4.0
+    # Weight floor: a small segment that arrives in 0.1 s on a fast link is still a whole
+    # observation of the link; weighted by its transfer time alone, a climb after the link
+    # improves would take dozens of segments. None: 0 here (pure time weighting); the ABR
+    # controller sets it to the segment duration (each segment weighs at least its media).
+    min_weight_s: float | None = None
     # Audio segments are 8-192 KB: 64 KB is one or two segments, not shaka's 128 KB.
     trust_bytes: int = 64_000
     # Used before any sample; until trusted, samples may only lower it (see estimate_bps).
@@ -138,11 +143,14 @@ class BandwidthEstimator:
             return False
         transfer = max(duration - max(ttfb, 0.0), self.config.min_transfer_s)
         bps = bytes * 8.0 / transfer
-        weight = min(transfer, self.config.max_weight_s)
+        time_weight = min(transfer, self.config.max_weight_s)
+        # the estimate follows each fetch (floored weight); what is sustainable is bits over
+        # time, so the long average and the recent quantile keep pure time weights
+        weight = min(max(transfer, self.config.min_weight_s or 0.0), self.config.max_weight_s)
         self._fast.sample(weight, bps)
         self._slow.sample(weight, bps)
-        self._long.sample(weight, bps)
-        self._recent.append((now, bps, weight))
+        self._long.sample(time_weight, bps)
+        self._recent.append((now, bps, time_weight))
         while self._recent and self._recent[0][0] < now - self.config.recent_window_s:
             self._recent.popleft()
         self._bytes_sampled += bytes

@@ -1,9 +1,12 @@
-"""Bandwidth profiles for the ABR benchmark: seeded synthetic ones and real 3G/4G traces.
+"""Bandwidth profiles for the ABR benchmark: seeded synthetic ones and real network traces.
 
 A trace is a list of periods (duration s, bandwidth bit/s, latency s) played back in order and
 looped if the session outlives it. Synthetic profiles last ~300 s and carry +-10 % seeded noise
-per 1 s period, so seeds differ but stay comparable. Real traces (sabre's examples) were measured
-for video and are scaled down for an audio ladder as their README says (3G / 8, 4G / 150).
+per 1 s period, so seeds differ but stay comparable. The real traces (102 of them: 3G, LTE,
+broadband; provenance, licence and the dev / validation split in ``traces/README.md``) ship with
+the package; ``$KITHARA_TRACES_DIR`` points the benchmark at another directory. They were measured
+for video, so every trace is scaled by one rule, the same for every algorithm: its time-weighted
+median maps to ``MEDIAN_TO_MIDDLE_RUNG`` x the ladder's middle rung (:func:`scale_for_audio`).
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ import json
 import math
 import os
 import random
-import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +32,15 @@ class TracePeriod:
 
 @dataclass(frozen=True)
 class Trace:
-    """A named bandwidth trace; ``kind`` is "synthetic" or "trace"."""
+    """A named bandwidth trace; ``kind`` is "synthetic" or "trace". ``category`` is the trace
+    class (3g, lte, broadband, synthetic; "trace" when unknown) and ``split`` dev / validation
+    ("" when the directory has no manifest)."""
 
     name: str
     periods: tuple[TracePeriod, ...]
     kind: str = "synthetic"
+    category: str = "synthetic"
+    split: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -133,35 +139,74 @@ SYNTHETIC_PROFILES: dict[str, Callable[[int], Trace]] = {
 }
 
 
+PACKAGED_TRACES = Path(__file__).resolve().parent / "traces"
+MANIFEST = "manifest.json"
+# The six traces kithara's ABR was first developed on (always in the dev split).
+ORIGINAL_TRACES: tuple[str, ...] = (
+    "report.2010-09-21_1001CEST",
+    "report.2010-09-28_1407CEST",
+    "report.2011-01-29_1800CET",
+    "report.2011-02-14_2139CET",
+    "report_bus_0002",
+    "report_car_0005",
+)
+# One rule for every trace and algorithm: the time-weighted median throughput maps to this
+# multiple of the ladder's middle rung (224 kbit/s on AUDIO_LADDER). 1.75 keeps the six original
+# traces at their former typical difficulty: the old divisors (3G / 8, 4G / 150) put their
+# medians at 138-330 kbit/s, typically 225.
+MEDIAN_TO_MIDDLE_RUNG = 1.75
+
+
 def default_traces_dir() -> Path | None:
-    """Where the real traces live: ``$KITHARA_TRACES_DIR``, else ``../shared/data/traces``
-    next to the repository (or the working directory); None when none exists."""
+    """Where the real traces live: ``$KITHARA_TRACES_DIR`` (None if it is not a directory),
+    else the set shipped inside the package."""
     env = os.environ.get("KITHARA_TRACES_DIR")
     if env:
         path = Path(env)
         return path if path.is_dir() else None
-    repo_root = Path(__file__).resolve().parents[3]
-    for candidate in (
-        repo_root.parent / "shared" / "data" / "traces",
-        Path.cwd().parent / "shared" / "data" / "traces",
-        Path.cwd() / "shared" / "data" / "traces",
-    ):
-        if candidate.is_dir() and any(candidate.glob("*.json")):
-            return candidate
-    return None
+    return PACKAGED_TRACES if (PACKAGED_TRACES / MANIFEST).is_file() else None
 
 
-def scale_for_audio(median_kbps: float) -> float:
-    """The README's divisor: 4G logs (median tens of Mbit/s) / 150, 3G logs / 8."""
-    return 150.0 if median_kbps > 10_000 else 8.0
+def middle_rung(ladder: Sequence[int] = AUDIO_LADDER) -> float:
+    rungs = sorted(ladder)
+    return float(rungs[len(rungs) // 2])
 
 
-def load_trace(path: Path, divisor: float | None = None) -> Trace:
-    """Read one sabre-format JSON trace, scaled down for an audio ladder."""
+def scale_for_audio(median_kbps: float, ladder: Sequence[int] = AUDIO_LADDER) -> float:
+    """The divisor that puts a trace's median (kbit/s) at MEDIAN_TO_MIDDLE_RUNG x the middle
+    rung: continuous, so a 9.9 and a 13.9 Mbit/s trace end up equally hard."""
+    target_bps = MEDIAN_TO_MIDDLE_RUNG * middle_rung(ladder)
+    return max(median_kbps * 1000.0, 1.0) / target_bps
+
+
+def weighted_median(values: Sequence[tuple[float, float]]) -> float:
+    """Median of (value, weight) pairs: the value at half the total weight."""
+    ordered = sorted(values)
+    total = sum(w for _, w in ordered)
+    acc = 0.0
+    for value, weight in ordered:
+        acc += weight
+        if acc >= total / 2:
+            return value
+    return ordered[-1][0] if ordered else 0.0
+
+
+def load_trace(
+    path: Path,
+    divisor: float | None = None,
+    *,
+    category: str = "trace",
+    split: str = "",
+    ladder: Sequence[int] = AUDIO_LADDER,
+) -> Trace:
+    """Read one sabre-format JSON trace, scaled for an audio ladder (see scale_for_audio)."""
     raw = json.loads(path.read_text())
     rows = [r for r in raw if float(r["duration_ms"]) > 0]
     if divisor is None:
-        divisor = scale_for_audio(statistics.median(float(r["bandwidth_kbps"]) for r in rows))
+        median = weighted_median(
+            [(float(r["bandwidth_kbps"]), float(r["duration_ms"])) for r in rows]
+        )
+        divisor = scale_for_audio(median, ladder)
     periods = tuple(
         TracePeriod(
             float(r["duration_ms"]) / 1000.0,
@@ -170,9 +215,28 @@ def load_trace(path: Path, divisor: float | None = None) -> Trace:
         )
         for r in rows
     )
-    return Trace(path.stem, periods, kind="trace")
+    return Trace(path.stem, periods, kind="trace", category=category, split=split)
 
 
-def load_traces(directory: Path) -> list[Trace]:
-    """Every ``*.json`` trace in a directory, sorted by name."""
-    return [load_trace(p) for p in sorted(directory.glob("*.json"))]
+def load_traces(
+    directory: Path, splits: Iterable[str] | None = None, names: Iterable[str] | None = None
+) -> list[Trace]:
+    """The traces of a directory, sorted by class then name. With a ``manifest.json`` (the
+    packaged set) class and split come from it; otherwise every ``*.json`` is class "trace".
+    ``splits`` / ``names`` keep only those splits / trace names."""
+    wanted_splits = set(splits) if splits is not None else None
+    wanted_names = set(names) if names is not None else None
+    manifest = directory / MANIFEST
+    entries: list[tuple[Path, str, str]] = []
+    if manifest.is_file():
+        for item in json.loads(manifest.read_text())["traces"]:
+            entries.append((directory / item["file"], item["class"], item["split"]))
+    else:
+        entries = [(p, "trace", "") for p in sorted(directory.glob("*.json"))]
+    out = [
+        load_trace(path, category=klass, split=split)
+        for path, klass, split in entries
+        if (wanted_splits is None or split in wanted_splits)
+        and (wanted_names is None or path.stem in wanted_names)
+    ]
+    return sorted(out, key=lambda t: (t.category, t.name))

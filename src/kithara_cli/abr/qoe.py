@@ -1,9 +1,11 @@
 """Quality of experience, the MPC / Pensieve way, and the other benchmark metrics.
 
-QoE = sum_k ln(R_k / R_min) - sum_k |ln R_k+1 - ln R_k| - ln(R_max / R_min) x rebuffer seconds,
-reported per segment (divided by the segment count) so profiles of different lengths compare.
-A second of stalling costs as much as one segment at the top rung gains over the bottom one.
-Startup delay is reported beside it, not inside it (the issue's formula leaves it out).
+QoE = sum_k ln(R_k / R_min) - sum_k |ln R_k+1 - ln R_k| - ln(R_max / R_min) x (rebuffer seconds
++ startup seconds), reported per segment (divided by the segment count) so profiles of different
+lengths compare. A second of stalling costs as much as one segment at the top rung gains over
+the bottom one; a second of waiting for the first audio costs the same (mu_s = mu, as in Yin et
+al.'s MPC QoE): left out, a player could sleep through a bad start by fetching a huge first
+segment for free.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from dataclasses import dataclass
 from kithara_cli.abr.sim import SimResult
 
 
-def qoe_total(bitrates: Sequence[int], rebuffer_s: float, r_min: float, r_max: float) -> float:
+def qoe_total(
+    bitrates: Sequence[int],
+    rebuffer_s: float,
+    r_min: float,
+    r_max: float,
+    startup_s: float = 0.0,
+) -> float:
     """The summed QoE of one session."""
     quality = sum(math.log(r / r_min) for r in bitrates)
     smooth = sum(abs(math.log(b / a)) for a, b in itertools.pairwise(bitrates))
-    return quality - smooth - math.log(r_max / r_min) * rebuffer_s
+    return quality - smooth - math.log(r_max / r_min) * (rebuffer_s + startup_s)
 
 
 def switch_count(variants: Sequence[int]) -> int:
@@ -43,7 +51,7 @@ class Metrics:
 
 def compute_metrics(result: SimResult, r_min: float, r_max: float) -> Metrics:
     n = len(result.bitrates)
-    total = qoe_total(result.bitrates, result.rebuffer_s, r_min, r_max)
+    total = qoe_total(result.bitrates, result.rebuffer_s, r_min, r_max, result.startup_delay_s)
     mean_rate = sum(result.bitrates) / n if n else 0.0
     offered = result.available_bits / result.download_end_s if result.download_end_s > 0 else 0.0
     return Metrics(

@@ -1,9 +1,12 @@
-"""The ABR benchmark: every algorithm through the same simulator, tables, and the targets.
+"""The ABR benchmark: every algorithm through the same simulator, summaries, and the targets.
 
 ``run_abr_benchmark`` runs the synthetic profiles (for each seed) and the real traces (once,
-first seed) for kithara and every baseline; ``abr_table`` renders QoE per profile per algorithm
-for ``kithara bench --abr``; ``check_targets`` lists the targets kithara misses (empty = all met).
-``python -m kithara_cli.abr.report`` prints all of it.
+first seed) for kithara and every baseline. :func:`group_summary` reduces the runs per trace
+class and split (dev / validation, see ``traces/README.md``): mean QoE per segment, mean
+rebuffer seconds per session, time-weighted bitrate, switches per 100 segments, and the share
+of traces where the algorithm is best or within 2 % of the best. ``check_targets`` lists the
+issue's targets kithara misses (empty = all met); :mod:`~kithara_cli.abr.tables` renders it all.
+``python -m kithara_cli.abr.report`` prints it.
 """
 
 from __future__ import annotations
@@ -18,13 +21,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-from kithara_cli.abr.baselines import ALGORITHMS, AlgorithmFactory
+from kithara_cli.abr.algorithms import ALGORITHMS
+from kithara_cli.abr.baselines import AlgorithmFactory
 from kithara_cli.abr.controller import VariantInfo
 from kithara_cli.abr.profiles import (
     AUDIO_LADDER,
+    ORIGINAL_TRACES,
     SYNTHETIC_PROFILES,
     Trace,
     default_traces_dir,
@@ -36,6 +38,24 @@ from kithara_cli.abr.sim import SimConfig, simulate
 KITHARA = "kithara"
 DEFAULT_SEEDS: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
 TRACES_MEAN = "traces (mean)"
+NEAR_BEST = 0.02  # "within 2 % of the best"
+NEAR_BEST_SHARE = 0.9  # ... on at least this share of the validation traces
+# The quick bench's fixed subset: 2 seeds of the synthetic profiles, the six original traces,
+# one dev broadband trace (the originals have none) and the first two validation traces of
+# each class by name.
+QUICK_SEEDS: tuple[int, ...] = (1, 2)
+QUICK_TRACES: tuple[str, ...] = (
+    *ORIGINAL_TRACES,
+    "trace0002",
+    "report.2010-09-14_1038CEST",
+    "report.2010-09-29_1622CEST",
+    "report_bus_0008",
+    "report_car_0004",
+    "trace0004",
+    "trace0006",
+)
+SPLITS: tuple[str, ...] = ("dev", "validation")
+CLASSES: tuple[str, ...] = ("3g", "lte", "broadband")
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,22 @@ class AbrResult:
     qoe: float
     qoe_total: float
     segments: int
+    category: str = "synthetic"
+    split: str = ""
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One algorithm over a group of profiles (a class of a split, the synthetic set...)."""
+
+    group: str  # "dev/3g", "validation/all", "synthetic", "originals"
+    algorithm: str
+    profiles: int
+    qoe: float  # mean QoE per segment over the group's profiles
+    rebuffer_s: float  # mean rebuffer seconds per session
+    bitrate_kbps: float  # time-weighted (every segment lasts the same)
+    switches_per_100: float  # per 100 segments played
+    near_best: float  # share of profiles where best or within NEAR_BEST of the best
 
 
 def default_ladder() -> list[VariantInfo]:
@@ -87,6 +123,8 @@ def run_one(
         qoe=m.qoe,
         qoe_total=m.qoe_total,
         segments=m.segments,
+        category=trace.category,
+        split=trace.split,
     )
 
 
@@ -106,24 +144,29 @@ def run_abr_benchmark(
     algorithms: Iterable[str] | None = None,
     ladder: Sequence[VariantInfo] | None = None,
     workers: int = 1,
+    splits: Iterable[str] | None = None,
+    trace_names: Iterable[str] | None = None,
 ) -> list[AbrResult]:
-    """Every algorithm on every synthetic profile x seed, and on every trace in ``traces_dir``
-    (skipped when None). Deterministic: the same arguments give the same results, in the same
-    order, whatever ``workers`` (processes, spawned fresh: safe beside threads)."""
+    """Every algorithm on every synthetic profile x seed, and on the traces in ``traces_dir``
+    (skipped when None; ``splits`` / ``trace_names`` keep only those). Deterministic: the same
+    arguments give the same results, in the same order, whatever ``workers`` (processes,
+    spawned fresh: safe beside threads)."""
     names = list(algorithms) if algorithms is not None else list(ALGORITHMS)
     ladder = list(ladder) if ladder is not None else default_ladder()
     runs: list[tuple[Trace, int]] = []
     for seed in seeds:
         runs.extend((make(seed), seed) for make in SYNTHETIC_PROFILES.values())
     if traces_dir is not None:
-        runs.extend((trace, seeds[0] if seeds else 0) for trace in load_traces(traces_dir))
+        first = seeds[0] if seeds else 0
+        found = load_traces(traces_dir, splits=splits, names=trace_names)
+        runs.extend((trace, first) for trace in found)
     jobs = [(trace, seed, names, ladder, segment_duration) for trace, seed in runs]
     if workers <= 1 or len(jobs) < 2:
         chunks = [_run_trace(*job) for job in jobs]
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            chunks = list(pool.map(_run_trace, *zip(*jobs, strict=True)))
+            chunks = list(pool.map(_run_trace, *zip(*jobs, strict=True), chunksize=4))
     return [result for chunk in chunks for result in chunk]
 
 
@@ -131,7 +174,7 @@ def _mean(rows: Sequence[AbrResult], profile: str, kind: str) -> AbrResult:
     values = {
         f.name: statistics.fmean(getattr(r, f.name) for r in rows)
         for f in fields(AbrResult)
-        if f.name not in ("profile", "kind", "algorithm", "seed", "segments")
+        if f.name not in ("profile", "kind", "algorithm", "seed", "segments", "category", "split")
     }
     return AbrResult(
         profile=profile,
@@ -139,147 +182,165 @@ def _mean(rows: Sequence[AbrResult], profile: str, kind: str) -> AbrResult:
         algorithm=rows[0].algorithm,
         seed=None,
         segments=sum(r.segments for r in rows),
+        category=rows[0].category,
+        split=rows[0].split,
         **values,
     )
 
 
 def summarize(results: Sequence[AbrResult]) -> list[AbrResult]:
-    """Means over seeds per (profile, algorithm), then one ``traces (mean)`` row per algorithm."""
+    """Means over seeds per (profile, algorithm), then one ``traces (mean)`` row per algorithm
+    over the six original traces (the set the controller was first developed on)."""
     groups: dict[tuple[str, str], list[AbrResult]] = {}
     for r in results:
         groups.setdefault((r.profile, r.algorithm), []).append(r)
     out = [_mean(rows, profile, rows[0].kind) for (profile, _), rows in groups.items()]
     per_alg: dict[str, list[AbrResult]] = {}
     for r in out:
-        if r.kind == "trace":
+        if r.kind == "trace" and r.profile in ORIGINAL_TRACES:
             per_alg.setdefault(r.algorithm, []).append(r)
     out.extend(_mean(rows, TRACES_MEAN, "mean") for rows in per_alg.values())
     return out
 
 
-def _ordered(keys: Iterable[str], first: Sequence[str]) -> list[str]:
-    seen = list(dict.fromkeys(keys))
-    return [k for k in first if k in seen] + [k for k in seen if k not in first]
-
-
-def abr_table(results: Sequence[AbrResult], title: str = "ABR benchmark: QoE per segment") -> Table:
-    """Profiles down, algorithms across, QoE per segment; the best of each row in bold."""
-    summary = summarize(results)
-    algs = _ordered((r.algorithm for r in summary), list(ALGORITHMS))
-    profiles = _ordered((r.profile for r in summary), list(SYNTHETIC_PROFILES))
-    profiles = [p for p in profiles if p != TRACES_MEAN] + (
-        [TRACES_MEAN] if TRACES_MEAN in profiles else []
-    )
-    cell = {(r.profile, r.algorithm): r for r in summary}
-    table = Table(title=title)
-    table.add_column("profile")
-    for a in algs:
-        table.add_column(a, justify="right")
-    for p in profiles:
-        row = [cell[(p, a)].qoe if (p, a) in cell else None for a in algs]
-        best = max((q for q in row if q is not None), default=None)
-        texts = []
-        for q in row:
-            if q is None:
-                texts.append("-")
-            elif best is not None and q >= best - 1e-9:
-                texts.append(f"[bold]{q:.3f}[/bold]")
-            else:
-                texts.append(f"{q:.3f}")
-        table.add_row(p, *texts)
-    return table
-
-
-def abr_detail_table(results: Sequence[AbrResult], algorithm: str | None = None) -> Table:
-    """Every metric, one row per (profile, algorithm), means over seeds."""
-    summary = summarize(results)
-    table = Table(title="ABR benchmark: all metrics (means over seeds)")
-    for name, justify in (
-        ("profile", "left"),
-        ("algorithm", "left"),
-        ("startup s", "right"),
-        ("rebuf n", "right"),
-        ("rebuf s", "right"),
-        ("kbit/s", "right"),
-        ("switches", "right"),
-        ("util", "right"),
-        ("wasted KB", "right"),
-        ("QoE/seg", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+def group_members(summary: Sequence[AbrResult]) -> dict[str, list[str]]:
+    """Group name -> the profiles in it, in a stable order."""
+    groups: dict[str, list[str]] = {}
+    seen: dict[str, AbrResult] = {}
     for r in summary:
-        if algorithm is not None and r.algorithm != algorithm:
+        if r.kind != "mean":
+            seen.setdefault(r.profile, r)
+    for profile, r in seen.items():
+        if r.kind == "synthetic":
+            groups.setdefault("synthetic", []).append(profile)
             continue
-        table.add_row(
-            r.profile,
-            r.algorithm,
-            f"{r.startup_delay_s:.2f}",
-            f"{r.rebuffer_count:.1f}",
-            f"{r.rebuffer_s:.1f}",
-            f"{r.bitrate_bps / 1000:.0f}",
-            f"{r.switches:.1f}",
-            f"{r.utilisation:.2f}",
-            f"{r.wasted_bytes / 1000:.0f}",
-            f"{r.qoe:.3f}",
-        )
-    return table
+        split = r.split or "all"
+        groups.setdefault(f"{split}/{r.category}", []).append(profile)
+        groups.setdefault(f"{split}/all", []).append(profile)
+        if profile in ORIGINAL_TRACES:
+            groups.setdefault("originals", []).append(profile)
+    order = ["synthetic", "originals"]
+    for split in [*SPLITS, "all"]:
+        order += [f"{split}/{c}" for c in (*CLASSES, "trace")] + [f"{split}/all"]
+    return {g: groups[g] for g in order if g in groups}
+
+
+def group_summary(results: Sequence[AbrResult]) -> list[GroupRow]:
+    summary = summarize(results)
+    cell = {(r.profile, r.algorithm): r for r in summary if r.kind != "mean"}
+    algs = list(dict.fromkeys(r.algorithm for r in summary))
+    best = {p: max(r.qoe for (q, _), r in cell.items() if q == p) for p in {p for p, _ in cell}}
+    rows: list[GroupRow] = []
+    for group, profiles in group_members(summary).items():
+        for alg in algs:
+            mine = [cell[(p, alg)] for p in profiles if (p, alg) in cell]
+            if not mine:
+                continue
+            segs = sum(r.segments for r in mine) or 1
+            near = [r.qoe >= best[r.profile] - NEAR_BEST * abs(best[r.profile]) for r in mine]
+            rows.append(
+                GroupRow(
+                    group=group,
+                    algorithm=alg,
+                    profiles=len(mine),
+                    qoe=statistics.fmean(r.qoe for r in mine),
+                    rebuffer_s=statistics.fmean(r.rebuffer_s for r in mine),
+                    bitrate_kbps=sum(r.bitrate_bps * r.segments for r in mine) / segs / 1000,
+                    switches_per_100=100 * sum(r.switches for r in mine) / segs,
+                    near_best=sum(near) / len(near),
+                )
+            )
+    return rows
 
 
 def check_targets(results: Sequence[AbrResult], require_traces: bool = True) -> list[str]:
-    """The issue's targets for kithara; returns a description of each one missed."""
+    """The issue's targets for kithara; returns a description of each one missed.
+
+    On the validation traces (all classes together): mean QoE above every baseline's, best or
+    within 2 % of the best on at least 90 % of them, no more rebuffer time than BBA-0, fewer
+    switches than the throughput rule. On the synthetic profiles: no rebuffer on steady and
+    step_up, at most one on step_down, fewer switches than the throughput rule on oscillating.
+    """
     failed: list[str] = []
-    summary = {(r.profile, r.algorithm): r for r in summarize(results)}
-    others = sorted({r.algorithm for r in results} - {KITHARA})
-    synthetic = [p for p in SYNTHETIC_PROFILES if (p, KITHARA) in summary]
-    if not synthetic:
+    rows = {(g.group, g.algorithm): g for g in group_summary(results)}
+    if not any(g == "synthetic" for g, _ in rows):
         failed.append("kithara was not run on the synthetic profiles")
-    for profile in [*synthetic, TRACES_MEAN]:
-        mine = summary.get((profile, KITHARA))
-        if mine is None:
-            if profile == TRACES_MEAN and require_traces:
-                failed.append("no real traces were run (traces directory missing?)")
-            continue
-        for other in others:
-            theirs = summary.get((profile, other))
-            if theirs is not None and theirs.qoe > mine.qoe + 1e-9:
+    val = "validation/all"
+    mine = rows.get((val, KITHARA))
+    if mine is None:
+        if require_traces:
+            failed.append("no validation traces were run (traces directory missing?)")
+    else:
+        for (group, alg), row in rows.items():
+            if group == val and alg != KITHARA and row.qoe > mine.qoe + 1e-9:
                 failed.append(
-                    f"{profile}: {other} QoE {theirs.qoe:.3f} beats kithara {mine.qoe:.3f}"
+                    f"validation: {alg} mean QoE {row.qoe:.3f} beats kithara {mine.qoe:.3f}"
                 )
-    per_seed = [r for r in results if r.algorithm == KITHARA]
+        if mine.near_best < NEAR_BEST_SHARE:
+            failed.append(
+                f"validation: kithara best or within 2 % of the best on {mine.near_best:.0%} "
+                f"of traces (target {NEAR_BEST_SHARE:.0%})"
+            )
+        bba = rows.get((val, "bba"))
+        if bba is not None and mine.rebuffer_s > bba.rebuffer_s + 1e-9:
+            failed.append(
+                f"validation: kithara rebuffers {mine.rebuffer_s:.2f} s per trace, "
+                f"BBA-0 {bba.rebuffer_s:.2f} s"
+            )
+        tput = rows.get((val, "throughput"))
+        if tput is not None and mine.switches_per_100 >= tput.switches_per_100:
+            failed.append(
+                f"validation: kithara {mine.switches_per_100:.1f} switches / 100 segments, "
+                f"not fewer than throughput's {tput.switches_per_100:.1f}"
+            )
+    per_seed = [r for r in results if r.algorithm == KITHARA and r.kind == "synthetic"]
     for profile, limit in (("steady", 0), ("step_up", 0), ("step_down", 1)):
         for r in per_seed:
             if r.profile == profile and r.rebuffer_count > limit:
                 failed.append(
                     f"{profile} seed {r.seed}: {r.rebuffer_count:.0f} rebuffers (max {limit})"
                 )
-    mine = summary.get(("oscillating", KITHARA))
-    tput = summary.get(("oscillating", "throughput"))
-    if mine is not None and tput is not None and mine.switches >= tput.switches:
+    summary = {(r.profile, r.algorithm): r for r in summarize(results)}
+    osc, tput_osc = (
+        summary.get(("oscillating", KITHARA)),
+        summary.get(("oscillating", "throughput")),
+    )
+    if osc is not None and tput_osc is not None and osc.switches >= tput_osc.switches:
         failed.append(
-            f"oscillating: kithara switches {mine.switches:.1f} not fewer than "
-            f"throughput's {tput.switches:.1f}"
+            f"oscillating: kithara switches {osc.switches:.1f} not fewer than "
+            f"throughput's {tput_osc.switches:.1f}"
         )
     return failed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rich.console import Console
+
+    from kithara_cli.abr.tables import abr_table, group_tables
+
     parser = argparse.ArgumentParser(description="kithara ABR benchmark")
     parser.add_argument("--traces", type=Path, default=None, help="traces directory")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
     parser.add_argument("--segment-duration", type=float, default=2.0)
-    parser.add_argument("--detail", action="store_true", help="print every metric")
+    parser.add_argument("--split", choices=SPLITS, action="append", help="only this split")
+    parser.add_argument("--quick", action="store_true", help="the quick bench's fixed subset")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args(argv)
     traces = args.traces or default_traces_dir()
     console = Console()
     started = time.perf_counter()
     results = run_abr_benchmark(
-        traces, args.seeds, segment_duration=args.segment_duration, workers=args.workers
+        traces,
+        QUICK_SEEDS if args.quick else args.seeds,
+        segment_duration=args.segment_duration,
+        workers=args.workers,
+        splits=args.split,
+        trace_names=QUICK_TRACES if args.quick else None,
     )
     elapsed = time.perf_counter() - started
     console.print(abr_table(results))
-    if args.detail:
-        console.print(abr_detail_table(results))
+    for table in group_tables(results):
+        console.print(table)
     failed = check_targets(results)
     for line in failed:
         console.print(f"[red]target missed:[/red] {line}")

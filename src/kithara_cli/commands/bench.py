@@ -168,10 +168,12 @@ def run_bench(options: BenchOptions) -> int:
 
     out = _console()
     if options.abr_only or (options.verbose and "abr-results" in ctx._media):
-        from kithara_cli.abr.report import abr_table
+        from kithara_cli.abr.tables import abr_table, group_tables
 
         if "abr-results" in ctx._media:
             out.print(abr_table(ctx._media["abr-results"]))
+            for abr_group_table in group_tables(ctx._media["abr-results"]):
+                out.print(abr_group_table)
     title = (
         f"kithara bench - {settings.mode} - {result.elapsed:.0f} s - "
         f"ratio = kithara/peer in the metric's units (↑ higher is better, ↓ lower)"
