@@ -28,7 +28,7 @@ from kithara_cli.media import encode_file
 from kithara_cli.play import Player, PlayerSettings
 from kithara_cli.server import Faults, MediaServer
 from kithara_cli.storage import ResourceFailed, SparseResource
-from kithara_cli.stream import ByteStream
+from kithara_cli.stream import ByteStream, Source
 from kithara_cli.stream.byte_stream import WAIT_SLICE
 from test_hls_live import live_route
 
@@ -329,7 +329,7 @@ def test_segments_that_do_not_match_their_init_section_end_at_the_probe_bound(
 # --- the stream and the reader never raise into PyAV ---------------------------------------------
 
 
-class ResourceSource:
+class ResourceSource(Source):
     """``stream.Source`` over a real SparseResource (what the HLS run does, minus HLS)."""
 
     def __init__(self, resource: SparseResource) -> None:

@@ -145,7 +145,7 @@ def simulate(
             state["buffer"] = 0.0
             state["stalled"] = True
 
-    poll_s = cfg.poll_interval_s if getattr(algorithm, "needs_progress", True) else math.inf
+    poll_s = cfg.poll_interval_s if algorithm.needs_progress else math.inf
     request_id = 0
     for k in range(count):
         if state["playing"] and state["buffer"] + seg > cfg.max_buffer_s:

@@ -40,6 +40,7 @@ from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
 from kithara_cli.events.types import Event, Notice
+from kithara_cli.stream import ByteStream
 
 if TYPE_CHECKING:
     pass
@@ -534,8 +535,7 @@ class Decoder:
         edit list, so the timeline simply continues: no ring flush, no gap, no overlap.
         """
         raw = self._reader._raw if self._reader is not None else None
-        following = getattr(raw, "continuation", None)
-        nxt = following() if following is not None else None
+        nxt = raw.continuation() if isinstance(raw, ByteStream) else None
         if nxt is None:
             return False
         source, seconds = nxt

@@ -89,7 +89,7 @@ class CountingReader(io.RawIOBase):
         self.cancelled = False
         # A front-to-back source (``ByteStream.sequential``): PyAV gets no seek, so demuxers
         # read it as a stream (MP4 stops indexing at the first fragment).
-        self.sequential = bool(getattr(raw, "sequential", False))
+        self.sequential = self._stream is not None and self._stream.sequential
 
     # --- what ended a read early -------------------------------------------------------------
 

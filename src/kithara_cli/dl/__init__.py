@@ -1,8 +1,9 @@
 """Downloader: an asyncio loop on its own thread that runs fetch commands.
 
 Promises:
-- one httpx client shared by every request (its transport spreads them over small httpcore
-  pools, see ``net.transport``: a pool costs O(connections) per request); at most
+- one opener from ``net`` (``make_opener``) shared by every request: straight to small
+  httpcore pools (``net.transport``: a pool costs O(connections) per request), with an
+  httpx client built behind it only when a request needs one (proxy, redirect, cookies); at most
   ``max_concurrent`` requests in flight; DEMAND commands (a reader is waiting) start before
   PREFETCH ones;
 - every accepted ``FetchCmd`` gets exactly one ``on_complete`` (ok, failed or cancelled, also
@@ -22,11 +23,27 @@ Promises:
   (``net.encoding``), a 206 with a Content-Encoding refused;
 - LoadSlow is published once a fetch outlives its soft timeout; the fetch is not aborted;
 - every step of a request's life is an event on the bus.
+Public API (what the layers above import; nothing imports ``dl``'s modules directly):
+``Downloader``, the command types, ``memory_sink`` (a small body collected in memory, size
+capped), and the version checks ``Identity``/``check_identity``/``strong_etag``.
 Never: decides what to fetch (peers do), blocks its loop on disk or CPU work beyond handing a
-chunk to the command's sink, or retries a fatal error.
+chunk to the command's sink, retries a fatal error, or patches the HTTP library (``net``
+tunes httpcore, ``net.tuning``).
 """
 
 from kithara_cli.dl.command import FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
-from kithara_cli.dl.downloader import Downloader
+from kithara_cli.dl.downloader import Downloader, memory_sink
+from kithara_cli.dl.validate import Identity, check_identity, strong_etag
 
-__all__ = ["Downloader", "FetchCmd", "FetchHandle", "FetchOutcome", "Priority", "ResponseInfo"]
+__all__ = [
+    "Downloader",
+    "FetchCmd",
+    "FetchHandle",
+    "FetchOutcome",
+    "Identity",
+    "Priority",
+    "ResponseInfo",
+    "check_identity",
+    "memory_sink",
+    "strong_etag",
+]

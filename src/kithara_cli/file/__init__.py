@@ -1,4 +1,4 @@
-"""File: progressive (single-URL) sources.
+"""File: a single URL, fetched to a file (``fetch``) or played while it downloads (``source``).
 
 Promises: ``ProgressiveFetch`` writes only to ``FILE.part`` and ``FILE.kithara.json`` until the
 download is whole, then moves it into place atomically; a later run resumes from the state file
@@ -6,7 +6,11 @@ when the remote's validators (size, ETag, Last-Modified) agree, and starts over 
 (or when nothing identifies the bytes on disk). Every part is pinned to one version: another
 version anywhere starts the file over (once), then fails. A body with no length is read to
 its end; with ``max_size`` it stops there and is kept, without it a body past 2 GiB is an
-error naming ``--max-size``. ``ProgressiveSource`` (playback) pins every request to its first
+error naming ``--max-size``. ``state.ResumeState`` is the resume record beside the part
+(``FILE.kithara.json``; HLS fetches keep theirs in it too, ``kind``/``extra``).
+``ProgressiveSource`` (playback, a ``stream.Source``) caches the body in a sparse file, fetches
+from the reader's position (a seek re-aims it at demand priority), holds back after the first
+512 KiB until playback starts, then fills the rest; it pins every request to its first
 response's version and fails with RemoteChangedError rather than play two versions.
 ``lock.OutputLock`` makes one process the only writer of an output (for HLS fetches too): an
 exclusive ``flock`` on ``FILE.kithara.lock`` held for the whole fetch.

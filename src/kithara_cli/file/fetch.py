@@ -9,8 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kithara_cli import interrupt
-from kithara_cli.dl import Downloader, FetchCmd, FetchOutcome, Priority, ResponseInfo
-from kithara_cli.dl.validate import Identity, strong_etag
+from kithara_cli.dl import (
+    Downloader,
+    FetchCmd,
+    FetchOutcome,
+    Identity,
+    Priority,
+    ResponseInfo,
+    strong_etag,
+)
 from kithara_cli.errors import (
     Cancelled,
     KitharaError,

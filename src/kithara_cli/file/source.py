@@ -5,9 +5,17 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
-from kithara_cli.dl.validate import check_identity
+from kithara_cli.dl import (
+    Downloader,
+    FetchCmd,
+    FetchHandle,
+    FetchOutcome,
+    Priority,
+    ResponseInfo,
+    check_identity,
+)
 from kithara_cli.storage import SparseResource
+from kithara_cli.stream import Source
 
 # A read this far past what the running request has written is cheaper to wait for than to
 # serve with a new request (on loopback ~1 RTT of data; over the internet far more).
@@ -20,7 +28,7 @@ TAIL_PROBE = 256 * 1024  # reads this close to the end are a demuxer's peek, not
 START_UP_BYTES = 512 * 1024
 
 
-class ProgressiveSource:
+class ProgressiveSource(Source):
     """Implements ``stream.Source`` for a single URL, backed by a sparse cache file.
 
     One open-ended Range request runs from the reader's position; a seek outside what it will
@@ -89,6 +97,10 @@ class ProgressiveSource:
             held, self._held = self._held, False
         if held:
             self._fill_gaps()
+
+    def available_ahead(self, offset: int) -> int:
+        """How many bytes from ``offset`` on are already in the cache (the buffer gauge)."""
+        return max(0, self.resource.available_from(offset) - offset)
 
     def wait_length(self, timeout: float = 30.0) -> int | None:
         """The length once the first response tells it (demuxers ask for it to seek by byte)."""

@@ -15,8 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kithara_cli.dl import Downloader, FetchCmd, Priority
-from kithara_cli.dl.validate import Identity
+from kithara_cli.dl import Downloader, FetchCmd, Identity, Priority
 from kithara_cli.errors import KitharaError, RemoteChangedError
 from kithara_cli.hls.model import Segment
 

@@ -35,8 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kithara_cli.abr.controller import AbrController, Decision
-from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
-from kithara_cli.dl.downloader import memory_sink
+from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, memory_sink
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
@@ -52,6 +51,7 @@ from kithara_cli.hls.writer import (
     decode_segment,
 )
 from kithara_cli.storage import ResourceClosed, SparseResource
+from kithara_cli.stream import Source
 
 # Attempts at a segment while another variant could still serve it.
 FAILOVER_ATTEMPTS = 2
@@ -104,7 +104,7 @@ class _Run:
     skew: float = 0.0
 
 
-class _RunPart:
+class _RunPart(Source):
     """One part of a run as ``stream.Source``: the bytes from one init section to the next.
 
     FFmpeg's MP4 demuxer takes the codec set-up from the first init section it reads and skips
@@ -162,9 +162,10 @@ class _RunPart:
         return _RunPart(self._run, self._index + 1, offset), seconds
 
 
-class HlsSource:
-    """Implements ``stream.Source`` for an HLS presentation (VOD): the current run's first
-    part; ``continuation`` leads to the next (see ``_RunPart``)."""
+class HlsSource(Source):
+    """Implements ``stream.Source`` for an HLS presentation, VOD or live (a live run follows
+    the playlist worker's new segments): the current run's first part; ``continuation``
+    leads to the next (see ``_RunPart``)."""
 
     # Each run is read front to back; a seek opens a new run. Seen as seekable, FFmpeg's MP4
     # demuxer reads every fragment of an fMP4 run at open, to index them, so it would wait

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli import interrupt
-from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority
-from kithara_cli.dl.downloader import memory_sink
-from kithara_cli.dl.validate import Identity
+from kithara_cli.dl import (
+    Downloader,
+    FetchCmd,
+    FetchHandle,
+    FetchOutcome,
+    Identity,
+    Priority,
+    memory_sink,
+)
 from kithara_cli.errors import (
     Cancelled,
     DecryptionError,

@@ -50,6 +50,9 @@ def _import_httpcore() -> None:
             for name in held:
                 del sys.modules[name]
     asyncio_sync.install()
+    from kithara_cli.net.tuning import tune_httpcore
+
+    tune_httpcore()
 
 
 _import_httpcore()

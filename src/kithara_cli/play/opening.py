@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo
@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from kithara_cli.stream import ByteStream
 
 
+class Feed(Protocol):
+    """The network side of a playback, whichever kind: told when audio starts (prefetch in
+    full from then on), closed at the end. Both ``ProgressiveSource`` and ``HlsSource``."""
+
+    def playback_started(self) -> None: ...
+    def close(self) -> None: ...
+
+
 @dataclass
 class Opened:
     """What the decoder reads (a local path or a stream) and who feeds it."""
@@ -30,6 +38,10 @@ class Opened:
     origin: float = 0.0  # the timeline position of the stream's first byte (HLS)
     progressive: ProgressiveSource | None = None
     hls: HlsSource | None = None
+
+    @property
+    def feed(self) -> Feed | None:
+        return self.hls if self.hls is not None else self.progressive
 
 
 def _import_hls_modules() -> None:

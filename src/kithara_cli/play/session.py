@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kithara_cli import interrupt
 from kithara_cli.errors import KitharaError, UsageError
@@ -34,9 +34,13 @@ from kithara_cli.events.types import (
 )
 from kithara_cli.hls import looks_like_hls
 from kithara_cli.play.clock import seconds_since_process_start
-from kithara_cli.play.opening import Opened, open_hls, open_progressive
+from kithara_cli.play.opening import Feed, Opened, open_hls, open_progressive
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from kithara_cli.file.source import ProgressiveSource
+    from kithara_cli.hls.source import HlsSource
 
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
@@ -54,8 +58,9 @@ class Player:
         self.error: KitharaError | None = None
         self.message: str | None = None  # e.g. "no audio output device found ..."
         self._cache_dir = Path(tempfile.mkdtemp(prefix="kithara-play-"))
-        self._source: Any = None
-        self._hls: Any = None
+        self._source: Feed | None = None  # the network side, HLS or progressive
+        self._hls: HlsSource | None = None
+        self._progressive: ProgressiveSource | None = None
         self._decoder: Any = None
         self._ring: Any = None
         self._sink: Any = None
@@ -118,7 +123,8 @@ class Player:
                         )
                     got: Opened = opened["opened"]
                     self._hls = got.hls  # set here, as soon as known: close() stops them
-                    self._source = got.hls if got.hls is not None else got.progressive
+                    self._progressive = got.progressive
+                    self._source = got.feed
                 except BaseException as exc:
                     opened["error"] = exc
                 finally:
@@ -289,15 +295,15 @@ class Player:
         self.bus.publish(BufferLevel(downloaded_ahead=downloaded, decoded_ahead=decoded))
 
     def _progressive_ahead(self, pos: float) -> float:
-        src = self._source
+        src = self._progressive
         duration = self.snapshot.duration
-        if src is None or not hasattr(src, "resource") or not duration:
+        if src is None or not duration:  # a local file: all of it is "downloaded"
             return self._ring.seconds(self._sink.rate)
-        total = src.resource.total
+        total = src.length()
         if not total:
             return 0.0
         byte_pos = int(pos / duration * total)
-        ahead = src.resource.available_from(byte_pos) - byte_pos
+        ahead = src.available_ahead(byte_pos)
         return max(0.0, ahead / total * duration)
 
     def _finish(self) -> None:
@@ -374,7 +380,7 @@ class Player:
             self._decoder.stop()
         if self._ring is not None:
             self._ring.close()
-        if self._source is not None and hasattr(self._source, "close"):
+        if self._source is not None:
             self._source.close()
         if self._decoder is not None:
             self._decoder.join(timeout=2)

@@ -17,7 +17,7 @@ class ResourceFailed(KitharaError):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.cause = cause
-        self.exit_code = getattr(cause, "exit_code", 1)
+        self.exit_code = cause.exit_code if isinstance(cause, KitharaError) else 1
 
 
 class ResourceClosed(KitharaError):

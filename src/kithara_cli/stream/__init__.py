@@ -5,9 +5,14 @@ is contiguous (up to the size asked); it returns ``b""`` when the source proves 
 known total, every byte below it present), and otherwise only for a reason it records: the
 source failed (``failure``, the source's typed error, for the reader's owner to raise), the
 source was closed under the read (``source_closed``), or ``cancel`` said so (``cancelled``,
-asked every 0.1 s while a read waits). ``seek`` is instant, returns -1 when it cannot be done,
-and tells the source where the reader went, so that it can re-aim its fetching (demand
-priority) before the next read waits.
+asked every 0.1 s while a read waits). ``seek`` from the start or the current position is
+instant; from the end it needs the length, and waits for it (``Source.wait_length``, up to 30 s
+in 0.1 s slices that ask ``cancel``) where a progressive source's first response will tell it.
+It returns -1 when it cannot be done, and tells the source where the reader went, so that it
+can re-aim its fetching (demand priority) before the next read waits.
+``Source`` is the one seam below: every source (``file.ProgressiveSource``, ``hls.HlsSource``
+and its run parts) implements all of it (``sequential``, ``continuation``, ``wait_length``
+with defaults by subclassing it); nothing probes a source with getattr.
 Never: raises out of ``read``/``seek`` (PyAV calls them from inside FFmpeg, where an exception
 is retried over or printed as "dropped"), fetches by itself, holds bytes in memory beyond the
 caller's buffer, or guesses EOF without saying why.

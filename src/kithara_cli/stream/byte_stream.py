@@ -24,7 +24,15 @@ LENGTH_WAIT = 30.0
 
 
 class Source(Protocol):
-    """What a stream reads from: the progressive file peer, or the HLS segment layout."""
+    """What a stream reads from: the progressive file peer, or the HLS segment layout.
+
+    Every member is part of the seam: a source implements all of them (subclassing this
+    Protocol gives the defaults below: not sequential, no continuation, the length not
+    waited for), and nothing probes for one with getattr."""
+
+    sequential: bool = False
+    """Read front to back only (an HLS run: a seek opens a new run). The decoder then opens
+    it as a stream, so demuxers never index it by reading ahead."""
 
     def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
         """Block until bytes at ``offset`` are present; return how many are contiguous there
@@ -42,6 +50,16 @@ class Source(Protocol):
         """The reader seeked: re-aim fetching at ``offset`` (cheap; no blocking)."""
         ...
 
+    def wait_length(self, timeout: float) -> int | None:
+        """The length, waiting up to ``timeout`` for it where a response will tell it (a
+        progressive source's first response); the default does not wait."""
+        return self.length()
+
+    def continuation(self) -> tuple[Source, float] | None:
+        """Where a source that comes in parts goes on (an HLS run across an fMP4 init
+        change): the next part and its timeline start; None at the real end (the default)."""
+        return None
+
 
 class ByteStream(io.RawIOBase):
     """A file-like object PyAV can open; reads block while the bytes download."""
@@ -54,7 +72,7 @@ class ByteStream(io.RawIOBase):
         self.bytes_read = 0
         # A source read front to back (an HLS run: a seek opens a new run) says so; the
         # decoder then opens it as a stream, so demuxers never index it by reading ahead.
-        self.sequential = bool(getattr(source, "sequential", False))
+        self.sequential = source.sequential
         self.failure: BaseException | None = None
         """The first failure a read or seek met (network, decryption...): raise it later."""
         self.source_closed = False
@@ -67,9 +85,8 @@ class ByteStream(io.RawIOBase):
     def continuation(self) -> tuple[ByteStream, float] | None:
         """Where a source that comes in parts goes on (an HLS run across an fMP4 init change):
         a stream over the next part and that part's timeline start; None at the real end."""
-        following = getattr(self._source, "continuation", None)
         try:
-            nxt = following() if following is not None else None
+            nxt = self._source.continuation()
         except Exception as exc:
             self._keep(exc)
             return None
@@ -134,15 +151,15 @@ class ByteStream(io.RawIOBase):
 
     def _length(self) -> int:
         length = self._source.length()
-        wait_length = getattr(self._source, "wait_length", None)
         # A progressive source learns it from its first response: wait for that in slices
-        # (up to LENGTH_WAIT in all); a call that returns before its slice had its answer.
+        # (up to LENGTH_WAIT in all); a call that returns before its slice had its answer
+        # (a source that does not wait returns at once).
         waited = 0.0
-        while length is None and wait_length is not None and waited < LENGTH_WAIT:
+        while length is None and waited < LENGTH_WAIT:
             if self._cancelled():
                 break
             started = time.monotonic()
-            length = wait_length(WAIT_SLICE)
+            length = self._source.wait_length(WAIT_SLICE)
             if time.monotonic() - started < WAIT_SLICE / 2:
                 break
             waited += WAIT_SLICE
