@@ -56,6 +56,7 @@ case "$what" in
     need_deb tmux  # the dashboard test drives a real terminal
     .venv/bin/ruff check src tests
     .venv/bin/ruff format --check src tests
+    .venv/bin/mypy  # [tool.mypy] in pyproject.toml: src/, untyped defs refused
     exec .venv/bin/python -m pytest -n 2 -q "$@"
     ;;
   *)

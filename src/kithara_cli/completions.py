@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import typer.core
 import typer.main
 
 from kithara_cli.cli import app
@@ -26,7 +27,7 @@ def _command_tree() -> tuple[list[str], dict[str, list[tuple[list[str], str, boo
         cmd = subcommands[name] if name else group
         opts: list[tuple[list[str], str, bool]] = []
         for param in cmd.params:
-            if getattr(param, "param_type_name", "") != "option":
+            if not isinstance(param, typer.core.TyperOption):
                 continue
             names = [n for n in [*param.opts, *param.secondary_opts] if n not in HIDDEN]
             if not names:

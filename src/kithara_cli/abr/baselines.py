@@ -69,7 +69,10 @@ class _Base:
     def on_event(self, event: Event) -> None:
         est = self.estimator
         if est.observe(event, subtract_ttfb=self.subtract_ttfb):
-            if isinstance(event, RequestCompleted) and self.fetches.pop(event.request_id, None):
+            if (
+                isinstance(event, RequestCompleted)
+                and self.fetches.pop(event.request_id, None) is not None
+            ):
                 self.segments_done += 1
         elif isinstance(event, RequestCancelled):
             est.forget(event.request_id)

@@ -386,7 +386,10 @@ class AbrController:
         """Feed the downloader's events; anything else is ignored."""
         est = self.estimator
         if est.observe(event):
-            if isinstance(event, RequestCompleted) and self._fetches.pop(event.request_id, None):
+            if (
+                isinstance(event, RequestCompleted)
+                and self._fetches.pop(event.request_id, None) is not None
+            ):
                 self._segments_done += 1
         elif isinstance(event, LoadSlow):
             # a mark, not a progress point: it is published on a timer, not because bytes came

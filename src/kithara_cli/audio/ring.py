@@ -39,7 +39,7 @@ def as_byte_view(data: Any, channels: int) -> memoryview:
     if view.ndim > 1 or view.format not in ("B", "b", "c"):
         if view.ndim not in (1, 2) or view.format.lstrip("<=@") != "f":
             raise ValueError(f"expected float32 frames, got format {view.format!r}")
-        if view.ndim == 2 and view.shape[1] != channels:
+        if view.ndim == 2 and view.shape is not None and view.shape[1] != channels:
             raise ValueError(f"expected (n, {channels}) frames, got {view.shape}")
         if not view.c_contiguous:
             raise ValueError("frames must be C-contiguous")

@@ -16,7 +16,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -293,7 +293,7 @@ def repeat(
 
 def alternate(
     measure_a: Callable[[], float],
-    peers: dict[str, Callable[[], float]],
+    peers: Mapping[str, Callable[[], float]],
     runs: int,
     budget: Budget,
     *,

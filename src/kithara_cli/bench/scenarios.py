@@ -9,6 +9,7 @@ returns. Raising :class:`Unavailable` marks the scenario unavailable (not failed
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -441,11 +442,20 @@ OVERHEAD_NOTE = (
 )
 
 
+def _grew(items: list[Any], size: int) -> Callable[[], bool]:
+    """True once ``items`` holds more than ``size`` entries."""
+    return lambda: len(items) > size
+
+
 def split_peers(ctx: Context, names: tuple[str, ...]) -> tuple[list[Any], list[str]]:
-    found, missing = [], []
+    found: list[Any] = []
+    missing: list[str] = []
     for name in names:
         peer = ctx.peers.get(name)
-        (found if peer.available else missing).append(peer if peer.available else name)
+        if peer.available:
+            found.append(peer)
+        else:
+            missing.append(name)
     return found, missing
 
 
@@ -482,9 +492,7 @@ def _fetch_cases(
             ctx.log(f"{scenario} [{case}]")
             try:
                 k, peers, errors = alternate(
-                    lambda argv=argv, case=case, o=overheads: kithara_fetch(
-                        ctx, argv, f"kithara {case}", o
-                    ),
+                    functools.partial(kithara_fetch, ctx, argv, f"kithara {case}", overheads),
                     peer_fns,
                     ctx.settings.runs,
                     budget,
@@ -646,7 +654,7 @@ def hls_fetch_scenario(ctx: Context) -> list[Record]:
             expected = sum(p.stat().st_size for p in ladder.segments[best])
             try:
                 k, peers, errors = alternate(
-                    lambda argv=argv, o=overheads: kithara_fetch(ctx, argv, "kithara", o),
+                    functools.partial(kithara_fetch, ctx, argv, "kithara", overheads),
                     peer_fns,
                     ctx.settings.runs,
                     budget,
@@ -1010,7 +1018,7 @@ def _seek_run(
                     done = len(waiter.seeks)
                     player.seek_to(target)
                     limit = ctx.settings.seek_timeout
-                    if not waiter.wait(lambda done=done: len(waiter.seeks) > done, limit):
+                    if not waiter.wait(_grew(waiter.seeks, done), limit):
                         raise RunFailed(
                             f"in-process seek to {target:.1f} s of {url} (50 ms latency"
                             f"{'' if n else ', warm-up'}): no SeekCompleted within {limit:g} s"

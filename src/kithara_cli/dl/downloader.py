@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import logging
@@ -222,7 +223,10 @@ class Downloader:
                 continue
             self._active += 1
             job.task = self.loop.create_task(self._run(job))
-            job.task.add_done_callback(lambda _task, job=job: self._never_ran(job))
+            job.task.add_done_callback(functools.partial(self._never_ran_cb, job))
+
+    def _never_ran_cb(self, job: Job, _task: object) -> None:
+        self._never_ran(job)
 
     def _never_ran(self, job: Job) -> None:
         """A task cancelled before its first step never enters ``_run`` (so no outcome, and

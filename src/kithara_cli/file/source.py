@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -139,7 +140,7 @@ class ProgressiveSource(Source):
                         identity=self.info.identity if self.info is not None else None,
                         on_change="fail",
                         on_response=self._check_version,
-                        on_complete=lambda o, r=(offset, total): self._side_done(o, r),
+                        on_complete=functools.partial(self._side_done_at, (offset, total)),
                     )
                 )
                 return
@@ -147,6 +148,12 @@ class ProgressiveSource(Source):
 
     def _side_sink(self, offset: int, data: bytes) -> None:
         self.resource.write_at(offset, data)
+
+    def _side_done_at(self, span: tuple[int, int], outcome: FetchOutcome) -> None:
+        self._side_done(outcome, span)
+
+    def _on_complete_in(self, epoch: int, outcome: FetchOutcome) -> None:
+        self._on_complete(outcome, epoch)
 
     def _side_done(self, outcome: FetchOutcome, span: tuple[int, int]) -> None:
         with self._lock:
@@ -187,7 +194,7 @@ class ProgressiveSource(Source):
                 headers={"Range": "bytes=0-"} if offset == 0 and last is None else None,
                 identity=self.info.identity if self.info is not None else None,
                 on_change="fail",
-                on_complete=lambda outcome, e=epoch: self._on_complete(outcome, e),
+                on_complete=functools.partial(self._on_complete_in, epoch),
             )
             cmd.on_response = lambda info, c=cmd: self._on_response(info, c)
             self._handle = self.dl.submit(cmd)

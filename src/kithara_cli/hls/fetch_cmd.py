@@ -76,7 +76,7 @@ class NetOptions(Protocol):
 
 def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, object]]:
     if isinstance(playlist, MediaPlaylist):
-        return [
+        only: list[dict[str, object]] = [
             {
                 "index": 0,
                 "bandwidth": None,
@@ -88,7 +88,8 @@ def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, obje
                 "renditions": [],
             }
         ]
-    rows = []
+        return only
+    rows: list[dict[str, object]] = []
     for v in playlist.variants:
         renditions = [
             {

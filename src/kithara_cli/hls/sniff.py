@@ -5,7 +5,7 @@ from __future__ import annotations
 FMP4_BOXES = (b"ftyp", b"styp", b"moof", b"sidx", b"emsg", b"prft", b"moov", b"free")
 
 
-def _skip_id3(data: bytes) -> int:
+def _skip_id3(data: bytes | bytearray) -> int:
     """Offset after any leading ID3v2 tags (packed audio carries a timestamp tag)."""
     pos = 0
     while len(data) >= pos + 10 and data[pos : pos + 3] == b"ID3":
@@ -43,7 +43,7 @@ def _mp3_frame_length(h: bytes) -> int | None:
     return (144 if mpeg1 else 72) * bitrate // rate + ((h[2] >> 1) & 1)
 
 
-def _frames_chain(data: bytes, pos: int, frame_length: object) -> bool:
+def _frames_chain(data: bytes | bytearray, pos: int, frame_length: object) -> bool:
     """Two consecutive valid frame headers (or one that fills the data): not chance bytes."""
     first = frame_length(data[pos : pos + 7])  # type: ignore[operator]
     if first is None:
@@ -54,7 +54,7 @@ def _frames_chain(data: bytes, pos: int, frame_length: object) -> bool:
     return frame_length(data[nxt : nxt + 7]) is not None  # type: ignore[operator]
 
 
-def container_of(data: bytes) -> str | None:
+def container_of(data: bytes | bytearray) -> str | None:
     """``ts``, ``fmp4``, ``adts``, ``mp3``, or None when the bytes are no media we know.
 
     Each answer rests on more than one byte (TS sync bytes every 188, two chained audio frame

@@ -549,8 +549,8 @@ class HlsSource(Source):
             if isinstance(item, KitharaError):
                 raise item
             variant, seg, data = item
-            data = decode_segment(self.keys, seg, data)
-            if container_of(data) is None:
+            plain = decode_segment(self.keys, seg, data)
+            if container_of(plain) is None:
                 raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
             resource = run.resource
             if seg.init is not None and seg.init != run.init:
@@ -563,21 +563,21 @@ class HlsSource(Source):
                 resource.write_at(run.write_pos, init)
                 run.write_pos += len(init)
                 run.init = seg.init
-            resource.write_at(run.write_pos, data)
+            resource.write_at(run.write_pos, plain)
             run.placed.append(
                 _Placed(
                     run.next_place,
                     variant,
                     run.write_pos,
-                    len(data),
+                    len(plain),
                     ref.starts[run.next_place] - run.skew,
                     ref.segments[run.next_place].duration,
                 )
             )
-            run.write_pos += len(data)
+            run.write_pos += len(plain)
             self.bus.publish(
                 SegmentLoaded(
-                    variant=variant, sequence=seg.sequence, bytes=len(data), duration=seg.duration
+                    variant=variant, sequence=seg.sequence, bytes=len(plain), duration=seg.duration
                 )
             )
             run.next_place += 1

@@ -84,6 +84,11 @@ def decode_segment(keys: KeyStore, segment: Segment, data: bytes | bytearray) ->
     return clear
 
 
+def _as_int(value: object) -> int:
+    """A number from the state file; anything else (a hand-edited or foreign file) is 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 class HlsWriter:
     """Runs one HLS fetch into ``part`` (beside ``out``); see ``run``.
 
@@ -345,8 +350,8 @@ class HlsWriter:
             or extra.get("count") != len(self._segments)
         ):
             return 0, 0, None
-        index = int(extra.get("written", 0))  # type: ignore[arg-type]
-        nbytes = int(extra.get("bytes", 0))  # type: ignore[arg-type]
+        index = _as_int(extra.get("written", 0))
+        nbytes = _as_int(extra.get("bytes", 0))
         if nbytes > self.part.stat().st_size or not 0 <= index <= len(self._segments):
             return 0, 0, None
         raw = extra.get("segments")

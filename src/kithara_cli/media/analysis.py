@@ -96,7 +96,7 @@ def decode_pcm(
     Accepts a path, raw bytes (e.g. concatenated HLS segments) or a file object; ``format``
     forces a demuxer ("mpegts", "aac", ...) when probing would be ambiguous.
     """
-    src: str | BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else source
+    src: Path | str | BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else source
     if isinstance(src, Path):
         src = str(src)
     chunks: list[np.ndarray] = []

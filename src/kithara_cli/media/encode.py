@@ -10,10 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 import av
 import numpy as np
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
 
 from kithara_cli.media.tone import DEFAULT_RATE, tone_blocks
 
@@ -106,7 +109,7 @@ def encode_blocks(
         options = dict(spec.codec_options)
         if spec.codec == "aac" and bit_rate is not None:
             options.update(aac_options(bit_rate))
-        stream = out.add_stream(spec.codec, rate=rate, options=options)
+        stream = cast("AudioStream", out.add_stream(spec.codec, rate=rate, options=options))
         stream.layout = layout_for(channels)
         if bit_rate is not None:
             stream.bit_rate = bit_rate

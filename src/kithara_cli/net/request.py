@@ -263,8 +263,8 @@ class ResponseOpener:
     ) -> AsyncIterator[httpx.Response | DirectResponse]:
         pools = self._pools
         if pools is None or (self._client is not None and self._client.cookies):
-            async with self.client.stream("GET", url, headers=headers) as response:
-                yield response
+            async with self.client.stream("GET", url, headers=headers) as via_client:
+                yield via_client
             return
         response: httpx.Response | DirectResponse
         seen: httpx.Response | None  # what the cookie and redirect rules read, if anything

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kithara_cli import interrupt
 from kithara_cli.errors import KitharaError, UsageError
-from kithara_cli.events import EventBus
+from kithara_cli.events import Event, EventBus
 from kithara_cli.events.types import (
     BufferLevel,
     EndOfStream,
@@ -39,6 +39,7 @@ from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
 
 if TYPE_CHECKING:
+    from kithara_cli.dl import Downloader
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.hls.source import HlsSource
 
@@ -50,7 +51,9 @@ STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's de
 class Player:
     """One playback of one URL or file. ``start()``, then ``run_until_done()`` or drive it."""
 
-    def __init__(self, bus: EventBus, settings: PlayerSettings, downloader: Any = None) -> None:
+    def __init__(
+        self, bus: EventBus, settings: PlayerSettings, downloader: Downloader | None = None
+    ) -> None:
         self.bus = bus
         self.settings = settings
         self.dl = downloader
@@ -104,12 +107,15 @@ class Player:
             raise UsageError(f"no such file: {target} (and not an http(s) URL)")
         else:
             is_hls = looks_like_hls(target)
+            dl = self.dl
+            if dl is None:
+                raise UsageError("playing a URL needs a downloader")
 
             def start_network() -> None:
                 try:
                     if is_hls:
                         opened["opened"] = open_hls(
-                            self.dl,
+                            dl,
                             self.bus,
                             self.settings,
                             target,
@@ -119,7 +125,7 @@ class Player:
                         )
                     else:
                         opened["opened"] = open_progressive(
-                            self.dl, target, self._cache_dir, self._audio_may_load
+                            dl, target, self._cache_dir, self._audio_may_load
                         )
                     got: Opened = opened["opened"]
                     self._hls = got.hls  # set here, as soon as known: close() stops them
@@ -160,7 +166,7 @@ class Player:
             on_event=self._event,
             start_at=start_at,
             fast_seek=self._source is not None,  # over the network: never seek by reading
-            **({"timeline_origin": origin} if self._hls is not None else {}),
+            timeline_origin=origin if self._hls is not None else 0.0,
         )
         self._decoder.start()
         sink.start()
@@ -170,7 +176,7 @@ class Player:
 
     # --- events -------------------------------------------------------------------------------
 
-    def _event(self, event: Any) -> None:
+    def _event(self, event: Event) -> None:
         self.bus.publish(event)
 
     def _publish_state(self, state: str) -> None:

@@ -358,13 +358,14 @@ class MediaServer:
         if transport is None:
             raise ConnectionResetError("connection lost")
         loop = asyncio.get_running_loop()
+        length = body.length or 0  # a file body always knows its length
         with open(body.info.path, "rb") as fh:
             fh.seek(body.first)
-            self.stats.add_bytes(path, body.length)  # counted before, so readers never lag
+            self.stats.add_bytes(path, length)  # counted before, so readers never lag
             try:
-                await loop.sendfile(transport, fh, body.first, body.length)
+                await loop.sendfile(transport, fh, body.first, length)
             except BaseException:
-                self.stats.add_bytes(path, fh.tell() - body.first - body.length)
+                self.stats.add_bytes(path, fh.tell() - body.first - length)
                 raise
         await resp.write_eof()
 

@@ -48,7 +48,7 @@ class SparseResource:
 
     # --- writer side ---------------------------------------------------------------------
 
-    def write_at(self, offset: int, data: bytes | memoryview) -> None:
+    def write_at(self, offset: int, data: bytes | bytearray | memoryview) -> None:
         n = len(data)
         if not n:
             return

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from kithara_cli.events.types import (
@@ -675,7 +677,7 @@ class DashboardState:
         )
 
 
-_HANDLERS = {
+_HANDLERS: dict[type[Event], Callable[[DashboardState, Any], None]] = {
     RequestEnqueued: DashboardState._on_enqueued,
     RequestStarted: DashboardState._on_started,
     FirstByte: DashboardState._on_first_byte,

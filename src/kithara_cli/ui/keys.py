@@ -8,6 +8,7 @@ import sys
 import termios
 import tty
 from types import TracebackType
+from typing import TextIO
 
 KEY_NAMES = {
     "\x1b[A": "up",
@@ -28,8 +29,8 @@ KEY_NAMES = {
 class KeyReader:
     """``with KeyReader() as keys: keys.poll(timeout)`` -> a key name or None."""
 
-    def __init__(self, stream: object = None) -> None:
-        self._stream = stream or sys.stdin
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream: TextIO = stream or sys.stdin
         self._fd: int | None = None
         self._saved: list | None = None
 
@@ -38,7 +39,7 @@ class KeyReader:
         return sys.stdin.isatty()
 
     def __enter__(self) -> KeyReader:
-        fd = self._stream.fileno()  # type: ignore[attr-defined]
+        fd = self._stream.fileno()
         self._fd = fd
         self._saved = termios.tcgetattr(fd)
         tty.setcbreak(fd)

@@ -17,7 +17,7 @@ from kithara_cli.ui.console import print_note, stderr_console, stderr_is_termina
 from kithara_cli.ui.sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
 
 def _mb(n: float) -> str:
@@ -38,7 +38,7 @@ class FetchProgressView:
         self._unsubscribe = bus.subscribe(self._on_event)
         self._tty = stderr_is_terminal()
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
