@@ -548,3 +548,23 @@ def test_interrupted_fetch_resumes_byte_identical(
     assert not part.exists() and not state_path.exists()
     first = hls_media.ts.segments[BEST][0].name
     assert not hls_server.stats.requests(f"ts/{first}"), "written segments are not fetched again"
+
+
+# --- progress views -----------------------------------------------------------------------------
+
+
+def test_hls_fetch_dashboard_draws_the_request_panel(
+    hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """``fetch URL.m3u8 --dashboard`` on a terminal shows the dashboard (the in-flight request
+    panel), not the plain bar: the HLS path once had its own progress view without it."""
+    from test_injection_pty import assert_clean, run_pty
+
+    hls_server.set_faults("ts/*.ts", Faults(latency=0.05))
+    out = tmp_path / "out.ts"
+    code, raw = run_pty("fetch", hls_server.url("ts/master.m3u8"), "-o", str(out), "--dashboard")
+    text = assert_clean(raw)
+    assert code == 0, text[-2000:]
+    assert "in flight" in text, text[-2000:]
+    assert "saved" in text
+    assert out.stat().st_size > 0

@@ -197,7 +197,7 @@ def run_hls_fetch(options: HlsFetchOptions, common: NetOptions, bus: EventBus) -
         try:
             if follower is not None:
                 follower.start()
-            with _progress_view(bus, out.name, options.quiet, common.verbose):
+            with _progress_view(bus, out.name, options.quiet, common.verbose, options.dashboard):
                 result = writer.run()
         except Cancelled:
             raise
@@ -227,11 +227,17 @@ def run_hls_fetch(options: HlsFetchOptions, common: NetOptions, bus: EventBus) -
 
 
 def _progress_view(
-    bus: EventBus, label: str, quiet: bool, verbose: bool
+    bus: EventBus, label: str, quiet: bool, verbose: bool, dashboard: bool
 ) -> contextlib.AbstractContextManager[object]:
-    """The progress bar; with --quiet nothing at all (rich.progress costs ~40 ms to import)."""
+    """The progress bar, or with --dashboard the bar plus the requests in flight (as for a
+    progressive fetch); with --quiet nothing at all (rich.progress costs ~40 ms to import)."""
     if quiet:
         return contextlib.nullcontext()
+    if dashboard:
+        from kithara_cli.ui.console import stderr_console
+        from kithara_cli.ui.fetch_dashboard import FetchDashboard
+
+        return FetchDashboard(bus, stderr_console(), label, quiet=quiet, verbose=verbose)
     from kithara_cli.ui.progress import FetchProgressView
 
     return FetchProgressView(bus, label, quiet=quiet, verbose=verbose)
