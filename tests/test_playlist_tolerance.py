@@ -26,7 +26,7 @@ from kithara_cli.hls.loader import load_playlist
 from kithara_cli.hls.model import Key, MasterPlaylist, MediaPlaylist, Segment
 from kithara_cli.hls.playlist import parse_playlist
 from kithara_cli.hls.select import audio_candidates, audio_ladder, choose_variant
-from kithara_cli.hls.writer import LiveFollower
+from kithara_cli.hls.worker import LiveFollower
 from kithara_cli.server import MediaServer
 
 hls_media = hls_fixtures.hls_media

@@ -24,8 +24,10 @@ from kithara_cli.file.state import part_paths, remove_quietly
 from kithara_cli.hls.loader import load_playlist, select
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist
 from kithara_cli.hls.remux import check_remux_target, needs_remux, remux
+from kithara_cli.hls.scheduler import check_encryption
 from kithara_cli.hls.sniff import DEFAULT_EXTENSION
-from kithara_cli.hls.writer import HlsWriter, LiveFollower, check_encryption, finish_output
+from kithara_cli.hls.worker import LiveFollower
+from kithara_cli.hls.writer import HlsWriter, finish_output
 
 if TYPE_CHECKING:
     from kithara_cli.net import NetConfig, RetryPolicy

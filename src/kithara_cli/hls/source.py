@@ -35,21 +35,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kithara_cli.abr.controller import AbrController, Decision
-from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, memory_sink
+from kithara_cli.dl import Downloader, FetchHandle
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
-from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.loader import load_media
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.playlist import check_supported
-from kithara_cli.hls.sniff import container_of
-from kithara_cli.hls.writer import (
-    MAX_SEGMENT_BYTES,
-    LiveFollower,
+from kithara_cli.hls.scheduler import (
+    FeedFailed,
+    Message,
+    SegmentDone,
+    SegmentFetcher,
+    SegmentsAdded,
+    Wake,
     check_encryption,
-    decode_segment,
 )
+from kithara_cli.hls.sniff import container_of
+from kithara_cli.hls.worker import LiveFollower
 from kithara_cli.storage import ResourceClosed, SparseResource
 from kithara_cli.stream import Source
 
@@ -196,10 +199,11 @@ class HlsSource(Source):
         # would compete for the GIL with the decoder's start-up (PyAV and numpy imports).
         self.ahead_limit = min(max_ahead, 4.0)
         self.clock = clock
-        self.keys = KeyStore(downloader)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._inbox: queue.Queue[tuple] = queue.Queue()
+        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        self._fetcher = SegmentFetcher(downloader, self._inbox)
+        self.keys = self._fetcher.keys
         self._events: collections.deque[Event] = collections.deque(maxlen=10_000)
         self._unsubscribe = self.bus.subscribe(self._events.append)
         self._run: _Run | None = None
@@ -266,7 +270,7 @@ class HlsSource(Source):
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="kithara-hls", daemon=True)
             self._thread.start()
-        self._inbox.put(("wake",))
+        self._inbox.put(Wake())
         return ref.starts[index]
 
     def _start_live(self, variant: int) -> None:
@@ -290,17 +294,17 @@ class HlsSource(Source):
     # --- live feed (the follower's thread) ------------------------------------------------------
 
     def add_segments(self, segments: list[Segment], ended: bool) -> None:
-        self._inbox.put(("segments", segments, ended))
+        self._inbox.put(SegmentsAdded(segments, ended))
 
     def fail_feed(self, error: KitharaError) -> None:
-        self._inbox.put(("feed_error", error))
+        self._inbox.put(FeedFailed(error))
 
-    def _extend(self, run: _Run, msg: tuple) -> None:
+    def _extend(self, run: _Run, msg: SegmentsAdded | FeedFailed) -> None:
         """New live segments (or the end of the stream) join the reference timeline."""
-        if msg[0] == "feed_error":
-            run.resource.fail(msg[1])
+        if isinstance(msg, FeedFailed):
+            run.resource.fail(msg.error)
             return
-        _, segments, ended = msg
+        segments, ended = msg.segments, msg.ended
         ref = self.reference
         for segment in segments:  # only the new ones: the rest were checked when listed
             check_encryption(segment)
@@ -356,7 +360,7 @@ class HlsSource(Source):
     def playback_started(self) -> None:
         """Lift the start-up prefetch limit."""
         self.ahead_limit = self.max_ahead
-        self._inbox.put(("wake",))
+        self._inbox.put(Wake())
 
     def buffered_until(self) -> float:
         run = self._run
@@ -389,9 +393,9 @@ class HlsSource(Source):
             if run is None:
                 continue
             try:
-                if msg is not None and msg[0] == "done":
+                if isinstance(msg, SegmentDone):
                     self._take(run, msg)
-                elif msg is not None and msg[0] in ("segments", "feed_error"):
+                elif isinstance(msg, (SegmentsAdded, FeedFailed)):
                     self._extend(run, msg)
                 self._feed_controller()
                 self._place(run)
@@ -410,8 +414,10 @@ class HlsSource(Source):
                 break
             self.controller.on_event(event)
 
-    def _take(self, run: _Run, msg: tuple) -> None:
-        _, epoch, index, variant, seg, outcome, buf = msg
+    def _take(self, run: _Run, msg: SegmentDone) -> None:
+        epoch, index, variant, seg, outcome, buf = (
+            msg.epoch, msg.index, msg.variant, msg.segment, msg.outcome, msg.data
+        )  # fmt: skip
         if epoch != run.epoch:
             return
         current = run.in_flight.get(index)
@@ -549,15 +555,12 @@ class HlsSource(Source):
             if isinstance(item, KitharaError):
                 raise item
             variant, seg, data = item
-            plain = decode_segment(self.keys, seg, data)
+            plain = self._fetcher.decode(seg, data)
             if container_of(plain) is None:
                 raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
             resource = run.resource
             if seg.init is not None and seg.init != run.init:
-                init, _ = self.dl.fetch_bytes(
-                    seg.init.uri, label="init", byterange=seg.init.byterange,
-                    max_bytes=MAX_SEGMENT_BYTES,
-                )  # fmt: skip
+                init = self._fetcher.init_bytes(seg.init)
                 if run.init is not None:  # another variant's init: a new part starts here
                     run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
                 resource.write_at(run.write_pos, init)
@@ -622,33 +625,18 @@ class HlsSource(Source):
 
     def _submit(self, run: _Run, index: int, variant: int) -> None:
         variant, seg = self._segment(variant, index)
-        if seg.key is not None and seg.key.method == "AES-128":
-            self.keys.get(seg.key)
-        start, end = 0, None
-        if seg.byterange is not None:
-            start, end = seg.byterange[0], seg.byterange[0] + seg.byterange[1]
-        sink, buf = memory_sink(seg.uri, MAX_SEGMENT_BYTES, start)
-        epoch = run.epoch
         # While another variant could still serve this segment, fail over after a quick retry
         # rather than the whole retry policy (shaka: 2 attempts, then the variant sits out).
         tried = run.failed_variants.get(index, set())
         others = any(v not in tried and v != variant for v in self.rungs)
-
-        def done(outcome: FetchOutcome) -> None:
-            self._inbox.put(("done", epoch, index, variant, seg, outcome, buf))
-
-        handle = self.dl.submit(
-            FetchCmd(
-                url=seg.uri,
-                sink=sink,
-                start=start,
-                end=end,
-                priority=Priority.DEMAND if index == run.next_place else Priority.PREFETCH,
-                label=f"segment {seg.sequence} v{variant}",
-                epoch=epoch,
-                on_complete=done,
-                max_attempts=FAILOVER_ATTEMPTS if others else None,
-            )
+        handle = self._fetcher.submit(
+            index,
+            seg,
+            demand=index == run.next_place,
+            label=f"segment {seg.sequence} v{variant}",
+            variant=variant,
+            epoch=run.epoch,
+            max_attempts=FAILOVER_ATTEMPTS if others else None,
         )
         run.in_flight[index] = (handle, variant)
         self.controller.note_segment_request(handle.request_id, variant, None)

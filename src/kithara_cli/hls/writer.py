@@ -1,46 +1,44 @@
-"""The HLS writer for ``kithara fetch``: segments fetched in parallel, written in order."""
+"""The HLS writer for ``kithara fetch``: segments fetched in parallel, written in order.
+
+One consumer of the segment scheduler (``scheduler``): it fetches through a
+``SegmentFetcher`` and takes its typed messages; the playback source is the other.
+"""
 
 from __future__ import annotations
 
 import os
 import queue
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from kithara_cli import interrupt
 from kithara_cli.dl import (
     Downloader,
-    FetchCmd,
     FetchHandle,
-    FetchOutcome,
     Identity,
-    Priority,
-    memory_sink,
 )
 from kithara_cli.errors import (
     Cancelled,
-    DecryptionError,
     KitharaError,
     OutputError,
-    PlaylistError,
-    UnsupportedError,
 )
 from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
 from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
-from kithara_cli.hls.keys import KeyStore
-from kithara_cli.hls.model import DECRYPTABLE, InitSection, MediaPlaylist, Segment
+from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.resume import SegmentRecord, playlist_digest, still_same
+from kithara_cli.hls.scheduler import (
+    FeedFailed,
+    Message,
+    SegmentDone,
+    SegmentFetcher,
+    SegmentsAdded,
+)
 from kithara_cli.hls.sniff import container_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from kithara_cli.events import EventBus
-
-MAX_SEGMENT_BYTES = 64 * 1024 * 1024
+    pass
 
 
 class SegmentFailed(KitharaError):
@@ -58,30 +56,6 @@ class HlsFetchResult:
     container: str | None = None
     seconds: float = 0.0
     interrupted: bool = False
-
-
-def check_encryption(segment: Segment) -> None:
-    key = segment.key
-    if key is not None and key.method != "NONE" and key.method not in DECRYPTABLE:
-        raise UnsupportedError(f"encryption method {key.method} is not supported")
-
-
-def decode_segment(keys: KeyStore, segment: Segment, data: bytes | bytearray) -> bytes | bytearray:
-    """Decrypt when the segment is AES-128; a wrong key is an error, not output."""
-    key = segment.key
-    if key is None or key.method == "NONE":
-        return data
-    check_encryption(segment)
-    from kithara_cli.hls.crypto import decrypt_segment, segment_iv  # cryptography: ~20 ms
-
-    key_bytes = keys.get(key)
-    try:
-        clear = decrypt_segment(data, key_bytes, segment_iv(key, segment.sequence), key.method)
-    except DecryptionError as exc:
-        raise DecryptionError(f"segment {segment.sequence} ({segment.uri}): {exc}") from None
-    if container_of(clear) is None:
-        raise DecryptionError(f"segment {segment.sequence} does not decrypt to media: wrong key?")
-    return clear
 
 
 def _as_int(value: object) -> int:
@@ -119,10 +93,11 @@ class HlsWriter:
         self.skip_unavailable = skip_unavailable
         self.live = live
         self.duration_limit = duration_limit
-        self.keys = KeyStore(downloader)
         self._segments: list[Segment] = list(media.segments[first_index:])
         self._ended = not live
-        self._inbox: queue.SimpleQueue[tuple] = queue.SimpleQueue()  # put: C, no Condition
+        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()  # put: C, no Condition
+        self._fetcher = SegmentFetcher(downloader, self._inbox)
+        self.keys = self._fetcher.keys
         self._handles: dict[int, FetchHandle] = {}
         self._init_cache: dict[InitSection, bytes] = {}
         self.container: str | None = None
@@ -133,10 +108,10 @@ class HlsWriter:
     # --- live feed (another thread) ------------------------------------------------------
 
     def add_segments(self, segments: list[Segment], ended: bool) -> None:
-        self._inbox.put(("segments", segments, ended))
+        self._inbox.put(SegmentsAdded(segments, ended))
 
     def fail_feed(self, error: KitharaError) -> None:
-        self._inbox.put(("feed_error", error))
+        self._inbox.put(FeedFailed(error))
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -189,7 +164,7 @@ class HlsWriter:
                             Notice(level="warning", message=f"skipped segment {seg.sequence}")
                         )
                     else:
-                        data = decode_segment(self.keys, seg, item)
+                        data = self._fetcher.decode(seg, item)
                         if self.container is None:
                             self.container = container_of(bytes(data))
                         if seg.init is not None and seg.init != init_written:
@@ -246,10 +221,9 @@ class HlsWriter:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _take(self, msg: tuple, ready: dict[int, bytes | bytearray | KitharaError]) -> None:
-        kind = msg[0]
-        if kind == "done":
-            _, index, outcome, buf = msg
+    def _take(self, msg: Message, ready: dict[int, bytes | bytearray | KitharaError]) -> None:
+        if isinstance(msg, SegmentDone):
+            index, outcome, buf = msg.index, msg.outcome, msg.data
             self._handles.pop(index, None)
             seg = self._segments[index]
             if outcome.state == "ok":
@@ -269,44 +243,22 @@ class HlsWriter:
                 failure.exit_code = err.exit_code  # a 404 exits 4 here as in play
                 ready[index] = failure
             # cancelled: only happens when we are stopping
-        elif kind == "segments":
-            _, segments, ended = msg
-            self._segments.extend(segments)
-            self._ended = ended
-        elif kind == "feed_error":
-            raise msg[1]
+        elif isinstance(msg, SegmentsAdded):
+            self._segments.extend(msg.segments)
+            self._ended = msg.ended
+        elif isinstance(msg, FeedFailed):
+            raise msg.error
 
     def _submit(self, index: int, *, demand: bool) -> None:
         seg = self._segments[index]
-        check_encryption(seg)
-        if seg.key is not None and seg.key.method == "AES-128":
-            self.keys.get(seg.key)  # fetched once, before its segments land
-        start, end = 0, None
-        if seg.byterange is not None:
-            start, end = seg.byterange[0], seg.byterange[0] + seg.byterange[1]
-        sink, buf = memory_sink(seg.uri, MAX_SEGMENT_BYTES, start)
-
-        def done(outcome: FetchOutcome, i: int = index, b: bytearray = buf) -> None:
-            self._inbox.put(("done", i, outcome, b))
-
-        self._handles[index] = self.dl.submit(
-            FetchCmd(
-                url=seg.uri,
-                sink=sink,
-                start=start,
-                end=end,
-                priority=Priority.DEMAND if demand else Priority.PREFETCH,
-                label=f"segment {seg.sequence}",
-                on_complete=done,
-            )
+        self._handles[index] = self._fetcher.submit(
+            index, seg, demand=demand, label=f"segment {seg.sequence}"
         )
 
     def _init(self, init: InitSection) -> bytes:
         cached = self._init_cache.get(init)
         if cached is None:
-            cached, _ = self.dl.fetch_bytes(
-                init.uri, label="init", byterange=init.byterange, max_bytes=MAX_SEGMENT_BYTES
-            )
+            cached = self._fetcher.init_bytes(init)
             self._init_cache[init] = cached
         return cached
 
@@ -410,98 +362,3 @@ def finish_output(part: Path, out: Path) -> None:
         os.replace(part, out)
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror}") from exc
-
-
-class SegmentFeed(Protocol):
-    """Where a ``LiveFollower`` hands what it finds: the fetch writer, or playback's source."""
-
-    bus: EventBus
-
-    def add_segments(self, segments: list[Segment], ended: bool) -> None: ...
-
-    def fail_feed(self, error: KitharaError) -> None: ...
-
-
-class LiveFollower(threading.Thread):
-    """Reloads a live playlist and feeds new segments to the writer (streamlink's worker).
-
-    Reload interval: the target duration, halved while the playlist is unchanged (down to a
-    quarter of it), back to the target duration when it changes. A playlist that brings no new
-    segment for ``UNCHANGED_TARGETS`` target durations (and at least ``UNCHANGED_RELOADS``
-    reloads) is stuck, as hls.js's PLAYLIST_UNCHANGED_ERROR says: a ``PlaylistError``, never a
-    silent wait. ``clock`` and ``wait`` (seconds -> True once stopped) are injectable.
-    """
-
-    UNCHANGED_TARGETS = 3.0
-    UNCHANGED_RELOADS = 3
-
-    def __init__(
-        self,
-        downloader: Downloader,
-        media: MediaPlaylist,
-        writer: SegmentFeed,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        wait: Callable[[float], bool] | None = None,
-    ) -> None:
-        super().__init__(name="kithara-live", daemon=True)
-        self.dl = downloader
-        self.url = media.url
-        self.writer = writer
-        self.target = max(media.target_duration, 0.5)
-        self.last_sequence = media.segments[-1].sequence if media.segments else -1
-        self._stop_event = threading.Event()
-        self._clock = clock
-        self._wait = wait if wait is not None else self._stop_event.wait
-
-    def stop(self) -> None:
-        self._stop_event.set()
-
-    def run(self) -> None:
-        from kithara_cli.hls.loader import load_media
-
-        interval = self.target
-        changed_at = self._clock()
-        unchanged = 0
-        while not self._wait(interval) and not self._stop_event.is_set():
-            try:
-                media = load_media(self.dl, self.url)
-            except KitharaError as exc:
-                if not exc.retryable:
-                    self.writer.fail_feed(exc)
-                    return
-                continue
-            fresh = [s for s in media.segments if s.sequence > self.last_sequence]
-            if fresh and self.last_sequence >= 0 and fresh[0].sequence > self.last_sequence + 1:
-                lost = fresh[0].sequence - self.last_sequence - 1
-                self.writer.bus.publish(
-                    Notice(
-                        level="warning",
-                        message=f"live playlist moved on: {lost} segment(s) missed "
-                        f"after {self.last_sequence}",
-                    )
-                )
-            if fresh:
-                self.last_sequence = fresh[-1].sequence
-                interval = max(media.target_duration, 0.5)
-                self.target = interval
-                changed_at = self._clock()
-                unchanged = 0
-            else:
-                interval = max(interval / 2, self.target / 4)
-                unchanged += 1
-            if fresh or media.endlist:
-                self.writer.add_segments(fresh, media.endlist)
-            if media.endlist:
-                return
-            stuck_for = self._clock() - changed_at
-            if unchanged >= self.UNCHANGED_RELOADS and stuck_for >= (
-                self.UNCHANGED_TARGETS * self.target
-            ):
-                self.writer.fail_feed(
-                    PlaylistError(
-                        f"live playlist unchanged after {unchanged} reloads over "
-                        f"{stuck_for:.0f} s (no new segment, no EXT-X-ENDLIST): {self.url}"
-                    )
-                )
-                return

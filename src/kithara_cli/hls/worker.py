@@ -1,0 +1,117 @@
+"""The playlist worker (streamlink's ``worker``): follows a live playlist for fetch and play.
+
+It reloads the media playlist and hands what is new to a ``SegmentFeed`` (the fetch writer,
+or playback's source), which turns it into a typed message on its own scheduler's inbox. The
+first load, variants and renditions are ``loader``'s and ``select``'s; failover between
+variants is the playback source's (it knows which variant failed).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from kithara_cli.dl import Downloader
+from kithara_cli.errors import KitharaError, PlaylistError
+from kithara_cli.events.types import Notice
+from kithara_cli.hls.model import MediaPlaylist, Segment
+
+if TYPE_CHECKING:
+    from kithara_cli.events import EventBus
+
+
+class SegmentFeed(Protocol):
+    """Where a ``LiveFollower`` hands what it finds: the fetch writer, or playback's source."""
+
+    bus: EventBus
+
+    def add_segments(self, segments: list[Segment], ended: bool) -> None: ...
+
+    def fail_feed(self, error: KitharaError) -> None: ...
+
+
+class LiveFollower(threading.Thread):
+    """Reloads a live playlist and feeds new segments to the writer (streamlink's worker).
+
+    Reload interval: the target duration, halved while the playlist is unchanged (down to a
+    quarter of it), back to the target duration when it changes. A playlist that brings no new
+    segment for ``UNCHANGED_TARGETS`` target durations (and at least ``UNCHANGED_RELOADS``
+    reloads) is stuck, as hls.js's PLAYLIST_UNCHANGED_ERROR says: a ``PlaylistError``, never a
+    silent wait. ``clock`` and ``wait`` (seconds -> True once stopped) are injectable.
+    """
+
+    UNCHANGED_TARGETS = 3.0
+    UNCHANGED_RELOADS = 3
+
+    def __init__(
+        self,
+        downloader: Downloader,
+        media: MediaPlaylist,
+        writer: SegmentFeed,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
+        super().__init__(name="kithara-live", daemon=True)
+        self.dl = downloader
+        self.url = media.url
+        self.writer = writer
+        self.target = max(media.target_duration, 0.5)
+        self.last_sequence = media.segments[-1].sequence if media.segments else -1
+        self._stop_event = threading.Event()
+        self._clock = clock
+        self._wait = wait if wait is not None else self._stop_event.wait
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        from kithara_cli.hls.loader import load_media
+
+        interval = self.target
+        changed_at = self._clock()
+        unchanged = 0
+        while not self._wait(interval) and not self._stop_event.is_set():
+            try:
+                media = load_media(self.dl, self.url)
+            except KitharaError as exc:
+                if not exc.retryable:
+                    self.writer.fail_feed(exc)
+                    return
+                continue
+            fresh = [s for s in media.segments if s.sequence > self.last_sequence]
+            if fresh and self.last_sequence >= 0 and fresh[0].sequence > self.last_sequence + 1:
+                lost = fresh[0].sequence - self.last_sequence - 1
+                self.writer.bus.publish(
+                    Notice(
+                        level="warning",
+                        message=f"live playlist moved on: {lost} segment(s) missed "
+                        f"after {self.last_sequence}",
+                    )
+                )
+            if fresh:
+                self.last_sequence = fresh[-1].sequence
+                interval = max(media.target_duration, 0.5)
+                self.target = interval
+                changed_at = self._clock()
+                unchanged = 0
+            else:
+                interval = max(interval / 2, self.target / 4)
+                unchanged += 1
+            if fresh or media.endlist:
+                self.writer.add_segments(fresh, media.endlist)
+            if media.endlist:
+                return
+            stuck_for = self._clock() - changed_at
+            if unchanged >= self.UNCHANGED_RELOADS and stuck_for >= (
+                self.UNCHANGED_TARGETS * self.target
+            ):
+                self.writer.fail_feed(
+                    PlaylistError(
+                        f"live playlist unchanged after {unchanged} reloads over "
+                        f"{stuck_for:.0f} s (no new segment, no EXT-X-ENDLIST): {self.url}"
+                    )
+                )
+                return
