@@ -21,12 +21,12 @@ import hls_fixtures
 from hls_fixtures import HlsMedia, expected_bytes
 from kithara_cli.commands.common import CommonOptions
 from kithara_cli.commands.fetch import FetchOptions
+from kithara_cli.commands.fetch_hls import run_hls_fetch
 from kithara_cli.dl import Downloader
 from kithara_cli.errors import KitharaError
 from kithara_cli.events import EventBus
 from kithara_cli.file import ProgressiveFetch
 from kithara_cli.file.state import part_paths
-from kithara_cli.hls.fetch_cmd import run_hls_fetch
 from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.server import Faults, MediaServer
 

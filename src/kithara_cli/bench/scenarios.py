@@ -614,7 +614,7 @@ def measure_fetch_startup(ctx: Context) -> float:
     """Median wall time of importing what ``kithara fetch`` of HLS imports (no network)."""
     if "fetch-startup" not in ctx._media:
         code = (
-            "import kithara_cli.cli, kithara_cli.commands.fetch, kithara_cli.hls.fetch_cmd, "
+            "import kithara_cli.cli, kithara_cli.commands.fetch, kithara_cli.commands.fetch_hls, "
             "kithara_cli.dl"
         )
         argv = [sys.executable, "-c", code]

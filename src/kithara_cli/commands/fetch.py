@@ -56,7 +56,7 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
 
 
 def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
-    from kithara_cli.hls.fetch_cmd import run_hls_fetch
+    from kithara_cli.commands.fetch_hls import run_hls_fetch
 
     bus = EventBus()
     with EventSinks(bus, common):

@@ -1,14 +1,20 @@
 """HLS: playlists, variants and renditions, AES-128/256, and segment fetching.
 
-Split as streamlink does: the *worker* (``loader``, ``writer.LiveFollower``) loads and reloads playlists, the
-*writer* (``writer`` for fetch, ``source`` for play) fetches segments through the downloader
-and puts their bytes in order, and the reader (``stream.ByteStream``) serves bytes.
+One pipeline, split by role as streamlink's ``stream/segmented`` is: the playlist *worker*
+(``loader`` loads, picks the variant for fetch (``select``) and builds playback's ladder
+(``playback_ladder``, ``fixed_variant``); ``worker.LiveFollower`` reloads a live playlist);
+one *segment scheduler* core (``scheduler.SegmentFetcher``: submit with priority, keys,
+byteranges, decryption, init sections; typed messages ``SegmentDone``/``SegmentsAdded``/
+``FeedFailed``/``Wake`` to its consumer's loop); and two consumers: the file writer for fetch
+(``writer``) and the playback source for play (``source``, a ``stream.Source``; the ABR picks
+the variant per segment and a failed one fails over). ``looks_like_hls`` (here) is the one
+test for "this URL is a playlist".
 
 Promises: only http(s) URIs are followed from a remote playlist (never file:, data: or a
 local path); keys are fetched once per URI; a segment is decrypted (AES-CBC or CTR, IV from the
 tag or the media sequence number) before anything else sees it, and a wrong key is an error,
 never garbage in the output; init sections (EXT-X-MAP) are written where they first appear
-and again only where they change. A live playlist is followed (``writer.LiveFollower``) for
+and again only where they change. A live playlist is followed (``worker.LiveFollower``) for
 fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST;
 live play still switches variants, matching segments by media sequence number.
 Tolerant where hls.js and FFmpeg are (``lines``): a URI line with no #EXTINF is skipped with a
@@ -20,7 +26,8 @@ video-only variants never join an audio ladder (``select.audio_ladder``). A live
 brings no new segment for 3 target durations is a ``PlaylistError`` (hls.js's
 PLAYLIST_UNCHANGED_ERROR), never a silent wait.
 Never: fetches the video of a variant whose audio lives in a separate rendition; parses
-playlists by hand (the m3u8 package does; ``lines`` only checks and rewrites lines first).
+playlists by hand (the m3u8 package does; ``lines`` only checks and rewrites lines first);
+imports the UI or the command layer (``commands.fetch_hls`` wires a fetch and shows it).
 """
 
 # Cap on one playlist's size (hostile or broken servers); here so that the player can fetch a

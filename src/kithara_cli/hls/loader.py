@@ -1,4 +1,8 @@
-"""Loading playlists (remote through the downloader, or a local file the user named)."""
+"""Loading playlists (remote through the downloader, or a local file the user named), and
+the one place that turns a master playlist into what fetch or play uses: ``select`` (one
+variant and its audio, for fetch), ``playback_ladder`` (the audio rungs the ABR picks from,
+for play) and ``fixed_variant`` (play's ``--abr fixed:SPEC``, chosen as fetch's ``--variant
+SPEC`` is, by ``select.choose_variant``)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from kithara_cli.events.types import Notice
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist, Rendition, Variant
 from kithara_cli.hls.playlist import parse_playlist
-from kithara_cli.hls.select import choose_rendition, choose_variant
+from kithara_cli.hls.select import audio_ladder, choose_rendition, choose_variant
 
 MAX_WARNINGS = 5  # per playlist: a broken one could otherwise fill the screen
 _warned: set[str] = set()
@@ -89,3 +93,50 @@ def select(
     selection = media_url_for(playlist, variant, audio)
     media = load_media(downloader, selection.media_url)
     return selection, media
+
+
+@dataclass
+class Rung:
+    """One variant as playback sees it: its bitrate and where its media playlist lives."""
+
+    index: int
+    bandwidth: int
+    codecs: str
+    media_url: str
+    media: MediaPlaylist | None = None
+
+
+def playback_ladder(playlist: MasterPlaylist | MediaPlaylist, audio: str | None) -> list[Rung]:
+    """The rungs playback's ABR picks from, lowest bitrate first: the audio ladder
+    (``select.audio_ladder``: no video-only variants), one rung per audio media playlist."""
+    if isinstance(playlist, MediaPlaylist):
+        return [Rung(0, 0, "", playlist.url, playlist)]
+    rungs = []
+    for v in audio_ladder(playlist):
+        selection = media_url_for(playlist, v, audio)
+        rungs.append(Rung(v.index, v.bandwidth, ",".join(v.codecs), selection.media_url))
+    # Variants that share one audio rendition are one rung for audio purposes.
+    seen: dict[str, Rung] = {}
+    for rung in rungs:
+        seen.setdefault(rung.media_url, rung)
+    return sorted(seen.values(), key=lambda r: r.bandwidth)
+
+
+def fixed_variant(
+    playlist: MasterPlaylist | MediaPlaylist, rungs: list[Rung], spec: str, audio: str | None
+) -> str:
+    """``fixed:SPEC`` -> ``fixed:N``, N the rung that plays the variant ``fetch --variant
+    SPEC`` would fetch (``best``, ``worst``, a bitrate like ``128k``); an index passes as is."""
+    text = spec.strip().lower()
+    if text.isdigit():
+        return f"fixed:{text}"
+    if isinstance(playlist, MediaPlaylist):
+        return f"fixed:{rungs[0].index}"
+    variant = choose_variant(playlist, text)
+    url = media_url_for(playlist, variant, audio).media_url
+    for rung in rungs:
+        if rung.media_url == url:
+            return f"fixed:{rung.index}"
+    # A variant with sound that is not on the audio ladder: the nearest rung not above it.
+    fitting = [r for r in rungs if r.bandwidth <= variant.bandwidth] or rungs[:1]
+    return f"fixed:{fitting[-1].index}"

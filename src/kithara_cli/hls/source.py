@@ -39,7 +39,7 @@ from kithara_cli.dl import Downloader, FetchHandle
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
-from kithara_cli.hls.loader import load_media
+from kithara_cli.hls.loader import Rung, load_media
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.playlist import check_supported
 from kithara_cli.hls.scheduler import (
@@ -61,17 +61,6 @@ FAILOVER_ATTEMPTS = 2
 # Where live playback starts: this many segments before the end of the playlist (as
 # ``kithara fetch``'s default ``--live-edge``; hls.js's liveSyncDurationCount is 3 too).
 LIVE_EDGE_SEGMENTS = 3
-
-
-@dataclass
-class Rung:
-    """One variant as playback sees it: its bitrate and where its media playlist lives."""
-
-    index: int
-    bandwidth: int
-    codecs: str
-    media_url: str
-    media: MediaPlaylist | None = None
 
 
 @dataclass

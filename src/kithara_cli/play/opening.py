@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo
-from kithara_cli.play.settings import PlayerSettings, parse_bitrate
+from kithara_cli.play.settings import PlayerSettings
 
 if TYPE_CHECKING:
     from kithara_cli.dl import Downloader
     from kithara_cli.file.source import ProgressiveSource
-    from kithara_cli.hls.source import HlsSource, Rung
+    from kithara_cli.hls.source import HlsSource
     from kithara_cli.stream import ByteStream
 
 
@@ -86,32 +86,18 @@ def open_hls(
     )
     loader.join()
     from kithara_cli.abr.controller import AbrController, VariantInfo
-    from kithara_cli.hls.loader import media_url_for
-    from kithara_cli.hls.model import MediaPlaylist
+    from kithara_cli.hls.loader import fixed_variant, playback_ladder
     from kithara_cli.hls.playlist import parse_playlist
-    from kithara_cli.hls.select import audio_ladder
-    from kithara_cli.hls.source import HlsSource, Rung
+    from kithara_cli.hls.source import HlsSource
     from kithara_cli.stream import ByteStream
 
     playlist = parse_playlist(body, final_url)
-    if isinstance(playlist, MediaPlaylist):
-        rungs = [Rung(0, 0, "", playlist.url, playlist)]
-    else:
-        variants = audio_ladder(playlist)  # no video-only variants
-        rungs = []
-        for v in variants:
-            selection = media_url_for(playlist, v, settings.audio)
-            rungs.append(Rung(v.index, v.bandwidth, ",".join(v.codecs), selection.media_url))
-        # Variants that share one audio rendition are one rung for audio purposes.
-        seen: dict[str, Rung] = {}
-        for rung in rungs:
-            seen.setdefault(rung.media_url, rung)
-        rungs = sorted(seen.values(), key=lambda r: r.bandwidth)
+    rungs = playback_ladder(playlist, settings.audio)
     infos = [VariantInfo(r.index, max(r.bandwidth, 1), r.codecs) for r in rungs]
     bus.publish(LadderInfo(variants=tuple((r.index, r.bandwidth, r.codecs) for r in rungs)))
     mode = settings.abr
     if mode.startswith("fixed:"):
-        mode = fixed_mode(mode, rungs)
+        mode = fixed_variant(playlist, rungs, mode.split(":", 1)[1], settings.audio)
     controller = AbrController(
         infos,
         mode=mode,
@@ -123,17 +109,3 @@ def open_hls(
     audio_may_load.set()
     origin = hls.open_run(start_at)
     return Opened(ByteStream(hls, name=url), origin, hls=hls)
-
-
-def fixed_mode(mode: str, rungs: list[Rung]) -> str:
-    """``fixed:best|worst|128k|N`` -> ``fixed:N`` (the rung's variant index)."""
-    spec = mode.split(":", 1)[1].strip().lower()
-    if spec == "best":
-        return f"fixed:{rungs[-1].index}"
-    if spec == "worst":
-        return f"fixed:{rungs[0].index}"
-    if spec.endswith("k"):
-        want = parse_bitrate(spec) or 0
-        fitting = [r for r in rungs if r.bandwidth <= want] or rungs[:1]
-        return f"fixed:{fitting[-1].index}"
-    return mode

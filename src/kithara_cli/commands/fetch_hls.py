@@ -1,4 +1,8 @@
-"""``kithara fetch`` for HLS: list the ladder, or fetch the chosen variant/rendition."""
+"""``kithara fetch`` for HLS: list the ladder, or fetch the chosen variant/rendition.
+
+Wiring only: ``hls.loader.select`` picks, ``hls.writer.HlsWriter`` fetches through the segment
+scheduler, ``hls.worker.LiveFollower`` follows a live playlist, ``hls.remux`` converts; this
+module shows the ladder and the progress and puts the result in place."""
 
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
 
 class HlsFetchOptions(Protocol):
     """What an HLS fetch is asked to do (``commands.fetch.FetchOptions`` fits it): typed here,
-    so that hls never imports the command layer above it."""
+    so that this module and ``commands.fetch`` do not import each other."""
 
     @property
     def url(self) -> str: ...

@@ -1,0 +1,110 @@
+"""The shape of the tree, held by tests: imports run down the layers only, with no circles,
+and fetch and play choose a fixed variant by one rule."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from kithara_cli.hls.loader import fixed_variant, playback_ladder
+from kithara_cli.hls.model import MasterPlaylist
+from kithara_cli.hls.playlist import parse_playlist
+from kithara_cli.hls.select import choose_variant
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "kithara_cli"
+
+# Higher imports lower, never the other way; the base (rank 0) is imported by anyone.
+RANK = {
+    "kithara_cli": 0, "errors": 0, "events": 0, "interrupt": 0, "crash": 0,
+    "net": 1, "storage": 1, "media": 1, "server": 1,
+    "dl": 1.5,
+    "stream": 2, "abr": 2,
+    "file": 3, "audio": 3,
+    "hls": 4,
+    "play": 5,
+    "ui": 6,
+    "bench": 7,
+    "commands": 8,
+    "cli": 9,
+    "completions": 10, "__main__": 10,
+}  # fmt: skip
+
+
+def package_imports() -> dict[str, set[str]]:
+    """Package -> the kithara packages its modules import (TYPE_CHECKING ones too)."""
+    edges: dict[str, set[str]] = {}
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC)
+        pkg = rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 else rel.stem
+        if pkg == "__init__":
+            pkg = "kithara_cli"
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] != "kithara_cli":
+                    continue
+                target = parts[1] if len(parts) > 1 else "kithara_cli"
+                if target != pkg:
+                    edges.setdefault(pkg, set()).add(target)
+    return edges
+
+
+def test_every_package_has_a_rank() -> None:
+    packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    modules = {p.stem for p in SRC.glob("*.py") if p.stem != "__init__"}
+    assert packages | modules <= set(RANK) | {"kithara_cli"}, (packages | modules) - set(RANK)
+
+
+def test_imports_run_down_the_layers_only() -> None:
+    upward = [
+        f"{pkg} -> {target}"
+        for pkg, targets in package_imports().items()
+        for target in targets
+        if RANK.get(target, 0) > 0 and RANK[target] >= RANK[pkg]
+    ]
+    assert not upward, upward
+
+
+def test_no_import_circles_between_packages() -> None:
+    edges = package_imports()
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in edges.get(start, ()):
+            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
+                return True
+        return False
+
+    circles = [pkg for pkg in edges if pkg != "kithara_cli" and reaches(pkg, pkg, {pkg})]
+    assert not circles, circles
+
+
+MASTER = """#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=70000,CODECS="mp4a.40.2"
+low.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=140000,AVERAGE-BANDWIDTH=131000,CODECS="mp4a.40.2"
+mid.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=140000,CODECS="mp4a.40.2"
+mid-copy.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=290000,CODECS="mp4a.40.2"
+high.m3u8
+"""
+
+
+@pytest.mark.parametrize("spec", ["best", "worst", "64k", "128k", "130k", "256k", "1M", "10k"])
+def test_play_fixed_and_fetch_variant_pick_the_same_variant(spec: str) -> None:
+    """``play --abr fixed:SPEC`` plays what ``fetch --variant SPEC`` fetches (a 128k
+    variant advertised at 140k included: the old play rule took the 64k one)."""
+    master = parse_playlist(MASTER, "http://example.test/master.m3u8")
+    assert isinstance(master, MasterPlaylist)
+    rungs = playback_ladder(master, None)
+    played = int(fixed_variant(master, rungs, spec, None).removeprefix("fixed:"))
+    fetched = choose_variant(master, spec)
+    by_index = {r.index: r for r in rungs}
+    assert by_index[played].media_url == fetched.uri
