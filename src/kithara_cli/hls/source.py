@@ -26,22 +26,22 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import math
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kithara_cli.abr.controller import AbrController, Decision
-from kithara_cli.dl import Downloader, FetchHandle
+from kithara_cli.dl import Downloader
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
 from kithara_cli.hls.loader import Rung, load_media
-from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
+from kithara_cli.hls.model import MediaPlaylist, Segment
+from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, VariantPicking
 from kithara_cli.hls.playlist import check_supported
+from kithara_cli.hls.run import _Placed, _Run, _RunPart
 from kithara_cli.hls.scheduler import (
     FeedFailed,
     Message,
@@ -58,103 +58,9 @@ from kithara_cli.stream import Source
 
 # Attempts at a segment while another variant could still serve it.
 FAILOVER_ATTEMPTS = 2
-# Where live playback starts: this many segments before the end of the playlist (as
-# ``kithara fetch``'s default ``--live-edge``; hls.js's liveSyncDurationCount is 3 too).
-LIVE_EDGE_SEGMENTS = 3
 
 
-@dataclass
-class _Placed:
-    index: int  # segment index in the reference timeline
-    variant: int
-    offset: int
-    size: int
-    start: float
-    duration: float
-
-
-@dataclass
-class _Run:
-    epoch: int
-    first: int  # reference segment index the run starts at
-    resource: SparseResource
-    next_fetch: int
-    next_place: int
-    write_pos: int = 0
-    init: InitSection | None = None
-    placed: list[_Placed] = field(default_factory=list)
-    # Where each part after the first starts: (byte offset, timeline seconds). A new part
-    # starts where the init section changes (a switch between fMP4 variants).
-    parts: list[tuple[int, float]] = field(default_factory=list)
-    in_flight: dict[int, tuple[FetchHandle, int]] = field(default_factory=dict)  # idx -> (h, v)
-    # Segment index -> the variants it already failed from (failover tries the others).
-    failed_variants: dict[int, set[int]] = field(default_factory=dict)
-    ready: dict[int, tuple[int, Segment, bytes] | KitharaError] = field(default_factory=dict)
-    # Live only: segments the server no longer has, passed over; their seconds are taken out
-    # of the run's timeline (``skew``), so it keeps counting the audio actually played.
-    skipped: set[int] = field(default_factory=set)
-    skew: float = 0.0
-
-
-class _RunPart(Source):
-    """One part of a run as ``stream.Source``: the bytes from one init section to the next.
-
-    FFmpeg's MP4 demuxer takes the codec set-up from the first init section it reads and skips
-    any later one, so a switch to an fMP4 variant with another init (another sample rate,
-    channel count or codec profile) could not be decoded in one pass. The run is split where
-    the init changes; the decoder opens each part on its own and carries on gaplessly
-    (``continuation``).
-    """
-
-    sequential = True
-
-    def __init__(self, run: _Run, index: int, start: int) -> None:
-        self._run = run
-        self._index = index
-        self._start = start
-
-    def _end(self) -> int | None:
-        parts = self._run.parts
-        if self._index < len(parts):
-            return parts[self._index][0]
-        return self._run.resource.total
-
-    def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
-        at = self._start + offset
-        end = self._end()
-        if end is not None and at >= end:
-            return 0
-        resource = self._run.resource
-        if not resource.wait_range(at, at + 1, timeout):
-            return -1
-        available = resource.available_from(at) - at
-        # Read after ``available``: a part's end is recorded before the next init is written,
-        # so bytes counted above that belong to a later part are cut off here.
-        end = self._end()
-        if end is not None and at >= end:
-            return 0
-        return min(size, available if end is None else min(available, end - at))
-
-    def read_at(self, offset: int, size: int) -> bytes:
-        return self._run.resource.read_at(self._start + offset, size)
-
-    def length(self) -> int | None:
-        end = self._end()
-        return None if end is None else end - self._start
-
-    def reader_moved(self, offset: int) -> None:
-        """Bytes of a run only ever arrive in order: nothing to re-aim."""
-
-    def continuation(self) -> tuple[_RunPart, float] | None:
-        """The next part and its timeline start, once this one is known to end."""
-        parts = self._run.parts
-        if self._index >= len(parts):
-            return None
-        offset, seconds = parts[self._index]
-        return _RunPart(self._run, self._index + 1, offset), seconds
-
-
-class HlsSource(Source):
+class HlsSource(VariantPicking, Source):
     """Implements ``stream.Source`` for an HLS presentation, VOD or live (a live run follows
     the playlist worker's new segments): the current run's first part; ``continuation``
     leads to the next (see ``_RunPart``)."""
@@ -444,91 +350,6 @@ class HlsSource(Source):
             )
             self._submit(run, index, other)
 
-    def _skip_to_live_edge(self, run: _Run, index: int) -> None:
-        """A live segment the server no longer has (playback paused longer than its window):
-        go on from ``LIVE_EDGE_SEGMENTS`` before the newest segment, as FFmpeg's HLS demuxer
-        skips segments that expired from the playlist."""
-        ref = self.reference
-        target = max(index + 1, len(ref.segments) - LIVE_EDGE_SEGMENTS)
-        for i in range(index, target):
-            run.skipped.add(i)
-            run.ready.pop(i, None)
-            entry = run.in_flight.pop(i, None)
-            if entry is not None:
-                entry[0].cancel("skipped")
-        run.next_fetch = max(run.next_fetch, target)
-        seq = ref.segments[index].sequence
-        self.bus.publish(
-            Notice(
-                level="warning",
-                message=f"live: segment {seq} is gone from the server; "
-                f"skipping {target - index} segment(s) towards the live edge",
-            )
-        )
-
-    def _failover_variant(self, failed: int, tried: set[int], index: int) -> int | None:
-        """Another variant for a segment that failed after its retries (as hls.js switches
-        level on a fragment error): the nearest lower bitrate first, then the nearest higher
-        (live: of those whose playlist lists it)."""
-        rate = self.rungs[failed].bandwidth
-        rest = [
-            r
-            for r in self.rungs.values()
-            if r.index not in tried
-            and (not self.live or self._live_segment(r.index, index, reload=True))
-        ]
-        lower = sorted((r for r in rest if r.bandwidth <= rate), key=lambda r: -r.bandwidth)
-        higher = sorted((r for r in rest if r.bandwidth > rate), key=lambda r: r.bandwidth)
-        candidates = [*lower, *higher]
-        return candidates[0].index if candidates else None
-
-    def _segment(self, variant: int, index: int) -> tuple[int, Segment]:
-        """The variant that will serve segment ``index`` (``variant`` unless, live, it lacks
-        it) and that variant's segment."""
-        if self.live:
-            return self._live_pick(variant, index)
-        media = self.media_for(variant)
-        ref = self.reference
-        if media is ref or len(media.segments) == len(ref.segments):
-            return variant, media.segments[index]
-        return variant, media.segments[media.segment_at(ref.starts[index] + 0.001)]
-
-    def _live_segment(self, variant: int, index: int, *, reload: bool = False) -> Segment | None:
-        """Segment ``index`` of the followed timeline as ``variant`` lists it (same media
-        sequence number), or None while it lists no such segment. A playlist that does not
-        reach that far yet is reloaded, at most once per half target duration (``reload``:
-        now, for a failover that has no other way to go on)."""
-        want = self.reference.segments[index]
-        if variant == self._followed:
-            return want
-        try:
-            media = self.media_for(variant)
-            found = _by_sequence(media, want.sequence)
-            behind = not media.segments or media.segments[-1].sequence < want.sequence
-            if found is None and behind and not media.endlist:
-                now = self.clock()
-                last = self._reloaded.get(variant, -math.inf)
-                if reload or now - last >= media.target_duration / 2:
-                    self._reloaded[variant] = now
-                    self.rungs[variant].media = None
-                    found = _by_sequence(self.media_for(variant), want.sequence)
-        except KitharaError:  # that playlist failed to load: the followed variant serves
-            return None
-        return found
-
-    def _live_pick(self, variant: int, index: int) -> tuple[int, Segment]:
-        """``variant`` and its segment, or the followed variant's where ``variant`` lacks it
-        (unless that one sits out after a failure: then ``variant``'s playlist is reloaded
-        now rather than at its half target duration)."""
-        segment = self._live_segment(variant, index)
-        followed = self._followed
-        assert followed is not None
-        if segment is None and followed in self.controller.excluded(self.clock()):
-            segment = self._live_segment(variant, index, reload=True)
-        if segment is not None:
-            return variant, segment
-        return followed, self.reference.segments[index]
-
     def _pass_skipped(self, run: _Run) -> None:
         ref = self.reference
         while run.next_place in run.skipped:
@@ -646,14 +467,3 @@ class HlsSource(Source):
             self._retire(run)
         if self._thread is not None:
             self._thread.join(timeout=2)
-
-
-def _by_sequence(media: MediaPlaylist, sequence: int) -> Segment | None:
-    """The segment with this media sequence number, if ``media`` lists it."""
-    segments = media.segments
-    if not segments:
-        return None
-    at = sequence - segments[0].sequence
-    if 0 <= at < len(segments) and segments[at].sequence == sequence:
-        return segments[at]
-    return next((s for s in segments if s.sequence == sequence), None)

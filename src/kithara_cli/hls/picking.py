@@ -1,0 +1,126 @@
+"""Which variant serves a segment in playback: failover after a failure, and on a live
+stream the segment with the same media sequence number in another variant's playlist.
+
+A mixin of ``source.HlsSource``: the attributes declared below are the source's own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from kithara_cli.abr.controller import AbrController
+from kithara_cli.errors import KitharaError
+from kithara_cli.events import EventBus
+from kithara_cli.events.types import Notice
+from kithara_cli.hls.loader import Rung
+from kithara_cli.hls.model import MediaPlaylist, Segment
+from kithara_cli.hls.run import _by_sequence, _Run
+
+# Where live playback starts: this many segments before the end of the playlist (as
+# ``kithara fetch``'s default ``--live-edge``; hls.js's liveSyncDurationCount is 3 too).
+LIVE_EDGE_SEGMENTS = 3
+
+
+class VariantPicking:
+    """Failover and live variant matching, over the source's rungs and reference timeline."""
+
+    bus: EventBus
+    rungs: dict[int, Rung]
+    controller: AbrController
+    clock: Callable[[], float]
+    live: bool
+    _followed: int | None
+    _reloaded: dict[int, float]
+
+    def media_for(self, variant: int) -> MediaPlaylist:
+        raise NotImplementedError
+
+    @property
+    def reference(self) -> MediaPlaylist:
+        raise NotImplementedError
+
+    def _skip_to_live_edge(self, run: _Run, index: int) -> None:
+        """A live segment the server no longer has (playback paused longer than its window):
+        go on from ``LIVE_EDGE_SEGMENTS`` before the newest segment, as FFmpeg's HLS demuxer
+        skips segments that expired from the playlist."""
+        ref = self.reference
+        target = max(index + 1, len(ref.segments) - LIVE_EDGE_SEGMENTS)
+        for i in range(index, target):
+            run.skipped.add(i)
+            run.ready.pop(i, None)
+            entry = run.in_flight.pop(i, None)
+            if entry is not None:
+                entry[0].cancel("skipped")
+        run.next_fetch = max(run.next_fetch, target)
+        seq = ref.segments[index].sequence
+        self.bus.publish(
+            Notice(
+                level="warning",
+                message=f"live: segment {seq} is gone from the server; "
+                f"skipping {target - index} segment(s) towards the live edge",
+            )
+        )
+
+    def _failover_variant(self, failed: int, tried: set[int], index: int) -> int | None:
+        """Another variant for a segment that failed after its retries (as hls.js switches
+        level on a fragment error): the nearest lower bitrate first, then the nearest higher
+        (live: of those whose playlist lists it)."""
+        rate = self.rungs[failed].bandwidth
+        rest = [
+            r
+            for r in self.rungs.values()
+            if r.index not in tried
+            and (not self.live or self._live_segment(r.index, index, reload=True))
+        ]
+        lower = sorted((r for r in rest if r.bandwidth <= rate), key=lambda r: -r.bandwidth)
+        higher = sorted((r for r in rest if r.bandwidth > rate), key=lambda r: r.bandwidth)
+        candidates = [*lower, *higher]
+        return candidates[0].index if candidates else None
+
+    def _segment(self, variant: int, index: int) -> tuple[int, Segment]:
+        """The variant that will serve segment ``index`` (``variant`` unless, live, it lacks
+        it) and that variant's segment."""
+        if self.live:
+            return self._live_pick(variant, index)
+        media = self.media_for(variant)
+        ref = self.reference
+        if media is ref or len(media.segments) == len(ref.segments):
+            return variant, media.segments[index]
+        return variant, media.segments[media.segment_at(ref.starts[index] + 0.001)]
+
+    def _live_segment(self, variant: int, index: int, *, reload: bool = False) -> Segment | None:
+        """Segment ``index`` of the followed timeline as ``variant`` lists it (same media
+        sequence number), or None while it lists no such segment. A playlist that does not
+        reach that far yet is reloaded, at most once per half target duration (``reload``:
+        now, for a failover that has no other way to go on)."""
+        want = self.reference.segments[index]
+        if variant == self._followed:
+            return want
+        try:
+            media = self.media_for(variant)
+            found = _by_sequence(media, want.sequence)
+            behind = not media.segments or media.segments[-1].sequence < want.sequence
+            if found is None and behind and not media.endlist:
+                now = self.clock()
+                last = self._reloaded.get(variant, -math.inf)
+                if reload or now - last >= media.target_duration / 2:
+                    self._reloaded[variant] = now
+                    self.rungs[variant].media = None
+                    found = _by_sequence(self.media_for(variant), want.sequence)
+        except KitharaError:  # that playlist failed to load: the followed variant serves
+            return None
+        return found
+
+    def _live_pick(self, variant: int, index: int) -> tuple[int, Segment]:
+        """``variant`` and its segment, or the followed variant's where ``variant`` lacks it
+        (unless that one sits out after a failure: then ``variant``'s playlist is reloaded
+        now rather than at its half target duration)."""
+        segment = self._live_segment(variant, index)
+        followed = self._followed
+        assert followed is not None
+        if segment is None and followed in self.controller.excluded(self.clock()):
+            segment = self._live_segment(variant, index, reload=True)
+        if segment is not None:
+            return variant, segment
+        return followed, self.reference.segments[index]
