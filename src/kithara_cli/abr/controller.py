@@ -31,10 +31,24 @@ the validation half is for reporting (BENCHMARKS.md).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
-from kithara_cli.abr.estimator import BandwidthEstimator, EstimatorConfig
+from kithara_cli.abr.bola import _Bola
+from kithara_cli.abr.decision import (
+    MODES,
+    REASONS,
+    AbrConfig,
+    AbrState,
+    Decision,
+    VariantInfo,
+    _SegmentFetch,
+    auto_ladder,
+    codec_family,
+    parse_mode,
+    variants_from_ladder,
+)
+from kithara_cli.abr.estimator import BandwidthEstimator
 from kithara_cli.errors import UsageError
 from kithara_cli.events.types import (
     AbrDecision,
@@ -47,220 +61,18 @@ from kithara_cli.events.types import (
     RetryExhausted,
 )
 
-REASONS: tuple[str, ...] = (
-    "startup",
-    "throughput",
-    "buffer",
-    "load_slow",
-    "abandon",
-    "failed",
-    "manual",
-)
-MODES: tuple[str, ...] = ("auto", "fixed:VARIANT", "max_bitrate", "min_bitrate")
-
-
-@dataclass(frozen=True)
-class VariantInfo:
-    """One rung of the ladder. ``index`` is the player's variant index (playlist order)."""
-
-    index: int
-    bandwidth: int
-    codecs: str = ""
-
-
-@dataclass(frozen=True)
-class AbrConfig:
-    """Thresholds of the auto mode. Seconds are seconds of media buffered ahead."""
-
-    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
-    safety: float = 0.9  # share of the estimate usable to stay or go down
-    up_safety: float = 0.7  # share usable to go up
-    startup_safety: float = 0.7
-    fill_share: float = 0.5
-    throughput_below_s: float = 6.0  # throughput rule below, BOLA above
-    bola_low_s: float = 6.0  # BOLA picks the lowest variant below this buffer
-    bola_high_s: float = 14.0  # ... and the highest from this buffer up
-    bola_band_s: float = 2.0  # hysteresis around each BOLA switch point
-    bola_down_step: int = 1  # rungs BOLA may step down at once
-    # BOLA may switch up to a rung over sustain_factor x the long average throughput only if
-    # the buffer lasts this many segments there before it would switch back down.
-    sustain_factor: float = 0.9
-    min_excursion_segments: float = 3.0
-    # The player idles at its cap (30 s) less one segment: bandwidth is going spare.
-    full_buffer_s: float = 28.0
-    up_min_buffer_s: float = 8.0  # no switch up below
-    well_buffered_s: float = 12.0  # no switch down at or above
-    min_switch_interval_s: float = 2.0
-    emergency_buffer_s: float = 4.0  # down-switches below this ignore the interval
-    # In-flight rule: trust a fetch's own rate after this much body time.
-    abandon_min_body_s: float = 0.4
-    rate_window_s: float = 1.0  # ... measured over the last this many seconds
-    # Abandon only if the lower segment lands in at most this share of the remaining time.
-    abandon_saving: float = 0.8
-    load_slow_step: int = 1  # rungs a load_slow reaction may step down at once
-    dry_margin_s: float = 0.0  # "runs dry" means within this of empty
-    empty_buffer_fetch_s: float = 0.5  # at an empty buffer, a fetch may take this long
-    # A variant whose segment failed after its retries sits out this long (shaka's
-    # streaming.maxDisabledTime, 30 s): the next segments do not each pay the retries.
-    failed_exclusion_s: float = 30.0
-
-
-@dataclass
-class AbrState:
-    """A snapshot of the controller's view, for the dashboard and for tests."""
-
-    current: int | None
-    buffer_s: float
-    now: float
-    last_switch_at: float | None
-    estimate_bps: float
-    trusted: bool
-    in_flight: int | None = None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The controller's answer. ``abandon_request`` asks the player to cancel that fetch and
-    fetch the same segment again from ``to_variant``."""
-
-    to_variant: int
-    reason: str
-    abandon_request: int | None = None
-    from_variant: int | None = None
-    estimate_bps: float = 0.0
-    buffer_s: float = 0.0
-    at: float | None = None
-
-    @property
-    def switched(self) -> bool:
-        """True when this decision changes the variant (or is the first one): worth an event."""
-        return self.from_variant != self.to_variant
-
-
-@dataclass
-class _SegmentFetch:
-    request_id: int
-    variant: int
-    expected_bytes: int | None
-    slow: bool = False
-    reacted: bool = False
-
-
-def codec_family(codecs: str) -> str:
-    """Family of an RFC 6381 codecs string: AAC profiles share one decoder, MP3 in mp4a does not."""
-    first = codecs.split(",")[0].strip().lower()
-    if not first:
-        return ""
-    if first.startswith("mp4a.40"):
-        return "aac"
-    if first in ("mp4a.69", "mp4a.6b", "mp3"):
-        return "mp3"
-    return first.split(".")[0]
-
-
-def parse_mode(mode: str) -> tuple[str, int | None]:
-    """``auto`` | ``fixed:VARIANT`` | ``max_bitrate`` | ``min_bitrate`` -> (kind, variant)."""
-    text = mode.strip().lower().replace("-", "_")
-    if text in ("auto", "max_bitrate", "min_bitrate"):
-        return text, None
-    if text.startswith("fixed:"):
-        value = text.split(":", 1)[1]
-        try:
-            return "fixed", int(value)
-        except ValueError:
-            raise UsageError(f"ABR mode {mode!r}: VARIANT must be a variant index") from None
-    raise UsageError(f"unknown ABR mode {mode!r}; expected one of {', '.join(MODES)}")
-
-
-def _pick_family(variants: Sequence[VariantInfo]) -> str:
-    """The family with the most variants; ties go to the first listed (the author's default)."""
-    counts: dict[str, int] = {}
-    for v in variants:
-        fam = codec_family(v.codecs)
-        if fam:
-            counts[fam] = counts.get(fam, 0) + 1
-    if not counts:
-        return ""
-    best = max(counts.values())
-    for v in variants:
-        fam = codec_family(v.codecs)
-        if counts.get(fam) == best:
-            return fam
-    return ""  # pragma: no cover
-
-
-class _Bola:
-    """BOLA's score argmax, with its two knobs set from buffer levels rather than by hand.
-
-    Utilities are u_i = ln(b_i / b_0); BOLA picks argmax (V (u_i + gp) - Q) / b_i. The switch
-    point between rungs a < b is Q = V (gp + c_ab), c_ab = (b_b u_a - b_a u_b) / (b_b - b_a);
-    solving for the first switch at ``low_s`` and the last at ``high_s`` gives gp and V.
-    """
-
-    def __init__(self, bandwidths: Sequence[int], low_s: float, high_s: float) -> None:
-        # The controller hands a strictly rising ladder; clamp anyway so that a zero or
-        # repeated rate can never divide by zero or take the log of zero here.
-        rates: list[float] = []
-        for b in bandwidths:
-            rates.append(max(float(b), rates[-1] * (1 + 1e-6) if rates else 1.0))
-        self._rel = [r / rates[0] for r in rates]
-        self._u = [math.log(r) for r in self._rel]
-        self._low = low_s
-        self._high = high_s
-        n = len(bandwidths)
-        self._gp = 0.0
-        self._v = 0.0
-        if n >= 3:
-            c_first = self._c(0, 1)
-            c_last = self._c(n - 2, n - 1)
-            span = max(high_s - low_s, 1e-6)
-            self._gp = (low_s * c_last - high_s * c_first) / span
-            self._v = low_s / max(self._gp + c_first, 1e-9)
-        self._thresholds = self._scan_thresholds()
-
-    def _c(self, a: int, b: int) -> float:
-        ra, rb, ua, ub = self._rel[a], self._rel[b], self._u[a], self._u[b]
-        if rb <= ra:  # cannot happen after the clamp above; never divide by zero
-            return ua
-        return (rb * ua - ra * ub) / (rb - ra)
-
-    def threshold(self, pos: int) -> float:
-        """The buffer level from which BOLA picks ``pos`` or higher (0 for the lowest)."""
-        if pos <= 0:
-            return 0.0
-        if pos >= len(self._thresholds) + 1:
-            return math.inf
-        return self._thresholds[pos - 1]
-
-    def _scan_thresholds(self) -> list[float]:
-        n = len(self._rel)
-        out: list[float] = []
-        for pos in range(1, n):
-            lo, hi = 0.0, 1000.0
-            for _ in range(40):  # the pick is monotonic in the buffer: bisect
-                mid = (lo + hi) / 2
-                if self.pick(mid) >= pos:
-                    hi = mid
-                else:
-                    lo = mid
-            out.append(hi)
-        return out
-
-    def pick(self, buffer_s: float) -> int:
-        """Position (0 = lowest) in the ladder given to the constructor."""
-        n = len(self._rel)
-        if n == 1:
-            return 0
-        if n == 2:
-            return 1 if buffer_s >= (self._low + self._high) / 2 else 0
-        best, best_score = 0, -math.inf
-        for i in range(n):
-            score = (self._v * (self._u[i] + self._gp) - buffer_s) / self._rel[i]
-            if score > best_score:
-                best, best_score = i, score
-        if best_score < 0:  # BOLA would wait; the player's max buffer already does that
-            return n - 1
-        return best
+__all__ = [
+    "MODES",
+    "REASONS",
+    "AbrConfig",
+    "AbrController",
+    "AbrState",
+    "Decision",
+    "VariantInfo",
+    "codec_family",
+    "parse_mode",
+    "variants_from_ladder",
+]
 
 
 class AbrController:
@@ -308,39 +120,7 @@ class AbrController:
 
     # --- ladder ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _filter(
-        variants: Sequence[VariantInfo],
-        max_bitrate: int | None,
-        min_bitrate: int | None,
-        family: str | None,
-    ) -> list[VariantInfo]:
-        """Variants auto mode may use, lowest first. A cap that excludes all keeps the nearest.
-
-        One rung per bandwidth: real ladders repeat a rate (two codecs, two CDNs) and a master
-        without BANDWIDTH gives every variant the same one. The rung kept for a rate is the
-        ladder's main codec family, then the first listed; the others still play when fixed.
-        """
-        fam = _pick_family(variants) if family is None else family.lower()
-        ordered = sorted(variants, key=lambda v: (v.bandwidth, v.index))
-        if fam and fam != "any":
-            same = [v for v in ordered if codec_family(v.codecs) in (fam, "")]
-            ordered = same or ordered
-        rungs: dict[int, VariantInfo] = {}
-        for v in sorted(ordered, key=lambda v: (codec_family(v.codecs) != fam, v.index)):
-            rungs.setdefault(v.bandwidth, v)
-        ordered = sorted(rungs.values(), key=lambda v: v.bandwidth)
-        capped = [
-            v
-            for v in ordered
-            if (max_bitrate is None or v.bandwidth <= max_bitrate)
-            and (min_bitrate is None or v.bandwidth >= min_bitrate)
-        ]
-        if capped:
-            return capped
-        if max_bitrate is not None and all(v.bandwidth > max_bitrate for v in ordered):
-            return ordered[:1]
-        return ordered[-1:]
+    _filter = staticmethod(auto_ladder)
 
     def set_mode(self, mode: str) -> None:
         """Change mode while playing (a key press); takes effect at the next choose()."""
@@ -700,8 +480,3 @@ class AbrController:
             buffer=buf,
             **kwargs,
         )
-
-
-def variants_from_ladder(ladder: Iterable[tuple[int, int, str]]) -> list[VariantInfo]:
-    """From LadderInfo.variants ((index, bandwidth, codecs) tuples)."""
-    return [VariantInfo(i, bw, codecs) for i, bw, codecs in ladder]

@@ -1,0 +1,190 @@
+"""The ABR's values: the ladder (``VariantInfo``), its tuning (``AbrConfig``), its state and
+its output (``Decision``), the modes and reasons, and the small pure helpers over them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from kithara_cli.abr.estimator import EstimatorConfig
+from kithara_cli.errors import UsageError
+
+REASONS: tuple[str, ...] = (
+    "startup",
+    "throughput",
+    "buffer",
+    "load_slow",
+    "abandon",
+    "failed",
+    "manual",
+)
+MODES: tuple[str, ...] = ("auto", "fixed:VARIANT", "max_bitrate", "min_bitrate")
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """One rung of the ladder. ``index`` is the player's variant index (playlist order)."""
+
+    index: int
+    bandwidth: int
+    codecs: str = ""
+
+
+@dataclass(frozen=True)
+class AbrConfig:
+    """Thresholds of the auto mode. Seconds are seconds of media buffered ahead."""
+
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    safety: float = 0.9  # share of the estimate usable to stay or go down
+    up_safety: float = 0.7  # share usable to go up
+    startup_safety: float = 0.7
+    fill_share: float = 0.5
+    throughput_below_s: float = 6.0  # throughput rule below, BOLA above
+    bola_low_s: float = 6.0  # BOLA picks the lowest variant below this buffer
+    bola_high_s: float = 14.0  # ... and the highest from this buffer up
+    bola_band_s: float = 2.0  # hysteresis around each BOLA switch point
+    bola_down_step: int = 1  # rungs BOLA may step down at once
+    # BOLA may switch up to a rung over sustain_factor x the long average throughput only if
+    # the buffer lasts this many segments there before it would switch back down.
+    sustain_factor: float = 0.9
+    min_excursion_segments: float = 3.0
+    # The player idles at its cap (30 s) less one segment: bandwidth is going spare.
+    full_buffer_s: float = 28.0
+    up_min_buffer_s: float = 8.0  # no switch up below
+    well_buffered_s: float = 12.0  # no switch down at or above
+    min_switch_interval_s: float = 2.0
+    emergency_buffer_s: float = 4.0  # down-switches below this ignore the interval
+    # In-flight rule: trust a fetch's own rate after this much body time.
+    abandon_min_body_s: float = 0.4
+    rate_window_s: float = 1.0  # ... measured over the last this many seconds
+    # Abandon only if the lower segment lands in at most this share of the remaining time.
+    abandon_saving: float = 0.8
+    load_slow_step: int = 1  # rungs a load_slow reaction may step down at once
+    dry_margin_s: float = 0.0  # "runs dry" means within this of empty
+    empty_buffer_fetch_s: float = 0.5  # at an empty buffer, a fetch may take this long
+    # A variant whose segment failed after its retries sits out this long (shaka's
+    # streaming.maxDisabledTime, 30 s): the next segments do not each pay the retries.
+    failed_exclusion_s: float = 30.0
+
+
+@dataclass
+class AbrState:
+    """A snapshot of the controller's view, for the dashboard and for tests."""
+
+    current: int | None
+    buffer_s: float
+    now: float
+    last_switch_at: float | None
+    estimate_bps: float
+    trusted: bool
+    in_flight: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The controller's answer. ``abandon_request`` asks the player to cancel that fetch and
+    fetch the same segment again from ``to_variant``."""
+
+    to_variant: int
+    reason: str
+    abandon_request: int | None = None
+    from_variant: int | None = None
+    estimate_bps: float = 0.0
+    buffer_s: float = 0.0
+    at: float | None = None
+
+    @property
+    def switched(self) -> bool:
+        """True when this decision changes the variant (or is the first one): worth an event."""
+        return self.from_variant != self.to_variant
+
+
+@dataclass
+class _SegmentFetch:
+    request_id: int
+    variant: int
+    expected_bytes: int | None
+    slow: bool = False
+    reacted: bool = False
+
+
+def codec_family(codecs: str) -> str:
+    """Family of an RFC 6381 codecs string: AAC profiles share one decoder, MP3 in mp4a does not."""
+    first = codecs.split(",")[0].strip().lower()
+    if not first:
+        return ""
+    if first.startswith("mp4a.40"):
+        return "aac"
+    if first in ("mp4a.69", "mp4a.6b", "mp3"):
+        return "mp3"
+    return first.split(".")[0]
+
+
+def parse_mode(mode: str) -> tuple[str, int | None]:
+    """``auto`` | ``fixed:VARIANT`` | ``max_bitrate`` | ``min_bitrate`` -> (kind, variant)."""
+    text = mode.strip().lower().replace("-", "_")
+    if text in ("auto", "max_bitrate", "min_bitrate"):
+        return text, None
+    if text.startswith("fixed:"):
+        value = text.split(":", 1)[1]
+        try:
+            return "fixed", int(value)
+        except ValueError:
+            raise UsageError(f"ABR mode {mode!r}: VARIANT must be a variant index") from None
+    raise UsageError(f"unknown ABR mode {mode!r}; expected one of {', '.join(MODES)}")
+
+
+def _pick_family(variants: Sequence[VariantInfo]) -> str:
+    """The family with the most variants; ties go to the first listed (the author's default)."""
+    counts: dict[str, int] = {}
+    for v in variants:
+        fam = codec_family(v.codecs)
+        if fam:
+            counts[fam] = counts.get(fam, 0) + 1
+    if not counts:
+        return ""
+    best = max(counts.values())
+    for v in variants:
+        fam = codec_family(v.codecs)
+        if counts.get(fam) == best:
+            return fam
+    return ""  # pragma: no cover
+
+
+def variants_from_ladder(ladder: Iterable[tuple[int, int, str]]) -> list[VariantInfo]:
+    """From LadderInfo.variants ((index, bandwidth, codecs) tuples)."""
+    return [VariantInfo(i, bw, codecs) for i, bw, codecs in ladder]
+
+
+def auto_ladder(
+    variants: Sequence[VariantInfo],
+    max_bitrate: int | None,
+    min_bitrate: int | None,
+    family: str | None,
+) -> list[VariantInfo]:
+    """Variants auto mode may use, lowest first. A cap that excludes all keeps the nearest.
+
+    One rung per bandwidth: real ladders repeat a rate (two codecs, two CDNs) and a master
+    without BANDWIDTH gives every variant the same one. The rung kept for a rate is the
+    ladder's main codec family, then the first listed; the others still play when fixed.
+    """
+    fam = _pick_family(variants) if family is None else family.lower()
+    ordered = sorted(variants, key=lambda v: (v.bandwidth, v.index))
+    if fam and fam != "any":
+        same = [v for v in ordered if codec_family(v.codecs) in (fam, "")]
+        ordered = same or ordered
+    rungs: dict[int, VariantInfo] = {}
+    for v in sorted(ordered, key=lambda v: (codec_family(v.codecs) != fam, v.index)):
+        rungs.setdefault(v.bandwidth, v)
+    ordered = sorted(rungs.values(), key=lambda v: v.bandwidth)
+    capped = [
+        v
+        for v in ordered
+        if (max_bitrate is None or v.bandwidth <= max_bitrate)
+        and (min_bitrate is None or v.bandwidth >= min_bitrate)
+    ]
+    if capped:
+        return capped
+    if max_bitrate is not None and all(v.bandwidth > max_bitrate for v in ordered):
+        return ordered[:1]
+    return ordered[-1:]
