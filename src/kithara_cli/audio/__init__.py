@@ -54,6 +54,7 @@ Never:
 from kithara_cli.audio.bounds import DecoderLimits
 from kithara_cli.audio.container import PROBE_OPTIONS, SourceInfo
 from kithara_cli.audio.decoder import Decoder
+from kithara_cli.audio.devices import list_devices, open_sink
 from kithara_cli.audio.output import (
     DEVICE_ENV,
     NO_DEVICE_MESSAGE,
@@ -62,8 +63,6 @@ from kithara_cli.audio.output import (
     Sink,
     WavSink,
     float_to_s16,
-    list_devices,
-    open_sink,
 )
 from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
 from kithara_cli.audio.ring import PcmRing
