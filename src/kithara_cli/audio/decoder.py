@@ -18,7 +18,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from kithara_cli.audio.bounds import DecoderLimits
@@ -31,6 +30,7 @@ from kithara_cli.audio.container import (
     describe,
     ogg_duration,
 )
+from kithara_cli.audio.decoder_status import DecoderStatus
 from kithara_cli.audio.guard import ReadGuard, SourceClosed, open_audio
 from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
 from kithara_cli.audio.reader import CountingReader
@@ -38,7 +38,6 @@ from kithara_cli.audio.ring import PcmRing
 from kithara_cli.audio.seeking import Mp3SeekFix, demuxer_seek
 from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError
-from kithara_cli.events.types import DecoderError as DecoderErrorEvent
 from kithara_cli.events.types import Event, Notice
 from kithara_cli.stream import ByteStream
 
@@ -54,12 +53,9 @@ _TRUNCATION_SLACK_SECONDS = 0.5
 _TRUNCATION_SLACK_FRACTION = 0.03
 # A fresh source is decoded from its start (not seeked) when the target is this close.
 NO_SEEK_WINDOW_SECONDS = 12.0
-# A source closed under a read with no command yet: how long to wait for the reopen or stop
-# that follows (a seek retires the old HLS run just before it sends the reopen).
-_CLOSED_GRACE = 1.0
 
 
-class Decoder:
+class Decoder(DecoderStatus):
     """Decodes ``source`` into ``ring`` on a thread: float32 at ``out_rate``/``out_channels``.
 
     Commands (``seek``, ``reopen``, ``stop``) are thread-safe requests carried out by the
@@ -159,34 +155,6 @@ class Decoder:
             ).start()
         return self
 
-    @property
-    def rate(self) -> int:
-        return self._rate
-
-    @property
-    def channels(self) -> int:
-        return self._channels
-
-    @property
-    def position_decoded(self) -> float:
-        """Timeline seconds just past the last frame written to the ring."""
-        return self._out.position_decoded
-
-    @property
-    def bytes_read(self) -> int:
-        """Bytes read from the current source so far (probing, side reads and decoding)."""
-        return self._reader.bytes_read if self._reader else 0
-
-    @property
-    def bytes_at_first_audio(self) -> int | None:
-        """Bytes read from the current source when its first frames reached the ring."""
-        return self._bytes_at_first_audio
-
-    @property
-    def max_offset_at_first_audio(self) -> int | None:
-        """Furthest byte of the current source read when its first frames reached the ring."""
-        return self._max_offset_at_first_audio
-
     def seek(self, seconds: float) -> None:
         """Request a sample-accurate seek; the ring is cleared by the decoder thread."""
         self._commands.put(("seek", max(0.0, float(seconds))))
@@ -224,60 +192,6 @@ class Decoder:
         if self._thread.is_alive():
             self._thread.join(timeout)
         return not self._thread.is_alive()
-
-    # --- plumbing ----------------------------------------------------------------------------
-
-    def _publish(self, event: Event) -> None:
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(event)
-        except Exception:  # a subscriber's bug must not kill decoding
-            pass
-
-    def _fail(self, error: KitharaError) -> None:
-        with self._error_lock:
-            if self.error is not None:
-                return  # the watchdog's report came first
-            self.error = error
-        self._publish(DecoderErrorEvent(message=str(error)))
-
-    # --- bounds and the hang watchdog --------------------------------------------------------
-
-    def _after_close(self) -> None:
-        """The source closed under a read: go on with the command that follows (a seek's
-        reopen), end on a stop, fail if neither comes."""
-        deadline = self._clock() + _CLOSED_GRACE
-        while not self._commands.any():
-            if self._clock() >= deadline:
-                raise DecoderError("the stream was closed while it was being read")
-            self._commands.wait(0.05)
-        if self._commands.stopped:
-            raise Stopped
-
-    def _progress(self) -> tuple[int, ...]:
-        reader = self._reader
-        return (
-            reader.bytes_read if reader is not None else 0,
-            id(reader),
-            self._frames_decoded,
-            self._ring.frames_written,
-            self.seeks_done,
-        )
-
-    def _waiting_for_input(self) -> bool:
-        return (
-            self._thread.is_alive()
-            and not self._commands.stopped
-            and not self._out.writing
-            and not self.eof.is_set()
-            and self.error is None
-        )
-
-    def _hung(self, log: Path | None) -> None:
-        error = self._guard.stalled(log)
-        self._fail(error)
-        self._commands.nudge()
 
     # --- the thread --------------------------------------------------------------------------
 
