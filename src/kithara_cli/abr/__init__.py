@@ -36,6 +36,8 @@ Never: blocks the caller, reacts to LoadSlow while well buffered, abandons a fet
 stall (nothing arrives sooner through an outage), or is shared between threads (one controller
 per stream, called from the thread that owns the downloader's events).
 
+The controller is ``controller`` (the rules), ``decision`` (its values: ladder, config,
+state, decisions, modes) and ``bola`` (BOLA's score); ``estimator`` measures.
 The benchmark lives beside it and is not needed to play: ``sim`` (a deterministic simulator,
 no sockets), ``profiles`` (seeded synthetic profiles and the 102 real traces shipped in
 ``traces/``, with their dev / validation split), ``baselines`` (fixed lowest/highest, hls.js's

@@ -21,9 +21,9 @@ Promises:
   positions whatever the container's own timestamps. A fresh source whose target is within
   12 s of its start is decoded from the start and trimmed, never demuxer-seeked. A source
   marked ``sequential`` (an HLS run) is opened as a stream, never seeked inside, and its
-  container's duration is not taken as the source's. A source that comes in parts (its file
-  object has ``continuation()``: an HLS run across an fMP4 init change) is decoded part after
-  part, gaplessly.
+  container's duration is not taken as the source's. A source that comes in parts (a ``stream.ByteStream``
+  whose ``continuation()`` gives the next: an HLS run across an fMP4 init change) is decoded
+  part after part, gaplessly.
 - The decoder thread never raises into another thread: a failure sets ``decoder.error`` (a
   ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
   input that ends well before its declared duration is reported as truncated.
@@ -34,8 +34,9 @@ Promises:
   ``KITHARA_HANG_TIMEOUT`` for tests): from the first byte read, an open container within 15 s
   and decoded audio within 30 s (else ``DecoderError``, exit 5); no progress for 60 s while
   waiting for input dumps every thread's stack to a crash log and fails the decoder.
-- Sinks share one surface (``start/stop/pause/volume/underruns/frames_played/rate/channels/
-  latency/finished/error``). ``open_sink`` parses ``--output``; ``default`` with no device (or
+- Sinks share one surface, the ``Sink`` Protocol (``start/stop/pause/volume/underruns/
+  frames_played/rate/channels/latency/finished/error``). ``open_sink`` (``devices``) parses
+  ``--output``; ``default`` with no device (or
   ``KITHARA_AUDIO_DEVICE=none``, or no PortAudio) gives a ``NullSink`` and a one-line message.
   A sink that can no longer play (a WAV on a full disk, a device PortAudio stopped) sets
   ``error`` (an ``OutputError``) once and stops consuming; it never raises from its thread.

@@ -32,8 +32,12 @@ Contract:
 
 Modules: :mod:`.stats` (min/median/max, paired ratios), :mod:`.runner` (process timing:
 ``wait4`` CPU and peak RSS of one child, first stdout byte, A/B alternation, caps),
-:mod:`.peers` (finding peers and their command lines), :mod:`.scenarios` (what is measured),
-:mod:`.report` (records, JSON, tables), :mod:`.compare` (baselines).
+:mod:`.peers` (finding peers and their command lines), :mod:`.scenarios` (the registry of
+what is measured), :mod:`.context` (a run's settings, context and server), :mod:`.records`
+(records from measurements), one module a scenario family (:mod:`.scenario_fetch`,
+:mod:`.scenario_startup`, :mod:`.scenario_playback`, :mod:`.scenario_abr`; in-process
+playback takes ``play.Player``, never the command layer), :mod:`.report` (records, JSON,
+tables), :mod:`.compare` (baselines).
 """
 
 from kithara_cli.bench.scenarios import SCENARIOS

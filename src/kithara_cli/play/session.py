@@ -49,7 +49,10 @@ STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's de
 
 
 class Player:
-    """One playback of one URL or file. ``start()``, then ``run_until_done()`` or drive it."""
+    """One playback of one URL or file: ``open(target, start_at)``, then ``wait()`` until
+    ``ended`` while keys drive ``toggle_pause``/``change_volume``/``seek_*``; ``close()``
+    always (it stops and joins every thread, whatever state ``open`` got to). ``error`` is
+    the first failure (decoder, sink, or ``fail`` from outside); ``snapshot`` is for the UI."""
 
     def __init__(
         self, bus: EventBus, settings: PlayerSettings, downloader: Downloader | None = None

@@ -1,7 +1,7 @@
 """UI: what a person sees - progress bars, the live dashboard, log lines.
 
-Promises: reads events (snapshots or a bounded queue), never blocks the downloader, decoder or
-audio callback; text from the network reaches a terminal only through ``ui.sanitize`` (control
+Promises: reads events (snapshots or a bounded queue) and the player's typed
+``play.Snapshot``, never blocks the downloader, decoder or audio callback; text from the network reaches a terminal only through ``ui.sanitize`` (control
 characters, escape sequences and bidi overrides shown as visible escapes, lines capped with an
 ellipsis) and is never parsed as Rich markup; NO_COLOR and non-TTY outputs are respected.
 Machine output (``--events``, ``fetch --list --json``) is JSON and stays raw.
