@@ -48,11 +48,11 @@ throughput rule, BBA-0, the Rust kithara controller), ``sabre_rules`` (BOLA-E, D
 traces, when asked.
 """
 
-from kithara_cli.abr.controller import (
+from kithara_cli.abr.controller import AbrController
+from kithara_cli.abr.decision import (
     MODES,
     REASONS,
     AbrConfig,
-    AbrController,
     AbrState,
     Decision,
     VariantInfo,

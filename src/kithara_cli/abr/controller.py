@@ -36,17 +36,13 @@ from dataclasses import replace
 
 from kithara_cli.abr.bola import _Bola
 from kithara_cli.abr.decision import (
-    MODES,
-    REASONS,
     AbrConfig,
     AbrState,
     Decision,
     VariantInfo,
     _SegmentFetch,
     auto_ladder,
-    codec_family,
     parse_mode,
-    variants_from_ladder,
 )
 from kithara_cli.abr.estimator import BandwidthEstimator
 from kithara_cli.errors import UsageError
@@ -61,18 +57,7 @@ from kithara_cli.events.types import (
     RetryExhausted,
 )
 
-__all__ = [
-    "MODES",
-    "REASONS",
-    "AbrConfig",
-    "AbrController",
-    "AbrState",
-    "Decision",
-    "VariantInfo",
-    "codec_family",
-    "parse_mode",
-    "variants_from_ladder",
-]
+__all__ = ["AbrController", "Decision", "VariantInfo"]  # the rest: abr.decision
 
 
 class AbrController:
