@@ -108,3 +108,28 @@ def test_play_fixed_and_fetch_variant_pick_the_same_variant(spec: str) -> None:
     fetched = choose_variant(master, spec)
     by_index = {r.index: r for r in rungs}
     assert by_index[played].media_url == fetched.uri
+
+
+# Probes of third-party or stdlib internals (not seams between kithara's layers).
+LIBRARY_PROBES = {"cli.py", "net/httpx_client.py", "net/asyncio_sync.py"}
+
+
+def test_no_seam_is_probed_with_getattr() -> None:
+    """A seam is a typed Protocol implemented in full: no ``getattr(x, "name")`` or
+    ``hasattr(x, "name")`` discovering an optional member (dataclass fields read by a
+    variable name are not probes)."""
+    probes = []
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).as_posix()
+        if rel in LIBRARY_PROBES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                probes.append(f"{rel}:{node.lineno} {node.func.id}(..., {node.args[1].value!r})")
+    assert not probes, probes
