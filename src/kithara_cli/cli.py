@@ -84,6 +84,11 @@ EXIT_CODES = (
 )
 
 
+# Written out here (kept equal to commands/demo.py's by a test): importing that for --help
+# would cost start-up.
+DEMO_PROFILES = "story: fast, a dip to 100 kbit/s, recovery, an outage; fast; slow; flaky"
+
+
 def _sigterm_as_interrupt() -> None:
     """Ctrl-C and kill (SIGTERM) end a command at a safe point: state saved, exit non-zero."""
     from kithara_cli import interrupt
@@ -264,6 +269,14 @@ def play(
         ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,
+    demo_profile: Annotated[
+        str,
+        typer.Option(
+            "--demo-profile",
+            help="The demo's simulated network (" + DEMO_PROFILES + ").",
+            metavar="NAME",
+        ),
+    ] = "story",
     output: Annotated[
         str,
         typer.Option(
@@ -272,6 +285,12 @@ def play(
     ] = "default",
     list_devices: Annotated[
         bool, typer.Option("--list-devices", help="List audio output devices and exit.")
+    ] = False,
+    list_outputs: Annotated[
+        bool,
+        typer.Option(
+            "--list-outputs", help="List what --output accepts (sinks, devices) and exit."
+        ),
     ] = False,
     buffer: Annotated[
         float, typer.Option("--buffer", min=0.1, max=60.0, help="Seconds of decoded audio ahead.")
@@ -343,6 +362,8 @@ def play(
         audio=audio,
         no_ui=no_ui,
         length=length,
+        demo_profile=demo_profile,
+        list_outputs=list_outputs,
     )
     try:
         run_play(options, common)
