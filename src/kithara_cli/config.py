@@ -37,10 +37,6 @@ DEFAULTS_TABLE = "defaults"
 NOT_SETTABLE = frozenset({"help", "version", "config", "no_config"})
 
 
-class ConfigError(UsageError):
-    """The config file cannot be used: one line with the file and line, exit 2."""
-
-
 def default_path(env: Mapping[str, str] | None = None) -> Path:
     """``$XDG_CONFIG_HOME/kithara/config.toml``, else ``~/.config/kithara/config.toml``."""
     env = os.environ if env is None else env
@@ -92,24 +88,24 @@ def load(path: Path, commands: Mapping[str, Command]) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise UsageError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+        raise UsageError(f"{path}: cannot read the config file: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        raise ConfigError(f"{path}:{line}: not valid TOML: {str(exc).split(' (at')[0]}") from None
+        raise UsageError(f"{path}:{line}: not valid TOML: {str(exc).split(' (at')[0]}") from None
     config = Config(path)
     tables: list[tuple[str, Any]] = sorted(data.items(), key=lambda kv: kv[0] != DEFAULTS_TABLE)
     for table, body in tables:
         if table != DEFAULTS_TABLE and table not in commands:
             names = ", ".join(f"[{n}]" for n in (DEFAULTS_TABLE, *commands))
-            raise ConfigError(
+            raise UsageError(
                 f"{path}:{_table_line(text, table)}: unknown table [{table}] (use {names})"
             )
         if not isinstance(body, dict):
-            raise ConfigError(f"{path}:{_table_line(text, table)}: {table} must be a [table]")
+            raise UsageError(f"{path}:{_table_line(text, table)}: {table} must be a [table]")
         targets = list(commands) if table == DEFAULTS_TABLE else [table]
         for key, value in body.items():
             line = _key_line(text, table, key)
@@ -125,7 +121,7 @@ def load(path: Path, commands: Mapping[str, Command]) -> Config:
                 opts[param.name] = Setting(value, table, line)
             if not found:
                 where = "any command" if table == DEFAULTS_TABLE else f"kithara {table}"
-                raise ConfigError(f"{path}:{line}: unknown key {key!r}: not an option of {where}")
+                raise UsageError(f"{path}:{line}: unknown key {key!r}: not an option of {where}")
     return config
 
 
@@ -150,7 +146,7 @@ def _check(
     param: Option,
 ) -> None:
     if isinstance(value, (dict, list)) and not param.multiple:
-        raise ConfigError(f"{path}:{line}: bad value for {key} in [{table}]: expected one value")
+        raise UsageError(f"{path}:{line}: bad value for {key} in [{table}]: expected one value")
     if param.multiple and not isinstance(value, list):
         value = [value]
     try:
@@ -158,7 +154,7 @@ def _check(
             raise BadParameter("expected true or false")
         param.type_cast_value(Context(command), value)
     except BadParameter as exc:
-        raise ConfigError(
+        raise UsageError(
             f"{path}:{line}: bad value for {key} in [{table}]: {exc.message}"
         ) from None
 

@@ -10,7 +10,9 @@ event, ``--verbose`` or an error message (an error names the file and line only)
 from __future__ import annotations
 
 import http.cookiejar
+import re
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,8 +33,12 @@ def _load_file(jar: http.cookiejar.CookieJar, path: Path) -> None:
     if not isinstance(jar, http.cookiejar.MozillaCookieJar):  # pragma: no cover - by design
         raise TypeError("a MozillaCookieJar reads cookies.txt")
     try:
-        # Session cookies (expiry 0) are what browsers export most: keep them for this run.
-        jar.load(str(path), ignore_discard=True, ignore_expires=False)
+        with warnings.catch_warnings():
+            # the jar reports a malformed line as a warning with a traceback quoting the line
+            # (cookie value and all): never shown, the error below names the line instead
+            warnings.simplefilter("ignore")
+            jar.load(str(path), ignore_discard=True, ignore_expires=True)
+        _drop_expired(jar)
     except FileNotFoundError:
         raise UsageError(f"--cookies {path}: no such file") from None
     except IsADirectoryError:
@@ -43,15 +49,31 @@ def _load_file(jar: http.cookiejar.CookieJar, path: Path) -> None:
         # LoadError's text quotes the offending line, cookie value and all: not shown.
         line = _bad_line(path)
         where = f" (line {line})" if line else ""
+        if line == 1:
+            where += ": it must start with '# Netscape HTTP Cookie File'"
         raise UsageError(f"--cookies {path}: not a Netscape cookies.txt file{where}") from exc
 
 
+def _drop_expired(jar: http.cookiejar.CookieJar) -> None:
+    """Expired cookies out; expiry 0 is a session cookie (as browsers export them): kept."""
+    now = time.time()
+    for cookie in list(jar):
+        if cookie.expires == 0:
+            cookie.expires = None
+            cookie.discard = True
+        elif cookie.expires is not None and cookie.expires <= now:
+            jar.clear(cookie.domain, cookie.path, cookie.name)
+
+
 def _bad_line(path: Path) -> int | None:
-    """The first line that is neither a comment nor seven tab-separated fields."""
+    """The first line that is neither a comment nor seven tab-separated fields (the first
+    line must be the format's magic comment, as ``MozillaCookieJar`` requires)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
+    if not re.match(r"#( Netscape)? HTTP Cookie File", text):
+        return 1
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         if not stripped or (stripped.startswith("#") and not stripped.startswith("#HttpOnly_")):
