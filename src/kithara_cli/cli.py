@@ -412,7 +412,7 @@ def play(
 @app.command(epilog=BENCH_EPILOG, cls=Command, context_settings=env_settings("bench"))
 def bench(
     quick: Annotated[
-        bool, typer.Option("--quick", help="The short run CI uses (< 2 min).")
+        bool, typer.Option("--quick", help="The short run CI uses (under 2 min).")
     ] = False,
     scenario: Annotated[
         list[str] | None,

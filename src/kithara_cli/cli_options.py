@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.types import FloatRange, IntRange
 from typer.core import TyperCommand, TyperOption
 
 # The table of errors.py's docstring, for --help (tests hold the two to each other).
@@ -35,7 +36,7 @@ def epilog(command: str, *examples: str) -> str:
 def settings_note(command: str) -> str:
     return (
         f"Defaults come from the config file ([defaults] and [{command}] tables; see "
-        f"'kithara config show'), then KITHARA_{command.upper()}_<OPTION> environment "
+        f"'kithara config show'), then KITHARA_{command.upper()}_OPTION environment "
         f"variables (e.g. KITHARA_{command.upper()}_TIMEOUT=30); flags win over both."
     )
 
@@ -97,10 +98,37 @@ class Command(TyperCommand):
         for param in self.params:
             if isinstance(param, TyperOption):
                 param.show_envvar = False
+            if isinstance(param.type, IntRange | FloatRange):
+                param.type = _readable_range(param.type)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+
+class _ReadableIntRange(IntRange):
+    """A range shown as "1 to 32" or "at least 1", not Click's "1<=x<=32"."""
+
+    def _describe_range(self) -> str:
+        return _describe(self.min, self.max)
+
+
+class _ReadableFloatRange(FloatRange):
+    def _describe_range(self) -> str:
+        return _describe(self.min, self.max)
+
+
+def _describe(low: float | None, high: float | None) -> str:
+    if low is None:
+        return f"at most {high}"
+    if high is None:
+        return f"at least {low}"
+    return f"{low} to {high}"
+
+
+def _readable_range(kind: IntRange | FloatRange) -> IntRange | FloatRange:
+    cls = _ReadableIntRange if isinstance(kind, IntRange) else _ReadableFloatRange
+    return cls(kind.min, kind.max, kind.min_open, kind.max_open, kind.clamp)
 
 
 HeaderOpt = Annotated[

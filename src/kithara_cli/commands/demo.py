@@ -63,8 +63,8 @@ PROFILES: dict[str, DemoProfile] = {
             "story",
             "fast, a dip to 100 kbit/s (switch down, LoadSlow), recovery, a 3 s outage",
             (
-                _fast(3.0, kbit=1000.0),
-                Phase(14.0, 100.0, "network: dip to 100 kbit/s (less than any variant needs)"),
+                _fast(4.0),
+                Phase(12.0, 100.0, "network: dip to 100 kbit/s (less than any variant needs)"),
                 _fast(8.0, "recovered", 800.0),
                 Phase(3.0, 0.0, "network: outage (nothing gets through)"),
                 _fast(1e9, "back", 800.0),
