@@ -59,7 +59,7 @@ complete -c kithara -n '__fish_seen_subcommand_from play' -l insecure -d 'Do not
 complete -c kithara -n '__fish_seen_subcommand_from play' -l cookies -r -d 'Netscape cookies.txt (as curl, wget and yt-dlp use): each cookie goes only to the domains and paths it names. Never logged.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l cookie -r -d 'A cookie for the URL\'s host (repeatable). Never logged.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l help -s h -d 'Show help and exit.'
-complete -c kithara -n '__fish_seen_subcommand_from bench' -l quick -d 'The short run CI uses (< 2 min).'
+complete -c kithara -n '__fish_seen_subcommand_from bench' -l quick -d 'The short run CI uses (under 2 min).'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l scenario -r -d 'Run only this scenario (repeatable).'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l json -r -d 'Write results as JSON to this file.'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l compare -r -d 'Baseline JSON: exit non-zero when a metric regresses.'

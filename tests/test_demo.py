@@ -136,12 +136,13 @@ def test_story_demo_in_tmux(tmux: Tmux, tmp_path: Path) -> None:  # noqa: F811
         screens.append(tmux.screen())
         time.sleep(0.5)
     everything = "\n".join(screens)
+    (tmp_path / "screens.txt").write_text("\n\f\n".join(screens))  # for a failure's reader
     # the caption told the story as it went
     for caption in ("network: fast", "network: dip to 100 kbit/s", "network: recovered",
                     "network: outage"):  # fmt: skip
         assert caption in everything, caption
     # the ABR panel's legend, and the events log: a LoadSlow, a switch down and one up
-    assert "▶ playing" in everything and "N× = estimate / bitrate" in everything
+    assert "▶ playing → next  ┃ estimate  N× = est/bitrate" in everything
     assert "LOAD SLOW" in everything
     abr_lines = {
         line for s in screens for line in s.splitlines() if " ABR " in line and " → v" in line

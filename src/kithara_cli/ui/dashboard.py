@@ -437,7 +437,8 @@ def _ratio_style(ratio: float) -> str:
 
 
 # What the ladder's marks and figures mean (a bare ┃ and "7.8×" told nobody).
-ABR_LEGEND = "▶ playing  → loading  ┃ estimate  N× = estimate / bitrate"
+# At most 46 cells: the narrowest ABR panel (wide layout, 120 columns) is 49 wide.
+ABR_LEGEND = "▶ playing → next  ┃ estimate  N× = est/bitrate"
 
 
 def abr_lines(snap: DashboardSnapshot, width: int) -> list[Line]:
