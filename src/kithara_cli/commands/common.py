@@ -36,6 +36,9 @@ class CommonOptions:
     events_path: Path | None = None
     deadline: float | None = None  # --deadline: seconds per request attempt, all of it
     insecure: bool = False
+    cookies_file: Path | None = None  # --cookies: a Netscape cookies.txt
+    cookies: list[str] = field(default_factory=list)  # --cookie NAME=VALUE (repeatable)
+    url: str | None = None  # where --cookie pairs are sent (the command's URL)
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}
@@ -44,7 +47,13 @@ class CommonOptions:
             if not sep or not name.strip():
                 raise UsageError(f"bad --header {raw!r}: expected 'Name: value'")
             headers[name.strip()] = value.strip()
+        jar = None
+        if self.cookies_file is not None or self.cookies:
+            from kithara_cli.net.cookies import load_cookies
+
+            jar = load_cookies(self.cookies_file, self.cookies, self.url)
         return NetConfig(
+            cookies=jar,
             headers=headers,
             user_agent=self.user_agent or DEFAULT_USER_AGENT,
             read_timeout=self.timeout,

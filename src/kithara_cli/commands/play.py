@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kithara_cli import interrupt
@@ -37,22 +37,30 @@ class PlayOptions:
     audio: str | None = None
     no_ui: bool = False
     length: float | None = None
+    demo_profile: str = "story"
+    list_outputs: bool = False
 
 
-@contextlib.contextmanager
-def demo_server() -> Iterator[str]:
-    """The built-in demo: a generated HLS ladder served on loopback (no network needed)."""
-    from kithara_cli.media.cache import demo_ladder
-    from kithara_cli.server import MediaServer
+def list_outputs() -> list[str]:
+    """What ``--output`` accepts: the built-in sinks, then each device (none is opened)."""
+    from kithara_cli.audio import list_devices
 
-    master = demo_ladder()
-    with MediaServer(master.parent) as server:
-        yield server.url(master.name)
+    devices = list_devices()
+    return [
+        "default        the system's default output device (null when there is none)",
+        "null           play silently, in real time (tests, benchmarks)",
+        "wav:FILE       write the decoded audio to FILE as WAV",
+        "INDEX or NAME  one of these devices:",
+        *(f"  {d}" for d in devices or ["(no audio output devices found)"]),
+    ]
 
 
 def run_play(options: PlayOptions, common: CommonOptions) -> None:
     from kithara_cli.ui.console import print_note, stderr_is_terminal
 
+    if options.list_outputs or options.output.strip().lower() == "help":
+        print("\n".join(list_outputs()))
+        return
     if options.list_devices:
         from kithara_cli.audio import list_devices
 
@@ -71,11 +79,18 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
     start_at = parse_time(options.start)
     interactive = stderr_is_terminal() and sys.stdin.isatty()
     use_ui = interactive and not options.no_ui
+    caption: Callable[[], str] | None = None
     with contextlib.ExitStack() as stack:
         if options.demo and options.url is None:
-            target = stack.enter_context(demo_server())
+            from kithara_cli.commands.demo import demo_server, get_profile
+
+            demo = stack.enter_context(demo_server(get_profile(options.demo_profile)))
+            target, caption = demo.url, demo.caption
             if not use_ui:
-                print_note("playing the built-in demo (a generated HLS ladder on loopback)")
+                print_note(
+                    "playing the built-in demo (a generated HLS ladder on loopback, "
+                    f"network profile {demo.profile.name!r}: {demo.profile.summary})"
+                )
         else:
             assert options.url is not None
             target = options.url
@@ -100,7 +115,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         if player.message:
             print_note(player.message)
         if early is not None:
-            _run_interactive(player, bus, early, target)
+            _run_interactive(player, bus, early, target, caption)
         else:
             _run_plain(player, interactive)
         if player.error is not None:
@@ -122,7 +137,13 @@ def _run_plain(player: Player, interactive: bool) -> None:
         interrupt.check()
 
 
-def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: str) -> None:
+def _run_interactive(
+    player: Player,
+    bus: EventBus,
+    early: EventQueue,
+    title: str,
+    caption: Callable[[], str] | None = None,
+) -> None:
     from kithara_cli.ui.keys import KeyReader
 
     with KeyReader() as keys:
@@ -142,6 +163,7 @@ def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: st
             player_snapshot=lambda: player.snapshot,
             title=title,
             queue=early,
+            caption=caption,
         )
         with dashboard:
             while not player.ended:

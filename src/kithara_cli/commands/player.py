@@ -7,7 +7,6 @@ drive it through a handful of methods; nothing here draws or reads the terminal.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -48,18 +47,10 @@ def _import_hls_modules() -> None:
 
 
 def seconds_since_process_start() -> float:
-    """Wall time since this process was created (so Python's own start-up counts too)."""
-    try:
-        with open("/proc/self/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        start_ticks = int(fields[19])
-        ticks = os.sysconf("SC_CLK_TCK")
-        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / ticks
-    except (OSError, ValueError, IndexError):
-        return time.monotonic() - _IMPORT_TIME
+    """Seconds since kithara was launched (see :mod:`kithara_cli.launch`)."""
+    from kithara_cli.launch import seconds_since_launch
 
-
-_IMPORT_TIME = time.monotonic()
+    return seconds_since_launch()
 
 
 def parse_time(text: str | None) -> float:

@@ -24,7 +24,8 @@ It promises:
   per cent), and connections sharing a rate take turns.
 - ``add_route`` serves computed bodies (live playlists that advance with time).
 - ``stats`` counts every request (method, path, Range, status) and body bytes per path,
-  thread-safely, before the bytes reach the client.
+  thread-safely, before the bytes reach the client; ``stats.seen()`` adds the headers each
+  request came with (Cookie, User-Agent...).
 - ``stop()`` closes the socket, cancels in-flight responses (even stalled ones) and ends the
   thread. Instances share nothing, so parallel test workers each run their own on port 0.
 

@@ -219,7 +219,13 @@ class MediaServer:
         headers: Mapping[str, str] | None = None,
     ) -> web.Response:
         """A short text response made by the server itself (errors, redirects)."""
-        self.stats.record(request.method, path, request.headers.get("Range"), status)
+        self.stats.record(
+            request.method,
+            path,
+            request.headers.get("Range"),
+            status,
+            headers=tuple(request.headers.items()),
+        )
         resp = web.Response(status=status, headers=headers)
         if status not in (204, 304):
             resp.text = f"{status} {resp.reason}\n"
@@ -320,7 +326,12 @@ class MediaServer:
             cuts = faults.faults_times is None or route.count_body(path) <= faults.faults_times
         headers_in = request.headers
         self.stats.record(
-            request.method, path, headers_in.get("Range"), status, headers_in.get("If-Range")
+            request.method,
+            path,
+            headers_in.get("Range"),
+            status,
+            headers_in.get("If-Range"),
+            tuple(headers_in.items()),
         )
         try:
             await resp.prepare(request)  # a StreamResponse sends its headers right away

@@ -178,6 +178,7 @@ class DashboardSnapshot:
     fetch: FetchView | None = None
     live: bool = False  # TrackInfo said: no duration
     wall_offset: float = 0.0  # add to a monotonic ts to get wall-clock time
+    caption: str = ""  # one line on what is being simulated now (the demo's network)
 
     @property
     def in_flight(self) -> int:
