@@ -17,7 +17,6 @@ import os
 import random
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
