@@ -1,6 +1,6 @@
 """Soak: minutes of playback under random faults, time-warped, in one process; nothing leaks.
 
-The Player plays a long HLS ladder (AAC in TS, 64k and 128k, 4 s segments) to ``wav:/dev/null``:
+The Player plays a long MP3 and a long HLS ladder (AAC in TS, 64k and 128k, 4 s segments) to ``wav:/dev/null``:
 the WAV sink is unpaced (it takes PCM as fast as the decoder makes it), so minutes of audio pass
 in seconds. About a third of the segments, on both variants, carry a random fault (RST, clean
 close, 503, 429, a slow first byte, a stall past the timeout, a 404 that fails over to the
@@ -23,7 +23,7 @@ from pathlib import Path
 from kithara_cli.commands.player import Player, PlayerSettings
 from kithara_cli.dl import Downloader
 from kithara_cli.events import EventBus, event_to_dict
-from kithara_cli.media import build_ladder, cached
+from kithara_cli.media import build_ladder, cached, encode_file
 from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.server import Faults, MediaServer
 
@@ -111,6 +111,56 @@ def play(url: str, length: float | None = None) -> tuple[BaseException | None, l
     return error, seen
 
 
+def long_mp3() -> Path:
+    name = f"soak-{SECONDS:.0f}s-mp3"
+    return cached(name, lambda d: encode_file(d / "tone.mp3", SECONDS, "mp3")) / "tone.mp3"
+
+
+def soak(srv: MediaServer, url: str) -> tuple[list[dict], dict[str, int], dict[str, int], float]:
+    """Warm up, count, play the whole stream, count again: (events, before, after, seconds)."""
+    error, _ = play(url, length=5.0)  # warm-up: imports, pools, arenas
+    assert error is None, error
+    before = settled(counts(), timeout=1.0)
+    t0 = time.monotonic()
+    error, events = play(url)
+    took = time.monotonic() - t0
+    after = settled(before)
+    assert error is None, repr(error)
+    end = [e for e in events if e["event"] == "EndOfStream"]
+    assert end and abs(end[0]["position"] - SECONDS) < SEGMENT, end
+    return events, before, after, took
+
+
+def check_counts(
+    what: str, events: list[dict], before: dict[str, int], after: dict[str, int], took: float
+) -> None:
+    notices = [e["message"] for e in events if e["event"] == "Notice"]
+    failovers = [m for m in notices if "trying v" in m]
+    retries = [e for e in events if e["event"] in ("RequestRetrying", "BodyResumed")]
+    requests = sum(e["event"] == "RequestStarted" for e in events)
+    growth = after["rss_kb"] / before["rss_kb"] - 1
+    print(
+        f"soak {what}: {SECONDS:.0f} s of audio in {took:.1f} s; {requests} fetch commands, "
+        f"{len(retries)} retries/resumes, {len(failovers)} failovers; "
+        f"before {before}, after {after}, RSS growth {growth * 100:+.1f} %"
+    )
+    assert retries, "the faults did not bite"
+    for key in ("threads", "sockets", "fds"):
+        assert after[key] <= before[key], f"{key}: {before[key]} -> {after[key]}"
+    assert growth < RSS_GROWTH, f"RSS {before['rss_kb']} kB -> {after['rss_kb']} kB"
+
+
+def test_soak_progressive_playback_with_every_response_cut_leaks_nothing() -> None:
+    """A long MP3 whose every response closes after 150 KB though its Content-Length promises
+    the rest (a wrong length), each after a slow first byte: the file comes in resumed pieces,
+    one connection after another."""
+    path = long_mp3()
+    with MediaServer(path.parent) as srv:
+        srv.set_faults("tone.mp3", Faults(close_after=150_000, first_byte_delay=0.02))
+        events, before, after, took = soak(srv, srv.url("tone.mp3"))
+    check_counts("progressive", events, before, after, took)
+
+
 def test_soak_playback_under_random_faults_leaks_nothing() -> None:
     root = ladder()
     rng = random.Random(SEED)
@@ -123,27 +173,6 @@ def test_soak_playback_under_random_faults_leaks_nothing() -> None:
             if fault.fail_status == 404 and other is not None and Path(root / other) in faulty:
                 fault = FAULTS[2]  # never the same segment gone from both variants
             srv.set_faults(path.name, fault)
-        url = srv.url("master.m3u8")
-        error, _ = play(url, length=5.0)  # warm-up: imports, pools, arenas
-        assert error is None, error
-        before = settled(counts(), timeout=1.0)
-        t0 = time.monotonic()
-        error, events = play(url)
-        took = time.monotonic() - t0
-        after = settled(before)
-    assert error is None, repr(error)
-    end = [e for e in events if e["event"] == "EndOfStream"]
-    assert end and abs(end[0]["position"] - SECONDS) < SEGMENT, end
-    notices = [e["message"] for e in events if e["event"] == "Notice"]
-    failovers = [m for m in notices if "trying v" in m]
-    retries = [e for e in events if e["event"] in ("RequestRetrying", "BodyResumed")]
-    growth = after["rss_kb"] / before["rss_kb"] - 1
-    print(
-        f"soak: {SECONDS:.0f} s of audio in {took:.1f} s; {len(faulty)} faulty segments, "
-        f"{len(retries)} retries/resumes, {len(failovers)} failovers; "
-        f"before {before}, after {after}, RSS growth {growth * 100:+.1f} %"
-    )
-    assert retries and failovers, "the faults did not bite"
-    for key in ("threads", "sockets", "fds"):
-        assert after[key] <= before[key], f"{key}: {before[key]} -> {after[key]}"
-    assert growth < RSS_GROWTH, f"RSS {before['rss_kb']} kB -> {after['rss_kb']} kB"
+        events, before, after, took = soak(srv, srv.url("master.m3u8"))
+    check_counts(f"HLS ({len(faulty)} faulty segments)", events, before, after, took)
+    assert any(e["event"] == "Notice" and "trying v" in e["message"] for e in events)
