@@ -101,6 +101,9 @@ class ProgressiveSource:
                 return
             if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
                 return
+            if self._running and self.info is None:
+                return  # no length yet: a request past the end is a 416; the first response
+                # tells (the reader's next wait asks again, or ends there)
             info = self.info
             if (
                 self._running

@@ -170,12 +170,10 @@ class _Stream(httpcore.AsyncNetworkStream):
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
         try:
-            transport = await asyncio.wait_for(
-                loop.start_tls(
+            async with asyncio.timeout(timeout):  # not wait_for: see _connect
+                transport = await loop.start_tls(
                     self._transport, self._protocol, ssl_context, server_hostname=server_hostname
-                ),
-                timeout,
-            )
+                )
         except TimeoutError as exc:
             self._transport.close()
             raise httpcore.ConnectTimeout("TLS handshake timed out") from exc
@@ -211,7 +209,11 @@ async def _connect(
     """Open a connection with ``open_connection(protocol_factory)``; httpcore's error types."""
     protocol = _Protocol()
     try:
-        transport, _ = await asyncio.wait_for(open_connection(lambda: protocol), timeout)
+        # Not asyncio.wait_for: on 3.11 a cancel that lands as the connection completes is
+        # lost (wait_for returns the connection), so a cancelled request went on to read its
+        # whole body; a fetch's exit waited 5 s for each one (HlsWriter._cancel_all).
+        async with asyncio.timeout(timeout):
+            transport, _ = await open_connection(lambda: protocol)
     except TimeoutError as exc:
         raise httpcore.ConnectTimeout(f"connecting to {where} timed out") from exc
     except OSError as exc:
@@ -305,15 +307,16 @@ class ShardedPool:
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         index = self._pick()
-        self._load[index] += 1
+        load = self._load  # aclose() swaps in a new list: a late release must not index it
+        load[index] += 1
         try:
             response = await self._pools[index].handle_async_request(request)
         except BaseException:
-            self._load[index] -= 1
+            load[index] -= 1
             raise
 
         def release() -> None:
-            self._load[index] -= 1
+            load[index] -= 1
 
         response.stream = _Released(response.stream, release)
         return response
