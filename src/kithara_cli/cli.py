@@ -11,13 +11,17 @@ them, ~8 ms of every start-up). Evaluated where they are defined, they cost noth
 import copy
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from kithara_cli import __version__
 from kithara_cli.errors import Cancelled, KitharaError
+
+if TYPE_CHECKING:
+    from kithara_cli.commands.cache import CacheSettings
 
 app = typer.Typer(
     name="kithara",
@@ -140,6 +144,78 @@ EventsOpt = Annotated[
     typer.Option("--events", help="Write every event as JSON Lines to this file.", metavar="FILE"),
 ]
 
+# --- the persistent cache (issue 18): options of play and fetch, and `kithara cache` ---
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir", help="Cache directory (else $KITHARA_CACHE_DIR, else XDG).", metavar="DIR"
+    ),
+]
+CacheSizeOpt = Annotated[
+    str | None,
+    typer.Option("--cache-size", help="Cache size cap, e.g. 500M (default 1G).", metavar="SIZE"),
+]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", help="Use only the cache; say what is missing.")
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor fill the cache.")]
+CacheJsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+cache_app = typer.Typer(name="cache", help="The persistent download cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+def _cache_settings(
+    directory: Path | None, size: str | None, offline: bool, no_cache: bool
+) -> "CacheSettings":
+    from kithara_cli.commands.cache import CacheSettings
+
+    return CacheSettings(directory, size, offline, no_cache)
+
+
+def _cache_cmd(run: Callable[[], None]) -> None:
+    try:
+        run()
+    except KitharaError as error:
+        _fail(error)
+
+
+@cache_app.command("ls")
+def cache_ls(cache_dir: CacheDirOpt = None, as_json: CacheJsonOpt = False) -> None:
+    """List cached entries: size, how much of the file, last used, URL."""
+    from kithara_cli.commands.cache import run_ls
+
+    _cache_cmd(lambda: run_ls(cache_dir, as_json))
+
+
+@cache_app.command("rm")
+def cache_rm(
+    url: Annotated[str, typer.Argument(help="The URL to forget.", metavar="URL")],
+    cache_dir: CacheDirOpt = None,
+) -> None:
+    """Remove one URL from the cache."""
+    from kithara_cli.commands.cache import run_rm
+
+    _cache_cmd(lambda: run_rm(cache_dir, url))
+
+
+@cache_app.command("clear")
+def cache_clear(cache_dir: CacheDirOpt = None) -> None:
+    """Remove every entry from the cache."""
+    from kithara_cli.commands.cache import run_clear
+
+    _cache_cmd(lambda: run_clear(cache_dir))
+
+
+@cache_app.command("info")
+def cache_info(cache_dir: CacheDirOpt = None, as_json: CacheJsonOpt = False) -> None:
+    """The cache's path, size, cap and number of entries."""
+    from kithara_cli.commands.cache import run_info
+
+    _cache_cmd(lambda: run_info(cache_dir, as_json))
+
+
+# --- end of the cache block ---
+
 
 @app.command(epilog=EXIT_CODES)
 def fetch(
@@ -209,6 +285,10 @@ def fetch(
     verbose: VerboseOpt = False,
     events: EventsOpt = None,
     insecure: InsecureOpt = False,
+    cache_dir: CacheDirOpt = None,
+    cache_size: CacheSizeOpt = None,
+    offline: OfflineOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Download a progressive file or a whole HLS stream to FILE, in parallel and resumably."""
     from kithara_cli.commands.common import CommonOptions
@@ -227,6 +307,7 @@ def fetch(
         events,
         deadline,
         insecure=insecure,
+        cache=_cache_settings(cache_dir, cache_size, offline, no_cache),
     )
     options = FetchOptions(
         url=url,
@@ -310,6 +391,10 @@ def play(
     verbose: VerboseOpt = False,
     events: EventsOpt = None,
     insecure: InsecureOpt = False,
+    cache_dir: CacheDirOpt = None,
+    cache_size: CacheSizeOpt = None,
+    offline: OfflineOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Play HLS or progressive audio with a live dashboard. Keys: space, arrows, q."""
     from kithara_cli.commands.common import CommonOptions
@@ -328,6 +413,7 @@ def play(
         events,
         deadline,
         insecure=insecure,
+        cache=_cache_settings(cache_dir, cache_size, offline, no_cache),
     )
     options = PlayOptions(
         url=url,

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from kithara_cli.errors import KitharaError, OutputError, UsageError
 from kithara_cli.events import EventBus, event_to_dict
@@ -23,6 +23,9 @@ from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.net.client import DEFAULT_USER_AGENT
 from kithara_cli.ui.sanitize import sanitize
 
+if TYPE_CHECKING:
+    from kithara_cli.commands.cache import CacheSettings
+
 
 @dataclass
 class CommonOptions:
@@ -36,6 +39,7 @@ class CommonOptions:
     events_path: Path | None = None
     deadline: float | None = None  # --deadline: seconds per request attempt, all of it
     insecure: bool = False
+    cache: CacheSettings | None = None  # --cache-dir, --cache-size, --offline, --no-cache
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}

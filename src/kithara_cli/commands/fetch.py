@@ -64,8 +64,10 @@ def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
     from kithara_cli.hls.fetch_cmd import run_hls_fetch
 
     bus = EventBus()
-    with EventSinks(bus, common):
-        run_hls_fetch(options, common, bus)
+    from kithara_cli.commands.cache import run_cache
+
+    with EventSinks(bus, common), run_cache(common.cache) as cache:
+        run_hls_fetch(options, common, bus, cache)
 
 
 def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
@@ -78,13 +80,17 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
     out = options.out
     max_size = parse_size(options.max_size) if options.max_size is not None else None
     check_output(out, options.force)
+    from kithara_cli.commands.cache import run_cache
+
     with (
         EventSinks(bus, common),
+        run_cache(common.cache) as cache,
         Downloader(
             bus,
             common.net_config(),
             max_concurrent=options.connections,
             retry=common.retry_policy(),
+            cache=cache,
         ) as downloader,
     ):
         job = ProgressiveFetch(

@@ -85,10 +85,18 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             from kithara_cli.ui.plain_log import PlainLog
 
             stack.callback(PlainLog(bus).close)
+        from kithara_cli.commands.cache import run_cache
         from kithara_cli.dl import Downloader
 
+        cache = stack.enter_context(run_cache(common.cache))  # closed after the downloader
         dl = stack.enter_context(
-            Downloader(bus, common.net_config(), max_concurrent=4, retry=common.retry_policy())
+            Downloader(
+                bus,
+                common.net_config(),
+                max_concurrent=4,
+                retry=common.retry_policy(),
+                cache=cache,
+            )
         )
         settings.length = options.length
         player = Player(bus, settings, dl)

@@ -30,6 +30,7 @@ from kithara_cli.hls.writer import HlsWriter, LiveFollower, check_encryption, fi
 if TYPE_CHECKING:
     from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.fetch import FetchOptions
+    from kithara_cli.dl.cached import ByteCache
 
 
 def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, object]]:
@@ -109,7 +110,9 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
     Console(highlight=False, emoji=False).print(table)
 
 
-def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
+def run_hls_fetch(
+    options: FetchOptions, common: CommonOptions, bus: EventBus, cache: ByteCache | None = None
+) -> None:
     from kithara_cli.ui.console import print_note
 
     with Downloader(
@@ -117,6 +120,7 @@ def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -
         common.net_config(),
         max_concurrent=options.segments_in_flight,
         retry=common.retry_policy(),
+        cache=cache,
     ) as dl:
         if options.list_only:
             print_ladder(load_playlist(dl, options.url), options.as_json)
