@@ -52,7 +52,11 @@ class DiskCache:
         return CachedCopy(url, identity, meta.total, meta.ranges, meta.content_type, spans)
 
     def read(self, url: str, start: int, end: int) -> bytes | None:
-        return self.store.read(url, start, end)
+        """Up to [start, end): stops at the end of a stored piece (the caller asks again)."""
+        return self.store.read(url, start, end, one_piece=True)
+
+    def used(self, url: str) -> None:
+        self.store.touch(url)
 
     def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
         if not self._closed:

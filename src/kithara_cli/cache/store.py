@@ -172,8 +172,12 @@ class CacheStore:
             ]
         return EntryMeta(url, row[0], row[1], row[2], bool(row[3]), row[4]), pieces
 
-    def read(self, url: str, start: int, end: int) -> bytes | None:
-        """Bytes [start, end) of the stored version, or None if any of them is missing or bad."""
+    def read(self, url: str, start: int, end: int, *, one_piece: bool = False) -> bytes | None:
+        """Bytes [start, end) of the stored version, or None if any of them is missing or bad.
+
+        ``one_piece``: stop at the end of the piece holding ``start`` (each data file is then
+        read once however the caller walks a long range).
+        """
         found = self.entry(url)
         if found is None:
             return None
@@ -190,9 +194,10 @@ class CacheStore:
             if data is None:
                 return None
             upto = min(end, best.end)
-            out += data[pos - best.start : upto - best.start]
+            out += memoryview(data)[pos - best.start : upto - best.start]
             pos = upto
-        self.touch(url)
+            if one_piece:
+                break
         return bytes(out)
 
     def _load(self, url: str, piece: Piece) -> bytes | None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kithara_cli.net.request import ResponseOpener
 
 SERVE_CHUNK = 256 * 1024  # bytes per sink call when serving from the cache
+READ_BYTES = 8 << 20  # bytes read from the cache per step (a step stops at a piece's end)
 PIECE_BYTES = 4 << 20  # a recorded run is stored in pieces of at most this
 UNSIZED_LIMIT = 64 << 20  # a body of unknown length kept in memory until its end, at most
 
@@ -62,7 +63,11 @@ class ByteCache(Protocol):
     def lookup(self, url: str) -> CachedCopy | None: ...
 
     def read(self, url: str, start: int, end: int) -> bytes | None:
-        """Verified bytes [start, end), or None when any is missing or fails its check."""
+        """Verified bytes from ``start``, at most to ``end`` (possibly fewer: ask again from
+        where they stop), or None when they are missing or fail their check."""
+
+    def used(self, url: str) -> None:
+        """The entry served a fetch: it is the most recently used."""
 
     def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
         """Store bytes of ``copy``'s version (queued; another version replaces the entry)."""
@@ -168,14 +173,17 @@ async def _serve(
         upto = run_end if end is None else min(run_end, end)
     pos = cmd.start
     while pos < upto:
-        stop = min(upto, pos + SERVE_CHUNK)
+        stop = min(upto, pos + READ_BYTES)
         data = await asyncio.to_thread(cache.read, cmd.url, pos, stop)
-        if data is None:  # dropped as corrupt or evicted meanwhile: the rest from the net
+        if not data:  # dropped as corrupt or evicted meanwhile: the rest from the net
             break
-        cmd.sink(pos, data)
-        pos = stop
+        view = memoryview(data)
+        for at in range(0, len(data), SERVE_CHUNK):
+            cmd.sink(pos + at, bytes(view[at : at + SERVE_CHUNK]))
+        pos += len(data)
         job.bytes_done = pos - cmd.start
         job.high_water = max(job.high_water, pos)
+    cache.used(cmd.url)
     if end is not None and pos >= end:
         return FetchOutcome(
             job.handle.request_id,
