@@ -3,6 +3,7 @@ complete -c kithara -f
 complete -c kithara -n '__fish_use_subcommand' -a fetch
 complete -c kithara -n '__fish_use_subcommand' -a play
 complete -c kithara -n '__fish_use_subcommand' -a bench
+complete -c kithara -n '__fish_use_subcommand' -a cache
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l out -s o -r -d 'Output file.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l connections -s c -r -d 'Parallel requests (progressive files).'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l force -s f -d 'Overwrite FILE.'
@@ -28,6 +29,10 @@ complete -c kithara -n '__fish_seen_subcommand_from fetch' -l http2 -d 'Use HTTP
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l verbose -s v -d 'Log each request and event.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l events -r -d 'Write every event as JSON Lines to this file.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l insecure -d 'Do not verify TLS certificates (warns on every run; avoid).'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l cache-dir -r -d 'Cache directory (else $KITHARA_CACHE_DIR, else XDG).'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l cache-size -r -d 'Cache size cap, e.g. 500M (default 1G).'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l offline -d 'Use only the cache; say what is missing.'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l no-cache -d 'Neither read nor fill the cache.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l help -s h -d 'Show help and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l demo -d 'Play the built-in demo.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l output -r -d 'default, a device name or index, null, or wav:PATH.'
@@ -51,6 +56,10 @@ complete -c kithara -n '__fish_seen_subcommand_from play' -l http2 -d 'Use HTTP/
 complete -c kithara -n '__fish_seen_subcommand_from play' -l verbose -s v -d 'Log each request and event.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l events -r -d 'Write every event as JSON Lines to this file.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l insecure -d 'Do not verify TLS certificates (warns on every run; avoid).'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l cache-dir -r -d 'Cache directory (else $KITHARA_CACHE_DIR, else XDG).'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l cache-size -r -d 'Cache size cap, e.g. 500M (default 1G).'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l offline -d 'Use only the cache; say what is missing.'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l no-cache -d 'Neither read nor fill the cache.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l help -s h -d 'Show help and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l quick -d 'The short run CI uses (< 2 min).'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l scenario -r -d 'Run only this scenario (repeatable).'
@@ -61,3 +70,4 @@ complete -c kithara -n '__fish_seen_subcommand_from bench' -l runs -r -d 'Timed 
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l list -d 'List the scenarios and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l verbose -s v -d 'Log each request and event.'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l help -s h -d 'Show help and exit.'
+complete -c kithara -n '__fish_seen_subcommand_from cache' -l help -s h -d 'Show help and exit.'

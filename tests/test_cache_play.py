@@ -225,3 +225,17 @@ def test_kill_9_mid_write_leaves_nothing_served_corrupt(media: Path, tmp_path: P
     for piece in stored:
         assert store.read(url, piece.start, piece.end) == blob[piece.start : piece.end]
     store.close()
+
+
+def test_a_body_of_no_length_is_not_kept(media: Path, tmp_path: Path) -> None:
+    """A radio stream has no length and no end: the cache must not grow with it."""
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        srv.set_faults("tone.mp3", Faults(no_content_length=True, ignore_range=True))
+        ok(play(srv.url("tone.mp3"), cache, tmp_path / "a.wav"))
+        ok(play(srv.url("hls/master.m3u8"), cache, tmp_path / "b.wav"))
+    store = CacheStore(cache)
+    urls = {e.url for e in store.entries()}
+    store.close()
+    assert srv.url("tone.mp3") not in urls
+    assert srv.url("hls/master.m3u8") in urls  # the same cache did keep what had a length

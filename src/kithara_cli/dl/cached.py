@@ -5,7 +5,8 @@ network. A command whose bytes are all cached completes from them with the same 
 network fetch, marked ``from_cache``; one whose first bytes are cached gets those, then a
 request for the rest pinned to the cached version (another version there is refused, never
 spliced); everything a network transfer delivers is recorded into the cache, for resources
-whose length is known (an endless stream is never kept). A cached copy is checked with the
+whose length is known (an endless stream is never kept: a progressive body without a length
+is not recorded at all; a segment or playlist without one is kept once it has ended). A cached copy is checked with the
 server (If-None-Match / If-Modified-Since) before use: once per process for policy "auto",
 on every fetch for "always" (playlists), never for "immutable" (segments). Offline, a
 command the cache cannot answer fails with OfflineMissError naming the missing bytes.
@@ -268,6 +269,8 @@ class _Recorder:
         if self.copy is not None and not self.copy.identity.matches(info.identity):
             self.buf.clear()  # another version from here: what was buffered is not kept
         total = info.total_size if info.total_size is not None else info.identity.length
+        if total is None and self.cmd.cache == "auto":
+            self.dropped = True  # a file of no length may be an endless stream: not kept
         self.copy = CachedCopy(
             self.cmd.url, info.identity, total, info.range_honoured, info.content_type, ()
         )
