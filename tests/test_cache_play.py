@@ -239,3 +239,13 @@ def test_a_body_of_no_length_is_not_kept(media: Path, tmp_path: Path) -> None:
     store.close()
     assert srv.url("tone.mp3") not in urls
     assert srv.url("hls/master.m3u8") in urls  # the same cache did keep what had a length
+
+
+def test_a_damaged_cache_costs_the_network_not_the_play(media: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "index.sqlite3").write_bytes(b"not a database" * 100)
+    with MediaServer(media) as srv:
+        ok(play(srv.url("tone.mp3"), cache, tmp_path / "a.wav"))
+        offline = play(srv.url("tone.mp3"), cache, tmp_path / "b.wav", "--offline")
+    assert offline.returncode == 2 and "cannot open the cache" in offline.stderr

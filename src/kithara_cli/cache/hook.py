@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import sqlite3
 import threading
 
 from kithara_cli.cache.store import CacheStore, EntryMeta
@@ -39,31 +41,43 @@ class DiskCache:
 
     # --- dl.cached.ByteCache ------------------------------------------------------------------
 
+    # A cache that fails (a locked or damaged index, a full or vanished disk) costs the
+    # network, never the fetch: every call below degrades to "not cached".
+
     def lookup(self, url: str) -> CachedCopy | None:
-        found = self.store.entry(url)
-        if found is None:
+        try:
+            found = self.store.entry(url)
+            if found is None:
+                return None
+            meta, pieces = found
+            if meta.total is None or not pieces:
+                return None
+            self.store.pin(url)
+        except (sqlite3.Error, OSError):
+            log.warning("cache lookup failed for %s", url, exc_info=True)
             return None
-        meta, pieces = found
-        if meta.total is None or not pieces:
-            return None
-        self.store.pin(url)
         identity = Identity(meta.etag, meta.last_modified, meta.total)
         spans = _merge([(p.start, p.end) for p in pieces])
         return CachedCopy(url, identity, meta.total, meta.ranges, meta.content_type, spans)
 
     def read(self, url: str, start: int, end: int) -> bytes | None:
         """Up to [start, end): stops at the end of a stored piece (the caller asks again)."""
-        return self.store.read(url, start, end, one_piece=True)
+        try:
+            return self.store.read(url, start, end, one_piece=True)
+        except (sqlite3.Error, OSError):
+            return None
 
     def used(self, url: str) -> None:
-        self.store.touch(url)
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.store.touch(url)
 
     def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
         if not self._closed:
             self._queue.put((copy, start, data))
 
     def forget(self, url: str) -> None:
-        self.store.remove(url)
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.store.remove(url)
 
     def is_validated(self, url: str) -> bool:
         with self._lock:
@@ -108,4 +122,5 @@ class DiskCache:
         self._closed = True
         self._queue.put(None)
         self._writer.join(timeout=30)
-        self.store.close()
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.store.close()
