@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KITHARA, run_cli
-from kithara_cli.cache import CacheStore
+from kithara_cli.cache.store import CacheStore
 from kithara_cli.media import build_ladder
 from kithara_cli.media.encode import encode_file
 from kithara_cli.server import Faults, MediaServer

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from kithara_cli.cache import CacheStore, EntryMeta
 from kithara_cli.cache.paths import cache_dir
+from kithara_cli.cache.store import CacheStore, EntryMeta
 
 ODD_URLS = [
     "http://h/../../../../etc/passwd",
@@ -89,7 +89,7 @@ def test_lru_eviction_under_the_cap_spares_pinned_entries(tmp_path: Path) -> Non
 
 def test_a_dead_processes_pin_holds_nothing(tmp_path: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from kithara_cli.cache import CacheStore, "
+        "import sys; from pathlib import Path; from kithara_cli.cache.store import CacheStore, "
         "EntryMeta; s = CacheStore(Path(sys.argv[1])); "
         "s.put(EntryMeta('http://h/x', None, None, 100), 0, b'x' * 100); s.pin('http://h/x'); "
         "import os; os._exit(0)"  # no close: the pin row stays behind

@@ -20,26 +20,28 @@ Never: decides what to fetch, or serves bytes of a version it cannot name.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kithara_cli.cache.hook import DiskCache
-from kithara_cli.cache.paths import DEFAULT_CAP, cache_dir, parse_size
-from kithara_cli.cache.store import CacheStore, EntryInfo, EntryMeta
+if TYPE_CHECKING:
+    from kithara_cli.cache.hook import DiskCache
+
+# Nothing heavy is imported here: ``play`` imports the hook on its start-up path, and the
+# store (sqlite3) is opened on the cache's own thread, off the way to first audio.
 
 
 def open_cache(
     directory: Path | None = None, cap: int | None = None, *, offline: bool = False
 ) -> DiskCache:
     """The cache for a play or fetch run (``close`` it when the run ends)."""
-    return DiskCache(CacheStore(cache_dir(directory), cap), offline=offline)
+    from kithara_cli.cache.hook import DiskCache
+    from kithara_cli.cache.paths import cache_dir
+
+    def open_store():  # type: ignore[no-untyped-def]
+        from kithara_cli.cache.store import CacheStore
+
+        return CacheStore(cache_dir(directory), cap)
+
+    return DiskCache(open_store, offline=offline)
 
 
-__all__ = [
-    "DEFAULT_CAP",
-    "CacheStore",
-    "DiskCache",
-    "EntryInfo",
-    "EntryMeta",
-    "cache_dir",
-    "open_cache",
-    "parse_size",
-]
+__all__ = ["open_cache"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -35,6 +34,9 @@ CREATE TABLE IF NOT EXISTS pieces(
 CREATE TABLE IF NOT EXISTS pins(key TEXT NOT NULL, pid INTEGER NOT NULL, PRIMARY KEY(key, pid));
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);
 """
+
+
+STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,7 @@ class CacheStore:
         file = piece_name(meta.url, start, end, meta.version())
         final = self._path(file)
         final.parent.mkdir(exist_ok=True)
-        tmp = self.tmp / f"{file}.{os.getpid()}.{secrets.token_hex(6)}.part"
+        tmp = self.tmp / f"{file}.{os.getpid()}.{os.urandom(6).hex()}.part"
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from kithara_cli.errors import UsageError
 from kithara_cli.ui.sanitize import sanitize
 
 if TYPE_CHECKING:
-    from kithara_cli.cache import DiskCache
+    from kithara_cli.cache.hook import DiskCache
     from kithara_cli.cache.store import CacheStore
 
 # "off" turns the cache off where no option says otherwise (the test suite sets it so that
@@ -50,15 +49,24 @@ class CacheSettings:
         off = os.environ.get(ENV_SWITCH, "").lower() in ("off", "0", "no")
         if self.disabled or (off and not self.offline and self.directory is None):
             return None
-        from kithara_cli.cache import CacheStore, DiskCache
+        from kithara_cli.cache.hook import DiskCache
 
-        try:
-            store = CacheStore(cache_dir(self.directory), cap)
-        except (OSError, sqlite3.Error) as exc:
-            if self.offline:
-                raise UsageError(f"cannot open the cache: {exc}") from None
-            return None  # a cache that cannot open costs the network, not the run
-        return DiskCache(store, offline=self.offline)
+        directory = cache_dir(self.directory)
+        if not self.offline:  # opened on the cache's thread, off the way to first audio
+
+            def open_store() -> CacheStore:
+                from kithara_cli.cache.store import CacheStore
+
+                return CacheStore(directory, cap)
+
+            return DiskCache(open_store, offline=False)
+        from kithara_cli.cache.store import STORE_ERRORS, CacheStore
+
+        try:  # offline, the cache is all there is: a cache that cannot open is an error
+            store = CacheStore(directory, cap)
+        except STORE_ERRORS as exc:
+            raise UsageError(f"cannot open the cache: {exc}") from None
+        return DiskCache(lambda: store, offline=True)
 
 
 @contextlib.contextmanager
@@ -73,11 +81,11 @@ def run_cache(settings: CacheSettings | None) -> Iterator[DiskCache | None]:
 
 
 def _store(directory: Path | None) -> CacheStore:
-    from kithara_cli.cache.store import CacheStore
+    from kithara_cli.cache.store import STORE_ERRORS, CacheStore
 
     try:
         return CacheStore(cache_dir(directory))
-    except (OSError, sqlite3.Error) as exc:
+    except STORE_ERRORS as exc:
         raise UsageError(f"cannot open the cache at {cache_dir(directory)}: {exc}") from None
 
 
