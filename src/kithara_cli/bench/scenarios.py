@@ -1554,7 +1554,7 @@ SCENARIOS: dict[str, Scenario] = {
             cache_replay,
             "issue 18: first audio of a replay from the persistent cache (online and --offline) "
             "vs the first play and ffmpeg, MP3 and HLS at 50 ms; seeks into cached bytes",
-            25,
+            12,
         ),
         Scenario(
             "abr-real",
