@@ -249,3 +249,43 @@ def test_a_damaged_cache_costs_the_network_not_the_play(media: Path, tmp_path: P
         ok(play(srv.url("tone.mp3"), cache, tmp_path / "a.wav"))
         offline = play(srv.url("tone.mp3"), cache, tmp_path / "b.wav", "--offline")
     assert offline.returncode == 2 and "cannot open the cache" in offline.stderr
+
+
+def test_eviction_spares_what_a_running_player_holds(media: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        ok(play(srv.url("tone.mp3"), cache, tmp_path / "old.wav"))  # cached, then idle
+        srv.set_faults("long.mp3", Faults(rate_per_conn=150_000))
+        playing = srv.url("long.mp3")
+        args = ["play", playing, "--no-ui", "--output", "null", "--cache-dir", str(cache)]
+        player = subprocess.Popen(
+            [*KITHARA, *args],
+            env={**os.environ, **ENV},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                store = CacheStore(cache)
+                held = {e.url: e for e in store.entries()}.get(playing)
+                store.close()
+                if held is not None and held.pinned:
+                    break
+                time.sleep(0.1)
+            else:
+                pytest.fail("the running player's entry never appeared pinned")
+            # Another run with a cap smaller than both entries: eviction runs.
+            fetched = run_cli(
+                "fetch", srv.url("other.mp3"), "-o", str(tmp_path / "o.mp3"), "-q",
+                "--cache-dir", str(cache), "--cache-size", "1K",
+            )  # fmt: skip
+            ok(fetched)
+            store = CacheStore(cache)
+            urls = {e.url for e in store.entries()}
+            store.close()
+        finally:
+            player.kill()
+            player.wait(timeout=10)
+    assert playing in urls  # pinned by a live player: kept over the cap
+    assert srv.url("tone.mp3") not in urls  # idle: evicted, least recently used first

@@ -153,7 +153,11 @@ CacheDirOpt = Annotated[
 ]
 CacheSizeOpt = Annotated[
     str | None,
-    typer.Option("--cache-size", help="Cache size cap, e.g. 500M (default 1G).", metavar="SIZE"),
+    typer.Option(
+        "--cache-size",
+        help="Cache size cap, e.g. 500M (default 1G; kept for later runs).",
+        metavar="SIZE",
+    ),
 ]
 OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="Use only the cache; say what is missing.")
