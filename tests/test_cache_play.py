@@ -18,6 +18,7 @@ from kithara_cli.media.encode import encode_file
 from kithara_cli.server import Faults, MediaServer
 
 ENV = {"KITHARA_AUDIO_DEVICE": "none"}
+AES_KEY = bytes(range(16))
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     encode_file(root / "long.mp3", 40.0, "mp3")  # > the 512 KB a play fetches before audio
     encode_file(root / "other.mp3", 5.0, "mp3", rate=32000)  # another version of tone.mp3
     build_ladder(root / "hls", 8.0, bitrates=(64_000,))
+    build_ladder(root / "aes", 8.0, bitrates=(64_000,), aes_key=AES_KEY)
     (root / "big.bin").write_bytes(os.urandom(12_000_000))
     return root
 
@@ -63,6 +65,9 @@ def test_replay_revalidates_only_then_plays_offline_identically(
         first_requests = len(srv.stats.requests())
         ok(play(url, cache, tmp_path / "again.wav", "--events", str(tmp_path / "ev.jsonl")))
         again = srv.stats.requests()[first_requests:]
+        n = len(srv.stats.requests())
+        ok(play(url, cache, tmp_path / "quiet.wav", "--offline"))
+        assert srv.stats.requests()[n:] == []  # --offline never touches the network
     # Online replay: one conditional request per playlist (or per file), no media bytes.
     media_paths = [r.path for r in again if not r.path.endswith(".m3u8")]
     if name.endswith(".m3u8"):
@@ -289,3 +294,22 @@ def test_eviction_spares_what_a_running_player_holds(media: Path, tmp_path: Path
             player.wait(timeout=10)
     assert playing in urls  # pinned by a live player: kept over the cap
     assert srv.url("tone.mp3") not in urls  # idle: evicted, least recently used first
+
+
+def test_aes_keys_never_reach_the_disk(media: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        url = srv.url("aes/master.m3u8")
+        ok(play(url, cache, tmp_path / "a.wav"))
+        key_requests = len([r for r in srv.stats.requests() if r.path.endswith("key.bin")])
+    store = CacheStore(cache)
+    urls = [e.url for e in store.entries()]
+    store.close()
+    assert key_requests >= 1 and any(u.endswith(".ts") for u in urls)
+    assert not [u for u in urls if u.endswith("key.bin")]
+    for path in cache.rglob("*"):
+        if path.is_file():
+            assert AES_KEY not in path.read_bytes(), path
+    # Offline the key is not there: the encrypted stream cannot play, and says so.
+    offline = play(url, cache, tmp_path / "b.wav", "--offline")
+    assert offline.returncode != 0 and "not in the cache" in offline.stderr

@@ -84,7 +84,9 @@ async def run_cached(
     dl: Downloader, opener: ResponseOpener, job: Job, cache: ByteCache
 ) -> FetchOutcome:
     cmd = job.handle.cmd
-    copy = cache.lookup(cmd.url)
+    if cmd.cache == "none" and not cache.offline:
+        return await transfer(dl, opener, job)
+    copy = cache.lookup(cmd.url) if cmd.cache != "none" else None
     if copy is not None and not cache.offline:
         copy = await _revalidate(dl, opener, cmd, copy, cache)
     info: ResponseInfo | None = None

@@ -340,8 +340,10 @@ class Downloader:
             opener = self._opener
             if opener is None:
                 raise self._client_error or NetworkError("the HTTP client is not ready")
-            if self.cache is not None and job.handle.cmd.cache != "none":
-                outcome = await run_cached(self, opener, job, self.cache)
+            cache = self.cache
+            if cache is not None and (job.handle.cmd.cache != "none" or cache.offline):
+                # offline, even what is never cached goes no further than the cache
+                outcome = await run_cached(self, opener, job, cache)
             else:
                 outcome = await transfer(self, opener, job)
         except asyncio.CancelledError:
