@@ -87,7 +87,9 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         from kithara_cli.commands.cache import run_cache
         from kithara_cli.dl import Downloader
 
-        cache = stack.enter_context(run_cache(common.cache))  # closed after the downloader
+        # The demo's loopback port changes every run: caching it would only fill the cache.
+        demo = options.demo and options.url is None
+        cache = stack.enter_context(run_cache(None if demo else common.cache))
         dl = stack.enter_context(
             Downloader(
                 bus,
