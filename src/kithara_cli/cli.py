@@ -162,7 +162,10 @@ CacheSizeOpt = Annotated[
 OfflineOpt = Annotated[
     bool, typer.Option("--offline", help="Use only the cache; say what is missing.")
 ]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor fill the cache.")]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Neither read nor fill the cache (also: KITHARA_CACHE=off)."),
+]
 CacheJsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 cache_app = typer.Typer(name="cache", help="The persistent download cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
