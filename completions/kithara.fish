@@ -4,6 +4,7 @@ complete -c kithara -n '__fish_use_subcommand' -a fetch
 complete -c kithara -n '__fish_use_subcommand' -a play
 complete -c kithara -n '__fish_use_subcommand' -a bench
 complete -c kithara -n '__fish_use_subcommand' -a config
+complete -c kithara -n '__fish_use_subcommand' -a cache
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l out -s o -r -d 'The file to write (default: named after the URL). Not play\'s --output.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l connections -s c -r -d 'Parallel requests (progressive files), 1-32.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l force -s f -d 'Overwrite FILE.'
@@ -31,6 +32,10 @@ complete -c kithara -n '__fish_seen_subcommand_from fetch' -l events -r -d 'Writ
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l insecure -d 'Do not verify TLS certificates (warns on every run; avoid).'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l cookies -r -d 'Netscape cookies.txt (as curl, wget and yt-dlp use): each cookie goes only to the domains and paths it names. Never logged.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l cookie -r -d 'A cookie for the URL\'s host (repeatable). Never logged.'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l cache-dir -r -d 'Cache directory (else $KITHARA_CACHE_DIR, else XDG).'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l cache-size -r -d 'Cache size cap, e.g. 500M (default 1G; kept for later runs).'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l offline -d 'Use only the cache; say what is missing.'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l no-cache -d 'Neither read nor fill the cache (also: KITHARA_CACHE=off).'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l help -s h -d 'Show help and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l demo -d 'Play the built-in demo.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l demo-profile -r -d 'The demo\'s simulated network (story: fast, a dip to 100 kbit/s, recovery, an outage; fast; slow; flaky).'
@@ -58,6 +63,10 @@ complete -c kithara -n '__fish_seen_subcommand_from play' -l events -r -d 'Write
 complete -c kithara -n '__fish_seen_subcommand_from play' -l insecure -d 'Do not verify TLS certificates (warns on every run; avoid).'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l cookies -r -d 'Netscape cookies.txt (as curl, wget and yt-dlp use): each cookie goes only to the domains and paths it names. Never logged.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l cookie -r -d 'A cookie for the URL\'s host (repeatable). Never logged.'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l cache-dir -r -d 'Cache directory (else $KITHARA_CACHE_DIR, else XDG).'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l cache-size -r -d 'Cache size cap, e.g. 500M (default 1G; kept for later runs).'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l offline -d 'Use only the cache; say what is missing.'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l no-cache -d 'Neither read nor fill the cache (also: KITHARA_CACHE=off).'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l help -s h -d 'Show help and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l quick -d 'The short run CI uses (under 2 min).'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l scenario -r -d 'Run only this scenario (repeatable).'
@@ -69,3 +78,4 @@ complete -c kithara -n '__fish_seen_subcommand_from bench' -l list -d 'List the 
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l verbose -s v -d 'Log each request and event.'
 complete -c kithara -n '__fish_seen_subcommand_from bench' -l help -s h -d 'Show help and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from config' -l help -s h -d 'Show help and exit.'
+complete -c kithara -n '__fish_seen_subcommand_from cache' -l help -s h -d 'Show help and exit.'

@@ -38,6 +38,7 @@ EXPECTED = {
     "ServerBusyError": 3,
     "ResolveError": 3,
     "CertificateError": 3,
+    "OfflineMissError": 3,  # --offline and not in the cache
     "HttpStatusError": 4,
     "TooManyRedirectsError": 4,
     "InvalidUrlError": 2,

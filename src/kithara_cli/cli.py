@@ -16,6 +16,14 @@ from typing import Annotated, NoReturn
 import typer
 
 from kithara_cli import __version__
+from kithara_cli.cli_cache import (
+    CacheDirOpt,
+    CacheSizeOpt,
+    NoCacheOpt,
+    OfflineOpt,
+    cache_app,
+    cache_settings,
+)
 from kithara_cli.cli_options import (
     BENCH_EPILOG,
     CONFIG_EPILOG,
@@ -55,6 +63,7 @@ config_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(config_app, name="config")
+app.add_typer(cache_app, name="cache")
 
 
 def _version(value: bool) -> None:
@@ -219,6 +228,10 @@ def fetch(
     insecure: InsecureOpt = False,
     cookies_file: CookiesOpt = None,
     cookie: CookieOpt = None,
+    cache_dir: CacheDirOpt = None,
+    cache_size: CacheSizeOpt = None,
+    offline: OfflineOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Download a progressive file or a whole HLS stream to FILE, in parallel and resumably."""
     from kithara_cli.commands.common import CommonOptions
@@ -240,6 +253,7 @@ def fetch(
         cookies_file=cookies_file,
         cookies=cookie or [],
         url=url,
+        cache=cache_settings(cache_dir, cache_size, offline, no_cache),
     )
     options = FetchOptions(
         url=url,
@@ -362,6 +376,10 @@ def play(
     insecure: InsecureOpt = False,
     cookies_file: CookiesOpt = None,
     cookie: CookieOpt = None,
+    cache_dir: CacheDirOpt = None,
+    cache_size: CacheSizeOpt = None,
+    offline: OfflineOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Play HLS or progressive audio with a live dashboard. Keys: space, arrows, q."""
     from kithara_cli.commands.common import CommonOptions
@@ -383,6 +401,7 @@ def play(
         cookies_file=cookies_file,
         cookies=cookie or [],
         url=url,
+        cache=cache_settings(cache_dir, cache_size, offline, no_cache),
     )
     options = PlayOptions(
         url=url,

@@ -983,9 +983,9 @@ def _seek_run(
 ) -> tuple[list[float], int]:
     """Open ``url`` in-process, then seek far ahead ``count`` times; latencies and how many
     of them the server's log shows went to the network (uncached)."""
-    from kithara_cli.commands.player import Player, PlayerSettings
     from kithara_cli.dl import Downloader
     from kithara_cli.events import EventBus
+    from kithara_cli.play import Player, PlayerSettings
 
     bus = EventBus()
     waiter = _Waiter(bus)
@@ -1475,6 +1475,13 @@ class Scenario:
     """Its usual share of a quick run, in seconds: how the quick time budget is split."""
 
 
+def cache_replay(ctx: Context) -> list[Record]:
+    """Issue 18's scenario, in bench/cache_replay.py (imported late: it imports this one)."""
+    from kithara_cli.bench.cache_replay import run
+
+    return run(ctx)
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -1541,6 +1548,13 @@ SCENARIOS: dict[str, Scenario] = {
             "play while every segment of the top variant answers 503 (auto ABR starts there): "
             "first audio, rebuffers, requests the failing variant got",
             20,
+        ),
+        Scenario(
+            "cache",
+            cache_replay,
+            "issue 18: first audio of a replay from the persistent cache (online and --offline) "
+            "vs the first play and ffmpeg, MP3 and HLS at 50 ms; seeks into cached bytes",
+            12,
         ),
         Scenario(
             "abr-real",

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from kithara_cli.errors import KitharaError, OutputError, UsageError
 from kithara_cli.events import EventBus, event_to_dict
@@ -22,6 +22,9 @@ from kithara_cli.events.types import (
 from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.net.client import DEFAULT_USER_AGENT
 from kithara_cli.ui.sanitize import sanitize
+
+if TYPE_CHECKING:
+    from kithara_cli.commands.cache import CacheSettings
 
 
 @dataclass
@@ -39,6 +42,7 @@ class CommonOptions:
     cookies_file: Path | None = None  # --cookies: a Netscape cookies.txt
     cookies: list[str] = field(default_factory=list)  # --cookie NAME=VALUE (repeatable)
     url: str | None = None  # where --cookie pairs are sent (the command's URL)
+    cache: CacheSettings | None = None  # --cache-dir, --cache-size, --offline, --no-cache
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}

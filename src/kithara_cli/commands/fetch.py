@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from kithara_cli.commands.common import CommonOptions, EventSinks
 from kithara_cli.errors import UsageError
 from kithara_cli.events import EventBus
+from kithara_cli.hls import looks_like_hls
 from kithara_cli.net import check_http_url
 
 
@@ -31,11 +31,6 @@ class FetchOptions:
     duration: float | None = None
     dashboard: bool = False
     max_size: str | None = None
-
-
-def looks_like_hls(url: str) -> bool:
-    path = urlsplit(url).path.lower()
-    return path.endswith((".m3u8", ".m3u"))
 
 
 def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
@@ -64,8 +59,10 @@ def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
     from kithara_cli.hls.fetch_cmd import run_hls_fetch
 
     bus = EventBus()
-    with EventSinks(bus, common):
-        run_hls_fetch(options, common, bus)
+    from kithara_cli.commands.cache import run_cache
+
+    with EventSinks(bus, common), run_cache(common.cache) as cache:
+        run_hls_fetch(options, common, bus, cache)
 
 
 def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
@@ -78,13 +75,17 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
     out = options.out
     max_size = parse_size(options.max_size) if options.max_size is not None else None
     check_output(out, options.force)
+    from kithara_cli.commands.cache import run_cache
+
     with (
         EventSinks(bus, common),
+        run_cache(common.cache) as cache,
         Downloader(
             bus,
             common.net_config(),
             max_concurrent=options.connections,
             retry=common.retry_policy(),
+            cache=cache,
         ) as downloader,
     ):
         job = ProgressiveFetch(

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 from kithara_cli import interrupt
 from kithara_cli.commands.common import CommonOptions, EventSinks
-from kithara_cli.commands.player import Player, PlayerSettings, parse_bitrate, parse_time
 from kithara_cli.events import EventBus, EventQueue
+from kithara_cli.play import Player, PlayerSettings, parse_bitrate, parse_time
+from kithara_cli.play.keys import handle_key as _handle_key
 
-SEEK_STEP = 10.0
-VOLUME_STEP = 0.1
 # The dashboard (Rich) loads once audio has started, or after this long without it: loading
 # it first put its imports and first frame on the way to first audio (30-80 ms of it).
 DASHBOARD_DELAY = 0.5
@@ -100,10 +99,20 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             from kithara_cli.ui.plain_log import PlainLog
 
             stack.callback(PlainLog(bus).close)
+        from kithara_cli.commands.cache import run_cache
         from kithara_cli.dl import Downloader
 
+        # The demo's loopback port changes every run: caching it would only fill the cache.
+        demo = options.demo and options.url is None
+        cache = stack.enter_context(run_cache(None if demo else common.cache))
         dl = stack.enter_context(
-            Downloader(bus, common.net_config(), max_concurrent=4, retry=common.retry_policy())
+            Downloader(
+                bus,
+                common.net_config(),
+                max_concurrent=4,
+                retry=common.retry_policy(),
+                cache=cache,
+            )
         )
         settings.length = options.length
         player = Player(bus, settings, dl)
@@ -171,22 +180,3 @@ def _run_interactive(
                 if _handle_key(player, keys.poll(0.05)):
                     return
             time.sleep(0.2)  # let the last frame of the dashboard show the end
-
-
-def _handle_key(player: Player, key: str | None) -> bool:
-    """Apply one key; True means quit."""
-    if key is None:
-        return False
-    if key == "quit":
-        return True
-    if key == "space":
-        player.toggle_pause()
-    elif key == "left":
-        player.seek_relative(-SEEK_STEP)
-    elif key == "right":
-        player.seek_relative(SEEK_STEP)
-    elif key == "up":
-        player.change_volume(VOLUME_STEP)
-    elif key == "down":
-        player.change_volume(-VOLUME_STEP)
-    return False

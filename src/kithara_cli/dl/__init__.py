@@ -21,7 +21,12 @@ Promises:
   (ResourceTooShortError), never a short success; gzip/deflate bodies are decoded
   (``net.encoding``), a 206 with a Content-Encoding refused;
 - LoadSlow is published once a fetch outlives its soft timeout; the fetch is not aborted;
-- every step of a request's life is an event on the bus.
+- every step of a request's life is an event on the bus;
+- with a ``ByteCache`` (``dl.cached``; ``kithara_cli.cache`` implements it), a command the
+  cache holds completes from it with the same events, marked ``from_cache``; a cached copy is
+  checked with the server first unless the command's policy says it never changes; what a
+  transfer delivers of a resource of known length is recorded; offline, a command the cache
+  cannot answer fails with OfflineMissError.
 Never: decides what to fetch (peers do), blocks its loop on disk or CPU work beyond handing a
 chunk to the command's sink, or retries a fatal error.
 """

@@ -66,6 +66,7 @@ class Job:
     finished: bool = False
     pinned: Identity | None = None
     high_water: int = 0  # the furthest the range was ever written: progress across restarts
+    from_cache: bool = False  # every byte was served by the persistent cache
 
 
 class _Stop(Exception):

@@ -97,6 +97,7 @@ class FirstByte(Event):
     status: int
     partial: bool
     total: int | None = None  # expected body bytes, if known
+    from_cache: bool = False  # served from the persistent cache: no request went out
 
 
 @_event
@@ -149,6 +150,7 @@ class RequestCompleted(Event):
     duration: float
     ttfb: float
     bandwidth_bps: float  # body bits per second, time to first byte taken out
+    from_cache: bool = False  # every byte came from the persistent cache
 
 
 @_event
@@ -187,6 +189,15 @@ class Notice(Event):
 
     level: str  # "info" | "warning"
     message: str
+
+
+@_event
+class CacheRevalidated(Event):
+    """A cached copy was checked against the server (If-None-Match / If-Modified-Since)."""
+
+    url: str
+    status: int  # 304, or the status of a response that told the version; 0: no answer
+    fresh: bool  # the cached copy is the server's current version (or the server is away)
 
 
 # --- playback --------------------------------------------------------------------------------

@@ -555,7 +555,7 @@ class HlsSource:
             if seg.init is not None and seg.init != run.init:
                 init, _ = self.dl.fetch_bytes(
                     seg.init.uri, label="init", byterange=seg.init.byterange,
-                    max_bytes=MAX_SEGMENT_BYTES,
+                    max_bytes=MAX_SEGMENT_BYTES, cache="immutable",
                 )  # fmt: skip
                 if run.init is not None:  # another variant's init: a new part starts here
                     run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
@@ -647,6 +647,8 @@ class HlsSource:
                 epoch=epoch,
                 on_complete=done,
                 max_attempts=FAILOVER_ATTEMPTS if others else None,
+                # A segment's URI names its bytes; a live one is not kept past playback.
+                cache="none" if self.live else "immutable",
             )
         )
         run.in_flight[index] = (handle, variant)

@@ -287,6 +287,7 @@ class HlsWriter:
                 priority=Priority.DEMAND if demand else Priority.PREFETCH,
                 label=f"segment {seg.sequence}",
                 on_complete=done,
+                cache="none" if self.live else "immutable",  # live: not kept past the run
             )
         )
 
@@ -294,8 +295,9 @@ class HlsWriter:
         cached = self._init_cache.get(init)
         if cached is None:
             cached, _ = self.dl.fetch_bytes(
-                init.uri, label="init", byterange=init.byterange, max_bytes=MAX_SEGMENT_BYTES
-            )
+                init.uri, label="init", byterange=init.byterange, max_bytes=MAX_SEGMENT_BYTES,
+                cache="immutable",
+            )  # fmt: skip
             self._init_cache[init] = cached
         return cached
 

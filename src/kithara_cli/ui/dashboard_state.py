@@ -75,6 +75,9 @@ def label_for(url: str, label: str) -> str:
     return sanitize(name, 80)
 
 
+CACHE_TAG = " [cache]"
+
+
 @dataclass
 class _Row:
     """Mutable per-request record; only the UI thread touches it."""
@@ -342,6 +345,8 @@ class DashboardState:
     def _on_first_byte(self, ev: FirstByte) -> None:
         row = self._row(ev.request_id, ev.ts)
         row.ttfb = ev.ttfb
+        if ev.from_cache and not row.label.endswith(CACHE_TAG):
+            row.label += CACHE_TAG  # served from the persistent cache: no request went out
         if ev.total is not None:
             row.total = ev.total
         if row.state in ("queued", "retrying"):
@@ -432,6 +437,8 @@ class DashboardState:
         self._finish(row, ev.ts, "done")
         self.completed += 1
         self.bytes_downloaded += ev.bytes
+        if ev.from_cache:
+            return  # a cache read's speed is not the network's
         if ev.bandwidth_bps > 0 and (ev.bytes >= EWMA_MIN_BYTES or self.ewma_estimate is None):
             prev = self.ewma_estimate
             self.ewma_estimate = (
