@@ -28,7 +28,6 @@ import pytest
 import hls_fixtures
 from conftest import KITHARA
 from hls_fixtures import HlsMedia
-from kithara_cli.commands.player import Player, PlayerSettings
 from kithara_cli.dl import Downloader
 from kithara_cli.errors import (
     HttpStatusError,
@@ -42,6 +41,7 @@ from kithara_cli.events import EventBus, event_to_dict
 from kithara_cli.media import encode_file
 from kithara_cli.media.analysis import decode_pcm, seconds_heard
 from kithara_cli.net import NetConfig, RetryPolicy
+from kithara_cli.play import Player, PlayerSettings
 from kithara_cli.server import Faults, MediaServer
 from kithara_cli.storage import ResourceFailed
 

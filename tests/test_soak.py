@@ -20,11 +20,11 @@ import threading
 import time
 from pathlib import Path
 
-from kithara_cli.commands.player import Player, PlayerSettings
 from kithara_cli.dl import Downloader
 from kithara_cli.events import EventBus, event_to_dict
 from kithara_cli.media import build_ladder, cached, encode_file
 from kithara_cli.net import NetConfig, RetryPolicy
+from kithara_cli.play import Player, PlayerSettings
 from kithara_cli.server import Faults, MediaServer
 
 FULL = os.environ.get("KITHARA_SOAK_FULL") == "1"
