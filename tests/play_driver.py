@@ -11,9 +11,9 @@ import json
 import sys
 import time
 
-from kithara_cli.commands.player import Player, PlayerSettings
 from kithara_cli.dl import Downloader
 from kithara_cli.events import EventBus, event_to_dict
+from kithara_cli.play import Player, PlayerSettings
 
 
 def main() -> None:

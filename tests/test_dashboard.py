@@ -148,7 +148,7 @@ def test_current_variant_is_marked_on_the_ladder() -> None:
 
 
 def test_player_snapshot_wins_and_the_abr_target_is_marked_too() -> None:
-    from kithara_cli.commands.player import Snapshot
+    from kithara_cli.play import Snapshot
     from kithara_cli.ui.dashboard import merge_player
 
     snap = state_of(session()).snapshot(2.0)

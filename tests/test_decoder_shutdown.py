@@ -21,11 +21,11 @@ import hls_fixtures
 from conftest import run_cli
 from hls_fixtures import HlsMedia, playlist_text, static, wait_for
 from kithara_cli.audio import CountingReader
-from kithara_cli.commands.player import Player, PlayerSettings
 from kithara_cli.dl import Downloader
 from kithara_cli.errors import NetworkError
 from kithara_cli.events import EventBus
 from kithara_cli.media import encode_file
+from kithara_cli.play import Player, PlayerSettings
 from kithara_cli.server import Faults, MediaServer
 from kithara_cli.storage import ResourceFailed, SparseResource
 from kithara_cli.stream import ByteStream

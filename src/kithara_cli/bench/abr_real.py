@@ -57,8 +57,8 @@ def _ladder(seconds: float) -> Path:
 
 def run_profile(name: str, seconds: float = 60.0, seed: int = 1) -> RealTierResult:
     """Play ``seconds`` of the ladder while the server follows profile ``name``."""
-    from kithara_cli.commands.player import Player, PlayerSettings
     from kithara_cli.dl import Downloader
+    from kithara_cli.play import Player, PlayerSettings
     from kithara_cli.server import Faults, MediaServer
 
     trace = SYNTHETIC_PROFILES[name](seed)

@@ -983,9 +983,9 @@ def _seek_run(
 ) -> tuple[list[float], int]:
     """Open ``url`` in-process, then seek far ahead ``count`` times; latencies and how many
     of them the server's log shows went to the network (uncached)."""
-    from kithara_cli.commands.player import Player, PlayerSettings
     from kithara_cli.dl import Downloader
     from kithara_cli.events import EventBus
+    from kithara_cli.play import Player, PlayerSettings
 
     bus = EventBus()
     waiter = _Waiter(bus)

@@ -1,1 +1,6 @@
-"""Commands: wire the layers together for each CLI verb; no protocol logic lives here."""
+"""Commands: wire the layers together for each CLI verb; argument handling and wiring only.
+
+The playback session lives in ``play``, HLS fetching in ``hls.fetch_cmd``, progressive
+fetching in ``file``; nothing below imports this package (``hls.fetch_cmd`` takes its options
+through typed Protocols that ``FetchOptions`` and ``CommonOptions`` fit).
+"""

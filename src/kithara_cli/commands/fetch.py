@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from kithara_cli.commands.common import CommonOptions, EventSinks
 from kithara_cli.errors import UsageError
 from kithara_cli.events import EventBus
+from kithara_cli.hls import looks_like_hls
 from kithara_cli.net import check_http_url
 
 
@@ -31,11 +31,6 @@ class FetchOptions:
     duration: float | None = None
     dashboard: bool = False
     max_size: str | None = None
-
-
-def looks_like_hls(url: str) -> bool:
-    path = urlsplit(url).path.lower()
-    return path.endswith((".m3u8", ".m3u"))
 
 
 def run_fetch(options: FetchOptions, common: CommonOptions) -> None:

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 from kithara_cli import interrupt
 from kithara_cli.commands.common import CommonOptions, EventSinks
-from kithara_cli.commands.player import Player, PlayerSettings, parse_bitrate, parse_time
 from kithara_cli.events import EventBus, EventQueue
+from kithara_cli.play import Player, PlayerSettings, parse_bitrate, parse_time
+from kithara_cli.play.keys import handle_key as _handle_key
 
-SEEK_STEP = 10.0
-VOLUME_STEP = 0.1
 # The dashboard (Rich) loads once audio has started, or after this long without it: loading
 # it first put its imports and first frame on the way to first audio (30-80 ms of it).
 DASHBOARD_DELAY = 0.5
@@ -149,22 +148,3 @@ def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: st
                 if _handle_key(player, keys.poll(0.05)):
                     return
             time.sleep(0.2)  # let the last frame of the dashboard show the end
-
-
-def _handle_key(player: Player, key: str | None) -> bool:
-    """Apply one key; True means quit."""
-    if key is None:
-        return False
-    if key == "quit":
-        return True
-    if key == "space":
-        player.toggle_pause()
-    elif key == "left":
-        player.seek_relative(-SEEK_STEP)
-    elif key == "right":
-        player.seek_relative(SEEK_STEP)
-    elif key == "up":
-        player.change_volume(VOLUME_STEP)
-    elif key == "down":
-        player.change_volume(-VOLUME_STEP)
-    return False

@@ -26,3 +26,11 @@ playlists by hand (the m3u8 package does; ``lines`` only checks and rewrites lin
 # Cap on one playlist's size (hostile or broken servers); here so that the player can fetch a
 # master playlist before the HLS modules (and m3u8) load.
 MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
+
+
+def looks_like_hls(url: str) -> bool:
+    """The one test for "this URL is an HLS playlist": its path ends in .m3u8/.m3u (the query
+    and fragment do not count). Here, light, so that fetch and play decide before m3u8 loads."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.lower().endswith((".m3u8", ".m3u"))

@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.dl import Downloader
 from kithara_cli.errors import (
@@ -28,8 +28,50 @@ from kithara_cli.hls.sniff import DEFAULT_EXTENSION
 from kithara_cli.hls.writer import HlsWriter, LiveFollower, check_encryption, finish_output
 
 if TYPE_CHECKING:
-    from kithara_cli.commands.common import CommonOptions
-    from kithara_cli.commands.fetch import FetchOptions
+    from kithara_cli.net import NetConfig, RetryPolicy
+
+
+class HlsFetchOptions(Protocol):
+    """What an HLS fetch is asked to do (``commands.fetch.FetchOptions`` fits it): typed here,
+    so that hls never imports the command layer above it."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def out(self) -> Path | None: ...
+    @property
+    def force(self) -> bool: ...
+    @property
+    def quiet(self) -> bool: ...
+    @property
+    def variant(self) -> str: ...
+    @property
+    def audio(self) -> str | None: ...
+    @property
+    def list_only(self) -> bool: ...
+    @property
+    def as_json(self) -> bool: ...
+    @property
+    def remux(self) -> bool: ...
+    @property
+    def segments_in_flight(self) -> int: ...
+    @property
+    def skip_unavailable(self) -> bool: ...
+    @property
+    def live_edge(self) -> int: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def dashboard(self) -> bool: ...
+
+
+class NetOptions(Protocol):
+    """The network half of the common options (``commands.common.CommonOptions`` fits it)."""
+
+    @property
+    def verbose(self) -> bool: ...
+    def net_config(self) -> NetConfig: ...
+    def retry_policy(self) -> RetryPolicy: ...
 
 
 def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, object]]:
@@ -109,7 +151,7 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
     Console(highlight=False, emoji=False).print(table)
 
 
-def run_hls_fetch(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
+def run_hls_fetch(options: HlsFetchOptions, common: NetOptions, bus: EventBus) -> None:
     from kithara_cli.ui.console import print_note
 
     with Downloader(

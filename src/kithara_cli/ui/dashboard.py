@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -35,6 +35,9 @@ from kithara_cli.ui.dashboard_state import (
     fmt_size,
 )
 from kithara_cli.ui.sanitize import sanitize
+
+if TYPE_CHECKING:
+    from kithara_cli.play.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -714,7 +717,7 @@ class LiveDashboard(LiveView):
         self,
         bus: EventBus,
         console: Console | None = None,
-        player_snapshot: Callable[[], Any] | None = None,
+        player_snapshot: Callable[[], Snapshot | None] | None = None,
         hz: float = MAX_HZ,
         *,
         title: str = "",
@@ -735,7 +738,7 @@ class LiveDashboard(LiveView):
         snap = self.state.snapshot(now)
         return merge_player(snap, self._player())
 
-    def _player(self) -> Any:
+    def _player(self) -> Snapshot | None:
         if self.player_snapshot is None:
             return None
         try:
@@ -744,24 +747,22 @@ class LiveDashboard(LiveView):
             return None
 
 
-def merge_player(snap: DashboardSnapshot, player: Any) -> DashboardSnapshot:
-    """The player's ``Snapshot`` (duck-typed) over the event-derived header fields."""
+def merge_player(snap: DashboardSnapshot, player: Snapshot | None) -> DashboardSnapshot:
+    """The player's own ``Snapshot`` over the event-derived header fields (``None``: unknown)."""
     if player is None:
         return snap
-    changes: dict[str, Any] = {}
-    for ours, theirs in (
-        ("state", "state"),
-        ("position", "position"),
-        ("duration", "duration"),
-        ("volume", "volume"),
-        ("buffer_downloaded", "buffer_downloaded"),
-        ("buffer_decoded", "buffer_decoded"),
-        ("current_variant", "variant"),
-    ):
-        value = getattr(player, theirs, None)
-        if value is not None:
-            changes[ours] = sanitize(value, 16) if ours == "state" else value
-    return dataclasses.replace(snap, **changes) if changes else snap
+    changes: dict[str, object] = {
+        "state": sanitize(player.state, 16),
+        "position": player.position,
+        "volume": player.volume,
+        "buffer_downloaded": player.buffer_downloaded,
+        "buffer_decoded": player.buffer_decoded,
+    }
+    if player.duration is not None:
+        changes["duration"] = player.duration
+    if player.variant is not None:
+        changes["current_variant"] = player.variant
+    return dataclasses.replace(snap, **changes)  # type: ignore[arg-type]
 
 
 # --- measuring ---------------------------------------------------------------------------------

@@ -1,30 +1,27 @@
 """A playback session: source -> ByteStream -> Decoder -> PcmRing -> sink, and its controls.
 
 The session owns the threads' lifetimes and turns what they do into playback events
-(PlaybackStarted, Position, BufferLevel, rebuffers, seeks, EndOfStream). The UI and the keys
-drive it through a handful of methods; nothing here draws or reads the terminal.
+(PlaybackStarted, Position, BufferLevel, rebuffers, seeks, EndOfStream). Keys and the UI drive
+it through ``toggle_pause``, ``change_volume``, ``seek_relative``/``seek_to`` and read
+``snapshot``; nothing here draws or reads the terminal.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kithara_cli import interrupt
-from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import KitharaError, UsageError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import (
     BufferLevel,
     EndOfStream,
-    LadderInfo,
     PlaybackStarted,
     PlaybackState,
     Position,
@@ -35,88 +32,15 @@ from kithara_cli.events.types import (
     TrackInfo,
     VolumeChanged,
 )
+from kithara_cli.hls import looks_like_hls
+from kithara_cli.play.clock import seconds_since_process_start
+from kithara_cli.play.opening import Opened, open_hls, open_progressive
+from kithara_cli.play.settings import PlayerSettings
+from kithara_cli.play.snapshot import Snapshot
 
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
 STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's default: 0.005)
-
-
-def _import_hls_modules() -> None:
-    import kithara_cli.abr.controller
-    import kithara_cli.hls.loader
-    import kithara_cli.hls.source  # noqa: F401
-
-
-def seconds_since_process_start() -> float:
-    """Wall time since this process was created (so Python's own start-up counts too)."""
-    try:
-        with open("/proc/self/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        start_ticks = int(fields[19])
-        ticks = os.sysconf("SC_CLK_TCK")
-        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / ticks
-    except (OSError, ValueError, IndexError):
-        return time.monotonic() - _IMPORT_TIME
-
-
-_IMPORT_TIME = time.monotonic()
-
-
-def parse_time(text: str | None) -> float:
-    """``90``, ``1:30`` or ``1:02:03`` -> seconds."""
-    if not text:
-        return 0.0
-    try:
-        parts = [float(p) for p in text.split(":")]
-    except ValueError as exc:
-        raise UsageError(f"bad time {text!r}: use seconds or mm:ss") from exc
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + part
-    if seconds < 0 or len(parts) > 3:
-        raise UsageError(f"bad time {text!r}: use seconds or mm:ss")
-    return seconds
-
-
-def parse_bitrate(text: str | None) -> int | None:
-    if not text:
-        return None
-    t = text.strip().lower()
-    scale = 1
-    if t.endswith("k"):
-        scale, t = 1000, t[:-1]
-    elif t.endswith("m"):
-        scale, t = 1_000_000, t[:-1]
-    try:
-        return int(float(t) * scale)
-    except ValueError as exc:
-        raise UsageError(f"bad bitrate {text!r}: use e.g. 128k") from exc
-
-
-@dataclass
-class PlayerSettings:
-    output: str = "default"
-    buffer: float = 2.0
-    volume: float = 1.0
-    abr: str = "auto"
-    max_bitrate: int | None = None
-    min_bitrate: int | None = None
-    audio: str | None = None
-    prefetch_segments: int = 2
-    length: float | None = None  # stop after this much playback (seconds)
-
-
-@dataclass
-class Snapshot:
-    """What the UI shows, read without locks (plain values)."""
-
-    state: str = "buffering"
-    position: float = 0.0
-    duration: float | None = None
-    volume: float = 1.0
-    buffer_downloaded: float = 0.0
-    buffer_decoded: float = 0.0
-    variant: int | None = None
 
 
 class Player:
@@ -169,19 +93,32 @@ class Player:
         # each hand-over, a request took ~2.5x its round trip.
         sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
         if "://" not in target and local.exists():
-            opened["source"], opened["origin"] = str(local), 0.0
+            opened["opened"] = Opened(str(local))
             self._title = local.name
         elif "://" not in target:
             raise UsageError(f"no such file: {target} (and not an http(s) URL)")
         else:
-            is_hls = target.lower().split("?")[0].endswith((".m3u8", ".m3u"))
+            is_hls = looks_like_hls(target)
 
             def start_network() -> None:
                 try:
                     if is_hls:
-                        opened["source"], opened["origin"] = self._open_hls(target, start_at)
+                        opened["opened"] = open_hls(
+                            self.dl,
+                            self.bus,
+                            self.settings,
+                            target,
+                            start_at,
+                            self._cache_dir,
+                            self._audio_may_load,
+                        )
                     else:
-                        opened["source"], opened["origin"] = self._open_progressive(target), 0.0
+                        opened["opened"] = open_progressive(
+                            self.dl, target, self._cache_dir, self._audio_may_load
+                        )
+                    got: Opened = opened["opened"]
+                    self._hls = got.hls  # set here, as soon as known: close() stops them
+                    self._source = got.hls if got.hls is not None else got.progressive
                 except BaseException as exc:
                     opened["error"] = exc
                 finally:
@@ -206,10 +143,11 @@ class Player:
             interrupt.join(setup)  # a slow playlist must not hold off Ctrl-C/SIGTERM
         if "error" in opened:
             raise opened["error"]
-        origin = opened["origin"]
+        result: Opened = opened["opened"]
+        origin = result.origin
         self._origin = origin
         self._decoder = Decoder(
-            opened["source"],
+            result.stream,
             self._ring,
             out_rate=sink.rate,
             out_channels=channels,
@@ -223,89 +161,6 @@ class Player:
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
         self._monitor.start()
-
-    def _open_progressive(self, url: str) -> Any:
-        from kithara_cli.file.source import ProgressiveSource
-        from kithara_cli.net import check_http_url
-        from kithara_cli.stream import ByteStream
-
-        check_http_url(url)
-        src = ProgressiveSource(self.dl, url, self._cache_dir / "progressive.bin")
-        src.start(0)
-        self._audio_may_load.set()
-        self._source = src
-        return ByteStream(src, name=url)
-
-    def _open_hls(self, url: str, start_at: float) -> tuple[Any, float]:
-        from kithara_cli.dl import Priority
-        from kithara_cli.hls import MAX_PLAYLIST_BYTES
-        from kithara_cli.net import check_http_url
-
-        check_http_url(url)
-        # The HLS modules (m3u8 among them) load while the master playlist is in flight.
-        loader = threading.Thread(target=_import_hls_modules, name="kithara-import", daemon=True)
-        loader.start()
-        body, final_url = self.dl.fetch_bytes(
-            url, label="playlist", priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
-        )
-        loader.join()
-        from kithara_cli.abr.controller import AbrController, VariantInfo
-        from kithara_cli.hls.loader import media_url_for
-        from kithara_cli.hls.model import MediaPlaylist
-        from kithara_cli.hls.playlist import parse_playlist
-        from kithara_cli.hls.select import audio_ladder
-        from kithara_cli.hls.source import HlsSource, Rung
-        from kithara_cli.stream import ByteStream
-
-        playlist = parse_playlist(body, final_url)
-        if isinstance(playlist, MediaPlaylist):
-            rungs = [Rung(0, 0, "", playlist.url, playlist)]
-        else:
-            variants = audio_ladder(playlist)  # no video-only variants
-            rungs = []
-            for v in variants:
-                selection = media_url_for(playlist, v, self.settings.audio)
-                rungs.append(Rung(v.index, v.bandwidth, ",".join(v.codecs), selection.media_url))
-            # Variants that share one audio rendition are one rung for audio purposes.
-            seen: dict[str, Rung] = {}
-            for rung in rungs:
-                seen.setdefault(rung.media_url, rung)
-            rungs = sorted(seen.values(), key=lambda r: r.bandwidth)
-        infos = [VariantInfo(r.index, max(r.bandwidth, 1), r.codecs) for r in rungs]
-        self.bus.publish(
-            LadderInfo(variants=tuple((r.index, r.bandwidth, r.codecs) for r in rungs))
-        )
-        mode = self.settings.abr
-        if mode.startswith("fixed:"):
-            mode = self._fixed_mode(mode, rungs)
-        controller = AbrController(
-            infos,
-            mode=mode,
-            max_bitrate=self.settings.max_bitrate,
-            min_bitrate=self.settings.min_bitrate,
-        )
-        hls = HlsSource(
-            self.dl, rungs, controller, self._cache_dir, prefetch=self.settings.prefetch_segments
-        )
-        # The media playlist goes next, then the first segment: PyAV loads during those.
-        self._audio_may_load.set()
-        origin = hls.open_run(start_at)
-        self._hls = hls
-        self._source = hls
-        return ByteStream(hls, name=url), origin
-
-    @staticmethod
-    def _fixed_mode(mode: str, rungs: list[Any]) -> str:
-        spec = mode.split(":", 1)[1].strip().lower()
-        if spec == "best":
-            return f"fixed:{rungs[-1].index}"
-        if spec == "worst":
-            return f"fixed:{rungs[0].index}"
-        if spec.endswith("k"):
-            want = parse_bitrate(spec) or 0
-            fitting = [r for r in rungs if r.bandwidth <= want] or rungs[:1]
-            return f"fixed:{fitting[-1].index}"
-        return mode
 
     # --- events -------------------------------------------------------------------------------
 
@@ -524,14 +379,3 @@ class Player:
         if self._decoder is not None:
             self._decoder.join(timeout=2)
         shutil.rmtree(self._cache_dir, ignore_errors=True)
-
-
-__all__ = [
-    "DecoderFailure",
-    "Player",
-    "PlayerSettings",
-    "Snapshot",
-    "parse_bitrate",
-    "parse_time",
-    "seconds_since_process_start",
-]

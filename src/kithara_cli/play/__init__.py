@@ -1,0 +1,28 @@
+"""Play: one playback session of one URL or file, below ``commands`` and above hls/file/audio.
+
+``Player`` opens the target as a source (a local file, a progressive download through
+``file.ProgressiveSource``, or an HLS ladder through ``hls.HlsSource`` with an ABR controller),
+decodes it (``audio.Decoder``) into a ring and a sink, and turns what the threads do into
+playback events. Keys (``keys.handle_key``) and the UI drive it through a few methods and read
+its typed ``Snapshot``.
+
+Promises: the network side starts before PyAV and PortAudio load (their imports overlap the
+first round trips); every thread it starts is stopped and joined by ``close()``; time to first
+audio counts from the process's start. Never: draws, reads the terminal or parses arguments
+(``commands`` and ``ui`` do); speaks HTTP or HLS itself (the layers below do).
+"""
+
+from kithara_cli.play.clock import seconds_since_process_start
+from kithara_cli.play.session import Player
+from kithara_cli.play.settings import PlayerSettings, parse_bitrate, parse_time
+from kithara_cli.play.snapshot import PlaybackSnapshot, Snapshot
+
+__all__ = [
+    "PlaybackSnapshot",
+    "Player",
+    "PlayerSettings",
+    "Snapshot",
+    "parse_bitrate",
+    "parse_time",
+    "seconds_since_process_start",
+]

@@ -1,0 +1,27 @@
+"""The player's keys: one key name (from ``ui.keys``) -> one control of the session."""
+
+from __future__ import annotations
+
+from kithara_cli.play.session import Player
+
+SEEK_STEP = 10.0
+VOLUME_STEP = 0.1
+
+
+def handle_key(player: Player, key: str | None) -> bool:
+    """Apply one key; True means quit."""
+    if key is None:
+        return False
+    if key == "quit":
+        return True
+    if key == "space":
+        player.toggle_pause()
+    elif key == "left":
+        player.seek_relative(-SEEK_STEP)
+    elif key == "right":
+        player.seek_relative(SEEK_STEP)
+    elif key == "up":
+        player.change_volume(VOLUME_STEP)
+    elif key == "down":
+        player.change_volume(-VOLUME_STEP)
+    return False

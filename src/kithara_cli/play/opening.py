@@ -1,0 +1,127 @@
+"""Opening a URL as a source for the decoder: progressive, or an HLS ladder with its ABR.
+
+Runs on the session's network thread. ``audio_may_load`` is set as soon as the requests that
+gate the chain are on their way, so that PyAV and PortAudio load while they are in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kithara_cli.events import EventBus
+from kithara_cli.events.types import LadderInfo
+from kithara_cli.play.settings import PlayerSettings, parse_bitrate
+
+if TYPE_CHECKING:
+    from kithara_cli.dl import Downloader
+    from kithara_cli.file.source import ProgressiveSource
+    from kithara_cli.hls.source import HlsSource, Rung
+    from kithara_cli.stream import ByteStream
+
+
+@dataclass
+class Opened:
+    """What the decoder reads (a local path or a stream) and who feeds it."""
+
+    stream: ByteStream | str
+    origin: float = 0.0  # the timeline position of the stream's first byte (HLS)
+    progressive: ProgressiveSource | None = None
+    hls: HlsSource | None = None
+
+
+def _import_hls_modules() -> None:
+    import kithara_cli.abr.controller
+    import kithara_cli.hls.loader
+    import kithara_cli.hls.source  # noqa: F401
+
+
+def open_progressive(
+    dl: Downloader, url: str, cache_dir: Path, audio_may_load: threading.Event
+) -> Opened:
+    from kithara_cli.file.source import ProgressiveSource
+    from kithara_cli.net import check_http_url
+    from kithara_cli.stream import ByteStream
+
+    check_http_url(url)
+    src = ProgressiveSource(dl, url, cache_dir / "progressive.bin")
+    src.start(0)
+    audio_may_load.set()
+    return Opened(ByteStream(src, name=url), 0.0, progressive=src)
+
+
+def open_hls(
+    dl: Downloader,
+    bus: EventBus,
+    settings: PlayerSettings,
+    url: str,
+    start_at: float,
+    cache_dir: Path,
+    audio_may_load: threading.Event,
+) -> Opened:
+    from kithara_cli.dl import Priority
+    from kithara_cli.hls import MAX_PLAYLIST_BYTES
+    from kithara_cli.net import check_http_url
+
+    check_http_url(url)
+    # The HLS modules (m3u8 among them) load while the master playlist is in flight.
+    loader = threading.Thread(target=_import_hls_modules, name="kithara-import", daemon=True)
+    loader.start()
+    body, final_url = dl.fetch_bytes(
+        url, label="playlist", priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
+    )
+    loader.join()
+    from kithara_cli.abr.controller import AbrController, VariantInfo
+    from kithara_cli.hls.loader import media_url_for
+    from kithara_cli.hls.model import MediaPlaylist
+    from kithara_cli.hls.playlist import parse_playlist
+    from kithara_cli.hls.select import audio_ladder
+    from kithara_cli.hls.source import HlsSource, Rung
+    from kithara_cli.stream import ByteStream
+
+    playlist = parse_playlist(body, final_url)
+    if isinstance(playlist, MediaPlaylist):
+        rungs = [Rung(0, 0, "", playlist.url, playlist)]
+    else:
+        variants = audio_ladder(playlist)  # no video-only variants
+        rungs = []
+        for v in variants:
+            selection = media_url_for(playlist, v, settings.audio)
+            rungs.append(Rung(v.index, v.bandwidth, ",".join(v.codecs), selection.media_url))
+        # Variants that share one audio rendition are one rung for audio purposes.
+        seen: dict[str, Rung] = {}
+        for rung in rungs:
+            seen.setdefault(rung.media_url, rung)
+        rungs = sorted(seen.values(), key=lambda r: r.bandwidth)
+    infos = [VariantInfo(r.index, max(r.bandwidth, 1), r.codecs) for r in rungs]
+    bus.publish(LadderInfo(variants=tuple((r.index, r.bandwidth, r.codecs) for r in rungs)))
+    mode = settings.abr
+    if mode.startswith("fixed:"):
+        mode = fixed_mode(mode, rungs)
+    controller = AbrController(
+        infos,
+        mode=mode,
+        max_bitrate=settings.max_bitrate,
+        min_bitrate=settings.min_bitrate,
+    )
+    hls = HlsSource(dl, rungs, controller, cache_dir, prefetch=settings.prefetch_segments)
+    # The media playlist goes next, then the first segment: PyAV loads during those.
+    audio_may_load.set()
+    origin = hls.open_run(start_at)
+    return Opened(ByteStream(hls, name=url), origin, hls=hls)
+
+
+def fixed_mode(mode: str, rungs: list[Rung]) -> str:
+    """``fixed:best|worst|128k|N`` -> ``fixed:N`` (the rung's variant index)."""
+    spec = mode.split(":", 1)[1].strip().lower()
+    if spec == "best":
+        return f"fixed:{rungs[-1].index}"
+    if spec == "worst":
+        return f"fixed:{rungs[0].index}"
+    if spec.endswith("k"):
+        want = parse_bitrate(spec) or 0
+        fitting = [r for r in rungs if r.bandwidth <= want] or rungs[:1]
+        return f"fixed:{fitting[-1].index}"
+    return mode

@@ -1,0 +1,51 @@
+"""What a playback is asked to do, and the parsing of the user's words for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kithara_cli.errors import UsageError
+
+
+@dataclass
+class PlayerSettings:
+    output: str = "default"
+    buffer: float = 2.0
+    volume: float = 1.0
+    abr: str = "auto"
+    max_bitrate: int | None = None
+    min_bitrate: int | None = None
+    audio: str | None = None
+    prefetch_segments: int = 2
+    length: float | None = None  # stop after this much playback (seconds)
+
+
+def parse_time(text: str | None) -> float:
+    """``90``, ``1:30`` or ``1:02:03`` -> seconds."""
+    if not text:
+        return 0.0
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError as exc:
+        raise UsageError(f"bad time {text!r}: use seconds or mm:ss") from exc
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    if seconds < 0 or len(parts) > 3:
+        raise UsageError(f"bad time {text!r}: use seconds or mm:ss")
+    return seconds
+
+
+def parse_bitrate(text: str | None) -> int | None:
+    if not text:
+        return None
+    t = text.strip().lower()
+    scale = 1
+    if t.endswith("k"):
+        scale, t = 1000, t[:-1]
+    elif t.endswith("m"):
+        scale, t = 1_000_000, t[:-1]
+    try:
+        return int(float(t) * scale)
+    except ValueError as exc:
+        raise UsageError(f"bad bitrate {text!r}: use e.g. 128k") from exc

@@ -1,0 +1,21 @@
+"""The player's own numbers for the UI: one typed value, read without locks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Snapshot:
+    """What the UI shows, read without locks (plain values; ``None``: not known yet)."""
+
+    state: str = "buffering"
+    position: float = 0.0
+    duration: float | None = None
+    volume: float = 1.0
+    buffer_downloaded: float = 0.0
+    buffer_decoded: float = 0.0
+    variant: int | None = None
+
+
+PlaybackSnapshot = Snapshot
