@@ -346,6 +346,15 @@ class StreamReconnecting(Event):
     reason: str = ""
 
 
+@_event
+class QueueAdvanced(Event):
+    """The play queue moved to item ``index`` (0-based) of ``length``."""
+
+    index: int
+    length: int
+    url: str
+
+
 _FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
 
 

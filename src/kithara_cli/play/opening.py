@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kithara_cli import interrupt
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo
 from kithara_cli.play.settings import PlayerSettings, parse_bitrate
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from kithara_cli.stream import ByteStream
 
 
+FIRST_RESPONSE_SLICE = 0.05
+
+
 @dataclass
 class Opened:
     """What the decoder reads (a local path or a stream) and who feeds it."""
@@ -30,6 +34,7 @@ class Opened:
     origin: float = 0.0  # the timeline position of the stream's first byte (HLS)
     progressive: ProgressiveSource | None = None
     hls: HlsSource | None = None
+    hint: str | None = None  # a live stream's Content-Type: its demuxer, with no probing
 
 
 def _import_hls_modules() -> None:
@@ -49,7 +54,14 @@ def open_progressive(
     src = ProgressiveSource(dl, url, cache_dir / "progressive.bin")
     src.start(0)
     audio_may_load.set()
-    return Opened(ByteStream(src, name=url), 0.0, progressive=src)
+    # The first response says whether this is an endless stream, read front to back (the
+    # decoder then opens it as a stream); PyAV loads meanwhile on the other thread.
+    while not src.first_response.wait(FIRST_RESPONSE_SLICE):
+        interrupt.check()
+    # A live stream joined mid-frame has no header to probe: FFmpeg would read a few seconds
+    # of it before trusting MP3, so its Content-Type names the demuxer (as mpv does).
+    hint = src.info.content_type if src.live is not None and src.info is not None else None
+    return Opened(ByteStream(src, name=url), 0.0, progressive=src, hint=hint)
 
 
 def open_hls(

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kithara_cli import interrupt
 from kithara_cli.errors import KitharaError, UsageError
@@ -22,6 +22,7 @@ from kithara_cli.events import EventBus
 from kithara_cli.events.types import (
     BufferLevel,
     EndOfStream,
+    Notice,
     PlaybackStarted,
     PlaybackState,
     Position,
@@ -29,6 +30,7 @@ from kithara_cli.events.types import (
     RebufferStarted,
     SeekCompleted,
     SeekRequested,
+    TitleChanged,
     TrackInfo,
     VolumeChanged,
 )
@@ -37,6 +39,9 @@ from kithara_cli.play.clock import seconds_since_process_start
 from kithara_cli.play.opening import Opened, open_hls, open_progressive
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from kithara_cli.radio.live import LiveStream
 
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
@@ -70,6 +75,7 @@ class Player:
         self._origin = 0.0
         self._realtime = True
         self._switch_interval = sys.getswitchinterval()
+        self._live: LiveStream | None = None
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -119,6 +125,10 @@ class Player:
                     got: Opened = opened["opened"]
                     self._hls = got.hls  # set here, as soon as known: close() stops them
                     self._source = got.hls if got.hls is not None else got.progressive
+                    if got.progressive is not None and got.progressive.live is not None:
+                        self._live = got.progressive.live
+                        self.snapshot.live = True
+                        self.snapshot.station = self._live.station.name
                 except BaseException as exc:
                     opened["error"] = exc
                 finally:
@@ -154,6 +164,7 @@ class Player:
             on_event=self._event,
             start_at=start_at,
             fast_seek=self._source is not None,  # over the network: never seek by reading
+            format_hint=result.hint,
             **({"timeline_origin": origin} if self._hls is not None else {}),
         )
         self._decoder.start()
@@ -248,10 +259,30 @@ class Player:
                 self._finish()
                 return
             self._check_rebuffer(now)
+            if self._live is not None and self._started:
+                self._titles_played()
             if now - last_slow >= 0.1:
                 last_slow = now
                 self._tick(now)
             self._stop.wait(0.01 if not self._started else 0.02)
+
+    def _titles_played(self) -> None:
+        """Publish each ICY title once its audio plays: its audio offset over the stream's
+        byte rate is its playback time (ICY streams are constant bit rate in practice)."""
+        live = self._live
+        assert live is not None
+        rate = live.byterate
+        pos = self._position()
+        # Without icy-br, a title shows once the decoder has read its bytes (early by the
+        # decoded buffer, a second or two).
+        upto = int(pos * rate) if rate is not None else live.window.reader
+        for title in live.titles_until(upto):
+            self.snapshot.now_playing = title.title
+            self.bus.publish(
+                TitleChanged(
+                    title=title.title, url=title.url, position=pos, byte_offset=title.offset
+                )
+            )
 
     def _check_rebuffer(self, now: float) -> None:
         ring, sink, decoder = self._ring, self._sink, self._decoder
@@ -328,6 +359,9 @@ class Player:
     def seek_to(self, target: float) -> None:
         from kithara_cli.stream import ByteStream
 
+        if self._live is not None:
+            self.bus.publish(Notice(level="info", message="live stream: no seeking"))
+            return
         duration = self.snapshot.duration
         target = max(0.0, target)
         if duration is not None:

@@ -24,8 +24,8 @@ from kithara_cli.radio.icy import IcyDemux, IcyTitle, StationInfo, station_info
 from kithara_cli.radio.window import LiveWindow
 
 MAX_FAILURES = 5
-BACKOFF_FIRST = 0.2
-BACKOFF_MAX = 4.0
+BACKOFF_FIRST = 0.1
+BACKOFF_MAX = 2.0
 ICY_REQUEST = {"Icy-MetaData": "1"}
 
 

@@ -121,6 +121,7 @@ class RadioRoute:
         self._refuse = 0
         self.bytes_sent = 0
         self.meta_connections = 0  # connections that asked for metadata blocks
+        self.starts: list[int] = []  # the broadcast offset each connection joined at
 
     def headers(self, with_meta: bool) -> list[tuple[str, str]]:
         st = self.station
@@ -157,6 +158,7 @@ class RadioRoute:
         self.meta_connections += with_meta
         cut = st.drop_times is None or self.cuts < st.drop_times
         broadcast = _Broadcast(st, self.live_offset(), with_meta)
+        self.starts.append(broadcast.audio_pos)
         if st.icy_status:
             return await self._serve_icy(request, broadcast, cut)
         request._version = HttpVersion10  # close-delimited, not chunked, as Icecast answers
