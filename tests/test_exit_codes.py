@@ -57,6 +57,7 @@ EXPECTED = {
     "ResourceFailed": 1,
     "ResourceClosed": 1,
     "SegmentFailed": 3,
+    "LiveStreamLost": 3,  # a live stream that did not come back after its reconnects
 }
 
 
