@@ -256,14 +256,21 @@ def fetch(
 
 @app.command(epilog=EXIT_CODES)
 def play(
-    url: Annotated[
-        str | None,
+    urls: Annotated[
+        list[str] | None,
         typer.Argument(
-            help="http(s) URL (HLS or progressive) or a local file; none: the demo.",
-            metavar="[URL]",
+            help="http(s) URLs (HLS, progressive, a radio stream, a .pls/.m3u/.xspf station "
+            "link) or local files, played in order; none: the demo.",
+            metavar="[URL]...",
         ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,
+    loop: Annotated[
+        str, typer.Option("--loop", help="Repeat: item (the current one) or queue.")
+    ] = "none",
+    shuffle: Annotated[
+        bool, typer.Option("--shuffle", help="Play the queue in random order.")
+    ] = False,
     output: Annotated[
         str,
         typer.Option(
@@ -311,7 +318,9 @@ def play(
     events: EventsOpt = None,
     insecure: InsecureOpt = False,
 ) -> None:
-    """Play HLS or progressive audio with a live dashboard. Keys: space, arrows, q."""
+    """Play HLS, progressive audio or radio with a live dashboard. Keys: space, arrows, n/p
+    (next/previous in the queue), q."""
+    url = urls[0] if urls else None
     from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.play import PlayOptions, run_play
 
@@ -343,6 +352,9 @@ def play(
         audio=audio,
         no_ui=no_ui,
         length=length,
+        urls=list(urls or []),
+        loop=loop,
+        shuffle=shuffle,
     )
     try:
         run_play(options, common)

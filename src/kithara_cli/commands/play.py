@@ -6,13 +6,17 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kithara_cli import interrupt
 from kithara_cli.commands.common import CommonOptions, EventSinks
+from kithara_cli.errors import KitharaError
 from kithara_cli.events import EventBus, EventQueue
+from kithara_cli.events.types import Notice, QueueAdvanced
 from kithara_cli.play import Player, PlayerSettings, parse_bitrate, parse_time
 from kithara_cli.play.keys import handle_key as _handle_key
+from kithara_cli.play.queue import PlayQueue
+from kithara_cli.radio.links import StationLinkFound
 
 # The dashboard (Rich) loads once audio has started, or after this long without it: loading
 # it first put its imports and first frame on the way to first audio (30-80 ms of it).
@@ -23,7 +27,7 @@ DASHBOARD_QUEUE = 20_000
 
 @dataclass
 class PlayOptions:
-    url: str | None
+    url: str | None  # the first target (kept for callers that give one)
     demo: bool = False
     output: str = "default"
     list_devices: bool = False
@@ -36,6 +40,9 @@ class PlayOptions:
     audio: str | None = None
     no_ui: bool = False
     length: float | None = None
+    urls: list[str] = field(default_factory=list)  # every target, in order (queue)
+    loop: str = "none"  # "item" | "queue"
+    shuffle: bool = False
 
 
 @contextlib.contextmanager
@@ -72,12 +79,12 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
     use_ui = interactive and not options.no_ui
     with contextlib.ExitStack() as stack:
         if options.demo and options.url is None:
-            target = stack.enter_context(demo_server())
+            targets = [stack.enter_context(demo_server())]
             if not use_ui:
                 print_note("playing the built-in demo (a generated HLS ladder on loopback)")
         else:
-            assert options.url is not None
-            target = options.url
+            targets = options.urls or ([options.url] if options.url else [])
+            assert targets
         bus = EventBus()
         sinks = stack.enter_context(EventSinks(bus, common, verbose_log=not use_ui))
         if not use_ui and not common.verbose:
@@ -90,23 +97,69 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             Downloader(bus, common.net_config(), max_concurrent=4, retry=common.retry_policy())
         )
         settings.length = options.length
-        player = Player(bus, settings, dl)
-        stack.callback(player.close)
-        sinks.set_error_handler(player.fail)  # --events on a full disk stops playback
-        # Subscribe before open(): the ladder and first requests are published there.
-        early = bus.queue(DASHBOARD_QUEUE) if use_ui else None
-        player.open(target, start_at)
-        if player.message:
-            print_note(player.message)
-        if early is not None:
-            _run_interactive(player, bus, early, target)
-        else:
-            _run_plain(player, interactive)
-        if player.error is not None:
-            raise player.error
+        queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
+        failures = 0
+        while (item := queue.current) is not None:
+            if len(queue) > 1:
+                bus.publish(QueueAdvanced(index=queue.index, length=len(queue), url=item.target))
+            player = Player(bus, settings, dl)
+            try:
+                sinks.set_error_handler(player.fail)  # --events on a full disk stops playback
+                # Subscribe before open(): the ladder and first requests are published there.
+                early = bus.queue(DASHBOARD_QUEUE) if use_ui else None
+                try:
+                    player.open(item.target, start_at if queue.index == 0 else 0.0)
+                except StationLinkFound as found:
+                    queue.expand(found.source, [(e.target, e.title) for e in found.entries])
+                    if early is not None:
+                        early.unsubscribe()
+                    continue
+                except KitharaError as err:
+                    player.fail(err)
+                if player.message:
+                    print_note(player.message)
+                action = "end"
+                if player.error is None:
+                    if early is not None:
+                        action = _run_interactive(player, bus, early, item.target)
+                    else:
+                        action = _run_plain(player, interactive)
+                    if early is not None:
+                        early.unsubscribe()
+            finally:
+                player.close()
+            if action == "quit":
+                break
+            error = player.error
+            if error is not None:
+                failures += 1
+                if not queue.has_next() or failures >= len(queue):
+                    raise error
+                what = "mirror" if item.from_link else "item"
+                bus.publish(
+                    Notice(
+                        level="warning",
+                        message=f"{what} {queue.index + 1} of {len(queue)} failed "
+                        f"({error}): trying the next",
+                    )
+                )
+                queue.advance(natural=False)
+                continue
+            failures = 0
+            if action in ("next", "prev"):
+                queue.advance(1 if action == "next" else -1, natural=False)
+            elif not queue.advance():
+                break
 
 
-def _run_plain(player: Player, interactive: bool) -> None:
+def _key(player: Player, key: str | None) -> str | None:
+    """One key: "quit", "next" or "prev" end this item; others act on the player."""
+    if key in ("next", "prev"):
+        return key
+    return "quit" if _handle_key(player, key) else None
+
+
+def _run_plain(player: Player, interactive: bool) -> str:
     """No dashboard: keys still work on a TTY; otherwise just play to the end."""
     if interactive:
         from kithara_cli.ui.keys import KeyReader
@@ -114,22 +167,25 @@ def _run_plain(player: Player, interactive: bool) -> None:
         with KeyReader() as keys:
             while not player.ended:
                 interrupt.check()
-                if _handle_key(player, keys.poll(0.1)):
-                    return
-        return
+                action = _key(player, keys.poll(0.1))
+                if action is not None:
+                    return action
+        return "end"
     while not player.wait(0.1):
         interrupt.check()
+    return "end"
 
 
-def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: str) -> None:
+def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: str) -> str:
     from kithara_cli.ui.keys import KeyReader
 
     with KeyReader() as keys:
         deadline = time.monotonic() + DASHBOARD_DELAY
         while not player.first_audio.is_set() and not player.ended:
             interrupt.check()
-            if _handle_key(player, keys.poll(0.02)):
-                return  # q before the dashboard is up quits as it does after
+            action = _key(player, keys.poll(0.02))
+            if action is not None:
+                return action  # q before the dashboard is up quits as it does after
             if time.monotonic() >= deadline:
                 break
         from kithara_cli.ui.console import stderr_console
@@ -145,6 +201,8 @@ def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: st
         with dashboard:
             while not player.ended:
                 interrupt.check()
-                if _handle_key(player, keys.poll(0.05)):
-                    return
+                action = _key(player, keys.poll(0.05))
+                if action is not None:
+                    return action
             time.sleep(0.2)  # let the last frame of the dashboard show the end
+        return "end"

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from kithara_cli import interrupt
 from kithara_cli.errors import KitharaError, UsageError
@@ -36,7 +37,13 @@ from kithara_cli.events.types import (
 )
 from kithara_cli.hls import looks_like_hls
 from kithara_cli.play.clock import seconds_since_process_start
-from kithara_cli.play.opening import Opened, open_hls, open_progressive
+from kithara_cli.play.opening import (
+    Opened,
+    open_hls,
+    open_link_file,
+    open_link_url,
+    open_progressive,
+)
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
 
@@ -99,15 +106,19 @@ class Player:
         # each hand-over, a request took ~2.5x its round trip.
         sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
         if "://" not in target and local.exists():
+            open_link_file(local)  # a station list raises its entries for the queue
             opened["opened"] = Opened(str(local))
             self._title = local.name
         elif "://" not in target:
             raise UsageError(f"no such file: {target} (and not an http(s) URL)")
         else:
             is_hls = looks_like_hls(target)
+            is_link = urlsplit(target).path.lower().endswith((".pls", ".xspf"))
 
             def start_network() -> None:
                 try:
+                    if is_link:
+                        open_link_url(self.dl, target)
                     if is_hls:
                         opened["opened"] = open_hls(
                             self.dl,
