@@ -185,8 +185,17 @@ def fetch(
         int, typer.Option("--live-edge", min=1, help="Live HLS: start N segments back.")
     ] = 3,
     duration: Annotated[
-        float | None, typer.Option("--duration", help="Live HLS: stop after this many seconds.")
+        float | None,
+        typer.Option(
+            "--duration",
+            help="Live HLS or a radio stream: stop after this many seconds (a radio stream is "
+            "recorded with a CUE sheet of its titles; Ctrl-C keeps what came).",
+        ),
     ] = None,
+    split_tracks: Annotated[
+        bool,
+        typer.Option("--split-tracks", help="Radio stream: one file per title (FILE-01.ext...)."),
+    ] = False,
     dashboard: Annotated[
         bool, typer.Option("--dashboard", help="Show in-flight requests under the bar.")
     ] = False,
@@ -245,6 +254,7 @@ def fetch(
         duration=duration,
         dashboard=dashboard,
         max_size=max_size,
+        split_tracks=split_tracks,
     )
     try:
         run_fetch(options, common)
@@ -307,6 +317,14 @@ def play(
         float | None,
         typer.Option("--length", min=0.0, help="Stop after this many seconds of playback."),
     ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            help="Radio stream: write the audio as it plays to FILE, and its titles to FILE.cue.",
+            metavar="FILE",
+        ),
+    ] = None,
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
     timeout: TimeoutOpt = 20.0,
@@ -353,6 +371,7 @@ def play(
         no_ui=no_ui,
         length=length,
         urls=list(urls or []),
+        record=record,
         loop=loop,
         shuffle=shuffle,
     )

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kithara_cli import interrupt
 from kithara_cli.commands.common import CommonOptions, EventSinks
@@ -41,6 +42,7 @@ class PlayOptions:
     no_ui: bool = False
     length: float | None = None
     urls: list[str] = field(default_factory=list)  # every target, in order (queue)
+    record: Path | None = None  # a radio stream's audio as it plays, and a CUE sheet
     loop: str = "none"  # "item" | "queue"
     shuffle: bool = False
 
@@ -73,8 +75,13 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         max_bitrate=parse_bitrate(options.max_bitrate),
         min_bitrate=parse_bitrate(options.min_bitrate),
         audio=options.audio,
+        record=options.record,
     )
     start_at = parse_time(options.start)
+    if options.record is not None:
+        from kithara_cli.file import check_output
+
+        check_output(options.record, True)  # a folder that is missing fails now, not later
     interactive = stderr_is_terminal() and sys.stdin.isatty()
     use_ui = interactive and not options.no_ui
     with contextlib.ExitStack() as stack:

@@ -49,6 +49,7 @@ from kithara_cli.play.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from kithara_cli.radio.live import LiveStream
+    from kithara_cli.radio.record import Recorder
 
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
@@ -83,6 +84,7 @@ class Player:
         self._realtime = True
         self._switch_interval = sys.getswitchinterval()
         self._live: LiveStream | None = None
+        self._recorder: Recorder | None = None
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class Player:
                         self._live = got.progressive.live
                         self.snapshot.live = True
                         self.snapshot.station = self._live.station.name
+                        self._start_recording()
                 except BaseException as exc:
                     opened["error"] = exc
                 finally:
@@ -165,6 +168,10 @@ class Player:
         if "error" in opened:
             raise opened["error"]
         result: Opened = opened["opened"]
+        if self.settings.record is not None and self._live is None:
+            self.bus.publish(
+                Notice(level="warning", message="--record: not a radio stream, nothing recorded")
+            )
         origin = result.origin
         self._origin = origin
         self._decoder = Decoder(
@@ -183,6 +190,16 @@ class Player:
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
         self._monitor.start()
+
+    def _start_recording(self) -> None:
+        from kithara_cli.radio.record import Recorder
+
+        out = self.settings.record
+        live = self._live
+        if out is None or live is None:
+            return
+        self._recorder = Recorder(out, byterate=live.byterate)
+        live.attach_recorder(self._recorder)
 
     # --- events -------------------------------------------------------------------------------
 
@@ -421,6 +438,9 @@ class Player:
             self._ring.close()
         if self._source is not None and hasattr(self._source, "close"):
             self._source.close()
+        if self._recorder is not None:
+            files = self._recorder.finish()  # what came, whole and playable, with its CUE
+            self.bus.publish(Notice(level="info", message=f"recorded {files[0]}"))
         if self._decoder is not None:
             self._decoder.join(timeout=2)
         shutil.rmtree(self._cache_dir, ignore_errors=True)

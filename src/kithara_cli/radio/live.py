@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 
 from kithara_cli.dl import Downloader, FetchCmd, FetchOutcome, Priority, ResponseInfo
-from kithara_cli.errors import HttpStatusError, NetworkError
+from kithara_cli.errors import FatalError, HttpStatusError, NetworkError, UsageError
 from kithara_cli.events.types import Notice, StationDetails, StreamGap, StreamReconnecting
 from kithara_cli.radio.icy import IcyDemux, IcyTitle, StationInfo, station_info
+from kithara_cli.radio.record import Recorder
 from kithara_cli.radio.window import LiveWindow
 
 MAX_FAILURES = 5
@@ -31,6 +32,14 @@ ICY_REQUEST = {"Icy-MetaData": "1"}
 
 class LiveStreamLost(NetworkError):
     """A live stream dropped and did not come back."""
+
+
+class NotLiveError(UsageError):
+    """A live-only action (``fetch --duration``) on a response that is a file."""
+
+
+class LiveStreamFound(FatalError):
+    """A file download met an Icecast/SHOUTcast answer: the command records it instead."""
 
 
 def is_live(info: ResponseInfo) -> bool:
@@ -70,6 +79,9 @@ class LiveStream:
         self._closed = False
         self._handle = None
         self._timer: threading.Timer | None = None
+        self._rec_lock = threading.Lock()  # the reader never takes it: a blocked write may
+        self.recorder: Recorder | None = None
+        self._rec_base = 0  # the window offset the recording starts at
 
     # --- taking over ---------------------------------------------------------------------------
 
@@ -101,16 +113,22 @@ class LiveStream:
 
     def _sink_for(self, demux: IcyDemux | None, base: int) -> Callable[[int, bytes], None]:
         def sink(_offset: int, data: bytes) -> None:
+            titles: list[IcyTitle] = []
             if demux is not None:
-                data, titles = demux.feed(data)
+                data, found = demux.feed(data)
+                titles = [IcyTitle(base + t.offset, t.title, t.url) for t in found]
                 if titles:
                     with self._lock:
-                        self._titles.extend(
-                            IcyTitle(base + t.offset, t.title, t.url) for t in titles
-                        )
-            if data:
-                self._arrived()
-                self.window.write(data)
+                        self._titles.extend(titles)
+            with self._rec_lock:
+                rec = self.recorder
+                if rec is not None:
+                    for t in titles:
+                        rec.title(t.title, rec.seconds_at(t.offset - self._rec_base))
+                    rec.write(data)
+                if data:
+                    self._arrived()
+                    self.window.write(data)
 
         return sink
 
@@ -127,6 +145,18 @@ class LiveStream:
                 reason=self._drop_reason,
             )
         )
+
+    def attach_recorder(self, recorder: Recorder) -> None:
+        """Record from the start of what is kept (at open: byte 0) and from now on."""
+        with self._rec_lock:
+            start, kept = self.window.snapshot()
+            self._rec_base = start
+            with self._lock:
+                pending = list(self._titles)
+            for t in pending:
+                recorder.title(t.title, recorder.seconds_at(max(t.offset - start, 0)))
+            recorder.write(kept)
+            self.recorder = recorder
 
     # --- titles ------------------------------------------------------------------------------
 
@@ -183,23 +213,44 @@ class LiveStream:
         self._timer = timer
         timer.start()
 
+    def start(self) -> None:
+        """Connect (for a recording: the player's first request comes from the file peer)."""
+        self._connect("live", first=True)
+
     def _reconnect(self) -> None:
         if self._closed:
             return
         self._reconnects += 1
+        self._connect("live (reconnect)", first=False)
+        self.dl.bus.publish(Notice(level="info", message="live stream: reconnecting"))
+
+    def _on_first(self, cmd: FetchCmd, info: ResponseInfo) -> None:
+        if not is_live(info):
+            raise NotLiveError(f"not a live stream (a file with a length): {self.url}")
+        self.adopt(cmd, info)
+
+    def _connect(self, label: str, *, first: bool) -> None:
         cmd = FetchCmd(
             url=self.url,
             sink=lambda _o, _d: None,
             priority=Priority.DEMAND,
-            label="live (reconnect)",
+            label=label,
             headers=ICY_REQUEST,
-            max_attempts=1,
+            max_attempts=None if first else 1,
             soft_timeout=0,
         )
-        cmd.on_response = lambda info, c=cmd: self.adopt(c, info)
-        cmd.on_complete = self._on_complete
+        if first:
+            cmd.on_response = lambda info, c=cmd: self._on_first(c, info)
+            cmd.on_complete = self._on_first_complete
+        else:
+            cmd.on_response = lambda info, c=cmd: self.adopt(c, info)
+            cmd.on_complete = self._on_complete
         self._handle = self.dl.submit(cmd)
-        self.dl.bus.publish(Notice(level="info", message="live stream: reconnecting"))
+
+    def _on_first_complete(self, outcome: FetchOutcome) -> None:
+        """Before any response: a failure is the stream's (no reconnect to a stream never had)."""
+        if outcome.state == "failed" and outcome.error is not None:
+            self.window.fail(outcome.error)
 
     # --- stream.Source ---------------------------------------------------------------------
 

@@ -56,6 +56,11 @@ class LiveWindow:
         while self._chunks and self.start + len(self._chunks[0]) <= floor:
             self.start += len(self._chunks.popleft())
 
+    def snapshot(self) -> tuple[int, bytes]:
+        """(offset, bytes) of everything kept, without moving the reader."""
+        with self._cond:
+            return self.start, b"".join(self._chunks)
+
     def fail(self, error: KitharaError) -> None:
         with self._cond:
             self._error = error
