@@ -1466,6 +1466,12 @@ def abr_real(ctx: Context) -> list[Record]:
     return records
 
 
+def radio(ctx: Context) -> list[Record]:
+    from kithara_cli.bench.scenario_radio import radio as run
+
+    return run(ctx)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -1541,6 +1547,13 @@ SCENARIOS: dict[str, Scenario] = {
             "play while every segment of the top variant answers 503 (auto ABR starts there): "
             "first audio, rebuffers, requests the failing variant got",
             20,
+        ),
+        Scenario(
+            "radio",
+            radio,
+            "ICY MP3 stream and a .pls link (dead first mirror) at 50 ms: first audio vs mpv "
+            "and ffmpeg; RSS growth and CPU over a long stream at 20x pace, vs mpv",
+            16,
         ),
         Scenario(
             "abr-real",
