@@ -107,6 +107,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
         failures = 0
         while (item := queue.current) is not None:
+            interrupt.check()  # items that end within a poll (wav:) never reach the loop's
             if len(queue) > 1:
                 bus.publish(QueueAdvanced(index=queue.index, length=len(queue), url=item.target))
             player = Player(bus, settings, dl)
