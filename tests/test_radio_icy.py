@@ -81,3 +81,20 @@ def test_decoded_audio_with_blocks_equals_without(
     n = min(len(a), len(b))
     assert n > 48_000 * 2 * 3
     assert np.array_equal(a[:n], b[:n])
+
+
+def test_hostile_titles_never_reach_the_dashboard_raw() -> None:
+    """Station and titles go through the dashboard's header and log escaped, never obeyed."""
+    from kithara_cli.events.types import QueueAdvanced, StationDetails, TitleChanged
+    from kithara_cli.ui.dashboard import render_dashboard
+    from kithara_cli.ui.dashboard_state import DashboardState
+
+    state = DashboardState()
+    state.apply(QueueAdvanced(index=1, length=3, url="http://x/\x1b]0;pwned\x07"))
+    state.apply(StationDetails(name="\x1b[31mEvil FM\x9b2J", genre="[bold]g[/bold]"))
+    state.apply(TitleChanged(title="\x1b]52;c;SGVsbG8=\x07 - [red]song[/red]", position=1.0))
+    frame = render_dashboard(state.snapshot(state.wall_offset), 140, 40).plain()
+    header = frame.splitlines()[0]
+    assert "\x1b" not in frame and "\x9b" not in frame and "\x07" not in frame
+    assert "[2/3]" in header and "\\x1b[31mEvil FM\\x9b2J" in header
+    assert "\\x1b]52;c;SGVsbG8=\\x07 - [red]song[/red]" in frame  # markup shown as text

@@ -161,7 +161,7 @@ def _reconnect(radio_root: Path, radio_mp3: bytes, reset: bool, tmp_path: Path) 
             "--output",
             "null",
             "--length",
-            "6",
+            "4.5",
             "--no-ui",
             "--events",
             str(ev),
