@@ -439,8 +439,12 @@ class Player:
         if self._source is not None and hasattr(self._source, "close"):
             self._source.close()
         if self._recorder is not None:
-            files = self._recorder.finish()  # what came, whole and playable, with its CUE
-            self.bus.publish(Notice(level="info", message=f"recorded {files[0]}"))
+            try:
+                files = self._recorder.finish()  # what came, whole and playable, with its CUE
+            except KitharaError as err:
+                self.fail(err)
+            else:
+                self.bus.publish(Notice(level="info", message=f"recorded {files[0]}"))
         if self._decoder is not None:
             self._decoder.join(timeout=2)
         shutil.rmtree(self._cache_dir, ignore_errors=True)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from kithara_cli.dl import Downloader, FetchCmd, FetchOutcome, Priority, ResponseInfo
-from kithara_cli.errors import FatalError, HttpStatusError, NetworkError, UsageError
+from kithara_cli.errors import FatalError, NetworkError, UsageError
 from kithara_cli.events.types import Notice, StationDetails, StreamGap, StreamReconnecting
 from kithara_cli.radio.icy import IcyDemux, IcyTitle, StationInfo, station_info
 from kithara_cli.radio.record import Recorder
@@ -191,8 +191,10 @@ class LiveStream:
             self._dropped_at = self.clock()
         self._drop_reason = str(error) if error is not None else "the server closed the stream"
         self._failures += 1
-        fatal = isinstance(error, HttpStatusError)
-        if fatal or self._failures > self.max_failures:
+        if error is not None and not error.retryable:
+            self.window.fail(error)  # a 404, a full disk under --record: no reconnect helps
+            return
+        if self._failures > self.max_failures:
             self.window.fail(
                 LiveStreamLost(
                     f"live stream lost after {self._failures} attempts: {self._drop_reason}"

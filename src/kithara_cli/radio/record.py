@@ -111,14 +111,17 @@ class Recorder:
             self._fh.close()
             self._fh = None
         written = []
-        for part, final in self._parts:
-            os.replace(part, final)
-            written.append(final)
-        if not self.split_tracks:
-            cue = self.out.with_suffix(self.out.suffix + ".cue")
-            file_type = "MP3" if self.out.suffix.lower() == ".mp3" else "WAVE"
-            cue.write_text(cue_sheet(self.out.name, self.titles, file_type), encoding="utf-8")
-            written.append(cue)
+        try:
+            for part, final in self._parts:
+                os.replace(part, final)
+                written.append(final)
+            if not self.split_tracks:
+                cue = self.out.with_suffix(self.out.suffix + ".cue")
+                file_type = "MP3" if self.out.suffix.lower() == ".mp3" else "WAVE"
+                cue.write_text(cue_sheet(self.out.name, self.titles, file_type), encoding="utf-8")
+                written.append(cue)
+        except OSError as exc:
+            raise OutputError(f"cannot finish {self.out}: {exc.strerror or exc}") from None
         return written
 
     def abort(self) -> None:
