@@ -18,16 +18,15 @@ from typing import Any
 
 from kithara_cli.bench.peers import Peer, ffmpeg_pcm
 from kithara_cli.bench.report import Record
-from kithara_cli.bench.runner import RunFailed, alternate, kithara_argv, time_to_first_stdout_byte
-from kithara_cli.bench.scenarios import (
-    Context,
-    comparison,
-    derived,
-    failed_case,
-    parse_first_audio,
-    serving,
-    split_peers,
+from kithara_cli.bench.runner import (
+    RunFailed,
+    alternate,
+    kithara_argv,
+    run_process,
+    time_to_first_stdout_byte,
 )
+from kithara_cli.bench.scenarios import Context, comparison, parse_first_audio
+from kithara_cli.bench.stats import summarize
 
 LATENCY = 0.05
 RSS_GROWTH_TARGET_MB = 5.0
@@ -70,10 +69,13 @@ def radio(ctx: Context) -> list[Record]:
     scenario = "radio"
     records: list[Record] = []
     budget = ctx.budget()
-    found, missing = split_peers(ctx, ("mpv", "ffmpeg"))
+    found = [p for p in (ctx.peers.get(n) for n in ("mpv", "ffmpeg")) if p.available]
+    missing = [n for n in ("mpv", "ffmpeg") if not ctx.peers.get(n).available]
     events_path = ctx.tmp / "radio-events.jsonl"
     mp3 = ctx.mp3()
-    with serving(mp3.parent) as server:
+    from kithara_cli.server import MediaServer
+
+    with MediaServer(mp3.parent) as server:
         server.add_radio("live.mp3", _station(ctx, 1.0))
         server.add_link("station.pls", "pls", [server.url("dead.mp3"), server.url("live.mp3")])
         server.set_faults("*", Faults(latency=LATENCY))
@@ -81,8 +83,6 @@ def radio(ctx: Context) -> list[Record]:
         for i, (case, url) in enumerate(cases):
 
             def kithara_ttfa(url: str = url, case: str = case) -> float:
-                from kithara_cli.bench.runner import run_process
-
                 play = [*kithara_argv(), "play", url, "--output", "null", "--no-ui"]
                 play += ["--length", "0.1", "--events", str(events_path)]
                 proc = run_process(
@@ -119,7 +119,7 @@ def radio(ctx: Context) -> list[Record]:
                     warmup=i == 0 and ctx.first_use("kithara play", "mpv", "ffmpeg decode"),
                 )
             except RunFailed as exc:
-                records.append(failed_case(scenario, case, "ttfa", exc))
+                records.append(_failed(scenario, case, "ttfa", exc))
                 continue
             records += comparison(
                 scenario,
@@ -138,6 +138,25 @@ def radio(ctx: Context) -> list[Record]:
         records += _long_stream(ctx, server, found)
     events_path.unlink(missing_ok=True)
     return records
+
+
+def _derived(
+    scenario: str, case: str, metric: str, unit: str, values: list[float], note: str
+) -> Record:
+    """A lower-is-better figure of kithara's or a peer's own (no pairing)."""
+    return Record.of(scenario, case, metric, unit, "lower", summarize(values), note)
+
+
+def _failed(scenario: str, case: str, metric: str, exc: RunFailed) -> Record:
+    return Record(
+        scenario=scenario,
+        case=case,
+        metric=metric,
+        unit="",
+        better="lower",
+        status="error",
+        note=exc.describe(),
+    )
 
 
 def _sample_rss(argv: list[str], seconds: float, env: dict[str, str]) -> tuple[list[int], float]:
@@ -202,20 +221,19 @@ def _long_stream(ctx: Context, server: Any, found: list[Peer]) -> list[Record]:
         ctx.log(f"{scenario} [{case}] {name}: {seconds:g} s")
         samples, cpu = _sample_rss(argv, seconds, ctx.env)
         if len(samples) < 8:
-            records.append(failed_case(scenario, case, f"{name} rss", RunFailed("no samples")))
+            records.append(_failed(scenario, case, f"{name} rss", RunFailed("no samples")))
             continue
         base = samples[len(samples) // 4]
         growth = (max(samples[len(samples) // 4 :]) - base) / 1024
         ctx.log(f"  {name}: RSS {base / 1024:.0f} -> {max(samples) / 1024:.0f} MB, cpu {cpu:.1f} s")
         note = f"{name}: RSS growth from a quarter of the run to its peak (target < 5 MB)"
-        records.append(derived(scenario, case, f"{name} rss growth", "MB", "lower", [growth], note))
+        records.append(_derived(scenario, case, f"{name} rss growth", "MB", [growth], note))
         records.append(
-            derived(
+            _derived(
                 scenario,
                 case,
                 f"{name} cpu",
                 "core",
-                "lower",
                 [cpu / seconds],
                 f"{name}: CPU seconds per wall second",
             )
