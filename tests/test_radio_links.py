@@ -130,3 +130,24 @@ def test_local_link_plays_files_in_order_after_dead_entry(
     events = read_events(ev)
     assert [e["index"] for e in events if e["event"] == "QueueAdvanced"] == [0, 1, 2]
     assert sum(e["event"] == "EndOfStream" for e in events) == 2
+
+
+def test_refused_mirror_falls_through_fast(radio_root: Path, radio_mp3: bytes) -> None:
+    """A mirror that refuses connections gets two tries, not the retry policy's six."""
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/live.mp3"
+    with MediaServer(radio_root) as srv:
+        srv.add_radio("live.mp3", Station(radio_mp3, BITRATE, pace=4))
+        srv.add_link("s.pls", "pls", [dead, srv.url("live.mp3")])
+        started = time.monotonic()
+        r = run_cli(
+            "play", srv.url("s.pls"), "--output", "null", "--length", "0.3", "--no-ui", timeout=30
+        )
+        took = time.monotonic() - started
+    assert r.returncode == 0, r.stderr
+    assert "mirror 1 of 2 failed" in r.stderr
+    assert took < 4.0  # six tries with backoff took 7.9 s

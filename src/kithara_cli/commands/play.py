@@ -24,6 +24,7 @@ from kithara_cli.radio.links import StationLinkFound
 DASHBOARD_DELAY = 0.5
 # Events the dashboard has not drawn yet (kept from the player's open() on).
 DASHBOARD_QUEUE = 20_000
+MIRROR_ATTEMPTS = 2
 
 
 @dataclass
@@ -110,6 +111,9 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             interrupt.check()  # items that end within a poll (wav:) never reach the loop's
             if len(queue) > 1:
                 bus.publish(QueueAdvanced(index=queue.index, length=len(queue), url=item.target))
+            # A mirror with others behind it gets two tries, not the retry policy's six.
+            mirror = bool(item.from_link) and queue.index + 1 < len(queue)
+            settings.first_attempts = MIRROR_ATTEMPTS if mirror else None
             player = Player(bus, settings, dl)
             try:
                 sinks.set_error_handler(player.fail)  # --events on a full disk stops playback

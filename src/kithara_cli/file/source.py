@@ -32,8 +32,16 @@ class ProgressiveSource:
     that ignores Range and gives no validators nor length gets one request, read to its end.
     """
 
-    def __init__(self, downloader: Downloader, url: str, cache_path: Path) -> None:
+    def __init__(
+        self,
+        downloader: Downloader,
+        url: str,
+        cache_path: Path,
+        *,
+        first_attempts: int | None = None,
+    ) -> None:
         self.dl = downloader
+        self.first_attempts = first_attempts  # a mirror with others behind it: give up sooner
         self.url = url
         self.resource = SparseResource(cache_path)
         self.info: ResponseInfo | None = None
@@ -186,6 +194,7 @@ class ProgressiveSource:
                 label=f"bytes {offset}-" if last is None else f"bytes {offset}-{last - 1}",
                 epoch=epoch,
                 headers=_first_headers(offset, last, first=self.info is None),
+                max_attempts=self.first_attempts if self.info is None else None,
                 identity=self.info.identity if self.info is not None else None,
                 on_change="fail",
                 on_complete=lambda outcome, e=epoch: self._on_complete(outcome, e),

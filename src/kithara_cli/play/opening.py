@@ -53,14 +53,18 @@ def _import_hls_modules() -> None:
 
 
 def open_progressive(
-    dl: Downloader, url: str, cache_dir: Path, audio_may_load: threading.Event
+    dl: Downloader,
+    url: str,
+    cache_dir: Path,
+    audio_may_load: threading.Event,
+    first_attempts: int | None = None,
 ) -> Opened:
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.net import check_http_url
     from kithara_cli.stream import ByteStream
 
     check_http_url(url)
-    src = ProgressiveSource(dl, url, cache_dir / "progressive.bin")
+    src = ProgressiveSource(dl, url, cache_dir / "progressive.bin", first_attempts=first_attempts)
     src.start(0)
     audio_may_load.set()
     # The first response says whether this is an endless stream, read front to back (the

@@ -133,7 +133,11 @@ class Player:
                         )
                     else:
                         opened["opened"] = open_progressive(
-                            self.dl, target, self._cache_dir, self._audio_may_load
+                            self.dl,
+                            target,
+                            self._cache_dir,
+                            self._audio_may_load,
+                            self.settings.first_attempts,
                         )
                     got: Opened = opened["opened"]
                     self._hls = got.hls  # set here, as soon as known: close() stops them

@@ -20,6 +20,7 @@ class PlayerSettings:
     prefetch_segments: int = 2
     length: float | None = None  # stop after this much playback (seconds)
     record: Path | None = None  # a live stream's audio, as it comes, and a CUE sheet
+    first_attempts: int | None = None  # tries of the first request (None: the retry policy)
 
 
 def parse_time(text: str | None) -> float:
