@@ -200,3 +200,31 @@ def test_gives_up_after_bounded_failures(radio_root: Path, radio_mp3: bytes) -> 
     assert len(errors) == 1 and "live stream lost" in errors[0], r.stderr
     assert route.connections == 1 + 5
     assert took < 15
+
+
+def test_endless_chained_ogg_plays_past_its_old_end(radio_root: Path, tmp_path: Path) -> None:
+    """A looped Ogg file with no length (a chained Ogg mount) ended at 2:40; now at --length."""
+    import wave
+
+    from kithara_cli.media.encode import encode_file
+    from kithara_cli.server import Faults
+
+    root = tmp_path / "ogg"
+    root.mkdir()
+    encode_file(root / "o.ogg", 3.0, "ogg")
+    out = tmp_path / "o.wav"
+    with MediaServer(root) as srv:
+        srv.set_faults("o.ogg", Faults(endless=True, no_content_length=True))
+        r = run_cli(
+            "play",
+            srv.url("o.ogg"),
+            "--output",
+            f"wav:{out}",
+            "--length",
+            "170",
+            "--no-ui",
+            timeout=60,
+        )
+    assert r.returncode == 0, r.stderr
+    with wave.open(str(out)) as w:
+        assert w.getnframes() / w.getframerate() >= 170
