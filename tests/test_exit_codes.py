@@ -58,6 +58,9 @@ EXPECTED = {
     "ResourceFailed": 1,
     "ResourceClosed": 1,
     "SegmentFailed": 3,
+    "LiveStreamLost": 3,  # a live stream that did not come back after its reconnects
+    "NotLiveError": 2,  # fetch --duration of a file: the command fetches the file instead
+    "LiveStreamFound": 1,  # a signal from the file fetch to the command, never shown
 }
 
 

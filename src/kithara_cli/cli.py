@@ -201,9 +201,16 @@ def fetch(
     duration: Annotated[
         float | None,
         typer.Option(
-            "--duration", help="Live HLS: stop after this many seconds.", metavar="SECONDS"
+            "--duration",
+            help="Live HLS or a radio stream: stop after this many seconds (a radio stream is "
+            "recorded with a CUE sheet of its titles; Ctrl-C keeps what came).",
+            metavar="SECONDS",
         ),
     ] = None,
+    split_tracks: Annotated[
+        bool,
+        typer.Option("--split-tracks", help="Radio stream: one file per title (FILE-01.ext...)."),
+    ] = False,
     dashboard: Annotated[
         bool, typer.Option("--dashboard", help="Show in-flight requests under the bar.")
     ] = False,
@@ -272,6 +279,7 @@ def fetch(
         duration=duration,
         dashboard=dashboard,
         max_size=max_size,
+        split_tracks=split_tracks,
     )
     try:
         run_fetch(options, common)
@@ -283,11 +291,12 @@ def fetch(
 
 @app.command(epilog=PLAY_EPILOG, cls=Command, context_settings=env_settings("play"))
 def play(
-    url: Annotated[
-        str | None,
+    urls: Annotated[
+        list[str] | None,
         typer.Argument(
-            help="http(s) URL (HLS or progressive) or a local file; none: the demo.",
-            metavar="[URL]",
+            help="http(s) URLs (HLS, progressive, a radio stream, a .pls/.m3u/.xspf station "
+            "link) or local files, played in order; none: the demo.",
+            metavar="[URL]...",
         ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,
@@ -299,6 +308,15 @@ def play(
             metavar="NAME",
         ),
     ] = "story",
+    loop: Annotated[
+        str,
+        typer.Option(
+            "--loop", help="Repeat: item (the current one) or queue.", metavar="item|queue"
+        ),
+    ] = "none",
+    shuffle: Annotated[
+        bool, typer.Option("--shuffle", help="Play the queue in random order.")
+    ] = False,
     output: Annotated[
         str,
         typer.Option(
@@ -364,6 +382,14 @@ def play(
             "--length", min=0.0, help="Stop after this many seconds of playback.", metavar="SECONDS"
         ),
     ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            help="Radio stream: write the audio as it plays to FILE, and its titles to FILE.cue.",
+            metavar="FILE",
+        ),
+    ] = None,
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
     timeout: TimeoutOpt = 20.0,
@@ -381,7 +407,9 @@ def play(
     offline: OfflineOpt = False,
     no_cache: NoCacheOpt = False,
 ) -> None:
-    """Play HLS or progressive audio with a live dashboard. Keys: space, arrows, q."""
+    """Play HLS, progressive audio or radio with a live dashboard. Keys: space, arrows, n/p
+    (next/previous in the queue), q."""
+    url = urls[0] if urls else None
     from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.play import PlayOptions, run_play
 
@@ -419,6 +447,10 @@ def play(
         length=length,
         demo_profile=demo_profile,
         list_outputs=list_outputs,
+        urls=list(urls or []),
+        record=record,
+        loop=loop,
+        shuffle=shuffle,
     )
     try:
         run_play(options, common)

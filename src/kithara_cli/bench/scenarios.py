@@ -1466,6 +1466,12 @@ def abr_real(ctx: Context) -> list[Record]:
     return records
 
 
+def radio(ctx: Context) -> list[Record]:
+    from kithara_cli.bench.scenario_radio import radio as run
+
+    return run(ctx)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -1555,6 +1561,13 @@ SCENARIOS: dict[str, Scenario] = {
             "issue 18: first audio of a replay from the persistent cache (online and --offline) "
             "vs the first play and ffmpeg, MP3 and HLS at 50 ms; seeks into cached bytes",
             12,
+        ),
+        Scenario(
+            "radio",
+            radio,
+            "ICY MP3 stream and a .pls link (dead first mirror) at 50 ms: first audio vs mpv "
+            "and ffmpeg; RSS growth and CPU over a long stream at 20x pace, vs mpv",
+            16,
         ),
         Scenario(
             "abr-real",

@@ -35,6 +35,7 @@ class ResponseInfo:
         default_factory=Identity
     )  # the version the command's bytes all belong to
     encoding: str | None = None  # a Content-Encoding the body was decoded from
+    icy: Mapping[str, str] = field(default_factory=dict)  # icy-* headers, names lower case
 
 
 # How the persistent cache (``dl.cached``) may answer a command: "auto" checks a cached copy

@@ -365,7 +365,7 @@ class Downloader:
         return outcome
 
     def _load_slow(self, job: Job) -> None:
-        if job.finished:
+        if job.finished or job.handle.cmd.soft_timeout == 0:  # turned off since (a live stream)
             return
         self.bus.publish(
             LoadSlow(

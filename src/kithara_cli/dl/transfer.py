@@ -286,6 +286,7 @@ def _first_response(
         content_type=resp.headers.get("content-type"),
         identity=p.identity,
         encoding=coding,
+        icy={k.lower(): v for k, v in resp.headers.items() if k.lower().startswith("icy-")},
     )
     dl.bus.publish(
         FirstByte(

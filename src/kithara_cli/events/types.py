@@ -313,6 +313,59 @@ class SegmentLoaded(Event):
     duration: float
 
 
+# --- radio ----------------------------------------------------------------------------------
+
+
+@_event
+class StationDetails(Event):
+    """An endless stream's station, from its ``icy-*`` headers (raw network text)."""
+
+    name: str = ""
+    genre: str = ""
+    bitrate_kbps: int | None = None
+    description: str = ""
+    url: str = ""
+    metaint: int | None = None
+
+
+@_event
+class TitleChanged(Event):
+    """A new StreamTitle, published when its audio is played (``position``, seconds)."""
+
+    title: str
+    url: str = ""
+    position: float = 0.0
+    byte_offset: int = 0
+
+
+@_event
+class StreamGap(Event):
+    """A live stream dropped and came back at the live edge: ``seconds`` of it were lost."""
+
+    seconds: float
+    reconnects: int
+    reason: str = ""
+
+
+@_event
+class StreamReconnecting(Event):
+    """A live stream dropped (``reason``); reconnect ``attempt`` of ``max_attempts`` follows."""
+
+    attempt: int
+    max_attempts: int
+    backoff: float
+    reason: str = ""
+
+
+@_event
+class QueueAdvanced(Event):
+    """The play queue moved to item ``index`` (0-based) of ``length``."""
+
+    index: int
+    length: int
+    url: str
+
+
 _FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
 
 

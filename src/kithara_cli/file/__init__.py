@@ -7,7 +7,10 @@ when the remote's validators (size, ETag, Last-Modified) agree, and starts over 
 version anywhere starts the file over (once), then fails. A body with no length is read to
 its end; with ``max_size`` it stops there and is kept, without it a body past 2 GiB is an
 error naming ``--max-size``. ``ProgressiveSource`` (playback) pins every request to its first
-response's version and fails with RemoteChangedError rather than play two versions.
+response's version and fails with RemoteChangedError rather than play two versions. Its
+first request asks for ICY metadata; a first response that is an endless stream (ICY, or no
+length and no Range) is handed to ``radio.LiveStream``. ``ProgressiveFetch`` stops at an
+Icecast/SHOUTcast answer (``radio.live.LiveStreamFound``): the command records it instead.
 ``lock.OutputLock`` makes one process the only writer of an output (for HLS fetches too): an
 exclusive ``flock`` on ``FILE.kithara.lock`` held for the whole fetch.
 Never: leaves a half-written file at the output path, or keeps a body in memory.

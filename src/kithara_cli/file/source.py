@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
 from kithara_cli.dl.validate import check_identity
+from kithara_cli.radio.live import ICY_REQUEST, LiveStream, is_live
 from kithara_cli.storage import SparseResource
 
 # A read this far past what the running request has written is cheaper to wait for than to
@@ -31,8 +32,16 @@ class ProgressiveSource:
     that ignores Range and gives no validators nor length gets one request, read to its end.
     """
 
-    def __init__(self, downloader: Downloader, url: str, cache_path: Path) -> None:
+    def __init__(
+        self,
+        downloader: Downloader,
+        url: str,
+        cache_path: Path,
+        *,
+        first_attempts: int | None = None,
+    ) -> None:
         self.dl = downloader
+        self.first_attempts = first_attempts  # a mirror with others behind it: give up sooner
         self.url = url
         self.resource = SparseResource(cache_path)
         self.info: ResponseInfo | None = None
@@ -48,10 +57,18 @@ class ProgressiveSource:
         self._side: set[tuple[int, int]] = set()
         self._started = False  # playback started: prefetch the rest of the file
         self._held = False  # the start-up request ended before playback started
+        self.live: LiveStream | None = None  # the first response showed an endless stream
+
+    @property
+    def sequential(self) -> bool:
+        """A live stream is read front to back (known once ``first_response`` is set)."""
+        return self.live is not None
 
     # --- stream.Source ---------------------------------------------------------------------
 
     def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
+        if self.live is not None:
+            return self.live.wait_readable(offset, size, timeout)
         total = self.resource.total
         if total is not None and offset >= total:
             return 0
@@ -66,12 +83,16 @@ class ProgressiveSource:
         return min(size, self.resource.available_from(offset) - offset)
 
     def read_at(self, offset: int, size: int) -> bytes:
+        if self.live is not None:
+            return self.live.read_at(offset, size)
         return self.resource.read_at(offset, size)
 
     def length(self) -> int | None:
         return self.resource.total
 
     def reader_moved(self, offset: int) -> None:
+        if self.live is not None:
+            return
         self._reader_pos = offset
         total = self.resource.total
         if (total is None or offset < total) and not self.resource.contains(offset, offset + 1):
@@ -97,7 +118,7 @@ class ProgressiveSource:
 
     def _ensure_fetching(self, offset: int) -> None:
         with self._lock:
-            if self._closed:
+            if self._closed or self.live is not None:
                 return
             if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
                 return
@@ -175,7 +196,8 @@ class ProgressiveSource:
                 limit=limit,  # the start-up cap: a file shorter than it is no error
                 label=f"bytes {offset}-" if last is None else f"bytes {offset}-{last - 1}",
                 epoch=epoch,
-                headers={"Range": "bytes=0-"} if offset == 0 and last is None else None,
+                headers=_first_headers(offset, last, first=self.info is None),
+                max_attempts=self.first_attempts if self.info is None else None,
                 identity=self.info.identity if self.info is not None else None,
                 on_change="fail",
                 on_complete=lambda outcome, e=epoch: self._on_complete(outcome, e),
@@ -194,6 +216,16 @@ class ProgressiveSource:
             check_identity(self.info.identity, info.identity, self.url)
 
     def _on_response(self, info: ResponseInfo, cmd: FetchCmd) -> None:
+        if self.info is None and cmd.start == 0 and is_live(info):
+            # An endless stream: its own peer takes this response over (no Range, no cap).
+            self.info = info
+            live = LiveStream(self.dl, self.url)
+            live.adopt(cmd, info)
+            with self._lock:
+                self.live = live
+                self._running = False
+            self.first_response.set()
+            return
         self._check_version(info)
         if self.info is None:
             self.info = info
@@ -240,6 +272,8 @@ class ProgressiveSource:
         with self._lock:
             self._closed = True
             handle = self._handle
+        if self.live is not None:
+            self.live.close()
         if handle is not None:
             handle.cancel("shutdown")
         self.resource.close()
@@ -247,3 +281,12 @@ class ProgressiveSource:
             self.resource.path.unlink()
         except OSError:
             pass
+
+
+def _first_headers(offset: int, last: int | None, *, first: bool) -> dict[str, str] | None:
+    """The first request asks for ICY titles (a file server ignores it); ``bytes=0-`` learns
+    whether Range works when nothing else would ask it."""
+    headers = dict(ICY_REQUEST) if first and offset == 0 else {}
+    if offset == 0 and last is None:
+        headers["Range"] = "bytes=0-"
+    return headers or None

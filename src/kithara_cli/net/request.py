@@ -185,6 +185,10 @@ class CoreHeaders:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._values
 
+    def items(self) -> list[tuple[str, str]]:
+        """(lower-case name, value) pairs, repeated headers joined as in ``get``."""
+        return list(self._values.items())
+
 
 class DirectResponse:
     """A response read straight off httpcore: what the downloader uses of ``httpx.Response``."""

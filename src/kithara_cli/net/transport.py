@@ -32,6 +32,8 @@ _SocketOption = (
 
 # Reading pauses once this much is buffered unread (a slow sink), and resumes below half of it.
 READ_HIGH_WATER = 4 * 1024 * 1024
+ICY = b"ICY "
+HTTP10 = b"HTTP/1.0 "
 
 
 class _Protocol(asyncio.Protocol):
@@ -47,6 +49,7 @@ class _Protocol(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
+        self.head: bytes | None = b""  # the first bytes, until the status line is checked
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -57,6 +60,10 @@ class _Protocol(asyncio.Protocol):
             waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        if self.head is not None:
+            data = self._status_line(self.head + data)
+            if not data:
+                return
         self.chunks.append(data)
         self.buffered += len(data)
         if self.buffered > READ_HIGH_WATER and not self.read_paused:
@@ -65,12 +72,29 @@ class _Protocol(asyncio.Protocol):
             self.transport.pause_reading()
         self._wake()
 
+    def _status_line(self, data: bytes) -> bytes:
+        """SHOUTcast v1 answers ``ICY 200 OK``, which h11 refuses: it becomes HTTP/1.0 (the
+        close-delimited answer it is). Only a connection's first bytes are looked at."""
+        if len(data) < len(ICY) and ICY.startswith(data):
+            self.head = data  # too short to tell yet
+            return b""
+        self.head = None
+        return HTTP10 + data[len(ICY) :] if data.startswith(ICY) else data
+
+    def _flush_head(self) -> None:
+        if self.head:
+            self.chunks.append(self.head)
+            self.buffered += len(self.head)
+        self.head = None
+
     def eof_received(self) -> bool:
+        self._flush_head()
         self.eof = True
         self._wake()
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._flush_head()
         self.eof = True
         self.error = exc
         self._wake()

@@ -228,6 +228,10 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
     codec = snap.codec if width >= 100 else ""
     right = "  ".join(x for x in (codec, vol) if x)
     title = snap.title or snap.url or "…"
+    if snap.station or snap.now_playing:  # a radio stream: what is on air, not the URL
+        title = " — ".join(x for x in (snap.station, snap.now_playing) if x)
+    if snap.queue:
+        title = f"[{snap.queue}] {title}"
     title_w = width - 14 - (cell_len(right) + 2 if right else 0)
     line1 = _line((state, style), (fit(title, title_w), "bold"))
     if right:

@@ -46,6 +46,7 @@ from kithara_cli.events.types import (
     Underrun,
     VolumeChanged,
 )
+from kithara_cli.ui.radio_state import RADIO_HANDLERS
 from kithara_cli.ui.sanitize import sanitize
 
 LINGER = 1.5
@@ -180,6 +181,9 @@ class DashboardSnapshot:
     bytes_downloaded: int = 0
     fetch: FetchView | None = None
     live: bool = False  # TrackInfo said: no duration
+    station: str = ""  # icy-name, sanitised
+    now_playing: str = ""  # the title being played, sanitised
+    queue: str = ""  # "2/5" when playing a queue
     wall_offset: float = 0.0  # add to a monotonic ts to get wall-clock time
     caption: str = ""  # one line on what is being simulated now (the demo's network)
 
@@ -258,6 +262,9 @@ class DashboardState:
         self.buffer_downloaded: float | None = None
         self.buffer_decoded: float | None = None
         self.live = False
+        self.station = ""
+        self.now_playing = ""
+        self.queue = ""
         self.rows: dict[int, _Row] = {}
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=log_size)
         self.ladder: tuple[tuple[int, int, str], ...] = ()
@@ -679,6 +686,9 @@ class DashboardState:
             bytes_downloaded=self.bytes_downloaded,
             fetch=self._fetch_view(),
             live=self.live,
+            station=self.station,
+            now_playing=self.now_playing,
+            queue=self.queue,
             wall_offset=self.wall_offset,
         )
 
@@ -717,3 +727,4 @@ _HANDLERS = {
     SegmentLoaded: DashboardState._on_segment,
 }
 """Type -> handler. A dict lookup per event keeps ``apply`` cheap at thousands of events/s."""
+_HANDLERS.update(RADIO_HANDLERS)
