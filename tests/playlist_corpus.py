@@ -267,14 +267,15 @@ def classify(code: int | None, stderr: str, crashed: bool) -> str:
 
 def _run_in_process(args: list[str]) -> tuple[int, str, bool]:
     """One CLI run in this process's main thread: (exit code, stderr, crashed)."""
-    from kithara_cli.cli import app_for
+    from kithara_cli.cli import app
+    from kithara_cli.cli_runtime import app_for
 
     err = io.StringIO()
     crashed = False
     code = 0
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
-            app_for(args)(prog_name="kithara", args=args, standalone_mode=True)
+            app_for(app, args)(prog_name="kithara", args=args, standalone_mode=True)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
         except BaseException as exc:  # what would reach a user as a traceback

@@ -38,6 +38,7 @@ EXPECTED = {
     "ServerBusyError": 3,
     "ResolveError": 3,
     "CertificateError": 3,
+    "OfflineMissError": 3,  # --offline and not in the cache
     "HttpStatusError": 4,
     "TooManyRedirectsError": 4,
     "InvalidUrlError": 2,
@@ -57,6 +58,9 @@ EXPECTED = {
     "ResourceFailed": 1,
     "ResourceClosed": 1,
     "SegmentFailed": 3,
+    "LiveStreamLost": 3,  # a live stream that did not come back after its reconnects
+    "NotLiveError": 2,  # fetch --duration of a file: the command fetches the file instead
+    "LiveStreamFound": 1,  # a signal from the file fetch to the command, never shown
 }
 
 

@@ -10,10 +10,14 @@ An unexpected exception never reaches the user as a traceback: ``crash`` turns i
 line naming a crash log (see :mod:`kithara_cli.crash`).
 """
 
-import gc
-import os
-import sys
-import threading
+import time
+
+_STARTED_AT = time.monotonic()  # before any other import: the launch clock (see launch.py)
+
+import gc  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
 
 START_UP_SECONDS = 1.0
 
@@ -24,6 +28,9 @@ def _resume_collection() -> None:
 
 
 def run() -> None:
+    from kithara_cli import launch
+
+    launch.mark(_STARTED_AT)
     gc.disable()
     timer = threading.Timer(START_UP_SECONDS, _resume_collection)
     timer.daemon = True

@@ -8,7 +8,6 @@ No ``from __future__ import annotations`` here: Typer reads each command's signa
 them, ~8 ms of every start-up). Evaluated where they are defined, they cost nothing extra.
 """
 
-import copy
 import os
 import sys
 from pathlib import Path
@@ -17,6 +16,36 @@ from typing import Annotated, NoReturn
 import typer
 
 from kithara_cli import __version__
+from kithara_cli.cli_cache import (
+    CacheDirOpt,
+    CacheSizeOpt,
+    NoCacheOpt,
+    OfflineOpt,
+    cache_app,
+    cache_settings,
+)
+from kithara_cli.cli_options import (
+    BENCH_EPILOG,
+    CONFIG_EPILOG,
+    DEMO_PROFILES,
+    FETCH_EPILOG,
+    PLAY_EPILOG,
+    Command,
+    CookieOpt,
+    CookiesOpt,
+    DeadlineOpt,
+    EventsOpt,
+    HeaderOpt,
+    Http2Opt,
+    InsecureOpt,
+    ProxyOpt,
+    RetriesOpt,
+    TimeoutOpt,
+    UserAgentOpt,
+    VerboseOpt,
+    env_settings,
+)
+from kithara_cli.cli_runtime import app_for, exit_without_teardown
 from kithara_cli.errors import Cancelled, KitharaError
 
 app = typer.Typer(
@@ -28,6 +57,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+config_app = typer.Typer(
+    help="Where the config file is and what it sets.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(config_app, name="config")
+app.add_typer(cache_app, name="cache")
 
 
 def _version(value: bool) -> None:
@@ -38,12 +74,30 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Read option defaults from this TOML file (default: "
+            "$XDG_CONFIG_HOME/kithara/config.toml; env KITHARA_CONFIG). See: kithara config.",
+            metavar="FILE",
+            dir_okay=False,
+        ),
+    ] = None,
+    no_config: Annotated[bool, typer.Option("--no-config", help="Read no config file.")] = False,
 ) -> None:
     """Fetch and play audio over HTTP: HLS (adaptive bitrate) and progressive files."""
+    from kithara_cli.commands.config import apply_config
+
+    try:
+        apply_config(ctx, app, config, no_config)
+    except KitharaError as error:
+        _fail(error)
 
 
 def _fail(error: KitharaError) -> NoReturn:
@@ -74,16 +128,6 @@ def _interrupted() -> NoReturn:
     _fail(interrupt.as_error())
 
 
-# The table of errors.py's docstring, for --help (tests hold the two to each other).
-EXIT_CODES = (
-    "Exit codes: 0 done; 1 other error; 2 bad usage or URL; 3 network (after the retries); "
-    "4 HTTP status (404...) or too many redirects; 5 bad content: playlist, codec, key, or a "
-    "response over a size limit; 6 local output: --out exists, is unwritable or is being "
-    "written by another kithara, disk full, audio output or --events failing to write; "
-    "130 interrupted (Ctrl-C); 143 terminated (SIGTERM)."
-)
-
-
 def _sigterm_as_interrupt() -> None:
     """Ctrl-C and kill (SIGTERM) end a command at a safe point: state saved, exit non-zero."""
     from kithara_cli import interrupt
@@ -91,78 +135,43 @@ def _sigterm_as_interrupt() -> None:
     interrupt.install()
 
 
-HeaderOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--header", "-H", help="Extra request header (repeatable).", metavar="'NAME: VALUE'"
-    ),
-]
-UserAgentOpt = Annotated[
-    str | None, typer.Option("--user-agent", "-A", help="User-Agent header.", metavar="TEXT")
-]
-TimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        "--timeout",
-        help="Seconds without data before a request is retried. Also the deadline for a "
-        "response's headers, and the window over which a body must average 1 KiB/s or "
-        "count as stalled (a trickle is retried like a stall).",
-        metavar="SECONDS",
-    ),
-]
-DeadlineOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--deadline",
-        min=0.1,
-        help="Seconds one request may take in all; then it is resumed from where it got "
-        "(or retried). Default: no limit beyond --timeout's.",
-        metavar="SECONDS",
-    ),
-]
-RetriesOpt = Annotated[
-    int, typer.Option("--retries", help="Attempts per request without progress.", metavar="N")
-]
-ProxyOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--proxy", help="Proxy URL (default: the environment's HTTP(S)_PROXY).", metavar="URL"
-    ),
-]
-Http2Opt = Annotated[bool, typer.Option("--http2", help="Use HTTP/2 where the server offers it.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log each request and event.")]
-InsecureOpt = Annotated[
-    bool,
-    typer.Option("--insecure", help="Do not verify TLS certificates (warns on every run; avoid)."),
-]
-EventsOpt = Annotated[
-    Path | None,
-    typer.Option("--events", help="Write every event as JSON Lines to this file.", metavar="FILE"),
-]
-
-
-@app.command(epilog=EXIT_CODES)
+@app.command(epilog=FETCH_EPILOG, cls=Command, context_settings=env_settings("fetch"))
 def fetch(
     url: Annotated[
         str, typer.Argument(help="http(s) URL of an audio file or an HLS playlist.", metavar="URL")
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output file.", dir_okay=False, metavar="FILE"),
+        typer.Option(
+            "--out",
+            "-o",
+            help="The file to write (default: named after the URL). Not play's --output.",
+            dir_okay=False,
+            metavar="FILE",
+        ),
     ] = None,
     connections: Annotated[
         int,
         typer.Option(
-            "--connections", "-c", min=1, max=32, help="Parallel requests (progressive files)."
+            "--connections",
+            "-c",
+            min=1,
+            max=32,
+            help="Parallel requests (progressive files), 1-32.",
+            metavar="N",
         ),
     ] = 4,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite FILE.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     variant: Annotated[
-        str, typer.Option("--variant", help="HLS variant: best, worst, INDEX or e.g. 128k.")
+        str,
+        typer.Option(
+            "--variant", help="HLS variant: best, worst, INDEX or e.g. 128k.", metavar="VARIANT"
+        ),
     ] = "best",
     audio: Annotated[
-        str | None, typer.Option("--audio", help="HLS audio rendition by language or name.")
+        str | None,
+        typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
     ] = None,
     list_variants: Annotated[
         bool, typer.Option("--list", help="Print the HLS ladder and exit.")
@@ -174,7 +183,11 @@ def fetch(
     segments: Annotated[
         int,
         typer.Option(
-            "--segments", min=1, max=64, help="HLS segments in flight (lower it for shy servers)."
+            "--segments",
+            min=1,
+            max=64,
+            help="HLS segments in flight, 1-64 (lower it for shy servers).",
+            metavar="N",
         ),
     ] = 32,
     skip_unavailable: Annotated[
@@ -182,11 +195,22 @@ def fetch(
         typer.Option("--skip-unavailable", help="Skip HLS segments that fail; report the gaps."),
     ] = False,
     live_edge: Annotated[
-        int, typer.Option("--live-edge", min=1, help="Live HLS: start N segments back.")
+        int,
+        typer.Option("--live-edge", min=1, help="Live HLS: start N segments back.", metavar="N"),
     ] = 3,
     duration: Annotated[
-        float | None, typer.Option("--duration", help="Live HLS: stop after this many seconds.")
+        float | None,
+        typer.Option(
+            "--duration",
+            help="Live HLS or a radio stream: stop after this many seconds (a radio stream is "
+            "recorded with a CUE sheet of its titles; Ctrl-C keeps what came).",
+            metavar="SECONDS",
+        ),
     ] = None,
+    split_tracks: Annotated[
+        bool,
+        typer.Option("--split-tracks", help="Radio stream: one file per title (FILE-01.ext...)."),
+    ] = False,
     dashboard: Annotated[
         bool, typer.Option("--dashboard", help="Show in-flight requests under the bar.")
     ] = False,
@@ -209,6 +233,12 @@ def fetch(
     verbose: VerboseOpt = False,
     events: EventsOpt = None,
     insecure: InsecureOpt = False,
+    cookies_file: CookiesOpt = None,
+    cookie: CookieOpt = None,
+    cache_dir: CacheDirOpt = None,
+    cache_size: CacheSizeOpt = None,
+    offline: OfflineOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Download a progressive file or a whole HLS stream to FILE, in parallel and resumably."""
     from kithara_cli.commands.common import CommonOptions
@@ -227,6 +257,10 @@ def fetch(
         events,
         deadline,
         insecure=insecure,
+        cookies_file=cookies_file,
+        cookies=cookie or [],
+        url=url,
+        cache=cache_settings(cache_dir, cache_size, offline, no_cache),
     )
     options = FetchOptions(
         url=url,
@@ -245,6 +279,7 @@ def fetch(
         duration=duration,
         dashboard=dashboard,
         max_size=max_size,
+        split_tracks=split_tracks,
     )
     try:
         run_fetch(options, common)
@@ -254,51 +289,106 @@ def fetch(
         _interrupted()
 
 
-@app.command(epilog=EXIT_CODES)
+@app.command(epilog=PLAY_EPILOG, cls=Command, context_settings=env_settings("play"))
 def play(
-    url: Annotated[
-        str | None,
+    urls: Annotated[
+        list[str] | None,
         typer.Argument(
-            help="http(s) URL (HLS or progressive) or a local file; none: the demo.",
-            metavar="[URL]",
+            help="http(s) URLs (HLS, progressive, a radio stream, a .pls/.m3u/.xspf station "
+            "link) or local files, played in order; none: the demo.",
+            metavar="[URL]...",
         ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,
+    demo_profile: Annotated[
+        str,
+        typer.Option(
+            "--demo-profile",
+            help="The demo's simulated network (" + DEMO_PROFILES + ").",
+            metavar="NAME",
+        ),
+    ] = "story",
+    loop: Annotated[
+        str,
+        typer.Option(
+            "--loop", help="Repeat: item (the current one) or queue.", metavar="item|queue"
+        ),
+    ] = "none",
+    shuffle: Annotated[
+        bool, typer.Option("--shuffle", help="Play the queue in random order.")
+    ] = False,
     output: Annotated[
         str,
         typer.Option(
-            "--output", help="default, a device name or index, null, or wav:PATH.", metavar="SPEC"
+            "--output",
+            help="Where the sound goes (a sink, not a file to save: that is fetch's -o): "
+            "default, null, wav:FILE, or a device's index or name. 'help' lists them.",
+            metavar="SINK",
         ),
     ] = "default",
     list_devices: Annotated[
         bool, typer.Option("--list-devices", help="List audio output devices and exit.")
     ] = False,
+    list_outputs: Annotated[
+        bool,
+        typer.Option(
+            "--list-outputs", help="List what --output accepts (sinks, devices) and exit."
+        ),
+    ] = False,
     buffer: Annotated[
-        float, typer.Option("--buffer", min=0.1, max=60.0, help="Seconds of decoded audio ahead.")
+        float,
+        typer.Option(
+            "--buffer",
+            min=0.1,
+            max=60.0,
+            help="Seconds of decoded audio ahead (0.1-60).",
+            metavar="SECONDS",
+        ),
     ] = 2.0,
     start: Annotated[
-        str | None, typer.Option("--start", help="Start at TIME (seconds, or mm:ss).")
+        str | None,
+        typer.Option("--start", help="Start at TIME (seconds, or mm:ss).", metavar="TIME"),
     ] = None,
     volume: Annotated[
-        float, typer.Option("--volume", min=0.0, max=2.0, help="Initial volume (1.0 = 100%).")
+        float,
+        typer.Option(
+            "--volume", min=0.0, max=2.0, help="Initial volume, 0-2 (1.0 = 100%).", metavar="X"
+        ),
     ] = 1.0,
     abr: Annotated[
-        str, typer.Option("--abr", help="auto, or fixed:VARIANT (index, best, worst, 128k).")
+        str,
+        typer.Option(
+            "--abr", help="auto, or fixed:VARIANT (index, best, worst, 128k).", metavar="MODE"
+        ),
     ] = "auto",
     max_bitrate: Annotated[
         str | None,
-        typer.Option("--max-bitrate", help="Never pick a variant above this (e.g. 128k)."),
+        typer.Option(
+            "--max-bitrate", help="Never pick a variant above this (e.g. 128k).", metavar="RATE"
+        ),
     ] = None,
     min_bitrate: Annotated[
-        str | None, typer.Option("--min-bitrate", help="Never pick a variant below this.")
+        str | None,
+        typer.Option("--min-bitrate", help="Never pick a variant below this.", metavar="RATE"),
     ] = None,
     audio: Annotated[
-        str | None, typer.Option("--audio", help="HLS audio rendition by language or name.")
+        str | None,
+        typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
     ] = None,
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Plain log lines, no dashboard.")] = False,
     length: Annotated[
         float | None,
-        typer.Option("--length", min=0.0, help="Stop after this many seconds of playback."),
+        typer.Option(
+            "--length", min=0.0, help="Stop after this many seconds of playback.", metavar="SECONDS"
+        ),
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            help="Radio stream: write the audio as it plays to FILE, and its titles to FILE.cue.",
+            metavar="FILE",
+        ),
     ] = None,
     header: HeaderOpt = None,
     user_agent: UserAgentOpt = None,
@@ -310,8 +400,16 @@ def play(
     verbose: VerboseOpt = False,
     events: EventsOpt = None,
     insecure: InsecureOpt = False,
+    cookies_file: CookiesOpt = None,
+    cookie: CookieOpt = None,
+    cache_dir: CacheDirOpt = None,
+    cache_size: CacheSizeOpt = None,
+    offline: OfflineOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
-    """Play HLS or progressive audio with a live dashboard. Keys: space, arrows, q."""
+    """Play HLS, progressive audio or radio with a live dashboard. Keys: space, arrows, n/p
+    (next/previous in the queue), q."""
+    url = urls[0] if urls else None
     from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.play import PlayOptions, run_play
 
@@ -328,6 +426,10 @@ def play(
         events,
         deadline,
         insecure=insecure,
+        cookies_file=cookies_file,
+        cookies=cookie or [],
+        url=url,
+        cache=cache_settings(cache_dir, cache_size, offline, no_cache),
     )
     options = PlayOptions(
         url=url,
@@ -343,6 +445,12 @@ def play(
         audio=audio,
         no_ui=no_ui,
         length=length,
+        demo_profile=demo_profile,
+        list_outputs=list_outputs,
+        urls=list(urls or []),
+        record=record,
+        loop=loop,
+        shuffle=shuffle,
     )
     try:
         run_play(options, common)
@@ -352,23 +460,31 @@ def play(
         _interrupted()
 
 
-@app.command()
+@app.command(epilog=BENCH_EPILOG, cls=Command, context_settings=env_settings("bench"))
 def bench(
     quick: Annotated[
-        bool, typer.Option("--quick", help="The short run CI uses (< 2 min).")
+        bool, typer.Option("--quick", help="The short run CI uses (under 2 min).")
     ] = False,
     scenario: Annotated[
-        list[str] | None, typer.Option("--scenario", help="Run only this scenario (repeatable).")
+        list[str] | None,
+        typer.Option("--scenario", help="Run only this scenario (repeatable).", metavar="NAME"),
     ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write results as JSON to this file.")
+        Path | None,
+        typer.Option("--json", help="Write results as JSON to this file.", metavar="FILE"),
     ] = None,
     compare: Annotated[
         Path | None,
-        typer.Option("--compare", help="Baseline JSON: exit non-zero when a metric regresses."),
+        typer.Option(
+            "--compare",
+            help="Baseline JSON: exit non-zero when a metric regresses.",
+            metavar="FILE",
+        ),
     ] = None,
     abr_only: Annotated[bool, typer.Option("--abr", help="Only the ABR table.")] = False,
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Timed runs per scenario.")] = 5,
+    runs: Annotated[
+        int, typer.Option("--runs", min=1, help="Timed runs per scenario.", metavar="N")
+    ] = 5,
     list_scenarios: Annotated[
         bool, typer.Option("--list", help="List the scenarios and exit.")
     ] = False,
@@ -396,65 +512,31 @@ def bench(
     raise typer.Exit(code)
 
 
+@config_app.command("path", epilog=CONFIG_EPILOG)
+def config_path(ctx: typer.Context) -> None:
+    """Print where the config file is read from (and whether it is)."""
+    from kithara_cli.commands.config import show_path
+
+    show_path(ctx)
+
+
+@config_app.command("show", epilog=CONFIG_EPILOG)
+def config_show(ctx: typer.Context) -> None:
+    """Print every command's settings now in effect, and where each came from."""
+    from kithara_cli.commands.config import show
+
+    show(ctx, app)
+
+
 def main() -> None:
     # numpy's OpenBLAS starts a thread per core at import; kithara does no linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code: int | str | None
     try:
-        app_for(sys.argv[1:])(prog_name="kithara")
+        app_for(app, sys.argv[1:])(prog_name="kithara")
         code = 0
     except SystemExit as exit_:
         code = exit_.code
     except KeyboardInterrupt:
         code = 130
-    _exit_without_teardown(code)
-
-
-def app_for(args: list[str]) -> typer.Typer:
-    """The app with only the command being run registered.
-
-    Typer inspects every registered command's signature on each run; the commands not run
-    cost ~7 ms of start-up. Help, shell completion and unknown commands get the whole app.
-    """
-    name = args[0] if args else ""
-    chosen = [
-        info
-        for info in app.registered_commands
-        if (info.name or (info.callback.__name__ if info.callback else "")) == name
-    ]
-    if not chosen or "_KITHARA_COMPLETE" in os.environ:
-        return app
-    single = copy.copy(app)
-    single.registered_commands = chosen
-    return single
-
-
-def _exit_without_teardown(code: int | str | None) -> NoReturn:
-    """Exit once the command is done, without the interpreter's module-by-module teardown.
-
-    That teardown frees every imported module and took 40-65 ms after a fetch, on every run
-    and after the output was complete. What it would still do for us is done here first:
-    exit handlers run (logging's flush, PortAudio's terminate) and stdio is flushed. While a
-    non-daemon thread still runs, Python's own exit waits for it as usual.
-    """
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-        code = 1
-    status = 0 if code is None else code
-    import threading
-
-    main_thread = threading.main_thread()
-    if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
-        sys.exit(status)
-    import atexit
-
-    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    if run_exit_handlers is None:  # not CPython: keep the ordinary exit
-        sys.exit(status)
-    run_exit_handlers()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: what Python's own exit reports too
-            status = status or 120
-    os._exit(status)
+    exit_without_teardown(code)

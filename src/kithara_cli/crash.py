@@ -9,7 +9,9 @@ in ``__main__`` catches what ``main`` lets through), any other thread (``threadi
 the process then exits 1, as a crashed main thread would), and exceptions Python can only
 ignore (``sys.unraisablehook``: logged, no line, no exit). ``--verbose``/``-v`` on the command
 line also prints the trace to stderr. ``HangWatchdog`` dumps every thread's stack to a crash
-log when work is pending and nothing moves (the Rust kithara's hang watchdog).
+log when work is pending and nothing moves (the Rust kithara's hang watchdog). kithara's own
+log records (``log.exception`` where a peer's bug must not stop the pipeline) go to a
+``log-*.log`` there too (``install_logging``), never raw to the terminal.
 
 Where: ``$KITHARA_STATE_DIR``, else ``$XDG_STATE_HOME/kithara``, else
 ``~/.local/state/kithara`` (XDG by hand: platformdirs is not a dependency).
@@ -21,6 +23,7 @@ prove the path end to end without a real bug.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -54,7 +57,7 @@ def state_dir(env: dict[str, str] | None = None) -> Path:
     return base / "kithara"
 
 
-def _new_log() -> tuple[Path, TextIO] | None:
+def _new_log(prefix: str = "crash") -> tuple[Path, TextIO] | None:
     """A fresh crash log, opened for writing; None when no directory will take it."""
     from datetime import datetime
 
@@ -63,7 +66,7 @@ def _new_log() -> tuple[Path, TextIO] | None:
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         for n in range(100):
-            path = folder / (f"crash-{stamp}.log" if n == 0 else f"crash-{stamp}-{n}.log")
+            path = folder / (f"{prefix}-{stamp}.log" if n == 0 else f"{prefix}-{stamp}-{n}.log")
             try:
                 return path, open(path, "x", encoding="utf-8")
             except FileExistsError:
@@ -211,11 +214,79 @@ def _restore_terminal() -> None:
 
 
 def install() -> None:
-    """Route every escape of an unexpected exception to ``report``."""
+    """Route every escape of an unexpected exception to ``report``, and kithara's own log
+    records to a log file (``install_logging``)."""
     _save_terminal()
     sys.excepthook = _main_hook
     threading.excepthook = _thread_hook
     sys.unraisablehook = _unraisable_hook
+    install_logging()
+
+
+LOG_LIMIT = 1_000_000
+"""Characters one process writes to its log file at most (a subscriber failing on every event
+must not fill the disk)."""
+
+
+class LogFileHandler(logging.Handler):
+    """kithara's log records (a failing event subscriber, a peer's ``on_complete``, a dashboard
+    frame: each ``log.exception`` with its traceback) go to one ``log-*.log`` in the state
+    directory, opened on the first record, and never to the terminal raw: without a handler,
+    logging's last resort printed the message (network text included) and a traceback to
+    stderr. With ``--verbose`` one sanitised line per record names the file."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.path: Path | None = None
+        self._file: TextIO | None = None
+        self._opened = False
+        self._written = 0
+
+    def emit(self, record: logging.LogRecord) -> None:  # called under the handler's lock
+        try:
+            if not self._opened:
+                self._opened = True
+                opened = _new_log("log")
+                if opened is not None:
+                    self.path, self._file = opened
+                    self._file.write(_header("log"))
+            text = logging.Formatter(
+                "%(asctime)s %(threadName)s %(name)s %(levelname)s: %(message)s"
+            ).format(record)
+            if self._file is not None and self._written < LOG_LIMIT:
+                self._written += len(text) + 1
+                self._file.write(text + "\n")
+                self._file.flush()
+            if verbose():
+                from kithara_cli.ui.sanitize import sanitize_line
+
+                exc = record.exc_info[1] if record.exc_info else None
+                what = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+                where = f"; details in {self.path}" if self.path is not None else ""
+                line = f"{_PROG}: {record.levelname.lower()}: {record.getMessage()}{what}{where}"
+                sys.stderr.write(sanitize_line(line) + "\n")
+        except Exception:  # a log that cannot be written must not become a traceback either
+            pass
+
+    def close(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
+        super().close()
+
+
+def install_logging() -> None:
+    """Once per process: the ``kithara_cli`` logger writes to a ``LogFileHandler`` and stops
+    there (nothing propagates to the root logger or to logging's last resort)."""
+    logger = logging.getLogger("kithara_cli")
+    if any(isinstance(h, LogFileHandler) for h in logger.handlers):
+        return
+    logger.addHandler(LogFileHandler())
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
 
 
 def check_test_crash() -> None:

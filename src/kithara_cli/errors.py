@@ -9,7 +9,8 @@ and both commands' ``--help`` repeat it, and tests/test_exit_codes.py holds ever
     0    done
     1    any other error (a bug: please report it)
     2    bad usage, option or URL
-    3    network: connection, DNS, timeout, cut-short body, 5xx/429 after the retries
+    3    network: connection, DNS, timeout, cut-short body, 5xx/429 after the retries;
+         with --offline, bytes that are not in the cache
     4    HTTP status: 404, 403, 410... and too many redirects
     5    bad content: playlist, codec, key, decryption, or a response over a size limit
     6    local output: --out exists or is unwritable, disk full, --out being written by another
@@ -109,6 +110,12 @@ class RemoteChangedError(RetryableError):
     """The remote file changed (validators differ) while resuming: start over."""
 
     exit_code = 3  # a server that will not hold one version still: a network failure
+
+
+class OfflineMissError(FatalError):
+    """--offline, and the bytes asked for are not in the cache: the network would be needed."""
+
+    exit_code = 3
 
 
 # --- input and content -----------------------------------------------------------------------

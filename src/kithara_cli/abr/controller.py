@@ -49,6 +49,7 @@ from kithara_cli.errors import UsageError
 from kithara_cli.events.types import (
     AbrDecision,
     Event,
+    FirstByte,
     LoadSlow,
     RequestCancelled,
     RequestCompleted,
@@ -150,6 +151,14 @@ class AbrController:
     def on_event(self, event: Event) -> None:
         """Feed the downloader's events; anything else is ignored."""
         est = self.estimator
+        if isinstance(event, FirstByte | RequestCompleted) and event.from_cache:
+            # Served by the persistent cache: it says nothing about the network.
+            est.forget(event.request_id)
+            if isinstance(event, RequestCompleted) and (
+                self._fetches.pop(event.request_id, None) is not None
+            ):
+                self._segments_done += 1
+            return
         if est.observe(event):
             if (
                 isinstance(event, RequestCompleted)

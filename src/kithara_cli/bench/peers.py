@@ -14,13 +14,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PEER_NAMES = ("curl", "ffmpeg", "yt-dlp", "streamlink")
+PEER_NAMES = ("curl", "ffmpeg", "yt-dlp", "streamlink", "mpv")
 
 INSTALL_HINTS = {
     "curl": "apt-get install -y curl",
     "ffmpeg": "apt-get install -y --no-install-recommends ffmpeg",
     "yt-dlp": "pip install yt-dlp",
     "streamlink": "pip install streamlink",
+    "mpv": "apt-get install -y --no-install-recommends mpv",
 }
 
 

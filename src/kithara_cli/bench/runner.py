@@ -73,7 +73,8 @@ class ProcResult:
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for measured commands: loopback only, no proxies, no sound device."""
+    """The environment for measured commands: loopback only, no proxies, no sound device, no
+    persistent cache."""
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
     env.update(
         {
@@ -82,6 +83,9 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
             "NO_COLOR": "1",
             "KITHARA_AUDIO_DEVICE": "none",
             "OPENBLAS_NUM_THREADS": "1",
+            # Every measured run goes to the network: a replay served by the persistent cache
+            # would measure the disk. The cache scenario turns it on with --cache-dir.
+            "KITHARA_CACHE": "off",
         }
     )
     env.update(extra or {})

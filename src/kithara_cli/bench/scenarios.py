@@ -49,6 +49,12 @@ __all__ = [
 ]
 
 
+def radio(ctx: Context) -> list[Record]:
+    from kithara_cli.bench.scenario_radio import radio as run
+
+    return run(ctx)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -56,6 +62,13 @@ class Scenario:
     about: str
     weight: float = 10.0
     """Its usual share of a quick run, in seconds: how the quick time budget is split."""
+
+
+def cache_replay(ctx: Context) -> list[Record]:
+    """Issue 18's scenario, in bench/cache_replay.py (imported late: it imports this one)."""
+    from kithara_cli.bench.cache_replay import run
+
+    return run(ctx)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -124,6 +137,20 @@ SCENARIOS: dict[str, Scenario] = {
             "play while every segment of the top variant answers 503 (auto ABR starts there): "
             "first audio, rebuffers, requests the failing variant got",
             20,
+        ),
+        Scenario(
+            "cache",
+            cache_replay,
+            "issue 18: first audio of a replay from the persistent cache (online and --offline) "
+            "vs the first play and ffmpeg, MP3 and HLS at 50 ms; seeks into cached bytes",
+            12,
+        ),
+        Scenario(
+            "radio",
+            radio,
+            "ICY MP3 stream and a .pls link (dead first mirror) at 50 ms: first audio vs mpv "
+            "and ffmpeg; RSS growth and CPU over a long stream at 20x pace, vs mpv",
+            16,
         ),
         Scenario(
             "abr-real",

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from kithara_cli.errors import KitharaError, OutputError, UsageError
 from kithara_cli.events import EventBus, event_to_dict
@@ -23,6 +23,9 @@ from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.net.client import DEFAULT_USER_AGENT
 from kithara_cli.ui.sanitize import sanitize
 
+if TYPE_CHECKING:
+    from kithara_cli.commands.cache import CacheSettings
+
 
 @dataclass
 class CommonOptions:
@@ -36,6 +39,10 @@ class CommonOptions:
     events_path: Path | None = None
     deadline: float | None = None  # --deadline: seconds per request attempt, all of it
     insecure: bool = False
+    cookies_file: Path | None = None  # --cookies: a Netscape cookies.txt
+    cookies: list[str] = field(default_factory=list)  # --cookie NAME=VALUE (repeatable)
+    url: str | None = None  # where --cookie pairs are sent (the command's URL)
+    cache: CacheSettings | None = None  # --cache-dir, --cache-size, --offline, --no-cache
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}
@@ -44,7 +51,13 @@ class CommonOptions:
             if not sep or not name.strip():
                 raise UsageError(f"bad --header {raw!r}: expected 'Name: value'")
             headers[name.strip()] = value.strip()
+        jar = None
+        if self.cookies_file is not None or self.cookies:
+            from kithara_cli.net.cookies import load_cookies
+
+            jar = load_cookies(self.cookies_file, self.cookies, self.url)
         return NetConfig(
+            cookies=jar,
             headers=headers,
             user_agent=self.user_agent or DEFAULT_USER_AGENT,
             read_timeout=self.timeout,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kithara_cli.commands.common import CommonOptions, EventSinks
-from kithara_cli.errors import UsageError
+from kithara_cli.errors import Cancelled, KitharaError, OutputError, PlaylistError, UsageError
 from kithara_cli.events import EventBus
 from kithara_cli.hls import looks_like_hls
 from kithara_cli.net import check_http_url
@@ -31,6 +31,7 @@ class FetchOptions:
     duration: float | None = None
     dashboard: bool = False
     max_size: str | None = None
+    split_tracks: bool = False
 
 
 def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
@@ -49,44 +50,142 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     # message when the folder is missing; again inside, where no other run can race it.
     check_output(options.out, options.force)
     with output_lock(options.out):
-        if looks_like_hls(options.url):
+        if link_suffix(options.url):
+            _run_link(options, common)
+        elif looks_like_hls(options.url):
             _run_hls(options, common)
+        elif options.duration is not None or options.split_tracks:
+            _run_live(options, common, EventBus())
         else:
             _run_progressive(options, common, EventBus())
+
+
+def link_suffix(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.lower().endswith((".pls", ".xspf", ".m3u"))
+
+
+def _run_link(options: FetchOptions, common: CommonOptions) -> None:
+    """A station link: its entries in order until one is fetched (an .m3u that is HLS: HLS)."""
+    import dataclasses
+
+    from kithara_cli.dl import Downloader
+    from kithara_cli.radio.links import MAX_LINK_BYTES, link_kind, parse_link
+    from kithara_cli.ui.console import print_note
+
+    with Downloader(EventBus(), common.net_config(), retry=common.retry_policy()) as dl:
+        body, final_url = dl.fetch_bytes(
+            options.url, label="station link", max_bytes=MAX_LINK_BYTES
+        )
+    kind = link_kind(body, None, final_url)
+    if kind is None:
+        if looks_like_hls(options.url):
+            _run_hls(options, common)
+            return
+        raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {options.url}")
+    entries = parse_link(body, kind, final_url, remote=True)
+    for n, entry in enumerate(entries, 1):
+        one = dataclasses.replace(options, url=entry.target)
+        try:
+            if looks_like_hls(entry.target):
+                _run_hls(one, common)
+            elif options.duration is not None or options.split_tracks:
+                _run_live(one, common, EventBus())
+            else:
+                _run_progressive(one, common, EventBus())
+            return
+        except (OutputError, Cancelled):
+            raise
+        except KitharaError as err:
+            if n == len(entries):
+                raise
+            print_note(f"mirror {n} of {len(entries)} failed ({err}): trying the next")
+
+
+def _run_live(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
+    """An endless stream recorded for --duration (or until Ctrl-C), ICY titles in a CUE."""
+    from kithara_cli.dl import Downloader
+    from kithara_cli.radio.fetch_live import LiveFetch
+    from kithara_cli.radio.live import NotLiveError
+    from kithara_cli.ui.console import print_note
+
+    assert options.out is not None
+    out = options.out
+    with (
+        EventSinks(bus, common),
+        Downloader(bus, common.net_config(), retry=common.retry_policy()) as downloader,
+    ):
+        job = LiveFetch(
+            downloader,
+            options.url,
+            out,
+            duration=options.duration,
+            split_tracks=options.split_tracks,
+        )
+        try:
+            with progress_view(bus, out.name, options, common):
+                result = job.run()
+        except NotLiveError:
+            if not options.quiet:
+                print_note("not a live stream: --duration does not apply, fetching the file")
+            _run_progressive(options, common, EventBus())
+            return
+    if not options.quiet:
+        names = ", ".join(str(f) for f in result.files)
+        print_note(
+            f"recorded {names} ({result.bytes} bytes, {result.seconds:.1f} s, "
+            f"{result.titles} titles)"
+        )
 
 
 def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
     from kithara_cli.commands.fetch_hls import run_hls_fetch
 
     bus = EventBus()
-    with EventSinks(bus, common):
-        run_hls_fetch(options, common, bus)
+    from kithara_cli.commands.cache import run_cache
+
+    with EventSinks(bus, common), run_cache(common.cache) as cache:
+        run_hls_fetch(options, common, bus, cache)
 
 
 def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
     from kithara_cli.dl import Downloader
     from kithara_cli.file import ProgressiveFetch, check_output
     from kithara_cli.file.fetch import parse_size
+    from kithara_cli.radio.live import LiveStreamFound
     from kithara_cli.ui.console import print_note
 
     assert options.out is not None
     out = options.out
     max_size = parse_size(options.max_size) if options.max_size is not None else None
     check_output(out, options.force)
+    from kithara_cli.commands.cache import run_cache
+
     with (
         EventSinks(bus, common),
+        run_cache(common.cache) as cache,
         Downloader(
             bus,
             common.net_config(),
             max_concurrent=options.connections,
             retry=common.retry_policy(),
+            cache=cache,
         ) as downloader,
     ):
         job = ProgressiveFetch(
             downloader, options.url, out, connections=options.connections, max_size=max_size
         )
-        with progress_view(bus, out.name, options, common):
-            result = job.run()
+        try:
+            with progress_view(bus, out.name, options, common):
+                result = job.run()
+        except LiveStreamFound:
+            live = True
+        else:
+            live = False
+    if live:  # an Icecast/SHOUTcast answer: recorded until --duration or Ctrl-C
+        _run_live(options, common, EventBus())
+        return
     if not options.quiet:
         mbps = result.downloaded / max(result.seconds, 1e-6) / 1e6
         print_note(f"saved {out} ({result.bytes} bytes, {result.seconds:.2f} s, {mbps:.1f} MB/s)")

@@ -34,6 +34,7 @@ from kithara_cli.hls.worker import LiveFollower
 from kithara_cli.hls.writer import HlsWriter, finish_output
 
 if TYPE_CHECKING:
+    from kithara_cli.dl.cached import ByteCache
     from kithara_cli.net import NetConfig, RetryPolicy
 
 
@@ -158,7 +159,9 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
     Console(highlight=False, emoji=False).print(table)
 
 
-def run_hls_fetch(options: HlsFetchOptions, common: NetOptions, bus: EventBus) -> None:
+def run_hls_fetch(
+    options: HlsFetchOptions, common: NetOptions, bus: EventBus, cache: ByteCache | None = None
+) -> None:
     from kithara_cli.ui.console import print_note
 
     with Downloader(
@@ -166,6 +169,7 @@ def run_hls_fetch(options: HlsFetchOptions, common: NetOptions, bus: EventBus) -
         common.net_config(),
         max_concurrent=options.segments_in_flight,
         retry=common.retry_policy(),
+        cache=cache,
     ) as dl:
         if options.list_only:
             print_ladder(load_playlist(dl, options.url), options.as_json)

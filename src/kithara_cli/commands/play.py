@@ -5,25 +5,31 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from kithara_cli import interrupt
 from kithara_cli.commands.common import CommonOptions, EventSinks
+from kithara_cli.errors import KitharaError
 from kithara_cli.events import EventBus, EventQueue
+from kithara_cli.events.types import Notice, QueueAdvanced
 from kithara_cli.play import Player, PlayerSettings, parse_bitrate, parse_time
 from kithara_cli.play.keys import handle_key as _handle_key
+from kithara_cli.play.queue import PlayQueue
+from kithara_cli.radio.links import StationLinkFound
 
 # The dashboard (Rich) loads once audio has started, or after this long without it: loading
 # it first put its imports and first frame on the way to first audio (30-80 ms of it).
 DASHBOARD_DELAY = 0.5
 # Events the dashboard has not drawn yet (kept from the player's open() on).
 DASHBOARD_QUEUE = 20_000
+MIRROR_ATTEMPTS = 2
 
 
 @dataclass
 class PlayOptions:
-    url: str | None
+    url: str | None  # the first target (kept for callers that give one)
     demo: bool = False
     output: str = "default"
     list_devices: bool = False
@@ -36,17 +42,26 @@ class PlayOptions:
     audio: str | None = None
     no_ui: bool = False
     length: float | None = None
+    urls: list[str] = field(default_factory=list)  # every target, in order (queue)
+    record: Path | None = None  # a radio stream's audio as it plays, and a CUE sheet
+    loop: str = "none"  # "item" | "queue"
+    shuffle: bool = False
+    demo_profile: str = "story"
+    list_outputs: bool = False
 
 
-@contextlib.contextmanager
-def demo_server() -> Iterator[str]:
-    """The built-in demo: a generated HLS ladder served on loopback (no network needed)."""
-    from kithara_cli.media.cache import demo_ladder
-    from kithara_cli.server import MediaServer
+def list_outputs() -> list[str]:
+    """What ``--output`` accepts: the built-in sinks, then each device (none is opened)."""
+    from kithara_cli.audio import list_devices
 
-    master = demo_ladder()
-    with MediaServer(master.parent) as server:
-        yield server.url(master.name)
+    devices = list_devices()
+    return [
+        "default        the system's default output device (null when there is none)",
+        "null           play silently, in real time (tests, benchmarks)",
+        "wav:FILE       write the decoded audio to FILE as WAV",
+        "INDEX or NAME  one of these devices:",
+        *(f"  {d}" for d in devices or ["(no audio output devices found)"]),
+    ]
 
 
 def run_play(options: PlayOptions, common: CommonOptions) -> None:
@@ -58,6 +73,9 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         devices = list_devices()
         print("\n".join(devices) if devices else "no audio output devices found")
         return
+    if options.list_outputs or options.output.strip().lower() == "help":
+        print("\n".join(list_outputs()))
+        return
     settings = PlayerSettings(
         output=options.output,
         buffer=options.buffer,
@@ -66,47 +84,119 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         max_bitrate=parse_bitrate(options.max_bitrate),
         min_bitrate=parse_bitrate(options.min_bitrate),
         audio=options.audio,
+        record=options.record,
     )
     start_at = parse_time(options.start)
+    if options.record is not None:
+        from kithara_cli.file import check_output
+
+        check_output(options.record, True)  # a folder that is missing fails now, not later
     interactive = stderr_is_terminal() and sys.stdin.isatty()
     use_ui = interactive and not options.no_ui
+    caption: Callable[[], str] | None = None
     with contextlib.ExitStack() as stack:
         if options.demo and options.url is None:
-            target = stack.enter_context(demo_server())
+            from kithara_cli.commands.demo import demo_server, get_profile
+
+            demo_run = stack.enter_context(demo_server(get_profile(options.demo_profile)))
+            targets, caption = [demo_run.url], demo_run.caption
             if not use_ui:
-                print_note("playing the built-in demo (a generated HLS ladder on loopback)")
+                print_note(
+                    "playing the built-in demo (a generated HLS ladder on loopback, "
+                    f"network profile {demo_run.profile.name!r}: {demo_run.profile.summary})"
+                )
         else:
-            assert options.url is not None
-            target = options.url
+            targets = options.urls or ([options.url] if options.url else [])
+            assert targets
         bus = EventBus()
         sinks = stack.enter_context(EventSinks(bus, common, verbose_log=not use_ui))
         if not use_ui and not common.verbose:
             from kithara_cli.ui.plain_log import PlainLog
 
             stack.callback(PlainLog(bus).close)
+        from kithara_cli.commands.cache import run_cache
         from kithara_cli.dl import Downloader
 
+        # The demo's loopback port changes every run: caching it would only fill the cache.
+        demo = options.demo and options.url is None
+        cache = stack.enter_context(run_cache(None if demo else common.cache))
         dl = stack.enter_context(
-            Downloader(bus, common.net_config(), max_concurrent=4, retry=common.retry_policy())
+            Downloader(
+                bus,
+                common.net_config(),
+                max_concurrent=4,
+                retry=common.retry_policy(),
+                cache=cache,
+            )
         )
         settings.length = options.length
-        player = Player(bus, settings, dl)
-        stack.callback(player.close)
-        sinks.set_error_handler(player.fail)  # --events on a full disk stops playback
-        # Subscribe before open(): the ladder and first requests are published there.
-        early = bus.queue(DASHBOARD_QUEUE) if use_ui else None
-        player.open(target, start_at)
-        if player.message:
-            print_note(player.message)
-        if early is not None:
-            _run_interactive(player, bus, early, target)
-        else:
-            _run_plain(player, interactive)
-        if player.error is not None:
-            raise player.error
+        queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
+        failures = 0
+        while (item := queue.current) is not None:
+            interrupt.check()  # items that end within a poll (wav:) never reach the loop's
+            if len(queue) > 1:
+                bus.publish(QueueAdvanced(index=queue.index, length=len(queue), url=item.target))
+            # A mirror with others behind it gets two tries, not the retry policy's six.
+            mirror = bool(item.from_link) and queue.index + 1 < len(queue)
+            settings.first_attempts = MIRROR_ATTEMPTS if mirror else None
+            player = Player(bus, settings, dl)
+            try:
+                sinks.set_error_handler(player.fail)  # --events on a full disk stops playback
+                # Subscribe before open(): the ladder and first requests are published there.
+                early = bus.queue(DASHBOARD_QUEUE) if use_ui else None
+                try:
+                    player.open(item.target, start_at if queue.index == 0 else 0.0)
+                except StationLinkFound as found:
+                    queue.expand(found.source, [(e.target, e.title) for e in found.entries])
+                    if early is not None:
+                        early.unsubscribe()
+                    continue
+                except KitharaError as err:
+                    player.fail(err)
+                if player.message:
+                    print_note(player.message)
+                action = "end"
+                if player.error is None:
+                    if early is not None:
+                        action = _run_interactive(player, bus, early, item.target, caption)
+                    else:
+                        action = _run_plain(player, interactive)
+                    if early is not None:
+                        early.unsubscribe()
+            finally:
+                player.close()
+            if action == "quit":
+                break
+            error = player.error
+            if error is not None:
+                failures += 1
+                if not queue.has_next() or failures >= len(queue):
+                    raise error
+                what = "mirror" if item.from_link else "item"
+                bus.publish(
+                    Notice(
+                        level="warning",
+                        message=f"{what} {queue.index + 1} of {len(queue)} failed "
+                        f"({error}): trying the next",
+                    )
+                )
+                queue.advance(natural=False)
+                continue
+            failures = 0
+            if action in ("next", "prev"):
+                queue.advance(1 if action == "next" else -1, natural=False)
+            elif not queue.advance():
+                break
 
 
-def _run_plain(player: Player, interactive: bool) -> None:
+def _key(player: Player, key: str | None) -> str | None:
+    """One key: "quit", "next" or "prev" end this item; others act on the player."""
+    if key in ("next", "prev"):
+        return key
+    return "quit" if _handle_key(player, key) else None
+
+
+def _run_plain(player: Player, interactive: bool) -> str:
     """No dashboard: keys still work on a TTY; otherwise just play to the end."""
     if interactive:
         from kithara_cli.ui.keys import KeyReader
@@ -114,22 +204,31 @@ def _run_plain(player: Player, interactive: bool) -> None:
         with KeyReader() as keys:
             while not player.ended:
                 interrupt.check()
-                if _handle_key(player, keys.poll(0.1)):
-                    return
-        return
+                action = _key(player, keys.poll(0.1))
+                if action is not None:
+                    return action
+        return "end"
     while not player.wait(0.1):
         interrupt.check()
+    return "end"
 
 
-def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: str) -> None:
+def _run_interactive(
+    player: Player,
+    bus: EventBus,
+    early: EventQueue,
+    title: str,
+    caption: Callable[[], str] | None = None,
+) -> str:
     from kithara_cli.ui.keys import KeyReader
 
     with KeyReader() as keys:
         deadline = time.monotonic() + DASHBOARD_DELAY
         while not player.first_audio.is_set() and not player.ended:
             interrupt.check()
-            if _handle_key(player, keys.poll(0.02)):
-                return  # q before the dashboard is up quits as it does after
+            action = _key(player, keys.poll(0.02))
+            if action is not None:
+                return action  # q before the dashboard is up quits as it does after
             if time.monotonic() >= deadline:
                 break
         from kithara_cli.ui.console import stderr_console
@@ -141,10 +240,13 @@ def _run_interactive(player: Player, bus: EventBus, early: EventQueue, title: st
             player_snapshot=lambda: player.snapshot,
             title=title,
             queue=early,
+            caption=caption,
         )
         with dashboard:
             while not player.ended:
                 interrupt.check()
-                if _handle_key(player, keys.poll(0.05)):
-                    return
+                action = _key(player, keys.poll(0.05))
+                if action is not None:
+                    return action
             time.sleep(0.2)  # let the last frame of the dashboard show the end
+        return "end"

@@ -22,20 +22,30 @@ Promises:
   (ResourceTooShortError), never a short success; gzip/deflate bodies are decoded
   (``net.encoding``), a 206 with a Content-Encoding refused;
 - LoadSlow is published once a fetch outlives its soft timeout; the fetch is not aborted;
-- every step of a request's life is an event on the bus.
-Public API (what the layers above import; nothing imports ``dl``'s modules directly):
-``Downloader``, the command types, ``memory_sink`` (a small body collected in memory, size
-capped), and the version checks ``Identity``/``check_identity``/``strong_etag``.
+- every step of a request's life is an event on the bus;
+- with a ``ByteCache`` (``dl.cached``; ``kithara_cli.cache`` implements it), a command the
+  cache holds completes from it with the same events, marked ``from_cache``; a cached copy is
+  checked with the server first unless the command's policy says it never changes; what a
+  transfer delivers of a resource of known length is recorded; offline, a command the cache
+  cannot answer fails with OfflineMissError.
 Never: decides what to fetch (peers do), blocks its loop on disk or CPU work beyond handing a
 chunk to the command's sink, retries a fatal error, or patches the HTTP library (``net``
 tunes httpcore, ``net.tuning``).
 """
 
-from kithara_cli.dl.command import FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
+from kithara_cli.dl.command import (
+    CachePolicy,
+    FetchCmd,
+    FetchHandle,
+    FetchOutcome,
+    Priority,
+    ResponseInfo,
+)
 from kithara_cli.dl.downloader import Downloader, memory_sink
 from kithara_cli.dl.validate import Identity, check_identity, strong_etag
 
 __all__ = [
+    "CachePolicy",
     "Downloader",
     "FetchCmd",
     "FetchHandle",

@@ -6,7 +6,7 @@ import concurrent.futures
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from kithara_cli.dl.validate import Identity
 from kithara_cli.errors import KitharaError
@@ -35,7 +35,14 @@ class ResponseInfo:
         default_factory=Identity
     )  # the version the command's bytes all belong to
     encoding: str | None = None  # a Content-Encoding the body was decoded from
+    icy: Mapping[str, str] = field(default_factory=dict)  # icy-* headers, names lower case
 
+
+# How the persistent cache (``dl.cached``) may answer a command: "auto" checks a cached copy
+# with the server once per process; "always" on every fetch (playlists); "immutable" never
+# (HLS segments and init sections: a new version gets a new URI); "none" neither reads nor
+# stores (AES keys, live segments).
+CachePolicy = Literal["auto", "always", "immutable", "none"]
 
 ChunkSink = Callable[[int, bytes], None]  # (absolute offset, data); may raise to abort
 
@@ -63,6 +70,7 @@ class FetchCmd:
     on_complete: Callable[[FetchOutcome], None] | None = None
     soft_timeout: float | None = None  # None: the downloader's default
     max_attempts: int | None = None  # None: the downloader's retry policy; never more than it
+    cache: CachePolicy = "auto"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kithara_cli import interrupt
+from kithara_cli.dl.cached import ByteCache, run_cached
 from kithara_cli.dl.command import (
+    CachePolicy,
     ChunkSink,
     FetchCmd,
     FetchHandle,
@@ -78,6 +80,7 @@ class Downloader:
         soft_timeout: float = 2.0,
         retry: RetryPolicy | None = None,
         progress_interval: float = 0.1,
+        cache: ByteCache | None = None,
     ) -> None:
         self.bus = bus
         self.net = net or NetConfig()
@@ -85,6 +88,7 @@ class Downloader:
         self.soft_timeout = soft_timeout
         self.retry = retry or RetryPolicy()
         self.progress_interval = progress_interval
+        self.cache = cache  # the persistent cache (``dl.cached``); None: every byte from the net
         self._ids = itertools.count(1)
         self._id_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -278,6 +282,7 @@ class Downloader:
                     duration=duration,
                     ttfb=ttfb,
                     bandwidth_bps=outcome.bytes * 8 / body_time,
+                    from_cache=job.from_cache,
                 )
             )
         elif outcome.state == "failed":
@@ -314,7 +319,12 @@ class Downloader:
             opener = self._opener
             if opener is None:
                 raise self._client_error or NetworkError("the HTTP client is not ready")
-            outcome = await transfer(self, opener, job)
+            cache = self.cache
+            if cache is not None and (job.handle.cmd.cache != "none" or cache.offline):
+                # offline, even what is never cached goes no further than the cache
+                outcome = await run_cached(self, opener, job, cache)
+            else:
+                outcome = await transfer(self, opener, job)
         except asyncio.CancelledError:
             outcome = FetchOutcome(
                 rid, "cancelled", job.bytes_done, cancel_reason=job.cancel_reason or "shutdown"
@@ -334,7 +344,7 @@ class Downloader:
         return outcome
 
     def _load_slow(self, job: Job) -> None:
-        if job.finished:
+        if job.finished or job.handle.cmd.soft_timeout == 0:  # turned off since (a live stream)
             return
         self.bus.publish(
             LoadSlow(
@@ -356,6 +366,7 @@ class Downloader:
         max_bytes: int = 16 * 1024 * 1024,
         timeout: float | None = None,
         byterange: tuple[int, int] | None = None,
+        cache: CachePolicy = "auto",
     ) -> tuple[bytes, str]:
         """Fetch a small resource (playlist, key, init section) into memory.
 
@@ -363,7 +374,9 @@ class Downloader:
         """
         sink, buf = memory_sink(url, max_bytes, byterange[0] if byterange else 0, label)
         start, end = (byterange[0], byterange[0] + byterange[1]) if byterange else (0, None)
-        cmd = FetchCmd(url=url, sink=sink, start=start, end=end, priority=priority, label=label)
+        cmd = FetchCmd(
+            url=url, sink=sink, start=start, end=end, priority=priority, label=label, cache=cache
+        )
         handle = self.submit(cmd)
         try:
             # Woken by Ctrl-C/SIGTERM within interrupt.POLL: a playlist, key or init request

@@ -66,6 +66,7 @@ class Job:
     finished: bool = False
     pinned: Identity | None = None
     high_water: int = 0  # the furthest the range was ever written: progress across restarts
+    from_cache: bool = False  # every byte was served by the persistent cache
 
 
 class _Stop(Exception):
@@ -285,6 +286,7 @@ def _first_response(
         content_type=resp.headers.get("content-type"),
         identity=p.identity,
         encoding=coding,
+        icy={k.lower(): v for k, v in resp.headers.items() if k.lower().startswith("icy-")},
     )
     dl.bus.publish(
         FirstByte(

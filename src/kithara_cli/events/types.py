@@ -97,6 +97,7 @@ class FirstByte(Event):
     status: int
     partial: bool
     total: int | None = None  # expected body bytes, if known
+    from_cache: bool = False  # served from the persistent cache: no request went out
 
 
 @_event
@@ -149,6 +150,7 @@ class RequestCompleted(Event):
     duration: float
     ttfb: float
     bandwidth_bps: float  # body bits per second, time to first byte taken out
+    from_cache: bool = False  # every byte came from the persistent cache
 
 
 @_event
@@ -187,6 +189,15 @@ class Notice(Event):
 
     level: str  # "info" | "warning"
     message: str
+
+
+@_event
+class CacheRevalidated(Event):
+    """A cached copy was checked against the server (If-None-Match / If-Modified-Since)."""
+
+    url: str
+    status: int  # 304, or the status of a response that told the version; 0: no answer
+    fresh: bool  # the cached copy is the server's current version (or the server is away)
 
 
 # --- playback --------------------------------------------------------------------------------
@@ -300,6 +311,59 @@ class SegmentLoaded(Event):
     sequence: int
     bytes: int
     duration: float
+
+
+# --- radio ----------------------------------------------------------------------------------
+
+
+@_event
+class StationDetails(Event):
+    """An endless stream's station, from its ``icy-*`` headers (raw network text)."""
+
+    name: str = ""
+    genre: str = ""
+    bitrate_kbps: int | None = None
+    description: str = ""
+    url: str = ""
+    metaint: int | None = None
+
+
+@_event
+class TitleChanged(Event):
+    """A new StreamTitle, published when its audio is played (``position``, seconds)."""
+
+    title: str
+    url: str = ""
+    position: float = 0.0
+    byte_offset: int = 0
+
+
+@_event
+class StreamGap(Event):
+    """A live stream dropped and came back at the live edge: ``seconds`` of it were lost."""
+
+    seconds: float
+    reconnects: int
+    reason: str = ""
+
+
+@_event
+class StreamReconnecting(Event):
+    """A live stream dropped (``reason``); reconnect ``attempt`` of ``max_attempts`` follows."""
+
+    attempt: int
+    max_attempts: int
+    backoff: float
+    reason: str = ""
+
+
+@_event
+class QueueAdvanced(Event):
+    """The play queue moved to item ``index`` (0-based) of ``length``."""
+
+    index: int
+    length: int
+    url: str
 
 
 _FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}

@@ -11,7 +11,10 @@ error naming ``--max-size``. ``state.ResumeState`` is the resume record beside t
 ``ProgressiveSource`` (playback, a ``stream.Source``) caches the body in a sparse file, fetches
 from the reader's position (a seek re-aims it at demand priority), holds back after the first
 512 KiB until playback starts, then fills the rest; it pins every request to its first
-response's version and fails with RemoteChangedError rather than play two versions.
+response's version and fails with RemoteChangedError rather than play two versions. Its
+first request asks for ICY metadata; a first response that is an endless stream (ICY, or no
+length and no Range) is handed to ``radio.LiveStream``. ``ProgressiveFetch`` stops at an
+Icecast/SHOUTcast answer (``radio.live.LiveStreamFound``): the command records it instead.
 ``lock.OutputLock`` makes one process the only writer of an output (for HLS fetches too): an
 exclusive ``flock`` on ``FILE.kithara.lock`` held for the whole fetch.
 Never: leaves a half-written file at the output path, or keeps a body in memory.

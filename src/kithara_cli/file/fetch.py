@@ -27,6 +27,8 @@ from kithara_cli.errors import (
 )
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
+from kithara_cli.radio.icy import station_info
+from kithara_cli.radio.live import LiveStreamFound
 from kithara_cli.storage import RangeSet, SparseResource
 
 MIN_PART = 1 << 20  # smaller parts cost more in requests than they gain
@@ -245,6 +247,8 @@ class ProgressiveFetch:
         assert state is not None and resource is not None
         if state.ranges and not state.same_remote(info.total_size, info.etag, info.last_modified):
             raise RemoteChangedError(f"remote file changed: {self.url}")
+        if station_info(info.icy).is_icy and info.total_size is None:
+            raise LiveStreamFound(f"a radio stream: {self.url}")  # recorded, not downloaded
         state.etag, state.last_modified = info.etag, info.last_modified
         total = info.total_size
         if total is not None:

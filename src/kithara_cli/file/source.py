@@ -15,6 +15,7 @@ from kithara_cli.dl import (
     ResponseInfo,
     check_identity,
 )
+from kithara_cli.radio.live import ICY_REQUEST, LiveStream, is_live
 from kithara_cli.storage import SparseResource
 from kithara_cli.stream import Source
 
@@ -40,8 +41,16 @@ class ProgressiveSource(Source):
     that ignores Range and gives no validators nor length gets one request, read to its end.
     """
 
-    def __init__(self, downloader: Downloader, url: str, cache_path: Path) -> None:
+    def __init__(
+        self,
+        downloader: Downloader,
+        url: str,
+        cache_path: Path,
+        *,
+        first_attempts: int | None = None,
+    ) -> None:
         self.dl = downloader
+        self.first_attempts = first_attempts  # a mirror with others behind it: give up sooner
         self.url = url
         self.resource = SparseResource(cache_path)
         self.info: ResponseInfo | None = None
@@ -57,10 +66,18 @@ class ProgressiveSource(Source):
         self._side: set[tuple[int, int]] = set()
         self._started = False  # playback started: prefetch the rest of the file
         self._held = False  # the start-up request ended before playback started
+        self.live: LiveStream | None = None  # the first response showed an endless stream
+
+    @property
+    def sequential(self) -> bool:
+        """A live stream is read front to back (known once ``first_response`` is set)."""
+        return self.live is not None
 
     # --- stream.Source ---------------------------------------------------------------------
 
     def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
+        if self.live is not None:
+            return self.live.wait_readable(offset, size, timeout)
         total = self.resource.total
         if total is not None and offset >= total:
             return 0
@@ -75,12 +92,16 @@ class ProgressiveSource(Source):
         return min(size, self.resource.available_from(offset) - offset)
 
     def read_at(self, offset: int, size: int) -> bytes:
+        if self.live is not None:
+            return self.live.read_at(offset, size)
         return self.resource.read_at(offset, size)
 
     def length(self) -> int | None:
         return self.resource.total
 
     def reader_moved(self, offset: int) -> None:
+        if self.live is not None:
+            return
         self._reader_pos = offset
         total = self.resource.total
         if (total is None or offset < total) and not self.resource.contains(offset, offset + 1):
@@ -110,10 +131,13 @@ class ProgressiveSource(Source):
 
     def _ensure_fetching(self, offset: int) -> None:
         with self._lock:
-            if self._closed:
+            if self._closed or self.live is not None:
                 return
             if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
                 return
+            if self._running and self.info is None:
+                return  # no length yet: a request past the end is a 416; the first response
+                # tells (the reader's next wait asks again, or ends there)
             info = self.info
             if (
                 self._running
@@ -191,7 +215,8 @@ class ProgressiveSource(Source):
                 limit=limit,  # the start-up cap: a file shorter than it is no error
                 label=f"bytes {offset}-" if last is None else f"bytes {offset}-{last - 1}",
                 epoch=epoch,
-                headers={"Range": "bytes=0-"} if offset == 0 and last is None else None,
+                headers=_first_headers(offset, last, first=self.info is None),
+                max_attempts=self.first_attempts if self.info is None else None,
                 identity=self.info.identity if self.info is not None else None,
                 on_change="fail",
                 on_complete=functools.partial(self._on_complete_in, epoch),
@@ -210,6 +235,16 @@ class ProgressiveSource(Source):
             check_identity(self.info.identity, info.identity, self.url)
 
     def _on_response(self, info: ResponseInfo, cmd: FetchCmd) -> None:
+        if self.info is None and cmd.start == 0 and is_live(info):
+            # An endless stream: its own peer takes this response over (no Range, no cap).
+            self.info = info
+            live = LiveStream(self.dl, self.url)
+            live.adopt(cmd, info)
+            with self._lock:
+                self.live = live
+                self._running = False
+            self.first_response.set()
+            return
         self._check_version(info)
         if self.info is None:
             self.info = info
@@ -256,6 +291,8 @@ class ProgressiveSource(Source):
         with self._lock:
             self._closed = True
             handle = self._handle
+        if self.live is not None:
+            self.live.close()
         if handle is not None:
             handle.cancel("shutdown")
         self.resource.close()
@@ -263,3 +300,12 @@ class ProgressiveSource(Source):
             self.resource.path.unlink()
         except OSError:
             pass
+
+
+def _first_headers(offset: int, last: int | None, *, first: bool) -> dict[str, str] | None:
+    """The first request asks for ICY titles (a file server ignores it); ``bytes=0-`` learns
+    whether Range works when nothing else would ask it."""
+    headers = dict(ICY_REQUEST) if first and offset == 0 else {}
+    if offset == 0 and last is None:
+        headers["Range"] = "bytes=0-"
+    return headers or None

@@ -53,8 +53,8 @@ class KeyStore:
             return fut.result()
         try:
             body, _ = self.dl.fetch_bytes(
-                key.uri, label="key", priority=Priority.DEMAND, max_bytes=1024
-            )
+                key.uri, label="key", priority=Priority.DEMAND, max_bytes=1024, cache="none"
+            )  # AES keys never reach the persistent cache
             self.cache.put(key.uri, body, size)
             fut.set_result(body)
             return body

@@ -37,8 +37,9 @@ def load_playlist(
         playlist = parse_playlist(text, path.resolve().as_uri(), allow_local=True)
     else:
         body, final_url = downloader.fetch_bytes(
-            url, label=label, priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
-        )
+            url, label=label, priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES,
+            cache="always",  # a cached playlist is asked about (If-None-Match) on every load
+        )  # fmt: skip
         playlist = parse_playlist(body, final_url)
     if playlist.warnings and url not in _warned:
         if len(_warned) > 1000:

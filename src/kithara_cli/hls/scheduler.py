@@ -13,7 +13,15 @@ from __future__ import annotations
 import queue
 from dataclasses import dataclass
 
-from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, memory_sink
+from kithara_cli.dl import (
+    CachePolicy,
+    Downloader,
+    FetchCmd,
+    FetchHandle,
+    FetchOutcome,
+    Priority,
+    memory_sink,
+)
 from kithara_cli.errors import DecryptionError, KitharaError, UnsupportedError
 from kithara_cli.hls.keys import KeyStore
 from kithara_cli.hls.model import DECRYPTABLE, InitSection, Segment
@@ -103,7 +111,10 @@ class SegmentFetcher:
         variant: int = -1,
         epoch: int = 0,
         max_attempts: int | None = None,
+        cache: CachePolicy = "immutable",
     ) -> FetchHandle:
+        """``cache``: "immutable" (a segment's URI names its bytes), "none" for live segments,
+        which are not kept past playback."""
         check_encryption(segment)
         if segment.key is not None and segment.key.method == "AES-128":
             self.keys.get(segment.key)  # fetched once, before its segments land
@@ -127,6 +138,7 @@ class SegmentFetcher:
                 epoch=epoch,
                 on_complete=done,
                 max_attempts=max_attempts,
+                cache=cache,
             )
         )
 
@@ -135,6 +147,10 @@ class SegmentFetcher:
 
     def init_bytes(self, init: InitSection) -> bytes:
         data, _ = self.dl.fetch_bytes(
-            init.uri, label="init", byterange=init.byterange, max_bytes=MAX_SEGMENT_BYTES
+            init.uri,
+            label="init",
+            byterange=init.byterange,
+            max_bytes=MAX_SEGMENT_BYTES,
+            cache="immutable",
         )
         return data

@@ -447,6 +447,8 @@ class HlsSource(VariantPicking, Source):
             variant=variant,
             epoch=run.epoch,
             max_attempts=FAILOVER_ATTEMPTS if others else None,
+            # A segment's URI names its bytes; a live one is not kept past playback.
+            cache="none" if self.live else "immutable",
         )
         run.in_flight[index] = (handle, variant)
         self.controller.note_segment_request(handle.request_id, variant, None)

@@ -252,7 +252,11 @@ class HlsWriter:
     def _submit(self, index: int, *, demand: bool) -> None:
         seg = self._segments[index]
         self._handles[index] = self._fetcher.submit(
-            index, seg, demand=demand, label=f"segment {seg.sequence}"
+            index,
+            seg,
+            demand=demand,
+            label=f"segment {seg.sequence}",
+            cache="none" if self.live else "immutable",  # live: not kept past the run
         )
 
     def _init(self, init: InitSection) -> bytes:

@@ -14,7 +14,11 @@ cookies (``request``), else through the ``httpx.AsyncClient`` (``httpx_client``)
 the same pools when first needed. Redirects and cookies keep httpx's rules, and failures are
 httpx's exception types either way. Media is asked for with ``Accept-Encoding: identity``;
 ``encoding`` decodes gzip/deflate (br when a brotli module is installed) for a server that
-sends them anyway, and refuses any other coding by name. ``NetConfig`` carries the
+sends them anyway, and refuses any other coding by name. Cookies given by the user
+(``NetConfig.cookies``, read by ``cookies.load_cookies`` from ``--cookies``/``--cookie``) go
+out by the standard library jar's domain, path and expiry rules on every hop of a redirect
+(every request then goes through the httpx client), and no cookie value is ever put in an
+event, a log line or an error. ``NetConfig`` carries the
 inactivity timeout, the minimum body rate and the per-request deadline the downloader keeps.
 Never: schedules, retries or writes on its own (the downloader does), or accepts a URL that is
 not http(s); loads httpx before a request needs it (a proxy, a redirect, a cookie, a URL to

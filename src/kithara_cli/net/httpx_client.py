@@ -52,7 +52,8 @@ def build_client(config: NetConfig, pools: DirectPools | None) -> httpx.AsyncCli
             trust_env=config.proxy is None,
         )
     if isinstance(getattr(client, "_cookies", None), httpx.Cookies):
-        client._cookies = _SetCookieOnly()  # the public setter would copy it into a plain Cookies
+        # the public setter would copy it into a plain Cookies
+        client._cookies = _SetCookieOnly(config.cookies)
     return client
 
 

@@ -24,8 +24,8 @@ What the shortcut leaves to the client, so behaviour stays httpx's:
   kept, further hops and the redirect cap its own), with any cookie the redirect set. Where
   httpx would strip Authorization (another origin) and the client sends one, the request is
   made again from the start through the client instead, so httpx's own rules apply.
-- cookies a response sets are stored on the client, and once it holds any, every later
-  request goes through the client, which sends them.
+- cookies a response sets are stored on the client, and once it holds any (or was given
+  some: ``--cookies``), every later request goes through the client, which sends them.
 """
 
 from __future__ import annotations
@@ -185,6 +185,10 @@ class CoreHeaders:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._values
 
+    def items(self) -> list[tuple[str, str]]:
+        """(lower-case name, value) pairs, repeated headers joined as in ``get``."""
+        return list(self._values.items())
+
 
 class DirectResponse:
     """A response read straight off httpcore: what the downloader uses of ``httpx.Response``."""
@@ -241,7 +245,13 @@ class ResponseOpener:
     @property
     def direct(self) -> bool:
         """Whether the next request may skip the client's layers."""
-        return self._pools is not None and not (self._client is not None and self._client.cookies)
+        return self._pools is not None and not self._has_cookies()
+
+    def _has_cookies(self) -> bool:
+        """Cookies to send (given, or set by a response): httpx's jar decides where they go."""
+        if self._config.cookies is not None and len(self._config.cookies) > 0:
+            return True
+        return self._client is not None and bool(self._client.cookies)
 
     async def aclose(self) -> None:
         """Close the client (and with it the pools it shares), or the pools alone."""
@@ -262,7 +272,7 @@ class ResponseOpener:
         self, url: str, headers: Mapping[str, str]
     ) -> AsyncIterator[httpx.Response | DirectResponse]:
         pools = self._pools
-        if pools is None or (self._client is not None and self._client.cookies):
+        if pools is None or self._has_cookies():
             async with self.client.stream("GET", url, headers=headers) as via_client:
                 yield via_client
             return

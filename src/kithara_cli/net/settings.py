@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
 
 from kithara_cli import __version__
 
@@ -40,6 +44,8 @@ class NetConfig:
     max_redirects: int = MAX_REDIRECTS
     max_connections: int = 32
     verify_tls: bool = True  # False only with --insecure, which warns on every run
+    # --cookies/--cookie: sent by the jar's own rules; every request then goes through httpx
+    cookies: CookieJar | None = field(default=None, repr=False)
 
 
 def client_headers(config: NetConfig) -> dict[str, str]:

@@ -32,6 +32,8 @@ _SocketOption = (
 
 # Reading pauses once this much is buffered unread (a slow sink), and resumes below half of it.
 READ_HIGH_WATER = 4 * 1024 * 1024
+ICY = b"ICY "
+HTTP10 = b"HTTP/1.0 "
 
 
 class _Protocol(asyncio.Protocol):
@@ -47,6 +49,7 @@ class _Protocol(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.write_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
+        self.head: bytes | None = b""  # the first bytes, until the status line is checked
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -57,6 +60,10 @@ class _Protocol(asyncio.Protocol):
             waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        if self.head is not None:
+            data = self._status_line(self.head + data)
+            if not data:
+                return
         self.chunks.append(data)
         self.buffered += len(data)
         if self.buffered > READ_HIGH_WATER and not self.read_paused:
@@ -65,12 +72,29 @@ class _Protocol(asyncio.Protocol):
             self.transport.pause_reading()
         self._wake()
 
+    def _status_line(self, data: bytes) -> bytes:
+        """SHOUTcast v1 answers ``ICY 200 OK``, which h11 refuses: it becomes HTTP/1.0 (the
+        close-delimited answer it is). Only a connection's first bytes are looked at."""
+        if len(data) < len(ICY) and ICY.startswith(data):
+            self.head = data  # too short to tell yet
+            return b""
+        self.head = None
+        return HTTP10 + data[len(ICY) :] if data.startswith(ICY) else data
+
+    def _flush_head(self) -> None:
+        if self.head:
+            self.chunks.append(self.head)
+            self.buffered += len(self.head)
+        self.head = None
+
     def eof_received(self) -> bool:
+        self._flush_head()
         self.eof = True
         self._wake()
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._flush_head()
         self.eof = True
         self.error = exc
         self._wake()
@@ -170,12 +194,10 @@ class _Stream(httpcore.AsyncNetworkStream):
     ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
         try:
-            transport = await asyncio.wait_for(
-                loop.start_tls(
+            async with asyncio.timeout(timeout):  # not wait_for: see _connect
+                transport = await loop.start_tls(
                     self._transport, self._protocol, ssl_context, server_hostname=server_hostname
-                ),
-                timeout,
-            )
+                )
         except TimeoutError as exc:
             self._transport.close()
             raise httpcore.ConnectTimeout("TLS handshake timed out") from exc
@@ -211,7 +233,11 @@ async def _connect(
     """Open a connection with ``open_connection(protocol_factory)``; httpcore's error types."""
     protocol = _Protocol()
     try:
-        transport, _ = await asyncio.wait_for(open_connection(lambda: protocol), timeout)
+        # Not asyncio.wait_for: on 3.11 a cancel that lands as the connection completes is
+        # lost (wait_for returns the connection), so a cancelled request went on to read its
+        # whole body; a fetch's exit waited 5 s for each one (HlsWriter._cancel_all).
+        async with asyncio.timeout(timeout):
+            transport, _ = await open_connection(lambda: protocol)
     except TimeoutError as exc:
         raise httpcore.ConnectTimeout(f"connecting to {where} timed out") from exc
     except OSError as exc:
@@ -305,15 +331,16 @@ class ShardedPool:
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         index = self._pick()
-        self._load[index] += 1
+        load = self._load  # aclose() swaps in a new list: a late release must not index it
+        load[index] += 1
         try:
             response = await self._pools[index].handle_async_request(request)
         except BaseException:
-            self._load[index] -= 1
+            load[index] -= 1
             raise
 
         def release() -> None:
-            self._load[index] -= 1
+            load[index] -= 1
 
         response.stream = _Released(response.stream, release)
         return response

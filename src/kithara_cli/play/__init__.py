@@ -1,10 +1,13 @@
 """Play: one playback session of one URL or file, below ``commands`` and above hls/file/audio.
 
 ``Player`` opens the target as a source (a local file, a progressive download through
-``file.ProgressiveSource``, or an HLS ladder through ``hls.HlsSource`` with an ABR controller),
+``file.ProgressiveSource`` -- an endless one handed to ``radio.LiveStream`` --, or an HLS
+ladder through ``hls.HlsSource`` with an ABR controller; a station link raises its entries
+as ``radio.links.StationLinkFound`` for ``queue.PlayQueue``),
 decodes it (``audio.Decoder``) into a ring and a sink, and turns what the threads do into
 playback events. Keys (``keys.handle_key``) and the UI drive it through a few methods and read
-its typed ``Snapshot``.
+its typed ``Snapshot``. A live stream cannot seek; its ICY titles are published
+(``TitleChanged``) when their audio plays, and ``settings.record`` records it.
 
 Promises: the network side starts before PyAV and PortAudio load (their imports overlap the
 first round trips); every thread it starts is stopped and joined by ``close()``; time to first

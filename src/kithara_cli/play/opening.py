@@ -11,9 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from kithara_cli import interrupt
+from kithara_cli.errors import PlaylistError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo
 from kithara_cli.play.settings import PlayerSettings
+from kithara_cli.radio.links import (
+    LINK_CONTENT_TYPES,
+    LINK_SUFFIXES,
+    MAX_LINK_BYTES,
+    StationLinkFound,
+    link_kind,
+    parse_link,
+)
 
 if TYPE_CHECKING:
     from kithara_cli.dl import Downloader
@@ -30,6 +40,9 @@ class Feed(Protocol):
     def close(self) -> None: ...
 
 
+FIRST_RESPONSE_SLICE = 0.05
+
+
 @dataclass
 class Opened:
     """What the decoder reads (a local path or a stream) and who feeds it."""
@@ -38,6 +51,7 @@ class Opened:
     origin: float = 0.0  # the timeline position of the stream's first byte (HLS)
     progressive: ProgressiveSource | None = None
     hls: HlsSource | None = None
+    hint: str | None = None  # a live stream's Content-Type: its demuxer, with no probing
 
     @property
     def feed(self) -> Feed | None:
@@ -51,17 +65,33 @@ def _import_hls_modules() -> None:
 
 
 def open_progressive(
-    dl: Downloader, url: str, cache_dir: Path, audio_may_load: threading.Event
+    dl: Downloader,
+    url: str,
+    cache_dir: Path,
+    audio_may_load: threading.Event,
+    first_attempts: int | None = None,
 ) -> Opened:
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.net import check_http_url
     from kithara_cli.stream import ByteStream
 
     check_http_url(url)
-    src = ProgressiveSource(dl, url, cache_dir / "progressive.bin")
+    src = ProgressiveSource(dl, url, cache_dir / "progressive.bin", first_attempts=first_attempts)
     src.start(0)
     audio_may_load.set()
-    return Opened(ByteStream(src, name=url), 0.0, progressive=src)
+    # The first response says whether this is an endless stream, read front to back (the
+    # decoder then opens it as a stream); PyAV loads meanwhile on the other thread.
+    while not src.first_response.wait(FIRST_RESPONSE_SLICE):
+        interrupt.check()
+    info = src.info
+    if src.live is None and info is not None and is_link_type(info.content_type):
+        src.close()  # a station link served under a plain name: read it as one
+        body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_LINK_BYTES)
+        raise_if_link(body, info.content_type, final_url)
+    # A live stream joined mid-frame has no header to probe: FFmpeg would read a few seconds
+    # of it before trusting MP3, so its Content-Type names the demuxer (as mpv does).
+    hint = src.info.content_type if src.live is not None and src.info is not None else None
+    return Opened(ByteStream(src, name=url), 0.0, progressive=src, hint=hint)
 
 
 def open_hls(
@@ -85,6 +115,7 @@ def open_hls(
         url, label="playlist", priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
     )
     loader.join()
+    raise_if_link(body, None, final_url)  # an .m3u that is a list of stations, not HLS
     from kithara_cli.abr.controller import AbrController, VariantInfo
     from kithara_cli.hls.loader import fixed_variant, playback_ladder
     from kithara_cli.hls.playlist import parse_playlist
@@ -109,3 +140,34 @@ def open_hls(
     audio_may_load.set()
     origin = hls.open_run(start_at)
     return Opened(ByteStream(hls, name=url), origin, hls=hls)
+
+
+def open_link_url(dl: Downloader, url: str) -> None:
+    """A URL named like a .pls or .xspf: fetch it and raise its entries."""
+    from kithara_cli.net import check_http_url
+
+    check_http_url(url)
+    body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_LINK_BYTES)
+    raise_if_link(body, None, final_url)
+    raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {url}")
+
+
+def open_link_file(path: Path) -> None:
+    """A local file that is a station link raises its entries; anything else returns."""
+    if path.suffix.lower() not in LINK_SUFFIXES or not path.is_file():
+        return
+    with path.open("rb") as f:
+        data = f.read(MAX_LINK_BYTES + 1)
+    kind = link_kind(data, None, path.name)
+    if kind is not None:
+        raise StationLinkFound(str(path), parse_link(data, kind, str(path), remote=False))
+
+
+def raise_if_link(body: bytes, content_type: str | None, url: str) -> None:
+    kind = link_kind(body, content_type, url)
+    if kind is not None:
+        raise StationLinkFound(url, parse_link(body, kind, url, remote=True))
+
+
+def is_link_type(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() in LINK_CONTENT_TYPES

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from kithara_cli import interrupt
 from kithara_cli.errors import KitharaError, UsageError
@@ -22,6 +23,7 @@ from kithara_cli.events import Event, EventBus
 from kithara_cli.events.types import (
     BufferLevel,
     EndOfStream,
+    Notice,
     PlaybackStarted,
     PlaybackState,
     Position,
@@ -29,12 +31,20 @@ from kithara_cli.events.types import (
     RebufferStarted,
     SeekCompleted,
     SeekRequested,
+    TitleChanged,
     TrackInfo,
     VolumeChanged,
 )
 from kithara_cli.hls import looks_like_hls
 from kithara_cli.play.clock import seconds_since_process_start
-from kithara_cli.play.opening import Feed, Opened, open_hls, open_progressive
+from kithara_cli.play.opening import (
+    Feed,
+    Opened,
+    open_hls,
+    open_link_file,
+    open_link_url,
+    open_progressive,
+)
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
 
@@ -42,6 +52,8 @@ if TYPE_CHECKING:
     from kithara_cli.dl import Downloader
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.hls.source import HlsSource
+    from kithara_cli.radio.live import LiveStream
+    from kithara_cli.radio.record import Recorder
 
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
@@ -81,6 +93,8 @@ class Player:
         self._origin = 0.0
         self._realtime = True
         self._switch_interval = sys.getswitchinterval()
+        self._live: LiveStream | None = None
+        self._recorder: Recorder | None = None
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -104,6 +118,7 @@ class Player:
         # each hand-over, a request took ~2.5x its round trip.
         sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
         if "://" not in target and local.exists():
+            open_link_file(local)  # a station list raises its entries for the queue
             opened["opened"] = Opened(str(local))
             self._title = local.name
         elif "://" not in target:
@@ -113,9 +128,12 @@ class Player:
             dl = self.dl
             if dl is None:
                 raise UsageError("playing a URL needs a downloader")
+            is_link = urlsplit(target).path.lower().endswith((".pls", ".xspf"))
 
             def start_network() -> None:
                 try:
+                    if is_link:
+                        open_link_url(dl, target)
                     if is_hls:
                         opened["opened"] = open_hls(
                             dl,
@@ -128,12 +146,21 @@ class Player:
                         )
                     else:
                         opened["opened"] = open_progressive(
-                            dl, target, self._cache_dir, self._audio_may_load
+                            dl,
+                            target,
+                            self._cache_dir,
+                            self._audio_may_load,
+                            self.settings.first_attempts,
                         )
                     got: Opened = opened["opened"]
                     self._hls = got.hls  # set here, as soon as known: close() stops them
                     self._progressive = got.progressive
                     self._source = got.feed
+                    if got.progressive is not None and got.progressive.live is not None:
+                        self._live = got.progressive.live
+                        self.snapshot.live = True
+                        self.snapshot.station = self._live.station.name
+                        self._start_recording()
                 except BaseException as exc:
                     opened["error"] = exc
                 finally:
@@ -159,6 +186,10 @@ class Player:
         if "error" in opened:
             raise opened["error"]
         result: Opened = opened["opened"]
+        if self.settings.record is not None and self._live is None:
+            self.bus.publish(
+                Notice(level="warning", message="--record: not a radio stream, nothing recorded")
+            )
         origin = result.origin
         self._origin = origin
         self._decoder = Decoder(
@@ -169,6 +200,7 @@ class Player:
             on_event=self._event,
             start_at=start_at,
             fast_seek=self._source is not None,  # over the network: never seek by reading
+            format_hint=result.hint,
             timeline_origin=origin if self._hls is not None else 0.0,
         )
         self._decoder.start()
@@ -176,6 +208,16 @@ class Player:
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
         self._monitor.start()
+
+    def _start_recording(self) -> None:
+        from kithara_cli.radio.record import Recorder
+
+        out = self.settings.record
+        live = self._live
+        if out is None or live is None:
+            return
+        self._recorder = Recorder(out, byterate=live.byterate)
+        live.attach_recorder(self._recorder)
 
     # --- events -------------------------------------------------------------------------------
 
@@ -263,10 +305,30 @@ class Player:
                 self._finish()
                 return
             self._check_rebuffer(now)
+            if self._live is not None and self._started:
+                self._titles_played()
             if now - last_slow >= 0.1:
                 last_slow = now
                 self._tick(now)
             self._stop.wait(0.01 if not self._started else 0.02)
+
+    def _titles_played(self) -> None:
+        """Publish each ICY title once its audio plays: its audio offset over the stream's
+        byte rate is its playback time (ICY streams are constant bit rate in practice)."""
+        live = self._live
+        assert live is not None
+        rate = live.byterate
+        pos = self._position()
+        # Without icy-br, a title shows once the decoder has read its bytes (early by the
+        # decoded buffer, a second or two).
+        upto = int(pos * rate) if rate is not None else live.window.reader
+        for title in live.titles_until(upto):
+            self.snapshot.now_playing = title.title
+            self.bus.publish(
+                TitleChanged(
+                    title=title.title, url=title.url, position=pos, byte_offset=title.offset
+                )
+            )
 
     def _check_rebuffer(self, now: float) -> None:
         ring, sink, decoder = self._ring, self._sink, self._decoder
@@ -343,6 +405,9 @@ class Player:
     def seek_to(self, target: float) -> None:
         from kithara_cli.stream import ByteStream
 
+        if self._live is not None:
+            self.bus.publish(Notice(level="info", message="live stream: no seeking"))
+            return
         duration = self.snapshot.duration
         target = max(0.0, target)
         if duration is not None:
@@ -391,6 +456,13 @@ class Player:
             self._ring.close()
         if self._source is not None:
             self._source.close()
+        if self._recorder is not None:
+            try:
+                files = self._recorder.finish()  # what came, whole and playable, with its CUE
+            except KitharaError as err:
+                self.fail(err)
+            else:
+                self.bus.publish(Notice(level="info", message=f"recorded {files[0]}"))
         if self._decoder is not None:
             self._decoder.join(timeout=2)
         shutil.rmtree(self._cache_dir, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from kithara_cli.errors import UsageError
 
@@ -18,6 +19,8 @@ class PlayerSettings:
     audio: str | None = None
     prefetch_segments: int = 2
     length: float | None = None  # stop after this much playback (seconds)
+    record: Path | None = None  # a live stream's audio, as it comes, and a CUE sheet
+    first_attempts: int | None = None  # tries of the first request (None: the retry policy)
 
 
 def parse_time(text: str | None) -> float:

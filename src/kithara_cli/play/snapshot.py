@@ -16,6 +16,11 @@ class Snapshot:
     buffer_downloaded: float = 0.0
     buffer_decoded: float = 0.0
     variant: int | None = None
+    live: bool = False  # an endless stream: no duration, no seeking
+    station: str = ""  # icy-name (raw network text: sanitise before showing)
+    now_playing: str = ""  # the StreamTitle being played (raw network text)
+    queue_index: int = 0  # 0-based position in the play queue
+    queue_length: int = 1
 
 
 PlaybackSnapshot = Snapshot

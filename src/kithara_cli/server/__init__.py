@@ -23,8 +23,14 @@ It promises:
   Paced bodies are written in ~1/50 s slices against absolute deadlines (accurate to a few
   per cent), and connections sharing a rate take turns.
 - ``add_route`` serves computed bodies (live playlists that advance with time).
+- ``add_radio(path, Station(...))`` serves an endless Icecast-like mount (``server.radio``): a
+  looped file paced at real time or a multiple, joined at the live edge, ``icy-*`` headers,
+  ICY metadata blocks with scripted titles when asked (``Icy-MetaData: 1``), the SHOUTcast
+  ``ICY 200 OK`` status line, cuts after N bytes or seconds (RST or close), 503s after a cut.
+  ``add_link(path, kind, urls)`` serves a .pls/.m3u/extended .m3u/.xspf station link.
 - ``stats`` counts every request (method, path, Range, status) and body bytes per path,
-  thread-safely, before the bytes reach the client.
+  thread-safely, before the bytes reach the client; ``stats.seen()`` adds the headers each
+  request came with (Cookie, User-Agent...).
 - ``stop()`` closes the socket, cancels in-flight responses (even stalled ones) and ends the
   thread. Instances share nothing, so parallel test workers each run their own on port 0.
 

@@ -20,6 +20,7 @@ from multidict import CIMultiDict
 
 from .bodies import Body, BytesBody, EndlessBody, FileBody, encode
 from .faults import NO_FAULTS, Faults, FaultTable, Route
+from .radio import RadioRoute, Station, link_text
 from .resource import (
     FileInfo,
     RangeNotSatisfiable,
@@ -55,6 +56,7 @@ class MediaServer:
         self._faults = FaultTable()
         self._routes: dict[str, RouteHandler] = {}
         self._routes_lock = threading.Lock()
+        self._radios: dict[str, RadioRoute] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.ServerRunner | None = None
@@ -177,6 +179,21 @@ class MediaServer:
         with self._routes_lock:
             self._routes[path.lstrip("/")] = handler
 
+    def add_radio(self, path: str, station: Station) -> RadioRoute:
+        """Serve ``station`` (an endless ICY mount, see ``server.radio``) on ``path``."""
+        radio = RadioRoute(station)
+        with self._routes_lock:
+            self._radios[path.lstrip("/")] = radio
+        return radio
+
+    def add_link(
+        self, path: str, kind: str, urls: list[str], titles: list[str] | None = None
+    ) -> None:
+        """Serve a station link (``pls``, ``m3u``, ``extm3u``, ``xspf``) listing ``urls``."""
+        body, content_type = link_text(kind, urls, titles or [])
+        data = body.encode("utf-8")
+        self.add_route(path, lambda _p, _q, _now: (200, {"Content-Type": content_type}, data))
+
     # --- request handling ---------------------------------------------------------------------
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -204,6 +221,10 @@ class MediaServer:
                 return self._plain(request, path, 302, {"Location": location})
         with self._routes_lock:
             dynamic = self._routes.get(path)
+            radio = self._radios.get(path)
+        if radio is not None:
+            self.stats.record(request.method, path, request.headers.get("Range"), 200)
+            return await radio.handle(request)
         if dynamic is not None:
             return await self._serve_dynamic(request, path, dynamic, route, faults)
         info = resolve_file(self.root, faults.swapped(path, number))
@@ -219,7 +240,13 @@ class MediaServer:
         headers: Mapping[str, str] | None = None,
     ) -> web.Response:
         """A short text response made by the server itself (errors, redirects)."""
-        self.stats.record(request.method, path, request.headers.get("Range"), status)
+        self.stats.record(
+            request.method,
+            path,
+            request.headers.get("Range"),
+            status,
+            headers=tuple(request.headers.items()),
+        )
         resp = web.Response(status=status, headers=headers)
         if status not in (204, 304):
             resp.text = f"{status} {resp.reason}\n"
@@ -320,7 +347,12 @@ class MediaServer:
             cuts = faults.faults_times is None or route.count_body(path) <= faults.faults_times
         headers_in = request.headers
         self.stats.record(
-            request.method, path, headers_in.get("Range"), status, headers_in.get("If-Range")
+            request.method,
+            path,
+            headers_in.get("Range"),
+            status,
+            headers_in.get("If-Range"),
+            tuple(headers_in.items()),
         )
         try:
             await resp.prepare(request)  # a StreamResponse sends its headers right away

@@ -30,9 +30,11 @@ class Source(Protocol):
     Protocol gives the defaults below: not sequential, no continuation, the length not
     waited for), and nothing probes for one with getattr."""
 
-    sequential: bool = False
-    """Read front to back only (an HLS run: a seek opens a new run). The decoder then opens
-    it as a stream, so demuxers never index it by reading ahead."""
+    @property
+    def sequential(self) -> bool:
+        """Read front to back only (an HLS run, a live radio stream: a seek opens a new run).
+        The decoder then opens it as a stream, so demuxers never index it by reading ahead."""
+        return False
 
     def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
         """Block until bytes at ``offset`` are present; return how many are contiguous there

@@ -228,6 +228,10 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
     codec = snap.codec if width >= 100 else ""
     right = "  ".join(x for x in (codec, vol) if x)
     title = snap.title or snap.url or "…"
+    if snap.station or snap.now_playing:  # a radio stream: what is on air, not the URL
+        title = " — ".join(x for x in (snap.station, snap.now_playing) if x)
+    if snap.queue:
+        title = f"[{snap.queue}] {title}"
     title_w = width - 14 - (cell_len(right) + 2 if right else 0)
     line1 = _line((state, style), (fit(title, title_w), "bold"))
     if right:
@@ -265,6 +269,8 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
     if tail:
         warn = snap.underruns or snap.rebuffers
         line2.add(tail, "yellow" if warn else "dim")
+    if snap.caption:
+        return [line1, line2, _line(("  ", ""), (fit(snap.caption, width - 2), "bold cyan"))]
     return [line1, line2]
 
 
@@ -437,6 +443,11 @@ def _ratio_style(ratio: float) -> str:
     return "green" if ratio >= 1.5 else "yellow" if ratio >= 1.0 else "red"
 
 
+# What the ladder's marks and figures mean (a bare ┃ and "7.8×" told nobody).
+# At most 46 cells: the narrowest ABR panel (wide layout, 120 columns) is 49 wide.
+ABR_LEGEND = "▶ playing → next  ┃ estimate  N× = est/bitrate"
+
+
 def abr_lines(snap: DashboardSnapshot, width: int) -> list[Line]:
     """The ladder (current variant marked, estimate against each bitrate) and two sparklines."""
     out: list[Line] = []
@@ -466,6 +477,7 @@ def abr_lines(snap: DashboardSnapshot, width: int) -> list[Line]:
                 ratio = est / bw
                 t.add(" " + fit(f"{ratio:.1f}×", 6, True), _ratio_style(ratio))
             out.append(t)
+        out.append(_line((fit(ABR_LEGEND, width), "dim")))
     value_w = 14
     spark_w = max(width - 5 - value_w - 1, 0)
     source = f" {snap.estimate_source}" if snap.estimate_source and width >= 48 else ""
@@ -501,12 +513,13 @@ def plan(snap: DashboardSnapshot, width: int, height: int | None) -> Plan:
     """Share the terminal's height out: header, footer, requests, events, ABR, in that order."""
     want_rows = max(len(snap.requests), 1)
     want_events = max(len(snap.events), 1)
-    abr_h = len(snap.ladder) + 2
+    abr_h = len(snap.ladder) + (3 if snap.ladder else 2)  # variants, legend, two sparklines
     if height is None:
         return Plan(min(want_rows, 16), min(want_events, 12), True)
     budget = height - 1  # a spare line: a frame as tall as the screen scrolls it
     wide = width >= WIDE
     fixed = 6 if wide else 7  # header 2, requests rule + titles 2, bottom rule(s), footer 1
+    fixed += 1 if snap.caption else 0
     show_abr = True
     rest = budget - fixed - (0 if wide else abr_h + 1)
     if rest < 3:
@@ -724,19 +737,23 @@ class LiveDashboard(LiveView):
         clock: Callable[[], float] = time.monotonic,
         queue_size: int = 20_000,
         queue: EventQueue | None = None,
+        caption: Callable[[], str] | None = None,
     ) -> None:
         super().__init__(
             bus, console, hz=hz, title=title, clock=clock, queue_size=queue_size, queue=queue
         )
         self.player_snapshot = player_snapshot
+        self.caption = caption  # read once per frame, as player_snapshot is
 
     def __enter__(self) -> LiveDashboard:
         self.start()
         return self
 
     def snapshot(self, now: float) -> DashboardSnapshot:
-        snap = self.state.snapshot(now)
-        return merge_player(snap, self._player())
+        snap = merge_player(self.state.snapshot(now), self._player())
+        if self.caption is not None:
+            snap = dataclasses.replace(snap, caption=sanitize(self.caption(), 200))
+        return snap
 
     def _player(self) -> Snapshot | None:
         if self.player_snapshot is None:

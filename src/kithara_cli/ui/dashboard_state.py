@@ -48,6 +48,7 @@ from kithara_cli.events.types import (
     Underrun,
     VolumeChanged,
 )
+from kithara_cli.ui.radio_state import RADIO_HANDLERS
 from kithara_cli.ui.sanitize import sanitize
 
 LINGER = 1.5
@@ -75,6 +76,9 @@ def label_for(url: str, label: str) -> str:
         path = url
     name = unquote(path.rsplit("/", 1)[-1]) or url
     return sanitize(name, 80)
+
+
+CACHE_TAG = " [cache]"
 
 
 @dataclass
@@ -179,7 +183,11 @@ class DashboardSnapshot:
     bytes_downloaded: int = 0
     fetch: FetchView | None = None
     live: bool = False  # TrackInfo said: no duration
+    station: str = ""  # icy-name, sanitised
+    now_playing: str = ""  # the title being played, sanitised
+    queue: str = ""  # "2/5" when playing a queue
     wall_offset: float = 0.0  # add to a monotonic ts to get wall-clock time
+    caption: str = ""  # one line on what is being simulated now (the demo's network)
 
     @property
     def in_flight(self) -> int:
@@ -256,6 +264,9 @@ class DashboardState:
         self.buffer_downloaded: float | None = None
         self.buffer_decoded: float | None = None
         self.live = False
+        self.station = ""
+        self.now_playing = ""
+        self.queue = ""
         self.rows: dict[int, _Row] = {}
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=log_size)
         self.ladder: tuple[tuple[int, int, str], ...] = ()
@@ -343,6 +354,8 @@ class DashboardState:
     def _on_first_byte(self, ev: FirstByte) -> None:
         row = self._row(ev.request_id, ev.ts)
         row.ttfb = ev.ttfb
+        if ev.from_cache and not row.label.endswith(CACHE_TAG):
+            row.label += CACHE_TAG  # served from the persistent cache: no request went out
         if ev.total is not None:
             row.total = ev.total
         if row.state in ("queued", "retrying"):
@@ -433,6 +446,8 @@ class DashboardState:
         self._finish(row, ev.ts, "done")
         self.completed += 1
         self.bytes_downloaded += ev.bytes
+        if ev.from_cache:
+            return  # a cache read's speed is not the network's
         if ev.bandwidth_bps > 0 and (ev.bytes >= EWMA_MIN_BYTES or self.ewma_estimate is None):
             prev = self.ewma_estimate
             self.ewma_estimate = (
@@ -673,6 +688,9 @@ class DashboardState:
             bytes_downloaded=self.bytes_downloaded,
             fetch=self._fetch_view(),
             live=self.live,
+            station=self.station,
+            now_playing=self.now_playing,
+            queue=self.queue,
             wall_offset=self.wall_offset,
         )
 
@@ -711,3 +729,4 @@ _HANDLERS: dict[type[Event], Callable[[DashboardState, Any], None]] = {
     SegmentLoaded: DashboardState._on_segment,
 }
 """Type -> handler. A dict lookup per event keeps ``apply`` cheap at thousands of events/s."""
+_HANDLERS.update(RADIO_HANDLERS)

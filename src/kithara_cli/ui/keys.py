@@ -21,6 +21,8 @@ KEY_NAMES = {
     "\x1bOD": "left",
     " ": "space",
     "q": "quit",
+    "n": "next",
+    "p": "prev",
     "Q": "quit",
     "\x03": "quit",  # Ctrl-C arrives as a byte in cbreak mode only if ISIG is off; harmless
 }

@@ -1,0 +1,169 @@
+"""The store as the downloader's ``ByteCache``: its own thread, pins, per-process validation.
+
+The store (SQLite) is opened on the cache's thread, so opening it is off the way to first
+audio; the first lookup waits for it. A cache that fails (cannot open, a locked or damaged
+index, a full or vanished disk) costs the network, never the fetch: every call degrades to
+"not cached".
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kithara_cli.dl.cached import CachedCopy
+from kithara_cli.dl.validate import Identity
+
+if TYPE_CHECKING:
+    from kithara_cli.cache.store import CacheStore
+
+log = logging.getLogger(__name__)
+OPEN_WAIT = 30.0  # seconds a lookup waits for the store to open (SQLite's own lock timeout)
+
+
+def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return tuple(out)
+
+
+class DiskCache:
+    """Implements ``dl.cached.ByteCache``. Data is written off the downloader's loop, by one
+    thread; everything this process touches is pinned until ``close``."""
+
+    def __init__(self, open_store: Callable[[], CacheStore], *, offline: bool = False) -> None:
+        self.offline = offline
+        self._open_store = open_store
+        self._store: CacheStore | None = None
+        self._opened = threading.Event()
+        self._validated: set[str] = set()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[tuple[CachedCopy, int, bytes] | None] = queue.Queue()
+        self._closed = False
+        self._writer = threading.Thread(target=self._run, name="kithara-cache", daemon=True)
+        self._writer.start()
+
+    @property
+    def store(self) -> CacheStore | None:
+        self._opened.wait(OPEN_WAIT)
+        return self._store
+
+    # --- dl.cached.ByteCache ------------------------------------------------------------------
+
+    def lookup(self, url: str) -> CachedCopy | None:
+        store = self.store
+        if store is None:
+            return None
+        from kithara_cli.cache.store import STORE_ERRORS
+
+        try:
+            found = store.entry(url)
+            if found is None:
+                return None
+            meta, pieces = found
+            if meta.total is None or not pieces:
+                return None
+            store.pin(url)
+        except STORE_ERRORS:
+            log.warning("cache lookup failed for %s", url, exc_info=True)
+            return None
+        identity = Identity(meta.etag, meta.last_modified, meta.total)
+        spans = _merge([(p.start, p.end) for p in pieces])
+        return CachedCopy(url, identity, meta.total, meta.ranges, meta.content_type, spans)
+
+    def read(self, url: str, start: int, end: int) -> bytes | None:
+        """Up to [start, end): stops at the end of a stored piece (the caller asks again)."""
+        store = self.store
+        if store is None:
+            return None
+        from kithara_cli.cache.store import STORE_ERRORS
+
+        try:
+            return store.read(url, start, end, one_piece=True)
+        except STORE_ERRORS:
+            return None
+
+    def used(self, url: str) -> None:
+        self._quietly(lambda s: s.touch(url))
+
+    def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
+        if not self._closed:
+            self._queue.put((copy, start, data))
+
+    def forget(self, url: str) -> None:
+        self._quietly(lambda s: s.remove(url))
+
+    def is_validated(self, url: str) -> bool:
+        with self._lock:
+            return url in self._validated
+
+    def set_validated(self, url: str) -> None:
+        with self._lock:
+            self._validated.add(url)
+
+    def _quietly(self, action: Callable[[CacheStore], object]) -> None:
+        store = self.store
+        if store is None:
+            return
+        from kithara_cli.cache.store import STORE_ERRORS
+
+        try:
+            action(store)
+        except STORE_ERRORS:
+            log.warning("cache update failed", exc_info=True)
+
+    # --- the cache's thread: open, then write -----------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._store = self._open_store()
+        except Exception:  # any failure to open: this run goes without a cache
+            log.warning("cannot open the cache", exc_info=True)
+        finally:
+            self._opened.set()
+        from kithara_cli.cache.store import EntryMeta
+
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            store = self._store
+            if store is None:
+                continue
+            copy, start, data = item
+            meta = EntryMeta(
+                copy.url,
+                copy.identity.etag,
+                copy.identity.last_modified,
+                copy.total,
+                copy.ranges,
+                copy.content_type,
+            )
+            try:
+                store.pin(copy.url)
+                store.put(meta, start, data)
+            except Exception:  # a full disk or a busy index: the cache is best effort
+                log.warning("cache write failed for %s", copy.url, exc_info=True)
+
+    def close(self) -> None:
+        """Drain the queued writes, let go of the pins."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._writer.join(timeout=30)
+        store = self._store
+        if store is not None:
+            from kithara_cli.cache.store import STORE_ERRORS
+
+            try:
+                store.close()
+            except STORE_ERRORS:
+                pass

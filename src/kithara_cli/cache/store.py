@@ -1,0 +1,374 @@
+"""The on-disk cache: an SQLite index (WAL) and one data file per stored piece of a resource.
+
+A piece is a run of bytes [start, end) of one version of one URL. Its data file is written
+under a unique temporary name, fsynced and renamed into place before the index row that names
+it is committed, so a crash leaves at worst an orphan file, never a row pointing at half a
+file. Reads check each file's length and SHA-256 (once per process); a bad piece is dropped
+and reads as missing. Pieces of another version than the entry's are deleted, never combined.
+Several processes may share a cache: SQLite serialises the index, temporary names carry the
+pid and a random part, and entries pinned by a live process are never evicted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from kithara_cli.cache.paths import DEFAULT_CAP, entry_key, piece_name
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries(
+    key TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
+    total INTEGER, ranges INTEGER NOT NULL DEFAULT 1, content_type TEXT,
+    size INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, last_used REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS pieces(
+    key TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, file TEXT NOT NULL,
+    sha256 TEXT NOT NULL, PRIMARY KEY(key, start, "end"));
+CREATE TABLE IF NOT EXISTS pins(key TEXT NOT NULL, pid INTEGER NOT NULL, PRIMARY KEY(key, pid));
+CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
+
+
+@dataclass(frozen=True)
+class EntryMeta:
+    """What is known of the version a resource's stored bytes belong to."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    total: int | None
+    ranges: bool = True  # the server answered a Range with a 206
+    content_type: str | None = None
+
+    def version(self) -> str:
+        return f"{self.etag}\0{self.last_modified}\0{self.total}"
+
+    def same_version(self, other: EntryMeta) -> bool:
+        return (self.etag, self.last_modified, self.total) == (
+            other.etag,
+            other.last_modified,
+            other.total,
+        )
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """One row of ``kithara cache ls``."""
+
+    url: str
+    size: int
+    total: int | None
+    last_used: float
+    pinned: bool
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class Piece:
+    start: int
+    end: int
+    file: str
+    sha256: str
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class CacheStore:
+    """Thread-safe within a process (one connection under a lock); safe across processes."""
+
+    def __init__(self, root: Path, cap: int | None = None) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.tmp = root / "tmp"
+        for d in (self.root, self.data, self.tmp):
+            d.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            root / "index.sqlite3", timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._tx():
+            for stmt in SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    self._db.execute(stmt)
+        stored = self._meta("cap")
+        self.cap = cap if cap is not None else (int(stored) if stored else DEFAULT_CAP)
+        if cap is not None and stored != str(cap):
+            with self._tx():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta(name, value) VALUES('cap', ?)", (str(cap),)
+                )
+        self._verified: set[str] = set()
+        self._pinned: set[str] = set()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _meta(self, name: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def _path(self, file: str) -> Path:
+        return self.data / file[:2] / file
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pinned:
+                with contextlib.suppress(sqlite3.Error), self._tx():
+                    self._db.execute("DELETE FROM pins WHERE pid=?", (os.getpid(),))
+                self._pinned.clear()
+            self._db.close()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def entry(self, url: str) -> tuple[EntryMeta, list[Piece]] | None:
+        key = entry_key(url)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT etag, last_modified, total, ranges, content_type FROM entries WHERE key=?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                return None
+            pieces = [
+                Piece(*p)
+                for p in self._db.execute(
+                    'SELECT start, "end", file, sha256 FROM pieces WHERE key=? ORDER BY start',
+                    (key,),
+                )
+            ]
+        return EntryMeta(url, row[0], row[1], row[2], bool(row[3]), row[4]), pieces
+
+    def read(self, url: str, start: int, end: int, *, one_piece: bool = False) -> bytes | None:
+        """Bytes [start, end) of the stored version, or None if any of them is missing or bad.
+
+        ``one_piece``: stop at the end of the piece holding ``start`` (each data file is then
+        read once however the caller walks a long range).
+        """
+        found = self.entry(url)
+        if found is None:
+            return None
+        _meta, pieces = found
+        out = bytearray()
+        pos = start
+        while pos < end:
+            best = max(
+                (p for p in pieces if p.start <= pos < p.end), key=lambda p: p.end, default=None
+            )
+            if best is None:
+                return None
+            data = self._load(url, best)
+            if data is None:
+                return None
+            upto = min(end, best.end)
+            out += memoryview(data)[pos - best.start : upto - best.start]
+            pos = upto
+            if one_piece:
+                break
+        return bytes(out)
+
+    def _load(self, url: str, piece: Piece) -> bytes | None:
+        try:
+            data = self._path(piece.file).read_bytes()
+        except OSError:
+            data = None
+        if data is not None and piece.file not in self._verified:
+            if (
+                len(data) != piece.end - piece.start
+                or hashlib.sha256(data).hexdigest() != piece.sha256
+            ):
+                data = None
+            else:
+                self._verified.add(piece.file)
+        if data is None:
+            self._drop_piece(url, piece)
+        return data
+
+    def _drop_piece(self, url: str, piece: Piece) -> None:
+        key = entry_key(url)
+        with self._tx() as db:
+            db.execute(
+                'DELETE FROM pieces WHERE key=? AND start=? AND "end"=? AND file=?',
+                (key, piece.start, piece.end, piece.file),
+            )
+            self._resize(key)
+        with contextlib.suppress(OSError):
+            self._path(piece.file).unlink()
+
+    def touch(self, url: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE entries SET last_used=? WHERE key=?", (time.time(), entry_key(url)))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def put(self, meta: EntryMeta, start: int, data: bytes) -> None:
+        """Store bytes [start, start + len) of ``meta``'s version; another version is replaced."""
+        if not data:
+            return
+        end = start + len(data)
+        file = piece_name(meta.url, start, end, meta.version())
+        final = self._path(file)
+        final.parent.mkdir(exist_ok=True)
+        tmp = self.tmp / f"{file}.{os.getpid()}.{os.urandom(6).hex()}.part"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        digest = hashlib.sha256(data).hexdigest()
+        key = entry_key(meta.url)
+        stale: list[str] = []
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT etag, last_modified, total FROM entries WHERE key=?", (key,)
+            ).fetchone()
+            if row is not None and tuple(row) != (meta.etag, meta.last_modified, meta.total):
+                stale = [r[0] for r in db.execute("SELECT file FROM pieces WHERE key=?", (key,))]
+                db.execute("DELETE FROM pieces WHERE key=?", (key,))
+                db.execute("DELETE FROM entries WHERE key=?", (key,))
+                row = None
+            if row is None:
+                db.execute(
+                    "INSERT INTO entries(key, url, etag, last_modified, total, ranges, "
+                    "content_type, size, created, last_used) VALUES(?,?,?,?,?,?,?,0,?,?)",
+                    (
+                        key,
+                        meta.url,
+                        meta.etag,
+                        meta.last_modified,
+                        meta.total,
+                        int(meta.ranges),
+                        meta.content_type,
+                        now,
+                        now,
+                    ),
+                )
+            db.execute(
+                'INSERT OR REPLACE INTO pieces(key, start, "end", file, sha256) VALUES(?,?,?,?,?)',
+                (key, start, end, file, digest),
+            )
+            db.execute("UPDATE entries SET last_used=? WHERE key=?", (now, key))
+            self._resize(key)
+        self._verified.add(file)
+        for old in stale:
+            if old != file:
+                with contextlib.suppress(OSError):
+                    self._path(old).unlink()
+        self.evict()
+
+    def _resize(self, key: str) -> None:
+        self._db.execute(
+            'UPDATE entries SET size=(SELECT COALESCE(SUM("end" - start), 0) FROM pieces '
+            "WHERE key=?) WHERE key=?",
+            (key, key),
+        )
+
+    # --- pins, eviction, removal ------------------------------------------------------------
+
+    def pin(self, url: str) -> None:
+        """Hold an entry for this process's life: eviction leaves it alone."""
+        key = entry_key(url)
+        if key in self._pinned:
+            return
+        self._pinned.add(key)
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO pins(key, pid) VALUES(?, ?)", (key, os.getpid()))
+
+    def _live_pins(self) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT key, pid FROM pins").fetchall()
+        dead = [(k, p) for k, p in rows if not _alive(p)]
+        if dead:
+            with self._tx() as db:
+                db.executemany("DELETE FROM pins WHERE key=? AND pid=?", dead)
+        return {k for k, p in rows if (k, p) not in set(dead)}
+
+    def total_size(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0])
+
+    def evict(self) -> None:
+        """Drop least recently used, unpinned entries until the cache fits under its cap."""
+        if self.total_size() <= self.cap:
+            return
+        pinned = self._live_pins()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, url, size FROM entries ORDER BY last_used"
+            ).fetchall()
+        excess = self.total_size() - self.cap
+        for key, _url, size in rows:
+            if excess <= 0:
+                break
+            if key in pinned:
+                continue
+            self._remove_key(key)
+            excess -= size
+
+    def _remove_key(self, key: str) -> int:
+        with self._tx() as db:
+            files = [r[0] for r in db.execute("SELECT file FROM pieces WHERE key=?", (key,))]
+            db.execute("DELETE FROM pieces WHERE key=?", (key,))
+            n = db.execute("DELETE FROM entries WHERE key=?", (key,)).rowcount
+        for f in files:
+            with contextlib.suppress(OSError):
+                self._path(f).unlink()
+        return n
+
+    def remove(self, url: str) -> bool:
+        return self._remove_key(entry_key(url)) > 0
+
+    def clear(self) -> int:
+        with self._lock:
+            keys = [r[0] for r in self._db.execute("SELECT key FROM entries")]
+        for key in keys:
+            self._remove_key(key)
+        for leftover in self.tmp.glob("*.part"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        return len(keys)
+
+    def entries(self) -> list[EntryInfo]:
+        pinned = self._live_pins()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, url, size, total, last_used, etag, last_modified FROM entries "
+                "ORDER BY last_used DESC"
+            ).fetchall()
+        return [EntryInfo(r[1], r[2], r[3], r[4], r[0] in pinned, r[5], r[6]) for r in rows]

@@ -1,0 +1,307 @@
+"""A fetch the persistent cache can answer: served from it, the rest fetched and stored.
+
+The downloader consults a ``ByteCache`` (implemented by ``kithara_cli.cache``) before the
+network. A command whose bytes are all cached completes from them with the same events as a
+network fetch, marked ``from_cache``; one whose first bytes are cached gets those, then a
+request for the rest pinned to the cached version (another version there is refused, never
+spliced); everything a network transfer delivers is recorded into the cache, for resources
+whose length is known (an endless stream is never kept: a progressive body without a length
+is not recorded at all; a segment or playlist without one is kept once it has ended). A cached copy is checked with the
+server (If-None-Match / If-Modified-Since) before use: once per process for policy "auto",
+on every fetch for "always" (playlists), never for "immutable" (segments). Offline, a
+command the cache cannot answer fails with OfflineMissError naming the missing bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from kithara_cli.dl.command import ChunkSink, FetchCmd, FetchOutcome, ResponseInfo
+from kithara_cli.dl.transfer import Job, transfer
+from kithara_cli.dl.validate import Identity, place
+from kithara_cli.errors import OfflineMissError
+from kithara_cli.events.types import CacheRevalidated, FirstByte
+from kithara_cli.net.encoding import content_coding
+
+if TYPE_CHECKING:
+    from kithara_cli.dl.downloader import Downloader
+    from kithara_cli.net.request import ResponseOpener
+
+SERVE_CHUNK = 256 * 1024  # bytes per sink call when serving from the cache
+READ_BYTES = 8 << 20  # bytes read from the cache per step (a step stops at a piece's end)
+PIECE_BYTES = 4 << 20  # a recorded run is stored in pieces of at most this
+UNSIZED_LIMIT = 64 << 20  # a body of unknown length kept in memory until its end, at most
+
+
+@dataclass(frozen=True)
+class CachedCopy:
+    """A cached resource as the downloader sees it: its version and which bytes are there."""
+
+    url: str
+    identity: Identity
+    total: int | None
+    ranges: bool
+    content_type: str | None
+    spans: tuple[tuple[int, int], ...]  # merged, sorted [start, end) runs present
+
+    def covered_until(self, start: int) -> int:
+        """The end of the run of cached bytes from ``start`` (``start`` itself: none)."""
+        for a, b in self.spans:
+            if a <= start < b:
+                return b
+        return start
+
+
+class ByteCache(Protocol):
+    """What the downloader needs of a persistent cache (all but the coroutine: any thread)."""
+
+    offline: bool
+
+    def lookup(self, url: str) -> CachedCopy | None: ...
+
+    def read(self, url: str, start: int, end: int) -> bytes | None:
+        """Verified bytes from ``start``, at most to ``end`` (possibly fewer: ask again from
+        where they stop), or None when they are missing or fail their check."""
+
+    def used(self, url: str) -> None:
+        """The entry served a fetch: it is the most recently used."""
+
+    def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
+        """Store bytes of ``copy``'s version (queued; another version replaces the entry)."""
+
+    def forget(self, url: str) -> None: ...
+
+    def is_validated(self, url: str) -> bool: ...
+
+    def set_validated(self, url: str) -> None: ...
+
+
+async def run_cached(
+    dl: Downloader, opener: ResponseOpener, job: Job, cache: ByteCache
+) -> FetchOutcome:
+    cmd = job.handle.cmd
+    if cmd.cache == "none" and not cache.offline:
+        return await transfer(dl, opener, job)
+    copy = cache.lookup(cmd.url) if cmd.cache != "none" else None
+    if copy is not None and not cache.offline:
+        copy = await _revalidate(dl, opener, cmd, copy, cache)
+    info: ResponseInfo | None = None
+    if copy is not None:
+        served = await _serve(dl, job, copy, cache)
+        if isinstance(served, FetchOutcome):
+            return served
+        info = served
+    if cache.offline:
+        have = cmd.start + job.bytes_done
+        upto = "" if cmd.end is None else str(cmd.end - 1)
+        raise OfflineMissError(f"offline: bytes {have}-{upto} are not in the cache: {cmd.url}")
+    recorder = _Recorder(cache, cmd)
+    try:
+        outcome = await transfer(dl, opener, job)
+    except BaseException:  # failed or cancelled: the bytes that came are still good ones
+        recorder.restore()
+        recorder.finish(None)
+        raise
+    recorder.restore()
+    recorder.finish(outcome.resource_end)
+    if info is not None and outcome.info is None:
+        outcome = FetchOutcome(
+            outcome.request_id,
+            outcome.state,
+            outcome.bytes,
+            info=info,
+            resource_end=outcome.resource_end,
+            identity=outcome.identity,
+            error=outcome.error,
+            cancel_reason=outcome.cancel_reason,
+        )
+    return outcome
+
+
+def _target_end(cmd: FetchCmd, total: int | None) -> int | None:
+    end = cmd.end
+    if end is None and cmd.limit is not None:
+        end = cmd.start + cmd.limit
+    if total is not None:
+        end = total if end is None else min(end, total)
+    return end
+
+
+async def _serve(
+    dl: Downloader, job: Job, copy: CachedCopy, cache: ByteCache
+) -> FetchOutcome | ResponseInfo | None:
+    """Hand the cached bytes from the command's start to its sink.
+
+    Returns the outcome when the cache held the whole command, else the response info given
+    to the peer (the rest comes from the network, pinned to this version), else None.
+    """
+    cmd = job.handle.cmd
+    t0 = time.monotonic()
+    run_end = copy.covered_until(cmd.start)
+    end = _target_end(cmd, copy.total)
+    if run_end <= cmd.start or (end is not None and end <= cmd.start):
+        return None
+    info = ResponseInfo(
+        url=cmd.url,
+        status=206 if copy.ranges else 200,
+        total_size=copy.total,
+        range_honoured=copy.ranges,
+        etag=copy.identity.etag,
+        last_modified=copy.identity.last_modified,
+        content_type=copy.content_type,
+        identity=copy.identity,
+    )
+    job.from_cache = True
+    job.pinned = copy.identity
+    job.ttfb = time.monotonic() - t0
+    upto = run_end if end is None else min(run_end, end)
+    job.total = None if end is None else end - cmd.start
+    dl.bus.publish(
+        FirstByte(
+            request_id=job.handle.request_id,
+            ttfb=job.ttfb,
+            status=info.status,
+            partial=copy.ranges,
+            total=job.total,
+            from_cache=True,
+        )
+    )
+    if cmd.on_response is not None:
+        cmd.on_response(info)  # may move cmd.end (a split) or refuse
+        end = _target_end(cmd, copy.total)
+        upto = run_end if end is None else min(run_end, end)
+    pos = cmd.start
+    while pos < upto:
+        stop = min(upto, pos + READ_BYTES)
+        data = await asyncio.to_thread(cache.read, cmd.url, pos, stop)
+        if not data:  # dropped as corrupt or evicted meanwhile: the rest from the net
+            break
+        view = memoryview(data)
+        for at in range(0, len(data), SERVE_CHUNK):
+            cmd.sink(pos + at, bytes(view[at : at + SERVE_CHUNK]))
+        pos += len(data)
+        job.bytes_done = pos - cmd.start
+        job.high_water = max(job.high_water, pos)
+    cache.used(cmd.url)
+    if end is not None and pos >= end:
+        return FetchOutcome(
+            job.handle.request_id,
+            "ok",
+            job.bytes_done,
+            info=info,
+            resource_end=copy.total,
+            identity=copy.identity,
+        )
+    job.from_cache = False
+    if cmd.identity is None:
+        cmd.identity = copy.identity  # the rest must be this version: never spliced
+    return info
+
+
+async def _revalidate(
+    dl: Downloader, opener: ResponseOpener, cmd: FetchCmd, copy: CachedCopy, cache: ByteCache
+) -> CachedCopy | None:
+    """Is the cached copy still the server's version? None: do not use it."""
+    if cmd.cache == "immutable":
+        return copy
+    if cmd.cache == "auto" and cache.is_validated(cmd.url):
+        return copy
+    if cmd.cache == "always" and not (copy.identity.etag or copy.identity.last_modified):
+        return None  # no validator to ask with: a same-length playlist may still differ
+    headers = {k: v for k, v in (cmd.headers or {}).items() if k.lower() != "range"}
+    if copy.identity.etag:
+        headers["If-None-Match"] = copy.identity.etag
+    if copy.identity.last_modified:
+        headers["If-Modified-Since"] = copy.identity.last_modified
+    if copy.ranges:
+        headers["Range"] = "bytes=0-0"  # a server ignoring the condition sends one byte
+    status = 0
+    fresh = True
+    try:
+        async with asyncio.timeout(dl.net.connect_timeout + dl.net.read_timeout):
+            async with opener.stream(cmd.url, headers) as resp:
+                status = resp.status_code
+                if status == 304:
+                    fresh = True
+                elif status in (200, 206):
+                    coding = content_coding(resp.headers.get("content-encoding"))
+                    p = place(status, resp.headers, 0, coding, cmd.url)
+                    fresh = copy.identity.matches(p.identity)
+                else:
+                    fresh = False  # gone or refused: let the fetch itself say so
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise
+    except Exception:  # the server is away: the cached copy is all there is (stale if error)
+        status = 0
+    dl.bus.publish(CacheRevalidated(url=cmd.url, status=status, fresh=fresh))
+    if not fresh:
+        cache.forget(cmd.url)
+        return None
+    if status:
+        cache.set_validated(cmd.url)
+    return copy
+
+
+class _Recorder:
+    """Tees a transfer's chunks into the cache, as contiguous runs of one version."""
+
+    def __init__(self, cache: ByteCache, cmd: FetchCmd) -> None:
+        self.cache = cache
+        self.cmd = cmd
+        self.copy: CachedCopy | None = None
+        self.run_start = 0
+        self.buf = bytearray()
+        self.dropped = False
+        self._sink: ChunkSink = cmd.sink
+        self._on_response: Callable[[ResponseInfo], None] | None = cmd.on_response
+        cmd.sink = self.sink
+        cmd.on_response = self.on_response
+
+    def restore(self) -> None:
+        self.cmd.sink = self._sink
+        self.cmd.on_response = self._on_response
+
+    def on_response(self, info: ResponseInfo) -> None:
+        if self._on_response is not None:
+            self._on_response(info)
+        if self.copy is not None and not self.copy.identity.matches(info.identity):
+            self.buf.clear()  # another version from here: what was buffered is not kept
+        total = info.total_size if info.total_size is not None else info.identity.length
+        if total is None and self.cmd.cache == "auto":
+            self.dropped = True  # a file of no length may be an endless stream: not kept
+        self.copy = CachedCopy(
+            self.cmd.url, info.identity, total, info.range_honoured, info.content_type, ()
+        )
+
+    def sink(self, offset: int, data: bytes) -> None:
+        self._sink(offset, data)
+        if self.copy is None or self.dropped:
+            return
+        if offset != self.run_start + len(self.buf):
+            self.flush()
+            self.run_start = offset
+        self.buf += data
+        if len(self.buf) >= PIECE_BYTES and self.copy.total is not None:
+            self.flush()
+        elif len(self.buf) > UNSIZED_LIMIT:
+            self.buf.clear()
+            self.dropped = True  # no length and no end in sight: a live stream, not kept
+
+    def flush(self) -> None:
+        if self.buf and self.copy is not None and self.copy.total is not None:
+            self.cache.record(self.copy, self.run_start, bytes(self.buf))
+        self.run_start += len(self.buf)
+        self.buf.clear()
+
+    def finish(self, resource_end: int | None) -> None:
+        copy = self.copy
+        if copy is not None and copy.total is None and resource_end is not None:
+            self.copy = CachedCopy(
+                copy.url, copy.identity, resource_end, copy.ranges, copy.content_type, ()
+            )
+        if not self.dropped:
+            self.flush()

@@ -1,0 +1,23 @@
+"""Radio: endless streams, ICY titles and station links.
+
+Promises:
+- ``icy``: ICY metadata blocks are stripped from the audio (the decoder sees what the same
+  stream without metadata would give) and their StreamTitle/StreamUrl read (UTF-8, else
+  Latin-1); ``icy-*`` headers become a StationInfo. Text is raw network text: every caller
+  that shows it sanitises it (``ui.sanitize``).
+- ``live``: a response with no length, or an ICY answer, is an endless stream: no Range, no
+  LoadSlow, a bounded in-memory window (``window``), reconnects to the live edge with backoff
+  (ICY only), each gap published, and a typed LiveStreamLost after a bounded number of
+  failures.
+- ``links``: .pls, non-HLS .m3u/.m3u8 and .xspf station links parsed (XSPF with DOCTYPE and
+  ENTITY refused, so no entity expansion), entries in order; a remote list names only
+  http(s) URLs.
+- ``record`` / ``fetch_live``: a recording is the stream's audio without ICY blocks, written
+  to ``FILE.part`` and renamed into place when it ends (``--duration``, Ctrl-C, a lost
+  stream after some audio), with ``FILE.cue`` listing every title at its time; never a half
+  file at ``FILE``.
+Never: sends a Range to a live stream, keeps more than the window of it in memory or any of
+it on disk (unless recording), or shows network text unsanitised (it shows none itself).
+A body with no length that is not ICY is read to its end and ends there (no reconnect): it
+may be a finite file served close-delimited.
+"""

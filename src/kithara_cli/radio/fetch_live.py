@@ -1,0 +1,120 @@
+"""``kithara fetch`` of an endless stream: record it for ``--duration``, or until Ctrl-C.
+
+The stream is read through a :class:`LiveStream` (ICY blocks stripped, reconnects to the live
+edge) and written by a :class:`Recorder`; the duration counts audio seconds (``icy-br``) when
+the station says its bit rate, else wall-clock seconds. Ctrl-C finishes the file (a whole,
+playable recording of what came) and then exits as interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kithara_cli import interrupt
+from kithara_cli.dl import Downloader
+from kithara_cli.errors import Cancelled, KitharaError
+from kithara_cli.events.types import FetchProgress, Notice, TitleChanged
+from kithara_cli.radio.live import LiveStream
+from kithara_cli.radio.record import Recorder
+
+READ_SIZE = 64 * 1024
+WAIT_SLICE = 0.1
+
+
+@dataclass(frozen=True)
+class LiveFetchResult:
+    files: list[Path]
+    bytes: int
+    seconds: float
+    titles: int
+
+
+class LiveFetch:
+    def __init__(
+        self,
+        dl: Downloader,
+        url: str,
+        out: Path,
+        *,
+        duration: float | None,
+        split_tracks: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.dl = dl
+        self.url = url
+        self.out = out
+        self.duration = duration
+        self.split_tracks = split_tracks
+        self.clock = clock
+
+    def run(self) -> LiveFetchResult:
+        live = LiveStream(self.dl, self.url)
+        live.start()
+        recorder: Recorder | None = None
+        started = self.clock()
+        pos = 0
+        try:
+            while True:
+                interrupt.check()
+                n = live.wait_readable(pos, READ_SIZE, WAIT_SLICE)
+                if recorder is None and n != -1:
+                    recorder = Recorder(
+                        self.out, split_tracks=self.split_tracks, byterate=live.byterate
+                    )
+                if n == 0:
+                    break  # a body with no length ended
+                if n > 0:
+                    assert recorder is not None
+                    data = live.read_at(pos, n)
+                    limit = self._byte_limit(live)
+                    if limit is not None:
+                        data = data[: max(0, limit - pos)]
+                    for t in live.titles_until(pos + len(data)):
+                        recorder.title(t.title, recorder.seconds_at(max(t.offset, 0)))
+                        self.dl.bus.publish(
+                            TitleChanged(title=t.title, url=t.url, byte_offset=t.offset)
+                        )
+                    recorder.write(data)
+                    pos += len(data)
+                    self.dl.bus.publish(FetchProgress(bytes_done=pos, bytes_total=None))
+                    if limit is not None and pos >= limit:
+                        break
+                if self._wall_done(live, started):
+                    break
+        except KeyboardInterrupt:
+            live.close()
+            if recorder is None or recorder.bytes == 0:
+                if recorder is not None:
+                    recorder.abort()
+                raise Cancelled("interrupted: nothing recorded") from None
+            files = recorder.finish()
+            raise Cancelled(f"interrupted: the recording so far is saved in {files[0]}") from None
+        except BaseException as exc:
+            live.close()
+            if recorder is not None:
+                if recorder.bytes and isinstance(exc, KitharaError):
+                    files = recorder.finish()  # what came is a playable recording
+                    self.dl.bus.publish(
+                        Notice(level="warning", message=f"recording cut short: saved {files[0]}")
+                    )
+                else:
+                    recorder.abort()
+            raise
+        live.close()
+        assert recorder is not None
+        files = recorder.finish()
+        seconds = recorder.seconds_at(pos) if live.byterate else self.clock() - started
+        return LiveFetchResult(files, pos, seconds, len(recorder.titles))
+
+    def _byte_limit(self, live: LiveStream) -> int | None:
+        if self.duration is None or live.byterate is None:
+            return None
+        return int(self.duration * live.byterate)
+
+    def _wall_done(self, live: LiveStream, started: float) -> bool:
+        if self.duration is None or live.byterate is not None:
+            return False
+        return self.clock() - started >= self.duration

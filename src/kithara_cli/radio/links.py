@@ -1,0 +1,190 @@
+"""Station links: .pls, plain and extended .m3u/.m3u8 that are not HLS, and .xspf.
+
+A link is a short list of URLs, usually mirrors of one station (tried in order) or a few
+files (played in order). Recognised by content first, then by Content-Type and by the name's
+extension. A remote list may only name http(s) URLs (a page must not make us read local
+files); a local list may also name files, relative to its own folder.
+
+XSPF is XML: parsed by the standard library's parser, after refusing any document with a
+DOCTYPE or ENTITY declaration, so no entity is ever expanded (defusedxml, the usual guard, is
+not installed; without a DTD expat has nothing to expand).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from kithara_cli.errors import PlaylistError
+
+MAX_LINK_BYTES = 1 << 20
+MAX_ENTRIES = 1000
+LINK_SUFFIXES = (".pls", ".xspf", ".m3u", ".m3u8")
+LINK_CONTENT_TYPES = {
+    "audio/x-scpls": "pls",
+    "audio/scpls": "pls",
+    "application/pls+xml": "pls",
+    "audio/x-mpegurl": "m3u",
+    "audio/mpegurl": "m3u",
+    "application/xspf+xml": "xspf",
+}
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LinkEntry:
+    """One entry: an http(s) URL or a local path, and the title the list gives it."""
+
+    target: str
+    title: str = ""
+
+
+class StationLinkFound(Exception):
+    """Opening a target found a station link: play its ``entries`` instead, in order."""
+
+    def __init__(self, source: str, entries: list[LinkEntry]) -> None:
+        super().__init__(source)
+        self.source = source
+        self.entries = entries
+
+
+def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> str | None:
+    """ "pls", "m3u" or "xspf" when ``data`` is a station link; None otherwise (HLS included)."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if b"#EXT-X-" in data:
+        return None  # HLS, whatever it is called
+    if head[:10].lower() == b"[playlist]":
+        return "pls"
+    if head.startswith(b"<?xml") or head.startswith(b"<playlist"):
+        return "xspf" if b"xspf.org" in head or b"<trackList" in data[:8192] else None
+    if head.startswith(b"#EXTM3U"):
+        return "m3u"
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    kind = LINK_CONTENT_TYPES.get(ctype)
+    suffix = Path(urlsplit(name).path).suffix.lower()
+    if kind is None and suffix in LINK_SUFFIXES:
+        kind = "m3u" if suffix in (".m3u", ".m3u8") else suffix[1:]
+    if kind == "m3u" and not _looks_like_url_lines(data):
+        return None
+    return kind
+
+
+def _looks_like_url_lines(data: bytes) -> bool:
+    lines = [ln.strip() for ln in _text(data).splitlines() if ln.strip()]
+    entries = [ln for ln in lines if not ln.startswith("#")]
+    return bool(entries) and all(len(ln) < 4096 and "\0" not in ln for ln in entries)
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_link(data: bytes, kind: str, base: str, *, remote: bool) -> list[LinkEntry]:
+    """The entries of a link read from ``base`` (its URL, or its local path)."""
+    if len(data) > MAX_LINK_BYTES:
+        raise PlaylistError(f"station link larger than {MAX_LINK_BYTES} bytes: {base}")
+    if kind == "pls":
+        raw = _parse_pls(data)
+    elif kind == "m3u":
+        raw = _parse_m3u(data)
+    elif kind == "xspf":
+        raw = _parse_xspf(data, base)
+    else:
+        raise PlaylistError(f"not a station link: {base}")
+    entries = []
+    for target, title in raw[:MAX_ENTRIES]:
+        resolved = _resolve(target.strip(), base, remote=remote)
+        if resolved is not None:
+            entries.append(LinkEntry(resolved, title.strip()))
+    if not entries:
+        raise PlaylistError(f"station link with no playable entry: {base}")
+    return entries
+
+
+def _resolve(target: str, base: str, *, remote: bool) -> str | None:
+    if not target:
+        return None
+    scheme = urlsplit(target).scheme.lower()
+    if scheme in ("http", "https"):
+        return target
+    if remote:
+        if scheme:
+            return None  # file:, data:, ... named by a remote list: never followed
+        return urljoin(base, target)  # relative to the list's URL
+    if scheme == "file":
+        return urlsplit(target).path
+    if scheme and len(scheme) > 1:
+        return None
+    return str((Path(base).parent / target).resolve()) if not Path(target).is_absolute() else target
+
+
+def _parse_pls(data: bytes) -> list[tuple[str, str]]:
+    import configparser  # here: play's start-up does not pay for what a link needs
+
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string(_text(data))
+    except configparser.Error as exc:
+        raise PlaylistError(f"bad .pls station link: {exc}") from None
+    section = next((s for s in parser.sections() if s.lower() == "playlist"), None)
+    if section is None:
+        raise PlaylistError("bad .pls station link: no [playlist] section")
+    items = dict(parser.items(section))
+    numbered: list[tuple[int, str, str]] = []
+    for key, value in items.items():
+        m = re.fullmatch(r"file(\d+)", key)
+        if m:
+            n = int(m.group(1))
+            numbered.append((n, value, items.get(f"title{n}", "")))
+    return [(url, title) for _, url, title in sorted(numbered)]
+
+
+def _parse_m3u(data: bytes) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    title = ""
+    for line in _text(data).splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.upper().startswith("#EXTINF:"):
+            _, _, title = line.partition(",")  # "-1,Station": the length means nothing here
+            continue
+        if line.startswith("#"):
+            continue
+        out.append((line, title))
+        title = ""
+    return out
+
+
+def _parse_xspf(data: bytes, base: str) -> list[tuple[str, str]]:
+    import xml.etree.ElementTree as ET
+
+    if _DTD.search(data):
+        raise PlaylistError(f"XSPF with a DOCTYPE or ENTITY declaration refused: {base}")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise PlaylistError(f"bad XSPF station link: {exc}") from None
+    out: list[tuple[str, str]] = []
+    for track in root.iter():
+        if _local(track.tag) != "track":
+            continue
+        location = title = ""
+        for child in track:
+            name = _local(child.tag)
+            if name == "location" and not location:
+                location = (child.text or "").strip()
+            elif name == "title":
+                title = (child.text or "").strip()
+        if location:
+            out.append((location, title))
+    return out
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

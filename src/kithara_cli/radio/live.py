@@ -1,0 +1,279 @@
+"""LiveStream: the peer of an endless stream (an Icecast/SHOUTcast mount, a body with no end).
+
+It takes over the first response of the progressive peer once that response shows a live
+stream, and from then on owns the connection: the body goes through the ICY demuxer (audio
+to a :class:`LiveWindow`, titles to a list by audio offset), no Range is ever sent, and
+LoadSlow is off (slowness is judged against playback by the player's rebuffering, not by a
+fixed timeout). When an ICY stream drops (RST, clean close, 5xx, stall) it reconnects with
+backoff to the live edge, never by byte offset; the new bytes follow the old in the window,
+so the decoder reads on across the gap, which is published as a StreamGap. After
+``max_failures`` reconnects in a row that bring no audio, the window fails with
+:class:`LiveStreamLost`. A non-ICY body without a length ends where its body ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
+from kithara_cli.errors import FatalError, NetworkError, UsageError
+from kithara_cli.events.types import Notice, StationDetails, StreamGap, StreamReconnecting
+from kithara_cli.radio.icy import IcyDemux, IcyTitle, StationInfo, station_info
+from kithara_cli.radio.record import Recorder
+from kithara_cli.radio.window import LiveWindow
+
+MAX_FAILURES = 5
+BACKOFF_FIRST = 0.1
+BACKOFF_MAX = 2.0
+ICY_REQUEST = {"Icy-MetaData": "1"}
+
+
+class LiveStreamLost(NetworkError):
+    """A live stream dropped and did not come back."""
+
+
+class NotLiveError(UsageError):
+    """A live-only action (``fetch --duration``) on a response that is a file."""
+
+
+class LiveStreamFound(FatalError):
+    """A file download met an Icecast/SHOUTcast answer: the command records it instead."""
+
+
+def is_live(info: ResponseInfo) -> bool:
+    """An ICY answer, or a whole body with no length: an endless stream, not a file."""
+    if station_info(info.icy).is_icy:
+        return True
+    return info.total_size is None and not info.range_honoured and info.encoding is None
+
+
+class LiveStream:
+    """``stream.Source`` over a live stream's window; see the module docstring."""
+
+    sequential = True  # read front to back: the decoder opens it as a stream
+
+    def __init__(
+        self,
+        dl: Downloader,
+        url: str,
+        *,
+        max_failures: int = MAX_FAILURES,
+        clock: Callable[[], float] = time.monotonic,
+        window: LiveWindow | None = None,
+    ) -> None:
+        self.dl = dl
+        self.url = url
+        self.max_failures = max_failures
+        self.clock = clock
+        self.window = window or LiveWindow()
+        self.station = StationInfo()
+        self.icy = False
+        self._lock = threading.Lock()
+        self._titles: list[IcyTitle] = []
+        self._failures = 0
+        self._reconnects = 0
+        self._dropped_at: float | None = None
+        self._drop_reason = ""
+        self._closed = False
+        self._handle: FetchHandle | None = None
+        self._timer: threading.Timer | None = None
+        self._rec_lock = threading.Lock()  # the reader never takes it: a blocked write may
+        self.recorder: Recorder | None = None
+        self._rec_base = 0  # the window offset the recording starts at
+
+    # --- taking over ---------------------------------------------------------------------------
+
+    def adopt(self, cmd: FetchCmd, info: ResponseInfo) -> None:
+        """Make the running command (inside its ``on_response``) feed this stream."""
+        station = station_info(info.icy)
+        first = not self._reconnects and self._dropped_at is None
+        self.station = station
+        self.icy = self.icy or station.is_icy
+        demux = IcyDemux(station.metaint) if station.metaint else None
+        base = self.window.end
+        cmd.sink = self._sink_for(demux, base)
+        cmd.end = None
+        cmd.limit = None
+        cmd.max_attempts = 1  # a retry would ask by byte offset: reconnects are ours
+        cmd.soft_timeout = 0
+        cmd.on_complete = self._on_complete
+        if first and station.is_icy:
+            self.dl.bus.publish(
+                StationDetails(
+                    name=station.name,
+                    genre=station.genre,
+                    bitrate_kbps=station.bitrate_kbps,
+                    description=station.description,
+                    url=station.url,
+                    metaint=station.metaint,
+                )
+            )
+
+    def _sink_for(self, demux: IcyDemux | None, base: int) -> Callable[[int, bytes], None]:
+        def sink(_offset: int, data: bytes) -> None:
+            titles: list[IcyTitle] = []
+            if demux is not None:
+                data, found = demux.feed(data)
+                titles = [IcyTitle(base + t.offset, t.title, t.url) for t in found]
+                if titles:
+                    with self._lock:
+                        self._titles.extend(titles)
+            with self._rec_lock:
+                rec = self.recorder
+                if rec is not None:
+                    for t in titles:
+                        rec.title(t.title, rec.seconds_at(t.offset - self._rec_base))
+                    rec.write(data)
+                if data:
+                    self._arrived()
+                    self.window.write(data)
+
+        return sink
+
+    def _arrived(self) -> None:
+        dropped = self._dropped_at
+        if dropped is None:
+            return
+        self._dropped_at = None
+        self._failures = 0
+        self.dl.bus.publish(
+            StreamGap(
+                seconds=self.clock() - dropped,
+                reconnects=self._reconnects,
+                reason=self._drop_reason,
+            )
+        )
+
+    def attach_recorder(self, recorder: Recorder) -> None:
+        """Record from the start of what is kept (at open: byte 0) and from now on."""
+        with self._rec_lock:
+            start, kept = self.window.snapshot()
+            self._rec_base = start
+            with self._lock:
+                pending = list(self._titles)
+            for t in pending:
+                recorder.title(t.title, recorder.seconds_at(max(t.offset - start, 0)))
+            recorder.write(kept)
+            self.recorder = recorder
+
+    # --- titles ------------------------------------------------------------------------------
+
+    @property
+    def byterate(self) -> float | None:
+        """Audio bytes per second, from ``icy-br`` (the player maps title offsets with it)."""
+        kbps = self.station.bitrate_kbps
+        return kbps * 125.0 if kbps else None
+
+    def titles_until(self, audio_offset: int) -> list[IcyTitle]:
+        """Titles whose audio starts at or before ``audio_offset``, each given out once."""
+        with self._lock:
+            due = [t for t in self._titles if t.offset <= audio_offset]
+            if due:
+                self._titles = self._titles[len(due) :]
+            return due
+
+    # --- reconnecting ------------------------------------------------------------------------
+
+    def _on_complete(self, outcome: FetchOutcome) -> None:
+        if self._closed or outcome.state == "cancelled":
+            return
+        error = outcome.error
+        if not self.icy:
+            # A body with no length and no ICY answer: its end is the end.
+            if error is not None:
+                self.window.fail(error)
+            else:
+                self.window.finish()
+            return
+        if self._dropped_at is None:
+            self._dropped_at = self.clock()
+        self._drop_reason = str(error) if error is not None else "the server closed the stream"
+        self._failures += 1
+        if error is not None and not error.retryable:
+            self.window.fail(error)  # a 404, a full disk under --record: no reconnect helps
+            return
+        if self._failures > self.max_failures:
+            self.window.fail(
+                LiveStreamLost(
+                    f"live stream lost after {self._failures} attempts: {self._drop_reason}"
+                )
+            )
+            return
+        backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
+        self.dl.bus.publish(
+            StreamReconnecting(
+                attempt=self._failures,
+                max_attempts=self.max_failures,
+                backoff=backoff,
+                reason=self._drop_reason,
+            )
+        )
+        timer = threading.Timer(backoff, self._reconnect)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def start(self) -> None:
+        """Connect (for a recording: the player's first request comes from the file peer)."""
+        self._connect("live", first=True)
+
+    def _reconnect(self) -> None:
+        if self._closed:
+            return
+        self._reconnects += 1
+        self._connect("live (reconnect)", first=False)
+        self.dl.bus.publish(Notice(level="info", message="live stream: reconnecting"))
+
+    def _on_first(self, cmd: FetchCmd, info: ResponseInfo) -> None:
+        if not is_live(info):
+            raise NotLiveError(f"not a live stream (a file with a length): {self.url}")
+        self.adopt(cmd, info)
+
+    def _connect(self, label: str, *, first: bool) -> None:
+        cmd = FetchCmd(
+            url=self.url,
+            sink=lambda _o, _d: None,
+            priority=Priority.DEMAND,
+            label=label,
+            headers=ICY_REQUEST,
+            max_attempts=None if first else 1,
+            soft_timeout=0,
+        )
+        if first:
+            cmd.on_response = lambda info, c=cmd: self._on_first(c, info)
+            cmd.on_complete = self._on_first_complete
+        else:
+            cmd.on_response = lambda info, c=cmd: self.adopt(c, info)
+            cmd.on_complete = self._on_complete
+        self._handle = self.dl.submit(cmd)
+
+    def _on_first_complete(self, outcome: FetchOutcome) -> None:
+        """Before any response: a failure is the stream's (no reconnect to a stream never had)."""
+        if outcome.state == "failed" and outcome.error is not None:
+            self.window.fail(outcome.error)
+
+    # --- stream.Source ---------------------------------------------------------------------
+
+    def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
+        return self.window.wait_readable(offset, size, timeout)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return self.window.read_at(offset, size)
+
+    def length(self) -> int | None:
+        return None
+
+    def reader_moved(self, offset: int) -> None:
+        pass  # nothing to fetch: a live stream is only ever at its edge
+
+    def close(self) -> None:
+        self._closed = True
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+        handle = self._handle
+        if handle is not None:
+            handle.cancel("shutdown")
+        self.window.close()

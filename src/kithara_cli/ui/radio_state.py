@@ -1,0 +1,72 @@
+"""The dashboard's radio events: station, now playing, gaps and reconnects, queue position.
+
+Kept out of ``dashboard_state`` (already large): these handlers fold the radio events into
+the same state and log, so the dashboard header, its events list and ``--no-ui``'s plain log
+all show them. Every network string is sanitised here, on arrival.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kithara_cli.events.types import (
+    QueueAdvanced,
+    StationDetails,
+    StreamGap,
+    StreamReconnecting,
+    TitleChanged,
+)
+from kithara_cli.ui.sanitize import sanitize
+
+if TYPE_CHECKING:
+    from kithara_cli.ui.dashboard_state import DashboardState
+
+
+def _on_station(state: DashboardState, ev: StationDetails) -> None:
+    state.station = sanitize(ev.name, 80)
+    parts = [sanitize(x, 40) for x in (ev.genre,) if x]
+    if ev.bitrate_kbps:
+        parts.append(f"{ev.bitrate_kbps} kbit/s")
+    extra = f" ({', '.join(parts)})" if parts else ""
+    state._log(ev.ts, "STATION", f"{state.station or 'unnamed station'}{extra}")
+
+
+def _on_title(state: DashboardState, ev: TitleChanged) -> None:
+    state.now_playing = sanitize(ev.title, 160)
+    state._log(ev.ts, "TITLE", state.now_playing or "(no title)")
+
+
+def _on_gap(state: DashboardState, ev: StreamGap) -> None:
+    state._log(
+        ev.ts,
+        "GAP",
+        f"live stream back after {ev.seconds:.1f} s ({sanitize(ev.reason, 80)})",
+        "warning",
+    )
+
+
+def _on_reconnecting(state: DashboardState, ev: StreamReconnecting) -> None:
+    state._log(
+        ev.ts,
+        "RECONNECT",
+        f"attempt {ev.attempt}/{ev.max_attempts} in {ev.backoff:.1f} s after "
+        f"{sanitize(ev.reason, 120)}",
+        "warning",
+    )
+
+
+def _on_queue(state: DashboardState, ev: QueueAdvanced) -> None:
+    state.queue = f"{ev.index + 1}/{ev.length}"
+    state.now_playing = ""
+    state.station = ""
+    state._log(ev.ts, "QUEUE", f"{state.queue} {sanitize(ev.url, 120)}")
+
+
+RADIO_HANDLERS: dict[type, Callable[[Any, Any], None]] = {
+    StationDetails: _on_station,
+    TitleChanged: _on_title,
+    StreamGap: _on_gap,
+    StreamReconnecting: _on_reconnecting,
+    QueueAdvanced: _on_queue,
+}
