@@ -153,8 +153,10 @@ def report(
         return
     _restore_terminal()
     try:
-        if verbose():
-            sys.stderr.write(trace)
+        if verbose():  # an exception's text may carry network text: shown escaped
+            from kithara_cli.ui.sanitize import sanitize
+
+            sys.stderr.write("".join(sanitize(t, 2000) + "\n" for t in trace.splitlines()))
         sys.stderr.write(one_line(exc, log) + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):
