@@ -30,7 +30,7 @@ RANK = {
     "bench": 7,
     "commands": 8,
     "config": 8.5,
-    "cli_options": 8.8, "cli_runtime": 8.8, "cli_cache": 8.9,
+    "cli_options": 8.7, "cli_runtime": 8.7, "cli_cache": 8.8, "cli_common": 8.9,
     "cli": 9,
     "completions": 10, "__main__": 10,
 }  # fmt: skip

@@ -11,7 +11,7 @@ them, ~8 ms of every start-up). Evaluated where they are defined, they cost noth
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
@@ -22,7 +22,13 @@ from kithara_cli.cli_cache import (
     NoCacheOpt,
     OfflineOpt,
     cache_app,
-    cache_settings,
+)
+from kithara_cli.cli_common import (
+    common_options,
+    fail,
+    interrupted,
+    sigterm_as_interrupt,
+    warn_if_insecure,
 )
 from kithara_cli.cli_options import (
     BENCH_EPILOG,
@@ -46,7 +52,7 @@ from kithara_cli.cli_options import (
     env_settings,
 )
 from kithara_cli.cli_runtime import app_for, exit_without_teardown
-from kithara_cli.errors import Cancelled, KitharaError
+from kithara_cli.errors import KitharaError
 
 app = typer.Typer(
     name="kithara",
@@ -97,42 +103,7 @@ def _root(
     try:
         apply_config(ctx, app, config, no_config)
     except KitharaError as error:
-        _fail(error)
-
-
-def _fail(error: KitharaError) -> NoReturn:
-    from kithara_cli.ui.console import print_error
-
-    if isinstance(error, Cancelled):
-        from kithara_cli import interrupt
-
-        error = interrupt.as_error(str(error))  # 143 when it was SIGTERM
-    print_error(str(error))
-    raise typer.Exit(error.exit_code)
-
-
-def _warn_if_insecure(insecure: bool) -> None:
-    """Loudly, on every run: an --insecure left in a script must not be forgotten."""
-    if insecure:
-        from kithara_cli.ui.console import print_note
-
-        print_note(
-            "warning: --insecure: TLS certificates are not verified; "
-            "anyone on the network path can read and change what is fetched"
-        )
-
-
-def _interrupted() -> NoReturn:
-    from kithara_cli import interrupt
-
-    _fail(interrupt.as_error())
-
-
-def _sigterm_as_interrupt() -> None:
-    """Ctrl-C and kill (SIGTERM) end a command at a safe point: state saved, exit non-zero."""
-    from kithara_cli import interrupt
-
-    interrupt.install()
+        fail(error)
 
 
 @app.command(epilog=FETCH_EPILOG, cls=Command, context_settings=env_settings("fetch"))
@@ -241,27 +212,11 @@ def fetch(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Download a progressive file or a whole HLS stream to FILE, in parallel and resumably."""
-    from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.fetch import FetchOptions, run_fetch
 
-    _sigterm_as_interrupt()
-    _warn_if_insecure(insecure)
-    common = CommonOptions(
-        header or [],
-        user_agent,
-        timeout,
-        retries,
-        proxy,
-        http2,
-        verbose,
-        events,
-        deadline,
-        insecure=insecure,
-        cookies_file=cookies_file,
-        cookies=cookie or [],
-        url=url,
-        cache=cache_settings(cache_dir, cache_size, offline, no_cache),
-    )
+    sigterm_as_interrupt()
+    warn_if_insecure(insecure)
+    common = common_options(url, locals())
     options = FetchOptions(
         url=url,
         out=out,
@@ -284,9 +239,9 @@ def fetch(
     try:
         run_fetch(options, common)
     except KitharaError as error:
-        _fail(error)
+        fail(error)
     except KeyboardInterrupt:
-        _interrupted()
+        interrupted()
 
 
 @app.command(epilog=PLAY_EPILOG, cls=Command, context_settings=env_settings("play"))
@@ -410,27 +365,11 @@ def play(
     """Play HLS, progressive audio or radio with a live dashboard. Keys: space, arrows, n/p
     (next/previous in the queue), q."""
     url = urls[0] if urls else None
-    from kithara_cli.commands.common import CommonOptions
     from kithara_cli.commands.play import PlayOptions, run_play
 
-    _sigterm_as_interrupt()
-    _warn_if_insecure(insecure)
-    common = CommonOptions(
-        header or [],
-        user_agent,
-        timeout,
-        retries,
-        proxy,
-        http2,
-        verbose,
-        events,
-        deadline,
-        insecure=insecure,
-        cookies_file=cookies_file,
-        cookies=cookie or [],
-        url=url,
-        cache=cache_settings(cache_dir, cache_size, offline, no_cache),
-    )
+    sigterm_as_interrupt()
+    warn_if_insecure(insecure)
+    common = common_options(url, locals())
     options = PlayOptions(
         url=url,
         demo=demo or url is None,
@@ -455,9 +394,9 @@ def play(
     try:
         run_play(options, common)
     except KitharaError as error:
-        _fail(error)
+        fail(error)
     except KeyboardInterrupt:
-        _interrupted()
+        interrupted()
 
 
 @app.command(epilog=BENCH_EPILOG, cls=Command, context_settings=env_settings("bench"))
@@ -506,7 +445,7 @@ def bench(
     try:
         code = run_bench(options)
     except KitharaError as error:
-        _fail(error)
+        fail(error)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     raise typer.Exit(code)
