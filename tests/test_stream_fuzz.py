@@ -28,7 +28,7 @@ from kithara_cli.file.source import ProgressiveSource
 from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.server import Faults, MediaServer
 from kithara_cli.storage import SparseResource
-from kithara_cli.stream import ByteStream
+from kithara_cli.stream import ByteStream, Source
 
 SIZE = 300_000
 EXAMPLES = int(os.environ.get("KITHARA_FUZZ_EXAMPLES", "60"))
@@ -128,7 +128,7 @@ def test_progressive_stream_reads_like_bytesio(
     run()
 
 
-class _FilledSource:
+class _FilledSource(Source):
     """``stream.Source`` over a SparseResource that a writer thread fills in random order."""
 
     def __init__(self, resource: SparseResource) -> None:
