@@ -34,13 +34,11 @@ from kithara_cli.media.cache import (
     media_cache_dir,
 )
 from kithara_cli.media.encode import FORMATS, Format, encode_blocks, encode_file, encode_pcm
-from kithara_cli.media.ladder import (
-    ALT_AUDIO_BASE_HZ,
-    Ladder,
+from kithara_cli.media.ladder import ALT_AUDIO_BASE_HZ, Ladder, build_ladder
+from kithara_cli.media.streams import (
     build_audio_rendition_master,
     build_byterange_stream,
     build_discontinuity_stream,
-    build_ladder,
     build_packed_audio_stream,
     id3_timestamp_tag,
 )

@@ -10,9 +10,7 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from kithara_cli.events.types import (
     AbrDecision,
@@ -48,8 +46,18 @@ from kithara_cli.events.types import (
     Underrun,
     VolumeChanged,
 )
+from kithara_cli.ui.format import fmt_pair, fmt_size
 from kithara_cli.ui.radio_state import RADIO_HANDLERS
 from kithara_cli.ui.sanitize import sanitize
+from kithara_cli.ui.state_playback import PlaybackFolding
+from kithara_cli.ui.views import (
+    DashboardSnapshot,
+    FetchView,
+    LogEntry,
+    RequestView,
+    _Row,
+    label_for,
+)
 
 LINGER = 1.5
 """Seconds a finished request stays on screen, so short requests are seen at all."""
@@ -61,180 +69,11 @@ ORPHAN_AFTER = 120.0
 """A row with no news for this long lost its final event (queue overflow): drop it."""
 EWMA_ALPHA = 0.3
 EWMA_MIN_BYTES = 16_384
+CACHE_TAG = " [cache]"
 """Bodies smaller than this (playlists, keys) say more about latency than bandwidth."""
 
-ACTIVE_STATES = frozenset({"queued", "started", "stalled", "retrying"})
 
-
-def label_for(url: str, label: str) -> str:
-    """What a request is, for a person: its label, else the last part of its URL path."""
-    if label:
-        return sanitize(label, 80)
-    try:
-        path = urlsplit(url).path
-    except ValueError:
-        path = url
-    name = unquote(path.rsplit("/", 1)[-1]) or url
-    return sanitize(name, 80)
-
-
-CACHE_TAG = " [cache]"
-
-
-@dataclass
-class _Row:
-    """Mutable per-request record; only the UI thread touches it."""
-
-    request_id: int
-    enqueued_at: float
-    label: str = ""
-    url: str = ""
-    priority: str = ""
-    state: str = "queued"
-    slow: bool = False
-    started_at: float | None = None
-    queue_wait: float | None = None
-    ttfb: float | None = None
-    bytes_done: int = 0
-    total: int | None = None
-    speed: float | None = None  # bytes per second, smoothed
-    last_ts: float | None = None  # last RequestProgress
-    last_bytes: int = 0
-    attempt: int = 1
-    max_attempts: int = 0
-    resumes: int = 0
-    error: str = ""
-    finished_at: float | None = None
-    duration: float | None = None
-    touched: float = 0.0
-
-    def name(self) -> str:
-        return f"#{self.request_id} {self.label}" if self.label else f"#{self.request_id}"
-
-
-@dataclass(frozen=True)
-class RequestView:
-    request_id: int
-    label: str
-    url: str
-    priority: str
-    state: str  # queued | started | stalled | retrying | done | failed | cancelled
-    slow: bool
-    bytes_done: int
-    total: int | None
-    speed: float | None  # bytes per second
-    elapsed: float
-    ttfb: float | None
-    queue_wait: float | None
-    attempt: int
-    max_attempts: int
-    error: str
-    finished: bool
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    ts: float
-    kind: str  # short tag shown in a fixed column: "LOAD SLOW", "RETRY", "ABR", ...
-    text: str  # already sanitized
-    level: str  # info | warn | error | abr | seek | good
-    count: int = 1
-    key: str = ""  # entries with the same key close together are merged
-
-
-@dataclass(frozen=True)
-class FetchView:
-    bytes_done: int
-    bytes_total: int | None
-    segments_done: int
-    segments_total: int | None
-    speed: float | None  # bytes per second over the last few seconds
-    eta: float | None
-
-
-@dataclass(frozen=True)
-class DashboardSnapshot:
-    """Everything one frame needs, as plain values (safe to hand to any renderer)."""
-
-    now: float
-    title: str = ""
-    url: str = ""
-    codec: str = ""
-    state: str = "buffering"
-    position: float | None = None
-    duration: float | None = None
-    volume: float | None = None
-    buffer_downloaded: float | None = None
-    buffer_decoded: float | None = None
-    requests: tuple[RequestView, ...] = ()
-    events: tuple[LogEntry, ...] = ()
-    ladder: tuple[tuple[int, int, str], ...] = ()
-    current_variant: int | None = None  # what is playing
-    target_variant: int | None = None  # what ABR now loads
-    estimate_bps: float | None = None
-    estimate_source: str = ""  # "abr" | "ewma" | ""
-    estimate_history: tuple[float, ...] = ()
-    buffer_history: tuple[float, ...] = ()
-    underruns: int = 0
-    rebuffers: int = 0
-    completed: int = 0
-    failed: int = 0
-    retries: int = 0
-    bytes_downloaded: int = 0
-    fetch: FetchView | None = None
-    live: bool = False  # TrackInfo said: no duration
-    station: str = ""  # icy-name, sanitised
-    now_playing: str = ""  # the title being played, sanitised
-    queue: str = ""  # "2/5" when playing a queue
-    wall_offset: float = 0.0  # add to a monotonic ts to get wall-clock time
-    caption: str = ""  # one line on what is being simulated now (the demo's network)
-
-    @property
-    def in_flight(self) -> int:
-        return sum(1 for r in self.requests if not r.finished)
-
-
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = int(max(seconds, 0.0))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def fmt_size(n: float | None) -> str:
-    """``512 B``, ``12.3 kB``, ``456 kB``, ``1.2 MB``: three significant digits at most."""
-    if n is None:
-        return "?"
-    if n < 1000:
-        return f"{n:.0f} B"
-    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
-        if n < scale * 1000 or unit == "GB":
-            v = n / scale
-            return f"{v:.0f} {unit}" if round(v, 1) >= 100 else f"{v:.1f} {unit}"
-    return f"{n:.0f} B"  # pragma: no cover
-
-
-def fmt_pair(done: int, total: int | None) -> str:
-    """``120/240 kB``: both numbers in the unit of the total, so the eye compares digits."""
-    if not total:
-        return fmt_size(done)
-    if total < 1000:
-        return f"{done}/{total} B"
-    unit, scale = ("kB", 1e3) if total < 1e6 else ("MB", 1e6) if total < 1e9 else ("GB", 1e9)
-    t = total / scale
-    d = done / scale
-    if round(t, 1) >= 100:
-        return f"{d:.0f}/{t:.0f} {unit}"
-    return f"{d:.1f}/{t:.1f} {unit}"
-
-
-def _bits(bps: float) -> str:
-    return f"{bps / 1e6:.1f} Mb/s" if bps >= 1e6 else f"{bps / 1e3:.0f} kb/s"
-
-
-class DashboardState:
+class DashboardState(PlaybackFolding):
     """Aggregates bus events for the dashboards. ``apply`` each event, ``snapshot(now)`` to draw.
 
     ``snapshot`` also forgets finished rows older than ``linger`` seconds: that is the only
@@ -494,106 +333,6 @@ class DashboardState:
         level = "warn" if ev.level == "warning" else "info"
         self._log(ev.ts, "NOTE", sanitize(ev.message), level)
 
-    # --- playback -----------------------------------------------------------------------------
-
-    def _on_state(self, ev: PlaybackState) -> None:
-        self.state = sanitize(ev.state, 16)
-
-    def _on_started_playing(self, ev: PlaybackStarted) -> None:
-        self._log(
-            ev.ts, "STARTED", f"first audio {ev.time_to_first_audio:.2f} s after launch", "good"
-        )
-
-    def _on_position(self, ev: Position) -> None:
-        self.position = ev.seconds
-        if ev.duration is not None:
-            self.duration = ev.duration
-
-    def _on_buffer(self, ev: BufferLevel) -> None:
-        self.buffer_downloaded = ev.downloaded_ahead
-        self.buffer_decoded = ev.decoded_ahead
-
-    def _on_underrun(self, ev: Underrun) -> None:
-        self.underruns = ev.count if ev.count > 0 else self.underruns + 1
-        self._log(ev.ts, "UNDERRUN", f"audio device ran dry ({ev.count} so far)", "error")
-
-    def _on_rebuffer_started(self, ev: RebufferStarted) -> None:
-        self.rebuffers += 1
-        self._log(ev.ts, "REBUFFER", f"waiting for data at {_clock(ev.position)}", "error")
-
-    def _on_rebuffer_ended(self, ev: RebufferEnded) -> None:
-        self._log(
-            ev.ts,
-            "RESUMED",
-            f"playing again at {_clock(ev.position)} after {ev.duration:.2f} s",
-            "good",
-        )
-
-    def _on_seek(self, ev: SeekRequested) -> None:
-        self._log(ev.ts, "SEEK", f"to {_clock(ev.target)}", "seek")
-
-    def _on_seek_done(self, ev: SeekCompleted) -> None:
-        self.position = ev.target
-        self._log(
-            ev.ts,
-            "SEEK DONE",
-            f"at {_clock(ev.target)} in {ev.latency * 1000:.0f} ms",
-            "seek",
-        )
-
-    def _on_volume(self, ev: VolumeChanged) -> None:
-        self.volume = ev.volume
-
-    def _on_eos(self, ev: EndOfStream) -> None:
-        self._log(ev.ts, "END", f"end of stream at {_clock(ev.position)}", "info")
-
-    def _on_decoder_error(self, ev: DecoderError) -> None:
-        self._log(ev.ts, "DECODER", sanitize(ev.message), "error")
-
-    def _on_track(self, ev: TrackInfo) -> None:
-        self.title = sanitize(ev.title)
-        self.url = sanitize(ev.url)
-        if ev.duration is not None:
-            self.duration = ev.duration
-        self.live = ev.duration is None
-        parts = [sanitize(ev.codec, 24)] if ev.codec else []
-        if ev.sample_rate:
-            parts.append(f"{ev.sample_rate / 1000:g} kHz")
-        if ev.channels:
-            parts.append(f"{ev.channels} ch")
-        self.codec = " ".join(parts)
-
-    # --- HLS / ABR ----------------------------------------------------------------------------
-
-    def _on_ladder(self, ev: LadderInfo) -> None:
-        self.ladder = tuple(
-            (int(i), int(bw), sanitize(codecs, 40)) for i, bw, codecs in ev.variants
-        )
-
-    def _on_abr(self, ev: AbrDecision) -> None:
-        self.target_variant = ev.to_variant
-        if self.current_variant is None:
-            self.current_variant = ev.to_variant
-        if ev.estimate_bps > 0:
-            self.abr_estimate = ev.estimate_bps
-        src = "start" if ev.from_variant is None else f"v{ev.from_variant}"
-        est = _bits(ev.estimate_bps) if ev.estimate_bps > 0 else "no estimate"
-        self._log(
-            ev.ts,
-            "ABR",
-            f"{src} → v{ev.to_variant} ({sanitize(ev.reason, 24)}): {est}, "
-            f"buffer {ev.buffer:.1f} s",
-            "abr",
-        )
-
-    def _on_estimate(self, ev: BandwidthEstimate) -> None:
-        if ev.estimate_bps > 0:
-            self.abr_estimate = ev.estimate_bps
-
-    def _on_segment(self, ev: SegmentLoaded) -> None:
-        if self.current_variant is None:
-            self.current_variant = ev.variant
-
     # --- reading ------------------------------------------------------------------------------
 
     def prune(self, now: float) -> None:
@@ -730,3 +469,14 @@ _HANDLERS: dict[type[Event], Callable[[DashboardState, Any], None]] = {
 }
 """Type -> handler. A dict lookup per event keeps ``apply`` cheap at thousands of events/s."""
 _HANDLERS.update(RADIO_HANDLERS)
+
+
+__all__ = [
+    "DashboardSnapshot",
+    "DashboardState",
+    "FetchView",
+    "LogEntry",
+    "RequestView",
+    "label_for",
+    "sanitize",
+]
