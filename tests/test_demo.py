@@ -43,9 +43,9 @@ def test_caption_follows_the_clock() -> None:
     now = [100.0]
     demo = Demo("http://x/", PROFILES["story"], started_at=100.0, clock=lambda: now[0])
     assert demo.caption().startswith("network: fast")
-    now[0] = 100.0 + 5.0
+    now[0] = 100.0 + 7.0
     assert "dip to 100 kbit/s" in demo.caption()
-    now[0] = 100.0 + 4 + 12 + 8 + 1
+    now[0] = 100.0 + 2 + 4 + 12 + 8 + 1
     assert "outage" in demo.caption()
     now[0] = 10_000.0
     assert "back" in demo.caption()
@@ -53,7 +53,8 @@ def test_caption_follows_the_clock() -> None:
 
 def test_steps_are_bytes_per_second() -> None:
     steps = PROFILES["story"].steps()
-    assert steps[1] == (12.0, 100_000 / 8)
+    assert steps[0] == (2.0, 1_500_000 / 8)  # a quick first sound
+    assert steps[2] == (12.0, 100_000 / 8)
 
 
 def test_unknown_profile_is_a_usage_error() -> None:

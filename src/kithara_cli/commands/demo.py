@@ -63,6 +63,7 @@ PROFILES: dict[str, DemoProfile] = {
             "story",
             "fast, a dip to 100 kbit/s (switch down, LoadSlow), recovery, a 3 s outage",
             (
+                _fast(2.0, kbit=1500.0),  # a quick first sound, then the story
                 _fast(4.0),
                 Phase(12.0, 100.0, "network: dip to 100 kbit/s (less than any variant needs)"),
                 _fast(8.0, "recovered", 800.0),
