@@ -30,7 +30,7 @@ from kithara_cli.bench.runner import (
     run_process,
     time_to_first_stdout_byte,
 )
-from kithara_cli.bench.scenario_playback import _Waiter
+from kithara_cli.bench.scenario_playback import _Waiter, open_until_started
 from kithara_cli.bench.scenario_startup import parse_first_audio
 
 SCENARIO = "cache"
@@ -195,12 +195,7 @@ def _cached_seeks(ctx: Context, server: Any, url: str, kind: str, root: Path) ->
         with Downloader(bus, max_concurrent=4, cache=cache) as dl:
             player = Player(bus, PlayerSettings(output="null"), dl)
             try:
-                player.open(url)
-                if not waiter.wait(lambda: bool(waiter.started), 20):
-                    raise RunFailed(f"no PlaybackStarted within 20 s for {url}")
-                deadline = time.monotonic() + 5
-                while player.snapshot.duration is None and time.monotonic() < deadline:
-                    time.sleep(0.02)
+                open_until_started(player, waiter, url)
                 duration = player.snapshot.duration or 0.0
                 if duration <= 0:
                     raise RunFailed("no duration: cannot aim seeks")

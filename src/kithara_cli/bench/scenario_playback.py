@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kithara_cli.bench.context import (
     CPU_TARGET,
@@ -30,6 +30,9 @@ from kithara_cli.bench.runner import (
     kithara_argv,
     run_process,
 )
+
+if TYPE_CHECKING:
+    from kithara_cli.play import Player
 
 # --- seek --------------------------------------------------------------------------------------
 
@@ -63,6 +66,16 @@ class _Waiter:
         self._unsubscribe()
 
 
+def open_until_started(player: Player, waiter: _Waiter, url: str) -> None:
+    """Open ``url`` and wait for its first audio, then (up to 5 s) for its duration."""
+    player.open(url)
+    if not waiter.wait(lambda: bool(waiter.started), 20):
+        raise RunFailed(f"no PlaybackStarted within 20 s for {url}")
+    deadline = time.monotonic() + 5
+    while player.snapshot.duration is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _seek_run(
     ctx: Context,
     server: Any,
@@ -85,12 +98,7 @@ def _seek_run(
         with Downloader(bus, max_concurrent=4) as dl:
             player = Player(bus, PlayerSettings(output="null"), dl)
             try:
-                player.open(url)
-                if not waiter.wait(lambda: bool(waiter.started), 20):
-                    raise RunFailed(f"no PlaybackStarted within 20 s for {url}")
-                deadline = time.monotonic() + 5
-                while player.snapshot.duration is None and time.monotonic() < deadline:
-                    time.sleep(0.02)
+                open_until_started(player, waiter, url)
                 fractions = (SEEK_WARMUP_FRACTION, *SEEK_FRACTIONS[:count])
                 for n, fraction in enumerate(fractions):
                     if player.error is not None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from kithara_cli.bench.context import Context
 from kithara_cli.bench.peers import Peer, ffmpeg_pcm
-from kithara_cli.bench.records import comparison
+from kithara_cli.bench.records import comparison, derived, failed_case
 from kithara_cli.bench.report import Record
 from kithara_cli.bench.runner import (
     RunFailed,
@@ -28,7 +28,6 @@ from kithara_cli.bench.runner import (
     time_to_first_stdout_byte,
 )
 from kithara_cli.bench.scenario_startup import parse_first_audio
-from kithara_cli.bench.stats import summarize
 
 LATENCY = 0.05
 RSS_GROWTH_TARGET_MB = 5.0
@@ -121,7 +120,7 @@ def radio(ctx: Context) -> list[Record]:
                     warmup=i == 0 and ctx.first_use("kithara play", "mpv", "ffmpeg decode"),
                 )
             except RunFailed as exc:
-                records.append(_failed(scenario, case, "ttfa", exc))
+                records.append(failed_case(scenario, case, "ttfa", exc))
                 continue
             records += comparison(
                 scenario,
@@ -140,25 +139,6 @@ def radio(ctx: Context) -> list[Record]:
         records += _long_stream(ctx, server, found)
     events_path.unlink(missing_ok=True)
     return records
-
-
-def _derived(
-    scenario: str, case: str, metric: str, unit: str, values: list[float], note: str
-) -> Record:
-    """A lower-is-better figure of kithara's or a peer's own (no pairing)."""
-    return Record.of(scenario, case, metric, unit, "lower", summarize(values), note)
-
-
-def _failed(scenario: str, case: str, metric: str, exc: RunFailed) -> Record:
-    return Record(
-        scenario=scenario,
-        case=case,
-        metric=metric,
-        unit="",
-        better="lower",
-        status="error",
-        note=exc.describe(),
-    )
 
 
 def _sample_rss(argv: list[str], seconds: float, env: dict[str, str]) -> tuple[list[int], float]:
@@ -223,19 +203,20 @@ def _long_stream(ctx: Context, server: Any, found: list[Peer]) -> list[Record]:
         ctx.log(f"{scenario} [{case}] {name}: {seconds:g} s")
         samples, cpu = _sample_rss(argv, seconds, ctx.env)
         if len(samples) < 8:
-            records.append(_failed(scenario, case, f"{name} rss", RunFailed("no samples")))
+            records.append(failed_case(scenario, case, f"{name} rss", RunFailed("no samples")))
             continue
         base = samples[len(samples) // 4]
         growth = (max(samples[len(samples) // 4 :]) - base) / 1024
         ctx.log(f"  {name}: RSS {base / 1024:.0f} -> {max(samples) / 1024:.0f} MB, cpu {cpu:.1f} s")
         note = f"{name}: RSS growth from a quarter of the run to its peak (target < 5 MB)"
-        records.append(_derived(scenario, case, f"{name} rss growth", "MB", [growth], note))
+        records.append(derived(scenario, case, f"{name} rss growth", "MB", "lower", [growth], note))
         records.append(
-            _derived(
+            derived(
                 scenario,
                 case,
                 f"{name} cpu",
                 "core",
+                "lower",
                 [cpu / seconds],
                 f"{name}: CPU seconds per wall second",
             )
