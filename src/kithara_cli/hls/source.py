@@ -53,6 +53,7 @@ from kithara_cli.hls.scheduler import (
 )
 from kithara_cli.hls.sniff import container_of
 from kithara_cli.hls.worker import LiveFollower
+from kithara_cli.radio.titles import TitleQueue
 from kithara_cli.storage import ResourceClosed, SparseResource
 from kithara_cli.stream import Source
 
@@ -112,6 +113,7 @@ class HlsSource(VariantPicking, Source):
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
         self._follower: LiveFollower | None = None
+        self.titles = TitleQueue()  # ID3 titles of landed segments, by timeline second
 
     # --- setup ------------------------------------------------------------------------------
 

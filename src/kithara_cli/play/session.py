@@ -305,7 +305,7 @@ class Player:
                 self._finish()
                 return
             self._check_rebuffer(now)
-            if self._live is not None and self._started:
+            if self._started:
                 self._titles_played()
             if now - last_slow >= 0.1:
                 last_slow = now
@@ -313,22 +313,27 @@ class Player:
             self._stop.wait(0.01 if not self._started else 0.02)
 
     def _titles_played(self) -> None:
-        """Publish each ICY title once its audio plays: its audio offset over the stream's
-        byte rate is its playback time (ICY streams are constant bit rate in practice)."""
-        live = self._live
-        assert live is not None
-        rate = live.byterate
+        """Publish each title once its audio plays. An ICY title is placed by audio byte
+        offset, over the stream's byte rate (ICY streams are constant bit rate in practice);
+        chained Ogg links (the decoder) and HLS ID3 tags (the source) by timeline second, in
+        a ``radio.titles.TitleQueue`` drained by the playback position."""
         pos = self._position()
-        # Without icy-br, a title shows once the decoder has read its bytes (early by the
-        # decoded buffer, a second or two).
-        upto = int(pos * rate) if rate is not None else live.window.reader
-        for title in live.titles_until(upto):
-            self.snapshot.now_playing = title.title
-            self.bus.publish(
-                TitleChanged(
-                    title=title.title, url=title.url, position=pos, byte_offset=title.offset
-                )
-            )
+        live = self._live
+        if live is not None:
+            rate = live.byterate
+            # Without icy-br, a title shows once the decoder has read its bytes (early by the
+            # decoded buffer, a second or two).
+            upto = int(pos * rate) if rate is not None else live.window.reader
+            for icy in live.titles_until(upto):
+                self._publish_title(icy.title, icy.url, pos, icy.offset)
+        queues = [self._decoder.titles] + ([self._hls.titles] if self._hls is not None else [])
+        for queue in queues:
+            for timed in queue.due(pos):
+                self._publish_title(timed.title, timed.url, pos)
+
+    def _publish_title(self, title: str, url: str, pos: float, offset: int = 0) -> None:
+        self.snapshot.now_playing = title
+        self.bus.publish(TitleChanged(title=title, url=url, position=pos, byte_offset=offset))
 
     def _check_rebuffer(self, now: float) -> None:
         ring, sink, decoder = self._ring, self._sink, self._decoder
