@@ -37,6 +37,7 @@ from kithara_cli.dl import Downloader
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
+from kithara_cli.hls.id3 import segment_titles
 from kithara_cli.hls.loader import Rung, load_media
 from kithara_cli.hls.model import MediaPlaylist, Segment
 from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, VariantPicking
@@ -161,6 +162,7 @@ class HlsSource(VariantPicking, Source):
             path = self.cache_dir / f"run-{self._epoch}.bin"
             self._run = _Run(self._epoch, index, SparseResource(path), index, index)
             self._playhead = ref.starts[index]
+            self.titles.clear()  # the new run's segments bring their titles again
             self._cond.notify_all()
         if old is not None:
             self._retire(old)
@@ -368,8 +370,12 @@ class HlsSource(VariantPicking, Source):
                 raise item
             variant, seg, data = item
             plain = self._fetcher.decode(seg, data)
-            if container_of(plain) is None:
+            kind = container_of(plain)
+            if kind is None:
                 raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
+            start = ref.starts[run.next_place] - run.skew
+            for offset, title, url in segment_titles(plain, kind) if run is self._run else ():
+                self.titles.add(start + offset, title, url)
             resource = run.resource
             if seg.init is not None and seg.init != run.init:
                 init = self._fetcher.init_bytes(seg.init)
