@@ -179,9 +179,10 @@ class MediaServer:
         with self._routes_lock:
             self._routes[path.lstrip("/")] = handler
 
-    def add_radio(self, path: str, station: Station) -> RadioRoute:
-        """Serve ``station`` (an endless ICY mount, see ``server.radio``) on ``path``."""
-        radio = RadioRoute(station)
+    def add_radio(self, path: str, station: Station | RadioRoute) -> RadioRoute:
+        """Serve ``station`` (an endless ICY mount, see ``server.radio``) on ``path``, or a
+        mount built beforehand (``server.ogg_radio.OggMount``)."""
+        radio = station if isinstance(station, RadioRoute) else RadioRoute(station)
         with self._routes_lock:
             self._radios[path.lstrip("/")] = radio
         return radio
