@@ -9,6 +9,10 @@ Promises:
   LoadSlow, a bounded in-memory window (``window``), reconnects to the live edge with backoff
   (ICY only), each gap published, and a typed LiveStreamLost after a bounded number of
   failures.
+- ``titles``: now-playing titles found in the media (chained Ogg links, HLS ID3) wait in a
+  ``TitleQueue`` at the timeline second their audio plays; the player publishes each once,
+  when its playback position gets there (ICY titles are placed by byte offset instead). A
+  title that repeats the one before it is no change (HLS repeats it in every segment).
 - ``links``: .pls, non-HLS .m3u/.m3u8 and .xspf station links parsed (XSPF with DOCTYPE and
   ENTITY refused, so no entity expansion), entries in order; a remote list names only
   http(s) URLs.

@@ -27,6 +27,8 @@ It promises:
   looped file paced at real time or a multiple, joined at the live edge, ``icy-*`` headers,
   ICY metadata blocks with scripted titles when asked (``Icy-MetaData: 1``), the SHOUTcast
   ``ICY 200 OK`` status line, cuts after N bytes or seconds (RST or close), 503s after a cut.
+  ``add_radio(path, OggMount(station))`` (``server.ogg_radio``) serves a chained Ogg file as an
+  Icecast Ogg mount: no ICY blocks, a listener joining mid-link gets the link's headers first.
   ``add_link(path, kind, urls)`` serves a .pls/.m3u/extended .m3u/.xspf station link.
 - ``stats`` counts every request (method, path, Range, status) and body bytes per path,
   thread-safely, before the bytes reach the client; ``stats.seen()`` adds the headers each
