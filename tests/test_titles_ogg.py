@@ -18,6 +18,7 @@ from kithara_cli.server import MediaServer
 from kithara_cli.server.ogg_radio import OggMount, link_headers, ogg_pages
 from kithara_cli.server.radio import Station
 from radio_fixtures import read_events
+from test_injection_pty import assert_clean, run_pty
 
 CODECS: tuple[OggCodec, ...] = ("vorbis", "opus")
 LINKS = (
@@ -149,3 +150,14 @@ def test_no_title_for_a_plain_ogg_without_comments(ogg_root: Path, tmp_path: Pat
     )
     assert r.returncode == 0, r.stderr
     assert not [e for e in read_events(ev) if e["event"] == "TitleChanged"]
+
+
+def test_dashboard_header_shows_link_titles_escaped(ogg_root: Path) -> None:
+    """On a real terminal (a pty, Rich's terminal path): the header shows the link on air,
+    its markup as text and its escapes as ``\\x..``; no byte of it is obeyed."""
+    code, raw = run_pty("play", str(ogg_root / "chain_opus.ogg"), "--output", "null")
+    assert code == 0
+    shown = assert_clean(raw)
+    header = [ln for ln in shown.splitlines() if "playing" in ln and "Artist C - " in ln]
+    assert header and "Artist C - [bold red]markup[/bold red] \\x9b2J" in header[-1], header
+    assert "\\x1b]52;c;SGVsbG8=\\x07clipboard" in shown
