@@ -90,6 +90,9 @@ def test_priv_timestamp_and_txxx_title() -> None:
     txxx = _v23(_frame23(b"TXXX", b"\x00StreamTitle\x00On Air"))
     parsed2 = parse_tag(txxx)
     assert parsed2 is not None and parsed2.title() == ("On Air", "")
+    # Packed MP3 segments are read the same way; fMP4 (emsg) is not read at all.
+    assert segment_titles(id3_title_tag("x") + b"\xff\xfb\x90\x00", "mp3") == [(0.0, "x", "")]
+    assert segment_titles(id3_title_tag("x"), "fmp4") == []
 
 
 @given(st.binary(max_size=400))
