@@ -8,15 +8,16 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kithara_cli.bench.peers import Peers
 from kithara_cli.bench.runner import (
     Budget,
+    ProcResult,
     child_env,
     run_process,
 )
@@ -88,47 +89,47 @@ class Settings:
 def make_settings(quick: bool, runs: int, tiny: bool | None = None) -> Settings:
     if tiny is None:
         tiny = os.environ.get(TINY_ENV, "").strip() not in ("", "0")
-    if tiny:
-        return Settings(
-            mode="tiny",
-            runs=max(1, min(runs, 3)),
-            progressive_mb=4,
-            throttled_mb=1,
-            ladder_seconds=20.0,
-            mp3_seconds=60.0,
-            hls_peers=("ffmpeg",),
-            cpu_seconds=2.0,
-            cpu_rounds=1,
-            dashboard_seconds=1.0,
-            dashboard_runs=1,
-            seeks=max(1, min(runs, 3)),
-            single_connection_cases=False,
-            decode_speed=False,
-            cap=20.0,
-            timeout=60.0,
-            seek_timeout=5.0,
-        )
-    if quick:
-        return Settings(
-            mode="quick",
-            runs=max(1, min(runs, 3)),
-            progressive_mb=50,
-            throttled_mb=8,
-            ladder_seconds=120.0,
-            mp3_seconds=180.0,
-            hls_peers=("ffmpeg",),
-            cpu_seconds=6.0,
-            cpu_rounds=1,
-            dashboard_seconds=3.0,
-            dashboard_runs=1,
-            seeks=max(1, min(runs, 3)),
-            single_connection_cases=False,
-            decode_speed=False,
-            cap=40.0,
-            timeout=90.0,
-            seek_timeout=5.0,
-            total=125.0,
-        )
+    if not (quick or tiny):
+        return _full_settings(runs)
+    settings = Settings(
+        mode="quick",
+        runs=max(1, min(runs, 3)),
+        progressive_mb=50,
+        throttled_mb=8,
+        ladder_seconds=120.0,
+        mp3_seconds=180.0,
+        hls_peers=("ffmpeg",),
+        cpu_seconds=6.0,
+        cpu_rounds=1,
+        dashboard_seconds=3.0,
+        dashboard_runs=1,
+        seeks=max(1, min(runs, 3)),
+        single_connection_cases=False,
+        decode_speed=False,
+        cap=40.0,
+        timeout=90.0,
+        seek_timeout=5.0,
+        total=125.0,
+    )
+    if not tiny:
+        return settings
+    # tiny: the quick run made smaller again (the tests' run), with no overall total
+    return replace(
+        settings,
+        mode="tiny",
+        progressive_mb=4,
+        throttled_mb=1,
+        ladder_seconds=20.0,
+        mp3_seconds=60.0,
+        cpu_seconds=2.0,
+        dashboard_seconds=1.0,
+        cap=20.0,
+        timeout=60.0,
+        total=None,
+    )
+
+
+def _full_settings(runs: int) -> Settings:
     return Settings(
         mode="full",
         runs=runs,
@@ -279,11 +280,20 @@ class Context:
 
     # running
 
+    def run(self, argv: Sequence[str], terminal: bool = False) -> ProcResult:
+        """One successful run of ``argv`` with the run's timeout and environment, its stderr
+        kept in the temp dir; RunFailed otherwise."""
+        return run_process(
+            argv,
+            timeout=self.settings.timeout,
+            env=self.env,
+            stderr_path=self.tmp / "stderr.txt",
+            terminal=terminal,
+        ).check()
+
     def timed(self, argv: list[str], label: str) -> float:
         """Wall seconds of one successful run of ``argv``; RunFailed otherwise."""
-        result = run_process(
-            argv, timeout=self.settings.timeout, env=self.env, stderr_path=self.tmp / "stderr.txt"
-        ).check()
+        result = self.run(argv)
         self.log(f"  {label}: {result.wall:.3f} s")
         return result.wall
 

@@ -23,6 +23,7 @@ from kithara_cli.bench.records import (
     failed_case,
     kithara_fetch,
     ms,
+    rss_records,
     split_peers,
 )
 from kithara_cli.bench.report import Record
@@ -30,7 +31,6 @@ from kithara_cli.bench.runner import (
     RunFailed,
     alternate,
     kithara_argv,
-    run_process,
 )
 from kithara_cli.bench.stats import summarize
 
@@ -138,30 +138,14 @@ def fetch_rss(ctx: Context) -> list[Record]:
         argv = [*kithara_argv(), "fetch", server.url(blob.name), "-o", str(out), "-q", "--force"]
         ctx.log(f"{scenario} [{size_mb} MB]")
         for _ in range(1 if ctx.settings.mode == "full" else 2):
-            result = run_process(
-                argv,
-                timeout=ctx.settings.timeout,
-                env=ctx.env,
-                stderr_path=ctx.tmp / "stderr.txt",
-            ).check()
+            result = ctx.run(argv)
             if out.stat().st_size != size_mb * MB:
                 raise RunFailed(f"kithara wrote {out.stat().st_size} bytes", argv)
             ctx.log(f"  kithara: {result.wall:.2f} s, peak {result.maxrss_mb:.0f} MiB")
             rss.append(result.maxrss_mb)
     ctx.clear_out()
     case = f"{size_mb} MB -c 4"
-    return [
-        derived(scenario, case, "peak_rss", "MiB", "lower", rss, "ru_maxrss (wait4)"),
-        derived(
-            scenario,
-            case,
-            "rss_over_target",
-            "x",
-            "lower",
-            [v / FETCH_RSS_TARGET_MB for v in rss],
-            f"target {FETCH_RSS_TARGET_MB:.0f} MiB",
-        ),
-    ]
+    return rss_records(scenario, case, rss, FETCH_RSS_TARGET_MB, "ru_maxrss (wait4)")
 
 
 # --- HLS fetch ---------------------------------------------------------------------------------
