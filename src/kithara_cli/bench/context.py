@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kithara_cli.bench.peers import Peers
 from kithara_cli.bench.runner import (
@@ -21,6 +21,8 @@ from kithara_cli.bench.runner import (
     child_env,
     run_process,
 )
+
+T = TypeVar("T")
 
 MB = 1_000_000
 TINY_ENV = "KITHARA_BENCH_TINY"
@@ -236,10 +238,18 @@ class Context:
 
     # media
 
+    def once(self, key: str, build: Callable[[], T]) -> T:
+        """``build()``'s value, built on the first call for ``key`` and kept for the run (media
+        files, a measurement several scenarios share)."""
+        if key not in self._media:
+            self._media[key] = build()
+        value: T = self._media[key]
+        return value
+
     def blob(self, megabytes: int) -> Path:
         """A file of random bytes (incompressible, no cache to hit) in this run's temp dir."""
-        key = f"blob-{megabytes}"
-        if key not in self._media:
+
+        def write() -> Path:
             root = self.tmp / "blobs"
             root.mkdir(parents=True, exist_ok=True)
             path = root / f"random-{megabytes}MB.bin"
@@ -250,33 +260,36 @@ class Context:
                     n = min(left, 8 * MB)
                     f.write(rng.randbytes(n))
                     left -= n
-            self._media[key] = path
-        return self._media[key]
+            return path
+
+        return self.once(f"blob-{megabytes}", write)
 
     def ladder(self) -> Any:
         from kithara_cli.media import cached_ladder
 
         seconds = self.settings.ladder_seconds
-        key = f"ladder-{seconds:.0f}"
-        if key not in self._media:
+
+        def build() -> Any:
             name = f"bench-ladder-{seconds:.0f}s-64k-128k-256k-ts-2s"
             t0 = time.monotonic()
-            self._media[key] = cached_ladder(name, seconds, bitrates=LADDER_BITRATES)
+            ladder = cached_ladder(name, seconds, bitrates=LADDER_BITRATES)
             took = time.monotonic() - t0
             if took > 2:
                 self.log(f"built the {seconds:.0f} s HLS ladder in {took:.0f} s (cached now)")
-        return self._media[key]
+            return ladder
+
+        return self.once(f"ladder-{seconds:.0f}", build)
 
     def mp3(self) -> Path:
         from kithara_cli.media import cached, encode_file
 
         seconds = self.settings.mp3_seconds
-        key = f"mp3-{seconds:.0f}"
-        if key not in self._media:
-            name = f"bench-mp3-{seconds:.0f}s-128k"
-            folder = cached(name, lambda d: encode_file(d / "tone.mp3", seconds, "mp3"))
-            self._media[key] = folder / "tone.mp3"
-        return self._media[key]
+        name = f"bench-mp3-{seconds:.0f}s-128k"
+
+        def encode(folder: Path) -> None:
+            encode_file(folder / "tone.mp3", seconds, "mp3")
+
+        return self.once(f"mp3-{seconds:.0f}", lambda: cached(name, encode) / "tone.mp3")
 
     # running
 

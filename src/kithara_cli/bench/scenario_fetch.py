@@ -167,7 +167,8 @@ def hls_floor(latency: float, startup: float) -> float:
 
 def measure_fetch_startup(ctx: Context) -> float:
     """Median wall time of importing what ``kithara fetch`` of HLS imports (no network)."""
-    if "fetch-startup" not in ctx._media:
+
+    def measure() -> float:
         code = (
             "import kithara_cli.cli, kithara_cli.commands.fetch, kithara_cli.commands.fetch_hls, "
             "kithara_cli.dl"
@@ -175,8 +176,9 @@ def measure_fetch_startup(ctx: Context) -> float:
         argv = [sys.executable, "-c", code]
         ctx.timed(argv, "fetch imports (warm-up)")
         values = [ctx.timed(argv, "fetch imports") for _ in range(3)]
-        ctx._media["fetch-startup"] = summarize(values).median
-    return ctx._media["fetch-startup"]
+        return summarize(values).median
+
+    return ctx.once("fetch-startup", measure)
 
 
 def hls_fetch_scenario(ctx: Context) -> list[Record]:
