@@ -209,18 +209,14 @@ def seek_latency(ctx: Context) -> list[Record]:
             )
         )
         records.append(
-            Record(
-                scenario=scenario,
-                case=case,
-                metric="uncached_seeks",
-                unit="count",
-                better="higher",
-                value=float(verified),
-                runs=1,
-                min=float(verified),
-                median=float(verified),
-                max=float(verified),
-                note=f"of {len(latencies)}: the seek had to fetch (what this scenario measures)",
+            derived(
+                scenario,
+                case,
+                "uncached_seeks",
+                "count",
+                "higher",
+                [float(verified)],
+                f"of {len(latencies)}: the seek had to fetch (what this scenario measures)",
             )
         )
     return records
