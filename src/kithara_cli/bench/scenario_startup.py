@@ -15,7 +15,6 @@ from kithara_cli.bench.runner import (
     alternate,
     kithara_argv,
     repeat,
-    run_process,
     time_to_first_stdout_byte,
 )
 
@@ -110,13 +109,7 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
                 play = [*kithara_argv(), "play", url, "--output", "null"]
                 play += [] if ui else ["--no-ui"]
                 play += ["--length", "0.1", "--events", str(events_path)]
-                proc = run_process(
-                    play,
-                    timeout=ctx.settings.timeout,
-                    env=ctx.env,
-                    stderr_path=ctx.tmp / "stderr.txt",
-                    terminal=ui,
-                ).check()
+                proc = ctx.run(play, terminal=ui)
                 first = parse_first_audio(events_path.read_text().splitlines(), proc.started_at)
                 splits.append(first)
                 ctx.log(f"  kithara {case}: first audio {first.ttfa:.3f} s")
@@ -210,9 +203,7 @@ def hls_failover(ctx: Context) -> list[Record]:
             before = top_asked()
             play = [*kithara_argv(), "play", server.url(ladder.master.name), "--output", "null"]
             play += ["--no-ui", "--length", str(seconds), "--events", str(events_path)]
-            proc = run_process(
-                play, timeout=ctx.settings.timeout, env=ctx.env, stderr_path=ctx.tmp / "stderr.txt"
-            ).check()
+            proc = ctx.run(play)
             lines = events_path.read_text().splitlines()
             events = [json.loads(line) for line in lines if line.strip()]
             first = parse_first_audio(lines, proc.started_at).ttfa
