@@ -32,9 +32,8 @@ from kithara_cli.media.ladder import (
     _BLOCK_FRAMES,
     PACKED_AUDIO_BASE_PTS,
     _check_dir,
-    _target_duration,
 )
-from kithara_cli.media.streams import _adts_frames, _playlist_text, _syncsafe
+from kithara_cli.media.streams import _adts_frames, _syncsafe, _vod_playlist
 from kithara_cli.media.tone import DEFAULT_RATE, tone_blocks
 
 OggCodec = Literal["vorbis", "opus"]
@@ -160,14 +159,8 @@ def build_titled_packed_stream(
         seg_starts.append(at)
         at += durations[-1]
         body += [f"#EXTINF:{durations[-1]:.6f},", seg]
-    header = [
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{_target_duration(durations)}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-    ]
     path = out_dir / f"{name}.m3u8"
-    path.write_text(_playlist_text(header, body))
+    path.write_text(_vod_playlist(durations, body))
     return path, seg_starts
 
 
