@@ -239,7 +239,8 @@ class ProgressiveSource(Source):
             # An endless stream: its own peer takes this response over (no Range, no cap).
             self.info = info
             live = LiveStream(self.dl, self.url)
-            live.adopt(cmd, info)
+            handle = self._handle
+            live.adopt(cmd, info, handle.request_id if handle is not None else 0)
             with self._lock:
                 self.live = live
                 self._running = False

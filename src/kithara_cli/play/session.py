@@ -355,6 +355,8 @@ class Player:
         self.snapshot.position = pos
         self.bus.publish(Position(seconds=pos, duration=self.snapshot.duration))
         decoded = self._ring.seconds(self._sink.rate)
+        if self._live is not None:
+            self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
         if self._hls is not None:
             self._hls.set_playhead(pos)
             downloaded = self._hls.buffer_ahead()
