@@ -94,6 +94,18 @@ def open_progressive(
     return Opened(ByteStream(src, name=url), 0.0, progressive=src, hint=hint)
 
 
+def unsized_duration(src: ProgressiveSource, seconds_decoded: float) -> float | None:
+    """A file served with no length, once its body has ended: its length over the byte rate
+    the decoder has shown (exact for CBR, an estimate for VBR). None until both are known."""
+    from kithara_cli.radio.pace import measured_byterate
+
+    total = src.length()
+    if not src.unsized or src.live is not None or total is None:
+        return None
+    rate = measured_byterate(src.read_position, seconds_decoded)
+    return total / rate if rate else None
+
+
 def open_hls(
     dl: Downloader,
     bus: EventBus,

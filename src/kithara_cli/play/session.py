@@ -44,6 +44,7 @@ from kithara_cli.play.opening import (
     open_link_file,
     open_link_url,
     open_progressive,
+    unsized_duration,
 )
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
@@ -357,6 +358,8 @@ class Player:
         decoded = self._ring.seconds(self._sink.rate)
         if self._live is not None:
             self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
+        elif self.snapshot.duration is None and self._progressive is not None:
+            self.snapshot.duration = unsized_duration(self._progressive, pos + decoded)
         if self._hls is not None:
             self._hls.set_playhead(pos)
             downloaded = self._hls.buffer_ahead()
@@ -407,7 +410,8 @@ class Player:
     def seek_to(self, target: float) -> None:
         from kithara_cli.stream import ByteStream
 
-        if self._live is not None:
+        src = self._progressive
+        if self._live is not None or (src is not None and src.live is not None):
             self.bus.publish(Notice(level="info", message="live stream: no seeking"))
             return
         duration = self.snapshot.duration

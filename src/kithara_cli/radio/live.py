@@ -59,6 +59,12 @@ def is_live(info: ResponseInfo) -> bool:
     return info.total_size is None and not info.range_honoured and info.encoding is None
 
 
+def is_icy_answer(info: ResponseInfo) -> bool:
+    """An Icecast/SHOUTcast answer: endless for playback (a body that merely has no length
+    may be a finite file, and is kept as one up to a cap: ``file.source``)."""
+    return station_info(info.icy).is_icy
+
+
 class LiveStream:
     """``stream.Source`` over a live stream's window; see the module docstring."""
 
@@ -128,6 +134,17 @@ class LiveStream:
                     metaint=station.metaint,
                 )
             )
+
+    def continue_body(self, offset: int) -> Callable[[int, bytes], None]:
+        """Take over a body already ``offset`` bytes in (a file with no length past its
+        cap): the window starts there, and the returned sink feeds it."""
+        window = self.window
+        window.start = window.end = window.reader = offset
+        return self._sink_for(None, offset)
+
+    def body_ended(self, outcome: FetchOutcome) -> None:
+        """The body taken over by ``continue_body`` ended (no reconnect: it is not ICY)."""
+        self._on_complete(outcome)
 
     def _sink_for(self, demux: IcyDemux | None, base: int) -> Callable[[int, bytes], None]:
         def sink(_offset: int, data: bytes) -> None:
