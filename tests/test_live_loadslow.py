@@ -161,7 +161,9 @@ def test_slow_radio_shows_loadslow_then_recovers(
     with MediaServer(radio_root) as srv:
         route = srv.add_radio("slow.mp3", station)
         proc = _play(srv, "slow.mp3", ev, 60)
-        time.sleep(1.0)
+        deadline = time.monotonic() + 20
+        while route.bytes_sent == 0 and time.monotonic() < deadline:  # the pump has its pace
+            time.sleep(0.05)
         route.station = dataclasses.replace(station, pace=2.0)  # from the next connection on
         deadline = time.monotonic() + 40
         names: list[str] = []
