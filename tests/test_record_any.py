@@ -14,9 +14,12 @@ import numpy as np
 import pytest
 
 from conftest import KITHARA, run_cli
+from kithara_cli.events import EventBus
 from kithara_cli.media import build_ladder, encode_file
 from kithara_cli.media.analysis import decode_pcm, seconds_heard
+from kithara_cli.play.record import PlayRecording
 from kithara_cli.server import Faults, MediaServer
+from kithara_cli.stream import Source
 from radio_fixtures import read_events
 
 KEY = bytes(range(16))
@@ -162,3 +165,62 @@ def test_ctrl_c_leaves_a_playable_recording(rec_root: Path, tmp_path: Path) -> N
     pcm, rate = decode_pcm(rec)
     assert len(pcm) / rate > 1.5
     assert rec.read_bytes() == (rec_root / "long.mp3").read_bytes()[: rec.stat().st_size]
+
+
+class _Present(Source):
+    """Bytes of which the first ``present`` have arrived (a download under way)."""
+
+    def __init__(self, data: bytes, present: int) -> None:
+        self.data = data
+        self.present = present
+
+    def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
+        if offset >= len(self.data):
+            return 0
+        return min(size, self.present - offset) if offset < self.present else -1
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return self.data[offset : min(offset + size, self.present)]
+
+    def length(self) -> int | None:
+        return len(self.data)
+
+    def reader_moved(self, offset: int) -> None:
+        pass
+
+
+def _read(tap: Source, offset: int, size: int) -> bytes:
+    assert tap.wait_readable(offset, size, 0) > 0
+    return tap.read_at(offset, size)
+
+
+def test_tap_records_each_byte_once_in_order(tmp_path: Path) -> None:
+    """A tail peek, a seek back and a seek forward past what has arrived: the recording is
+    still the file's bytes from its first, each once."""
+    data = np.random.default_rng(3).bytes(10_000)
+    src = _Present(data, 3_000)
+    rec = PlayRecording(tmp_path / "r.bin", EventBus())
+    tap = rec.tap(src)
+    _read(tap, 0, 1000)
+    assert tap.wait_readable(9_872, 128, 0) == -1  # the tail: not there yet, nothing recorded
+    _read(tap, 500, 1000)  # a seek back: only bytes 1000..1500 are new
+    assert rec.recorded_bytes == 1500
+    src.present = 6_000
+    _read(tap, 5_000, 500)  # a seek forward: what arrived in between is recorded first
+    assert rec.recorded_bytes == 5_500
+    src.present = len(data)
+    _read(tap, 9_872, 128)  # a tail peek with everything there: filled up to it
+    _read(tap, 5_500, 10_000)
+    assert tap.wait_readable(len(data), 1, 0) == 0
+    assert not (tmp_path / "r.bin").exists() and (tmp_path / "r.bin.part").exists()
+    assert rec.finish() == [tmp_path / "r.bin", tmp_path / "r.bin.cue"]
+    assert (tmp_path / "r.bin").read_bytes() == data
+    rec.write(b"late")  # a read still in flight after finish: ignored, the file stays whole
+    assert (tmp_path / "r.bin").read_bytes() == data
+
+
+def test_nothing_recorded_leaves_nothing(tmp_path: Path) -> None:
+    rec = PlayRecording(tmp_path / "r.mp3", EventBus())
+    rec.tap(_Present(b"", 0))
+    assert rec.finish() == []
+    assert list(tmp_path.iterdir()) == []
