@@ -209,7 +209,7 @@ def test_loadslow_without_icy_br_uses_the_decoders_rate(
     with MediaServer(radio_root) as srv:
         route = srv.add_radio("nobr.mp3", station)
         route.headers = _without_br(route.headers)  # type: ignore[method-assign]
-        proc = _play(srv, "nobr.mp3", ev, 6)
+        proc = _play(srv, "nobr.mp3", ev, 4)
         _, err = proc.communicate(timeout=40)
     assert proc.returncode == 0, err
     assert [e for e in read_events(ev) if e["event"] == "LoadSlow"], err
