@@ -294,7 +294,8 @@ def play(
         Path | None,
         typer.Option(
             "--record",
-            help="Radio stream: write the audio as it plays to FILE, and its titles to FILE.cue.",
+            help="Write what plays to FILE as it plays (radio audio, a file's bytes, HLS "
+            "segments as fetch writes them), and its titles to FILE.cue.",
             metavar="FILE",
         ),
     ] = None,
