@@ -139,14 +139,18 @@ class Demo:
         return self.profile.phase_at(self.clock() - self.started_at).caption
 
 
-def _ladder_dir() -> Path:
+def demo_ladder_dir() -> Path:
     """The demo's ladder directory: found by a ``stat`` when cached (no PyAV, no numpy),
-    built (seconds, once per user) when not."""
+    built (seconds, once per user; ``scripts/quickstart.sh play`` does it before kithara
+    starts, so the first-audio figure is about playing) when not."""
     from kithara_cli.media.cache import cached_path
 
     found = cached_path(LADDER_NAME)
     if found is not None:
         return found
+    from kithara_cli.ui.console import print_note
+
+    print_note("building the demo's media (a generated HLS ladder): once, a few seconds")
     return Path(demo_ladder_master()).parent
 
 
@@ -239,7 +243,7 @@ def demo_server(profile: DemoProfile) -> Iterator[Demo]:
         starting.stop()
         starting = None
     if starting is None:
-        starting = _Starting(_ladder_dir(), profile)
+        starting = _Starting(demo_ladder_dir(), profile)
     try:
         yield starting.demo
     finally:
