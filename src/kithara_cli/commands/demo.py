@@ -173,6 +173,12 @@ class _Starting:
     """
 
     def __init__(self, root: Path, profile: DemoProfile) -> None:
+        # Loaded on this thread first, not by both at once: the player needs them too, and a
+        # package whose modules import each other, loaded by two threads together, can
+        # deadlock (the server's own modules and aiohttp's are the other thread's alone).
+        import asyncio  # noqa: F401
+        import concurrent.futures  # noqa: F401
+
         self.profile = profile
         self.sock = socket.create_server(("127.0.0.1", 0))
         port = self.sock.getsockname()[1]
@@ -223,11 +229,6 @@ def prestart(profile_name: str) -> None:
 
     root = cached_path(LADDER_NAME)
     if root is not None:
-        # Loaded here, not by both threads at once: the player needs them too, and a package
-        # whose modules import each other, loaded by two threads together, can deadlock.
-        import asyncio  # noqa: F401
-        import concurrent.futures  # noqa: F401
-
         _pending = _Starting(root, profile)
 
 
