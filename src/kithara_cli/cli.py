@@ -305,6 +305,10 @@ def play(
     """Play HLS, progressive audio or radio with a live dashboard. Keys: space, arrows, n/p
     (next/previous in the queue), q."""
     url = urls[0] if urls else None
+    if url is None and not (list_devices or list_outputs or output.strip().lower() == "help"):
+        from kithara_cli.commands.demo import prestart
+
+        prestart(demo_profile)  # its server starts while the player's modules load
     from kithara_cli.commands.play import PlayOptions, run_play
 
     common = common_options(url, network)

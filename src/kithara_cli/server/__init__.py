@@ -2,6 +2,8 @@
 
 ``MediaServer(root).start()`` serves the files under ``root`` from a background thread with its
 own asyncio loop (aiohttp's web server) and returns once it is listening.
+``MediaServer(root, sock=...)`` serves on a socket the caller already listens on: its URL can
+be handed out before the server is up (connections wait in the backlog until then).
 
 It promises:
 
