@@ -165,9 +165,7 @@ def demo_first_audio(ctx: Context, scenario: str) -> list[Record]:
     def demo_ttfa() -> float:
         play = [*kithara_argv(), "play", "--demo", "--output", "null", "--no-ui"]
         play += ["--length", "0.1", "--events", str(events_path)]
-        proc = run_process(
-            play, timeout=ctx.settings.timeout, env=ctx.env, stderr_path=ctx.tmp / "stderr.txt"
-        ).check()
+        proc = ctx.run(play)
         first = parse_first_audio(events_path.read_text().splitlines(), proc.started_at)
         splits.append(first)
         ctx.log(f"  kithara {case}: first audio {first.ttfa:.3f} s")
