@@ -166,6 +166,21 @@ def _adts_frames(data: bytes) -> list[bytes]:
     return frames
 
 
+def _encode_adts(seconds: float, rate: int, bitrate: int) -> list[bytes]:
+    """The test tone as stereo AAC, one ADTS frame (1024 samples) per item."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="adts") as out:
+        stream = out.add_stream("aac", rate=rate, options=aac_options(bitrate))
+        stream.layout = "stereo"
+        stream.bit_rate = bitrate
+        pts = 0
+        for block in tone_blocks(seconds, rate=rate, block_frames=_BLOCK_FRAMES):
+            out.mux(stream.encode(to_frame(block, rate, pts)))
+            pts += block.shape[0]
+        out.mux(stream.encode(None))
+    return _adts_frames(buf.getvalue())
+
+
 def _syncsafe(n: int) -> bytes:
     return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
 
@@ -195,17 +210,7 @@ def build_packed_audio_stream(
     starting at PACKED_AUDIO_BASE_PTS, as Apple's packed-audio streams do.
     """
     out_dir = _check_dir(out_dir)
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="adts") as out:
-        stream = out.add_stream("aac", rate=rate, options=aac_options(bitrate))
-        stream.layout = "stereo"
-        stream.bit_rate = bitrate
-        pts = 0
-        for block in tone_blocks(seconds, rate=rate, block_frames=_BLOCK_FRAMES):
-            out.mux(stream.encode(to_frame(block, rate, pts)))
-            pts += block.shape[0]
-        out.mux(stream.encode(None))
-    frames = _adts_frames(buf.getvalue())
+    frames = _encode_adts(seconds, rate, bitrate)
     per_segment = max(1, round(segment_seconds * rate / 1024))
     starts = list(range(0, len(frames), per_segment))
     if len(starts) > 1 and len(frames) - starts[-1] < per_segment / 2:

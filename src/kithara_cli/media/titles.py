@@ -33,7 +33,7 @@ from kithara_cli.media.ladder import (
     PACKED_AUDIO_BASE_PTS,
     _check_dir,
 )
-from kithara_cli.media.streams import _adts_frames, _syncsafe, _vod_playlist
+from kithara_cli.media.streams import _encode_adts, _syncsafe, _vod_playlist
 from kithara_cli.media.tone import DEFAULT_RATE, tone_blocks
 
 OggCodec = Literal["vorbis", "opus"]
@@ -103,20 +103,6 @@ def id3_title_tag(title: Title | None, artist: str = "", *, pts_90k: int | None 
     if artist:
         frames += _text_frame(b"TPE1", artist)
     return b"ID3\x04\x00\x00" + _syncsafe(len(frames)) + frames
-
-
-def _encode_adts(seconds: float, rate: int, bitrate: int) -> list[bytes]:
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="adts") as out:
-        stream = out.add_stream("aac", rate=rate, options=aac_options(bitrate))
-        stream.layout = "stereo"
-        stream.bit_rate = bitrate
-        pts = 0
-        for block in tone_blocks(seconds, rate=rate, block_frames=_BLOCK_FRAMES):
-            out.mux(stream.encode(to_frame(block, rate, pts)))
-            pts += block.shape[0]
-        out.mux(stream.encode(None))
-    return _adts_frames(buf.getvalue())
 
 
 def build_titled_packed_stream(

@@ -12,12 +12,11 @@ table), not by any decoder.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
-from aiohttp import HttpVersion10, web
+from aiohttp import web
 
-from kithara_cli.server.radio import RadioRoute, Station, _Broadcast, _cut
+from kithara_cli.server.radio import RadioRoute, Station, _Broadcast
 
 BOS = 0x02
 NO_GRANULE = (1 << 64) - 1  # a page on which no packet ends
@@ -110,13 +109,4 @@ class OggMount(RadioRoute):
         cut = st.drop_times is None or self.cuts < st.drop_times
         broadcast = _OggBroadcast(st, self.live_offset(), self.pages)
         self.starts.append(broadcast.audio_pos)
-        request._version = HttpVersion10  # close-delimited, not chunked, as Icecast answers
-        resp = web.StreamResponse(status=200, headers=self.headers(False))
-        resp.force_close()
-        await resp.prepare(request)
-        if request.method == "HEAD":
-            return resp
-        with contextlib.suppress(ConnectionError):
-            if await self._pump(broadcast, resp.write, cut):
-                await _cut(request.transport, reset=st.drop_reset)
-        return resp
+        return await self._serve_http(request, broadcast, self.headers(False), cut)

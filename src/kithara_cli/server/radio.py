@@ -161,15 +161,25 @@ class RadioRoute:
         self.starts.append(broadcast.audio_pos)
         if st.icy_status:
             return await self._serve_icy(request, broadcast, cut)
-        request._version = HttpVersion10  # close-delimited, not chunked, as Icecast answers
-        resp = web.StreamResponse(status=200, headers=self.headers(with_meta))
+        return await self._serve_http(request, broadcast, self.headers(with_meta), cut)
+
+    async def _serve_http(
+        self,
+        request: web.BaseRequest,
+        broadcast: _Broadcast,
+        headers: list[tuple[str, str]],
+        cut: bool,
+    ) -> web.StreamResponse:
+        """A 200 with ``headers``, close-delimited as Icecast answers, then the broadcast."""
+        request._version = HttpVersion10  # close-delimited, not chunked
+        resp = web.StreamResponse(status=200, headers=headers)
         resp.force_close()
         await resp.prepare(request)
         if request.method == "HEAD":
             return resp
         with contextlib.suppress(ConnectionError):
             if await self._pump(broadcast, resp.write, cut):
-                await _cut(request.transport, reset=st.drop_reset)
+                await _cut(request.transport, reset=self.station.drop_reset)
         return resp
 
     async def _serve_icy(
