@@ -25,8 +25,10 @@ Promises:
   accepted: equal bandwidths (or none, all clamped to one rate) make one rung per rate, the main
   family's variant first, then the first listed; no rule divides by a rate difference of zero.
 * Hysteresis: no switch up below ``AbrConfig.up_min_buffer_s`` of buffer, no switch down (nor
-  an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` between
-  switches, except a down-switch below ``emergency_buffer_s`` and an abandon.
+  an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` (5 s, from
+  the QoE's switch cost) between switches, except a down-switch below ``emergency_buffer_s``
+  (the throughput rule's zone, 6 s) and an abandon. An up-switch below ``well_buffered_s``
+  goes in one step to the rung the fast average carries (not one rung per segment).
 * The estimator is a time-weighted dual EWMA of body throughput (TTFB taken out) in which
   each segment fetched weighs at least its media duration (the long average stays purely
   time-weighted), ignores fetches under 4 kB, is trusted after 64 kB and uses a conservative

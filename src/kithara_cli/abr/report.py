@@ -181,7 +181,9 @@ def _mean(rows: Sequence[AbrResult], profile: str, kind: str) -> AbrResult:
         kind=kind,
         algorithm=rows[0].algorithm,
         seed=None,
-        segments=sum(r.segments for r in rows),
+        # a mean over seeds is one session: its segment count is a session's, like its
+        # switches (summed, switches per 100 segments came out seeds-times too low)
+        segments=round(statistics.fmean(r.segments for r in rows)),
         category=rows[0].category,
         split=rows[0].split,
         **values,
