@@ -18,7 +18,7 @@ import statistics
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from kithara_cli.abr.algorithms import ALGORITHMS
@@ -113,18 +113,9 @@ def run_one(
         kind=trace.kind,
         algorithm=algorithm,
         seed=config.seed,
-        startup_delay_s=m.startup_delay_s,
-        rebuffer_count=m.rebuffer_count,
-        rebuffer_s=m.rebuffer_s,
-        bitrate_bps=m.bitrate_bps,
-        switches=m.switches,
-        utilisation=m.utilisation,
-        wasted_bytes=m.wasted_bytes,
-        qoe=m.qoe,
-        qoe_total=m.qoe_total,
-        segments=m.segments,
         category=trace.category,
         split=trace.split,
+        **asdict(m),  # every metric is a field of AbrResult under the same name
     )
 
 
