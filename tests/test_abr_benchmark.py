@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -30,10 +31,11 @@ from kithara_cli.abr.report import (
     QUICK_TRACES,
     AbrResult,
     check_targets,
+    gap_distribution,
     group_summary,
     run_abr_benchmark,
 )
-from kithara_cli.abr.tables import abr_table, group_tables, markdown_tables
+from kithara_cli.abr.tables import abr_table, gap_table, group_tables, markdown_tables
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -154,6 +156,43 @@ def test_group_metrics_are_consistent(results: list[AbrResult]) -> None:
         assert 32 <= g.bitrate_kbps <= 256
     fixed = {g.group: g for g in group_summary(results) if g.algorithm == "fixed-lowest"}
     assert all(g.switches_per_100 == 0 and g.bitrate_kbps == 32 for g in fixed.values())
+
+
+def test_switches_per_100_segments_of_a_multi_seed_group_is_the_per_session_rate(
+    results: list[AbrResult],
+) -> None:
+    """The synthetic group averages each profile over its seeds: per 100 segments must come
+    out as the sessions' own rate, not divided by the number of seeds."""
+    for alg in (KITHARA, "throughput", "bba"):
+        runs = [r for r in results if r.kind == "synthetic" and r.algorithm == alg]
+        assert len({r.seed for r in runs}) == len(QUICK_SEEDS) > 1
+        profiles = {r.profile for r in runs}
+        per_profile = [
+            statistics.fmean(r.switches for r in runs if r.profile == p) for p in profiles
+        ]
+        segments = [statistics.fmean(r.segments for r in runs if r.profile == p) for p in profiles]
+        expected = 100 * sum(per_profile) / sum(segments)
+        (row,) = [
+            g for g in group_summary(results) if g.group == "synthetic" and g.algorithm == alg
+        ]
+        assert row.switches_per_100 == pytest.approx(expected, rel=0.01)
+
+
+def test_gap_distribution_agrees_with_the_near_best_share(results: list[AbrResult]) -> None:
+    """The first bin of the gap distribution is the "best or within 2 %" share; the bins
+    cover every trace; the median miss is above 2 % (or absent when nothing misses)."""
+    near = {(g.group, g.algorithm): g.near_best for g in group_summary(results)}
+    for group in ("dev/all", "validation/all"):
+        rows = gap_distribution(results, group)
+        assert {r.algorithm for r in rows} >= {KITHARA, "bba", "robust-mpc"}
+        for r in rows:
+            assert sum(r.shares) == pytest.approx(1.0)
+            assert r.shares[0] == pytest.approx(near[(group, r.algorithm)])
+            assert (r.median_miss is None) == (r.shares[0] == pytest.approx(1.0))
+            assert r.median_miss is None or r.median_miss > 0.02
+    console = Console(width=240, record=True)
+    console.print(gap_table(gap_distribution(results, "validation/all")))
+    assert "median gap of the misses" in console.export_text()
 
 
 def test_tables_render(results: list[AbrResult]) -> None:

@@ -113,7 +113,9 @@ def test_no_switch_down_while_well_buffered() -> None:
 
 
 def test_minimum_interval_between_switches_except_in_an_emergency() -> None:
-    cfg = AbrConfig()
+    # the emergency zone below the throughput rule's (the default is all of it), so that a
+    # throughput-rule down-switch at 5 s of buffer is one the interval holds
+    cfg = AbrConfig(emergency_buffer_s=4.0)
     ctl = AbrController(LADDER, config=cfg)
     ctl.choose(0.0, now=0.0)
     now = feed(ctl, 100_000, 10, now=1.0)
@@ -340,3 +342,33 @@ def test_a_variant_whose_segment_failed_sits_out_then_comes_back() -> None:
     feed(ctl, 3_000_000, 20, now=back - 20, rid0=3000)
     assert ctl.excluded(back + 5) == []
     assert ctl.choose(20.0, back + 5).to_variant == TOP
+
+
+def test_after_the_link_improves_the_climb_is_one_switch_not_one_per_rung() -> None:
+    """The estimate (min of fast and slow) rises slowly by design; judged by it, a link that
+    went from 20 to 400 kbit/s would be climbed one rung per segment, a switch each. Below
+    ``well_buffered_s`` an up-switch is judged by the fast average: the rung it heads for, in
+    one switch. Well buffered, the buffer drives the ups and the fast average is not used
+    (it would chase each high phase of an oscillating link)."""
+    cfg = AbrConfig()
+    picks = {}
+    for buffer_s in (cfg.up_min_buffer_s + 1, cfg.well_buffered_s + 1):
+        ctl = AbrController(LADDER, config=cfg)
+        ctl.choose(0.0, now=0.0)
+        now = feed(ctl, 20_000, 10, now=1.0)
+        assert ctl.choose(2.0, now).to_variant == 0
+        now = feed(ctl, 400_000, 3, now=now + 1, rid0=3000)
+        slow_pick = max(
+            (
+                v.index
+                for v in LADDER
+                if v.bandwidth <= ctl.estimator.estimate_bps() * cfg.up_safety
+            ),
+            default=0,
+        )
+        up = ctl.choose(buffer_s, now + 10)
+        picks[buffer_s] = up.to_variant
+        assert up.switched and up.reason == "throughput"
+        assert up.to_variant >= slow_pick
+    assert picks[cfg.up_min_buffer_s + 1] == 3  # 0 -> 3 at once: 0.7 x the fast average
+    assert picks[cfg.well_buffered_s + 1] == 2  # the slow estimate's pick

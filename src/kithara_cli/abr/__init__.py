@@ -25,8 +25,10 @@ Promises:
   accepted: equal bandwidths (or none, all clamped to one rate) make one rung per rate, the main
   family's variant first, then the first listed; no rule divides by a rate difference of zero.
 * Hysteresis: no switch up below ``AbrConfig.up_min_buffer_s`` of buffer, no switch down (nor
-  an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` between
-  switches, except a down-switch below ``emergency_buffer_s`` and an abandon.
+  an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` (5 s, from
+  the QoE's switch cost) between switches, except a down-switch below ``emergency_buffer_s``
+  (the throughput rule's zone, 6 s) and an abandon. An up-switch below ``well_buffered_s``
+  goes in one step to the rung the fast average carries (not one rung per segment).
 * The estimator is a time-weighted dual EWMA of body throughput (TTFB taken out) in which
   each segment fetched weighs at least its media duration (the long average stays purely
   time-weighted), ignores fetches under 4 kB, is trusted after 64 kB and uses a conservative
@@ -43,7 +45,8 @@ no sockets), ``profiles`` (seeded synthetic profiles and the 102 real traces shi
 ``traces/``, with their dev / validation split), ``baselines`` (fixed lowest/highest, hls.js's
 throughput rule, BBA-0, the Rust kithara controller), ``sabre_rules`` (BOLA-E, DYNAMIC),
 ``mpc`` (robustMPC), ``algorithms`` (all of them by name), ``qoe``, ``report``
-(``run_abr_benchmark``, ``group_summary`` per trace class, ``check_targets``; run it with
+(``run_abr_benchmark``, ``group_summary`` per trace class, ``gap_distribution`` (how far from
+the best, trace by trace), ``check_targets``; run it with
 ``python -m kithara_cli.abr.report``) and ``tables``. Only ``profiles`` reads files: the
 traces, when asked.
 """

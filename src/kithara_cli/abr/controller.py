@@ -16,9 +16,15 @@ The auto rule, in short (seconds are seconds of media buffered ahead):
   estimate; it goes up past what the long average throughput sustains only when the buffer
   pays for a worthwhile excursion (or is full: the player idles, bandwidth goes spare), and
   does not go down from a rung the long average sustains;
+* going up below ``well_buffered_s``, the throughput rule judges by the fast average when it
+  is above the estimate: after the link improves it names the rung in one switch where the
+  slowly rising estimate would climb one rung per segment; BOLA goes up on buffer grounds only
+  to rungs both the long average and the current estimate sustain (or as a paid excursion);
 * hysteresis: no switch up below ``up_min_buffer_s``, no switch down at or above
-  ``well_buffered_s``, at least ``min_switch_interval_s`` between switches (a down-switch below
-  ``emergency_buffer_s`` and an abandon ignore the interval: a rebuffer costs more than a switch);
+  ``well_buffered_s``, at least ``min_switch_interval_s`` between switches (5 s: a switch costs
+  as much as one segment's quality step, a move up and back pays off only after more than two
+  segments); a down-switch below ``emergency_buffer_s`` (the throughput rule's zone) and an
+  abandon ignore the interval: a rebuffer costs more than a switch;
 * a slow fetch (LoadSlow, or projected by its own rate to finish after the buffer runs dry):
   abandon it when a lower variant's whole segment would land sooner, else decide again for the
   next segments with the fetch's rate as the estimate (one rung down at a time).
@@ -254,12 +260,12 @@ class AbrController:
         measured = self.estimator.measured_bps()
         playing = self._segments_done > 0
         for pos in range(len(self._allowed) - 1, 0, -1):
+            up = prev_pos is not None and pos > prev_pos
+            factor = cfg.up_safety if up else cfg.safety
             if prev_pos is None:
                 factor = cfg.startup_safety
-            else:
-                factor = cfg.up_safety if pos > prev_pos else cfg.safety
             bw = self._bandwidths[pos]
-            if bw > est * factor:
+            if bw > (self._up_estimate(est, buffer_s) if up else est) * factor:
                 continue
             if playing:
                 fetch_s = ttfb + bw * self.segment_duration / max(est, 1.0)
@@ -280,6 +286,18 @@ class AbrController:
                         continue
             return pos
         return 0
+
+    def _up_estimate(self, est: float, buffer_s: float) -> float:
+        """The rate an up-switch is judged by: below ``well_buffered_s`` and once trusted, the
+        fast average when it is above ``est`` (the min of fast and slow, which rises slowly by
+        design). After the link improves, the slow average would walk the choice up one rung
+        per segment, a switch each; the fast one names the rung it is heading for, reached in
+        one switch. Well buffered, the buffer (BOLA) drives the ups: the fast average would
+        chase every high phase of an oscillating link. The up margin and the buffer guard
+        (``up_min_buffer_s``) still apply."""
+        if not self.estimator.trusted() or buffer_s >= self.config.well_buffered_s:
+            return est
+        return max(est, self.estimator.fast_bps())
 
     def _auto_target(
         self, est: float, buffer_s: float, now: float, guard_buffer_s: float | None = None
@@ -339,7 +357,9 @@ class AbrController:
             return True
         long_bps = max(self.estimator.long_bps(), 1.0)
         bw = self._bandwidths[pos]
-        if bw <= long_bps * cfg.sustain_factor:
+        # sustainable on average, and not in a dip right now: the long average lags a
+        # collapse by a minute, going up into one only to abandon the next fetch costs two
+        if bw <= min(long_bps, self.estimator.estimate_bps()) * cfg.sustain_factor:
             return True
         # how fast the buffer would drain there, judged by a pessimistic recent rate: the
         # long average hides the slow stretches that end an excursion early

@@ -42,7 +42,7 @@ class AbrConfig:
     throughput_below_s: float = 6.0  # throughput rule below, BOLA above
     bola_low_s: float = 6.0  # BOLA picks the lowest variant below this buffer
     bola_high_s: float = 14.0  # ... and the highest from this buffer up
-    bola_band_s: float = 2.0  # hysteresis around each BOLA switch point
+    bola_band_s: float = 3.0  # hysteresis around each BOLA switch point
     bola_down_step: int = 1  # rungs BOLA may step down at once
     # BOLA may switch up to a rung over sustain_factor x the long average throughput only if
     # the buffer lasts this many segments there before it would switch back down.
@@ -52,8 +52,13 @@ class AbrConfig:
     full_buffer_s: float = 28.0
     up_min_buffer_s: float = 8.0  # no switch up below
     well_buffered_s: float = 12.0  # no switch down at or above
-    min_switch_interval_s: float = 2.0
-    emergency_buffer_s: float = 4.0  # down-switches below this ignore the interval
+    # A switch costs |ln(b_new / b_old)|, as much as one segment at the higher rung gains over
+    # the lower: a move up and back pays off only after more than two segments at the new
+    # rung, so at least this long (2.5 segments of 2 s) between switches...
+    min_switch_interval_s: float = 5.0
+    # ... except a down-switch in the throughput rule's zone (a rebuffer costs more than a
+    # switch) and an abandon.
+    emergency_buffer_s: float = 6.0
     # In-flight rule: trust a fetch's own rate after this much body time.
     abandon_min_body_s: float = 0.4
     rate_window_s: float = 1.0  # ... measured over the last this many seconds

@@ -96,6 +96,24 @@ class _SabreRule(_Base):
     def pick(self, buffer_s: float, now: float) -> int:
         raise NotImplementedError
 
+    def abandon_target(self, buffer_s: float, now: float) -> tuple[int, int] | None:
+        """(request, rung) to abandon the fetch under way for, or None (sabre's
+        check_abandon); each rule has its own."""
+        return None
+
+    def report_abandon(self, to: int, level: float) -> None:
+        """What the rule updates when it abandons (BOLA-E: its placeholder)."""
+
+    def check_in_flight(self, buffer_s: float, now: float) -> Decision | None:
+        found = self.abandon_target(buffer_s, now)
+        if found is None:
+            return None
+        rid, to = found
+        self.report_abandon(to, buffer_s)
+        self.fetches.pop(rid, None)
+        self.estimator.forget(rid)
+        return self.decide(to, "abandon", buffer_s, now, abandon_request=rid)
+
     def choose(self, buffer_s: float, now: float) -> Decision:
         self.flush_reports(buffer_s, now, self.segments_done > 0)
         if self.current is None:
@@ -224,16 +242,6 @@ class BolaE(_SabreRule):
                 score, to = other_score, q
         return None if to is None else (rid, to)
 
-    def check_in_flight(self, buffer_s: float, now: float) -> Decision | None:
-        found = self.abandon_target(buffer_s, now)
-        if found is None:
-            return None
-        rid, to = found
-        self.report_abandon(to, buffer_s)
-        self.fetches.pop(rid, None)
-        self.estimator.forget(rid)
-        return self.decide(to, "abandon", buffer_s, now, abandon_request=rid)
-
 
 class DashThroughput(_SabreRule):
     """sabre's ThroughputRule (dash.js's): 0.9 x the estimate, the insufficient buffer rule,
@@ -276,15 +284,6 @@ class DashThroughput(_SabreRule):
         if q >= pos or size * self.bw[q] / self.bw[pos] >= left:
             return None
         return rid, q
-
-    def check_in_flight(self, buffer_s: float, now: float) -> Decision | None:
-        found = self.abandon_target(buffer_s, now)
-        if found is None:
-            return None
-        rid, to = found
-        self.fetches.pop(rid, None)
-        self.estimator.forget(rid)
-        return self.decide(to, "abandon", buffer_s, now, abandon_request=rid)
 
 
 class Dynamic(_Base):
@@ -334,8 +333,7 @@ class Dynamic(_Base):
         if found is None:
             return None
         rid, to = found
-        if rule is self.bola:
-            self.bola.report_abandon(to, buffer_s)
+        rule.report_abandon(to, buffer_s)
         for r in (self, self.bola, self.tput):
             r.fetches.pop(rid, None)
             r.estimator.forget(rid)

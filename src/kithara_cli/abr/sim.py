@@ -163,6 +163,9 @@ def simulate(
             flow_start = t0 + ttfb
             bits0 = net.bits_until(flow_start)
             finish = net.time_when(bits0 + size * 8.0)
+            first_byte_event = FirstByte(
+                request_id=rid, ttfb=ttfb, status=200, partial=False, total=size, ts=flow_start
+            )
             first_byte = False
             slow_sent = False
             done = 0
@@ -172,16 +175,7 @@ def simulate(
                 advance(poll)
                 if not first_byte and poll >= flow_start:
                     first_byte = True
-                    algorithm.on_event(
-                        FirstByte(
-                            request_id=rid,
-                            ttfb=ttfb,
-                            status=200,
-                            partial=False,
-                            total=size,
-                            ts=flow_start,
-                        )
-                    )
+                    algorithm.on_event(first_byte_event)
                 if first_byte:
                     now_done = min(int((net.bits_until(poll) - bits0) / 8.0), size)
                     if now_done > done:  # like the downloader: progress only while bytes flow
@@ -220,16 +214,7 @@ def simulate(
                 continue
             advance(finish)
             if not first_byte:
-                algorithm.on_event(
-                    FirstByte(
-                        request_id=rid,
-                        ttfb=ttfb,
-                        status=200,
-                        partial=False,
-                        total=size,
-                        ts=flow_start,
-                    )
-                )
+                algorithm.on_event(first_byte_event)
             body = max(finish - flow_start, 1e-9)
             algorithm.on_event(
                 RequestCompleted(

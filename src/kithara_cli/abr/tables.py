@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 
 from rich.table import Table
 
 from kithara_cli.abr.algorithms import ALGORITHMS
 from kithara_cli.abr.profiles import ORIGINAL_TRACES, SYNTHETIC_PROFILES
-from kithara_cli.abr.report import TRACES_MEAN, AbrResult, GroupRow, group_summary, summarize
+from kithara_cli.abr.report import (
+    GAP_BINS,
+    TRACES_MEAN,
+    AbrResult,
+    GapRow,
+    GroupRow,
+    group_summary,
+    summarize,
+)
 
 # (title, value, format, higher is better)
 METRICS: tuple[tuple[str, Callable[[GroupRow], float], str, bool], ...] = (
@@ -78,6 +87,23 @@ def group_tables(results: Sequence[AbrResult]) -> list[Table]:
             table.add_row(group, str(n), *_row_texts(vals, fmt, higher))
         tables.append(table)
     return tables
+
+
+def gap_table(rows: Sequence[GapRow]) -> Table:
+    """How far from the best each algorithm is, trace by trace (see ``gap_distribution``)."""
+    group = rows[0].group if rows else ""
+    n = rows[0].profiles if rows else 0
+    table = Table(title=f"ABR gap to the best per trace, {group} (n={n}): share of traces")
+    table.add_column("algorithm")
+    edges = [0.0, *GAP_BINS]
+    for lo, hi in itertools.pairwise(edges):
+        table.add_column(f"<= {hi:.0%}" if lo == 0 else f"{lo:.0%}-{hi:.0%}", justify="right")
+    table.add_column(f"> {GAP_BINS[-1]:.0%}", justify="right")
+    table.add_column("median gap of the misses", justify="right")
+    for row in rows:
+        miss = "-" if row.median_miss is None else f"{row.median_miss:.1%}"
+        table.add_row(row.algorithm, *(f"{s:.0%}" for s in row.shares), miss)
+    return table
 
 
 def markdown_tables(results: Sequence[AbrResult], groups: Sequence[str] | None = None) -> str:
