@@ -4,7 +4,6 @@ window against the loopback server (real fetches, real answers in its inbox)."""
 
 from __future__ import annotations
 
-import queue
 import random
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.playlist import parse_playlist
 from kithara_cli.hls.scheduler import (
     Ask,
-    Message,
     SegmentDone,
     SegmentFetcher,
     SegmentWindow,
@@ -166,10 +164,10 @@ def test_fill_keeps_the_window_and_asks_for_the_position_first(
             enqueued.append(event)
 
     bus.subscribe(record)
-    inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
     with MediaServer(root) as server, Downloader(bus, max_concurrent=2) as dl:
         segs: list[Segment] = list(_playlist(server).segments)
-        fetcher = SegmentFetcher(dl, inbox, WindowPolicy.for_fetch(2))
+        fetcher = SegmentFetcher(dl, WindowPolicy.for_fetch(2))
+        inbox = fetcher.inbox
         window = SegmentWindow()
         fetcher.fill(window, 0, COUNT, lambda i: Ask(segs[i]))
         assert sorted(window.in_flight) == [0, 1, 2, 3] and window.frontier == 4
@@ -196,14 +194,14 @@ def test_an_abandoned_dropped_or_older_runs_answer_is_not_taken(
     segments: tuple[Path, dict[str, bytes]],
 ) -> None:
     root, _ = segments
-    inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
     noted: list[tuple[int, int]] = []
     with MediaServer(root) as server, Downloader(EventBus(), max_concurrent=4) as dl:
         server.set_faults("s*.ts", Faults(latency=5.0))  # in flight long enough to cancel
         segs = list(_playlist(server).segments)
         fetcher = SegmentFetcher(
-            dl, inbox, WindowPolicy.for_play(3, 30.0), on_request=lambda r, v: noted.append((r, v))
+            dl, WindowPolicy.for_play(3, 30.0), on_request=lambda r, v: noted.append((r, v))
         )
+        inbox = fetcher.inbox
         window = SegmentWindow(start=0, epoch=7)
         fetcher.fill(window, 0, COUNT, lambda i: Ask(segs[i], variant=1))
         assert sorted(window.in_flight) == [0, 1, 2]
@@ -227,7 +225,7 @@ def test_an_init_section_is_fetched_once(segments: tuple[Path, dict[str, bytes]]
     """A switch back to a variant whose init was already fetched costs no request."""
     root, _ = segments
     with MediaServer(root) as server, Downloader(EventBus()) as dl:
-        fetcher = SegmentFetcher(dl, queue.SimpleQueue(), WindowPolicy.for_fetch(2))
+        fetcher = SegmentFetcher(dl, WindowPolicy.for_fetch(2))
         init = InitSection(server.url("init.mp4"), None)
         assert fetcher.init_bytes(init) == fetcher.init_bytes(init) == b"init" * 50
         assert len(server.stats.requests("init.mp4")) == 1

@@ -164,7 +164,8 @@ class SegmentWindow:
 
 
 class SegmentFetcher:
-    """Submits segment fetches to the downloader and posts each outcome to ``inbox``.
+    """Submits segment fetches to the downloader and posts each outcome to its ``inbox``,
+    which the consumer's loop reads (``next_message``).
 
     Keys are fetched once per URI before their segments land (``keys``); a byterange is
     asked as a Range; a body is collected in memory up to ``MAX_SEGMENT_BYTES``; an init
@@ -177,7 +178,6 @@ class SegmentFetcher:
     def __init__(
         self,
         downloader: Downloader,
-        inbox: queue.SimpleQueue[Message],
         policy: WindowPolicy,
         *,
         live: bool = False,
@@ -186,11 +186,24 @@ class SegmentFetcher:
         self.dl = downloader
         self.bus = downloader.bus
         self.keys = KeyStore(downloader)
-        self.inbox = inbox
+        self.inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()  # put: C, no Condition
         self.policy = policy
         self.live = live
         self.on_request = on_request
         self._init_cache: dict[InitSection, bytes] = {}
+
+    # --- the inbox ---------------------------------------------------------------------------
+
+    def next_message(self, timeout: float) -> Message | None:
+        """The next message for the consumer's loop; None when none came within ``timeout``."""
+        try:
+            return self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def wake(self) -> None:
+        """Have the consumer's loop look again now (a seek, playback started)."""
+        self.inbox.put(Wake())
 
     # --- the playlist worker's feed (its thread) --------------------------------------------
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -45,12 +44,10 @@ from kithara_cli.hls.run import _Placed, _Run, _RunPart
 from kithara_cli.hls.scheduler import (
     Ask,
     FeedFailed,
-    Message,
     SegmentDone,
     SegmentFetcher,
     SegmentsAdded,
     SegmentWindow,
-    Wake,
     check_encryption,
 )
 from kithara_cli.hls.sniff import container_of
@@ -97,10 +94,8 @@ class HlsSource(VariantPicking, Source):
         self.clock = clock
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._fetcher = SegmentFetcher(
             downloader,
-            self._inbox,
             WindowPolicy.for_play(prefetch, max_ahead),
             on_request=controller.note_segment_request,  # the ABR measures each one
         )
@@ -172,7 +167,7 @@ class HlsSource(VariantPicking, Source):
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="kithara-hls", daemon=True)
             self._thread.start()
-        self._inbox.put(Wake())
+        self._fetcher.wake()
         return ref.starts[index]
 
     def _start_live(self, variant: int) -> None:
@@ -255,7 +250,7 @@ class HlsSource(VariantPicking, Source):
     def playback_started(self) -> None:
         """Lift the start-up prefetch limit."""
         self._started = True
-        self._inbox.put(Wake())
+        self._fetcher.wake()
 
     def buffered_until(self) -> float:
         run = self._run
@@ -280,10 +275,7 @@ class HlsSource(VariantPicking, Source):
 
     def _loop(self) -> None:
         while not self._closed:
-            try:
-                msg = self._inbox.get(timeout=0.1)
-            except queue.Empty:
-                msg = None
+            msg = self._fetcher.next_message(0.1)
             run = self._run
             if run is None:
                 continue

@@ -8,7 +8,6 @@ messages; the playback source is the other.
 from __future__ import annotations
 
 import os
-import queue
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -91,10 +90,7 @@ class HlsWriter:
         self.duration_limit = duration_limit
         self._segments: list[Segment] = list(media.segments[first_index:])
         self._ended = not live
-        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()  # put: C, no Condition
-        self._fetcher = SegmentFetcher(
-            downloader, self._inbox, WindowPolicy.for_fetch(in_flight), live=live
-        )
+        self._fetcher = SegmentFetcher(downloader, WindowPolicy.for_fetch(in_flight), live=live)
         self.feed = self._fetcher  # where a live playlist's follower hands new segments
         self.keys = self._fetcher.keys
         self._window = SegmentWindow()
@@ -132,9 +128,8 @@ class HlsWriter:
                 self._fetcher.fill(self._window, next_write, total, self._ask)
                 if next_write >= total and self._ended:
                     break
-                try:
-                    msg = self._inbox.get(timeout=0.25)
-                except queue.Empty:
+                msg = self._fetcher.next_message(0.25)
+                if msg is None:
                     continue
                 self._take(msg, ready)
                 while next_write in ready and not (
