@@ -206,7 +206,7 @@ def test_an_abandoned_dropped_or_older_runs_answer_is_not_taken(
         fetcher.fill(window, 0, COUNT, lambda i: Ask(segs[i], variant=1))
         assert sorted(window.in_flight) == [0, 1, 2]
         assert [v for _, v in noted] == [1, 1, 1]  # the ABR is told of each request
-        rid = window.in_flight[1].handle.request_id
+        rid = window.in_flight[1].request_id
         assert window.abandon(rid) == 1 and window.abandon(rid) is None
         window.drop(2, "skipped")
         assert sorted(window.in_flight) == [0]

@@ -107,12 +107,6 @@ class Ask:
         return f"segment {seq}" if self.variant < 0 else f"segment {seq} v{self.variant}"
 
 
-@dataclass(frozen=True)
-class InFlight:
-    handle: FetchHandle
-    variant: int
-
-
 class SegmentWindow:
     """One consumer's window: how far it has submitted (``frontier``) and what is in flight.
     A fetch has one; playback one per run (``epoch``: a seek starts a new one)."""
@@ -120,7 +114,7 @@ class SegmentWindow:
     def __init__(self, start: int = 0, epoch: int = 0) -> None:
         self.epoch = epoch
         self.frontier = start
-        self.in_flight: dict[int, InFlight] = {}
+        self.in_flight: dict[int, FetchHandle] = {}  # index -> its fetch under way
 
     def take(self, msg: SegmentDone) -> bool:
         """True when ``msg`` answers the fetch this window has in flight for its index (not
@@ -128,30 +122,30 @@ class SegmentWindow:
         if msg.epoch != self.epoch:
             return False
         current = self.in_flight.get(msg.index)
-        if current is None or current.handle.request_id != msg.outcome.request_id:
+        if current is None or current.request_id != msg.outcome.request_id:
             return False
         del self.in_flight[msg.index]
         return True
 
     def drop(self, index: int, reason: str) -> None:
         """Cancel what is in flight for ``index`` (its answer will not be taken)."""
-        entry = self.in_flight.pop(index, None)
-        if entry is not None:
-            entry.handle.cancel(reason)
+        handle = self.in_flight.pop(index, None)
+        if handle is not None:
+            handle.cancel(reason)
 
     def abandon(self, request_id: int) -> int | None:
         """Cancel the fetch ``request_id`` (the ABR found it too slow); its index, to ask again."""
-        for index, entry in list(self.in_flight.items()):
-            if entry.handle.request_id == request_id:
+        for index, handle in list(self.in_flight.items()):
+            if handle.request_id == request_id:
                 del self.in_flight[index]
-                entry.handle.cancel("abandon")
+                handle.cancel("abandon")
                 return index
         return None
 
     def cancel_all(self, reason: str, *, wait: float | None = None) -> None:
         """Cancel everything in flight; ``wait``: then wait up to that long for each to end.
         Safe from another thread (a seek retires a run): it works on a snapshot."""
-        handles = [entry.handle for entry in list(self.in_flight.values())]
+        handles = list(self.in_flight.values())
         for h in handles:
             h.cancel(reason)
         if wait is None:
@@ -267,7 +261,7 @@ class SegmentFetcher:
                 cache="none" if self.live else "immutable",
             )
         )
-        window.in_flight[index] = InFlight(handle, variant)
+        window.in_flight[index] = handle
         if self.on_request is not None:
             self.on_request(handle.request_id, variant)
 
