@@ -111,7 +111,7 @@ class HlsWriter:
             raise OutputError(f"cannot write {self.part}: {exc.strerror}") from exc
         out.seek(written_bytes)
         out.truncate()
-        self._window.frontier = next_write
+        self._window = SegmentWindow(start=next_write)  # resumed: from the first unwritten
         ready: dict[int, bytes | bytearray | KitharaError] = {}
         gaps: list[int] = []
         first_gap_error: KitharaError | None = None
