@@ -50,6 +50,9 @@ fi
 
 case "$what" in
   play)
+    # The demo's media (a generated HLS ladder: ~5-15 s of encoding, the first time only) is
+    # built here with the rest of the set-up, not inside kithara's first-audio figure.
+    .venv/bin/python -c 'from kithara_cli.commands.demo import demo_ladder_dir; demo_ladder_dir()'
     exec .venv/bin/kithara play --demo "$@"
     ;;
   test)

@@ -11,43 +11,21 @@ them, ~8 ms of every start-up). Evaluated where they are defined, they cost noth
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from kithara_cli import __version__
-from kithara_cli.cli_cache import (
-    CacheDirOpt,
-    CacheSizeOpt,
-    NoCacheOpt,
-    OfflineOpt,
-    cache_app,
-)
-from kithara_cli.cli_common import (
-    common_options,
-    fail,
-    interrupted,
-    sigterm_as_interrupt,
-    warn_if_insecure,
-)
+from kithara_cli.cli_cache import cache_app
+from kithara_cli.cli_common import common_options, fail, network_options, run_guarded
 from kithara_cli.cli_options import (
     BENCH_EPILOG,
     CONFIG_EPILOG,
     DEMO_PROFILES,
     FETCH_EPILOG,
     PLAY_EPILOG,
+    AudioOpt,
     Command,
-    CookieOpt,
-    CookiesOpt,
-    DeadlineOpt,
-    EventsOpt,
-    HeaderOpt,
-    Http2Opt,
-    InsecureOpt,
-    ProxyOpt,
-    RetriesOpt,
-    TimeoutOpt,
-    UserAgentOpt,
     VerboseOpt,
     env_settings,
 )
@@ -107,6 +85,7 @@ def _root(
 
 
 @app.command(epilog=FETCH_EPILOG, cls=Command, context_settings=env_settings("fetch"))
+@network_options
 def fetch(
     url: Annotated[
         str, typer.Argument(help="http(s) URL of an audio file or an HLS playlist.", metavar="URL")
@@ -140,10 +119,7 @@ def fetch(
             "--variant", help="HLS variant: best, worst, INDEX or e.g. 128k.", metavar="VARIANT"
         ),
     ] = "best",
-    audio: Annotated[
-        str | None,
-        typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
-    ] = None,
+    audio: AudioOpt = None,
     list_variants: Annotated[
         bool, typer.Option("--list", help="Print the HLS ladder and exit.")
     ] = False,
@@ -194,29 +170,13 @@ def fetch(
             metavar="SIZE",
         ),
     ] = None,
-    header: HeaderOpt = None,
-    user_agent: UserAgentOpt = None,
-    timeout: TimeoutOpt = 20.0,
-    deadline: DeadlineOpt = None,
-    retries: RetriesOpt = 6,
-    proxy: ProxyOpt = None,
-    http2: Http2Opt = False,
-    verbose: VerboseOpt = False,
-    events: EventsOpt = None,
-    insecure: InsecureOpt = False,
-    cookies_file: CookiesOpt = None,
-    cookie: CookieOpt = None,
-    cache_dir: CacheDirOpt = None,
-    cache_size: CacheSizeOpt = None,
-    offline: OfflineOpt = False,
-    no_cache: NoCacheOpt = False,
+    *,
+    network: dict[str, Any],
 ) -> None:
     """Download a progressive file or a whole HLS stream to FILE, in parallel and resumably."""
     from kithara_cli.commands.fetch import FetchOptions, run_fetch
 
-    sigterm_as_interrupt()
-    warn_if_insecure(insecure)
-    common = common_options(url, locals())
+    common = common_options(url, network)
     options = FetchOptions(
         url=url,
         out=out,
@@ -236,15 +196,11 @@ def fetch(
         max_size=max_size,
         split_tracks=split_tracks,
     )
-    try:
-        run_fetch(options, common)
-    except KitharaError as error:
-        fail(error)
-    except KeyboardInterrupt:
-        interrupted()
+    run_guarded(lambda: run_fetch(options, common))
 
 
 @app.command(epilog=PLAY_EPILOG, cls=Command, context_settings=env_settings("play"))
+@network_options
 def play(
     urls: Annotated[
         list[str] | None,
@@ -326,10 +282,7 @@ def play(
         str | None,
         typer.Option("--min-bitrate", help="Never pick a variant below this.", metavar="RATE"),
     ] = None,
-    audio: Annotated[
-        str | None,
-        typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
-    ] = None,
+    audio: AudioOpt = None,
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Plain log lines, no dashboard.")] = False,
     length: Annotated[
         float | None,
@@ -341,35 +294,24 @@ def play(
         Path | None,
         typer.Option(
             "--record",
-            help="Radio stream: write the audio as it plays to FILE, and its titles to FILE.cue.",
+            help="Write what plays to FILE as it plays (radio audio, a file's bytes, HLS "
+            "segments as fetch writes them), and its titles to FILE.cue.",
             metavar="FILE",
         ),
     ] = None,
-    header: HeaderOpt = None,
-    user_agent: UserAgentOpt = None,
-    timeout: TimeoutOpt = 20.0,
-    deadline: DeadlineOpt = None,
-    retries: RetriesOpt = 6,
-    proxy: ProxyOpt = None,
-    http2: Http2Opt = False,
-    verbose: VerboseOpt = False,
-    events: EventsOpt = None,
-    insecure: InsecureOpt = False,
-    cookies_file: CookiesOpt = None,
-    cookie: CookieOpt = None,
-    cache_dir: CacheDirOpt = None,
-    cache_size: CacheSizeOpt = None,
-    offline: OfflineOpt = False,
-    no_cache: NoCacheOpt = False,
+    *,
+    network: dict[str, Any],
 ) -> None:
     """Play HLS, progressive audio or radio with a live dashboard. Keys: space, arrows, n/p
     (next/previous in the queue), q."""
     url = urls[0] if urls else None
+    if url is None and not (list_devices or list_outputs or output.strip().lower() == "help"):
+        from kithara_cli.commands.demo import prestart
+
+        prestart(demo_profile)  # its server starts while the player's modules load
     from kithara_cli.commands.play import PlayOptions, run_play
 
-    sigterm_as_interrupt()
-    warn_if_insecure(insecure)
-    common = common_options(url, locals())
+    common = common_options(url, network)
     options = PlayOptions(
         url=url,
         demo=demo or url is None,
@@ -391,12 +333,7 @@ def play(
         loop=loop,
         shuffle=shuffle,
     )
-    try:
-        run_play(options, common)
-    except KitharaError as error:
-        fail(error)
-    except KeyboardInterrupt:
-        interrupted()
+    run_guarded(lambda: run_play(options, common))
 
 
 @app.command(epilog=BENCH_EPILOG, cls=Command, context_settings=env_settings("bench"))

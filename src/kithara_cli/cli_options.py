@@ -131,6 +131,10 @@ def _readable_range(kind: IntRange | FloatRange) -> IntRange | FloatRange:
     return cls(kind.min, kind.max, kind.min_open, kind.max_open, kind.clamp)
 
 
+AudioOpt = Annotated[
+    str | None,
+    typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
+]
 HeaderOpt = Annotated[
     list[str] | None,
     typer.Option(

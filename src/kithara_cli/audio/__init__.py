@@ -24,6 +24,9 @@ Promises:
   container's duration is not taken as the source's. A source that comes in parts (a ``stream.ByteStream``
   whose ``continuation()`` gives the next: an HLS run across an fMP4 init change) is decoded
   part after part, gaplessly.
+- ``Decoder.titles`` (a ``radio.titles.TitleQueue``): each chained Ogg link's TITLE/ARTIST
+  (FFmpeg's metadata side data on the link's first packet, ``ogg_titles``) at the timeline
+  second that packet's audio plays. Other containers give none.
 - The decoder thread never raises into another thread: a failure sets ``decoder.error`` (a
   ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
   input that ends well before its declared duration is reported as truncated.

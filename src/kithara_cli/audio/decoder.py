@@ -32,6 +32,7 @@ from kithara_cli.audio.container import (
 )
 from kithara_cli.audio.decoder_status import DecoderStatus
 from kithara_cli.audio.guard import ReadGuard, SourceClosed, open_audio
+from kithara_cli.audio.ogg_titles import OggTitles
 from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
 from kithara_cli.audio.reader import CountingReader
 from kithara_cli.audio.ring import PcmRing
@@ -39,6 +40,7 @@ from kithara_cli.audio.seeking import Mp3SeekFix, demuxer_seek
 from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import Event, Notice
+from kithara_cli.radio.titles import TitleQueue
 from kithara_cli.stream import ByteStream
 
 if TYPE_CHECKING:
@@ -118,6 +120,9 @@ class Decoder(DecoderStatus):
         self.info: SourceInfo | None = None
         self.duration: float | None = None
         self.seeks_done = 0
+        self.titles = TitleQueue()
+        """Chained Ogg links' titles at the timeline second they play (``ogg_titles``)."""
+        self._ogg_titles = OggTitles(self.titles)
 
         # Decoder-thread state.
         self._container: Any = None
@@ -304,6 +309,7 @@ class Decoder(DecoderStatus):
         opened, is_ogg = open_audio(self._guard, hint, self._open_options)
         self._container = opened.container
         self._stream = opened.stream
+        self._ogg_titles.opened(self._container, self._stream)
         self._time_base = opened.time_base
         self._start_pts = opened.start_pts
         self.duration = opened.duration
@@ -342,6 +348,7 @@ class Decoder(DecoderStatus):
         target_frame = round(target * self._rate)
         if clear:
             self._ring.clear(base_frame=target_frame)
+            self.titles.clear()
         self._out.written_end = target_frame
         self._out.drop_until = target_frame
         self.eof.clear()
@@ -382,6 +389,10 @@ class Decoder(DecoderStatus):
 
     def _decode_packet(self, packet: Any) -> None:
         self._fresh = False
+        out = self._out
+        self._ogg_titles.packet(
+            packet, (out.drop_until if out.need_t0 else out.out_pos) / self._rate
+        )
         if self._mp3.armed:
             assert self._reader is not None
             self._pts_shift = self._mp3.shift(self._reader, packet, self._time_base)

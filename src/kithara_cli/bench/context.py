@@ -8,18 +8,21 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kithara_cli.bench.peers import Peers
 from kithara_cli.bench.runner import (
     Budget,
+    ProcResult,
     child_env,
     run_process,
 )
+
+T = TypeVar("T")
 
 MB = 1_000_000
 TINY_ENV = "KITHARA_BENCH_TINY"
@@ -88,47 +91,47 @@ class Settings:
 def make_settings(quick: bool, runs: int, tiny: bool | None = None) -> Settings:
     if tiny is None:
         tiny = os.environ.get(TINY_ENV, "").strip() not in ("", "0")
-    if tiny:
-        return Settings(
-            mode="tiny",
-            runs=max(1, min(runs, 3)),
-            progressive_mb=4,
-            throttled_mb=1,
-            ladder_seconds=20.0,
-            mp3_seconds=60.0,
-            hls_peers=("ffmpeg",),
-            cpu_seconds=2.0,
-            cpu_rounds=1,
-            dashboard_seconds=1.0,
-            dashboard_runs=1,
-            seeks=max(1, min(runs, 3)),
-            single_connection_cases=False,
-            decode_speed=False,
-            cap=20.0,
-            timeout=60.0,
-            seek_timeout=5.0,
-        )
-    if quick:
-        return Settings(
-            mode="quick",
-            runs=max(1, min(runs, 3)),
-            progressive_mb=50,
-            throttled_mb=8,
-            ladder_seconds=120.0,
-            mp3_seconds=180.0,
-            hls_peers=("ffmpeg",),
-            cpu_seconds=6.0,
-            cpu_rounds=1,
-            dashboard_seconds=3.0,
-            dashboard_runs=1,
-            seeks=max(1, min(runs, 3)),
-            single_connection_cases=False,
-            decode_speed=False,
-            cap=40.0,
-            timeout=90.0,
-            seek_timeout=5.0,
-            total=125.0,
-        )
+    if not (quick or tiny):
+        return _full_settings(runs)
+    settings = Settings(
+        mode="quick",
+        runs=max(1, min(runs, 3)),
+        progressive_mb=50,
+        throttled_mb=8,
+        ladder_seconds=120.0,
+        mp3_seconds=180.0,
+        hls_peers=("ffmpeg",),
+        cpu_seconds=6.0,
+        cpu_rounds=1,
+        dashboard_seconds=3.0,
+        dashboard_runs=1,
+        seeks=max(1, min(runs, 3)),
+        single_connection_cases=False,
+        decode_speed=False,
+        cap=40.0,
+        timeout=90.0,
+        seek_timeout=5.0,
+        total=125.0,
+    )
+    if not tiny:
+        return settings
+    # tiny: the quick run made smaller again (the tests' run), with no overall total
+    return replace(
+        settings,
+        mode="tiny",
+        progressive_mb=4,
+        throttled_mb=1,
+        ladder_seconds=20.0,
+        mp3_seconds=60.0,
+        cpu_seconds=2.0,
+        dashboard_seconds=1.0,
+        cap=20.0,
+        timeout=60.0,
+        total=None,
+    )
+
+
+def _full_settings(runs: int) -> Settings:
     return Settings(
         mode="full",
         runs=runs,
@@ -235,10 +238,18 @@ class Context:
 
     # media
 
+    def once(self, key: str, build: Callable[[], T]) -> T:
+        """``build()``'s value, built on the first call for ``key`` and kept for the run (media
+        files, a measurement several scenarios share)."""
+        if key not in self._media:
+            self._media[key] = build()
+        value: T = self._media[key]
+        return value
+
     def blob(self, megabytes: int) -> Path:
         """A file of random bytes (incompressible, no cache to hit) in this run's temp dir."""
-        key = f"blob-{megabytes}"
-        if key not in self._media:
+
+        def write() -> Path:
             root = self.tmp / "blobs"
             root.mkdir(parents=True, exist_ok=True)
             path = root / f"random-{megabytes}MB.bin"
@@ -249,41 +260,53 @@ class Context:
                     n = min(left, 8 * MB)
                     f.write(rng.randbytes(n))
                     left -= n
-            self._media[key] = path
-        return self._media[key]
+            return path
+
+        return self.once(f"blob-{megabytes}", write)
 
     def ladder(self) -> Any:
         from kithara_cli.media import cached_ladder
 
         seconds = self.settings.ladder_seconds
-        key = f"ladder-{seconds:.0f}"
-        if key not in self._media:
+
+        def build() -> Any:
             name = f"bench-ladder-{seconds:.0f}s-64k-128k-256k-ts-2s"
             t0 = time.monotonic()
-            self._media[key] = cached_ladder(name, seconds, bitrates=LADDER_BITRATES)
+            ladder = cached_ladder(name, seconds, bitrates=LADDER_BITRATES)
             took = time.monotonic() - t0
             if took > 2:
                 self.log(f"built the {seconds:.0f} s HLS ladder in {took:.0f} s (cached now)")
-        return self._media[key]
+            return ladder
+
+        return self.once(f"ladder-{seconds:.0f}", build)
 
     def mp3(self) -> Path:
         from kithara_cli.media import cached, encode_file
 
         seconds = self.settings.mp3_seconds
-        key = f"mp3-{seconds:.0f}"
-        if key not in self._media:
-            name = f"bench-mp3-{seconds:.0f}s-128k"
-            folder = cached(name, lambda d: encode_file(d / "tone.mp3", seconds, "mp3"))
-            self._media[key] = folder / "tone.mp3"
-        return self._media[key]
+        name = f"bench-mp3-{seconds:.0f}s-128k"
+
+        def encode(folder: Path) -> None:
+            encode_file(folder / "tone.mp3", seconds, "mp3")
+
+        return self.once(f"mp3-{seconds:.0f}", lambda: cached(name, encode) / "tone.mp3")
 
     # running
 
+    def run(self, argv: Sequence[str], terminal: bool = False) -> ProcResult:
+        """One successful run of ``argv`` with the run's timeout and environment, its stderr
+        kept in the temp dir; RunFailed otherwise."""
+        return run_process(
+            argv,
+            timeout=self.settings.timeout,
+            env=self.env,
+            stderr_path=self.tmp / "stderr.txt",
+            terminal=terminal,
+        ).check()
+
     def timed(self, argv: list[str], label: str) -> float:
         """Wall seconds of one successful run of ``argv``; RunFailed otherwise."""
-        result = run_process(
-            argv, timeout=self.settings.timeout, env=self.env, stderr_path=self.tmp / "stderr.txt"
-        ).check()
+        result = self.run(argv)
         self.log(f"  {label}: {result.wall:.3f} s")
         return result.wall
 

@@ -91,6 +91,24 @@ def derived(
     return Record.of(scenario, case, metric, unit, better, summarize(values), note)
 
 
+def rss_records(
+    scenario: str, case: str, rss: list[float], target_mb: float, note: str
+) -> list[Record]:
+    """Peak RSS (MiB) and its ratio to the scenario's target: the pair fetch and play report."""
+    return [
+        derived(scenario, case, "peak_rss", "MiB", "lower", rss, note),
+        derived(
+            scenario,
+            case,
+            "rss_over_target",
+            "x",
+            "lower",
+            [v / target_mb for v in rss],
+            f"target {target_mb:.0f} MiB",
+        ),
+    ]
+
+
 def failed_case(scenario: str, case: str, metric: str, exc: RunFailed) -> Record:
     """What a case that kithara could not finish leaves in the results."""
     return Record(

@@ -23,6 +23,7 @@ from kithara_cli.bench.records import (
     failed_case,
     kithara_fetch,
     ms,
+    rss_records,
     split_peers,
 )
 from kithara_cli.bench.report import Record
@@ -30,7 +31,6 @@ from kithara_cli.bench.runner import (
     RunFailed,
     alternate,
     kithara_argv,
-    run_process,
 )
 from kithara_cli.bench.stats import summarize
 
@@ -138,30 +138,14 @@ def fetch_rss(ctx: Context) -> list[Record]:
         argv = [*kithara_argv(), "fetch", server.url(blob.name), "-o", str(out), "-q", "--force"]
         ctx.log(f"{scenario} [{size_mb} MB]")
         for _ in range(1 if ctx.settings.mode == "full" else 2):
-            result = run_process(
-                argv,
-                timeout=ctx.settings.timeout,
-                env=ctx.env,
-                stderr_path=ctx.tmp / "stderr.txt",
-            ).check()
+            result = ctx.run(argv)
             if out.stat().st_size != size_mb * MB:
                 raise RunFailed(f"kithara wrote {out.stat().st_size} bytes", argv)
             ctx.log(f"  kithara: {result.wall:.2f} s, peak {result.maxrss_mb:.0f} MiB")
             rss.append(result.maxrss_mb)
     ctx.clear_out()
     case = f"{size_mb} MB -c 4"
-    return [
-        derived(scenario, case, "peak_rss", "MiB", "lower", rss, "ru_maxrss (wait4)"),
-        derived(
-            scenario,
-            case,
-            "rss_over_target",
-            "x",
-            "lower",
-            [v / FETCH_RSS_TARGET_MB for v in rss],
-            f"target {FETCH_RSS_TARGET_MB:.0f} MiB",
-        ),
-    ]
+    return rss_records(scenario, case, rss, FETCH_RSS_TARGET_MB, "ru_maxrss (wait4)")
 
 
 # --- HLS fetch ---------------------------------------------------------------------------------
@@ -183,7 +167,8 @@ def hls_floor(latency: float, startup: float) -> float:
 
 def measure_fetch_startup(ctx: Context) -> float:
     """Median wall time of importing what ``kithara fetch`` of HLS imports (no network)."""
-    if "fetch-startup" not in ctx._media:
+
+    def measure() -> float:
         code = (
             "import kithara_cli.cli, kithara_cli.commands.fetch, kithara_cli.commands.fetch_hls, "
             "kithara_cli.dl"
@@ -191,8 +176,9 @@ def measure_fetch_startup(ctx: Context) -> float:
         argv = [sys.executable, "-c", code]
         ctx.timed(argv, "fetch imports (warm-up)")
         values = [ctx.timed(argv, "fetch imports") for _ in range(3)]
-        ctx._media["fetch-startup"] = summarize(values).median
-    return ctx._media["fetch-startup"]
+        return summarize(values).median
+
+    return ctx.once("fetch-startup", measure)
 
 
 def hls_fetch_scenario(ctx: Context) -> list[Record]:

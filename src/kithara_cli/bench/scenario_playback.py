@@ -23,12 +23,11 @@ from kithara_cli.bench.context import (
     Unavailable,
     serving,
 )
-from kithara_cli.bench.records import _grew, derived, failed_case, ms
+from kithara_cli.bench.records import _grew, derived, failed_case, ms, rss_records
 from kithara_cli.bench.report import Record
 from kithara_cli.bench.runner import (
     RunFailed,
     kithara_argv,
-    run_process,
 )
 
 if TYPE_CHECKING:
@@ -210,18 +209,14 @@ def seek_latency(ctx: Context) -> list[Record]:
             )
         )
         records.append(
-            Record(
-                scenario=scenario,
-                case=case,
-                metric="uncached_seeks",
-                unit="count",
-                better="higher",
-                value=float(verified),
-                runs=1,
-                min=float(verified),
-                median=float(verified),
-                max=float(verified),
-                note=f"of {len(latencies)}: the seek had to fetch (what this scenario measures)",
+            derived(
+                scenario,
+                case,
+                "uncached_seeks",
+                "count",
+                "higher",
+                [float(verified)],
+                f"of {len(latencies)}: the seek had to fetch (what this scenario measures)",
             )
         )
     return records
@@ -243,12 +238,7 @@ def playback_cpu(ctx: Context) -> list[Record]:
             argv = [*base, "--output", output]
             if length > 0:
                 argv += ["--length", f"{length:g}"]
-            result = run_process(
-                argv,
-                timeout=ctx.settings.timeout,
-                env=ctx.env,
-                stderr_path=ctx.tmp / "stderr.txt",
-            ).check()
+            result = ctx.run(argv)
             ctx.log(
                 f"  play {length:g} s -> {output}: wall {result.wall:.2f} s, "
                 f"cpu {result.cpu:.2f} s, peak {result.maxrss_mb:.0f} MiB"
@@ -292,27 +282,12 @@ def playback_cpu(ctx: Context) -> list[Record]:
                 f"playback without start-up; target <= {CPU_TARGET:.2f}",
             )
         )
-        records.append(
-            derived(
-                scenario,
-                case,
-                "peak_rss",
-                "MiB",
-                "lower",
-                rss,
-                f"ru_maxrss (wait4) of `kithara play --length {seconds:g}`",
-            )
-        )
-        records.append(
-            derived(
-                scenario,
-                case,
-                "rss_over_target",
-                "x",
-                "lower",
-                [v / RSS_TARGET_MB for v in rss],
-                f"target {RSS_TARGET_MB:.0f} MiB",
-            )
+        records += rss_records(
+            scenario,
+            case,
+            rss,
+            RSS_TARGET_MB,
+            f"ru_maxrss (wait4) of `kithara play --length {seconds:g}`",
         )
         if ctx.settings.decode_speed:
             ctx.log(f"{scenario} [decode speed]")

@@ -24,7 +24,6 @@ from kithara_cli.bench.runner import (
     RunFailed,
     alternate,
     kithara_argv,
-    run_process,
     time_to_first_stdout_byte,
 )
 from kithara_cli.bench.scenario_startup import parse_first_audio
@@ -86,12 +85,7 @@ def radio(ctx: Context) -> list[Record]:
             def kithara_ttfa(url: str = url, case: str = case) -> float:
                 play = [*kithara_argv(), "play", url, "--output", "null", "--no-ui"]
                 play += ["--length", "0.1", "--events", str(events_path)]
-                proc = run_process(
-                    play,
-                    timeout=ctx.settings.timeout,
-                    env=ctx.env,
-                    stderr_path=ctx.tmp / "stderr.txt",
-                ).check()
+                proc = ctx.run(play)
                 first = parse_first_audio(events_path.read_text().splitlines(), proc.started_at)
                 ctx.log(f"  kithara {case}: first audio {first.ttfa:.3f} s")
                 return first.ttfa

@@ -9,19 +9,40 @@ The ladder is 64k/128k/256k AAC in 2 s TS segments. In the default profile (``st
 dip (100 kbit/s) is below the top variant's 256 kbit/s: its segments take over the
 downloader's 2 s soft timeout (LoadSlow), and the ABR has to switch down; the outage is
 short enough for the buffer built up before it to ride out.
+
+First audio is quick because nothing on its way waits for the story: the first segments of
+each variant come at loopback speed (``WARM_SEGMENTS``), and the server starts on a
+background thread behind a socket that already listens (``prestart``, called by the CLI
+before the player's modules load), so its imports overlap the player's. The story's buffer
+before the dip is then what the 600 kbit/s opening builds (~8-10 s): under the ABR's 12 s
+"well buffered" line, so it must switch down, and enough to come through the dip without a
+stall.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kithara_cli.server import MediaServer
 
 DEMO_SECONDS = 60.0
 DEMO_BITRATES = (64_000, 128_000, 256_000)
 DEMO_SEGMENT_SECONDS = 2.0
 DEFAULT_PROFILE = "story"
+LADDER_NAME = f"demo-story-{DEMO_SECONDS:g}s-64k-128k-256k-ts-2s"
+MASTER_NAME = "master.m3u8"  # media.ladder's MASTER_NAME (a test holds them equal)
+# The first segments of every variant come at loopback speed, whatever the profile: the
+# demo is about switching while playing, and a first sound that waits on the simulated
+# network only made it slow to start (the story's first segment took 0.7 s).
+WARM_SEGMENTS = 2
 
 
 @dataclass(frozen=True)
@@ -63,9 +84,8 @@ PROFILES: dict[str, DemoProfile] = {
             "story",
             "fast, a dip to 100 kbit/s (switch down, LoadSlow), recovery, a 3 s outage",
             (
-                _fast(2.0, kbit=1500.0),  # a quick first sound, then the story
-                _fast(4.0),
-                Phase(12.0, 100.0, "network: dip to 100 kbit/s (less than any variant needs)"),
+                _fast(7.0),
+                Phase(9.0, 100.0, "network: dip to 100 kbit/s (less than any variant needs)"),
                 _fast(8.0, "recovered", 800.0),
                 Phase(3.0, 0.0, "network: outage (nothing gets through)"),
                 _fast(1e9, "back", 800.0),
@@ -112,33 +132,120 @@ class Demo:
 
     url: str
     profile: DemoProfile
-    started_at: float
+    started_at: float  # when the profile's first phase began (the server's clock)
     clock: Callable[[], float] = time.monotonic
 
     def caption(self) -> str:
         return self.profile.phase_at(self.clock() - self.started_at).caption
 
 
+def demo_ladder_dir() -> Path:
+    """The demo's ladder directory: found by a ``stat`` when cached (no PyAV, no numpy),
+    built (seconds, once per user; ``scripts/quickstart.sh play`` does it before kithara
+    starts, so the first-audio figure is about playing) when not."""
+    from kithara_cli.media.cache import cached_path
+
+    found = cached_path(LADDER_NAME)
+    if found is not None:
+        return found
+    from kithara_cli.ui.console import print_note
+
+    print_note("building the demo's media (a generated HLS ladder): once, a few seconds")
+    return Path(demo_ladder_master()).parent
+
+
 def demo_ladder_master() -> str:
     """The demo's ladder (built once, then cached): its master playlist's path."""
     from kithara_cli.media.cache import cached_ladder
 
-    name = f"demo-story-{DEMO_SECONDS:g}s-64k-128k-256k-ts-2s"
     ladder = cached_ladder(
-        name, DEMO_SECONDS, bitrates=DEMO_BITRATES, segment_seconds=DEMO_SEGMENT_SECONDS
+        LADDER_NAME, DEMO_SECONDS, bitrates=DEMO_BITRATES, segment_seconds=DEMO_SEGMENT_SECONDS
     )
     return str(ladder.master)
 
 
+class _Starting:
+    """The demo's server, starting on a background thread behind a socket that already listens.
+
+    The URL is known (and connections queue in the socket's backlog) before aiohttp is even
+    imported, so the player loads and opens meanwhile: the server's ~0.2 s of imports and
+    start-up overlap the player's instead of preceding them.
+    """
+
+    def __init__(self, root: Path, profile: DemoProfile) -> None:
+        # Loaded on this thread first, not by both at once: the player needs them too, and a
+        # package whose modules import each other, loaded by two threads together, can
+        # deadlock (the server's own modules and aiohttp's are the other thread's alone).
+        import asyncio  # noqa: F401
+        import concurrent.futures  # noqa: F401
+
+        self.profile = profile
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        port = self.sock.getsockname()[1]
+        self.demo = Demo(f"http://127.0.0.1:{port}/{MASTER_NAME}", profile, time.monotonic())
+        self.server: MediaServer | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(root,), name="kithara-demo-server", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, root: Path) -> None:
+        try:
+            from kithara_cli.server import Faults, MediaServer
+
+            server = MediaServer(root, sock=self.sock)
+            # Set before start (which starts the profile's clock): nothing goes out unshaped.
+            server.set_faults("*.ts", Faults(bandwidth_profile=self.profile.steps()))
+            for index in range(WARM_SEGMENTS):  # segment names: media.ladder's <name>_%05d.ts
+                server.set_faults(f"*_{index:05d}.ts", Faults())
+            self.server = server.start()
+            self.demo.started_at = time.monotonic()  # the profile started a moment ago
+        except BaseException as exc:  # reported by stop(); the player sees a refused connection
+            self.error = exc
+            self.sock.close()
+
+    def stop(self) -> None:
+        self._thread.join()
+        if self.server is not None:
+            self.server.stop()
+        self.sock.close()
+        if self.error is not None:
+            raise self.error
+
+
+_pending: _Starting | None = None
+
+
+def prestart(profile_name: str) -> None:
+    """Start serving the demo now, in the background: ``kithara play`` calls this before its
+    heavy imports when it is going to play the demo. A profile that does not exist, or a
+    ladder not built yet, waits for :func:`demo_server` (which reports or builds it)."""
+    global _pending
+    profile = PROFILES.get(profile_name)
+    if _pending is not None or profile is None:
+        return
+    from kithara_cli.media.cache import cached_path
+
+    root = cached_path(LADDER_NAME)
+    if root is not None:
+        _pending = _Starting(root, profile)
+
+
 @contextlib.contextmanager
 def demo_server(profile: DemoProfile) -> Iterator[Demo]:
-    """Serve the ladder on loopback; its segments follow ``profile`` from now on."""
-    from pathlib import Path
+    """Serve the ladder on loopback; its segments follow ``profile`` from the server's start.
 
-    from kithara_cli.server import Faults, MediaServer
-
-    master = Path(demo_ladder_master())
-    with MediaServer(master.parent) as server:
-        server.set_faults("*.ts", Faults(bandwidth_profile=profile.steps()))
-        started = time.monotonic()  # the route's profile started a moment ago: same clock
-        yield Demo(server.url(master.name), profile, started)
+    Yields at once: the server may still be starting (see :class:`_Starting`).
+    """
+    global _pending
+    starting, _pending = _pending, None
+    if starting is not None and starting.profile != profile:
+        starting.stop()
+        starting = None
+    if starting is None:
+        starting = _Starting(demo_ladder_dir(), profile)
+    try:
+        yield starting.demo
+    finally:
+        starting.stop()

@@ -52,12 +52,18 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     with output_lock(options.out):
         if link_suffix(options.url):
             _run_link(options, common)
-        elif looks_like_hls(options.url):
-            _run_hls(options, common)
-        elif options.duration is not None or options.split_tracks:
-            _run_live(options, common, EventBus())
         else:
-            _run_progressive(options, common, EventBus())
+            _run_url(options, common)
+
+
+def _run_url(options: FetchOptions, common: CommonOptions) -> None:
+    """A URL that is not a station link: an HLS stream, a live (radio) stream, or a file."""
+    if looks_like_hls(options.url):
+        _run_hls(options, common)
+    elif options.duration is not None or options.split_tracks:
+        _run_live(options, common, EventBus())
+    else:
+        _run_progressive(options, common, EventBus())
 
 
 def link_suffix(url: str) -> bool:
@@ -88,12 +94,7 @@ def _run_link(options: FetchOptions, common: CommonOptions) -> None:
     for n, entry in enumerate(entries, 1):
         one = dataclasses.replace(options, url=entry.target)
         try:
-            if looks_like_hls(entry.target):
-                _run_hls(one, common)
-            elif options.duration is not None or options.split_tracks:
-                _run_live(one, common, EventBus())
-            else:
-                _run_progressive(one, common, EventBus())
+            _run_url(one, common)
             return
         except (OutputError, Cancelled):
             raise

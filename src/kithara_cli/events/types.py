@@ -348,6 +348,16 @@ class StreamGap(Event):
 
 
 @_event
+class LoadRecovered(Event):
+    """A live stream that was slow (LoadSlow: arriving under its playback rate) arrives at
+    ``ratio`` of that rate again."""
+
+    request_id: int
+    elapsed: float
+    ratio: float = 1.0
+
+
+@_event
 class StreamReconnecting(Event):
     """A live stream dropped (``reason``); reconnect ``attempt`` of ``max_attempts`` follows."""
 

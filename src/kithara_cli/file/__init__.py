@@ -12,8 +12,10 @@ error naming ``--max-size``. ``state.ResumeState`` is the resume record beside t
 from the reader's position (a seek re-aims it at demand priority), holds back after the first
 512 KiB until playback starts, then fills the rest; it pins every request to its first
 response's version and fails with RemoteChangedError rather than play two versions. Its
-first request asks for ICY metadata; a first response that is an endless stream (ICY, or no
-length and no Range) is handed to ``radio.LiveStream``. ``ProgressiveFetch`` stops at an
+first request asks for ICY metadata; a first response that is an ICY answer is handed to
+``radio.LiveStream``; one with no length and no Range (a file served chunked or
+close-delimited) is kept whole like a file, its one request paced 32 MiB ahead of the
+reader, up to 256 MiB, past which it goes on in a ``LiveStream`` window. ``ProgressiveFetch`` stops at an
 Icecast/SHOUTcast answer (``radio.live.LiveStreamFound``): the command records it instead.
 ``lock.OutputLock`` makes one process the only writer of an output (for HLS fetches too): an
 exclusive ``flock`` on ``FILE.kithara.lock`` held for the whole fetch.

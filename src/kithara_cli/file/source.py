@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kithara_cli.dl import (
@@ -15,8 +17,10 @@ from kithara_cli.dl import (
     ResponseInfo,
     check_identity,
 )
-from kithara_cli.radio.live import ICY_REQUEST, LiveStream, is_live
-from kithara_cli.storage import SparseResource
+from kithara_cli.events.types import Notice
+from kithara_cli.radio.live import ICY_REQUEST, LiveStream, is_icy_answer
+from kithara_cli.radio.window import BEHIND
+from kithara_cli.storage import ResourceClosed, SparseResource
 from kithara_cli.stream import Source
 
 # A read this far past what the running request has written is cheaper to wait for than to
@@ -28,6 +32,12 @@ TAIL_PROBE = 256 * 1024  # reads this close to the end are a demuxer's peek, not
 # first decode need. 512 KB is ~30 s of 128k MP3 and ~3 s of CD-quality FLAC; a read past it
 # before playback starts fetches on demand as usual.
 START_UP_BYTES = 512 * 1024
+# A body with no length that ignores Range (a file served chunked or close-delimited) is kept
+# whole, like any file, up to this; past it, it is taken for endless and goes on in a live
+# window. It is fetched at most UNSIZED_AHEAD past the reader (its one request waits).
+UNSIZED_CAP = 256 << 20
+UNSIZED_AHEAD = 32 << 20
+BACKPRESSURE_SLICE = 0.05
 
 
 class ProgressiveSource(Source):
@@ -39,6 +49,13 @@ class ProgressiveSource(Source):
     Every request after the first is pinned to the first response's identity: bytes of
     another version fail playback (RemoteChangedError) rather than play spliced. A server
     that ignores Range and gives no validators nor length gets one request, read to its end.
+
+    A body with no length that ignores Range and is not ICY (a file served chunked or
+    close-delimited) is *unsized*: its one request is read to its end (paced to stay within
+    ``unsized_ahead`` of the reader) and kept, so seeking back works, forward waits, and the
+    length is known at its end. Past ``unsized_cap`` it is taken for endless: it goes on in a
+    ``LiveStream`` window (a Notice says so), the kept bytes are read to their end and
+    dropped, and no seek goes back. Only an ICY answer is live from its first byte.
     """
 
     def __init__(
@@ -48,6 +65,8 @@ class ProgressiveSource(Source):
         cache_path: Path,
         *,
         first_attempts: int | None = None,
+        unsized_cap: int = UNSIZED_CAP,
+        unsized_ahead: int = UNSIZED_AHEAD,
     ) -> None:
         self.dl = downloader
         self.first_attempts = first_attempts  # a mirror with others behind it: give up sooner
@@ -67,6 +86,12 @@ class ProgressiveSource(Source):
         self._started = False  # playback started: prefetch the rest of the file
         self._held = False  # the start-up request ended before playback started
         self.live: LiveStream | None = None  # the first response showed an endless stream
+        self.unsized_cap = unsized_cap
+        self.unsized_ahead = unsized_ahead
+        self.unsized = False  # no length, no Range, not ICY: one request, kept (the class doc)
+        self._live_from: int | None = None  # an unsized body past its cap: live from here
+        self._live_sink: Callable[[int, bytes], None] | None = None
+        self._kept_dropped = False  # the bytes below ``_live_from`` are gone
 
     @property
     def sequential(self) -> bool:
@@ -75,9 +100,21 @@ class ProgressiveSource(Source):
 
     # --- stream.Source ---------------------------------------------------------------------
 
+    def _in_live(self, offset: int) -> LiveStream | None:
+        """The live stream that serves ``offset`` (None: the cache file does)."""
+        live, since = self.live, self._live_from
+        if live is None or (since is not None and offset < since and not self._kept_dropped):
+            return None
+        if since is not None and offset >= since + BEHIND and not self._kept_dropped:
+            self._kept_dropped = True  # read past them: free the disk (no seeking back)
+            self.resource.close()
+            _unlink(self.resource.path)
+        return live
+
     def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
-        if self.live is not None:
-            return self.live.wait_readable(offset, size, timeout)
+        live = self._in_live(offset)
+        if live is not None:
+            return live.wait_readable(offset, size, timeout)
         total = self.resource.total
         if total is not None and offset >= total:
             return 0
@@ -92,8 +129,9 @@ class ProgressiveSource(Source):
         return min(size, self.resource.available_from(offset) - offset)
 
     def read_at(self, offset: int, size: int) -> bytes:
-        if self.live is not None:
-            return self.live.read_at(offset, size)
+        live = self._in_live(offset)
+        if live is not None:
+            return live.read_at(offset, size)
         return self.resource.read_at(offset, size)
 
     def length(self) -> int | None:
@@ -120,6 +158,11 @@ class ProgressiveSource(Source):
         if held:
             self._fill_gaps()
 
+    @property
+    def read_position(self) -> int:
+        """Where the reader last asked for bytes (with the seconds decoded: a byte rate)."""
+        return self._reader_pos
+
     def available_ahead(self, offset: int) -> int:
         """How many bytes from ``offset`` on are already in the cache (the buffer gauge)."""
         return max(0, self.resource.available_from(offset) - offset)
@@ -135,6 +178,8 @@ class ProgressiveSource(Source):
                 return
             if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
                 return
+            if self._running and self.unsized:
+                return  # its one request brings every byte in order: the reader waits
             if self._running and self.info is None:
                 return  # no length yet: a request past the end is a 416; the first response
                 # tells (the reader's next wait asks again, or ends there)
@@ -227,19 +272,55 @@ class ProgressiveSource(Source):
             old.cancel("epoch")
 
     def _sink(self, offset: int, data: bytes) -> None:
+        if self.unsized:
+            self._unsized_sink(offset, data)
+            return
         self.resource.write_at(offset, data)
         self._frontier = offset + len(data)
+
+    def _unsized_sink(self, offset: int, data: bytes) -> None:
+        """Runs on the downloader's thread, which is this body's alone (no other request)."""
+        if self._live_sink is None:
+            keep = max(0, min(len(data), self.unsized_cap - offset))
+            if keep:
+                while not self._closed and offset - self._reader_pos > self.unsized_ahead:
+                    time.sleep(BACKPRESSURE_SLICE)  # as a live window's writer waits
+                if self._closed:
+                    raise ResourceClosed("source closed")
+                self.resource.write_at(offset, data[:keep])
+                self._frontier = offset + keep
+            if keep == len(data):
+                return
+            offset, data = offset + keep, data[keep:]
+            self._live_sink = self._go_live(offset)
+        self._live_sink(offset, data)
+
+    def _go_live(self, offset: int) -> Callable[[int, bytes], None]:
+        live = LiveStream(self.dl, self.url)
+        sink = live.continue_body(offset)
+        with self._lock:
+            self._live_from = offset
+            self.live = live
+        mib = self.unsized_cap >> 20
+        self.dl.bus.publish(
+            Notice(
+                level="warning",
+                message=f"no length and past {mib} MiB: taken as a live stream (no seeking back)",
+            )
+        )
+        return sink
 
     def _check_version(self, info: ResponseInfo) -> None:
         if self.info is not None and self.info is not info:
             check_identity(self.info.identity, info.identity, self.url)
 
     def _on_response(self, info: ResponseInfo, cmd: FetchCmd) -> None:
-        if self.info is None and cmd.start == 0 and is_live(info):
+        if self.info is None and cmd.start == 0 and is_icy_answer(info):
             # An endless stream: its own peer takes this response over (no Range, no cap).
             self.info = info
             live = LiveStream(self.dl, self.url)
-            live.adopt(cmd, info)
+            handle = self._handle
+            live.adopt(cmd, info, handle.request_id if handle is not None else 0)
             with self._lock:
                 self.live = live
                 self._running = False
@@ -248,6 +329,9 @@ class ProgressiveSource(Source):
         self._check_version(info)
         if self.info is None:
             self.info = info
+        if not info.range_honoured and cmd.start == 0 and info.total_size is None:
+            self.unsized = info.encoding is None  # a gzip body has no length either
+            cmd.limit = None  # no second request could ask for the rest: read to its end
         if not info.range_honoured and not info.identity.known and cmd.start == 0:
             # No Range and nothing to tell versions apart: no later request could be checked
             # against this one, so this one is read to its end.
@@ -258,6 +342,9 @@ class ProgressiveSource(Source):
 
     def _on_complete(self, outcome: FetchOutcome, epoch: int) -> None:
         if outcome.state == "cancelled":
+            return
+        if self._live_from is not None and self.live is not None:
+            self.live.body_ended(outcome)  # an unsized body past its cap ended
             return
         if outcome.state == "failed":
             assert outcome.error is not None
@@ -296,10 +383,14 @@ class ProgressiveSource(Source):
         if handle is not None:
             handle.cancel("shutdown")
         self.resource.close()
-        try:
-            self.resource.path.unlink()
-        except OSError:
-            pass
+        _unlink(self.resource.path)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def _first_headers(offset: int, last: int | None, *, first: bool) -> dict[str, str] | None:

@@ -28,6 +28,11 @@ and AES-256-CTR (hls.js's 64-bit counter) are decrypted. I-frames-only playlists
 video-only variants never join an audio ladder (``select.audio_ladder``). A live playlist that
 brings no new segment for 3 target durations is a ``PlaylistError`` (hls.js's
 PLAYLIST_UNCHANGED_ERROR), never a silent wait.
+Titles (``id3``, ``ts_id3``): as each segment lands, the ID3v2 tags at the head of packed audio
+(.aac/.mp3; every segment's, not only the first as FFmpeg) and the timed ID3 PES of MPEG-TS
+(stream_type 0x15, timed by PTS from the segment's first audio) go into ``HlsSource.titles``
+at their timeline second; a seek starts the queue afresh. fMP4 ``emsg`` ID3 is not read.
+Hostile tags give no title, never an error.
 Never: fetches the video of a variant whose audio lives in a separate rendition; parses
 playlists by hand (the m3u8 package does; ``lines`` only checks and rewrites lines first);
 imports the UI or the command layer (``commands.fetch_hls`` wires a fetch and shows it).

@@ -36,6 +36,7 @@ from kithara_cli.dl import Downloader
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
+from kithara_cli.hls.id3 import segment_titles
 from kithara_cli.hls.loader import Rung, load_media
 from kithara_cli.hls.model import MediaPlaylist
 from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, VariantPicking
@@ -53,6 +54,7 @@ from kithara_cli.hls.scheduler import (
 from kithara_cli.hls.sniff import container_of
 from kithara_cli.hls.window import WindowPolicy
 from kithara_cli.hls.worker import LiveFollower
+from kithara_cli.radio.titles import TitleQueue
 from kithara_cli.storage import ResourceClosed, SparseResource
 from kithara_cli.stream import Source
 
@@ -113,6 +115,7 @@ class HlsSource(VariantPicking, Source):
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
         self._follower: LiveFollower | None = None
+        self.titles = TitleQueue()  # ID3 titles of landed segments, by timeline second
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -161,6 +164,7 @@ class HlsSource(VariantPicking, Source):
             window = SegmentWindow(index, self._epoch)
             self._run = _Run(self._epoch, index, SparseResource(path), window, index)
             self._playhead = ref.starts[index]
+            self.titles.clear()  # the new run's segments bring their titles again
             self._cond.notify_all()
         if old is not None:
             self._retire(old)
@@ -354,8 +358,12 @@ class HlsSource(VariantPicking, Source):
                 raise item
             variant, seg, data = item
             plain = self._fetcher.decode(seg, data)
-            if container_of(plain) is None:
+            kind = container_of(plain)
+            if kind is None:
                 raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
+            start = ref.starts[run.next_place] - run.skew
+            for offset, title, url in segment_titles(plain, kind) if run is self._run else ():
+                self.titles.add(start + offset, title, url)
             resource = run.resource
             if seg.init is not None and seg.init != run.init:
                 init = self._fetcher.init_bytes(seg.init)

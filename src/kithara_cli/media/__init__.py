@@ -22,35 +22,81 @@ Contract:
   may be a single 23 ms frame (the encoder's priming pushes the end past ``seconds``).
 * **Cache.** :func:`cached` builds a fixture once per user into ``media_cache_dir()`` with an
   atomic rename, so concurrent processes never see a half-built fixture; :func:`demo_ladder` is
-  the 20 s, 3-variant ladder behind ``kithara play --demo``.
+  the 20 s, 3-variant ladder of the bench's and tests' demo checks.
+
+Importing the package (or :mod:`kithara_cli.media.cache`) loads neither PyAV nor numpy: each
+name is loaded from its module on first use, so ``kithara play --demo`` finds its cached ladder
+without paying for the encoders (PyAV and numpy load later, while the player's first requests
+are on their way).
 """
 
-from kithara_cli.media.analysis import decode_pcm, dominant_frequency, seconds_heard
-from kithara_cli.media.cache import (
-    GENERATION,
-    cached,
-    cached_ladder,
-    demo_ladder,
-    media_cache_dir,
-)
-from kithara_cli.media.encode import FORMATS, Format, encode_blocks, encode_file, encode_pcm
-from kithara_cli.media.ladder import ALT_AUDIO_BASE_HZ, Ladder, build_ladder
-from kithara_cli.media.streams import (
-    build_audio_rendition_master,
-    build_byterange_stream,
-    build_discontinuity_stream,
-    build_packed_audio_stream,
-    id3_timestamp_tag,
-)
-from kithara_cli.media.tone import (
-    BASE_HZ,
-    PERIOD,
-    STEP_HZ,
-    frequency_for_second,
-    second_for_frequency,
-    stepped_tone,
-    tone_blocks,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kithara_cli.media.analysis import decode_pcm, dominant_frequency, seconds_heard
+    from kithara_cli.media.cache import (
+        GENERATION,
+        cached,
+        cached_ladder,
+        demo_ladder,
+        media_cache_dir,
+    )
+    from kithara_cli.media.encode import FORMATS, Format, encode_blocks, encode_file, encode_pcm
+    from kithara_cli.media.ladder import ALT_AUDIO_BASE_HZ, Ladder, build_ladder
+    from kithara_cli.media.streams import (
+        build_audio_rendition_master,
+        build_byterange_stream,
+        build_discontinuity_stream,
+        build_packed_audio_stream,
+        id3_timestamp_tag,
+    )
+    from kithara_cli.media.tone import (
+        BASE_HZ,
+        PERIOD,
+        STEP_HZ,
+        frequency_for_second,
+        second_for_frequency,
+        stepped_tone,
+        tone_blocks,
+    )
+
+_MODULES = {
+    "analysis": ("decode_pcm", "dominant_frequency", "seconds_heard"),
+    "cache": ("GENERATION", "cached", "cached_ladder", "demo_ladder", "media_cache_dir"),
+    "encode": ("FORMATS", "Format", "encode_blocks", "encode_file", "encode_pcm"),
+    "ladder": ("ALT_AUDIO_BASE_HZ", "Ladder", "build_ladder"),
+    "streams": (
+        "build_audio_rendition_master",
+        "build_byterange_stream",
+        "build_discontinuity_stream",
+        "build_packed_audio_stream",
+        "id3_timestamp_tag",
+    ),
+    "tone": (
+        "BASE_HZ",
+        "PERIOD",
+        "STEP_HZ",
+        "frequency_for_second",
+        "second_for_frequency",
+        "stepped_tone",
+        "tone_blocks",
+    ),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: load a public name from its module on first use (then it is a plain global)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ALT_AUDIO_BASE_HZ",

@@ -14,9 +14,10 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kithara_cli.media.ladder import MASTER_NAME, Ladder, build_ladder
+if TYPE_CHECKING:
+    from kithara_cli.media.ladder import Ladder
 
 GENERATION = 1
 """Bump whenever generated media changes; it is part of every cache path, so stale fixtures
@@ -96,12 +97,23 @@ def cached(name: str, builder: Callable[[Path], object]) -> Path:
 
 def cached_ladder(name: str, seconds: float, **kwargs: Any) -> Ladder:
     """A cached :func:`build_ladder`; ``kwargs`` go to it, so put them in ``name`` too."""
+    from kithara_cli.media.ladder import Ladder, build_ladder
+
     path = cached(name, lambda d: build_ladder(d, seconds, **kwargs))
     return Ladder.load(path)
 
 
+def cached_path(name: str) -> Path | None:
+    """``cached(name, ...)``'s directory if it is already built, else None: a ``stat``, no
+    import of the encoders (PyAV, numpy), for callers on a start-up path."""
+    final = _generation_dir() / name
+    return final if final.is_dir() else None
+
+
 def demo_ladder() -> Path:
-    """Master playlist of the built-in demo: 20 s, 64k/128k/256k AAC in TS, 2 s segments."""
+    """A 20 s, 64k/128k/256k AAC ladder in TS, 2 s segments: its master playlist."""
+    from kithara_cli.media.ladder import MASTER_NAME, build_ladder
+
     name = "demo-ladder-20s-64k-128k-256k-ts-2s"
     path = cached(
         name, lambda d: build_ladder(d, DEMO_SECONDS, bitrates=DEMO_BITRATES, segment_seconds=2.0)

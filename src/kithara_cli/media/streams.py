@@ -24,7 +24,14 @@ from kithara_cli.media.ladder import (
 from kithara_cli.media.tone import DEFAULT_RATE, tone_blocks
 
 
-def _playlist_text(header: Sequence[str], body: Sequence[str]) -> str:
+def _vod_playlist(durations: Sequence[float], body: Sequence[str], version: int = 3) -> str:
+    """A whole VOD media playlist: the header every fixture here shares, ``body``, the end."""
+    header = [
+        f"#EXT-X-VERSION:{version}",
+        f"#EXT-X-TARGETDURATION:{_target_duration(durations)}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+    ]
     return "\n".join(["#EXTM3U", *header, *body, "#EXT-X-ENDLIST"]) + "\n"
 
 
@@ -54,13 +61,7 @@ def build_byterange_stream(
             body.append(f"#EXT-X-BYTERANGE:{spec}")
             body.append(big.name)
             offset += len(data)
-    header = [
-        "#EXT-X-VERSION:4",
-        f"#EXT-X-TARGETDURATION:{_target_duration(pl.durations)}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-    ]
-    pl.path.write_text(_playlist_text(header, body))
+    pl.path.write_text(_vod_playlist(pl.durations, body, version=4))
     return pl.path
 
 
@@ -95,14 +96,8 @@ def build_discontinuity_stream(
         for duration, uri in zip(part.durations, part.uris, strict=True):
             body += [f"#EXTINF:{duration:.6f},", uri]
         part.path.unlink()
-    header = [
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{_target_duration(part_a.durations + part_b.durations)}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-    ]
     path = out_dir / "discontinuity.m3u8"
-    path.write_text(_playlist_text(header, body))
+    path.write_text(_vod_playlist(part_a.durations + part_b.durations, body))
     return path
 
 
@@ -129,12 +124,6 @@ def build_audio_rendition_master(
         segment_seconds=segment_seconds,
     )
     durations = audio[0].durations
-    header = [
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{_target_duration(durations)}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-    ]
     videos = [("360p", "640x360", 800_000), ("720p", "1280x720", 2_000_000)]
     placeholder = _null_ts()
     for label, _res, _bw in videos:
@@ -143,7 +132,7 @@ def build_audio_rendition_master(
             seg = f"alt_video_{label}_{i:05d}.ts"
             (out_dir / seg).write_bytes(placeholder)
             body += [f"#EXTINF:{duration:.6f},", seg]
-        (out_dir / f"alt_video_{label}.m3u8").write_text(_playlist_text(header, body))
+        (out_dir / f"alt_video_{label}.m3u8").write_text(_vod_playlist(durations, body))
     names = {"en": "English", "de": "Deutsch"}
     lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for i, (lang, pl) in enumerate(zip(ALT_AUDIO_BASE_HZ, audio, strict=True)):
@@ -231,12 +220,6 @@ def build_packed_audio_stream(
         (out_dir / name).write_bytes(id3_timestamp_tag(stamp) + b"".join(chunk))
         durations.append(len(chunk) * 1024 / rate)
         body += [f"#EXTINF:{durations[-1]:.6f},", name]
-    header = [
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{_target_duration(durations)}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-    ]
     path = out_dir / "packed.m3u8"
-    path.write_text(_playlist_text(header, body))
+    path.write_text(_vod_playlist(durations, body))
     return path

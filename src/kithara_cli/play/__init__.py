@@ -7,7 +7,11 @@ as ``radio.links.StationLinkFound`` for ``queue.PlayQueue``),
 decodes it (``audio.Decoder``) into a ring and a sink, and turns what the threads do into
 playback events. Keys (``keys.handle_key``) and the UI drive it through a few methods and read
 its typed ``Snapshot``. A live stream cannot seek; its ICY titles are published
-(``TitleChanged``) when their audio plays, and ``settings.record`` records it.
+(``TitleChanged``) when their audio plays. ``settings.record`` records what plays, whatever
+the source (``record``: a radio stream's audio as it comes; a file's own bytes; HLS segments
+as ``fetch`` writes them, the variants played, remuxed to FILE's container), to FILE.part
+renamed at the end, never a half file at FILE. A file served with no length and no Range is
+played as a file (seekable; its duration known once it has arrived).
 
 Promises: the network side starts before PyAV and PortAudio load (their imports overlap the
 first round trips); every thread it starts is stopped and joined by ``close()``; time to first

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kithara_cli.dl import Downloader
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.hls.source import HlsSource
+    from kithara_cli.play.record import PlayRecording
     from kithara_cli.stream import ByteStream
 
 
@@ -70,6 +71,7 @@ def open_progressive(
     cache_dir: Path,
     audio_may_load: threading.Event,
     first_attempts: int | None = None,
+    recording: PlayRecording | None = None,
 ) -> Opened:
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.net import check_http_url
@@ -91,7 +93,21 @@ def open_progressive(
     # A live stream joined mid-frame has no header to probe: FFmpeg would read a few seconds
     # of it before trusting MP3, so its Content-Type names the demuxer (as mpv does).
     hint = src.info.content_type if src.live is not None and src.info is not None else None
-    return Opened(ByteStream(src, name=url), 0.0, progressive=src, hint=hint)
+    # A live stream records itself (its audio without ICY blocks); a file through a tap.
+    read = recording.tap(src) if recording is not None and src.live is None else src
+    return Opened(ByteStream(read, name=url), 0.0, progressive=src, hint=hint)
+
+
+def unsized_duration(src: ProgressiveSource, seconds_decoded: float) -> float | None:
+    """A file served with no length, once its body has ended: its length over the byte rate
+    the decoder has shown (exact for CBR, an estimate for VBR). None until both are known."""
+    from kithara_cli.radio.pace import measured_byterate
+
+    total = src.length()
+    if not src.unsized or src.live is not None or total is None:
+        return None
+    rate = measured_byterate(src.read_position, seconds_decoded)
+    return total / rate if rate else None
 
 
 def open_hls(
@@ -102,6 +118,7 @@ def open_hls(
     start_at: float,
     cache_dir: Path,
     audio_may_load: threading.Event,
+    recording: PlayRecording | None = None,
 ) -> Opened:
     from kithara_cli.dl import Priority
     from kithara_cli.hls import MAX_PLAYLIST_BYTES
@@ -139,7 +156,11 @@ def open_hls(
     # The media playlist goes next, then the first segment: PyAV loads during those.
     audio_may_load.set()
     origin = hls.open_run(start_at)
-    return Opened(ByteStream(hls, name=url), origin, hls=hls)
+    if recording is not None:
+        recording.origin = origin
+        recording.remux = True  # FILE's extension may name another container than theirs
+    read = recording.tap(hls) if recording is not None else hls
+    return Opened(ByteStream(read, name=url), origin, hls=hls)
 
 
 def open_link_url(dl: Downloader, url: str) -> None:

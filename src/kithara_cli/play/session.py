@@ -44,6 +44,7 @@ from kithara_cli.play.opening import (
     open_link_file,
     open_link_url,
     open_progressive,
+    unsized_duration,
 )
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from kithara_cli.dl import Downloader
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.hls.source import HlsSource
+    from kithara_cli.play.record import PlayRecording
     from kithara_cli.radio.live import LiveStream
     from kithara_cli.radio.record import Recorder
 
@@ -95,6 +97,7 @@ class Player:
         self._switch_interval = sys.getswitchinterval()
         self._live: LiveStream | None = None
         self._recorder: Recorder | None = None
+        self._recording: PlayRecording | None = None  # --record of a file or HLS (a tap)
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -129,6 +132,11 @@ class Player:
             if dl is None:
                 raise UsageError("playing a URL needs a downloader")
             is_link = urlsplit(target).path.lower().endswith((".pls", ".xspf"))
+            if self.settings.record is not None:
+                from kithara_cli.play.record import PlayRecording
+
+                self._recording = PlayRecording(self.settings.record, self.bus)
+            recording = self._recording
 
             def start_network() -> None:
                 try:
@@ -143,6 +151,7 @@ class Player:
                             start_at,
                             self._cache_dir,
                             self._audio_may_load,
+                            recording,
                         )
                     else:
                         opened["opened"] = open_progressive(
@@ -151,6 +160,7 @@ class Player:
                             self._cache_dir,
                             self._audio_may_load,
                             self.settings.first_attempts,
+                            recording,
                         )
                     got: Opened = opened["opened"]
                     self._hls = got.hls  # set here, as soon as known: close() stops them
@@ -186,9 +196,9 @@ class Player:
         if "error" in opened:
             raise opened["error"]
         result: Opened = opened["opened"]
-        if self.settings.record is not None and self._live is None:
+        if self.settings.record is not None and self._live is None and self._recording is None:
             self.bus.publish(
-                Notice(level="warning", message="--record: not a radio stream, nothing recorded")
+                Notice(level="warning", message="--record: a local file, nothing recorded")
             )
         origin = result.origin
         self._origin = origin
@@ -305,7 +315,7 @@ class Player:
                 self._finish()
                 return
             self._check_rebuffer(now)
-            if self._live is not None and self._started:
+            if self._started:
                 self._titles_played()
             if now - last_slow >= 0.1:
                 last_slow = now
@@ -313,22 +323,27 @@ class Player:
             self._stop.wait(0.01 if not self._started else 0.02)
 
     def _titles_played(self) -> None:
-        """Publish each ICY title once its audio plays: its audio offset over the stream's
-        byte rate is its playback time (ICY streams are constant bit rate in practice)."""
-        live = self._live
-        assert live is not None
-        rate = live.byterate
+        """Publish each title once its audio plays. An ICY title is placed by audio byte
+        offset, over the stream's byte rate (ICY streams are constant bit rate in practice);
+        chained Ogg links (the decoder) and HLS ID3 tags (the source) by timeline second, in
+        a ``radio.titles.TitleQueue`` drained by the playback position."""
         pos = self._position()
-        # Without icy-br, a title shows once the decoder has read its bytes (early by the
-        # decoded buffer, a second or two).
-        upto = int(pos * rate) if rate is not None else live.window.reader
-        for title in live.titles_until(upto):
-            self.snapshot.now_playing = title.title
-            self.bus.publish(
-                TitleChanged(
-                    title=title.title, url=title.url, position=pos, byte_offset=title.offset
-                )
-            )
+        live = self._live
+        if live is not None:
+            rate = live.byterate
+            # Without icy-br, a title shows once the decoder has read its bytes (early by the
+            # decoded buffer, a second or two).
+            upto = int(pos * rate) if rate is not None else live.window.reader
+            for icy in live.titles_until(upto):
+                self._publish_title(icy.title, icy.url, pos, icy.offset)
+        queues = [self._decoder.titles] + ([self._hls.titles] if self._hls is not None else [])
+        for queue in queues:
+            for timed in queue.due(pos):
+                self._publish_title(timed.title, timed.url, pos)
+
+    def _publish_title(self, title: str, url: str, pos: float, offset: int = 0) -> None:
+        self.snapshot.now_playing = title
+        self.bus.publish(TitleChanged(title=title, url=url, position=pos, byte_offset=offset))
 
     def _check_rebuffer(self, now: float) -> None:
         ring, sink, decoder = self._ring, self._sink, self._decoder
@@ -355,6 +370,10 @@ class Player:
         self.snapshot.position = pos
         self.bus.publish(Position(seconds=pos, duration=self.snapshot.duration))
         decoded = self._ring.seconds(self._sink.rate)
+        if self._live is not None:
+            self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
+        elif self.snapshot.duration is None and self._progressive is not None:
+            self.snapshot.duration = unsized_duration(self._progressive, pos + decoded)
         if self._hls is not None:
             self._hls.set_playhead(pos)
             downloaded = self._hls.buffer_ahead()
@@ -405,7 +424,8 @@ class Player:
     def seek_to(self, target: float) -> None:
         from kithara_cli.stream import ByteStream
 
-        if self._live is not None:
+        src = self._progressive
+        if self._live is not None or (src is not None and src.live is not None):
             self.bus.publish(Notice(level="info", message="live stream: no seeking"))
             return
         duration = self.snapshot.duration
@@ -421,8 +441,9 @@ class Player:
             self._sink.pause(False)
         if self._hls is not None:
             origin = self._hls.open_run(target)
+            run = self._recording.tap(self._hls) if self._recording is not None else self._hls
             self._decoder.reopen(
-                ByteStream(self._hls, name=self._target),
+                ByteStream(run, name=self._target),
                 target,
                 flush=True,
                 timeline_origin=origin,
@@ -456,13 +477,16 @@ class Player:
             self._ring.close()
         if self._source is not None:
             self._source.close()
-        if self._recorder is not None:
+        for rec in (self._recorder, self._recording):
+            if rec is None:
+                continue
             try:
-                files = self._recorder.finish()  # what came, whole and playable, with its CUE
+                files = rec.finish()  # what came, whole and playable, with its CUE
             except KitharaError as err:
                 self.fail(err)
             else:
-                self.bus.publish(Notice(level="info", message=f"recorded {files[0]}"))
+                if files:
+                    self.bus.publish(Notice(level="info", message=f"recorded {files[0]}"))
         if self._decoder is not None:
             self._decoder.join(timeout=2)
         shutil.rmtree(self._cache_dir, ignore_errors=True)

@@ -19,7 +19,7 @@ class PlayerSettings:
     audio: str | None = None
     prefetch_segments: int = 2
     length: float | None = None  # stop after this much playback (seconds)
-    record: Path | None = None  # a live stream's audio, as it comes, and a CUE sheet
+    record: Path | None = None  # what plays (any source), written as it plays, and a CUE sheet
     first_attempts: int | None = None  # tries of the first request (None: the retry policy)
 
 

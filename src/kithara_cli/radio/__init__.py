@@ -5,10 +5,19 @@ Promises:
   stream without metadata would give) and their StreamTitle/StreamUrl read (UTF-8, else
   Latin-1); ``icy-*`` headers become a StationInfo. Text is raw network text: every caller
   that shows it sanitises it (``ui.sanitize``).
-- ``live``: a response with no length, or an ICY answer, is an endless stream: no Range, no
-  LoadSlow, a bounded in-memory window (``window``), reconnects to the live edge with backoff
-  (ICY only), each gap published, and a typed LiveStreamLost after a bounded number of
-  failures.
+- ``live``: an ICY answer is an endless stream for playback (``fetch --duration`` also
+  records a body with no length): no Range, a bounded in-memory window (``window``),
+  reconnects to the live edge with backoff (ICY only), each gap published, and a typed
+  LiveStreamLost after a bounded number of failures. ``continue_body`` takes over a body
+  already under way (``file.source``: a file with no length past its cap).
+- ``pace``: slowness is judged against playback, not a soft timeout: LoadSlow once the audio
+  bytes arrive under 0.9x the stream's byte rate (``icy-br``, else measured from the decoder)
+  over a 4 s window for 1.5 s, LoadRecovered once at or over 1.0x for 1.5 s; never while our
+  own window holds the stream back. A pure decision on an injectable clock.
+- ``titles``: now-playing titles found in the media (chained Ogg links, HLS ID3) wait in a
+  ``TitleQueue`` at the timeline second their audio plays; the player publishes each once,
+  when its playback position gets there (ICY titles are placed by byte offset instead). A
+  title that repeats the one before it is no change (HLS repeats it in every segment).
 - ``links``: .pls, non-HLS .m3u/.m3u8 and .xspf station links parsed (XSPF with DOCTYPE and
   ENTITY refused, so no entity expansion), entries in order; a remote list names only
   http(s) URLs.
@@ -19,5 +28,5 @@ Promises:
 Never: sends a Range to a live stream, keeps more than the window of it in memory or any of
 it on disk (unless recording), or shows network text unsanitised (it shows none itself).
 A body with no length that is not ICY is read to its end and ends there (no reconnect): it
-may be a finite file served close-delimited.
+may be a finite file served close-delimited (playback keeps it as a file: ``file.source``).
 """

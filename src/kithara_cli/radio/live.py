@@ -3,8 +3,10 @@
 It takes over the first response of the progressive peer once that response shows a live
 stream, and from then on owns the connection: the body goes through the ICY demuxer (audio
 to a :class:`LiveWindow`, titles to a list by audio offset), no Range is ever sent, and
-LoadSlow is off (slowness is judged against playback by the player's rebuffering, not by a
-fixed timeout). When an ICY stream drops (RST, clean close, 5xx, stall) it reconnects with
+slowness is judged against playback, not a soft timeout: a :class:`PaceJudge` compares the
+audio bytes' arrival rate with the stream's byte rate (``icy-br``, else measured from the
+decoder, ``note_decoded``) and LoadSlow is published when arrival stays under it, a
+LoadRecovered when it is back. When an ICY stream drops (RST, clean close, 5xx, stall) it reconnects with
 backoff to the live edge, never by byte offset; the new bytes follow the old in the window,
 so the decoder reads on across the gap, which is published as a StreamGap. After
 ``max_failures`` reconnects in a row that bring no audio, the window fails with
@@ -19,8 +21,16 @@ from collections.abc import Callable
 
 from kithara_cli.dl import Downloader, FetchCmd, FetchHandle, FetchOutcome, Priority, ResponseInfo
 from kithara_cli.errors import FatalError, NetworkError, UsageError
-from kithara_cli.events.types import Notice, StationDetails, StreamGap, StreamReconnecting
+from kithara_cli.events.types import (
+    LoadRecovered,
+    LoadSlow,
+    Notice,
+    StationDetails,
+    StreamGap,
+    StreamReconnecting,
+)
 from kithara_cli.radio.icy import IcyDemux, IcyTitle, StationInfo, station_info
+from kithara_cli.radio.pace import PaceConfig, PaceJudge, measured_byterate
 from kithara_cli.radio.record import Recorder
 from kithara_cli.radio.window import LiveWindow
 
@@ -49,6 +59,12 @@ def is_live(info: ResponseInfo) -> bool:
     return info.total_size is None and not info.range_honoured and info.encoding is None
 
 
+def is_icy_answer(info: ResponseInfo) -> bool:
+    """An Icecast/SHOUTcast answer: endless for playback (a body that merely has no length
+    may be a finite file, and is kept as one up to a cap: ``file.source``)."""
+    return station_info(info.icy).is_icy
+
+
 class LiveStream:
     """``stream.Source`` over a live stream's window; see the module docstring."""
 
@@ -62,6 +78,7 @@ class LiveStream:
         max_failures: int = MAX_FAILURES,
         clock: Callable[[], float] = time.monotonic,
         window: LiveWindow | None = None,
+        pace: PaceConfig | None = None,
     ) -> None:
         self.dl = dl
         self.url = url
@@ -82,11 +99,18 @@ class LiveStream:
         self._rec_lock = threading.Lock()  # the reader never takes it: a blocked write may
         self.recorder: Recorder | None = None
         self._rec_base = 0  # the window offset the recording starts at
+        self.pace = PaceJudge(pace, clock)
+        self._pace_lock = threading.Lock()
+        self._request_id = 0  # the connection LoadSlow names
+        self._measured: float | None = None  # byte rate from the decoder, without icy-br
 
     # --- taking over ---------------------------------------------------------------------------
 
-    def adopt(self, cmd: FetchCmd, info: ResponseInfo) -> None:
+    def adopt(self, cmd: FetchCmd, info: ResponseInfo, request_id: int = 0) -> None:
         """Make the running command (inside its ``on_response``) feed this stream."""
+        self._request_id = request_id
+        with self._pace_lock:
+            self.pace.connected()
         station = station_info(info.icy)
         first = not self._reconnects and self._dropped_at is None
         self.station = station
@@ -111,6 +135,17 @@ class LiveStream:
                 )
             )
 
+    def continue_body(self, offset: int) -> Callable[[int, bytes], None]:
+        """Take over a body already ``offset`` bytes in (a file with no length past its
+        cap): the window starts there, and the returned sink feeds it."""
+        window = self.window
+        window.start = window.end = window.reader = offset
+        return self._sink_for(None, offset)
+
+    def body_ended(self, outcome: FetchOutcome) -> None:
+        """The body taken over by ``continue_body`` ended (no reconnect: it is not ICY)."""
+        self._on_complete(outcome)
+
     def _sink_for(self, demux: IcyDemux | None, base: int) -> Callable[[int, bytes], None]:
         def sink(_offset: int, data: bytes) -> None:
             titles: list[IcyTitle] = []
@@ -128,6 +163,9 @@ class LiveStream:
                     rec.write(data)
                 if data:
                     self._arrived()
+                    with self._pace_lock:
+                        self.pace.arrived(len(data))
+                    self._judge()
                     self.window.write(data)
 
         return sink
@@ -157,6 +195,36 @@ class LiveStream:
                 recorder.title(t.title, recorder.seconds_at(max(t.offset - start, 0)))
             recorder.write(kept)
             self.recorder = recorder
+
+    # --- pace ------------------------------------------------------------------------------
+
+    def note_decoded(self, seconds: float) -> None:
+        """The player's decoded seconds so far: with the bytes read, the stream's byte rate
+        when the station does not say it (and a moment to judge the pace)."""
+        self._measured = measured_byterate(self.window.reader, seconds)
+        self._judge()
+
+    def _judge(self) -> None:
+        window = self.window
+        held_back = window.end - window.reader > window.ahead // 2  # our backpressure
+        with self._pace_lock:
+            change = self.pace.judge(self.byterate or self._measured, held_back=held_back)
+        if change is None:
+            return
+        if change.slow:
+            self.dl.bus.publish(
+                LoadSlow(
+                    request_id=self._request_id,
+                    elapsed=change.since_connect,
+                    bytes_done=change.bytes_done,
+                )
+            )
+        else:
+            self.dl.bus.publish(
+                LoadRecovered(
+                    request_id=self._request_id, elapsed=change.since_connect, ratio=change.ratio
+                )
+            )
 
     # --- titles ------------------------------------------------------------------------------
 
@@ -189,6 +257,8 @@ class LiveStream:
             return
         if self._dropped_at is None:
             self._dropped_at = self.clock()
+        with self._pace_lock:
+            self.pace.connected()  # the gap is a StreamGap, not slowness
         self._drop_reason = str(error) if error is not None else "the server closed the stream"
         self._failures += 1
         if error is not None and not error.retryable:
@@ -229,7 +299,7 @@ class LiveStream:
     def _on_first(self, cmd: FetchCmd, info: ResponseInfo) -> None:
         if not is_live(info):
             raise NotLiveError(f"not a live stream (a file with a length): {self.url}")
-        self.adopt(cmd, info)
+        self.adopt(cmd, info, self._request_of(cmd))
 
     def _connect(self, label: str, *, first: bool) -> None:
         cmd = FetchCmd(
@@ -245,9 +315,13 @@ class LiveStream:
             cmd.on_response = lambda info, c=cmd: self._on_first(c, info)
             cmd.on_complete = self._on_first_complete
         else:
-            cmd.on_response = lambda info, c=cmd: self.adopt(c, info)
+            cmd.on_response = lambda info, c=cmd: self.adopt(c, info, self._request_of(c))
             cmd.on_complete = self._on_complete
         self._handle = self.dl.submit(cmd)
+
+    def _request_of(self, cmd: FetchCmd) -> int:
+        handle = self._handle
+        return handle.request_id if handle is not None and handle.cmd is cmd else 0
 
     def _on_first_complete(self, outcome: FetchOutcome) -> None:
         """Before any response: a failure is the stream's (no reconnect to a stream never had)."""
@@ -257,6 +331,7 @@ class LiveStream:
     # --- stream.Source ---------------------------------------------------------------------
 
     def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
+        self._judge()  # a stalled stream calls no sink: the waiting reader asks instead
         return self.window.wait_readable(offset, size, timeout)
 
     def read_at(self, offset: int, size: int) -> bytes:

@@ -5,11 +5,14 @@ output is always a whole, playable file or nothing; the CUE sheet next to it (``
 lists every title change at its time in the recording. With ``split_tracks`` each title goes
 to its own file (``NAME-01.ext``, ``NAME-02.ext``, ...) instead, cut at the byte where the
 title's metadata block stood (MP3 and AAC decoders resynchronise at the next frame).
+``convert`` (playback's HLS recordings) makes the output from the part instead of renaming it
+(a remux into the container FILE's extension names) and says which file it wrote.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -57,8 +60,16 @@ def cue_sheet(audio_name: str, titles: list[RecordedTitle], file_type: str = "MP
 class Recorder:
     """Appends audio to ``out`` (via ``out.part``); ``finish`` makes it the output."""
 
-    def __init__(self, out: Path, *, split_tracks: bool = False, byterate: float | None) -> None:
+    def __init__(
+        self,
+        out: Path,
+        *,
+        split_tracks: bool = False,
+        byterate: float | None,
+        convert: Callable[[Path, Path], Path] | None = None,
+    ) -> None:
         self.out = out
+        self.convert = convert
         self.split_tracks = split_tracks
         self.byterate = byterate
         self.titles: list[RecordedTitle] = []
@@ -113,6 +124,9 @@ class Recorder:
         written = []
         try:
             for part, final in self._parts:
+                if self.convert is not None:
+                    written.append(self.convert(part, final))
+                    continue
                 os.replace(part, final)
                 written.append(final)
             if not self.split_tracks:

@@ -2,6 +2,8 @@
 
 ``MediaServer(root).start()`` serves the files under ``root`` from a background thread with its
 own asyncio loop (aiohttp's web server) and returns once it is listening.
+``MediaServer(root, sock=...)`` serves on a socket the caller already listens on: its URL can
+be handed out before the server is up (connections wait in the backlog until then).
 
 It promises:
 
@@ -27,6 +29,8 @@ It promises:
   looped file paced at real time or a multiple, joined at the live edge, ``icy-*`` headers,
   ICY metadata blocks with scripted titles when asked (``Icy-MetaData: 1``), the SHOUTcast
   ``ICY 200 OK`` status line, cuts after N bytes or seconds (RST or close), 503s after a cut.
+  ``add_radio(path, OggMount(station))`` (``server.ogg_radio``) serves a chained Ogg file as an
+  Icecast Ogg mount: no ICY blocks, a listener joining mid-link gets the link's headers first.
   ``add_link(path, kind, urls)`` serves a .pls/.m3u/extended .m3u/.xspf station link.
 - ``stats`` counts every request (method, path, Range, status) and body bytes per path,
   thread-safely, before the bytes reach the client; ``stats.seen()`` adds the headers each

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlencode
 
 from aiohttp import HttpVersion10, web
@@ -48,9 +47,20 @@ START_TIMEOUT_S = 10.0
 class MediaServer:
     """Serves files under ``root`` over loopback HTTP, with scriptable faults per route."""
 
-    def __init__(self, root: Path | str, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        sock: socket.socket | None = None,
+    ) -> None:
+        """``sock``: a socket already listening (its address wins over ``host``/``port``), so
+        a caller can hand out the URL before the server is up: connections wait in its
+        backlog until then (the demo starts its server while the player loads)."""
         self.root = Path(root).resolve()
-        self.host = host
+        self._sock = sock
+        self.host = host if sock is None else str(sock.getsockname()[0])
         self._requested_port = port
         self.stats = ServerStats()
         self._faults = FaultTable()
@@ -104,12 +114,7 @@ class MediaServer:
     def __enter__(self) -> MediaServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @staticmethod
@@ -133,7 +138,11 @@ class MediaServer:
         runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_GRACE_S)
         await runner.setup()
         self._runner = runner
-        site = web.TCPSite(runner, self.host, self._requested_port)
+        site: web.BaseSite
+        if self._sock is not None:
+            site = web.SockSite(runner, self._sock)
+        else:
+            site = web.TCPSite(runner, self.host, self._requested_port)
         await site.start()
         self._port = runner.addresses[0][1]
         self._t_start = time.monotonic()
@@ -179,9 +188,10 @@ class MediaServer:
         with self._routes_lock:
             self._routes[path.lstrip("/")] = handler
 
-    def add_radio(self, path: str, station: Station) -> RadioRoute:
-        """Serve ``station`` (an endless ICY mount, see ``server.radio``) on ``path``."""
-        radio = RadioRoute(station)
+    def add_radio(self, path: str, station: Station | RadioRoute) -> RadioRoute:
+        """Serve ``station`` (an endless ICY mount, see ``server.radio``) on ``path``, or a
+        mount built beforehand (``server.ogg_radio.OggMount``)."""
+        radio = station if isinstance(station, RadioRoute) else RadioRoute(station)
         with self._routes_lock:
             self._radios[path.lstrip("/")] = radio
         return radio

@@ -13,24 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from kithara_cli.events.types import (
-    AbrDecision,
-    BandwidthEstimate,
     BodyResumed,
     BodyStalled,
-    BufferLevel,
-    DecoderError,
-    EndOfStream,
     Event,
     FetchProgress,
     FirstByte,
-    LadderInfo,
     LoadSlow,
     Notice,
-    PlaybackStarted,
-    PlaybackState,
-    Position,
-    RebufferEnded,
-    RebufferStarted,
     RequestCancelled,
     RequestCompleted,
     RequestEnqueued,
@@ -39,17 +28,11 @@ from kithara_cli.events.types import (
     RequestRetrying,
     RequestStarted,
     RetryExhausted,
-    SeekCompleted,
-    SeekRequested,
-    SegmentLoaded,
-    TrackInfo,
-    Underrun,
-    VolumeChanged,
 )
 from kithara_cli.ui.format import fmt_pair, fmt_size
 from kithara_cli.ui.radio_state import RADIO_HANDLERS
 from kithara_cli.ui.sanitize import sanitize
-from kithara_cli.ui.state_playback import PlaybackFolding
+from kithara_cli.ui.state_playback import PLAYBACK_HANDLERS, PlaybackFolding
 from kithara_cli.ui.views import (
     DashboardSnapshot,
     FetchView,
@@ -449,25 +432,9 @@ _HANDLERS: dict[type[Event], Callable[[DashboardState, Any], None]] = {
     RequestCancelled: DashboardState._on_cancelled,
     FetchProgress: DashboardState._on_fetch,
     Notice: DashboardState._on_notice,
-    PlaybackState: DashboardState._on_state,
-    PlaybackStarted: DashboardState._on_started_playing,
-    Position: DashboardState._on_position,
-    BufferLevel: DashboardState._on_buffer,
-    Underrun: DashboardState._on_underrun,
-    RebufferStarted: DashboardState._on_rebuffer_started,
-    RebufferEnded: DashboardState._on_rebuffer_ended,
-    SeekRequested: DashboardState._on_seek,
-    SeekCompleted: DashboardState._on_seek_done,
-    VolumeChanged: DashboardState._on_volume,
-    EndOfStream: DashboardState._on_eos,
-    DecoderError: DashboardState._on_decoder_error,
-    TrackInfo: DashboardState._on_track,
-    LadderInfo: DashboardState._on_ladder,
-    AbrDecision: DashboardState._on_abr,
-    BandwidthEstimate: DashboardState._on_estimate,
-    SegmentLoaded: DashboardState._on_segment,
 }
 """Type -> handler. A dict lookup per event keeps ``apply`` cheap at thousands of events/s."""
+_HANDLERS.update(PLAYBACK_HANDLERS)
 _HANDLERS.update(RADIO_HANDLERS)
 
 

@@ -7,7 +7,6 @@ hands over to ``FetchProgressView``'s plain lines, so scripts see the same outpu
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
 from rich.console import Console
@@ -153,16 +152,11 @@ class FetchDashboard:
             self._plain.__enter__()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.stop()
         else:
-            self._plain.__exit__(exc_type, exc, tb)
+            self._plain.__exit__(*exc)
 
 
 __all__ = ["FetchDashboard", "progress_line", "render_fetch_dashboard"]

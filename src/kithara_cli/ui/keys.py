@@ -7,7 +7,6 @@ import select
 import sys
 import termios
 import tty
-from types import TracebackType
 from typing import TextIO
 
 KEY_NAMES = {
@@ -59,11 +58,6 @@ class KeyReader:
             return KEY_NAMES.get(data[:3])
         return KEY_NAMES.get(data[:1])
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._fd is not None and self._saved is not None:
             termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)

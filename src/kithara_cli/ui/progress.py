@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from kithara_cli.events import EventBus
@@ -119,12 +118,7 @@ class FetchProgressView:
             )
             sys.stderr.flush()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self._unsubscribe()
         self._stop.set()
         if self._thread is not None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kithara_cli.events.types import (
+    LoadRecovered,
     QueueAdvanced,
     StationDetails,
     StreamGap,
@@ -56,6 +57,14 @@ def _on_reconnecting(state: DashboardState, ev: StreamReconnecting) -> None:
     )
 
 
+def _on_recovered(state: DashboardState, ev: LoadRecovered) -> None:
+    row = state._row(ev.request_id, ev.ts)
+    row.slow = False
+    state._log(
+        ev.ts, "LOAD OK", f"{row.name()}: arriving at {ev.ratio:.0%} of the playback rate again"
+    )
+
+
 def _on_queue(state: DashboardState, ev: QueueAdvanced) -> None:
     state.queue = f"{ev.index + 1}/{ev.length}"
     state.now_playing = ""
@@ -69,4 +78,5 @@ RADIO_HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     StreamGap: _on_gap,
     StreamReconnecting: _on_reconnecting,
     QueueAdvanced: _on_queue,
+    LoadRecovered: _on_recovered,
 }

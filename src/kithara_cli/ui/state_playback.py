@@ -4,12 +4,16 @@ for them; requests and fetch progress stay in ``dashboard_state``). A base class
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from kithara_cli.events.types import (
     AbrDecision,
     BandwidthEstimate,
     BufferLevel,
     DecoderError,
     EndOfStream,
+    Event,
     LadderInfo,
     PlaybackStarted,
     PlaybackState,
@@ -149,3 +153,24 @@ class PlaybackFolding:
     def _on_segment(self, ev: SegmentLoaded) -> None:
         if self.current_variant is None:
             self.current_variant = ev.variant
+
+
+PLAYBACK_HANDLERS: dict[type[Event], Callable[[PlaybackFolding, Any], None]] = {
+    PlaybackState: PlaybackFolding._on_state,
+    PlaybackStarted: PlaybackFolding._on_started_playing,
+    Position: PlaybackFolding._on_position,
+    BufferLevel: PlaybackFolding._on_buffer,
+    Underrun: PlaybackFolding._on_underrun,
+    RebufferStarted: PlaybackFolding._on_rebuffer_started,
+    RebufferEnded: PlaybackFolding._on_rebuffer_ended,
+    SeekRequested: PlaybackFolding._on_seek,
+    SeekCompleted: PlaybackFolding._on_seek_done,
+    VolumeChanged: PlaybackFolding._on_volume,
+    EndOfStream: PlaybackFolding._on_eos,
+    DecoderError: PlaybackFolding._on_decoder_error,
+    TrackInfo: PlaybackFolding._on_track,
+    LadderInfo: PlaybackFolding._on_ladder,
+    AbrDecision: PlaybackFolding._on_abr,
+    BandwidthEstimate: PlaybackFolding._on_estimate,
+    SegmentLoaded: PlaybackFolding._on_segment,
+}
