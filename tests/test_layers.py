@@ -145,3 +145,41 @@ def test_no_seam_is_probed_with_getattr() -> None:
             ):
                 probes.append(f"{rel}:{node.lineno} {node.func.id}(..., {node.args[1].value!r})")
     assert not probes, probes
+
+
+def _names_and_calls(path: Path) -> tuple[set[str], set[str]]:
+    """The names a module refers to, and the attribute names it calls (``x.fill(...)``)."""
+    tree = ast.parse(path.read_text())
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    names |= {
+        alias.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for alias in n.names
+    }
+    calls = {
+        n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+    }
+    return names, calls
+
+
+def test_fetch_and_play_of_hls_go_through_one_segment_scheduler() -> None:
+    """``fetch URL.m3u8`` (``hls.writer``) and ``play URL.m3u8`` (``hls.source``) submit
+    segments only through the scheduler (``SegmentFetcher.fill``, windowed by one
+    ``WindowPolicy``; ``request`` for a failover): neither builds a downloader command nor
+    runs a submit loop of its own, and no other HLS module fetches a segment's body (resume's
+    one-byte check that a segment is unchanged is not a fetch of it)."""
+    hls = SRC / "hls"
+    for consumer, policy in (("writer.py", "for_fetch"), ("source.py", "for_play")):
+        names, calls = _names_and_calls(hls / consumer)
+        assert {"SegmentFetcher", "WindowPolicy"} <= names, consumer
+        assert {"fill", policy} <= calls, consumer
+        assert not {"FetchCmd", "Priority", "memory_sink"} & names, consumer
+        assert "submit" not in calls, consumer
+    for path in hls.glob("*.py"):
+        if path.name != "scheduler.py":
+            names, _ = _names_and_calls(path)
+            assert "memory_sink" not in names, path.name
+            assert "FetchCmd" not in names or path.name == "resume.py", path.name
+    # and the commands reach them: fetch through the writer, play through the source
+    assert "HlsWriter" in _names_and_calls(SRC / "commands" / "fetch_hls.py")[0]
+    assert "HlsSource" in _names_and_calls(SRC / "play" / "opening.py")[0]

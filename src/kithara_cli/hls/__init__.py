@@ -3,12 +3,15 @@
 One pipeline, split by role as streamlink's ``stream/segmented`` is: the playlist *worker*
 (``loader`` loads, picks the variant for fetch (``select``) and builds playback's ladder
 (``playback_ladder``, ``fixed_variant``); ``worker.LiveFollower`` reloads a live playlist);
-one *segment scheduler* core (``scheduler.SegmentFetcher``: submit with priority, keys,
-byteranges, decryption, init sections; typed messages ``SegmentDone``/``SegmentsAdded``/
-``FeedFailed``/``Wake`` to its consumer's loop); and two consumers: the file writer for fetch
-(``writer``) and the playback source for play (``source``, a ``stream.Source``; the ABR picks
-the variant per segment and a failed one fails over). ``looks_like_hls`` (here) is the one
-test for "this URL is a playlist".
+one *segment scheduler* (``scheduler.SegmentFetcher``: it fills a consumer's
+``SegmentWindow`` as far as one ``window.WindowPolicy`` allows, the consumer's position first
+at demand priority; keys, byteranges, decryption, init sections fetched once; it is the live
+follower's feed; typed messages ``SegmentDone``/``SegmentsAdded``/``FeedFailed``/``Wake`` to
+its consumer's loop); and two consumers that only state what they need: the file writer for
+fetch (``writer``: ``WindowPolicy.for_fetch``, twice its segments in flight) and the playback
+source for play (``source``, a ``stream.Source``: ``WindowPolicy.for_play``, its prefetch and
+the ABR's buffer target; the ABR picks the variant per segment and a failed one fails over).
+``looks_like_hls`` (here) is the one test for "this URL is a playlist".
 
 Promises: only http(s) URIs are followed from a remote playlist (never file:, data: or a
 local path); keys are fetched once per URI; a segment is decrypted (AES-CBC or CTR, IV from the

@@ -49,10 +49,8 @@ class VariantPicking:
         for i in range(index, target):
             run.skipped.add(i)
             run.ready.pop(i, None)
-            entry = run.in_flight.pop(i, None)
-            if entry is not None:
-                entry[0].cancel("skipped")
-        run.next_fetch = max(run.next_fetch, target)
+            run.window.drop(i, "skipped")
+        run.window.frontier = max(run.window.frontier, target)
         seq = ref.segments[index].sequence
         self.bus.publish(
             Notice(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import m3u8
@@ -338,19 +338,8 @@ def _build_media(
             byterange = (offset, length)
             range_ends[uri] = offset + length
 
-        key = None
-        if raw.get("key") is not None:
-            raw_key = raw["key"]
-            if id(raw_key) not in keys:
-                keys[id(raw_key)] = _key(raw_key, resolver)
-            key = keys[id(raw_key)]
-
-        init = None
-        if raw.get("init_section") is not None:
-            raw_init = raw["init_section"]
-            if id(raw_init) not in inits:
-                inits[id(raw_init)] = _init_section(raw_init, resolver)
-            init = inits[id(raw_init)]
+        key = _converted(raw.get("key"), keys, lambda k: _key(k, resolver))
+        init = _converted(raw.get("init_section"), inits, lambda i: _init_section(i, resolver))
 
         discontinuity = bool(raw.get("discontinuity"))
         if discontinuity:
@@ -394,6 +383,23 @@ def _build_media(
         playlist_type=playlist_type,
         warnings=warnings,
     )
+
+
+_T = TypeVar("_T")
+
+
+def _converted(
+    raw: dict[str, Any] | None,
+    seen: dict[int, _T],
+    convert: Callable[[dict[str, Any]], _T],
+) -> _T | None:
+    """A segment's key or init section: m3u8 shares one dict per tag between the segments it
+    covers, so each is converted once."""
+    if raw is None:
+        return None
+    if id(raw) not in seen:
+        seen[id(raw)] = convert(raw)
+    return seen[id(raw)]
 
 
 def _key(raw: dict[str, Any], resolver: _Resolver) -> Key | None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kithara_cli.dl import FetchHandle
 from kithara_cli.errors import KitharaError
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
+from kithara_cli.hls.scheduler import SegmentWindow
 from kithara_cli.storage import SparseResource
 from kithara_cli.stream import Source
 
@@ -30,7 +30,7 @@ class _Run:
     epoch: int
     first: int  # reference segment index the run starts at
     resource: SparseResource
-    next_fetch: int
+    window: SegmentWindow  # what the scheduler has submitted for this run, and in flight
     next_place: int
     write_pos: int = 0
     init: InitSection | None = None
@@ -38,7 +38,6 @@ class _Run:
     # Where each part after the first starts: (byte offset, timeline seconds). A new part
     # starts where the init section changes (a switch between fMP4 variants).
     parts: list[tuple[int, float]] = field(default_factory=list)
-    in_flight: dict[int, tuple[FetchHandle, int]] = field(default_factory=dict)  # idx -> (h, v)
     # Segment index -> the variants it already failed from (failover tries the others).
     failed_variants: dict[int, set[int]] = field(default_factory=dict)
     ready: dict[int, tuple[int, Segment, bytes] | KitharaError] = field(default_factory=dict)

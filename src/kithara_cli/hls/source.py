@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -39,20 +38,21 @@ from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
 from kithara_cli.hls.id3 import segment_titles
 from kithara_cli.hls.loader import Rung, load_media
-from kithara_cli.hls.model import MediaPlaylist, Segment
+from kithara_cli.hls.model import MediaPlaylist
 from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, VariantPicking
 from kithara_cli.hls.playlist import check_supported
 from kithara_cli.hls.run import _Placed, _Run, _RunPart
 from kithara_cli.hls.scheduler import (
+    Ask,
     FeedFailed,
-    Message,
     SegmentDone,
     SegmentFetcher,
     SegmentsAdded,
-    Wake,
+    SegmentWindow,
     check_encryption,
 )
 from kithara_cli.hls.sniff import container_of
+from kithara_cli.hls.window import WindowPolicy
 from kithara_cli.hls.worker import LiveFollower
 from kithara_cli.radio.titles import TitleQueue
 from kithara_cli.storage import ResourceClosed, SparseResource
@@ -90,16 +90,17 @@ class HlsSource(VariantPicking, Source):
         self.rungs = {r.index: r for r in rungs}
         self.controller = controller
         self.cache_dir = cache_dir
-        self.prefetch = max(1, prefetch)
-        self.max_ahead = max_ahead
         # Until playback starts, fetch only what first audio needs: a burst of prefetch then
         # would compete for the GIL with the decoder's start-up (PyAV and numpy imports).
-        self.ahead_limit = min(max_ahead, 4.0)
+        self._started = False
         self.clock = clock
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
-        self._fetcher = SegmentFetcher(downloader, self._inbox)
+        self._fetcher = SegmentFetcher(
+            downloader,
+            WindowPolicy.for_play(prefetch, max_ahead),
+            on_request=controller.note_segment_request,  # the ABR measures each one
+        )
         self.keys = self._fetcher.keys
         self._events: collections.deque[Event] = collections.deque(maxlen=10_000)
         self._unsubscribe = self.bus.subscribe(self._events.append)
@@ -160,7 +161,8 @@ class HlsSource(VariantPicking, Source):
             old = self._run
             self._epoch += 1
             path = self.cache_dir / f"run-{self._epoch}.bin"
-            self._run = _Run(self._epoch, index, SparseResource(path), index, index)
+            window = SegmentWindow(index, self._epoch)
+            self._run = _Run(self._epoch, index, SparseResource(path), window, index)
             self._playhead = ref.starts[index]
             self.titles.clear()  # the new run's segments bring their titles again
             self._cond.notify_all()
@@ -169,7 +171,7 @@ class HlsSource(VariantPicking, Source):
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="kithara-hls", daemon=True)
             self._thread.start()
-        self._inbox.put(Wake())
+        self._fetcher.wake()
         return ref.starts[index]
 
     def _start_live(self, variant: int) -> None:
@@ -177,6 +179,7 @@ class HlsSource(VariantPicking, Source):
         ``kithara fetch`` does), started ``LIVE_EDGE_SEGMENTS`` before its end. It is the
         timeline; segments may still come from other variants (``_live_segment``)."""
         self.live = True
+        self._fetcher.live = True
         self._followed = variant
         self.bus.publish(
             Notice(
@@ -187,16 +190,10 @@ class HlsSource(VariantPicking, Source):
                 ),
             )
         )
-        self._follower = LiveFollower(self.dl, self.reference, self)
+        self._follower = LiveFollower(self.dl, self.reference, self._fetcher)
         self._follower.start()
 
-    # --- live feed (the follower's thread) ------------------------------------------------------
-
-    def add_segments(self, segments: list[Segment], ended: bool) -> None:
-        self._inbox.put(SegmentsAdded(segments, ended))
-
-    def fail_feed(self, error: KitharaError) -> None:
-        self._inbox.put(FeedFailed(error))
+    # --- live feed (the follower's messages) -------------------------------------------------
 
     def _extend(self, run: _Run, msg: SegmentsAdded | FeedFailed) -> None:
         """New live segments (or the end of the stream) join the reference timeline."""
@@ -215,10 +212,8 @@ class HlsSource(VariantPicking, Source):
             run.resource.set_total(run.write_pos)
 
     def _retire(self, run: _Run) -> None:
-        # A snapshot: the source's loop thread may add or take fetches meanwhile (close() and
-        # seeks call this from other threads). list() of a dict view runs under the GIL.
-        for handle, _ in list(run.in_flight.values()):
-            handle.cancel("epoch")
+        # close() and seeks call this from other threads: cancel_all works on a snapshot.
+        run.window.cancel_all("epoch")
         run.resource.close()
         try:
             run.resource.path.unlink()
@@ -258,8 +253,8 @@ class HlsSource(VariantPicking, Source):
 
     def playback_started(self) -> None:
         """Lift the start-up prefetch limit."""
-        self.ahead_limit = self.max_ahead
-        self._inbox.put(Wake())
+        self._started = True
+        self._fetcher.wake()
 
     def buffered_until(self) -> float:
         run = self._run
@@ -284,10 +279,7 @@ class HlsSource(VariantPicking, Source):
 
     def _loop(self) -> None:
         while not self._closed:
-            try:
-                msg = self._inbox.get(timeout=0.1)
-            except queue.Empty:
-                msg = None
+            msg = self._fetcher.next_message(0.1)
             run = self._run
             if run is None:
                 continue
@@ -314,15 +306,11 @@ class HlsSource(VariantPicking, Source):
             self.controller.on_event(event)
 
     def _take(self, run: _Run, msg: SegmentDone) -> None:
-        epoch, index, variant, seg, outcome, buf = (
-            msg.epoch, msg.index, msg.variant, msg.segment, msg.outcome, msg.data
+        if not run.window.take(msg):
+            return  # an older run's, or an abandoned fetch
+        index, variant, seg, outcome, buf = (
+            msg.index, msg.variant, msg.segment, msg.outcome, msg.data
         )  # fmt: skip
-        if epoch != run.epoch:
-            return
-        current = run.in_flight.get(index)
-        if current is None or current[0].request_id != outcome.request_id:
-            return  # an abandoned fetch
-        del run.in_flight[index]
         if outcome.state == "ok":
             run.ready[index] = (variant, seg, bytes(buf))
         elif outcome.state == "failed":
@@ -410,7 +398,7 @@ class HlsSource(VariantPicking, Source):
                 resource.set_total(run.write_pos)
 
     def _check_in_flight(self, run: _Run) -> None:
-        if not run.in_flight:
+        if not run.window.in_flight:
             return
         now = self.clock()
         decision = self.controller.check_in_flight(self.buffer_ahead(), now)
@@ -420,46 +408,42 @@ class HlsSource(VariantPicking, Source):
         self.current_variant = decision.to_variant
         if decision.abandon_request is None:
             return
-        for index, (handle, _variant) in list(run.in_flight.items()):
-            if handle.request_id == decision.abandon_request:
-                del run.in_flight[index]
-                handle.cancel("abandon")
-                self._submit(run, index, decision.to_variant)
+        index = run.window.abandon(decision.abandon_request)
+        if index is not None:
+            self._submit(run, index, decision.to_variant)
 
     def _schedule(self, run: _Run) -> None:
-        ref = self.reference
-        while (
-            len(run.in_flight) < self.prefetch
-            and run.next_fetch < len(ref.segments)
-            and self.buffered_until() - self._playhead < self.ahead_limit
-            and run.next_fetch - run.next_place < self.prefetch + 2
-        ):
+        """The scheduler fills the run's window (``WindowPolicy.for_play``); the ABR names
+        the variant of each segment as it is submitted."""
+
+        def ask(index: int) -> Ask:
             decision = self.controller.choose(self.buffer_ahead(), self.clock())
             if decision.switched:
                 self._publish_decision(decision, self.current_variant)
             self.current_variant = decision.to_variant
-            self._submit(run, run.next_fetch, decision.to_variant)
-            run.next_fetch += 1
+            return self._ask(run, index, decision.to_variant)
+
+        self._fetcher.fill(
+            run.window,
+            run.next_place,
+            len(self.reference.segments),
+            ask,
+            buffered=self.buffered_until() - self._playhead,
+            started=self._started,
+        )
 
     def _submit(self, run: _Run, index: int, variant: int) -> None:
+        """Fetch segment ``index`` from ``variant`` now (a failover, an abandon)."""
+        ask = self._ask(run, index, variant)
+        self._fetcher.request(run.window, index, ask, demand=index == run.next_place)
+
+    def _ask(self, run: _Run, index: int, variant: int) -> Ask:
         variant, seg = self._segment(variant, index)
         # While another variant could still serve this segment, fail over after a quick retry
         # rather than the whole retry policy (shaka: 2 attempts, then the variant sits out).
         tried = run.failed_variants.get(index, set())
         others = any(v not in tried and v != variant for v in self.rungs)
-        handle = self._fetcher.submit(
-            index,
-            seg,
-            demand=index == run.next_place,
-            label=f"segment {seg.sequence} v{variant}",
-            variant=variant,
-            epoch=run.epoch,
-            max_attempts=FAILOVER_ATTEMPTS if others else None,
-            # A segment's URI names its bytes; a live one is not kept past playback.
-            cache="none" if self.live else "immutable",
-        )
-        run.in_flight[index] = (handle, variant)
-        self.controller.note_segment_request(handle.request_id, variant, None)
+        return Ask(seg, variant, FAILOVER_ATTEMPTS if others else None)
 
     def _publish_decision(self, decision: Decision, from_variant: int | None) -> None:
         event: AbrDecision = self.controller.to_event(decision, from_variant=from_variant)

@@ -1,7 +1,8 @@
 """The playlist worker (streamlink's ``worker``): follows a live playlist for fetch and play.
 
-It reloads the media playlist and hands what is new to a ``SegmentFeed`` (the fetch writer,
-or playback's source), which turns it into a typed message on its own scheduler's inbox. The
+It reloads the media playlist and hands what is new to a ``SegmentFeed`` (the segment
+scheduler of the fetch writer or of playback's source), which turns it into a typed message on
+its consumer's inbox. The
 first load, variants and renditions are ``loader``'s and ``select``'s; failover between
 variants is the playback source's (it knows which variant failed).
 """
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class SegmentFeed(Protocol):
-    """Where a ``LiveFollower`` hands what it finds: the fetch writer, or playback's source."""
+    """Where a ``LiveFollower`` hands what it finds: a ``scheduler.SegmentFetcher``."""
 
     bus: EventBus
 
@@ -33,7 +34,7 @@ class SegmentFeed(Protocol):
 
 
 class LiveFollower(threading.Thread):
-    """Reloads a live playlist and feeds new segments to the writer (streamlink's worker).
+    """Reloads a live playlist and feeds new segments to a scheduler (streamlink's worker).
 
     Reload interval: the target duration, halved while the playlist is unchanged (down to a
     quarter of it), back to the target duration when it changes. A playlist that brings no new
@@ -49,7 +50,7 @@ class LiveFollower(threading.Thread):
         self,
         downloader: Downloader,
         media: MediaPlaylist,
-        writer: SegmentFeed,
+        feed: SegmentFeed,
         *,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], bool] | None = None,
@@ -57,7 +58,7 @@ class LiveFollower(threading.Thread):
         super().__init__(name="kithara-live", daemon=True)
         self.dl = downloader
         self.url = media.url
-        self.writer = writer
+        self.feed = feed
         self.target = max(media.target_duration, 0.5)
         self.last_sequence = media.segments[-1].sequence if media.segments else -1
         self._stop_event = threading.Event()
@@ -78,13 +79,13 @@ class LiveFollower(threading.Thread):
                 media = load_media(self.dl, self.url)
             except KitharaError as exc:
                 if not exc.retryable:
-                    self.writer.fail_feed(exc)
+                    self.feed.fail_feed(exc)
                     return
                 continue
             fresh = [s for s in media.segments if s.sequence > self.last_sequence]
             if fresh and self.last_sequence >= 0 and fresh[0].sequence > self.last_sequence + 1:
                 lost = fresh[0].sequence - self.last_sequence - 1
-                self.writer.bus.publish(
+                self.feed.bus.publish(
                     Notice(
                         level="warning",
                         message=f"live playlist moved on: {lost} segment(s) missed "
@@ -101,14 +102,14 @@ class LiveFollower(threading.Thread):
                 interval = max(interval / 2, self.target / 4)
                 unchanged += 1
             if fresh or media.endlist:
-                self.writer.add_segments(fresh, media.endlist)
+                self.feed.add_segments(fresh, media.endlist)
             if media.endlist:
                 return
             stuck_for = self._clock() - changed_at
             if unchanged >= self.UNCHANGED_RELOADS and stuck_for >= (
                 self.UNCHANGED_TARGETS * self.target
             ):
-                self.writer.fail_feed(
+                self.feed.fail_feed(
                     PlaylistError(
                         f"live playlist unchanged after {unchanged} reloads over "
                         f"{stuck_for:.0f} s (no new segment, no EXT-X-ENDLIST): {self.url}"

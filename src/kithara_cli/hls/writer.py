@@ -1,24 +1,19 @@
 """The HLS writer for ``kithara fetch``: segments fetched in parallel, written in order.
 
-One consumer of the segment scheduler (``scheduler``): it fetches through a
-``SegmentFetcher`` and takes its typed messages; the playback source is the other.
+One consumer of the segment scheduler (``scheduler``): it states its window
+(``WindowPolicy.for_fetch``), lets a ``SegmentFetcher`` fill it, and takes its typed
+messages; the playback source is the other.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kithara_cli import interrupt
-from kithara_cli.dl import (
-    Downloader,
-    FetchHandle,
-    Identity,
-)
+from kithara_cli.dl import Downloader, Identity
 from kithara_cli.errors import (
     Cancelled,
     KitharaError,
@@ -29,16 +24,16 @@ from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.resume import SegmentRecord, playlist_digest, still_same
 from kithara_cli.hls.scheduler import (
+    Ask,
     FeedFailed,
     Message,
     SegmentDone,
     SegmentFetcher,
     SegmentsAdded,
+    SegmentWindow,
 )
 from kithara_cli.hls.sniff import container_of
-
-if TYPE_CHECKING:
-    pass
+from kithara_cli.hls.window import WindowPolicy
 
 
 class SegmentFailed(KitharaError):
@@ -66,9 +61,10 @@ def _as_int(value: object) -> int:
 class HlsWriter:
     """Runs one HLS fetch into ``part`` (beside ``out``); see ``run``.
 
-    Segments are submitted up to ``window`` ahead of the write cursor (the downloader bounds
-    what is actually in flight), held in memory until their turn, decrypted and written.
-    Live playlists grow through ``add_segments`` from the playlist follower's thread.
+    Segments are submitted as far ahead of the write cursor as ``WindowPolicy.for_fetch``
+    allows (the downloader bounds what is actually in flight), held in memory until their
+    turn, decrypted and written. A live playlist grows through ``feed`` (the scheduler's
+    ``SegmentFeed``), from the playlist follower's thread.
     """
 
     def __init__(
@@ -89,29 +85,19 @@ class HlsWriter:
         self.media = media
         self.part = part
         self.state_path = state_path
-        self.window = max(2, in_flight * 2)
         self.skip_unavailable = skip_unavailable
         self.live = live
         self.duration_limit = duration_limit
         self._segments: list[Segment] = list(media.segments[first_index:])
         self._ended = not live
-        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()  # put: C, no Condition
-        self._fetcher = SegmentFetcher(downloader, self._inbox)
+        self._fetcher = SegmentFetcher(downloader, WindowPolicy.for_fetch(in_flight), live=live)
+        self.feed = self._fetcher  # where a live playlist's follower hands new segments
         self.keys = self._fetcher.keys
-        self._handles: dict[int, FetchHandle] = {}
-        self._init_cache: dict[InitSection, bytes] = {}
+        self._window = SegmentWindow()
         self.container: str | None = None
         self._identities: dict[int, Identity | None] = {}  # fetched, not yet written
         self._records: list[SegmentRecord] = []  # written, in order: what resume checks
         self._digest = "" if live else playlist_digest(self._segments)
-
-    # --- live feed (another thread) ------------------------------------------------------
-
-    def add_segments(self, segments: list[Segment], ended: bool) -> None:
-        self._inbox.put(SegmentsAdded(segments, ended))
-
-    def fail_feed(self, error: KitharaError) -> None:
-        self._inbox.put(FeedFailed(error))
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -125,7 +111,7 @@ class HlsWriter:
             raise OutputError(f"cannot write {self.part}: {exc.strerror}") from exc
         out.seek(written_bytes)
         out.truncate()
-        next_submit = next_write
+        self._window = SegmentWindow(start=next_write)  # resumed: from the first unwritten
         ready: dict[int, bytes | bytearray | KitharaError] = {}
         gaps: list[int] = []
         first_gap_error: KitharaError | None = None
@@ -139,14 +125,11 @@ class HlsWriter:
                 if stop:
                     break
                 total = len(self._segments)
-                while next_submit < total and next_submit - next_write < self.window:
-                    self._submit(next_submit, demand=next_submit == next_write)
-                    next_submit += 1
+                self._fetcher.fill(self._window, next_write, total, self._ask)
                 if next_write >= total and self._ended:
                     break
-                try:
-                    msg = self._inbox.get(timeout=0.25)
-                except queue.Empty:
+                msg = self._fetcher.next_message(0.25)
+                if msg is None:
                     continue
                 self._take(msg, ready)
                 while next_write in ready and not (
@@ -168,7 +151,7 @@ class HlsWriter:
                         if self.container is None:
                             self.container = container_of(bytes(data))
                         if seg.init is not None and seg.init != init_written:
-                            init_bytes = self._init(seg.init)
+                            init_bytes = self._fetcher.init_bytes(seg.init)
                             out.write(init_bytes)
                             written_bytes += len(init_bytes)
                             init_written = seg.init
@@ -223,8 +206,9 @@ class HlsWriter:
 
     def _take(self, msg: Message, ready: dict[int, bytes | bytearray | KitharaError]) -> None:
         if isinstance(msg, SegmentDone):
+            if not self._window.take(msg):
+                return
             index, outcome, buf = msg.index, msg.outcome, msg.data
-            self._handles.pop(index, None)
             seg = self._segments[index]
             if outcome.state == "ok":
                 ready[index] = buf  # written as it is: no copy of every segment
@@ -249,22 +233,8 @@ class HlsWriter:
         elif isinstance(msg, FeedFailed):
             raise msg.error
 
-    def _submit(self, index: int, *, demand: bool) -> None:
-        seg = self._segments[index]
-        self._handles[index] = self._fetcher.submit(
-            index,
-            seg,
-            demand=demand,
-            label=f"segment {seg.sequence}",
-            cache="none" if self.live else "immutable",  # live: not kept past the run
-        )
-
-    def _init(self, init: InitSection) -> bytes:
-        cached = self._init_cache.get(init)
-        if cached is None:
-            cached = self._fetcher.init_bytes(init)
-            self._init_cache[init] = cached
-        return cached
+    def _ask(self, index: int) -> Ask:
+        return Ask(self._segments[index])
 
     def _progress(self, written_bytes: int, done: int) -> None:
         total_segments = None if not self._ended else len(self._segments)
@@ -281,15 +251,7 @@ class HlsWriter:
         )
 
     def _cancel_all(self, reason: str) -> None:
-        handles = list(self._handles.values())
-        self._handles.clear()
-        for h in handles:
-            h.cancel(reason)
-        for h in handles:
-            try:
-                h.result(timeout=5)
-            except Exception:
-                pass
+        self._window.cancel_all(reason, wait=5)
 
     # --- resume ---------------------------------------------------------------------------
 
