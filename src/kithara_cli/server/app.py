@@ -269,6 +269,8 @@ class MediaServer:
                 etag = f'{etag[:-1]}-r{number}"'
             headers["ETag"] = etag
             headers["Last-Modified"] = info.last_modified
+        if faults.cache_control is not None:
+            headers["Cache-Control"] = faults.cache_control
         whole_only = faults.ignore_range or faults.content_encoding or faults.endless
         if faults.http10:
             request._version = HttpVersion10  # aiohttp answers in the request's version
