@@ -5,6 +5,8 @@ under a unique temporary name, fsynced and renamed into place before the index r
 it is committed, so a crash leaves at worst an orphan file, never a row pointing at half a
 file. Reads check each file's length and SHA-256 (once per process); a bad piece is dropped
 and reads as missing. Pieces of another version than the entry's are deleted, never combined.
+An entry row also keeps the freshness its latest response gave it (``fresh_until``,
+``directives``: see ``dl.freshness``); a confirmation from the server renews it.
 Several processes may share a cache: SQLite serialises the index, temporary names carry the
 pid and a random part, and entries pinned by a live process are never evicted.
 """
