@@ -58,7 +58,8 @@ if TYPE_CHECKING:
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
 STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's default: 0.005)
-SEEK_POLL = 0.002  # seconds between looks for a seek's first audio while one is pending
+SEEK_POLL = 0.002  # seconds between looks for a seek's first audio while one is pending...
+SEEK_POLL_FOR = 0.5  # ...for this long (a seek that waits on the network is not timed so)
 
 
 class Player:
@@ -312,9 +313,8 @@ class Player:
                 last_slow = now
                 self._tick(now)
             # A pending seek is timed by this poll: at 20 ms it added 0-20 ms to every one.
-            self._stop.wait(
-                SEEK_POLL if self._seek is not None else 0.01 if not self._started else 0.02
-            )
+            seeking = self._seek is not None and now - self._seek[1] < SEEK_POLL_FOR
+            self._stop.wait(SEEK_POLL if seeking else 0.01 if not self._started else 0.02)
 
     def _titles_played(self) -> None:
         """Publish each ICY title once its audio plays: its audio offset over the stream's
