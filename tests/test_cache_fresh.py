@@ -97,7 +97,7 @@ def test_a_stale_copy_is_revalidated_before_any_sound(media: Path, tmp_path: Pat
     assert conditional[0].header("If-None-Match")
     seen = events(ev)
     checked = next(e for e in seen if e["event"] == "CacheRevalidated")
-    assert checked["asked"] is True and checked["status"] == 206 and checked["fresh"] is True
+    assert checked["asked"] is True and checked["status"] == 304 and checked["fresh"] is True
     served = [e for e in seen if e["event"] == "FirstByte" and e["from_cache"]]
     started = next(e for e in seen if e["event"] == "PlaybackStarted")
     # Not one cached byte reaches the decoder before the server has confirmed the version.
@@ -170,3 +170,20 @@ def test_freshness_rules() -> None:
     assert strict.directives & MUST_REVALIDATE and strict.is_fresh(now + 59)
     assert not strict.is_fresh(now + 61)
     assert not freshness({"cache-control": "max-age=x"}, 200, received=now).is_fresh(now)
+
+
+def test_a_304_renews_the_freshness_it_carries(media: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        url = srv.url("tone.mp3")
+        srv.set_faults("*", Faults(cache_control="max-age=0"))  # stale as soon as stored
+        ok(play(url, cache, tmp_path / "a.wav"))
+        srv.set_faults("*", Faults(cache_control=CDN))
+        n = len(srv.stats.requests())
+        ok(play(url, cache, tmp_path / "b.wav"))  # asked: 304, now with max-age=3600
+        m = len(srv.stats.requests())
+        ok(play(url, cache, tmp_path / "c.wav"))  # fresh: not asked
+        requests = srv.stats.requests()
+    assert [(r.range, r.status) for r in requests[n:m]] == [("bytes=0-0", 304)]
+    assert requests[m:] == []
+    assert (tmp_path / "c.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()

@@ -264,7 +264,9 @@ async def _revalidate(
                     said = {k.lower(): v for k, v in resp.headers.items()}
                     if copy.identity.last_modified:  # a 304 need not repeat it
                         said.setdefault("last-modified", copy.identity.last_modified)
-                    renewed = _freshness_of(said, status, cmd, cache.now())
+                    # A 304 freshens the stored response, whose status was a 200 or 206.
+                    kept = 200 if status == 304 else status
+                    renewed = _freshness_of(said, kept, cmd, cache.now())
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise
     except Exception:  # the server is away: the cached copy is all there is (stale if error)
