@@ -18,6 +18,7 @@ from kithara_cli.media.encode import encode_file
 from kithara_cli.server import Faults, MediaServer
 
 ENV = {"KITHARA_AUDIO_DEVICE": "none"}
+NO_CACHE = Faults(cache_control="no-cache")  # every use of a cached copy is checked
 AES_KEY = bytes(range(16))
 
 
@@ -60,6 +61,7 @@ def test_replay_revalidates_only_then_plays_offline_identically(
 ) -> None:
     cache = tmp_path / "cache"
     with MediaServer(media) as srv:
+        srv.set_faults("*", NO_CACHE)  # else a fresh copy is used unasked (test_cache_fresh)
         url = srv.url(name)
         ok(play(url, cache, tmp_path / "first.wav"))
         first_requests = len(srv.stats.requests())
@@ -125,8 +127,10 @@ def test_a_changed_remote_is_refetched_never_spliced(media: Path, tmp_path: Path
     with MediaServer(media) as srv:
         ok(play(srv.url("other.mp3"), tmp_path / "ref", tmp_path / "v2.wav", "--no-cache"))
         url = srv.url("tone.mp3")
+        srv.set_faults("*", NO_CACHE)
         ok(play(url, cache, tmp_path / "v1.wav"))
-        srv.set_faults("tone.mp3", Faults(swap_from="tone.mp3", swap_to="other.mp3"))
+        swap = Faults(swap_from="tone.mp3", swap_to="other.mp3", cache_control="no-cache")
+        srv.set_faults("tone.mp3", swap)
         n = len(srv.stats.requests())
         ok(play(url, cache, tmp_path / "now.wav"))
         assert len([r for r in srv.stats.requests()[n:] if r.range != "bytes=0-0"]) >= 1
@@ -142,7 +146,7 @@ def test_a_new_etag_on_every_response_is_never_served_from_cache(
 ) -> None:
     cache = tmp_path / "cache"
     with MediaServer(media) as srv:
-        srv.set_faults("tone.mp3", Faults(etag_per_request=True))
+        srv.set_faults("tone.mp3", Faults(etag_per_request=True, cache_control="no-cache"))
         url = srv.url("tone.mp3")
         ok(play(url, cache, tmp_path / "a.wav"))
         n = len(srv.stats.requests())

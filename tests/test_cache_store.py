@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,28 @@ def test_cache_commands(tmp_path: Path) -> None:
 def test_bad_cache_size_is_a_usage_error(tmp_path: Path, size: str) -> None:
     proc = run_cli("play", "http://127.0.0.1:9/x.mp3", "--cache-size", size, "--no-ui")
     assert proc.returncode == 2 and "cache-size" in proc.stderr
+
+
+def test_freshness_is_kept_renewed_and_an_old_index_migrated(tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    db = sqlite3.connect(old / "index.sqlite3")
+    db.executescript(  # the schema as the first release wrote it: no freshness columns
+        "CREATE TABLE entries(key TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, "
+        "last_modified TEXT, total INTEGER, ranges INTEGER NOT NULL DEFAULT 1, "
+        "content_type TEXT, size INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, "
+        "last_used REAL NOT NULL);"
+    )
+    db.close()
+    store = CacheStore(old)
+    url = "http://h/a.mp3"
+    store.put(EntryMeta(url, '"v1"', None, 10, fresh_until=123.0, directives=2), 0, b"x" * 10)
+    found = store.entry(url)
+    assert found is not None and (found[0].fresh_until, found[0].directives) == (123.0, 2)
+    store.refresh(url, 456.0, 0)
+    found = store.entry(url)
+    assert found is not None and (found[0].fresh_until, found[0].directives) == (456.0, 0)
+    store.put(EntryMeta(url, '"v1"', None, 10, fresh_until=789.0), 0, b"x" * 10)
+    found = store.entry(url)
+    assert found is not None and found[0].fresh_until == 789.0  # the latest response holds
+    store.close()

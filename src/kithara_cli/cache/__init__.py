@@ -4,13 +4,18 @@ Promises:
 - one directory (``paths.cache_dir``: ``--cache-dir``, ``KITHARA_CACHE_DIR``, XDG) holding an
   SQLite index in WAL mode and data files named by digests of (URL, byte range, version):
   no URL text ever reaches a path, so no URL can read or write outside the directory;
-- a resource is stored as pieces (sparse byte ranges) of one version (strong ETag, else
-  Last-Modified, else length, as ``dl.validate`` pins it); bytes of another version replace
-  the entry, never join it; only resources of known length are kept (not endless streams);
+- a resource is stored as pieces (sparse byte ranges, at most 1 MiB each) of one version
+  (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it); bytes of another
+  version replace the entry, never join it; only resources of known length are kept (not
+  endless streams), never a response that said ``no-store``;
+- each entry keeps the freshness its latest response gave it (``dl.freshness``: RFC 9111
+  max-age / Expires / a heuristic from Last-Modified, and no-cache / must-revalidate): a fresh
+  entry is used without asking the server, a stale one is asked (If-None-Match /
+  If-Modified-Since) before any of its bytes are served, and a confirmation renews it;
 - crash-safe: a data file is fsynced and renamed into place before its index row commits;
   every piece's length and SHA-256 are checked on first read, a bad one is dropped and
   refetched; two processes may share the cache (SQLite locks the index; temporary files
-  have unique names);
+  have unique names); an index made before the freshness columns gains them in place;
 - a size cap (default 1 GiB) with least-recently-used eviction, which never evicts an entry
   pinned by a live process (every entry a running play or fetch touched);
 - AES keys and live segments never reach it (their fetch commands say ``cache="none"``).

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kithara_cli.dl.cached import CachedCopy
+from kithara_cli.dl.freshness import Freshness
 from kithara_cli.dl.validate import Identity
 
 if TYPE_CHECKING:
@@ -38,14 +40,21 @@ class DiskCache:
     """Implements ``dl.cached.ByteCache``. Data is written off the downloader's loop, by one
     thread; everything this process touches is pinned until ``close``."""
 
-    def __init__(self, open_store: Callable[[], CacheStore], *, offline: bool = False) -> None:
+    def __init__(
+        self,
+        open_store: Callable[[], CacheStore],
+        *,
+        offline: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.offline = offline
+        self._clock = clock
         self._open_store = open_store
         self._store: CacheStore | None = None
         self._opened = threading.Event()
         self._validated: set[str] = set()
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[CachedCopy, int, bytes] | None] = queue.Queue()
+        self._queue: queue.Queue[Callable[[CacheStore], object] | None] = queue.Queue()
         self._closed = False
         self._writer = threading.Thread(target=self._run, name="kithara-cache", daemon=True)
         self._writer.start()
@@ -56,6 +65,9 @@ class DiskCache:
         return self._store
 
     # --- dl.cached.ByteCache ------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self._clock()
 
     def lookup(self, url: str) -> CachedCopy | None:
         store = self.store
@@ -76,7 +88,16 @@ class DiskCache:
             return None
         identity = Identity(meta.etag, meta.last_modified, meta.total)
         spans = _merge([(p.start, p.end) for p in pieces])
-        return CachedCopy(url, identity, meta.total, meta.ranges, meta.content_type, spans)
+        return CachedCopy(
+            url,
+            identity,
+            meta.total,
+            meta.ranges,
+            meta.content_type,
+            spans,
+            meta.fresh_until,
+            meta.directives,
+        )
 
     def read(self, url: str, start: int, end: int) -> bytes | None:
         """Up to [start, end): stops at the end of a stored piece (the caller asks again)."""
@@ -91,14 +112,33 @@ class DiskCache:
             return None
 
     def used(self, url: str) -> None:
-        self._quietly(lambda s: s.touch(url))
+        self._later(lambda s: s.touch(url))
 
     def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
-        if not self._closed:
-            self._queue.put((copy, start, data))
+        from kithara_cli.cache.store import EntryMeta  # loaded by the cache's thread by now
+
+        meta = EntryMeta(
+            copy.url,
+            copy.identity.etag,
+            copy.identity.last_modified,
+            copy.total,
+            copy.ranges,
+            copy.content_type,
+            copy.fresh_until,
+            copy.directives,
+        )
+
+        def put(store: CacheStore) -> None:
+            store.pin(copy.url)
+            store.put(meta, start, data)
+
+        self._later(put)
+
+    def refresh(self, url: str, fresh: Freshness) -> None:
+        self._later(lambda s: s.refresh(url, fresh.fresh_until, fresh.directives))
 
     def forget(self, url: str) -> None:
-        self._quietly(lambda s: s.remove(url))
+        self._later(lambda s: s.remove(url))  # after the writes queued before it
 
     def is_validated(self, url: str) -> bool:
         with self._lock:
@@ -107,6 +147,11 @@ class DiskCache:
     def set_validated(self, url: str) -> None:
         with self._lock:
             self._validated.add(url)
+
+    def _later(self, action: Callable[[CacheStore], object]) -> None:
+        """On the cache's thread, off the downloader's loop, in order."""
+        if not self._closed:
+            self._queue.put(action)
 
     def _quietly(self, action: Callable[[CacheStore], object]) -> None:
         store = self.store
@@ -128,29 +173,17 @@ class DiskCache:
             log.warning("cannot open the cache", exc_info=True)
         finally:
             self._opened.set()
-        from kithara_cli.cache.store import EntryMeta
-
         while True:
-            item = self._queue.get()
-            if item is None:
+            action = self._queue.get()
+            if action is None:
                 return
             store = self._store
             if store is None:
                 continue
-            copy, start, data = item
-            meta = EntryMeta(
-                copy.url,
-                copy.identity.etag,
-                copy.identity.last_modified,
-                copy.total,
-                copy.ranges,
-                copy.content_type,
-            )
             try:
-                store.pin(copy.url)
-                store.put(meta, start, data)
+                action(store)
             except Exception:  # a full disk or a busy index: the cache is best effort
-                log.warning("cache write failed for %s", copy.url, exc_info=True)
+                log.warning("cache write failed", exc_info=True)
 
     def close(self) -> None:
         """Drain the queued writes, let go of the pins."""

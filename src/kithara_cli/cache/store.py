@@ -5,6 +5,8 @@ under a unique temporary name, fsynced and renamed into place before the index r
 it is committed, so a crash leaves at worst an orphan file, never a row pointing at half a
 file. Reads check each file's length and SHA-256 (once per process); a bad piece is dropped
 and reads as missing. Pieces of another version than the entry's are deleted, never combined.
+An entry row also keeps the freshness its latest response gave it (``fresh_until``,
+``directives``: see ``dl.freshness``); a confirmation from the server renews it.
 Several processes may share a cache: SQLite serialises the index, temporary names carry the
 pid and a random part, and entries pinned by a live process are never evicted.
 """
@@ -27,7 +29,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries(
     key TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
     total INTEGER, ranges INTEGER NOT NULL DEFAULT 1, content_type TEXT,
-    size INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, last_used REAL NOT NULL);
+    size INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, last_used REAL NOT NULL,
+    fresh_until REAL, directives INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS pieces(
     key TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, file TEXT NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY(key, start, "end"));
@@ -35,6 +38,9 @@ CREATE TABLE IF NOT EXISTS pins(key TEXT NOT NULL, pid INTEGER NOT NULL, PRIMARY
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);
 """
 
+
+# Columns added since the first release of the schema: (name, declaration).
+ADDED_COLUMNS = (("fresh_until", "REAL"), ("directives", "INTEGER NOT NULL DEFAULT 0"))
 
 STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
 
@@ -49,6 +55,8 @@ class EntryMeta:
     total: int | None
     ranges: bool = True  # the server answered a Range with a 206
     content_type: str | None = None
+    fresh_until: float | None = None  # epoch seconds (dl.freshness); None: always checked
+    directives: int = 0  # dl.freshness.NO_CACHE | MUST_REVALIDATE
 
     def version(self) -> str:
         return f"{self.etag}\0{self.last_modified}\0{self.total}"
@@ -115,6 +123,10 @@ class CacheStore:
             for stmt in SCHEMA.strip().split(";"):
                 if stmt.strip():
                     self._db.execute(stmt)
+            have = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+            for name, declaration in ADDED_COLUMNS:
+                if name not in have:  # a cache made by an older kithara
+                    self._db.execute(f"ALTER TABLE entries ADD COLUMN {name} {declaration}")
         stored = self._meta("cap")
         self.cap = cap if cap is not None else (int(stored) if stored else DEFAULT_CAP)
         if cap is not None and stored != str(cap):
@@ -160,7 +172,8 @@ class CacheStore:
         key = entry_key(url)
         with self._lock:
             row = self._db.execute(
-                "SELECT etag, last_modified, total, ranges, content_type FROM entries WHERE key=?",
+                "SELECT etag, last_modified, total, ranges, content_type, fresh_until, directives "
+                "FROM entries WHERE key=?",
                 (key,),
             ).fetchone()
             if row is None:
@@ -172,7 +185,8 @@ class CacheStore:
                     (key,),
                 )
             ]
-        return EntryMeta(url, row[0], row[1], row[2], bool(row[3]), row[4]), pieces
+        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
+        return meta, pieces
 
     def read(self, url: str, start: int, end: int, *, one_piece: bool = False) -> bytes | None:
         """Bytes [start, end) of the stored version, or None if any of them is missing or bad.
@@ -234,6 +248,14 @@ class CacheStore:
         with self._tx() as db:
             db.execute("UPDATE entries SET last_used=? WHERE key=?", (time.time(), entry_key(url)))
 
+    def refresh(self, url: str, fresh_until: float | None, directives: int) -> None:
+        """The server confirmed the stored version: its freshness from that answer."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE entries SET fresh_until=?, directives=? WHERE key=?",
+                (fresh_until, directives, entry_key(url)),
+            )
+
     # --- writing ----------------------------------------------------------------------------
 
     def put(self, meta: EntryMeta, start: int, data: bytes) -> None:
@@ -266,7 +288,8 @@ class CacheStore:
             if row is None:
                 db.execute(
                     "INSERT INTO entries(key, url, etag, last_modified, total, ranges, "
-                    "content_type, size, created, last_used) VALUES(?,?,?,?,?,?,?,0,?,?)",
+                    "content_type, size, created, last_used, fresh_until, directives) "
+                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?)",
                     (
                         key,
                         meta.url,
@@ -277,7 +300,14 @@ class CacheStore:
                         meta.content_type,
                         now,
                         now,
+                        meta.fresh_until,
+                        meta.directives,
                     ),
+                )
+            else:  # the latest response's freshness holds
+                db.execute(
+                    "UPDATE entries SET fresh_until=?, directives=? WHERE key=?",
+                    (meta.fresh_until, meta.directives, key),
                 )
             db.execute(
                 'INSERT OR REPLACE INTO pieces(key, start, "end", file, sha256) VALUES(?,?,?,?,?)',

@@ -25,9 +25,11 @@ Promises:
 - every step of a request's life is an event on the bus;
 - with a ``ByteCache`` (``dl.cached``; ``kithara_cli.cache`` implements it), a command the
   cache holds completes from it with the same events, marked ``from_cache``; a cached copy is
-  checked with the server first unless the command's policy says it never changes; what a
-  transfer delivers of a resource of known length is recorded; offline, a command the cache
-  cannot answer fails with OfflineMissError.
+  checked with the server before any of its bytes are served unless the command's policy says
+  it never changes or it is fresh (RFC 9111, ``dl.freshness``: max-age, Expires, heuristic;
+  never with no-cache); what a transfer delivers of a resource of known length is recorded
+  (never a no-store one); a remote that turns out changed under a cached version drops that
+  version; offline, a command the cache cannot answer fails with OfflineMissError.
 Never: decides what to fetch (peers do), blocks its loop on disk or CPU work beyond handing a
 chunk to the command's sink, retries a fatal error, or patches the HTTP library (``net``
 tunes httpcore, ``net.tuning``).

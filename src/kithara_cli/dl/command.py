@@ -36,6 +36,7 @@ class ResponseInfo:
     )  # the version the command's bytes all belong to
     encoding: str | None = None  # a Content-Encoding the body was decoded from
     icy: Mapping[str, str] = field(default_factory=dict)  # icy-* headers, names lower case
+    caching: Mapping[str, str] = field(default_factory=dict)  # dl.freshness.HEADERS, lower case
 
 
 # How the persistent cache (``dl.cached``) may answer a command: "auto" checks a cached copy

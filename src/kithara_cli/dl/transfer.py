@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kithara_cli.dl.command import FetchHandle, FetchOutcome, ResponseInfo
+from kithara_cli.dl.freshness import HEADERS as CACHING_HEADERS
 from kithara_cli.dl.validate import (
     DeadlineError,
     Identity,
@@ -287,6 +288,7 @@ def _first_response(
         identity=p.identity,
         encoding=coding,
         icy={k.lower(): v for k, v in resp.headers.items() if k.lower().startswith("icy-")},
+        caching={k.lower(): v for k, v in resp.headers.items() if k.lower() in CACHING_HEADERS},
     )
     dl.bus.publish(
         FirstByte(

@@ -193,11 +193,13 @@ class Notice(Event):
 
 @_event
 class CacheRevalidated(Event):
-    """A cached copy was checked against the server (If-None-Match / If-Modified-Since)."""
+    """A cached copy was checked against the server (If-None-Match / If-Modified-Since), or
+    used unasked while fresh (RFC 9111 freshness)."""
 
     url: str
     status: int  # 304, or the status of a response that told the version; 0: no answer
     fresh: bool  # the cached copy is the server's current version (or the server is away)
+    asked: bool = True  # False: fresh by its Cache-Control/Expires/Last-Modified, no request
 
 
 # --- playback --------------------------------------------------------------------------------

@@ -60,6 +60,8 @@ if TYPE_CHECKING:
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
 STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's default: 0.005)
+SEEK_POLL = 0.002  # seconds between looks for a seek's first audio while one is pending...
+SEEK_POLL_FOR = 0.5  # ...for this long (a seek that waits on the network is not timed so)
 
 
 class Player:
@@ -320,7 +322,9 @@ class Player:
             if now - last_slow >= 0.1:
                 last_slow = now
                 self._tick(now)
-            self._stop.wait(0.01 if not self._started else 0.02)
+            # A pending seek is timed by this poll: at 20 ms it added 0-20 ms to every one.
+            seeking = self._seek is not None and now - self._seek[1] < SEEK_POLL_FOR
+            self._stop.wait(SEEK_POLL if seeking else 0.01 if not self._started else 0.02)
 
     def _titles_played(self) -> None:
         """Publish each title once its audio plays. An ICY title is placed by audio byte

@@ -12,7 +12,9 @@ It promises:
 - Single byte ranges (``bytes=a-b``, ``a-``, ``-n``) as 206 with Content-Range; 416 with
   ``Content-Range: bytes */size`` when nothing is satisfiable; malformed and multi-range
   headers are ignored (200). Accept-Ranges, a strong ETag (size + mtime), Last-Modified, and
-  If-Range (a changed validator gets the full 200). Content-Type by extension.
+  If-Range (a changed validator gets the full 200); If-None-Match / If-Modified-Since that
+  still match get a 304 with the validators. Content-Type by extension. No Cache-Control
+  unless a route's ``Faults(cache_control=...)`` gives one.
 - Unfaulted files go out by sendfile, at loopback speed.
 - Faults per route (``set_faults(pattern, Faults(...))``, fnmatch on the path without the
   leading "/"; newest match wins): latency, first-byte delay, per-connection and shared rate

@@ -25,6 +25,7 @@ from .resource import (
     RangeNotSatisfiable,
     content_type_for,
     if_range_allows,
+    not_modified,
     parse_range,
     resolve_file,
 )
@@ -279,6 +280,19 @@ class MediaServer:
                 etag = f'{etag[:-1]}-r{number}"'
             headers["ETag"] = etag
             headers["Last-Modified"] = info.last_modified
+        if faults.cache_control is not None:
+            headers["Cache-Control"] = faults.cache_control
+        if (
+            not faults.no_validators
+            and not faults.endless
+            and not_modified(
+                request.headers.get("If-None-Match"),
+                request.headers.get("If-Modified-Since"),
+                headers["ETag"],
+                info,
+            )
+        ):
+            return self._plain(request, path, 304, headers)
         whole_only = faults.ignore_range or faults.content_encoding or faults.endless
         if faults.http10:
             request._version = HttpVersion10  # aiohttp answers in the request's version

@@ -74,6 +74,9 @@ class Faults:
     """Answer as HTTP/1.0 (with ``no_content_length``: a close-delimited body)."""
     endless: bool = False
     """The file repeated for ever, no length, Range ignored: a radio mount."""
+    cache_control: str | None = None
+    """A Cache-Control header on file responses, e.g. ``public, max-age=86400`` (what a
+    podcast CDN sends on media) or ``no-cache``; None: none, as a plain file server."""
 
     def __post_init__(self) -> None:
         for name in ("latency", "first_byte_delay", "stall_seconds"):

@@ -115,3 +115,20 @@ def if_range_allows(value: str, info: FileInfo) -> bool:
     except (TypeError, ValueError):
         return False
     return int(when.timestamp()) == info.mtime_s
+
+
+def not_modified(
+    if_none_match: str | None, if_modified_since: str | None, etag: str, info: FileInfo
+) -> bool:
+    """RFC 9110 section 13.1: If-None-Match (weak comparison) wins over If-Modified-Since."""
+    if if_none_match is not None:
+        tags = [t.strip() for t in if_none_match.split(",")]
+        bare = etag.removeprefix("W/")
+        return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
+    if if_modified_since is not None:
+        try:
+            when = email.utils.parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        return info.mtime_s <= int(when.timestamp())
+    return False
