@@ -113,7 +113,6 @@ class BandwidthEstimator:
         self._ttfb = Ewma(self.config.ttfb_half_life_samples)
         self._bytes_sampled = 0
         self._samples = 0
-        self._last_sample_at: float | None = None
         self._in_flight: dict[int, InFlight] = {}
         self._recent: deque[tuple[float, float, float]] = deque()  # (at, bps, seconds)
 
@@ -155,7 +154,6 @@ class BandwidthEstimator:
             self._recent.popleft()
         self._bytes_sampled += bytes
         self._samples += 1
-        self._last_sample_at = now
         return True
 
     def estimate_bps(self) -> float:
@@ -211,10 +209,6 @@ class BandwidthEstimator:
     @property
     def sample_count(self) -> int:
         return self._samples
-
-    @property
-    def last_sample_at(self) -> float | None:
-        return self._last_sample_at
 
     def ttfb_estimate(self) -> float:
         """Typical time to first byte, seconds (0.1 s before anything was measured)."""

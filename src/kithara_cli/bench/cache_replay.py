@@ -30,7 +30,6 @@ from kithara_cli.bench.runner import (
     Series,
     alternate,
     kithara_argv,
-    run_process,
     time_to_first_stdout_byte,
 )
 from kithara_cli.bench.scenario_playback import _Waiter, open_until_started
@@ -81,12 +80,7 @@ def run(ctx: Context) -> list[Record]:
                 argv = [*kithara_argv(), "play", url, "--output", "null", "--no-ui"]
                 argv += ["--length", "0.1", "--events", str(events), "--cache-dir"]
                 argv += [str(cache_dir), *extra]
-                proc = run_process(
-                    argv,
-                    timeout=ctx.settings.timeout,
-                    env=ctx.env,
-                    stderr_path=ctx.tmp / "stderr.txt",
-                ).check()
+                proc = ctx.run(argv)
                 return parse_first_audio(events.read_text().splitlines(), proc.started_at).ttfa
 
             def first(kind: str = kind, runs: dict[str, int] = runs) -> float:
@@ -231,7 +225,7 @@ def _cached_seeks(ctx: Context, server: Any, url: str, kind: str, root: Path) ->
         out = ctx.tmp / "cache-seed.out"
         argv = [*kithara_argv(), "fetch", url, "-o", str(out), "-f", "-q"]
         argv += ["--cache-dir", str(cache_dir), *extra]
-        run_process(argv, timeout=ctx.settings.timeout, env=ctx.env).check()
+        ctx.run(argv)
         out.unlink(missing_ok=True)
     bus = EventBus()
     waiter = _Waiter(bus)

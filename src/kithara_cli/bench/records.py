@@ -40,12 +40,17 @@ def comparison(
     records = [
         Record.of(scenario, case, metric, unit, better, summarize(k_values), "; ".join(notes))
     ]
+
+    def peer_record(name: str) -> Record:
+        return Record(
+            scenario=scenario, case=case, metric=metric, unit=unit, better=better, peer=name
+        )
+
     for name, series in peers.items():
         a, b = pairs(kithara, series)
         ka, pb = [convert(v) for v in a], [convert(v) for v in b]
         ratio = pair_summary(ka, pb)
-        rec = Record(scenario=scenario, case=case, metric=metric, unit=unit, better=better)
-        rec.peer = name
+        rec = peer_record(name)
         if ratio is None:
             rec.status = "peer-error"
             rec.note = errors.get(name, "no paired runs")
@@ -64,18 +69,9 @@ def comparison(
                 rec.note = f"peer failed after {ratio.runs} pairs: {errors[name]}"
         records.append(rec)
     for name in missing:
-        records.append(
-            Record(
-                scenario=scenario,
-                case=case,
-                metric=metric,
-                unit=unit,
-                better=better,
-                peer=name,
-                status="missing-peer",
-                note=f"{name} not installed",
-            )
-        )
+        rec = peer_record(name)
+        rec.status, rec.note = "missing-peer", f"{name} not installed"
+        records.append(rec)
     return records
 
 

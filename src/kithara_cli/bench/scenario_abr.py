@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kithara_cli.bench.context import Context, Unavailable
+from kithara_cli.bench.records import derived
 from kithara_cli.bench.report import Record
 
 # --- ABR ---------------------------------------------------------------------------------------
@@ -39,19 +40,7 @@ def abr(ctx: Context) -> list[Record]:
     synthetic_failed = [line for line in failed if not line.startswith("validation")]
 
     def count(case: str, value: int, note: str) -> Record:
-        return Record(
-            scenario=scenario,
-            case=case,
-            metric="failed_targets",
-            unit="count",
-            better="lower",
-            value=float(value),
-            runs=1,
-            min=float(value),
-            median=float(value),
-            max=float(value),
-            note=note,
-        )
+        return derived(scenario, case, "failed_targets", "count", "lower", [float(value)], note)
 
     notes = "; ".join(failed[:6]) + (f"; ... {len(failed) - 6} more" if len(failed) > 6 else "")
     records = [
@@ -158,17 +147,6 @@ def abr_real(ctx: Context) -> list[Record]:
             ("mean_bitrate", result.mean_kbps, "kbit/s", "higher"),
         ):
             records.append(
-                Record(
-                    scenario="abr-real",
-                    case=case,
-                    metric=metric,
-                    unit=unit,
-                    better=better,  # type: ignore[arg-type]
-                    value=value,
-                    runs=1,
-                    min=value,
-                    median=value,
-                    max=value,
-                )
+                derived("abr-real", case, metric, unit, better, [value])  # type: ignore[arg-type]
             )
     return records

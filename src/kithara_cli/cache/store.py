@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kithara_cli.cache.paths import DEFAULT_CAP, entry_key, piece_name
+from kithara_cli.pids import pid_alive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries(
@@ -88,20 +89,6 @@ class Piece:
     end: int
     file: str
     sha256: str
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 class CacheStore:
@@ -343,7 +330,7 @@ class CacheStore:
     def _live_pins(self) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT key, pid FROM pins").fetchall()
-        dead = [(k, p) for k, p in rows if not _alive(p)]
+        dead = [(k, p) for k, p in rows if not pid_alive(p)]
         if dead:
             with self._tx() as db:
                 db.executemany("DELETE FROM pins WHERE key=? AND pid=?", dead)

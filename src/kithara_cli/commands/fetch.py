@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 from kithara_cli.commands.common import CommonOptions, EventSinks
+from kithara_cli.commands.fetch_shared import FetchOptions, progress_view
 from kithara_cli.errors import Cancelled, KitharaError, OutputError, PlaylistError, UsageError
 from kithara_cli.events import EventBus
 from kithara_cli.hls import looks_like_hls
 from kithara_cli.net import check_http_url
-
-
-@dataclass
-class FetchOptions:
-    url: str
-    out: Path | None
-    connections: int = 4
-    force: bool = False
-    quiet: bool = False
-    variant: str = "best"
-    audio: str | None = None
-    list_only: bool = False
-    as_json: bool = False
-    remux: bool = False
-    segments_in_flight: int = 32
-    skip_unavailable: bool = False
-    live_edge: int = 3
-    duration: float | None = None
-    dashboard: bool = False
-    max_size: str | None = None
-    split_tracks: bool = False
 
 
 def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
@@ -125,7 +101,7 @@ def _run_live(options: FetchOptions, common: CommonOptions, bus: EventBus) -> No
             split_tracks=options.split_tracks,
         )
         try:
-            with progress_view(bus, out.name, options, common):
+            with progress_view(bus, out.name, options, common.verbose):
                 result = job.run()
         except NotLiveError:
             if not options.quiet:
@@ -178,7 +154,7 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
             downloader, options.url, out, connections=options.connections, max_size=max_size
         )
         try:
-            with progress_view(bus, out.name, options, common):
+            with progress_view(bus, out.name, options, common.verbose):
                 result = job.run()
         except LiveStreamFound:
             live = True
@@ -190,17 +166,3 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
     if not options.quiet:
         mbps = result.downloaded / max(result.seconds, 1e-6) / 1e6
         print_note(f"saved {out} ({result.bytes} bytes, {result.seconds:.2f} s, {mbps:.1f} MB/s)")
-
-
-def progress_view(bus: EventBus, label: str, options: FetchOptions, common: CommonOptions) -> Any:
-    """The plain progress bar, or with --dashboard the bar plus in-flight requests."""
-    if options.dashboard:
-        from kithara_cli.ui.console import stderr_console
-        from kithara_cli.ui.fetch_dashboard import FetchDashboard
-
-        return FetchDashboard(
-            bus, stderr_console(), label, quiet=options.quiet, verbose=common.verbose
-        )
-    from kithara_cli.ui.progress import FetchProgressView
-
-    return FetchProgressView(bus, label, quiet=options.quiet, verbose=common.verbose)

@@ -6,12 +6,13 @@ module shows the ladder and the progress and puts the result in place."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from kithara_cli.commands.common import CommonOptions
+from kithara_cli.commands.fetch_shared import FetchOptions, progress_view
 from kithara_cli.dl import Downloader
 from kithara_cli.errors import (
     Cancelled,
@@ -35,50 +36,6 @@ from kithara_cli.hls.writer import HlsWriter, finish_output
 
 if TYPE_CHECKING:
     from kithara_cli.dl.cached import ByteCache
-    from kithara_cli.net import NetConfig, RetryPolicy
-
-
-class HlsFetchOptions(Protocol):
-    """What an HLS fetch is asked to do (``commands.fetch.FetchOptions`` fits it): typed here,
-    so that this module and ``commands.fetch`` do not import each other."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def out(self) -> Path | None: ...
-    @property
-    def force(self) -> bool: ...
-    @property
-    def quiet(self) -> bool: ...
-    @property
-    def variant(self) -> str: ...
-    @property
-    def audio(self) -> str | None: ...
-    @property
-    def list_only(self) -> bool: ...
-    @property
-    def as_json(self) -> bool: ...
-    @property
-    def remux(self) -> bool: ...
-    @property
-    def segments_in_flight(self) -> int: ...
-    @property
-    def skip_unavailable(self) -> bool: ...
-    @property
-    def live_edge(self) -> int: ...
-    @property
-    def duration(self) -> float | None: ...
-    @property
-    def dashboard(self) -> bool: ...
-
-
-class NetOptions(Protocol):
-    """The network half of the common options (``commands.common.CommonOptions`` fits it)."""
-
-    @property
-    def verbose(self) -> bool: ...
-    def net_config(self) -> NetConfig: ...
-    def retry_policy(self) -> RetryPolicy: ...
 
 
 def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, object]]:
@@ -160,7 +117,7 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
 
 
 def run_hls_fetch(
-    options: HlsFetchOptions, common: NetOptions, bus: EventBus, cache: ByteCache | None = None
+    options: FetchOptions, common: CommonOptions, bus: EventBus, cache: ByteCache | None = None
 ) -> None:
     from kithara_cli.ui.console import print_note
 
@@ -207,7 +164,7 @@ def run_hls_fetch(
         try:
             if follower is not None:
                 follower.start()
-            with _progress_view(bus, out.name, options.quiet, common.verbose, options.dashboard):
+            with progress_view(bus, out.name, options, common.verbose):
                 result = writer.run()
         except Cancelled:
             raise
@@ -234,23 +191,6 @@ def run_hls_fetch(
             f"saved {out} ({result.segments} segments, {result.bytes} bytes, "
             f"{result.seconds:.2f} s)"
         )
-
-
-def _progress_view(
-    bus: EventBus, label: str, quiet: bool, verbose: bool, dashboard: bool
-) -> contextlib.AbstractContextManager[object]:
-    """The progress bar, or with --dashboard the bar plus the requests in flight (as for a
-    progressive fetch); with --quiet nothing at all (rich.progress costs ~40 ms to import)."""
-    if quiet:
-        return contextlib.nullcontext()
-    if dashboard:
-        from kithara_cli.ui.console import stderr_console
-        from kithara_cli.ui.fetch_dashboard import FetchDashboard
-
-        return FetchDashboard(bus, stderr_console(), label, quiet=quiet, verbose=verbose)
-    from kithara_cli.ui.progress import FetchProgressView
-
-    return FetchProgressView(bus, label, quiet=quiet, verbose=verbose)
 
 
 def _keep_source(part: Path, out: Path, container: str | None, error: KitharaError) -> KitharaError:

@@ -329,6 +329,11 @@ class StationDetails(Event):
     url: str = ""
     metaint: int | None = None
 
+    @property
+    def is_icy(self) -> bool:
+        """The headers named an ICY station (a plain HTTP answer names nothing)."""
+        return bool(self.name or self.genre or self.metaint or self.bitrate_kbps)
+
 
 @_event
 class TitleChanged(Event):

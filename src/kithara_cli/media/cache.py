@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kithara_cli.pids import pid_alive
+
 if TYPE_CHECKING:
     from kithara_cli.media.ladder import Ladder
 
@@ -43,21 +45,11 @@ def _generation_dir() -> Path:
     return media_cache_dir() / f"media-g{GENERATION}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _sweep_stale(root: Path, name: str) -> None:
     """Remove temp dirs left by builders that died (their pid no longer exists)."""
     for tmp in root.glob(f"{name}.tmp-*"):
         pid_text = tmp.name.rsplit("-", 1)[-1]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             shutil.rmtree(tmp, ignore_errors=True)
 
 

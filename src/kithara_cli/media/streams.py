@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -196,6 +197,36 @@ def id3_timestamp_tag(pts_90k: int) -> bytes:
     return b"ID3\x04\x00\x00" + _syncsafe(len(frame)) + frame
 
 
+@dataclass(frozen=True)
+class _AdtsSegment:
+    """One packed-audio segment: its first frame's timestamp, its length, its ADTS frames."""
+
+    pts_90k: int
+    duration: float
+    data: bytes
+
+
+def _adts_segments(
+    seconds: float, rate: int, bitrate: int, segment_seconds: float
+) -> list[_AdtsSegment]:
+    """The tone as ADTS cut into segments of about ``segment_seconds`` (1024 samples a frame),
+    timestamped from PACKED_AUDIO_BASE_PTS as Apple's packed-audio streams are."""
+    frames = _encode_adts(seconds, rate, bitrate)
+    per_segment = max(1, round(segment_seconds * rate / 1024))
+    starts = list(range(0, len(frames), per_segment))
+    if len(starts) > 1 and len(frames) - starts[-1] < per_segment / 2:
+        starts.pop()  # fold a short tail (the priming overhang) into the last segment
+    bounds = [*starts[1:], len(frames)]
+    return [
+        _AdtsSegment(
+            pts_90k=PACKED_AUDIO_BASE_PTS + first * 1024 * 90_000 // rate,
+            duration=(end - first) * 1024 / rate,
+            data=b"".join(frames[first:end]),
+        )
+        for first, end in zip(starts, bounds, strict=True)
+    ]
+
+
 def build_packed_audio_stream(
     out_dir: Path,
     seconds: float,
@@ -210,20 +241,12 @@ def build_packed_audio_stream(
     starting at PACKED_AUDIO_BASE_PTS, as Apple's packed-audio streams do.
     """
     out_dir = _check_dir(out_dir)
-    frames = _encode_adts(seconds, rate, bitrate)
-    per_segment = max(1, round(segment_seconds * rate / 1024))
-    starts = list(range(0, len(frames), per_segment))
-    if len(starts) > 1 and len(frames) - starts[-1] < per_segment / 2:
-        starts.pop()  # fold a short tail (the priming overhang) into the last segment
-    bounds = [*starts[1:], len(frames)]
     body: list[str] = []
     durations: list[float] = []
-    for seq, (first, end) in enumerate(zip(starts, bounds, strict=True)):
-        chunk = frames[first:end]
+    for seq, seg in enumerate(_adts_segments(seconds, rate, bitrate, segment_seconds)):
         name = f"packed_{seq:05d}.aac"
-        stamp = PACKED_AUDIO_BASE_PTS + first * 1024 * 90_000 // rate
-        (out_dir / name).write_bytes(id3_timestamp_tag(stamp) + b"".join(chunk))
-        durations.append(len(chunk) * 1024 / rate)
+        (out_dir / name).write_bytes(id3_timestamp_tag(seg.pts_90k) + seg.data)
+        durations.append(seg.duration)
         body += [f"#EXTINF:{durations[-1]:.6f},", name]
     path = out_dir / "packed.m3u8"
     path.write_text(_vod_playlist(durations, body))

@@ -30,10 +30,9 @@ from kithara_cli.media.encode import aac_options, layout_for, to_frame
 from kithara_cli.media.ladder import (
     _APPLE_TS_OWNER,
     _BLOCK_FRAMES,
-    PACKED_AUDIO_BASE_PTS,
     _check_dir,
 )
-from kithara_cli.media.streams import _encode_adts, _syncsafe, _vod_playlist
+from kithara_cli.media.streams import _adts_segments, _syncsafe, _vod_playlist
 from kithara_cli.media.tone import DEFAULT_RATE, tone_blocks
 
 OggCodec = Literal["vorbis", "opus"]
@@ -124,24 +123,16 @@ def build_titled_packed_stream(
     last title holds to the end). No titles: the timestamp only.
     """
     out_dir = _check_dir(out_dir)
-    frames = _encode_adts(seconds, rate, bitrate)
-    per_segment = max(1, round(segment_seconds * rate / 1024))
-    starts = list(range(0, len(frames), per_segment))
-    if len(starts) > 1 and len(frames) - starts[-1] < per_segment / 2:
-        starts.pop()  # fold a short tail (the priming overhang) into the last segment
-    bounds = [*starts[1:], len(frames)]
     body: list[str] = []
     durations: list[float] = []
     seg_starts: list[float] = []
     at = 0.0
-    for seq, (first, end) in enumerate(zip(starts, bounds, strict=True)):
-        chunk = frames[first:end]
-        stamp = PACKED_AUDIO_BASE_PTS + first * 1024 * 90_000 // rate
+    for seq, segment in enumerate(_adts_segments(seconds, rate, bitrate, segment_seconds)):
         title = titles[min(seq // segments_per_title, len(titles) - 1)] if titles else None
         seg = f"{name}_{seq:05d}.aac"
-        tag = id3_title_tag(title, artist if title is not None else "", pts_90k=stamp)
-        (out_dir / seg).write_bytes(tag + b"".join(chunk))
-        durations.append(len(chunk) * 1024 / rate)
+        tag = id3_title_tag(title, artist if title is not None else "", pts_90k=segment.pts_90k)
+        (out_dir / seg).write_bytes(tag + segment.data)
+        durations.append(segment.duration)
         seg_starts.append(at)
         at += durations[-1]
         body += [f"#EXTINF:{durations[-1]:.6f},", seg]

@@ -3,7 +3,7 @@
 Promises:
 - ``icy``: ICY metadata blocks are stripped from the audio (the decoder sees what the same
   stream without metadata would give) and their StreamTitle/StreamUrl read (UTF-8, else
-  Latin-1); ``icy-*`` headers become a StationInfo. Text is raw network text: every caller
+  Latin-1); ``icy-*`` headers become the StationDetails event. Text is raw network text: every caller
   that shows it sanitises it (``ui.sanitize``).
 - ``live``: an ICY answer is an endless stream for playback (``fetch --duration`` also
   records a body with no length): no Range, a bounded in-memory window (``window``),

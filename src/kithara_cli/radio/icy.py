@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kithara_cli.events.types import StationDetails
+
 MAX_METAINT = 1 << 20  # larger is no real server's, and would let a block hide in the audio
 
 
@@ -24,24 +26,8 @@ class IcyTitle:
     url: str = ""
 
 
-@dataclass(frozen=True)
-class StationInfo:
-    """What the ``icy-*`` response headers say about the station (raw network text)."""
-
-    name: str = ""
-    genre: str = ""
-    bitrate_kbps: int | None = None
-    description: str = ""
-    url: str = ""
-    metaint: int | None = None
-
-    @property
-    def is_icy(self) -> bool:
-        return bool(self.name or self.genre or self.metaint or self.bitrate_kbps)
-
-
-def station_info(headers: Mapping[str, str]) -> StationInfo:
-    """``icy-*`` headers (names in lower case) as a :class:`StationInfo`."""
+def station_info(headers: Mapping[str, str]) -> StationDetails:
+    """``icy-*`` headers (names in lower case) as the event that announces the station."""
 
     def num(name: str) -> int | None:
         text = headers.get(name, "").strip().split(",")[0]
@@ -50,7 +36,7 @@ def station_info(headers: Mapping[str, str]) -> StationInfo:
     metaint = num("icy-metaint")
     if metaint is not None and not 0 < metaint <= MAX_METAINT:
         metaint = None
-    return StationInfo(
+    return StationDetails(
         name=headers.get("icy-name", ""),
         genre=headers.get("icy-genre", ""),
         bitrate_kbps=num("icy-br"),

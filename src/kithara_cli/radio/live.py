@@ -29,7 +29,7 @@ from kithara_cli.events.types import (
     StreamGap,
     StreamReconnecting,
 )
-from kithara_cli.radio.icy import IcyDemux, IcyTitle, StationInfo, station_info
+from kithara_cli.radio.icy import IcyDemux, IcyTitle, station_info
 from kithara_cli.radio.pace import PaceConfig, PaceJudge, measured_byterate
 from kithara_cli.radio.record import Recorder
 from kithara_cli.radio.window import LiveWindow
@@ -85,7 +85,7 @@ class LiveStream:
         self.max_failures = max_failures
         self.clock = clock
         self.window = window or LiveWindow()
-        self.station = StationInfo()
+        self.station = StationDetails()
         self.icy = False
         self._lock = threading.Lock()
         self._titles: list[IcyTitle] = []
@@ -124,16 +124,7 @@ class LiveStream:
         cmd.soft_timeout = 0
         cmd.on_complete = self._on_complete
         if first and station.is_icy:
-            self.dl.bus.publish(
-                StationDetails(
-                    name=station.name,
-                    genre=station.genre,
-                    bitrate_kbps=station.bitrate_kbps,
-                    description=station.description,
-                    url=station.url,
-                    metaint=station.metaint,
-                )
-            )
+            self.dl.bus.publish(station)
 
     def continue_body(self, offset: int) -> Callable[[int, bytes], None]:
         """Take over a body already ``offset`` bytes in (a file with no length past its

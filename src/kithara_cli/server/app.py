@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,6 +16,7 @@ from aiohttp import HttpVersion10, web
 from multidict import CIMultiDict
 
 from .bodies import Body, BytesBody, EndlessBody, FileBody, encode
+from .cut import cut_connection
 from .faults import NO_FAULTS, Faults, FaultTable, Route
 from .radio import RadioRoute, Station, link_text
 from .resource import (
@@ -468,29 +467,12 @@ class MediaServer:
             await resp.write(data)
             sent += len(data)
         if limit < length:
-            await self._cut(request, reset=reset_at is not None and reset_at == cut_at)
+            await cut_connection(
+                request.transport, reset=reset_at is not None and reset_at == cut_at
+            )
             resp.force_close()
             return
         await resp.write_eof()
-
-    @staticmethod
-    async def _cut(request: web.BaseRequest, *, reset: bool) -> None:
-        """End the connection mid-body: RST (SO_LINGER 0 + abort) or a clean FIN."""
-        transport = request.transport
-        if transport is None:
-            return
-        # Let what was written reach the socket first, so the client gets the promised bytes.
-        deadline = time.monotonic() + 1.0
-        while transport.get_write_buffer_size() and time.monotonic() < deadline:
-            await asyncio.sleep(0.002)
-        if not reset:
-            transport.close()
-            return
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
 
 
 def _hop(request: web.BaseRequest) -> int:

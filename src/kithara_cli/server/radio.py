@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
 from aiohttp import HttpVersion10, web
+
+from .cut import cut_connection
 
 SLICES_PER_SECOND = 50
 UNPACED_SLICE = 64 * 1024
@@ -179,7 +179,7 @@ class RadioRoute:
             return resp
         with contextlib.suppress(ConnectionError):
             if await self._pump(broadcast, resp.write, cut):
-                await _cut(request.transport, reset=self.station.drop_reset)
+                await cut_connection(request.transport, reset=self.station.drop_reset)
         return resp
 
     async def _serve_icy(
@@ -204,7 +204,7 @@ class RadioRoute:
 
         with contextlib.suppress(ConnectionError):
             await self._pump(broadcast, write, cut)
-        await _cut(transport, reset=self.station.drop_reset)
+        await cut_connection(transport, reset=self.station.drop_reset)
         raise asyncio.CancelledError  # the answer is already on the wire: aiohttp adds nothing
 
     async def _pump(self, broadcast: _Broadcast, write: object, cut: bool) -> bool:
@@ -238,23 +238,6 @@ class RadioRoute:
         self.cuts += 1
         self._refuse = st.refuse_after_drop
         return True
-
-
-async def _cut(transport: asyncio.BaseTransport | None, *, reset: bool) -> None:
-    if transport is None:
-        return
-    assert isinstance(transport, asyncio.WriteTransport)
-    deadline = time.monotonic() + 1.0
-    while transport.get_write_buffer_size() and time.monotonic() < deadline:
-        await asyncio.sleep(0.002)
-    if reset:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
-    else:
-        transport.close()
 
 
 # --- station links ---------------------------------------------------------------------------
