@@ -164,7 +164,7 @@ class HlsSource(VariantPicking, Source):
             window = SegmentWindow(index, self._epoch)
             self._run = _Run(self._epoch, index, SparseResource(path), window, index)
             self._playhead = ref.starts[index]
-            self.titles.clear()  # the new run's segments bring their titles again
+            self.titles.seek(seconds)  # the title in force there is shown again
             self._cond.notify_all()
         if old is not None:
             self._retire(old)
