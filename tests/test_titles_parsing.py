@@ -159,3 +159,21 @@ def test_ffmpeg_packed_dictionary() -> None:
     assert unpack_strings(raw) == {"TITLE": "T1", "ARTIST": "art é", "encoder": "Lavf"}
     assert unpack_strings(b"") == {}
     assert unpack_strings(b"odd\x00") == {"odd": ""}
+
+
+def test_queue_covered_only_trusts_a_title_only_across_what_was_read() -> None:
+    """HLS: a seek forward past segments never fetched may skip a timed ID3 change; the last
+    title known before the target is then not shown as if it held there."""
+    q = TitleQueue(covered_only=True)
+    q.add(0.0, "first")
+    q.cover(0.0, 2.0)
+    q.cover(2.0, 4.0)  # segments 0 and 1 landed (their spans merge)
+    assert [t.title for t in q.due(0.1)] == ["first"]
+    q.seek(3.5)  # inside what was read: "first" still holds there
+    assert q.due(3.5) == []  # (already shown: no event)
+    q.seek(9.0)  # segments 2-3 never fetched: a change may hide there
+    q.cover(8.0, 10.0)
+    assert [t.title for t in q.due(9.0)] == [""]
+    q.cover(4.0, 8.0)  # fetched later (a seek back): now 0..10 is known
+    q.seek(9.0)
+    assert [t.title for t in q.due(9.0)] == ["first"]

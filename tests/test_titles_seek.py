@@ -52,9 +52,15 @@ class Recorded:
         at = max(i for i, e in enumerate(events) if e["event"] == name)
         return [e for e in events[at:] if e["event"] == "TitleChanged"]
 
-    def has(self, name: str) -> bool:
+    def played_since_seek(self) -> float:
+        """The last Position after SeekCompleted (-1 before it)."""
         with self.lock:
-            return any(e["event"] == name for e in self.events)
+            events = list(self.events)
+        done = [i for i, e in enumerate(events) if e["event"] == "SeekCompleted"]
+        if not done:
+            return -1.0
+        positions = [e["seconds"] for e in events[done[-1] :] if e["event"] == "Position"]
+        return positions[-1] if positions else -1.0
 
     def titles(self) -> list[str]:
         with self.lock:
@@ -74,10 +80,9 @@ def _seek_back(url: str, shown: str, target: float, until: float) -> tuple[Recor
                 assert not player.ended and time.monotonic() < deadline, seen.titles()
                 time.sleep(0.01)
             player.seek_to(target)
-            while not seen.has("SeekCompleted") or player.snapshot.position < target:
-                assert not player.ended and time.monotonic() < deadline, seen.titles()
-                time.sleep(0.01)  # (the snapshot's position is the one before the seek)
-            while not player.ended and player.snapshot.position < until:
+            # (``snapshot.position`` is the one before the seek until the next tick: the
+            # Position events after SeekCompleted tell where playback is.)
+            while not player.ended and seen.played_since_seek() < until:
                 assert time.monotonic() < deadline, seen.titles()
                 time.sleep(0.01)
             assert player.error is None, player.error

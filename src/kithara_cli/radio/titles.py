@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 MAX_HISTORY = 10_000  # titles kept for seeking back; an endless stream's oldest go
+SPAN_SLACK = 0.05  # seconds: segment times are sums of floats, a tag may lead its audio
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,11 @@ class TitleQueue:
     shown. Thread-safe: a source fills it, the watcher drains it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, covered_only: bool = False) -> None:
         self._lock = threading.Lock()
         self._history: list[TimedTitle] = []  # by ``at``; equal times in the order added
+        self._covered_only = covered_only
+        self._spans: list[list[float]] = []  # merged [start, end] read in full (``cover``)
         self._played: float | None = None  # given out up to here; None: resolve in force
         self._target: float | None = None  # the last seek's target
         self._shown: tuple[str, str] | None = None
@@ -80,6 +83,30 @@ class TitleQueue:
                 del self._history[0]
             return True
 
+    def cover(self, start: float, end: float) -> None:
+        """Every title between ``start`` and ``end`` has been added (a segment landed).
+
+        With ``covered_only``, a seek trusts the last title before its target only if one
+        span read in full reaches from that title to the target: an HLS seek forward past
+        segments never fetched may skip a timed ID3 change, and then no title is better than
+        the stale one. (The decoder needs none: FFmpeg reads a chained Ogg from its start.)
+        """
+        with self._lock:
+            spans = [*self._spans, [start, end]]
+            spans.sort()
+            merged: list[list[float]] = []
+            for span in spans:
+                if merged and span[0] <= merged[-1][1] + SPAN_SLACK:
+                    merged[-1][1] = max(merged[-1][1], span[1])
+                else:
+                    merged.append(list(span))
+            self._spans = merged
+
+    def _known(self, since: float, until: float) -> bool:
+        if not self._covered_only:
+            return True
+        return any(a - SPAN_SLACK <= since and until <= b + SPAN_SLACK for a, b in self._spans)
+
     def seek(self, target: float) -> None:
         """Playback jumps to ``target``: the next ``due`` gives the title in force there."""
         with self._lock:
@@ -97,7 +124,7 @@ class TitleQueue:
             if self._played is None:
                 at = position if self._target is None else max(position, self._target)
                 where = bisect.bisect_right(self._history, at, key=lambda t: t.at)
-                if where:
+                if where and self._known(self._history[where - 1].at, at):
                     self._give(self._history[where - 1], out)
                 elif self._shown is not None:  # nothing known there: not the old title
                     self._give(TimedTitle(at, ""), out)
