@@ -18,7 +18,7 @@ complete -c kithara -n '__fish_seen_subcommand_from fetch' -l segments -r -d 'HL
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l skip-unavailable -d 'Skip HLS segments that fail; report the gaps.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l live-edge -r -d 'Live HLS: start N segments back.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l duration -r -d 'Live HLS or a radio stream: stop after this many seconds (a radio stream is recorded with a CUE sheet of its titles; Ctrl-C keeps what came).'
-complete -c kithara -n '__fish_seen_subcommand_from fetch' -l split-tracks -d 'Radio stream: one file per title (FILE-01.ext...).'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l split-tracks -d 'Radio stream with ICY titles: one file per title (FILE-01.ext...); any other source (HLS, a file, a stream without ICY titles) exits 2.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l dashboard -d 'Show in-flight requests under the bar.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l max-size -r -d 'Stop a body with no length (a radio stream) at SIZE (e.g. 50M) and keep it; refuse a larger file. Without it a body with no length may reach 2 GiB.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l header -s H -r -d 'Extra request header (repeatable).'

@@ -38,13 +38,38 @@ def test_queue_gives_each_title_once_in_time_order_and_drops_repeats() -> None:
     q = TitleQueue()
     assert q.add(4.0, "b")
     assert q.add(2.0, "a")  # found later, plays earlier (a TS tag after the next segment's)
-    assert not q.add(5.0, "a")  # the same title again: no change
+    assert not q.add(3.0, "a")  # the title in force there again (the next segment's tag)
     assert q.add(6.0, "c", "http://x")
     assert q.due(1.9) == []
     assert [t.title for t in q.due(4.0)] == ["a", "b"]
     assert q.due(4.0) == []
-    q.clear()  # a seek: what was queued is gone, and "c" may come again
-    assert len(q) == 0 and q.add(1.0, "c", "http://x")
+    assert not q.add(4.0, "b") and not q.add(2.0, "a")  # a segment fetched again: nothing new
+    assert [(t.at, t.title) for t in q.titles()] == [(2.0, "a"), (4.0, "b"), (6.0, "c")]
+
+
+def test_queue_after_a_seek_gives_the_title_in_force_at_the_target() -> None:
+    q = TitleQueue()
+    for at, title in ((0.0, "one"), (1.5, "two"), (2.7, "three")):
+        q.add(at, title)
+    assert [t.title for t in q.due(3.0)] == ["three"]  # the first call: what is on now
+    q.seek(0.5)  # back into the first link: its title again, once
+    assert [t.title for t in q.due(0.49)] == ["one"]  # (the output's latency: pos < target)
+    assert q.due(0.6) == []
+    assert [t.title for t in q.due(1.6)] == ["two"]
+    q.seek(2.0)  # within the link on air: no change, no event
+    assert q.due(2.0) == []
+    assert [t.title for t in q.due(2.8)] == ["three"]
+
+
+def test_queue_seek_before_any_known_title_says_no_title() -> None:
+    """A timed ID3 tag at 2.7 s: seeking to 1.0 s, the title shown is not kept up."""
+    q = TitleQueue()
+    q.add(2.7, "later")
+    assert q.due(0.5) == []  # nothing known and nothing shown: no event
+    assert [t.title for t in q.due(3.0)] == ["later"]
+    q.seek(1.0)
+    assert [t.title for t in q.due(1.0)] == [""]  # "no title", not the wrong one
+    assert [t.title for t in q.due(2.8)] == ["later"]
 
 
 def test_title_from_tags() -> None:
@@ -134,3 +159,21 @@ def test_ffmpeg_packed_dictionary() -> None:
     assert unpack_strings(raw) == {"TITLE": "T1", "ARTIST": "art é", "encoder": "Lavf"}
     assert unpack_strings(b"") == {}
     assert unpack_strings(b"odd\x00") == {"odd": ""}
+
+
+def test_queue_covered_only_trusts_a_title_only_across_what_was_read() -> None:
+    """HLS: a seek forward past segments never fetched may skip a timed ID3 change; the last
+    title known before the target is then not shown as if it held there."""
+    q = TitleQueue(covered_only=True)
+    q.add(0.0, "first")
+    q.cover(0.0, 2.0)
+    q.cover(2.0, 4.0)  # segments 0 and 1 landed (their spans merge)
+    assert [t.title for t in q.due(0.1)] == ["first"]
+    q.seek(3.5)  # inside what was read: "first" still holds there
+    assert q.due(3.5) == []  # (already shown: no event)
+    q.seek(9.0)  # segments 2-3 never fetched: a change may hide there
+    q.cover(8.0, 10.0)
+    assert [t.title for t in q.due(9.0)] == [""]
+    q.cover(4.0, 8.0)  # fetched later (a seek back): now 0..10 is known
+    q.seek(9.0)
+    assert [t.title for t in q.due(9.0)] == ["first"]

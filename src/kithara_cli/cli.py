@@ -156,7 +156,11 @@ def fetch(
     ] = None,
     split_tracks: Annotated[
         bool,
-        typer.Option("--split-tracks", help="Radio stream: one file per title (FILE-01.ext...)."),
+        typer.Option(
+            "--split-tracks",
+            help="Radio stream with ICY titles: one file per title (FILE-01.ext...); any "
+            "other source (HLS, a file, a stream without ICY titles) exits 2.",
+        ),
     ] = False,
     dashboard: Annotated[
         bool, typer.Option("--dashboard", help="Show in-flight requests under the bar.")

@@ -26,7 +26,8 @@ Promises:
   part after part, gaplessly.
 - ``Decoder.titles`` (a ``radio.titles.TitleQueue``): each chained Ogg link's TITLE/ARTIST
   (FFmpeg's metadata side data on the link's first packet, ``ogg_titles``) at the timeline
-  second that packet's audio plays. Other containers give none.
+  second that packet's audio plays (the first link's from the stream's start, wherever
+  decoding starts). Other containers give none.
 - The decoder thread never raises into another thread: a failure sets ``decoder.error`` (a
   ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
   input that ends well before its declared duration is reported as truncated.

@@ -309,7 +309,7 @@ class Decoder(DecoderStatus):
         opened, is_ogg = open_audio(self._guard, hint, self._open_options)
         self._container = opened.container
         self._stream = opened.stream
-        self._ogg_titles.opened(self._container, self._stream)
+        self._ogg_titles.opened(self._container, self._stream, self._origin)
         self._time_base = opened.time_base
         self._start_pts = opened.start_pts
         self.duration = opened.duration
@@ -348,7 +348,7 @@ class Decoder(DecoderStatus):
         target_frame = round(target * self._rate)
         if clear:
             self._ring.clear(base_frame=target_frame)
-            self.titles.clear()
+            self._ogg_titles.seek(target)
         self._out.written_end = target_frame
         self._out.drop_until = target_frame
         self.eof.clear()
@@ -390,9 +390,7 @@ class Decoder(DecoderStatus):
     def _decode_packet(self, packet: Any) -> None:
         self._fresh = False
         out = self._out
-        self._ogg_titles.packet(
-            packet, (out.drop_until if out.need_t0 else out.out_pos) / self._rate
-        )
+        self._ogg_titles.packet(packet, None if out.need_t0 else out.out_pos / self._rate)
         if self._mp3.armed:
             assert self._reader is not None
             self._pts_shift = self._mp3.shift(self._reader, packet, self._time_base)

@@ -7,7 +7,8 @@ Ogg demuxer reads the comment header of each new link and attaches it, packed as
 side data (the first link's is in the stream's metadata at open). PyAV (>= 14) exposes packet
 side data, so no Ogg page is parsed here: the decoder hands each packet to :class:`OggTitles`,
 which queues the link's title at the timeline second where that packet's audio will be
-written, i.e. where it will play. Other containers are left alone (an MP3's ID3 tag is the
+written, i.e. where it will play. The queue keeps them all, so a seek back into an earlier
+link shows its title again. Other containers are left alone (an MP3's ID3 tag is the
 file's name for itself, not a now-playing change).
 """
 
@@ -38,21 +39,30 @@ class OggTitles:
         self.queue = queue
         self._active = False
         self._opening: Mapping[str, str] | None = None  # the first link's tags, not yet queued
+        self._origin = 0.0
 
-    def opened(self, container: Any, stream: Any) -> None:
-        """A container was (re)opened: only Ogg is followed; its first link's tags wait for
-        the first packet, whose timeline position is not known before it is decoded."""
+    def opened(self, container: Any, stream: Any, origin: float = 0.0) -> None:
+        """A container was (re)opened: only Ogg is followed. Its first link's tags hold from
+        the stream's start, ``origin``, and are queued there with the first packet, wherever
+        the decoder starts (a ``--start`` into a later link reads past the first one)."""
         self._active = container.format.name == "ogg"
         self._opening = dict(stream.metadata) if self._active else None
+        self._origin = origin
 
-    def packet(self, packet: Any, at: float) -> None:
-        """``packet`` is about to be decoded; its audio plays from timeline second ``at``."""
+    def seek(self, target: float) -> None:
+        """Playback jumps to ``target``: the title in force there is shown again (the queue
+        keeps every link's title by timeline second; a link's header is not read again)."""
+        self.queue.seek(target)
+
+    def packet(self, packet: Any, at: float | None) -> None:
+        """``packet`` is about to be decoded; its audio plays from timeline second ``at``
+        (None: not known yet, the first packet after a demuxer seek)."""
         if not self._active:
             return
         if self._opening is not None:
-            self._queue(self._opening, at)
+            self._queue(self._opening, self._origin)
             self._opening = None
-        if packet.has_sidedata(SIDE_DATA):
+        if at is not None and packet.has_sidedata(SIDE_DATA):
             self._queue(unpack_strings(bytes(packet.get_sidedata(SIDE_DATA))), at)
 
     def _queue(self, tags: Mapping[str, str], at: float) -> None:

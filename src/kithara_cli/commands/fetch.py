@@ -35,6 +35,10 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
 def _run_url(options: FetchOptions, common: CommonOptions) -> None:
     """A URL that is not a station link: an HLS stream, a live (radio) stream, or a file."""
     if looks_like_hls(options.url):
+        if options.split_tracks:
+            from kithara_cli.radio.fetch_live import split_unsupported
+
+            raise split_unsupported("HLS is not one (fetch it whole, without --split-tracks)")
         _run_hls(options, common)
     elif options.duration is not None or options.split_tracks:
         _run_live(options, common, EventBus())
@@ -83,7 +87,7 @@ def _run_link(options: FetchOptions, common: CommonOptions) -> None:
 def _run_live(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
     """An endless stream recorded for --duration (or until Ctrl-C), ICY titles in a CUE."""
     from kithara_cli.dl import Downloader
-    from kithara_cli.radio.fetch_live import LiveFetch
+    from kithara_cli.radio.fetch_live import LiveFetch, split_unsupported
     from kithara_cli.radio.live import NotLiveError
     from kithara_cli.ui.console import print_note
 
@@ -104,6 +108,8 @@ def _run_live(options: FetchOptions, common: CommonOptions, bus: EventBus) -> No
             with progress_view(bus, out.name, options, common.verbose):
                 result = job.run()
         except NotLiveError:
+            if options.split_tracks:
+                raise split_unsupported("this URL is a file, not an endless stream") from None
             if not options.quiet:
                 print_note("not a live stream: --duration does not apply, fetching the file")
             _run_progressive(options, common, EventBus())

@@ -31,7 +31,8 @@ PLAYLIST_UNCHANGED_ERROR), never a silent wait.
 Titles (``id3``, ``ts_id3``): as each segment lands, the ID3v2 tags at the head of packed audio
 (.aac/.mp3; every segment's, not only the first as FFmpeg) and the timed ID3 PES of MPEG-TS
 (stream_type 0x15, timed by PTS from the segment's first audio) go into ``HlsSource.titles``
-at their timeline second; a seek starts the queue afresh. fMP4 ``emsg`` ID3 is not read.
+at their timeline second; the queue keeps them across seeks, so a seek shows the title in
+force at its target even when that tag sat in an earlier segment. fMP4 ``emsg`` ID3 is not read.
 Hostile tags give no title, never an error.
 Never: fetches the video of a variant whose audio lives in a separate rendition; parses
 playlists by hand (the m3u8 package does; ``lines`` only checks and rewrites lines first);

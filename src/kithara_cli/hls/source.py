@@ -115,7 +115,7 @@ class HlsSource(VariantPicking, Source):
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
         self._follower: LiveFollower | None = None
-        self.titles = TitleQueue()  # ID3 titles of landed segments, by timeline second
+        self.titles = TitleQueue(covered_only=True)  # landed segments' ID3 titles, by second
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -164,7 +164,7 @@ class HlsSource(VariantPicking, Source):
             window = SegmentWindow(index, self._epoch)
             self._run = _Run(self._epoch, index, SparseResource(path), window, index)
             self._playhead = ref.starts[index]
-            self.titles.clear()  # the new run's segments bring their titles again
+            self.titles.seek(seconds)  # the title in force there is shown again
             self._cond.notify_all()
         if old is not None:
             self._retire(old)
@@ -362,8 +362,12 @@ class HlsSource(VariantPicking, Source):
             if kind is None:
                 raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
             start = ref.starts[run.next_place] - run.skew
-            for offset, title, url in segment_titles(plain, kind) if run is self._run else ():
-                self.titles.add(start + offset, title, url)
+            if run is self._run:
+                found = segment_titles(plain, kind)
+                for offset, title, url in found:
+                    self.titles.add(start + offset, title, url)
+                first = min([0.0, *(offset for offset, _, _ in found)])
+                self.titles.cover(start + first, start + seg.duration)
             resource = run.resource
             if seg.init is not None and seg.init != run.init:
                 init = self._fetcher.init_bytes(seg.init)

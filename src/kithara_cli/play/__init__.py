@@ -6,8 +6,9 @@ ladder through ``hls.HlsSource`` with an ABR controller; a station link raises i
 as ``radio.links.StationLinkFound`` for ``queue.PlayQueue``),
 decodes it (``audio.Decoder``) into a ring and a sink, and turns what the threads do into
 playback events. Keys (``keys.handle_key``) and the UI drive it through a few methods and read
-its typed ``Snapshot``. A live stream cannot seek; its ICY titles are published
-(``TitleChanged``) when their audio plays. ``settings.record`` records what plays, whatever
+its typed ``Snapshot``. A live stream cannot seek; titles (ICY, chained Ogg, HLS ID3) are
+published (``TitleChanged``, ``now_playing``) when their audio plays, and after a seek the
+one in force at the target. ``settings.record`` records what plays, whatever
 the source (``record``: a radio stream's audio as it comes; a file's own bytes; HLS segments
 as ``fetch`` writes them, the variants played, remuxed to FILE's container), to FILE.part
 renamed at the end, never a half file at FILE. A file served with no length and no Range is

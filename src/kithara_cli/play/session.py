@@ -31,12 +31,12 @@ from kithara_cli.events.types import (
     RebufferStarted,
     SeekCompleted,
     SeekRequested,
-    TitleChanged,
     TrackInfo,
     VolumeChanged,
 )
 from kithara_cli.hls import looks_like_hls
 from kithara_cli.play.clock import seconds_since_process_start
+from kithara_cli.play.now_playing import NowPlaying
 from kithara_cli.play.opening import (
     Feed,
     Opened,
@@ -77,6 +77,7 @@ class Player:
         self.settings = settings
         self.dl = downloader
         self.snapshot = Snapshot(volume=settings.volume)
+        self._now_playing = NowPlaying(bus, self.snapshot)
         self.error: KitharaError | None = None
         self.message: str | None = None  # e.g. "no audio output device found ..."
         self._cache_dir = Path(tempfile.mkdtemp(prefix="kithara-play-"))
@@ -327,27 +328,11 @@ class Player:
             self._stop.wait(SEEK_POLL if seeking else 0.01 if not self._started else 0.02)
 
     def _titles_played(self) -> None:
-        """Publish each title once its audio plays. An ICY title is placed by audio byte
-        offset, over the stream's byte rate (ICY streams are constant bit rate in practice);
-        chained Ogg links (the decoder) and HLS ID3 tags (the source) by timeline second, in
-        a ``radio.titles.TitleQueue`` drained by the playback position."""
-        pos = self._position()
-        live = self._live
-        if live is not None:
-            rate = live.byterate
-            # Without icy-br, a title shows once the decoder has read its bytes (early by the
-            # decoded buffer, a second or two).
-            upto = int(pos * rate) if rate is not None else live.window.reader
-            for icy in live.titles_until(upto):
-                self._publish_title(icy.title, icy.url, pos, icy.offset)
-        queues = [self._decoder.titles] + ([self._hls.titles] if self._hls is not None else [])
-        for queue in queues:
-            for timed in queue.due(pos):
-                self._publish_title(timed.title, timed.url, pos)
-
-    def _publish_title(self, title: str, url: str, pos: float, offset: int = 0) -> None:
-        self.snapshot.now_playing = title
-        self.bus.publish(TitleChanged(title=title, url=url, position=pos, byte_offset=offset))
+        """Publish each title once its audio plays (``now_playing``); not while a seek lands
+        (then the title in force at its target comes)."""
+        if self._seek is None:
+            queues = [self._decoder.titles] + ([self._hls.titles] if self._hls is not None else [])
+            self._now_playing.poll(self._position(), self._live, queues)
 
     def _check_rebuffer(self, now: float) -> None:
         ring, sink, decoder = self._ring, self._sink, self._decoder

@@ -14,17 +14,21 @@ Promises:
   bytes arrive under 0.9x the stream's byte rate (``icy-br``, else measured from the decoder)
   over a 4 s window for 1.5 s, LoadRecovered once at or over 1.0x for 1.5 s; never while our
   own window holds the stream back. A pure decision on an injectable clock.
-- ``titles``: now-playing titles found in the media (chained Ogg links, HLS ID3) wait in a
-  ``TitleQueue`` at the timeline second their audio plays; the player publishes each once,
-  when its playback position gets there (ICY titles are placed by byte offset instead). A
-  title that repeats the one before it is no change (HLS repeats it in every segment).
+- ``titles``: now-playing titles found in the media (chained Ogg links, HLS ID3) are kept
+  in a ``TitleQueue`` by the timeline second their audio plays; the player publishes each
+  once, when its playback position gets there (ICY titles are placed by byte offset
+  instead), and after a seek the title in force at the target (an empty title when none is
+  known there). A title equal to the one in force where it is found is no change (HLS
+  repeats it in every segment, and again when a segment is fetched again).
 - ``links``: .pls, non-HLS .m3u/.m3u8 and .xspf station links parsed (XSPF with DOCTYPE and
   ENTITY refused, so no entity expansion), entries in order; a remote list names only
   http(s) URLs.
 - ``record`` / ``fetch_live``: a recording is the stream's audio without ICY blocks, written
   to ``FILE.part`` and renamed into place when it ends (``--duration``, Ctrl-C, a lost
   stream after some audio), with ``FILE.cue`` listing every title at its time; never a half
-  file at ``FILE``.
+  file at ``FILE``. ``--split-tracks`` cuts at ICY titles only: any other source (an Ogg
+  mount, a stream without ICY titles, a file, HLS) is a UsageError before anything is
+  written.
 Never: sends a Range to a live stream, keeps more than the window of it in memory or any of
 it on disk (unless recording), or shows network text unsanitised (it shows none itself).
 A body with no length that is not ICY is read to its end and ends there (no reconnect): it

@@ -3,7 +3,9 @@
 The stream is read through a :class:`LiveStream` (ICY blocks stripped, reconnects to the live
 edge) and written by a :class:`Recorder`; the duration counts audio seconds (``icy-br``) when
 the station says its bit rate, else wall-clock seconds. Ctrl-C finishes the file (a whole,
-playable recording of what came) and then exits as interrupted.
+playable recording of what came) and then exits as interrupted. ``--split-tracks`` cuts at
+ICY title changes: a stream without ICY metadata (an Ogg mount, a plain endless MP3), a file
+or HLS is refused with one line and exit 2 (``split_unsupported``), nothing written.
 """
 
 from __future__ import annotations
@@ -15,13 +17,19 @@ from pathlib import Path
 
 from kithara_cli import interrupt
 from kithara_cli.dl import Downloader
-from kithara_cli.errors import Cancelled, KitharaError
+from kithara_cli.errors import Cancelled, KitharaError, UsageError
 from kithara_cli.events.types import FetchProgress, Notice, TitleChanged
 from kithara_cli.radio.live import LiveStream
 from kithara_cli.radio.record import Recorder
 
 READ_SIZE = 64 * 1024
 WAIT_SLICE = 0.1
+
+
+def split_unsupported(why: str) -> UsageError:
+    """``--split-tracks`` cuts at ICY title changes only: any other source is refused (exit
+    2, before anything is written) rather than fetched whole as if split."""
+    return UsageError(f"--split-tracks needs a radio stream with ICY titles: {why}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,8 @@ class LiveFetch:
                 interrupt.check()
                 n = live.wait_readable(pos, READ_SIZE, WAIT_SLICE)
                 if recorder is None and n != -1:
+                    if self.split_tracks and not live.station.metaint:
+                        raise split_unsupported("this stream sends no ICY titles (icy-metaint)")
                     recorder = Recorder(
                         self.out, split_tracks=self.split_tracks, byterate=live.byterate
                     )

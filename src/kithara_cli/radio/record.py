@@ -20,6 +20,7 @@ from typing import BinaryIO
 from kithara_cli.errors import OutputError
 
 CUE_FRAMES = 75  # CUE sheet frames per second
+LEAD_IN = 0.5  # a first title this close to the start is the first track's, not a second one
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ def cue_time(seconds: float) -> str:
 
 def cue_sheet(audio_name: str, titles: list[RecordedTitle], file_type: str = "MP3") -> str:
     lines = [f'FILE "{_clean(audio_name)}" {file_type}']
+    if titles and titles[0].seconds < LEAD_IN:  # the first title, as soon as played: track 1
+        titles = [RecordedTitle(0.0, titles[0].title), *titles[1:]]
     if not titles or titles[0].seconds > 0:
         titles = [RecordedTitle(0.0, ""), *titles]
     for n, t in enumerate(titles, 1):

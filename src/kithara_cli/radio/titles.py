@@ -11,9 +11,13 @@ shows it sanitises it.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+MAX_HISTORY = 10_000  # titles kept for seeking back; an endless stream's oldest go
+SPAN_SLACK = 0.05  # seconds: segment times are sums of floats, a tag may lead its audio
 
 
 @dataclass(frozen=True)
@@ -40,42 +44,104 @@ def title_from_tags(tags: Mapping[str, str]) -> str | None:
 
 
 class TitleQueue:
-    """Titles by timeline second, each given out once when playback reaches it.
+    """The titles of one source by timeline second: a history, and what playback has shown.
 
-    A title equal to the one added before it is no change and is dropped (each HLS segment
-    repeats its link's tag). Thread-safe: a source fills it, the player's watcher drains it.
+    A source ``add``s each title where its audio starts; the player's watcher calls ``due``
+    with the playback position and publishes what it returns. The history is kept across
+    seeks: after ``seek(T)`` the next ``due`` gives the title in force at T (the last one at
+    or before it), so seeking back into an earlier Ogg link or HLS segment shows that link's
+    title again although its tag is not read again (a Vorbis comment header, a timed ID3 tag
+    in an earlier TS segment). When no title is known at or before T and one was shown, an
+    empty title says "no title" rather than leaving the wrong one up.
+
+    Nothing is given out twice in a row: a title equal to the one in force where it is added
+    is no change and is dropped (each HLS segment repeats its link's tag; a segment fetched
+    again after a seek brings its tags again), and ``due`` skips a title equal to the one
+    shown. Thread-safe: a source fills it, the watcher drains it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, covered_only: bool = False) -> None:
         self._lock = threading.Lock()
-        self._pending: list[TimedTitle] = []
-        self._last: tuple[str, str] | None = None
+        self._history: list[TimedTitle] = []  # by ``at``; equal times in the order added
+        self._covered_only = covered_only
+        self._spans: list[list[float]] = []  # merged [start, end] read in full (``cover``)
+        self._played: float | None = None  # given out up to here; None: resolve in force
+        self._target: float | None = None  # the last seek's target
+        self._shown: tuple[str, str] | None = None
 
     def add(self, at: float, title: str, url: str = "") -> bool:
-        """Queue ``title`` from second ``at``; False if it repeats the last one added."""
+        """Note ``title`` from second ``at``; False if it is the title already in force there."""
         with self._lock:
-            if self._last == (title, url):
+            where = bisect.bisect_right(self._history, at, key=lambda t: t.at)
+            if where and (self._history[where - 1].title, self._history[where - 1].url) == (
+                title,
+                url,
+            ):
                 return False
-            self._last = (title, url)
-            self._pending.append(TimedTitle(at, title, url))
-            self._pending.sort(key=lambda t: t.at)  # stable: equal times keep their order
+            self._history.insert(where, TimedTitle(at, title, url))
+            if len(self._history) > MAX_HISTORY:  # days of an endless stream: forget the oldest
+                del self._history[0]
             return True
 
+    def cover(self, start: float, end: float) -> None:
+        """Every title between ``start`` and ``end`` has been added (a segment landed).
+
+        With ``covered_only``, a seek trusts the last title before its target only if one
+        span read in full reaches from that title to the target: an HLS seek forward past
+        segments never fetched may skip a timed ID3 change, and then no title is better than
+        the stale one. (The decoder needs none: FFmpeg reads a chained Ogg from its start.)
+        """
+        with self._lock:
+            spans = [*self._spans, [start, end]]
+            spans.sort()
+            merged: list[list[float]] = []
+            for span in spans:
+                if merged and span[0] <= merged[-1][1] + SPAN_SLACK:
+                    merged[-1][1] = max(merged[-1][1], span[1])
+                else:
+                    merged.append(list(span))
+            self._spans = merged
+
+    def _known(self, since: float, until: float) -> bool:
+        if not self._covered_only:
+            return True
+        return any(a - SPAN_SLACK <= since and until <= b + SPAN_SLACK for a, b in self._spans)
+
+    def seek(self, target: float) -> None:
+        """Playback jumps to ``target``: the next ``due`` gives the title in force there."""
+        with self._lock:
+            self._played = None
+            self._target = target
+
     def due(self, position: float) -> list[TimedTitle]:
-        """Titles at or before ``position`` (seconds), in order, each given out once."""
-        with self._lock:
-            n = 0
-            while n < len(self._pending) and self._pending[n].at <= position:
-                n += 1
-            due, self._pending = self._pending[:n], self._pending[n:]
-            return due
+        """What to publish now that playback is at ``position`` (seconds), in order.
 
-    def clear(self) -> None:
-        """Forget what is queued and the last title (a seek: what plays next is new)."""
+        Right after a seek (or at the first call) that is the title in force at the target;
+        then each title whose second playback has passed since the last call.
+        """
         with self._lock:
-            self._pending.clear()
-            self._last = None
+            out: list[TimedTitle] = []
+            if self._played is None:
+                at = position if self._target is None else max(position, self._target)
+                where = bisect.bisect_right(self._history, at, key=lambda t: t.at)
+                if where and self._known(self._history[where - 1].at, at):
+                    self._give(self._history[where - 1], out)
+                elif self._shown is not None:  # nothing known there: not the old title
+                    self._give(TimedTitle(at, ""), out)
+                self._played = at
+            start = bisect.bisect_right(self._history, self._played, key=lambda t: t.at)
+            end = bisect.bisect_right(self._history, position, key=lambda t: t.at)
+            for timed in self._history[start:end]:
+                self._give(timed, out)
+            self._played = max(self._played, position)
+            return out
 
-    def __len__(self) -> int:
+    def _give(self, timed: TimedTitle, out: list[TimedTitle]) -> None:
+        if (timed.title, timed.url) != self._shown:
+            self._shown = (timed.title, timed.url)
+            out.append(timed)
+
+    def titles(self) -> list[TimedTitle]:
+        """The history, in timeline order (for a CUE sheet or a test)."""
         with self._lock:
-            return len(self._pending)
+            return list(self._history)
