@@ -87,7 +87,7 @@ class Decoder(DecoderStatus):
         self._ring = ring
         self._rate = out_rate
         self._channels = out_channels
-        self._commands = CommandQueue()
+        self._commands = CommandQueue(wake=ring.wake)  # a command ends a blocked ring write
         self._out = PcmOut(
             ring,
             out_rate,
