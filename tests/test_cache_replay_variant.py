@@ -8,6 +8,7 @@ for no other variant's playlist or segments.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,50 @@ def test_a_replay_asks_for_no_other_variant(
         again = [r.path for r in srv.stats.requests()[n:]]
     # Revalidation (no-cache) at most: the master and the cached variant's playlist.
     assert set(again) <= {"hls/master.m3u8", "hls/384k.m3u8"}, again
+
+
+def test_a_seek_in_a_cached_replay_stays_on_the_cached_variant(tmp_path: Path) -> None:
+    """After a seek the buffer is empty: on the default estimate the throughput rule would
+    take the 64k variant (a 256k segment cannot land in 0.5 s at 500 kbit/s), whose playlist
+    and segments the network must serve. The cache serves the 256k one: it stays."""
+    from kithara_cli.cache import open_cache
+    from kithara_cli.dl import Downloader
+    from kithara_cli.events import EventBus
+    from kithara_cli.events.types import PlaybackStarted, SeekCompleted
+    from kithara_cli.play import Player, PlayerSettings
+
+    root = tmp_path / "media"
+    build_ladder(root / "hls", 16.0, bitrates=(64_000, 256_000))
+    cache_dir = tmp_path / "cache"
+    with MediaServer(root) as srv:
+        srv.set_faults("*", Faults(cache_control="public, max-age=86400"))
+        url = srv.url("hls/master.m3u8")
+        play(url, cache_dir, "--abr", "fixed:1")  # every 256k segment, cached
+        n = len(srv.stats.requests())
+        bus = EventBus()
+        seen: list[object] = []
+        got = threading.Event()
+
+        def on(event: object) -> None:
+            if isinstance(event, PlaybackStarted | SeekCompleted):
+                seen.append(event)
+                got.set()
+
+        bus.subscribe(on)
+        cache = open_cache(cache_dir)
+        try:
+            with Downloader(bus, cache=cache) as dl:
+                player = Player(bus, PlayerSettings(output="null"), dl)
+                try:
+                    player.open(url)
+                    assert got.wait(20) and isinstance(seen[0], PlaybackStarted)
+                    got.clear()
+                    player.seek_to(11.0)
+                    assert got.wait(20) and isinstance(seen[-1], SeekCompleted)
+                    assert player.error is None
+                finally:
+                    player.close()
+        finally:
+            cache.close()
+        again = [r.path for r in srv.stats.requests()[n:]]
+    assert not any("64k" in p for p in again), again
