@@ -29,6 +29,11 @@ Promises:
   the QoE's switch cost) between switches, except a down-switch below ``emergency_buffer_s``
   (the throughput rule's zone, 6 s) and an abandon. An up-switch below ``well_buffered_s``
   goes in one step to the rung the fast average carries (not one rung per segment).
+* Replays: ``choose(buffer_s, now, cached)`` is told which variants the persistent cache
+  holds the next segment of (before any playlist is read: whose playlist it holds). Cache hits
+  are no throughput samples, so a replay runs on the start-up default estimate: auto mode
+  starts on the highest cached variant and never leaves a cached variant for a lower one,
+  whose playlist and segments would come from the network. Up-switches follow the rules.
 * The estimator is a time-weighted dual EWMA of body throughput (TTFB taken out) in which
   each segment fetched weighs at least its media duration (the long average stays purely
   time-weighted), ignores fetches under 4 kB, is trusted after 64 kB and uses a conservative

@@ -37,7 +37,7 @@ the validation half is for reporting (BENCHMARKS.md).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from kithara_cli.abr.bola import _Bola
@@ -142,9 +142,6 @@ class AbrController:
         bw = self._bw(index)
         below = [i for i, b in enumerate(self._bandwidths) if b <= bw]
         return below[-1] if below else 0
-
-    def _segment_bits(self, index: int) -> float:
-        return self._bw(index) * self.segment_duration
 
     # --- events ------------------------------------------------------------------------------
 
@@ -368,15 +365,19 @@ class AbrController:
         down_at = min(self._bola.threshold(pos) - cfg.bola_band_s, cfg.well_buffered_s)
         return (buffer_s - down_at) >= drain * cfg.min_excursion_segments
 
-    def choose(self, buffer_s: float, now: float) -> Decision:
-        """The variant of the next segment. Commits it: the next call starts from it."""
+    def choose(self, buffer_s: float, now: float, cached: Collection[int] = ()) -> Decision:
+        """The variant of the next segment; commits it. ``cached``: the variants the persistent
+        cache serves that segment of (a fact, see the package docstring on replays)."""
         if self.mode != "auto":
             return self._commit(self._manual_target(), "manual", buffer_s, now)
         est = self.estimator.estimate_bps()
         if self._current is None:
-            pos = self._throughput_pick(est, buffer_s, None)
+            held = [self._pos[v] for v in cached if v in self._pos]
+            pos = max([self._throughput_pick(est, buffer_s, None), *held])
             return self._commit(self._allowed[pos].index, "startup", buffer_s, now)
         target, reason = self._auto_target(est, buffer_s, now)
+        if self._current in cached and target < self._position(self._current):
+            target = self._position(self._current)
         if target == self._position(self._current) and self._current in self._pos:
             return self._commit(self._current, reason, buffer_s, now)
         return self._commit(self._allowed[target].index, reason, buffer_s, now)
@@ -409,7 +410,8 @@ class AbrController:
         info = self.estimator.in_flight(fetch.request_id)
         if rate is None or info is None:
             return None
-        expected = info.total or fetch.expected_bytes or self._segment_bits(fetch.variant) / 8
+        whole = self._bw(fetch.variant) * self.segment_duration / 8
+        expected = info.total or fetch.expected_bytes or whole
         remaining_bits = max(expected - info.bytes_done, 0) * 8.0
         remaining_s = remaining_bits / rate if rate > 0 else math.inf
         fetch_pos = self._position(fetch.variant)

@@ -19,7 +19,9 @@ Promises:
 - Timeline: a source's first sample (container ``start_time``) plays at ``timeline_origin``
   (0 for a whole file; an HLS run's first segment start otherwise), so positions are track
   positions whatever the container's own timestamps. A fresh source whose target is within
-  12 s of its start is decoded from the start and trimmed, never demuxer-seeked. A source
+  12 s of its start is read from the start and trimmed, never demuxer-seeked; packets ending
+  more than the 0.2 s pre-roll before a target are demuxed, not decoded. A command (seek,
+  reopen, stop) wakes a decoder blocked on a full ring at once (no polling slice). A source
   marked ``sequential`` (an HLS run) is opened as a stream, never seeked inside, and its
   container's duration is not taken as the source's. A source that comes in parts (a ``stream.ByteStream``
   whose ``continuation()`` gives the next: an HLS run across an fMP4 init change) is decoded

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Callable
 from typing import Any
 
 
@@ -14,7 +15,10 @@ class CommandQueue:
     seek target (the reopen's tuple is ``("reopen", source, start_at, hint, flush, origin)``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, wake: Callable[[], None] | None = None) -> None:
+        """``wake``: called after every command, stop and nudge, once ``any()`` says so (the
+        decoder's ring wakes a write blocked on a full ring: a seek need not wait for space)."""
+        self._on_wake = wake
         self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -24,15 +28,20 @@ class CommandQueue:
     def put(self, cmd: tuple[Any, ...]) -> None:
         with self._lock:
             self._pending.append(cmd)
-        self._wake.set()
+        self._signal()
 
     def stop(self) -> None:
         self.stopped = True
-        self._wake.set()
+        self._signal()
 
     def nudge(self) -> None:
         """Wake a ``wait`` without a command (the hang watchdog failed the decoder)."""
+        self._signal()
+
+    def _signal(self) -> None:
         self._wake.set()
+        if self._on_wake is not None:
+            self._on_wake()
 
     def any(self) -> bool:
         """A stop or a command is pending: a busy decoder thread should unwind to its loop."""

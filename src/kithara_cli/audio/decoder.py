@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from kithara_cli.audio.bounds import DecoderLimits
 from kithara_cli.audio.commands import CommandQueue
@@ -36,15 +36,12 @@ from kithara_cli.audio.ogg_titles import OggTitles
 from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
 from kithara_cli.audio.reader import CountingReader
 from kithara_cli.audio.ring import PcmRing
-from kithara_cli.audio.seeking import Mp3SeekFix, demuxer_seek
+from kithara_cli.audio.seeking import Mp3SeekFix, before_preroll, demuxer_seek
 from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import Event, Notice
 from kithara_cli.radio.titles import TitleQueue
 from kithara_cli.stream import ByteStream
-
-if TYPE_CHECKING:
-    pass
 
 Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
 
@@ -87,7 +84,7 @@ class Decoder(DecoderStatus):
         self._ring = ring
         self._rate = out_rate
         self._channels = out_channels
-        self._commands = CommandQueue()
+        self._commands = CommandQueue(wake=ring.wake)  # a command ends a blocked ring write
         self._out = PcmOut(
             ring,
             out_rate,
@@ -138,6 +135,7 @@ class Decoder(DecoderStatus):
         self._mp3 = Mp3SeekFix()
         self._pts_shift = 0  # added to the current run's first frame's pts
         self._frames_decoded = 0  # samples decoded from the current source
+        self._skipped = False
         self._bad_packets = 0
         self._notices = 0
         self._duration_from_tail = False
@@ -267,10 +265,11 @@ class Decoder(DecoderStatus):
                     continue
                 raise DecoderError(f"cannot read the stream: {describe(exc)}") from exc
             try:
-                self._decode_packet(packet)
+                decoded = self._decode_packet(packet)
             except Interrupted:
                 continue
-            time.sleep(0)  # let the audio callback have the GIL between packets
+            if decoded:  # (a skipped packet took microseconds)
+                time.sleep(0)  # let the audio callback have the GIL between packets
 
     def _execute(self, cmd: tuple[Any, ...]) -> None:
         if cmd[0] == "seek":
@@ -297,6 +296,7 @@ class Decoder(DecoderStatus):
         self._pts_shift = 0
         self.eof.clear()
         self._frames_decoded = 0
+        self._skipped = False  # packets before a target were left undecoded
         self.first_audio.clear()
         self._bytes_at_first_audio = None
         self._max_offset_at_first_audio = None
@@ -387,7 +387,8 @@ class Decoder(DecoderStatus):
             else None
         )
 
-    def _decode_packet(self, packet: Any) -> None:
+    def _decode_packet(self, packet: Any) -> bool:
+        """Decode ``packet`` into the ring; False when it was skipped (before a target)."""
         self._fresh = False
         out = self._out
         self._ogg_titles.packet(packet, None if out.need_t0 else out.out_pos / self._rate)
@@ -397,6 +398,9 @@ class Decoder(DecoderStatus):
             if self._pts_shift and self.duration is not None and self._out.end_limit is None:
                 # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
                 self._out.end_limit = round((self._origin + self.duration) * self._rate)
+        if out.need_t0 and before_preroll(packet, self._seconds_at, out.drop_until / self._rate):
+            self._skipped = True  # far enough before the target: not even decoded
+            return False
         try:
             frames = packet.decode()
         except av.error.FFmpegError as exc:
@@ -411,23 +415,23 @@ class Decoder(DecoderStatus):
                         message=f"skipped an undecodable packet: {describe(exc)}",
                     )
                 )
-            return
+            return True
         self._bad_packets = 0
         for frame in frames:
             self._emit(frame)
+        return True
 
     def _emit(self, frame: av.AudioFrame) -> None:
         self._frames_decoded += frame.samples
         self._guard.bounds.audio()
         out = self._out
         if out.need_t0:
-            pts = frame.pts
-            out.start_at(
-                None
-                if pts is None
-                else self._origin + (pts + self._pts_shift - self._start_pts) * self._time_base
-            )
+            out.start_at(None if frame.pts is None else self._seconds_at(frame.pts))
         out.emit(frame)
+
+    def _seconds_at(self, pts: int) -> float:
+        """Timeline second of a timestamp of the current source's stream."""
+        return self._origin + (pts + self._pts_shift - self._start_pts) * self._time_base
 
     def _written(self) -> None:
         """Frames reached the ring: the first ones of a (re)opened source are first audio."""
@@ -477,7 +481,7 @@ class Decoder(DecoderStatus):
     def _finish(self) -> None:
         """End of input: flush the resampler, check for truncation, mark end of stream."""
         self._out.drain()
-        if not self._frames_decoded:
+        if not self._frames_decoded and not self._skipped:  # (skipped: a seek to the end)
             raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None and self._trust_duration:
             decoded = self._out.written_end / self._rate - self._origin

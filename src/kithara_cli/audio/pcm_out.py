@@ -2,8 +2,9 @@
 
 Positions are timeline frames (see ``decoder``): ``drop_until`` cuts what comes before a seek
 target, ``end_limit`` cuts a container's end padding, ``written_end`` is just past the last
-frame in the ring. Writes wait on a full ring in short slices and give way to the decoder's
-commands (``Interrupted``) and to a closed ring (``Stopped``).
+frame in the ring. A write waits on a full ring until there is space, and gives way to the
+decoder's commands (``Interrupted``: the command queue wakes the ring, so a seek is taken at
+once, not after a polling slice) and to a closed ring (``Stopped``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from collections.abc import Callable
 
 from kithara_cli.audio.container import av, layout_for
 from kithara_cli.audio.ring import SAMPLE_BYTES, PcmRing
-
-# How long one blocked ring write waits before looking at pending commands.
-_WRITE_SLICE = 0.05
 
 
 class Interrupted(Exception):
@@ -34,7 +32,7 @@ class PcmOut:
         rate: int,
         channels: int,
         *,
-        interrupted: Callable[[], bool],
+        interrupted: Callable[[], bool],  # a command is pending (the ring is woken for it)
         on_written: Callable[[], None],
     ) -> None:
         self.ring = ring
@@ -137,7 +135,7 @@ class PcmOut:
             self._inflight = (timeline_start + done, self.ring.frames_written)
             self.writing = True
             try:
-                n = self.ring.write(pcm[done * fb :], timeout=_WRITE_SLICE)
+                n = self.ring.write(pcm[done * fb :], abort=self._interrupted)
             finally:
                 self.writing = False
             done += n

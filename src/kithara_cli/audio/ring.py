@@ -10,7 +10,8 @@ so the consumer side is lock-free. Positions are monotonically increasing frame 
 Python ints): the producer alone advances ``_w``, the consumer alone advances ``_r``. Under the
 GIL each attribute store is atomic and program order is preserved, which is all an SPSC ring
 needs. The producer waits on an ``Event`` with a short poll, because the real-time reader never
-signals (signalling takes a lock).
+signals (signalling takes a lock). Another thread can ``wake()`` a blocked producer so it looks
+at its ``abort`` predicate at once (the decoder's pending seek), not at the next poll.
 
 ``clear()`` (for seeks) is producer-side: it publishes a "drop up to" mark instead of touching
 the reader's counter, and the reader skips to it on its next read. A ``_busy`` flag set by the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 # How long a blocked producer sleeps between looks at the reader's progress.
@@ -52,9 +54,14 @@ def as_byte_view(data: Any, channels: int) -> memoryview:
 class PcmRing:
     """Float32 interleaved frames, ``capacity_frames`` x ``channels``, preallocated."""
 
-    def __init__(self, capacity_frames: int, channels: int) -> None:
+    def __init__(
+        self, capacity_frames: int, channels: int, *, poll_seconds: float = _POLL_SECONDS
+    ) -> None:
+        """``poll_seconds``: how often a blocked producer looks at the reader's progress (the
+        real-time reader never signals); tests raise it so only events wake a producer."""
         if capacity_frames <= 0 or channels <= 0:
             raise ValueError("capacity_frames and channels must be positive")
+        self._poll = poll_seconds
         self._frame_bytes = channels * SAMPLE_BYTES
         self._buf = memoryview(bytearray(capacity_frames * self._frame_bytes))
         self._cap = capacity_frames
@@ -137,12 +144,20 @@ class PcmRing:
 
     # --- producer ----------------------------------------------------------------------------
 
-    def write(self, frames: Any, timeout: float | None = None) -> int:
+    def write(
+        self,
+        frames: Any,
+        timeout: float | None = None,
+        *,
+        abort: Callable[[], bool] | None = None,
+    ) -> int:
         """Copy ``frames`` in, blocking while full; return frames written.
 
         ``frames``: a ``(n, channels)`` float32 array or a flat buffer of interleaved float32.
-        Returns fewer than all frames only when ``timeout`` passed or the ring was closed.
-        ``timeout=None`` waits as long as it takes; ``0`` writes what fits now.
+        Returns fewer than all frames only when ``timeout`` passed, the ring was closed or
+        ``abort()`` turned true while it waited for space (looked at before every wait, and at
+        once on ``wake()``). ``timeout=None`` waits as long as it takes; ``0`` writes what fits
+        now.
         """
         fb = self._frame_bytes
         src = as_byte_view(frames, self._channels)
@@ -155,7 +170,11 @@ class PcmRing:
             self._space.clear()
             space = cap - (self._w - self._reader_floor())
             if space <= 0:
-                wait = _POLL_SECONDS
+                # After the clear: a wake() from here on cuts the wait short, and one before it
+                # came after its command was queued, which abort() sees now.
+                if abort is not None and abort():
+                    break
+                wait = self._poll
                 if deadline is not None:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -174,6 +193,11 @@ class PcmRing:
             done += k
             self._data.set()
         return done
+
+    def wake(self) -> None:
+        """Wake a producer blocked on a full ring so it looks at its ``abort`` now (any thread;
+        the caller makes ``abort()`` true first)."""
+        self._space.set()
 
     def _reader_floor(self) -> int:
         """Oldest write index whose slot may still be read: frees space lazily after a clear."""

@@ -4,6 +4,8 @@ The decoder drops everything before its target by timestamp, so a seek only has 
 before it: ``demuxer_seek`` lands ``SEEK_PREROLL_SECONDS`` early (lossy decoders settle by the
 target) and tries earlier still when a demuxer refuses a target. ``Mp3SeekFix`` re-derives a
 fast-seeked CBR MP3 packet's timestamp from its byte offset (see ``mp3_frames``).
+``before_preroll`` lets the decoder skip, undecoded, the packets a run or a seek starts with
+that end further than that before the target (an HLS run starts at its segment's start).
 """
 
 from __future__ import annotations
@@ -49,6 +51,24 @@ def demuxer_seek(
             error = exc
     assert error is not None
     raise DecoderError(f"cannot seek to {relative:.3f} s: {describe(error)}") from error
+
+
+def before_preroll(packet: Any, seconds_at: Callable[[int], float], target: float) -> bool:
+    """``packet`` ends ``SEEK_PREROLL_SECONDS`` or more before timeline second ``target``.
+
+    Such a packet's audio is dropped anyway, and a decoder that starts after it has settled
+    by the target, so it need not be decoded: a seek in an HLS run decodes its segment from
+    the start (0-6 s before the target), which cost ~0.7 ms a packet. ``seconds_at``: a pts
+    on the timeline. A packet without a timestamp is never skipped; one without a duration
+    (FFmpeg's MPEG-TS demuxer gives the first packet none) is judged by its start against
+    twice the preroll (audio packets are shorter than the preroll).
+    """
+    pts, duration = packet.pts, packet.duration
+    if pts is None:
+        return False
+    if not duration:
+        return seconds_at(pts) < target - 2 * SEEK_PREROLL_SECONDS
+    return seconds_at(pts + duration) < target - SEEK_PREROLL_SECONDS
 
 
 class Mp3SeekFix:

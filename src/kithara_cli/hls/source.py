@@ -143,7 +143,7 @@ class HlsSource(VariantPicking, Source):
         Returns the start time of that segment: the new run's timeline origin.
         """
         if self._reference is None:
-            first = self.controller.choose(0.0, self.clock())
+            first = self.controller.choose(0.0, self.clock(), self._cached(None))
             self._publish_decision(first, None)
             self.current_variant = first.to_variant
             self._reference = self.media_for(first.to_variant)
@@ -164,6 +164,9 @@ class HlsSource(VariantPicking, Source):
             window = SegmentWindow(index, self._epoch)
             self._run = _Run(self._epoch, index, SparseResource(path), window, index)
             self._playhead = ref.starts[index]
+            # A seek: fetch what its first audio needs, the rest once it plays (cached
+            # segments land in ms each and would take the GIL from the decoder's restart).
+            self._started = self._started and old is None
             self.titles.seek(seconds)  # the title in force there is shown again
             self._cond.notify_all()
         if old is not None:
@@ -421,7 +424,9 @@ class HlsSource(VariantPicking, Source):
         the variant of each segment as it is submitted."""
 
         def ask(index: int) -> Ask:
-            decision = self.controller.choose(self.buffer_ahead(), self.clock())
+            decision = self.controller.choose(
+                self.buffer_ahead(), self.clock(), self._cached(index)
+            )
             if decision.switched:
                 self._publish_decision(decision, self.current_variant)
             self.current_variant = decision.to_variant
@@ -435,6 +440,29 @@ class HlsSource(VariantPicking, Source):
             buffered=self.buffered_until() - self._playhead,
             started=self._started,
         )
+
+    def _cached(self, index: int | None) -> frozenset[int]:
+        """The variants the persistent cache serves segment ``index`` of (with ``index`` None,
+        before any playlist is read: whose playlist it holds), among those whose playlist is
+        read: the ABR's fact for a replay. Live segments are never cached."""
+        cache = self.dl.cache
+        if cache is None or self.live:
+            return frozenset()
+        held: set[int] = set()
+        for variant, rung in self.rungs.items():
+            if index is None:
+                if cache.lookup(rung.media_url) is not None:
+                    held.add(variant)
+                continue
+            if rung.media is None:
+                continue
+            seg = self._segment(variant, index)[1]
+            start, size = seg.byterange if seg.byterange is not None else (0, None)
+            copy = cache.lookup(seg.uri)
+            end = None if copy is None else copy.total if size is None else start + size
+            if copy is not None and end is not None and copy.covered_until(start) >= end:
+                held.add(variant)
+        return frozenset(held)
 
     def _submit(self, run: _Run, index: int, variant: int) -> None:
         """Fetch segment ``index`` from ``variant`` now (a failover, an abandon)."""

@@ -298,6 +298,8 @@ class Player:
                 if ring.generation != self._seek_generation and landed:
                     self._seek = None
                     self.bus.publish(SeekCompleted(target=target, latency=now - t0))
+                    if self._hls is not None:  # its prefetch waited for this first audio
+                        self._hls.playback_started()
                     if not self._paused:
                         self._publish_state("playing")
             if decoder.error is not None and self.error is None:
