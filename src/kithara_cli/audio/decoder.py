@@ -398,7 +398,8 @@ class Decoder(DecoderStatus):
             if self._pts_shift and self.duration is not None and self._out.end_limit is None:
                 # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
                 self._out.end_limit = round((self._origin + self.duration) * self._rate)
-        if out.need_t0 and before_preroll(packet, self._seconds_at, out.drop_until / self._rate):
+        skippable = out.need_t0 and not self._ogg_titles.is_ogg
+        if skippable and before_preroll(packet, self._seconds_at, out.drop_until / self._rate):
             self._skipped = True  # far enough before the target: not even decoded
             return False
         try:

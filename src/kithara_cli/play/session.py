@@ -314,7 +314,8 @@ class Player:
                 self._publish_state("ended")
                 self._finish()
                 return
-            if self._started and ring.drained:
+            # Drained before any audio: a --start at or past the end (nothing to play).
+            if ring.drained and (self._started or decoder.eof.is_set()):
                 self.bus.publish(EndOfStream(position=self._position()))
                 self._publish_state("ended")
                 self._finish()
