@@ -269,7 +269,8 @@ class Decoder(DecoderSource, DecoderStatus):
                 decoded = self._decode_packet(packet)
             except Interrupted:
                 continue
-            if decoded:  # (a skipped packet took microseconds)
+            # (A skipped packet took microseconds; one dropped before a target played nothing.)
+            if decoded and self._out.out_pos >= self._out.drop_until:
                 time.sleep(0)  # let the audio callback have the GIL between packets
 
     def _execute(self, cmd: tuple[Any, ...]) -> None:
@@ -394,6 +395,9 @@ class Decoder(DecoderSource, DecoderStatus):
         out = self._out
         if out.need_t0:
             out.start_at(None if frame.pts is None else self._seconds_at(frame.pts))
+        elif frame.sample_rate == self._rate and out.out_pos + frame.samples <= out.drop_until:
+            out.out_pos += frame.samples  # dropped whole: at the same rate, no resampler state
+            return
         out.emit(frame)
 
     def _seconds_at(self, pts: int) -> float:
