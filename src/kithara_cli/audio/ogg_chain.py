@@ -14,9 +14,9 @@ everything (no packet skipped by timestamp: those restart at every link) and dro
 before the target. What plays is then exactly what a decode of the whole file gives at that
 second. The samples before the target are decoded but neither resampled (at the output's
 rate) nor yielded for: a seek to 290 s of a 5-minute chain takes ~0.5 s (Vorbis) to ~0.8 s
-(Opus) on a loaded machine; a single-link Ogg is still seeked by FFmpeg. A chain is known from the file's tail (its last
-page belongs to another link than its first), read once per source with its length; a chain's
-length is known only once it has been decoded to its end.
+(Opus) on a loaded machine; a single-link Ogg is still seeked by FFmpeg. A chain is known
+from the file's tail (its last page belongs to another link than its first), read once per
+source with its length; a chain's length is known only once it has been decoded to its end.
 """
 
 from __future__ import annotations
