@@ -20,7 +20,10 @@ Promises:
   (0 for a whole file; an HLS run's first segment start otherwise), so positions are track
   positions whatever the container's own timestamps. A fresh source whose target is within
   12 s of its start is read from the start and trimmed, never demuxer-seeked; packets ending
-  more than the 0.2 s pre-roll before a target are demuxed, not decoded. A command (seek,
+  more than the 0.2 s pre-roll before a target are demuxed, not decoded (not in Ogg). A
+  chained Ogg file (its last page another link's) is seeked by decoding it again from byte 0
+  and dropping up to the target (``ogg_chain``: FFmpeg cannot seek across links): exactly the
+  whole file's samples; its length is known once decoded to its end. A command (seek,
   reopen, stop) wakes a decoder blocked on a full ring at once (no polling slice). A source
   marked ``sequential`` (an HLS run) is opened as a stream, never seeked inside, and its
   container's duration is not taken as the source's. A source that comes in parts (a ``stream.ByteStream``

@@ -12,9 +12,7 @@ sample of the track is 0 whatever the container's own offset (MP3 encoder delay,
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,13 +23,15 @@ from kithara_cli.audio.commands import CommandQueue
 from kithara_cli.audio.container import (
     FAST_SEEK_OPTIONS,
     PROBE_OPTIONS,
+    ByteTimeline,
     SourceInfo,
     av,
     describe,
-    ogg_duration,
 )
+from kithara_cli.audio.decoder_source import DecoderSource, Source
 from kithara_cli.audio.decoder_status import DecoderStatus
-from kithara_cli.audio.guard import ReadGuard, SourceClosed, open_audio
+from kithara_cli.audio.guard import ReadGuard, SourceClosed
+from kithara_cli.audio.ogg_chain import OggChain
 from kithara_cli.audio.ogg_titles import OggTitles
 from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
 from kithara_cli.audio.reader import CountingReader
@@ -43,8 +43,6 @@ from kithara_cli.events.types import Event, Notice
 from kithara_cli.radio.titles import TitleQueue
 from kithara_cli.stream import ByteStream
 
-Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
-
 # Consecutive undecodable packets before the stream is declared broken.
 _MAX_BAD_PACKETS = 16
 # A stream that ends this much before its declared duration is reported as truncated.
@@ -54,7 +52,7 @@ _TRUNCATION_SLACK_FRACTION = 0.03
 NO_SEEK_WINDOW_SECONDS = 12.0
 
 
-class Decoder(DecoderStatus):
+class Decoder(DecoderSource, DecoderStatus):
     """Decodes ``source`` into ``ring`` on a thread: float32 at ``out_rate``/``out_channels``.
 
     Commands (``seek``, ``reopen``, ``stop``) are thread-safe requests carried out by the
@@ -126,6 +124,9 @@ class Decoder(DecoderStatus):
         self._stream: Any = None
         self._reader: CountingReader | None = None
         self._owned_file: IO[bytes] | None = None
+        self._raw: IO[bytes] | io.RawIOBase | None = None
+        self._chain = OggChain(False)
+        self._bytes = ByteTimeline(1.0, 0, 0.0)
         self._start_pts = 0
         self._origin = 0.0  # timeline seconds at which the current source's start plays
         self._fresh = True  # nothing demuxed since the container was opened
@@ -268,7 +269,8 @@ class Decoder(DecoderStatus):
                 decoded = self._decode_packet(packet)
             except Interrupted:
                 continue
-            if decoded:  # (a skipped packet took microseconds)
+            # (A skipped packet took microseconds; one dropped before a target played nothing.)
+            if decoded and self._out.out_pos >= self._out.drop_until:
                 time.sleep(0)  # let the audio callback have the GIL between packets
 
     def _execute(self, cmd: tuple[Any, ...]) -> None:
@@ -287,49 +289,6 @@ class Decoder(DecoderStatus):
                     self._begin(start_at, clear=True)
                 else:
                     self._begin(start_at, clear=False, drop_before=self._out.written_end)
-
-    def _open(self, source: Source, hint: str | None, origin: float = 0.0) -> None:
-        """Open the container with small probing; fall back to probing if the hint lied."""
-        self._origin = float(origin)
-        self._fresh = True
-        self._mp3 = Mp3SeekFix()
-        self._pts_shift = 0
-        self.eof.clear()
-        self._frames_decoded = 0
-        self._skipped = False  # packets before a target were left undecoded
-        self.first_audio.clear()
-        self._bytes_at_first_audio = None
-        self._max_offset_at_first_audio = None
-        if isinstance(source, (str, os.PathLike)):
-            self._owned_file = open(source, "rb", buffering=0)  # noqa: SIM115 (closed in _close)
-            raw: IO[bytes] | io.RawIOBase = self._owned_file
-        else:
-            raw = source
-        self._reader = self._guard.new_reader(raw)
-        opened, is_ogg = open_audio(self._guard, hint, self._open_options)
-        self._container = opened.container
-        self._stream = opened.stream
-        self._ogg_titles.opened(self._container, self._stream, self._origin)
-        self._time_base = opened.time_base
-        self._start_pts = opened.start_pts
-        self.duration = opened.duration
-        self._duration_from_tail = is_ogg and opened.duration is None
-        self._trust_duration = opened.trust_duration
-        self._trim_to_duration = opened.trim_to_duration
-        self.info = opened.info
-        self.ready.set()
-
-    def _close(self) -> None:
-        if self._container is not None:
-            try:
-                self._container.close()
-            except Exception:
-                pass
-            self._container = None
-        if self._owned_file is not None:
-            self._owned_file.close()
-            self._owned_file = None
-        self._out.close()
 
     def _begin(self, start_at: float, *, clear: bool, drop_before: int | None = None) -> None:
         """Position a freshly opened container at ``start_at`` (timeline seconds)."""
@@ -353,6 +312,7 @@ class Decoder(DecoderStatus):
         self._out.drop_until = target_frame
         self.eof.clear()
         self._seek_container(target)
+        self._bytes = ByteTimeline(self._time_base, self._start_pts, self._origin)
         self._reset_stream_state()
 
     def _seek_container(self, target: float) -> None:
@@ -367,6 +327,11 @@ class Decoder(DecoderStatus):
             return
         if self._reader is not None and self._reader.sequential:
             return  # cannot seek a stream: decode from here, the frames before are dropped
+        self._read_ogg_duration()  # (once) is it a chain, which FFmpeg cannot seek?
+        if self._chain.known:
+            if not self._fresh:
+                self._rewind()
+            return
         demuxer_seek(
             self._container,
             self._stream,
@@ -390,6 +355,7 @@ class Decoder(DecoderStatus):
     def _decode_packet(self, packet: Any) -> bool:
         """Decode ``packet`` into the ring; False when it was skipped (before a target)."""
         self._fresh = False
+        self._bytes.note(packet)
         out = self._out
         self._ogg_titles.packet(packet, None if out.need_t0 else out.out_pos / self._rate)
         if self._mp3.armed:
@@ -398,8 +364,9 @@ class Decoder(DecoderStatus):
             if self._pts_shift and self.duration is not None and self._out.end_limit is None:
                 # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
                 self._out.end_limit = round((self._origin + self.duration) * self._rate)
-        skippable = out.need_t0 and not self._ogg_titles.is_ogg
-        if skippable and before_preroll(packet, self._seconds_at, out.drop_until / self._rate):
+        # (Not in Ogg: a chain's timestamps start again at each link; its seeks land close.)
+        skip = out.need_t0 and not self._chain.is_ogg
+        if skip and before_preroll(packet, self._seconds_at, out.drop_until / self._rate):
             self._skipped = True  # far enough before the target: not even decoded
             return False
         try:
@@ -428,32 +395,14 @@ class Decoder(DecoderStatus):
         out = self._out
         if out.need_t0:
             out.start_at(None if frame.pts is None else self._seconds_at(frame.pts))
+        elif frame.sample_rate == self._rate and out.out_pos + frame.samples <= out.drop_until:
+            out.out_pos += frame.samples  # dropped whole: at the same rate, no resampler state
+            return
         out.emit(frame)
 
     def _seconds_at(self, pts: int) -> float:
         """Timeline second of a timestamp of the current source's stream."""
         return self._origin + (pts + self._pts_shift - self._start_pts) * self._time_base
-
-    def _written(self) -> None:
-        """Frames reached the ring: the first ones of a (re)opened source are first audio."""
-        if self.first_audio.is_set():
-            return
-        assert self._reader is not None
-        self._bytes_at_first_audio = self._reader.bytes_read
-        self._max_offset_at_first_audio = self._reader.max_offset
-        self.first_audio.set()
-        if self._duration_from_tail:
-            self._duration_from_tail = False
-            self._read_ogg_duration()
-
-    def _read_ogg_duration(self) -> None:
-        """Ogg's length is in its last page: read it now that the first audio is out."""
-        assert self._reader is not None
-        seconds = ogg_duration(self._reader, self._stream)
-        if seconds is not None:
-            self.duration = seconds
-            if self.info is not None:
-                self.info = dataclasses.replace(self.info, duration=seconds)
 
     def _continue(self) -> bool:
         """At the end of one part of a source that goes on in another (an HLS run across an
@@ -492,5 +441,7 @@ class Decoder(DecoderStatus):
                     f"the stream ended early at {decoded:.1f} s of {self.duration:.1f} s "
                     "(truncated input?)"
                 )
+        if self._chain.known and self.duration is None:  # a chain decoded from byte 0
+            self._set_duration(self._out.out_pos / self._rate - self._origin)
         self._ring.mark_eos()
         self.eof.set()

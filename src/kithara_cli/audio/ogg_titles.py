@@ -49,12 +49,6 @@ class OggTitles:
         self._opening = dict(stream.metadata) if self._active else None
         self._origin = origin
 
-    @property
-    def is_ogg(self) -> bool:
-        """The open container is Ogg: a chain's links restart their timestamps, so nothing
-        may be judged by a packet's pts against the timeline (the seek pre-roll skip)."""
-        return self._active
-
     def seek(self, target: float) -> None:
         """Playback jumps to ``target``: the title in force there is shown again (the queue
         keeps every link's title by timeline second; a link's header is not read again)."""

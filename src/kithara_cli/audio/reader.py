@@ -211,8 +211,9 @@ class CountingReader(io.RawIOBase):
         return out
 
 
-def ogg_last_granule(reader: CountingReader) -> tuple[int, int] | None:
-    """(serial of the first page, last granule position of that serial) from head and tail."""
+def ogg_last_granule(reader: CountingReader) -> tuple[int, int, bool] | None:
+    """(serial of the first page, last granule position of that serial or -1, whether the last
+    page belongs to another serial: a chained Ogg) from head and tail."""
     head = reader.read_at(0, 27)
     if len(head) < 27 or head[:4] != b"OggS":
         return None
@@ -223,10 +224,13 @@ def ogg_last_granule(reader: CountingReader) -> tuple[int, int] | None:
     start = max(0, size - 65536)
     tail = reader.read_at(start, size - start)
     pos = tail.rfind(b"OggS")
+    last_serial: int | None = None
     while pos >= 0:
         if pos + 27 <= len(tail):
             granule, page_serial = struct.unpack_from("<qI", tail, pos + 6)
+            if last_serial is None:
+                last_serial = page_serial
             if page_serial == serial and granule >= 0:
-                return serial, granule
+                return serial, granule, last_serial != serial
         pos = tail.rfind(b"OggS", 0, pos)
-    return None
+    return None if last_serial is None else (serial, -1, last_serial != serial)
