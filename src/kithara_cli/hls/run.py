@@ -27,7 +27,6 @@ class _Placed:
 
 @dataclass
 class _Run:
-    epoch: int
     first: int  # reference segment index the run starts at
     resource: SparseResource
     window: SegmentWindow  # what the scheduler has submitted for this run, and in flight

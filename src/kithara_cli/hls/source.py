@@ -162,7 +162,7 @@ class HlsSource(VariantPicking, Source):
             self._epoch += 1
             path = self.cache_dir / f"run-{self._epoch}.bin"
             window = SegmentWindow(index, self._epoch)
-            self._run = _Run(self._epoch, index, SparseResource(path), window, index)
+            self._run = _Run(index, SparseResource(path), window, index)
             self._playhead = ref.starts[index]
             # A seek: fetch what its first audio needs, the rest once it plays (cached
             # segments land in ms each and would take the GIL from the decoder's restart).
