@@ -12,6 +12,7 @@ import pytest
 
 import radio_fixtures
 from conftest import run_cli
+from kithara_cli.pids import rss_kb
 from kithara_cli.server import MediaServer
 from kithara_cli.server.radio import Station
 from radio_fixtures import BITRATE, read_events
@@ -24,16 +25,6 @@ HOSTILE = [
     "[bold red]markup[/bold red] \x9b2J",
     b"Caf\xe9 \x1b[2J",
 ]
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _disk(path: Path) -> int:
@@ -73,7 +64,7 @@ def test_two_hour_stream_bounded_memory_and_disk(
         samples: list[tuple[int, int, int]] = []  # (server bytes, rss kB, disk bytes)
         deadline = time.monotonic() + 420
         while proc.poll() is None and time.monotonic() < deadline:
-            samples.append((route.bytes_sent, _rss_kb(proc.pid), _disk(tmp)))
+            samples.append((route.bytes_sent, rss_kb(proc.pid), _disk(tmp)))
             time.sleep(0.25)
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err

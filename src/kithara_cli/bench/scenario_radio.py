@@ -27,6 +27,7 @@ from kithara_cli.bench.runner import (
     time_to_first_stdout_byte,
 )
 from kithara_cli.bench.scenario_startup import parse_first_audio
+from kithara_cli.pids import rss_kb
 
 LATENCY = 0.05
 RSS_GROWTH_TARGET_MB = 5.0
@@ -150,7 +151,7 @@ def _sample_rss(argv: list[str], seconds: float, env: dict[str, str]) -> tuple[l
     cpu = 0.0
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            samples.append(_rss_kb(proc.pid))
+            samples.append(rss_kb(proc.pid))
             cpu = _cpu_seconds(proc.pid) or cpu
             time.sleep(0.2)
     finally:
@@ -161,16 +162,6 @@ def _sample_rss(argv: list[str], seconds: float, env: dict[str, str]) -> tuple[l
             proc.kill()
             proc.wait()
     return [s for s in samples if s], cpu
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _cpu_seconds(pid: int) -> float | None:
