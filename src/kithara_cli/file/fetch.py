@@ -186,6 +186,10 @@ class ProgressiveFetch:
             if total is None or not resource.is_complete():
                 raise OutputError(f"download incomplete: {self.url}")
             resource.truncate(total)
+            # Stop the state saver first: a save that checked for .part just before the rename
+            # would write FILE.kithara.json after it was removed, beside a finished file.
+            self._all_done.set()
+            saver.join(timeout=2)
             resource.close()
             os.replace(self.part, self.out)
             remove_quietly(self.state_path)
