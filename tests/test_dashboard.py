@@ -430,11 +430,13 @@ def test_publishing_never_waits_for_the_dashboard() -> None:
 
     timing: dict[str, float] = {}
 
-    def publish() -> None:
+    def publish(bus: EventBus = bus, key: str = "publish") -> None:
         t0 = time.perf_counter()
         for i in range(10_000):
             bus.publish(RequestProgress(request_id=i % 16, bytes_done=i, total=None, elapsed=0.1))
-        timing["publish"] = time.perf_counter() - t0
+        timing[key] = time.perf_counter() - t0
+
+    publish(EventBus(), "alone")  # the same work with nobody listening: this machine's pace
 
     with LiveDashboard(bus, console, player_snapshot=player_snapshot) as dash:
         time.sleep(0.05)
@@ -443,7 +445,8 @@ def test_publishing_never_waits_for_the_dashboard() -> None:
         publisher.join()
         time.sleep(0.15)
         rows = len(dash.state.rows)
-    assert timing["publish"] < 0.5, timing
+    # Waiting on the 50 ms frames would cost whole frames; a loaded machine only slows both.
+    assert timing["publish"] < 0.5 + 3 * timing["alone"], timing
     assert calls.calls >= 1
     assert rows == 16  # and the events did arrive
 

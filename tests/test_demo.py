@@ -199,7 +199,9 @@ def test_first_audio_counts_from_kitharas_start_not_a_parent_script(
     since_spawn = started["ts"] - spawned  # event times are this machine's monotonic clock
     assert since_spawn > 2.0  # the sleep did happen before kithara ran
     assert ttfa < since_spawn - 1.9  # ... and is not in the figure
-    assert 0 < ttfa < 1.0
+    # How fast is `kithara bench`'s to say (time-to-first-audio); idle this is ~0.35 s. The
+    # bound only catches a structural regression (e.g. an encode or a story before the start).
+    assert 0 < ttfa < 1.9
     assert f"first audio {ttfa:.2f} s after launch" in proc.stderr
 
 

@@ -358,12 +358,18 @@ def test_rate_total_is_shared_fairly(server: MediaServer, root: Path) -> None:
     rate = 200_000
     server.set_faults("*.bin", Faults(rate_total=rate))
     done: dict[str, float] = {}
-    t0 = time.monotonic()
+    # Both clients connect first, then start together: on a loaded machine a client's set-up
+    # must not pass for the server's unfairness.
+    ready = threading.Barrier(2, timeout=10)
+    started: list[float] = []
 
     def fetch(name: str) -> None:
         with httpx.Client(timeout=10.0) as c:
+            c.head(server.url(name))
+            ready.wait()
+            started.append(time.monotonic())
             assert len(c.get(server.url(name)).content) == 60_000
-        done[name] = time.monotonic() - t0
+        done[name] = time.monotonic()
 
     threads = [threading.Thread(target=fetch, args=(n,)) for n in ("b.bin", "c.bin")]
     for t in threads:
@@ -371,10 +377,12 @@ def test_rate_total_is_shared_fairly(server: MediaServer, root: Path) -> None:
     for t in threads:
         t.join(10)
     assert set(done) == {"b.bin", "c.bin"}
+    t0 = min(started)
+    took = {name: at - t0 for name, at in done.items()}
     expected = 120_000 / rate  # both bodies through one 200 kB/s pipe
-    assert 0.75 * expected <= max(done.values()) <= 1.25 * expected + 0.1
+    assert 0.75 * expected <= max(took.values()) <= 1.25 * expected + 0.1
     # Fair turns: neither finished at the one-connection pace while the other waited.
-    assert min(done.values()) >= 0.7 * max(done.values())
+    assert min(took.values()) >= 0.7 * max(took.values())
 
 
 def test_bandwidth_profile_and_outage(server: MediaServer, root: Path) -> None:
