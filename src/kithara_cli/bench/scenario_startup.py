@@ -20,6 +20,8 @@ from kithara_cli.bench.runner import (
 
 # --- time to first audio -----------------------------------------------------------------------
 
+_TTFA_NOTE = "process start -> first sample to the output (ffmpeg: first PCM byte)"
+
 
 @dataclass
 class FirstAudio:
@@ -134,16 +136,7 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
                 continue
             splits = splits[-len(k.values) :]  # the timed runs, not the warm-up
             records += comparison(
-                scenario,
-                case,
-                "ttfa",
-                "s",
-                "lower",
-                k,
-                peers,
-                errors,
-                missing,
-                note="process start -> first sample to the output (ffmpeg: first PCM byte)",
+                scenario, case, "ttfa", "s", "lower", k, peers, errors, missing, note=_TTFA_NOTE
             )
             for part in ("startup", "network", "decode"):
                 values = [getattr(s, part) for s in splits if getattr(s, part) is not None]
