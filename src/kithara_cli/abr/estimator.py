@@ -20,32 +20,34 @@ class EstimatorConfig:
     """Knobs of :class:`BandwidthEstimator`; the defaults are sized for audio segments."""
 
     fast_half_life_s: float = 3.0
+    """Half-life, seconds of fetch time, of the average that falls quickly."""
     slow_half_life_s: float = 6.0
-    # A third, long average: not an estimate to fetch by, but what a rung must fit under to be
-    # worth switching up to on buffer grounds alone (sustainable on average).
+    """Half-life of the average that rises slowly: the estimate is the lower of the two."""
     long_half_life_s: float = 60.0
-    # Recent samples kept for a pessimistic rate (a low quantile, weighted by fetch time).
+    """A third, long average: not an estimate to fetch by, but what a rung must fit under to
+    be worth switching up to on buffer grounds alone (sustainable on average)."""
     recent_window_s: float = 60.0
+    """Recent samples kept for a pessimistic rate (a low quantile, weighted by fetch time)."""
     recent_quantile: float = 0.2
-    # Below this a fetch is mostly headers and one congestion window: its rate means little.
     min_sample_bytes: int = 4_000
-    # Clamp for the body time of very quick fetches, so one sample cannot claim Gbit/s.
+    """Below this a fetch is mostly headers and one congestion window: its rate means little."""
     min_transfer_s: float = 0.02
-    # Weight cap: a fetch that stalled through a 30 s outage is one observation, not 30 s of
-    # them; uncapped it would pin the averages down long after the link came back.
+    """Clamp for the body time of very quick fetches, so one sample cannot claim Gbit/s."""
     max_weight_s: float = 4.0
-    # Weight floor: a small segment that arrives in 0.1 s on a fast link is still a whole
-    # observation of the link; weighted by its transfer time alone, a climb after the link
-    # improves would take dozens of segments. None: 0 here (pure time weighting); the ABR
-    # controller sets it to the segment duration (each segment weighs at least its media).
+    """Weight cap: a fetch that stalled through a 30 s outage is one observation, not 30 s of
+    them; uncapped it would pin the averages down long after the link came back."""
     min_weight_s: float | None = None
-    # Audio segments are 8-192 KB: 64 KB is one or two segments, not shaka's 128 KB.
+    """Weight floor: a small segment that arrives in 0.1 s on a fast link is still a whole
+    observation of the link; weighted by its transfer time alone, a climb after the link
+    improves would take dozens of segments. None: 0 here (pure time weighting); the ABR
+    controller sets it to the segment duration (each segment weighs at least its media)."""
     trust_bytes: int = 64_000
-    # Used before any sample; until trusted, samples may only lower it (see estimate_bps).
+    """Audio segments are 8-192 KB: 64 KB is one or two segments, not shaka's 128 KB."""
     default_bps: float = 500_000.0
+    """Used before any sample; until trusted, samples may only lower it (see estimate_bps)."""
     ttfb_half_life_samples: float = 3.0
-    # No progress for this long and a fetch under way counts as stalled (rate 0).
     stall_s: float = 0.5
+    """No progress for this long and a fetch under way counts as stalled (rate 0)."""
 
 
 class Ewma:

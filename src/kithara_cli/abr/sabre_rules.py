@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from kithara_cli.abr.baselines import _Base
 from kithara_cli.abr.controller import Decision, VariantInfo
@@ -42,6 +43,17 @@ def sabre_estimator() -> EstimatorConfig:
         trust_bytes=0,
         max_weight_s=math.inf,
     )
+
+
+class _Fetching(NamedTuple):
+    """The fetch under way, as sabre's abandon rules see it."""
+
+    request: int
+    rung: int
+    size: int  # bytes: announced, else expected, else the rung's nominal size
+    done: int  # bytes downloaded so far
+    elapsed: float  # seconds since the request went out, TTFB included
+    ttfb: float
 
 
 @dataclass
@@ -98,7 +110,15 @@ class _SabreRule(_Base):
 
     def abandon_target(self, buffer_s: float, now: float) -> tuple[int, int] | None:
         """(request, rung) to abandon the fetch under way for, or None (sabre's
-        check_abandon); each rule has its own."""
+        check_abandon); each rule has its own ``abandon_rung``."""
+        fetching = self._fetching(now)
+        if fetching is None:
+            return None
+        to = self.abandon_rung(fetching, buffer_s)
+        return None if to is None else (fetching.request, to)
+
+    def abandon_rung(self, fetching: _Fetching, buffer_s: float) -> int | None:
+        """The rung to abandon ``fetching`` for, or None to let it finish."""
         return None
 
     def report_abandon(self, to: int, level: float) -> None:
@@ -120,8 +140,7 @@ class _SabreRule(_Base):
             return self.decide(0, "startup", buffer_s, now)
         return self.decide(self.pick(buffer_s, now), "buffer", buffer_s, now)
 
-    def _progress(self, now: float) -> tuple[int, int, int, int, float, float] | None:
-        """(request, rung, size, downloaded, elapsed, ttfb) of the fetch under way."""
+    def _fetching(self, now: float) -> _Fetching | None:
         if not self.fetches:
             return None
         rid, (pos, expected) = next(iter(self.fetches.items()))
@@ -129,7 +148,7 @@ class _SabreRule(_Base):
         if info is None or info.ttfb is None or info.started_at is None:
             return None
         size = info.total or expected or int(self.bw[pos] * self.segment_duration / 8)
-        return rid, pos, size, info.bytes_done, now - info.started_at, info.ttfb
+        return _Fetching(rid, pos, size, info.bytes_done, now - info.started_at, info.ttfb)
 
 
 class BolaE(_SabreRule):
@@ -219,12 +238,9 @@ class BolaE(_SabreRule):
         want = self.min_buffer_for_quality(to) if to > 0 else MINIMUM_BUFFER_S
         self.placeholder = min(self.placeholder, max(0.0, want - level))
 
-    def abandon_target(self, buffer_s: float, now: float) -> tuple[int, int] | None:
-        """BOLA-E's check_abandon: (request, rung) or None."""
-        progress = self._progress(now)
-        if progress is None:
-            return None
-        rid, pos, size, done, elapsed, ttfb = progress
+    def abandon_rung(self, fetching: _Fetching, buffer_s: float) -> int | None:
+        """BOLA-E's check_abandon."""
+        _, pos, size, done, elapsed, ttfb = fetching
         remain = size - done
         if done <= 0 or remain <= 0 or elapsed <= ttfb:
             return None
@@ -240,7 +256,7 @@ class BolaE(_SabreRule):
             other_score = (self.vp * (self.gp + self.utilities[q]) - bl) / other
             if other < sz and other_score > score:
                 score, to = other_score, q
-        return None if to is None else (rid, to)
+        return to
 
 
 class DashThroughput(_SabreRule):
@@ -268,11 +284,8 @@ class DashThroughput(_SabreRule):
                 return q
         return quality
 
-    def abandon_target(self, buffer_s: float, now: float) -> tuple[int, int] | None:
-        progress = self._progress(now)
-        if progress is None:
-            return None
-        rid, pos, size, done, elapsed, ttfb = progress
+    def abandon_rung(self, fetching: _Fetching, buffer_s: float) -> int | None:
+        _, pos, size, done, elapsed, ttfb = fetching
         body = elapsed - ttfb
         if elapsed < self.abandon_grace_s or body <= 0 or done <= 0:
             return None
@@ -283,7 +296,7 @@ class DashThroughput(_SabreRule):
         q = self.quality_from_throughput(tput * self.safety)
         if q >= pos or size * self.bw[q] / self.bw[pos] >= left:
             return None
-        return rid, q
+        return q
 
 
 class Dynamic(_Base):

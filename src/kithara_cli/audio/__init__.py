@@ -64,16 +64,8 @@ Never:
 from kithara_cli.audio.bounds import DecoderLimits
 from kithara_cli.audio.container import PROBE_OPTIONS, SourceInfo
 from kithara_cli.audio.decoder import Decoder
-from kithara_cli.audio.devices import list_devices, open_sink
-from kithara_cli.audio.output import (
-    DEVICE_ENV,
-    NO_DEVICE_MESSAGE,
-    DeviceSink,
-    NullSink,
-    Sink,
-    WavSink,
-    float_to_s16,
-)
+from kithara_cli.audio.devices import DEVICE_ENV, NO_DEVICE_MESSAGE, list_devices, open_sink
+from kithara_cli.audio.output import DeviceSink, NullSink, Sink, WavSink, float_to_s16
 from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
 from kithara_cli.audio.ring import PcmRing
 

@@ -16,7 +16,7 @@ import io
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from kithara_cli.audio.bounds import DecoderLimits
 from kithara_cli.audio.commands import CommandQueue
@@ -80,8 +80,8 @@ class Decoder(DecoderSource, DecoderStatus):
         if ring.channels != out_channels:
             raise ValueError(f"ring has {ring.channels} channels, decoder makes {out_channels}")
         self._ring = ring
-        self._rate = out_rate
-        self._channels = out_channels
+        self.rate: Final[int] = out_rate
+        self.channels: Final[int] = out_channels
         self._commands = CommandQueue(wake=ring.wake)  # a command ends a blocked ring write
         self._out = PcmOut(
             ring,
@@ -284,7 +284,7 @@ class Decoder(DecoderSource, DecoderStatus):
             if flush:
                 self._begin(start_at, clear=True)
             else:
-                resume = self._out.written_end / self._rate
+                resume = self._out.written_end / self.rate
                 if start_at > resume + 0.01:
                     self._begin(start_at, clear=True)
                 else:
@@ -304,7 +304,7 @@ class Decoder(DecoderSource, DecoderStatus):
     def _seek(self, target: float, *, clear: bool) -> None:
         if self.duration is not None:
             target = min(target, self._origin + self.duration)
-        target_frame = round(target * self._rate)
+        target_frame = round(target * self.rate)
         if clear:
             self._ring.clear(base_frame=target_frame)
             self._ogg_titles.seek(target)
@@ -347,7 +347,7 @@ class Decoder(DecoderSource, DecoderStatus):
     def _reset_stream_state(self) -> None:
         self._bad_packets = 0
         self._out.reset(
-            round((self._origin + self.duration) * self._rate)
+            round((self._origin + self.duration) * self.rate)
             if self._trim_to_duration and self.duration is not None
             else None
         )
@@ -357,16 +357,16 @@ class Decoder(DecoderSource, DecoderStatus):
         self._fresh = False
         self._bytes.note(packet)
         out = self._out
-        self._ogg_titles.packet(packet, None if out.need_t0 else out.out_pos / self._rate)
+        self._ogg_titles.packet(packet, None if out.need_t0 else out.out_pos / self.rate)
         if self._mp3.armed:
             assert self._reader is not None
             self._pts_shift = self._mp3.shift(self._reader, packet, self._time_base)
             if self._pts_shift and self.duration is not None and self._out.end_limit is None:
                 # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
-                self._out.end_limit = round((self._origin + self.duration) * self._rate)
+                self._out.end_limit = round((self._origin + self.duration) * self.rate)
         # (Not in Ogg: a chain's timestamps start again at each link; its seeks land close.)
         skip = out.need_t0 and not self._chain.is_ogg
-        if skip and before_preroll(packet, self._seconds_at, out.drop_until / self._rate):
+        if skip and before_preroll(packet, self._seconds_at, out.drop_until / self.rate):
             self._skipped = True  # far enough before the target: not even decoded
             return False
         try:
@@ -395,7 +395,7 @@ class Decoder(DecoderSource, DecoderStatus):
         out = self._out
         if out.need_t0:
             out.start_at(None if frame.pts is None else self._seconds_at(frame.pts))
-        elif frame.sample_rate == self._rate and out.out_pos + frame.samples <= out.drop_until:
+        elif frame.sample_rate == self.rate and out.out_pos + frame.samples <= out.drop_until:
             out.out_pos += frame.samples  # dropped whole: at the same rate, no resampler state
             return
         out.emit(frame)
@@ -434,7 +434,7 @@ class Decoder(DecoderSource, DecoderStatus):
         if not self._frames_decoded and not self._skipped:  # (skipped: a seek to the end)
             raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None and self._trust_duration:
-            decoded = self._out.written_end / self._rate - self._origin
+            decoded = self._out.written_end / self.rate - self._origin
             slack = max(_TRUNCATION_SLACK_SECONDS, _TRUNCATION_SLACK_FRACTION * self.duration)
             if decoded < self.duration - slack:
                 raise DecoderError(
@@ -442,6 +442,6 @@ class Decoder(DecoderSource, DecoderStatus):
                     "(truncated input?)"
                 )
         if self._chain.known and self.duration is None:  # a chain decoded from byte 0
-            self._set_duration(self._out.out_pos / self._rate - self._origin)
+            self._set_duration(self._out.out_pos / self.rate - self._origin)
         self._ring.mark_eos()
         self.eof.set()

@@ -5,6 +5,7 @@ declared below; the thread, commands and timeline are ``decoder``'s."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -91,10 +92,8 @@ class DecoderSource:
 
     def _close(self) -> None:
         if self._container is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._container.close()
-            except Exception:
-                pass
             self._container = None
         if self._owned_file is not None:
             self._owned_file.close()

@@ -23,11 +23,10 @@ _CLOSED_GRACE = 1.0
 
 
 class DecoderStatus:
-    """The decoder's reporting and bounds; the decoding thread is ``Decoder``'s."""
+    """The decoder's reporting and bounds; the decoding thread is ``Decoder``'s (as are its
+    read-only ``rate`` and ``channels``)."""
 
     _ring: PcmRing
-    _rate: int
-    _channels: int
     _commands: CommandQueue
     _out: PcmOut
     _on_event: Callable[[Event], None] | None
@@ -42,14 +41,6 @@ class DecoderStatus:
     _frames_decoded: int
     _bytes_at_first_audio: int | None
     _max_offset_at_first_audio: int | None
-
-    @property
-    def rate(self) -> int:
-        return self._rate
-
-    @property
-    def channels(self) -> int:
-        return self._channels
 
     @property
     def position_decoded(self) -> float:

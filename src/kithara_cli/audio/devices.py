@@ -10,8 +10,6 @@ from typing import Any
 
 from kithara_cli.audio.output import (
     DEFAULT_BLOCKSIZE,
-    DEVICE_ENV,
-    NO_DEVICE_MESSAGE,
     DeviceSink,
     NullSink,
     Sink,
@@ -21,6 +19,10 @@ from kithara_cli.audio.output import (
 from kithara_cli.audio.ring import PcmRing
 from kithara_cli.errors import UnsupportedError, UsageError
 from kithara_cli.events.types import Event
+
+NO_DEVICE_MESSAGE = "no audio output device found; playing to the null sink"
+# Set to "none" to behave as if the machine had no output device (tests, CI, scripted runs).
+DEVICE_ENV = "KITHARA_AUDIO_DEVICE"
 
 
 def _device_listing(sd: Any) -> list[str]:

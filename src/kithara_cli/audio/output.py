@@ -18,7 +18,7 @@ import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from kithara_cli.audio.ring import PcmRing
 
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 from kithara_cli.errors import OutputError
 from kithara_cli.events.types import Event, Underrun
 
-NO_DEVICE_MESSAGE = "no audio output device found; playing to the null sink"
-# Set to "none" to behave as if the machine had no output device (tests, CI, scripted runs).
-DEVICE_ENV = "KITHARA_AUDIO_DEVICE"
 DEFAULT_RATE = 48000
 DEFAULT_BLOCKSIZE = 1024
 _WATCH_SECONDS = 0.05
@@ -76,9 +73,9 @@ class _SinkBase:
         channels = ring.channels if channels is None else channels
         if channels != ring.channels:
             raise ValueError(f"ring has {ring.channels} channels, sink wants {channels}")
-        self._ring = ring
-        self._rate = int(rate)
-        self._channels = channels
+        self.ring: Final[PcmRing] = ring
+        self.rate: Final[int] = int(rate)
+        self.channels: Final[int] = channels
         self._volume = 1.0
         self._np: Any = None  # numpy, loaded when the volume first leaves 1.0
         self._paused = False
@@ -86,18 +83,6 @@ class _SinkBase:
         self._armed_generation = -1  # ring generation in which a full block was read
         self.finished = threading.Event()
         self.error: OutputError | None = None
-
-    @property
-    def ring(self) -> PcmRing:
-        return self._ring
-
-    @property
-    def rate(self) -> int:
-        return self._rate
-
-    @property
-    def channels(self) -> int:
-        return self._channels
 
     @property
     def latency(self) -> float:
@@ -133,11 +118,11 @@ class _SinkBase:
     @property
     def frames_played(self) -> int:
         """Frames this sink took from the ring (subtract ``latency`` for what is heard)."""
-        return self._ring.frames_played
+        return self.ring.frames_played
 
     def _account(self, got: int, wanted: int) -> None:
         """Underrun bookkeeping; plain attribute work only (runs in the audio callback)."""
-        ring = self._ring
+        ring = self.ring
         generation = ring.generation
         if got == wanted:
             self._armed_generation = generation
@@ -227,10 +212,10 @@ class DeviceSink(_SinkBase):
         self._frame_bytes = frame_bytes
         self._silence = memoryview(bytes(8 * blocksize * frame_bytes))
         self._stream = sd.RawOutputStream(
-            samplerate=self._rate,
+            samplerate=self.rate,
             blocksize=blocksize,
             device=device,
-            channels=self._channels,
+            channels=self.channels,
             dtype="float32",
             latency=latency,
             callback=self._callback,
@@ -251,7 +236,7 @@ class DeviceSink(_SinkBase):
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
             self.xruns += 1
-        ring = self._ring
+        ring = self.ring
         out = memoryview(outdata)
         if self._paused:
             ring.skip_pending()
@@ -275,7 +260,7 @@ class DeviceSink(_SinkBase):
             start += k
 
     def _on_finished(self) -> None:
-        if self._ring.drained:
+        if self.ring.drained:
             self.finished.set()
         elif not self._closed and self.error is None:
             # PortAudio ended the stream itself (device lost, host error): not our stop.
@@ -319,7 +304,7 @@ class NullSink(_SinkBase):
     ) -> None:
         super().__init__(ring, rate or DEFAULT_RATE, channels)
         self._on_event = on_event
-        self._frames_per_block = max(1, self._rate // 100)
+        self._frames_per_block = max(1, self.rate // 100)
         self._block = memoryview(bytearray(self._frames_per_block * ring.frame_bytes))
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -338,8 +323,8 @@ class NullSink(_SinkBase):
     def _run(self) -> None:
         block = self._block
         frames = self._frames_per_block
-        period = frames / self._rate
-        ring = self._ring
+        period = frames / self.rate
+        ring = self.ring
         # Until the first audio, wake when the decoder writes, not up to a block later.
         while not self._stopping.is_set() and not ring.wait_readable(0.05):
             pass
@@ -400,13 +385,13 @@ class WavSink(_SinkBase):
             self._wav: wave.Wave_write | None = wave.open(str(self._path), "wb")  # noqa: SIM115
         except OSError as exc:
             raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
-        self._wav.setnchannels(self._channels)
+        self._wav.setnchannels(self.channels)
         self._wav.setsampwidth(2)
-        self._wav.setframerate(self._rate)
+        self._wav.setframerate(self.rate)
         import numpy
 
         self._np = numpy
-        self._block = numpy.zeros((4096, self._channels), dtype=numpy.float32)
+        self._block = numpy.zeros((4096, self.channels), dtype=numpy.float32)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -425,7 +410,7 @@ class WavSink(_SinkBase):
         self._thread.start()
 
     def _run(self) -> None:
-        ring = self._ring
+        ring = self.ring
         block = self._block
         try:
             while not self._stopping.is_set():

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 # How long a blocked producer sleeps between looks at the reader's progress.
 _POLL_SECONDS = 0.005
@@ -62,10 +62,11 @@ class PcmRing:
         if capacity_frames <= 0 or channels <= 0:
             raise ValueError("capacity_frames and channels must be positive")
         self._poll = poll_seconds
-        self._frame_bytes = channels * SAMPLE_BYTES
-        self._buf = memoryview(bytearray(capacity_frames * self._frame_bytes))
-        self._cap = capacity_frames
-        self._channels = channels
+        self.capacity: Final[int] = capacity_frames
+        self.channels: Final[int] = channels
+        self.frame_bytes: Final[int] = channels * SAMPLE_BYTES
+        """Bytes per interleaved frame."""
+        self._buf = memoryview(bytearray(capacity_frames * self.frame_bytes))
         self._w = 0  # frames ever written (producer)
         self._r = 0  # frames ever consumed or skipped (consumer)
         self._drop = 0  # consumer must skip to at least this write index (producer)
@@ -80,19 +81,6 @@ class PcmRing:
         self._data = threading.Event()  # producer sets it after every write
 
     # --- properties --------------------------------------------------------------------------
-
-    @property
-    def capacity(self) -> int:
-        return self._cap
-
-    @property
-    def channels(self) -> int:
-        return self._channels
-
-    @property
-    def frame_bytes(self) -> int:
-        """Bytes per interleaved frame."""
-        return self._frame_bytes
 
     @property
     def frames_available(self) -> int:
@@ -159,12 +147,12 @@ class PcmRing:
         once on ``wake()``). ``timeout=None`` waits as long as it takes; ``0`` writes what fits
         now.
         """
-        fb = self._frame_bytes
-        src = as_byte_view(frames, self._channels)
+        fb = self.frame_bytes
+        src = as_byte_view(frames, self.channels)
         total = len(src) // fb
         deadline = None if timeout is None else time.monotonic() + timeout
         done = 0
-        cap = self._cap
+        cap = self.capacity
         buf = self._buf
         while done < total and not self._closed:
             self._space.clear()
@@ -243,11 +231,11 @@ class PcmRing:
         fills the rest of ``out`` with silence.
         """
         self._busy = True
-        fb = self._frame_bytes
+        fb = self.frame_bytes
         dst = (
             out
             if type(out) is memoryview and out.format == "B"
-            else as_byte_view(out, self._channels)
+            else as_byte_view(out, self.channels)
         )
         drop = self._drop
         r = self._r
@@ -258,7 +246,7 @@ class PcmRing:
         if avail < n:
             n = avail if avail > 0 else 0
         if n:
-            cap = self._cap
+            cap = self.capacity
             i = r % cap
             first = cap - i
             if n <= first:

@@ -55,14 +55,7 @@ def comparison(
             rec.status = "peer-error"
             rec.note = errors.get(name, "no paired runs")
         else:
-            k = summarize(ka)
-            rec.value, rec.runs, rec.min, rec.median, rec.max = (
-                k.median,
-                k.runs,
-                k.min,
-                k.median,
-                k.max,
-            )
+            rec.take(summarize(ka))
             rec.peer_value = summarize(pb).median
             rec.peer_ratio, rec.ratio_min, rec.ratio_max = ratio.median, ratio.min, ratio.max
             if name in errors:

@@ -83,19 +83,16 @@ class Record:
         summary: Summary,
         note: str = "",
     ) -> Record:
-        return cls(
-            scenario=scenario,
-            case=case,
-            metric=metric,
-            unit=unit,
-            better=better,
-            value=summary.median,
-            runs=summary.runs,
-            min=summary.min,
-            median=summary.median,
-            max=summary.max,
-            note=note,
+        record = cls(
+            scenario=scenario, case=case, metric=metric, unit=unit, better=better, note=note
         )
+        record.take(summary)
+        return record
+
+    def take(self, summary: Summary) -> None:
+        """``summary`` as this record's numbers: its median is the value."""
+        self.value, self.runs = summary.median, summary.runs
+        self.min, self.median, self.max = summary.min, summary.median, summary.max
 
     def key(self) -> tuple[str, str, str, str | None]:
         return (self.scenario, self.case, self.metric, self.peer)

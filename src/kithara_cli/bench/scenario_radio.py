@@ -33,6 +33,10 @@ LATENCY = 0.05
 RSS_GROWTH_TARGET_MB = 5.0
 LONG_PACE = 20.0  # the long stream's multiple of real time
 LONG_SECONDS = {True: 6.0, False: 60.0}  # wall seconds of the long run: quick, full
+_TTFA_NOTE = (
+    "spawn -> first sample to the output (mpv, ffmpeg: first PCM byte); "
+    "the .pls names a dead mirror first"
+)
 
 
 def mpv_pcm(peer: Peer, url: str) -> list[str]:
@@ -118,17 +122,7 @@ def radio(ctx: Context) -> list[Record]:
                 records.append(failed_case(scenario, case, "ttfa", exc))
                 continue
             records += comparison(
-                scenario,
-                case,
-                "ttfa",
-                "s",
-                "lower",
-                k,
-                series,
-                errors,
-                missing,
-                note="spawn -> first sample to the output (mpv, ffmpeg: first PCM byte); "
-                "the .pls names a dead mirror first",
+                scenario, case, "ttfa", "s", "lower", k, series, errors, missing, note=_TTFA_NOTE
             )
         server.clear_faults()
         records += _long_stream(ctx, server, found)

@@ -20,13 +20,22 @@ from kithara_cli.bench.runner import (
 
 # --- time to first audio -----------------------------------------------------------------------
 
+_TTFA_NOTE = "process start -> first sample to the output (ffmpeg: first PCM byte)"
+
 
 @dataclass
 class FirstAudio:
+    """Time to first audio and its split; the three parts add up to ``ttfa`` (work
+    overlapping the network counts as network)."""
+
     ttfa: float
     startup: float | None = None
+    """Process start -> first request enqueued (Python, imports, set-up)."""
     network: float | None = None
+    """First request enqueued -> the last first byte before audio (the chain of round trips
+    that audio needed)."""
     decode: float | None = None
+    """The rest, up to the first sample handed to the output."""
 
 
 def parse_first_audio(lines: list[str], spawned_at: float | None = None) -> FirstAudio:
@@ -35,11 +44,6 @@ def parse_first_audio(lines: list[str], spawned_at: float | None = None) -> Firs
     With ``spawned_at`` (``time.monotonic()`` just before the fork, the clock the events use)
     time to first audio is taken from there, as ffmpeg's is from its spawn. Without it, the
     event's own figure: process creation from /proc, in 10 ms clock ticks.
-
-    ``startup``: process start -> first request enqueued (Python, imports, set-up);
-    ``network``: first request enqueued -> the last first byte before audio (the chain of
-    round trips that audio needed); ``decode``: the rest, up to the first sample handed to the
-    output. The three add up to ``ttfa`` (work overlapping the network counts as network).
     """
     events = [json.loads(line) for line in lines if line.strip()]
     started = next((e for e in events if e.get("event") == "PlaybackStarted"), None)
@@ -134,16 +138,7 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
                 continue
             splits = splits[-len(k.values) :]  # the timed runs, not the warm-up
             records += comparison(
-                scenario,
-                case,
-                "ttfa",
-                "s",
-                "lower",
-                k,
-                peers,
-                errors,
-                missing,
-                note="process start -> first sample to the output (ffmpeg: first PCM byte)",
+                scenario, case, "ttfa", "s", "lower", k, peers, errors, missing, note=_TTFA_NOTE
             )
             for part in ("startup", "network", "decode"):
                 values = [getattr(s, part) for s in splits if getattr(s, part) is not None]

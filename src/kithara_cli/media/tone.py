@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -95,28 +96,20 @@ def tone_blocks(
         pos += count
 
 
+class ToneShape(TypedDict, total=False):
+    """Keywords of :func:`tone_blocks` that shape the signal, passed on by :func:`stepped_tone`."""
+
+    base_hz: float
+    step_hz: float
+    start: float
+    period: int | None
+
+
 def stepped_tone(
-    seconds: float,
-    rate: int = DEFAULT_RATE,
-    channels: int = 2,
-    base_hz: float = BASE_HZ,
-    step_hz: float = STEP_HZ,
-    *,
-    start: float = 0.0,
-    period: int | None = PERIOD,
+    seconds: float, rate: int = DEFAULT_RATE, channels: int = 2, **shape: Unpack[ToneShape]
 ) -> np.ndarray:
     """The whole tone as float32 (frames, channels); amplitude 0.5, identical channels."""
-    blocks = list(
-        tone_blocks(
-            seconds,
-            rate=rate,
-            channels=channels,
-            base_hz=base_hz,
-            step_hz=step_hz,
-            start=start,
-            period=period,
-        )
-    )
+    blocks = list(tone_blocks(seconds, rate=rate, channels=channels, **shape))
     if not blocks:
         return np.zeros((0, channels), dtype=np.float32)
     return np.concatenate(blocks, axis=0)

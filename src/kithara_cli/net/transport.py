@@ -36,6 +36,37 @@ ICY = b"ICY "
 HTTP10 = b"HTTP/1.0 "
 
 
+def _expire(waiter: asyncio.Future[None], error: type[Exception]) -> None:
+    if not waiter.done():
+        waiter.set_exception(error())
+
+
+class _Wakeup:
+    """Where one coroutine waits for the protocol's news: bytes or EOF to read, room to write."""
+
+    __slots__ = ("_waiter",)
+
+    def __init__(self) -> None:
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float | None, error: type[Exception]) -> None:
+        """Until ``set``; ``error`` is raised if ``timeout`` seconds pass first."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, _expire, waiter, error) if timeout is not None else None
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
 class _Protocol(asyncio.Protocol):
     """Buffers what the socket delivers for ``_Stream.read``; remembers EOF and errors."""
 
@@ -46,18 +77,13 @@ class _Protocol(asyncio.Protocol):
         self.error: BaseException | None = None
         self.transport: asyncio.BaseTransport | None = None
         self.read_paused = False
-        self.waiter: asyncio.Future[None] | None = None
+        self.readable = _Wakeup()
         self.write_paused = False
-        self.drain_waiter: asyncio.Future[None] | None = None
+        self.writable = _Wakeup()
         self.head: bytes | None = b""  # the first bytes, until the status line is checked
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
-
-    def _wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         if self.head is not None:
@@ -70,7 +96,7 @@ class _Protocol(asyncio.Protocol):
             assert isinstance(self.transport, asyncio.ReadTransport)
             self.read_paused = True
             self.transport.pause_reading()
-        self._wake()
+        self.readable.set()
 
     def _status_line(self, data: bytes) -> bytes:
         """SHOUTcast v1 answers ``ICY 200 OK``, which h11 refuses: it becomes HTTP/1.0 (the
@@ -90,48 +116,23 @@ class _Protocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         self._flush_head()
         self.eof = True
-        self._wake()
+        self.readable.set()
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._flush_head()
         self.eof = True
         self.error = exc
-        self._wake()
+        self.readable.set()
         self.write_paused = False
-        drain = self.drain_waiter
-        if drain is not None and not drain.done():
-            drain.set_result(None)
+        self.writable.set()
 
     def pause_writing(self) -> None:
         self.write_paused = True
 
     def resume_writing(self) -> None:
         self.write_paused = False
-        drain = self.drain_waiter
-        if drain is not None and not drain.done():
-            drain.set_result(None)
-
-
-def _expire(waiter: asyncio.Future[None], error: type[Exception]) -> None:
-    if not waiter.done():
-        waiter.set_exception(error())
-
-
-async def _wait(
-    waiter: asyncio.Future[None], timeout: float | None, error: type[Exception]
-) -> None:
-    """Await ``waiter``; ``error`` is raised if ``timeout`` seconds pass first."""
-    timer = (
-        asyncio.get_running_loop().call_later(timeout, _expire, waiter, error)
-        if timeout is not None
-        else None
-    )
-    try:
-        await waiter
-    finally:
-        if timer is not None:
-            timer.cancel()
+        self.writable.set()
 
 
 class _Stream(httpcore.AsyncNetworkStream):
@@ -146,12 +147,7 @@ class _Stream(httpcore.AsyncNetworkStream):
                 raise httpcore.ReadError(str(proto.error) or type(proto.error).__name__)
             if proto.eof:
                 return b""
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            proto.waiter = waiter
-            try:
-                await _wait(waiter, timeout, httpcore.ReadTimeout)
-            finally:
-                proto.waiter = None
+            await proto.readable.wait(timeout, httpcore.ReadTimeout)
             if not proto.chunks:
                 if proto.error is not None:
                     raise httpcore.ReadError(str(proto.error) or type(proto.error).__name__)
@@ -174,12 +170,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError("connection closed")
         self._transport.write(buffer)
         if proto.write_paused:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            proto.drain_waiter = waiter
-            try:
-                await _wait(waiter, timeout, httpcore.WriteTimeout)
-            finally:
-                proto.drain_waiter = None
+            await proto.writable.wait(timeout, httpcore.WriteTimeout)
             if proto.error is not None:
                 raise httpcore.WriteError(str(proto.error) or type(proto.error).__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from kithara_cli import interrupt
@@ -40,23 +40,17 @@ class LiveFetchResult:
     titles: int
 
 
+@dataclass
 class LiveFetch:
-    def __init__(
-        self,
-        dl: Downloader,
-        url: str,
-        out: Path,
-        *,
-        duration: float | None,
-        split_tracks: bool = False,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.dl = dl
-        self.url = url
-        self.out = out
-        self.duration = duration
-        self.split_tracks = split_tracks
-        self.clock = clock
+    """One recording of ``url`` into ``out``: ``run`` it once."""
+
+    dl: Downloader
+    url: str
+    out: Path
+    _: KW_ONLY
+    duration: float | None
+    split_tracks: bool = False
+    clock: Callable[[], float] = time.monotonic
 
     def run(self) -> LiveFetchResult:
         live = LiveStream(self.dl, self.url)

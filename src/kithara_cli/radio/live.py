@@ -241,10 +241,7 @@ class LiveStream:
         error = outcome.error
         if not self.icy:
             # A body with no length and no ICY answer: its end is the end.
-            if error is not None:
-                self.window.fail(error)
-            else:
-                self.window.finish()
+            self.window.finish(error)
             return
         if self._dropped_at is None:
             self._dropped_at = self.clock()
@@ -253,10 +250,10 @@ class LiveStream:
         self._drop_reason = str(error) if error is not None else "the server closed the stream"
         self._failures += 1
         if error is not None and not error.retryable:
-            self.window.fail(error)  # a 404, a full disk under --record: no reconnect helps
+            self.window.finish(error)  # a 404, a full disk under --record: no reconnect helps
             return
         if self._failures > self.max_failures:
-            self.window.fail(
+            self.window.finish(
                 LiveStreamLost(
                     f"live stream lost after {self._failures} attempts: {self._drop_reason}"
                 )
@@ -317,7 +314,7 @@ class LiveStream:
     def _on_first_complete(self, outcome: FetchOutcome) -> None:
         """Before any response: a failure is the stream's (no reconnect to a stream never had)."""
         if outcome.state == "failed" and outcome.error is not None:
-            self.window.fail(outcome.error)
+            self.window.finish(outcome.error)
 
     # --- stream.Source ---------------------------------------------------------------------
 

@@ -61,15 +61,12 @@ class LiveWindow:
         with self._cond:
             return self.start, b"".join(self._chunks)
 
-    def fail(self, error: KitharaError) -> None:
-        with self._cond:
-            self._error = error
-            self._cond.notify_all()
-
-    def finish(self) -> None:
-        """The stream ended for good: a read at the end gets EOF."""
+    def finish(self, error: KitharaError | None = None) -> None:
+        """The stream ended for good: a read at the end gets EOF, or raises ``error``."""
         with self._cond:
             self._ended = True
+            if error is not None:
+                self._error = error
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -83,7 +80,7 @@ class LiveWindow:
             self.reader = max(self.reader, offset) if offset >= self.start else offset
             self._cond.notify_all()
             if not self._cond.wait_for(
-                lambda: self._closed or self._error is not None or self._ended or offset < self.end,
+                lambda: self._closed or self._ended or offset < self.end,
                 timeout,
             ):
                 return -1
