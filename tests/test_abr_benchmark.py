@@ -283,3 +283,20 @@ def test_the_scale_form_of_near_best_is_defined_where_the_best_qoe_is_near_zero(
     assert (near["bba"].near_best, near["bba"].near_best_scale) == (1.0, 1.0)
     assert (near[KITHARA].near_best, near[KITHARA].near_best_scale) == (0.0, 1.0)
     assert (near["robust-mpc"].near_best, near["robust-mpc"].near_best_scale) == (0.0, 0.0)
+
+
+def test_every_seed_on_traces_runs_each_trace_under_each_seed() -> None:
+    """By default a trace runs under the first seed only; asked, under each (the seed draws the
+    segment sizes), and the summary averages them into one row per trace and algorithm."""
+    from kithara_cli.abr.report import summarize
+
+    names = ["trace0002"]
+    once = run_abr_benchmark(PACKAGED_TRACES, (1, 2), algorithms=[KITHARA], trace_names=names)
+    every = run_abr_benchmark(
+        PACKAGED_TRACES, (1, 2), algorithms=[KITHARA], trace_names=names, every_seed_on_traces=True
+    )
+    assert {r.seed for r in once if r.kind == "trace"} == {1}
+    runs = [r for r in every if r.kind == "trace"]
+    assert sorted(r.seed or 0 for r in runs) == [1, 2]
+    (row,) = [r for r in summarize(every) if r.kind == "trace"]
+    assert row.qoe == pytest.approx(statistics.fmean(r.qoe for r in runs))

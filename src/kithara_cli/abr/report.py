@@ -1,13 +1,14 @@
 """The ABR benchmark: every algorithm through the same simulator, summaries, and the targets.
 
 ``run_abr_benchmark`` runs the synthetic profiles (for each seed) and the real traces (once,
-first seed) for kithara and every baseline. :func:`group_summary` reduces the runs per trace
-class and split (dev / validation, see ``traces/README.md``): mean QoE per segment, mean
-rebuffer seconds per session, time-weighted bitrate, switches per 100 segments, and the share
-of traces where the algorithm is best or within 2 % of the best. ``check_targets`` lists the
-issue's targets kithara misses (empty = all met); :func:`gap_distribution` shows how far from
-the best each algorithm is where it is not within 2 %; :mod:`~kithara_cli.abr.tables` renders
-it all.
+first seed, unless told every seed) for kithara and every baseline. :func:`group_summary`
+reduces the runs per trace class and split (dev / validation, see ``traces/README.md``): mean
+QoE per segment, mean rebuffer seconds per session, time-weighted bitrate, switches per 100
+segments, and the share of traces where the algorithm is best or within 2 % of the best, in
+two forms (2 % of |best|, the target's; 2 % of the QoE scale, defined near zero: see
+``NEAR_BEST``). ``check_targets`` lists the issue's targets kithara misses (empty = all met);
+:func:`gap_distribution` shows how far from the best each algorithm is where it is not within
+2 %; :mod:`~kithara_cli.abr.tables` renders it all.
 ``python -m kithara_cli.abr.report`` prints it.
 """
 
