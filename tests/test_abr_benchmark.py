@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -244,3 +245,58 @@ def test_four_second_segments_hold_the_rebuffer_targets_and_beat_the_rule_based_
             assert mine >= summary[(profile, other)].qoe - 1e-9, (profile, other)
     best_on_traces = max(r.qoe for (p, _), r in summary.items() if p == TRACES_MEAN)
     assert summary[(TRACES_MEAN, KITHARA)].qoe == best_on_traces
+
+
+def test_the_scale_form_of_near_best_is_defined_where_the_best_qoe_is_near_zero() -> None:
+    """2 % of |best| vanishes at a best QoE near zero: 0.030 against a best of 0.031 misses by
+    the literal form, and is within 2 % of the QoE scale ln(R_max / R_min) per segment (0.042
+    on the audio ladder); 0.031 - 0.05 is outside both."""
+    from dataclasses import replace
+
+    from kithara_cli.abr.report import qoe_scale
+
+    base = AbrResult(
+        profile="t",
+        kind="trace",
+        algorithm="bba",
+        seed=1,
+        startup_delay_s=0.0,
+        rebuffer_count=0.0,
+        rebuffer_s=0.0,
+        bitrate_bps=100_000.0,
+        switches=0.0,
+        utilisation=0.0,
+        wasted_bytes=0.0,
+        qoe=0.031,
+        qoe_total=0.031 * 90,
+        segments=90,
+        category="broadband",
+        split="validation",
+    )
+    rows = [
+        base,
+        replace(base, algorithm=KITHARA, qoe=0.030),
+        replace(base, algorithm="robust-mpc", qoe=0.031 - 0.05),
+    ]
+    near = {g.algorithm: g for g in group_summary(rows) if g.group == "validation/all"}
+    assert qoe_scale() == pytest.approx(math.log(8))
+    assert (near["bba"].near_best, near["bba"].near_best_scale) == (1.0, 1.0)
+    assert (near[KITHARA].near_best, near[KITHARA].near_best_scale) == (0.0, 1.0)
+    assert (near["robust-mpc"].near_best, near["robust-mpc"].near_best_scale) == (0.0, 0.0)
+
+
+def test_every_seed_on_traces_runs_each_trace_under_each_seed() -> None:
+    """By default a trace runs under the first seed only; asked, under each (the seed draws the
+    segment sizes), and the summary averages them into one row per trace and algorithm."""
+    from kithara_cli.abr.report import summarize
+
+    names = ["trace0002"]
+    once = run_abr_benchmark(PACKAGED_TRACES, (1, 2), algorithms=[KITHARA], trace_names=names)
+    every = run_abr_benchmark(
+        PACKAGED_TRACES, (1, 2), algorithms=[KITHARA], trace_names=names, every_seed_on_traces=True
+    )
+    assert {r.seed for r in once if r.kind == "trace"} == {1}
+    runs = [r for r in every if r.kind == "trace"]
+    assert sorted(r.seed or 0 for r in runs) == [1, 2]
+    (row,) = [r for r in summarize(every) if r.kind == "trace"]
+    assert row.qoe == pytest.approx(statistics.fmean(r.qoe for r in runs))

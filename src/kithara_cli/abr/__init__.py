@@ -50,8 +50,8 @@ no sockets), ``profiles`` (seeded synthetic profiles and the 102 real traces shi
 ``traces/``, with their dev / validation split), ``baselines`` (fixed lowest/highest, hls.js's
 throughput rule, BBA-0, the Rust kithara controller), ``sabre_rules`` (BOLA-E, DYNAMIC),
 ``mpc`` (robustMPC), ``algorithms`` (all of them by name), ``qoe``, ``report``
-(``run_abr_benchmark``, ``group_summary`` per trace class, ``gap_distribution`` (how far from
-the best, trace by trace), ``check_targets``; run it with
+(``run_abr_benchmark``, ``group_summary`` per trace class with "near the best" in two forms,
+``gap_distribution`` (how far from the best, trace by trace), ``check_targets``; run it with
 ``python -m kithara_cli.abr.report``) and ``tables``. Only ``profiles`` reads files: the
 traces, when asked.
 """

@@ -1,19 +1,21 @@
 """The ABR benchmark: every algorithm through the same simulator, summaries, and the targets.
 
 ``run_abr_benchmark`` runs the synthetic profiles (for each seed) and the real traces (once,
-first seed) for kithara and every baseline. :func:`group_summary` reduces the runs per trace
-class and split (dev / validation, see ``traces/README.md``): mean QoE per segment, mean
-rebuffer seconds per session, time-weighted bitrate, switches per 100 segments, and the share
-of traces where the algorithm is best or within 2 % of the best. ``check_targets`` lists the
-issue's targets kithara misses (empty = all met); :func:`gap_distribution` shows how far from
-the best each algorithm is where it is not within 2 %; :mod:`~kithara_cli.abr.tables` renders
-it all.
+first seed, unless told every seed) for kithara and every baseline. :func:`group_summary`
+reduces the runs per trace class and split (dev / validation, see ``traces/README.md``): mean
+QoE per segment, mean rebuffer seconds per session, time-weighted bitrate, switches per 100
+segments, and the share of traces where the algorithm is best or within 2 % of the best, in
+two forms (2 % of |best|, the target's; 2 % of the QoE scale, defined near zero: see
+``NEAR_BEST``). ``check_targets`` lists the issue's targets kithara misses (empty = all met);
+:func:`gap_distribution` shows how far from the best each algorithm is where it is not within
+2 %; :mod:`~kithara_cli.abr.tables` renders it all.
 ``python -m kithara_cli.abr.report`` prints it.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import statistics
@@ -42,6 +44,13 @@ DEFAULT_SEEDS: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
 TRACES_MEAN = "traces (mean)"
 NEAR_BEST = 0.02  # "within 2 % of the best"
 NEAR_BEST_SHARE = 0.9  # ... on at least this share of the validation traces
+# The issue's "within 2 %" is read literally as 2 % of |best QoE|. QoE's zero is arbitrary (the
+# bottom rung without stalls), so that margin shrinks to nothing where the best is near zero
+# (broadband: a best of 0.03 leaves 0.0006 per segment, 0.03 s of stall per session) and is
+# 2 % of a penalty where it is negative. The additional, well-defined form reported beside it:
+# within 2 % of the QoE's own scale, ln(R_max / R_min) per segment (what the top rung is worth
+# over the bottom one; 0.042 per segment on the audio ladder, ~1.8 s of stall in a 3-minute
+# session). The target stays the literal form.
 # The quick bench's fixed subset: 2 seeds of the synthetic profiles, the six original traces,
 # one dev broadband trace (the originals have none) and the first two validation traces of
 # each class by name.
@@ -94,6 +103,8 @@ class GroupRow:
     bitrate_kbps: float  # time-weighted (every segment lasts the same)
     switches_per_100: float  # per 100 segments played
     near_best: float  # share of profiles where best or within NEAR_BEST of the best
+    # ... within NEAR_BEST x the QoE scale ln(R_max / R_min) per segment (see NEAR_BEST)
+    near_best_scale: float = 0.0
 
 
 def default_ladder() -> list[VariantInfo]:
@@ -139,20 +150,23 @@ def run_abr_benchmark(
     workers: int = 1,
     splits: Iterable[str] | None = None,
     trace_names: Iterable[str] | None = None,
+    every_seed_on_traces: bool = False,
 ) -> list[AbrResult]:
     """Every algorithm on every synthetic profile x seed, and on the traces in ``traces_dir``
-    (skipped when None; ``splits`` / ``trace_names`` keep only those). Deterministic: the same
-    arguments give the same results, in the same order, whatever ``workers`` (processes,
-    spawned fresh: safe beside threads)."""
+    (skipped when None; ``splits`` / ``trace_names`` keep only those), with the first seed
+    only unless ``every_seed_on_traces`` (the seed draws the segment sizes: one trace's
+    result under several of them shows how much of a per-trace gap is that draw).
+    Deterministic: the same arguments give the same results, in the same order, whatever
+    ``workers`` (processes, spawned fresh: safe beside threads)."""
     names = list(algorithms) if algorithms is not None else list(ALGORITHMS)
     ladder = list(ladder) if ladder is not None else default_ladder()
     runs: list[tuple[Trace, int]] = []
     for seed in seeds:
         runs.extend((make(seed), seed) for make in SYNTHETIC_PROFILES.values())
     if traces_dir is not None:
-        first = seeds[0] if seeds else 0
+        trace_seeds = list(seeds) if every_seed_on_traces and seeds else [*seeds[:1]] or [0]
         found = load_traces(traces_dir, splits=splits, names=trace_names)
-        runs.extend((trace, first) for trace in found)
+        runs.extend((trace, seed) for seed in trace_seeds for trace in found)
     jobs = [(trace, seed, names, ladder, segment_duration) for trace, seed in runs]
     if workers <= 1 or len(jobs) < 2:
         chunks = [_run_trace(*job) for job in jobs]
@@ -220,7 +234,16 @@ def group_members(summary: Sequence[AbrResult]) -> dict[str, list[str]]:
     return {g: groups[g] for g in order if g in groups}
 
 
-def group_summary(results: Sequence[AbrResult]) -> list[GroupRow]:
+def qoe_scale(ladder: Sequence[int] = AUDIO_LADDER) -> float:
+    """ln(R_max / R_min): the QoE per segment of the top rung over the bottom one, the unit of
+    the rebuffer penalty, and the scale of the additional "within 2 %" form."""
+    return math.log(max(ladder) / min(ladder))
+
+
+def group_summary(results: Sequence[AbrResult], scale: float | None = None) -> list[GroupRow]:
+    """Per group and algorithm; ``scale``: the QoE scale of the near-best form that does not
+    depend on QoE's zero (default :func:`qoe_scale` of the audio ladder)."""
+    margin = NEAR_BEST * (qoe_scale() if scale is None else scale)
     summary = summarize(results)
     cell = {(r.profile, r.algorithm): r for r in summary if r.kind != "mean"}
     algs = list(dict.fromkeys(r.algorithm for r in summary))
@@ -233,6 +256,7 @@ def group_summary(results: Sequence[AbrResult]) -> list[GroupRow]:
                 continue
             segs = sum(r.segments for r in mine) or 1
             near = [r.qoe >= best[r.profile] - NEAR_BEST * abs(best[r.profile]) for r in mine]
+            near_scale = [r.qoe >= best[r.profile] - margin for r in mine]
             rows.append(
                 GroupRow(
                     group=group,
@@ -243,6 +267,7 @@ def group_summary(results: Sequence[AbrResult]) -> list[GroupRow]:
                     bitrate_kbps=sum(r.bitrate_bps * r.segments for r in mine) / segs / 1000,
                     switches_per_100=100 * sum(r.switches for r in mine) / segs,
                     near_best=sum(near) / len(near),
+                    near_best_scale=sum(near_scale) / len(near_scale),
                 )
             )
     return rows
@@ -368,6 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--segment-duration", type=float, default=2.0)
     parser.add_argument("--split", choices=SPLITS, action="append", help="only this split")
     parser.add_argument("--quick", action="store_true", help="the quick bench's fixed subset")
+    parser.add_argument(
+        "--every-seed-on-traces",
+        action="store_true",
+        help="run each trace under every seed (segment-size draw) and average, not the first",
+    )
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args(argv)
     traces = args.traces or default_traces_dir()
@@ -380,6 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         splits=args.split,
         trace_names=QUICK_TRACES if args.quick else None,
+        every_seed_on_traces=args.every_seed_on_traces,
     )
     elapsed = time.perf_counter() - started
     console.print(abr_table(results))
@@ -390,6 +421,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = check_targets(results)
     for line in failed:
         console.print(f"[red]target missed:[/red] {line}")
+    for row in group_summary(results):
+        if row.algorithm == KITHARA and row.group.endswith("/all"):
+            console.print(
+                f"{row.group}: kithara best or within 2 % of the best on {row.near_best:.0%} "
+                f"of traces (2 % of |best|, the target's form), within 2 % of the QoE scale "
+                f"ln(R_max/R_min) on {row.near_best_scale:.0%}"
+            )
     if not failed:
         console.print("all ABR targets met")
     console.print(f"{len(results)} runs in {elapsed:.2f} s (traces: {traces})")

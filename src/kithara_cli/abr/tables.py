@@ -26,6 +26,12 @@ METRICS: tuple[tuple[str, Callable[[GroupRow], float], str, bool], ...] = (
     ("time-weighted bitrate, kbit/s", lambda g: g.bitrate_kbps, "{:.0f}", True),
     ("switches per 100 segments", lambda g: g.switches_per_100, "{:.1f}", False),
     ("share of profiles best or within 2 % of the best", lambda g: g.near_best, "{:.0%}", True),
+    (
+        "share of profiles best or within 2 % of the QoE scale ln(R_max/R_min) per segment",
+        lambda g: g.near_best_scale,
+        "{:.0%}",
+        True,
+    ),
 )
 
 
