@@ -37,27 +37,58 @@ RANK = {
 }  # fmt: skip
 
 
+def _layer(parts: list[str]) -> str:
+    """The layer of ``kithara_cli.<parts>``: its first part, ``ui.sanitize`` on its own."""
+    if not parts:
+        return "kithara_cli"
+    if parts[:2] == ["ui", "sanitize"]:
+        return "ui.sanitize"
+    return parts[0].removesuffix(".py")
+
+
+def _imported(node: ast.AST, here: list[str]) -> list[list[str]]:
+    """The kithara modules a node imports, as parts under ``kithara_cli``: plain and relative
+    imports, and ``importlib.import_module("kithara_cli...")`` / ``__import__`` of a constant
+    name (lazy imports in functions and ``TYPE_CHECKING`` blocks are walked like the rest)."""
+    names: list[str] = []
+    if isinstance(node, ast.ImportFrom):
+        if node.level == 0:
+            names = [node.module or ""]
+        else:  # relative: resolved against the module's package (``here``)
+            base = ["kithara_cli", *here[: len(here) - node.level + 1]]
+            module = [*base, *(node.module.split(".") if node.module else [])]
+            # ``from . import x`` may name a submodule: count each name as one
+            names = (
+                [".".join(module)]
+                if node.module
+                else [".".join([*module, alias.name]) for alias in node.names]
+            )
+    elif isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif (
+        isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id == "__import__")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+        )
+    ):
+        names = [node.args[0].value]
+    return [n.split(".")[1:] for n in names if n.split(".")[0] == "kithara_cli"]
+
+
 def package_imports() -> dict[str, set[str]]:
-    """Package -> the kithara packages its modules import (TYPE_CHECKING ones too)."""
+    """Layer -> the kithara layers its modules import (lazy and TYPE_CHECKING ones too)."""
     edges: dict[str, set[str]] = {}
     for path in SRC.rglob("*.py"):
-        rel = path.relative_to(SRC)
-        pkg = rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 else rel.stem
-        if pkg == "__init__":
-            pkg = "kithara_cli"
+        rel = list(path.relative_to(SRC).with_suffix("").parts)
+        pkg = _layer(rel) if rel != ["__init__"] else "kithara_cli"
+        here = rel[:-1]  # the package a relative import starts from
         for node in ast.walk(ast.parse(path.read_text())):
-            names: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            for name in names:
-                parts = name.split(".")
-                if parts[0] != "kithara_cli":
-                    continue
-                target = parts[1] if len(parts) > 1 else "kithara_cli"
-                if parts[1:3] == ["ui", "sanitize"]:
-                    target = "ui.sanitize"
+            for parts in _imported(node, here):
+                target = _layer(parts)
                 if target != pkg:
                     edges.setdefault(pkg, set()).add(target)
     return edges
@@ -77,6 +108,35 @@ def test_imports_run_down_the_layers_only() -> None:
         if RANK.get(target, 0) > 0 and RANK[target] >= RANK[pkg]
     ]
     assert not upward, upward
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "layer"),
+    [
+        (["hls", "source"], "def f():\n    from kithara_cli.play.session import X\n", "play"),
+        (
+            ["hls", "source"],
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import kithara_cli.ui\n",
+            "ui",
+        ),
+        (["hls", "source"], "from ..play import session\n", "play"),
+        (["hls", "source"], "from .. import commands\n", "commands"),
+        (["hls", "__init__"], "from ..bench.report import x\n", "bench"),
+        (["hls", "source"], "import importlib\nimportlib.import_module('kithara_cli.ui')\n", "ui"),
+        (["hls", "source"], "__import__('kithara_cli.commands.fetch')\n", "commands"),
+        (["crash"], "from kithara_cli.ui.sanitize import clean\n", "ui.sanitize"),
+        (["crash"], "from kithara_cli.ui import dashboard\n", "ui"),
+    ],
+)
+def test_the_import_check_sees_every_kind_of_import(
+    where: list[str], code: str, layer: str
+) -> None:
+    """Lazy imports, ``TYPE_CHECKING`` blocks, relative and dynamic imports all count: an
+    upward arrow hidden in any of them is one the layer test would otherwise miss."""
+    found = {
+        _layer(parts) for node in ast.walk(ast.parse(code)) for parts in _imported(node, where[:-1])
+    }
+    assert layer in found, found
 
 
 def test_no_import_circles_between_packages() -> None:
