@@ -43,6 +43,9 @@ class Sink(Protocol):
 
     finished: threading.Event
     error: OutputError | None
+    realtime: bool
+    """Plays at the audio's own pace (a device, the null sink); False: drains as fast as the
+    decoder fills (a WAV file), so a full ring is no sign that playback is ahead."""
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -68,6 +71,8 @@ class Sink(Protocol):
 
 class _SinkBase:
     """Shared state: volume, pause, underrun accounting, end-of-stream detection."""
+
+    realtime: bool = True
 
     def __init__(self, ring: PcmRing, rate: int, channels: int | None) -> None:
         channels = ring.channels if channels is None else channels
@@ -371,6 +376,8 @@ class WavSink(_SinkBase):
 
     The header is finalised when the stream ends or on ``stop()``.
     """
+
+    realtime = False
 
     def __init__(
         self,

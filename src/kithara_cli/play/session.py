@@ -183,7 +183,7 @@ class Player:
             setup.start()
             self._audio_may_load.wait(AUDIO_LOAD_WAIT)
 
-        from kithara_cli.audio import Decoder, PcmRing, WavSink, open_sink
+        from kithara_cli.audio import Decoder, PcmRing, open_sink
 
         channels = 2
         self._ring = PcmRing(int(max(self.settings.buffer, 0.25) * RING_RATE_CAP), channels)
@@ -191,7 +191,7 @@ class Player:
             self.settings.output, self._ring, rate=None, channels=channels, on_event=self._event
         )
         self._sink = sink
-        self._realtime = not isinstance(sink, WavSink)  # a file sink drains as fast as we decode
+        self._realtime = sink.realtime
         self.message = message
         sink.volume = self.settings.volume
         if setup is not None:
