@@ -454,3 +454,17 @@ def test_publishing_never_waits_for_the_dashboard() -> None:
 def test_measure_dashboard_cpu_smoke() -> None:
     share = measure_dashboard_cpu(0.3)
     assert 0.0 < share < 1.0
+
+
+@pytest.mark.parametrize(
+    ("n", "binary", "mb"),
+    [(0, "0 B", "0.0 MB"), (1536, "1.5 KiB", "0.0 MB"), (300_000, "293.0 KiB", "0.3 MB"),
+     (3 << 30, "3.0 GiB", "3221.2 MB")],
+)  # fmt: skip
+def test_size_formatters_live_in_one_module(n: int, binary: str, mb: str) -> None:
+    """``cache ls`` (binary units) and fetch's plain lines (whole MB) format sizes with
+    ``ui.format``, the one module of the UI's formatters, as the dashboards do."""
+    from kithara_cli.ui.format import fmt_mb, fmt_size_binary
+
+    assert fmt_size_binary(n) == binary
+    assert fmt_mb(n) == mb

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from kithara_cli.cache.paths import cache_dir, parse_size
 from kithara_cli.errors import UsageError
+from kithara_cli.ui.format import fmt_size_binary
 from kithara_cli.ui.sanitize import sanitize
 
 if TYPE_CHECKING:
@@ -89,15 +90,6 @@ def _store(directory: Path | None) -> CacheStore:
         raise UsageError(f"cannot open the cache at {cache_dir(directory)}: {exc}") from None
 
 
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 def run_ls(directory: Path | None, as_json: bool) -> None:
     store = _store(directory)
     try:
@@ -127,7 +119,7 @@ def run_ls(directory: Path | None, as_json: bool) -> None:
     for r in rows:
         used = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.last_used))
         whole = f"{100 * r.size // r.total}%" if r.total else "?"
-        print(f"{_human(r.size):>10}  {whole:>4}  {used}  {sanitize(r.url)}")
+        print(f"{fmt_size_binary(r.size):>10}  {whole:>4}  {used}  {sanitize(r.url)}")
 
 
 def run_rm(directory: Path | None, url: str) -> None:
@@ -165,6 +157,6 @@ def run_info(directory: Path | None, as_json: bool) -> None:
         return
     print(f"path     {sanitize(info['path'])}")
     size, cap = int(info["size"]), int(info["cap"])
-    print(f"size     {_human(size)} ({size} bytes)")
-    print(f"cap      {_human(cap)} ({cap} bytes)")
+    print(f"size     {fmt_size_binary(size)} ({size} bytes)")
+    print(f"cap      {fmt_size_binary(cap)} ({cap} bytes)")
     print(f"entries  {info['entries']}")

@@ -1,4 +1,5 @@
-"""The UI's formatters, one of each: sizes, rates, bitrates, seconds, clock times, sparklines.
+"""The UI's formatters, one of each: sizes (decimal for the dashboards, whole MB for fetch's
+plain lines, binary for the cache listing), rates, bitrates, seconds, clock times, sparklines.
 
 Plain text and no Rich, so the plain log (``plain_log``) and the state (``dashboard_state``)
 share them with the dashboards.
@@ -22,6 +23,22 @@ def fmt_size(n: float | None) -> str:
             v = n / scale
             return f"{v:.0f} {unit}" if round(v, 1) >= 100 else f"{v:.1f} {unit}"
     return f"{n:.0f} B"  # pragma: no cover
+
+
+def fmt_mb(n: float) -> str:
+    """``0.3 MB``, ``12.0 MB``: fetch's plain progress lines keep one unit as they grow."""
+    return f"{n / 1e6:.1f} MB"
+
+
+def fmt_size_binary(n: int) -> str:
+    """``512 B``, ``1.5 KiB``, ``2.0 GiB``: the cache's sizes, set by ``--max-size`` in
+    binary units."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
 
 
 def fmt_pair(done: int, total: int | None) -> str:

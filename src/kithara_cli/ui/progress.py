@@ -13,14 +13,11 @@ from typing import TYPE_CHECKING
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import Event, FetchProgress, Notice
 from kithara_cli.ui.console import print_note, stderr_console, stderr_is_terminal
+from kithara_cli.ui.format import fmt_mb
 from kithara_cli.ui.sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
-
-
-def _mb(n: float) -> str:
-    return f"{n / 1e6:.1f} MB"
 
 
 class FetchProgressView:
@@ -109,11 +106,11 @@ class FetchProgressView:
         if final or now - self._last_line >= 2.0:
             self._last_line = now
             elapsed = max(now - self._started, 1e-6)
-            total = f"/{_mb(ev.bytes_total)}" if ev.bytes_total else ""
+            total = f"/{fmt_mb(ev.bytes_total)}" if ev.bytes_total else ""
             pct = f" {100 * ev.bytes_done / ev.bytes_total:5.1f}%" if ev.bytes_total else ""
             extra = f" {segments}" if segments else ""
             sys.stderr.write(
-                f"kithara: {self.label}:{pct} {_mb(ev.bytes_done)}{total}"
+                f"kithara: {self.label}:{pct} {fmt_mb(ev.bytes_done)}{total}"
                 f" {ev.bytes_done / elapsed / 1e6:.1f} MB/s{extra}\n"
             )
             sys.stderr.flush()
