@@ -9,8 +9,14 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kithara_cli.errors import UsageError
+
+if TYPE_CHECKING:  # both load lazily: `kithara bench --list` stays light
+    from rich.console import Console
+
+    from kithara_cli.bench.report import Record, Status
 
 
 @dataclass
@@ -25,7 +31,7 @@ class BenchOptions:
     verbose: bool = False
 
 
-def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     out = sys.stderr if stderr else sys.stdout
@@ -215,7 +221,7 @@ def run_bench(options: BenchOptions) -> int:
     return code
 
 
-def _status_record(record_cls, scenario: str, status: str, note: str):  # type: ignore[no-untyped-def]
+def _status_record(record_cls: type[Record], scenario: str, status: Status, note: str) -> Record:
     return record_cls(
         scenario=scenario,
         metric="-",
