@@ -152,6 +152,19 @@ def test_no_import_circles_between_packages() -> None:
     assert not circles, circles
 
 
+def test_the_readmes_layer_table_lists_every_package_lowest_first() -> None:
+    """The README's table is the map a newcomer reads: every package in it, in the order
+    the import test enforces (a row's layers import only rows above it)."""
+    readme = (SRC.parent.parent / "README.md").read_text()
+    table = readme[readme.index("| layer | job |") :].split("\n\n")[0]
+    rows = [line.split("|")[1] for line in table.splitlines()[2:]]
+    layers = [[name.removesuffix(".py") for name in row.split("`")[1::2]] for row in rows]
+    packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages <= {name for row in layers for name in row}, packages
+    ranks = [max(RANK[name] for name in row) for row in layers]
+    assert ranks == sorted(ranks), list(zip(rows, ranks, strict=True))
+
+
 MASTER = """#EXTM3U
 #EXT-X-STREAM-INF:BANDWIDTH=70000,CODECS="mp4a.40.2"
 low.m3u8

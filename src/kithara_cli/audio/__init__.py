@@ -44,7 +44,8 @@ Promises:
   and decoded audio within 30 s (else ``DecoderError``, exit 5); no progress for 60 s while
   waiting for input dumps every thread's stack to a crash log and fails the decoder.
 - Sinks share one surface, the ``Sink`` Protocol (``start/stop/pause/volume/underruns/
-  frames_played/rate/channels/latency/finished/error``). ``open_sink`` (``devices``) parses
+  frames_played/rate/channels/latency/finished/error/realtime``; ``realtime`` is False for a
+  WAV, which drains as fast as the decoder fills, so its owner knows without asking its type). ``open_sink`` (``devices``) parses
   ``--output``; ``default`` with no device (or
   ``KITHARA_AUDIO_DEVICE=none``, or no PortAudio) gives a ``NullSink`` and a one-line message.
   A sink that can no longer play (a WAV on a full disk, a device PortAudio stopped) sets

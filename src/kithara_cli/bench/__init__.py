@@ -35,9 +35,10 @@ Modules: :mod:`.stats` (min/median/max, paired ratios), :mod:`.runner` (process 
 :mod:`.peers` (finding peers and their command lines), :mod:`.scenarios` (the registry of
 what is measured), :mod:`.context` (a run's settings, context and server), :mod:`.records`
 (records from measurements), one module a scenario family (:mod:`.scenario_fetch`,
-:mod:`.scenario_startup`, :mod:`.scenario_playback`, :mod:`.scenario_abr`; in-process
-playback takes ``play.Player``, never the command layer), :mod:`.report` (records, JSON,
-tables), :mod:`.compare` (baselines).
+:mod:`.scenario_startup`, :mod:`.scenario_playback`, :mod:`.scenario_abr`,
+:mod:`.scenario_radio`, :mod:`.cache_replay` for ``cache``; :mod:`.abr_real` is the ABR's
+real tier), :mod:`.report` (records, JSON, tables), :mod:`.compare` (baselines). In-process
+playback takes ``play.Player``, never the command layer.
 """
 
 from kithara_cli.bench.scenarios import SCENARIOS
