@@ -25,19 +25,28 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:  # types only: the play path loads no numpy (see audio's contract)
+    import numpy as np
+    import numpy.typing as npt
+    from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12
+
+    # Interleaved float32 frames: any buffer (bytes, a PyAV plane), or a numpy array, whose
+    # stubs declare the buffer protocol only from Python 3.12.
+    Frames = Buffer | npt.NDArray[np.float32]
 
 # How long a blocked producer sleeps between looks at the reader's progress.
 _POLL_SECONDS = 0.005
 SAMPLE_BYTES = 4  # float32
 
 
-def as_byte_view(data: Any, channels: int) -> memoryview:
+def as_byte_view(data: Frames, channels: int) -> memoryview:
     """``data`` as a flat byte view of whole frames; ValueError for anything else.
 
     A 2-D buffer must be ``(n, channels)`` float32; a flat one must hold whole frames.
     """
-    view = memoryview(data)
+    view = memoryview(data)  # type: ignore[arg-type]  # ndarray: see Frames
     if view.ndim > 1 or view.format not in ("B", "b", "c"):
         if view.ndim not in (1, 2) or view.format.lstrip("<=@") != "f":
             raise ValueError(f"expected float32 frames, got format {view.format!r}")
@@ -134,7 +143,7 @@ class PcmRing:
 
     def write(
         self,
-        frames: Any,
+        frames: Frames,
         timeout: float | None = None,
         *,
         abort: Callable[[], bool] | None = None,
@@ -223,7 +232,7 @@ class PcmRing:
 
     # --- consumer ----------------------------------------------------------------------------
 
-    def read_into(self, out: Any) -> int:
+    def read_into(self, out: Frames) -> int:
         """Copy up to as many frames as ``out`` holds into it; return how many.
 
         ``out``: a writable ``(n, channels)`` float32 array or flat buffer. For the audio

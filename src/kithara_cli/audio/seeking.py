@@ -11,12 +11,17 @@ that end further than that before the target (an HLS run starts at its segment's
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from kithara_cli.audio.container import av, describe
 from kithara_cli.audio.mp3_frames import HEAD_BYTES, Mp3Cbr, cbr_layout, id3v2_size
 from kithara_cli.audio.reader import CountingReader
 from kithara_cli.errors import DecoderError
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.packet import Packet
+    from av.stream import Stream
 
 # Seeks land this much early so lossy decoders (MP3 bit reservoir, AAC/Opus overlap) have
 # settled by the target; the extra audio is decoded and dropped.
@@ -24,8 +29,8 @@ SEEK_PREROLL_SECONDS = 0.2
 
 
 def demuxer_seek(
-    container: Any,
-    stream: Any,
+    container: InputContainer,
+    stream: Stream,
     relative: float,
     *,
     start_pts: int,
@@ -53,7 +58,7 @@ def demuxer_seek(
     raise DecoderError(f"cannot seek to {relative:.3f} s: {describe(error)}") from error
 
 
-def before_preroll(packet: Any, seconds_at: Callable[[int], float], target: float) -> bool:
+def before_preroll(packet: Packet, seconds_at: Callable[[int], float], target: float) -> bool:
     """``packet`` ends ``SEEK_PREROLL_SECONDS`` or more before timeline second ``target``.
 
     Such a packet's audio is dropped anyway, and a decoder that starts after it has settled
@@ -79,7 +84,7 @@ class Mp3SeekFix:
         self.armed = False
         """A fast seek in an MP3 happened: the next packet's timestamp is checked."""
 
-    def shift(self, reader: CountingReader, packet: Any, time_base: float) -> int:
+    def shift(self, reader: CountingReader, packet: Packet, time_base: float) -> int:
         """Ticks to add to the pts FFmpeg's fast seek gave ``packet``; 0 when unsure."""
         self.armed = False
         if self._layout is False:
