@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
@@ -94,7 +94,7 @@ class LiveView:
     def snapshot(self, now: float) -> DashboardSnapshot:
         return self.state.snapshot(now)
 
-    def render(self, snap: DashboardSnapshot, width: int, height: int, final: bool) -> Any:
+    def render(self, snap: DashboardSnapshot, width: int, height: int, final: bool) -> Frame:
         return render_dashboard(snap, width, height)
 
     def on_event(self, event: Event) -> None:

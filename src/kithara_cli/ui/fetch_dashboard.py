@@ -7,7 +7,7 @@ hands over to ``FetchProgressView``'s plain lines, so scripts see the same outpu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -22,14 +22,15 @@ from kithara_cli.ui.dashboard import (
     _line,
     event_lines,
     fit,
-    fmt_clock,
-    fmt_pair,
-    fmt_rate,
     request_lines,
     rule,
 )
 from kithara_cli.ui.dashboard_state import DashboardSnapshot, FetchView
+from kithara_cli.ui.format import fmt_clock, fmt_pair, fmt_rate
 from kithara_cli.ui.sanitize import sanitize, sanitize_line
+
+if TYPE_CHECKING:
+    from kithara_cli.ui.progress import FetchProgressView
 
 EVENT_LINES = 3
 
@@ -105,7 +106,7 @@ class _FetchLive(LiveView):
         if isinstance(event, Notice):  # kept above the live area, as FetchProgressView does
             self.console.print(Text.assemble(("kithara: ", "dim"), sanitize_line(event.message)))
 
-    def render(self, snap: DashboardSnapshot, width: int, height: int, final: bool) -> Any:
+    def render(self, snap: DashboardSnapshot, width: int, height: int, final: bool) -> Frame:
         return render_fetch_dashboard(self.label, snap, width, height, final)
 
 
@@ -133,7 +134,7 @@ class FetchDashboard:
         self.quiet = quiet
         self.verbose = verbose
         self._live: _FetchLive | None = None
-        self._plain: Any = None
+        self._plain: FetchProgressView | None = None
         if not quiet and console.is_terminal:
             self._live = _FetchLive(bus, console, label, hz)
         else:
@@ -148,15 +149,15 @@ class FetchDashboard:
     def __enter__(self) -> FetchDashboard:
         if self._live is not None:
             self._live.start()
-        else:
+        elif self._plain is not None:
             self._plain.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if self._live is not None:
             self._live.stop()
-        else:
-            self._plain.__exit__(*exc)
+        elif self._plain is not None:
+            self._plain.__exit__(exc_type, *exc)
 
 
 __all__ = ["FetchDashboard", "progress_line", "render_fetch_dashboard"]
