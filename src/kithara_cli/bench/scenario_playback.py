@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kithara_cli.bench.context import (
     CPU_TARGET,
@@ -31,7 +31,11 @@ from kithara_cli.bench.runner import (
 )
 
 if TYPE_CHECKING:
+    from kithara_cli.bench.runner import ProcResult
+    from kithara_cli.events import EventBus
+    from kithara_cli.events.types import Event, PlaybackStarted, SeekCompleted
     from kithara_cli.play import Player
+    from kithara_cli.server import MediaServer, RequestRecord
 
 # --- seek --------------------------------------------------------------------------------------
 
@@ -39,19 +43,20 @@ if TYPE_CHECKING:
 class _Waiter:
     """Collects playback events from the bus and waits for them."""
 
-    def __init__(self, bus: Any) -> None:
+    def __init__(self, bus: EventBus) -> None:
         from kithara_cli.events.types import PlaybackStarted, SeekCompleted
 
         self._types = (PlaybackStarted, SeekCompleted)
         self._cond = threading.Condition()
-        self.started: list[Any] = []
-        self.seeks: list[Any] = []
+        self.started: list[PlaybackStarted] = []
+        self.seeks: list[SeekCompleted] = []
         self._unsubscribe = bus.subscribe(self._on)
 
-    def _on(self, event: Any) -> None:
-        if isinstance(event, self._types):
+    def _on(self, event: Event) -> None:
+        started, completed = self._types
+        if isinstance(event, started | completed):
             with self._cond:
-                if type(event).__name__ == "PlaybackStarted":
+                if isinstance(event, started):
                     self.started.append(event)
                 else:
                     self.seeks.append(event)
@@ -77,10 +82,10 @@ def open_until_started(player: Player, waiter: _Waiter, url: str) -> None:
 
 def _seek_run(
     ctx: Context,
-    server: Any,
+    server: MediaServer,
     url: str,
     duration: float,
-    uncached: Callable[[float, list[Any]], bool],
+    uncached: Callable[[float, list[RequestRecord]], bool],
     count: int,
 ) -> tuple[list[float], int]:
     """Open ``url`` in-process, then seek far ahead ``count`` times; latencies and how many
@@ -141,7 +146,7 @@ def seek_latency(ctx: Context) -> list[Record]:
     size = mp3.stat().st_size
     duration = ctx.settings.mp3_seconds
 
-    def mp3_uncached(t: float, new: list[Any]) -> bool:
+    def mp3_uncached(t: float, new: list[RequestRecord]) -> bool:
         want = t / duration * size
         for r in new:
             if r.range and r.range.startswith("bytes="):
@@ -157,7 +162,7 @@ def seek_latency(ctx: Context) -> list[Record]:
         starts.append(acc)
         acc += d
 
-    def hls_uncached(t: float, new: list[Any]) -> bool:
+    def hls_uncached(t: float, new: list[RequestRecord]) -> bool:
         index = max(i for i, s in enumerate(starts) if s <= t + 1e-6)
         wanted = {f"_{j:05d}.ts" for j in (index - 1, index, index + 1)}
         return any(r.path.endswith(tuple(wanted)) for r in new)
@@ -234,7 +239,7 @@ def playback_cpu(ctx: Context) -> list[Record]:
         url = server.url(ladder.master.name)
         base = [*kithara_argv(), "play", url, "--abr", "fixed:best", "--no-ui"]
 
-        def play(length: float, output: str = "null") -> Any:
+        def play(length: float, output: str = "null") -> ProcResult:
             argv = [*base, "--output", output]
             if length > 0:
                 argv += ["--length", f"{length:g}"]
