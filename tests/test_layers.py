@@ -165,6 +165,16 @@ def test_the_readmes_layer_table_lists_every_package_lowest_first() -> None:
     assert ranks == sorted(ranks), list(zip(rows, ranks, strict=True))
 
 
+def test_no_module_is_over_500_lines() -> None:
+    """One module, one job: a module past 500 lines is split (issue 16 split ten)."""
+    long = {
+        path.relative_to(SRC).as_posix(): n
+        for path in SRC.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 500
+    }
+    assert not long, long
+
+
 MASTER = """#EXTM3U
 #EXT-X-STREAM-INF:BANDWIDTH=70000,CODECS="mp4a.40.2"
 low.m3u8
