@@ -239,18 +239,16 @@ def merge_player(snap: DashboardSnapshot, player: Snapshot | None) -> DashboardS
     """The player's own ``Snapshot`` over the event-derived header fields (``None``: unknown)."""
     if player is None:
         return snap
-    changes: dict[str, object] = {
-        "state": sanitize(player.state, 16),
-        "position": player.position,
-        "volume": player.volume,
-        "buffer_downloaded": player.buffer_downloaded,
-        "buffer_decoded": player.buffer_decoded,
-    }
-    if player.duration is not None:
-        changes["duration"] = player.duration
-    if player.variant is not None:
-        changes["current_variant"] = player.variant
-    return dataclasses.replace(snap, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(
+        snap,
+        state=sanitize(player.state, 16),
+        position=player.position,
+        volume=player.volume,
+        buffer_downloaded=player.buffer_downloaded,
+        buffer_decoded=player.buffer_decoded,
+        duration=snap.duration if player.duration is None else player.duration,
+        current_variant=snap.current_variant if player.variant is None else player.variant,
+    )
 
 
 # --- measuring ---------------------------------------------------------------------------------
