@@ -72,7 +72,9 @@ def signal_and_time(proc: subprocess.Popen[str], sig: int) -> tuple[float, str]:
 
 
 def assert_clean_signal_exit(took: float, proc: subprocess.Popen[str], err: str, sig: int) -> None:
-    assert took < 1.0, f"exit took {took:.2f} s after the signal"
+    # Idle, an exit takes 0.1-0.3 s; what fails is waiting out the fault (30 s, or forever).
+    # 3 s leaves room for a loaded 2-core machine (2.08 s seen once at load 6).
+    assert took < 3.0, f"exit took {took:.2f} s after the signal"
     assert proc.returncode == EXIT_BY_SIGNAL[sig], err
     assert "Traceback" not in err, err
     assert len(error_lines(err)) == 1, err
@@ -206,7 +208,7 @@ def _requested(srv: MediaServer, pattern: str) -> bool:
 
 
 @pytest.mark.parametrize("case", SLOW_CASES, ids=lambda c: c.name)
-def test_a_signal_ends_any_wait_within_a_second(
+def test_a_signal_ends_any_wait_at_once(
     case: Slow,
     both_servers: dict[str, MediaServer],
     hls_media: HlsMedia,
