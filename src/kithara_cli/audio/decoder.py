@@ -431,6 +431,8 @@ class Decoder(DecoderSource, DecoderStatus):
     def _finish(self) -> None:
         """End of input: flush the resampler, check for truncation, mark end of stream."""
         self._out.drain()
+        if self._duration_from_tail:
+            self._read_ogg_duration()  # an Ogg's tail not yet seen: read, it is all here now
         if not self._frames_decoded and not self._skipped:  # (skipped: a seek to the end)
             raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None and self._trust_duration:

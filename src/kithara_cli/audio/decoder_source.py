@@ -111,20 +111,20 @@ class DecoderSource:
         self._fresh = True
 
     def _written(self) -> None:
-        """Frames reached the ring: the first ones of a (re)opened source are first audio."""
-        if self.first_audio.is_set():
-            return
+        """Frames reached the ring: the first ones of a (re)opened source are first audio.
+        From then on an Ogg's tail is read as soon as it is there, never waited for."""
         assert self._reader is not None
-        self._bytes_at_first_audio = self._reader.bytes_read
-        self._max_offset_at_first_audio = self._reader.max_offset
-        self.first_audio.set()
+        if not self.first_audio.is_set():
+            self._bytes_at_first_audio = self._reader.bytes_read
+            self._max_offset_at_first_audio = self._reader.max_offset
+            self.first_audio.set()
         if self._duration_from_tail:
-            self._duration_from_tail = False
-            self._read_ogg_duration()
+            self._set_duration(self._chain.tail(self._reader, self._stream, wait=False))
+            self._duration_from_tail = self._chain.pending
 
     def _read_ogg_duration(self) -> None:
-        """Ogg's length is in its last page: read it (once) now that the first audio is out
-        or before a seek; the last page also tells a chain of links."""
+        """Ogg's length is in its last page: read it (once, waiting for it) before a seek or
+        at the end; the last page also tells a chain of links."""
         assert self._reader is not None
         self._duration_from_tail = False
         self._set_duration(self._chain.tail(self._reader, self._stream))

@@ -193,6 +193,11 @@ class CountingReader(io.RawIOBase):
             self._raw_pos = -1  # unknown: the next read seeks back to _pos
         return size if size >= 0 else None
 
+    def ready(self, offset: int, size: int) -> bool:
+        """Whether a side read of ``[offset, offset + size)`` would not wait (and if not, the
+        source fetches it aside: ``stream.Source.peek_ready``). A plain file: always."""
+        return self._stream is None or self._stream.ready(offset, size)
+
     def read_at(self, offset: int, size: int) -> bytes:
         """A side read that does not disturb the position PyAV believes in (the decoder's own
         call: a failure raises here, in the decoder's thread)."""
@@ -211,17 +216,19 @@ class CountingReader(io.RawIOBase):
         return out
 
 
-def ogg_last_granule(reader: CountingReader) -> tuple[int, int, bool] | None:
+OGG_TAIL = 65536  # bytes read from an Ogg file's end for its last pages (FFmpeg's own probe)
+
+
+def ogg_last_granule(reader: CountingReader, size: int | None) -> tuple[int, int, bool] | None:
     """(serial of the first page, last granule position of that serial or -1, whether the last
-    page belongs to another serial: a chained Ogg) from head and tail."""
+    page belongs to another serial: a chained Ogg) from head and tail (``size``: the file's)."""
     head = reader.read_at(0, 27)
     if len(head) < 27 or head[:4] != b"OggS":
         return None
     serial = struct.unpack_from("<I", head, 14)[0]
-    size = reader.size()
     if not size:
         return None
-    start = max(0, size - 65536)
+    start = max(0, size - OGG_TAIL)
     tail = reader.read_at(start, size - start)
     pos = tail.rfind(b"OggS")
     last_serial: int | None = None

@@ -159,6 +159,9 @@ class RecordingTap(Source):
     def wait_length(self, timeout: float) -> int | None:
         return self._inner.wait_length(timeout)
 
+    def peek_ready(self, offset: int, size: int) -> bool:
+        return self._inner.peek_ready(offset, size)
+
     def continuation(self) -> tuple[Source, float] | None:
         nxt = self._inner.continuation()
         if nxt is None:

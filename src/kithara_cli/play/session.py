@@ -365,7 +365,10 @@ class Player:
         if self._live is not None:
             self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
         elif self.snapshot.duration is None and self._progressive is not None:
-            self.snapshot.duration = unsized_duration(self._progressive, self._decoder)
+            # An Ogg's length comes from its tail once downloaded; an unsized body's at its end.
+            self.snapshot.duration = self._decoder.duration or unsized_duration(
+                self._progressive, self._decoder
+            )
         if self._hls is not None:
             self._hls.set_playhead(pos)
             downloaded = self._hls.buffer_ahead()

@@ -62,6 +62,13 @@ class Source(Protocol):
         change): the next part and its timeline start; None at the real end (the default)."""
         return None
 
+    def peek_ready(self, offset: int, size: int) -> bool:
+        """Whether ``[offset, offset + size)`` (clamped to the length) reads without waiting;
+        if not, a source that fetches has it fetched aside without moving the reader, so a
+        look at the file's tail (Ogg's length) need not hold up playback at its head. The
+        default: True (a read may then wait)."""
+        return True
+
 
 class ByteStream(io.RawIOBase):
     """A file-like object PyAV can open; reads block while the bytes download."""
@@ -98,6 +105,13 @@ class ByteStream(io.RawIOBase):
         stream = ByteStream(source, name=self.name)
         stream.cancel = self.cancel
         return stream, seconds
+
+    def ready(self, offset: int, size: int) -> bool:
+        """``Source.peek_ready``: never waits, never raises (a failure is for a read to meet)."""
+        try:
+            return self._source.peek_ready(offset, size)
+        except Exception:
+            return True
 
     @property
     def ended_early(self) -> bool:
