@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from kithara_cli.audio.container import ByteTimeline, SourceInfo
 from kithara_cli.audio.guard import ReadGuard, open_audio
-from kithara_cli.audio.ogg_chain import OggChain, reopen_at_start
+from kithara_cli.audio.ogg_chain import SCAN_SLICE, OggChain, reopen_at_start
 from kithara_cli.audio.ogg_titles import OggTitles
 from kithara_cli.audio.pcm_out import PcmOut
 from kithara_cli.audio.reader import CountingReader
@@ -121,6 +121,8 @@ class DecoderSource:
         if self._duration_from_tail:
             self._set_duration(self._chain.tail(self._reader, self._stream, wait=False))
             self._duration_from_tail = self._chain.pending
+        if self._chain.scanning and self._chain.scan(self._reader, limit=SCAN_SLICE):
+            self._chain_found()
 
     def _read_ogg_duration(self) -> None:
         """Ogg's length is in its last page: read it (once, waiting for it) before a seek or
@@ -128,6 +130,15 @@ class DecoderSource:
         assert self._reader is not None
         self._duration_from_tail = False
         self._set_duration(self._chain.tail(self._reader, self._stream))
+        if self._chain.scan(self._reader, limit=None):  # all that has downloaded
+            self._chain_found()
+
+    def _chain_found(self) -> None:
+        """Its links reuse a serial: the tail's length was the last link's alone. A chain's
+        length is known once decoded to its end (``ogg_chain``)."""
+        self.duration = None
+        if self.info is not None:
+            self.info = dataclasses.replace(self.info, duration=None)
 
     def _set_duration(self, seconds: float | None) -> None:
         if seconds is not None:

@@ -198,9 +198,25 @@ class CountingReader(io.RawIOBase):
         source fetches it aside: ``stream.Source.peek_ready``). A plain file: always."""
         return self._stream is None or self._stream.ready(offset, size)
 
+    def read_aside(self, offset: int, size: int) -> bytes:
+        """What is already here from ``offset`` (``stream.Source.read_aside``); a plain file's
+        bytes are all here. Never waits; a failure reads as nothing; not counted in
+        ``bytes_read`` (what the demuxer needed)."""
+        if self._stream is not None:
+            return self._stream.read_aside(offset, size)
+        try:
+            return self._read_raw(offset, size)
+        except Exception:
+            return b""
+
     def read_at(self, offset: int, size: int) -> bytes:
         """A side read that does not disturb the position PyAV believes in (the decoder's own
         call: a failure raises here, in the decoder's thread)."""
+        out = self._read_raw(offset, size)
+        self.bytes_read += len(out)
+        return out
+
+    def _read_raw(self, offset: int, size: int) -> bytes:
         self._raw.seek(offset)
         chunks = []
         left = size
@@ -211,9 +227,7 @@ class CountingReader(io.RawIOBase):
             chunks.append(bytes(data))
             left -= len(data)
         self._raw_pos = -1
-        out = b"".join(chunks)
-        self.bytes_read += len(out)
-        return out
+        return b"".join(chunks)
 
 
 OGG_TAIL = 65536  # bytes read from an Ogg file's end for its last pages (FFmpeg's own probe)

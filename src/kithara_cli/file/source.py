@@ -220,6 +220,11 @@ class ProgressiveSource(Source):
             self._submit_side(offset, total)
         return False
 
+    def read_aside(self, offset: int, size: int) -> bytes:
+        if self.live is not None:
+            return b""  # a live window is read front to back, by its reader alone
+        return self.resource.read_at(offset, size)  # present bytes only
+
     def _submit_side(self, offset: int, total: int) -> None:
         """A request for ``[offset, total)`` beside the running one (under ``_lock``)."""
         if any(a <= offset < b for a, b in self._side):

@@ -162,6 +162,9 @@ class RecordingTap(Source):
     def peek_ready(self, offset: int, size: int) -> bool:
         return self._inner.peek_ready(offset, size)
 
+    def read_aside(self, offset: int, size: int) -> bytes:
+        return self._inner.read_aside(offset, size)  # a look ahead: not what plays
+
     def continuation(self) -> tuple[Source, float] | None:
         nxt = self._inner.continuation()
         if nxt is None:

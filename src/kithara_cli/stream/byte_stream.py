@@ -69,6 +69,12 @@ class Source(Protocol):
         default: True (a read may then wait)."""
         return True
 
+    def read_aside(self, offset: int, size: int) -> bytes:
+        """What is already here from ``offset`` on (up to ``size``), without waiting, fetching
+        or moving the reader, and not recorded by ``--record``: for looking ahead at what has
+        downloaded (an Ogg chain's pages). The default: nothing can be looked at aside."""
+        return b""
+
 
 class ByteStream(io.RawIOBase):
     """A file-like object PyAV can open; reads block while the bytes download."""
@@ -112,6 +118,13 @@ class ByteStream(io.RawIOBase):
             return self._source.peek_ready(offset, size)
         except Exception:
             return True
+
+    def read_aside(self, offset: int, size: int) -> bytes:
+        """``Source.read_aside``: never waits, never raises (b"" in place of a failure)."""
+        try:
+            return self._source.read_aside(offset, size)
+        except Exception:
+            return b""
 
     @property
     def ended_early(self) -> bool:
