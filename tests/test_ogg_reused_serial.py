@@ -24,6 +24,7 @@ from kithara_cli.events import EventBus
 from kithara_cli.media.titles import OggCodec, OggLink, chained_ogg
 from kithara_cli.play.opening import open_progressive
 from kithara_cli.server import MediaServer
+from kithara_cli.server.faults import Faults
 from radio_fixtures import read_events
 from test_ogg_chain_seek import RATE, _drain, _wait, whole_file_pcm
 from test_titles_ogg import link_starts
@@ -69,6 +70,8 @@ def reused_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         links = chained_ogg(codec, seek_links(codec), serial=SERIAL)
         assert len(links[-1]) > 65536  # the tail read (audio.reader.OGG_TAIL)
         (root / f"long_{codec}.ogg").write_bytes(b"".join(links))
+    late = chained_ogg("opus", [OggLink("One", "A", 24.0), OggLink("Two", "B", 6.0)], serial=SERIAL)
+    (root / "late_opus.ogg").write_bytes(b"".join(late))
     two = io.BytesIO()  # one link of two multiplexed streams: its BOS pages come together
     with av.open(two, "w", format="ogg") as out:
         streams = [out.add_stream("libopus", rate=48000) for _ in range(2)]
@@ -167,3 +170,36 @@ def test_reused_serial_chain_plays_with_its_titles_in_order(
     assert all(d == pytest.approx(starts[-1], abs=0.05) for d in durations), durations
     ends = [e for e in seen if e["event"] == "EndOfStream"]
     assert len(ends) == 1 and ends[0]["position"] == pytest.approx(starts[-1], abs=0.05)
+
+
+def test_a_length_from_the_tail_goes_when_the_download_shows_a_second_link(
+    reused_root: Path, tmp_path: Path
+) -> None:
+    """Over a slow link the tail (fetched aside) comes long before the download reaches the
+    second link: its length, the last link's 6 s, shows until then (the limit in
+    ``ogg_chain``), then goes. (On main no Ogg length over HTTP showed at all: the player took
+    it once, before the tail was read; a player that followed it without letting it go
+    again kept 6 s to the end.)"""
+    name = "late_opus.ogg"
+    size = (reused_root / name).stat().st_size
+    assert size > 320_000  # the tail is fetched aside, not with the running request
+    events = tmp_path / "ev.jsonl"
+    with MediaServer(reused_root) as srv:
+        srv.set_faults("*", Faults(rate_per_conn=100_000))  # link 2 from ~3.8 s on
+        r = run_cli(
+            "play",
+            srv.url(name),
+            "--output",
+            "null",
+            "--no-ui",
+            "--length",
+            "6",
+            "--events",
+            str(events),
+            timeout=40,
+        )
+    assert r.returncode == 0, r.stderr
+    durations = [e["duration"] for e in read_events(events) if e["event"] == "Position"]
+    assert durations[-1] is None, durations[-1]
+    # What showed before is the last link's length, never another wrong figure.
+    assert all(d == pytest.approx(6.0, abs=0.05) for d in set(durations) - {None})

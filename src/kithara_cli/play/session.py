@@ -356,11 +356,13 @@ class Player:
         decoded = self._ring.seconds(self._sink.rate)
         if self._live is not None:
             self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
-        elif self.snapshot.duration is None and self._progressive is not None:
-            # An Ogg's length comes from its tail once downloaded; an unsized body's at its end.
-            self.snapshot.duration = self._decoder.duration or unsized_duration(
-                self._progressive, self._decoder
-            )
+        elif self._progressive is not None:
+            if self._decoder.duration is not None or not self._progressive.unsized:
+                # An Ogg's length comes with its tail, after TrackInfo; it goes again when its
+                # links turn out to reuse a serial (a chain's is known at its end).
+                self.snapshot.duration = self._decoder.duration
+            elif self.snapshot.duration is None:
+                self.snapshot.duration = unsized_duration(self._progressive, self._decoder)
         if self._hls is not None:
             self._hls.set_playhead(pos)
             downloaded = self._hls.buffer_ahead()
