@@ -124,9 +124,11 @@ class OggChain:
         if self._tail_read:
             return None
         size = self._size_of(reader)
-        if not wait and size:
+        if size:
             start = max(0, size - OGG_TAIL)
-            if not (reader.ready(0, 27) and reader.ready(start, size - start)):
+            # Waiting (a seek): fetched aside now, not when the download gets there.
+            ready = reader.ready(start, size - start, urgent=wait)
+            if not wait and not (ready and reader.ready(0, 27)):
                 return None
         self._tail_read = True
         seconds, chained = ogg_duration(reader, stream, size)

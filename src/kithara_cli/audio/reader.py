@@ -193,10 +193,10 @@ class CountingReader(io.RawIOBase):
             self._raw_pos = -1  # unknown: the next read seeks back to _pos
         return size if size >= 0 else None
 
-    def ready(self, offset: int, size: int) -> bool:
+    def ready(self, offset: int, size: int, *, urgent: bool = False) -> bool:
         """Whether a side read of ``[offset, offset + size)`` would not wait (and if not, the
         source fetches it aside: ``stream.Source.peek_ready``). A plain file: always."""
-        return self._stream is None or self._stream.ready(offset, size)
+        return self._stream is None or self._stream.ready(offset, size, urgent)
 
     def read_aside(self, offset: int, size: int) -> bytes:
         """What is already here from ``offset`` (``stream.Source.read_aside``); a plain file's

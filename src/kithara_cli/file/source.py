@@ -199,10 +199,11 @@ class ProgressiveSource(Source):
                 return
         self._open(offset, Priority.DEMAND)
 
-    def peek_ready(self, offset: int, size: int) -> bool:
+    def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
         """``stream.Source.peek_ready``: present, or fetched aside (never by moving the
-        running request, which serves the reader). No side request when the running request
-        brings the bytes within ``NEAR_AHEAD`` (a small file: the tail comes with the rest)."""
+        running request, which serves the reader). Unless ``urgent``, no side request when
+        the running request brings the bytes within ``NEAR_AHEAD`` (a small file: the tail
+        comes with the rest, and playing need not wait for it)."""
         total = self.resource.total
         if self.live is not None or total is None:
             return True  # no length: no tail to peek at (a read says so at once)
@@ -212,7 +213,8 @@ class ProgressiveSource(Source):
         with self._lock:
             if self._closed:
                 return True
-            if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
+            near = self._stream_start <= offset <= self._frontier + NEAR_AHEAD
+            if self._running and near and not urgent:
                 return False
             info = self.info
             if info is None or (not info.range_honoured and not info.identity.known):

@@ -209,8 +209,8 @@ class RecordingTap(Source):
     def wait_length(self, timeout: float) -> int | None:
         return self._inner.wait_length(timeout)
 
-    def peek_ready(self, offset: int, size: int) -> bool:
-        return self._inner.peek_ready(offset, size)
+    def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
+        return self._inner.peek_ready(offset, size, urgent)
 
     def read_aside(self, offset: int, size: int) -> bytes:
         return self._inner.read_aside(offset, size)  # a look ahead: not what plays

@@ -62,11 +62,12 @@ class Source(Protocol):
         change): the next part and its timeline start; None at the real end (the default)."""
         return None
 
-    def peek_ready(self, offset: int, size: int) -> bool:
+    def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
         """Whether ``[offset, offset + size)`` (clamped to the length) reads without waiting;
         if not, a source that fetches has it fetched aside without moving the reader, so a
-        look at the file's tail (Ogg's length) need not hold up playback at its head. The
-        default: True (a read may then wait)."""
+        look at the file's tail (Ogg's length) need not hold up playback at its head.
+        ``urgent``: a read of them waits next (a seek), so they are fetched aside even where
+        the running request would bring them later. The default: True (a read may wait)."""
         return True
 
     def read_aside(self, offset: int, size: int) -> bytes:
@@ -112,10 +113,10 @@ class ByteStream(io.RawIOBase):
         stream.cancel = self.cancel
         return stream, seconds
 
-    def ready(self, offset: int, size: int) -> bool:
+    def ready(self, offset: int, size: int, urgent: bool = False) -> bool:
         """``Source.peek_ready``: never waits, never raises (a failure is for a read to meet)."""
         try:
-            return self._source.peek_ready(offset, size)
+            return self._source.peek_ready(offset, size, urgent)
         except Exception:
             return True
 
