@@ -299,7 +299,8 @@ def play(
         typer.Option(
             "--record",
             help="Write what plays to FILE as it plays (radio audio, a file's bytes, HLS "
-            "segments as fetch writes them), and its titles to FILE.cue.",
+            "segments as fetch writes them), and its titles to FILE.cue. A queue writes one "
+            "file per item: FILE, then FILE-2, FILE-3... (show.mp3, show-2.mp3).",
             metavar="FILE",
         ),
     ] = None,

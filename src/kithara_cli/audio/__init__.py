@@ -8,7 +8,9 @@ Promises:
 - ``Decoder`` opens a file-like source with small probing: the first audio of a progressive
   MP3, FLAC, Ogg or faststart M4A needs the first 16-32 KB of the file, WAV the first 64 KB +
   header (FFmpeg's S/PDIF probe). Ogg's duration comes from a read of the last 64 KB *after*
-  the first audio is in the ring. A path (str) is opened as a file.
+  the first audio is in the ring, once those bytes are there: never waited for while playing
+  (``stream.Source.peek_ready`` fetches them aside; a seek or the end reads them waiting).
+  A path (str) is opened as a file.
 - Gapless: encoder delay and padding are trimmed (FFmpeg skip-samples for MP3 LAME/Xing, Opus
   pre-skip and end trim, MP4 edit-list priming; AAC end padding is cut to the MP4 duration), so
   a file decodes to exactly its original sample count. Seeks are sample-accurate (within half
@@ -21,7 +23,8 @@ Promises:
   positions whatever the container's own timestamps. A fresh source whose target is within
   12 s of its start is read from the start and trimmed, never demuxer-seeked; packets ending
   more than the 0.2 s pre-roll before a target are demuxed, not decoded (not in Ogg). A
-  chained Ogg file (its last page another link's) is seeked by decoding it again from byte 0
+  chained Ogg file (its last page another link's, or a BOS page after its first link's pages
+  in what has downloaded: links that reuse one serial) is seeked by decoding it again from byte 0
   and dropping up to the target (``ogg_chain``: FFmpeg cannot seek across links): exactly the
   whole file's samples; its length is known once decoded to its end. A command (seek,
   reopen, stop) wakes a decoder blocked on a full ring at once (no polling slice). A source

@@ -169,12 +169,14 @@ class ByteTimeline:
         return self._origin + first[1] + (total - first[0]) / rate
 
 
-def ogg_duration(reader: CountingReader, stream: Any) -> tuple[float | None, bool]:
+def ogg_duration(
+    reader: CountingReader, stream: Any, size: int | None
+) -> tuple[float | None, bool]:
     """Ogg's length, from the granule position of its last page (None when not found), and
     whether it is a chain of links (its last page is another link's: the first link's last
     granule is then not the length, which stays None; see ``ogg_chain``)."""
     try:
-        found = ogg_last_granule(reader)
+        found = ogg_last_granule(reader, size)
     except Exception:
         return None, False
     if found is None:

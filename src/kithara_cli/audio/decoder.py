@@ -302,6 +302,13 @@ class Decoder(DecoderSource, DecoderStatus):
         self._reset_stream_state()
 
     def _seek(self, target: float, *, clear: bool) -> None:
+        reader = self._reader
+        if (
+            self.first_audio.is_set()
+            and reader is not None
+            and self._chain.scan(reader, limit=None)
+        ):
+            self._chain_found()  # a length from the tail was its last link's: no clamp by it
         if self.duration is not None:
             target = min(target, self._origin + self.duration)
         target_frame = round(target * self.rate)
@@ -431,6 +438,8 @@ class Decoder(DecoderSource, DecoderStatus):
     def _finish(self) -> None:
         """End of input: flush the resampler, check for truncation, mark end of stream."""
         self._out.drain()
+        if self._duration_from_tail or self._chain.scanning:
+            self._read_ogg_duration()  # an Ogg's tail and pages not yet seen: all here now
         if not self._frames_decoded and not self._skipped:  # (skipped: a seek to the end)
             raise DecoderError("no audio could be decoded from the stream")
         if self.duration is not None and self._trust_duration:

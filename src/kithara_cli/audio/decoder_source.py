@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from kithara_cli.audio.container import ByteTimeline, SourceInfo
 from kithara_cli.audio.guard import ReadGuard, open_audio
-from kithara_cli.audio.ogg_chain import OggChain, reopen_at_start
+from kithara_cli.audio.ogg_chain import SCAN_SLICE, OggChain, reopen_at_start
 from kithara_cli.audio.ogg_titles import OggTitles
 from kithara_cli.audio.pcm_out import PcmOut
 from kithara_cli.audio.reader import CountingReader
@@ -110,23 +110,34 @@ class DecoderSource:
         self._fresh = True
 
     def _written(self) -> None:
-        """Frames reached the ring: the first ones of a (re)opened source are first audio."""
-        if self.first_audio.is_set():
-            return
+        """Frames reached the ring: the first ones of a (re)opened source are first audio.
+        From then on an Ogg's tail is read as soon as it is there, never waited for."""
         assert self._reader is not None
-        self._bytes_at_first_audio = self._reader.bytes_read
-        self._max_offset_at_first_audio = self._reader.max_offset
-        self.first_audio.set()
+        if not self.first_audio.is_set():
+            self._bytes_at_first_audio = self._reader.bytes_read
+            self._max_offset_at_first_audio = self._reader.max_offset
+            self.first_audio.set()
         if self._duration_from_tail:
-            self._duration_from_tail = False
-            self._read_ogg_duration()
+            self._set_duration(self._chain.tail(self._reader, self._stream, wait=False))
+            self._duration_from_tail = self._chain.pending
+        if self._chain.scanning and self._chain.scan(self._reader, limit=SCAN_SLICE):
+            self._chain_found()
 
     def _read_ogg_duration(self) -> None:
-        """Ogg's length is in its last page: read it (once) now that the first audio is out
-        or before a seek; the last page also tells a chain of links."""
+        """Ogg's length is in its last page: read it (once, waiting for it) before a seek or
+        at the end; the last page also tells a chain of links."""
         assert self._reader is not None
         self._duration_from_tail = False
         self._set_duration(self._chain.tail(self._reader, self._stream))
+        if self._chain.scan(self._reader, limit=None):  # all that has downloaded
+            self._chain_found()
+
+    def _chain_found(self) -> None:
+        """Its links reuse a serial: the tail's length was the last link's alone. A chain's
+        length is known once decoded to its end (``ogg_chain``)."""
+        self.duration = None
+        if self.info is not None:
+            self.info = dataclasses.replace(self.info, duration=None)
 
     def _set_duration(self, seconds: float | None) -> None:
         if seconds is not None:

@@ -193,9 +193,30 @@ class CountingReader(io.RawIOBase):
             self._raw_pos = -1  # unknown: the next read seeks back to _pos
         return size if size >= 0 else None
 
+    def ready(self, offset: int, size: int, *, urgent: bool = False) -> bool:
+        """Whether a side read of ``[offset, offset + size)`` would not wait (and if not, the
+        source fetches it aside: ``stream.Source.peek_ready``). A plain file: always."""
+        return self._stream is None or self._stream.ready(offset, size, urgent)
+
+    def read_aside(self, offset: int, size: int) -> bytes:
+        """What is already here from ``offset`` (``stream.Source.read_aside``); a plain file's
+        bytes are all here. Never waits; a failure reads as nothing; not counted in
+        ``bytes_read`` (what the demuxer needed)."""
+        if self._stream is not None:
+            return self._stream.read_aside(offset, size)
+        try:
+            return self._read_raw(offset, size)
+        except Exception:
+            return b""
+
     def read_at(self, offset: int, size: int) -> bytes:
         """A side read that does not disturb the position PyAV believes in (the decoder's own
         call: a failure raises here, in the decoder's thread)."""
+        out = self._read_raw(offset, size)
+        self.bytes_read += len(out)
+        return out
+
+    def _read_raw(self, offset: int, size: int) -> bytes:
         self._raw.seek(offset)
         chunks = []
         left = size
@@ -206,22 +227,22 @@ class CountingReader(io.RawIOBase):
             chunks.append(bytes(data))
             left -= len(data)
         self._raw_pos = -1
-        out = b"".join(chunks)
-        self.bytes_read += len(out)
-        return out
+        return b"".join(chunks)
 
 
-def ogg_last_granule(reader: CountingReader) -> tuple[int, int, bool] | None:
+OGG_TAIL = 65536  # bytes read from an Ogg file's end for its last pages (FFmpeg's own probe)
+
+
+def ogg_last_granule(reader: CountingReader, size: int | None) -> tuple[int, int, bool] | None:
     """(serial of the first page, last granule position of that serial or -1, whether the last
-    page belongs to another serial: a chained Ogg) from head and tail."""
+    page belongs to another serial: a chained Ogg) from head and tail (``size``: the file's)."""
     head = reader.read_at(0, 27)
     if len(head) < 27 or head[:4] != b"OggS":
         return None
     serial = struct.unpack_from("<I", head, 14)[0]
-    size = reader.size()
     if not size:
         return None
-    start = max(0, size - 65536)
+    start = max(0, size - OGG_TAIL)
     tail = reader.read_at(start, size - start)
     pos = tail.rfind(b"OggS")
     last_serial: int | None = None

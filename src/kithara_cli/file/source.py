@@ -195,25 +195,57 @@ class ProgressiveSource(Source):
             if self._running and total is not None and total - offset <= TAIL_PROBE:
                 # A demuxer peeking at the end (ID3v1, an MP4 index, Ogg's last page) gets a
                 # side request; the stream from the reader's position keeps going.
-                if any(a <= offset < b for a, b in self._side):
-                    return
-                self._side.add((offset, total))
-                self.dl.submit(
-                    FetchCmd(
-                        url=self.url,
-                        sink=self._side_sink,
-                        start=offset,
-                        end=total,
-                        priority=Priority.DEMAND,
-                        label=f"bytes {offset}-{total - 1}",
-                        identity=self.info.identity if self.info is not None else None,
-                        on_change="fail",
-                        on_response=self._check_version,
-                        on_complete=functools.partial(self._side_done_at, (offset, total)),
-                    )
-                )
+                self._submit_side(offset, total)
                 return
         self._open(offset, Priority.DEMAND)
+
+    def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
+        """``stream.Source.peek_ready``: present, or fetched aside (never by moving the
+        running request, which serves the reader). Unless ``urgent``, no side request when
+        the running request brings the bytes within ``NEAR_AHEAD`` (a small file: the tail
+        comes with the rest, and playing need not wait for it)."""
+        total = self.resource.total
+        if self.live is not None or total is None:
+            return True  # no length: no tail to peek at (a read says so at once)
+        end = min(offset + size, total)
+        if offset >= end or self.resource.contains(offset, end):
+            return True
+        with self._lock:
+            if self._closed:
+                return True
+            near = self._stream_start <= offset <= self._frontier + NEAR_AHEAD
+            if self._running and near and not urgent:
+                return False
+            info = self.info
+            if info is None or (not info.range_honoured and not info.identity.known):
+                return False  # no second request could be checked: the first brings it
+            self._submit_side(offset, total)
+        return False
+
+    def read_aside(self, offset: int, size: int) -> bytes:
+        if self.live is not None:
+            return b""  # a live window is read front to back, by its reader alone
+        return self.resource.read_at(offset, size)  # present bytes only
+
+    def _submit_side(self, offset: int, total: int) -> None:
+        """A request for ``[offset, total)`` beside the running one (under ``_lock``)."""
+        if any(a <= offset < b for a, b in self._side):
+            return
+        self._side.add((offset, total))
+        self.dl.submit(
+            FetchCmd(
+                url=self.url,
+                sink=self._side_sink,
+                start=offset,
+                end=total,
+                priority=Priority.DEMAND,
+                label=f"bytes {offset}-{total - 1}",
+                identity=self.info.identity if self.info is not None else None,
+                on_change="fail",
+                on_response=self._check_version,
+                on_complete=functools.partial(self._side_done_at, (offset, total)),
+            )
+        )
 
     def _side_sink(self, offset: int, data: bytes) -> None:
         self.resource.write_at(offset, data)

@@ -2,7 +2,8 @@
 
 * :func:`chained_ogg` encodes one Ogg link per title (Vorbis with FFmpeg's native encoder, or
   Opus), each with its own comment header (TITLE, ARTIST); the links joined are a chained
-  Ogg stream, as an Icecast Ogg mount sends it. The links come back separately so that a test
+  Ogg stream, as an Icecast Ogg mount sends it (each link's serial random, or one given to
+  all: FFmpeg's muxer sets it, no page is rewritten). The links come back separately so that a test
   can decode each and know where, in samples, every link starts.
 * :func:`build_titled_packed_stream` writes ADTS segments led by an ID3v2.4 tag carrying the
   Apple PRIV timestamp and TIT2/TPE1, as HLS radio does; with ``titles=()`` the same
@@ -55,10 +56,20 @@ class OggLink:
     seconds: float = 2.0
 
 
-def ogg_link(codec: OggCodec, link: OggLink, *, rate: int = 48000, start: float = 0.0) -> bytes:
-    """One complete Ogg stream (BOS to EOS) of the tone from ``start``, tagged with ``link``."""
+def ogg_link(
+    codec: OggCodec,
+    link: OggLink,
+    *,
+    rate: int = 48000,
+    start: float = 0.0,
+    serial: int | None = None,
+) -> bytes:
+    """One complete Ogg stream (BOS to EOS) of the tone from ``start``, tagged with ``link``;
+    its serial number is random unless ``serial`` is given (FFmpeg's muxer takes it as its
+    ``serial_offset`` when bit-exact, which also leaves out the ``encoder`` comment)."""
     buf = io.BytesIO()
-    with av.open(buf, "w", format="ogg") as out:
+    options = {} if serial is None else {"serial_offset": str(serial), "fflags": "+bitexact"}
+    with av.open(buf, "w", format="ogg", options=options) as out:
         if codec == "vorbis":  # FFmpeg's own encoder (no libvorbis in PyAV's build)
             stream = out.add_stream("vorbis", rate=rate, options={"strict": "experimental"})
         else:
@@ -76,12 +87,15 @@ def ogg_link(codec: OggCodec, link: OggLink, *, rate: int = 48000, start: float 
     return buf.getvalue()
 
 
-def chained_ogg(codec: OggCodec, links: Sequence[OggLink], *, rate: int = 48000) -> list[bytes]:
-    """Each link's bytes, the tone running on across them; ``b"".join`` is the chain."""
+def chained_ogg(
+    codec: OggCodec, links: Sequence[OggLink], *, rate: int = 48000, serial: int | None = None
+) -> list[bytes]:
+    """Each link's bytes, the tone running on across them; ``b"".join`` is the chain. With
+    ``serial`` every link has that serial number (a chain of files made with a fixed one)."""
     out: list[bytes] = []
     start = 0.0
     for link in links:
-        out.append(ogg_link(codec, link, rate=rate, start=start))
+        out.append(ogg_link(codec, link, rate=rate, start=start, serial=serial))
         start += link.seconds
     return out
 

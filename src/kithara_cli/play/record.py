@@ -21,6 +21,13 @@ once:
 Written to ``FILE.part`` and moved into place by ``finish`` (quit, end, Ctrl-C, an error):
 never a half file at FILE; nothing recorded leaves nothing. Titles (``TitleChanged``, when
 played) go to ``FILE.cue`` at their time in the recording.
+
+A queue (``play URL1 URL2 --record FILE``) records one file per item, as yt-dlp writes one per
+video (mpv's ``--stream-record`` overwrote FILE with each item, as kithara did): the first
+item that records something gets FILE, the next ``FILE-2``, then ``FILE-3``... (the number
+before the suffix: ``show.mp3``, ``show-2.mp3``), each with its CUE sheet. An item that
+records nothing (a dead mirror, a local file) takes no number. :class:`RecordFiles` hands the
+names out; one is shared by every item of a ``play``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kithara_cli.errors import KitharaError
 from kithara_cli.events import Event, EventBus
@@ -35,15 +43,46 @@ from kithara_cli.events.types import Notice, TitleChanged
 from kithara_cli.radio.record import Recorder
 from kithara_cli.stream import Source
 
+if TYPE_CHECKING:
+    from kithara_cli.radio.live import LiveStream
+
 FILL_SLICE = 1 << 20  # bytes copied at a time when a read jumps ahead of the recording
 SNIFF_BYTES = 4096
 
 
-class PlayRecording:
-    """One ``--record`` of a non-live playback; ``tap`` wraps each source the decoder reads."""
+def numbered(base: Path, n: int) -> Path:
+    """The name of the ``n``-th recording of a queue: FILE, then FILE-2, FILE-3..."""
+    return base if n <= 1 else base.with_name(f"{base.stem}-{n}{base.suffix}")
 
-    def __init__(self, out: Path, bus: EventBus, *, remux: bool = False) -> None:
-        self.out = out
+
+class RecordFiles:
+    """The files of one ``--record FILE`` across a queue (the module docstring)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._lock = threading.Lock()
+        self._taken = 0
+
+    def claim(self) -> Path:
+        """The next item's file (it has something to record)."""
+        with self._lock:
+            self._taken += 1
+            return numbered(self.base, self._taken)
+
+    def release(self, path: Path) -> None:
+        """``path``, claimed last, recorded nothing after all: the next item takes its name."""
+        with self._lock:
+            if self._taken and numbered(self.base, self._taken) == path:
+                self._taken -= 1
+
+
+class PlayRecording:
+    """One item's ``--record``: its file is claimed from ``files`` when it has something to
+    record. ``tap`` wraps each source the decoder reads; a live stream records itself
+    (``record_live``)."""
+
+    def __init__(self, files: RecordFiles | Path, bus: EventBus, *, remux: bool = False) -> None:
+        self.files = files if isinstance(files, RecordFiles) else RecordFiles(files)
         self.bus = bus
         self.remux = remux  # HLS: FILE's extension may name another container
         self.origin = 0.0  # the timeline second the recording starts at (HLS: the run's)
@@ -51,7 +90,17 @@ class PlayRecording:
         self._recorder: Recorder | None = None
         self._head = bytearray()  # the first bytes: which container the recording is
         self._done = False
+        self._live = False  # a live stream's recorder takes its titles from the stream
         self._unsubscribe = bus.subscribe(self._on_event)
+
+    def record_live(self, live: LiveStream) -> None:
+        """A live stream records its own audio (without ICY blocks) and titles from now on."""
+        with self._lock:
+            if self._done or self._recorder is not None:
+                return
+            self._live = True
+            self._recorder = Recorder(self.files.claim(), byterate=live.byterate)
+        live.attach_recorder(self._recorder)
 
     def tap(self, source: Source) -> Source:
         return RecordingTap(source, self)
@@ -70,7 +119,7 @@ class PlayRecording:
                 return
             if self._recorder is None:
                 convert = self._convert if self.remux else None
-                self._recorder = Recorder(self.out, byterate=None, convert=convert)
+                self._recorder = Recorder(self.files.claim(), byterate=None, convert=convert)
             if len(self._head) < SNIFF_BYTES:
                 self._head += data[: SNIFF_BYTES - len(self._head)]
             self._recorder.write(data)
@@ -78,7 +127,7 @@ class PlayRecording:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, TitleChanged):
             with self._lock:
-                if self._recorder is not None and not self._done:
+                if self._recorder is not None and not self._done and not self._live:
                     self._recorder.title(event.title, max(0.0, event.position - self.origin))
 
     def finish(self) -> list[Path]:
@@ -91,6 +140,7 @@ class PlayRecording:
             return []
         if rec.bytes == 0:
             rec.abort()
+            self.files.release(rec.out)
             return []
         return rec.finish()
 
@@ -158,6 +208,12 @@ class RecordingTap(Source):
 
     def wait_length(self, timeout: float) -> int | None:
         return self._inner.wait_length(timeout)
+
+    def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
+        return self._inner.peek_ready(offset, size, urgent)
+
+    def read_aside(self, offset: int, size: int) -> bytes:
+        return self._inner.read_aside(offset, size)  # a look ahead: not what plays
 
     def continuation(self) -> tuple[Source, float] | None:
         nxt = self._inner.continuation()

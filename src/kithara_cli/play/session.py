@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     from kithara_cli.hls.source import HlsSource
     from kithara_cli.play.record import PlayRecording
     from kithara_cli.radio.live import LiveStream
-    from kithara_cli.radio.record import Recorder
 
 RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
@@ -99,8 +98,7 @@ class Player:
         self._realtime = True
         self._switch_interval = sys.getswitchinterval()
         self._live: LiveStream | None = None
-        self._recorder: Recorder | None = None
-        self._recording: PlayRecording | None = None  # --record of a file or HLS (a tap)
+        self._recording: PlayRecording | None = None  # --record (a tap, or a live stream's)
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -138,7 +136,7 @@ class Player:
             if self.settings.record is not None:
                 from kithara_cli.play.record import PlayRecording
 
-                self._recording = PlayRecording(self.settings.record, self.bus)
+                self._recording = PlayRecording(self.settings.record_files(), self.bus)
             recording = self._recording
 
             def start_network() -> None:
@@ -223,14 +221,8 @@ class Player:
         self._monitor.start()
 
     def _start_recording(self) -> None:
-        from kithara_cli.radio.record import Recorder
-
-        out = self.settings.record
-        live = self._live
-        if out is None or live is None:
-            return
-        self._recorder = Recorder(out, byterate=live.byterate)
-        live.attach_recorder(self._recorder)
+        if self._recording is not None and self._live is not None:
+            self._recording.record_live(self._live)
 
     # --- events -------------------------------------------------------------------------------
 
@@ -364,8 +356,13 @@ class Player:
         decoded = self._ring.seconds(self._sink.rate)
         if self._live is not None:
             self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
-        elif self.snapshot.duration is None and self._progressive is not None:
-            self.snapshot.duration = unsized_duration(self._progressive, self._decoder)
+        elif self._progressive is not None:
+            if self._decoder.duration is not None or not self._progressive.unsized:
+                # An Ogg's length comes with its tail, after TrackInfo; it goes again when its
+                # links turn out to reuse a serial (a chain's is known at its end).
+                self.snapshot.duration = self._decoder.duration
+            elif self.snapshot.duration is None:
+                self.snapshot.duration = unsized_duration(self._progressive, self._decoder)
         if self._hls is not None:
             self._hls.set_playhead(pos)
             downloaded = self._hls.buffer_ahead()
@@ -469,11 +466,9 @@ class Player:
             self._ring.close()
         if self._source is not None:
             self._source.close()
-        for rec in (self._recorder, self._recording):
-            if rec is None:
-                continue
+        if self._recording is not None:
             try:
-                files = rec.finish()  # what came, whole and playable, with its CUE
+                files = self._recording.finish()  # what came, whole and playable, with its CUE
             except KitharaError as err:
                 self.fail(err)
             else:

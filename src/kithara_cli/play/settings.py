@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kithara_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from kithara_cli.play.record import RecordFiles
 
 
 @dataclass
@@ -21,6 +25,17 @@ class PlayerSettings:
     length: float | None = None  # stop after this much playback (seconds)
     record: Path | None = None  # what plays (any source), written as it plays, and a CUE sheet
     first_attempts: int | None = None  # tries of the first request (None: the retry policy)
+    _record_files: RecordFiles | None = field(default=None, init=False, repr=False, compare=False)
+
+    def record_files(self) -> RecordFiles:
+        """``record``'s file names, shared by every item played with these settings (a
+        queue: FILE, FILE-2, FILE-3...; ``play.record``)."""
+        from kithara_cli.play.record import RecordFiles
+
+        assert self.record is not None
+        if self._record_files is None or self._record_files.base != self.record:
+            self._record_files = RecordFiles(self.record)
+        return self._record_files
 
 
 def parse_time(text: str | None) -> float:

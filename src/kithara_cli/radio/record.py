@@ -135,7 +135,9 @@ class Recorder:
             if not self.split_tracks:
                 cue = self.out.with_suffix(self.out.suffix + ".cue")
                 file_type = "MP3" if self.out.suffix.lower() == ".mp3" else "WAVE"
-                cue.write_text(cue_sheet(self.out.name, self.titles, file_type), encoding="utf-8")
+                cue_part = cue.with_name(cue.name + ".part")  # never half a sheet at FILE.cue
+                cue_part.write_text(cue_sheet(self.out.name, self.titles, file_type), "utf-8")
+                os.replace(cue_part, cue)
                 written.append(cue)
         except OSError as exc:
             raise OutputError(f"cannot finish {self.out}: {exc.strerror or exc}") from None

@@ -11,8 +11,11 @@ in 0.1 s slices that ask ``cancel``) where a progressive source's first response
 It returns -1 when it cannot be done, and tells the source where the reader went, so that it
 can re-aim its fetching (demand priority) before the next read waits.
 ``Source`` is the one seam below: every source (``file.ProgressiveSource``, ``hls.HlsSource``
-and its run parts, ``play.record.RecordingTap`` around either) implements all of it (``sequential``, ``continuation``, ``wait_length``
-with defaults by subclassing it); nothing probes a source with getattr.
+and its run parts, ``play.record.RecordingTap`` around either) implements all of it
+(``sequential``, ``continuation``, ``wait_length``, ``peek_ready``, ``read_aside`` with defaults
+by subclassing it); nothing probes a source with getattr. ``ready``/``read_aside`` look at bytes
+beside the reader (a file's tail, what has downloaded ahead) without waiting and without moving
+it.
 Never: raises out of ``read``/``seek`` (PyAV calls them from inside FFmpeg, where an exception
 is retried over or printed as "dropped"), fetches by itself, holds bytes in memory beyond the
 caller's buffer, or guesses EOF without saying why.

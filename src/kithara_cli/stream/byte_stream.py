@@ -62,6 +62,20 @@ class Source(Protocol):
         change): the next part and its timeline start; None at the real end (the default)."""
         return None
 
+    def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
+        """Whether ``[offset, offset + size)`` (clamped to the length) reads without waiting;
+        if not, a source that fetches has it fetched aside without moving the reader, so a
+        look at the file's tail (Ogg's length) need not hold up playback at its head.
+        ``urgent``: a read of them waits next (a seek), so they are fetched aside even where
+        the running request would bring them later. The default: True (a read may wait)."""
+        return True
+
+    def read_aside(self, offset: int, size: int) -> bytes:
+        """What is already here from ``offset`` on (up to ``size``), without waiting, fetching
+        or moving the reader, and not recorded by ``--record``: for looking ahead at what has
+        downloaded (an Ogg chain's pages). The default: nothing can be looked at aside."""
+        return b""
+
 
 class ByteStream(io.RawIOBase):
     """A file-like object PyAV can open; reads block while the bytes download."""
@@ -98,6 +112,20 @@ class ByteStream(io.RawIOBase):
         stream = ByteStream(source, name=self.name)
         stream.cancel = self.cancel
         return stream, seconds
+
+    def ready(self, offset: int, size: int, urgent: bool = False) -> bool:
+        """``Source.peek_ready``: never waits, never raises (a failure is for a read to meet)."""
+        try:
+            return self._source.peek_ready(offset, size, urgent)
+        except Exception:
+            return True
+
+    def read_aside(self, offset: int, size: int) -> bytes:
+        """``Source.read_aside``: never waits, never raises (b"" in place of a failure)."""
+        try:
+            return self._source.read_aside(offset, size)
+        except Exception:
+            return b""
 
     @property
     def ended_early(self) -> bool:
