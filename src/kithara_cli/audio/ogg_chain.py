@@ -132,7 +132,11 @@ class OggChain:
                 return None
         self._tail_read = True
         seconds, chained = ogg_duration(reader, stream, size)
-        self.known = self.known or chained or (bool(size) and _new_link_in_tail(reader, size))
+        self.known = (
+            self.known
+            or chained
+            or (size is not None and size > 0 and _new_link_in_tail(reader, size))
+        )
         return None if self.known else seconds
 
     def scan(self, reader: CountingReader, *, limit: int | None) -> bool:
