@@ -36,7 +36,6 @@ from kithara_cli.net.encoding import content_coding
 
 if TYPE_CHECKING:
     from kithara_cli.dl.downloader import Downloader
-    from kithara_cli.net.request import ResponseOpener
 
 SERVE_CHUNK = 256 * 1024  # bytes per sink call when serving from the cache
 READ_BYTES = 8 << 20  # bytes read from the cache per step (a step stops at a piece's end)
@@ -97,15 +96,15 @@ class ByteCache(Protocol):
     def set_validated(self, url: str) -> None: ...
 
 
-async def run_cached(
-    dl: Downloader, opener: ResponseOpener, job: Job, cache: ByteCache
-) -> FetchOutcome:
+async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome:
+    """The command, from the cache where it can be; the network client (``dl.opener()``) is
+    asked for only when a request is to be made, so fresh entries never load it."""
     cmd = job.handle.cmd
     if cmd.cache == "none" and not cache.offline:
-        return await transfer(dl, opener, job)
+        return await transfer(dl, dl.opener(), job)
     copy = cache.lookup(cmd.url) if cmd.cache != "none" else None
     if copy is not None and not cache.offline:
-        copy = await _revalidate(dl, opener, cmd, copy, cache)
+        copy = await _revalidate(dl, cmd, copy, cache)
     info: ResponseInfo | None = None
     if copy is not None:
         served = await _serve(dl, job, copy, cache)
@@ -116,6 +115,7 @@ async def run_cached(
         have = cmd.start + job.bytes_done
         upto = "" if cmd.end is None else str(cmd.end - 1)
         raise OfflineMissError(f"offline: bytes {have}-{upto} are not in the cache: {cmd.url}")
+    opener = dl.opener()
     recorder = _Recorder(cache, cmd)
     try:
         outcome = await transfer(dl, opener, job)
@@ -224,7 +224,7 @@ async def _serve(
 
 
 async def _revalidate(
-    dl: Downloader, opener: ResponseOpener, cmd: FetchCmd, copy: CachedCopy, cache: ByteCache
+    dl: Downloader, cmd: FetchCmd, copy: CachedCopy, cache: ByteCache
 ) -> CachedCopy | None:
     """Is the cached copy still the server's version? None: do not use it."""
     if cmd.cache == "immutable":
@@ -248,6 +248,7 @@ async def _revalidate(
     status = 0
     fresh = True
     renewed: Freshness | None = None
+    opener = dl.opener()  # a client that cannot be made fails the fetch, as any request
     try:
         async with asyncio.timeout(dl.net.connect_timeout + dl.net.read_timeout):
             async with opener.stream(cmd.url, headers) as resp:

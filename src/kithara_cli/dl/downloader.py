@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import heapq
 import itertools
@@ -44,10 +45,9 @@ from kithara_cli.net import (
     classify_http_error,
     make_opener,
 )
-from kithara_cli.net.request import ResponseOpener
 
 if TYPE_CHECKING:
-    pass
+    from kithara_cli.net.request import ResponseOpener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -93,7 +93,9 @@ class Downloader:
         self._id_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        # One client; requests are spread over small pools (net.transport).
+        # One client; requests are spread over small pools (net.transport). With a cache it
+        # is made when a request first needs the network (``opener``): a play served whole
+        # from fresh entries never loads httpcore.
         self._opener: ResponseOpener | None = None
         self._client_error: KitharaError | None = None
         self._ready = threading.Event()
@@ -121,10 +123,9 @@ class Downloader:
         # Submissions only queue callbacks until run_forever(), which starts after the client
         # exists: the caller need not wait for the client's TLS set-up (~30-50 ms).
         self._ready.set()
-        try:
-            self._opener = make_opener(self.net)
-        except Exception as exc:  # e.g. a malformed --proxy: every request fails with it
-            self._client_error = UsageError(f"cannot set up HTTP: {exc}")
+        if self.cache is None:  # every request goes to the network: make the client now
+            with contextlib.suppress(KitharaError):
+                self.opener()
         try:
             loop.run_forever()
         finally:
@@ -163,6 +164,19 @@ class Downloader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def opener(self) -> ResponseOpener:
+        """The shared client, made on first call (on the loop thread). A client that cannot be
+        made (a malformed --proxy) fails every request that needs the network with this."""
+        if self._opener is None:
+            if self._client_error is not None:
+                raise self._client_error
+            try:
+                self._opener = make_opener(self.net)
+            except Exception as exc:
+                self._client_error = UsageError(f"cannot set up HTTP: {exc}")
+                raise self._client_error from exc
+        return self._opener
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -316,15 +330,12 @@ class Downloader:
         timer = self.loop.call_later(soft, self._load_slow, job) if soft > 0 else None
         outcome: FetchOutcome
         try:
-            opener = self._opener
-            if opener is None:
-                raise self._client_error or NetworkError("the HTTP client is not ready")
             cache = self.cache
             if cache is not None and (job.handle.cmd.cache != "none" or cache.offline):
                 # offline, even what is never cached goes no further than the cache
-                outcome = await run_cached(self, opener, job, cache)
+                outcome = await run_cached(self, job, cache)
             else:
-                outcome = await transfer(self, opener, job)
+                outcome = await transfer(self, self.opener(), job)
         except asyncio.CancelledError:
             outcome = FetchOutcome(
                 rid, "cancelled", job.bytes_done, cancel_reason=job.cancel_reason or "shutdown"
