@@ -131,6 +131,8 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         )
         settings.length = options.length
         queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
+        if queue.current is not None and queue.current.target.startswith(("http://", "https://")):
+            dl.warm(queue.current.target)  # the client is made now unless the cache holds it fresh
         failures = 0
         while (item := queue.current) is not None:
             interrupt.check()  # items that end within a poll (wav:) never reach the loop's

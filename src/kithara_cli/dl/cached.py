@@ -143,6 +143,15 @@ async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome
     return outcome
 
 
+def holds_fresh(cache: ByteCache, url: str) -> bool:
+    """Would a fetch of ``url`` (policy "auto") be answered without asking the server? Its
+    first bytes are cached and fresh, or were confirmed by this process."""
+    copy = cache.lookup(url)
+    if copy is None or copy.covered_until(0) == 0:
+        return False
+    return cache.is_validated(url) or is_fresh(copy.fresh_until, copy.directives, cache.now())
+
+
 def _target_end(cmd: FetchCmd, total: int | None) -> int | None:
     end = cmd.end
     if end is None and cmd.limit is not None:

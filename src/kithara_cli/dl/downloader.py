@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kithara_cli import interrupt
-from kithara_cli.dl.cached import ByteCache, run_cached
+from kithara_cli.dl.cached import ByteCache, holds_fresh, run_cached
 from kithara_cli.dl.command import (
     CachePolicy,
     ChunkSink,
@@ -164,6 +164,24 @@ class Downloader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def warm(self, url: str) -> None:
+        """``url`` is the run's first: make the client now, on the loop, unless the cache can
+        answer it without asking the server (a fresh entry) or is offline. A first play's
+        first request then finds the client made, as it would with no cache, instead of
+        making it while PyAV loads; a replay of fresh entries still never loads httpcore."""
+        if self._loop is None or self._closed or self.cache is None:
+            return
+        self._loop.call_soon_threadsafe(self._warm, url)
+
+    def _warm(self, url: str) -> None:
+        cache = self.cache
+        if self._opener is not None or cache is None or cache.offline:
+            return
+        if holds_fresh(cache, url):
+            return
+        with contextlib.suppress(KitharaError):  # a request that needs it reports the error
+            self.opener()
 
     def opener(self) -> ResponseOpener:
         """The shared client, made on first call (on the loop thread). A client that cannot be
