@@ -45,9 +45,11 @@ class DiskCache:
         open_store: Callable[[], CacheStore],
         *,
         offline: bool = False,
+        new: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.offline = offline
+        self.new = new  # no index before this run: nothing is cached yet
         self._clock = clock
         self._open_store = open_store
         self._store: CacheStore | None = None

@@ -70,6 +70,7 @@ class ByteCache(Protocol):
     """What the downloader needs of a persistent cache (all but the coroutine: any thread)."""
 
     offline: bool
+    new: bool  # made by this run (no index before it): it holds nothing from earlier runs
 
     def now(self) -> float:
         """Epoch seconds: the clock freshness is judged by."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import heapq
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+WARM_WAIT = 2.0  # seconds ``warm`` waits for the cache's answer and the client
 
 
 def _drain_tasks(loop: asyncio.AbstractEventLoop, rounds: int = 3) -> None:
@@ -166,22 +168,29 @@ class Downloader:
         self.close()
 
     def warm(self, url: str) -> None:
-        """``url`` is the run's first: make the client now, on the loop, unless the cache can
-        answer it without asking the server (a fresh entry) or is offline. A first play's
-        first request then finds the client made, as it would with no cache, instead of
-        making it while PyAV loads; a replay of fresh entries still never loads httpcore."""
+        """``url`` is the run's first: unless the cache can answer it without asking the
+        server (a fresh entry) or is offline, make the client now, on the loop, and wait
+        for it (at most ``WARM_WAIT``). So a first play loads httpcore before its first
+        request and PyAV after it, as with no cache (made while PyAV loaded, the client held
+        the first request back 50-70 ms); a replay of fresh entries never loads it."""
         if self._loop is None or self._closed or self.cache is None:
             return
-        self._loop.call_soon_threadsafe(self._warm, url)
+        decided: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._warm, url, decided)
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            interrupt.result(decided, WARM_WAIT)  # past it, the first request waits instead
 
-    def _warm(self, url: str) -> None:
-        cache = self.cache
-        if self._opener is not None or cache is None or cache.offline:
-            return
-        if holds_fresh(cache, url):
-            return
-        with contextlib.suppress(KitharaError):  # a request that needs it reports the error
-            self.opener()
+    def _warm(self, url: str, decided: concurrent.futures.Future[None]) -> None:
+        try:
+            cache = self.cache
+            if self._opener is not None or cache is None or cache.offline:
+                return
+            if not cache.new and holds_fresh(cache, url):  # a new cache: no need to wait for it
+                return
+            with contextlib.suppress(KitharaError):  # a request that needs it reports it
+                self.opener()
+        finally:
+            decided.set_result(None)
 
     def opener(self) -> ResponseOpener:
         """The shared client, made on first call (on the loop thread). A client that cannot be
