@@ -122,12 +122,14 @@ class Downloader:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        # Submissions only queue callbacks until run_forever(), which starts after the client
-        # exists: the caller need not wait for the client's TLS set-up (~30-50 ms).
-        self._ready.set()
-        if self.cache is None:  # every request goes to the network: make the client now
-            with contextlib.suppress(KitharaError):
+        # With no cache every request goes to the network: the client (httpcore's import,
+        # ~30-40 ms) is made before ``start`` returns, so the caller's next imports (PyAV)
+        # come after it and its first request goes out at once (made while PyAV loaded, it
+        # held that request back 30-80 ms). TLS is set up on first https use (net.transport).
+        if self.cache is None:
+            with contextlib.suppress(KitharaError):  # a request that needs it reports it
                 self.opener()
+        self._ready.set()
         try:
             loop.run_forever()
         finally:
