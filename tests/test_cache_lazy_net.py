@@ -3,7 +3,9 @@
 Every module a play imports before first audio is CPU time on the way to it, and a fresh
 entry needs no request at all. So httpcore (with h11) and httpx load only when a request
 is about to be made: the first play loads them, a fresh replay does not, and a replay that
-must revalidate (or fetch what is missing) still loads them and asks the server.
+must revalidate (or fetch what is missing) still loads them and asks the server. A first
+play loads httpcore before PyAV, as it did when httpcore loaded with the package: made while
+PyAV loads, the client held the first request back 50-100 ms.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ NO_CACHE = Faults(cache_control="no-cache")  # every use asks the server first
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("lazy-net-media")
     encode_file(root / "tone.mp3", 4.0, "mp3")
+    encode_file(root / "other.mp3", 2.0, "mp3")
     build_ladder(root / "hls", 4.0, bitrates=(64_000,))
     return root
 
@@ -85,3 +88,45 @@ def test_a_replay_that_must_revalidate_still_asks(media: Path, tmp_path: Path) -
     assert "httpcore" in again
     assert asked and all(r.status in (206, 304) for r in asked)  # conditional: nothing refetched
     assert (tmp_path / "again.wav").read_bytes() == (tmp_path / "first.wav").read_bytes()
+
+
+def import_order(args: list[str]) -> list[str]:
+    """``kithara play ARGS``: the order in which httpcore and PyAV were first imported."""
+    code = (
+        "import atexit, json, sys\n"
+        "order = []\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('httpcore', 'av'):\n"
+        "            order.append(name)\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "atexit.register(lambda: print('order:', json.dumps(order)))\n"
+        f"sys.argv = {['kithara', 'play', *args]!r}\n"
+        "from kithara_cli.cli import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "KITHARA_AUDIO_DEVICE": "none", "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(s for s in proc.stdout.splitlines() if s.startswith("order: "))
+    order: list[str] = json.loads(line.removeprefix("order: "))
+    return order
+
+
+@pytest.mark.parametrize("cache", ["new", "holding another URL", "off"])
+def test_a_first_play_loads_httpcore_before_pyav(media: Path, tmp_path: Path, cache: str) -> None:
+    folder = tmp_path / "cache"
+    wav = tmp_path / "out.wav"
+    with MediaServer(media) as srv:
+        srv.set_faults("*", CDN)
+        if cache == "holding another URL":
+            play_loading(srv.url("other.mp3"), folder, tmp_path / "other.wav")
+        extra = ["--no-cache"] if cache == "off" else ["--cache-dir", str(folder)]
+        order = import_order([srv.url("tone.mp3"), "--no-ui", "--output", f"wav:{wav}", *extra])
+    assert order == ["httpcore", "av"]
