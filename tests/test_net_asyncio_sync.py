@@ -35,9 +35,9 @@ def test_a_fetch_never_imports_anyio(server: MediaServer, blob_root: Path, tmp_p
 
 
 def test_httpcore_synchronisation_points_at_asyncio() -> None:
-    from httpcore import _synchronization
+    from kithara_cli.net.core import httpcore  # httpcore as the client loads it
 
-    assert _synchronization.anyio is asyncio_sync
+    assert httpcore._synchronization.anyio is asyncio_sync
 
 
 class _ForwardProxy(BaseHTTPRequestHandler):

@@ -24,29 +24,66 @@ Never: decides what to fetch, or serves bytes of a version it cannot name.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kithara_cli.cache.hook import DiskCache
+    from kithara_cli.cache.store import CacheStore
 
 # Nothing heavy is imported here: ``play`` imports the hook on its start-up path, and the
-# store (sqlite3) is opened on the cache's own thread, off the way to first audio.
+# store (sqlite3) is opened on a thread of its own, off the way to first audio.
+
+
+def opening_store(directory: Path, cap: int | None = None) -> Callable[[], CacheStore]:
+    """Start opening the store now, on a thread of its own; the call returned waits for it
+    (raising what opening raised). Started before the hook, and so the downloader's modules,
+    are imported, the index is open when the run's first URL is looked up: the downloader
+    then knows at once whether it needs its HTTP client (``Downloader.warm``)."""
+    opened: list[CacheStore] = []
+    failed: list[Exception] = []
+
+    def run() -> None:
+        try:
+            from kithara_cli.cache.store import CacheStore
+
+            opened.append(CacheStore(directory, cap))
+        except Exception as exc:  # reported by whoever waits for the store
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="kithara-cache-open", daemon=True)
+    thread.start()
+
+    def wait() -> CacheStore:
+        thread.join()
+        if failed:
+            raise failed[0]
+        return opened[0]
+
+    return wait
+
+
+def is_new(directory: Path) -> bool:
+    """No index there yet: a cache this run creates, holding nothing (one stat call)."""
+    from kithara_cli.cache.paths import INDEX_NAME
+
+    return not (directory / INDEX_NAME).exists()
 
 
 def open_cache(
     directory: Path | None = None, cap: int | None = None, *, offline: bool = False
 ) -> DiskCache:
     """The cache for a play or fetch run (``close`` it when the run ends)."""
-    from kithara_cli.cache.hook import DiskCache
     from kithara_cli.cache.paths import cache_dir
 
-    def open_store():  # type: ignore[no-untyped-def]
-        from kithara_cli.cache.store import CacheStore
+    folder = cache_dir(directory)
+    new = is_new(folder)
+    open_store = opening_store(folder, cap)
+    from kithara_cli.cache.hook import DiskCache
 
-        return CacheStore(cache_dir(directory), cap)
-
-    return DiskCache(open_store, offline=offline)
+    return DiskCache(open_store, offline=offline, new=new)
 
 
-__all__ = ["open_cache"]
+__all__ = ["is_new", "open_cache", "opening_store"]

@@ -1,7 +1,8 @@
 """The store as the downloader's ``ByteCache``: its own thread, pins, per-process validation.
 
-The store (SQLite) is opened on the cache's thread, so opening it is off the way to first
-audio; the first lookup waits for it. A cache that fails (cannot open, a locked or damaged
+The store (SQLite) is opened off the caller's thread (``cache.opening_store`` starts it
+before this module, and so the downloader, is imported), so opening it is off the way to
+first audio; the first lookup waits for it. A cache that fails (cannot open, a locked or damaged
 index, a full or vanished disk) costs the network, never the fetch: every call degrades to
 "not cached".
 """
@@ -45,9 +46,11 @@ class DiskCache:
         open_store: Callable[[], CacheStore],
         *,
         offline: bool = False,
+        new: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.offline = offline
+        self.new = new  # no index before this run: nothing is cached yet
         self._clock = clock
         self._open_store = open_store
         self._store: CacheStore | None = None

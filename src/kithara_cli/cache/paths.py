@@ -14,6 +14,7 @@ from pathlib import Path
 
 ENV_DIR = "KITHARA_CACHE_DIR"
 DEFAULT_CAP = 1 << 30  # 1 GiB
+INDEX_NAME = "index.sqlite3"  # the SQLite index in the cache directory
 
 
 def cache_dir(option: Path | None = None, env: dict[str, str] | None = None) -> Path:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kithara_cli.cache.paths import DEFAULT_CAP, entry_key, piece_name
+from kithara_cli.cache.paths import DEFAULT_CAP, INDEX_NAME, entry_key, piece_name
 from kithara_cli.pids import pid_alive
 
 SCHEMA = """
@@ -102,7 +102,7 @@ class CacheStore:
             d.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
-            root / "index.sqlite3", timeout=30, isolation_level=None, check_same_thread=False
+            root / INDEX_NAME, timeout=30, isolation_level=None, check_same_thread=False
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

@@ -50,17 +50,16 @@ class CacheSettings:
         off = os.environ.get(ENV_SWITCH, "").lower() in ("off", "0", "no")
         if self.disabled or (off and not self.offline and self.directory is None):
             return None
-        from kithara_cli.cache.hook import DiskCache
-
         directory = cache_dir(self.directory)
-        if not self.offline:  # opened on the cache's thread, off the way to first audio
+        if not self.offline:  # opened on a thread of its own, off the way to first audio
+            from kithara_cli.cache import is_new, opening_store
 
-            def open_store() -> CacheStore:
-                from kithara_cli.cache.store import CacheStore
+            new = is_new(directory)
+            open_store = opening_store(directory, cap)  # before the hook loads the downloader
+            from kithara_cli.cache.hook import DiskCache
 
-                return CacheStore(directory, cap)
-
-            return DiskCache(open_store, offline=False)
+            return DiskCache(open_store, offline=False, new=new)
+        from kithara_cli.cache.hook import DiskCache
         from kithara_cli.cache.store import STORE_ERRORS, CacheStore
 
         try:  # offline, the cache is all there is: a cache that cannot open is an error

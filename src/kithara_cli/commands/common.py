@@ -20,7 +20,7 @@ from kithara_cli.events.types import (
     RequestProgress,
 )
 from kithara_cli.net import NetConfig, RetryPolicy
-from kithara_cli.net.client import DEFAULT_USER_AGENT
+from kithara_cli.net.settings import DEFAULT_USER_AGENT
 from kithara_cli.ui.sanitize import sanitize
 
 if TYPE_CHECKING:

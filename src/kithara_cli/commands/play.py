@@ -115,11 +115,13 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
 
             stack.callback(PlainLog(bus).close)
         from kithara_cli.commands.cache import run_cache
-        from kithara_cli.dl import Downloader
 
         # The demo's loopback port changes every run: caching it would only fill the cache.
         demo = options.demo and options.url is None
+        # The cache first: its index opens while the downloader's modules load.
         cache = stack.enter_context(run_cache(None if demo else common.cache))
+        from kithara_cli.dl import Downloader
+
         dl = stack.enter_context(
             Downloader(
                 bus,
@@ -131,6 +133,8 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         )
         settings.length = options.length
         queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
+        if queue.current is not None and queue.current.target.startswith(("http://", "https://")):
+            dl.warm(queue.current.target)  # the client is made now unless the cache holds it fresh
         failures = 0
         while (item := queue.current) is not None:
             interrupt.check()  # items that end within a poll (wav:) never reach the loop's

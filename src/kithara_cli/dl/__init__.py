@@ -3,7 +3,9 @@
 Promises:
 - one opener from ``net`` (``make_opener``) shared by every request: straight to small
   httpcore pools (``net.transport``: a pool costs O(connections) per request), with an
-  httpx client built behind it only when a request needs one (proxy, redirect, cookies); at most
+  httpx client built behind it only when a request needs one (proxy, redirect, cookies). With
+  a cache the opener is made when a request first needs the network (``Downloader.opener``),
+  so a run served whole from fresh cache entries never loads httpcore; at most
   ``max_concurrent`` requests in flight; DEMAND commands (a reader is waiting) start before
   PREFETCH ones;
 - every accepted ``FetchCmd`` gets exactly one ``on_complete`` (ok, failed or cancelled, also

@@ -36,7 +36,6 @@ from kithara_cli.net.encoding import content_coding
 
 if TYPE_CHECKING:
     from kithara_cli.dl.downloader import Downloader
-    from kithara_cli.net.request import ResponseOpener
 
 SERVE_CHUNK = 256 * 1024  # bytes per sink call when serving from the cache
 READ_BYTES = 8 << 20  # bytes read from the cache per step (a step stops at a piece's end)
@@ -71,6 +70,7 @@ class ByteCache(Protocol):
     """What the downloader needs of a persistent cache (all but the coroutine: any thread)."""
 
     offline: bool
+    new: bool  # made by this run (no index before it): it holds nothing from earlier runs
 
     def now(self) -> float:
         """Epoch seconds: the clock freshness is judged by."""
@@ -97,15 +97,15 @@ class ByteCache(Protocol):
     def set_validated(self, url: str) -> None: ...
 
 
-async def run_cached(
-    dl: Downloader, opener: ResponseOpener, job: Job, cache: ByteCache
-) -> FetchOutcome:
+async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome:
+    """The command, from the cache where it can be; the network client (``dl.opener()``) is
+    asked for only when a request is to be made, so fresh entries never load it."""
     cmd = job.handle.cmd
     if cmd.cache == "none" and not cache.offline:
-        return await transfer(dl, opener, job)
+        return await transfer(dl, dl.opener(), job)
     copy = cache.lookup(cmd.url) if cmd.cache != "none" else None
     if copy is not None and not cache.offline:
-        copy = await _revalidate(dl, opener, cmd, copy, cache)
+        copy = await _revalidate(dl, cmd, copy, cache)
     info: ResponseInfo | None = None
     if copy is not None:
         served = await _serve(dl, job, copy, cache)
@@ -116,6 +116,7 @@ async def run_cached(
         have = cmd.start + job.bytes_done
         upto = "" if cmd.end is None else str(cmd.end - 1)
         raise OfflineMissError(f"offline: bytes {have}-{upto} are not in the cache: {cmd.url}")
+    opener = dl.opener()
     recorder = _Recorder(cache, cmd)
     try:
         outcome = await transfer(dl, opener, job)
@@ -141,6 +142,15 @@ async def run_cached(
             cancel_reason=outcome.cancel_reason,
         )
     return outcome
+
+
+def holds_fresh(cache: ByteCache, url: str) -> bool:
+    """Would a fetch of ``url`` (policy "auto") be answered without asking the server? Its
+    first bytes are cached and fresh, or were confirmed by this process."""
+    copy = cache.lookup(url)
+    if copy is None or copy.covered_until(0) == 0:
+        return False
+    return cache.is_validated(url) or is_fresh(copy.fresh_until, copy.directives, cache.now())
 
 
 def _target_end(cmd: FetchCmd, total: int | None) -> int | None:
@@ -224,7 +234,7 @@ async def _serve(
 
 
 async def _revalidate(
-    dl: Downloader, opener: ResponseOpener, cmd: FetchCmd, copy: CachedCopy, cache: ByteCache
+    dl: Downloader, cmd: FetchCmd, copy: CachedCopy, cache: ByteCache
 ) -> CachedCopy | None:
     """Is the cached copy still the server's version? None: do not use it."""
     if cmd.cache == "immutable":
@@ -248,6 +258,7 @@ async def _revalidate(
     status = 0
     fresh = True
     renewed: Freshness | None = None
+    opener = dl.opener()  # a client that cannot be made fails the fetch, as any request
     try:
         async with asyncio.timeout(dl.net.connect_timeout + dl.net.read_timeout):
             async with opener.stream(cmd.url, headers) as resp:

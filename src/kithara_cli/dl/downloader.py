@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import functools
 import heapq
 import itertools
@@ -13,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kithara_cli import interrupt
-from kithara_cli.dl.cached import ByteCache, run_cached
+from kithara_cli.dl.cached import ByteCache, holds_fresh, run_cached
 from kithara_cli.dl.command import (
     CachePolicy,
     ChunkSink,
@@ -44,13 +46,13 @@ from kithara_cli.net import (
     classify_http_error,
     make_opener,
 )
-from kithara_cli.net.request import ResponseOpener
 
 if TYPE_CHECKING:
-    pass
+    from kithara_cli.net.request import ResponseOpener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+WARM_WAIT = 2.0  # seconds ``warm`` waits for the cache's answer and the client
 
 
 def _drain_tasks(loop: asyncio.AbstractEventLoop, rounds: int = 3) -> None:
@@ -93,7 +95,9 @@ class Downloader:
         self._id_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        # One client; requests are spread over small pools (net.transport).
+        # One client; requests are spread over small pools (net.transport). With a cache it
+        # is made when a request first needs the network (``opener``): a play served whole
+        # from fresh entries never loads httpcore.
         self._opener: ResponseOpener | None = None
         self._client_error: KitharaError | None = None
         self._ready = threading.Event()
@@ -118,13 +122,14 @@ class Downloader:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        # Submissions only queue callbacks until run_forever(), which starts after the client
-        # exists: the caller need not wait for the client's TLS set-up (~30-50 ms).
+        # With no cache every request goes to the network: the client (httpcore's import,
+        # ~30-40 ms) is made before ``start`` returns, so the caller's next imports (PyAV)
+        # come after it and its first request goes out at once (made while PyAV loaded, it
+        # held that request back 30-80 ms). TLS is set up on first https use (net.transport).
+        if self.cache is None:
+            with contextlib.suppress(KitharaError):  # a request that needs it reports it
+                self.opener()
         self._ready.set()
-        try:
-            self._opener = make_opener(self.net)
-        except Exception as exc:  # e.g. a malformed --proxy: every request fails with it
-            self._client_error = UsageError(f"cannot set up HTTP: {exc}")
         try:
             loop.run_forever()
         finally:
@@ -163,6 +168,44 @@ class Downloader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def warm(self, url: str) -> None:
+        """``url`` is the run's first: unless the cache can answer it without asking the
+        server (a fresh entry) or is offline, make the client now, on the loop, and wait
+        for it (at most ``WARM_WAIT``). So a first play loads httpcore before its first
+        request and PyAV after it, as with no cache (made while PyAV loaded, the client held
+        the first request back 50-70 ms); a replay of fresh entries never loads it."""
+        if self._loop is None or self._closed or self.cache is None:
+            return
+        decided: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._warm, url, decided)
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            interrupt.result(decided, WARM_WAIT)  # past it, the first request waits instead
+
+    def _warm(self, url: str, decided: concurrent.futures.Future[None]) -> None:
+        try:
+            cache = self.cache
+            if self._opener is not None or cache is None or cache.offline:
+                return
+            if not cache.new and holds_fresh(cache, url):  # a new cache: no need to wait for it
+                return
+            with contextlib.suppress(KitharaError):  # a request that needs it reports it
+                self.opener()
+        finally:
+            decided.set_result(None)
+
+    def opener(self) -> ResponseOpener:
+        """The shared client, made on first call (on the loop thread). A client that cannot be
+        made (a malformed --proxy) fails every request that needs the network with this."""
+        if self._opener is None:
+            if self._client_error is not None:
+                raise self._client_error
+            try:
+                self._opener = make_opener(self.net)
+            except Exception as exc:
+                self._client_error = UsageError(f"cannot set up HTTP: {exc}")
+                raise self._client_error from exc
+        return self._opener
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -316,15 +359,12 @@ class Downloader:
         timer = self.loop.call_later(soft, self._load_slow, job) if soft > 0 else None
         outcome: FetchOutcome
         try:
-            opener = self._opener
-            if opener is None:
-                raise self._client_error or NetworkError("the HTTP client is not ready")
             cache = self.cache
             if cache is not None and (job.handle.cmd.cache != "none" or cache.offline):
                 # offline, even what is never cached goes no further than the cache
-                outcome = await run_cached(self, opener, job, cache)
+                outcome = await run_cached(self, job, cache)
             else:
-                outcome = await transfer(self, opener, job)
+                outcome = await transfer(self, self.opener(), job)
         except asyncio.CancelledError:
             outcome = FetchOutcome(
                 rid, "cancelled", job.bytes_done, cancel_reason=job.cancel_reason or "shutdown"

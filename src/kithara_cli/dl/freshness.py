@@ -13,7 +13,6 @@ Written by hand because no installed library covers it and the rules used are th
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -63,6 +62,8 @@ def _seconds(arg: str | None) -> float | None:
 def _http_date(value: str | None) -> float | None:
     if not value:
         return None
+    import email.utils  # only a response with a date needs it: off a fresh replay's way
+
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

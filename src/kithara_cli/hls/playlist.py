@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import m3u8
-
 from kithara_cli.errors import PlaylistError, UnsupportedError
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.lines import MAX_SEGMENTS, MAX_VARIANTS, prepare, register_imports
+from kithara_cli.hls.m3u8_import import m3u8
 from kithara_cli.hls.model import (
     DECRYPTABLE,
     InitSection,

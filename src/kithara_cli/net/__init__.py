@@ -21,50 +21,17 @@ out by the standard library jar's domain, path and expiry rules on every hop of 
 event, a log line or an error. ``NetConfig`` carries the
 inactivity timeout, the minimum body rate and the per-request deadline the downloader keeps.
 Never: schedules, retries or writes on its own (the downloader does), or accepts a URL that is
-not http(s); loads httpx before a request needs it (a proxy, a redirect, a cookie, a URL to
-normalise, https's CA bundle, a failure to type), nor h2, anyio or the CA bundle before an
-HTTP/2 connection, a proxy or an https URL needs them.
+not http(s); loads httpcore (``core``, with h11) before an opener is made (``make_opener``;
+importing this package, its settings, errors and URL checks loads none of it), httpx before a
+request needs it (a proxy, a redirect, a cookie, a URL to normalise, https's CA bundle, a
+failure to type), nor h2, anyio or the CA bundle before an HTTP/2 connection, a proxy or an
+https URL needs them.
 """
 
-import sys
-
-
-def _import_httpcore() -> None:
-    """Import httpcore with h2 and anyio held back: ~30 ms off every command's start-up.
-
-    httpcore imports h2 at import time whenever it is installed, yet only an HTTP/2
-    connection uses it, and that code imports it itself when it runs
-    (``httpcore._async.connection``). A ``None`` in ``sys.modules`` makes ``import h2`` fail
-    for that moment, so h2 loads on the first HTTP/2 connection instead. anyio is replaced by
-    asyncio's own primitives (``asyncio_sync``); a stand-in that loads the real anyio on first
-    use covers httpcore's anyio backend, which only a proxied connection runs.
-    """
-    from kithara_cli.net import asyncio_sync
-
-    if "httpcore" not in sys.modules:
-        held: dict[str, object] = {}
-        if "h2" not in sys.modules:
-            held["h2"] = None
-        if "anyio" not in sys.modules:
-            held["anyio"] = asyncio_sync.deferred_anyio()
-        sys.modules.update(held)  # type: ignore[arg-type]
-        try:
-            import httpcore  # noqa: F401
-        finally:
-            for name in held:
-                del sys.modules[name]
-    asyncio_sync.install()
-    from kithara_cli.net.tuning import tune_httpcore
-
-    tune_httpcore()
-
-
-_import_httpcore()
-
-from kithara_cli.net.client import NetConfig, make_client, make_opener  # noqa: E402
-from kithara_cli.net.errors import classify_http_error, classify_status  # noqa: E402
-from kithara_cli.net.retry import RetryPolicy  # noqa: E402
-from kithara_cli.net.urls import check_http_url  # noqa: E402
+from kithara_cli.net.client import NetConfig, make_client, make_opener
+from kithara_cli.net.errors import classify_http_error, classify_status
+from kithara_cli.net.retry import RetryPolicy
+from kithara_cli.net.urls import check_http_url
 
 __all__ = [
     "NetConfig",

@@ -5,7 +5,6 @@ httpx is imported here only to classify a failure; its exceptions cannot exist b
 
 from __future__ import annotations
 
-import email.utils
 import socket
 import time
 from typing import Protocol
@@ -103,6 +102,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # a Retry-After date is rare: not loaded at start-up
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

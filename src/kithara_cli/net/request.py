@@ -36,8 +36,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpcore
-
+from kithara_cli.net.core import httpcore
 from kithara_cli.net.settings import NetConfig, sent_headers, timeouts
 
 if TYPE_CHECKING:
