@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import IO, Any, Final
 
 from kithara_cli.audio.bounds import DecoderLimits
-from kithara_cli.audio.commands import CommandQueue
+from kithara_cli.audio.commands import Command, CommandQueue, Reopen, SeekTo
 from kithara_cli.audio.container import (
     FAST_SEEK_OPTIONS,
     PROBE_OPTIONS,
@@ -96,7 +96,7 @@ class Decoder(DecoderSource, DecoderStatus):
         self._open_options = FAST_SEEK_OPTIONS if fast_seek else PROBE_OPTIONS
         self._error_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._first_source: tuple[Any, ...] = (source, format_hint, start_at, timeline_origin)
+        self._first: Reopen | None = Reopen(source, start_at, format_hint, True, timeline_origin)
         self._limits = limits if limits is not None else DecoderLimits.from_env()
         self._clock = clock
         self._guard = ReadGuard(self._limits, clock, lambda: self._commands.stopped)
@@ -161,7 +161,7 @@ class Decoder(DecoderSource, DecoderStatus):
 
     def seek(self, seconds: float) -> None:
         """Request a sample-accurate seek; the ring is cleared by the decoder thread."""
-        self._commands.put(("seek", max(0.0, float(seconds))))
+        self._commands.put(SeekTo(max(0.0, float(seconds))))
 
     def reopen(
         self,
@@ -182,7 +182,7 @@ class Decoder(DecoderSource, DecoderStatus):
         seek). With ``flush`` it is a seek to ``start_at`` in the new source: the ring is
         cleared and audio before ``start_at`` is decoded and dropped.
         """
-        self._commands.put(("reopen", source, float(start_at), format_hint, flush, timeline_origin))
+        self._commands.put(Reopen(source, float(start_at), format_hint, flush, timeline_origin))
 
     def stop(self) -> None:
         """Ask the thread to end. A read blocked in a ``stream.ByteStream`` ends within its
@@ -201,11 +201,11 @@ class Decoder(DecoderSource, DecoderStatus):
 
     def _run(self) -> None:
         try:
-            source, hint, start_at, origin = self._first_source
-            self._first_source = ()
+            first, self._first = self._first, None
+            assert first is not None  # (the thread runs once)
             try:
-                self._open(source, hint, origin)
-                self._begin(start_at, clear=True)
+                self._open(first.source, first.hint, first.origin)
+                self._begin(first.start_at, clear=True)
             except SourceClosed:
                 self._after_close()
             self._loop()
@@ -273,19 +273,16 @@ class Decoder(DecoderSource, DecoderStatus):
             if decoded and self._out.out_pos >= self._out.drop_until:
                 time.sleep(0)  # let the audio callback have the GIL between packets
 
-    def _execute(self, cmd: tuple[Any, ...]) -> None:
-        if cmd[0] == "seek":
-            self._seek(cmd[1], clear=True)
-            self.seeks_done += 1
-        elif cmd[0] == "reopen":
-            _, source, start_at, hint, flush, origin = cmd
-            self._close()
-            self._open(source, hint, origin)
-            if flush:
-                self._begin(start_at, clear=True)
-            else:
-                resume = self._out.written_end / self.rate
-                if start_at > resume + 0.01:
+    def _execute(self, cmd: Command) -> None:
+        match cmd:
+            case SeekTo(seconds):
+                self._seek(seconds, clear=True)
+                self.seeks_done += 1
+            case Reopen(source, start_at, hint, flush, origin):
+                self._close()
+                self._open(source, hint, origin)
+                # (Past what is decoded, a seamless reopen is a seek all the same.)
+                if flush or start_at > self._out.written_end / self.rate + 0.01:
                     self._begin(start_at, clear=True)
                 else:
                     self._begin(start_at, clear=False, drop_before=self._out.written_end)
