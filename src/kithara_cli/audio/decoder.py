@@ -12,7 +12,6 @@ sample of the track is 0 whatever the container's own offset (MP3 encoder delay,
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from kithara_cli.audio.container import (
     av,
     describe,
 )
+from kithara_cli.audio.decoder_input import DecoderInput
 from kithara_cli.audio.decoder_source import DecoderSource, Source
 from kithara_cli.audio.decoder_status import DecoderStatus
 from kithara_cli.audio.guard import ReadGuard, SourceClosed
@@ -41,7 +41,6 @@ from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import Event, Notice
 from kithara_cli.radio.titles import TitleQueue
-from kithara_cli.stream import ByteStream
 
 # Consecutive undecodable packets before the stream is declared broken.
 _MAX_BAD_PACKETS = 16
@@ -124,7 +123,7 @@ class Decoder(DecoderSource, DecoderStatus):
         self._stream: Any = None
         self._reader: CountingReader | None = None
         self._owned_file: IO[bytes] | None = None
-        self._raw: IO[bytes] | io.RawIOBase | None = None
+        self._raw: DecoderInput | None = None
         self._chain = OggChain(False)
         self._bytes = ByteTimeline(1.0, 0, 0.0)
         self._start_pts = 0
@@ -415,8 +414,7 @@ class Decoder(DecoderSource, DecoderStatus):
         HLS segments meet sample for sample, and the new part's priming is trimmed by its own
         edit list, so the timeline simply continues: no ring flush, no gap, no overlap.
         """
-        raw = self._reader._raw if self._reader is not None else None
-        nxt = raw.continuation() if isinstance(raw, ByteStream) else None
+        nxt = self._raw.continuation() if self._raw is not None else None
         if nxt is None:
             return False
         source, seconds = nxt

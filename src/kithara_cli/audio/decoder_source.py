@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import os
 import threading
 from typing import IO, Any
 
 from kithara_cli.audio.container import ByteTimeline, SourceInfo
+from kithara_cli.audio.decoder_input import DecoderInput, FileInput
 from kithara_cli.audio.guard import ReadGuard, open_audio
 from kithara_cli.audio.ogg_chain import SCAN_SLICE, OggChain, reopen_at_start
 from kithara_cli.audio.ogg_titles import OggTitles
@@ -20,7 +20,8 @@ from kithara_cli.audio.pcm_out import PcmOut
 from kithara_cli.audio.reader import CountingReader
 from kithara_cli.audio.seeking import Mp3SeekFix
 
-Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
+Source = DecoderInput | str | os.PathLike[str]
+"""A path is opened as a local file (``FileInput``); a file object comes wrapped in one."""
 
 
 class DecoderSource:
@@ -33,7 +34,7 @@ class DecoderSource:
     _container: Any
     _stream: Any
     _reader: CountingReader | None
-    _raw: IO[bytes] | io.RawIOBase | None
+    _raw: DecoderInput | None
     _owned_file: IO[bytes] | None
     _chain: OggChain
     _bytes: ByteTimeline
@@ -70,7 +71,7 @@ class DecoderSource:
         self._max_offset_at_first_audio = None
         if isinstance(source, (str, os.PathLike)):
             self._owned_file = open(source, "rb", buffering=0)  # noqa: SIM115 (closed in _close)
-            raw: IO[bytes] | io.RawIOBase = self._owned_file
+            raw: DecoderInput = FileInput(self._owned_file)
         else:
             raw = source
         self._raw = raw
@@ -103,6 +104,7 @@ class DecoderSource:
     def _rewind(self) -> None:
         """Open a chained Ogg again at byte 0, to decode it up to a target (``ogg_chain``)."""
         self._container.close()
+        assert self._raw is not None  # (a container is open)
         opened = reopen_at_start(self._guard, self._raw, self._open_options)
         self._reader = self._guard.reader
         self._container, self._stream = opened.container, opened.stream

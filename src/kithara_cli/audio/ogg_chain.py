@@ -22,9 +22,10 @@ known only once it has been decoded to its end.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import Any
 
 from kithara_cli.audio.container import Opened, ogg_duration
+from kithara_cli.audio.decoder_input import DecoderInput
 from kithara_cli.audio.guard import ReadGuard, open_audio
 from kithara_cli.audio.reader import OGG_TAIL, CountingReader
 
@@ -166,7 +167,7 @@ class OggChain:
         return False
 
 
-def reopen_at_start(guard: ReadGuard, raw: IO[bytes] | Any, options: dict[str, str]) -> Opened:
+def reopen_at_start(guard: ReadGuard, raw: DecoderInput, options: dict[str, str]) -> Opened:
     """The same source's container again, from byte 0 (the old one is closed by the caller);
     ``guard.reader`` is the new reader."""
     raw.seek(0)
