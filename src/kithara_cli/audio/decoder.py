@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import IO, Any, Final
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Final
 
 from kithara_cli.audio.bounds import DecoderLimits
 from kithara_cli.audio.commands import Command, CommandQueue, Reopen, SeekTo
@@ -41,6 +41,11 @@ from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import Event, Notice
 from kithara_cli.radio.titles import TitleQueue
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
+    from av.packet import Packet
 
 # Consecutive undecodable packets before the stream is declared broken.
 _MAX_BAD_PACKETS = 16
@@ -119,8 +124,8 @@ class Decoder(DecoderSource, DecoderStatus):
         self._ogg_titles = OggTitles(self.titles)
 
         # Decoder-thread state.
-        self._container: Any = None
-        self._stream: Any = None
+        self._container: InputContainer | None = None
+        self._stream: AudioStream | None = None
         self._reader: CountingReader | None = None
         self._owned_file: IO[bytes] | None = None
         self._raw: DecoderInput | None = None
@@ -221,7 +226,7 @@ class Decoder(DecoderSource, DecoderStatus):
             self.done.set()
 
     def _loop(self) -> None:
-        packets: Any = None
+        packets: Iterator[Packet[AudioStream]] | None = None
         while True:
             if self._commands.stopped:
                 raise Stopped
@@ -232,10 +237,10 @@ class Decoder(DecoderSource, DecoderStatus):
                 except SourceClosed:
                     self._after_close()
                     continue
-                packets = self._container.demux(self._stream)
+                packets = self._demux()
                 continue
             if packets is None:
-                packets = self._container.demux(self._stream)
+                packets = self._demux()
             if self.eof.is_set():
                 if not self._linger:
                     return
@@ -247,7 +252,7 @@ class Decoder(DecoderSource, DecoderStatus):
                 try:
                     self._guard.raise_kept()
                     if self._continue():
-                        packets = self._container.demux(self._stream)
+                        packets = self._demux()
                     else:
                         self._finish()
                 except Interrupted:
@@ -335,9 +340,11 @@ class Decoder(DecoderSource, DecoderStatus):
             if not self._fresh:
                 self._rewind()
             return
+        container, stream = self._container, self._stream
+        assert container is not None and stream is not None
         demuxer_seek(
-            self._container,
-            self._stream,
+            container,
+            stream,
             relative,
             start_pts=self._start_pts,
             time_base=self._time_base,
@@ -345,7 +352,7 @@ class Decoder(DecoderSource, DecoderStatus):
         )
         self._fresh = False
         self._pts_shift = 0
-        self._mp3.armed = self._fast_seek and self._container.format.name == "mp3"
+        self._mp3.armed = self._fast_seek and container.format.name == "mp3"
 
     def _reset_stream_state(self) -> None:
         self._bad_packets = 0
@@ -355,7 +362,7 @@ class Decoder(DecoderSource, DecoderStatus):
             else None
         )
 
-    def _decode_packet(self, packet: Any) -> bool:
+    def _decode_packet(self, packet: Packet[AudioStream]) -> bool:
         """Decode ``packet`` into the ring; False when it was skipped (before a target)."""
         self._fresh = False
         self._bytes.note(packet)

@@ -9,7 +9,8 @@ import contextlib
 import dataclasses
 import os
 import threading
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
 
 from kithara_cli.audio.container import ByteTimeline, SourceInfo
 from kithara_cli.audio.decoder_input import DecoderInput, FileInput
@@ -19,6 +20,11 @@ from kithara_cli.audio.ogg_titles import OggTitles
 from kithara_cli.audio.pcm_out import PcmOut
 from kithara_cli.audio.reader import CountingReader
 from kithara_cli.audio.seeking import Mp3SeekFix
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
+    from av.packet import Packet
 
 Source = DecoderInput | str | os.PathLike[str]
 """A path is opened as a local file (``FileInput``); a file object comes wrapped in one."""
@@ -31,8 +37,8 @@ class DecoderSource:
     _open_options: dict[str, str]
     _out: PcmOut
     _ogg_titles: OggTitles
-    _container: Any
-    _stream: Any
+    _container: InputContainer | None
+    _stream: AudioStream | None
     _reader: CountingReader | None
     _raw: DecoderInput | None
     _owned_file: IO[bytes] | None
@@ -103,18 +109,23 @@ class DecoderSource:
 
     def _rewind(self) -> None:
         """Open a chained Ogg again at byte 0, to decode it up to a target (``ogg_chain``)."""
+        assert self._container is not None and self._raw is not None
         self._container.close()
-        assert self._raw is not None  # (a container is open)
         opened = reopen_at_start(self._guard, self._raw, self._open_options)
         self._reader = self._guard.reader
         self._container, self._stream = opened.container, opened.stream
         self._ogg_titles.opened(self._container, self._stream, self._origin)
         self._fresh = True
 
+    def _demux(self) -> Iterator[Packet[AudioStream]]:
+        """The open container's packets of its audio stream (``_open`` made both)."""
+        assert self._container is not None and self._stream is not None
+        return self._container.demux(self._stream)
+
     def _written(self) -> None:
         """Frames reached the ring: the first ones of a (re)opened source are first audio.
         From then on an Ogg's tail is read as soon as it is there, never waited for."""
-        assert self._reader is not None
+        assert self._reader is not None and self._stream is not None
         if not self.first_audio.is_set():
             self._bytes_at_first_audio = self._reader.bytes_read
             self._max_offset_at_first_audio = self._reader.max_offset
@@ -128,7 +139,7 @@ class DecoderSource:
     def _read_ogg_duration(self) -> None:
         """Ogg's length is in its last page: read it (once, waiting for it) before a seek or
         at the end; the last page also tells a chain of links."""
-        assert self._reader is not None
+        assert self._reader is not None and self._stream is not None
         self._duration_from_tail = False
         self._set_duration(self._chain.tail(self._reader, self._stream))
         if self._chain.scan(self._reader, limit=None):  # all that has downloaded
