@@ -21,7 +21,7 @@ from audio_capture import (
     tone_frequency,
     write_tone,
 )
-from kithara_cli.audio import Decoder, PcmRing, demuxer_for_hint
+from kithara_cli.audio import Decoder, FileInput, PcmRing, demuxer_for_hint
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import KitharaError, NetworkError
 from kithara_cli.events.types import DecoderError, Event
@@ -123,7 +123,9 @@ def test_first_audio_needs_only_the_start_and_decode_is_gapless(
     source = GatedSource(tones[kind].read_bytes(), available=FIRST_AUDIO_LIMIT)
     ring = PcmRing(RATE * (SECONDS + 1), 2)
     events: list[Event] = []
-    decoder = Decoder(source, ring, out_rate=RATE, out_channels=2, on_event=events.append)
+    decoder = Decoder(
+        FileInput(source), ring, out_rate=RATE, out_channels=2, on_event=events.append
+    )
     decoder.start()
     try:
         # Only the first ~64 KB have "downloaded": audio must come out anyway.
@@ -155,7 +157,7 @@ def test_first_audio_needs_only_the_start_and_decode_is_gapless(
 def test_seek_is_sample_accurate(kind: str, tones: dict[str, Path]) -> None:
     ring = PcmRing(RATE * 3, 2)
     with tones[kind].open("rb") as f:
-        decoder = Decoder(f, ring, out_rate=RATE, out_channels=2).start()
+        decoder = Decoder(FileInput(f), ring, out_rate=RATE, out_channels=2).start()
         try:
             _wait(lambda: ring.frames_available == ring.capacity)  # decoder blocked: full
             decoder.seek(17)
@@ -180,7 +182,7 @@ def test_fast_seek_lands_on_the_sample_in_cbr_mp3(target: float, tones: dict[str
     the decoder re-derives it from the frame's offset, so what plays is still the target."""
     ring = PcmRing(RATE * SECONDS, 2)
     with tones["mp3"].open("rb") as f:
-        decoder = Decoder(f, ring, out_rate=RATE, out_channels=2, fast_seek=True).start()
+        decoder = Decoder(FileInput(f), ring, out_rate=RATE, out_channels=2, fast_seek=True).start()
         try:
             _wait(lambda: ring.frames_available > 0)
             decoder.seek(target)
@@ -219,7 +221,9 @@ def test_seek_back_after_the_end_and_seek_past_the_end(tones: dict[str, Path]) -
 
 def test_decode_at_the_source_rate_keeps_every_sample(tones: dict[str, Path]) -> None:
     ring = PcmRing(48000 * (SECONDS + 1), 2)
-    decoder = Decoder(tones["ogg"].open("rb"), ring, out_rate=48000, out_channels=2).start()
+    decoder = Decoder(
+        FileInput(tones["ogg"].open("rb")), ring, out_rate=48000, out_channels=2
+    ).start()
     try:
         assert decoder.eof.wait(10)
         assert ring.frames_available == SECONDS * 48000
@@ -237,7 +241,7 @@ def test_mono_output_and_format_hints(tones: dict[str, Path]) -> None:
     assert demuxer_for_hint(".M4A") == "mp4"
     assert demuxer_for_hint("text/html") is None
     decoder = Decoder(
-        tones["mp3"].open("rb"), ring, out_rate=RATE, out_channels=1, format_hint="flac"
+        FileInput(tones["mp3"].open("rb")), ring, out_rate=RATE, out_channels=1, format_hint="flac"
     ).start()
     try:
         assert decoder.eof.wait(10), decoder.error
@@ -253,11 +257,13 @@ def test_reopen_continues_seamlessly_on_a_new_source(tones: dict[str, Path]) -> 
     """A variant switch: the ring keeps what is decoded and the new source picks up at the
     exact next sample, even when asked to start earlier (at a segment boundary)."""
     ring = PcmRing(RATE * 5, 2)
-    decoder = Decoder(tones["flac"].open("rb"), ring, out_rate=RATE, out_channels=2).start()
+    decoder = Decoder(
+        FileInput(tones["flac"].open("rb")), ring, out_rate=RATE, out_channels=2
+    ).start()
     try:
         _wait(lambda: ring.frames_available == ring.capacity)
         assert decoder.position_decoded == pytest.approx(5.0)
-        decoder.reopen(tones["wav"].open("rb"), 4.0, format_hint="wav")
+        decoder.reopen(FileInput(tones["wav"].open("rb")), 4.0, format_hint="wav")
         chunks = []
         while not ring.drained:
             chunks.append(_drain(ring))
@@ -273,10 +279,12 @@ def test_reopen_continues_seamlessly_on_a_new_source(tones: dict[str, Path]) -> 
 
 def test_reopen_with_flush_is_a_seek_into_the_new_source(tones: dict[str, Path]) -> None:
     ring = PcmRing(RATE * 3, 2)
-    decoder = Decoder(tones["flac"].open("rb"), ring, out_rate=RATE, out_channels=2).start()
+    decoder = Decoder(
+        FileInput(tones["flac"].open("rb")), ring, out_rate=RATE, out_channels=2
+    ).start()
     try:
         _wait(lambda: ring.frames_available == ring.capacity)
-        decoder.reopen(tones["m4a"].open("rb"), 12.0, flush=True)
+        decoder.reopen(FileInput(tones["m4a"].open("rb")), 12.0, flush=True)
         _wait(lambda: decoder.info is not None and decoder.info.codec == "aac")
         _wait(lambda: ring.frames_available == ring.capacity)
         assert ring.position_frames == 12 * RATE
@@ -328,7 +336,7 @@ def test_truncated_input_reports_a_decoder_error_and_ends(
     events: list[Event] = []
     started = time.monotonic()
     decoder = Decoder(
-        io.BytesIO(data[: int(len(data) * 0.6)]),
+        FileInput(io.BytesIO(data[: int(len(data) * 0.6)])),
         ring,
         out_rate=RATE,
         out_channels=2,
@@ -348,7 +356,9 @@ def test_a_failing_source_ends_the_thread_with_its_error(tones: dict[str, Path])
     source = GatedSource(tones["mp3"].read_bytes(), fail_at=100_000)
     ring = PcmRing(RATE * (SECONDS + 1), 2)
     events: list[Event] = []
-    decoder = Decoder(source, ring, out_rate=RATE, out_channels=2, on_event=events.append)
+    decoder = Decoder(
+        FileInput(source), ring, out_rate=RATE, out_channels=2, on_event=events.append
+    )
     decoder.start()
     assert decoder.done.wait(10)
     assert isinstance(decoder.error, NetworkError)  # the source's own typed error survives
@@ -361,7 +371,7 @@ def test_garbage_is_reported_not_raised() -> None:
     ring = PcmRing(RATE, 2)
     events: list[Event] = []
     decoder = Decoder(
-        io.BytesIO(b"<html>not audio</html>" * 500),
+        FileInput(io.BytesIO(b"<html>not audio</html>" * 500)),
         ring,
         out_rate=RATE,
         out_channels=2,

@@ -16,7 +16,7 @@ import pytest
 
 from audio_capture import second_frequencies, tone_frequency, write_tone
 from kithara_cli.audio import Decoder, PcmRing
-from kithara_cli.audio.commands import CommandQueue
+from kithara_cli.audio.commands import CommandQueue, SeekTo
 
 RATE = 44100
 SECONDS = 20
@@ -84,10 +84,10 @@ def test_a_command_wakes_the_ring_it_was_given() -> None:
     thread.start()
     try:
         assert looked.wait(10)
-        commands.put(("seek", 3.0))
+        commands.put(SeekTo(3.0))
         thread.join(10)
         assert not thread.is_alive() and result == [0]
-        assert commands.take() == ("seek", 3.0)
+        assert commands.take() == SeekTo(3.0)
     finally:
         ring.close()
         thread.join(10)

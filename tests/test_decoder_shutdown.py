@@ -20,7 +20,7 @@ import pytest
 import hls_fixtures
 from conftest import run_cli
 from hls_fixtures import HlsMedia, playlist_text, static, wait_for
-from kithara_cli.audio import CountingReader
+from kithara_cli.audio import CountingReader, FileInput
 from kithara_cli.dl import Downloader
 from kithara_cli.errors import NetworkError
 from kithara_cli.events import EventBus
@@ -405,7 +405,7 @@ def test_the_reader_turns_any_exception_into_the_end() -> None:
         def seek(self, offset: int, whence: int = 0) -> int:
             raise RuntimeError("cannot")
 
-    reader = CountingReader(Broken())
+    reader = CountingReader(FileInput(Broken()))
     assert reader.read(10) == b""
     assert isinstance(reader.failure, ValueError)
     assert reader.seek(5) == -1

@@ -214,6 +214,7 @@ LIBRARY_PROBES = {
 SEAM_IMPLEMENTATIONS = {
     "DeviceSink", "NullSink", "WavSink",  # audio.Sink
     "ProgressiveSource", "HlsSource", "RecordingTap", "_RunPart",  # stream.Source
+    "ByteStream", "FileInput",  # audio.DecoderInput
 }  # fmt: skip
 
 

@@ -18,7 +18,7 @@ import av
 import numpy as np
 import pytest
 
-from kithara_cli.audio import Decoder, PcmRing
+from kithara_cli.audio import Decoder, FileInput, PcmRing
 from kithara_cli.dl import Downloader
 from kithara_cli.events import EventBus, event_to_dict
 from kithara_cli.events.types import Event
@@ -161,7 +161,7 @@ def test_a_single_link_ogg_still_seeks_by_the_demuxer(chain_root: Path) -> None:
     data = (chain_root / "single.ogg").read_bytes()
     ring = PcmRing(RATE * 2, 2)
     source = io.BytesIO(data)
-    decoder = Decoder(source, ring, out_rate=RATE, out_channels=2).start()
+    decoder = Decoder(FileInput(source), ring, out_rate=RATE, out_channels=2).start()
     try:
         deadline = time.monotonic() + 10
         while ring.frames_available < ring.capacity and time.monotonic() < deadline:

@@ -10,7 +10,9 @@ Promises:
   header (FFmpeg's S/PDIF probe). Ogg's duration comes from a read of the last 64 KB *after*
   the first audio is in the ring, once those bytes are there: never waited for while playing
   (``stream.Source.peek_ready`` fetches them aside; a seek or the end reads them waiting).
-  A path (str) is opened as a file.
+  What it reads is a ``DecoderInput`` (``decoder_input``): a ``stream.ByteStream``, or a local
+  file object in a ``FileInput``; a path (str) is opened as a ``FileInput``. The decoder asks
+  the input (sequential? failure? next part?), never which kind it is.
 - Gapless: encoder delay and padding are trimmed (FFmpeg skip-samples for MP3 LAME/Xing, Opus
   pre-skip and end trim, MP4 edit-list priming; AAC end padding is cut to the MP4 duration), so
   a file decodes to exactly its original sample count. Seeks are sample-accurate (within half
@@ -68,6 +70,7 @@ Never:
 from kithara_cli.audio.bounds import DecoderLimits
 from kithara_cli.audio.container import PROBE_OPTIONS, SourceInfo
 from kithara_cli.audio.decoder import Decoder
+from kithara_cli.audio.decoder_input import DecoderInput, FileInput
 from kithara_cli.audio.devices import DEVICE_ENV, NO_DEVICE_MESSAGE, list_devices, open_sink
 from kithara_cli.audio.output import DeviceSink, NullSink, Sink, WavSink, float_to_s16
 from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
@@ -79,8 +82,10 @@ __all__ = [
     "PROBE_OPTIONS",
     "CountingReader",
     "Decoder",
+    "DecoderInput",
     "DecoderLimits",
     "DeviceSink",
+    "FileInput",
     "NullSink",
     "PcmRing",
     "Sink",

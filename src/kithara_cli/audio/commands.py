@@ -1,31 +1,60 @@
-"""Requests to the decoder thread (seek, reopen, stop): queued by any thread, merged when taken."""
+"""Requests to the decoder thread (seek, reopen, stop): queued by any thread, merged when taken.
+
+A request is a typed message (``SeekTo``, ``Reopen``), never a string-tagged tuple: the decoder
+matches on the message class, and a field added to one is checked where it is read.
+"""
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+
+from kithara_cli.audio.decoder_source import Source
+
+
+@dataclass(frozen=True)
+class SeekTo:
+    """Seek the current source to timeline second ``seconds`` (the ring is cleared)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Reopen:
+    """Switch to ``source`` at ``start_at``, its first sample at timeline second ``origin``
+    (``Decoder.reopen``); ``flush``: a seek in the new source, the ring cleared."""
+
+    source: Source
+    start_at: float
+    hint: str | None
+    flush: bool
+    origin: float
+
+
+Command = SeekTo | Reopen
 
 
 class CommandQueue:
     """Thread-safe; the decoder thread takes the merged effect of everything pending.
 
     Merging: the last seek wins; a seek after a reopen turns it into a flushing reopen at the
-    seek target (the reopen's tuple is ``("reopen", source, start_at, hint, flush, origin)``).
+    seek target.
     """
 
     def __init__(self, wake: Callable[[], None] | None = None) -> None:
         """``wake``: called after every command, stop and nudge, once ``any()`` says so (the
         decoder's ring wakes a write blocked on a full ring: a seek need not wait for space)."""
         self._on_wake = wake
-        self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._pending: collections.deque[Command] = collections.deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self.stopped = False
         """``stop()`` was asked: the decoder thread ends at its next look."""
 
-    def put(self, cmd: tuple[Any, ...]) -> None:
+    def put(self, cmd: Command) -> None:
         with self._lock:
             self._pending.append(cmd)
         self._signal()
@@ -51,15 +80,15 @@ class CommandQueue:
         self._wake.wait(timeout)
         self._wake.clear()
 
-    def take(self) -> tuple[Any, ...] | None:
+    def take(self) -> Command | None:
         """The merged effect of everything pending (None: nothing)."""
         with self._lock:
             cmds = list(self._pending)
             self._pending.clear()
-        merged: tuple[Any, ...] | None = None
+        merged: Command | None = None
         for cmd in cmds:
-            if cmd[0] == "seek" and merged is not None and merged[0] == "reopen":
-                merged = ("reopen", merged[1], cmd[1], merged[3], True, merged[5])
+            if isinstance(cmd, SeekTo) and isinstance(merged, Reopen):
+                merged = dataclasses.replace(merged, start_at=cmd.seconds, flush=True)
             else:
                 merged = cmd
         return merged

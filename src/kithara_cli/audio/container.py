@@ -11,9 +11,14 @@ import os
 import struct
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kithara_cli.audio.reader import CountingReader, ogg_last_granule
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
+    from av.packet import Packet
 
 # PyAV's wheel carries FFmpeg with its encoders, ~60 MB of shared objects. Loaded with lazy
 # binding, each binds a symbol on its first call instead of all of them at load: 4 % of
@@ -57,8 +62,8 @@ class SourceInfo:
 class Opened:
     """An open container's audio stream and the facts the decoder's timeline needs."""
 
-    container: Any
-    stream: Any
+    container: InputContainer
+    stream: AudioStream
     time_base: float
     start_pts: int
     duration: float | None
@@ -76,7 +81,7 @@ def layout_for(channels: int) -> str:
         raise ValueError(f"unsupported channel count: {channels}") from None
 
 
-def has_usable_audio(container: Any) -> bool:
+def has_usable_audio(container: InputContainer) -> bool:
     if not container.streams.audio:
         return False
     codec = container.streams.audio[0].codec_context
@@ -88,7 +93,9 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def open_container(reader: CountingReader, fmt: str | None, options: dict[str, str]) -> Any:
+def open_container(
+    reader: CountingReader, fmt: str | None, options: dict[str, str]
+) -> InputContainer:
     """The container, by the hinted demuxer first; FFmpeg's probe if the hint lied. Raises
     PyAV's errors (the caller turns them into typed ones)."""
     container = None
@@ -109,11 +116,11 @@ def open_container(reader: CountingReader, fmt: str | None, options: dict[str, s
     return container
 
 
-def inspect(container: Any, *, sequential: bool) -> Opened:
+def inspect(container: InputContainer, *, sequential: bool) -> Opened:
     """The facts of ``container``'s first audio stream (it has one: ``has_usable_audio``)."""
     stream = container.streams.audio[0]
     duration: float | None = None
-    if stream.duration is not None and stream.duration > 0:
+    if stream.duration is not None and stream.duration > 0 and stream.time_base:
         duration = float(stream.duration * stream.time_base)
     elif container.duration is not None and container.duration > 0:
         duration = container.duration / 1_000_000
@@ -152,7 +159,7 @@ class ByteTimeline:
         self._first: tuple[int, float] | None = None
         self._last: tuple[int, float] | None = None
 
-    def note(self, packet: Any) -> None:
+    def note(self, packet: Packet) -> None:
         pos, pts, duration = packet.pos, packet.pts, packet.duration
         if pos is None or pos < 0 or pts is None or not duration:
             return
@@ -170,7 +177,7 @@ class ByteTimeline:
 
 
 def ogg_duration(
-    reader: CountingReader, stream: Any, size: int | None
+    reader: CountingReader, stream: AudioStream, size: int | None
 ) -> tuple[float | None, bool]:
     """Ogg's length, from the granule position of its last page (None when not found), and
     whether it is a chain of links (its last page is another link's: the first link's last

@@ -12,14 +12,13 @@ sample of the track is 0 whatever the container's own offset (MP3 encoder delay,
 
 from __future__ import annotations
 
-import io
 import threading
 import time
-from collections.abc import Callable
-from typing import IO, Any, Final
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Final
 
 from kithara_cli.audio.bounds import DecoderLimits
-from kithara_cli.audio.commands import CommandQueue
+from kithara_cli.audio.commands import Command, CommandQueue, Reopen, SeekTo
 from kithara_cli.audio.container import (
     FAST_SEEK_OPTIONS,
     PROBE_OPTIONS,
@@ -28,6 +27,7 @@ from kithara_cli.audio.container import (
     av,
     describe,
 )
+from kithara_cli.audio.decoder_input import DecoderInput
 from kithara_cli.audio.decoder_source import DecoderSource, Source
 from kithara_cli.audio.decoder_status import DecoderStatus
 from kithara_cli.audio.guard import ReadGuard, SourceClosed
@@ -41,7 +41,11 @@ from kithara_cli.crash import HangWatchdog
 from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import Event, Notice
 from kithara_cli.radio.titles import TitleQueue
-from kithara_cli.stream import ByteStream
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
+    from av.packet import Packet
 
 # Consecutive undecodable packets before the stream is declared broken.
 _MAX_BAD_PACKETS = 16
@@ -96,7 +100,7 @@ class Decoder(DecoderSource, DecoderStatus):
         self._open_options = FAST_SEEK_OPTIONS if fast_seek else PROBE_OPTIONS
         self._error_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._first_source: tuple[Any, ...] = (source, format_hint, start_at, timeline_origin)
+        self._first: Reopen | None = Reopen(source, start_at, format_hint, True, timeline_origin)
         self._limits = limits if limits is not None else DecoderLimits.from_env()
         self._clock = clock
         self._guard = ReadGuard(self._limits, clock, lambda: self._commands.stopped)
@@ -120,11 +124,11 @@ class Decoder(DecoderSource, DecoderStatus):
         self._ogg_titles = OggTitles(self.titles)
 
         # Decoder-thread state.
-        self._container: Any = None
-        self._stream: Any = None
+        self._container: InputContainer | None = None
+        self._stream: AudioStream | None = None
         self._reader: CountingReader | None = None
         self._owned_file: IO[bytes] | None = None
-        self._raw: IO[bytes] | io.RawIOBase | None = None
+        self._raw: DecoderInput | None = None
         self._chain = OggChain(False)
         self._bytes = ByteTimeline(1.0, 0, 0.0)
         self._start_pts = 0
@@ -161,7 +165,7 @@ class Decoder(DecoderSource, DecoderStatus):
 
     def seek(self, seconds: float) -> None:
         """Request a sample-accurate seek; the ring is cleared by the decoder thread."""
-        self._commands.put(("seek", max(0.0, float(seconds))))
+        self._commands.put(SeekTo(max(0.0, float(seconds))))
 
     def reopen(
         self,
@@ -182,7 +186,7 @@ class Decoder(DecoderSource, DecoderStatus):
         seek). With ``flush`` it is a seek to ``start_at`` in the new source: the ring is
         cleared and audio before ``start_at`` is decoded and dropped.
         """
-        self._commands.put(("reopen", source, float(start_at), format_hint, flush, timeline_origin))
+        self._commands.put(Reopen(source, float(start_at), format_hint, flush, timeline_origin))
 
     def stop(self) -> None:
         """Ask the thread to end. A read blocked in a ``stream.ByteStream`` ends within its
@@ -201,11 +205,11 @@ class Decoder(DecoderSource, DecoderStatus):
 
     def _run(self) -> None:
         try:
-            source, hint, start_at, origin = self._first_source
-            self._first_source = ()
+            first, self._first = self._first, None
+            assert first is not None  # (the thread runs once)
             try:
-                self._open(source, hint, origin)
-                self._begin(start_at, clear=True)
+                self._open(first.source, first.hint, first.origin)
+                self._begin(first.start_at, clear=True)
             except SourceClosed:
                 self._after_close()
             self._loop()
@@ -222,7 +226,7 @@ class Decoder(DecoderSource, DecoderStatus):
             self.done.set()
 
     def _loop(self) -> None:
-        packets: Any = None
+        packets: Iterator[Packet[AudioStream]] | None = None
         while True:
             if self._commands.stopped:
                 raise Stopped
@@ -233,10 +237,10 @@ class Decoder(DecoderSource, DecoderStatus):
                 except SourceClosed:
                     self._after_close()
                     continue
-                packets = self._container.demux(self._stream)
+                packets = self._demux()
                 continue
             if packets is None:
-                packets = self._container.demux(self._stream)
+                packets = self._demux()
             if self.eof.is_set():
                 if not self._linger:
                     return
@@ -248,7 +252,7 @@ class Decoder(DecoderSource, DecoderStatus):
                 try:
                     self._guard.raise_kept()
                     if self._continue():
-                        packets = self._container.demux(self._stream)
+                        packets = self._demux()
                     else:
                         self._finish()
                 except Interrupted:
@@ -273,19 +277,16 @@ class Decoder(DecoderSource, DecoderStatus):
             if decoded and self._out.out_pos >= self._out.drop_until:
                 time.sleep(0)  # let the audio callback have the GIL between packets
 
-    def _execute(self, cmd: tuple[Any, ...]) -> None:
-        if cmd[0] == "seek":
-            self._seek(cmd[1], clear=True)
-            self.seeks_done += 1
-        elif cmd[0] == "reopen":
-            _, source, start_at, hint, flush, origin = cmd
-            self._close()
-            self._open(source, hint, origin)
-            if flush:
-                self._begin(start_at, clear=True)
-            else:
-                resume = self._out.written_end / self.rate
-                if start_at > resume + 0.01:
+    def _execute(self, cmd: Command) -> None:
+        match cmd:
+            case SeekTo(seconds):
+                self._seek(seconds, clear=True)
+                self.seeks_done += 1
+            case Reopen(source, start_at, hint, flush, origin):
+                self._close()
+                self._open(source, hint, origin)
+                # (Past what is decoded, a seamless reopen is a seek all the same.)
+                if flush or start_at > self._out.written_end / self.rate + 0.01:
                     self._begin(start_at, clear=True)
                 else:
                     self._begin(start_at, clear=False, drop_before=self._out.written_end)
@@ -339,9 +340,11 @@ class Decoder(DecoderSource, DecoderStatus):
             if not self._fresh:
                 self._rewind()
             return
+        container, stream = self._container, self._stream
+        assert container is not None and stream is not None
         demuxer_seek(
-            self._container,
-            self._stream,
+            container,
+            stream,
             relative,
             start_pts=self._start_pts,
             time_base=self._time_base,
@@ -349,7 +352,7 @@ class Decoder(DecoderSource, DecoderStatus):
         )
         self._fresh = False
         self._pts_shift = 0
-        self._mp3.armed = self._fast_seek and self._container.format.name == "mp3"
+        self._mp3.armed = self._fast_seek and container.format.name == "mp3"
 
     def _reset_stream_state(self) -> None:
         self._bad_packets = 0
@@ -359,7 +362,7 @@ class Decoder(DecoderSource, DecoderStatus):
             else None
         )
 
-    def _decode_packet(self, packet: Any) -> bool:
+    def _decode_packet(self, packet: Packet[AudioStream]) -> bool:
         """Decode ``packet`` into the ring; False when it was skipped (before a target)."""
         self._fresh = False
         self._bytes.note(packet)
@@ -418,8 +421,7 @@ class Decoder(DecoderSource, DecoderStatus):
         HLS segments meet sample for sample, and the new part's priming is trimmed by its own
         edit list, so the timeline simply continues: no ring flush, no gap, no overlap.
         """
-        raw = self._reader._raw if self._reader is not None else None
-        nxt = raw.continuation() if isinstance(raw, ByteStream) else None
+        nxt = self._raw.continuation() if self._raw is not None else None
         if nxt is None:
             return False
         source, seconds = nxt

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import os
 import threading
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
 
 from kithara_cli.audio.container import ByteTimeline, SourceInfo
+from kithara_cli.audio.decoder_input import DecoderInput, FileInput
 from kithara_cli.audio.guard import ReadGuard, open_audio
 from kithara_cli.audio.ogg_chain import SCAN_SLICE, OggChain, reopen_at_start
 from kithara_cli.audio.ogg_titles import OggTitles
@@ -20,7 +21,13 @@ from kithara_cli.audio.pcm_out import PcmOut
 from kithara_cli.audio.reader import CountingReader
 from kithara_cli.audio.seeking import Mp3SeekFix
 
-Source = IO[bytes] | io.RawIOBase | str | os.PathLike[str]
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
+    from av.packet import Packet
+
+Source = DecoderInput | str | os.PathLike[str]
+"""A path is opened as a local file (``FileInput``); a file object comes wrapped in one."""
 
 
 class DecoderSource:
@@ -30,10 +37,10 @@ class DecoderSource:
     _open_options: dict[str, str]
     _out: PcmOut
     _ogg_titles: OggTitles
-    _container: Any
-    _stream: Any
+    _container: InputContainer | None
+    _stream: AudioStream | None
     _reader: CountingReader | None
-    _raw: IO[bytes] | io.RawIOBase | None
+    _raw: DecoderInput | None
     _owned_file: IO[bytes] | None
     _chain: OggChain
     _bytes: ByteTimeline
@@ -70,7 +77,7 @@ class DecoderSource:
         self._max_offset_at_first_audio = None
         if isinstance(source, (str, os.PathLike)):
             self._owned_file = open(source, "rb", buffering=0)  # noqa: SIM115 (closed in _close)
-            raw: IO[bytes] | io.RawIOBase = self._owned_file
+            raw: DecoderInput = FileInput(self._owned_file)
         else:
             raw = source
         self._raw = raw
@@ -102,6 +109,7 @@ class DecoderSource:
 
     def _rewind(self) -> None:
         """Open a chained Ogg again at byte 0, to decode it up to a target (``ogg_chain``)."""
+        assert self._container is not None and self._raw is not None
         self._container.close()
         opened = reopen_at_start(self._guard, self._raw, self._open_options)
         self._reader = self._guard.reader
@@ -109,10 +117,15 @@ class DecoderSource:
         self._ogg_titles.opened(self._container, self._stream, self._origin)
         self._fresh = True
 
+    def _demux(self) -> Iterator[Packet[AudioStream]]:
+        """The open container's packets of its audio stream (``_open`` made both)."""
+        assert self._container is not None and self._stream is not None
+        return self._container.demux(self._stream)
+
     def _written(self) -> None:
         """Frames reached the ring: the first ones of a (re)opened source are first audio.
         From then on an Ogg's tail is read as soon as it is there, never waited for."""
-        assert self._reader is not None
+        assert self._reader is not None and self._stream is not None
         if not self.first_audio.is_set():
             self._bytes_at_first_audio = self._reader.bytes_read
             self._max_offset_at_first_audio = self._reader.max_offset
@@ -126,7 +139,7 @@ class DecoderSource:
     def _read_ogg_duration(self) -> None:
         """Ogg's length is in its last page: read it (once, waiting for it) before a seek or
         at the end; the last page also tells a chain of links."""
-        assert self._reader is not None
+        assert self._reader is not None and self._stream is not None
         self._duration_from_tail = False
         self._set_duration(self._chain.tail(self._reader, self._stream))
         if self._chain.scan(self._reader, limit=None):  # all that has downloaded

@@ -10,10 +10,8 @@ user sees is the real cause, not FFmpeg's "end of file" after it.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 from kithara_cli.audio.bounds import DecoderLimits, StartBounds
 from kithara_cli.audio.container import (
@@ -24,6 +22,7 @@ from kithara_cli.audio.container import (
     inspect,
     open_container,
 )
+from kithara_cli.audio.decoder_input import DecoderInput
 from kithara_cli.audio.pcm_out import Stopped
 from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
 from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
@@ -46,7 +45,7 @@ class ReadGuard:
         self.abort: KitharaError | None = None
         """A bound or the hang watchdog ended the decoder: every read is over."""
 
-    def new_reader(self, raw: IO[bytes] | io.RawIOBase) -> CountingReader:
+    def new_reader(self, raw: DecoderInput) -> CountingReader:
         """The reader for a newly opened source; its start bounds begin again."""
         self.bounds.restart()
         self.reader = CountingReader(raw, self.cancelled)

@@ -22,11 +22,15 @@ known only once it has been decoded to its end.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import TYPE_CHECKING
 
 from kithara_cli.audio.container import Opened, ogg_duration
+from kithara_cli.audio.decoder_input import DecoderInput
 from kithara_cli.audio.guard import ReadGuard, open_audio
 from kithara_cli.audio.reader import OGG_TAIL, CountingReader
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
 
 # Bytes of pages looked at per audio write while playing (a few ms; the download is read far
 # faster than it plays), and at most per read from the source.
@@ -116,7 +120,9 @@ class OggChain:
             self._size = reader.size()  # known by first audio (the first response told it)
         return self._size
 
-    def tail(self, reader: CountingReader, stream: Any, *, wait: bool = True) -> float | None:
+    def tail(
+        self, reader: CountingReader, stream: AudioStream, *, wait: bool = True
+    ) -> float | None:
         """The first time only: the length from the last page (None for a chain, which is
         then ``known``, or when the tail cannot be read, e.g. a source of unknown size).
         Without ``wait``, None and still ``pending`` while the tail's bytes are not there
@@ -166,7 +172,7 @@ class OggChain:
         return False
 
 
-def reopen_at_start(guard: ReadGuard, raw: IO[bytes] | Any, options: dict[str, str]) -> Opened:
+def reopen_at_start(guard: ReadGuard, raw: DecoderInput, options: dict[str, str]) -> Opened:
     """The same source's container again, from byte 0 (the old one is closed by the caller);
     ``guard.reader`` is the new reader."""
     raw.seek(0)

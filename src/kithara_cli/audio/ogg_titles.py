@@ -15,11 +15,16 @@ file's name for itself, not a now-playing change).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 from kithara_cli.radio.titles import TitleQueue, title_from_tags
 
-SIDE_DATA = "strings_metadata"  # PyAV's name for AV_PKT_DATA_STRINGS_METADATA
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
+    from av.packet import Packet
+
+SIDE_DATA: Final = "strings_metadata"  # PyAV's name for AV_PKT_DATA_STRINGS_METADATA
 
 
 def unpack_strings(raw: bytes) -> dict[str, str]:
@@ -41,7 +46,7 @@ class OggTitles:
         self._opening: Mapping[str, str] | None = None  # the first link's tags, not yet queued
         self._origin = 0.0
 
-    def opened(self, container: Any, stream: Any, origin: float = 0.0) -> None:
+    def opened(self, container: InputContainer, stream: AudioStream, origin: float = 0.0) -> None:
         """A container was (re)opened: only Ogg is followed. Its first link's tags hold from
         the stream's start, ``origin``, and are queued there with the first packet, wherever
         the decoder starts (a ``--start`` into a later link reads past the first one)."""
@@ -54,7 +59,7 @@ class OggTitles:
         keeps every link's title by timeline second; a link's header is not read again)."""
         self.queue.seek(target)
 
-    def packet(self, packet: Any, at: float | None) -> None:
+    def packet(self, packet: Packet, at: float | None) -> None:
         """``packet`` is about to be decoded; its audio plays from timeline second ``at``
         (None: not known yet, the first packet after a demuxer seek)."""
         if not self._active:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
+from kithara_cli.audio.decoder_input import DecoderInput, read_span
 from kithara_cli.storage import ResourceClosed
-from kithara_cli.stream import ByteStream
 
 _HINTS: dict[str, str] = {
     "mp3": "mp3",
@@ -67,15 +67,11 @@ class CountingReader(io.RawIOBase):
     unknown" instead of raising inside FFmpeg. Nothing raises out of ``read``/``seek``.
     """
 
-    def __init__(
-        self, raw: IO[bytes] | io.RawIOBase, cancel: Callable[[], bool] | None = None
-    ) -> None:
+    def __init__(self, raw: DecoderInput, cancel: Callable[[], bool] | None = None) -> None:
         super().__init__()
         self._raw = raw
         self._cancel = cancel
-        self._stream = raw if isinstance(raw, ByteStream) else None
-        if self._stream is not None:
-            self._stream.cancel = cancel  # a blocked wait for bytes asks it too
+        raw.cancel = cancel  # a blocked wait for bytes asks it too
         try:
             self._pos = int(raw.tell())
         except Exception:  # a file object that cannot tell: start at 0
@@ -89,21 +85,19 @@ class CountingReader(io.RawIOBase):
         self.cancelled = False
         # A front-to-back source (``ByteStream.sequential``): PyAV gets no seek, so demuxers
         # read it as a stream (MP4 stops indexing at the first fragment).
-        self.sequential = self._stream is not None and self._stream.sequential
+        self.sequential = raw.sequential
 
     # --- what ended a read early -------------------------------------------------------------
 
     @property
     def failure(self) -> BaseException | None:
         """The first failure a read or seek met (the source's typed error, or an OSError)."""
-        if self._failure is None and self._stream is not None:
-            return self._stream.failure
-        return self._failure
+        return self._failure if self._failure is not None else self._raw.failure
 
     @property
     def source_closed(self) -> bool:
         """The source was closed under a read: shutdown, or a seek retired it."""
-        return self._closed_under_read or (self._stream is not None and self._stream.source_closed)
+        return self._closed_under_read or self._raw.source_closed
 
     def _keep(self, exc: BaseException) -> None:
         if isinstance(exc, ResourceClosed):
@@ -114,9 +108,7 @@ class CountingReader(io.RawIOBase):
     def _cancelled(self) -> bool:
         if self.cancelled:
             return True
-        if (self._cancel is not None and self._cancel()) or (
-            self._stream is not None and self._stream.cancelled
-        ):
+        if (self._cancel is not None and self._cancel()) or self._raw.cancelled:
             self.cancelled = True
         return self.cancelled
 
@@ -196,18 +188,13 @@ class CountingReader(io.RawIOBase):
     def ready(self, offset: int, size: int, *, urgent: bool = False) -> bool:
         """Whether a side read of ``[offset, offset + size)`` would not wait (and if not, the
         source fetches it aside: ``stream.Source.peek_ready``). A plain file: always."""
-        return self._stream is None or self._stream.ready(offset, size, urgent)
+        return self._raw.ready(offset, size, urgent)
 
     def read_aside(self, offset: int, size: int) -> bytes:
         """What is already here from ``offset`` (``stream.Source.read_aside``); a plain file's
         bytes are all here. Never waits; a failure reads as nothing; not counted in
         ``bytes_read`` (what the demuxer needed)."""
-        if self._stream is not None:
-            return self._stream.read_aside(offset, size)
-        try:
-            return self._read_raw(offset, size)
-        except Exception:
-            return b""
+        return self._raw.read_aside(offset, size)
 
     def read_at(self, offset: int, size: int) -> bytes:
         """A side read that does not disturb the position PyAV believes in (the decoder's own
@@ -217,17 +204,8 @@ class CountingReader(io.RawIOBase):
         return out
 
     def _read_raw(self, offset: int, size: int) -> bytes:
-        self._raw.seek(offset)
-        chunks = []
-        left = size
-        while left > 0:
-            data = self._raw.read(left)
-            if not data:
-                break
-            chunks.append(bytes(data))
-            left -= len(data)
-        self._raw_pos = -1
-        return b"".join(chunks)
+        self._raw_pos = -1  # unknown: the next read seeks back to _pos
+        return read_span(self._raw, offset, size)
 
 
 OGG_TAIL = 65536  # bytes read from an Ogg file's end for its last pages (FFmpeg's own probe)

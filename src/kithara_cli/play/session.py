@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from kithara_cli import interrupt
@@ -50,6 +50,7 @@ from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
 
 if TYPE_CHECKING:
+    from kithara_cli.audio import Decoder, PcmRing, Sink
     from kithara_cli.dl import Downloader
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.hls.source import HlsSource
@@ -83,9 +84,9 @@ class Player:
         self._source: Feed | None = None  # the network side, HLS or progressive
         self._hls: HlsSource | None = None
         self._progressive: ProgressiveSource | None = None
-        self._decoder: Any = None
-        self._ring: Any = None
-        self._sink: Any = None
+        self._decoder: Decoder | None = None  # these three: built by open(), in this order
+        self._ring: PcmRing | None = None
+        self._sink: Sink | None = None
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
         self._started = False
@@ -114,7 +115,8 @@ class Player:
         self._title = target
         self._target = target
         local = Path(target)
-        opened: dict[str, Any] = {}
+        opened: list[Opened] = []
+        errors: list[BaseException] = []  # (the network thread's)
         setup: threading.Thread | None = None
         self._audio_may_load = threading.Event()
         # Until first audio, hand the GIL over 10x as often: the network thread's round trips
@@ -123,7 +125,7 @@ class Player:
         sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
         if "://" not in target and local.exists():
             open_link_file(local)  # a station list raises its entries for the queue
-            opened["opened"] = Opened(str(local))
+            opened.append(Opened(str(local)))
             self._title = local.name
         elif "://" not in target:
             raise UsageError(f"no such file: {target} (and not an http(s) URL)")
@@ -144,7 +146,7 @@ class Player:
                     if is_link:
                         open_link_url(dl, target)
                     if is_hls:
-                        opened["opened"] = open_hls(
+                        got = open_hls(
                             dl,
                             self.bus,
                             self.settings,
@@ -155,7 +157,7 @@ class Player:
                             recording,
                         )
                     else:
-                        opened["opened"] = open_progressive(
+                        got = open_progressive(
                             dl,
                             target,
                             self._cache_dir,
@@ -163,7 +165,7 @@ class Player:
                             self.settings.first_attempts,
                             recording,
                         )
-                    got: Opened = opened["opened"]
+                    opened.append(got)
                     self._hls = got.hls  # set here, as soon as known: close() stops them
                     self._progressive = got.progressive
                     self._source = got.feed
@@ -173,7 +175,7 @@ class Player:
                         self.snapshot.station = self._live.station.name
                         self._start_recording()
                 except BaseException as exc:
-                    opened["error"] = exc
+                    errors.append(exc)
                 finally:
                     self._audio_may_load.set()
 
@@ -184,9 +186,9 @@ class Player:
         from kithara_cli.audio import Decoder, PcmRing, open_sink
 
         channels = 2
-        self._ring = PcmRing(int(max(self.settings.buffer, 0.25) * RING_RATE_CAP), channels)
+        ring = self._ring = PcmRing(int(max(self.settings.buffer, 0.25) * RING_RATE_CAP), channels)
         sink, message = open_sink(
-            self.settings.output, self._ring, rate=None, channels=channels, on_event=self._event
+            self.settings.output, ring, rate=None, channels=channels, on_event=self._event
         )
         self._sink = sink
         self._realtime = sink.realtime
@@ -194,18 +196,18 @@ class Player:
         sink.volume = self.settings.volume
         if setup is not None:
             interrupt.join(setup)  # a slow playlist must not hold off Ctrl-C/SIGTERM
-        if "error" in opened:
-            raise opened["error"]
-        result: Opened = opened["opened"]
+        if errors:
+            raise errors[0]
+        result = opened[0]
         if self.settings.record is not None and self._live is None and self._recording is None:
             self.bus.publish(
                 Notice(level="warning", message="--record: a local file, nothing recorded")
             )
         origin = result.origin
         self._origin = origin
-        self._decoder = Decoder(
+        decoder = self._decoder = Decoder(
             result.stream,
-            self._ring,
+            ring,
             out_rate=sink.rate,
             out_channels=channels,
             on_event=self._event,
@@ -214,7 +216,7 @@ class Player:
             format_hint=result.hint,
             timeline_origin=origin if self._hls is not None else 0.0,
         )
-        self._decoder.start()
+        decoder.start()
         sink.start()
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
@@ -236,15 +238,21 @@ class Player:
 
     # --- the watcher --------------------------------------------------------------------------
 
+    def _parts(self) -> tuple[Decoder, PcmRing, Sink]:
+        """What open() built (the watcher and the controls run only once it has)."""
+        decoder, ring, sink = self._decoder, self._ring, self._sink
+        assert decoder is not None and ring is not None and sink is not None
+        return decoder, ring, sink
+
     def _position(self) -> float:
-        ring, sink = self._ring, self._sink
+        _, ring, sink = self._parts()
         pos = ring.position_frames / sink.rate - sink.latency
         return max(pos, 0.0)
 
     def _watch(self) -> None:
         """Polls the pipeline every 10-20 ms (first audio is timed by the ring itself, so a
         faster poll would only take the GIL from the start-up work)."""
-        decoder, ring, sink = self._decoder, self._ring, self._sink
+        decoder, ring, sink = self._parts()
         last_slow = 0.0
         info_sent = False
         while not self._stop.is_set():
@@ -326,11 +334,13 @@ class Player:
         """Publish each title once its audio plays (``now_playing``); not while a seek lands
         (then the title in force at its target comes)."""
         if self._seek is None:
-            queues = [self._decoder.titles] + ([self._hls.titles] if self._hls is not None else [])
+            queues = [self._parts()[0].titles] + (
+                [self._hls.titles] if self._hls is not None else []
+            )
             self._now_playing.poll(self._position(), self._live, queues)
 
     def _check_rebuffer(self, now: float) -> None:
-        ring, sink, decoder = self._ring, self._sink, self._decoder
+        decoder, ring, sink = self._parts()
         if not self._started or self._paused or self._seek is not None or not self._realtime:
             return
         if self._rebuffering_since is None:
@@ -350,19 +360,20 @@ class Player:
                 self._publish_state("playing")
 
     def _tick(self, now: float) -> None:
+        decoder, ring, sink = self._parts()
         pos = self._position()
         self.snapshot.position = pos
         self.bus.publish(Position(seconds=pos, duration=self.snapshot.duration))
-        decoded = self._ring.seconds(self._sink.rate)
+        decoded = ring.seconds(sink.rate)
         if self._live is not None:
             self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
         elif self._progressive is not None:
-            if self._decoder.duration is not None or not self._progressive.unsized:
+            if decoder.duration is not None or not self._progressive.unsized:
                 # An Ogg's length comes with its tail, after TrackInfo; it goes again when its
                 # links turn out to reuse a serial (a chain's is known at its end).
-                self.snapshot.duration = self._decoder.duration
+                self.snapshot.duration = decoder.duration
             elif self.snapshot.duration is None:
-                self.snapshot.duration = unsized_duration(self._progressive, self._decoder)
+                self.snapshot.duration = unsized_duration(self._progressive, decoder)
         if self._hls is not None:
             self._hls.set_playhead(pos)
             downloaded = self._hls.buffer_ahead()
@@ -377,7 +388,8 @@ class Player:
         src = self._progressive
         duration = self.snapshot.duration
         if src is None or not duration:  # a local file: all of it is "downloaded"
-            return self._ring.seconds(self._sink.rate)
+            _, ring, sink = self._parts()
+            return ring.seconds(sink.rate)
         total = src.length()
         if not total:
             return 0.0
@@ -399,13 +411,14 @@ class Player:
 
     def toggle_pause(self) -> None:
         self._paused = not self._paused
-        self._sink.pause(self._paused)
+        self._parts()[2].pause(self._paused)
         self._publish_state("paused" if self._paused else "playing")
 
     def change_volume(self, delta: float) -> None:
-        self._sink.volume = self._sink.volume + delta
-        self.snapshot.volume = self._sink.volume
-        self.bus.publish(VolumeChanged(volume=self._sink.volume))
+        sink = self._parts()[2]
+        sink.volume = sink.volume + delta
+        self.snapshot.volume = sink.volume
+        self.bus.publish(VolumeChanged(volume=sink.volume))
 
     def seek_relative(self, delta: float) -> None:
         self.seek_to(self._position() + delta)
@@ -423,22 +436,23 @@ class Player:
             target = min(target, max(duration - 0.5, 0.0))
         self.bus.publish(SeekRequested(target=target))
         self._publish_state("seeking")
-        self._seek_generation = self._ring.generation
-        self._seek = (target, time.monotonic(), self._sink.frames_played)
+        decoder, ring, sink = self._parts()
+        self._seek_generation = ring.generation
+        self._seek = (target, time.monotonic(), sink.frames_played)
         self._rebuffering_since = None
         if not self._paused:
-            self._sink.pause(False)
+            sink.pause(False)
         if self._hls is not None:
             origin = self._hls.open_run(target)
             run = self._recording.tap(self._hls) if self._recording is not None else self._hls
-            self._decoder.reopen(
+            decoder.reopen(
                 ByteStream(run, name=self._target),
                 target,
                 flush=True,
                 timeline_origin=origin,
             )
         else:
-            self._decoder.seek(target)
+            decoder.seek(target)
 
     # --- running and stopping ------------------------------------------------------------------
 
