@@ -151,3 +151,23 @@ def test_refused_mirror_falls_through_fast(radio_root: Path, radio_mp3: bytes) -
     assert r.returncode == 0, r.stderr
     assert "mirror 1 of 2 failed" in r.stderr
     assert took < 4.0  # six tries with backoff took 7.9 s
+
+
+@pytest.mark.parametrize("kind", ["pls", "extm3u", "xspf"])
+def test_fetch_of_a_link_served_under_a_plain_name_saves_its_entry(
+    radio_mp3: bytes, kind: str, tmp_path: Path
+) -> None:
+    """``/listen`` answering with a station link's Content-Type: fetch saves what the link
+    names, as play plays it (it saved the link's own text, exit 0, before)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "song.mp3").write_bytes(radio_mp3)
+    out = tmp_path / "out" / "saved.mp3"
+    out.parent.mkdir()
+    with MediaServer(root) as srv:
+        body, ctype = link_text(kind, [srv.url("gone.mp3"), srv.url("song.mp3")])
+        srv.add_route("listen", lambda _p, _q, _n: (200, {"Content-Type": ctype}, body.encode()))
+        r = run_cli("fetch", srv.url("listen"), "--out", str(out), "-q", timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == radio_mp3
+    assert sorted(p.name for p in out.parent.iterdir()) == ["saved.mp3"]  # no .part, no state

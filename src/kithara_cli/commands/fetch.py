@@ -66,7 +66,7 @@ def _run_link(options: FetchOptions, common: CommonOptions) -> None:
         )
     kind = link_kind(body, None, final_url)
     if kind is None:
-        if looks_like_hls(options.url):
+        if looks_like_hls(options.url) or b"#EXT-X-" in body:  # HLS under any name
             _run_hls(options, common)
             return
         raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {options.url}")
@@ -136,6 +136,7 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
     from kithara_cli.dl import Downloader
     from kithara_cli.file import ProgressiveFetch, check_output
     from kithara_cli.file.fetch import parse_size
+    from kithara_cli.radio.links import StationLinkServed
     from kithara_cli.radio.live import LiveStreamFound
     from kithara_cli.ui.console import print_note
 
@@ -144,6 +145,8 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
     max_size = parse_size(options.max_size) if options.max_size is not None else None
     check_output(out, options.force)
     from kithara_cli.commands.cache import run_cache
+
+    link = live = False
 
     with (
         EventSinks(bus, common),
@@ -164,8 +167,11 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
                 result = job.run()
         except LiveStreamFound:
             live = True
-        else:
-            live = False
+        except StationLinkServed:  # a .pls served as /listen: nothing was written
+            link = True
+    if link:
+        _run_link(options, common)
+        return
     if live:  # an Icecast/SHOUTcast answer: recorded until --duration or Ctrl-C
         _run_live(options, common, EventBus())
         return

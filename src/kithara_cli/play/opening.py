@@ -17,10 +17,10 @@ from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.radio.links import (
-    LINK_CONTENT_TYPES,
     LINK_SUFFIXES,
     MAX_LINK_BYTES,
     StationLinkFound,
+    is_link_type,
     link_kind,
     parse_link,
 )
@@ -91,6 +91,8 @@ def open_progressive(
         src.close()  # a station link served under a plain name: read it as one
         body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_LINK_BYTES)
         raise_if_link(body, info.content_type, final_url)
+        if b"#EXT-X-" in body:
+            raise _HlsServed(final_url)  # HLS under a plain name, as audio/x-mpegurl
     # A live stream joined mid-frame has no header to probe: FFmpeg would read a few seconds
     # of it before trusting MP3, so its Content-Type names the demuxer (as mpv does).
     hint = src.info.content_type if src.live is not None and src.info is not None else None
@@ -110,6 +112,34 @@ def unsized_duration(src: ProgressiveSource, decoder: Decoder) -> float | None:
     if decoder.eof.is_set() and decoder.seeks_done == 0:
         return decoder.position_decoded
     return decoder.duration_from_bytes(total)
+
+
+class _HlsServed(Exception):
+    """A progressive open found an HLS playlist: ``open_url`` opens it as HLS instead."""
+
+
+def open_url(
+    dl: Downloader,
+    bus: EventBus,
+    settings: PlayerSettings,
+    url: str,
+    start_at: float,
+    cache_dir: Path,
+    audio_may_load: threading.Event,
+    recording: PlayRecording | None,
+    *,
+    hls: bool,
+) -> Opened:
+    """HLS when the URL is named so, or when its answer turns out to be a playlist; else a
+    progressive file or stream (a station link raises ``StationLinkFound``)."""
+    if not hls:
+        try:
+            return open_progressive(
+                dl, url, cache_dir, audio_may_load, settings.first_attempts, recording
+            )
+        except _HlsServed:
+            pass
+    return open_hls(dl, bus, settings, url, start_at, cache_dir, audio_may_load, recording)
 
 
 def open_hls(
@@ -190,7 +220,3 @@ def raise_if_link(body: bytes, content_type: str | None, url: str) -> None:
     kind = link_kind(body, content_type, url)
     if kind is not None:
         raise StationLinkFound(url, parse_link(body, kind, url, remote=True))
-
-
-def is_link_type(content_type: str | None) -> bool:
-    return (content_type or "").split(";")[0].strip().lower() in LINK_CONTENT_TYPES

@@ -40,10 +40,9 @@ from kithara_cli.play.now_playing import NowPlaying
 from kithara_cli.play.opening import (
     Feed,
     Opened,
-    open_hls,
     open_link_file,
     open_link_url,
-    open_progressive,
+    open_url,
     unsized_duration,
 )
 from kithara_cli.play.settings import PlayerSettings
@@ -145,26 +144,17 @@ class Player:
                 try:
                     if is_link:
                         open_link_url(dl, target)
-                    if is_hls:
-                        got = open_hls(
-                            dl,
-                            self.bus,
-                            self.settings,
-                            target,
-                            start_at,
-                            self._cache_dir,
-                            self._audio_may_load,
-                            recording,
-                        )
-                    else:
-                        got = open_progressive(
-                            dl,
-                            target,
-                            self._cache_dir,
-                            self._audio_may_load,
-                            self.settings.first_attempts,
-                            recording,
-                        )
+                    got = open_url(
+                        dl,
+                        self.bus,
+                        self.settings,
+                        target,
+                        start_at,
+                        self._cache_dir,
+                        self._audio_may_load,
+                        recording,
+                        hls=is_hls,
+                    )
                     opened.append(got)
                     self._hls = got.hls  # set here, as soon as known: close() stops them
                     self._progressive = got.progressive

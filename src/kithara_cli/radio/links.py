@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from kithara_cli.errors import PlaylistError
+from kithara_cli.errors import FatalError, PlaylistError
 
 MAX_LINK_BYTES = 1 << 20
 MAX_ENTRIES = 1000
@@ -48,6 +48,16 @@ class StationLinkFound(Exception):
         super().__init__(source)
         self.source = source
         self.entries = entries
+
+
+class StationLinkServed(FatalError):
+    """A file download met a station link's Content-Type (a .pls served as ``/listen``): the
+    command reads it as a link instead of saving the link's text as the file."""
+
+
+def is_link_type(content_type: str | None) -> bool:
+    """A Content-Type that names a station link (.pls, .m3u, .xspf), whatever the URL's name."""
+    return (content_type or "").split(";")[0].strip().lower() in LINK_CONTENT_TYPES
 
 
 def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> str | None:
