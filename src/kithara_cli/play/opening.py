@@ -118,44 +118,42 @@ class _HlsServed(Exception):
     """A progressive open found an HLS playlist: ``open_url`` opens it as HLS instead."""
 
 
-def open_url(
-    dl: Downloader,
-    bus: EventBus,
-    settings: PlayerSettings,
-    url: str,
-    start_at: float,
-    cache_dir: Path,
-    audio_may_load: threading.Event,
-    recording: PlayRecording | None,
-    *,
-    hls: bool,
-) -> Opened:
+@dataclass(frozen=True)
+class OpenContext:
+    """What opening any URL of one play needs, besides the URL and where to start."""
+
+    dl: Downloader
+    bus: EventBus
+    settings: PlayerSettings
+    cache_dir: Path
+    audio_may_load: threading.Event
+    recording: PlayRecording | None = None
+
+
+def open_url(ctx: OpenContext, url: str, start_at: float, *, hls: bool) -> Opened:
     """HLS when the URL is named so, or when its answer turns out to be a playlist; else a
     progressive file or stream (a station link raises ``StationLinkFound``)."""
     if not hls:
         try:
             return open_progressive(
-                dl, url, cache_dir, audio_may_load, settings.first_attempts, recording
+                ctx.dl,
+                url,
+                ctx.cache_dir,
+                ctx.audio_may_load,
+                ctx.settings.first_attempts,
+                ctx.recording,
             )
         except _HlsServed:
             pass
-    return open_hls(dl, bus, settings, url, start_at, cache_dir, audio_may_load, recording)
+    return open_hls(ctx, url, start_at)
 
 
-def open_hls(
-    dl: Downloader,
-    bus: EventBus,
-    settings: PlayerSettings,
-    url: str,
-    start_at: float,
-    cache_dir: Path,
-    audio_may_load: threading.Event,
-    recording: PlayRecording | None = None,
-) -> Opened:
+def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     from kithara_cli.dl import Priority
     from kithara_cli.hls import MAX_PLAYLIST_BYTES
     from kithara_cli.net import check_http_url
 
+    dl, settings, recording = ctx.dl, ctx.settings, ctx.recording
     check_http_url(url)
     # The HLS modules (m3u8 among them) load while the master playlist is in flight.
     loader = threading.Thread(target=_import_hls_modules, name="kithara-import", daemon=True)
@@ -174,7 +172,7 @@ def open_hls(
     playlist = parse_playlist(body, final_url)
     rungs = playback_ladder(playlist, settings.audio)
     infos = [VariantInfo(r.index, max(r.bandwidth, 1), r.codecs) for r in rungs]
-    bus.publish(LadderInfo(variants=tuple((r.index, r.bandwidth, r.codecs) for r in rungs)))
+    ctx.bus.publish(LadderInfo(variants=tuple((r.index, r.bandwidth, r.codecs) for r in rungs)))
     mode = settings.abr
     if mode.startswith("fixed:"):
         mode = fixed_variant(playlist, rungs, mode.split(":", 1)[1], settings.audio)
@@ -184,9 +182,9 @@ def open_hls(
         max_bitrate=settings.max_bitrate,
         min_bitrate=settings.min_bitrate,
     )
-    hls = HlsSource(dl, rungs, controller, cache_dir, prefetch=settings.prefetch_segments)
+    hls = HlsSource(dl, rungs, controller, ctx.cache_dir, prefetch=settings.prefetch_segments)
     # The media playlist goes next, then the first segment: PyAV loads during those.
-    audio_may_load.set()
+    ctx.audio_may_load.set()
     origin = hls.open_run(start_at)
     if recording is not None:
         recording.origin = origin

@@ -39,6 +39,7 @@ from kithara_cli.play.clock import seconds_since_process_start
 from kithara_cli.play.now_playing import NowPlaying
 from kithara_cli.play.opening import (
     Feed,
+    OpenContext,
     Opened,
     open_link_file,
     open_link_url,
@@ -138,23 +139,15 @@ class Player:
                 from kithara_cli.play.record import PlayRecording
 
                 self._recording = PlayRecording(self.settings.record_files(), self.bus)
-            recording = self._recording
+            context = OpenContext(
+                dl, self.bus, self.settings, self._cache_dir, self._audio_may_load, self._recording
+            )
 
             def start_network() -> None:
                 try:
                     if is_link:
                         open_link_url(dl, target)
-                    got = open_url(
-                        dl,
-                        self.bus,
-                        self.settings,
-                        target,
-                        start_at,
-                        self._cache_dir,
-                        self._audio_may_load,
-                        recording,
-                        hls=is_hls,
-                    )
+                    got = open_url(context, target, start_at, hls=is_hls)
                     opened.append(got)
                     self._hls = got.hls  # set here, as soon as known: close() stops them
                     self._progressive = got.progressive
