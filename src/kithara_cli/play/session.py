@@ -491,4 +491,6 @@ class Player:
                     self.bus.publish(Notice(level="info", message=f"recorded {files[0]}"))
         if self._decoder is not None:
             self._decoder.join(timeout=2)
+            if self._keeper is not None:  # a stream shorter than a head ends with the watcher
+                self._keeper.poll(self._decoder)
         shutil.rmtree(self._cache_dir, ignore_errors=True)
