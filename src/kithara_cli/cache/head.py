@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kithara_cli.cache.paths import head_key
-from kithara_cli.cache.store import CacheStore, EntryMeta
+
+if TYPE_CHECKING:  # the store (sqlite3) loads on the cache's own thread, off play's start-up
+    from kithara_cli.cache.store import CacheStore
 
 MAGIC = b"KITHARA-HEAD-1\n"
 SAMPLE_FORMAT = "f32le"  # interleaved float32, as the ring holds it
@@ -95,6 +98,8 @@ def usable(head: Head | None, url: str, version: HeadVersion, fmt: HeadFormat) -
 
 def save(store: CacheStore, head: Head) -> None:
     """Keep ``head`` (a head of another version replaces the one there)."""
+    from kithara_cli.cache.store import EntryMeta
+
     v = head.version
     payload = encode(head)
     meta = EntryMeta(head_key(head.url), v.etag, v.last_modified, len(payload), False, CONTENT_TYPE)

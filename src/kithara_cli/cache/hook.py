@@ -158,6 +158,8 @@ class DiskCache:
         """The head of ``url`` as ``fmt`` PCM, when a fetch of ``url`` would be answered by the
         cache without a request (fresh, or offline) and the head was made from the cached
         version at ``fmt``; else None (and the play goes as without a head)."""
+        if self.new:  # nothing cached before this run (and no wait for the index to open)
+            return None
         copy = self.lookup(url)
         if copy is None or not (self.offline or holds_fresh(self, url)):
             return None

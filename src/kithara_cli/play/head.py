@@ -16,11 +16,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Protocol
 
-from kithara_cli.cache.head import HeadFormat, HeadVersion
 from kithara_cli.events.types import Notice
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # cache.head loads only when a play asks the cache for a head
     from kithara_cli.audio import Decoder, PcmRing, Sink
+    from kithara_cli.cache.head import HeadFormat, HeadVersion
     from kithara_cli.file.source import ProgressiveSource
 
 HEAD_SECONDS = 1.0
@@ -55,6 +55,8 @@ class HeadStart:
 def play_head(heads: HeadCache, url: str, ring: PcmRing, sink: Sink) -> HeadStart | None:
     """Write ``url``'s head into the (fresh) ring and start the sink; None when there is no
     usable head (nothing written, nothing started)."""
+    from kithara_cli.cache.head import HeadFormat
+
     pcm = heads.replay_head(url, HeadFormat(sink.rate, ring.channels))
     if pcm is None:
         return None
@@ -70,6 +72,8 @@ def head_version(src: ProgressiveSource | None) -> HeadVersion | None:
     info = src.info if src is not None else None
     if src is None or src.live is not None or info is None or info.total_size is None:
         return None
+    from kithara_cli.cache.head import HeadVersion
+
     return HeadVersion(info.etag, info.last_modified, info.total_size)
 
 
@@ -101,6 +105,8 @@ def keeper_for(
     version = head_version(src) if heads is not None else None
     if heads is None or version is None:
         return None
+    from kithara_cli.cache.head import HeadFormat
+
     return HeadKeeper(heads, url, version, HeadFormat(sink.rate, ring.channels))
 
 

@@ -175,13 +175,14 @@ class Player:
 
             setup = threading.Thread(target=start_network, name="kithara-open", daemon=True)
             setup.start()
+            self._audio_may_load.wait(AUDIO_LOAD_WAIT)
             recording = self._recording is not None
             if self.heads is not None and head_allowed(
                 target, start_at, hls=is_hls, recording=recording
             ):
-                # Before PyAV loads: the ring and the sink need none of it.
+                # Before PyAV loads (the ring and the sink need none of it), and after the
+                # first request left: a first play's lookup must not hold it back.
                 self._head = play_head(self.heads, target, *self._open_output())
-            self._audio_may_load.wait(AUDIO_LOAD_WAIT)
 
         from kithara_cli.audio import Decoder
 
