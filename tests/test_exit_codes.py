@@ -61,6 +61,7 @@ EXPECTED = {
     "LiveStreamLost": 3,  # a live stream that did not come back after its reconnects
     "NotLiveError": 2,  # fetch --duration of a file: the command fetches the file instead
     "LiveStreamFound": 1,  # a signal from the file fetch to the command, never shown
+    "StationLinkServed": 1,  # the same, for a station link served under a plain name
 }
 
 
