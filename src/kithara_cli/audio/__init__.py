@@ -57,6 +57,8 @@ Promises:
   ``error`` (an ``OutputError``) once and stops consuming; it never raises from its thread.
 
 Never:
+- imports PyAV with ``kithara_cli.audio``, ``audio.ring``, ``audio.output`` or ``audio.devices``
+  (the package's names load on first use);
 - imports sounddevice at module import (only ``open_sink``/``DeviceSink``/``list_devices`` do);
 - imports numpy on the play path: PCM moves as bytes (PyAV planes -> ring -> a raw PortAudio
   stream); numpy loads only when the volume leaves 1.0 or a WAV is written (~80 ms saved of
@@ -67,14 +69,51 @@ Never:
   ``seek()`` still takes effect when a blocked read returns (the source's owner can wake it).
 """
 
-from kithara_cli.audio.bounds import DecoderLimits
-from kithara_cli.audio.container import PROBE_OPTIONS, SourceInfo
-from kithara_cli.audio.decoder import Decoder
-from kithara_cli.audio.decoder_input import DecoderInput, FileInput
-from kithara_cli.audio.devices import DEVICE_ENV, NO_DEVICE_MESSAGE, list_devices, open_sink
-from kithara_cli.audio.output import DeviceSink, NullSink, Sink, WavSink, float_to_s16
-from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
-from kithara_cli.audio.ring import PcmRing
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kithara_cli.audio.bounds import DecoderLimits
+    from kithara_cli.audio.container import PROBE_OPTIONS, SourceInfo
+    from kithara_cli.audio.decoder import Decoder
+    from kithara_cli.audio.decoder_input import DecoderInput, FileInput
+    from kithara_cli.audio.devices import DEVICE_ENV, NO_DEVICE_MESSAGE, list_devices, open_sink
+    from kithara_cli.audio.output import DeviceSink, NullSink, Sink, WavSink, float_to_s16
+    from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
+    from kithara_cli.audio.ring import PcmRing
+
+# Loaded on first use (PEP 562): the ring and the sinks import without PyAV, so a replay can
+# start playing its cached head while PyAV loads (``play.head``).
+_WHERE = {
+    "DecoderLimits": "bounds",
+    "PROBE_OPTIONS": "container",
+    "SourceInfo": "container",
+    "Decoder": "decoder",
+    "DecoderInput": "decoder_input",
+    "FileInput": "decoder_input",
+    "DEVICE_ENV": "devices",
+    "NO_DEVICE_MESSAGE": "devices",
+    "list_devices": "devices",
+    "open_sink": "devices",
+    "DeviceSink": "output",
+    "NullSink": "output",
+    "Sink": "output",
+    "WavSink": "output",
+    "float_to_s16": "output",
+    "CountingReader": "reader",
+    "demuxer_for_hint": "reader",
+    "PcmRing": "ring",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"kithara_cli.audio.{module}"), name)
+
 
 __all__ = [
     "DEVICE_ENV",

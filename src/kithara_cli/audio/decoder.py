@@ -80,7 +80,12 @@ class Decoder(DecoderSource, DecoderStatus):
         name: str = "kithara-decoder",
         limits: DecoderLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        covered: int = 0,
+        keep_head: int = 0,
     ) -> None:
+        """``covered``: the ring already holds the source's first frames, this many (a head
+        kept by the cache, played from 0): they are decoded again and dropped, not written.
+        ``keep_head``: keep a copy of the first this many frames written from 0 (``head``)."""
         if ring.channels != out_channels:
             raise ValueError(f"ring has {ring.channels} channels, decoder makes {out_channels}")
         self._ring = ring
@@ -105,6 +110,10 @@ class Decoder(DecoderSource, DecoderStatus):
         self._clock = clock
         self._guard = ReadGuard(self._limits, clock, lambda: self._commands.stopped)
         self._watchdog: HangWatchdog | None = None
+        self._covered = covered
+        self._through = False  # decode every packet from the start (the covered frames)
+        if keep_head > 0:
+            self._out.keep_head(keep_head)
 
         # Public state (written by the decoder thread only).
         self.done = threading.Event()
@@ -280,9 +289,11 @@ class Decoder(DecoderSource, DecoderStatus):
     def _execute(self, cmd: Command) -> None:
         match cmd:
             case SeekTo(seconds):
+                self._out.drop_head()
                 self._seek(seconds, clear=True)
                 self.seeks_done += 1
             case Reopen(source, start_at, hint, flush, origin):
+                self._out.drop_head()
                 self._close()
                 self._open(source, hint, origin)
                 # (Past what is decoded, a seamless reopen is a seek all the same.)
@@ -313,11 +324,15 @@ class Decoder(DecoderSource, DecoderStatus):
         if self.duration is not None:
             target = min(target, self._origin + self.duration)
         target_frame = round(target * self.rate)
+        # The first seek of a covered start leaves the ring (its head plays) and drops that much.
+        covered, self._covered = self._covered, 0
+        self._through = covered > 0
         if clear:
-            self._ring.clear(base_frame=target_frame)
+            if not covered:
+                self._ring.clear(base_frame=target_frame)
             self._ogg_titles.seek(target)
-        self._out.written_end = target_frame
-        self._out.drop_until = target_frame
+        self._out.written_end = target_frame + covered
+        self._out.drop_until = target_frame + covered
         self.eof.clear()
         self._seek_container(target)
         self._bytes = ByteTimeline(self._time_base, self._start_pts, self._origin)
@@ -375,7 +390,7 @@ class Decoder(DecoderSource, DecoderStatus):
                 # FFmpeg cuts the end padding by its own (shifted) timestamps: cut by ours.
                 self._out.end_limit = round((self._origin + self.duration) * self.rate)
         # (Not in Ogg: a chain's timestamps start again at each link; its seeks land close.)
-        skip = out.need_t0 and not self._chain.is_ogg
+        skip = out.need_t0 and not self._chain.is_ogg and not self._through
         if skip and before_preroll(packet, self._seconds_at, out.drop_until / self.rate):
             self._skipped = True  # far enough before the target: not even decoded
             return False
@@ -454,5 +469,6 @@ class Decoder(DecoderSource, DecoderStatus):
                 )
         if self._chain.known and self.duration is None:  # a chain decoded from byte 0
             self._set_duration(self._out.out_pos / self.rate - self._origin)
+        self._out.end_head()
         self._ring.mark_eos()
         self.eof.set()

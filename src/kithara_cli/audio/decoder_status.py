@@ -43,6 +43,12 @@ class DecoderStatus:
     _max_offset_at_first_audio: int | None
 
     @property
+    def head(self) -> bytes | None:
+        """The first frames decoded from 0 (``keep_head`` of them, or the whole of a shorter
+        stream) as written to the ring, once whole and with no seek before; else None."""
+        return self._out.head
+
+    @property
     def position_decoded(self) -> float:
         """Timeline seconds just past the last frame written to the ring."""
         return self._out.position_decoded

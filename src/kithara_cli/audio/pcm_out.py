@@ -50,6 +50,10 @@ class PcmOut:
         self.end_limit: int | None = None
         self._inflight: tuple[int, int] | None = None  # (timeline frame, ring count) mid-write
         self.writing = False  # blocked on a full ring: waiting for the output, not input
+        # The first frames from timeline 0 as written, kept for the cache (``keep_head``).
+        self._head: bytearray | None = None
+        self._head_bytes = 0
+        self.head_done = False  # the head is whole: its size, or the whole stream
 
     @property
     def position_decoded(self) -> float:
@@ -125,8 +129,39 @@ class PcmOut:
             return
         self._write(pcm[lo * fb : hi * fb], start + lo)
 
+    def keep_head(self, frames: int) -> None:
+        """Keep a copy of the first ``frames`` written from timeline frame 0."""
+        self._head = bytearray()
+        self._head_bytes = frames * self.channels * SAMPLE_BYTES
+
+    def drop_head(self) -> None:
+        """A seek or reopen: what follows is not the start as played from 0."""
+        if not self.head_done:
+            self._head = None
+
+    def end_head(self) -> None:
+        """The stream ended: a shorter one is its own head."""
+        if self._head is not None and self._head:
+            self.head_done = True
+
+    @property
+    def head(self) -> bytes | None:
+        """The kept head once whole (read by another thread only then)."""
+        return bytes(self._head) if self.head_done and self._head is not None else None
+
+    def _keep(self, pcm: memoryview, timeline_start: int) -> None:
+        head = self._head
+        assert head is not None
+        if timeline_start * self.channels * SAMPLE_BYTES != len(head):
+            self._head = None  # not contiguous from frame 0: no head
+            return
+        head += pcm[: self._head_bytes - len(head)]
+        self.head_done = len(head) >= self._head_bytes
+
     def _write(self, pcm: memoryview, timeline_start: int) -> None:
         fb = self.channels * SAMPLE_BYTES
+        if self._head is not None and not self.head_done:
+            self._keep(pcm, timeline_start)
         done = 0
         total = len(pcm) // fb
         while done < total:

@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kithara_cli.dl.cached import CachedCopy
+from kithara_cli.dl.cached import CachedCopy, holds_fresh
 from kithara_cli.dl.freshness import Freshness
 from kithara_cli.dl.validate import Identity
 
 if TYPE_CHECKING:
+    from kithara_cli.cache.head import HeadFormat, HeadVersion
     from kithara_cli.cache.store import CacheStore
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,39 @@ class DiskCache:
     def set_validated(self, url: str) -> None:
         with self._lock:
             self._validated.add(url)
+
+    # --- heads (cache.head): a replay's first second of audio ---------------------------------
+
+    def replay_head(self, url: str, fmt: HeadFormat) -> bytes | None:
+        """The head of ``url`` as ``fmt`` PCM, when a fetch of ``url`` would be answered by the
+        cache without a request (fresh, or offline) and the head was made from the cached
+        version at ``fmt``; else None (and the play goes as without a head)."""
+        if self.new:  # nothing cached before this run (and no wait for the index to open)
+            return None
+        copy = self.lookup(url)
+        if copy is None or not (self.offline or holds_fresh(self, url)):
+            return None
+        store = self.store
+        if store is None:
+            return None
+        from kithara_cli.cache.head import HeadVersion, load, usable
+        from kithara_cli.cache.store import STORE_ERRORS
+
+        try:
+            head = load(store, url)
+        except STORE_ERRORS:
+            log.warning("cache: cannot read the head of %s", url, exc_info=True)
+            return None
+        i = copy.identity
+        version = HeadVersion(i.etag, i.last_modified, copy.total)
+        return head.pcm if head is not None and usable(head, url, version, fmt) else None
+
+    def save_head(self, url: str, version: HeadVersion, fmt: HeadFormat, pcm: bytes) -> None:
+        """Keep ``pcm`` as the head of ``url`` at ``version`` (queued; a failure is logged)."""
+        from kithara_cli.cache.head import Head, save
+
+        head = Head(url, version, fmt, pcm)
+        self._later(lambda s: save(s, head))
 
     def _later(self, action: Callable[[CacheStore], object]) -> None:
         """On the cache's thread, off the downloader's loop, in order."""

@@ -53,3 +53,13 @@ def parse_size(text: str) -> int:
     if value < 0:
         raise ValueError(f"bad size {text!r}: negative")
     return int(value * scale)
+
+
+# A head (``cache.head``) is an entry of its own under its resource's URL with this prefix:
+# no fetched URL has it (they are http(s)), so a head never stands for any resource.
+HEAD_PREFIX = "kithara-head:"
+
+
+def head_key(url: str) -> str:
+    """The URL a resource's head is stored under."""
+    return HEAD_PREFIX + url

@@ -23,7 +23,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kithara_cli.cache.paths import DEFAULT_CAP, INDEX_NAME, entry_key, piece_name
+from kithara_cli.cache.paths import (
+    DEFAULT_CAP,
+    HEAD_PREFIX,
+    INDEX_NAME,
+    entry_key,
+    head_key,
+    piece_name,
+)
 from kithara_cli.pids import pid_alive
 
 SCHEMA = """
@@ -369,7 +376,9 @@ class CacheStore:
         return n
 
     def remove(self, url: str) -> bool:
-        return self._remove_key(entry_key(url)) > 0
+        """Remove ``url``'s entry and its head (``cache.head``)."""
+        head = self._remove_key(entry_key(head_key(url)))
+        return self._remove_key(entry_key(url)) + head > 0
 
     def clear(self) -> int:
         with self._lock:
@@ -386,6 +395,7 @@ class CacheStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT key, url, size, total, last_used, etag, last_modified FROM entries "
-                "ORDER BY last_used DESC"
+                "WHERE substr(url, 1, ?) != ? ORDER BY last_used DESC",
+                (len(HEAD_PREFIX), HEAD_PREFIX),  # heads are part of their resource's entry
             ).fetchall()
         return [EntryInfo(r[1], r[2], r[3], r[4], r[0] in pinned, r[5], r[6]) for r in rows]

@@ -143,7 +143,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             # A mirror with others behind it gets two tries, not the retry policy's six.
             mirror = bool(item.from_link) and queue.index + 1 < len(queue)
             settings.first_attempts = MIRROR_ATTEMPTS if mirror else None
-            player = Player(bus, settings, dl)
+            player = Player(bus, settings, dl, heads=cache)
             try:
                 sinks.set_error_handler(player.fail)  # --events on a full disk stops playback
                 # Subscribe before open(): the ladder and first requests are published there.

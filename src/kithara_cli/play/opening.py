@@ -114,6 +114,20 @@ def unsized_duration(src: ProgressiveSource, decoder: Decoder) -> float | None:
     return decoder.duration_from_bytes(total)
 
 
+def progressive_ahead(
+    src: ProgressiveSource | None, duration: float | None, pos: float, decoded: float
+) -> float:
+    """Seconds downloaded ahead of ``pos`` (a local file, or one of no known duration: what
+    is ``decoded`` ahead, all of it being there)."""
+    if src is None or not duration:
+        return decoded
+    total = src.length()
+    if not total:
+        return 0.0
+    ahead = src.available_ahead(int(pos / duration * total))
+    return max(0.0, ahead / total * duration)
+
+
 class _HlsServed(Exception):
     """A progressive open found an HLS playlist: ``open_url`` opens it as HLS instead."""
 

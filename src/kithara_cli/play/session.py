@@ -36,6 +36,7 @@ from kithara_cli.events.types import (
 )
 from kithara_cli.hls import looks_like_hls
 from kithara_cli.play.clock import seconds_since_process_start
+from kithara_cli.play.head import head_allowed, head_notice, keeper_for, play_head
 from kithara_cli.play.now_playing import NowPlaying
 from kithara_cli.play.opening import (
     Feed,
@@ -44,8 +45,10 @@ from kithara_cli.play.opening import (
     open_link_file,
     open_link_url,
     open_url,
+    progressive_ahead,
     unsized_duration,
 )
+from kithara_cli.play.output import open_output
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
 
@@ -54,10 +57,10 @@ if TYPE_CHECKING:
     from kithara_cli.dl import Downloader
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.hls.source import HlsSource
+    from kithara_cli.play.head import HeadCache, HeadKeeper, HeadStart
     from kithara_cli.play.record import PlayRecording
     from kithara_cli.radio.live import LiveStream
 
-RING_RATE_CAP = 48_000  # the ring is sized before the device's rate is known
 AUDIO_LOAD_WAIT = 0.5  # at most this long, the audio imports wait for the network to start
 STARTUP_SWITCH_INTERVAL = 0.0005  # GIL hand-over until first audio (Python's default: 0.005)
 SEEK_POLL = 0.002  # seconds between looks for a seek's first audio while one is pending...
@@ -71,9 +74,17 @@ class Player:
     the first failure (decoder, sink, or ``fail`` from outside); ``snapshot`` is for the UI."""
 
     def __init__(
-        self, bus: EventBus, settings: PlayerSettings, downloader: Downloader | None = None
+        self,
+        bus: EventBus,
+        settings: PlayerSettings,
+        downloader: Downloader | None = None,
+        heads: HeadCache | None = None,
     ) -> None:
+        """``heads``: the cache's heads (``play.head``): a replay may start from one."""
         self.bus = bus
+        self.heads = heads
+        self._head: HeadStart | None = None  # the head playing, if any
+        self._keeper: HeadKeeper | None = None
         self.settings = settings
         self.dl = downloader
         self.snapshot = Snapshot(volume=settings.volume)
@@ -165,18 +176,20 @@ class Player:
             setup = threading.Thread(target=start_network, name="kithara-open", daemon=True)
             setup.start()
             self._audio_may_load.wait(AUDIO_LOAD_WAIT)
+            recording = self._recording is not None
+            if self.heads is not None and head_allowed(
+                target, start_at, hls=is_hls, recording=recording
+            ):
+                # Before PyAV loads (the ring and the sink need none of it), and after the
+                # first request left: a first play's lookup must not hold it back.
+                self._head = play_head(self.heads, target, *self._open_output())
 
-        from kithara_cli.audio import Decoder, PcmRing, open_sink
+        from kithara_cli.audio import Decoder
 
-        channels = 2
-        ring = self._ring = PcmRing(int(max(self.settings.buffer, 0.25) * RING_RATE_CAP), channels)
-        sink, message = open_sink(
-            self.settings.output, ring, rate=None, channels=channels, on_event=self._event
-        )
-        self._sink = sink
-        self._realtime = sink.realtime
-        self.message = message
-        sink.volume = self.settings.volume
+        head = self._head
+        if head is not None:
+            head.av_loaded = time.monotonic()
+        ring, sink = self._open_output()
         if setup is not None:
             interrupt.join(setup)  # a slow playlist must not hold off Ctrl-C/SIGTERM
         if errors:
@@ -188,22 +201,37 @@ class Player:
             )
         origin = result.origin
         self._origin = origin
+        if head is None and head_allowed(
+            target, start_at, hls=self._hls is not None, recording=self._recording is not None
+        ):
+            self._keeper = keeper_for(self.heads, target, self._progressive, ring, sink)
         decoder = self._decoder = Decoder(
             result.stream,
             ring,
             out_rate=sink.rate,
-            out_channels=channels,
+            out_channels=ring.channels,
             on_event=self._event,
             start_at=start_at,
             fast_seek=self._source is not None,  # over the network: never seek by reading
             format_hint=result.hint,
             timeline_origin=origin if self._hls is not None else 0.0,
+            covered=head.frames if head is not None else 0,
+            keep_head=self._keeper.frames if self._keeper is not None else 0,
         )
         decoder.start()
-        sink.start()
+        if head is None:
+            sink.start()
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
         self._monitor.start()
+
+    def _open_output(self) -> tuple[PcmRing, Sink]:
+        """The ring and the sink (not started; opened once): PyAV is not loaded for them."""
+        if self._ring is not None and self._sink is not None:
+            return self._ring, self._sink
+        ring, sink, self.message = open_output(self.settings, self._event)
+        self._ring, self._sink, self._realtime = ring, sink, sink.realtime
+        return ring, sink
 
     def _start_recording(self) -> None:
         if self._recording is not None and self._live is not None:
@@ -258,6 +286,10 @@ class Player:
                 )
                 self._publish_state("paused" if self._paused else "playing")
                 self.first_audio.set()
+                if self._head is not None:
+                    self.bus.publish(head_notice(self._head, first_out))
+            if self._keeper is not None:
+                self._keeper.poll(decoder)
             if not info_sent and decoder.ready.is_set():
                 info_sent = True
                 info = decoder.info
@@ -362,23 +394,10 @@ class Player:
             downloaded = self._hls.buffer_ahead()
             self.snapshot.variant = self._hls.variant_at(pos)
         else:
-            downloaded = self._progressive_ahead(pos)
+            downloaded = progressive_ahead(self._progressive, self.snapshot.duration, pos, decoded)
         self.snapshot.buffer_downloaded = downloaded
         self.snapshot.buffer_decoded = decoded
         self.bus.publish(BufferLevel(downloaded_ahead=downloaded, decoded_ahead=decoded))
-
-    def _progressive_ahead(self, pos: float) -> float:
-        src = self._progressive
-        duration = self.snapshot.duration
-        if src is None or not duration:  # a local file: all of it is "downloaded"
-            _, ring, sink = self._parts()
-            return ring.seconds(sink.rate)
-        total = src.length()
-        if not total:
-            return 0.0
-        byte_pos = int(pos / duration * total)
-        ahead = src.available_ahead(byte_pos)
-        return max(0.0, ahead / total * duration)
 
     def _finish(self) -> None:
         self._ended.set()
@@ -473,4 +492,6 @@ class Player:
                     self.bus.publish(Notice(level="info", message=f"recorded {files[0]}"))
         if self._decoder is not None:
             self._decoder.join(timeout=2)
+            if self._keeper is not None:  # a stream shorter than a head ends with the watcher
+                self._keeper.poll(self._decoder)
         shutil.rmtree(self._cache_dir, ignore_errors=True)

@@ -1,0 +1,120 @@
+"""A replay from the cache starts with the head kept beside the entry (``cache.head``).
+
+Why: a fresh replay needs no network, so nothing hides PyAV's import (~75 ms) and the first
+decode; the first second of decoded audio, kept from an earlier play, plays while they
+happen. The decoder then decodes from byte 0 as always and drops as many frames as the head
+covered, so the audio is the same sample for sample. Only a progressive file played from 0:
+no head with a start position, for HLS, a live stream or a local file.
+
+A play from 0 that saves nothing yet keeps its first ``HEAD_SECONDS`` as written to the ring
+(``HeadKeeper``), and hands them to the cache once whole (off the audio thread; a failure to
+save is only logged by the cache).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Protocol
+
+from kithara_cli.events.types import Notice
+
+if TYPE_CHECKING:  # cache.head loads only when a play asks the cache for a head
+    from kithara_cli.audio import Decoder, PcmRing, Sink
+    from kithara_cli.cache.head import HeadFormat, HeadVersion
+    from kithara_cli.file.source import ProgressiveSource
+
+HEAD_SECONDS = 1.0
+
+
+class HeadCache(Protocol):
+    """What a play needs of the cache for heads (``cache.hook.DiskCache``)."""
+
+    def replay_head(self, url: str, fmt: HeadFormat) -> bytes | None: ...
+
+    def save_head(self, url: str, version: HeadVersion, fmt: HeadFormat, pcm: bytes) -> None: ...
+
+
+def head_allowed(target: str, start_at: float, *, hls: bool, recording: bool) -> bool:
+    """May this play start from a head (or keep one)? A progressive URL played from 0."""
+    return (
+        start_at == 0 and not hls and not recording and target.startswith(("http://", "https://"))
+    )
+
+
+class HeadStart:
+    """A head written to the ring and playing: how much it covers, and whether its first
+    sample went out before PyAV had loaded (``before_av``, told with ``PlaybackStarted``)."""
+
+    def __init__(self, frames: int, seconds: float) -> None:
+        self.frames = frames
+        self.seconds = seconds
+        self.av_loaded_at_start = "av" in sys.modules
+        self.av_loaded: float | None = None  # monotonic, once the decoder's modules loaded
+
+
+def play_head(heads: HeadCache, url: str, ring: PcmRing, sink: Sink) -> HeadStart | None:
+    """Write ``url``'s head into the (fresh) ring and start the sink; None when there is no
+    usable head (nothing written, nothing started)."""
+    from kithara_cli.cache.head import HeadFormat
+
+    pcm = heads.replay_head(url, HeadFormat(sink.rate, ring.channels))
+    if pcm is None:
+        return None
+    frames = ring.write(pcm, timeout=0)  # a ring smaller than the head: what fits
+    start = HeadStart(frames, frames / sink.rate)
+    sink.start()
+    return start
+
+
+def head_version(src: ProgressiveSource | None) -> HeadVersion | None:
+    """The version a head of ``src`` would be made from: a file of known length (one the
+    cache keeps), not a live stream; None otherwise."""
+    info = src.info if src is not None else None
+    if src is None or src.live is not None or info is None or info.total_size is None:
+        return None
+    from kithara_cli.cache.head import HeadVersion
+
+    return HeadVersion(info.etag, info.last_modified, info.total_size)
+
+
+class HeadKeeper:
+    """Hands the decoder's kept head to the cache once whole (the watcher polls it)."""
+
+    def __init__(self, heads: HeadCache, url: str, version: HeadVersion, fmt: HeadFormat) -> None:
+        self._heads = heads
+        self._url = url
+        self._version = version
+        self._fmt = fmt
+        self.frames = round(HEAD_SECONDS * fmt.rate)  # the decoder keeps this many
+        self.done = False
+
+    def poll(self, decoder: Decoder) -> None:
+        if self.done:
+            return
+        pcm = decoder.head
+        if pcm is not None:
+            self.done = True
+            self._heads.save_head(self._url, self._version, self._fmt, pcm)
+
+
+def keeper_for(
+    heads: HeadCache | None, url: str, src: ProgressiveSource | None, ring: PcmRing, sink: Sink
+) -> HeadKeeper | None:
+    """Who saves this play's head: a progressive file the cache keeps (the caller has
+    checked ``head_allowed`` and that no head plays)."""
+    version = head_version(src) if heads is not None else None
+    if heads is None or version is None:
+        return None
+    from kithara_cli.cache.head import HeadFormat
+
+    return HeadKeeper(heads, url, version, HeadFormat(sink.rate, ring.channels))
+
+
+def head_notice(head: HeadStart, first_out: float) -> Notice:
+    """Says that the first audio came from the cached head, and how long before PyAV had
+    loaded (``first_out``: monotonic time of the first sample out)."""
+    loaded = head.av_loaded
+    ahead = 0.0 if loaded is None or head.av_loaded_at_start else loaded - first_out
+    when = f"{ahead * 1000:.0f} ms before PyAV loaded" if ahead > 0 else "after PyAV loaded"
+    message = f"cache: the first {head.seconds:.2f} s played from the cached head, {when}"
+    return Notice(level="info", message=message)

@@ -1,0 +1,267 @@
+"""A replay from the cache starts with the head kept beside the entry (``cache.head``,
+``play.head``): the same samples as the first play, before PyAV loads, and never before
+another version's audio."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from kithara_cli.cache.head import Head, HeadFormat, HeadVersion, decode, encode, load, save, usable
+from kithara_cli.cache.hook import DiskCache
+from kithara_cli.cache.paths import head_key
+from kithara_cli.cache.store import CacheStore, EntryMeta
+from kithara_cli.media.encode import encode_file
+from kithara_cli.server import Faults, MediaServer
+
+ENV = {"KITHARA_AUDIO_DEVICE": "none"}
+CDN = Faults(cache_control="public, max-age=3600")  # fresh for an hour: used unasked
+NO_CACHE = Faults(cache_control="no-cache")
+HEAD_NOTE = "played from the cached head"
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("head-media")
+    encode_file(root / "tone.mp3", 6.0, "mp3")  # 44.1 kHz: resampled to the WAV's 48 kHz
+    encode_file(root / "short.mp3", 0.5, "mp3", rate=48000)  # shorter than a head
+    encode_file(root / "other.mp3", 3.0, "mp3", rate=32000)  # another version of tone.mp3
+    return root
+
+
+def play(url: str, cache: Path, wav: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    proc = run_cli(
+        "play",
+        url,
+        "--no-ui",
+        "--output",
+        f"wav:{wav}",
+        "--cache-dir",
+        str(cache),
+        *extra,
+        timeout=60,
+        env=ENV,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def notes(events: Path) -> list[str]:
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    return [e["message"] for e in lines if e["event"] == "Notice"]
+
+
+@pytest.mark.parametrize("name", ["tone.mp3", "short.mp3"])
+def test_a_fresh_or_offline_replay_starts_from_the_head_with_the_same_samples(
+    media: Path, tmp_path: Path, name: str
+) -> None:
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        srv.set_faults("*", CDN)
+        url = srv.url(name)
+        first = play(url, cache, tmp_path / "first.wav", "--events", str(tmp_path / "a.jsonl"))
+        assert HEAD_NOTE not in first.stderr  # nothing kept yet: played as ever
+        n = len(srv.stats.requests())
+        play(url, cache, tmp_path / "again.wav", "--events", str(tmp_path / "b.jsonl"))
+        assert srv.stats.requests()[n:] == []  # fresh: no request at all
+    play(url, cache, tmp_path / "offline.wav", "--offline", "--events", str(tmp_path / "c.jsonl"))
+    assert not any(HEAD_NOTE in m for m in notes(tmp_path / "a.jsonl"))
+    assert any(HEAD_NOTE in m for m in notes(tmp_path / "b.jsonl"))
+    assert any(HEAD_NOTE in m for m in notes(tmp_path / "c.jsonl"))
+    reference = (tmp_path / "first.wav").read_bytes()
+    assert len(reference) > 90_000
+    assert (tmp_path / "again.wav").read_bytes() == reference
+    assert (tmp_path / "offline.wav").read_bytes() == reference
+    # `cache ls` shows the resource, not its head; `cache rm` takes both.
+    listing = run_cli("cache", "ls", "--json", "--cache-dir", str(cache), env=ENV)
+    assert [e["url"] for e in json.loads(listing.stdout)] == [url]
+    store = CacheStore(cache)
+    assert store.entry(head_key(url)) is not None
+    store.close()
+    rm = run_cli("cache", "rm", url, "--cache-dir", str(cache), env=ENV)
+    assert rm.returncode == 0, rm.stderr
+    store = CacheStore(cache)
+    assert store.entry(head_key(url)) is None and store.entry(url) is None
+    assert store.total_size() == 0
+    store.close()
+
+
+def test_a_changed_remote_plays_the_new_audio_without_the_old_head(
+    media: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        play(srv.url("other.mp3"), tmp_path / "ref", tmp_path / "v2.wav", "--no-cache")
+        url = srv.url("tone.mp3")
+        srv.set_faults("*", CDN)
+        play(url, cache, tmp_path / "v1.wav")  # its head is kept
+        with sqlite3.connect(cache / "index.sqlite3") as db:  # the hour has passed
+            db.execute("UPDATE entries SET fresh_until=0 WHERE url=?", (url,))
+        swap = Faults(swap_from="tone.mp3", swap_to="other.mp3", cache_control="no-cache")
+        srv.set_faults("tone.mp3", swap)
+        play(url, cache, tmp_path / "now.wav", "--events", str(tmp_path / "ev.jsonl"))
+    assert not any(HEAD_NOTE in m for m in notes(tmp_path / "ev.jsonl"))
+    v2 = (tmp_path / "v2.wav").read_bytes()
+    assert v2 != (tmp_path / "v1.wav").read_bytes()
+    assert (tmp_path / "now.wav").read_bytes() == v2
+    # Offline, the new version's own head (kept by that play) starts it: still v2 only.
+    play(url, cache, tmp_path / "off.wav", "--offline", "--events", str(tmp_path / "o.jsonl"))
+    assert any(HEAD_NOTE in m for m in notes(tmp_path / "o.jsonl"))
+    assert (tmp_path / "off.wav").read_bytes() == v2
+
+
+def test_a_no_cache_servers_replay_is_identical_with_or_without_its_head(
+    media: Path, tmp_path: Path
+) -> None:
+    """The head is used only once the server confirmed the entry in this run (a 304 that came
+    before the head was looked at) or not at all: the audio is the same either way."""
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        srv.set_faults("*", NO_CACHE)
+        url = srv.url("tone.mp3")
+        play(url, cache, tmp_path / "a.wav")
+        play(url, cache, tmp_path / "b.wav", "--events", str(tmp_path / "ev.jsonl"))
+    assert "CacheRevalidated" in (tmp_path / "ev.jsonl").read_text()  # it had to ask
+    assert (tmp_path / "b.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()
+
+
+def test_a_corrupt_head_is_ignored(media: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        srv.set_faults("*", CDN)
+        url = srv.url("tone.mp3")
+        play(url, cache, tmp_path / "a.wav")
+    store = CacheStore(cache)
+    found = store.entry(head_key(url))
+    assert found is not None
+    piece = found[1][0]
+    store.close()
+    path = cache / "data" / piece.file[:2] / piece.file
+    data = bytearray(path.read_bytes())
+    for at in range(len(data) - 1000, len(data) - 900):  # in the PCM
+        data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    play(url, cache, tmp_path / "b.wav", "--offline", "--events", str(tmp_path / "ev.jsonl"))
+    assert not any(HEAD_NOTE in m for m in notes(tmp_path / "ev.jsonl"))
+    assert (tmp_path / "b.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()
+
+
+def test_a_replay_from_a_start_position_plays_no_head(media: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        srv.set_faults("*", CDN)
+        url = srv.url("tone.mp3")
+        play(url, cache, tmp_path / "whole.wav")
+        play(url, tmp_path / "none", tmp_path / "ref.wav", "--no-cache", "--start", "5")
+        play(url, cache, tmp_path / "b.wav", "--start", "5", "--events", str(tmp_path / "e.jsonl"))
+    assert not any(HEAD_NOTE in m for m in notes(tmp_path / "e.jsonl"))
+    assert (tmp_path / "b.wav").read_bytes() == (tmp_path / "ref.wav").read_bytes()
+
+
+def test_cache_clear_removes_heads(media: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        srv.set_faults("*", CDN)
+        url = srv.url("tone.mp3")
+        play(url, cache, tmp_path / "a.wav")
+    assert run_cli("cache", "clear", "--cache-dir", str(cache), env=ENV).returncode == 0
+    store = CacheStore(cache)
+    assert store.entry(head_key(url)) is None and store.total_size() == 0
+    store.close()
+    assert not [p for p in (cache / "data").rglob("*") if p.is_file()]
+
+
+def test_first_audio_of_a_head_replay_goes_out_before_pyav_is_imported(
+    media: Path, tmp_path: Path
+) -> None:
+    """In the process itself: the moment PyAV's import begins (an import hook) is after the
+    first sample went to the output (PlaybackStarted.ts, the ring's monotonic first read)."""
+    cache = tmp_path / "cache"
+    with MediaServer(media) as srv:
+        srv.set_faults("*", CDN)
+        url = srv.url("tone.mp3")
+        play(url, cache, tmp_path / "a.wav")
+        events = tmp_path / "ev.jsonl"
+        argv = ["kithara", "play", url, "--no-ui", "--output", f"wav:{tmp_path / 'b.wav'}"]
+        argv += ["--cache-dir", str(cache), "--events", str(events)]
+        code = (
+            "import sys, time, atexit\n"
+            "seen = []\n"
+            "class Hook:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'av' and not seen:\n"
+            "            seen.append(time.monotonic())\n"
+            "        return None\n"
+            "sys.meta_path.insert(0, Hook())\n"
+            "atexit.register(lambda: print('av-import-at', seen[0] if seen else -1))\n"
+            f"sys.argv = {argv!r}\n"
+            "from kithara_cli.cli import main\n"
+            "main()\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, **ENV, "NO_COLOR": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert proc.returncode == 0, proc.stderr
+    av_at = float(proc.stdout.split("av-import-at")[1].split()[0])
+    started = [json.loads(s) for s in events.read_text().splitlines() if "PlaybackStarted" in s]
+    assert av_at > 0 and started
+    assert started[0]["ts"] < av_at < time.monotonic()
+    assert (tmp_path / "b.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()
+
+
+# --- the cache's side, in process --------------------------------------------------------
+
+
+def _store_with_entry(tmp_path: Path, url: str, etag: str) -> CacheStore:
+    store = CacheStore(tmp_path / "c")
+    meta = EntryMeta(url, etag, None, 4, True, "audio/mpeg", time.time() + 3600, 0)
+    store.put(meta, 0, b"abcd")
+    return store
+
+
+def test_a_head_of_another_version_or_format_is_not_given(tmp_path: Path) -> None:
+    url = "http://example.test/a.mp3"
+    store = _store_with_entry(tmp_path, url, '"v2"')
+    fmt = HeadFormat(48000, 2)
+    pcm = bytes(8 * 100)
+    save(store, Head(url, HeadVersion('"v1"', None, 4), fmt, pcm))
+    cache = DiskCache(lambda: store, offline=True)
+    try:
+        assert cache.replay_head(url, fmt) is None  # made from v1, the entry is v2
+        save(store, Head(url, HeadVersion('"v2"', None, 4), fmt, pcm))
+        assert cache.replay_head(url, fmt) == pcm
+        assert cache.replay_head(url, HeadFormat(44100, 2)) is None
+        assert cache.replay_head("http://example.test/b.mp3", fmt) is None
+    finally:
+        cache.close()
+
+
+def test_a_head_round_trips_and_a_damaged_payload_is_refused() -> None:
+    head = Head("http://x.test/a", HeadVersion(None, "Mon", 10), HeadFormat(44100, 2), bytes(80))
+    assert decode(encode(head)) == head
+    assert usable(head, head.url, head.version, head.format)
+    assert not usable(head, head.url, HeadVersion(None, "Tue", 10), head.format)
+    assert decode(encode(head)[:-4]) is None  # short
+    assert decode(b"junk" + encode(head)) is None
+    assert decode(encode(Head(head.url, head.version, head.format, bytes(81)))) is None
+
+
+def test_load_finds_no_head_where_none_was_kept(tmp_path: Path) -> None:
+    store = _store_with_entry(tmp_path, "http://example.test/a.mp3", '"v"')
+    try:
+        assert load(store, "http://example.test/a.mp3") is None
+    finally:
+        store.close()
