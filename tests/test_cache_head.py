@@ -21,6 +21,7 @@ from kithara_cli.cache.paths import head_key
 from kithara_cli.cache.store import CacheStore, EntryMeta
 from kithara_cli.media.encode import encode_file
 from kithara_cli.server import Faults, MediaServer
+from test_cache_play import play as play_to_wav
 
 ENV = {"KITHARA_AUDIO_DEVICE": "none"}
 CDN = Faults(cache_control="public, max-age=3600")  # fresh for an hour: used unasked
@@ -38,18 +39,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def play(url: str, cache: Path, wav: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    proc = run_cli(
-        "play",
-        url,
-        "--no-ui",
-        "--output",
-        f"wav:{wav}",
-        "--cache-dir",
-        str(cache),
-        *extra,
-        timeout=60,
-        env=ENV,
-    )
+    proc = play_to_wav(url, cache, wav, *extra)
     assert proc.returncode == 0, proc.stderr
     return proc
 

@@ -36,14 +36,14 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def play_loading(url: str, cache: Path, wav: Path) -> list[str]:
-    """Play ``url`` as ``kithara play`` does; return which HTTP stack modules were loaded."""
-    argv = ["kithara", "play", url, "--no-ui", "--output", f"wav:{wav}", "--cache-dir", str(cache)]
+def run_kithara_reporting(argv: list[str], setup: str, report: str) -> list[str]:
+    """Run ``kithara ARGV`` in a fresh interpreter after ``setup`` (Python source); at exit
+    it prints the JSON list ``report`` evaluates to, which is returned."""
     code = (
         "import atexit, json, sys\n"
-        f"atexit.register(lambda: print('loaded:', json.dumps([m for m in {HTTP_STACK!r} "
-        "if m in sys.modules])))\n"
-        f"sys.argv = {argv!r}\n"
+        f"{setup}"
+        f"atexit.register(lambda: print('report:', json.dumps({report})))\n"
+        f"sys.argv = {['kithara', *argv]!r}\n"
         "from kithara_cli.cli import main\n"
         "main()\n"
     )
@@ -56,9 +56,15 @@ def play_loading(url: str, cache: Path, wav: Path) -> list[str]:
         stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
-    line = next(s for s in proc.stdout.splitlines() if s.startswith("loaded: "))
-    loaded: list[str] = json.loads(line.removeprefix("loaded: "))
-    return loaded
+    line = next(s for s in proc.stdout.splitlines() if s.startswith("report: "))
+    reported: list[str] = json.loads(line.removeprefix("report: "))
+    return reported
+
+
+def play_loading(url: str, cache: Path, wav: Path) -> list[str]:
+    """Play ``url`` as ``kithara play`` does; return which HTTP stack modules were loaded."""
+    argv = ["play", url, "--no-ui", "--output", f"wav:{wav}", "--cache-dir", str(cache)]
+    return run_kithara_reporting(argv, "", f"[m for m in {HTTP_STACK!r} if m in sys.modules]")
 
 
 @pytest.mark.parametrize("name", ["tone.mp3", "hls/master.m3u8"])
@@ -92,31 +98,15 @@ def test_a_replay_that_must_revalidate_still_asks(media: Path, tmp_path: Path) -
 
 def import_order(args: list[str]) -> list[str]:
     """``kithara play ARGS``: the order in which httpcore and PyAV were first imported."""
-    code = (
-        "import atexit, json, sys\n"
+    watch = (
         "order = []\n"
         "class Watch:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name in ('httpcore', 'av'):\n"
         "            order.append(name)\n"
         "sys.meta_path.insert(0, Watch())\n"
-        "atexit.register(lambda: print('order:', json.dumps(order)))\n"
-        f"sys.argv = {['kithara', 'play', *args]!r}\n"
-        "from kithara_cli.cli import main\n"
-        "main()\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "KITHARA_AUDIO_DEVICE": "none", "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, proc.stderr
-    line = next(s for s in proc.stdout.splitlines() if s.startswith("order: "))
-    order: list[str] = json.loads(line.removeprefix("order: "))
-    return order
+    return run_kithara_reporting(["play", *args], watch, "order")
 
 
 @pytest.mark.parametrize("cache", ["new", "holding another URL", "off"])
