@@ -122,15 +122,16 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         cache = stack.enter_context(run_cache(None if demo else common.cache))
         from kithara_cli.dl import Downloader
 
-        dl = stack.enter_context(
-            Downloader(
-                bus,
-                common.net_config(),
-                max_concurrent=4,
-                retry=common.retry_policy(),
-                cache=cache,
-            )
+        # Not started here: its loop (asyncio) starts on first need, so a replay's cached head
+        # plays before it loads (``Downloader.warm``, ``play.head``).
+        dl = Downloader(
+            bus,
+            common.net_config(),
+            max_concurrent=4,
+            retry=common.retry_policy(),
+            cache=cache,
         )
+        stack.callback(dl.close)
         settings.length = options.length
         queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
         if queue.current is not None and queue.current.target.startswith(("http://", "https://")):

@@ -37,16 +37,48 @@ chunk to the command's sink, retries a fatal error, or patches the HTTP library 
 tunes httpcore, ``net.tuning``).
 """
 
-from kithara_cli.dl.command import (
-    CachePolicy,
-    FetchCmd,
-    FetchHandle,
-    FetchOutcome,
-    Priority,
-    ResponseInfo,
-)
-from kithara_cli.dl.downloader import Downloader, memory_sink
-from kithara_cli.dl.validate import Identity, check_identity, strong_etag
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kithara_cli.dl.command import (
+        CachePolicy,
+        FetchCmd,
+        FetchHandle,
+        FetchOutcome,
+        Priority,
+        ResponseInfo,
+        memory_sink,
+    )
+    from kithara_cli.dl.downloader import Downloader
+    from kithara_cli.dl.validate import Identity, check_identity, strong_etag
+
+# Loaded on first use (PEP 562): the cache's hook imports ``dl.cached``, ``dl.freshness`` and
+# ``dl.validate`` without the downloader (asyncio, ssl: ~35 ms), so a replay's cached head
+# plays before they load.
+_WHERE = {
+    "CachePolicy": "command",
+    "FetchCmd": "command",
+    "FetchHandle": "command",
+    "FetchOutcome": "command",
+    "Priority": "command",
+    "ResponseInfo": "command",
+    "Downloader": "downloader",
+    "memory_sink": "command",
+    "Identity": "validate",
+    "check_identity": "validate",
+    "strong_etag": "validate",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"kithara_cli.dl.{module}"), name)
+
 
 __all__ = [
     "CachePolicy",

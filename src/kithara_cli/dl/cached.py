@@ -19,7 +19,6 @@ naming the missing bytes.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +27,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.dl.command import ChunkSink, FetchCmd, FetchOutcome, ResponseInfo
 from kithara_cli.dl.freshness import MUST_REVALIDATE, NO_CACHE, Freshness, freshness, is_fresh
-from kithara_cli.dl.transfer import Job, transfer
 from kithara_cli.dl.validate import Identity, place
 from kithara_cli.errors import OfflineMissError, RemoteChangedError
 from kithara_cli.events.types import CacheRevalidated, FirstByte
@@ -36,6 +34,11 @@ from kithara_cli.net.encoding import content_coding
 
 if TYPE_CHECKING:
     from kithara_cli.dl.downloader import Downloader
+    from kithara_cli.dl.transfer import Job
+
+# asyncio and ``dl.transfer`` load inside the coroutines (by then the downloader's loop runs):
+# the cache's hook imports this module for ``CachedCopy`` and ``holds_fresh``, and a replay's
+# head must not wait for them.
 
 SERVE_CHUNK = 256 * 1024  # bytes per sink call when serving from the cache
 READ_BYTES = 8 << 20  # bytes read from the cache per step (a step stops at a piece's end)
@@ -100,6 +103,8 @@ class ByteCache(Protocol):
 async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome:
     """The command, from the cache where it can be; the network client (``dl.opener()``) is
     asked for only when a request is to be made, so fresh entries never load it."""
+    from kithara_cli.dl.transfer import transfer
+
     cmd = job.handle.cmd
     if cmd.cache == "none" and not cache.offline:
         return await transfer(dl, dl.opener(), job)
@@ -170,6 +175,8 @@ async def _serve(
     Returns the outcome when the cache held the whole command, else the response info given
     to the peer (the rest comes from the network, pinned to this version), else None.
     """
+    import asyncio
+
     cmd = job.handle.cmd
     t0 = time.monotonic()
     run_end = copy.covered_until(cmd.start)
@@ -237,6 +244,8 @@ async def _revalidate(
     dl: Downloader, cmd: FetchCmd, copy: CachedCopy, cache: ByteCache
 ) -> CachedCopy | None:
     """Is the cached copy still the server's version? None: do not use it."""
+    import asyncio
+
     if cmd.cache == "immutable":
         return copy
     checked = cache.is_validated(cmd.url)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from kithara_cli.dl.validate import Identity
-from kithara_cli.errors import KitharaError
+from kithara_cli.errors import KitharaError, TooLargeError
 
 if TYPE_CHECKING:
+    import concurrent.futures
+
     from kithara_cli.dl.downloader import Downloader
 
 
@@ -92,6 +93,14 @@ class FetchOutcome:
         return self.state == "ok"
 
 
+def _future() -> concurrent.futures.Future[FetchOutcome]:
+    # Loaded with the first handle (concurrent.futures loads logging): a replay's head plays
+    # before any command is made.
+    import concurrent.futures
+
+    return concurrent.futures.Future()
+
+
 @dataclass(eq=False)
 class FetchHandle:
     """The submitter's grip on a command: cancel it, or wait for its outcome."""
@@ -99,9 +108,7 @@ class FetchHandle:
     request_id: int
     cmd: FetchCmd
     _downloader: Downloader
-    future: concurrent.futures.Future[FetchOutcome] = field(
-        default_factory=concurrent.futures.Future
-    )
+    future: concurrent.futures.Future[FetchOutcome] = field(default_factory=_future)
 
     def cancel(self, reason: str = "peer") -> None:
         self._downloader.cancel(self, reason)
@@ -111,3 +118,26 @@ class FetchHandle:
 
     def done(self) -> bool:
         return self.future.done()
+
+
+def memory_sink(
+    url: str, max_bytes: int, base: int = 0, what: str = ""
+) -> tuple[ChunkSink, bytearray]:
+    """A sink that collects a small body in memory; a resumed body overwrites from its offset."""
+    buf = bytearray()
+
+    def sink(offset: int, data: bytes) -> None:
+        rel = offset - base
+        if rel + len(data) > max_bytes:
+            raise TooLargeError(
+                f"{what or 'response'} larger than {_size_limit(max_bytes)} limit: {url}"
+            )
+        if rel != len(buf):
+            del buf[rel:]
+        buf.extend(data)
+
+    return sink, buf
+
+
+def _size_limit(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n} bytes"

@@ -1,14 +1,17 @@
-"""The downloader core: a priority queue of fetch commands run on one asyncio loop."""
+"""The downloader core: a priority queue of fetch commands run on one asyncio loop.
+
+The loop's thread starts on first need (``start``, or the first ``submit``), and asyncio,
+``dl.transfer`` and logging load then: a replay whose cached head plays before its first
+request (``play.head``) does not wait ~35 ms for them. ``warm`` starts the loop only when
+the run's first URL needs the network.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import functools
 import heapq
 import itertools
-import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -18,17 +21,15 @@ from kithara_cli import interrupt
 from kithara_cli.dl.cached import ByteCache, holds_fresh, run_cached
 from kithara_cli.dl.command import (
     CachePolicy,
-    ChunkSink,
     FetchCmd,
     FetchHandle,
     FetchOutcome,
     Priority,
+    memory_sink,
 )
-from kithara_cli.dl.transfer import Job, transfer
 from kithara_cli.errors import (
     KitharaError,
     NetworkError,
-    TooLargeError,
     UsageError,
 )
 from kithara_cli.events import EventBus
@@ -48,10 +49,12 @@ from kithara_cli.net import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from kithara_cli.dl.transfer import Job
     from kithara_cli.net.request import ResponseOpener
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 WARM_WAIT = 2.0  # seconds ``warm`` waits for the cache's answer and the client
 
 
@@ -62,6 +65,8 @@ def _drain_tasks(loop: asyncio.AbstractEventLoop, rounds: int = 3) -> None:
     ``aclose()`` as a task; closing the loop under it makes Python print "Task was destroyed
     but it is pending!" on stderr at exit, which scripts reading stderr see as an error.
     """
+    import asyncio
+
     for _ in range(rounds):
         loop.run_until_complete(asyncio.sleep(0))  # run callbacks that create such tasks
         pending = asyncio.all_tasks(loop)
@@ -101,6 +106,7 @@ class Downloader:
         self._opener: ResponseOpener | None = None
         self._client_error: KitharaError | None = None
         self._ready = threading.Event()
+        self._start_lock = threading.Lock()
         self._closed = False
         # loop-thread state
         self._heap: list[tuple[int, int, Job]] = []
@@ -111,14 +117,20 @@ class Downloader:
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Downloader:
+        """Start the loop's thread (once; any thread) and wait until it runs."""
+        with self._start_lock:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(
+                    target=self._thread_main, name="kithara-dl", daemon=True
+                )
+                self._thread.start()
         if self._thread is not None:
-            return self
-        self._thread = threading.Thread(target=self._thread_main, name="kithara-dl", daemon=True)
-        self._thread.start()
-        self._ready.wait()
+            self._ready.wait()
         return self
 
     def _thread_main(self) -> None:
+        import asyncio
+
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
@@ -141,10 +153,16 @@ class Downloader:
 
     def close(self) -> None:
         """Cancel everything (reason: shutdown), close the client, stop the thread."""
-        if self._closed or self._loop is None:
+        with self._start_lock:  # a start racing with close either ran first or never runs
+            started = self._thread is not None
+            if self._closed or not started:
+                self._closed = True
+                return
             self._closed = True
-            return
-        self._closed = True
+        self._ready.wait()
+        assert self._loop is not None
+        import asyncio
+
         fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
         try:
             fut.result(timeout=10)
@@ -155,6 +173,8 @@ class Downloader:
             self._thread.join(timeout=10)
 
     async def _shutdown(self) -> None:
+        import asyncio
+
         for job in list(self._jobs.values()):
             self._cancel_in_loop(job, "shutdown")
         tasks = [j.task for j in self._jobs.values() if j.task is not None]
@@ -171,28 +191,44 @@ class Downloader:
 
     def warm(self, url: str) -> None:
         """``url`` is the run's first: unless the cache can answer it without asking the
-        server (a fresh entry) or is offline, make the client now, on the loop, and wait
-        for it (at most ``WARM_WAIT``). So a first play loads httpcore before its first
+        server (a fresh entry) or is offline, start the loop and make the client now, and
+        wait for it (at most ``WARM_WAIT``). So a first play loads httpcore before its first
         request and PyAV after it, as with no cache (made while PyAV loaded, the client held
-        the first request back 50-70 ms); a replay of fresh entries never loads it."""
-        if self._loop is None or self._closed or self.cache is None:
+        the first request back 50-70 ms); a replay of fresh entries loads neither it nor the
+        loop (asyncio) before its head plays. The cache is asked on a thread of its own: the
+        caller waits at most ``WARM_WAIT`` for an index that is slow to open."""
+        cache = self.cache
+        if self._closed or (cache is not None and cache.offline):
             return
-        decided: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._warm, url, decided)
-        with contextlib.suppress(concurrent.futures.TimeoutError):
-            interrupt.result(decided, WARM_WAIT)  # past it, the first request waits instead
+        if cache is None:  # every request goes to the network: the loop makes the client
+            self.start()
+            return
+        decided = threading.Event()
+        threading.Thread(
+            target=self._warm, args=(cache, url, decided), name="kithara-warm", daemon=True
+        ).start()
+        interrupt.wait(decided, WARM_WAIT)  # past it, the first request waits instead
 
-    def _warm(self, url: str, decided: concurrent.futures.Future[None]) -> None:
+    def _warm(self, cache: ByteCache, url: str, decided: threading.Event) -> None:
+        handed = False
         try:
-            cache = self.cache
-            if self._opener is not None or cache is None or cache.offline:
-                return
-            if not cache.new and holds_fresh(cache, url):  # a new cache: no need to wait for it
-                return
+            if cache.new or not holds_fresh(cache, url):  # a new cache: no need to wait for it
+                self.start()
+                loop = self._loop
+                if loop is not None:  # None: closed before it started
+                    with contextlib.suppress(RuntimeError):  # closed since: nothing to warm
+                        loop.call_soon_threadsafe(self._make_client, decided)
+                        handed = True
+        finally:
+            if not handed:
+                decided.set()
+
+    def _make_client(self, decided: threading.Event) -> None:
+        try:
             with contextlib.suppress(KitharaError):  # a request that needs it reports it
                 self.opener()
         finally:
-            decided.set_result(None)
+            decided.set()
 
     def opener(self) -> ResponseOpener:
         """The shared client, made on first call (on the loop thread). A client that cannot be
@@ -209,11 +245,16 @@ class Downloader:
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        assert self._loop is not None, "Downloader.start() first"
+        """The loop, started on first need."""
+        if self._loop is None:
+            self.start()
+        assert self._loop is not None, "the downloader was closed before it started"
         return self._loop
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run a coroutine on the downloader's loop from synchronous code."""
+        import asyncio
+
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     # --- submitting and cancelling (any thread) ---------------------------------------------
@@ -232,6 +273,8 @@ class Downloader:
                 range_end=cmd.end,
             )
         )
+        from kithara_cli.dl.transfer import Job
+
         job = Job(handle, time.monotonic())
         if self._closed:
             self._finish(job, FetchOutcome(request_id, "cancelled", 0, cancel_reason="shutdown"))
@@ -344,11 +387,17 @@ class Downloader:
             try:
                 cmd.on_complete(outcome)
             except Exception:  # a peer's bug must not kill the loop
-                log.exception("on_complete failed")
+                import logging
+
+                logging.getLogger(__name__).exception("on_complete failed")
         if not job.handle.future.done():
             job.handle.future.set_result(outcome)
 
     async def _run(self, job: Job) -> FetchOutcome:
+        import asyncio
+
+        from kithara_cli.dl.transfer import transfer
+
         rid = job.handle.request_id
         job.started_at = time.monotonic()
         self.bus.publish(
@@ -432,26 +481,3 @@ class Downloader:
             raise NetworkError(f"request cancelled ({outcome.cancel_reason}): {url}")
         final = outcome.info.url if outcome.info else url
         return bytes(buf), final
-
-
-def memory_sink(
-    url: str, max_bytes: int, base: int = 0, what: str = ""
-) -> tuple[ChunkSink, bytearray]:
-    """A sink that collects a small body in memory; a resumed body overwrites from its offset."""
-    buf = bytearray()
-
-    def sink(offset: int, data: bytes) -> None:
-        rel = offset - base
-        if rel + len(data) > max_bytes:
-            raise TooLargeError(
-                f"{what or 'response'} larger than {_size_limit(max_bytes)} limit: {url}"
-            )
-        if rel != len(buf):
-            del buf[rel:]
-        buf.extend(data)
-
-    return sink, buf
-
-
-def _size_limit(n: int) -> str:
-    return f"{n >> 20} MiB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n} bytes"
