@@ -11,7 +11,9 @@ ignore (``sys.unraisablehook``: logged, no line, no exit). ``--verbose``/``-v`` 
 line also prints the trace to stderr. ``HangWatchdog`` dumps every thread's stack to a crash
 log when work is pending and nothing moves (the Rust kithara's hang watchdog). kithara's own
 log records (``log.exception`` where a peer's bug must not stop the pipeline) go to a
-``log-*.log`` there too (``install_logging``), never raw to the terminal.
+``log-*.log`` there too (``install_logging``, ``crash_log``), never raw to the terminal; the
+handler is installed the moment logging loads (an import hook), so a run that logs nothing
+never loads logging.
 
 Where: ``$KITHARA_STATE_DIR``, else ``$XDG_STATE_HOME/kithara``, else
 ``~/.local/state/kithara`` (XDG by hand: platformdirs is not a dependency).
@@ -23,17 +25,18 @@ prove the path end to end without a real bug.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:  # the rest loads only when something is reported: start-up stays lean
+    from importlib.abc import Loader
+    from importlib.machinery import ModuleSpec
     from pathlib import Path
-    from types import TracebackType
+    from types import ModuleType, TracebackType
 
 STATE_ENV = "KITHARA_STATE_DIR"
 TEST_CRASH_ENV = "KITHARA_TEST_CRASH"
@@ -222,73 +225,68 @@ def install() -> None:
     sys.excepthook = _main_hook
     threading.excepthook = _thread_hook
     sys.unraisablehook = _unraisable_hook
-    install_logging()
-
-
-LOG_LIMIT = 1_000_000
-"""Characters one process writes to its log file at most (a subscriber failing on every event
-must not fill the disk)."""
-
-
-class LogFileHandler(logging.Handler):
-    """kithara's log records (a failing event subscriber, a peer's ``on_complete``, a dashboard
-    frame: each ``log.exception`` with its traceback) go to one ``log-*.log`` in the state
-    directory, opened on the first record, and never to the terminal raw: without a handler,
-    logging's last resort printed the message (network text included) and a traceback to
-    stderr. With ``--verbose`` one sanitised line per record names the file."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.path: Path | None = None
-        self._file: TextIO | None = None
-        self._opened = False
-        self._written = 0
-
-    def emit(self, record: logging.LogRecord) -> None:  # called under the handler's lock
-        try:
-            if not self._opened:
-                self._opened = True
-                opened = _new_log("log")
-                if opened is not None:
-                    self.path, self._file = opened
-                    self._file.write(_header("log"))
-            text = logging.Formatter(
-                "%(asctime)s %(threadName)s %(name)s %(levelname)s: %(message)s"
-            ).format(record)
-            if self._file is not None and self._written < LOG_LIMIT:
-                self._written += len(text) + 1
-                self._file.write(text + "\n")
-                self._file.flush()
-            if verbose():
-                from kithara_cli.ui.sanitize import sanitize_line
-
-                exc = record.exc_info[1] if record.exc_info else None
-                what = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
-                where = f"; details in {self.path}" if self.path is not None else ""
-                line = f"{_PROG}: {record.levelname.lower()}: {record.getMessage()}{what}{where}"
-                sys.stderr.write(sanitize_line(line) + "\n")
-        except Exception:  # a log that cannot be written must not become a traceback either
-            pass
-
-    def close(self) -> None:
-        if self._file is not None:
-            try:
-                self._file.close()
-            except OSError:
-                pass
-            self._file = None
-        super().close()
+    _install_logging_when_loaded()
 
 
 def install_logging() -> None:
-    """Once per process: the ``kithara_cli`` logger writes to a ``LogFileHandler`` and stops
-    there (nothing propagates to the root logger or to logging's last resort)."""
-    logger = logging.getLogger("kithara_cli")
-    if any(isinstance(h, LogFileHandler) for h in logger.handlers):
-        return
-    logger.addHandler(LogFileHandler())
-    logger.setLevel(logging.WARNING)
-    logger.propagate = False
+    """Once per process: the ``kithara_cli`` logger writes to a ``LogFileHandler``
+    (``crash_log``) and stops there (nothing propagates to the root logger or to logging's
+    last resort). Loads logging."""
+    from kithara_cli.crash_log import install_handler
+
+    install_handler()
+
+
+def _install_logging_when_loaded() -> None:
+    """``install_logging`` now if logging is loaded, else the moment it is: a record needs
+    logging loaded, so none can come before the handler. A run that logs nothing never loads
+    logging (~3 ms of start-up, on the way to a replay's first audio)."""
+    if "logging" in sys.modules:
+        install_logging()
+    elif not any(isinstance(f, _WhenImported) for f in sys.meta_path):
+        sys.meta_path.insert(0, _WhenImported("logging", install_logging))
+
+
+class _WhenImported:
+    """An import hook that runs ``then`` right after module ``name`` has loaded (once)."""
+
+    def __init__(self, name: str, then: Callable[[], None]) -> None:
+        self.name = name
+        self.then = then
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name != self.name:
+            return None
+        for finder in list(sys.meta_path):
+            if finder is self:
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    sys.meta_path.remove(self)
+                    spec.loader = _ThenLoader(spec.loader, self.then)  # type: ignore[assignment]
+                return spec
+        return None
+
+
+class _ThenLoader:
+    """Loads as ``loader`` does, runs ``then``, and puts ``loader`` back in its place."""
+
+    def __init__(self, loader: Loader, then: Callable[[], None]) -> None:
+        self.loader = loader
+        self.then = then
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        self.then()
 
 
 def check_test_crash() -> None:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import collections
-import logging
 import threading
 from collections.abc import Callable
 
 from kithara_cli.events.types import Event
-
-log = logging.getLogger(__name__)
 
 Subscriber = Callable[[Event], None]
 
@@ -36,7 +33,11 @@ class EventBus:
             try:
                 subscriber(event)
             except Exception:  # a broken reader must never stall the writer
-                log.exception("event subscriber failed on %s", type(event).__name__)
+                import logging  # loaded here: a run that logs nothing never loads it
+
+                logging.getLogger(__name__).exception(
+                    "event subscriber failed on %s", type(event).__name__
+                )
 
     def queue(self, maxlen: int = 10_000) -> EventQueue:
         """A bounded subscriber that drops the oldest events when the reader falls behind."""
