@@ -5,7 +5,6 @@ httpx is imported here only to classify a failure; its exceptions cannot exist b
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Protocol
 
@@ -49,6 +48,7 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     """Map an httpx/OS exception to a retryable or fatal kithara error."""
     if isinstance(exc, KitharaError):
         return exc
+    import socket  # loaded with the first error: a replay from the cache may never need it
     import ssl
 
     import httpx
