@@ -62,6 +62,8 @@ def chosen_path(
 
 @dataclass(frozen=True)
 class Setting:
+    """One value from the config file, and where it was set (for messages)."""
+
     value: Any
     table: str
     line: int

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class CommonOptions:
+    """The network, cache and event options every network command shares."""
+
     headers: list[str] = field(default_factory=list)
     user_agent: str | None = None
     timeout: float = 20.0

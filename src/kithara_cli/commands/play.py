@@ -29,6 +29,8 @@ MIRROR_ATTEMPTS = 2
 
 @dataclass
 class PlayOptions:
+    """``kithara play``'s own options, as parsed."""
+
     url: str | None  # the first target (kept for callers that give one)
     demo: bool = False
     output: str = "default"

@@ -51,6 +51,8 @@ ChunkSink = Callable[[int, bytes], None]  # (absolute offset, data); may raise t
 
 @dataclass
 class FetchCmd:
+    """What to fetch and where its bytes go: a peer builds it, the downloader runs it."""
+
     url: str
     sink: ChunkSink
     start: int = 0
@@ -77,6 +79,8 @@ class FetchCmd:
 
 @dataclass(frozen=True)
 class FetchOutcome:
+    """How a command ended: its single ``on_complete`` argument."""
+
     request_id: int
     state: str  # "ok" | "failed" | "cancelled"
     bytes: int  # body bytes handed to the sink

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class RetryPolicy:
+    """How often and how long to retry: backoff with jitter, Retry-After honoured."""
+
     max_attempts: int = 6  # attempts per request that make no progress
     base: float = 0.25
     cap: float = 8.0

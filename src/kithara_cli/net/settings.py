@@ -29,6 +29,8 @@ MAX_HEADER_BYTES = 100 * 1024
 
 @dataclass(frozen=True)
 class NetConfig:
+    """The shared client's settings (the command line's network options)."""
+
     headers: dict[str, str] = field(default_factory=dict)
     user_agent: str = DEFAULT_USER_AGENT
     connect_timeout: float = 10.0
