@@ -234,7 +234,14 @@ def install_logging() -> None:
     last resort). Loads logging."""
     from kithara_cli.crash_log import install_handler
 
-    install_handler()
+    install_handler(_open_log_file, verbose, _PROG)
+
+
+def _open_log_file() -> tuple[Path, TextIO] | None:
+    opened = _new_log("log")
+    if opened is not None:
+        opened[1].write(_header("log"))
+    return opened
 
 
 def _install_logging_when_loaded() -> None:
