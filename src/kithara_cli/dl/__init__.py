@@ -1,6 +1,10 @@
 """Downloader: an asyncio loop on its own thread that runs fetch commands.
 
 Promises:
+- the loop's thread starts on first need (``start``/``with``, ``warm`` when the first URL needs
+  the network, or the first ``submit``), and importing this package, ``dl.cached``,
+  ``dl.command``, ``dl.freshness`` or ``dl.validate`` loads neither asyncio nor logging: a
+  replay whose cached head plays before any request does not wait for them;
 - one opener from ``net`` (``make_opener``) shared by every request: straight to small
   httpcore pools (``net.transport``: a pool costs O(connections) per request), with an
   httpx client built behind it only when a request needs one (proxy, redirect, cookies). With
