@@ -117,11 +117,11 @@ class Player:
     def open(self, target: str, start_at: float = 0.0) -> None:
         """Build the pipeline for ``target`` and start playing at ``start_at``.
 
-        The network side starts first, on its own thread, and this thread waits until the
-        requests that gate the chain are on their way (progressive: the first one; HLS: once
-        the master playlist is parsed) before loading PyAV and PortAudio: under the GIL the
-        two would otherwise share the CPU, and each request would leave later. The imports
-        then overlap the round trips.
+        A replay's cached head plays first (``play.head``). The network side starts next, on
+        its own thread, and this thread waits until the requests that gate the chain are on
+        their way (progressive: the first one; HLS: once the master playlist is parsed)
+        before loading PyAV and PortAudio: under the GIL the two would otherwise share the
+        CPU, and each request would leave later. The imports then overlap the round trips.
         """
         self._title = target
         self._target = target
@@ -150,9 +150,15 @@ class Player:
                 from kithara_cli.play.record import PlayRecording
 
                 self._recording = PlayRecording(self.settings.record_files(), self.bus)
-            context = OpenContext(
-                dl, self.bus, self.settings, self._cache_dir, self._audio_may_load, self._recording
-            )
+            if self.heads is not None and head_allowed(
+                target, start_at, recording=self._recording is not None
+            ):
+                # It needs no network, and its lookup is one query of the index that the
+                # downloader's first lookup waits for anyway (the output opens for a head only).
+                self._head = play_head(self.heads, target, self._open_output)
+            hint = self._head.variant if self._head is not None else None
+            ctx = (dl, self.bus, self.settings, self._cache_dir, self._audio_may_load)
+            context = OpenContext(*ctx, self._recording, hint)
 
             def start_network() -> None:
                 try:
@@ -176,13 +182,6 @@ class Player:
             setup = threading.Thread(target=start_network, name="kithara-open", daemon=True)
             setup.start()
             self._audio_may_load.wait(AUDIO_LOAD_WAIT)
-            recording = self._recording is not None
-            if self.heads is not None and head_allowed(
-                target, start_at, hls=is_hls, recording=recording
-            ):
-                # Before PyAV loads (the ring and the sink need none of it), and after the
-                # first request left: a first play's lookup must not hold it back.
-                self._head = play_head(self.heads, target, *self._open_output())
 
         from kithara_cli.audio import Decoder
 
@@ -201,10 +200,8 @@ class Player:
             )
         origin = result.origin
         self._origin = origin
-        if head is None and head_allowed(
-            target, start_at, hls=self._hls is not None, recording=self._recording is not None
-        ):
-            self._keeper = keeper_for(self.heads, target, self._progressive, ring, sink)
+        if head is None and head_allowed(target, start_at, recording=self._recording is not None):
+            self._keeper = keeper_for(self.heads, target, self._progressive, self._hls, ring, sink)
         decoder = self._decoder = Decoder(
             result.stream,
             ring,
