@@ -338,7 +338,13 @@ class _OneHead:
         raise AssertionError("a replay keeps no head")
 
     def save_head_of(
-        self, url: str, parts: tuple[str, ...], variant: str, fmt: HeadFormat, pcm: bytes
+        self,
+        url: str,
+        parts: tuple[str, ...],
+        fmt: HeadFormat,
+        pcm: bytes,
+        *,
+        variant: tuple[str, str | None],
     ) -> None:
         raise AssertionError("a replay keeps no head")
 
@@ -359,6 +365,7 @@ def test_a_head_made_for_another_output_format_does_not_play() -> None:
     assert play_head(_OneHead(other), "http://example.test/b.mp3", open_output) is None
     assert opened == [1]  # no head: the output is not opened for it
     same = Head(url, _version(url, None), HeadFormat(48000, 2), bytes(8 * 480))
+    assert play_head(_OneHead(same), url, open_output, "fr") is None  # made with no --audio
     start = play_head(_OneHead(same), url, open_output)
     try:
         assert start is not None and start.frames == 480 and start.variant is None

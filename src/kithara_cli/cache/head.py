@@ -41,10 +41,11 @@ class HeadPart:
 @dataclass(frozen=True)
 class HeadVersion:
     """What a head was decoded from: its parts, and for HLS the variant (media playlist URL)
-    whose first segment it is."""
+    whose first segment it is and the ``--audio`` choice that picked its rendition."""
 
     parts: tuple[HeadPart, ...]
     variant: str | None = None
+    rendition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def encode(head: Head) -> bytes:
         "url": head.url,
         "parts": [[p.url, p.etag, p.last_modified, p.total] for p in v.parts],
         "variant": v.variant,
+        "rendition": v.rendition,
         "rate": f.rate,
         "channels": f.channels,
         "sample": f.sample,
@@ -92,10 +94,10 @@ def decode(data: bytes) -> Head | None:
     try:
         meta = json.loads(data[len(MAGIC) : end])
         parts = tuple(HeadPart(*_part(p)) for p in meta["parts"])
-        variant = meta["variant"]
-        if not parts or not (variant is None or isinstance(variant, str)):
+        variant, rendition = meta["variant"], meta["rendition"]
+        if not parts or not all(t is None or isinstance(t, str) for t in (variant, rendition)):
             return None
-        version = HeadVersion(parts, variant)
+        version = HeadVersion(parts, variant, rendition)
         fmt = HeadFormat(int(meta["rate"]), int(meta["channels"]), str(meta["sample"]))
         url, size = str(meta["url"]), int(meta["bytes"])
     except (ValueError, KeyError, TypeError):

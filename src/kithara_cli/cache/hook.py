@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from kithara_cli.cache.store import CacheStore
 
 log = logging.getLogger(__name__)
+Variant = tuple[str, str | None]  # an HLS head's media playlist URL and ``--audio`` choice
 OPEN_WAIT = 30.0  # seconds a lookup waits for the store to open (SQLite's own lock timeout)
 
 
@@ -190,11 +191,12 @@ class DiskCache:
         self._later(lambda s: save(s, head))
 
     def save_head_of(
-        self, url: str, parts: tuple[str, ...], variant: str, fmt: HeadFormat, pcm: bytes
+        self, url: str, parts: tuple[str, ...], fmt: HeadFormat, pcm: bytes, *, variant: Variant
     ) -> None:
         """Keep ``pcm`` as the head of ``url``, decoded from ``parts`` as the cache holds them
         (HLS: looked up on the cache's thread, after the writes of those parts queued before;
-        nothing is kept when one is not in the cache)."""
+        nothing is kept when one is not in the cache). ``variant``: its media playlist URL and
+        the ``--audio`` choice."""
         from kithara_cli.cache.head import Head, HeadPart, HeadVersion, save
 
         def keep(store: CacheStore) -> None:
@@ -205,7 +207,8 @@ class DiskCache:
                     return
                 meta = entry[0]
                 found.append(HeadPart(part, meta.etag, meta.last_modified, meta.total))
-            save(store, Head(url, HeadVersion(tuple(found), variant), fmt, pcm))
+            version = HeadVersion(tuple(found), *variant)
+            save(store, Head(url, version, fmt, pcm))
 
         self._later(keep)
 

@@ -40,7 +40,13 @@ class HeadCache(Protocol):
     def save_head(self, url: str, version: HeadVersion, fmt: HeadFormat, pcm: bytes) -> None: ...
 
     def save_head_of(
-        self, url: str, parts: tuple[str, ...], variant: str, fmt: HeadFormat, pcm: bytes
+        self,
+        url: str,
+        parts: tuple[str, ...],
+        fmt: HeadFormat,
+        pcm: bytes,
+        *,
+        variant: tuple[str, str | None],
     ) -> None: ...
 
 
@@ -63,12 +69,16 @@ class HeadStart:
 
 
 def play_head(
-    heads: HeadCache, url: str, open_output: Callable[[], tuple[PcmRing, Sink]]
+    heads: HeadCache,
+    url: str,
+    open_output: Callable[[], tuple[PcmRing, Sink]],
+    rendition: str | None = None,
 ) -> HeadStart | None:
     """Write ``url``'s head into the (fresh) ring and start the sink; None when there is no
-    usable head (nothing written, nothing started; the output is opened only for a head)."""
+    usable head (nothing written, nothing started; the output is opened only for a head).
+    ``rendition``: the ``--audio`` choice (an HLS head made with another is another audio)."""
     head = heads.replay_head(url)
-    if head is None:
+    if head is None or head.version.rendition != rendition:
         return None
     from kithara_cli.cache.head import HeadFormat
 
@@ -117,9 +127,11 @@ def keeper_for(
     hls: HlsSource | None,
     ring: PcmRing,
     sink: Sink,
+    rendition: str | None = None,
 ) -> HeadKeeper | None:
     """Who saves this play's head: a progressive file the cache keeps, or a VOD HLS
-    presentation (the caller has checked ``head_allowed`` and that no head plays)."""
+    presentation played with ``--audio rendition`` (the caller has checked ``head_allowed``
+    and that no head plays)."""
     if heads is None:
         return None
     from kithara_cli.cache.head import HeadFormat
@@ -133,7 +145,7 @@ def keeper_for(
         def save_hls(pcm: bytes, hls: HlsSource = hls) -> None:
             found = hls.first_segment_parts()
             if found is not None:
-                heads.save_head_of(url, found[1], found[0], fmt, pcm)
+                heads.save_head_of(url, found[1], fmt, pcm, variant=(found[0], rendition))
 
         return HeadKeeper(round(seconds * fmt.rate), save_hls)
     version = head_version(src)

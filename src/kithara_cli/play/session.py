@@ -155,7 +155,8 @@ class Player:
             ):
                 # It needs no network, and its lookup is one query of the index that the
                 # downloader's first lookup waits for anyway (the output opens for a head only).
-                self._head = play_head(self.heads, target, self._open_output)
+                audio = self.settings.audio
+                self._head = play_head(self.heads, target, self._open_output, audio)
             hint = self._head.variant if self._head is not None else None
             ctx = (dl, self.bus, self.settings, self._cache_dir, self._audio_may_load)
             context = OpenContext(*ctx, self._recording, hint)
@@ -201,7 +202,8 @@ class Player:
         origin = result.origin
         self._origin = origin
         if head is None and head_allowed(target, start_at, recording=self._recording is not None):
-            self._keeper = keeper_for(self.heads, target, self._progressive, self._hls, ring, sink)
+            parts = (self._progressive, self._hls, ring, sink, self.settings.audio)
+            self._keeper = keeper_for(self.heads, target, *parts)
         decoder = self._decoder = Decoder(
             result.stream,
             ring,
