@@ -150,13 +150,7 @@ class Player:
                 from kithara_cli.play.record import PlayRecording
 
                 self._recording = PlayRecording(self.settings.record_files(), self.bus)
-            if self.heads is not None and head_allowed(
-                target, start_at, recording=self._recording is not None
-            ):
-                # It needs no network, and its lookup is one query of the index that the
-                # downloader's first lookup waits for anyway (the output opens for a head only).
-                audio = self.settings.audio
-                self._head = play_head(self.heads, target, self._open_output, audio)
+            self.start_head(target, start_at)
             hint = self._head.variant if self._head is not None else None
             ctx = (dl, self.bus, self.settings, self._cache_dir, self._audio_may_load)
             context = OpenContext(*ctx, self._recording, hint)
@@ -223,6 +217,15 @@ class Player:
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
         self._monitor.start()
+
+    def start_head(self, target: str, start_at: float = 0.0) -> bool:
+        """Play ``target``'s cached head now if it has one (``play.head``); ``open`` goes on
+        from it. It needs no network: called before the downloader exists, a replay is heard
+        while the rest of start-up loads (the output opens for a head only)."""
+        allowed = head_allowed(target, start_at, recording=self.settings.record is not None)
+        if self._head is None and self.heads is not None and allowed:
+            self._head = play_head(self.heads, target, self._open_output, self.settings.audio)
+        return self._head is not None
 
     def _open_output(self) -> tuple[PcmRing, Sink]:
         """The ring and the sink (not started; opened once): PyAV is not loaded for them."""
