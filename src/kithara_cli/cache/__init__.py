@@ -19,11 +19,12 @@ Promises:
 - a size cap (default 1 GiB) with least-recently-used eviction, which never evicts an entry
   pinned by a live process (every entry a running play or fetch touched);
 - AES keys and live segments never reach it (their fetch commands say ``cache="none"``).
-- a progressive resource may have a head (``head``: its first second of decoded PCM, with the
-  version and output format it was made from), stored as an entry of its own under
+- a play URL may have a head (``head``: its first second of decoded PCM, with the versions of
+  every resource it was decoded from and its output format; for HLS, the first segment of one
+  variant, never an encrypted one), stored as an entry of its own under
   ``paths.head_key(url)`` (evicted, sized, cleared like any; ``remove(url)`` takes it too;
   ``cache ls`` and the entry count of ``cache info`` leave heads out, its size counts them);
-  a head is given only for the version the cache holds now, at the format asked for.
+  a head is given only when every part is cached at that version and usable unasked.
 Never: decides what to fetch, or serves bytes of a version it cannot name.
 """
 

@@ -1,13 +1,15 @@
-"""A resource's head: the first second of its decoded audio, kept beside its cached bytes.
+"""A play URL's head: the first second of its decoded audio, kept beside its cached bytes.
 
 A replay from the cache plays it while PyAV loads (``play.head``), then decodes from byte 0
 and drops as many frames. It is stored through the store as an entry of its own under
 ``paths.head_key(url)``, so eviction, size accounting, ``cache clear`` and crash safety are
 the store's (``CacheStore.remove`` takes a resource's head with it; ``cache ls`` hides heads).
-Its payload names the version it was decoded from (ETag, Last-Modified, length) and the
-PCM's format; the store checks its hash on read. A head whose version or format is not the
-one asked for, or that does not parse, is never used: it must not stand before another
-version's audio.
+Its payload names every cached resource it was decoded from, each at its version (ETag,
+Last-Modified, length): a progressive file is one; an HLS head names its variant's media
+playlist, init section and first segment, and that variant (the replay starts on it). The
+PCM's format is named too, and the store checks the hash on read. A head whose parts are not
+the versions the cache holds now, whose format is not the one asked for, or that does not
+parse, is never used: it must not stand before another version's audio.
 """
 
 from __future__ import annotations
@@ -21,18 +23,29 @@ from kithara_cli.cache.paths import head_key
 if TYPE_CHECKING:  # the store (sqlite3) loads on the cache's own thread, off play's start-up
     from kithara_cli.cache.store import CacheStore
 
-MAGIC = b"KITHARA-HEAD-1\n"
+MAGIC = b"KITHARA-HEAD-2\n"  # (version 1 heads named one resource: never read now)
 SAMPLE_FORMAT = "f32le"  # interleaved float32, as the ring holds it
 CONTENT_TYPE = "application/x-kithara-head"
 
 
 @dataclass(frozen=True)
-class HeadVersion:
-    """The version of a resource a head was decoded from: its validators and length."""
+class HeadPart:
+    """A cached resource a head was decoded from, at the version it had: validators, length."""
 
+    url: str
     etag: str | None
     last_modified: str | None
     total: int | None
+
+
+@dataclass(frozen=True)
+class HeadVersion:
+    """What a head was decoded from: its parts, and for HLS the variant (media playlist URL)
+    whose first segment it is and the ``--audio`` choice that picked its rendition."""
+
+    parts: tuple[HeadPart, ...]
+    variant: str | None = None
+    rendition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,9 +73,9 @@ def encode(head: Head) -> bytes:
     v, f = head.version, head.format
     meta = {
         "url": head.url,
-        "etag": v.etag,
-        "last_modified": v.last_modified,
-        "total": v.total,
+        "parts": [[p.url, p.etag, p.last_modified, p.total] for p in v.parts],
+        "variant": v.variant,
+        "rendition": v.rendition,
         "rate": f.rate,
         "channels": f.channels,
         "sample": f.sample,
@@ -80,7 +93,11 @@ def decode(data: bytes) -> Head | None:
         return None
     try:
         meta = json.loads(data[len(MAGIC) : end])
-        version = HeadVersion(meta["etag"], meta["last_modified"], meta["total"])
+        parts = tuple(HeadPart(*_part(p)) for p in meta["parts"])
+        variant, rendition = meta["variant"], meta["rendition"]
+        if not parts or not all(t is None or isinstance(t, str) for t in (variant, rendition)):
+            return None
+        version = HeadVersion(parts, variant, rendition)
         fmt = HeadFormat(int(meta["rate"]), int(meta["channels"]), str(meta["sample"]))
         url, size = str(meta["url"]), int(meta["bytes"])
     except (ValueError, KeyError, TypeError):
@@ -91,18 +108,27 @@ def decode(data: bytes) -> Head | None:
     return Head(url, version, fmt, pcm)
 
 
-def usable(head: Head | None, url: str, version: HeadVersion, fmt: HeadFormat) -> bool:
-    """May ``head`` stand for the start of ``url`` at ``version``, played at ``fmt``?"""
-    return head is not None and (head.url, head.version, head.format) == (url, version, fmt)
+def _part(raw: object) -> tuple[str, str | None, str | None, int | None]:
+    if not isinstance(raw, list) or len(raw) != 4 or not isinstance(raw[0], str):
+        raise ValueError("a head part is [url, etag, last_modified, total]")
+    url, etag, last_modified, total = raw
+    for text in (etag, last_modified):
+        if text is not None and not isinstance(text, str):
+            raise ValueError("validators are text")
+    if total is not None and (not isinstance(total, int) or total < 0):
+        raise ValueError("a length is a count of bytes")
+    return url, etag, last_modified, total
 
 
 def save(store: CacheStore, head: Head) -> None:
     """Keep ``head`` (a head of another version replaces the one there)."""
     from kithara_cli.cache.store import EntryMeta
 
-    v = head.version
+    first = head.version.parts[0]
     payload = encode(head)
-    meta = EntryMeta(head_key(head.url), v.etag, v.last_modified, len(payload), False, CONTENT_TYPE)
+    meta = EntryMeta(
+        head_key(head.url), first.etag, first.last_modified, len(payload), False, CONTENT_TYPE
+    )
     store.pin(meta.url)
     store.put(meta, 0, payload)
 

@@ -21,10 +21,11 @@ from kithara_cli.dl.freshness import Freshness
 from kithara_cli.dl.validate import Identity
 
 if TYPE_CHECKING:
-    from kithara_cli.cache.head import HeadFormat, HeadVersion
+    from kithara_cli.cache.head import Head, HeadFormat, HeadVersion
     from kithara_cli.cache.store import CacheStore
 
 log = logging.getLogger(__name__)
+Variant = tuple[str, str | None]  # an HLS head's media playlist URL and ``--audio`` choice
 OPEN_WAIT = 30.0  # seconds a lookup waits for the store to open (SQLite's own lock timeout)
 
 
@@ -154,19 +155,16 @@ class DiskCache:
 
     # --- heads (cache.head): a replay's first second of audio ---------------------------------
 
-    def replay_head(self, url: str, fmt: HeadFormat) -> bytes | None:
-        """The head of ``url`` as ``fmt`` PCM, when a fetch of ``url`` would be answered by the
-        cache without a request (fresh, or offline) and the head was made from the cached
-        version at ``fmt``; else None (and the play goes as without a head)."""
+    def replay_head(self, url: str) -> Head | None:
+        """The head kept for play URL ``url`` (at the format it names), when every part it was decoded from is
+        cached at that version and a fetch of it would be answered without a request (fresh,
+        or offline); else None (and the play goes as without a head)."""
         if self.new:  # nothing cached before this run (and no wait for the index to open)
-            return None
-        copy = self.lookup(url)
-        if copy is None or not (self.offline or holds_fresh(self, url)):
             return None
         store = self.store
         if store is None:
             return None
-        from kithara_cli.cache.head import HeadVersion, load, usable
+        from kithara_cli.cache.head import load
         from kithara_cli.cache.store import STORE_ERRORS
 
         try:
@@ -174,9 +172,16 @@ class DiskCache:
         except STORE_ERRORS:
             log.warning("cache: cannot read the head of %s", url, exc_info=True)
             return None
-        i = copy.identity
-        version = HeadVersion(i.etag, i.last_modified, copy.total)
-        return head.pcm if head is not None and usable(head, url, version, fmt) else None
+        if head is None or head.url != url:
+            return None
+        for part in head.version.parts:
+            copy = self.lookup(part.url)
+            if copy is None or not (self.offline or holds_fresh(self, part.url)):
+                return None
+            i = copy.identity
+            if (i.etag, i.last_modified, copy.total) != (part.etag, part.last_modified, part.total):
+                return None
+        return head
 
     def save_head(self, url: str, version: HeadVersion, fmt: HeadFormat, pcm: bytes) -> None:
         """Keep ``pcm`` as the head of ``url`` at ``version`` (queued; a failure is logged)."""
@@ -184,6 +189,28 @@ class DiskCache:
 
         head = Head(url, version, fmt, pcm)
         self._later(lambda s: save(s, head))
+
+    def save_head_of(
+        self, url: str, parts: tuple[str, ...], fmt: HeadFormat, pcm: bytes, *, variant: Variant
+    ) -> None:
+        """Keep ``pcm`` as the head of ``url``, decoded from ``parts`` as the cache holds them
+        (HLS: looked up on the cache's thread, after the writes of those parts queued before;
+        nothing is kept when one is not in the cache). ``variant``: its media playlist URL and
+        the ``--audio`` choice."""
+        from kithara_cli.cache.head import Head, HeadPart, HeadVersion, save
+
+        def keep(store: CacheStore) -> None:
+            found: list[HeadPart] = []
+            for part in parts:
+                entry = store.entry(part)
+                if entry is None or entry[0].total is None or not entry[1]:
+                    return
+                meta = entry[0]
+                found.append(HeadPart(part, meta.etag, meta.last_modified, meta.total))
+            version = HeadVersion(tuple(found), *variant)
+            save(store, Head(url, version, fmt, pcm))
+
+        self._later(keep)
 
     def _later(self, action: Callable[[CacheStore], object]) -> None:
         """On the cache's thread, off the downloader's loop, in order."""

@@ -1,5 +1,6 @@
-"""Which variant serves a segment in playback: failover after a failure, and on a live
-stream the segment with the same media sequence number in another variant's playlist.
+"""Which variant serves a segment in playback: failover after a failure, on a live stream
+the segment with the same media sequence number in another variant's playlist, the variants
+the persistent cache holds a segment of, and what a replay's head was read from.
 
 A mixin of ``source.HlsSource``: the attributes declared below are the source's own.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kithara_cli.abr.controller import AbrController
 from kithara_cli.errors import KitharaError
@@ -16,6 +18,9 @@ from kithara_cli.events.types import Notice
 from kithara_cli.hls.loader import Rung
 from kithara_cli.hls.model import MediaPlaylist, Segment
 from kithara_cli.hls.run import _by_sequence, _Run
+
+if TYPE_CHECKING:
+    from kithara_cli.dl import Downloader
 
 # Where live playback starts: this many segments before the end of the playlist (as
 # ``kithara fetch``'s default ``--live-edge``; hls.js's liveSyncDurationCount is 3 too).
@@ -30,6 +35,8 @@ class VariantPicking:
     controller: AbrController
     clock: Callable[[], float]
     live: bool
+    dl: Downloader
+    _run: _Run | None
     _followed: int | None
     _reloaded: dict[int, float]
 
@@ -75,6 +82,46 @@ class VariantPicking:
         higher = sorted((r for r in rest if r.bandwidth > rate), key=lambda r: r.bandwidth)
         candidates = [*lower, *higher]
         return candidates[0].index if candidates else None
+
+    def _cached(self, index: int | None) -> frozenset[int]:
+        """The variants the persistent cache serves segment ``index`` of (with ``index`` None,
+        before any playlist is read: whose playlist it holds), among those whose playlist is
+        read: the ABR's fact for a replay. Live segments are never cached."""
+        cache = self.dl.cache
+        if cache is None or self.live:
+            return frozenset()
+        held: set[int] = set()
+        for variant, rung in self.rungs.items():
+            if index is None:
+                if cache.lookup(rung.media_url) is not None:
+                    held.add(variant)
+                continue
+            if rung.media is None:
+                continue
+            seg = self._segment(variant, index)[1]
+            start, size = seg.byterange if seg.byterange is not None else (0, None)
+            copy = cache.lookup(seg.uri)
+            end = None if copy is None else copy.total if size is None else start + size
+            if copy is not None and end is not None and copy.covered_until(start) >= end:
+                held.add(variant)
+        return frozenset(held)
+
+    def first_segment_parts(self) -> tuple[str, tuple[str, ...]] | None:
+        """What the presentation's first segment was read from, for a replay's head
+        (``play.head``): its variant's media playlist URL, and the URLs of that playlist, the
+        init section and the segment. None for a live stream, an encrypted segment (its
+        audio must not lie on disk in the clear: keys are never kept), or while the current
+        run did not start at the first segment or has not placed it."""
+        run = self._run
+        if self.live or run is None or run.first != 0 or not run.placed:
+            return None
+        variant = run.placed[0].variant
+        segment = self._segment(variant, 0)[1]
+        if segment.key is not None and segment.key.method != "NONE":
+            return None
+        media_url = self.rungs[variant].media_url
+        init = [segment.init.uri] if segment.init is not None else []
+        return media_url, tuple(dict.fromkeys([media_url, *init, segment.uri]))
 
     def _segment(self, variant: int, index: int) -> tuple[int, Segment]:
         """The variant that will serve segment ``index`` (``variant`` unless, live, it lacks

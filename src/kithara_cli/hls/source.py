@@ -111,6 +111,7 @@ class HlsSource(VariantPicking, Source):
         self._thread: threading.Thread | None = None
         self._reference: MediaPlaylist | None = None
         self.current_variant: int | None = None
+        self.start_variant: str | None = None  # a replay's head: the media playlist it came from
         self.live = False  # following a live playlist, reloaded as it grows
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
@@ -143,7 +144,9 @@ class HlsSource(VariantPicking, Source):
         Returns the start time of that segment: the new run's timeline origin.
         """
         if self._reference is None:
-            first = self.controller.choose(0.0, self.clock(), self._cached(None))
+            held = self._cached(None)
+            hinted = frozenset(v for v in held if self.rungs[v].media_url == self.start_variant)
+            first = self.controller.choose(0.0, self.clock(), hinted or held)
             self._publish_decision(first, None)
             self.current_variant = first.to_variant
             self._reference = self.media_for(first.to_variant)
@@ -440,29 +443,6 @@ class HlsSource(VariantPicking, Source):
             buffered=self.buffered_until() - self._playhead,
             started=self._started,
         )
-
-    def _cached(self, index: int | None) -> frozenset[int]:
-        """The variants the persistent cache serves segment ``index`` of (with ``index`` None,
-        before any playlist is read: whose playlist it holds), among those whose playlist is
-        read: the ABR's fact for a replay. Live segments are never cached."""
-        cache = self.dl.cache
-        if cache is None or self.live:
-            return frozenset()
-        held: set[int] = set()
-        for variant, rung in self.rungs.items():
-            if index is None:
-                if cache.lookup(rung.media_url) is not None:
-                    held.add(variant)
-                continue
-            if rung.media is None:
-                continue
-            seg = self._segment(variant, index)[1]
-            start, size = seg.byterange if seg.byterange is not None else (0, None)
-            copy = cache.lookup(seg.uri)
-            end = None if copy is None else copy.total if size is None else start + size
-            if copy is not None and end is not None and copy.covered_until(start) >= end:
-                held.add(variant)
-        return frozenset(held)
 
     def _submit(self, run: _Run, index: int, variant: int) -> None:
         """Fetch segment ``index`` from ``variant`` now (a failover, an abandon)."""

@@ -13,11 +13,13 @@ the source (``record``: a radio stream's audio as it comes; a file's own bytes; 
 as ``fetch`` writes them, the variants played, remuxed to FILE's container), to FILE.part
 renamed at the end, never a half file at FILE. A file served with no length and no Range is
 played as a file (seekable; its duration known once it has arrived).
-A progressive URL replayed from 0 whose cache entry is usable without a request (fresh,
-or ``--offline``) starts with the head kept beside it (``head``: the first second of audio as
-an earlier play wrote it to the ring, of the same version at the same output format) while
-PyAV loads; the decoder decodes from byte 0 and drops as many frames (a ``Notice`` says so).
-A play from 0 of such a file keeps that head for the next replay.
+A URL replayed from 0 whose cached parts are usable without a request (fresh, or
+``--offline``) starts with the head kept beside it (``head``: the first second of audio as an
+earlier play wrote it to the ring, from the same versions at the same output format; for
+HLS the first segment's, and the replay starts on its variant) before the network thread
+and PyAV load; the decoder decodes from the start and drops as many frames (a ``Notice``
+says so). A play from 0 of a progressive file or a VOD HLS presentation (not encrypted)
+keeps that head for the next replay.
 
 Promises: the network side starts before PyAV and PortAudio load (their imports overlap the
 first round trips); every thread it starts is stopped and joined by ``close()``; time to first

@@ -142,6 +142,7 @@ class OpenContext:
     cache_dir: Path
     audio_may_load: threading.Event
     recording: PlayRecording | None = None
+    start_variant: str | None = None  # HLS: a replay's head came from this media playlist
 
 
 def open_url(ctx: OpenContext, url: str, start_at: float, *, hls: bool) -> Opened:
@@ -197,6 +198,7 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
         min_bitrate=settings.min_bitrate,
     )
     hls = HlsSource(dl, rungs, controller, ctx.cache_dir, prefetch=settings.prefetch_segments)
+    hls.start_variant = ctx.start_variant
     # The media playlist goes next, then the first segment: PyAV loads during those.
     ctx.audio_may_load.set()
     origin = hls.open_run(start_at)

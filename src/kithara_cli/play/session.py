@@ -117,11 +117,11 @@ class Player:
     def open(self, target: str, start_at: float = 0.0) -> None:
         """Build the pipeline for ``target`` and start playing at ``start_at``.
 
-        The network side starts first, on its own thread, and this thread waits until the
-        requests that gate the chain are on their way (progressive: the first one; HLS: once
-        the master playlist is parsed) before loading PyAV and PortAudio: under the GIL the
-        two would otherwise share the CPU, and each request would leave later. The imports
-        then overlap the round trips.
+        A replay's cached head plays first (``play.head``). The network side starts next, on
+        its own thread, and this thread waits until the requests that gate the chain are on
+        their way (progressive: the first one; HLS: once the master playlist is parsed)
+        before loading PyAV and PortAudio: under the GIL the two would otherwise share the
+        CPU, and each request would leave later. The imports then overlap the round trips.
         """
         self._title = target
         self._target = target
@@ -150,9 +150,10 @@ class Player:
                 from kithara_cli.play.record import PlayRecording
 
                 self._recording = PlayRecording(self.settings.record_files(), self.bus)
-            context = OpenContext(
-                dl, self.bus, self.settings, self._cache_dir, self._audio_may_load, self._recording
-            )
+            self.start_head(target, start_at)
+            hint = self._head.variant if self._head is not None else None
+            ctx = (dl, self.bus, self.settings, self._cache_dir, self._audio_may_load)
+            context = OpenContext(*ctx, self._recording, hint)
 
             def start_network() -> None:
                 try:
@@ -176,13 +177,6 @@ class Player:
             setup = threading.Thread(target=start_network, name="kithara-open", daemon=True)
             setup.start()
             self._audio_may_load.wait(AUDIO_LOAD_WAIT)
-            recording = self._recording is not None
-            if self.heads is not None and head_allowed(
-                target, start_at, hls=is_hls, recording=recording
-            ):
-                # Before PyAV loads (the ring and the sink need none of it), and after the
-                # first request left: a first play's lookup must not hold it back.
-                self._head = play_head(self.heads, target, *self._open_output())
 
         from kithara_cli.audio import Decoder
 
@@ -201,10 +195,9 @@ class Player:
             )
         origin = result.origin
         self._origin = origin
-        if head is None and head_allowed(
-            target, start_at, hls=self._hls is not None, recording=self._recording is not None
-        ):
-            self._keeper = keeper_for(self.heads, target, self._progressive, ring, sink)
+        if head is None and head_allowed(target, start_at, recording=self._recording is not None):
+            parts = (self._progressive, self._hls, ring, sink, self.settings.audio)
+            self._keeper = keeper_for(self.heads, target, *parts)
         decoder = self._decoder = Decoder(
             result.stream,
             ring,
@@ -224,6 +217,15 @@ class Player:
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
         self._monitor.start()
+
+    def start_head(self, target: str, start_at: float = 0.0) -> bool:
+        """Play ``target``'s cached head now if it has one (``play.head``); ``open`` goes on
+        from it. It needs no network: called before the downloader exists, a replay is heard
+        while the rest of start-up loads (the output opens for a head only)."""
+        allowed = head_allowed(target, start_at, recording=self.settings.record is not None)
+        if self._head is None and self.heads is not None and allowed:
+            self._head = play_head(self.heads, target, self._open_output, self.settings.audio)
+        return self._head is not None
 
     def _open_output(self) -> tuple[PcmRing, Sink]:
         """The ring and the sink (not started; opened once): PyAV is not loaded for them."""
