@@ -9,7 +9,6 @@ index, a full or vanished disk) costs the network, never the fetch: every call d
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
@@ -21,10 +20,18 @@ from kithara_cli.dl.freshness import Freshness
 from kithara_cli.dl.validate import Identity
 
 if TYPE_CHECKING:
+    import logging
+
     from kithara_cli.cache.head import Head, HeadFormat, HeadVersion
     from kithara_cli.cache.store import CacheStore
 
-log = logging.getLogger(__name__)
+
+def _log() -> logging.Logger:
+    import logging  # loaded when something is logged: a replay's head plays before it
+
+    return logging.getLogger(__name__)
+
+
 Variant = tuple[str, str | None]  # an HLS head's media playlist URL and ``--audio`` choice
 OPEN_WAIT = 30.0  # seconds a lookup waits for the store to open (SQLite's own lock timeout)
 
@@ -89,7 +96,7 @@ class DiskCache:
                 return None
             store.pin(url)
         except STORE_ERRORS:
-            log.warning("cache lookup failed for %s", url, exc_info=True)
+            _log().warning("cache lookup failed for %s", url, exc_info=True)
             return None
         identity = Identity(meta.etag, meta.last_modified, meta.total)
         spans = _merge([(p.start, p.end) for p in pieces])
@@ -170,7 +177,7 @@ class DiskCache:
         try:
             head = load(store, url)
         except STORE_ERRORS:
-            log.warning("cache: cannot read the head of %s", url, exc_info=True)
+            _log().warning("cache: cannot read the head of %s", url, exc_info=True)
             return None
         if head is None or head.url != url:
             return None
@@ -226,7 +233,7 @@ class DiskCache:
         try:
             action(store)
         except STORE_ERRORS:
-            log.warning("cache update failed", exc_info=True)
+            _log().warning("cache update failed", exc_info=True)
 
     # --- the cache's thread: open, then write -----------------------------------------------
 
@@ -234,7 +241,7 @@ class DiskCache:
         try:
             self._store = self._open_store()
         except Exception:  # any failure to open: this run goes without a cache
-            log.warning("cannot open the cache", exc_info=True)
+            _log().warning("cannot open the cache", exc_info=True)
         finally:
             self._opened.set()
         while True:
@@ -247,7 +254,7 @@ class DiskCache:
             try:
                 action(store)
             except Exception:  # a full disk or a busy index: the cache is best effort
-                log.warning("cache write failed", exc_info=True)
+                _log().warning("cache write failed", exc_info=True)
 
     def close(self) -> None:
         """Drain the queued writes, let go of the pins."""

@@ -136,8 +136,17 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         stack.callback(dl.close)
         settings.length = options.length
         queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
+        opener: Player | None = None  # the first item's player, made before the loop
         if queue.current is not None and queue.current.target.startswith(("http://", "https://")):
-            dl.warm(queue.current.target)  # the client is made now unless the cache holds it fresh
+            opener = Player(bus, settings, dl, heads=cache)
+            try:
+                # A replay's cached head plays now, before anything else loads (``play.head``);
+                # then the client is made, unless the cache holds the URL fresh.
+                opener.start_head(queue.current.target, start_at)
+                dl.warm(queue.current.target)
+            except BaseException:
+                opener.close()
+                raise
         failures = 0
         while (item := queue.current) is not None:
             interrupt.check()  # items that end within a poll (wav:) never reach the loop's
@@ -146,7 +155,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             # A mirror with others behind it gets two tries, not the retry policy's six.
             mirror = bool(item.from_link) and queue.index + 1 < len(queue)
             settings.first_attempts = MIRROR_ATTEMPTS if mirror else None
-            player = Player(bus, settings, dl, heads=cache)
+            player, opener = opener or Player(bus, settings, dl, heads=cache), None
             try:
                 sinks.set_error_handler(player.fail)  # --events on a full disk stops playback
                 # Subscribe before open(): the ladder and first requests are published there.
