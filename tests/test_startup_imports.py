@@ -131,3 +131,29 @@ def test_the_downloader_starts_its_loop_on_first_need(server: MediaServer) -> No
     finally:
         dl.close()
     assert _dl_threads() == []
+
+
+def test_a_head_is_found_before_the_downloaders_modules_load(tmp_path: Path) -> None:
+    """The cache answers a head from the store itself (``DiskCache.replay_head``): the
+    downloader's commands and cached-copy logic (dl.cached, dl.command) load after it plays."""
+    code = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from kithara_cli.cache import open_cache\n"
+        "from kithara_cli.cache.head import Head, HeadFormat, HeadPart, HeadVersion, save\n"
+        "from kithara_cli.cache.store import CacheStore, EntryMeta\n"
+        f"folder = {str(tmp_path)!r}\n"
+        "url = 'http://example.test/a.mp3'\n"
+        "store = CacheStore(Path(folder))\n"
+        "store.put(EntryMeta(url, '\"v\"', None, 4, True, 'audio/mpeg', time.time() + 60, 0), 0,"
+        " b'abcd')\n"
+        "part = HeadPart(url, '\"v\"', None, 4)\n"
+        "save(store, Head(url, HeadVersion((part,)), HeadFormat(48000, 2), bytes(800)))\n"
+        "store.close()\n"
+        "cache = open_cache(Path(folder))\n"
+        "assert cache.replay_head(url) is not None\n"
+    )
+    assert loaded_after(code, ("kithara_cli.dl.cached", "kithara_cli.dl.command")) == []
+    # the check can fail: a lookup (the downloader's way in) loads them
+    looked = loaded_after(code + "cache.lookup(url)\n", ("kithara_cli.dl.cached",))
+    assert looked == ["kithara_cli.dl.cached"]

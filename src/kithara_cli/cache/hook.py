@@ -15,15 +15,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kithara_cli.dl.cached import CachedCopy, holds_fresh
-from kithara_cli.dl.freshness import Freshness
-from kithara_cli.dl.validate import Identity
+from kithara_cli.dl.freshness import is_fresh
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # dl.cached and its commands load with the first lookup: after a head plays
     import logging
 
-    from kithara_cli.cache.head import Head, HeadFormat, HeadVersion
+    from kithara_cli.cache.head import Head, HeadFormat, HeadPart, HeadVersion
     from kithara_cli.cache.store import CacheStore
+    from kithara_cli.dl.cached import CachedCopy
+    from kithara_cli.dl.freshness import Freshness
 
 
 def _log() -> logging.Logger:
@@ -86,6 +86,8 @@ class DiskCache:
         if store is None:
             return None
         from kithara_cli.cache.store import STORE_ERRORS
+        from kithara_cli.dl.cached import CachedCopy
+        from kithara_cli.dl.validate import Identity
 
         try:
             found = store.entry(url)
@@ -182,13 +184,37 @@ class DiskCache:
         if head is None or head.url != url:
             return None
         for part in head.version.parts:
-            copy = self.lookup(part.url)
-            if copy is None or not (self.offline or holds_fresh(self, part.url)):
-                return None
-            i = copy.identity
-            if (i.etag, i.last_modified, copy.total) != (part.etag, part.last_modified, part.total):
+            if not self._holds_unasked(store, part):
                 return None
         return head
+
+    def _holds_unasked(self, store: CacheStore, version: HeadPart) -> bool:
+        """Is ``version.url`` cached at that version from its first byte, usable unasked (fresh,
+        confirmed by this process, or offline)? As ``dl.cached.holds_fresh`` over ``lookup``,
+        read from the store itself: the downloader's modules load after a head plays."""
+        from kithara_cli.cache.store import STORE_ERRORS
+
+        url = version.url
+        try:
+            found = store.entry(url)
+            if found is None or not any(p.start == 0 for p in found[1]):
+                return False
+            store.pin(url)
+        except STORE_ERRORS:
+            _log().warning("cache lookup failed for %s", url, exc_info=True)
+            return False
+        meta = found[0]
+        if (meta.etag, meta.last_modified, meta.total) != (
+            version.etag,
+            version.last_modified,
+            version.total,
+        ):
+            return False
+        return (
+            self.offline
+            or self.is_validated(url)
+            or is_fresh(meta.fresh_until, meta.directives, self.now())
+        )
 
     def save_head(self, url: str, version: HeadVersion, fmt: HeadFormat, pcm: bytes) -> None:
         """Keep ``pcm`` as the head of ``url`` at ``version`` (queued; a failure is logged)."""

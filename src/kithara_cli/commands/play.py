@@ -122,31 +122,33 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         demo = options.demo and options.url is None
         # The cache first: its index opens while the downloader's modules load.
         cache = stack.enter_context(run_cache(None if demo else common.cache))
-        from kithara_cli.dl import Downloader
-
-        # Not started here: its loop (asyncio) starts on first need, so a replay's cached head
-        # plays before it loads (``Downloader.warm``, ``play.head``).
-        dl = Downloader(
-            bus,
-            common.net_config(),
-            max_concurrent=4,
-            retry=common.retry_policy(),
-            cache=cache,
-        )
-        stack.callback(dl.close)
         settings.length = options.length
         queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
+        first = queue.current.target if queue.current is not None else ""
         opener: Player | None = None  # the first item's player, made before the loop
-        if queue.current is not None and queue.current.target.startswith(("http://", "https://")):
-            opener = Player(bus, settings, dl, heads=cache)
-            try:
-                # A replay's cached head plays now, before anything else loads (``play.head``);
-                # then the client is made, unless the cache holds the URL fresh.
-                opener.start_head(queue.current.target, start_at)
-                dl.warm(queue.current.target)
-            except BaseException:
+        if first.startswith(("http://", "https://")):
+            # A replay's cached head plays now, before the downloader loads (``play.head``).
+            opener = Player(bus, settings, heads=cache)
+            opener.start_head(first, start_at)
+        try:
+            from kithara_cli.dl import Downloader
+
+            # Not started here: its loop (asyncio) starts on first need (``Downloader.warm``).
+            dl = Downloader(
+                bus,
+                common.net_config(),
+                max_concurrent=4,
+                retry=common.retry_policy(),
+                cache=cache,
+            )
+            stack.callback(dl.close)
+            if opener is not None:
+                opener.dl = dl
+                dl.warm(first)  # the client is made now, unless the cache holds the URL fresh
+        except BaseException:
+            if opener is not None:
                 opener.close()
-                raise
+            raise
         failures = 0
         while (item := queue.current) is not None:
             interrupt.check()  # items that end within a poll (wav:) never reach the loop's
