@@ -224,6 +224,7 @@ class Player:
         while the rest of start-up loads (the output opens for a head only)."""
         allowed = head_allowed(target, start_at, recording=self.settings.record is not None)
         if self._head is None and self.heads is not None and allowed:
+            sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)  # the sink's first read: no 5 ms wait
             self._head = play_head(self.heads, target, self._open_output, self.settings.audio)
         return self._head is not None
 
