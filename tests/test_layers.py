@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "kithara_cli"
 # Higher imports lower, never the other way; the base (rank 0) is imported by anyone.
 RANK = {
     "kithara_cli": 0, "errors": 0, "events": 0, "interrupt": 0, "crash": 0, "launch": 0,
-    "pids": 0, "crash_log": 0,
+    "pids": 0, "crash_log": 0, "lazy": 0,
     "ui.sanitize": 0,  # pure, no imports: whatever prints network text uses it, crash included
     "net": 1, "storage": 1, "media": 1, "server": 1,
     "dl": 1.5, "cache": 1.7,

@@ -71,8 +71,9 @@ Never:
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from kithara_cli.lazy import lazy_exports, lazy_where
 
 if TYPE_CHECKING:
     from kithara_cli.audio.bounds import DecoderLimits
@@ -86,33 +87,38 @@ if TYPE_CHECKING:
 
 # Loaded on first use (PEP 562): the ring and the sinks import without PyAV, so a replay can
 # start playing its cached head while PyAV loads (``play.head``).
-_WHERE = {
-    "DecoderLimits": "bounds",
-    "PROBE_OPTIONS": "container",
-    "SourceInfo": "container",
-    "Decoder": "decoder",
-    "DecoderInput": "decoder_input",
-    "FileInput": "decoder_input",
-    "DEVICE_ENV": "devices",
-    "NO_DEVICE_MESSAGE": "devices",
-    "list_devices": "devices",
-    "open_sink": "devices",
-    "DeviceSink": "output",
-    "NullSink": "output",
-    "Sink": "output",
-    "WavSink": "output",
-    "float_to_s16": "output",
-    "CountingReader": "reader",
-    "demuxer_for_hint": "reader",
-    "PcmRing": "ring",
-}
+_WHERE = lazy_where(
+    bounds=("DecoderLimits",),
+    container=(
+        "PROBE_OPTIONS",
+        "SourceInfo",
+    ),
+    decoder=("Decoder",),
+    decoder_input=(
+        "DecoderInput",
+        "FileInput",
+    ),
+    devices=(
+        "DEVICE_ENV",
+        "NO_DEVICE_MESSAGE",
+        "list_devices",
+        "open_sink",
+    ),
+    output=(
+        "DeviceSink",
+        "NullSink",
+        "Sink",
+        "WavSink",
+        "float_to_s16",
+    ),
+    reader=(
+        "CountingReader",
+        "demuxer_for_hint",
+    ),
+    ring=("PcmRing",),
+)
 
-
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"kithara_cli.audio.{module}"), name)
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [

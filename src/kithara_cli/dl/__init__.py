@@ -43,8 +43,9 @@ tunes httpcore, ``net.tuning``).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from kithara_cli.lazy import lazy_exports, lazy_where
 
 if TYPE_CHECKING:
     from kithara_cli.dl.command import (
@@ -62,26 +63,25 @@ if TYPE_CHECKING:
 # Loaded on first use (PEP 562): the cache's hook imports ``dl.cached``, ``dl.freshness`` and
 # ``dl.validate`` without the downloader (asyncio, ssl: ~35 ms), so a replay's cached head
 # plays before they load.
-_WHERE = {
-    "CachePolicy": "command",
-    "FetchCmd": "command",
-    "FetchHandle": "command",
-    "FetchOutcome": "command",
-    "Priority": "command",
-    "ResponseInfo": "command",
-    "Downloader": "downloader",
-    "memory_sink": "command",
-    "Identity": "validate",
-    "check_identity": "validate",
-    "strong_etag": "validate",
-}
+_WHERE = lazy_where(
+    command=(
+        "CachePolicy",
+        "FetchCmd",
+        "FetchHandle",
+        "FetchOutcome",
+        "Priority",
+        "ResponseInfo",
+        "memory_sink",
+    ),
+    downloader=("Downloader",),
+    validate=(
+        "Identity",
+        "check_identity",
+        "strong_etag",
+    ),
+)
 
-
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"kithara_cli.dl.{module}"), name)
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [
