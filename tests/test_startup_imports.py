@@ -43,6 +43,7 @@ ROAD = (
     "kithara_cli.play.head",
 )
 LATER = ("asyncio", "ssl", "concurrent.futures", "socket", "tomllib", "httpcore", "httpx")
+LATER += ("tempfile", "wave")  # a play's run files, a wav: output
 
 
 def loaded_after(code: str, watch: tuple[str, ...], env: dict[str, str] | None = None) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
@@ -23,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 from kithara_cli.audio.ring import PcmRing
 
 if TYPE_CHECKING:
+    import wave
+
     import numpy as np
 from kithara_cli.errors import OutputError
 from kithara_cli.events.types import Event, Underrun
@@ -388,6 +389,8 @@ class WavSink(_SinkBase):
     ) -> None:
         super().__init__(ring, rate or DEFAULT_RATE, channels)
         self._path = Path(path)
+        import wave  # (only a wav: output needs it)
+
         try:
             self._wav: wave.Wave_write | None = wave.open(str(self._path), "wb")  # noqa: SIM115
         except OSError as exc:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import random
+
+
+def _new_rng() -> random.Random:
+    import random  # (loaded by the first policy made, not by importing this module)
+
+    return random.Random()
 
 
 @dataclass
@@ -14,7 +23,7 @@ class RetryPolicy:
     base: float = 0.25
     cap: float = 8.0
     max_retry_after: float = 60.0
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=_new_rng)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Delay before attempt ``attempt + 1`` (attempt counts from 1)."""

@@ -60,6 +60,13 @@ class Opened:
         return self.hls if self.hls is not None else self.progressive
 
 
+def new_run_dir() -> Path:
+    """A folder of its own for one play's run files (tempfile loads after a replay's head)."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="kithara-play-"))
+
+
 def _import_hls_modules() -> None:
     import kithara_cli.abr.controller
     import kithara_cli.hls.loader

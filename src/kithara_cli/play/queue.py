@@ -7,10 +7,13 @@ current item, ``--loop queue`` starts over after the last; ``--shuffle`` orders 
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kithara_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    import random
 
 LOOP_MODES = ("none", "item", "queue")
 MAX_EXPANSIONS = 20  # a link naming a link naming a link...: not for ever
@@ -36,6 +39,8 @@ class PlayQueue:
             raise UsageError(f"bad --loop {loop!r}: use item or queue")
         self.items = [QueueItem(t) for t in targets]
         if shuffle:
+            import random  # (only a shuffle needs it)
+
             (rng or random.Random()).shuffle(self.items)
         self.loop = loop
         self.index = 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ from kithara_cli.play.opening import (
     Feed,
     OpenContext,
     Opened,
+    new_run_dir,
     open_link_file,
     open_link_url,
     open_url,
@@ -91,7 +91,7 @@ class Player:
         self._now_playing = NowPlaying(bus, self.snapshot)
         self.error: KitharaError | None = None
         self.message: str | None = None  # e.g. "no audio output device found ..."
-        self._cache_dir = Path(tempfile.mkdtemp(prefix="kithara-play-"))
+        self._cache_dir: Path | None = None  # the run files of a URL's play (made by open)
         self._source: Feed | None = None  # the network side, HLS or progressive
         self._hls: HlsSource | None = None
         self._progressive: ProgressiveSource | None = None
@@ -131,8 +131,7 @@ class Player:
         setup: threading.Thread | None = None
         self._audio_may_load = threading.Event()
         # Until first audio, hand the GIL over 10x as often: the network thread's round trips
-        # need it for moments at a time while this thread loads PyAV; at Python's default 5 ms
-        # each hand-over, a request took ~2.5x its round trip.
+        # need it while this thread loads PyAV (at 5 ms, a request took ~2.5x its round trip).
         sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
         if "://" not in target and local.exists():
             open_link_file(local)  # a station list raises its entries for the queue
@@ -151,9 +150,9 @@ class Player:
 
                 self._recording = PlayRecording(self.settings.record_files(), self.bus)
             self.start_head(target, start_at)
-            hint = self._head.variant if self._head is not None else None
+            self._cache_dir = new_run_dir()
             ctx = (dl, self.bus, self.settings, self._cache_dir, self._audio_may_load)
-            context = OpenContext(*ctx, self._recording, hint)
+            context = OpenContext(*ctx, self._recording, self._head.variant if self._head else None)
 
             def start_network() -> None:
                 try:
@@ -497,4 +496,5 @@ class Player:
             self._decoder.join(timeout=2)
             if self._keeper is not None:  # a stream shorter than a head ends with the watcher
                 self._keeper.poll(self._decoder)
-        shutil.rmtree(self._cache_dir, ignore_errors=True)
+        if self._cache_dir is not None:
+            shutil.rmtree(self._cache_dir, ignore_errors=True)
