@@ -334,20 +334,6 @@ class _OneHead:
     def replay_head(self, url: str) -> Head | None:
         return self.head if url == self.head.url else None
 
-    def save_head(self, url: str, version: HeadVersion, fmt: HeadFormat, pcm: bytes) -> None:
-        raise AssertionError("a replay keeps no head")
-
-    def save_head_of(
-        self,
-        url: str,
-        parts: tuple[str, ...],
-        fmt: HeadFormat,
-        pcm: bytes,
-        *,
-        variant: tuple[str, str | None],
-    ) -> None:
-        raise AssertionError("a replay keeps no head")
-
 
 def test_a_head_made_for_another_output_format_does_not_play() -> None:
     url = "http://example.test/a.mp3"

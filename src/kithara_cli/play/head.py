@@ -32,10 +32,14 @@ if TYPE_CHECKING:  # cache.head loads only when a play asks the cache for a head
 HEAD_SECONDS = 1.0
 
 
-class HeadCache(Protocol):
-    """What a play needs of the cache for heads (``cache.hook.DiskCache``)."""
+class HeadLookup(Protocol):
+    """What a replay needs of the cache to start from a head."""
 
     def replay_head(self, url: str) -> Head | None: ...
+
+
+class HeadCache(HeadLookup, Protocol):
+    """What a play needs of the cache for heads (``cache.hook.DiskCache``)."""
 
     def save_head(self, url: str, version: HeadVersion, fmt: HeadFormat, pcm: bytes) -> None: ...
 
@@ -69,7 +73,7 @@ class HeadStart:
 
 
 def play_head(
-    heads: HeadCache,
+    heads: HeadLookup,
     url: str,
     open_output: Callable[[], tuple[PcmRing, Sink]],
     rendition: str | None = None,
