@@ -165,9 +165,9 @@ class DiskCache:
     # --- heads (cache.head): a replay's first second of audio ---------------------------------
 
     def replay_head(self, url: str) -> Head | None:
-        """The head kept for play URL ``url`` (at the format it names), when every part it was decoded from is
-        cached at that version and a fetch of it would be answered without a request (fresh,
-        or offline); else None (and the play goes as without a head)."""
+        """The head kept for play URL ``url`` (at the format it names), when every part it was
+        decoded from is cached at that version and a fetch of it would be answered without a
+        request (fresh, or offline); else None (and the play goes as without a head)."""
         if self.new:  # nothing cached before this run (and no wait for the index to open)
             return None
         store = self.store
