@@ -15,7 +15,8 @@ def app_for(app: typer.Typer, args: list[str]) -> typer.Typer:
     """The app with only the command being run registered.
 
     Typer inspects every registered command's signature on each run; the commands not run
-    cost ~7 ms of start-up (the ``config`` and ``cache`` groups ~1 ms more). Help, shell completion and unknown commands get the whole app.
+    cost ~7 ms of start-up (the ``config`` and ``cache`` groups ~1 ms more). Help, shell
+    completion and unknown commands get the whole app.
     """
     name = args[0] if args else ""
     chosen = [
