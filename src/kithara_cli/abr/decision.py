@@ -193,3 +193,32 @@ def auto_ladder(
     if max_bitrate is not None and all(v.bandwidth > max_bitrate for v in ordered):
         return ordered[:1]
     return ordered[-1:]
+
+
+def abandon_target(
+    bandwidths: Sequence[int],
+    segment_duration: float,
+    cfg: AbrConfig,
+    ttfb: float,
+    started: bool,
+    fetch_pos: int,
+    rate: float,
+    remaining_s: float,
+    buffer_s: float,
+) -> int | None:
+    """Where an abandoned fetch goes: the highest lower rung whose whole segment lands sooner
+    than the rest of this one, and either before the buffer runs dry or (before playback
+    starts, ``started`` false) at a sustainable rate; failing that the lowest rung, if even it
+    lands sooner; None: abandoning gains nothing."""
+    limit = remaining_s * cfg.abandon_saving
+    for pos in range(fetch_pos - 1, -1, -1):
+        whole_s = ttfb + bandwidths[pos] * segment_duration / rate
+        if whole_s >= limit:
+            continue
+        if started:
+            if whole_s <= buffer_s - cfg.dry_margin_s:
+                return pos
+        elif bandwidths[pos] <= rate * cfg.safety:
+            return pos
+    whole_s = ttfb + bandwidths[0] * segment_duration / rate
+    return 0 if whole_s < limit else None
