@@ -120,7 +120,7 @@ class AbrController:
         self._fetches: dict[int, _SegmentFetch] = {}
         self._segments_done = 0
         self._exclusions = Exclusions(self.config.failed_exclusion_s)
-        self._outages = OutageMemory()  # see abr.outage
+        self._outages = OutageMemory(self.config.outage_memory)  # see abr.outage
 
     # --- ladder ------------------------------------------------------------------------------
 

@@ -70,6 +70,8 @@ class AbrConfig:
     # A variant whose segment failed after its retries sits out this long (shaka's
     # streaming.maxDisabledTime, 30 s): the next segments do not each pay the retries.
     failed_exclusion_s: float = 30.0
+    # Completed fetches the outage memory keeps (abr.outage; ~30 min of 2 s segments). 0: off.
+    outage_memory: int = 1000
 
 
 @dataclass

@@ -82,19 +82,16 @@ class OutageMemory:
 def stall_within(
     buffer_s: float, first_s: float, segment_s: float, bottom_s: float, horizon_s: float
 ) -> float:
-    """Seconds of stall within ``horizon_s``: a fetch taking ``first_s``, then bottom-rung
-    fetches of ``bottom_s`` each, every one adding ``segment_s`` of media."""
+    """Seconds of stall within the next ``horizon_s``: a fetch taking ``first_s``, then
+    bottom-rung fetches of ``bottom_s`` each, every one adding ``segment_s`` of media."""
     elapsed = stall = 0.0
     buffer = buffer_s
     took = first_s
     while elapsed < horizon_s:
-        if took > buffer:
-            stall += took - buffer
-            buffer = 0.0
-        else:
-            buffer -= took
+        # playback runs dry ``buffer`` after the fetch starts and waits for it to land
+        stall += max(min(elapsed + took, horizon_s) - (elapsed + buffer), 0.0)
+        buffer = max(buffer - took, 0.0) + segment_s
         elapsed += took
-        buffer += segment_s
         took = bottom_s
     return stall
 
@@ -141,6 +138,6 @@ def outage_abandon(
             best, best_score = pos, score
     if best is None:
         return None
-    if expected_stall(whole_s(best), wait_s) <= expected_stall(whole_s(best)) + 1e-9:
-        return None  # abandoning a rate window later does as well: wait for evidence
+    if expected_stall(whole_s(best), wait_s) <= 1e-9:
+        return None  # abandoning a rate window later still stalls nowhere: wait for evidence
     return best
