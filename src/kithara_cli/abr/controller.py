@@ -54,6 +54,7 @@ from kithara_cli.abr.decision import (
     _SegmentFetch,
     abandon_target,
     auto_ladder,
+    manual_target,
     parse_mode,
 )
 from kithara_cli.abr.drift import ROUND_TRIP_SEGMENTS, DriftGuard
@@ -175,11 +176,14 @@ class AbrController:
                 self._segments_done += 1
             return
         if est.observe(event):
-            if isinstance(event, RequestCompleted):
-                body = max(event.duration - max(event.ttfb, 0.0), est.config.min_transfer_s)
-                self._outages.record(event.ts - body, event.ts, event.bytes * 8.0 / body)
-                if self._fetches.pop(event.request_id, None) is not None:
-                    self._segments_done += 1
+            if (
+                isinstance(event, RequestCompleted)
+                and self._fetches.pop(event.request_id, None) is not None
+            ):
+                self._segments_done += 1
+                if event.bytes >= est.config.min_sample_bytes:  # a segment, big enough to time
+                    body = max(event.duration - max(event.ttfb, 0.0), est.config.min_transfer_s)
+                    self._outages.record(event.ts - body, event.ts, event.bytes * 8.0 / body)
         elif isinstance(event, LoadSlow):
             # a mark, not a progress point: it is published on a timer, not because bytes came
             fetch = self._fetches.get(event.request_id)
@@ -382,7 +386,9 @@ class AbrController:
         cache serves that segment of (a fact, see the package docstring on replays)."""
         self._drift.observe(buffer_s, now)
         if self.mode != "auto":
-            return self._commit(self._manual_target(), "manual", buffer_s, now)
+            return self._commit(
+                manual_target(self.mode, self._fixed, self._allowed), "manual", buffer_s, now
+            )
         est = self.estimator.estimate_bps()
         if self._current is None:
             held = [self._pos[v] for v in cached if v in self._pos]
@@ -394,14 +400,6 @@ class AbrController:
         if target == self._position(self._current) and self._current in self._pos:
             return self._commit(self._current, reason, buffer_s, now)
         return self._commit(self._allowed[target].index, reason, buffer_s, now)
-
-    def _manual_target(self) -> int:
-        if self.mode == "fixed":
-            assert self._fixed is not None
-            return self._fixed
-        if self.mode == "max_bitrate":
-            return self._allowed[-1].index
-        return self._allowed[0].index
 
     def check_in_flight(self, buffer_s: float, now: float) -> Decision | None:
         """React to the oldest segment fetch under way being slow; None when nothing to do.

@@ -224,3 +224,11 @@ def abandon_target(
             return pos
     whole_s = ttfb + bandwidths[0] * segment_duration / rate
     return 0 if whole_s < limit else None
+
+
+def manual_target(mode: str, fixed: int | None, allowed: Sequence[VariantInfo]) -> int:
+    """The variant a manual mode plays: the fixed one, or the top or bottom of ``allowed``."""
+    if mode == "fixed":
+        assert fixed is not None
+        return fixed
+    return allowed[-1].index if mode == "max_bitrate" else allowed[0].index
