@@ -441,9 +441,8 @@ class AbrController:
             # a rung the link does not carry: has the link stayed this low before? (abr.outage)
             slow = SlowFetch(fetch_pos, rate, remaining_s, buffer_s)
             episodes = self._outages.episodes(rate / cfg.safety)
-            ttfb = self.estimator.ttfb_estimate()
-            args = (self._bandwidths, self.segment_duration, ttfb, slow, episodes)
-            target = outage_abandon(*args, cfg.rate_window_s)
+            ttfb, seg = self.estimator.ttfb_estimate(), self.segment_duration
+            target = outage_abandon(self._bandwidths, seg, ttfb, slow, episodes, cfg.rate_window_s)
             if target is not None:
                 return self._abandon(fetch, info, target, buffer_s, now)
         if not (dry or fetch.slow):
