@@ -14,7 +14,10 @@ Promises:
   reason among ``startup | throughput | buffer | load_slow | abandon | failed | manual``.
 * A decision carrying ``abandon_request`` asks the player to cancel that request (reason
   "abandon") and fetch the same segment again from ``to_variant``; it is only given when a
-  lower variant's whole segment would land sooner than the rest of the one under way.
+  lower variant's whole segment would land sooner than the rest of the one under way, or when
+  the link no longer carries the fetch's rung and this session has seen it stay that low: then
+  over those remembered episodes a lower rung must score better by the QoE and waiting one
+  rate window must cost stall (``outage``).
 * ``exclude(variant, now)`` (a segment of it failed after its attempts) keeps auto mode off
   that variant for ``AbrConfig.failed_exclusion_s`` (30 s, shaka's ``maxDisabledTime``): every
   auto decision takes the nearest variant below it (else above) that is not sitting out, with
@@ -28,7 +31,10 @@ Promises:
   an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` (5 s, from
   the QoE's switch cost) between switches, except a down-switch below ``emergency_buffer_s``
   (the throughput rule's zone, 6 s) and an abandon. An up-switch below ``well_buffered_s``
-  goes in one step to the rung the fast average carries (not one rung per segment).
+  goes in one step to the rung the fast average carries (not one rung per segment). Two
+  exceptions while well buffered, each from evidence, not a tuned threshold: one rung down
+  when the buffer has drifted down by two segments over the long average's half-life with the
+  rung held all along (``drift``), and the outage abandon above.
 * Replays: ``choose(buffer_s, now, cached)`` is told which variants the persistent cache
   holds the next segment of (before any playlist is read: whose playlist it holds). Cache hits
   are no throughput samples, so a replay runs on the start-up default estimate: auto mode
@@ -44,7 +50,9 @@ stall (nothing arrives sooner through an outage), or is shared between threads (
 per stream, called from the thread that owns the downloader's events).
 
 The controller is ``controller`` (the rules), ``decision`` (its values: ladder, config,
-state, decisions, modes) and ``bola`` (BOLA's score); ``estimator`` measures.
+state, decisions, modes), ``bola`` (BOLA's score), ``drift`` (the well-buffered step down),
+``outage`` (the session's memory of low episodes, the outage abandon) and ``exclusion``
+(variants sitting out); ``estimator`` measures.
 The benchmark lives beside it and is not needed to play: ``sim`` (a deterministic simulator,
 no sockets), ``profiles`` (seeded synthetic profiles and the 102 real traces shipped in
 ``traces/``, with their dev / validation split), ``baselines`` (fixed lowest/highest, hls.js's

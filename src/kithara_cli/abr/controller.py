@@ -20,14 +20,19 @@ The auto rule, in short (seconds are seconds of media buffered ahead):
   is above the estimate: after the link improves it names the rung in one switch where the
   slowly rising estimate would climb one rung per segment; BOLA goes up on buffer grounds only
   to rungs both the long average and the current estimate sustain (or as a paid excursion);
+* a slow drift down while well buffered (the rung held a minute, the buffer two segments
+  lower, the long average short of it): one rung down, and no quick climb back (abr.drift);
 * hysteresis: no switch up below ``up_min_buffer_s``, no switch down at or above
-  ``well_buffered_s``, at least ``min_switch_interval_s`` between switches (5 s: a switch costs
-  as much as one segment's quality step, a move up and back pays off only after more than two
-  segments); a down-switch below ``emergency_buffer_s`` (the throughput rule's zone) and an
-  abandon ignore the interval: a rebuffer costs more than a switch;
+  ``well_buffered_s`` but that step, at least ``min_switch_interval_s`` between switches (5 s:
+  a switch costs as much as one segment's quality step, a move up and back pays off only after
+  more than two segments); a down-switch below ``emergency_buffer_s`` (the throughput rule's
+  zone) and an abandon ignore the interval: a rebuffer costs more than a switch;
 * a slow fetch (LoadSlow, or projected by its own rate to finish after the buffer runs dry):
   abandon it when a lower variant's whole segment would land sooner, else decide again for the
-  next segments with the fetch's rate as the estimate (one rung down at a time).
+  next segments with the fetch's rate as the estimate (one rung down at a time);
+* a fetch whose rung the link no longer carries, at any buffer level: if this session has seen
+  the link stay that low before, abandon it when, over those episodes, a lower rung scores
+  better by the QoE and waiting a rate window would cost stall (abr.outage).
 
 The thresholds were tuned on :mod:`kithara_cli.abr.report`'s benchmark, the numbers in
 :class:`AbrConfig` are the result; since issue 20 only on the dev half of the shipped traces,
@@ -47,10 +52,15 @@ from kithara_cli.abr.decision import (
     Decision,
     VariantInfo,
     _SegmentFetch,
+    abandon_target,
     auto_ladder,
+    manual_target,
     parse_mode,
 )
-from kithara_cli.abr.estimator import BandwidthEstimator
+from kithara_cli.abr.drift import ROUND_TRIP_SEGMENTS, DriftGuard
+from kithara_cli.abr.estimator import BandwidthEstimator, InFlight
+from kithara_cli.abr.exclusion import Exclusions
+from kithara_cli.abr.outage import OutageMemory, SlowFetch, outage_abandon
 from kithara_cli.errors import UsageError
 from kithara_cli.events.types import (
     AbrDecision,
@@ -104,11 +114,14 @@ class AbrController:
             # each segment fetched weighs at least its media duration in the averages
             est_cfg = replace(est_cfg, min_weight_s=segment_duration)
         self.estimator = BandwidthEstimator(est_cfg)
+        fall_s = ROUND_TRIP_SEGMENTS * segment_duration
+        self._drift = DriftGuard(est_cfg.long_half_life_s, fall_s)  # see abr.drift
         self._current: int | None = None
         self._last_switch_at: float | None = None
         self._fetches: dict[int, _SegmentFetch] = {}
         self._segments_done = 0
-        self._excluded: dict[int, float] = {}  # variant -> until when auto mode leaves it out
+        self._exclusions = Exclusions(self.config.failed_exclusion_s)
+        self._outages = OutageMemory(self.config.outage_memory)  # see abr.outage
 
     # --- ladder ------------------------------------------------------------------------------
 
@@ -168,6 +181,9 @@ class AbrController:
                 and self._fetches.pop(event.request_id, None) is not None
             ):
                 self._segments_done += 1
+                if event.bytes >= est.config.min_sample_bytes:  # a segment, big enough to time
+                    body = max(event.duration - max(event.ttfb, 0.0), est.config.min_transfer_s)
+                    self._outages.record(event.ts - body, event.ts, event.bytes * 8.0 / body)
         elif isinstance(event, LoadSlow):
             # a mark, not a progress point: it is published on a timer, not because bytes came
             fetch = self._fetches.get(event.request_id)
@@ -202,26 +218,11 @@ class AbrController:
     def exclude(self, variant: int, now: float) -> bool:
         """A segment of ``variant`` failed after its retries: auto mode leaves the variant out
         for ``failed_exclusion_s``. False when it was already out."""
-        was_out = self._excluded.get(variant, -math.inf) > now
-        self._excluded[variant] = now + self.config.failed_exclusion_s
-        return not was_out
+        return self._exclusions.exclude(variant, now)
 
     def excluded(self, now: float) -> list[int]:
         """The variants sitting out at ``now``."""
-        return sorted(v for v, until in self._excluded.items() if until > now)
-
-    def _usable(self, index: int, now: float) -> int:
-        """``index``, or while it sits out the nearest allowed variant below it (else above)
-        that does not; ``index`` itself when every one sits out."""
-        excluded = self._excluded
-        if excluded.get(index, -math.inf) <= now:
-            return index
-        pos = self._position(index)
-        for p in [*range(pos - 1, -1, -1), *range(pos + 1, len(self._allowed))]:
-            candidate = self._allowed[p].index
-            if excluded.get(candidate, -math.inf) <= now:
-                return candidate
-        return index
+        return self._exclusions.excluded(now)
 
     def _commit(
         self,
@@ -231,8 +232,9 @@ class AbrController:
         now: float,
         abandon_request: int | None = None,
     ) -> Decision:
-        if self.mode == "auto" and self._excluded:
-            usable = self._usable(target, now)
+        if self.mode == "auto" and self._exclusions:
+            ladder = [v.index for v in self._allowed]
+            usable = self._exclusions.usable(ladder, self._position(target), target, now)
             if usable != target:
                 target, reason = usable, "failed"
         prev = self._current
@@ -335,6 +337,17 @@ class AbrController:
             or (not self._interval_ok(now) and guard >= cfg.emergency_buffer_s)
         ):
             target = prev_pos
+        if (
+            guard_buffer_s is None
+            and target == prev_pos
+            and cfg.well_buffered_s <= buffer_s < cfg.full_buffer_s
+            and self._interval_ok(now)
+            and self._drift.should_step_down(
+                prev_pos, self._bandwidths[prev_pos], self.estimator.long_bps(), buffer_s, now,
+                self._last_switch_at,
+            )
+        ):  # fmt: skip
+            return prev_pos - 1, "buffer"  # a slow drift down (abr.drift)
         return target, reason
 
     def _sustainable(self, pos: int) -> bool:
@@ -350,6 +363,9 @@ class AbrController:
         rung gains |ln(b_hi / b_lo)|: short excursions lose quality.
         """
         cfg = self.config
+        carried = self._bandwidths[pos] <= self.estimator.estimate_bps()
+        if not self._sustainable(pos) and self._drift.blocks_climb(pos, now, carried):
+            return False  # back to the rung a drift step left: see abr.drift
         if buffer_s >= cfg.full_buffer_s:
             return True
         long_bps = max(self.estimator.long_bps(), 1.0)
@@ -368,8 +384,11 @@ class AbrController:
     def choose(self, buffer_s: float, now: float, cached: Collection[int] = ()) -> Decision:
         """The variant of the next segment; commits it. ``cached``: the variants the persistent
         cache serves that segment of (a fact, see the package docstring on replays)."""
+        self._drift.observe(buffer_s, now)
         if self.mode != "auto":
-            return self._commit(self._manual_target(), "manual", buffer_s, now)
+            return self._commit(
+                manual_target(self.mode, self._fixed, self._allowed), "manual", buffer_s, now
+            )
         est = self.estimator.estimate_bps()
         if self._current is None:
             held = [self._pos[v] for v in cached if v in self._pos]
@@ -381,14 +400,6 @@ class AbrController:
         if target == self._position(self._current) and self._current in self._pos:
             return self._commit(self._current, reason, buffer_s, now)
         return self._commit(self._allowed[target].index, reason, buffer_s, now)
-
-    def _manual_target(self) -> int:
-        if self.mode == "fixed":
-            assert self._fixed is not None
-            return self._fixed
-        if self.mode == "max_bitrate":
-            return self._allowed[-1].index
-        return self._allowed[0].index
 
     def check_in_flight(self, buffer_s: float, now: float) -> Decision | None:
         """React to the oldest segment fetch under way being slow; None when nothing to do.
@@ -419,24 +430,23 @@ class AbrController:
             dry = remaining_s > buffer_s - cfg.dry_margin_s
         else:
             dry = self._bandwidths[fetch_pos] > rate * cfg.safety
-        if not (dry or fetch.slow):
-            return None
         may_abandon = self._segments_done == 0 or buffer_s < cfg.well_buffered_s
         if dry and may_abandon and fetch_pos > 0 and rate > 0:
-            target = self._abandon_target(fetch_pos, rate, remaining_s, buffer_s)
+            ttfb, started = self.estimator.ttfb_estimate(), self._segments_done > 0
+            args = (ttfb, started, fetch_pos, rate, remaining_s, buffer_s)
+            target = abandon_target(self._bandwidths, self.segment_duration, cfg, *args)
             if target is not None:
-                # what the abandoned fetch did measure is still a sample (hls.js does the same)
-                elapsed = now - (info.started_at if info.started_at is not None else now)
-                self.estimator.add_sample(info.bytes_done, elapsed, info.ttfb or 0.0, now)
-                self.estimator.forget(fetch.request_id)
-                del self._fetches[fetch.request_id]
-                return self._commit(
-                    self._allowed[target].index,
-                    "abandon",
-                    buffer_s,
-                    now,
-                    abandon_request=fetch.request_id,
-                )
+                return self._abandon(fetch, info, target, buffer_s, now)
+        if self._segments_done > 0 and rate > 0 and self._bandwidths[fetch_pos] > rate * cfg.safety:
+            # a rung the link does not carry: has the link stayed this low before? (abr.outage)
+            slow = SlowFetch(fetch_pos, rate, remaining_s, buffer_s)
+            episodes = self._outages.episodes(rate / cfg.safety)
+            ttfb, seg = self.estimator.ttfb_estimate(), self.segment_duration
+            target = outage_abandon(self._bandwidths, seg, ttfb, slow, episodes, cfg.rate_window_s)
+            if target is not None:
+                return self._abandon(fetch, info, target, buffer_s, now)
+        if not (dry or fetch.slow):
+            return None
         if fetch.reacted or buffer_s >= cfg.well_buffered_s or rate <= 0:
             # a stalled body says nothing about the link that comes back: the next choose()
             # decides with the buffer that is left then
@@ -455,27 +465,16 @@ class AbrController:
         fetch.reacted = True
         return self._commit(self._allowed[target].index, "load_slow", buffer_s, now)
 
-    def _abandon_target(
-        self, fetch_pos: int, rate: float, remaining_s: float, buffer_s: float
-    ) -> int | None:
-        """The highest lower rung whose whole segment lands sooner than the rest of this one,
-        and either before the buffer runs dry or (before playback starts) at a sustainable
-        rate; failing that the lowest rung, if even it lands sooner."""
-        cfg = self.config
-        ttfb = self.estimator.ttfb_estimate()
-        started = self._segments_done > 0
-        limit = remaining_s * cfg.abandon_saving
-        for pos in range(fetch_pos - 1, -1, -1):
-            whole_s = ttfb + self._bandwidths[pos] * self.segment_duration / rate
-            if whole_s >= limit:
-                continue
-            if started:
-                if whole_s <= buffer_s - cfg.dry_margin_s:
-                    return pos
-            elif self._bandwidths[pos] <= rate * cfg.safety:
-                return pos
-        whole_s = ttfb + self._bandwidths[0] * self.segment_duration / rate
-        return 0 if whole_s < limit else None
+    def _abandon(
+        self, fetch: _SegmentFetch, info: InFlight, target: int, buffer_s: float, now: float
+    ) -> Decision:
+        # what the abandoned fetch did measure is still a sample (hls.js does the same)
+        elapsed = now - (info.started_at if info.started_at is not None else now)
+        self.estimator.add_sample(info.bytes_done, elapsed, info.ttfb or 0.0, now)
+        self.estimator.forget(fetch.request_id)
+        del self._fetches[fetch.request_id]
+        index = self._allowed[target].index
+        return self._commit(index, "abandon", buffer_s, now, abandon_request=fetch.request_id)
 
     # --- events out --------------------------------------------------------------------------
 

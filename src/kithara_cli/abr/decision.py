@@ -70,6 +70,8 @@ class AbrConfig:
     # A variant whose segment failed after its retries sits out this long (shaka's
     # streaming.maxDisabledTime, 30 s): the next segments do not each pay the retries.
     failed_exclusion_s: float = 30.0
+    # Completed fetches the outage memory keeps (abr.outage; ~30 min of 2 s segments). 0: off.
+    outage_memory: int = 1000
 
 
 @dataclass
@@ -193,3 +195,40 @@ def auto_ladder(
     if max_bitrate is not None and all(v.bandwidth > max_bitrate for v in ordered):
         return ordered[:1]
     return ordered[-1:]
+
+
+def abandon_target(
+    bandwidths: Sequence[int],
+    segment_duration: float,
+    cfg: AbrConfig,
+    ttfb: float,
+    started: bool,
+    fetch_pos: int,
+    rate: float,
+    remaining_s: float,
+    buffer_s: float,
+) -> int | None:
+    """Where an abandoned fetch goes: the highest lower rung whose whole segment lands sooner
+    than the rest of this one, and either before the buffer runs dry or (before playback
+    starts, ``started`` false) at a sustainable rate; failing that the lowest rung, if even it
+    lands sooner; None: abandoning gains nothing."""
+    limit = remaining_s * cfg.abandon_saving
+    for pos in range(fetch_pos - 1, -1, -1):
+        whole_s = ttfb + bandwidths[pos] * segment_duration / rate
+        if whole_s >= limit:
+            continue
+        if started:
+            if whole_s <= buffer_s - cfg.dry_margin_s:
+                return pos
+        elif bandwidths[pos] <= rate * cfg.safety:
+            return pos
+    whole_s = ttfb + bandwidths[0] * segment_duration / rate
+    return 0 if whole_s < limit else None
+
+
+def manual_target(mode: str, fixed: int | None, allowed: Sequence[VariantInfo]) -> int:
+    """The variant a manual mode plays: the fixed one, or the top or bottom of ``allowed``."""
+    if mode == "fixed":
+        assert fixed is not None
+        return fixed
+    return allowed[-1].index if mode == "max_bitrate" else allowed[0].index
