@@ -29,6 +29,7 @@ from kithara_cli.dl.validate import (
 from kithara_cli.errors import (
     BodyStalledError,
     FatalError,
+    NetworkError,
     RemoteChangedError,
     ServerBusyError,
     TruncatedBodyError,
@@ -333,15 +334,24 @@ async def _pump(
     window_bytes = 0
     rid = job.handle.request_id
     publish = dl.bus.publish
+    # A 206's bytes are placed by its Content-Range: any its body holds past that range's
+    # end (a Content-Length that says more) belong nowhere known, and are never written.
+    placed_end = None if p.whole else p.body_end
+    overrun = False
 
     def deliver(chunk: bytes) -> None:
-        nonlocal skip, offset
+        nonlocal skip, offset, overrun
         if skip:
             if len(chunk) <= skip:
                 skip -= len(chunk)
                 return
             chunk = chunk[skip:]
             skip = 0
+        if placed_end is not None and offset + len(chunk) > placed_end:
+            overrun = True
+            chunk = chunk[: max(0, placed_end - offset)]
+            if not chunk:
+                return
         if end is not None and offset + len(chunk) >= end:
             chunk = chunk[: end - offset]
             sink(offset, chunk)
@@ -381,4 +391,9 @@ async def _pump(
             deliver(decoder.flush())
     except _Stop:
         return False
+    if overrun:
+        raise NetworkError(
+            f"206 body longer than its Content-Range (bytes {p.body_start}-"
+            f"{placed_end - 1 if placed_end is not None else ''}): {cmd.url}"
+        )
     return True
