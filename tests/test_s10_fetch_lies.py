@@ -8,12 +8,16 @@ nothing at --out; never bytes the server's own headers do not place.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
+import pytest
+
 import hls_fixtures
 from conftest import run_cli
-from kithara_cli.server import MediaServer
+from kithara_cli.file.state import part_paths
+from kithara_cli.server import Faults, MediaServer
 
 hls_media = hls_fixtures.hls_media
 hls_server = hls_fixtures.hls_server
@@ -77,3 +81,54 @@ def test_a_206_that_always_overruns_its_range_fails_cleanly(
     server.add_route("overrun.bin", handler)
     out = tmp_path / "out.bin"
     assert_clean_failure(fetch(server.url("overrun.bin"), out, "-q", "-c", "1"), out, code=3)
+
+
+# --- 416 on resume: the file shrank under the .part ------------------------------------------
+
+
+def _leave_partial(out: Path, url: str, total: int, have: int, etag: str | None) -> None:
+    """A .part and state as an interrupted run leaves them: ``have`` bytes of ``total``."""
+    part, state = part_paths(out)
+    part.write_bytes(bytes(total))
+    state.write_text(
+        json.dumps(
+            {
+                "url": url,
+                "total": total,
+                "etag": etag,
+                "last_modified": None,
+                "ranges": [[0, have]],
+                "kind": "progressive",
+                "extra": {},
+                "version": 1,
+            }
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("etag", "faults"),
+    [
+        ('"an-older-version"', Faults(ignore_if_range=True)),
+        (None, Faults(no_validators=True)),
+    ],
+    ids=["if-range-ignored", "no-validators"],
+)
+def test_a_416_on_resume_after_the_file_shrank_starts_over(
+    server: MediaServer, tmp_path: Path, etag: str | None, faults: Faults
+) -> None:
+    """The .part holds 2 MB of a 3 MB file; the file is now 600 KB, so the resume's range
+    starts past its end: 416. Was: exit 4 ("HTTP 416") and the .part deleted, the user left
+    to run it again. Now the 416 proves another version: the fetch starts over, whole."""
+    (server.root / "shrunk.bin").write_bytes(DATA)
+    server.set_faults("shrunk.bin", faults)
+    out = tmp_path / "out.bin"
+    url = server.url("shrunk.bin")
+    _leave_partial(out, url, 3_000_000, 2_000_000, etag)
+    proc = fetch(url, out, "-c", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == DATA
+    assert "starting over" in proc.stderr
+    assert server.stats.requests("shrunk.bin")[0].status == 416
+    part, state = part_paths(out)
+    assert not part.exists() and not state.exists()

@@ -112,11 +112,12 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     limit.reschedule(None if deadline is None else loop.time() + deadline)
                     status = resp.status_code
                     partial = status == 206
-                    if status == 416 and cmd.end is None and want > 0:
+                    if status == 416:
                         _, _, total = parse_content_range(resp.headers.get("content-range"))
-                        if total is not None and total == want:  # nothing left: we have it all
-                            job.total = total
+                        if cmd.end is None and want > 0 and total is not None and total == want:
+                            job.total = total  # nothing left: we have it all
                             return _ok(job, info, total)
+                        _check_416(job.pinned, want, total, cmd.url)
                     err = classify_status(status, cmd.url, resp.headers)
                     if err is not None:
                         raise err
@@ -253,6 +254,15 @@ def _ok(job: Job, info: ResponseInfo | None, resource_end: int | None) -> FetchO
         resource_end=resource_end,
         identity=job.pinned,
     )
+
+
+def _check_416(pinned: Identity | None, want: int, total: int | None, url: str) -> None:
+    """A 416 for bytes the pinned version has: the file is no longer that version (it
+    shrank), so the bytes so far must be dropped, not the fetch failed as a 4xx."""
+    length = pinned.length if pinned is not None else None
+    if length is not None and want < length and total != length:
+        now = "shorter" if total is None else f"length {total}"
+        raise RemoteChangedError(f"remote file changed (length {length}, now {now}): {url}")
 
 
 def _check_short(p: Placement, start: int, end: int | None, url: str) -> None:
