@@ -132,3 +132,52 @@ def test_a_416_on_resume_after_the_file_shrank_starts_over(
     assert server.stats.requests("shrunk.bin")[0].status == 416
     part, state = part_paths(out)
     assert not part.exists() and not state.exists()
+
+
+# --- a redirect to a scheme kithara does not fetch ---------------------------------------------
+
+
+def _redirect(target: str):
+    def handler(path: str, query: dict[str, str], now: float) -> Handler:
+        return 302, {"Location": target}, b""
+
+    return handler
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/a.mp3"])
+@pytest.mark.parametrize("name", ["moved.mp3", "moved.m3u8"], ids=["progressive", "hls"])
+def test_a_redirect_to_another_scheme_is_4_and_names_where(
+    server: MediaServer, tmp_path: Path, target: str, name: str
+) -> None:
+    """Was: exit 2 'invalid URL <the user's URL>: Request URL is missing an 'http://' or
+    'https://' protocol', blaming a URL that was fine. Now: a redirect not followed, exit 4
+    (as too many redirects), the line naming the target."""
+    server.add_route(name, _redirect(target))
+    out = tmp_path / "out.bin"
+    proc = fetch(server.url(name), out, "-q")
+    assert_clean_failure(proc, out, code=4)
+    assert f"redirected to {target}, not an http(s) URL" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_segment_redirected_to_a_file_url_is_4(server: MediaServer, tmp_path: Path) -> None:
+    playlist = (
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+        "#EXTINF:2.0,\nseg.ts\n#EXT-X-ENDLIST\n"
+    )
+    server.add_route("list.m3u8", lambda path, query, now: (200, {}, playlist.encode()))
+    server.add_route("seg.ts", _redirect("file:///etc/passwd"))
+    out = tmp_path / "out.ts"
+    proc = fetch(server.url("list.m3u8"), out, "-q")
+    assert_clean_failure(proc, out, code=4)
+    assert "redirected to file:///etc/passwd" in proc.stderr
+
+
+def test_a_later_hop_to_a_file_url_is_4_too(server: MediaServer, tmp_path: Path) -> None:
+    """The second hop of a chain is followed by httpx's client, not the direct path."""
+    server.add_route("hop.mp3", _redirect("/moved.mp3"))
+    server.add_route("moved.mp3", _redirect("file:///etc/passwd"))
+    out = tmp_path / "out.mp3"
+    proc = fetch(server.url("hop.mp3"), out, "-q")
+    assert_clean_failure(proc, out, code=4)
+    assert "redirected to file:" in proc.stderr and "/etc/passwd" in proc.stderr

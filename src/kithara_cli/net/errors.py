@@ -6,7 +6,7 @@ httpx is imported here only to classify a failure; its exceptions cannot exist b
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.errors import (
     BodyStalledError,
@@ -22,6 +22,9 @@ from kithara_cli.errors import (
     TruncatedBodyError,
 )
 from kithara_cli.net.settings import MAX_HEADER_BYTES, MAX_REDIRECTS
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class HeaderReader(Protocol):
@@ -69,6 +72,10 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
             f"response headers larger than {MAX_HEADER_BYTES // 1024} KiB limit: {url}"
         )
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        target = _failed_request_url(exc)
+        if target is not None and target.scheme not in ("http", "https"):
+            # The URL given was http(s) (``check_http_url``): a redirect led elsewhere.
+            return redirect_refused(str(target), url)
         return InvalidUrlError(f"invalid URL {url!r}: {exc}")
     if isinstance(exc, httpx.ReadTimeout):
         return BodyStalledError(f"no data for too long from {url}")
@@ -87,6 +94,24 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     if isinstance(exc, httpx.HTTPError | OSError):
         return NetworkError(f"network error on {url}: {type(exc).__name__}")
     return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
+
+
+def redirect_refused(target: str, url: str) -> HttpStatusError:
+    """A redirect to a URL that is not http(s) (file:, ftp:...): the server's fault, not the
+    URL the user gave, so exit 4 as for too many redirects. No status of its own (a 3xx)."""
+    return HttpStatusError(f"redirected to {target}, not an http(s) URL: {url}", 0)
+
+
+def _failed_request_url(exc: BaseException) -> httpx.URL | None:
+    """The URL of the request that failed (after redirects), where httpx recorded it."""
+    import httpx
+
+    if not isinstance(exc, httpx.RequestError):
+        return None
+    try:
+        return exc.request.url
+    except RuntimeError:  # raised before a request existed
+        return None
 
 
 def _headers_too_large(exc: BaseException) -> bool:
