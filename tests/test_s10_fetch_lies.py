@@ -8,14 +8,17 @@ nothing at --out; never bytes the server's own headers do not place.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
+import signal
 from pathlib import Path
 
 import pytest
 
 import hls_fixtures
 from conftest import run_cli
+from hls_fixtures import popen_fetch, wait_for
 from kithara_cli.file.state import part_paths
 from kithara_cli.server import Faults, MediaServer
 
@@ -181,3 +184,39 @@ def test_a_later_hop_to_a_file_url_is_4_too(server: MediaServer, tmp_path: Path)
     proc = fetch(server.url("hop.mp3"), out, "-q")
     assert_clean_failure(proc, out, code=4)
     assert "redirected to file:" in proc.stderr and "/etc/passwd" in proc.stderr
+
+
+# --- nothing kept that no later run could resume ----------------------------------------------
+
+UNIDENTIFIABLE = Faults(no_content_length=True, no_validators=True, ignore_range=True)
+
+
+def test_a_cut_body_of_no_known_version_leaves_nothing_beside_out(
+    server: MediaServer, tmp_path: Path
+) -> None:
+    """Chunked, no ETag, no Last-Modified, no Range, cut mid-chunk on every try: exit 3.
+    Was: FILE.part and FILE.kithara.json left behind, which the next run throws away
+    unread (bytes of a version nothing identifies are never resumed onto)."""
+    (server.root / "cut.bin").write_bytes(DATA)
+    server.set_faults("cut.bin", dataclasses.replace(UNIDENTIFIABLE, close_after=100_000))
+    out = tmp_path / "out.bin"
+    assert_clean_failure(fetch(server.url("cut.bin"), out, "-q"), out, code=3)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_on_a_body_of_no_known_version_says_nothing_was_kept(
+    server: MediaServer, tmp_path: Path
+) -> None:
+    (server.root / "slow.bin").write_bytes(DATA)
+    server.set_faults("slow.bin", dataclasses.replace(UNIDENTIFIABLE, rate_per_conn=100_000))
+    out = tmp_path / "out.bin"
+    part, _ = part_paths(out)
+    proc = popen_fetch(server.url("slow.bin"), "--out", str(out))
+    try:
+        wait_for(lambda: part.exists() and part.stat().st_size > 100_000, what="some bytes")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 143
+    assert "kept for resuming" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
