@@ -220,3 +220,20 @@ def test_sigterm_on_a_body_of_no_known_version_says_nothing_was_kept(
     assert proc.returncode == 143
     assert "kept for resuming" not in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- a 2xx that is not the file ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "body"), [(204, b""), (202, b"queued, come back later")])
+def test_a_success_status_without_the_file_is_not_saved(
+    server: MediaServer, tmp_path: Path, status: int, body: bytes
+) -> None:
+    """Was: exit 0 and a 0-byte file for a 204 (or the 202's note saved as the media). A GET's
+    file comes only in a 200, 203 or 206: any other 2xx is exit 4, nothing at --out."""
+    server.add_route("nothing.mp3", lambda path, query, now: (status, {}, body))
+    out = tmp_path / "out.mp3"
+    proc = fetch(server.url("nothing.mp3"), out, "-q")
+    assert_clean_failure(proc, out, code=4)
+    assert f"HTTP {status}" in proc.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -137,14 +137,22 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaError | None:
-    """None for success statuses; else the typed error for that status."""
-    if 200 <= status < 300:
+    """None for a status that carries the resource (200, 203, 206); else the typed error.
+
+    Other 2xx are no file either: a 204's empty body, a 202's note saved as media."""
+    if status in (200, 203, 206):
         return None
     if status == 429 or status in (500, 502, 503, 504) or status >= 520:
         retry_after = parse_retry_after(headers.get("retry-after"))
         return ServerBusyError(f"HTTP {status} from {url}", status, retry_after)
     if status == 408:
         return ServerBusyError(f"HTTP 408 from {url}", status, None)
-    reason = {404: "not found", 403: "forbidden", 401: "unauthorized", 410: "gone"}.get(status)
+    reason = {
+        404: "not found",
+        403: "forbidden",
+        401: "unauthorized",
+        410: "gone",
+        204: "no content",
+    }.get(status)
     label = f"HTTP {status} {reason}" if reason else f"HTTP {status}"
     return HttpStatusError(f"{label}: {url}", status)
