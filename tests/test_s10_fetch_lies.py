@@ -237,3 +237,13 @@ def test_a_success_status_without_the_file_is_not_saved(
     assert_clean_failure(proc, out, code=4)
     assert f"HTTP {status}" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_help_says_out_is_required_as_it_is() -> None:
+    """Was: '--out FILE  The file to write (default: named after the URL)', yet every fetch
+    without it stops at 'error: --out FILE is required'."""
+    shown = " ".join(run_cli("fetch", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert "named after the URL" not in shown
+    assert "The file to write (required, except with --list)" in shown
+    proc = run_cli("fetch", "http://127.0.0.1:9/a.mp3")
+    assert proc.returncode == 2 and "--out FILE is required" in proc.stderr
