@@ -9,10 +9,13 @@ nothing at --out; never bytes the server's own headers do not place.
 from __future__ import annotations
 
 import dataclasses
+import http.server
 import json
 import random
 import signal
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -247,3 +250,77 @@ def test_help_says_out_is_required_as_it_is() -> None:
     assert "The file to write (required, except with --list)" in shown
     proc = run_cli("fetch", "http://127.0.0.1:9/a.mp3")
     assert proc.returncode == 2 and "--out FILE is required" in proc.stderr
+
+
+# --- a segment resumed from a server that sends ranges in chunks -------------------------------
+
+
+class _ChunkedRanges(http.server.BaseHTTPRequestHandler):
+    """A CDN that serves any range at most CHUNK bytes at a time (Content-Range says so, as
+    RFC 9110 allows), and whose first whole-file answer for a segment is cut a third of the
+    way in. The package's server answers every range whole, hence this small one."""
+
+    protocol_version = "HTTP/1.1"
+    CHUNK = 8_000
+    files: ClassVar[dict[str, bytes]] = {}
+    cut: ClassVar[set[str]] = set()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        data = self.files.get(self.path.lstrip("/"))
+        if data is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        asked = self.headers.get("Range")
+        if asked is None or not asked.startswith("bytes="):
+            self.send_response(200)
+            self.send_header("ETag", '"seg"')
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.path in self.cut:
+                self.cut.discard(self.path)
+                self.wfile.write(data[: len(data) // 3])
+                self.close_connection = True
+                return
+            self.wfile.write(data)
+            return
+        first_text, _, last_text = asked[6:].partition("-")
+        first = int(first_text)
+        end = min(len(data), int(last_text) + 1 if last_text else len(data), first + self.CHUNK)
+        self.send_response(206)
+        self.send_header("ETag", '"seg"')
+        self.send_header("Content-Range", f"bytes {first}-{end - 1}/{len(data)}")
+        self.send_header("Content-Length", str(end - first))
+        self.end_headers()
+        self.wfile.write(data[first:end])
+
+
+def test_a_cut_segment_resumed_in_short_ranges_is_whole(
+    hls_media: hls_fixtures.HlsMedia, tmp_path: Path
+) -> None:
+    """Was: the resume's first 206 (8 KB of the 2/3 still missing) ended the segment: exit 0
+    and a short segment in the output. Now each short 206 is resumed on to the segment's end."""
+    segment = hls_media.ts.segments[1][0].read_bytes()
+    assert len(segment) > 3 * _ChunkedRanges.CHUNK
+    playlist = (
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+        "#EXTINF:2.0,\nseg.ts\n#EXT-X-ENDLIST\n"
+    )
+    _ChunkedRanges.files = {"list.m3u8": playlist.encode(), "seg.ts": segment}
+    _ChunkedRanges.cut = {"/seg.ts"}
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ChunkedRanges)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        out = tmp_path / "out.ts"
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/list.m3u8"
+        proc = fetch(url, out, "-q")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == segment

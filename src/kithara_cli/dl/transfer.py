@@ -195,6 +195,9 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                                 f"{resource_end}: {cmd.url}"
                             )
                         raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
+                    if not p.whole and p.total is not None and end_pos < p.total:
+                        # Asked to the end, sent a shorter range (a CDN's chunk): go on.
+                        raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
                     job.total = job.bytes_done
                     return _ok(job, info, resource_end)
         except asyncio.CancelledError:
