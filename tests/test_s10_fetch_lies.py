@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import json
+import os
 import random
 import signal
+import subprocess
 import threading
 from pathlib import Path
 from typing import ClassVar
@@ -20,8 +22,9 @@ from typing import ClassVar
 import pytest
 
 import hls_fixtures
-from conftest import run_cli
+from conftest import KITHARA, run_cli
 from hls_fixtures import popen_fetch, wait_for
+from kithara_cli import crash
 from kithara_cli.file.state import part_paths
 from kithara_cli.server import Faults, MediaServer
 
@@ -324,3 +327,56 @@ def test_a_cut_segment_resumed_in_short_ranges_is_whole(
         httpd.server_close()
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == segment
+
+
+# --- a disk with no room at all ------------------------------------------------------------------
+
+
+def _no_room() -> None:
+    """A disk that takes no byte, for this process: every write fails (EFBIG), none kills it."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def _run_with_no_room(*args: str, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [*KITHARA, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_no_room,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("path", ["progressive", "ts/master.m3u8"])
+def test_a_disk_with_no_room_at_all_is_exit_6_not_a_traceback(
+    hls_server: MediaServer, tmp_path: Path, path: str
+) -> None:
+    """Was: the lock file's pid write raised OSError, the crash log could not be written
+    either, and ~80 lines of traceback reached the user (exit 1), the lock file left behind."""
+    if path == "progressive":
+        (hls_server.root / "misc" / "s10-blob.bin").write_bytes(DATA)
+        path = "misc/s10-blob.bin"
+    out = tmp_path / "out.bin"
+    proc = _run_with_no_room("fetch", hls_server.url(path), "-o", str(out))
+    assert_clean_failure(proc, out, code=6)
+    assert "cannot write" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_crash_with_no_room_for_its_log_is_still_one_line(tmp_path: Path) -> None:
+    """Was: the crash log's write failing on close escaped the crash reporter: a traceback."""
+    proc = _run_with_no_room(
+        "play",
+        "nothing.mp3",
+        env={crash.TEST_CRASH_ENV: "main", crash.STATE_ENV: str(tmp_path)},
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].endswith("no crash log could be written"), lines[0]
+    assert list(tmp_path.iterdir()) == []  # not an empty log either
