@@ -380,3 +380,36 @@ def test_a_crash_with_no_room_for_its_log_is_still_one_line(tmp_path: Path) -> N
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert lines[0].endswith("no crash log could be written"), lines[0]
     assert list(tmp_path.iterdir()) == []  # not an empty log either
+
+
+# --- a state file that does not describe the .part ---------------------------------------------
+
+BAD_STATES: dict[str, object] = {
+    "ranges-not-pairs": {"ranges": "abc"},
+    "total-negative": {"total": -3},
+    "total-a-string": {"total": str(SIZE)},
+    "etag-a-number": {"etag": 5},
+    "not-an-object": [1, 2],
+    "ranges-past-the-part": {"ranges": [[0, SIZE]]},  # the .part holds 1000 bytes
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_STATES))
+def test_a_state_file_that_cannot_be_true_is_started_over(
+    server: MediaServer, tmp_path: Path, bad: str
+) -> None:
+    """Was: a crash line (exit 1) on every run until the user deleted the files by hand, or,
+    with ranges the .part does not hold, exit 0 and a file of zeros after byte 1000."""
+    (server.root / "state.bin").write_bytes(DATA)
+    out = tmp_path / "out.bin"
+    url = server.url("state.bin")
+    _leave_partial(out, url, SIZE, 1000, None)
+    part, state = part_paths(out)
+    part.write_bytes(DATA[:1000])
+    change = BAD_STATES[bad]
+    saved = json.loads(state.read_text())
+    state.write_text(json.dumps({**saved, **change} if isinstance(change, dict) else change))
+    proc = fetch(url, out, "-q", "-c", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == DATA
+    assert not part.exists() and not state.exists()

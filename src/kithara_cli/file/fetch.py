@@ -152,7 +152,7 @@ class ProgressiveFetch:
 
     def _run_once(self, started: float) -> FetchResult:
         state = load_state(self.state_path) if self.part.exists() else None
-        if state is not None and state.url != self.url:
+        if state is not None and (state.url != self.url or not self._part_holds(state)):
             state = None
         if state is None:
             remove_quietly(self.part, self.state_path)
@@ -357,6 +357,15 @@ class ProgressiveFetch:
         resource.set_total(end)
         if self._state is not None:
             self._state.total = end
+
+    def _part_holds(self, state: ResumeState) -> bool:
+        """The .part reaches as far as the state says bytes were written (a part cut short
+        since, by hand or by the disk, would resume into a file with a hole of zeros)."""
+        end = max((b for _, b in state.ranges), default=0)
+        try:
+            return self.part.stat().st_size >= end
+        except OSError:
+            return False
 
     def _resumable(self, resource: SparseResource) -> bool:
         """Bytes on disk that a later run may resume onto (see ``_run_once``)."""
