@@ -8,6 +8,7 @@ nothing at --out; never bytes the server's own headers do not place.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.server
 import json
@@ -16,6 +17,7 @@ import random
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -258,6 +260,20 @@ def test_help_says_out_is_required_as_it_is() -> None:
 # --- a segment resumed from a server that sends ranges in chunks -------------------------------
 
 
+@contextlib.contextmanager
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A stdlib server on loopback for what the package's server will not send (it frames
+    every body itself): its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 class _ChunkedRanges(http.server.BaseHTTPRequestHandler):
     """A CDN that serves any range at most CHUNK bytes at a time (Content-Range says so, as
     RFC 9110 allows), and whose first whole-file answer for a segment is cut a third of the
@@ -315,16 +331,9 @@ def test_a_cut_segment_resumed_in_short_ranges_is_whole(
     )
     _ChunkedRanges.files = {"list.m3u8": playlist.encode(), "seg.ts": segment}
     _ChunkedRanges.cut = {"/seg.ts"}
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ChunkedRanges)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        out = tmp_path / "out.ts"
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/list.m3u8"
-        proc = fetch(url, out, "-q")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    out = tmp_path / "out.ts"
+    with _serve(_ChunkedRanges) as base:
+        proc = fetch(f"{base}/list.m3u8", out, "-q")
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == segment
 
@@ -413,3 +422,37 @@ def test_a_state_file_that_cannot_be_true_is_started_over(
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == DATA
     assert not part.exists() and not state.exists()
+
+
+# --- Transfer-Encoding and Content-Length both -------------------------------------------------
+
+
+class _ChunkedWithLength(http.server.BaseHTTPRequestHandler):
+    """A chunked body of the whole file under a Content-Length of its first 1000 bytes: the
+    message is framed by the chunks (RFC 9112 6.3: Transfer-Encoding overrides it)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Content-Length", "1000")
+        self.send_header("ETag", ETAG)
+        self.end_headers()
+        for i in range(0, SIZE, 65536):
+            piece = DATA[i : i + 65536]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wfile.write(b"0\r\n\r\n")
+
+
+def test_content_length_beside_chunked_is_not_the_length(tmp_path: Path) -> None:
+    """Was: exit 0 and a 1000-byte file: the body was read by its chunks, but its length
+    taken from the Content-Length the chunks override."""
+    out = tmp_path / "out.bin"
+    with _serve(_ChunkedWithLength) as base:
+        proc = fetch(f"{base}/both.bin", out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == DATA

@@ -130,7 +130,9 @@ def place(
     status: int, headers: HeaderReader, want: int, encoding: str | None, url: str
 ) -> Placement:
     """Read a 200/206 response's headers: which bytes it holds and of which version."""
-    length_text = headers.get("content-length")
+    # Beside a Transfer-Encoding, Content-Length is not the body's length: the chunks frame
+    # it (RFC 9112 6.3), as the HTTP library reads it.
+    length_text = None if headers.get("transfer-encoding") else headers.get("content-length")
     body_len = int(length_text) if length_text and length_text.isdigit() else None
     encoded = encoding is not None
     etag = strong_etag(headers.get("etag"))
