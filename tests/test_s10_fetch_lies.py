@@ -184,6 +184,18 @@ def test_a_segment_redirected_to_a_file_url_is_4(server: MediaServer, tmp_path: 
     assert "redirected to file:///etc/passwd" in proc.stderr
 
 
+def test_the_refused_location_reaches_the_terminal_neutralised(
+    server: MediaServer, tmp_path: Path
+) -> None:
+    """The Location is the server's text: a C1 CSI (U+009B) in it must not reach stderr."""
+    server.add_route("moved.mp3", _redirect("ftp://x/\u009b31mred\u009b2J"))
+    out = tmp_path / "out.mp3"
+    proc = fetch(server.url("moved.mp3"), out, "-q")
+    assert_clean_failure(proc, out, code=4)
+    assert "\u009b" not in proc.stderr and "\x1b" not in proc.stderr
+    assert "redirected to ftp://x/" in proc.stderr and "31mred" in proc.stderr
+
+
 def test_a_later_hop_to_a_file_url_is_4_too(server: MediaServer, tmp_path: Path) -> None:
     """The second hop of a chain is followed by httpx's client, not the direct path."""
     server.add_route("hop.mp3", _redirect("/moved.mp3"))
