@@ -468,3 +468,18 @@ def test_content_length_beside_chunked_is_not_the_length(tmp_path: Path) -> None
         proc = fetch(f"{base}/both.bin", out, "-q")
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == DATA
+
+
+# --- an empty file -------------------------------------------------------------------------------
+
+
+def test_an_empty_file_is_fetched_empty_not_a_416(server: MediaServer, tmp_path: Path) -> None:
+    """The first request asks ``Range: bytes=0-``, which an empty file cannot satisfy: a
+    correct server answers 416 'bytes */0'. Was: exit 4 'HTTP 416'. It is the file, empty."""
+    (server.root / "empty.mp3").write_bytes(b"")
+    out = tmp_path / "out.mp3"
+    proc = fetch(server.url("empty.mp3"), out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == b""
+    assert [r.status for r in server.stats.requests("empty.mp3")] == [416]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp3"]

@@ -114,8 +114,8 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     partial = status == 206
                     if status == 416:
                         _, _, total = parse_content_range(resp.headers.get("content-range"))
-                        if cmd.end is None and want > 0 and total is not None and total == want:
-                            job.total = total  # nothing left: we have it all
+                        if cmd.end is None and total is not None and total == want:
+                            job.total = total  # nothing left: we have it all (or it is empty)
                             return _ok(job, info, total)
                         _check_416(job.pinned, want, total, cmd.url)
                     err = classify_status(status, cmd.url, resp.headers)
