@@ -483,3 +483,26 @@ def test_an_empty_file_is_fetched_empty_not_a_416(server: MediaServer, tmp_path:
     assert out.read_bytes() == b""
     assert [r.status for r in server.stats.requests("empty.mp3")] == [416]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp3"]
+
+
+# --- a segment that is a web page ----------------------------------------------------------------
+
+PORTAL = b"<!DOCTYPE html><html><head><title>Hotel Wi-Fi</title></head><body>Log in</body></html>"
+
+
+@pytest.mark.parametrize("index", [0, 4], ids=["first", "middle"])
+def test_a_segment_that_is_a_web_page_is_not_saved_as_audio(
+    hls_server: MediaServer, tmp_path: Path, index: int
+) -> None:
+    """A captive portal (or a CDN's error page) answering 200 text/html for one segment.
+    Was: the page written into the .ts between the audio, exit 0. Playback already refused
+    such a segment ('not audio we can read'); fetch now does the same: exit 5, nothing."""
+    name = f"ts/128k_{index:05d}.ts"
+    hls_server.add_route(
+        name, lambda path, query, now: (200, {"Content-Type": "text/html"}, PORTAL)
+    )
+    out = tmp_path / "out.ts"
+    proc = fetch(hls_server.url("ts/128k.m3u8"), out, "-q")
+    assert_clean_failure(proc, out, code=5)
+    assert "not audio we can read" in proc.stderr and name in proc.stderr
+    assert list(tmp_path.iterdir()) == []
