@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gzip
 import http.server
 import json
 import os
@@ -17,6 +18,7 @@ import random
 import signal
 import subprocess
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -506,3 +508,28 @@ def test_a_segment_that_is_a_web_page_is_not_saved_as_audio(
     assert_clean_failure(proc, out, code=5)
     assert "not audio we can read" in proc.stderr and name in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- gzip of more than one member ----------------------------------------------------------------
+
+
+def test_a_gzip_body_of_two_members_is_decoded_whole(server: MediaServer, tmp_path: Path) -> None:
+    """``cat a.gz b.gz`` is one valid gzip body (RFC 1952: members in a row; bgzip writes
+    them). Was: exit 0 with the first member only (the rest left in zlib's unused_data)."""
+    half = SIZE // 2
+    body = gzip.compress(DATA[:half]) + gzip.compress(DATA[half:])
+    server.add_route("two.bin", lambda path, query, now: (200, {"Content-Encoding": "gzip"}, body))
+    out = tmp_path / "out.bin"
+    proc = fetch(server.url("two.bin"), out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == DATA
+
+
+def test_data_after_a_deflate_body_is_refused(server: MediaServer, tmp_path: Path) -> None:
+    """A zlib stream has one end: bytes after it belong to no coding kithara knows."""
+    body = zlib.compress(DATA) + b"trailing junk"
+    server.add_route(
+        "junk.bin", lambda path, query, now: (200, {"Content-Encoding": "deflate"}, body)
+    )
+    out = tmp_path / "out.bin"
+    assert_clean_failure(fetch(server.url("junk.bin"), out, "-q"), out, code=5)
