@@ -533,3 +533,17 @@ def test_data_after_a_deflate_body_is_refused(server: MediaServer, tmp_path: Pat
     )
     out = tmp_path / "out.bin"
     assert_clean_failure(fetch(server.url("junk.bin"), out, "-q"), out, code=5)
+
+
+def test_out_dash_is_refused_not_a_file_named_dash(server: MediaServer, tmp_path: Path) -> None:
+    """``-o -`` reads as standard output (curl, wget); kithara cannot stream a fetch there
+    (it resumes and writes parts out of order). Was: exit 0 and a file named '-' in the
+    working directory. A path that ends in it (``$PWD/-``) still names that file."""
+    (server.root / "dash.bin").write_bytes(DATA)
+    proc = run_cli("fetch", server.url("dash.bin"), "-o", "-", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "standard output" in proc.stderr and proc.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+    proc = run_cli("fetch", server.url("dash.bin"), "-o", str(tmp_path / "-"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "-").read_bytes() == DATA
