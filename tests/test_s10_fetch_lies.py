@@ -29,7 +29,9 @@ import hls_fixtures
 from conftest import KITHARA, run_cli
 from hls_fixtures import popen_fetch, wait_for
 from kithara_cli import crash
+from kithara_cli.dl.validate import parse_content_range
 from kithara_cli.file.state import part_paths
+from kithara_cli.net.errors import parse_retry_after
 from kithara_cli.server import Faults, MediaServer
 
 hls_media = hls_fixtures.hls_media
@@ -547,3 +549,41 @@ def test_out_dash_is_refused_not_a_file_named_dash(server: MediaServer, tmp_path
     proc = run_cli("fetch", server.url("dash.bin"), "-o", str(tmp_path / "-"), "-q")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "-").read_bytes() == DATA
+
+
+# --- Content-Range spelt as servers spell it -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["bytes {a}-{b}/{n}", "Bytes {a}-{b}/{n}", "bytes={a}-{b}/{n}", "bytes  {a}-{b} / {n}"],
+    ids=["standard", "capital", "equals", "spaces"],
+)
+def test_a_content_range_in_a_loose_spelling_is_read(
+    server: MediaServer, tmp_path: Path, spelling: str
+) -> None:
+    """Range units are case-insensitive (RFC 9110 14.1); 'bytes=' is an old servers' slip
+    aria2 reads too. Was: '206 without a usable Content-Range', exit 3, for all but the
+    first."""
+    cut = 250_000
+    calls = [0]
+
+    def handler(path: str, query: dict[str, str], now: float) -> Handler:
+        calls[0] += 1  # the probe asks bytes=0-: the first half, then the rest
+        a, b = (0, cut - 1) if calls[0] == 1 else (cut, SIZE - 1)
+        header = spelling.format(a=a, b=b, n=SIZE)
+        return 206, {"Content-Range": header, "ETag": ETAG}, DATA[a : b + 1]
+
+    server.add_route("loose.bin", handler)
+    out = tmp_path / "out.bin"
+    proc = fetch(server.url("loose.bin"), out, "-q", "-c", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == DATA
+
+
+def test_digits_that_int_refuses_are_no_numbers() -> None:
+    """'²' is a digit to ``str.isdigit`` and no number to ``int``/``float``: it must read as
+    no value (a clean 'unusable Content-Range'), not raise ValueError mid-transfer."""
+    assert parse_content_range("bytes \u00b2-5/10") == (None, 6, 10)
+    assert parse_content_range("bytes 0-5/\u00b2") == (0, 6, None)
+    assert parse_retry_after("\u00b2") is None
