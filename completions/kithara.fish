@@ -5,7 +5,7 @@ complete -c kithara -n '__fish_use_subcommand' -a play
 complete -c kithara -n '__fish_use_subcommand' -a bench
 complete -c kithara -n '__fish_use_subcommand' -a config
 complete -c kithara -n '__fish_use_subcommand' -a cache
-complete -c kithara -n '__fish_seen_subcommand_from fetch' -l out -s o -r -d 'The file to write (default: named after the URL). Not play\'s --output.'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l out -s o -r -d 'The file to write (required, except with --list). Not play\'s --output.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l connections -s c -r -d 'Parallel requests (progressive files), 1-32.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l force -s f -d 'Overwrite FILE.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l quiet -s q -d 'No progress output.'

@@ -95,7 +95,7 @@ def fetch(
         typer.Option(
             "--out",
             "-o",
-            help="The file to write (default: named after the URL). Not play's --output.",
+            help="The file to write (required, except with --list). Not play's --output.",
             dir_okay=False,
             metavar="FILE",
         ),

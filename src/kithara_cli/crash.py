@@ -94,9 +94,20 @@ def write_log(text: str, what: str = "crash") -> Path | None:
     if opened is None:
         return None
     path, handle = opened
-    with handle:
-        handle.write(_header(what) + text)
+    try:
+        with handle:
+            handle.write(_header(what) + text)
+    except OSError:  # a full disk: the report must still be its one line
+        _remove(path)
+        return None
     return path
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def dump_threads(reason: str) -> Path | None:
@@ -107,10 +118,14 @@ def dump_threads(reason: str) -> Path | None:
     import faulthandler
 
     path, handle = opened
-    with handle:
-        handle.write(_header("hang") + reason + "\n\n")
-        handle.flush()
-        faulthandler.dump_traceback(file=handle, all_threads=True)
+    try:
+        with handle:
+            handle.write(_header("hang") + reason + "\n\n")
+            handle.flush()
+            faulthandler.dump_traceback(file=handle, all_threads=True)
+    except OSError:
+        _remove(path)
+        return None
     return path
 
 

@@ -17,6 +17,8 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
         return
     if options.out is None:
         raise UsageError("--out FILE is required")
+    if str(options.out) == "-":  # curl's and wget's standard output: parts land out of order
+        raise UsageError("--out - (standard output) is not supported: name a file")
     from kithara_cli.file import check_output
     from kithara_cli.file.lock import output_lock
 

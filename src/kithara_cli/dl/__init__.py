@@ -23,6 +23,9 @@ Promises:
   object from byte 0 and rewrites the command's range from its start; another version
   restarts the range (``on_change="restart"``) or fails the command with RemoteChangedError
   (``"fail"``: the peer holds other bytes of the old version). Never splices two versions;
+  a 206's bytes are placed by its Content-Range alone: any its body holds past that range's
+  end are dropped and the request fails as retryable (resumed from the range's end); a 416
+  for bytes the pinned version has is another version (RemoteChangedError), not a 4xx;
 - a body without a length is read to its end, and the outcome says where the resource ended
   (``FetchOutcome.resource_end``); a range the resource is too short for is an error
   (ResourceTooShortError), never a short success; gzip/deflate bodies are decoded

@@ -29,6 +29,7 @@ from kithara_cli.dl.validate import (
 from kithara_cli.errors import (
     BodyStalledError,
     FatalError,
+    NetworkError,
     RemoteChangedError,
     ServerBusyError,
     TruncatedBodyError,
@@ -111,11 +112,12 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     limit.reschedule(None if deadline is None else loop.time() + deadline)
                     status = resp.status_code
                     partial = status == 206
-                    if status == 416 and cmd.end is None and want > 0:
+                    if status == 416:
                         _, _, total = parse_content_range(resp.headers.get("content-range"))
-                        if total is not None and total == want:  # nothing left: we have it all
-                            job.total = total
+                        if cmd.end is None and total is not None and total == want:
+                            job.total = total  # nothing left: we have it all (or it is empty)
                             return _ok(job, info, total)
+                        _check_416(job.pinned, want, total, cmd.url)
                     err = classify_status(status, cmd.url, resp.headers)
                     if err is not None:
                         raise err
@@ -193,6 +195,9 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                                 f"{resource_end}: {cmd.url}"
                             )
                         raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
+                    if not p.whole and p.total is not None and end_pos < p.total:
+                        # Asked to the end, sent a shorter range (a CDN's chunk): go on.
+                        raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
                     job.total = job.bytes_done
                     return _ok(job, info, resource_end)
         except asyncio.CancelledError:
@@ -252,6 +257,15 @@ def _ok(job: Job, info: ResponseInfo | None, resource_end: int | None) -> FetchO
         resource_end=resource_end,
         identity=job.pinned,
     )
+
+
+def _check_416(pinned: Identity | None, want: int, total: int | None, url: str) -> None:
+    """A 416 for bytes the pinned version has: the file is no longer that version (it
+    shrank), so the bytes so far must be dropped, not the fetch failed as a 4xx."""
+    length = pinned.length if pinned is not None else None
+    if length is not None and want < length and total != length:
+        now = "shorter" if total is None else f"length {total}"
+        raise RemoteChangedError(f"remote file changed (length {length}, now {now}): {url}")
 
 
 def _check_short(p: Placement, start: int, end: int | None, url: str) -> None:
@@ -333,15 +347,24 @@ async def _pump(
     window_bytes = 0
     rid = job.handle.request_id
     publish = dl.bus.publish
+    # A 206's bytes are placed by its Content-Range: any its body holds past that range's
+    # end (a Content-Length that says more) belong nowhere known, and are never written.
+    placed_end = None if p.whole else p.body_end
+    overrun = False
 
     def deliver(chunk: bytes) -> None:
-        nonlocal skip, offset
+        nonlocal skip, offset, overrun
         if skip:
             if len(chunk) <= skip:
                 skip -= len(chunk)
                 return
             chunk = chunk[skip:]
             skip = 0
+        if placed_end is not None and offset + len(chunk) > placed_end:
+            overrun = True
+            chunk = chunk[: max(0, placed_end - offset)]
+            if not chunk:
+                return
         if end is not None and offset + len(chunk) >= end:
             chunk = chunk[: end - offset]
             sink(offset, chunk)
@@ -381,4 +404,9 @@ async def _pump(
             deliver(decoder.flush())
     except _Stop:
         return False
+    if overrun:
+        raise NetworkError(
+            f"206 body longer than its Content-Range (bytes {p.body_start}-"
+            f"{placed_end - 1 if placed_end is not None else ''}): {cmd.url}"
+        )
     return True

@@ -97,16 +97,26 @@ def strong_etag(value: str | None) -> str | None:
 
 
 def parse_content_range(value: str | None) -> tuple[int | None, int | None, int | None]:
-    """``bytes a-b/total`` -> (a, b + 1, total); unknown parts are None."""
-    if not value or not value.startswith("bytes "):
+    """``bytes a-b/total`` -> (a, b + 1, total); unknown parts are None.
+
+    Read as servers write it: the unit in any case (RFC 9110), ``bytes=`` (an old slip
+    aria2 accepts too), spaces around the numbers."""
+    text = (value or "").strip()
+    if text[:5].lower() != "bytes" or text[5:6] not in (" ", "="):
         return None, None, None
-    spec, _, total = value[6:].partition("/")
+    spec, _, total = text[6:].partition("/")
     first, _, last = spec.partition("-")
+    first, last, total = first.strip(), last.strip(), total.strip()
     return (
-        int(first) if first.isdigit() else None,
-        int(last) + 1 if last.isdigit() else None,
-        int(total) if total.isdigit() else None,
+        int(first) if _digits(first) else None,
+        int(last) + 1 if _digits(last) else None,
+        int(total) if _digits(total) else None,
     )
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` is true of '²', which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True)
@@ -130,8 +140,10 @@ def place(
     status: int, headers: HeaderReader, want: int, encoding: str | None, url: str
 ) -> Placement:
     """Read a 200/206 response's headers: which bytes it holds and of which version."""
-    length_text = headers.get("content-length")
-    body_len = int(length_text) if length_text and length_text.isdigit() else None
+    # Beside a Transfer-Encoding, Content-Length is not the body's length: the chunks frame
+    # it (RFC 9112 6.3), as the HTTP library reads it.
+    length_text = None if headers.get("transfer-encoding") else headers.get("content-length")
+    body_len = int(length_text) if length_text and _digits(length_text) else None
     encoded = encoding is not None
     etag = strong_etag(headers.get("etag"))
     last_modified = headers.get("last-modified")

@@ -3,7 +3,9 @@
 Promises: ``ProgressiveFetch`` writes only to ``FILE.part`` and ``FILE.kithara.json`` until the
 download is whole, then moves it into place atomically; a later run resumes from the state file
 when the remote's validators (size, ETag, Last-Modified) agree, and starts over when they don't
-(or when nothing identifies the bytes on disk). Every part is pinned to one version: another
+(or when nothing identifies the bytes on disk, or the state file is malformed or claims
+bytes past the part's end: so a run that fails or is interrupted with
+such bytes removes them rather than leave a part no run will use). Every part is pinned to one version: another
 version anywhere starts the file over (once), then fails. A body with no length is read to
 its end; with ``max_size`` it stops there and is kept, without it a body past 2 GiB is an
 error naming ``--max-size``. ``state.ResumeState`` is the resume record beside the part

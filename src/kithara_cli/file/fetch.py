@@ -152,7 +152,7 @@ class ProgressiveFetch:
 
     def _run_once(self, started: float) -> FetchResult:
         state = load_state(self.state_path) if self.part.exists() else None
-        if state is not None and state.url != self.url:
+        if state is not None and (state.url != self.url or not self._part_holds(state)):
             state = None
         if state is None:
             remove_quietly(self.part, self.state_path)
@@ -199,15 +199,23 @@ class ProgressiveFetch:
             )
         except KeyboardInterrupt:
             self._cancel_all("user")
-            raise Cancelled("interrupted: partial download kept for resuming") from None
+            if self._resumable(resource):
+                raise Cancelled("interrupted: partial download kept for resuming") from None
+            had_bytes = resource.bytes_present() > 0
+            self._drop_partial(resource)
+            if not had_bytes:
+                raise Cancelled("interrupted") from None
+            raise Cancelled(
+                "interrupted: nothing kept (the server gives no length, ETag or "
+                "Last-Modified to resume by)"
+            ) from None
         except BaseException as exc:
             self._cancel_all("peer")
             fatal = isinstance(exc, KitharaError) and not exc.retryable
-            if fatal or resource.bytes_present() == 0:
-                # Nothing to resume from a 404, a full disk, a bad URL, or an empty start.
-                resource.close()
-                remove_quietly(self.part, self.state_path)
-                self._state = None
+            if fatal or not self._resumable(resource):
+                # Nothing to resume from a 404, a full disk, a bad URL, an empty start, or
+                # bytes of a version nothing identifies (a later run would throw them away).
+                self._drop_partial(resource)
             raise
         finally:
             self._all_done.set()
@@ -349,6 +357,27 @@ class ProgressiveFetch:
         resource.set_total(end)
         if self._state is not None:
             self._state.total = end
+
+    def _part_holds(self, state: ResumeState) -> bool:
+        """The .part reaches as far as the state says bytes were written (a part cut short
+        since, by hand or by the disk, would resume into a file with a hole of zeros)."""
+        end = max((b for _, b in state.ranges), default=0)
+        try:
+            return self.part.stat().st_size >= end
+        except OSError:
+            return False
+
+    def _resumable(self, resource: SparseResource) -> bool:
+        """Bytes on disk that a later run may resume onto (see ``_run_once``)."""
+        state = self._state
+        return (
+            resource.bytes_present() > 0 and state is not None and self._state_identity(state).known
+        )
+
+    def _drop_partial(self, resource: SparseResource) -> None:
+        resource.close()
+        remove_quietly(self.part, self.state_path)
+        self._state = None
 
     @staticmethod
     def _state_identity(state: ResumeState) -> Identity:

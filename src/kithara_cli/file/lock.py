@@ -54,9 +54,13 @@ class OutputLock:
                 os.close(fd)
                 raise OutputError(f"cannot lock {self.path}: {exc.strerror}") from exc
             if _same_file(fd, self.path):
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
                 self._fd = fd
+                try:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                except OSError as exc:  # a full disk: no room even for the pid
+                    self.release()
+                    raise OutputError(f"cannot write {self.out}: {exc.strerror}") from exc
                 return
             os.close(fd)  # the holder removed it between our open and our lock: try again
         raise OutputBusyError(f"{self.out} is being written by another kithara")

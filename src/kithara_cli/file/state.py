@@ -38,13 +38,40 @@ def part_paths(out: Path) -> tuple[Path, Path]:
 
 
 def load_state(path: Path) -> ResumeState | None:
+    """The state beside a part, or None if there is none or it cannot be true (then the
+    fetch starts over: a state of the wrong shape must not stop every later run)."""
     try:
         data = json.loads(path.read_text())
-        if data.get("version") != STATE_VERSION:
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             return None
-        return ResumeState(**data)
+        state = ResumeState(**data)
     except (OSError, ValueError, TypeError):
         return None
+    return state if _well_formed(state) else None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _well_formed(state: ResumeState) -> bool:
+    """Every field of its type; ranges ordered pairs inside the total."""
+    texts = (state.etag, state.last_modified)
+    if not isinstance(state.url, str) or not isinstance(state.kind, str):
+        return False
+    if not isinstance(state.extra, dict) or not all(t is None or isinstance(t, str) for t in texts):
+        return False
+    total = state.total
+    if total is not None and (not _is_int(total) or total < 0):
+        return False
+    if not isinstance(state.ranges, list):
+        return False
+    for pair in state.ranges:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(x) for x in pair)):
+            return False
+        if not 0 <= pair[0] < pair[1] or (total is not None and pair[1] > total):
+            return False
+    return True
 
 
 def save_state(path: Path, state: ResumeState) -> None:

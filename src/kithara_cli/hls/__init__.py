@@ -16,7 +16,8 @@ the ABR's buffer target; the ABR picks the variant per segment and a failed one 
 Promises: only http(s) URIs are followed from a remote playlist (never file:, data: or a
 local path); keys are fetched once per URI; a segment is decrypted (AES-CBC or CTR, IV from the
 tag or the media sequence number) before anything else sees it, and a wrong key is an error,
-never garbage in the output; init sections (EXT-X-MAP) are written where they first appear
+never garbage in the output; nor is a segment whose bytes are no media ``sniff`` knows (a
+captive portal's page): fetch and play both refuse it (DecoderError); init sections (EXT-X-MAP) are written where they first appear
 and again only where they change. A live playlist is followed (``worker.LiveFollower``) for
 fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST;
 live play still switches variants, matching segments by media sequence number.

@@ -16,6 +16,7 @@ from kithara_cli import interrupt
 from kithara_cli.dl import Downloader, Identity
 from kithara_cli.errors import (
     Cancelled,
+    DecoderError,
     KitharaError,
     OutputError,
 )
@@ -148,8 +149,13 @@ class HlsWriter:
                         )
                     else:
                         data = self._fetcher.decode(seg, item)
+                        kind = container_of(data)
+                        if kind is None:  # a web page, an error text: as playback refuses it
+                            raise DecoderError(
+                                f"segment {seg.sequence} is not audio we can read: {seg.uri}"
+                            )
                         if self.container is None:
-                            self.container = container_of(bytes(data))
+                            self.container = kind
                         if seg.init is not None and seg.init != init_written:
                             init_bytes = self._fetcher.init_bytes(seg.init)
                             out.write(init_bytes)

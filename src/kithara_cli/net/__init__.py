@@ -5,7 +5,8 @@ proxies honoured unless ``--proxy`` says otherwise); every transport failure is 
 typed ``kithara_cli.errors`` error, retryable or fatal, by exception type. TLS certificates
 are verified unless ``NetConfig.verify_tls`` is off (``--insecure``); an untrusted one is a
 fatal ``CertificateError``. Redirects (10) and response heads (100 KiB) are limited, and the
-errors name the limit (``settings.MAX_REDIRECTS``, ``settings.MAX_HEADER_BYTES``).
+errors name the limit (``settings.MAX_REDIRECTS``, ``settings.MAX_HEADER_BYTES``); a redirect
+to a URL that is not http(s) is refused as an HTTP status error naming its target.
 Direct connections (no proxy) use ``transport.DirectPools``: httpcore over a network backend
 on asyncio's own transports, in small pools (see that module for why), with asyncio's own
 locks in place of anyio's (``asyncio_sync``). ``make_opener`` gives the streamed GET: straight

@@ -25,7 +25,12 @@ class BodyDecoder(Protocol):
 
 
 class _Zlib:
+    """A gzip body may hold several members in a row (RFC 1952, as bgzip writes), each
+    decoded in turn, NUL padding between them skipped (as Python's gzip does); a deflate
+    (zlib) stream has one end, and bytes after it are refused, never dropped unsaid."""
+
     def __init__(self, wbits: int, name: str, url: str) -> None:
+        self._wbits = wbits
         self._d = zlib.decompressobj(wbits)
         self._name = name
         self._url = url
@@ -33,16 +38,30 @@ class _Zlib:
         self._seen = False
 
     def decode(self, data: bytes) -> bytes:
-        try:
-            out = self._d.decompress(data)
-        except zlib.error as exc:
-            if self._raw_fallback and not self._seen:
-                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-                self._raw_fallback = False
-                return self.decode(data)
-            raise ContentEncodingError(f"bad {self._name} body from {self._url}: {exc}") from None
-        self._seen = True
-        return out
+        out: list[bytes] = []
+        while data:
+            if self._d.eof:
+                if self._name != "gzip":
+                    raise ContentEncodingError(
+                        f"data after the end of the {self._name} body from {self._url}"
+                    )
+                data = data.lstrip(b"\0")
+                if not data:
+                    break
+                self._d = zlib.decompressobj(self._wbits)  # the next member
+            try:
+                out.append(self._d.decompress(data))
+            except zlib.error as exc:
+                if self._raw_fallback and not self._seen:
+                    self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._raw_fallback = False
+                    continue
+                raise ContentEncodingError(
+                    f"bad {self._name} body from {self._url}: {exc}"
+                ) from None
+            self._seen = True
+            data = self._d.unused_data if self._d.eof else b""
+        return b"".join(out)
 
     def flush(self) -> bytes:
         out = self._d.flush()

@@ -6,7 +6,7 @@ httpx is imported here only to classify a failure; its exceptions cannot exist b
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.errors import (
     BodyStalledError,
@@ -22,6 +22,9 @@ from kithara_cli.errors import (
     TruncatedBodyError,
 )
 from kithara_cli.net.settings import MAX_HEADER_BYTES, MAX_REDIRECTS
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class HeaderReader(Protocol):
@@ -69,6 +72,10 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
             f"response headers larger than {MAX_HEADER_BYTES // 1024} KiB limit: {url}"
         )
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        target = _failed_request_url(exc)
+        if target is not None and target.scheme not in ("http", "https"):
+            # The URL given was http(s) (``check_http_url``): a redirect led elsewhere.
+            return redirect_refused(str(target), url)
         return InvalidUrlError(f"invalid URL {url!r}: {exc}")
     if isinstance(exc, httpx.ReadTimeout):
         return BodyStalledError(f"no data for too long from {url}")
@@ -89,6 +96,24 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
 
 
+def redirect_refused(target: str, url: str) -> HttpStatusError:
+    """A redirect to a URL that is not http(s) (file:, ftp:...): the server's fault, not the
+    URL the user gave, so exit 4 as for too many redirects. No status of its own (a 3xx)."""
+    return HttpStatusError(f"redirected to {target}, not an http(s) URL: {url}", 0)
+
+
+def _failed_request_url(exc: BaseException) -> httpx.URL | None:
+    """The URL of the request that failed (after redirects), where httpx recorded it."""
+    import httpx
+
+    if not isinstance(exc, httpx.RequestError):
+        return None
+    try:
+        return exc.request.url
+    except RuntimeError:  # raised before a request existed
+        return None
+
+
 def _headers_too_large(exc: BaseException) -> bool:
     """h11's own type and status hint for a head over httpcore's size limit (431)."""
     import h11
@@ -100,7 +125,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not '²', which isdigit() takes and float refuses
         return float(value)
     import email.utils  # a Retry-After date is rare: not loaded at start-up
 
@@ -112,14 +137,22 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaError | None:
-    """None for success statuses; else the typed error for that status."""
-    if 200 <= status < 300:
+    """None for a status that carries the resource (200, 203, 206); else the typed error.
+
+    Other 2xx are no file either: a 204's empty body, a 202's note saved as media."""
+    if status in (200, 203, 206):
         return None
     if status == 429 or status in (500, 502, 503, 504) or status >= 520:
         retry_after = parse_retry_after(headers.get("retry-after"))
         return ServerBusyError(f"HTTP {status} from {url}", status, retry_after)
     if status == 408:
         return ServerBusyError(f"HTTP 408 from {url}", status, None)
-    reason = {404: "not found", 403: "forbidden", 401: "unauthorized", 410: "gone"}.get(status)
+    reason = {
+        404: "not found",
+        403: "forbidden",
+        401: "unauthorized",
+        410: "gone",
+        204: "no content",
+    }.get(status)
     label = f"HTTP {status} {reason}" if reason else f"HTTP {status}"
     return HttpStatusError(f"{label}: {url}", status)

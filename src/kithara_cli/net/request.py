@@ -37,6 +37,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kithara_cli.net.core import httpcore
+from kithara_cli.net.errors import redirect_refused
 from kithara_cli.net.settings import NetConfig, sent_headers, timeouts
 
 if TYPE_CHECKING:
@@ -350,6 +351,8 @@ class ResponseOpener:
             raise httpx.RemoteProtocolError(
                 f"Invalid URL in location header: {exc}.", request=request
             ) from None
+        if location.scheme not in ("http", "https"):
+            raise redirect_refused(response.headers["location"], str(request.url))
         if self._sends_authorization and not _same_origin(location, request.url):
             return str(request.url)
         return str(location)
