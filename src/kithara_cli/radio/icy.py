@@ -47,11 +47,18 @@ def station_info(headers: Mapping[str, str]) -> StationDetails:
 
 
 def decode_text(raw: bytes) -> str:
-    """UTF-8 when it is, else Latin-1 (every byte string is Latin-1)."""
+    """UTF-8 when it is, else Windows-1252: what Windows tools and SHOUTcast DSPs write, a
+    superset of Latin-1's letters whose 0x80-0x9F are punctuation (’ “ ” –), not the C1
+    controls Latin-1 would make of them. Its five undefined bytes stay Latin-1's."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        return raw.decode("latin-1").translate(_C1_AS_CP1252)
+
+
+_C1_AS_CP1252 = {
+    b: c for b in range(0x80, 0xA0) if (c := bytes([b]).decode("cp1252", "replace")) != "\ufffd"
+}
 
 
 def parse_metadata(raw: bytes) -> dict[str, str]:
