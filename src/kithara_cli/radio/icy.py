@@ -9,6 +9,7 @@ system parses ICY, and it is a 20-line state machine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -64,7 +65,8 @@ _C1_AS_CP1252 = {
 def parse_metadata(raw: bytes) -> dict[str, str]:
     """``StreamTitle='a';StreamUrl='b';`` -> {"StreamTitle": "a", ...}.
 
-    Quotes inside a value are not escaped by servers, so a value runs up to ``';``.
+    Quotes inside a value are not escaped by servers (``Knockin';`` happens), so a value runs
+    up to the ``';`` that the next ``Key='`` or the end of the block follows.
     """
     text = decode_text(raw.rstrip(b"\0"))
     out: dict[str, str] = {}
@@ -74,14 +76,17 @@ def parse_metadata(raw: bytes) -> dict[str, str]:
         if eq < 0:
             break
         key = text[pos:eq].strip().lstrip(";").strip()
-        end = text.find("';", eq + 2)
-        if end < 0:
-            value, pos = text[eq + 2 :].removesuffix("'"), len(text)
+        end = _VALUE_END.search(text, eq + 2)
+        if end is None:
+            value, pos = text[eq + 2 :].rstrip().removesuffix("'"), len(text)
         else:
-            value, pos = text[eq + 2 : end], end + 2
+            value, pos = text[eq + 2 : end.start()], end.end()
         if key:
             out[key] = value
     return out
+
+
+_VALUE_END = re.compile(r"';(?=\s*$|\s*[A-Za-z][A-Za-z0-9_]*=')")
 
 
 class IcyDemux:
