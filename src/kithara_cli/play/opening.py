@@ -216,6 +216,25 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     return Opened(ByteStream(read, name=url), origin, hls=hls)
 
 
+def check_target(target: str) -> Path:
+    """``target`` as a local path, once it is either an existing file or a well-formed
+    http(s) URL: a typo (``http://[::1``, a folder, "") is a usage error here,
+    before anything parses it (urlsplit raised through the opener: an internal error)."""
+    from kithara_cli.errors import UsageError
+    from kithara_cli.net.urls import check_http_url
+
+    if not target.strip():
+        raise UsageError("an empty URL")
+    local = Path(target)
+    if "://" in target:
+        check_http_url(target)
+    elif local.is_dir():
+        raise UsageError(f"a folder, not a file: {target}")
+    elif not local.exists():
+        raise UsageError(f"no such file: {target} (and not an http(s) URL)")
+    return local
+
+
 def open_link_url(dl: Downloader, url: str) -> None:
     """A URL named like a .pls or .xspf: fetch it and raise its entries."""
     from kithara_cli.net import check_http_url

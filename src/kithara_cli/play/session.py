@@ -41,6 +41,7 @@ from kithara_cli.play.opening import (
     Feed,
     OpenContext,
     Opened,
+    check_target,
     new_run_dir,
     open_link_file,
     open_link_url,
@@ -125,7 +126,7 @@ class Player:
         """
         self._title = target
         self._target = target
-        local = Path(target)
+        local = check_target(target)
         opened: list[Opened] = []
         errors: list[BaseException] = []  # (the network thread's)
         setup: threading.Thread | None = None
@@ -133,12 +134,10 @@ class Player:
         # Until first audio, hand the GIL over 10x as often: the network thread's round trips
         # need it while this thread loads PyAV (at 5 ms, a request took ~2.5x its round trip).
         sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
-        if "://" not in target and local.exists():
+        if "://" not in target:  # (an existing file: check_target said so)
             open_link_file(local)  # a station list raises its entries for the queue
             opened.append(Opened(str(local)))
             self._title = local.name
-        elif "://" not in target:
-            raise UsageError(f"no such file: {target} (and not an http(s) URL)")
         else:
             is_hls = looks_like_hls(target)
             dl = self.dl
