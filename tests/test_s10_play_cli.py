@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
+import radio_fixtures
 from conftest import run_cli
+from kithara_cli.errors import PlaylistError
+from kithara_cli.play.queue import MAX_EXPANSIONS, PlayQueue
+from kithara_cli.server import MediaServer
+
+radio_root = radio_fixtures.radio_root
 
 
 def _lines(stderr: str) -> list[str]:
@@ -34,3 +40,24 @@ def test_a_typo_is_one_usage_line_exit_2(target: str, says: str, tmp_path: Path)
     lines = _lines(r.stderr)
     assert len(lines) == 1 and says in lines[0], lines
     assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_many_links_in_a_queue_but_a_chain_of_links_is_bounded() -> None:
+    queue = PlayQueue([f"http://h/{i}.pls" for i in range(MAX_EXPANSIONS * 2)])
+    for i in range(MAX_EXPANSIONS * 2):  # each given link expands once: never "too deep"
+        queue.expand(queue.items[i].target, [(f"http://h/{i}.mp3", "")])
+        queue.advance()
+    assert len(queue) == MAX_EXPANSIONS * 2
+    looping = PlayQueue(["http://h/a.pls"])
+    with pytest.raises(PlaylistError):  # a.pls -> b.pls -> a.pls ...: bad content, exit 5
+        for n in range(MAX_EXPANSIONS + 2):
+            looping.expand(looping.items[0].target, [(f"http://h/{'ab'[n % 2]}.pls", "")])
+
+
+def test_a_link_that_names_itself_is_bad_content_exit_5(radio_root: Path) -> None:
+    with MediaServer(radio_root) as srv:
+        srv.add_link("loop.pls", "pls", [srv.url("loop.pls")])
+        r = run_cli("play", srv.url("loop.pls"), "--output", "null", "--no-ui", timeout=60)
+    assert r.returncode == 5, r.stderr
+    lines = _lines(r.stderr)
+    assert len(lines) == 1 and "station links nested" in lines[0], lines
