@@ -17,6 +17,7 @@ from conftest import run_cli
 from kithara_cli.errors import PlaylistError
 from kithara_cli.play.queue import MAX_EXPANSIONS, PlayQueue
 from kithara_cli.server import MediaServer
+from radio_fixtures import read_events
 
 radio_root = radio_fixtures.radio_root
 
@@ -40,6 +41,41 @@ def test_a_typo_is_one_usage_line_exit_2(target: str, says: str, tmp_path: Path)
     lines = _lines(r.stderr)
     assert len(lines) == 1 and says in lines[0], lines
     assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+
+
+def _play(*urls: str, ev: Path) -> tuple[int, str, list[dict[str, object]]]:
+    r = run_cli("play", *urls, "--output", "null", "--no-ui", "--events", str(ev), "--retries", "1")
+    return r.returncode, r.stderr, read_events(ev)
+
+
+def test_a_failed_item_fails_the_run_wherever_it_stands(radio_root: Path, tmp_path: Path) -> None:
+    """Both orders play the good file and exit 4 with the 404 as the last line."""
+    with MediaServer(radio_root) as srv:
+        good, bad = srv.url("short.mp3"), srv.url("gone.mp3")
+        for n, urls in enumerate([(good, bad), (bad, good)]):
+            code, err, events = _play(*urls, ev=tmp_path / f"ev{n}.jsonl")
+            assert code == 4, (urls, err)
+            assert sum(e["event"] == "EndOfStream" for e in events) == 1, urls
+            last = _lines(err)[-1]
+            assert last.startswith("kithara: error: HTTP 404") and "gone.mp3" in last, err
+
+
+def test_a_dead_mirror_behind_a_good_one_is_not_a_failure(radio_root: Path, tmp_path: Path) -> None:
+    """Mirrors of one link: one that plays is the link playing (exit 0); a hand-given item
+    after it still counts on its own."""
+    with MediaServer(radio_root) as srv:
+        srv.add_link("s.m3u", "m3u", [srv.url("gone.mp3"), srv.url("short.mp3")])
+        code, err, _ = _play(srv.url("s.m3u"), ev=tmp_path / "a.jsonl")
+        assert code == 0, err
+        code, err, events = _play(srv.url("s.m3u"), srv.url("gone2.mp3"), ev=tmp_path / "b.jsonl")
+        assert code == 4, err
+        assert "gone2.mp3" in _lines(err)[-1]
+        srv.add_link("dead.m3u", "m3u", [srv.url("gone.mp3"), srv.url("gone2.mp3")])
+        code, err, events = _play(
+            srv.url("dead.m3u"), srv.url("short.mp3"), ev=tmp_path / "c.jsonl"
+        )
+        assert code == 4, err  # every mirror of the link failed: the link failed
+        assert sum(e["event"] == "EndOfStream" for e in events) == 1
 
 
 def test_many_links_in_a_queue_but_a_chain_of_links_is_bounded() -> None:
