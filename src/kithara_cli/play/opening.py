@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli import interrupt
-from kithara_cli.errors import PlaylistError
+from kithara_cli.errors import PlaylistError, UnsupportedError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo
+from kithara_cli.play.served import SNIFF_BYTES, media_type, served_kind, worth_sniffing
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.radio.links import (
     LINK_SUFFIXES,
@@ -94,18 +95,50 @@ def open_progressive(
     while not src.first_response.wait(FIRST_RESPONSE_SLICE):
         interrupt.check()
     info = src.info
-    if src.live is None and info is not None and is_link_type(info.content_type):
-        src.close()  # a station link served under a plain name: read it as one
-        body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_LINK_BYTES)
-        raise_if_link(body, info.content_type, final_url)
-        if b"#EXT-X-" in body:
-            raise _HlsServed(final_url)  # HLS under a plain name, as audio/x-mpegurl
+    if src.live is None and info is not None:
+        kind = "list" if is_link_type(info.content_type) else _sniff(src, info.content_type)
+        if kind is not None:
+            src.close()
+        if kind == "empty":
+            raise UnsupportedError(f"the server sent an empty body, no audio: {url}")
+        if kind == "page":
+            raise UnsupportedError(
+                f"not audio: {url} is a web page ({media_type(info.content_type) or 'HTML'}); "
+                "a Wi-Fi login page, or a page that links to the stream?"
+            )
+        if kind == "list":  # a station link or HLS under a plain name: read it as one
+            body, final_url = dl.fetch_bytes(url, label="playlist", max_bytes=MAX_LINK_BYTES)
+            sniffed = not is_link_type(info.content_type)  # then lines of URLs are an .m3u
+            raise_if_link(body, "audio/x-mpegurl" if sniffed else info.content_type, final_url)
+            if b"#EXT-X-" in body:
+                raise _HlsServed(final_url)  # HLS under a plain name, as audio/x-mpegurl
+            raise PlaylistError(f"neither a station link nor an HLS playlist: {url}")
     # A live stream joined mid-frame has no header to probe: FFmpeg would read a few seconds
     # of it before trusting MP3, so its Content-Type names the demuxer (as mpv does).
     hint = src.info.content_type if src.live is not None and src.info is not None else None
     # A live stream records itself (its audio without ICY blocks); a file through a tap.
     read = recording.tap(src) if recording is not None and src.live is None else src
     return Opened(ByteStream(read, name=url), 0.0, progressive=src, hint=hint)
+
+
+def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:
+    """What a body whose type names no audio holds, by the bytes its first response brought
+    (``served``): "page", "list", "empty", or None (audio, or a failure the decoder will
+    name)."""
+    from kithara_cli.storage import ResourceClosed, ResourceFailed
+
+    if src.info is not None and src.info.total_size == 0:
+        return "empty"
+    if not worth_sniffing(content_type):
+        return None
+    while True:
+        try:
+            got = src.wait_readable(0, SNIFF_BYTES, FIRST_RESPONSE_SLICE)
+        except (ResourceFailed, ResourceClosed):
+            return None
+        if got >= 0:
+            return served_kind(src.read_at(0, got), content_type) if got else "empty"
+        interrupt.check()
 
 
 def unsized_duration(src: ProgressiveSource, decoder: Decoder) -> float | None:
