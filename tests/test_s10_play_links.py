@@ -62,6 +62,7 @@ def test_windows_1252_titles_keep_their_punctuation() -> None:
     "data",
     [
         b"[playlist]\nFile1=http://[::1/x.mp3\nFile2=http://ok/\n",
+        b"[playlist]\nFile1=http://h/\x1b[31mred\x07\nFile2=http://ok/\n",
         b"#EXTM3U\nhttp://[::1/x.mp3\nhttp://ok/\n",
         b'<?xml version="1.0"?><playlist xmlns="http://xspf.org/ns/0/"><trackList>'
         b"<track><location>http://[::1/</location></track>"

@@ -140,6 +140,8 @@ def _resolve(target: str, base: str, *, remote: bool) -> str | None:
         resolved = _resolve_raw(target, base, remote=remote)
         if resolved is not None and urlsplit(resolved).scheme.lower() in ("http", "https"):
             check_http_url(resolved)
+            if not resolved.isprintable():
+                return None  # an escape sequence in a URL: no server names one so
     except (ValueError, InvalidUrlError):
         return None
     return resolved
