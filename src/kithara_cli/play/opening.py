@@ -7,15 +7,16 @@ gate the chain are on their way, so that PyAV and PortAudio load while they are 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli import interrupt
-from kithara_cli.errors import PlaylistError, UnsupportedError
+from kithara_cli.errors import KitharaError, PlaylistError, UnsupportedError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo
-from kithara_cli.play.served import SNIFF_BYTES, media_type, served_kind, worth_sniffing
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.radio.links import (
     LINK_SUFFIXES,
@@ -44,6 +45,7 @@ class Feed(Protocol):
 
 
 FIRST_RESPONSE_SLICE = 0.05
+LIVE_SNIFF_SECONDS = 1.0
 
 
 @dataclass
@@ -96,6 +98,8 @@ def open_progressive(
         interrupt.check()
     info = src.info
     if src.live is None and info is not None:
+        from kithara_cli.play.served import media_type
+
         kind = "list" if is_link_type(info.content_type) else _sniff(src, info.content_type)
         if kind is not None:
             src.close()
@@ -114,8 +118,8 @@ def open_progressive(
                 raise _HlsServed(final_url)  # HLS under a plain name, as audio/x-mpegurl
             raise PlaylistError(f"neither a station link nor an HLS playlist: {url}")
     # A live stream joined mid-frame has no header to probe: FFmpeg would read a few seconds
-    # of it before trusting MP3, so its Content-Type names the demuxer (as mpv does).
-    hint = src.info.content_type if src.live is not None and src.info is not None else None
+    # of it before trusting MP3, so its first frames name the demuxer (else its Content-Type).
+    hint = _live_hint(src) if src.live is not None else None
     # A live stream records itself (its audio without ICY blocks); a file through a tap.
     read = recording.tap(src) if recording is not None and src.live is None else src
     return Opened(ByteStream(read, name=url), 0.0, progressive=src, hint=hint)
@@ -125,6 +129,7 @@ def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:
     """What a body whose type names no audio holds, by the bytes its first response brought
     (``served``): "page", "list", "empty", or None (audio, or a failure the decoder will
     name)."""
+    from kithara_cli.play.served import SNIFF_BYTES, served_kind, worth_sniffing
     from kithara_cli.storage import ResourceClosed, ResourceFailed
 
     if src.info is not None and src.info.total_size == 0:
@@ -138,6 +143,27 @@ def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:
             return None
         if got >= 0:
             return served_kind(src.read_at(0, got), content_type) if got else "empty"
+        interrupt.check()
+
+
+def _live_hint(src: ProgressiveSource, clock: Callable[[], float] = time.monotonic) -> str | None:
+    """The demuxer for a live stream, by its first frames as they arrive (``live_hint``),
+    waiting no longer than ``LIVE_SNIFF_SECONDS`` for them."""
+    from kithara_cli.play.served import LIVE_SNIFF_BYTES, live_hint
+    from kithara_cli.storage import ResourceClosed
+
+    content_type = src.info.content_type if src.info is not None else None
+    deadline = clock() + LIVE_SNIFF_SECONDS
+    first = b""
+    while True:
+        try:  # for the byte after those seen: each turn waits for more
+            got = src.wait_readable(len(first), LIVE_SNIFF_BYTES, FIRST_RESPONSE_SLICE)
+        except (ResourceClosed, KitharaError):
+            return content_type  # the decoder meets the same end and names it
+        first += src.read_at(len(first), got) if got > 0 else b""
+        hint, settled = live_hint(first, content_type)
+        if settled or got == 0 or len(first) >= LIVE_SNIFF_BYTES or clock() > deadline:
+            return hint
         interrupt.check()
 
 

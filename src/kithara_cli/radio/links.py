@@ -18,8 +18,6 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from kithara_cli.errors import FatalError, InvalidUrlError, PlaylistError
-from kithara_cli.net.urls import check_http_url
-from kithara_cli.radio.icy import decode_text
 
 MAX_LINK_BYTES = 1 << 20
 MAX_ENTRIES = 1000
@@ -91,6 +89,8 @@ def _looks_like_url_lines(data: bytes) -> bool:
 
 
 def _text(data: bytes) -> str:
+    from kithara_cli.radio.icy import decode_text  # (here: play's start-up reads no link)
+
     return decode_text(data.removeprefix(b"\xef\xbb\xbf"))
 
 
@@ -136,6 +136,8 @@ def parse_link(data: bytes, kind: str, base: str, *, remote: bool) -> list[LinkE
 def _resolve(target: str, base: str, *, remote: bool) -> str | None:
     """The entry as a URL or path to open; None to skip it (refused, or malformed: one bad
     entry among mirrors must not stop the others, nor reach the opener as a crash)."""
+    from kithara_cli.net.urls import check_http_url
+
     try:
         resolved = _resolve_raw(target, base, remote=remote)
         if resolved is not None and urlsplit(resolved).scheme.lower() in ("http", "https"):
