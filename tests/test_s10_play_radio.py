@@ -66,3 +66,35 @@ def test_the_whole_title_reaches_the_events(
     titles = {e["title"] for e in read_events(ev) if e["event"] == "TitleChanged"}
     assert titles == {QUOTED, "Don’t Stop"}, titles
     assert f"TITLE     {QUOTED}" in r.stderr
+
+
+def test_start_on_a_live_stream_is_ignored_with_a_note(
+    radio_root: Path, radio_mp3: bytes, tmp_path: Path
+) -> None:
+    """A live stream cannot seek: ``--start 10`` played 10 s of silence first (the decoder
+    dropped the audio up to 0:10 in real time), then every title of it at once."""
+    station = Station(radio_mp3, BITRATE, pace=1, metaint=2000, titles=["a", "b"], title_every=8000)
+    with MediaServer(radio_root) as srv:
+        srv.add_radio("r.mp3", station)
+        ev = tmp_path / "ev.jsonl"
+        r = run_cli(
+            "play",
+            srv.url("r.mp3"),
+            "--output",
+            "null",
+            "--start",
+            "10",
+            "--length",
+            "1",
+            "--no-ui",
+            "--events",
+            str(ev),
+            timeout=30,
+        )
+    assert r.returncode == 0, r.stderr
+    events = read_events(ev)
+    (started,) = [e for e in events if e["event"] == "PlaybackStarted"]
+    assert started["time_to_first_audio"] < 5.0, started
+    notes = [e["message"] for e in events if e["event"] == "Notice"]
+    assert any("--start" in n and "live" in n for n in notes), notes
+    assert len([e for e in events if e["event"] == "TitleChanged"]) <= 3

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from kithara_cli import interrupt
 from kithara_cli.errors import KitharaError, PlaylistError, UnsupportedError
 from kithara_cli.events import EventBus
-from kithara_cli.events.types import LadderInfo
+from kithara_cli.events.types import LadderInfo, Notice
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.radio.links import (
     LINK_SUFFIXES,
@@ -292,6 +292,14 @@ def check_target(target: str) -> Path:
     elif not local.exists():
         raise UsageError(f"no such file: {target} (and not an http(s) URL)")
     return local
+
+
+def live_start(bus: EventBus, start_at: float) -> float:
+    """Where a live stream starts: at its edge. ``--start`` on one had the decoder drop that
+    much of it in real time (silence, then every title of it at once); a Notice says why."""
+    if start_at > 0:
+        bus.publish(Notice(level="warning", message="--start: a live stream plays from now"))
+    return 0.0
 
 
 def open_link_url(dl: Downloader, url: str) -> None:

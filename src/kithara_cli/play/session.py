@@ -2,8 +2,7 @@
 
 The session owns the threads' lifetimes and turns what they do into playback events
 (PlaybackStarted, Position, BufferLevel, rebuffers, seeks, EndOfStream). Keys and the UI drive
-it through ``toggle_pause``, ``change_volume``, ``seek_relative``/``seek_to`` and read
-``snapshot``; nothing here draws or reads the terminal.
+it (``toggle_pause``, ``change_volume``, ``seek_*``, ``snapshot``); it never draws nor reads keys.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ from kithara_cli.play.opening import (
     OpenContext,
     Opened,
     check_target,
+    live_start,
     new_run_dir,
     open_link_file,
     open_link_url,
@@ -119,10 +119,9 @@ class Player:
         """Build the pipeline for ``target`` and start playing at ``start_at``.
 
         A replay's cached head plays first (``play.head``). The network side starts next, on
-        its own thread, and this thread waits until the requests that gate the chain are on
-        their way (progressive: the first one; HLS: once the master playlist is parsed)
-        before loading PyAV and PortAudio: under the GIL the two would otherwise share the
-        CPU, and each request would leave later. The imports then overlap the round trips.
+        its own thread; PyAV and PortAudio load once the requests that gate the chain are on
+        their way (progressive: the first; HLS: the master playlist parsed), so the imports
+        overlap the round trips instead of sharing the CPU (the GIL) with the requests.
         """
         self._title = target
         self._target = target
@@ -187,6 +186,7 @@ class Player:
         if errors:
             raise errors[0]
         result = opened[0]
+        start_at = live_start(self.bus, start_at) if self._live is not None else start_at
         if self.settings.record is not None and self._live is None and self._recording is None:
             self.bus.publish(
                 Notice(level="warning", message="--record: a local file, nothing recorded")
