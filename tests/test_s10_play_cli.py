@@ -17,7 +17,8 @@ from conftest import run_cli
 from kithara_cli.errors import PlaylistError
 from kithara_cli.play.queue import MAX_EXPANSIONS, PlayQueue
 from kithara_cli.server import MediaServer
-from radio_fixtures import read_events
+from kithara_cli.server.radio import Station
+from radio_fixtures import BITRATE, read_events
 
 radio_root = radio_fixtures.radio_root
 
@@ -97,3 +98,18 @@ def test_a_link_that_names_itself_is_bad_content_exit_5(radio_root: Path) -> Non
     assert r.returncode == 5, r.stderr
     lines = _lines(r.stderr)
     assert len(lines) == 1 and "station links nested" in lines[0], lines
+
+
+def test_a_normal_stop_logs_no_cancelled_request(radio_root: Path) -> None:
+    """``--length`` ending a radio stream printed ``CANCELLED #1 bytes 0-524287 (shutdown)``
+    as its last line: the stop the user asked for, told as if something had gone wrong."""
+    mp3 = (radio_root / "tone.mp3").read_bytes()
+    with MediaServer(radio_root) as srv:
+        srv.add_radio("live.mp3", Station(mp3, BITRATE, pace=2))
+        r = run_cli("play", srv.url("live.mp3"), "--output", "null", "--no-ui", "--length", "0.5")
+        verbose = run_cli(
+            "play", srv.url("live.mp3"), "--output", "null", "--no-ui", "--length", "0.5", "-v"
+        )
+    assert r.returncode == 0 and verbose.returncode == 0, r.stderr + verbose.stderr
+    assert "STARTED" in r.stderr and "CANCELLED" not in r.stderr, r.stderr
+    assert "[RequestCancelled]" in verbose.stderr  # -v still logs every event
