@@ -115,3 +115,18 @@ def test_play_a_utf16_pls_served_as_a_station(
         )
     assert r.returncode == 0, r.stderr
     assert any(e["event"] == "PlaybackStarted" for e in read_events(ev))
+
+
+def test_pls_without_its_section_header_is_read() -> None:
+    """Some generators write only the ``FileN=`` lines (mpv and VLC read them)."""
+    data = b"NumberOfEntries=1\nFile1=http://a/live\nTitle1=A\n"
+    assert [(e.target, e.title) for e in parse_link(data, "pls", BASE, remote=True)] == [
+        ("http://a/live", "A")
+    ]
+
+
+def test_a_broken_pls_is_one_short_line() -> None:
+    with pytest.raises(PlaylistError) as info:
+        parse_link(b"[playlist]\nFile1=http://a/\n[playlist\nx", "pls", BASE, remote=True)
+    assert "\\n" not in str(info.value) and "\n" not in str(info.value), info.value
+    assert str(info.value).startswith("bad .pls station link")

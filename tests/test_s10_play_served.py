@@ -148,3 +148,13 @@ def test_a_lying_radio_starts_as_fast_as_a_truthful_one(
     assert code == 0, err
     (started,) = [e for e in read_events(ev) if e["event"] == "PlaybackStarted"]
     assert started["time_to_first_audio"] < 4.0, started
+
+
+@pytest.mark.parametrize("name", ["live.m3u8", "station.pls", "station.m3u", "list.xspf"])
+def test_a_web_page_under_a_playlist_name_is_named_as_such(radio_root: Path, name: str) -> None:
+    """Before: the .m3u8 requested a URL made of the page's HTML (``HTTP 404 not found:
+    http://host/<!DOCTYPE html>...``, exit 4); the .pls quoted configparser's message."""
+    with MediaServer(radio_root) as srv:
+        code, lines, err = _play(_route(srv, name, PORTAL, "text/html"))
+    assert code == 5, err
+    assert len(lines) == 1 and "web page" in lines[0] and "not audio" in lines[0], lines

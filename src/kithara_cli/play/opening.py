@@ -98,7 +98,7 @@ def open_progressive(
         interrupt.check()
     info = src.info
     if src.live is None and info is not None:
-        from kithara_cli.play.served import media_type
+        from kithara_cli.play.served import page_error
 
         kind = "list" if is_link_type(info.content_type) else _sniff(src, info.content_type)
         if kind is not None:
@@ -106,10 +106,7 @@ def open_progressive(
         if kind == "empty":
             raise UnsupportedError(f"the server sent an empty body, no audio: {url}")
         if kind == "page":
-            raise UnsupportedError(
-                f"not audio: {url} is a web page ({media_type(info.content_type) or 'HTML'}); "
-                "a Wi-Fi login page, or a page that links to the stream?"
-            )
+            raise page_error(url, info.content_type)
         if kind == "list":  # a station link or HLS under a plain name: read it as one
             body, final_url = dl.fetch_bytes(url, label="playlist", max_bytes=MAX_LINK_BYTES)
             sniffed = not is_link_type(info.content_type)  # then lines of URLs are an .m3u
@@ -243,6 +240,9 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
         url, label="playlist", priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
     )
     loader.join()
+    from kithara_cli.play.served import refuse_page
+
+    refuse_page(body, final_url)  # a captive portal's login page, under the playlist's name
     raise_if_link(body, None, final_url)  # an .m3u that is a list of stations, not HLS
     from kithara_cli.abr.controller import AbrController, VariantInfo
     from kithara_cli.hls.loader import fixed_variant, playback_ladder
@@ -308,6 +308,9 @@ def open_link_url(dl: Downloader, url: str) -> None:
 
     check_http_url(url)
     body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_LINK_BYTES)
+    from kithara_cli.play.served import refuse_page
+
+    refuse_page(body, final_url)
     raise_if_link(body, None, final_url)
     raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {url}")
 

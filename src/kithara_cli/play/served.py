@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from kithara_cli.audio.mp3_frames import parse_header
+from kithara_cli.errors import UnsupportedError
 from kithara_cli.radio.links import link_kind
 
 SNIFF_BYTES = 4096
@@ -46,6 +47,21 @@ def served_kind(first: bytes, content_type: str | None) -> Literal["page", "list
 
 
 LIVE_SNIFF_BYTES = 8192  # a few frames of any codec a radio sends, mid-frame start included
+
+
+def page_error(url: str, content_type: str | None = None) -> UnsupportedError:
+    """The one line for a web page met where audio or a playlist was expected."""
+    what = media_type(content_type) or "HTML"
+    return UnsupportedError(
+        f"not audio: {url} is a web page ({what}); a Wi-Fi login page, or a page that links "
+        "to the stream?"
+    )
+
+
+def refuse_page(body: bytes, url: str) -> None:
+    """Raise ``page_error`` when a playlist's body is a web page (its name said playlist)."""
+    if served_kind(body, None) == "page":
+        raise page_error(url)
 
 
 def live_hint(first: bytes, content_type: str | None) -> tuple[str | None, bool]:

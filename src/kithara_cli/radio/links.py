@@ -85,7 +85,9 @@ def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> s
 def _looks_like_url_lines(data: bytes) -> bool:
     lines = [ln.strip() for ln in _text(data).splitlines() if ln.strip()]
     entries = [ln for ln in lines if not ln.startswith("#")]
-    return bool(entries) and all(len(ln) < 4096 and "\0" not in ln for ln in entries)
+    return bool(entries) and all(
+        len(ln) < 4096 and "\0" not in ln and not ln.startswith("<") for ln in entries
+    )  # ("<": a web page's markup, not a URL)
 
 
 def _text(data: bytes) -> str:
@@ -170,10 +172,14 @@ def _parse_pls(data: bytes) -> list[tuple[str, str]]:
     import configparser  # here: play's start-up does not pay for what a link needs
 
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    text = _text(data)
+    if not text.lstrip().startswith("["):
+        text = "[playlist]\n" + text  # only the FileN= lines: mpv and VLC read those too
     try:
-        parser.read_string(_text(data))
+        parser.read_string(text)
     except configparser.Error as exc:
-        raise PlaylistError(f"bad .pls station link: {exc}") from None
+        reason = str(exc).splitlines()[0].rstrip(".")  # (the rest quotes the file's text)
+        raise PlaylistError(f"bad .pls station link: {reason}") from None
     section = next((s for s in parser.sections() if s.lower() == "playlist"), None)
     if section is None:
         raise PlaylistError("bad .pls station link: no [playlist] section")
