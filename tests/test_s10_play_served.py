@@ -127,6 +127,8 @@ def test_live_hint_names_what_the_frames_are(live_codecs: dict[str, bytes], skip
     # Truthful and short (one frame so far): settled at once, no wait for three.
     first = mp3.find(b"\xff")
     assert live_hint(mp3[: first + 600], "audio/mpeg") == ("audio/mpeg", True)
+    # An Ogg mount's first bytes are its headers: trusted at once, as before.
+    assert live_hint(b"\x01", "application/ogg") == ("audio/ogg", True)
     # Nothing recognisable: the Content-Type stands, unsettled (more bytes may tell).
     assert live_hint(b"\x00" * 4000, "audio/flac") == ("audio/flac", False)
 

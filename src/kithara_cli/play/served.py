@@ -74,9 +74,9 @@ def live_hint(first: bytes, content_type: str | None) -> tuple[str | None, bool]
     frame of the kind the Content-Type names that runs to the end of what came (no wait for
     more: the usual truthful case). Else the Content-Type stands (None: probe).
     """
-    if b"OggS" in first:
-        return "audio/ogg", True
     claimed = _CLAIMS.get(media_type(content_type))
+    if b"OggS" in first or (claimed == "audio/ogg" and first):
+        return "audio/ogg", True  # (Icecast sends an Ogg stream's headers first: no wait)
     at = first.find(b"\xff")
     while at >= 0:
         for kind, frame in (("audio/mpeg", _mp3_frame), ("audio/aac", _adts_frame)):
@@ -93,6 +93,9 @@ _CLAIMS = {
     "audio/aac": "audio/aac",
     "audio/aacp": "audio/aac",
     "audio/x-aac": "audio/aac",
+    "audio/ogg": "audio/ogg",
+    "application/ogg": "audio/ogg",
+    "audio/opus": "audio/ogg",
 }
 
 
