@@ -210,7 +210,8 @@ def play(
         list[str] | None,
         typer.Argument(
             help="http(s) URLs (HLS, progressive, a radio stream, a .pls/.m3u/.xspf station "
-            "link) or local files, played in order; none: the demo.",
+            "link) or local files, played in order; none: the demo. One that fails is "
+            "skipped, and its error is the exit code once the rest have played.",
             metavar="[URL]...",
         ),
     ] = None,

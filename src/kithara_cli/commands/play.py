@@ -16,7 +16,7 @@ from kithara_cli.events import EventBus, EventQueue
 from kithara_cli.events.types import Notice, QueueAdvanced
 from kithara_cli.play import Player, PlayerSettings, parse_bitrate, parse_time
 from kithara_cli.play.keys import handle_key as _handle_key
-from kithara_cli.play.queue import PlayQueue
+from kithara_cli.play.queue import PlayQueue, QueueItem
 from kithara_cli.radio.links import StationLinkFound
 
 # The dashboard (Rich) loads once audio has started, or after this long without it: loading
@@ -150,6 +150,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                 opener.close()
             raise
         failures = 0
+        outcomes = _Outcomes()
         while (item := queue.current) is not None:
             interrupt.check()  # items that end within a poll (wav:) never reach the loop's
             if len(queue) > 1:
@@ -186,10 +187,13 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             if action == "quit":
                 break
             error = player.error
+            outcomes.add(item, error)
             if error is not None:
                 failures += 1
-                if not queue.has_next() or failures >= len(queue):
+                if failures >= len(queue):
                     raise error
+                if not queue.has_next():
+                    break
                 what = "mirror" if item.from_link else "item"
                 bus.publish(
                     Notice(
@@ -205,6 +209,30 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                 queue.advance(1 if action == "next" else -1, natural=False)
             elif not queue.advance():
                 break
+        outcomes.raise_first()
+
+
+class _Outcomes:
+    """What each item given by hand came to, for the exit code: one failed when it, or every
+    entry of the link it named (mirrors: one that plays is the link playing), failed. The
+    first such failure is the run's, wherever it stood in the queue (a script gets the same
+    code for BAD GOOD as for GOOD BAD)."""
+
+    def __init__(self) -> None:
+        self.failed: dict[str, KitharaError] = {}
+        self.played: set[str] = set()
+
+    def add(self, item: QueueItem, error: KitharaError | None) -> None:
+        key = item.from_link or item.target
+        if error is None:
+            self.played.add(key)
+        else:
+            self.failed.setdefault(key, error)
+
+    def raise_first(self) -> None:
+        for key, error in self.failed.items():
+            if key not in self.played:
+                raise error
 
 
 def _key(player: Player, key: str | None) -> str | None:

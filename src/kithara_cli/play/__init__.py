@@ -12,7 +12,10 @@ one in force at the target. ``settings.record`` records what plays, whatever
 the source (``record``: a radio stream's audio as it comes; a file's own bytes; HLS segments
 as ``fetch`` writes them, the variants played, remuxed to FILE's container), to FILE.part
 renamed at the end, never a half file at FILE. A file served with no length and no Range is
-played as a file (seekable; its duration known once it has arrived).
+played as a file (seekable; its duration known once it has arrived). A response whose
+Content-Type names no audio is told by its first bytes (``served``): a station link or HLS
+under a plain name is opened as one, a web page (a captive portal) or an empty body is a
+one-line error saying so, anything else goes to the decoder.
 A URL replayed from 0 whose cached parts are usable without a request (fresh, or
 ``--offline``) starts with the head kept beside it (``head``: the first second of audio as an
 earlier play wrote it to the ring, from the same versions at the same output format; for

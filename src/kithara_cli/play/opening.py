@@ -7,14 +7,16 @@ gate the chain are on their way, so that PyAV and PortAudio load while they are 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli import interrupt
-from kithara_cli.errors import PlaylistError
+from kithara_cli.errors import KitharaError, PlaylistError, UnsupportedError
 from kithara_cli.events import EventBus
-from kithara_cli.events.types import LadderInfo
+from kithara_cli.events.types import LadderInfo, Notice
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.radio.links import (
     LINK_SUFFIXES,
@@ -43,6 +45,7 @@ class Feed(Protocol):
 
 
 FIRST_RESPONSE_SLICE = 0.05
+LIVE_SNIFF_SECONDS = 1.0
 
 
 @dataclass
@@ -94,18 +97,71 @@ def open_progressive(
     while not src.first_response.wait(FIRST_RESPONSE_SLICE):
         interrupt.check()
     info = src.info
-    if src.live is None and info is not None and is_link_type(info.content_type):
-        src.close()  # a station link served under a plain name: read it as one
-        body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_LINK_BYTES)
-        raise_if_link(body, info.content_type, final_url)
-        if b"#EXT-X-" in body:
-            raise _HlsServed(final_url)  # HLS under a plain name, as audio/x-mpegurl
+    if src.live is None and info is not None:
+        from kithara_cli.play.served import page_error
+
+        kind = "list" if is_link_type(info.content_type) else _sniff(src, info.content_type)
+        if kind is not None:
+            src.close()
+        if kind == "empty":
+            raise UnsupportedError(f"the server sent an empty body, no audio: {url}")
+        if kind == "page":
+            raise page_error(url, info.content_type)
+        if kind == "list":  # a station link or HLS under a plain name: read it as one
+            body, final_url = dl.fetch_bytes(url, label="playlist", max_bytes=MAX_LINK_BYTES)
+            sniffed = not is_link_type(info.content_type)  # then lines of URLs are an .m3u
+            raise_if_link(body, "audio/x-mpegurl" if sniffed else info.content_type, final_url)
+            if b"#EXT-X-" in body:
+                raise _HlsServed(final_url)  # HLS under a plain name, as audio/x-mpegurl
+            raise PlaylistError(f"neither a station link nor an HLS playlist: {url}")
     # A live stream joined mid-frame has no header to probe: FFmpeg would read a few seconds
-    # of it before trusting MP3, so its Content-Type names the demuxer (as mpv does).
-    hint = src.info.content_type if src.live is not None and src.info is not None else None
+    # of it before trusting MP3, so its first frames name the demuxer (else its Content-Type).
+    hint = _live_hint(src) if src.live is not None else None
     # A live stream records itself (its audio without ICY blocks); a file through a tap.
     read = recording.tap(src) if recording is not None and src.live is None else src
     return Opened(ByteStream(read, name=url), 0.0, progressive=src, hint=hint)
+
+
+def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:
+    """What a body whose type names no audio holds, by the bytes its first response brought
+    (``served``): "page", "list", "empty", or None (audio, or a failure the decoder will
+    name)."""
+    from kithara_cli.play.served import SNIFF_BYTES, served_kind, worth_sniffing
+    from kithara_cli.storage import ResourceClosed, ResourceFailed
+
+    if src.info is not None and src.info.total_size == 0:
+        return "empty"
+    if not worth_sniffing(content_type):
+        return None
+    while True:
+        try:
+            got = src.wait_readable(0, SNIFF_BYTES, FIRST_RESPONSE_SLICE)
+        except (ResourceFailed, ResourceClosed):
+            return None
+        if got >= 0:
+            return served_kind(src.read_at(0, got), content_type) if got else "empty"
+        interrupt.check()
+
+
+def _live_hint(src: ProgressiveSource, clock: Callable[[], float] = time.monotonic) -> str | None:
+    """The demuxer for a live stream, by its first frames as they arrive (``live_hint``),
+    waiting no longer than ``LIVE_SNIFF_SECONDS`` for them."""
+    from kithara_cli.play.served import LIVE_SNIFF_BYTES, live_hint
+    from kithara_cli.storage import ResourceClosed
+
+    content_type = src.info.content_type if src.info is not None else None
+    deadline = clock() + LIVE_SNIFF_SECONDS
+    first = b""
+    while True:
+        try:  # for the byte after those seen: each turn waits for more
+            got = src.wait_readable(len(first), LIVE_SNIFF_BYTES, FIRST_RESPONSE_SLICE)
+        except (ResourceClosed, KitharaError):
+            return content_type  # the decoder meets the same end and names it
+        first += src.read_at(len(first), got) if got > 0 else b""
+        hint, settled = live_hint(first, content_type)
+        if settled or got == 0 or len(first) >= LIVE_SNIFF_BYTES or clock() > deadline:
+            return hint
+        interrupt.check()
 
 
 def unsized_duration(src: ProgressiveSource, decoder: Decoder) -> float | None:
@@ -184,6 +240,9 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
         url, label="playlist", priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES
     )
     loader.join()
+    from kithara_cli.play.served import refuse_page
+
+    refuse_page(body, final_url)  # a captive portal's login page, under the playlist's name
     raise_if_link(body, None, final_url)  # an .m3u that is a list of stations, not HLS
     from kithara_cli.abr.controller import AbrController, VariantInfo
     from kithara_cli.hls.loader import fixed_variant, playback_ladder
@@ -216,12 +275,42 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     return Opened(ByteStream(read, name=url), origin, hls=hls)
 
 
+def check_target(target: str) -> Path:
+    """``target`` as a local path, once it is either an existing file or a well-formed
+    http(s) URL: a typo (``http://[::1``, a folder, "") is a usage error here,
+    before anything parses it (urlsplit raised through the opener: an internal error)."""
+    from kithara_cli.errors import UsageError
+    from kithara_cli.net.urls import check_http_url
+
+    if not target.strip():
+        raise UsageError("an empty URL")
+    local = Path(target)
+    if "://" in target:
+        check_http_url(target)
+    elif local.is_dir():
+        raise UsageError(f"a folder, not a file: {target}")
+    elif not local.exists():
+        raise UsageError(f"no such file: {target} (and not an http(s) URL)")
+    return local
+
+
+def live_start(bus: EventBus, start_at: float) -> float:
+    """Where a live stream starts: at its edge. ``--start`` on one had the decoder drop that
+    much of it in real time (silence, then every title of it at once); a Notice says why."""
+    if start_at > 0:
+        bus.publish(Notice(level="warning", message="--start: a live stream plays from now"))
+    return 0.0
+
+
 def open_link_url(dl: Downloader, url: str) -> None:
     """A URL named like a .pls or .xspf: fetch it and raise its entries."""
     from kithara_cli.net import check_http_url
 
     check_http_url(url)
     body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_LINK_BYTES)
+    from kithara_cli.play.served import refuse_page
+
+    refuse_page(body, final_url)
     raise_if_link(body, None, final_url)
     raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {url}")
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kithara_cli.errors import UsageError
+from kithara_cli.errors import PlaylistError, UsageError
 
 if TYPE_CHECKING:
     import random
 
 LOOP_MODES = ("none", "item", "queue")
-MAX_EXPANSIONS = 20  # a link naming a link naming a link...: not for ever
+MAX_EXPANSIONS = 20  # down one chain (a link naming a link naming a link...): not for ever
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class QueueItem:
     target: str
     title: str = ""
     from_link: str = ""  # the station link it came from ("" for a target given by hand)
+    depth: int = 0  # links between it and the target given by hand
 
 
 class PlayQueue:
@@ -44,7 +45,6 @@ class PlayQueue:
             (rng or random.Random()).shuffle(self.items)
         self.loop = loop
         self.index = 0
-        self._expansions = 0
 
     @property
     def current(self) -> QueueItem | None:
@@ -54,11 +54,14 @@ class PlayQueue:
         return len(self.items)
 
     def expand(self, source: str, entries: list[tuple[str, str]]) -> None:
-        """The current item was a station link: its entries take its place."""
-        self._expansions += 1
-        if self._expansions > MAX_EXPANSIONS:
-            raise UsageError(f"station links nested too deep at {source}")
-        new = [QueueItem(target, title, source) for target, title in entries]
+        """The current item was a station link: its entries take its place. Bounded down
+        one chain of links (a loop of them is bad content), not over the queue: a list of
+        stations given by hand is not nested."""
+        current = self.current
+        depth = (current.depth if current is not None else 0) + 1
+        if depth > MAX_EXPANSIONS:
+            raise PlaylistError(f"station links nested more than {MAX_EXPANSIONS} deep at {source}")
+        new = [QueueItem(target, title, source, depth) for target, title in entries]
         self.items[self.index : self.index + 1] = new
 
     def has_next(self) -> bool:

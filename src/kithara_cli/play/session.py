@@ -2,8 +2,7 @@
 
 The session owns the threads' lifetimes and turns what they do into playback events
 (PlaybackStarted, Position, BufferLevel, rebuffers, seeks, EndOfStream). Keys and the UI drive
-it through ``toggle_pause``, ``change_volume``, ``seek_relative``/``seek_to`` and read
-``snapshot``; nothing here draws or reads the terminal.
+it (``toggle_pause``, ``change_volume``, ``seek_*``, ``snapshot``); it never draws nor reads keys.
 """
 
 from __future__ import annotations
@@ -41,6 +40,8 @@ from kithara_cli.play.opening import (
     Feed,
     OpenContext,
     Opened,
+    check_target,
+    live_start,
     new_run_dir,
     open_link_file,
     open_link_url,
@@ -118,14 +119,13 @@ class Player:
         """Build the pipeline for ``target`` and start playing at ``start_at``.
 
         A replay's cached head plays first (``play.head``). The network side starts next, on
-        its own thread, and this thread waits until the requests that gate the chain are on
-        their way (progressive: the first one; HLS: once the master playlist is parsed)
-        before loading PyAV and PortAudio: under the GIL the two would otherwise share the
-        CPU, and each request would leave later. The imports then overlap the round trips.
+        its own thread; PyAV and PortAudio load once the requests that gate the chain are on
+        their way (progressive: the first; HLS: the master playlist parsed), so the imports
+        overlap the round trips instead of sharing the CPU (the GIL) with the requests.
         """
         self._title = target
         self._target = target
-        local = Path(target)
+        local = check_target(target)
         opened: list[Opened] = []
         errors: list[BaseException] = []  # (the network thread's)
         setup: threading.Thread | None = None
@@ -133,12 +133,10 @@ class Player:
         # Until first audio, hand the GIL over 10x as often: the network thread's round trips
         # need it while this thread loads PyAV (at 5 ms, a request took ~2.5x its round trip).
         sys.setswitchinterval(STARTUP_SWITCH_INTERVAL)
-        if "://" not in target and local.exists():
+        if "://" not in target:  # (an existing file: check_target said so)
             open_link_file(local)  # a station list raises its entries for the queue
             opened.append(Opened(str(local)))
             self._title = local.name
-        elif "://" not in target:
-            raise UsageError(f"no such file: {target} (and not an http(s) URL)")
         else:
             is_hls = looks_like_hls(target)
             dl = self.dl
@@ -188,6 +186,7 @@ class Player:
         if errors:
             raise errors[0]
         result = opened[0]
+        start_at = live_start(self.bus, start_at) if self._live is not None else start_at
         if self.settings.record is not None and self._live is None and self._recording is None:
             self.bus.publish(
                 Notice(level="warning", message="--record: a local file, nothing recorded")

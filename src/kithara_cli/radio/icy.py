@@ -9,6 +9,7 @@ system parses ICY, and it is a 20-line state machine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,17 +48,25 @@ def station_info(headers: Mapping[str, str]) -> StationDetails:
 
 
 def decode_text(raw: bytes) -> str:
-    """UTF-8 when it is, else Latin-1 (every byte string is Latin-1)."""
+    """UTF-8 when it is, else Windows-1252: what Windows tools and SHOUTcast DSPs write, a
+    superset of Latin-1's letters whose 0x80-0x9F are punctuation (’ “ ” –), not the C1
+    controls Latin-1 would make of them. Its five undefined bytes stay Latin-1's."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        return raw.decode("latin-1").translate(_C1_AS_CP1252)
+
+
+_C1_AS_CP1252 = {
+    b: c for b in range(0x80, 0xA0) if (c := bytes([b]).decode("cp1252", "replace")) != "\ufffd"
+}
 
 
 def parse_metadata(raw: bytes) -> dict[str, str]:
     """``StreamTitle='a';StreamUrl='b';`` -> {"StreamTitle": "a", ...}.
 
-    Quotes inside a value are not escaped by servers, so a value runs up to ``';``.
+    Quotes inside a value are not escaped by servers (``Knockin';`` happens), so a value runs
+    up to the ``';`` that the next ``Key='`` or the end of the block follows.
     """
     text = decode_text(raw.rstrip(b"\0"))
     out: dict[str, str] = {}
@@ -67,14 +76,17 @@ def parse_metadata(raw: bytes) -> dict[str, str]:
         if eq < 0:
             break
         key = text[pos:eq].strip().lstrip(";").strip()
-        end = text.find("';", eq + 2)
-        if end < 0:
-            value, pos = text[eq + 2 :].removesuffix("'"), len(text)
+        end = _VALUE_END.search(text, eq + 2)
+        if end is None:
+            value, pos = text[eq + 2 :].rstrip().removesuffix("'"), len(text)
         else:
-            value, pos = text[eq + 2 : end], end + 2
+            value, pos = text[eq + 2 : end.start()], end.end()
         if key:
             out[key] = value
     return out
+
+
+_VALUE_END = re.compile(r"';(?=\s*$|\s*[A-Za-z][A-Za-z0-9_]*=')")
 
 
 class IcyDemux:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from kithara_cli.errors import FatalError, PlaylistError
+from kithara_cli.errors import FatalError, InvalidUrlError, PlaylistError
 
 MAX_LINK_BYTES = 1 << 20
 MAX_ENTRIES = 1000
@@ -62,6 +62,7 @@ def is_link_type(content_type: str | None) -> bool:
 
 def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> str | None:
     """ "pls", "m3u" or "xspf" when ``data`` is a station link; None otherwise (HLS included)."""
+    data = _utf8(data)
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if b"#EXT-X-" in data:
         return None  # HLS, whatever it is called
@@ -84,20 +85,38 @@ def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> s
 def _looks_like_url_lines(data: bytes) -> bool:
     lines = [ln.strip() for ln in _text(data).splitlines() if ln.strip()]
     entries = [ln for ln in lines if not ln.startswith("#")]
-    return bool(entries) and all(len(ln) < 4096 and "\0" not in ln for ln in entries)
+    return bool(entries) and all(
+        len(ln) < 4096 and "\0" not in ln and not ln.startswith("<") for ln in entries
+    )  # ("<": a web page's markup, not a URL)
 
 
 def _text(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    from kithara_cli.radio.icy import decode_text  # (here: play's start-up reads no link)
+
+    return decode_text(data.removeprefix(b"\xef\xbb\xbf"))
+
+
+def _utf8(data: bytes) -> bytes:
+    """UTF-16 text (Notepad's "Unicode", with or without a BOM) as UTF-8; else ``data``.
+
+    Without a BOM it is told by its NULs: every other byte of ASCII text in UTF-16."""
+    head = data[:64]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        codec = "utf-16"
+    elif len(head) >= 8 and not any(head[1::2]) and all(head[0::2]):
+        codec = "utf-16-le"
+    elif len(head) >= 8 and not any(head[0::2]) and all(head[1::2]):
+        codec = "utf-16-be"
+    else:
+        return data
+    return data.decode(codec, "replace").encode("utf-8")
 
 
 def parse_link(data: bytes, kind: str, base: str, *, remote: bool) -> list[LinkEntry]:
     """The entries of a link read from ``base`` (its URL, or its local path)."""
     if len(data) > MAX_LINK_BYTES:
         raise PlaylistError(f"station link larger than {MAX_LINK_BYTES} bytes: {base}")
+    data = _utf8(data)
     if kind == "pls":
         raw = _parse_pls(data)
     elif kind == "m3u":
@@ -117,6 +136,22 @@ def parse_link(data: bytes, kind: str, base: str, *, remote: bool) -> list[LinkE
 
 
 def _resolve(target: str, base: str, *, remote: bool) -> str | None:
+    """The entry as a URL or path to open; None to skip it (refused, or malformed: one bad
+    entry among mirrors must not stop the others, nor reach the opener as a crash)."""
+    from kithara_cli.net.urls import check_http_url
+
+    try:
+        resolved = _resolve_raw(target, base, remote=remote)
+        if resolved is not None and urlsplit(resolved).scheme.lower() in ("http", "https"):
+            check_http_url(resolved)
+            if not resolved.isprintable():
+                return None  # an escape sequence in a URL: no server names one so
+    except (ValueError, InvalidUrlError):
+        return None
+    return resolved
+
+
+def _resolve_raw(target: str, base: str, *, remote: bool) -> str | None:
     if not target:
         return None
     scheme = urlsplit(target).scheme.lower()
@@ -137,10 +172,14 @@ def _parse_pls(data: bytes) -> list[tuple[str, str]]:
     import configparser  # here: play's start-up does not pay for what a link needs
 
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    text = _text(data)
+    if not text.lstrip().startswith("["):
+        text = "[playlist]\n" + text  # only the FileN= lines: mpv and VLC read those too
     try:
-        parser.read_string(_text(data))
+        parser.read_string(text)
     except configparser.Error as exc:
-        raise PlaylistError(f"bad .pls station link: {exc}") from None
+        reason = str(exc).splitlines()[0].rstrip(".")  # (the rest quotes the file's text)
+        raise PlaylistError(f"bad .pls station link: {reason}") from None
     section = next((s for s in parser.sections() if s.lower() == "playlist"), None)
     if section is None:
         raise PlaylistError("bad .pls station link: no [playlist] section")

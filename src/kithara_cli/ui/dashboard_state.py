@@ -292,6 +292,8 @@ class DashboardState(PlaybackFolding):
     def _on_cancelled(self, ev: RequestCancelled) -> None:
         row = self._row(ev.request_id, ev.ts)
         self._finish(row, ev.ts, "cancelled")
+        if ev.reason == "shutdown":
+            return  # the end the user asked for (q, --length, the end): nothing to report
         reason = sanitize(ev.reason, 32) or "cancelled"
         key = f"cancel:{reason}"
         last = self.log[-1] if self.log else None
