@@ -155,4 +155,7 @@ def write_all(folder: Path) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        # a developer's tool, but `--help` must not become a folder named "--help"
+        sys.exit("usage: python -m kithara_cli.completions [FOLDER]  (default: completions)")
     write_all(Path(sys.argv[1] if len(sys.argv) > 1 else "completions"))
