@@ -90,41 +90,37 @@ def _header(what: str) -> str:
 
 def write_log(text: str, what: str = "crash") -> Path | None:
     """Write ``text`` to a new crash log; its path, or None if it could not be written."""
-    opened = _new_log()
-    if opened is None:
-        return None
-    path, handle = opened
-    try:
-        with handle:
-            handle.write(_header(what) + text)
-    except OSError:  # a full disk: the report must still be its one line
-        _remove(path)
-        return None
-    return path
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
+    return _write_new_log(what, lambda handle: handle.write(text))
 
 
 def dump_threads(reason: str) -> Path | None:
     """Every thread's stack (faulthandler's, which needs no lock) into a new crash log."""
+    import faulthandler
+
+    def body(handle: TextIO) -> None:
+        handle.write(reason + "\n\n")
+        handle.flush()
+        faulthandler.dump_traceback(file=handle, all_threads=True)
+
+    return _write_new_log("hang", body)
+
+
+def _write_new_log(what: str, body: Callable[[TextIO], object]) -> Path | None:
+    """A new log: the header, then ``body``; None (and no half-written file) when the disk
+    will not take it: a full disk must still leave the report its one line."""
     opened = _new_log()
     if opened is None:
         return None
-    import faulthandler
-
     path, handle = opened
     try:
         with handle:
-            handle.write(_header("hang") + reason + "\n\n")
-            handle.flush()
-            faulthandler.dump_traceback(file=handle, all_threads=True)
+            handle.write(_header(what))
+            body(handle)
     except OSError:
-        _remove(path)
+        try:
+            path.unlink()
+        except OSError:
+            pass
         return None
     return path
 

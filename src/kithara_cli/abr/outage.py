@@ -29,13 +29,13 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 SWITCH_ROUND_TRIP = 2.0  # an abandon to a lower rung is a switch down and, later, back up
 
 
-@dataclass(frozen=True)
-class FetchSpan:
-    """One completed fetch's body: when it ran and at what rate."""
+class FetchSpan(NamedTuple):
+    """One completed fetch's body: when it ran and at what rate (a thousand are kept)."""
 
     start: float
     end: float
