@@ -74,3 +74,25 @@ def run_cli(
         env=full_env,
         stdin=subprocess.DEVNULL,
     )
+
+
+def play_null(
+    url: str, events: Path, length: str = "0.5", timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """``kithara play URL`` to the null sink, no dashboard, events to ``events``."""
+    args = ("play", url, "--output", "null", "--length", length, "--no-ui")
+    return run_cli(*args, "--events", str(events), timeout=timeout)
+
+
+def fetch_cli(url: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``kithara fetch URL --out OUT`` with two retries (the fault tests' budget)."""
+    return run_cli("fetch", url, "--out", str(out), "--retries", "2", *args, timeout=60)
+
+
+def assert_clean_failure(proc: subprocess.CompletedProcess[str], out: Path, code: int) -> None:
+    """Exit ``code``, one ``kithara: error:`` line, no traceback, nothing at ``out``."""
+    assert proc.returncode == code, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("kithara: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()

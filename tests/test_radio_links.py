@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import radio_fixtures
-from conftest import run_cli
+from conftest import play_null, run_cli
 from kithara_cli.errors import PlaylistError
 from kithara_cli.radio.links import link_kind, parse_link
 from kithara_cli.server import MediaServer
@@ -75,18 +75,7 @@ def test_remote_link_falls_through_dead_mirror(
         route = srv.add_radio("live.mp3", Station(radio_mp3, BITRATE, pace=4))
         srv.add_link(f"s.{kind}", kind, [srv.url("dead.mp3"), srv.url("live.mp3")])
         ev = tmp_path / "ev.jsonl"
-        r = run_cli(
-            "play",
-            srv.url(f"s.{kind}"),
-            "--output",
-            "null",
-            "--length",
-            "0.5",
-            "--no-ui",
-            "--events",
-            str(ev),
-            timeout=30,
-        )
+        r = play_null(srv.url(f"s.{kind}"), ev)
     assert r.returncode == 0, r.stderr
     assert "mirror 1 of 2 failed" in r.stderr and "404" in r.stderr
     assert route.connections == 1

@@ -22,7 +22,7 @@ from typing import ClassVar
 import pytest
 
 import hls_fixtures
-from conftest import run_cli
+from conftest import assert_clean_failure, fetch_cli
 from kithara_cli.dl.validate import parse_content_range
 from kithara_cli.file.state import part_paths
 from kithara_cli.net.errors import parse_retry_after
@@ -37,16 +37,7 @@ ETAG = '"s10-one"'
 Handler = tuple[int, dict[str, str], bytes]
 
 
-def fetch(url: str, out: Path, *args: str):
-    return run_cli("fetch", url, "--out", str(out), "--retries", "2", *args, timeout=60)
-
-
-def assert_clean_failure(proc, out: Path, code: int) -> None:
-    assert proc.returncode == code, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("kithara: error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert not out.exists()
+fetch = fetch_cli
 
 
 # --- a 206 whose body runs past the end of its Content-Range ---------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import hls_fixtures
-from conftest import KITHARA, run_cli
+from conftest import KITHARA, assert_clean_failure, fetch_cli, run_cli
 from hls_fixtures import popen_fetch, wait_for
 from kithara_cli import crash
 from kithara_cli.file.state import part_paths
@@ -31,16 +31,7 @@ SIZE = 600_000
 DATA = random.Random(1011).randbytes(SIZE)
 
 
-def fetch(url: str, out: Path, *args: str):
-    return run_cli("fetch", url, "--out", str(out), "--retries", "2", *args, timeout=60)
-
-
-def assert_clean_failure(proc, out: Path, code: int) -> None:
-    assert proc.returncode == code, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("kithara: error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert not out.exists()
+fetch = fetch_cli
 
 
 def _leave_partial(out: Path, url: str, total: int, have: int) -> None:

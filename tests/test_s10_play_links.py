@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import radio_fixtures
-from conftest import run_cli
+from conftest import play_null, run_cli
 from kithara_cli.errors import PlaylistError
 from kithara_cli.radio.icy import decode_text, parse_metadata
 from kithara_cli.radio.links import link_kind, parse_link
@@ -101,18 +101,7 @@ def test_play_a_utf16_pls_served_as_a_station(
         body = f"[playlist]\r\nFile1={srv.url('live.mp3')}\r\nTitle1=Caf\u00e9\r\n".encode("utf-16")
         srv.add_route("s.pls", lambda _p, _q, _n: (200, {"Content-Type": "audio/x-scpls"}, body))
         ev = tmp_path / "ev.jsonl"
-        r = run_cli(
-            "play",
-            srv.url("s.pls"),
-            "--output",
-            "null",
-            "--length",
-            "0.5",
-            "--no-ui",
-            "--events",
-            str(ev),
-            timeout=30,
-        )
+        r = play_null(srv.url("s.pls"), ev)
     assert r.returncode == 0, r.stderr
     assert any(e["event"] == "PlaybackStarted" for e in read_events(ev))
 

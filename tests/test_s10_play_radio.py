@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import radio_fixtures
-from conftest import run_cli
+from conftest import play_null, run_cli
 from kithara_cli.radio.icy import parse_metadata
 from kithara_cli.server import MediaServer
 from kithara_cli.server.radio import Station
@@ -50,18 +50,7 @@ def test_the_whole_title_reaches_the_events(
     with MediaServer(radio_root) as srv:
         srv.add_radio("r.mp3", station)
         ev = tmp_path / "ev.jsonl"
-        r = run_cli(
-            "play",
-            srv.url("r.mp3"),
-            "--output",
-            "null",
-            "--length",
-            "2.5",
-            "--no-ui",
-            "--events",
-            str(ev),
-            timeout=30,
-        )
+        r = play_null(srv.url("r.mp3"), ev, length="2.5")
     assert r.returncode == 0, r.stderr
     titles = {e["title"] for e in read_events(ev) if e["event"] == "TitleChanged"}
     assert titles == {QUOTED, "Don’t Stop"}, titles
