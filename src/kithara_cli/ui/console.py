@@ -34,8 +34,25 @@ def stderr_console() -> Console:
 
 
 def _plain(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except OSError:
+        stderr_gone()
+
+
+def stderr_gone() -> None:
+    """stderr's reader has left (``2>&1 | head -1``): send what is still written, and Python's
+    own flush at exit, to /dev/null, so the exit code stays the command's and no log of a
+    broken pipe is written."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stderr.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def print_error(message: str) -> None:

@@ -53,14 +53,21 @@ class PlainLog:
                 if entries[i] is self._last:
                     start = i + 1
                     break
-        for entry in entries[start:]:
-            if entry.level == "error":
-                continue  # a failure that ends playback is the command's own last line
-            stamp = time.strftime("%H:%M:%S")
-            text = sanitize_line(entry.text)  # sanitised on arrival; this only guards
-            sys.stderr.write(f"kithara: {stamp} {entry.kind:<9} {text}\n")
+        try:
+            for entry in entries[start:]:
+                if entry.level == "error":
+                    continue  # a failure that ends playback is the command's own last line
+                stamp = time.strftime("%H:%M:%S")
+                text = sanitize_line(entry.text)  # sanitised on arrival; this only guards
+                sys.stderr.write(f"kithara: {stamp} {entry.kind:<9} {text}\n")
+            if entries[start:]:
+                sys.stderr.flush()
+        except OSError:  # stderr piped into `head` that has exited: nobody reads the log
+            from kithara_cli.ui.console import stderr_gone
+
+            stderr_gone()
+            self._stop.set()
         if entries[start:]:
-            sys.stderr.flush()
             self._last = entries[-1]
 
     def close(self) -> None:
