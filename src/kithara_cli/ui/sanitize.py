@@ -67,13 +67,25 @@ def _take(chars: Iterable[str], budget: int) -> tuple[list[str], bool]:
     return pieces, True
 
 
+def redact_userinfo(text: str) -> str:
+    """``scheme://user:password@host`` as ``scheme://***@host``: a URL's credentials are not
+    for a terminal (a screen share, a pasted log). Only a part before the first ``/`` after
+    ``://`` counts, so ``?mail=a@b`` in a path stays as it is."""
+    if "@" not in text or "://" not in text:
+        return text
+    import re
+
+    return re.sub(r"(?<=://)[^/\s@]+@", "***@", text)
+
+
 def sanitize(text: object, limit: int = MAX_FIELD, *, tail: int = 0) -> str:
-    """``text`` as one safe line of at most ``limit`` characters.
+    """``text`` as one safe line of at most ``limit`` characters, any URL's credentials
+    hidden (``redact_userinfo``).
 
     Longer text is cut with an ellipsis, keeping the last ``tail`` characters after it (a
     message's end often says what went wrong: ``... (connection refused)``).
     """
-    s = text if isinstance(text, str) else str(text)
+    s = redact_userinfo(text if isinstance(text, str) else str(text))
     if len(s) <= limit and s.isprintable():
         return s
     limit = max(limit, 1)
@@ -94,4 +106,4 @@ def sanitize_line(text: object, limit: int = MAX_LINE) -> str:
     return sanitize(text, limit, tail=limit // 4)
 
 
-__all__ = ["ELLIPSIS", "MAX_FIELD", "MAX_LINE", "sanitize", "sanitize_line"]
+__all__ = ["ELLIPSIS", "MAX_FIELD", "MAX_LINE", "redact_userinfo", "sanitize", "sanitize_line"]
