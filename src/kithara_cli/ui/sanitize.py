@@ -5,7 +5,8 @@ sequences (clear the screen, retitle the window, OSC 52 writes the clipboard), C
 (U+009B is a one-character CSI on many terminals), bidi overrides that reorder what is shown
 ("Trojan source"), zero-width characters. Each becomes a visible escape (``\\x1b``, ``\\x9b``,
 ``\\u202e``), so the whole sequence is shown as literal text and nothing is obeyed, and a line
-is capped with an ellipsis, so a 1 MB URI cannot flood the screen.
+is capped with an ellipsis, so a 1 MB URI cannot flood the screen. A URL's ``user:password@``
+is shown as ``***@``: credentials are not for a terminal.
 
 Escaping every control character, ESC and the C1 introducers included, is what neutralises a
 sequence: without its introducer ``[2J`` or ``]52;c;...`` is plain text, so no parser of
