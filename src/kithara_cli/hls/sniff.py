@@ -23,7 +23,8 @@ _MP3_BITRATES = {  # kbit/s by (MPEG-1?, index); layer III only (the HLS packed-
 _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
-def _adts_frame_length(h: bytes) -> int | None:
+def adts_frame_length(h: bytes) -> int | None:
+    """Length of the ADTS frame ``h`` starts with (sync, layer 0, a sane rate index), or None."""
     if len(h) < 7 or h[0] != 0xFF or h[1] & 0xF6 != 0xF0 or (h[2] >> 2) & 0x0F > 12:
         return None
     length = ((h[3] & 0x03) << 11) | (h[4] << 3) | (h[5] >> 5)
@@ -67,7 +68,7 @@ def container_of(data: bytes | bytearray) -> str | None:
     pos = _skip_id3(data)
     if pos and len(data) <= pos:
         return "adts"  # an ID3-only segment: nothing to judge, trust it
-    if _frames_chain(data, pos, _adts_frame_length):
+    if _frames_chain(data, pos, adts_frame_length):
         return "adts"
     if _frames_chain(data, pos, _mp3_frame_length):
         return "mp3"

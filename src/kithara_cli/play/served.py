@@ -14,18 +14,14 @@ from typing import Literal
 
 from kithara_cli.audio.mp3_frames import parse_header
 from kithara_cli.errors import UnsupportedError
-from kithara_cli.radio.links import link_kind
+from kithara_cli.hls.sniff import adts_frame_length
+from kithara_cli.radio.links import link_kind, media_type
 
 SNIFF_BYTES = 4096
 MEDIA_TYPES = ("application/ogg", "application/x-ogg", "application/mp4")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _PAGE_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
 _LIST_STARTS = (b"#extm3u", b"[playlist]", b"http://", b"https://")
-
-
-def media_type(content_type: str | None) -> str:
-    """``text/html; charset=utf-8`` -> ``text/html``."""
-    return (content_type or "").split(";")[0].strip().lower()
 
 
 def worth_sniffing(content_type: str | None) -> bool:
@@ -118,10 +114,4 @@ def _mp3_frame(data: bytes, at: int) -> int:
 
 
 def _adts_frame(data: bytes, at: int) -> int:
-    """The length of the ADTS frame at ``at`` (0: none): sync 0xFFF, layer 0, a sane size."""
-    if at + 7 > len(data) or data[at] != 0xFF or data[at + 1] & 0xF6 != 0xF0:
-        return 0
-    if (data[at + 2] >> 2) & 0xF > 12:  # sampling frequency index
-        return 0
-    size = ((data[at + 3] & 3) << 11) | (data[at + 4] << 3) | (data[at + 5] >> 5)
-    return size if size >= 7 else 0
+    return adts_frame_length(data[at : at + 7]) or 0

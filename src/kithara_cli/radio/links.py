@@ -55,9 +55,14 @@ class StationLinkServed(FatalError):
     command reads it as a link instead of saving the link's text as the file."""
 
 
+def media_type(content_type: str | None) -> str:
+    """``text/html; charset=utf-8`` -> ``text/html``."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def is_link_type(content_type: str | None) -> bool:
     """A Content-Type that names a station link (.pls, .m3u, .xspf), whatever the URL's name."""
-    return (content_type or "").split(";")[0].strip().lower() in LINK_CONTENT_TYPES
+    return media_type(content_type) in LINK_CONTENT_TYPES
 
 
 def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> str | None:
@@ -72,8 +77,7 @@ def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> s
         return "xspf" if b"xspf.org" in head or b"<trackList" in data[:8192] else None
     if head.startswith(b"#EXTM3U"):
         return "m3u"
-    ctype = (content_type or "").split(";")[0].strip().lower()
-    kind = LINK_CONTENT_TYPES.get(ctype)
+    kind = LINK_CONTENT_TYPES.get(media_type(content_type))
     suffix = Path(urlsplit(name).path).suffix.lower()
     if kind is None and suffix in LINK_SUFFIXES:
         kind = "m3u" if suffix in (".m3u", ".m3u8") else suffix[1:]
