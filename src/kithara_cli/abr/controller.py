@@ -426,18 +426,17 @@ class AbrController:
         remaining_bits = max(expected - info.bytes_done, 0) * 8.0
         remaining_s = remaining_bits / rate if rate > 0 else math.inf
         fetch_pos = self._position(fetch.variant)
-        if self._segments_done > 0:
-            dry = remaining_s > buffer_s - cfg.dry_margin_s
-        else:
-            dry = self._bandwidths[fetch_pos] > rate * cfg.safety
+        uncarried = self._bandwidths[fetch_pos] > rate * cfg.safety  # the link's rate now
+        started = self._segments_done > 0
+        dry = remaining_s > buffer_s - cfg.dry_margin_s if started else uncarried
         may_abandon = self._segments_done == 0 or buffer_s < cfg.well_buffered_s
         if dry and may_abandon and fetch_pos > 0 and rate > 0:
-            ttfb, started = self.estimator.ttfb_estimate(), self._segments_done > 0
+            ttfb = self.estimator.ttfb_estimate()
             args = (ttfb, started, fetch_pos, rate, remaining_s, buffer_s)
             target = abandon_target(self._bandwidths, self.segment_duration, cfg, *args)
             if target is not None:
                 return self._abandon(fetch, info, target, buffer_s, now)
-        if self._segments_done > 0 and rate > 0 and self._bandwidths[fetch_pos] > rate * cfg.safety:
+        if started and rate > 0 and uncarried:
             # a rung the link does not carry: has the link stayed this low before? (abr.outage)
             slow = SlowFetch(fetch_pos, rate, remaining_s, buffer_s)
             episodes = self._outages.episodes(rate / cfg.safety)
