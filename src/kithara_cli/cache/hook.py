@@ -65,6 +65,7 @@ class DiskCache:
         self._store: CacheStore | None = None
         self._opened = threading.Event()
         self._validated: set[str] = set()
+        self._forgetting: set[str] = set()  # dropped by ``forget``, its removal still queued
         self._lock = threading.Lock()
         self._queue: queue.Queue[Callable[[CacheStore], object] | None] = queue.Queue()
         self._closed = False
@@ -85,6 +86,9 @@ class DiskCache:
         store = self.store
         if store is None:
             return None
+        with self._lock:
+            if url in self._forgetting:
+                return None
         from kithara_cli.cache.store import STORE_ERRORS
         from kithara_cli.dl.cached import CachedCopy
         from kithara_cli.dl.validate import Identity
@@ -152,7 +156,21 @@ class DiskCache:
         self._later(lambda s: s.refresh(url, fresh.fresh_until, fresh.directives))
 
     def forget(self, url: str) -> None:
-        self._later(lambda s: s.remove(url))  # after the writes queued before it
+        """Drop ``url``'s entry (after the writes queued before it). Until it is gone, lookups
+        find nothing: no other fetch of this process may serve the old bytes meanwhile. What
+        this process records of it from now on is the version the server gives it now."""
+        with self._lock:
+            self._forgetting.add(url)
+            self._validated.add(url)
+
+        def drop(store: CacheStore) -> None:
+            try:
+                store.remove(url)
+            finally:
+                with self._lock:
+                    self._forgetting.discard(url)
+
+        self._later(drop)
 
     def is_validated(self, url: str) -> bool:
         with self._lock:

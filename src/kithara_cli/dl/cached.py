@@ -13,7 +13,10 @@ response saying ``no-store`` is never kept). A cached copy is checked with the s
 never with no-cache): once per process for policy "auto", on every fetch but a process's
 first for "always" (playlists: a live one reloads), never for "immutable" (segments). A
 stale copy whose server cannot be asked is still served, unless it said no-cache or
-must-revalidate. Offline, a command the cache cannot answer fails with OfflineMissError
+must-revalidate. A copy with no validator (neither ETag nor Last-Modified) cannot be confirmed
+by any answer (the same length is not the same bytes): once stale it is fetched again. A file
+dropped because the server's answer showed it changed, or could not confirm it, is told as a
+``Notice``. Offline, a command the cache cannot answer fails with OfflineMissError
 naming the missing bytes.
 """
 
@@ -29,7 +32,7 @@ from kithara_cli.dl.command import ChunkSink, FetchCmd, FetchOutcome, ResponseIn
 from kithara_cli.dl.freshness import MUST_REVALIDATE, NO_CACHE, Freshness, freshness, is_fresh
 from kithara_cli.dl.validate import Identity, place
 from kithara_cli.errors import OfflineMissError, RemoteChangedError
-from kithara_cli.events.types import CacheRevalidated, FirstByte
+from kithara_cli.events.types import CacheRevalidated, FirstByte, Notice
 from kithara_cli.net.encoding import content_coding
 
 if TYPE_CHECKING:
@@ -90,7 +93,9 @@ class ByteCache(Protocol):
     def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
         """Store bytes of ``copy``'s version (queued; another version replaces the entry)."""
 
-    def forget(self, url: str) -> None: ...
+    def forget(self, url: str) -> None:
+        """Drop the entry (queued): lookups find nothing until it is gone, and what this
+        process records of it afterwards counts as validated (``is_validated``)."""
 
     def refresh(self, url: str, fresh: Freshness) -> None:
         """The server confirmed the stored version: keep its new freshness (queued)."""
@@ -255,8 +260,12 @@ async def _revalidate(
         cache.set_validated(cmd.url)  # "always": a second fetch in this process asks
         dl.bus.publish(CacheRevalidated(url=cmd.url, status=0, fresh=True, asked=False))
         return copy
-    if cmd.cache == "always" and not (copy.identity.etag or copy.identity.last_modified):
-        return None  # no validator to ask with: a same-length playlist may still differ
+    # Without a validator no answer can confirm the stored bytes: the same length is not the
+    # same bytes (a re-encoded CBR file, an edited tag). Still asked (a server that does not
+    # answer leaves the copy usable, as any), but never confirmed.
+    checkable = bool(copy.identity.etag or copy.identity.last_modified)
+    if cmd.cache == "always" and not checkable:
+        return None  # a same-length playlist may still differ: fetched again
     headers = {k: v for k, v in (cmd.headers or {}).items() if k.lower() != "range"}
     if copy.identity.etag:
         headers["If-None-Match"] = copy.identity.etag
@@ -277,7 +286,7 @@ async def _revalidate(
                 elif status in (200, 206):
                     coding = content_coding(resp.headers.get("content-encoding"))
                     p = place(status, resp.headers, 0, coding, cmd.url)
-                    fresh = copy.identity.matches(p.identity)
+                    fresh = checkable and copy.identity.matches(p.identity)
                 else:
                     fresh = False  # gone or refused: let the fetch itself say so
                 if fresh:
@@ -297,7 +306,13 @@ async def _revalidate(
     if not status:
         return copy if fresh else None
     if not fresh:
+        if cmd.cache == "auto" and cache.is_validated(cmd.url):
+            return None  # another fetch of this process settled it meanwhile (and told it)
         cache.forget(cmd.url)
+        if cmd.cache == "auto" and status in (200, 206):  # a file (a playlist changes)
+            why = "changed on the server" if checkable else "cannot be checked (no validator)"
+            message = f"cache: the cached copy of {cmd.url} {why}: fetching it again"
+            dl.bus.publish(Notice(level="info", message=message))
         return None
     cache.set_validated(cmd.url)
     if renewed is not None:
