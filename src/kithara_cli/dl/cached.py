@@ -38,6 +38,7 @@ from kithara_cli.net.encoding import content_coding
 if TYPE_CHECKING:
     from kithara_cli.dl.downloader import Downloader
     from kithara_cli.dl.transfer import Job
+    from kithara_cli.events import EventBus
 
 # asyncio and ``dl.transfer`` load inside the coroutines (by then the downloader's loop runs):
 # the cache's hook imports this module for ``CachedCopy`` and ``holds_fresh``, and a replay's
@@ -103,6 +104,14 @@ class ByteCache(Protocol):
     def is_validated(self, url: str) -> bool: ...
 
     def set_validated(self, url: str) -> None: ...
+
+    def report_to(self, report: Callable[[str], None]) -> None:
+        """Tell the run's first failure of the cache (one line) to ``report``."""
+
+
+def report_trouble(bus: EventBus, cache: ByteCache) -> None:
+    """A cache that fails costs the network, not the run, and says so once: a warning."""
+    cache.report_to(lambda text: bus.publish(Notice(level="warning", message=text)))
 
 
 async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome:
