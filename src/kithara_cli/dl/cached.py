@@ -12,8 +12,9 @@ response saying ``no-store`` is never kept). A cached copy is checked with the s
 (``dl.freshness``: max-age, Expires, or for policy "auto" a heuristic from Last-Modified;
 never with no-cache): once per process for policy "auto", on every fetch but a process's
 first for "always" (playlists: a live one reloads), never for "immutable" (segments). A
-stale copy whose server cannot be asked is still served, unless it said no-cache or
-must-revalidate. A copy with no validator (neither ETag nor Last-Modified) cannot be confirmed
+stale copy whose server cannot be asked, or answers with trouble of its own (429, 5xx: RFC
+5861's stale-if-error), is still served and kept (a Notice says so), unless it said no-cache
+or must-revalidate. A copy with no validator (neither ETag nor Last-Modified) cannot be confirmed
 by any answer (the same length is not the same bytes): once stale it is fetched again. A file
 dropped because the server's answer showed it changed, or could not confirm it, is told as a
 ``Notice``. Offline, a command the cache cannot answer fails with OfflineMissError
@@ -284,6 +285,7 @@ async def _revalidate(
         headers["Range"] = "bytes=0-0"  # a server ignoring the condition sends one byte
     status = 0
     fresh = True
+    trouble = False  # no answer, or one about the server (429, 5xx), not about the file
     renewed: Freshness | None = None
     opener = dl.opener()  # a client that cannot be made fails the fetch, as any request
     try:
@@ -296,6 +298,8 @@ async def _revalidate(
                     coding = content_coding(resp.headers.get("content-encoding"))
                     p = place(status, resp.headers, 0, coding, cmd.url)
                     fresh = checkable and copy.identity.matches(p.identity)
+                elif status == 429 or status >= 500:  # the server's trouble, not the file's
+                    trouble = True
                 else:
                     fresh = False  # gone or refused: let the fetch itself say so
                 if fresh:
@@ -309,10 +313,16 @@ async def _revalidate(
         raise
     except Exception:  # the server is away: the cached copy is all there is (stale if error)
         status = 0
-        if copy.directives & (NO_CACHE | MUST_REVALIDATE):
-            fresh = False  # ...unless it said never to be used unchecked
+        trouble = True
+    if trouble and copy.directives & (NO_CACHE | MUST_REVALIDATE):
+        fresh = False  # ...unless it said never to be used unchecked
     dl.bus.publish(CacheRevalidated(url=cmd.url, status=status, fresh=fresh))
-    if not status:
+    if trouble:  # kept either way: an error says nothing of the file's version
+        if fresh and cmd.cache == "auto" and not cache.is_validated(cmd.url):
+            cache.set_validated(cmd.url)  # not asked again by this process's other fetches
+            said = f"answered {status}" if status else "did not answer"
+            message = f"cache: the server {said}: using the cached copy of {cmd.url} unchecked"
+            dl.bus.publish(Notice(level="info", message=message))
         return copy if fresh else None
     if not fresh:
         if cmd.cache == "auto" and cache.is_validated(cmd.url):
