@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kithara_cli.cache.paths import cache_dir, parse_size
-from kithara_cli.errors import UsageError
+from kithara_cli.errors import OfflineMissError, UsageError
 from kithara_cli.ui.format import fmt_size_binary
 from kithara_cli.ui.sanitize import sanitize
 
@@ -59,9 +59,12 @@ class CacheSettings:
             from kithara_cli.cache.hook import DiskCache
 
             return DiskCache(open_store, offline=False, new=new, where=directory)
+        from kithara_cli.cache import is_new
         from kithara_cli.cache.hook import DiskCache
         from kithara_cli.cache.store import STORE_ERRORS, CacheStore
 
+        if is_new(directory):  # a mistyped --cache-dir: said, and not created
+            raise OfflineMissError(f"offline: not in the cache (there is no cache at {directory})")
         try:  # offline, the cache is all there is: a cache that cannot open is an error
             store = CacheStore(directory, cap)
         except STORE_ERRORS as exc:

@@ -133,6 +133,8 @@ async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome
             return served
         info = served
     if cache.offline:
+        if copy is None:  # nothing of it is kept
+            raise OfflineMissError(f"offline: not in the cache: {cmd.url}")
         have = cmd.start + job.bytes_done
         upto = "" if cmd.end is None else str(cmd.end - 1)
         raise OfflineMissError(f"offline: bytes {have}-{upto} are not in the cache: {cmd.url}")
