@@ -158,15 +158,18 @@ class DiskCache:
             meta.directives,
         )
 
-    def read(self, url: str, start: int, end: int) -> bytes | None:
-        """Up to [start, end): stops at the end of a stored piece (the caller asks again)."""
+    def read(self, copy: CachedCopy, start: int, end: int) -> bytes | None:
+        """Up to [start, end) of ``copy``'s version: stops at the end of a stored piece (the
+        caller asks again); None once the entry holds another version."""
         store = self.store
         if store is None:
             return None
-        from kithara_cli.cache.store import STORE_ERRORS
+        from kithara_cli.cache.store import STORE_ERRORS, EntryMeta
 
+        ident = copy.identity
+        version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total)
         try:
-            return store.read(url, start, end, one_piece=True)
+            return store.read(copy.url, start, end, one_piece=True, version=version)
         except STORE_ERRORS as exc:
             self._failed("read the cache", exc)
             return None

@@ -199,16 +199,27 @@ class CacheStore:
         meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
         return meta, pieces
 
-    def read(self, url: str, start: int, end: int, *, one_piece: bool = False) -> bytes | None:
+    def read(
+        self,
+        url: str,
+        start: int,
+        end: int,
+        *,
+        one_piece: bool = False,
+        version: EntryMeta | None = None,
+    ) -> bytes | None:
         """Bytes [start, end) of the stored version, or None if any of them is missing or bad.
 
         ``one_piece``: stop at the end of the piece holding ``start`` (each data file is then
-        read once however the caller walks a long range).
+        read once however the caller walks a long range). ``version``: the version the caller
+        looked up; None when the entry holds another by now (another process replaced it).
         """
         found = self.entry(url)
         if found is None:
             return None
-        _meta, pieces = found
+        meta, pieces = found
+        if version is not None and not meta.same_version(version):
+            return None
         out = bytearray()
         pos = start
         while pos < end:

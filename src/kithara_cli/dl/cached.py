@@ -85,9 +85,10 @@ class ByteCache(Protocol):
 
     def lookup(self, url: str) -> CachedCopy | None: ...
 
-    def read(self, url: str, start: int, end: int) -> bytes | None:
-        """Verified bytes from ``start``, at most to ``end`` (possibly fewer: ask again from
-        where they stop), or None when they are missing or fail their check."""
+    def read(self, copy: CachedCopy, start: int, end: int) -> bytes | None:
+        """Verified bytes of ``copy``'s version from ``start``, at most to ``end`` (possibly
+        fewer: ask again from where they stop), or None when they are missing, fail their
+        check, or the entry holds another version by now (another process replaced it)."""
 
     def used(self, url: str) -> None:
         """The entry served a fetch: it is the most recently used."""
@@ -232,7 +233,7 @@ async def _serve(
     pos = cmd.start
     while pos < upto:
         stop = min(upto, pos + READ_BYTES)
-        data = await asyncio.to_thread(cache.read, cmd.url, pos, stop)
+        data = await asyncio.to_thread(cache.read, copy, pos, stop)
         if not data:  # dropped as corrupt or evicted meanwhile: the rest from the net
             break
         view = memoryview(data)
