@@ -35,7 +35,7 @@ def play(url: str, wav: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 def warnings(proc: subprocess.CompletedProcess[str]) -> list[str]:
     """The lines of a play's stderr that speak of the cache (the head's note aside)."""
     assert "Traceback" not in proc.stderr
-    return [x for x in proc.stderr.splitlines() if "cache" in x and "cached head" not in x]
+    return [x for x in proc.stderr.splitlines() if "cache:" in x and "cached head" not in x]
 
 
 def test_a_cache_dir_that_is_a_file_plays_from_the_network_and_says_so(
@@ -49,6 +49,11 @@ def test_a_cache_dir_that_is_a_file_plays_from_the_network_and_says_so(
         url = srv.url("tone.mp3")
         proc = play(url, tmp_path / "a.wav", "--cache-dir", str(blocker))
         ref = play(url, tmp_path / "ref.wav", "--no-cache")
+        out = tmp_path / "copy.mp3"
+        fetched = run_cli("fetch", url, "-o", str(out), "--cache-dir", str(blocker))
+    assert fetched.returncode == 0 and out.read_bytes() == (media / "tone.mp3").read_bytes()
+    told = warnings(fetched)  # the fetch's progress view shows it too
+    assert len(told) == 1 and "cannot open" in told[0], fetched.stderr
     assert proc.returncode == 0 and ref.returncode == 0, proc.stderr
     said = warnings(proc)
     assert len(said) == 1 and "cannot open" in said[0], proc.stderr

@@ -121,6 +121,9 @@ async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome
     asked for only when a request is to be made, so fresh entries never load it."""
     from kithara_cli.dl.transfer import transfer
 
+    # Told once a fetch runs: by then whoever shows the run's notices listens (a fetch's
+    # progress view subscribes after the downloader is made).
+    report_trouble(dl.bus, cache)
     cmd = job.handle.cmd
     if cmd.cache == "none" and not cache.offline:
         return await transfer(dl, dl.opener(), job)

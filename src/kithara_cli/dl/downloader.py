@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kithara_cli import interrupt
-from kithara_cli.dl.cached import ByteCache, holds_fresh, report_trouble, run_cached
+from kithara_cli.dl.cached import ByteCache, holds_fresh, run_cached
 from kithara_cli.dl.command import (
     CachePolicy,
     FetchCmd,
@@ -96,8 +96,6 @@ class Downloader:
         self.retry = retry or RetryPolicy()
         self.progress_interval = progress_interval
         self.cache = cache  # the persistent cache (``dl.cached``); None: every byte from the net
-        if cache is not None:
-            report_trouble(bus, cache)  # its first failure: a warning on the bus
         self._ids = itertools.count(1)
         self._id_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
