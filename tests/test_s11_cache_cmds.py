@@ -46,3 +46,17 @@ def test_a_damaged_index_is_named_and_cleared(tmp_path: Path) -> None:
     assert [p for p in (tmp_path / "data").rglob("*") if p.is_file()] == []
     info = json.loads(run_cli("cache", "info", "--json", *d).stdout)
     assert info["entries"] == 0 and info["size"] == 0
+
+
+def test_a_new_cache_is_private_to_its_user(tmp_path: Path) -> None:
+    """The index names every URL played (a signed CDN link, a ``user:password@``) and the
+    data is what was heard. Before: the directory was made 0755, readable by every local
+    user (Debian's homes are 0755 too). A directory that exists keeps its mode."""
+    made = tmp_path / "xdg" / "kithara"
+    CacheStore(made).close()
+    assert made.stat().st_mode & 0o777 == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    CacheStore(shared).close()
+    assert shared.stat().st_mode & 0o777 == 0o755

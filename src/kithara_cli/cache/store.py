@@ -112,6 +112,12 @@ class CacheStore:
         self.root = root
         self.data = root / "data"
         self.tmp = root / "tmp"
+        if not root.is_dir():
+            # Private: the index names every URL played (signed links, credentials) and the
+            # data is what was heard. A directory that exists (chosen, shared) keeps its mode.
+            root.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                root.mkdir(mode=0o700)
         for d in (self.root, self.data, self.tmp):
             d.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
