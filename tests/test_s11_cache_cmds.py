@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import run_cli
 from kithara_cli.cache.store import CacheStore, EntryMeta
 
@@ -60,3 +62,15 @@ def test_a_new_cache_is_private_to_its_user(tmp_path: Path) -> None:
     shared.chmod(0o755)
     CacheStore(shared).close()
     assert shared.stat().st_mode & 0o777 == 0o755
+
+
+@pytest.mark.parametrize("size", ["inf", "1e400", "nan", "-inf"])
+def test_a_size_that_is_no_number_of_bytes_is_a_usage_error(tmp_path: Path, size: str) -> None:
+    """Before: ``--cache-size inf`` (or 1e400) was an internal error, exit 1 and a crash
+    report; ``nan`` said 'cannot convert float NaN to integer'."""
+    args = ("--cache-size", size, "--cache-dir", str(tmp_path / "c"), "-q")
+    proc = run_cli("fetch", "http://127.0.0.1:9/x.mp3", "-o", str(tmp_path / "x.mp3"), *args)
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("kithara: error: --cache-size: bad size"), lines
+    assert not (tmp_path / "c").exists()
