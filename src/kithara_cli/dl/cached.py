@@ -12,9 +12,9 @@ response saying ``no-store`` is never kept). A cached copy is checked with the s
 (``dl.freshness``: max-age, Expires, or for policy "auto" a heuristic from Last-Modified;
 never with no-cache): once per process for policy "auto", on every fetch but a process's
 first for "always" (playlists: a live one reloads), never for "immutable" (segments). A
-stale copy whose server cannot be asked, or answers with trouble of its own (429, 5xx: RFC
-5861's stale-if-error), is still served and kept (a Notice says so), unless it said no-cache
-or must-revalidate. A copy with no validator (neither ETag nor Last-Modified) cannot be confirmed
+stale copy whose server cannot be asked, or (a file, policy "auto") answers with trouble of
+its own (429, 5xx: RFC 5861's stale-if-error), is still served and kept (a Notice says so for
+a file), unless it said no-cache or must-revalidate. A copy with no validator (neither ETag nor Last-Modified) cannot be confirmed
 by any answer (the same length is not the same bytes): once stale it is fetched again. A file
 dropped because the server's answer showed it changed, or could not confirm it, is told as a
 ``Notice``. Offline, a command the cache cannot answer fails with OfflineMissError
@@ -304,8 +304,8 @@ async def _revalidate(
                     coding = content_coding(resp.headers.get("content-encoding"))
                     p = place(status, resp.headers, 0, coding, cmd.url)
                     fresh = checkable and copy.identity.matches(p.identity)
-                elif status == 429 or status >= 500:  # the server's trouble, not the file's
-                    trouble = True
+                elif cmd.cache == "auto" and (status == 429 or status >= 500):
+                    trouble = True  # the server's trouble, not the file's (a playlist: as any)
                 else:
                     fresh = False  # gone or refused: let the fetch itself say so
                 if fresh:
