@@ -3,7 +3,8 @@
 Promises:
 - one directory (``paths.cache_dir``: ``--cache-dir``, ``KITHARA_CACHE_DIR``, XDG) holding an
   SQLite index in WAL mode and data files named by digests of (URL, byte range, version):
-  no URL text ever reaches a path, so no URL can read or write outside the directory;
+  no URL text ever reaches a path, so no URL can read or write outside the directory; a
+  directory kithara makes is private to its user (0700: the index names every URL played);
 - a resource is stored as pieces (sparse byte ranges, at most 1 MiB each) of one version
   (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it); bytes of another
   version replace the entry, never join it; only resources of known length are kept (not
@@ -15,7 +16,12 @@ Promises:
 - crash-safe: a data file is fsynced and renamed into place before its index row commits;
   every piece's length and SHA-256 are checked on first read, a bad one is dropped and
   refetched; two processes may share the cache (SQLite locks the index; temporary files
-  have unique names); an index made before the freshness columns gains them in place;
+  have unique names, are removed when their write fails, and those of a writer that died
+  are swept on open); an index made before the freshness columns gains them in place;
+- a cache that fails (cannot open, a damaged index, a full or read-only disk) costs the
+  network, never the run: its first failure is told once, one line (``hook.DiskCache.
+  report_to``); a damaged index is named, and ``kithara cache clear`` removes it with the
+  data files it named (``store.discard``); ``kithara cache`` commands create no cache;
 - a size cap (default 1 GiB) with least-recently-used eviction, which never evicts an entry
   pinned by a live process (every entry a running play or fetch touched);
 - AES keys and live segments never reach it (their fetch commands say ``cache="none"``).
@@ -89,7 +95,7 @@ def open_cache(
     open_store = opening_store(folder, cap)
     from kithara_cli.cache.hook import DiskCache
 
-    return DiskCache(open_store, offline=offline, new=new)
+    return DiskCache(open_store, offline=offline, new=new, where=folder)
 
 
 __all__ = ["is_new", "open_cache", "opening_store"]

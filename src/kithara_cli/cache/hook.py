@@ -4,7 +4,8 @@ The store (SQLite) is opened off the caller's thread (``cache.opening_store`` st
 before this module, and so the downloader, is imported), so opening it is off the way to
 first audio; the first lookup waits for it. A cache that fails (cannot open, a locked or damaged
 index, a full or vanished disk) costs the network, never the fetch: every call degrades to
-"not cached".
+"not cached", and the run's first failure is told once, in one line, to whoever listens
+(``report_to``: the downloader puts it on its bus as a warning); the rest go to the log.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kithara_cli.dl.freshness import is_fresh
 
 if TYPE_CHECKING:  # dl.cached and its commands load with the first lookup: after a head plays
     import logging
+    from pathlib import Path
 
     from kithara_cli.cache.head import Head, HeadFormat, HeadPart, HeadVersion
     from kithara_cli.cache.store import CacheStore
@@ -57,17 +59,23 @@ class DiskCache:
         offline: bool = False,
         new: bool = False,
         clock: Callable[[], float] = time.time,
+        where: Path | None = None,
     ) -> None:
         self.offline = offline
+        self.where = where  # the directory, for what a failure says
         self.new = new  # no index before this run: nothing is cached yet
         self._clock = clock
         self._open_store = open_store
         self._store: CacheStore | None = None
         self._opened = threading.Event()
         self._validated: set[str] = set()
+        self._forgetting: set[str] = set()  # dropped by ``forget``, its removal still queued
         self._lock = threading.Lock()
         self._queue: queue.Queue[Callable[[CacheStore], object] | None] = queue.Queue()
         self._closed = False
+        self._report: Callable[[str], None] | None = None
+        self._untold: str | None = None  # the first failure, until someone listens
+        self._told = False
         self._writer = threading.Thread(target=self._run, name="kithara-cache", daemon=True)
         self._writer.start()
 
@@ -75,6 +83,40 @@ class DiskCache:
     def store(self) -> CacheStore | None:
         self._opened.wait(OPEN_WAIT)
         return self._store
+
+    # --- telling failures -------------------------------------------------------------------
+
+    def report_to(self, report: Callable[[str], None]) -> None:
+        """Tell the run's first failure to ``report`` (now, if it has happened already)."""
+        with self._lock:
+            self._report = report
+            untold, self._untold = self._untold, None
+        if untold is not None:
+            report(untold)
+
+    def _failed(self, doing: str, exc: BaseException) -> None:
+        """Log a failure; tell the run's first one (the cache is best effort: the run goes
+        on from the network)."""
+        _log().warning("cache: cannot %s", doing, exc_info=exc)
+        from kithara_cli.cache.store import is_damaged
+
+        where = f" {self.where}" if self.where is not None else ""
+        if is_damaged(exc):
+            text = (
+                f"cache: the index of the cache{where} is damaged ({exc}): going on without"
+                " it; `kithara cache clear` starts it afresh"
+            )
+        else:
+            text = f"cache: cannot {doing}{where} ({exc}): going on without it"
+        with self._lock:
+            if self._told:
+                return
+            self._told = True
+            report = self._report
+            if report is None:
+                self._untold = text
+                return
+        report(text)
 
     # --- dl.cached.ByteCache ------------------------------------------------------------------
 
@@ -85,6 +127,9 @@ class DiskCache:
         store = self.store
         if store is None:
             return None
+        with self._lock:
+            if url in self._forgetting:
+                return None
         from kithara_cli.cache.store import STORE_ERRORS
         from kithara_cli.dl.cached import CachedCopy
         from kithara_cli.dl.validate import Identity
@@ -97,8 +142,8 @@ class DiskCache:
             if meta.total is None or not pieces:
                 return None
             store.pin(url)
-        except STORE_ERRORS:
-            _log().warning("cache lookup failed for %s", url, exc_info=True)
+        except STORE_ERRORS as exc:
+            self._failed("read the cache", exc)
             return None
         identity = Identity(meta.etag, meta.last_modified, meta.total)
         spans = _merge([(p.start, p.end) for p in pieces])
@@ -113,16 +158,20 @@ class DiskCache:
             meta.directives,
         )
 
-    def read(self, url: str, start: int, end: int) -> bytes | None:
-        """Up to [start, end): stops at the end of a stored piece (the caller asks again)."""
+    def read(self, copy: CachedCopy, start: int, end: int) -> bytes | None:
+        """Up to [start, end) of ``copy``'s version: stops at the end of a stored piece (the
+        caller asks again); None once the entry holds another version."""
         store = self.store
         if store is None:
             return None
-        from kithara_cli.cache.store import STORE_ERRORS
+        from kithara_cli.cache.store import STORE_ERRORS, EntryMeta
 
+        ident = copy.identity
+        version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total)
         try:
-            return store.read(url, start, end, one_piece=True)
-        except STORE_ERRORS:
+            return store.read(copy.url, start, end, one_piece=True, version=version)
+        except STORE_ERRORS as exc:
+            self._failed("read the cache", exc)
             return None
 
     def used(self, url: str) -> None:
@@ -152,7 +201,21 @@ class DiskCache:
         self._later(lambda s: s.refresh(url, fresh.fresh_until, fresh.directives))
 
     def forget(self, url: str) -> None:
-        self._later(lambda s: s.remove(url))  # after the writes queued before it
+        """Drop ``url``'s entry (after the writes queued before it). Until it is gone, lookups
+        find nothing: no other fetch of this process may serve the old bytes meanwhile. What
+        this process records of it from now on is the version the server gives it now."""
+        with self._lock:
+            self._forgetting.add(url)
+            self._validated.add(url)
+
+        def drop(store: CacheStore) -> None:
+            try:
+                store.remove(url)
+            finally:
+                with self._lock:
+                    self._forgetting.discard(url)
+
+        self._later(drop)
 
     def is_validated(self, url: str) -> bool:
         with self._lock:
@@ -178,8 +241,8 @@ class DiskCache:
 
         try:
             head = load(store, url)
-        except STORE_ERRORS:
-            _log().warning("cache: cannot read the head of %s", url, exc_info=True)
+        except STORE_ERRORS as exc:
+            self._failed("read the cache", exc)
             return None
         if head is None or head.url != url:
             return None
@@ -200,8 +263,8 @@ class DiskCache:
             if found is None or not any(p.start == 0 for p in found[1]):
                 return False
             store.pin(url)
-        except STORE_ERRORS:
-            _log().warning("cache lookup failed for %s", url, exc_info=True)
+        except STORE_ERRORS as exc:
+            self._failed("read the cache", exc)
             return False
         meta = found[0]
         if (meta.etag, meta.last_modified, meta.total) != (
@@ -250,24 +313,13 @@ class DiskCache:
         if not self._closed:
             self._queue.put(action)
 
-    def _quietly(self, action: Callable[[CacheStore], object]) -> None:
-        store = self.store
-        if store is None:
-            return
-        from kithara_cli.cache.store import STORE_ERRORS
-
-        try:
-            action(store)
-        except STORE_ERRORS:
-            _log().warning("cache update failed", exc_info=True)
-
     # --- the cache's thread: open, then write -----------------------------------------------
 
     def _run(self) -> None:
         try:
             self._store = self._open_store()
-        except Exception:  # any failure to open: this run goes without a cache
-            _log().warning("cannot open the cache", exc_info=True)
+        except Exception as exc:  # any failure to open: this run goes without a cache
+            self._failed("open the cache", exc)
         finally:
             self._opened.set()
         while True:
@@ -279,8 +331,8 @@ class DiskCache:
                 continue
             try:
                 action(store)
-            except Exception:  # a full disk or a busy index: the cache is best effort
-                _log().warning("cache write failed", exc_info=True)
+            except Exception as exc:  # a full disk or a busy index: the cache is best effort
+                self._failed("write to the cache", exc)
 
     def close(self) -> None:
         """Drain the queued writes, let go of the pins."""

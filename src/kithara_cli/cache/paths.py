@@ -9,6 +9,7 @@ ever becomes part of a path, so ``..``, ``%2e%2e``, long or odd URLs cannot leav
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def parse_size(text: str) -> int:
     try:
         value = float(s)
     except ValueError:
-        raise ValueError(f"bad size {text!r}: expected e.g. 1G, 500M, 1048576") from None
+        value = math.nan
+    if not math.isfinite(value * scale):  # inf, nan, 1e400: no number of bytes
+        raise ValueError(f"bad size {text!r}: expected e.g. 1G, 500M, 1048576")
     if value < 0:
         raise ValueError(f"bad size {text!r}: negative")
     return int(value * scale)

@@ -51,6 +51,13 @@ CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);
 ADDED_COLUMNS = (("fresh_until", "REAL"), ("directives", "INTEGER NOT NULL DEFAULT 0"))
 
 STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
+# What SQLite calls an index that is not one (truncated, overwritten): no retry mends it.
+DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+
+
+def is_damaged(exc: BaseException) -> bool:
+    """Did opening or reading fail because the index file is damaged (not locked, not full)?"""
+    return isinstance(exc, sqlite3.Error) and exc.sqlite_errorname in DAMAGED
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,12 @@ class CacheStore:
         self.root = root
         self.data = root / "data"
         self.tmp = root / "tmp"
+        if not root.is_dir():
+            # Private: the index names every URL played (signed links, credentials) and the
+            # data is what was heard. A directory that exists (chosen, shared) keeps its mode.
+            root.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                root.mkdir(mode=0o700)
         for d in (self.root, self.data, self.tmp):
             d.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -130,6 +143,16 @@ class CacheStore:
                 )
         self._verified: set[str] = set()
         self._pinned: set[str] = set()
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove the temporary parts of writers that died mid-write (their names carry the
+        writer's pid): uncounted and never evicted, they would fill the disk for good."""
+        for part in self.tmp.glob("*.part"):
+            pieces = part.name.split(".")
+            if len(pieces) == 4 and pieces[1].isdigit() and not pid_alive(int(pieces[1])):
+                with contextlib.suppress(OSError):
+                    part.unlink()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -182,16 +205,27 @@ class CacheStore:
         meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
         return meta, pieces
 
-    def read(self, url: str, start: int, end: int, *, one_piece: bool = False) -> bytes | None:
+    def read(
+        self,
+        url: str,
+        start: int,
+        end: int,
+        *,
+        one_piece: bool = False,
+        version: EntryMeta | None = None,
+    ) -> bytes | None:
         """Bytes [start, end) of the stored version, or None if any of them is missing or bad.
 
         ``one_piece``: stop at the end of the piece holding ``start`` (each data file is then
-        read once however the caller walks a long range).
+        read once however the caller walks a long range). ``version``: the version the caller
+        looked up; None when the entry holds another by now (another process replaced it).
         """
         found = self.entry(url)
         if found is None:
             return None
-        _meta, pieces = found
+        meta, pieces = found
+        if version is not None and not meta.same_version(version):
+            return None
         out = bytearray()
         pos = start
         while pos < end:
@@ -261,11 +295,16 @@ class CacheStore:
         final = self._path(file)
         final.parent.mkdir(exist_ok=True)
         tmp = self.tmp / f"{file}.{os.getpid()}.{os.urandom(6).hex()}.part"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:  # a full disk: what was written is not left to fill it more
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
         digest = hashlib.sha256(data).hexdigest()
         key = entry_key(meta.url)
         stale: list[str] = []
@@ -399,3 +438,25 @@ class CacheStore:
                 (len(HEAD_PREFIX), HEAD_PREFIX),  # heads are part of their resource's entry
             ).fetchall()
         return [EntryInfo(r[1], r[2], r[3], r[4], r[0] in pinned, r[5], r[6]) for r in rows]
+
+
+def discard(root: Path) -> int:
+    """Remove a damaged index and every data file it named (they cannot be found without it):
+    what ``kithara cache clear`` does when the index will not open. Only kithara's own names
+    are removed (the index, its journal files, digest-named data files, temporary parts).
+    Returns the number of data files removed."""
+    for name in (INDEX_NAME, *(INDEX_NAME + s for s in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            (root / name).unlink()
+    removed = 0
+    for path in (root / "data").glob("??/*"):
+        if len(path.name) == 64 and path.parent.name == path.name[:2] and path.is_file():
+            path.unlink()
+            removed += 1
+    for folder in (root / "data").glob("??"):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # empty now (anything else there is not kithara's: kept)
+    for leftover in (root / "tmp").glob("*.part"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    return removed

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kithara_cli.cache.paths import cache_dir, parse_size
-from kithara_cli.errors import UsageError
+from kithara_cli.errors import OfflineMissError, UsageError
 from kithara_cli.ui.format import fmt_size_binary
 from kithara_cli.ui.sanitize import sanitize
 
@@ -58,15 +58,18 @@ class CacheSettings:
             open_store = opening_store(directory, cap)  # before the hook loads the downloader
             from kithara_cli.cache.hook import DiskCache
 
-            return DiskCache(open_store, offline=False, new=new)
+            return DiskCache(open_store, offline=False, new=new, where=directory)
+        from kithara_cli.cache import is_new
         from kithara_cli.cache.hook import DiskCache
         from kithara_cli.cache.store import STORE_ERRORS, CacheStore
 
+        if is_new(directory):  # a mistyped --cache-dir: said, and not created
+            raise OfflineMissError(f"offline: not in the cache (there is no cache at {directory})")
         try:  # offline, the cache is all there is: a cache that cannot open is an error
             store = CacheStore(directory, cap)
         except STORE_ERRORS as exc:
-            raise UsageError(f"cannot open the cache: {exc}") from None
-        return DiskCache(lambda: store, offline=True)
+            raise _cannot_open(directory, exc) from None
+        return DiskCache(lambda: store, offline=True, where=directory)
 
 
 @contextlib.contextmanager
@@ -80,21 +83,42 @@ def run_cache(settings: CacheSettings | None) -> Iterator[DiskCache | None]:
             cache.close()
 
 
-def _store(directory: Path | None) -> CacheStore:
+def _cannot_open(folder: Path, exc: BaseException) -> UsageError:
+    from kithara_cli.cache.store import is_damaged
+
+    if is_damaged(exc):
+        hint = "its index is damaged; `kithara cache clear` starts it afresh"
+        return UsageError(f"cannot open the cache at {folder} ({exc}): {hint}")
+    return UsageError(f"cannot open the cache at {folder}: {exc}")
+
+
+@contextlib.contextmanager
+def _opened(directory: Path | None) -> Iterator[CacheStore | None]:
+    """The cache's store for ``kithara cache``; None where no cache was ever made (looking
+    creates nothing: a mistyped --cache-dir leaves no directory behind)."""
+    from kithara_cli.cache import is_new
     from kithara_cli.cache.store import STORE_ERRORS, CacheStore
 
+    folder = cache_dir(directory)
+    if is_new(folder):
+        yield None
+        return
     try:
-        return CacheStore(cache_dir(directory))
+        store = CacheStore(folder)
     except STORE_ERRORS as exc:
-        raise UsageError(f"cannot open the cache at {cache_dir(directory)}: {exc}") from None
+        raise _cannot_open(folder, exc) from None
+    try:
+        yield store
+    except STORE_ERRORS as exc:
+        raise _cannot_open(folder, exc) from None
+    finally:
+        with contextlib.suppress(*STORE_ERRORS):
+            store.close()
 
 
 def run_ls(directory: Path | None, as_json: bool) -> None:
-    store = _store(directory)
-    try:
-        rows = store.entries()
-    finally:
-        store.close()
+    with _opened(directory) as store:
+        rows = store.entries() if store is not None else []
     if as_json:
         print(
             json.dumps(
@@ -122,35 +146,51 @@ def run_ls(directory: Path | None, as_json: bool) -> None:
 
 
 def run_rm(directory: Path | None, url: str) -> None:
-    store = _store(directory)
-    try:
-        removed = store.remove(url)
-    finally:
-        store.close()
+    with _opened(directory) as store:
+        removed = store is not None and store.remove(url)
     if not removed:
         raise UsageError(f"not in the cache: {url}")
 
 
 def run_clear(directory: Path | None) -> None:
-    store = _store(directory)
+    from kithara_cli.cache import is_new
+    from kithara_cli.cache.store import STORE_ERRORS, CacheStore, discard, is_damaged
+
+    folder = cache_dir(directory)
+    if is_new(folder):
+        print("removed 0 entries")
+        return
     try:
-        n = store.clear()
-    finally:
-        store.close()
+        store = CacheStore(folder)
+        try:
+            n = store.clear()
+        finally:
+            with contextlib.suppress(*STORE_ERRORS):
+                store.close()
+    except STORE_ERRORS as exc:
+        if not is_damaged(exc):
+            raise _cannot_open(folder, exc) from None
+        try:  # a damaged index names nothing: it and every data file go, as a clear would
+            files = discard(folder)
+        except OSError as why:
+            raise UsageError(f"cannot clear the cache at {folder}: {why}") from None
+        print(f"the index was damaged ({exc}): removed it and {files} data files")
+        return
     print(f"removed {n} entries")
 
 
 def run_info(directory: Path | None, as_json: bool) -> None:
-    store = _store(directory)
-    try:
-        info: dict[str, str | int] = {
-            "path": str(store.root),
-            "size": store.total_size(),
-            "cap": store.cap,
-            "entries": len(store.entries()),
-        }
-    finally:
-        store.close()
+    from kithara_cli.cache.paths import DEFAULT_CAP
+
+    info: dict[str, str | int] = {
+        "path": str(cache_dir(directory)),
+        "size": 0,
+        "cap": DEFAULT_CAP,
+        "entries": 0,
+    }
+    with _opened(directory) as store:
+        if store is not None:
+            info.update(size=store.total_size(), cap=store.cap, entries=len(store.entries()))
     if as_json:
         print(json.dumps(info, indent=2))
         return

@@ -12,8 +12,12 @@ response saying ``no-store`` is never kept). A cached copy is checked with the s
 (``dl.freshness``: max-age, Expires, or for policy "auto" a heuristic from Last-Modified;
 never with no-cache): once per process for policy "auto", on every fetch but a process's
 first for "always" (playlists: a live one reloads), never for "immutable" (segments). A
-stale copy whose server cannot be asked is still served, unless it said no-cache or
-must-revalidate. Offline, a command the cache cannot answer fails with OfflineMissError
+stale copy whose server cannot be asked, or (a file, policy "auto") answers with trouble of
+its own (429, 5xx: RFC 5861's stale-if-error), is still served and kept (a Notice says so for
+a file), unless it said no-cache or must-revalidate. A copy with no validator (neither ETag nor Last-Modified) cannot be confirmed
+by any answer (the same length is not the same bytes): once stale it is fetched again. A file
+dropped because the server's answer showed it changed, or could not confirm it, is told as a
+``Notice``. Offline, a command the cache cannot answer fails with OfflineMissError
 naming the missing bytes.
 """
 
@@ -29,12 +33,13 @@ from kithara_cli.dl.command import ChunkSink, FetchCmd, FetchOutcome, ResponseIn
 from kithara_cli.dl.freshness import MUST_REVALIDATE, NO_CACHE, Freshness, freshness, is_fresh
 from kithara_cli.dl.validate import Identity, place
 from kithara_cli.errors import OfflineMissError, RemoteChangedError
-from kithara_cli.events.types import CacheRevalidated, FirstByte
+from kithara_cli.events.types import CacheRevalidated, FirstByte, Notice
 from kithara_cli.net.encoding import content_coding
 
 if TYPE_CHECKING:
     from kithara_cli.dl.downloader import Downloader
     from kithara_cli.dl.transfer import Job
+    from kithara_cli.events import EventBus
 
 # asyncio and ``dl.transfer`` load inside the coroutines (by then the downloader's loop runs):
 # the cache's hook imports this module for ``CachedCopy`` and ``holds_fresh``, and a replay's
@@ -80,9 +85,10 @@ class ByteCache(Protocol):
 
     def lookup(self, url: str) -> CachedCopy | None: ...
 
-    def read(self, url: str, start: int, end: int) -> bytes | None:
-        """Verified bytes from ``start``, at most to ``end`` (possibly fewer: ask again from
-        where they stop), or None when they are missing or fail their check."""
+    def read(self, copy: CachedCopy, start: int, end: int) -> bytes | None:
+        """Verified bytes of ``copy``'s version from ``start``, at most to ``end`` (possibly
+        fewer: ask again from where they stop), or None when they are missing, fail their
+        check, or the entry holds another version by now (another process replaced it)."""
 
     def used(self, url: str) -> None:
         """The entry served a fetch: it is the most recently used."""
@@ -90,7 +96,9 @@ class ByteCache(Protocol):
     def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
         """Store bytes of ``copy``'s version (queued; another version replaces the entry)."""
 
-    def forget(self, url: str) -> None: ...
+    def forget(self, url: str) -> None:
+        """Drop the entry (queued): lookups find nothing until it is gone, and what this
+        process records of it afterwards counts as validated (``is_validated``)."""
 
     def refresh(self, url: str, fresh: Freshness) -> None:
         """The server confirmed the stored version: keep its new freshness (queued)."""
@@ -99,12 +107,23 @@ class ByteCache(Protocol):
 
     def set_validated(self, url: str) -> None: ...
 
+    def report_to(self, report: Callable[[str], None]) -> None:
+        """Tell the run's first failure of the cache (one line) to ``report``."""
+
+
+def report_trouble(bus: EventBus, cache: ByteCache) -> None:
+    """A cache that fails costs the network, not the run, and says so once: a warning."""
+    cache.report_to(lambda text: bus.publish(Notice(level="warning", message=text)))
+
 
 async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome:
     """The command, from the cache where it can be; the network client (``dl.opener()``) is
     asked for only when a request is to be made, so fresh entries never load it."""
     from kithara_cli.dl.transfer import transfer
 
+    # Told once a fetch runs: by then whoever shows the run's notices listens (a fetch's
+    # progress view subscribes after the downloader is made).
+    report_trouble(dl.bus, cache)
     cmd = job.handle.cmd
     if cmd.cache == "none" and not cache.offline:
         return await transfer(dl, dl.opener(), job)
@@ -118,6 +137,8 @@ async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome
             return served
         info = served
     if cache.offline:
+        if copy is None:  # nothing of it is kept
+            raise OfflineMissError(f"offline: not in the cache: {cmd.url}")
         have = cmd.start + job.bytes_done
         upto = "" if cmd.end is None else str(cmd.end - 1)
         raise OfflineMissError(f"offline: bytes {have}-{upto} are not in the cache: {cmd.url}")
@@ -215,7 +236,7 @@ async def _serve(
     pos = cmd.start
     while pos < upto:
         stop = min(upto, pos + READ_BYTES)
-        data = await asyncio.to_thread(cache.read, cmd.url, pos, stop)
+        data = await asyncio.to_thread(cache.read, copy, pos, stop)
         if not data:  # dropped as corrupt or evicted meanwhile: the rest from the net
             break
         view = memoryview(data)
@@ -255,8 +276,12 @@ async def _revalidate(
         cache.set_validated(cmd.url)  # "always": a second fetch in this process asks
         dl.bus.publish(CacheRevalidated(url=cmd.url, status=0, fresh=True, asked=False))
         return copy
-    if cmd.cache == "always" and not (copy.identity.etag or copy.identity.last_modified):
-        return None  # no validator to ask with: a same-length playlist may still differ
+    # Without a validator no answer can confirm the stored bytes: the same length is not the
+    # same bytes (a re-encoded CBR file, an edited tag). Still asked (a server that does not
+    # answer leaves the copy usable, as any), but never confirmed.
+    checkable = bool(copy.identity.etag or copy.identity.last_modified)
+    if cmd.cache == "always" and not checkable:
+        return None  # a same-length playlist may still differ: fetched again
     headers = {k: v for k, v in (cmd.headers or {}).items() if k.lower() != "range"}
     if copy.identity.etag:
         headers["If-None-Match"] = copy.identity.etag
@@ -266,6 +291,7 @@ async def _revalidate(
         headers["Range"] = "bytes=0-0"  # a server ignoring the condition sends one byte
     status = 0
     fresh = True
+    trouble = False  # no answer, or one about the server (429, 5xx), not about the file
     renewed: Freshness | None = None
     opener = dl.opener()  # a client that cannot be made fails the fetch, as any request
     try:
@@ -277,7 +303,9 @@ async def _revalidate(
                 elif status in (200, 206):
                     coding = content_coding(resp.headers.get("content-encoding"))
                     p = place(status, resp.headers, 0, coding, cmd.url)
-                    fresh = copy.identity.matches(p.identity)
+                    fresh = checkable and copy.identity.matches(p.identity)
+                elif cmd.cache == "auto" and (status == 429 or status >= 500):
+                    trouble = True  # the server's trouble, not the file's (a playlist: as any)
                 else:
                     fresh = False  # gone or refused: let the fetch itself say so
                 if fresh:
@@ -291,13 +319,25 @@ async def _revalidate(
         raise
     except Exception:  # the server is away: the cached copy is all there is (stale if error)
         status = 0
-        if copy.directives & (NO_CACHE | MUST_REVALIDATE):
-            fresh = False  # ...unless it said never to be used unchecked
+        trouble = True
+    if trouble and copy.directives & (NO_CACHE | MUST_REVALIDATE):
+        fresh = False  # ...unless it said never to be used unchecked
     dl.bus.publish(CacheRevalidated(url=cmd.url, status=status, fresh=fresh))
-    if not status:
+    if trouble:  # kept either way: an error says nothing of the file's version
+        if fresh and cmd.cache == "auto" and not cache.is_validated(cmd.url):
+            cache.set_validated(cmd.url)  # not asked again by this process's other fetches
+            said = f"answered {status}" if status else "did not answer"
+            message = f"cache: the server {said}: using the cached copy of {cmd.url} unchecked"
+            dl.bus.publish(Notice(level="info", message=message))
         return copy if fresh else None
     if not fresh:
+        if cmd.cache == "auto" and cache.is_validated(cmd.url):
+            return None  # another fetch of this process settled it meanwhile (and told it)
         cache.forget(cmd.url)
+        if cmd.cache == "auto" and status in (200, 206):  # a file (a playlist changes)
+            why = "changed on the server" if checkable else "cannot be checked (no validator)"
+            message = f"cache: the cached copy of {cmd.url} {why}: fetching it again"
+            dl.bus.publish(Notice(level="info", message=message))
         return None
     cache.set_validated(cmd.url)
     if renewed is not None:
