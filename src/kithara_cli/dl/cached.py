@@ -326,8 +326,8 @@ async def _revalidate(
     if trouble:  # kept either way: an error says nothing of the file's version
         if fresh and cmd.cache == "auto" and not cache.is_validated(cmd.url):
             cache.set_validated(cmd.url)  # not asked again by this process's other fetches
-            said = f"answered {status}" if status else "did not answer"
-            message = f"cache: the server {said}: using the cached copy of {cmd.url} unchecked"
+            answer = f"answered {status}" if status else "did not answer"
+            message = f"cache: the server {answer}: using the cached copy of {cmd.url} unchecked"
             dl.bus.publish(Notice(level="info", message=message))
         return copy if fresh else None
     if not fresh:
