@@ -81,6 +81,9 @@ class PcmRing:
         self._drop = 0  # consumer must skip to at least this write index (producer)
         self._base = 0  # timeline frame of write index ``_drop`` (producer)
         self._played = 0  # frames ever copied out (consumer)
+        # Frames a consumer may ever copy out (``--length``), then the ring reads as drained:
+        # an unpaced consumer (a WAV file) would be seconds past it before anyone looked.
+        self.play_limit: int | None = None
         self.first_read_at: float | None = None  # monotonic time frames first went out
         self._busy = False  # consumer is between its snapshot and publishing ``_r``
         self._eos = False  # producer wrote the last frame of the stream
@@ -132,7 +135,10 @@ class PcmRing:
 
     @property
     def drained(self) -> bool:
-        """End of stream was marked and every frame has been read."""
+        """End of stream was marked and every frame has been read, or ``play_limit`` was."""
+        limit = self.play_limit
+        if limit is not None and self._played >= limit:
+            return True
         return self._eos and self.frames_available == 0
 
     @property
@@ -254,6 +260,9 @@ class PcmRing:
         n = len(dst) // fb
         if avail < n:
             n = avail if avail > 0 else 0
+        limit = self.play_limit
+        if limit is not None and self._played + n > limit:
+            n = limit - self._played if limit > self._played else 0
         if n:
             cap = self.capacity
             i = r % cap

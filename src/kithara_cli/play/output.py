@@ -27,4 +27,6 @@ def open_output(
         settings.output, ring, rate=None, channels=CHANNELS, on_event=on_event
     )
     sink.volume = settings.volume
+    if settings.length:  # exact, for a sink that drains faster than real time too (0: first audio)
+        ring.play_limit = round(settings.length * sink.rate)
     return ring, sink, message
