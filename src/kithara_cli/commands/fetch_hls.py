@@ -169,7 +169,7 @@ def run_hls_fetch(
         except Cancelled:
             raise
         except KitharaError as exc:
-            if not exc.retryable:
+            if live or not exc.retryable:  # a live recording is never resumed
                 remove_quietly(part, state_path)
             raise
         finally:
