@@ -34,6 +34,7 @@ __all__ = [
     "MAX_PLAYLIST_BYTES",
     "MAX_SEGMENTS",
     "MAX_VARIANTS",
+    "check_key",
     "check_supported",
     "parse_playlist",
 ]
@@ -124,11 +125,21 @@ def check_supported(playlist: MasterPlaylist | MediaPlaylist) -> None:
         if key is None or key in seen:
             continue
         seen.add(key)
-        if key.method not in SUPPORTED_METHODS:
-            drm = " (DRM)" if key.method.startswith("SAMPLE-AES") else ""
-            raise UnsupportedError(f"HLS encryption METHOD={key.method} is not supported{drm}")
-        if key.keyformat not in (None, "identity"):
-            raise UnsupportedError(f"HLS key format {key.keyformat!r} is not supported (DRM)")
+        check_key(key)
+
+
+def check_key(key: Key | None) -> None:
+    """Raise ``UnsupportedError`` unless kithara can decrypt under ``key`` (None: clear): a
+    method it knows, and the key itself at the URI (KEYFORMAT identity), not a DRM system's
+    key request. The one rule, for a whole playlist and for each segment as it is asked."""
+    if key is None or key.method == "NONE":
+        return
+    if key.method not in SUPPORTED_METHODS:
+        drm = " (DRM)" if key.method.startswith("SAMPLE-AES") else ""
+        raise UnsupportedError(f"HLS encryption METHOD={key.method} is not supported{drm}")
+    if key.keyformat is not None and _unquote(key.keyformat).strip().lower() != "identity":
+        shown = _short(key.keyformat, 60)
+        raise UnsupportedError(f"HLS key format {shown!r} is not supported (DRM)")
 
 
 # --- input checks ----------------------------------------------------------------------------
