@@ -51,7 +51,7 @@ from kithara_cli.hls.scheduler import (
     SegmentWindow,
     check_encryption,
 )
-from kithara_cli.hls.sniff import container_of
+from kithara_cli.hls.sniff import container_of, frames_for_decoder
 from kithara_cli.hls.window import WindowPolicy
 from kithara_cli.hls.worker import LiveFollower
 from kithara_cli.radio.titles import TitleQueue
@@ -374,6 +374,7 @@ class HlsSource(VariantPicking, Source):
                     self.titles.add(start + offset, title, url)
                 first = min([0.0, *(offset for offset, _, _ in found)])
                 self.titles.cover(start + first, start + seg.duration)
+            plain = frames_for_decoder(plain, kind)
             resource = run.resource
             if seg.init is not None and seg.init != run.init:
                 init = self._fetcher.init_bytes(seg.init)
