@@ -1,5 +1,7 @@
 """Codecs real packagers put in HLS beyond AAC: packed AC-3 and E-AC-3 audio (RFC 8216 3.4
-lists them beside ADTS and MP3), encoded by PyAV at test time."""
+lists them beside ADTS and MP3), and ladders whose variants differ in codec (AAC and AC-3 in
+MPEG-TS, as Apple's examples ship), or a TS playlist that changes codec at a discontinuity.
+All encoded by PyAV at test time."""
 
 from __future__ import annotations
 
@@ -9,13 +11,13 @@ from pathlib import Path
 import av
 import pytest
 
-from hls_fixtures import assert_tone, concat, fetch, play
+from hls_fixtures import assert_tone, concat, decode, fetch, play, tone_seconds
 from kithara_cli.hls.sniff import container_of
 from kithara_cli.media import cached
 from kithara_cli.media.encode import to_frame
 from kithara_cli.media.streams import id3_timestamp_tag
 from kithara_cli.media.tone import tone_blocks
-from kithara_cli.server import MediaServer
+from kithara_cli.server import Faults, MediaServer
 
 RATE = 48_000
 FRAME = 1536  # samples per AC-3 / E-AC-3 frame
@@ -58,9 +60,59 @@ def _build(root: Path) -> None:
         (folder / "index.m3u8").write_text("\n".join(lines) + "\n")
 
 
+def _ts_stream(folder: Path, codec: str) -> None:
+    """``folder/index.m3u8`` over 2 s MPEG-TS segments of the tone in ``codec``, by FFmpeg's
+    own HLS muxer."""
+    folder.mkdir()
+    options = {
+        "hls_time": "2.0",
+        "hls_playlist_type": "vod",
+        "hls_segment_filename": str(folder / "s_%05d.ts"),
+    }
+    with av.open(str(folder / "index.m3u8"), "w", format="hls", options=options) as out:
+        stream = out.add_stream(codec, rate=RATE)
+        stream.layout = "stereo"
+        size = stream.codec_context.frame_size or FRAME
+        pts = 0
+        for block in tone_blocks(SECONDS, rate=RATE, block_frames=size):
+            out.mux(stream.encode(to_frame(block, RATE, pts)))
+            pts += block.shape[0]
+        out.mux(stream.encode(None))
+
+
+def _build_ts(root: Path) -> None:
+    """``aac/`` and ``ac3/`` TS streams; ``master.m3u8`` over both (AAC the lower rung);
+    ``switch.m3u8``: the first two AAC segments, a discontinuity, then AC-3 from 4 s on."""
+    _ts_stream(root / "aac", "aac")
+    _ts_stream(root / "ac3", "ac3")
+    (root / "master.m3u8").write_text(
+        "#EXTM3U\n"
+        '#EXT-X-STREAM-INF:BANDWIDTH=140000,CODECS="mp4a.40.2"\naac/index.m3u8\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=200000,CODECS="ac-3"\nac3/index.m3u8\n'
+    )
+    lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:2"]
+    for i, folder in enumerate(("aac", "aac", "ac3", "ac3")):
+        if i == 2:
+            lines.append("#EXT-X-DISCONTINUITY")
+        lines += ["#EXTINF:2.0,", f"{folder}/s_{i:05d}.ts"]
+    lines.append("#EXT-X-ENDLIST")
+    (root / "switch.m3u8").write_text("\n".join(lines) + "\n")
+
+
 @pytest.fixture(scope="module")
 def packed_root() -> Path:
     return cached("s11-hls-packed-dolby-8s-v1", _build)
+
+
+@pytest.fixture(scope="module")
+def ts_root() -> Path:
+    return cached("s11-hls-ts-aac-ac3-8s-v1", _build_ts)
+
+
+@pytest.fixture
+def ts_server(ts_root: Path):
+    with MediaServer(ts_root) as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -99,3 +151,31 @@ def test_fetch_packed_dolby_audio_is_the_segments_as_served(
     proc = fetch(packed_server.url(f"{codec}/index.m3u8"), "-o", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == concat(sorted((packed_root / codec).glob("p_*")))
+
+
+def test_a_failover_to_a_variant_in_another_codec_plays_on(
+    ts_server: MediaServer, tmp_path: Path
+) -> None:
+    """AAC and AC-3 variants in MPEG-TS; the AAC variant's third segment fails, so it comes
+    from the AC-3 one: the decoder starts afresh there and every second of the tone is heard.
+    Before: 'undecodable stream', exit 5, after 4 s."""
+    ts_server.set_faults("aac/s_00002.ts", Faults(fail_first=10**6, fail_status=503))
+    wav = tmp_path / "out.wav"
+    url = ts_server.url("master.m3u8")
+    proc = play(url, "--output", f"wav:{wav}", "--abr", "fixed:0", "--retries", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert ts_server.stats.requests("ac3/s_00002.ts"), "the segment came from the AC-3 variant"
+    heard = tone_seconds(decode(wav))
+    assert heard == list(range(round(SECONDS))), heard
+
+
+def test_a_discontinuity_into_another_codec_plays_on(
+    ts_server: MediaServer, tmp_path: Path
+) -> None:
+    """One TS playlist: AAC, EXT-X-DISCONTINUITY, then AC-3 (a break packaged apart). Before:
+    playback stopped at the discontinuity, 4 s of 8 heard."""
+    wav = tmp_path / "out.wav"
+    proc = play(ts_server.url("switch.m3u8"), "--output", f"wav:{wav}")
+    assert proc.returncode == 0, proc.stderr
+    heard = tone_seconds(decode(wav))
+    assert heard == list(range(round(SECONDS))), heard

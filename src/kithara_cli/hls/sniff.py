@@ -110,6 +110,20 @@ def container_of(data: bytes | bytearray) -> str | None:
 PACKED = frozenset({"adts", "mp3", "ac3", "eac3"})
 
 
+def audio_format(data: bytes | bytearray, kind: str | None) -> tuple[object, ...] | None:
+    """What a decoder must be opened for to read this segment: packed audio by its codec,
+    MPEG-TS by the audio stream types of its PMT; None when it cannot be told (fMP4: its init
+    section says it). Where two placed segments differ, playback starts a new part."""
+    if kind in PACKED:
+        return (kind,)
+    if kind == "ts":
+        from kithara_cli.hls.ts_id3 import audio_stream_types
+
+        types = audio_stream_types(data)
+        return ("ts", *types) if types else None
+    return None
+
+
 def frames_for_decoder(data: bytes | bytearray, kind: str | None) -> bytes | bytearray:
     """A segment as playback's decoder should read it: FFmpeg's ADTS and MP3 demuxers step
     over a packed segment's ID3 tag mid-stream, its raw AC-3/E-AC-3 demuxer reads one as a

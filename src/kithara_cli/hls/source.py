@@ -51,7 +51,7 @@ from kithara_cli.hls.scheduler import (
     SegmentWindow,
     check_encryption,
 )
-from kithara_cli.hls.sniff import container_of, frames_for_decoder
+from kithara_cli.hls.sniff import audio_format, container_of, frames_for_decoder
 from kithara_cli.hls.window import WindowPolicy
 from kithara_cli.hls.worker import LiveFollower
 from kithara_cli.radio.titles import TitleQueue
@@ -376,10 +376,17 @@ class HlsSource(VariantPicking, Source):
                 self.titles.cover(start + first, start + seg.duration)
             plain = frames_for_decoder(plain, kind)
             resource = run.resource
-            if seg.init is not None and seg.init != run.init:
+            # A new part where the decoder must start afresh: another init section (a switch
+            # between fMP4 variants), or TS or packed audio in another codec (a switch, or a
+            # discontinuity into an AC-3 break): one decoder cannot read on across those.
+            fmt = audio_format(plain, kind)
+            new_init = seg.init is not None and seg.init != run.init
+            changed = fmt is not None and run.format is not None and fmt != run.format
+            if run.placed and (new_init or changed):
+                run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
+            run.format = fmt or run.format
+            if seg.init is not None and (new_init or changed):
                 init = self._fetcher.init_bytes(seg.init)
-                if run.init is not None:  # another variant's init: a new part starts here
-                    run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
                 resource.write_at(run.write_pos, init)
                 run.write_pos += len(init)
                 run.init = seg.init
