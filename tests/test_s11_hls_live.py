@@ -12,7 +12,7 @@ from pathlib import Path
 
 import hls_fixtures
 from hls_fixtures import HlsMedia, assert_nothing_written, assert_tone, concat, fetch, play
-from kithara_cli.server import MediaServer
+from kithara_cli.server import Faults, MediaServer
 
 hls_media = hls_fixtures.hls_media
 hls_server = hls_fixtures.hls_server
@@ -182,3 +182,20 @@ def test_play_rides_over_a_reload_that_misses_at_the_edge(
     assert proc.returncode == 0, proc.stderr
     durations = hls_media.ts.segment_durations[VARIANT]
     assert_tone(wav, sum(durations[FIRST:]), first=round(sum(durations[:FIRST])))
+
+
+def test_a_live_segment_gone_before_it_was_fetched_is_a_gap_not_the_end(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """A live segment answers 404 (it left the server's window before it was fetched, or an
+    edge lost it): the recording goes on without it, says so, and is saved, as play skips
+    it. Before: the whole live fetch ended with exit 4 and nothing was kept."""
+    url, segments, _script = live(hls_media, hls_server, lambda n, visible: None)
+    gone = segments[FIRST + 2]
+    hls_server.set_faults(f"ts/{gone.name}", Faults(fail_first=10**6, fail_status=404))
+    out = tmp_path / "out.ts"
+    proc = fetch(url, "-o", str(out), "--retries", "1")
+    assert proc.returncode == 0, proc.stderr
+    kept = [s for s in segments[FIRST:] if s != gone]
+    assert out.read_bytes() == concat(kept)
+    assert f"skipped segment {FIRST + 2}" in proc.stderr, proc.stderr

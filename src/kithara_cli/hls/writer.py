@@ -17,6 +17,7 @@ from kithara_cli.dl import Downloader, Identity
 from kithara_cli.errors import (
     Cancelled,
     DecoderError,
+    HttpStatusError,
     KitharaError,
     OutputError,
 )
@@ -65,7 +66,8 @@ class HlsWriter:
     Segments are submitted as far ahead of the write cursor as ``WindowPolicy.for_fetch``
     allows (the downloader bounds what is actually in flight), held in memory until their
     turn, decrypted and written. A live playlist grows through ``feed`` (the scheduler's
-    ``SegmentFeed``), from the playlist follower's thread.
+    ``SegmentFeed``), from the playlist follower's thread; a live segment that answers 404
+    or 410 (gone from the server's window) is a gap, as with ``--skip-unavailable``.
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class HlsWriter:
         self.container: str | None = None
         self._identities: dict[int, Identity | None] = {}  # fetched, not yet written
         self._records: list[SegmentRecord] = []  # written, in order: what resume checks
+        self._gone: set[int] = set()  # live segments that answered 404/410: gaps
         self._digest = "" if live else playlist_digest(self._segments)
 
     # --- the run ---------------------------------------------------------------------------
@@ -139,13 +142,15 @@ class HlsWriter:
                     item = ready.pop(next_write)
                     seg = self._segments[next_write]
                     if isinstance(item, KitharaError):
-                        if not self.skip_unavailable:
+                        gone = next_write in self._gone
+                        if not (self.skip_unavailable or gone):
                             raise item
                         first_gap_error = first_gap_error or item
                         gaps.append(seg.sequence)
                         self._records.append(SegmentRecord.of(seg, None))
+                        why = ": gone from the live server" if gone else ""
                         self.bus.publish(
-                            Notice(level="warning", message=f"skipped segment {seg.sequence}")
+                            Notice(level="warning", message=f"skipped segment {seg.sequence}{why}")
                         )
                     else:
                         data = self._fetcher.decode(seg, item)
@@ -232,6 +237,10 @@ class HlsWriter:
                 failure.retryable = err.retryable
                 failure.exit_code = err.exit_code  # a 404 exits 4 here as in play
                 ready[index] = failure
+                if self.live and isinstance(err, HttpStatusError) and err.status in (404, 410):
+                    # Left the live window before its turn (or an edge lost it): a gap in the
+                    # recording, as playback skips it, not the end of it.
+                    self._gone.add(index)
             # cancelled: only happens when we are stopping
         elif isinstance(msg, SegmentsAdded):
             self._segments.extend(msg.segments)
