@@ -53,6 +53,24 @@ def _adts_format(data: bytes) -> tuple[int, int] | None:
     return (data[2] >> 2) & 0x0F, ((data[2] & 0x01) << 2) | (data[3] >> 6)
 
 
+def init_audio_format(data: bytes) -> str | None:
+    """An fMP4 init section's audio as ``codec rate Hz layout`` (None: it names no audio or
+    PyAV cannot read it): two inits that differ so cannot share one output file."""
+    import io
+
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as src:
+            audio = next((s for s in src.streams if s.type == "audio"), None)
+            if audio is None:
+                return None
+            ctx = audio.codec_context
+            return f"{ctx.name} {ctx.sample_rate} Hz {ctx.layout.name}"
+    except (av.error.FFmpegError, ValueError):
+        return None
+
+
 def remux(source: Path, out: Path) -> None:
     """Copy the audio stream of ``source`` into ``out``'s container, atomically."""
     import av

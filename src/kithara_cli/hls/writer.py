@@ -20,6 +20,7 @@ from kithara_cli.errors import (
     HttpStatusError,
     KitharaError,
     OutputError,
+    UnsupportedError,
 )
 from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
 from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
@@ -101,6 +102,7 @@ class HlsWriter:
         self._identities: dict[int, Identity | None] = {}  # fetched, not yet written
         self._records: list[SegmentRecord] = []  # written, in order: what resume checks
         self._gone: set[int] = set()  # live segments that answered 404/410: gaps
+        self._formats: dict[InitSection, str | None] = {}  # init -> remux.init_audio_format
         self._digest = "" if live else playlist_digest(self._segments)
 
     # --- the run ---------------------------------------------------------------------------
@@ -116,6 +118,9 @@ class HlsWriter:
         out.seek(written_bytes)
         out.truncate()
         self._window = SegmentWindow(start=next_write)  # resumed: from the first unwritten
+        for seg in self._segments if not self.live else ():
+            if seg.init is not None and seg.init not in self._formats:
+                self._check_init(seg)  # before any segment: a few small requests
         ready: dict[int, bytes | bytearray | KitharaError] = {}
         gaps: list[int] = []
         first_gap_error: KitharaError | None = None
@@ -162,6 +167,7 @@ class HlsWriter:
                         if self.container is None:
                             self.container = kind
                         if seg.init is not None and seg.init != init_written:
+                            self._check_init(seg)
                             init_bytes = self._fetcher.init_bytes(seg.init)
                             out.write(init_bytes)
                             written_bytes += len(init_bytes)
@@ -247,6 +253,25 @@ class HlsWriter:
             self._ended = msg.ended
         elif isinstance(msg, FeedFailed):
             raise msg.error
+
+    def _check_init(self, seg: Segment) -> None:
+        """Refuse an init section whose audio differs from the first one's (another rate,
+        layout or codec at a discontinuity): one MP4 is read with its first init, so the
+        segments after it would play at the wrong speed or not at all, with exit 0."""
+        from kithara_cli.hls.remux import init_audio_format
+
+        init = seg.init
+        assert init is not None
+        if init not in self._formats:
+            self._formats[init] = init_audio_format(self._fetcher.init_bytes(init))
+        first = next(iter(self._formats.values()))
+        now = self._formats[init]
+        if first is not None and now is not None and now != first:
+            raise UnsupportedError(
+                f"the audio changes from {first} to {now} at segment {seg.sequence} "
+                "(EXT-X-MAP): one file cannot hold both; "
+                "'kithara play URL --output wav:FILE' records it decoded"
+            )
 
     def _ask(self, index: int) -> Ask:
         return Ask(self._segments[index])
