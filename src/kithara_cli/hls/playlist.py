@@ -59,6 +59,7 @@ _USED_TAGS = frozenset(
         "#EXT-X-STREAM-INF",
         "#EXT-X-MEDIA",
         "#EXT-X-I-FRAMES-ONLY",
+        "#EXT-X-GAP",
     }
 )
 _TARGET_DURATION_TAG = "#EXT-X-TARGETDURATION"
@@ -332,6 +333,8 @@ def _build_media(
     range_ends: dict[str, int] = {}  # per URI: where an offset-less EXT-X-BYTERANGE continues
     discontinuity_sequence = base_discontinuity
     segments: list[Segment] = []
+    gaps = 0
+    carried = False  # a gap's EXT-X-DISCONTINUITY, for the segment after it
     for i, raw in enumerate(raw_segments):
         if "duration" not in raw:
             raise PlaylistError(f"segment {i}: EXT-X-BYTERANGE without #EXTINF")
@@ -354,6 +357,13 @@ def _build_media(
         discontinuity = bool(raw.get("discontinuity"))
         if discontinuity:
             discontinuity_sequence += 1  # as hls.js: a tag on the first segment counts too
+        if raw.get("gap_tag"):
+            # EXT-X-GAP: no media behind this URI (it is not to be loaded; hls.js steps over
+            # it). Left out here, so no consumer asks for it; the numbers around it are kept.
+            gaps += 1
+            carried = carried or discontinuity
+            continue
+        discontinuity, carried = discontinuity or carried, False
         segments.append(
             Segment(
                 uri=uri,
@@ -379,6 +389,8 @@ def _build_media(
         if not math.isfinite(target) or target < 0:
             raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw_target)!r}")
 
+    if gaps:
+        warnings += (f"left out {gaps} segment(s) marked EXT-X-GAP (no media)",)
     endlist = bool(data.get("is_endlist"))
     if not segments and (endlist or raw_target is None):
         raise PlaylistError("playlist has no segments or variants")
