@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from kithara_cli.errors import PlaylistError, UnsupportedError
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
-from kithara_cli.hls.lines import MAX_SEGMENTS, MAX_VARIANTS, prepare, register_imports
+from kithara_cli.hls.lines import MAX_SEGMENTS, MAX_VARIANTS, decode, prepare, register_imports
 from kithara_cli.hls.m3u8_import import m3u8
 from kithara_cli.hls.model import (
     DECRYPTABLE,
@@ -90,7 +90,7 @@ def parse_playlist(
     those a master parsed earlier in this process registered for ``url``.
     """
     base, allow_file = _base_url(url, allow_local)
-    prepared = prepare(_decode(text), url, imports)
+    prepared = prepare(decode(text), url, imports)
     data = _run_m3u8(prepared.content)
     resolver = _Resolver(base, allow_file)
     try:
@@ -163,20 +163,6 @@ def _base_url(url: str, allow_local: bool) -> tuple[str, bool]:
         if not scheme or (len(scheme) == 1 and re.match(r"[A-Za-z]:[\\/]", url)):
             return Path(url).absolute().as_uri(), True  # plain path, incl. C:\ on Windows
     raise PlaylistError(f"playlist URL must be http or https: {_short(url)!r}")
-
-
-def _decode(text: str | bytes) -> str:
-    if len(text) > MAX_PLAYLIST_BYTES:
-        raise PlaylistError(f"playlist too large (over {MAX_PLAYLIST_BYTES // 2**20} MiB)")
-    if isinstance(text, bytes | bytearray | memoryview):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PlaylistError(f"playlist is not UTF-8 (byte {exc.start})") from exc
-    content = text.lstrip("\ufeff \t\r\n")
-    if not content.startswith("#EXTM3U"):
-        raise PlaylistError("not an HLS playlist (no #EXTM3U)")
-    return content
 
 
 def _run_m3u8(content: str) -> dict[str, Any]:
