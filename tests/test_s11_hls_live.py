@@ -199,3 +199,58 @@ def test_a_live_segment_gone_before_it_was_fetched_is_a_gap_not_the_end(
     kept = [s for s in segments[FIRST:] if s != gone]
     assert out.read_bytes() == concat(kept)
     assert f"skipped segment {FIRST + 2}" in proc.stderr, proc.stderr
+
+
+def _tokened(
+    hls_media: HlsMedia, server: MediaServer, valid_for: int
+) -> tuple[str, list[Path], LiveScript]:
+    """``live-entry.m3u8`` redirects (302) to the live playlist at ``ts/live.m3u8?tok=N``, a
+    new token each time; a token serves ``valid_for`` requests, then 403 (expired), as CDN
+    edges hand out signed playlist URLs."""
+    _, segments, script = live(hls_media, server, lambda n, visible: None)
+    issued: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def entry(path: str, query: dict[str, str], now: float) -> Reply:
+        with lock:
+            token = str(len(issued))
+            issued[token] = 0
+        return 302, {"Location": f"/ts/live.m3u8?tok={token}"}, b""
+
+    def gate(path: str, query: dict[str, str], now: float) -> Reply:
+        token = query.get("tok", "")
+        with lock:
+            if token not in issued or issued[token] >= valid_for:
+                return 403, {}, b"token expired\n"
+            issued[token] += 1
+        return script(path, query, now)
+
+    server.add_route("ts/live.m3u8", gate)
+    server.add_route("live-entry.m3u8", entry)
+    return server.url("live-entry.m3u8"), segments, script
+
+
+def test_a_live_playlist_behind_a_signed_redirect_is_reloaded_through_it(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """The playlist URL redirects to a signed edge URL whose token expires after two uses:
+    reloads go through the URL the user gave (a fresh token each time), as hls.js reloads a
+    level's own URI. Before: the follower reloaded the expired edge URL, got 403 and the
+    live fetch failed (exit 4)."""
+    url, segments, _script = _tokened(hls_media, hls_server, valid_for=2)
+    out = tmp_path / "out.ts"
+    proc = fetch(url, "-o", str(out), "-q", "--retries", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == concat(segments[FIRST:])
+
+
+def test_play_reloads_a_live_playlist_through_its_signed_redirect(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Play, the same expiring edge tokens: the whole stream from the live edge is heard."""
+    url, _segments, _script = _tokened(hls_media, hls_server, valid_for=2)
+    wav = tmp_path / "out.wav"
+    proc = play(url, "--output", f"wav:{wav}", "--retries", "1")
+    assert proc.returncode == 0, proc.stderr
+    durations = hls_media.ts.segment_durations[VARIANT]
+    assert_tone(wav, sum(durations[FIRST:]), first=round(sum(durations[:FIRST])))

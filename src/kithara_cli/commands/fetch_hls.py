@@ -158,7 +158,7 @@ def run_hls_fetch(
             duration_limit=options.duration,
             first_index=first,
         )
-        follower = LiveFollower(dl, media, writer.feed) if live else None
+        follower = LiveFollower(dl, media, writer.feed, url=selection.media_url) if live else None
         if not options.quiet:
             print_note(f"fetching {selection.describe()}" + (" (live)" if live else ""))
         try:

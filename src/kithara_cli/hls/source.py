@@ -112,6 +112,7 @@ class HlsSource(VariantPicking, Source):
         self._reference: MediaPlaylist | None = None
         self.current_variant: int | None = None
         self.start_variant: str | None = None  # a replay's head: the media playlist it came from
+        self.playlist_url: str | None = None  # a media playlist the user named: its URL as given
         self.live = False  # following a live playlist, reloaded as it grows
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
@@ -196,7 +197,8 @@ class HlsSource(VariantPicking, Source):
                 ),
             )
         )
-        self._follower = LiveFollower(self.dl, self.reference, self._fetcher)
+        url = self.playlist_url or self.rungs[variant].media_url  # asked at, not redirected to
+        self._follower = LiveFollower(self.dl, self.reference, self._fetcher, url=url)
         self._follower.start()
 
     # --- live feed (the follower's messages) -------------------------------------------------

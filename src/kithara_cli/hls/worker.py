@@ -42,7 +42,8 @@ class LiveFollower(threading.Thread):
     reloads) is stuck, as hls.js's PLAYLIST_UNCHANGED_ERROR says: a ``PlaylistError``, never a
     silent wait. A reload that fails (``_passing``: an edge's 404, a 5xx, a dead endpoint)
     counts as one that brought nothing, so a brief miss is ridden over and an endpoint that
-    stays dead ends the stream by the same rule, with that failure as the error. ``clock``
+    stays dead ends the stream by the same rule, with that failure as the error. ``url``: where
+    to reload (as hls.js reloads a level's own URI; default the playlist's final URL). ``clock``
     and ``wait`` (seconds -> True once stopped) are injectable.
     """
 
@@ -55,12 +56,15 @@ class LiveFollower(threading.Thread):
         media: MediaPlaylist,
         feed: SegmentFeed,
         *,
+        url: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], bool] | None = None,
     ) -> None:
         super().__init__(name="kithara-live", daemon=True)
         self.dl = downloader
-        self.url = media.url
+        # Reloaded at the URL asked for (the master's URI, the user's), not where it redirected
+        # to: a CDN's redirect hands out a signed edge URL that expires, or an edge that dies.
+        self.url = url or media.url
         self.feed = feed
         self.target = max(media.target_duration, 0.5)
         self.last_sequence = media.segments[-1].sequence if media.segments else -1
