@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
-from hls_fixtures import assert_tone, concat, decode, fetch, play, tone_seconds
+from hls_fixtures import assert_tone, decode, fetch, play, tone_seconds
 from kithara_cli.hls.sniff import container_of
 from kithara_cli.media import cached
 from kithara_cli.media.encode import to_frame
@@ -144,13 +144,17 @@ def test_play_packed_dolby_audio(packed_server: MediaServer, tmp_path: Path, cod
 
 
 @pytest.mark.parametrize("codec", sorted(CODECS))
-def test_fetch_packed_dolby_audio_is_the_segments_as_served(
+def test_fetch_packed_dolby_audio_is_its_frames(
     packed_root: Path, packed_server: MediaServer, tmp_path: Path, codec: str
 ) -> None:
+    """The sync frames of every segment, in order, without the ID3 tags between them (FFmpeg
+    reads a tag mid-stream as a broken frame): a clean .ac3 / .ec3 that decodes whole."""
     out = tmp_path / f"out.{CODECS[codec]}"
     proc = fetch(packed_server.url(f"{codec}/index.m3u8"), "-o", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
-    assert out.read_bytes() == concat(sorted((packed_root / codec).glob("p_*")))
+    segments = [p.read_bytes() for p in sorted((packed_root / codec).glob("p_*"))]
+    assert out.read_bytes() == b"".join(s[s.index(b"\x0b\x77") :] for s in segments)
+    assert_tone(out, SECONDS)
 
 
 def test_a_failover_to_a_variant_in_another_codec_plays_on(
@@ -179,3 +183,18 @@ def test_a_discontinuity_into_another_codec_plays_on(
     assert proc.returncode == 0, proc.stderr
     heard = tone_seconds(decode(wav))
     assert heard == list(range(round(SECONDS))), heard
+
+
+def test_fetch_of_e_ac_3_into_m4a_is_saved_not_refused(
+    packed_server: MediaServer, tmp_path: Path
+) -> None:
+    """``-o show.m4a`` of an E-AC-3 stream (a ladder's best variant, often): MP4 carries
+    E-AC-3, only the iTunes flavour of it refuses. Before: exit 5 and the download kept as
+    .ec3 beside the .m4a asked for."""
+    out = tmp_path / "show.m4a"
+    proc = fetch(packed_server.url("eac3/index.m3u8"), "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["show.m4a"]
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.name == "eac3"
+    assert_tone(out, SECONDS)

@@ -25,6 +25,10 @@ MUXERS = {
 }
 
 
+# What FFmpeg's ``ipod`` muxer (the .m4a iTunes flavour) takes; other codecs go in plain MP4.
+IPOD_CODECS = frozenset({"aac", "alac"})
+
+
 def needs_remux(out: Path, container: str | None, forced: bool) -> bool:
     """Remux when asked, or when --out names a container we can write other than the source's.
 
@@ -85,6 +89,8 @@ def remux(source: Path, out: Path) -> None:
             audio = next((s for s in src.streams if s.type == "audio"), None)
             if audio is None:
                 raise DecoderError("no audio stream in the download")
+            if muxer == "ipod" and audio.codec_context.name not in IPOD_CODECS:
+                muxer = "mp4"  # .m4a of AC-3, E-AC-3, MP3, Opus...: the MP4 muxer takes them
             with av.open(str(tmp), "w", format=muxer) as dst:
                 out_stream = dst.add_stream_from_template(audio)
                 fmt: tuple[int, int] | None = None

@@ -125,9 +125,10 @@ def audio_format(data: bytes | bytearray, kind: str | None) -> tuple[object, ...
 
 
 def frames_for_decoder(data: bytes | bytearray, kind: str | None) -> bytes | bytearray:
-    """A segment as playback's decoder should read it: FFmpeg's ADTS and MP3 demuxers step
-    over a packed segment's ID3 tag mid-stream, its raw AC-3/E-AC-3 demuxer reads one as a
-    broken frame, so for those the tag (titles already read) is left out."""
+    """A segment as a decoder should read it, in playback's run and in a fetch's file:
+    FFmpeg's ADTS and MP3 demuxers step over a packed segment's ID3 tag mid-stream, its raw
+    AC-3/E-AC-3 demuxer reads one as a broken frame, so for those the tag (titles already
+    read) is left out."""
     if kind in ("ac3", "eac3"):
         return data[_skip_id3(data) :]
     return data

@@ -35,7 +35,7 @@ from kithara_cli.hls.scheduler import (
     SegmentsAdded,
     SegmentWindow,
 )
-from kithara_cli.hls.sniff import container_of
+from kithara_cli.hls.sniff import container_of, frames_for_decoder
 from kithara_cli.hls.window import WindowPolicy
 
 
@@ -164,6 +164,7 @@ class HlsWriter:
                             raise DecoderError(
                                 f"segment {seg.sequence} is not audio we can read: {seg.uri}"
                             )
+                        data = frames_for_decoder(data, kind)  # a clean .ac3 / .ec3
                         if self.container is None:
                             self.container = kind
                         if seg.init is not None and seg.init != init_written:
