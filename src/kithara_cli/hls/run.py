@@ -46,6 +46,9 @@ class _Run:
     # of the run's timeline (``skew``), so it keeps counting the audio actually played.
     skipped: set[int] = field(default_factory=set)
     skew: float = 0.0
+    # Where the audio placed so far ends on the presentation's timeline: a variant whose
+    # segments are longer than the reference's covers the next slots too (``_segment_end``).
+    covered: float = 0.0
 
 
 class _RunPart(Source):

@@ -365,6 +365,13 @@ class HlsSource(VariantPicking, Source):
             if isinstance(item, KitharaError):
                 raise item
             variant, seg, data = item
+            end = self._segment_end(variant, run.next_place, seg)
+            if run.placed and end - run.covered < seg.duration / 2:
+                run.next_place += 1  # its audio is mostly placed already (unaligned variants)
+                if run.next_place >= len(ref.segments) and not self.live:
+                    run.resource.set_total(run.write_pos)
+                continue
+            run.covered = max(run.covered, end)
             plain = self._fetcher.decode(seg, data)
             kind = container_of(plain)
             if kind is None:
