@@ -78,10 +78,11 @@ def decode(text: str | bytes) -> str:
     if len(text) > MAX_PLAYLIST_BYTES:
         raise PlaylistError(f"playlist too large (over {MAX_PLAYLIST_BYTES // 2**20} MiB)")
     if isinstance(text, bytes | bytearray | memoryview):
+        raw = bytes(text)
         try:
-            text = bytes(text).decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            text = _decode_lines(bytes(text), exc)
+            text = _decode_lines(raw, exc)
     content = text.lstrip("\ufeff \t\r\n")
     if not content.startswith("#EXTM3U"):
         raise PlaylistError("not an HLS playlist (no #EXTM3U)")

@@ -66,10 +66,9 @@ def init_audio_format(data: bytes) -> str | None:
 
     try:
         with av.open(io.BytesIO(data)) as src:
-            audio = next((s for s in src.streams if s.type == "audio"), None)
-            if audio is None:
+            if not src.streams.audio:
                 return None
-            ctx = audio.codec_context
+            ctx = src.streams.audio[0].codec_context
             return f"{ctx.name} {ctx.sample_rate} Hz {ctx.layout.name}"
     except (av.error.FFmpegError, ValueError):
         return None
