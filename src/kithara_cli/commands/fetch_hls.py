@@ -158,7 +158,7 @@ def run_hls_fetch(
             duration_limit=options.duration,
             first_index=first,
         )
-        follower = LiveFollower(dl, media, writer.feed) if live else None
+        follower = LiveFollower(dl, media, writer.feed, url=selection.media_url) if live else None
         if not options.quiet:
             print_note(f"fetching {selection.describe()}" + (" (live)" if live else ""))
         try:
@@ -169,7 +169,7 @@ def run_hls_fetch(
         except Cancelled:
             raise
         except KitharaError as exc:
-            if not exc.retryable:
+            if live or not exc.retryable:  # a live recording is never resumed
                 remove_quietly(part, state_path)
             raise
         finally:

@@ -17,10 +17,19 @@ Promises: only http(s) URIs are followed from a remote playlist (never file:, da
 local path); keys are fetched once per URI; a segment is decrypted (AES-CBC or CTR, IV from the
 tag or the media sequence number) before anything else sees it, and a wrong key is an error,
 never garbage in the output; nor is a segment whose bytes are no media ``sniff`` knows (a
-captive portal's page): fetch and play both refuse it (DecoderError); init sections (EXT-X-MAP) are written where they first appear
-and again only where they change. A live playlist is followed (``worker.LiveFollower``) for
+captive portal's page): fetch and play both refuse it (DecoderError); ``sniff`` knows TS,
+fMP4 and packed ADTS, MP3, AC-3 and E-AC-3. A key of a KEYFORMAT other than identity (a DRM
+system's) is refused before any key is asked (``playlist.check_key``); a key server's refusal
+keeps its HTTP or network exit code. Init sections (EXT-X-MAP) are written where they first
+appear and again only where they change; fetch refuses, before any segment, a change to audio
+of another rate, layout or codec (one MP4 file cannot hold both). Play starts the decoder
+afresh where the init changes or TS / packed audio changes codec (a switch, a discontinuity).
+Segments marked EXT-X-GAP are left out of the model (never asked for), with a warning.
+A live playlist is followed (``worker.LiveFollower``) for
 fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST;
-live play still switches variants, matching segments by media sequence number.
+live play still switches variants, matching segments by media sequence number. A reload that
+fails (an edge's 404, a 5xx, an error page) is ridden over as one that brought nothing new; a
+live segment that answers 404/410 is a gap in a live fetch, as live play skips it.
 Tolerant where hls.js and FFmpeg are (``lines``): a URI line with no #EXTINF is skipped with a
 warning, a short IV is zero-filled on the left, EXT-X-DEFINE variables are substituted (NAME,
 IMPORT, QUERYPARAM), negative and huge media sequence numbers are kept, a bad BANDWIDTH is
@@ -28,7 +37,8 @@ dropped; a bad number we need is a ``PlaylistError`` naming its line. AES-128, A
 and AES-256-CTR (hls.js's 64-bit counter) are decrypted. I-frames-only playlists are refused and
 video-only variants never join an audio ladder (``select.audio_ladder``). A live playlist that
 brings no new segment for 3 target durations is a ``PlaylistError`` (hls.js's
-PLAYLIST_UNCHANGED_ERROR), never a silent wait.
+PLAYLIST_UNCHANGED_ERROR), never a silent wait; if its reloads failed, that failure is the
+error (a dead endpoint's 503: exit 3). Tag lines in Windows-1252 are read as such.
 Titles (``id3``, ``ts_id3``): as each segment lands, the ID3v2 tags at the head of packed audio
 (.aac/.mp3; every segment's, not only the first as FFmpeg) and the timed ID3 PES of MPEG-TS
 (stream_type 0x15, timed by PTS from the segment's first audio) go into ``HlsSource.titles``

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kithara_cli.hls.sniff import PACKED
 from kithara_cli.hls.ts_id3 import timed_id3
 from kithara_cli.radio.titles import title_from_tags
 
@@ -154,13 +155,13 @@ def leading_tags(data: bytes) -> list[Id3Tag]:
 def segment_titles(data: bytes | bytearray, container: str | None) -> list[tuple[float, str, str]]:
     """(seconds after the segment's start, title, url) of each titled ID3 tag in a segment.
 
-    Packed audio (``adts``, ``mp3``): the tags at its head hold from its start. MPEG-TS: each
+    Packed audio (``sniff.PACKED``): the tags at its head hold from its start. MPEG-TS: each
     timed ID3 tag holds from its PTS, measured from the segment's first audio PTS. fMP4
     (``emsg`` boxes) is not read. Bad bytes give no title, never an error.
     """
     found: list[tuple[float, str, str]] = []
     try:
-        if container in ("adts", "mp3"):
+        if container in PACKED:
             timed = [(0.0, tag) for tag in leading_tags(bytes(data))]
         elif container == "ts":
             timed = [(at, tag) for at, payload in timed_id3(data) for tag in leading_tags(payload)]

@@ -60,6 +60,10 @@ class KeyStore:
             return body
         except KitharaError as exc:
             err = DecryptionError(f"cannot fetch key {key.uri}: {exc}")
+            if not isinstance(exc, DecryptionError):
+                # A refused or unreachable key server is an HTTP or network failure (exit 4
+                # or 3, retryable as it was), not bad content: as a failed segment says.
+                err.exit_code, err.retryable = exc.exit_code, exc.retryable
             fut.set_exception(err)
             raise err from exc
         finally:

@@ -6,7 +6,9 @@ are substituted (RFC 8216bis 4.3.4.4: NAME/VALUE, IMPORT from the multivariant p
 QUERYPARAM from the playlist URL); a URI line with no #EXTINF or STREAM-INF before it is
 skipped with a warning, as hls.js and FFmpeg skip it; the numbers we read are checked so a bad
 one is a ``PlaylistError`` naming the line; EXT-X-STREAM-INF keeps only the attributes we use,
-so a junk FRAME-RATE or PROGRAM-ID cannot fail a ladder.
+so a junk FRAME-RATE or PROGRAM-ID cannot fail a ladder. Bytes become text here (``decode``):
+UTF-8, except that a tag line in Windows-1252 (a hand-made radio playlist's #EXTINF title) is
+read as such; a URI line must be UTF-8.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from kithara_cli.errors import PlaylistError
+from kithara_cli.hls import MAX_PLAYLIST_BYTES
 
-__all__ = ["MAX_SEGMENTS", "MAX_VARIANTS", "Prepared", "prepare", "register_imports"]
+__all__ = [
+    "MAX_SEGMENTS",
+    "MAX_VARIANTS",
+    "Prepared",
+    "decode",
+    "prepare",
+    "register_imports",
+]
 
 MAX_SEGMENTS = 100_000
 MAX_VARIANTS = 1_000
@@ -60,6 +70,42 @@ def register_imports(uris: list[str], defines: Mapping[str, str]) -> None:
         _IMPORTS.move_to_end(uri)
     while len(_IMPORTS) > _IMPORTS_CAP:
         _IMPORTS.popitem(last=False)
+
+
+def decode(text: str | bytes) -> str:
+    """The playlist as text, from its #EXTM3U on (a BOM and blank lines before it are
+    skipped); over ``MAX_PLAYLIST_BYTES``, or no #EXTM3U, is a ``PlaylistError``."""
+    if len(text) > MAX_PLAYLIST_BYTES:
+        raise PlaylistError(f"playlist too large (over {MAX_PLAYLIST_BYTES // 2**20} MiB)")
+    if isinstance(text, bytes | bytearray | memoryview):
+        raw = bytes(text)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = _decode_lines(raw, exc)
+    content = text.lstrip("\ufeff \t\r\n")
+    if not content.startswith("#EXTM3U"):
+        raise PlaylistError("not an HLS playlist (no #EXTM3U)")
+    return content
+
+
+def _decode_lines(data: bytes, first: UnicodeDecodeError) -> str:
+    """A playlist that is not all UTF-8: tag lines (an #EXTINF title, a rendition NAME) in
+    Windows-1252, as hand-made radio playlists write them, are read so (``icy.decode_text``);
+    a URI line must be UTF-8, since what it names cannot be guessed."""
+    from kithara_cli.radio.icy import decode_text
+
+    lines = []
+    at = 0
+    for raw in data.splitlines(keepends=True):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            if not raw.lstrip().startswith(b"#"):
+                raise PlaylistError(f"playlist is not UTF-8 (byte {at + exc.start})") from first
+            lines.append(decode_text(raw))
+        at += len(raw)
+    return "".join(lines)
 
 
 def prepare(content: str, url: str, imports: Mapping[str, str] | None = None) -> Prepared:

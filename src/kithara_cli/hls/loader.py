@@ -87,7 +87,7 @@ def select(
 ) -> tuple[Selection, MediaPlaylist]:
     playlist = load_playlist(downloader, url)
     if isinstance(playlist, MediaPlaylist):
-        return Selection(None, None, None, playlist.url), playlist
+        return Selection(None, None, None, url), playlist  # asked at, as a variant's URI
     if not playlist.variants:
         raise PlaylistError("master playlist has no variants")
     variant = choose_variant(playlist, variant_spec)

@@ -134,6 +134,20 @@ class VariantPicking:
             return variant, media.segments[index]
         return variant, media.segments[media.segment_at(ref.starts[index] + 0.001)]
 
+    def _segment_end(self, variant: int, index: int, segment: Segment) -> float:
+        """Where ``segment`` (``variant``'s, serving slot ``index`` of the reference timeline)
+        ends on that timeline. Variants are not always cut alike (6 s segments beside 2 s
+        ones): one that serves a slot with a longer segment covers the slots after it, which
+        must not be played again from another variant."""
+        ref = self.reference
+        if self.live:
+            return ref.starts[index] + ref.segments[index].duration
+        media = self.media_for(variant)
+        if media is ref or len(media.segments) == len(ref.segments):
+            return ref.starts[index] + ref.segments[index].duration
+        at = media.segment_at(ref.starts[index] + 0.001)
+        return media.starts[at] + segment.duration
+
     def _live_segment(self, variant: int, index: int, *, reload: bool = False) -> Segment | None:
         """Segment ``index`` of the followed timeline as ``variant`` lists it (same media
         sequence number), or None while it lists no such segment. A playlist that does not

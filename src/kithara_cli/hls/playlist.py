@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from kithara_cli.errors import PlaylistError, UnsupportedError
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
-from kithara_cli.hls.lines import MAX_SEGMENTS, MAX_VARIANTS, prepare, register_imports
+from kithara_cli.hls.lines import MAX_SEGMENTS, MAX_VARIANTS, decode, prepare, register_imports
 from kithara_cli.hls.m3u8_import import m3u8
 from kithara_cli.hls.model import (
     DECRYPTABLE,
@@ -34,6 +34,7 @@ __all__ = [
     "MAX_PLAYLIST_BYTES",
     "MAX_SEGMENTS",
     "MAX_VARIANTS",
+    "check_key",
     "check_supported",
     "parse_playlist",
 ]
@@ -58,6 +59,7 @@ _USED_TAGS = frozenset(
         "#EXT-X-STREAM-INF",
         "#EXT-X-MEDIA",
         "#EXT-X-I-FRAMES-ONLY",
+        "#EXT-X-GAP",
     }
 )
 _TARGET_DURATION_TAG = "#EXT-X-TARGETDURATION"
@@ -88,7 +90,7 @@ def parse_playlist(
     those a master parsed earlier in this process registered for ``url``.
     """
     base, allow_file = _base_url(url, allow_local)
-    prepared = prepare(_decode(text), url, imports)
+    prepared = prepare(decode(text), url, imports)
     data = _run_m3u8(prepared.content)
     resolver = _Resolver(base, allow_file)
     try:
@@ -124,11 +126,21 @@ def check_supported(playlist: MasterPlaylist | MediaPlaylist) -> None:
         if key is None or key in seen:
             continue
         seen.add(key)
-        if key.method not in SUPPORTED_METHODS:
-            drm = " (DRM)" if key.method.startswith("SAMPLE-AES") else ""
-            raise UnsupportedError(f"HLS encryption METHOD={key.method} is not supported{drm}")
-        if key.keyformat not in (None, "identity"):
-            raise UnsupportedError(f"HLS key format {key.keyformat!r} is not supported (DRM)")
+        check_key(key)
+
+
+def check_key(key: Key | None) -> None:
+    """Raise ``UnsupportedError`` unless kithara can decrypt under ``key`` (None: clear): a
+    method it knows, and the key itself at the URI (KEYFORMAT identity), not a DRM system's
+    key request. The one rule, for a whole playlist and for each segment as it is asked."""
+    if key is None or key.method == "NONE":
+        return
+    if key.method not in SUPPORTED_METHODS:
+        drm = " (DRM)" if key.method.startswith("SAMPLE-AES") else ""
+        raise UnsupportedError(f"HLS encryption METHOD={key.method} is not supported{drm}")
+    if key.keyformat is not None and _unquote(key.keyformat).strip().lower() != "identity":
+        shown = _short(key.keyformat, 60)
+        raise UnsupportedError(f"HLS key format {shown!r} is not supported (DRM)")
 
 
 # --- input checks ----------------------------------------------------------------------------
@@ -151,20 +163,6 @@ def _base_url(url: str, allow_local: bool) -> tuple[str, bool]:
         if not scheme or (len(scheme) == 1 and re.match(r"[A-Za-z]:[\\/]", url)):
             return Path(url).absolute().as_uri(), True  # plain path, incl. C:\ on Windows
     raise PlaylistError(f"playlist URL must be http or https: {_short(url)!r}")
-
-
-def _decode(text: str | bytes) -> str:
-    if len(text) > MAX_PLAYLIST_BYTES:
-        raise PlaylistError(f"playlist too large (over {MAX_PLAYLIST_BYTES // 2**20} MiB)")
-    if isinstance(text, bytes | bytearray | memoryview):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PlaylistError(f"playlist is not UTF-8 (byte {exc.start})") from exc
-    content = text.lstrip("\ufeff \t\r\n")
-    if not content.startswith("#EXTM3U"):
-        raise PlaylistError("not an HLS playlist (no #EXTM3U)")
-    return content
 
 
 def _run_m3u8(content: str) -> dict[str, Any]:
@@ -321,6 +319,8 @@ def _build_media(
     range_ends: dict[str, int] = {}  # per URI: where an offset-less EXT-X-BYTERANGE continues
     discontinuity_sequence = base_discontinuity
     segments: list[Segment] = []
+    gaps = 0
+    carried = False  # a gap's EXT-X-DISCONTINUITY, for the segment after it
     for i, raw in enumerate(raw_segments):
         if "duration" not in raw:
             raise PlaylistError(f"segment {i}: EXT-X-BYTERANGE without #EXTINF")
@@ -343,6 +343,13 @@ def _build_media(
         discontinuity = bool(raw.get("discontinuity"))
         if discontinuity:
             discontinuity_sequence += 1  # as hls.js: a tag on the first segment counts too
+        if raw.get("gap_tag"):
+            # EXT-X-GAP: no media behind this URI (it is not to be loaded; hls.js steps over
+            # it). Left out here, so no consumer asks for it; the numbers around it are kept.
+            gaps += 1
+            carried = carried or discontinuity
+            continue
+        discontinuity, carried = discontinuity or carried, False
         segments.append(
             Segment(
                 uri=uri,
@@ -368,6 +375,8 @@ def _build_media(
         if not math.isfinite(target) or target < 0:
             raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw_target)!r}")
 
+    if gaps:
+        warnings += (f"left out {gaps} segment(s) marked EXT-X-GAP (no media)",)
     endlist = bool(data.get("is_endlist"))
     if not segments and (endlist or raw_target is None):
         raise PlaylistError("playlist has no segments or variants")

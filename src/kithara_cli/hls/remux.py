@@ -25,6 +25,10 @@ MUXERS = {
 }
 
 
+# What FFmpeg's ``ipod`` muxer (the .m4a iTunes flavour) takes; other codecs go in plain MP4.
+IPOD_CODECS = frozenset({"aac", "alac"})
+
+
 def needs_remux(out: Path, container: str | None, forced: bool) -> bool:
     """Remux when asked, or when --out names a container we can write other than the source's.
 
@@ -53,6 +57,23 @@ def _adts_format(data: bytes) -> tuple[int, int] | None:
     return (data[2] >> 2) & 0x0F, ((data[2] & 0x01) << 2) | (data[3] >> 6)
 
 
+def init_audio_format(data: bytes) -> str | None:
+    """An fMP4 init section's audio as ``codec rate Hz layout`` (None: it names no audio or
+    PyAV cannot read it): two inits that differ so cannot share one output file."""
+    import io
+
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as src:
+            if not src.streams.audio:
+                return None
+            ctx = src.streams.audio[0].codec_context
+            return f"{ctx.name} {ctx.sample_rate} Hz {ctx.layout.name}"
+    except (av.error.FFmpegError, ValueError):
+        return None
+
+
 def remux(source: Path, out: Path) -> None:
     """Copy the audio stream of ``source`` into ``out``'s container, atomically."""
     import av
@@ -67,6 +88,8 @@ def remux(source: Path, out: Path) -> None:
             audio = next((s for s in src.streams if s.type == "audio"), None)
             if audio is None:
                 raise DecoderError("no audio stream in the download")
+            if muxer == "ipod" and audio.codec_context.name not in IPOD_CODECS:
+                muxer = "mp4"  # .m4a of AC-3, E-AC-3, MP3, Opus...: the MP4 muxer takes them
             with av.open(str(tmp), "w", format=muxer) as dst:
                 out_stream = dst.add_stream_from_template(audio)
                 fmt: tuple[int, int] | None = None

@@ -33,9 +33,11 @@ class _Run:
     next_place: int
     write_pos: int = 0
     init: InitSection | None = None
+    format: tuple[object, ...] | None = None  # sniff.audio_format of the last segment placed
     placed: list[_Placed] = field(default_factory=list)
     # Where each part after the first starts: (byte offset, timeline seconds). A new part
-    # starts where the init section changes (a switch between fMP4 variants).
+    # starts where the init section changes (a switch between fMP4 variants) or the audio
+    # codec of TS or packed audio does (``sniff.audio_format``).
     parts: list[tuple[int, float]] = field(default_factory=list)
     # Segment index -> the variants it already failed from (failover tries the others).
     failed_variants: dict[int, set[int]] = field(default_factory=dict)
@@ -44,6 +46,9 @@ class _Run:
     # of the run's timeline (``skew``), so it keeps counting the audio actually played.
     skipped: set[int] = field(default_factory=set)
     skew: float = 0.0
+    # Where the audio placed so far ends on the presentation's timeline: a variant whose
+    # segments are longer than the reference's covers the next slots too (``_segment_end``).
+    covered: float = 0.0
 
 
 class _RunPart(Source):

@@ -24,9 +24,10 @@ from kithara_cli.dl import (
     Priority,
     memory_sink,
 )
-from kithara_cli.errors import DecryptionError, KitharaError, UnsupportedError
+from kithara_cli.errors import DecryptionError, KitharaError
 from kithara_cli.hls.keys import KeyStore
-from kithara_cli.hls.model import DECRYPTABLE, InitSection, Segment
+from kithara_cli.hls.model import InitSection, Segment
+from kithara_cli.hls.playlist import check_key
 from kithara_cli.hls.sniff import container_of
 from kithara_cli.hls.window import WindowPolicy, WindowView
 
@@ -69,9 +70,9 @@ Message = SegmentDone | SegmentsAdded | FeedFailed | Wake
 
 
 def check_encryption(segment: Segment) -> None:
-    key = segment.key
-    if key is not None and key.method != "NONE" and key.method not in DECRYPTABLE:
-        raise UnsupportedError(f"encryption method {key.method} is not supported")
+    """Refuse a segment kithara cannot decrypt (``playlist.check_key``) before its key or
+    bytes are asked for."""
+    check_key(segment.key)
 
 
 def decode_segment(keys: KeyStore, segment: Segment, data: bytes | bytearray) -> bytes | bytearray:

@@ -44,6 +44,34 @@ def _mp3_frame_length(h: bytes) -> int | None:
     return (144 if mpeg1 else 72) * bitrate // rate + ((h[2] >> 1) & 1)
 
 
+# AC-3 bit rates (kbit/s) by frmsizecod >> 1 (ATSC A/52 table 5.18).
+_AC3_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 576, 640)
+
+
+def _dolby_kind(h: bytes | bytearray) -> str | None:
+    """``ac3`` or ``eac3`` by the bit stream id after the 0x0B77 sync word, else None."""
+    if len(h) < 6 or h[0] != 0x0B or h[1] != 0x77:
+        return None
+    bsid = h[5] >> 3
+    return "ac3" if bsid <= 8 else "eac3" if 11 <= bsid <= 16 else None
+
+
+def _ac3_frame_length(h: bytes) -> int | None:
+    """Length of the AC-3 or E-AC-3 sync frame ``h`` starts with (packed audio, RFC 8216
+    3.4, carries these as it carries ADTS), or None."""
+    kind = _dolby_kind(h)
+    if kind == "eac3":
+        return (((h[2] & 0x07) << 8 | h[3]) + 1) * 2  # frmsiz: words minus one
+    if kind is None:
+        return None
+    fscod, code = h[4] >> 6, h[4] & 0x3F
+    if fscod == 3 or code > 37:
+        return None
+    kbps = _AC3_KBPS[code >> 1]
+    words = (kbps * 2, kbps * 96_000 // 44_100 + (code & 1), kbps * 3)[fscod]
+    return words * 2
+
+
 def _frames_chain(data: bytes | bytearray, pos: int, frame_length: object) -> bool:
     """Two consecutive valid frame headers (or one that fills the data): not chance bytes."""
     first = frame_length(data[pos : pos + 7])  # type: ignore[operator]
@@ -56,7 +84,8 @@ def _frames_chain(data: bytes | bytearray, pos: int, frame_length: object) -> bo
 
 
 def container_of(data: bytes | bytearray) -> str | None:
-    """``ts``, ``fmp4``, ``adts``, ``mp3``, or None when the bytes are no media we know.
+    """``ts``, ``fmp4``, ``adts``, ``mp3``, ``ac3``, ``eac3``, or None when the bytes are no
+    media we know.
 
     Each answer rests on more than one byte (TS sync bytes every 188, two chained audio frame
     headers), so random bytes - a wrong key, a corrupt segment - are not taken for media.
@@ -72,7 +101,37 @@ def container_of(data: bytes | bytearray) -> str | None:
         return "adts"
     if _frames_chain(data, pos, _mp3_frame_length):
         return "mp3"
+    if _frames_chain(data, pos, _ac3_frame_length):
+        return _dolby_kind(data[pos : pos + 6])
     return None
+
+
+# Packed audio (RFC 8216 3.4): raw frames, each segment led by an ID3 tag.
+PACKED = frozenset({"adts", "mp3", "ac3", "eac3"})
+
+
+def audio_format(data: bytes | bytearray, kind: str | None) -> tuple[object, ...] | None:
+    """What a decoder must be opened for to read this segment: packed audio by its codec,
+    MPEG-TS by the audio stream types of its PMT; None when it cannot be told (fMP4: its init
+    section says it). Where two placed segments differ, playback starts a new part."""
+    if kind in PACKED:
+        return (kind,)
+    if kind == "ts":
+        from kithara_cli.hls.ts_id3 import audio_stream_types
+
+        types = audio_stream_types(data)
+        return ("ts", *types) if types else None
+    return None
+
+
+def frames_for_decoder(data: bytes | bytearray, kind: str | None) -> bytes | bytearray:
+    """A segment as a decoder should read it, in playback's run and in a fetch's file:
+    FFmpeg's ADTS and MP3 demuxers step over a packed segment's ID3 tag mid-stream, its raw
+    AC-3/E-AC-3 demuxer reads one as a broken frame, so for those the tag (titles already
+    read) is left out."""
+    if kind in ("ac3", "eac3"):
+        return data[_skip_id3(data) :]
+    return data
 
 
 NATIVE_EXTENSIONS = {
@@ -80,6 +139,15 @@ NATIVE_EXTENSIONS = {
     "fmp4": (".mp4", ".m4a", ".m4s", ".cmfa", ".cmaf"),
     "adts": (".aac", ".adts"),
     "mp3": (".mp3",),
+    "ac3": (".ac3",),
+    "eac3": (".ec3", ".eac3"),
 }
 
-DEFAULT_EXTENSION = {"ts": ".ts", "fmp4": ".m4a", "adts": ".aac", "mp3": ".mp3"}
+DEFAULT_EXTENSION = {
+    "ts": ".ts",
+    "fmp4": ".m4a",
+    "adts": ".aac",
+    "mp3": ".mp3",
+    "ac3": ".ac3",
+    "eac3": ".ec3",
+}

@@ -51,7 +51,7 @@ from kithara_cli.hls.scheduler import (
     SegmentWindow,
     check_encryption,
 )
-from kithara_cli.hls.sniff import container_of
+from kithara_cli.hls.sniff import audio_format, container_of, frames_for_decoder
 from kithara_cli.hls.window import WindowPolicy
 from kithara_cli.hls.worker import LiveFollower
 from kithara_cli.radio.titles import TitleQueue
@@ -112,6 +112,7 @@ class HlsSource(VariantPicking, Source):
         self._reference: MediaPlaylist | None = None
         self.current_variant: int | None = None
         self.start_variant: str | None = None  # a replay's head: the media playlist it came from
+        self.playlist_url: str | None = None  # a media playlist the user named: its URL as given
         self.live = False  # following a live playlist, reloaded as it grows
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
@@ -196,7 +197,8 @@ class HlsSource(VariantPicking, Source):
                 ),
             )
         )
-        self._follower = LiveFollower(self.dl, self.reference, self._fetcher)
+        url = self.playlist_url or self.rungs[variant].media_url  # asked at, not redirected to
+        self._follower = LiveFollower(self.dl, self.reference, self._fetcher, url=url)
         self._follower.start()
 
     # --- live feed (the follower's messages) -------------------------------------------------
@@ -363,6 +365,13 @@ class HlsSource(VariantPicking, Source):
             if isinstance(item, KitharaError):
                 raise item
             variant, seg, data = item
+            end = self._segment_end(variant, run.next_place, seg)
+            if run.placed and end - run.covered < seg.duration / 2:
+                run.next_place += 1  # its audio is mostly placed already (unaligned variants)
+                if run.next_place >= len(ref.segments) and not self.live:
+                    run.resource.set_total(run.write_pos)
+                continue
+            run.covered = max(run.covered, end)
             plain = self._fetcher.decode(seg, data)
             kind = container_of(plain)
             if kind is None:
@@ -374,11 +383,19 @@ class HlsSource(VariantPicking, Source):
                     self.titles.add(start + offset, title, url)
                 first = min([0.0, *(offset for offset, _, _ in found)])
                 self.titles.cover(start + first, start + seg.duration)
+            plain = frames_for_decoder(plain, kind)
             resource = run.resource
-            if seg.init is not None and seg.init != run.init:
+            # A new part where the decoder must start afresh: another init section (a switch
+            # between fMP4 variants), or TS or packed audio in another codec (a switch, or a
+            # discontinuity into an AC-3 break): one decoder cannot read on across those.
+            fmt = audio_format(plain, kind)
+            new_init = seg.init is not None and seg.init != run.init
+            changed = fmt is not None and run.format is not None and fmt != run.format
+            if run.placed and (new_init or changed):
+                run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
+            run.format = fmt or run.format
+            if seg.init is not None and (new_init or changed):
                 init = self._fetcher.init_bytes(seg.init)
-                if run.init is not None:  # another variant's init: a new part starts here
-                    run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
                 resource.write_at(run.write_pos, init)
                 run.write_pos += len(init)
                 run.init = seg.init

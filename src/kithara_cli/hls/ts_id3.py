@@ -120,3 +120,21 @@ def timed_id3(segment: bytes | bytearray) -> list[tuple[float, bytes]]:
         out.append((delta / 90_000, body))
     out.sort(key=lambda item: item[0])
     return out
+
+
+def audio_stream_types(segment: bytes | bytearray, limit: int = 64) -> tuple[int, ...]:
+    """The audio stream_types the segment's first PMT lists (0x0F AAC, 0x81 AC-3...), sorted;
+    () when none is found in its first ``limit`` packets. What says two TS segments need
+    different decoders (an ABR switch or a discontinuity into another codec)."""
+    pmts: set[int] = set()
+    for pos in range(0, min(len(segment), limit * PACKET) - PACKET + 1, PACKET):
+        packet = bytes(segment[pos : pos + PACKET])
+        if packet[0] != SYNC:
+            break
+        pid, start, payload = _payload(packet)
+        if pid == 0 and start:
+            pmts |= _pmt_pids(payload)
+        elif pid in pmts and start:
+            kinds = _streams(payload).values()
+            return tuple(sorted({k for k in kinds if k in AUDIO_STREAM_TYPES}))
+    return ()

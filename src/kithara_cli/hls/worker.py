@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.dl import Downloader
-from kithara_cli.errors import KitharaError, PlaylistError
+from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import Notice
 from kithara_cli.hls.model import MediaPlaylist, Segment
 
@@ -40,7 +40,11 @@ class LiveFollower(threading.Thread):
     quarter of it), back to the target duration when it changes. A playlist that brings no new
     segment for ``UNCHANGED_TARGETS`` target durations (and at least ``UNCHANGED_RELOADS``
     reloads) is stuck, as hls.js's PLAYLIST_UNCHANGED_ERROR says: a ``PlaylistError``, never a
-    silent wait. ``clock`` and ``wait`` (seconds -> True once stopped) are injectable.
+    silent wait. A reload that fails (``_passing``: an edge's 404, a 5xx, a dead endpoint)
+    counts as one that brought nothing, so a brief miss is ridden over and an endpoint that
+    stays dead ends the stream by the same rule, with that failure as the error. ``url``: where
+    to reload (as hls.js reloads a level's own URI; default the playlist's final URL). ``clock``
+    and ``wait`` (seconds -> True once stopped) are injectable.
     """
 
     UNCHANGED_TARGETS = 3.0
@@ -52,12 +56,15 @@ class LiveFollower(threading.Thread):
         media: MediaPlaylist,
         feed: SegmentFeed,
         *,
+        url: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], bool] | None = None,
     ) -> None:
         super().__init__(name="kithara-live", daemon=True)
         self.dl = downloader
-        self.url = media.url
+        # Reloaded at the URL asked for (the master's URI, the user's), not where it redirected
+        # to: a CDN's redirect hands out a signed edge URL that expires, or an edge that dies.
+        self.url = url or media.url
         self.feed = feed
         self.target = max(media.target_duration, 0.5)
         self.last_sequence = media.segments[-1].sequence if media.segments else -1
@@ -75,24 +82,17 @@ class LiveFollower(threading.Thread):
         changed_at = self._clock()
         unchanged = 0
         while not self._wait(interval) and not self._stop_event.is_set():
+            failure: KitharaError | None = None
             try:
-                media = load_media(self.dl, self.url)
+                media: MediaPlaylist | None = load_media(self.dl, self.url)
             except KitharaError as exc:
-                if not exc.retryable:
+                if not _passing(exc):
                     self.feed.fail_feed(exc)
                     return
-                continue
-            fresh = [s for s in media.segments if s.sequence > self.last_sequence]
-            if fresh and self.last_sequence >= 0 and fresh[0].sequence > self.last_sequence + 1:
-                lost = fresh[0].sequence - self.last_sequence - 1
-                self.feed.bus.publish(
-                    Notice(
-                        level="warning",
-                        message=f"live playlist moved on: {lost} segment(s) missed "
-                        f"after {self.last_sequence}",
-                    )
-                )
+                media, failure = None, exc
+            fresh = [] if media is None else self._fresh(media)
             if fresh:
+                assert media is not None
                 self.last_sequence = fresh[-1].sequence
                 interval = max(media.target_duration, 0.5)
                 self.target = interval
@@ -101,18 +101,43 @@ class LiveFollower(threading.Thread):
             else:
                 interval = max(interval / 2, self.target / 4)
                 unchanged += 1
-            if fresh or media.endlist:
+            if media is not None and (fresh or media.endlist):
                 self.feed.add_segments(fresh, media.endlist)
-            if media.endlist:
-                return
+                if media.endlist:
+                    return
             stuck_for = self._clock() - changed_at
             if unchanged >= self.UNCHANGED_RELOADS and stuck_for >= (
                 self.UNCHANGED_TARGETS * self.target
             ):
                 self.feed.fail_feed(
-                    PlaylistError(
+                    failure
+                    or PlaylistError(
                         f"live playlist unchanged after {unchanged} reloads over "
                         f"{stuck_for:.0f} s (no new segment, no EXT-X-ENDLIST): {self.url}"
                     )
                 )
                 return
+
+    def _fresh(self, media: MediaPlaylist) -> list[Segment]:
+        """The segments past the last one handed on (a stale copy from another edge, with an
+        older media sequence, brings none); says so when the playlist moved past some."""
+        fresh = [s for s in media.segments if s.sequence > self.last_sequence]
+        if fresh and self.last_sequence >= 0 and fresh[0].sequence > self.last_sequence + 1:
+            lost = fresh[0].sequence - self.last_sequence - 1
+            self.feed.bus.publish(
+                Notice(
+                    level="warning",
+                    message=f"live playlist moved on: {lost} segment(s) missed "
+                    f"after {self.last_sequence}",
+                )
+            )
+        return fresh
+
+
+def _passing(error: KitharaError) -> bool:
+    """A reload failure a live stream rides over (as hls.js retries a level load and FFmpeg
+    reloads again): a network error or 5xx after the retries, an HTTP status (a CDN edge that
+    has not got the new playlist yet answers 404), or a body that is no playlist (an edge's
+    error page). It ends the stream only once the playlist has brought nothing new for as
+    long as an unchanged one may (``UNCHANGED_TARGETS``): then it is the error reported."""
+    return error.retryable or isinstance(error, (HttpStatusError, PlaylistError))

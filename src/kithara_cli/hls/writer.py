@@ -17,8 +17,10 @@ from kithara_cli.dl import Downloader, Identity
 from kithara_cli.errors import (
     Cancelled,
     DecoderError,
+    HttpStatusError,
     KitharaError,
     OutputError,
+    UnsupportedError,
 )
 from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
 from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
@@ -33,7 +35,7 @@ from kithara_cli.hls.scheduler import (
     SegmentsAdded,
     SegmentWindow,
 )
-from kithara_cli.hls.sniff import container_of
+from kithara_cli.hls.sniff import container_of, frames_for_decoder
 from kithara_cli.hls.window import WindowPolicy
 
 
@@ -65,7 +67,8 @@ class HlsWriter:
     Segments are submitted as far ahead of the write cursor as ``WindowPolicy.for_fetch``
     allows (the downloader bounds what is actually in flight), held in memory until their
     turn, decrypted and written. A live playlist grows through ``feed`` (the scheduler's
-    ``SegmentFeed``), from the playlist follower's thread.
+    ``SegmentFeed``), from the playlist follower's thread; a live segment that answers 404
+    or 410 (gone from the server's window) is a gap, as with ``--skip-unavailable``.
     """
 
     def __init__(
@@ -98,6 +101,8 @@ class HlsWriter:
         self.container: str | None = None
         self._identities: dict[int, Identity | None] = {}  # fetched, not yet written
         self._records: list[SegmentRecord] = []  # written, in order: what resume checks
+        self._gone: set[int] = set()  # live segments that answered 404/410: gaps
+        self._formats: dict[InitSection, str | None] = {}  # init -> remux.init_audio_format
         self._digest = "" if live else playlist_digest(self._segments)
 
     # --- the run ---------------------------------------------------------------------------
@@ -113,6 +118,9 @@ class HlsWriter:
         out.seek(written_bytes)
         out.truncate()
         self._window = SegmentWindow(start=next_write)  # resumed: from the first unwritten
+        for seg in self._segments if not self.live else ():
+            if seg.init is not None and seg.init not in self._formats:
+                self._check_init(seg)  # before any segment: a few small requests
         ready: dict[int, bytes | bytearray | KitharaError] = {}
         gaps: list[int] = []
         first_gap_error: KitharaError | None = None
@@ -139,13 +147,15 @@ class HlsWriter:
                     item = ready.pop(next_write)
                     seg = self._segments[next_write]
                     if isinstance(item, KitharaError):
-                        if not self.skip_unavailable:
+                        gone = next_write in self._gone
+                        if not (self.skip_unavailable or gone):
                             raise item
                         first_gap_error = first_gap_error or item
                         gaps.append(seg.sequence)
                         self._records.append(SegmentRecord.of(seg, None))
+                        why = ": gone from the live server" if gone else ""
                         self.bus.publish(
-                            Notice(level="warning", message=f"skipped segment {seg.sequence}")
+                            Notice(level="warning", message=f"skipped segment {seg.sequence}{why}")
                         )
                     else:
                         data = self._fetcher.decode(seg, item)
@@ -154,9 +164,11 @@ class HlsWriter:
                             raise DecoderError(
                                 f"segment {seg.sequence} is not audio we can read: {seg.uri}"
                             )
+                        data = frames_for_decoder(data, kind)  # a clean .ac3 / .ec3
                         if self.container is None:
                             self.container = kind
                         if seg.init is not None and seg.init != init_written:
+                            self._check_init(seg)
                             init_bytes = self._fetcher.init_bytes(seg.init)
                             out.write(init_bytes)
                             written_bytes += len(init_bytes)
@@ -232,12 +244,35 @@ class HlsWriter:
                 failure.retryable = err.retryable
                 failure.exit_code = err.exit_code  # a 404 exits 4 here as in play
                 ready[index] = failure
+                if self.live and isinstance(err, HttpStatusError) and err.status in (404, 410):
+                    # Left the live window before its turn (or an edge lost it): a gap in the
+                    # recording, as playback skips it, not the end of it.
+                    self._gone.add(index)
             # cancelled: only happens when we are stopping
         elif isinstance(msg, SegmentsAdded):
             self._segments.extend(msg.segments)
             self._ended = msg.ended
         elif isinstance(msg, FeedFailed):
             raise msg.error
+
+    def _check_init(self, seg: Segment) -> None:
+        """Refuse an init section whose audio differs from the first one's (another rate,
+        layout or codec at a discontinuity): one MP4 is read with its first init, so the
+        segments after it would play at the wrong speed or not at all, with exit 0."""
+        from kithara_cli.hls.remux import init_audio_format
+
+        init = seg.init
+        assert init is not None
+        if init not in self._formats:
+            self._formats[init] = init_audio_format(self._fetcher.init_bytes(init))
+        first = next(iter(self._formats.values()))
+        now = self._formats[init]
+        if first is not None and now is not None and now != first:
+            raise UnsupportedError(
+                f"the audio changes from {first} to {now} at segment {seg.sequence} "
+                "(EXT-X-MAP): one file cannot hold both; "
+                "'kithara play URL --output wav:FILE' records it decoded"
+            )
 
     def _ask(self, index: int) -> Ask:
         return Ask(self._segments[index])
