@@ -173,6 +173,25 @@ def assert_tone(path: Path, seconds: float, *, first: int = 0, base_hz: float = 
 # --- running the CLI ---------------------------------------------------------------------------
 
 
+def live_window(
+    names: list[str], durations: list[float], visible: int, window: int, ends: bool
+) -> bytes:
+    """A live media playlist: the last ``window`` of the first ``visible`` segments (target
+    duration 1), with ENDLIST once every segment is visible and ``ends``."""
+    first = max(0, visible - window)
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        "#EXT-X-TARGETDURATION:1",
+        f"#EXT-X-MEDIA-SEQUENCE:{first}",
+    ]
+    for i in range(first, visible):
+        lines += [f"#EXTINF:{durations[i]:.6f},", names[i]]
+    if ends and visible == len(names):
+        lines.append("#EXT-X-ENDLIST")
+    return ("\n".join(lines) + "\n").encode()
+
+
 def fetch(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return run_cli("fetch", *args, timeout=timeout)
 

@@ -65,18 +65,7 @@ class LivePlaylist:
 
     def __call__(self, path: str, query: dict[str, str], now: float):
         visible = self.visible(now)
-        first = max(0, visible - WINDOW)
-        lines = [
-            "#EXTM3U",
-            "#EXT-X-VERSION:3",
-            "#EXT-X-TARGETDURATION:1",
-            f"#EXT-X-MEDIA-SEQUENCE:{first}",
-        ]
-        for i in range(first, visible):
-            lines += [f"#EXTINF:{self.durations[i]:.6f},", self.names[i]]
-        if self.ends and visible == len(self.names):
-            lines.append("#EXT-X-ENDLIST")
-        body = ("\n".join(lines) + "\n").encode()
+        body = hls_fixtures.live_window(self.names, self.durations, visible, WINDOW, self.ends)
         return 200, {"Content-Type": "application/vnd.apple.mpegurl"}, body
 
 

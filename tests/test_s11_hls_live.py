@@ -48,18 +48,7 @@ class LiveScript:
         self.requests = 0
 
     def text(self, visible: int) -> bytes:
-        first = max(0, visible - WINDOW)
-        lines = [
-            "#EXTM3U",
-            "#EXT-X-VERSION:3",
-            "#EXT-X-TARGETDURATION:1",
-            f"#EXT-X-MEDIA-SEQUENCE:{first}",
-        ]
-        for i in range(first, visible):
-            lines += [f"#EXTINF:{self.durations[i]:.6f},", self.names[i]]
-        if self.ends and visible == len(self.names):
-            lines.append("#EXT-X-ENDLIST")
-        return ("\n".join(lines) + "\n").encode()
+        return hls_fixtures.live_window(self.names, self.durations, visible, WINDOW, self.ends)
 
     def __call__(self, path: str, query: dict[str, str], now: float) -> Reply:
         with self.lock:

@@ -12,6 +12,8 @@ demux every audio packet of the segment to give the same two numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 PACKET = 188
 SYNC = 0x47
 ID3_STREAM_TYPE = 0x15
@@ -83,22 +85,35 @@ def _pes(data: bytes) -> tuple[int | None, bytes]:
     return pts, data[9 + data[8] :]
 
 
+def _walk(
+    segment: bytes | bytearray, limit: int | None = None
+) -> Iterator[tuple[int, bool, bytes, dict[int, int] | None]]:
+    """(PID, unit start, payload, the PMT's {PID: stream_type} where this packet starts a
+    PMT section, else None) of each packet, up to the first lost sync or ``limit`` packets."""
+    pmts: set[int] = set()
+    end = len(segment) if limit is None else min(len(segment), limit * PACKET)
+    for pos in range(0, end - PACKET + 1, PACKET):
+        packet = bytes(segment[pos : pos + PACKET])
+        if packet[0] != SYNC:
+            return
+        pid, start, payload = _payload(packet)
+        streams = None
+        if pid == 0 and start:
+            pmts |= _pmt_pids(payload)
+        elif pid in pmts and start:
+            streams = _streams(payload)
+        yield pid, start, payload, streams
+
+
 def timed_id3(segment: bytes | bytearray) -> list[tuple[float, bytes]]:
     """(seconds after the first audio PTS, ID3 bytes) of each timed ID3 PES, in order."""
-    pmts: set[int] = set()
     kinds: dict[int, int] = {}
     units: dict[int, bytearray] = {}  # PID -> the PES being gathered
     tags: list[tuple[int | None, bytes]] = []
     first_audio: int | None = None
-    for pos in range(0, len(segment) - PACKET + 1, PACKET):
-        packet = bytes(segment[pos : pos + PACKET])
-        if packet[0] != SYNC:
-            break
-        pid, start, payload = _payload(packet)
-        if pid == 0 and start:
-            pmts |= _pmt_pids(payload)
-        elif pid in pmts and start:
-            kinds.update(_streams(payload))
+    for pid, start, payload, streams in _walk(segment):
+        if streams is not None:
+            kinds.update(streams)
         kind = kinds.get(pid)
         if kind in AUDIO_STREAM_TYPES and start and first_audio is None:
             first_audio = _pes(payload)[0]
@@ -126,15 +141,7 @@ def audio_stream_types(segment: bytes | bytearray, limit: int = 64) -> tuple[int
     """The audio stream_types the segment's first PMT lists (0x0F AAC, 0x81 AC-3...), sorted;
     () when none is found in its first ``limit`` packets. What says two TS segments need
     different decoders (an ABR switch or a discontinuity into another codec)."""
-    pmts: set[int] = set()
-    for pos in range(0, min(len(segment), limit * PACKET) - PACKET + 1, PACKET):
-        packet = bytes(segment[pos : pos + PACKET])
-        if packet[0] != SYNC:
-            break
-        pid, start, payload = _payload(packet)
-        if pid == 0 and start:
-            pmts |= _pmt_pids(payload)
-        elif pid in pmts and start:
-            kinds = _streams(payload).values()
-            return tuple(sorted({k for k in kinds if k in AUDIO_STREAM_TYPES}))
+    for _pid, _start, _payload, streams in _walk(segment, limit):
+        if streams is not None:
+            return tuple(sorted({k for k in streams.values() if k in AUDIO_STREAM_TYPES}))
     return ()
