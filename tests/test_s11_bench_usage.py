@@ -1,0 +1,76 @@
+"""kithara bench, used wrongly: a bad baseline, a bad --json path, options that contradict
+each other. Each is one line on stderr and a documented exit code *before* any scenario runs
+(a CI job must not learn of a typo minutes later, or never), and nothing is left at --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_clean_failure, run_cli
+
+TINY = {"KITHARA_BENCH_TINY": "1"}
+ENTRY = {
+    "scenario": "progressive-throughput",
+    "case": "unthrottled",
+    "metric": "throughput",
+    "target": 0.001,
+    "better": "higher",
+    "tolerance": 0.0,
+    "gating": True,
+}
+
+
+def _bench(tmp_path: Path, *args: str) -> tuple[Path, object]:
+    out = tmp_path / "r.json"
+    proc = run_cli(
+        "bench",
+        "--scenario",
+        "progressive-throughput",
+        "--runs",
+        "1",
+        "--json",
+        str(out),
+        *args,
+        env=TINY,
+        timeout=60,
+    )
+    return out, proc
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b'{"entries": [1]}', id="entry-not-an-object"),
+        pytest.param(b"\xff\xfe{}", id="not-utf8"),
+        pytest.param(json.dumps({"entries": [{**ENTRY, "peer": 3}]}).encode(), id="peer-number"),
+        pytest.param(
+            json.dumps({"entries": [{**ENTRY, "scenario": "progresive-throughput"}]}).encode(),
+            id="unknown-scenario",
+        ),
+        pytest.param(
+            json.dumps({"entries": [{**ENTRY, "gating": "false"}]}).encode(), id="gating-string"
+        ),
+        pytest.param(
+            json.dumps({"entries": [{**ENTRY, "target": float("nan")}]}).encode(), id="nan-target"
+        ),
+        pytest.param(
+            json.dumps({"entries": [{**ENTRY, "target": True}]}).encode(), id="bool-target"
+        ),
+    ],
+)
+def test_a_wrong_baseline_is_a_usage_error_before_the_run(tmp_path: Path, content: bytes) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_bytes(content)
+    out, proc = _bench(tmp_path, "--compare", str(baseline))
+    assert_clean_failure(proc, out, 2)  # type: ignore[arg-type]
+
+
+def test_a_good_baseline_still_loads(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"entries": [{**ENTRY, "peer": "curl", "why": "x"}]}))
+    out, proc = _bench(tmp_path, "--compare", str(baseline))
+    assert proc.returncode == 0, proc.stderr  # type: ignore[attr-defined]
+    assert json.loads(out.read_text())["compare"][0]["result"] in ("pass", "skip")
