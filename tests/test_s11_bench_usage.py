@@ -74,3 +74,25 @@ def test_a_good_baseline_still_loads(tmp_path: Path) -> None:
     out, proc = _bench(tmp_path, "--compare", str(baseline))
     assert proc.returncode == 0, proc.stderr  # type: ignore[attr-defined]
     assert json.loads(out.read_text())["compare"][0]["result"] in ("pass", "skip")
+
+
+def test_json_into_a_directory_is_refused_before_the_run(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    proc = run_cli("bench", "--scenario", "progressive-throughput", "--json", str(folder), env=TINY)
+    assert proc.returncode == 2, proc.stderr
+    assert_one_line(proc.stderr)
+    assert list(tmp_path.iterdir()) == [folder] and not list(folder.iterdir())
+
+
+def test_json_into_a_missing_folder_is_an_output_error_before_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "no" / "such" / "r.json"
+    proc = run_cli("bench", "--scenario", "progressive-throughput", "--json", str(out), env=TINY)
+    assert_clean_failure(proc, out, 6)
+    assert not list(tmp_path.iterdir())
+
+
+def assert_one_line(stderr: str) -> None:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("kithara: error: "), stderr
+    assert "Traceback" not in stderr

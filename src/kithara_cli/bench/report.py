@@ -9,9 +9,11 @@ ratio of 0.5 means kithara takes half as long.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,6 +23,7 @@ from typing import Any, Literal
 from rich.table import Table
 
 from kithara_cli.bench.stats import Summary
+from kithara_cli.errors import OutputError, UsageError
 
 Better = Literal["higher", "lower"]
 Status = Literal["ok", "missing-peer", "peer-error", "unavailable", "error"]
@@ -158,9 +161,38 @@ class BenchResult:
         }
 
     def write_json(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        """Whole or not at all: a temp file beside ``path``, renamed over it; a failure is an
+        :class:`OutputError` and leaves no temp file."""
+        text = json.dumps(self.to_json(), indent=1) + "\n"
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def check_json_path(path: Path) -> None:
+    """Refuse a --json path that cannot be written before any scenario runs, not minutes
+    later: a folder is bad usage (2), a missing or read-only folder an output error (6), as
+    ``fetch --out`` has them."""
+    if path.is_dir():
+        raise UsageError(f"--json {path} is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {parent} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    os.close(fd)
+    os.unlink(probe)
 
 
 def machine_info() -> dict[str, Any]:

@@ -88,6 +88,7 @@ def run_bench(options: BenchOptions) -> int:
         BenchResult,
         Record,
         ScenarioRun,
+        check_json_path,
         compare_table,
         machine_info,
         results_table,
@@ -103,6 +104,8 @@ def run_bench(options: BenchOptions) -> int:
 
     names = select_scenarios(options)
     baseline = load_baseline(options.compare) if options.compare is not None else None
+    if options.json_out is not None:
+        check_json_path(options.json_out)
     settings = make_settings(options.quick, options.runs)
     err = _console(stderr=True)
 
