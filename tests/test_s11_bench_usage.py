@@ -96,3 +96,17 @@ def assert_one_line(stderr: str) -> None:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("kithara: error: "), stderr
     assert "Traceback" not in stderr
+
+
+def test_a_misspelt_scenario_gets_a_suggestion(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    proc = run_cli("bench", "--scenario", "hls-fetchh", "--json", str(out), env=TINY)
+    assert_clean_failure(proc, out, 2)
+    assert "did you mean hls-fetch?" in proc.stderr
+
+
+def test_abr_and_scenario_together_are_refused(tmp_path: Path) -> None:
+    """--abr runs only the ABR table: with --scenario X, X was silently dropped."""
+    out = tmp_path / "r.json"
+    proc = run_cli("bench", "--abr", "--scenario", "hls-fetch", "--json", str(out), env=TINY)
+    assert_clean_failure(proc, out, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
 import signal
 import sys
@@ -43,14 +44,18 @@ def _console(stderr: bool = False) -> Console:
 def select_scenarios(options: BenchOptions) -> list[str]:
     from kithara_cli.bench.scenarios import SCENARIOS
 
+    if options.abr_only and options.scenarios:
+        raise UsageError("--abr runs only the ABR table: give --abr or --scenario, not both")
     if options.abr_only:
         return ["abr"]
     if not options.scenarios:
         return list(SCENARIOS)
     unknown = [s for s in options.scenarios if s not in SCENARIOS]
     if unknown:
+        close = difflib.get_close_matches(unknown[0], list(SCENARIOS), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
         raise UsageError(
-            f"unknown scenario {', '.join(unknown)}; choose from: {', '.join(SCENARIOS)}"
+            f"unknown scenario {', '.join(unknown)}; {hint}choose from: {', '.join(SCENARIOS)}"
         )
     return list(dict.fromkeys(options.scenarios))
 
