@@ -5,6 +5,7 @@ each other. Each is one line on stderr and a documented exit code *before* any s
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,33 @@ def test_abr_and_scenario_together_are_refused(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     proc = run_cli("bench", "--abr", "--scenario", "hls-fetch", "--json", str(out), env=TINY)
     assert_clean_failure(proc, out, 2)
+
+
+def test_the_json_is_readable_as_any_file_the_user_writes(tmp_path: Path) -> None:
+    out, proc = _bench(tmp_path)
+    assert proc.returncode == 0, proc.stderr  # type: ignore[attr-defined]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_json_over_the_baseline_is_refused(tmp_path: Path) -> None:
+    """`--compare b.json --json b.json` would replace the baseline with results (and the next
+    run would then refuse it): refused, the baseline untouched."""
+    baseline = tmp_path / "baseline.json"
+    text = json.dumps({"entries": [ENTRY]})
+    baseline.write_text(text)
+    proc = run_cli(
+        "bench",
+        "--scenario",
+        "progressive-throughput",
+        "--compare",
+        str(baseline),
+        "--json",
+        str(tmp_path / "." / "baseline.json"),
+        env=TINY,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert_one_line(proc.stderr)
+    assert baseline.read_text() == text

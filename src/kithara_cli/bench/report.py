@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -164,18 +163,28 @@ class BenchResult:
         """Whole or not at all: a temp file beside ``path``, renamed over it; a failure is an
         :class:`OutputError` and leaves no temp file."""
         text = json.dumps(self.to_json(), indent=1) + "\n"
+        tmp = _temp_beside(path)
         try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
+            with os.fdopen(_create(tmp, path), "w", encoding="utf-8") as out:
                 out.write(text)
             os.replace(tmp, path)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _temp_beside(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _create(tmp: Path, path: Path) -> int:
+    """A new file, mode 0666 less the umask like any file the user writes (mkstemp's 0600
+    would make the results unreadable to the rest of a CI job)."""
+    try:
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def check_json_path(path: Path) -> None:
@@ -187,11 +196,8 @@ def check_json_path(path: Path) -> None:
     parent = path.parent
     if not parent.is_dir():
         raise OutputError(f"cannot write {path}: folder {parent} does not exist")
-    try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    os.close(fd)
+    probe = _temp_beside(path)
+    os.close(_create(probe, path))
     os.unlink(probe)
 
 

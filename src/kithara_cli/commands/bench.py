@@ -137,6 +137,8 @@ def _run(options: BenchOptions) -> int:
     names = select_scenarios(options)
     baseline = load_baseline(options.compare) if options.compare is not None else None
     if options.json_out is not None:
+        if options.compare is not None and _same_file(options.json_out, options.compare):
+            raise UsageError("--json would overwrite the --compare baseline: give another file")
         check_json_path(options.json_out)
     settings = make_settings(options.quick, options.runs)
     err = _console(stderr=True)
@@ -254,6 +256,13 @@ def _run(options: BenchOptions) -> int:
         result.write_json(options.json_out)
         err.print(f"results written to {options.json_out}", markup=False)
     return code
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and a.samefile(b))
+    except OSError:
+        return False
 
 
 def _status_record(record_cls: type[Record], scenario: str, status: Status, note: str) -> Record:
