@@ -33,11 +33,11 @@ def epilog(command: str, *examples: str) -> str:
     return f"\b\nExamples:\n{lines}\n\n{settings_note(command)}\n\n{EXIT_CODES}"
 
 
-def settings_note(command: str) -> str:
+def settings_note(command: str, example: str = "TIMEOUT=30") -> str:
     return (
         f"Defaults come from the config file ([defaults] and [{command}] tables; see "
         f"'kithara config show'), then KITHARA_{command.upper()}_OPTION environment "
-        f"variables (e.g. KITHARA_{command.upper()}_TIMEOUT=30); flags win over both."
+        f"variables (e.g. KITHARA_{command.upper()}_{example}); flags win over both."
     )
 
 
@@ -64,7 +64,13 @@ BENCH_EPILOG = (
     "  kithara bench --list\n"
     "  kithara bench --scenario time-to-first-audio --runs 3 --json out.json\n"
     "  kithara bench --quick --compare baseline.json   # non-zero on a regression\n\n"
-    + settings_note("bench")
+    + settings_note("bench", "RUNS=3")
+    + "\n\nExit codes: 0 every scenario ran (a missing peer is listed, not failed) or, with "
+    "--compare, no gating target regressed (report-only misses are shown and exit 0); "
+    "1 without --compare a scenario failed, with it a gating target regressed or its scenario "
+    "failed; 2 bad usage, option or baseline file; 6 --json cannot be written; "
+    "130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Usage errors come before any "
+    "scenario runs; --json is written whole or not at all."
 )
 CONFIG_EPILOG = (
     "\b\nExamples:\n"

@@ -24,7 +24,8 @@ Contract:
   peers, windows) is printed and written to the JSON (``shrunk``); HLS targets are scaled to
   the smaller ladder by a stated formula. ``KITHARA_BENCH_TINY=1`` shrinks further, for tests.
 * **Output.** A Rich table on stdout (notes as footnotes), progress on stderr (``-v``: every
-  run), ``--json FILE`` (see :mod:`kithara_cli.bench.report` for the record schema).
+  run), ``--json FILE`` (see :mod:`kithara_cli.bench.report` for the record schema; its path
+  is checked before the first scenario, and the file is written whole or not at all).
 * **Baseline.** ``--compare BASELINE.json`` (see :mod:`kithara_cli.bench.compare`) judges
   ratios and counts only, never absolute times; only ``gating`` entries decide the exit code,
   a gated metric whose peer is missing is skipped with a note. Without a baseline the exit

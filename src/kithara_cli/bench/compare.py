@@ -16,16 +16,20 @@ A baseline is ``{"entries": [...]}``; each entry names one record and a target::
 * An entry whose record is absent is skipped with a note when its peer is missing, its
   scenario was not selected or is unavailable; it fails (when gating) only if its scenario
   ran into an error - a broken kithara is a regression, a missing ffmpeg is not.
+* A baseline is checked whole before any scenario runs (types, finite numbers, known
+  scenario names): a typo is exit 2 at once, never a gating entry quietly skipped.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from kithara_cli.bench.report import BenchResult, Record
+from kithara_cli.bench.scenarios import SCENARIOS
 from kithara_cli.errors import UsageError
 
 Result = Literal["pass", "fail", "miss", "skip"]
@@ -67,9 +71,29 @@ class Entry:
         return value >= limit if self.better == "higher" else value <= limit
 
 
-def parse_entry(raw: dict[str, Any]) -> Entry:
+def _text(raw: dict[str, Any], key: str, default: str | None = None) -> str:
+    value = raw.get(key, default) if default is not None else raw[key]
+    if not isinstance(value, str):
+        raise UsageError(f"baseline entry {raw!r}: {key} must be a string")
+    return value
+
+
+def _number(raw: dict[str, Any], key: str, default: float | None = None) -> float:
+    value = raw.get(key, default) if default is not None else raw[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UsageError(f"baseline entry {raw!r}: {key} must be a finite number")
+    return float(value)
+
+
+def parse_entry(raw: object) -> Entry:
+    """One entry, its types checked: a typo in a baseline must fail before the run, not turn
+    a gating entry into a skip (an unknown scenario) or crash once the numbers are in."""
+    if not isinstance(raw, dict):
+        raise UsageError(f"baseline entry {raw!r} is not an object")
     try:
         peer = raw.get("peer")
+        if peer is not None and not isinstance(peer, str):
+            raise UsageError(f"baseline entry {raw!r}: peer must be a string")
         field = raw.get("field", "peer_ratio" if peer else "value")
         kind = raw.get("kind", "ratio")
         better = raw["better"]
@@ -81,26 +105,33 @@ def parse_entry(raw: dict[str, Any]) -> Entry:
             )
         if better not in ("higher", "lower"):
             raise UsageError(f"baseline: better must be higher or lower, got {better!r}")
-        tolerance = float(raw.get("tolerance", 0.0))
+        scenario = _text(raw, "scenario")
+        if scenario not in SCENARIOS:
+            raise UsageError(
+                f"baseline entry {raw!r}: unknown scenario {scenario!r}; "
+                f"choose from: {', '.join(SCENARIOS)}"
+            )
+        tolerance = _number(raw, "tolerance", 0.0)
         if tolerance < 0:
             raise UsageError("baseline: tolerance must be >= 0")
+        gating = raw.get("gating", False)
+        if not isinstance(gating, bool):
+            raise UsageError(f"baseline entry {raw!r}: gating must be true or false")
         return Entry(
-            scenario=str(raw["scenario"]),
-            case=str(raw.get("case", "")),
-            metric=str(raw["metric"]),
+            scenario=scenario,
+            case=_text(raw, "case", ""),
+            metric=_text(raw, "metric"),
             peer=peer,
             field=field,
             kind=kind,
-            target=float(raw["target"]),
+            target=_number(raw, "target"),
             better=better,
             tolerance=tolerance,
-            gating=bool(raw.get("gating", False)),
-            why=str(raw.get("why", "")),
+            gating=gating,
+            why=_text(raw, "why", ""),
         )
     except KeyError as exc:
         raise UsageError(f"baseline entry {raw!r} lacks {exc.args[0]!r}") from exc
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"baseline entry {raw!r}: {exc}") from exc
 
 
 def load_baseline(path: Path) -> list[Entry]:
@@ -108,7 +139,7 @@ def load_baseline(path: Path) -> list[Entry]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UsageError(f"baseline {path} does not exist") from exc
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON
         raise UsageError(f"cannot read baseline {path}: {exc}") from exc
     entries = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(entries, list):

@@ -9,6 +9,7 @@ ratio of 0.5 means kithara takes half as long.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -21,6 +22,7 @@ from typing import Any, Literal
 from rich.table import Table
 
 from kithara_cli.bench.stats import Summary
+from kithara_cli.errors import OutputError, UsageError
 
 Better = Literal["higher", "lower"]
 Status = Literal["ok", "missing-peer", "peer-error", "unavailable", "error"]
@@ -158,9 +160,45 @@ class BenchResult:
         }
 
     def write_json(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        """Whole or not at all: a temp file beside ``path``, renamed over it; a failure is an
+        :class:`OutputError` and leaves no temp file."""
+        text = json.dumps(self.to_json(), indent=1) + "\n"
+        tmp = _temp_beside(path)
+        try:
+            with os.fdopen(_create(tmp, path), "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _temp_beside(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _create(tmp: Path, path: Path) -> int:
+    """A new file, mode 0666 less the umask like any file the user writes (mkstemp's 0600
+    would make the results unreadable to the rest of a CI job)."""
+    try:
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def check_json_path(path: Path) -> None:
+    """Refuse a --json path that cannot be written before any scenario runs, not minutes
+    later: a folder is bad usage (2), a missing or read-only folder an output error (6), as
+    ``fetch --out`` has them."""
+    if path.is_dir():
+        raise UsageError(f"--json {path} is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {parent} does not exist")
+    probe = _temp_beside(path)
+    os.close(_create(probe, path))
+    os.unlink(probe)
 
 
 def machine_info() -> dict[str, Any]:

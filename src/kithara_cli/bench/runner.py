@@ -166,6 +166,11 @@ def run_process(
                     break
                 except InterruptedError:
                     continue
+        except BaseException:
+            # Ctrl-C or SIGTERM while it runs: the child is in its own session, so nothing
+            # else would stop it (nor the helpers it started); kill and reap it, then go on.
+            _kill_session(proc)
+            raise
         finally:
             with lock:
                 reaped = True
@@ -187,6 +192,14 @@ def run_process(
         timed_out=killed,
         started_at=started,
     )
+
+
+def _kill_session(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``proc``'s whole session (it was started with ``start_new_session``) and reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(proc.pid, 0)
 
 
 @contextlib.contextmanager

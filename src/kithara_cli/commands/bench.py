@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kithara_cli.errors import UsageError
+from kithara_cli.errors import Cancelled, Terminated, UsageError
 
 if TYPE_CHECKING:  # both load lazily: `kithara bench --list` stays light
     from rich.console import Console
@@ -42,14 +44,18 @@ def _console(stderr: bool = False) -> Console:
 def select_scenarios(options: BenchOptions) -> list[str]:
     from kithara_cli.bench.scenarios import SCENARIOS
 
+    if options.abr_only and options.scenarios:
+        raise UsageError("--abr runs only the ABR table: give --abr or --scenario, not both")
     if options.abr_only:
         return ["abr"]
     if not options.scenarios:
         return list(SCENARIOS)
     unknown = [s for s in options.scenarios if s not in SCENARIOS]
     if unknown:
+        close = difflib.get_close_matches(unknown[0], list(SCENARIOS), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
         raise UsageError(
-            f"unknown scenario {', '.join(unknown)}; choose from: {', '.join(SCENARIOS)}"
+            f"unknown scenario {', '.join(unknown)}; {hint}choose from: {', '.join(SCENARIOS)}"
         )
     return list(dict.fromkeys(options.scenarios))
 
@@ -76,9 +82,35 @@ def _compile_bytecode() -> None:
 
 
 def run_bench(options: BenchOptions) -> int:
-    """Run the bench; 0 when every selected scenario ran and no gating target regressed."""
+    """Run the bench; 0 when every selected scenario ran and no gating target regressed.
+
+    Ctrl-C and SIGTERM (a CI job cancelled) stop it at once, as Python's Ctrl-C does: the
+    measured command is killed, the temp folder removed, nothing written to --json; then one
+    line and 130 or 143. (Not :mod:`kithara_cli.interrupt`'s flag: the bench's waits are on
+    child processes, which that flag would not wake.)
+    """
     if options.list_only:
         return list_scenarios()
+    received: list[int] = []
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        return _run(options)
+    except KeyboardInterrupt:
+        from kithara_cli.ui.console import print_error
+
+        error = Terminated("terminated") if received else Cancelled("interrupted")
+        print_error(str(error))
+        return error.exit_code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(options: BenchOptions) -> int:
     if options.runs < 1:
         raise UsageError("--runs must be >= 1")
 
@@ -88,6 +120,7 @@ def run_bench(options: BenchOptions) -> int:
         BenchResult,
         Record,
         ScenarioRun,
+        check_json_path,
         compare_table,
         machine_info,
         results_table,
@@ -103,6 +136,10 @@ def run_bench(options: BenchOptions) -> int:
 
     names = select_scenarios(options)
     baseline = load_baseline(options.compare) if options.compare is not None else None
+    if options.json_out is not None:
+        if options.compare is not None and _same_file(options.json_out, options.compare):
+            raise UsageError("--json would overwrite the --compare baseline: give another file")
+        check_json_path(options.json_out)
     settings = make_settings(options.quick, options.runs)
     err = _console(stderr=True)
 
@@ -219,6 +256,13 @@ def run_bench(options: BenchOptions) -> int:
         result.write_json(options.json_out)
         err.print(f"results written to {options.json_out}", markup=False)
     return code
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and a.samefile(b))
+    except OSError:
+        return False
 
 
 def _status_record(record_cls: type[Record], scenario: str, status: Status, note: str) -> Record:
