@@ -36,8 +36,10 @@ def run() -> None:
     timer.daemon = True
     timer.start()
     from kithara_cli import crash
+    from kithara_cli.ui.console import tolerant_stdout
 
     crash.install()
+    tolerant_stdout()
     try:
         crash.check_test_crash()
         from kithara_cli.cli import main

@@ -24,6 +24,24 @@ def stderr_is_terminal() -> bool:
         return False
 
 
+def tolerant_stdout() -> None:
+    """stdout shows what its encoding lacks as an escape, as stderr does, rather than raise.
+
+    In a Latin-1 or ASCII locale (``LANG=en_US.ISO-8859-1``, ``PYTHONIOENCODING=ascii``)
+    Python's stdout raises on the first character it cannot encode, and what kithara prints
+    there (``cache ls``, ``config path``, ``fetch --list``) quotes URLs, paths and titles
+    from anywhere. JSON output is ASCII already, so this changes none of it.
+    """
+    import io
+
+    stream = sys.stdout
+    if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):  # closed or detached: nothing will be printed anyway
+            pass
+
+
 def stderr_console() -> Console:
     global _stderr
     if _stderr is None:
