@@ -17,11 +17,23 @@ if TYPE_CHECKING:
 _stderr: Console | None = None
 
 
+DUMB_TERMS = frozenset({"dumb", "unknown"})
+"""TERM values of terminals that cannot move the cursor (Rich's own list)."""
+
+
 def stderr_is_terminal() -> bool:
+    """stderr is a terminal that can redraw: worth a live view and colours.
+
+    A dumb one (``TERM=dumb``: Emacs' M-x shell, some CI consoles) gets the plain lines, as
+    they happen: Rich draws nothing live there and prints its last frame only at the end.
+    """
+    import os
+
     try:
-        return sys.stderr.isatty()
+        tty = sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
+    return tty and os.environ.get("TERM", "").lower() not in DUMB_TERMS
 
 
 def tolerant_stdout() -> None:
