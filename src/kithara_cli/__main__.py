@@ -55,7 +55,8 @@ def run() -> None:
 def _flush_and_exit(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # closed at launch (>&-)
+                stream.flush()
         except (OSError, ValueError):
             pass
     os._exit(code)  # a thread still running must not keep a crashed process alive

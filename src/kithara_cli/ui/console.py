@@ -7,8 +7,9 @@ costs tens of milliseconds of a command's start-up (time to first audio counts t
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
+from kithara_cli.errors import OutputError
 from kithara_cli.ui.sanitize import sanitize_line
 
 if TYPE_CHECKING:
@@ -75,14 +76,42 @@ def stderr_gone() -> None:
     """stderr's reader has left (``2>&1 | head -1``): send what is still written, and Python's
     own flush at exit, to /dev/null, so the exit code stays the command's and no log of a
     broken pipe is written."""
+    _to_devnull(sys.stderr)
+
+
+def _to_devnull(stream: TextIO | None) -> None:
     import os
 
+    if stream is None:  # closed at launch (>&-): nothing reaches it anyway
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stderr.fileno())
+        os.dup2(devnull, stream.fileno())
         os.close(devnull)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # detached
         pass
+
+
+def stdout_reader_left() -> bool:
+    """Click's own answer to EPIPE on stdout (``kithara cache ls | head -1``): it wraps stdout
+    so the last flush is quiet, and exits 1. The reader has what it wanted: as when stderr's
+    reader leaves, that is no failure, and the caller exits 0 instead."""
+    from typer._click.utils import PacifyFlushWrapper
+
+    return isinstance(sys.stdout, PacifyFlushWrapper)
+
+
+def local_output_error(exc: OSError) -> OutputError | None:
+    """An OSError no layer caught, as local output failing to write (``>/dev/full``, a full
+    disk, EIO): exit 6 with one line, as the exit table says; None for any other errno (a
+    bug, for the crash log). Click echoes and flushes in place, so for stdout this is where
+    the error surfaces."""
+    import errno
+
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+        return None
+    what = f" {exc.filename}" if exc.filename else " the output"
+    return OutputError(f"cannot write{what}: {exc.strerror or exc}")
 
 
 def print_error(message: str) -> None:
