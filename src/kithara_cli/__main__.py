@@ -36,8 +36,10 @@ def run() -> None:
     timer.daemon = True
     timer.start()
     from kithara_cli import crash
+    from kithara_cli.ui.console import tolerant_stdout
 
     crash.install()
+    tolerant_stdout()
     try:
         crash.check_test_crash()
         from kithara_cli.cli import main
@@ -53,7 +55,8 @@ def run() -> None:
 def _flush_and_exit(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # closed at launch (>&-)
+                stream.flush()
         except (OSError, ValueError):
             pass
     os._exit(code)  # a thread still running must not keep a crashed process alive

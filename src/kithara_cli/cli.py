@@ -31,6 +31,7 @@ from kithara_cli.cli_options import (
 )
 from kithara_cli.cli_runtime import app_for, exit_without_teardown
 from kithara_cli.errors import KitharaError
+from kithara_cli.ui.console import local_output_error, print_error, stdout_reader_left
 
 app = typer.Typer(
     name="kithara",
@@ -418,7 +419,13 @@ def main() -> None:
         app_for(app, sys.argv[1:])(prog_name="kithara")
         code = 0
     except SystemExit as exit_:
-        code = exit_.code
+        code = 0 if exit_.code == 1 and stdout_reader_left() else exit_.code
     except KeyboardInterrupt:
         code = 130
+    except OSError as exc:  # stdout on a full disk; any other errno: the crash log
+        error = local_output_error(exc)
+        if error is None:
+            raise
+        print_error(str(error))
+        code = error.exit_code
     exit_without_teardown(code)

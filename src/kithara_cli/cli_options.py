@@ -5,11 +5,13 @@ option has a real metavar (``URL``, ``FILE``, ``SECONDS``...): Click's own place
 (``<int range>``, ``<str>``) tell a reader nothing, and a test holds every command to it.
 """
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer._click.types import FloatRange, IntRange
+from typer._click.core import Context, Parameter
+from typer._click.types import FloatParamType, FloatRange, IntRange
 from typer.core import TyperCommand, TyperOption
 
 # The table of errors.py's docstring, for --help (tests hold the two to each other).
@@ -97,7 +99,9 @@ def env_settings(command: str) -> dict[str, Any]:
 
 class Command(TyperCommand):
     """Usage lines as people write them (``kithara fetch [OPTIONS] URL``, not ``{URL}``), and
-    no "[env var: KITHARA_FETCH_...]" after every option: the epilog says it once."""
+    no "[env var: KITHARA_FETCH_...]" after every option: the epilog says it once. Every
+    float option is finite (Click's ``float`` takes ``inf`` and ``nan``, and a range lets NaN
+    through): those are bad usage, not a crash deep in playback."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -106,6 +110,8 @@ class Command(TyperCommand):
                 param.show_envvar = False
             if isinstance(param.type, IntRange | FloatRange):
                 param.type = _readable_range(param.type)
+            elif isinstance(param.type, FloatParamType):
+                param.type = _FiniteFloat()
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
@@ -119,7 +125,20 @@ class _ReadableIntRange(IntRange):
         return _describe(self.min, self.max)
 
 
+class _FiniteFloat(FloatParamType):
+    name = "float"
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number.", param, ctx)
+        return number
+
+
 class _ReadableFloatRange(FloatRange):
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        return super().convert(_FiniteFloat().convert(value, param, ctx), param, ctx)
+
     def _describe_range(self) -> str:
         return _describe(self.min, self.max)
 

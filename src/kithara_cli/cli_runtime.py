@@ -57,7 +57,8 @@ def exit_without_teardown(code: int | str | None) -> NoReturn:
     run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None: closed at launch (>&-), nothing was printed
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe: what Python's own exit reports too
             status = status or 120
     os._exit(status)

@@ -13,11 +13,15 @@ Click's ``default_map``, so Click's own order holds: the file, then the environm
 
 A key that is no option, a value an option refuses, or a file TOML cannot read is one line
 naming the file and line (tomllib gives no line numbers for keys: the text is scanned for the
-key inside its table), exit 2.
+key inside its table), exit 2. So is a date or time where an option wants a number or text,
+bytes that are not UTF-8, nesting deeper than the parser recurses, and a file over
+``MAX_BYTES`` (``--config /dev/zero`` is no config file, and must not fill the memory). One
+string for a repeatable option (``header = "X-A: b"``) is a list of one.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Mapping
@@ -32,6 +36,8 @@ from typer.core import TyperOption as Option
 from kithara_cli.errors import UsageError
 
 DEFAULTS_TABLE = "defaults"
+MAX_BYTES = 1 << 20
+"""A config file is a few hundred bytes; over a MiB it is something else."""
 # Options that choose the file itself, or only print something: not settable from it.
 NOT_SETTABLE = frozenset({"help", "version", "config", "no_config"})
 
@@ -86,16 +92,13 @@ class Config:
 
 def load(path: Path, commands: Mapping[str, Command]) -> Config:
     """Read ``path`` and check every key and value against ``commands``' options."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the config file: {exc}") from None
+    text = _read(path)
     import tomllib  # only when there is a file to read (most runs have none)
 
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise UsageError(f"{path}: not valid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise UsageError(f"{path}:{line}: not valid TOML: {str(exc).split(' (at')[0]}") from None
@@ -118,14 +121,32 @@ def load(path: Path, commands: Mapping[str, Command]) -> Config:
                 if param is None:
                     continue
                 found = True
-                _check(path, line, table, key, value, commands[name], param)
+                checked = _check(path, line, table, key, value, commands[name], param)
                 assert param.name is not None
                 opts = config.settings.setdefault(name, {})
-                opts[param.name] = Setting(value, table, line)
+                opts[param.name] = Setting(checked, table, line)
             if not found:
                 where = "any command" if table == DEFAULTS_TABLE else f"kithara {table}"
                 raise UsageError(f"{path}:{line}: unknown key {key!r}: not an option of {where}")
     return config
+
+
+def _read(path: Path) -> str:
+    """The file's text, at most ``MAX_BYTES`` of it; bytes that are not UTF-8 name their line."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the config file: {exc}") from None
+    if len(data) > MAX_BYTES:
+        raise UsageError(f"{path}: not a config file: over {MAX_BYTES >> 20} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x})") from None
 
 
 def _option(command: Command, key: str) -> Option | None:
@@ -147,7 +168,13 @@ def _check(
     value: Any,
     command: Command,
     param: Option,
-) -> None:
+) -> Any:
+    """The value as Click's ``default_map`` takes it (a list for a repeatable option)."""
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date too
+        raise UsageError(
+            f"{path}:{line}: bad value for {key} in [{table}]: {value} is a date or time; "
+            "quote it if it is text"
+        )
     if isinstance(value, (dict, list)) and not param.multiple:
         raise UsageError(f"{path}:{line}: bad value for {key} in [{table}]: expected one value")
     if param.multiple and not isinstance(value, list):
@@ -160,6 +187,7 @@ def _check(
         raise UsageError(
             f"{path}:{line}: bad value for {key} in [{table}]: {exc.message}"
         ) from None
+    return value
 
 
 def _table_line(text: str, table: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,7 +92,9 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         from kithara_cli.file import check_output
 
         check_output(options.record, True)  # a folder that is missing fails now, not later
-    interactive = stderr_is_terminal() and sys.stdin.isatty()
+    from kithara_cli.ui.keys import KeyReader
+
+    interactive = stderr_is_terminal() and KeyReader.available()
     use_ui = interactive and not options.no_ui
     caption: Callable[[], str] | None = None
     with contextlib.ExitStack() as stack:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +50,7 @@ def parse_time(text: str | None) -> float:
     seconds = 0.0
     for part in parts:
         seconds = seconds * 60 + part
-    if seconds < 0 or len(parts) > 3:
+    if not 0 <= seconds < math.inf or len(parts) > 3:  # NaN fails both comparisons
         raise UsageError(f"bad time {text!r}: use seconds or mm:ss")
     return seconds
 
@@ -65,5 +66,5 @@ def parse_bitrate(text: str | None) -> int | None:
         scale, t = 1_000_000, t[:-1]
     try:
         return int(float(t) * scale)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # "nan", "inf"
         raise UsageError(f"bad bitrate {text!r}: use e.g. 128k") from exc

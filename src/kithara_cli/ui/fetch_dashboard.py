@@ -135,7 +135,7 @@ class FetchDashboard:
         self.verbose = verbose
         self._live: _FetchLive | None = None
         self._plain: FetchProgressView | None = None
-        if not quiet and console.is_terminal:
+        if not quiet and console.is_interactive:  # not a dumb terminal: it can redraw
             self._live = _FetchLive(bus, console, label, hz)
         else:
             from kithara_cli.ui.progress import FetchProgressView

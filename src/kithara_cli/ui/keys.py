@@ -37,7 +37,13 @@ class KeyReader:
 
     @staticmethod
     def available() -> bool:
-        return sys.stdin.isatty()
+        """stdin is a terminal to read keys from: not a pipe, /dev/null, or closed (``<&-``:
+        then Python's ``sys.stdin`` is None)."""
+        stdin = sys.stdin
+        try:
+            return stdin is not None and stdin.isatty()
+        except (ValueError, OSError):  # closed or detached
+            return False
 
     def __enter__(self) -> KeyReader:
         fd = self._stream.fileno()
