@@ -9,25 +9,20 @@ area) are removed by one strict pattern first; after that no ESC, no C1, no BEL 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import select
-import signal
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
 
 import hls_fixtures
-from conftest import KITHARA, run_cli
+from conftest import run_cli
 from hls_fixtures import HlsMedia, static
 from kithara_cli.server import MediaServer
+from pty_run import read_until_exit, spawn_on_pty
 
 hls_media = hls_fixtures.hls_media
 hls_server = hls_fixtures.hls_server
@@ -56,40 +51,9 @@ def run_pty(
     env: dict[str, str] | None = None,
 ) -> tuple[int, bytes]:
     """``kithara ARGS`` with a pseudo-terminal as stdin, stdout and stderr; all its bytes."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
-    proc = subprocess.Popen(
-        [*KITHARA, *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env={**base, "TERM": "xterm-256color", "KITHARA_AUDIO_DEVICE": "none", **(env or {})},
-        start_new_session=True,  # the pty becomes its controlling terminal, as in a shell
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    os.close(slave)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if not ready:
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: every writer closed its end
-                break
-            if not data:
-                break
-            chunks.append(data)
-        else:
-            proc.kill()
-            raise AssertionError(f"kithara {args} still running after {timeout} s")
-    finally:
-        os.close(master)
-        proc.wait(timeout=10)
-    return proc.returncode, b"".join(chunks)
+    proc, master = spawn_on_pty(args, cols=cols, rows=rows, env=env)
+    raw = read_until_exit(proc, master, timeout)
+    return proc.returncode, raw
 
 
 def assert_clean(raw: bytes) -> str:

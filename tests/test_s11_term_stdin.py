@@ -5,16 +5,12 @@ its plain log, as with stdin on /dev/null or a pipe, and exits 0.
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import KITHARA
 from kithara_cli.media.encode import encode_file
+from pty_run import read_until_exit, spawn_on_pty
 
 
 @pytest.fixture(scope="module")
@@ -26,36 +22,8 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_on_pty(args: list[str], stdin: str, timeout: float = 30) -> tuple[int, bytes]:
     """``kithara ARGS`` with stdout and stderr on a pty, and stdin closed / null / a pipe."""
-    master, slave = os.openpty()
-    closed = stdin == "closed"
-    proc = subprocess.Popen(
-        [*KITHARA, *args],
-        stdin={"null": subprocess.DEVNULL, "pipe": subprocess.PIPE}.get(stdin),
-        stdout=slave,
-        stderr=slave,
-        env={**os.environ, "TERM": "xterm-256color", "KITHARA_AUDIO_DEVICE": "none"},
-        start_new_session=True,
-        preexec_fn=(lambda: os.close(0)) if closed else None,
-    )
-    os.close(slave)
-    raw = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:  # EIO: every writer closed its end
-                    break
-                if not data:
-                    break
-                raw += data
-        else:
-            proc.kill()
-            raise AssertionError(f"kithara {args} still running after {timeout} s")
-    finally:
-        os.close(master)
-        proc.wait(timeout=10)
+    proc, master = spawn_on_pty(args, stdin=stdin)
+    raw = read_until_exit(proc, master, timeout)
     return proc.returncode, raw
 
 

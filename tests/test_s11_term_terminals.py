@@ -7,22 +7,15 @@ and fetch print the plain log lines instead, as they happen.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import select
-import signal
-import struct
-import subprocess
-import termios
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import KITHARA
 from kithara_cli.media.encode import encode_file
 from kithara_cli.server import MediaServer
 from kithara_cli.server.radio import Station
+from pty_run import read_until_exit, spawn_on_pty
 
 BITRATE = 64_000
 CURSOR_UP = b"\x1b[1A"
@@ -39,40 +32,15 @@ def radio(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 def seen_while_running(args: list[str], needle: bytes, timeout: float = 40) -> tuple[bool, bytes]:
     """``kithara ARGS`` on a pty with TERM=dumb: was ``needle`` shown a second before it
     exited (a last frame printed while exiting is not "while it runs")?"""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
-    proc = subprocess.Popen(
-        [*KITHARA, *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env={**base, "TERM": "dumb", "KITHARA_AUDIO_DEVICE": "none"},
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    os.close(slave)
-    raw = b""
-    shown_at: float | None = None
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:  # EIO: every writer closed its end
-                    break
-                if not data:
-                    break
-                raw += data
-                if shown_at is None and needle in raw:
-                    shown_at = time.monotonic()
-        else:
-            proc.kill()
-            raise AssertionError(f"kithara {args} still running after {timeout} s")
-    finally:
-        os.close(master)
-        proc.wait(timeout=10)
+    shown: list[float] = []
+
+    def look(raw: bytes) -> None:
+        if not shown and needle in raw:
+            shown.append(time.monotonic())
+
+    proc, master = spawn_on_pty(args, term="dumb", cols=100, rows=40)
+    raw = read_until_exit(proc, master, timeout, look)
+    shown_at = shown[0] if shown else None
     ended_at = time.monotonic()
     assert proc.returncode == 0, raw[-2000:]
     return shown_at is not None and ended_at - shown_at > EARLY, raw
