@@ -70,10 +70,11 @@ BENCH_EPILOG = (
     "  kithara bench --scenario time-to-first-audio --runs 3 --json out.json\n"
     "  kithara bench --quick --compare baseline.json   # non-zero on a regression\n\n"
     + settings_note("bench", "RUNS=3")
-    + "\n\nExit codes: 0 every scenario ran (a missing peer is listed, not failed) or, with "
+    + "\n\nExit codes: 0 every scenario ran (a missing peer is listed, not failed) and, with "
     "--compare, no gating target regressed (report-only misses are shown and exit 0); "
-    "1 without --compare a scenario failed, with it a gating target regressed or its scenario "
-    "failed; 2 bad usage, option or baseline file; 6 --json cannot be written; "
+    "1 a scenario failed (with or without --compare) or a gating target regressed; "
+    "2 bad usage, option or baseline file (one naming a case or metric its scenario does not "
+    "produce too); 6 --json cannot be written; "
     "130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Usage errors come before any "
     "scenario runs; --json is written whole or not at all."
 )
