@@ -69,9 +69,19 @@ def test_a_failed_scenario_fails_the_run_without_a_gating_entry(
 
 
 def test_a_passing_run_still_exits_0(tmp_path: Path) -> None:
+    """...and every record it produced is one its scenario declares (what entries may name)."""
+    from fnmatch import fnmatchcase
+
+    from kithara_cli.bench.scenarios import SCENARIOS
+
     out, proc = bench(tmp_path, [{**ENTRY, "gating": False}, ENTRY])
     assert proc.returncode == 0, proc.stderr + proc.stdout
-    assert [v["result"] for v in json.loads(out.read_text())["compare"]] == ["pass", "pass"]
+    data = json.loads(out.read_text())
+    assert [v["result"] for v in data["compare"]] == ["pass", "pass"]
+    for record in data["records"]:
+        declared = SCENARIOS[record["scenario"]]
+        assert any(fnmatchcase(record["case"], p) for p in declared.cases), record
+        assert any(fnmatchcase(record["metric"], p) for p in declared.metrics), record
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ A terminal whose encoding is not UTF-8 (``LC_ALL=C`` with Python's UTF-8 mode of
 ``PYTHONIOENCODING=latin-1``) has no box-drawing, bar or sparkline characters: Python writes
 each as an escape (``\\u2501``, six cells for one), every line of a frame overflows and wraps,
 and the live redraw, which moves the cursor up by the lines it drew, leaves garbage. There the
-UI draws with ``ASCII``, one cell for every cell of ``UNICODE``, so the layout is the same.
+UI draws with ``ASCII``, one cell for every cell of ``UNICODE`` (the footer's key names
+aside), so the layout is the same.
 
 ``choose`` is called once, when the stderr console is made; the renderers read ``current()``.
 No Rich at import: the plain log lines (``format``) read the glyphs too.
