@@ -54,17 +54,21 @@ def visible_lines(text: str) -> list[str]:
 
 def assert_live_and_fitting(text: str, redraw: str = CURSOR_UP, cells: int = COLS) -> str:
     """Redrawn in place (``redraw``: Rich's cursor-up for a frame, carriage return and
-    erase-line for one progress line), no escapes, no line wider than the terminal; returns
-    the text without Rich's control sequences."""
+    erase-line for one progress line); in what is redrawn, no escapes and no line wider than
+    the terminal. Returns the text without Rich's control sequences.
+
+    Notes printed above the live area ("kithara: saved PATH") are lines like any other: the
+    terminal may wrap them, and what the encoding lacks there is an escape, as in every
+    line kithara prints (a path must stay recoverable)."""
     assert text.count(redraw) >= 10, f"not redrawn in place:\n{text[-3000:]!r}"
-    # (An ASCII locale cannot decode the file name's UTF-8 bytes: the sanitizer shows those
-    # as \udcXX on purpose, laid out as the text they are. Only that escape is allowed.)
-    escapes = re.findall(r"\\u(?!dc[89a-f])[0-9a-f]{4}|\\x[0-9a-f]{2}|\\U[0-9a-f]{8}", text)
-    assert not escapes, f"{sorted(set(escapes))} written as escapes:\n{text[-3000:]!r}"
     from rich.cells import cell_len
 
-    # notes ("kithara: saved ...") are printed above the live area and may wrap
     lines = [line for line in visible_lines(text) if not line.startswith("kithara: ")]
+    # (An ASCII locale cannot decode the file name's UTF-8 bytes: the sanitizer shows those
+    # as \udcXX on purpose, laid out as the text they are. Only that escape is allowed.)
+    escape = re.compile(r"\\u(?!dc[89a-f])[0-9a-f]{4}|\\x[0-9a-f]{2}|\\U[0-9a-f]{8}")
+    escaped = [line for line in lines if escape.search(line)]
+    assert not escaped, f"written as escapes: {escaped[:3]!r}"
     too_wide = [line for line in lines if cell_len(line) > cells]
     assert not too_wide, f"lines wider than the terminal (it wraps them): {too_wide[:3]!r}"
     return CSI.sub("", text)
@@ -87,13 +91,14 @@ def test_fetch_progress_draws_ascii_in_a_narrow_encoding(
     encoding, env = NARROW[terminal]
     with MediaServer(media) as srv:
         srv.set_faults("blob.bin", Faults(rate_total=1_000_000))  # ~3 s: many frames
-        args = ["fetch", srv.url("blob.bin"), "-o", str(tmp_path / "blob.bin"), "-c", "1"]
+        out = tmp_path / f"blob {TITLE}.bin"  # the progress line's label
+        args = ["fetch", srv.url("blob.bin"), "-o", str(out), "-c", "1"]
         text = run_on_pty([*args, *(["--dashboard"] if dashboard else [])], env, encoding)
     # Without --dashboard it is Rich's own progress bar, which has an ASCII look of its own.
     shown = assert_live_and_fitting(text, CURSOR_UP if dashboard else "\r\x1b[2K")
     if dashboard:
         assert "-- requests -" in shown, shown[-3000:]
-        assert re.search(r"blob\.bin +=+", shown), shown[-3000:]  # the bar, in ASCII
+        assert re.search(r"blob .* ={3,}", shown), shown[-3000:]  # the bar, in ASCII
 
 
 def test_a_utf8_terminal_keeps_the_unicode_look(media: Path) -> None:
