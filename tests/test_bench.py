@@ -187,6 +187,7 @@ def test_compare_lower_is_better_and_counts() -> None:
     cpu = parse_entry(
         {
             "scenario": "playback-cpu",
+            "case": "hls 256k",
             "metric": "cpu_steady",
             "target": 0.1,
             "better": "lower",
@@ -194,7 +195,9 @@ def test_compare_lower_is_better_and_counts() -> None:
             "gating": True,
         }
     )
-    record = Record(scenario="playback-cpu", metric="cpu_steady", unit="core", better="lower")
+    record = Record(
+        scenario="playback-cpu", case="hls 256k", metric="cpu_steady", unit="core", better="lower"
+    )
     record.value = 0.14
     assert compare(_result([record]), [cpu])[0]["result"] == "pass"  # <= 0.15
     record.value = 0.16

@@ -26,10 +26,11 @@ from kithara_cli.cli_options import (
     PLAY_EPILOG,
     AudioOpt,
     Command,
+    Group,
     VerboseOpt,
     env_settings,
 )
-from kithara_cli.cli_runtime import app_for, exit_without_teardown
+from kithara_cli.cli_runtime import app_for, exit_without_teardown, run_app
 from kithara_cli.errors import KitharaError
 from kithara_cli.ui.console import local_output_error, print_error, stdout_reader_left
 
@@ -38,6 +39,7 @@ app = typer.Typer(
     help="Fetch and play audio over HTTP: HLS (adaptive bitrate) and progressive files.",
     no_args_is_help=True,
     add_completion=True,
+    cls=Group,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -45,6 +47,7 @@ app = typer.Typer(
 config_app = typer.Typer(
     help="Where the config file is and what it sets.",
     no_args_is_help=True,
+    cls=Group,
     rich_markup_mode=None,
 )
 app.add_typer(config_app, name="config")
@@ -395,7 +398,7 @@ def bench(
     raise typer.Exit(code)
 
 
-@config_app.command("path", epilog=CONFIG_EPILOG)
+@config_app.command("path", epilog=CONFIG_EPILOG, cls=Command)
 def config_path(ctx: typer.Context) -> None:
     """Print where the config file is read from (and whether it is)."""
     from kithara_cli.commands.config import show_path
@@ -403,7 +406,7 @@ def config_path(ctx: typer.Context) -> None:
     show_path(ctx)
 
 
-@config_app.command("show", epilog=CONFIG_EPILOG)
+@config_app.command("show", epilog=CONFIG_EPILOG, cls=Command)
 def config_show(ctx: typer.Context) -> None:
     """Print every command's settings now in effect, and where each came from."""
     from kithara_cli.commands.config import show
@@ -415,9 +418,9 @@ def main() -> None:
     # numpy's OpenBLAS starts a thread per core at import; kithara does no linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code: int | str | None
+    args = sys.argv[1:]
     try:
-        app_for(app, sys.argv[1:])(prog_name="kithara")
-        code = 0
+        code = run_app(app_for(app, args), args)
     except SystemExit as exit_:
         code = 0 if exit_.code == 1 and stdout_reader_left() else exit_.code
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kithara_cli.cli_options import Command
+from kithara_cli.cli_options import Command, Group
 from kithara_cli.errors import KitharaError
 
 if TYPE_CHECKING:
@@ -40,7 +40,11 @@ NoCacheOpt = Annotated[
 CacheJsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 cache_app = typer.Typer(
-    name="cache", help="The persistent download cache.", no_args_is_help=True, rich_markup_mode=None
+    name="cache",
+    help="The persistent download cache.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    cls=Group,
 )
 
 

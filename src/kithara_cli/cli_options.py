@@ -6,13 +6,16 @@ option has a real metavar (``URL``, ``FILE``, ``SECONDS``...): Click's own place
 """
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer._click.core import Context, Parameter
+from typer._click.exceptions import UsageError
 from typer._click.types import FloatParamType, FloatRange, IntRange
-from typer.core import TyperCommand, TyperOption
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 # The table of errors.py's docstring, for --help (tests hold the two to each other).
 EXIT_CODES = (
@@ -67,10 +70,11 @@ BENCH_EPILOG = (
     "  kithara bench --scenario time-to-first-audio --runs 3 --json out.json\n"
     "  kithara bench --quick --compare baseline.json   # non-zero on a regression\n\n"
     + settings_note("bench", "RUNS=3")
-    + "\n\nExit codes: 0 every scenario ran (a missing peer is listed, not failed) or, with "
+    + "\n\nExit codes: 0 every scenario ran (a missing peer is listed, not failed) and, with "
     "--compare, no gating target regressed (report-only misses are shown and exit 0); "
-    "1 without --compare a scenario failed, with it a gating target regressed or its scenario "
-    "failed; 2 bad usage, option or baseline file; 6 --json cannot be written; "
+    "1 a scenario failed (with or without --compare) or a gating target regressed; "
+    "2 bad usage, option or baseline file (one naming a case or metric its scenario does not "
+    "produce too); 6 --json cannot be written; "
     "130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Usage errors come before any "
     "scenario runs; --json is written whole or not at all."
 )
@@ -116,6 +120,31 @@ class Command(TyperCommand):
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        with _usage_in(ctx):
+            return super().parse_args(ctx, args)
+
+
+class Group(TyperGroup):
+    """A group (``kithara``, ``kithara cache``) whose usage errors name it, as ``Command``'s."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        with _usage_in(ctx):
+            return super().parse_args(ctx, args)
+
+
+@contextmanager
+def _usage_in(ctx: Context) -> Iterator[None]:
+    """Click's parser raises some usage errors ("Option '--length' requires an argument")
+    without the command they belong to; the one-line error's "(see kithara play --help)"
+    needs it (``cli_runtime.usage_line``)."""
+    try:
+        yield
+    except UsageError as error:
+        if error.ctx is None:
+            error.ctx, error.cmd = ctx, ctx.command
+        raise
 
 
 class _ReadableIntRange(IntRange):

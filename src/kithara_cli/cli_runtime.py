@@ -1,4 +1,5 @@
-"""How the command line runs: only the command asked for is built, and the exit skips teardown.
+"""How the command line runs: only the command asked for is built, Click's own usage errors
+are kithara's one line, and the exit skips teardown.
 
 Apart from ``cli.py`` (which declares the commands) so that it stays short.
 """
@@ -6,9 +7,12 @@ Apart from ``cli.py`` (which declares the commands) so that it stays short.
 import copy
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from typer._click.exceptions import UsageError
 
 
 def app_for(app: typer.Typer, args: list[str]) -> typer.Typer:
@@ -30,6 +34,49 @@ def app_for(app: typer.Typer, args: list[str]) -> typer.Typer:
     single.registered_commands = chosen
     single.registered_groups = []  # config, cache: their commands are not the one being run
     return single
+
+
+def run_app(app: typer.Typer, args: list[str]) -> int:
+    """Run ``kithara ARGS``; its exit code.
+
+    Click, left to itself, answers bad usage (an unknown option, a missing value, a number out
+    of range) with three lines: the usage, "Try ... for help" and the error. Every other error
+    of kithara is one line (``kithara: error: ...``) and exit 2 is documented as bad usage, so
+    Click's errors are caught here (not in standalone mode) and said the same way, for every
+    command and group at once. A group run bare still shows its help, as before.
+    """
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    from kithara_cli.ui.console import print_error
+
+    try:
+        result = app(args=args, prog_name="kithara", standalone_mode=False)
+    except NoArgsIsHelpError as error:  # ``kithara cache``: its help, as Click shows it
+        error.show()
+        return error.exit_code
+    except UsageError as error:
+        print_error(usage_line(error))
+        return error.exit_code
+    except ClickException as error:  # not usage (a file Click could not open): exit 1
+        print_error(error.format_message())
+        return error.exit_code
+    except typer.Abort:  # end of input at a prompt, as Click's standalone mode says it
+        print("Aborted!", file=sys.stderr)
+        return 1
+    # Not standalone, Click returns an Exit's code, or the command's value (None: done).
+    return result if isinstance(result, int) else 0
+
+
+def usage_line(error: "UsageError") -> str:
+    """``No such option: --bogus (see kithara fetch --help)``: the hint only where the whole
+    line is kept (a message near the line cap drops it rather than lose its own end)."""
+    from kithara_cli.ui.sanitize import MAX_LINE
+
+    message = error.format_message()
+    if error.ctx is None:
+        return message
+    line = f"{message} (see {error.ctx.command_path} --help)"
+    return line if len("kithara: error: " + line) <= MAX_LINE else message
 
 
 def exit_without_teardown(code: int | str | None) -> NoReturn:

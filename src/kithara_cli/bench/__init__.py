@@ -28,8 +28,10 @@ Contract:
   is checked before the first scenario, and the file is written whole or not at all).
 * **Baseline.** ``--compare BASELINE.json`` (see :mod:`kithara_cli.bench.compare`) judges
   ratios and counts only, never absolute times; only ``gating`` entries decide the exit code,
-  a gated metric whose peer is missing is skipped with a note. Without a baseline the exit
-  code is 1 when a scenario failed (kithara's error is reported with its command and stderr).
+  a gated metric whose peer is missing is skipped with a note; an entry naming a case or
+  metric its scenario does not produce is refused before the run (exit 2). With or without a
+  baseline the exit code is 1 when a scenario failed (kithara's error is reported with its
+  command and stderr).
 
 Modules: :mod:`.stats` (min/median/max, paired ratios), :mod:`.runner` (process timing:
 ``wait4`` CPU and peak RSS of one child, first stdout byte, A/B alternation, caps),

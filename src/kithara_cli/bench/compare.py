@@ -17,14 +17,17 @@ A baseline is ``{"entries": [...]}``; each entry names one record and a target::
   scenario was not selected or is unavailable; it fails (when gating) only if its scenario
   ran into an error - a broken kithara is a regression, a missing ffmpeg is not.
 * A baseline is checked whole before any scenario runs (types, finite numbers, known
-  scenario names): a typo is exit 2 at once, never a gating entry quietly skipped.
+  scenario names, and cases and metrics that scenario produces): a typo is exit 2 at once,
+  never a gating entry quietly skipped.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,6 +114,9 @@ def parse_entry(raw: object) -> Entry:
                 f"baseline entry {raw!r}: unknown scenario {scenario!r}; "
                 f"choose from: {', '.join(SCENARIOS)}"
             )
+        case, metric = _text(raw, "case", ""), _text(raw, "metric")
+        _known(scenario, "case", case, SCENARIOS[scenario].cases)
+        _known(scenario, "metric", metric, SCENARIOS[scenario].metrics)
         tolerance = _number(raw, "tolerance", 0.0)
         if tolerance < 0:
             raise UsageError("baseline: tolerance must be >= 0")
@@ -119,8 +125,8 @@ def parse_entry(raw: object) -> Entry:
             raise UsageError(f"baseline entry {raw!r}: gating must be true or false")
         return Entry(
             scenario=scenario,
-            case=_text(raw, "case", ""),
-            metric=_text(raw, "metric"),
+            case=case,
+            metric=metric,
             peer=peer,
             field=field,
             kind=kind,
@@ -132,6 +138,19 @@ def parse_entry(raw: object) -> Entry:
         )
     except KeyError as exc:
         raise UsageError(f"baseline entry {raw!r} lacks {exc.args[0]!r}") from exc
+
+
+def _known(scenario: str, what: str, name: str, patterns: tuple[str, ...]) -> None:
+    """Refuse a case or metric ``scenario`` never produces (its entry could only be skipped)."""
+    if any(fnmatchcase(name, p) for p in patterns):
+        return
+    names = [p for p in patterns if not any(c in p for c in "*?[")]
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise UsageError(
+        f"baseline entry for {scenario}: unknown {what} {name!r}; {hint}"
+        f"{scenario} has: {', '.join(patterns)}"
+    )
 
 
 def load_baseline(path: Path) -> list[Entry]:

@@ -6,7 +6,9 @@ characters, escape sequences and bidi overrides shown as visible escapes, lines 
 ellipsis, a URL's credentials shown as ``***@``) and is never parsed as Rich markup; NO_COLOR
 and non-TTY outputs are respected, and a dumb terminal (``TERM=dumb``), which cannot redraw,
 gets the plain lines as they happen; a reader of stderr or stdout that leaves early changes no
-exit code, and a stdout whose encoding lacks a character (a Latin-1 locale) shows an escape.
+exit code, and a stdout whose encoding lacks a character (a Latin-1 locale) shows an escape;
+a stderr whose encoding is not UTF-8 gets the dashboards in ASCII (``ui.glyphs``), every frame
+line within the width, what else it lacks shown as ``?``.
 Machine output (``--events``, ``fetch --list --json``) is JSON and stays raw.
 Never: decides anything about downloading or playback.
 """

@@ -56,11 +56,16 @@ def tolerant_stdout() -> None:
 
 
 def stderr_console() -> Console:
+    """The one console the dashboards draw on; making it chooses their glyphs (ASCII where
+    its encoding has no box-drawing characters: see ``glyphs``)."""
     global _stderr
     if _stderr is None:
         from rich.console import Console
 
+        from kithara_cli.ui import glyphs
+
         _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+        glyphs.choose(_stderr.encoding)
     return _stderr
 
 

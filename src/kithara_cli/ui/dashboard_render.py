@@ -1,6 +1,6 @@
 """Drawing the ``kithara play`` dashboard from a ``DashboardSnapshot``: header, requests,
 ABR, events and footer, each laid out by hand to the terminal's width (columns are dropped,
-never wrapped)."""
+never wrapped), with the glyph set chosen for the console (``glyphs.current()``)."""
 
 from __future__ import annotations
 
@@ -21,19 +21,20 @@ from kithara_cli.ui.format import (
     sparkline,
 )
 from kithara_cli.ui.frame import Frame, Line, _line, fit, rule
+from kithara_cli.ui.glyphs import Glyphs, current
 from kithara_cli.ui.views import DashboardSnapshot, LogEntry, RequestView
 
 MAX_HZ = 10.0
 WIDE = 120
 """From this width the events log and the ABR panel sit side by side."""
 
-STATE_LOOK: dict[str, tuple[str, str]] = {
-    "playing": ("▶", "bold green"),
-    "paused": ("‖", "bold yellow"),
-    "buffering": ("…", "bold cyan"),
-    "seeking": ("»", "bold magenta"),
-    "rebuffering": ("!", "bold red"),
-    "ended": ("■", "bold"),
+STATE_STYLE = {
+    "playing": "bold green",
+    "paused": "bold yellow",
+    "buffering": "bold cyan",
+    "seeking": "bold magenta",
+    "rebuffering": "bold red",
+    "ended": "bold",
 }
 ROW_STYLE = {
     "queued": "dim",
@@ -52,21 +53,21 @@ LEVEL_STYLE = {
     "seek": "magenta",
     "good": "green",
 }
-FOOTER_KEYS = (("space", "pause"), ("←/→", "seek ∓10 s"), ("↑/↓", "volume"), ("q", "quit"))
 
 
 # --- header and footer -------------------------------------------------------------------------
 
 
 def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
-    glyph, style = STATE_LOOK.get(snap.state, ("·", "bold"))
-    state = fit(f"{glyph} {snap.state}", 14)
+    g = current()
+    style = STATE_STYLE.get(snap.state, "bold")
+    state = fit(f"{g.state(snap.state)} {snap.state}", 14)
     vol = "" if snap.volume is None else f"vol {snap.volume * 100:.0f}%"
     codec = snap.codec if width >= 100 else ""
     right = "  ".join(x for x in (codec, vol) if x)
-    title = snap.title or snap.url or "…"
+    title = snap.title or snap.url or g.ellipsis
     if snap.station or snap.now_playing:  # a radio stream: what is on air, not the URL
-        title = " — ".join(x for x in (snap.station, snap.now_playing) if x)
+        title = f" {g.dash} ".join(x for x in (snap.station, snap.now_playing) if x)
     if snap.queue:
         title = f"[{snap.queue}] {title}"
     title_w = width - 14 - (cell_len(right) + 2 if right else 0)
@@ -89,17 +90,17 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
         info.append(f"rebuffers {snap.rebuffers}")
     elif snap.underruns or snap.rebuffers:
         info.append(f"{snap.underruns}u/{snap.rebuffers}r")
-    tail = "  " + " · ".join(info) if info else ""
+    tail = "  " + f" {g.sep} ".join(info) if info else ""
     bar_w = max(width - len(pos) - len(dur) - 2 - cell_len(tail) - 2, 0)
     line2 = _line(("  ", ""), (pos, "bold"), (" ", ""))
     if snap.duration and bar_w > 0:
         frac = min(max((snap.position or 0.0) / snap.duration, 0.0), 1.0)
         done = frac * bar_w
         full = int(done)
-        half = "╸" if done - full >= 0.5 and full < bar_w else ""
+        half = g.bar_half if done - full >= 0.5 and full < bar_w else ""
         rest = bar_w - full - len(half)
-        line2.add("━" * full + half, style)
-        line2.add("─" * rest, "dim")
+        line2.add(g.bar_done * full + half, style)
+        line2.add(g.bar_todo * rest, "dim")
     else:
         line2.add(" " * bar_w)
     line2.add(" " + dur, "bold")
@@ -112,10 +113,11 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
 
 
 def _footer(width: int) -> Line:
+    g = current()
     t = _line((" ", ""))
-    for i, (key, what) in enumerate(FOOTER_KEYS):
+    for i, (key, what) in enumerate(g.keys):
         if i:
-            t.add("  ·  " if width >= 100 else " · ", "dim")
+            t.add(f"  {g.sep}  " if width >= 100 else f" {g.sep} ", "dim")
         t.add(key, "bold reverse")
         t.add(" " + what, "")
     return t
@@ -225,7 +227,7 @@ def request_lines(snap: DashboardSnapshot, width: int, limit: int) -> list[Line]
         t.add(" " + post if post else "", row_style)
         lines.append(t)
     if more:
-        lines.append(_line((f"  … {more} more", "dim")))
+        lines.append(_line((f"  {current().ellipsis} {more} more", "dim")))
     return lines
 
 
@@ -237,7 +239,7 @@ def _requests_rule(snap: DashboardSnapshot, width: int) -> Line:
         bits.append(f"{snap.retries} retries")
     if snap.bytes_downloaded:
         bits.append(fmt_size(snap.bytes_downloaded))
-    return _line(*rule("requests", width, " · ".join(bits)))
+    return _line(*rule("requests", width, f" {current().sep} ".join(bits)))
 
 
 # --- events log --------------------------------------------------------------------------------
@@ -260,9 +262,12 @@ def event_lines(events: Sequence[LogEntry], offset: float, width: int, limit: in
     kw = 9
     mw = max(width - tw - kw - 2, 0)
     out = []
+    times = current().times
     for e in list(events)[-limit:]:
         style = LEVEL_STYLE.get(e.level, "")
-        text = e.text if e.count == 1 or e.key.startswith("cancel") else f"{e.text} ×{e.count}"
+        text = (
+            e.text if e.count == 1 or e.key.startswith("cancel") else f"{e.text} {times}{e.count}"
+        )
         out.append(
             _line(
                 (_wall(e.ts, offset, tenths) + " ", "dim"),
@@ -280,14 +285,16 @@ def _ratio_style(ratio: float) -> str:
     return "green" if ratio >= 1.5 else "yellow" if ratio >= 1.0 else "red"
 
 
-# What the ladder's marks and figures mean (a bare ┃ and "7.8×" told nobody).
-# At most 46 cells: the narrowest ABR panel (wide layout, 120 columns) is 49 wide.
-ABR_LEGEND = "▶ playing → next  ┃ estimate  N× = est/bitrate"
+def abr_legend(g: Glyphs) -> str:
+    """What the ladder's marks and figures mean (a bare ┃ and "7.8×" told nobody).
+    At most 46 cells: the narrowest ABR panel (wide layout, 120 columns) is 49 wide."""
+    return f"{g.playing} playing {g.next} next  {g.estimate} estimate  N{g.times} = est/bitrate"
 
 
 def abr_lines(snap: DashboardSnapshot, width: int) -> list[Line]:
     """The ladder (current variant marked, estimate against each bitrate) and two sparklines."""
     out: list[Line] = []
+    g = current()
     est = snap.estimate_bps
     if snap.ladder:
         top = max(bw for _, bw, _ in snap.ladder)
@@ -298,7 +305,7 @@ def abr_lines(snap: DashboardSnapshot, width: int) -> list[Line]:
         for index, bw, codecs in snap.ladder:
             playing = index == snap.current_variant
             loading = index == snap.target_variant and not playing
-            mark = "▶ " if playing else "→ " if loading else "  "
+            mark = f"{g.playing} " if playing else f"{g.next} " if loading else "  "
             style = "bold" if playing else "" if loading else "dim"
             t = _line((mark, "bold green" if playing else "cyan"), (fit(f"v{index}", 4), style))
             t.add(" " + fit(fmt_bits(bw) if bw else "?", 9, True), style)
@@ -306,15 +313,15 @@ def abr_lines(snap: DashboardSnapshot, width: int) -> list[Line]:
                 t.add(" " + fit(codecs, codec_w), "dim")
             if bar_w:
                 fill = min(round(bw / scale * bar_w), bar_w)
-                bar = ["█"] * fill + ["·"] * (bar_w - fill)
+                bar = [g.fill] * fill + [g.empty] * (bar_w - fill)
                 if est:
-                    bar[min(int(est / scale * bar_w), bar_w - 1)] = "┃"
+                    bar[min(int(est / scale * bar_w), bar_w - 1)] = g.estimate
                 t.add(" " + "".join(bar), "green" if playing else "blue")
             if est and bw:
                 ratio = est / bw
-                t.add(" " + fit(f"{ratio:.1f}×", 6, True), _ratio_style(ratio))
+                t.add(" " + fit(f"{ratio:.1f}{g.times}", 6, True), _ratio_style(ratio))
             out.append(t)
-        out.append(_line((fit(ABR_LEGEND, width), "dim")))
+        out.append(_line((fit(abr_legend(g), width), "dim")))
     value_w = 14
     spark_w = max(width - 5 - value_w - 1, 0)
     source = f" {snap.estimate_source}" if snap.estimate_source and width >= 48 else ""
@@ -383,16 +390,17 @@ def render_dashboard(snap: DashboardSnapshot, width: int, height: int | None = N
         n = max(len(abr), len(events))
         if p.events and height is not None:
             n = max(len(abr), p.events)
+        g = current()
         head = _line(*rule("events", left_w))
         if p.abr:
-            head.add("─┬─", "dim")
+            head.add(g.rule + g.rule_tee + g.rule, "dim")
             head.join(rule("ABR", abr_w))
         lines.append(head)
         for i in range(n):
             # event lines are exactly left_w wide already; only missing ones need filling
             left = Line(events[i]) if i < len(events) else _line((" " * left_w, ""))
             if p.abr:
-                left.add(" │ ", "dim")
+                left.add(f" {g.column} ", "dim")
                 if i < len(abr):
                     left.join(abr[i])
             lines.append(left)

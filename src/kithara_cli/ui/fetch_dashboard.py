@@ -27,6 +27,7 @@ from kithara_cli.ui.dashboard import (
 )
 from kithara_cli.ui.dashboard_state import DashboardSnapshot, FetchView
 from kithara_cli.ui.format import fmt_clock, fmt_pair, fmt_rate
+from kithara_cli.ui.glyphs import current
 from kithara_cli.ui.sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
@@ -59,12 +60,13 @@ def progress_line(label: str, fetch: FetchView | None, width: int, final: bool =
     bar_w = max(width - label_w - 1 - tail_w, 0)
     line = _line((fit(label, label_w), "bold"), (" ", ""))
     if total and bar_w:
+        g = current()
         frac = min(max(done / total, 0.0), 1.0)
         full = int(frac * bar_w)
-        half = "╸" if frac * bar_w - full >= 0.5 and full < bar_w else ""
+        half = g.bar_half if frac * bar_w - full >= 0.5 and full < bar_w else ""
         style = "green" if frac >= 1.0 else "magenta"
-        line.add("━" * full + half, style)
-        line.add("─" * (bar_w - full - len(half)), "dim")
+        line.add(g.bar_done * full + half, style)
+        line.add(g.bar_todo * (bar_w - full - len(half)), "dim")
     else:
         line.add(" " * bar_w)
     for text, w, style in tail:
@@ -88,7 +90,7 @@ def render_fetch_dashboard(
         bits.append(f"{snap.failed} failed")
     if snap.retries:
         bits.append(f"{snap.retries} retries")
-    lines.append(_line(*rule("requests", width, " · ".join(bits))))
+    lines.append(_line(*rule("requests", width, f" {current().sep} ".join(bits))))
     lines.extend(request_lines(snap, width, min(budget, 12)))
     if events:
         lines.append(_line(*rule("events", width)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-SPARK = "▁▂▃▄▅▆▇█"
+from kithara_cli.ui.glyphs import current
 
 
 def fmt_size(n: float | None) -> str:
@@ -94,15 +94,17 @@ def fmt_clock(seconds: float | None) -> str:
 
 
 def sparkline(values: Sequence[float], width: int, top: float | None = None) -> str:
-    """The last ``width`` values as ``▁▂▃▄▅▆▇█`` (0 at the bottom, ``top`` or the max on top)."""
+    """The last ``width`` values as ``▁▂▃▄▅▆▇█`` (0 at the bottom, ``top`` or the max on top),
+    or the chosen glyph set's levels."""
     if width <= 0:
         return ""
     vals = list(values)[-width:]
     if not vals:
         return " " * width
     hi = top if top is not None else max(vals)
+    spark = current().spark
     if hi <= 0:
-        return (SPARK[0] * len(vals)).rjust(width)
-    last = len(SPARK) - 1
-    out = "".join(SPARK[max(0, min(last, round(v / hi * last)))] for v in vals)
+        return (spark[0] * len(vals)).rjust(width)
+    last = len(spark) - 1
+    out = "".join(spark[max(0, min(last, round(v / hi * last)))] for v in vals)
     return out.rjust(width)

@@ -1,20 +1,18 @@
 """A dashboard frame: lines of (text, style) runs laid out to an exact width, handed to Rich as
-plain segments (never parsed as markup), and the rules between panels."""
+plain segments (never parsed as markup), and the rules between panels. Drawn with the glyph
+set chosen for the console (``glyphs``), and folded to what its encoding can carry."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 
+from kithara_cli.ui.glyphs import current, fold
 from kithara_cli.ui.sanitize import sanitize
-
-if TYPE_CHECKING:
-    pass
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -24,10 +22,11 @@ def fit(text: str, width: int, right: bool = False) -> str:
     if text.isascii():  # the common case, all in C
         if len(text) <= width:
             return text.rjust(width) if right else text.ljust(width)
-        return text[: width - 1] + "…"
+        return text[: width - 1] + current().ellipsis
     n = cell_len(text)
     if n > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else "…"
+        ellipsis = current().ellipsis
+        return set_cell_size(text, width - 1) + ellipsis if width > 1 else ellipsis
     pad = " " * (width - n)
     return pad + text if right else text + pad
 
@@ -86,6 +85,8 @@ class Frame:
             for text, style in line:
                 if not text.isprintable():
                     text = sanitize(text, len(text) + 1)
+                if not text.isascii():
+                    text = fold(text)
                 yield Segment(text, _style(style))
             yield newline
 
@@ -95,11 +96,12 @@ class Frame:
 
 def rule(title: str, width: int, extra: str = "") -> list[tuple[str, str]]:
     """``── title ─ extra ──────`` to exactly ``width`` cells (extra dropped if it won't fit)."""
-    parts: list[tuple[str, str]] = [("── ", "dim"), (f"{title} ", "bold")]
+    line = current().rule
+    parts: list[tuple[str, str]] = [(line * 2 + " ", "dim"), (f"{title} ", "bold")]
     rem = width - 3 - cell_len(title) - 1
     if extra and cell_len(extra) + 3 <= rem:
-        parts.append(("─ ", "dim"))
+        parts.append((line + " ", "dim"))
         parts.append((extra + " ", "dim"))
         rem -= cell_len(extra) + 3
-    parts.append(("─" * max(rem, 0), "dim"))
+    parts.append((line * max(rem, 0), "dim"))
     return parts

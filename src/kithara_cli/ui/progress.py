@@ -14,9 +14,11 @@ from kithara_cli.events import EventBus
 from kithara_cli.events.types import Event, FetchProgress, Notice
 from kithara_cli.ui.console import print_note, stderr_console, stderr_is_terminal
 from kithara_cli.ui.format import fmt_mb
+from kithara_cli.ui.glyphs import UNICODE, current, fold
 from kithara_cli.ui.sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
+    from rich.console import OverflowMethod
     from rich.progress import Progress, TaskID
 
 
@@ -59,20 +61,31 @@ class FetchProgressView:
                 TimeRemainingColumn,
                 TransferSpeedColumn,
             )
+            from rich.table import Column
+
+            console = stderr_console()  # first: it chooses the glyphs
+            # What the console's encoding cannot show would be an escape, six cells for one:
+            # the line would wrap and the redraw leave rows behind. So the label is folded, and
+            # a squeezed column is cut, not ended with Rich's "…", where it is not UTF-8.
+            narrow = current() is not UNICODE
+            overflow: OverflowMethod = "crop" if narrow else "ellipsis"
+
+            def col() -> Column:
+                return Column(overflow=overflow)
 
             self._progress = Progress(
-                TextColumn("{task.description}", markup=False),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[segments]}", markup=False),
-                console=stderr_console(),
+                TextColumn("{task.description}", markup=False, table_column=col()),
+                BarColumn(table_column=col()),
+                DownloadColumn(table_column=col()),
+                TransferSpeedColumn(table_column=col()),
+                TimeRemainingColumn(table_column=col()),
+                TextColumn("{task.fields[segments]}", markup=False, table_column=col()),
+                console=console,
                 transient=False,
                 refresh_per_second=10,
             )
             self._progress.start()
-            self._task = self._progress.add_task(self.label, total=None, segments="")
+            self._task = self._progress.add_task(fold(self.label), total=None, segments="")
         self._thread = threading.Thread(target=self._loop, name="kithara-progress", daemon=True)
         self._thread.start()
         return self
