@@ -5,6 +5,8 @@ Every time is passed in; nothing sleeps.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from kithara_cli.abr import REASONS, AbrConfig, AbrController, Decision, VariantInfo
@@ -372,3 +374,19 @@ def test_after_the_link_improves_the_climb_is_one_switch_not_one_per_rung() -> N
         assert up.to_variant >= slow_pick
     assert picks[cfg.up_min_buffer_s + 1] == 3  # 0 -> 3 at once: 0.7 x the fast average
     assert picks[cfg.well_buffered_s + 1] == 2  # the slow estimate's pick
+
+
+def test_a_buffer_idling_at_the_cap_counts_as_full_whatever_its_rounding() -> None:
+    """The player asks for the next segment when the buffer is down to the cap less one
+    segment; float arithmetic lands that a hair under ``full_buffer_s`` as often as on it.
+    A full buffer pays any excursion (bandwidth goes spare), so the controller goes up
+    whether the subtraction gave 28.0 or 27.999999999999996."""
+    for buffer_s in (28.0, math.nextafter(28.0, 0.0)):
+        ctl = AbrController(LADDER)
+        ctl.choose(0.0, now=0.0)
+        now = feed(ctl, 30_000, 40, now=1.0)  # a slow minute: the long and low rates remember it
+        now = feed(ctl, 200_000, 25, now=now, rid0=2000)  # then a link under the top rung
+        played(ctl, now)
+        ctl._current = 2  # held the middle rung while the buffer filled
+        d = ctl.choose(buffer_s, now=now + 1)
+        assert (d.to_variant, d.reason) == (TOP, "buffer"), buffer_s

@@ -76,6 +76,10 @@ from kithara_cli.events.types import (
 
 __all__ = ["AbrController", "Decision", "VariantInfo"]  # the rest: abr.decision
 
+# A player idling at its cap asks for the next segment when the buffer is down to the cap less
+# one segment: the subtraction lands a hair under full_buffer_s as often as on it.
+FULL_TOLERANCE_S = 1e-6
+
 
 class AbrController:
     """Chooses variants for one HLS stream. Not thread-safe: call it from one thread."""
@@ -340,7 +344,7 @@ class AbrController:
         if (
             guard_buffer_s is None
             and target == prev_pos
-            and cfg.well_buffered_s <= buffer_s < cfg.full_buffer_s
+            and cfg.well_buffered_s <= buffer_s < cfg.full_buffer_s - FULL_TOLERANCE_S
             and self._interval_ok(now)
             and self._drift.should_step_down(
                 prev_pos, self._bandwidths[prev_pos], self.estimator.long_bps(), buffer_s, now,
@@ -366,7 +370,7 @@ class AbrController:
         carried = self._bandwidths[pos] <= self.estimator.estimate_bps()
         if not self._sustainable(pos) and self._drift.blocks_climb(pos, now, carried):
             return False  # back to the rung a drift step left: see abr.drift
-        if buffer_s >= cfg.full_buffer_s:
+        if buffer_s >= cfg.full_buffer_s - FULL_TOLERANCE_S:
             return True
         long_bps = max(self.estimator.long_bps(), 1.0)
         bw = self._bandwidths[pos]
