@@ -19,7 +19,9 @@ sends them anyway, and refuses any other coding by name. Cookies given by the us
 (``NetConfig.cookies``, read by ``cookies.load_cookies`` from ``--cookies``/``--cookie``) go
 out by the standard library jar's domain, path and expiry rules on every hop of a redirect
 (every request then goes through the httpx client), and no cookie value is ever put in an
-event, a log line or an error. ``NetConfig`` carries the
+event, a log line or an error. A URL's ``user:password@`` is sent as basic auth (through
+the httpx client) to that URL's origin only, never to another host a redirect names.
+``NetConfig`` carries the
 inactivity timeout, the minimum body rate and the per-request deadline the downloader keeps.
 Never: schedules, retries or writes on its own (the downloader does), or accepts a URL that is
 not http(s); loads httpcore (``core``, with h11) before an opener is made (``make_opener``;
