@@ -96,6 +96,58 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
 
 
+def proxy_label(scheme: str, host: str, port: int | None) -> str:
+    """``host:port`` of a proxy, as errors name it: never its credentials."""
+    port = port or {"https": 443}.get(scheme, 80)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def proxy_failure(exc: BaseException, proxy: str, url: str) -> KitharaError | None:
+    """A failure of the proxy ``proxy`` itself (it cannot be reached, or refused a CONNECT),
+    named as the proxy's; None when the failure is the server's behind it (its TLS).
+
+    Without this, a proxy that is down read as ``connection refused: URL``, the server's fault,
+    and a 407 on CONNECT as ``network error on URL: ProxyError``.
+    """
+    import socket
+    import ssl
+
+    import httpx
+
+    chain = _causes(exc)
+    if isinstance(exc, httpx.ProxyError):
+        # httpcore's text for a CONNECT answered with a non-2xx: "<status> <reason>".
+        head = str(exc).split(" ", 1)[0]
+        status = int(head) if head.isascii() and head.isdigit() else 0
+        if status == 407:
+            return proxy_auth_refused(proxy, url)
+        if _busy(status):
+            return ServerBusyError(f"HTTP {status} from proxy {proxy} for {url}", status)
+        if status:
+            return HttpStatusError(f"HTTP {status} from proxy {proxy} for {url}", status)
+        return NetworkError(f"proxy {proxy} failed: {url}")
+    if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return None
+    if any(isinstance(c, ssl.SSLError) for c in chain):
+        return None  # the TLS handshake through the tunnel: the server's certificate
+    if any(isinstance(c, socket.gaierror) for c in chain):
+        return ResolveError(f"cannot resolve proxy host {proxy.rpartition(':')[0]!r}")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return NetworkError(f"connection to proxy {proxy} timed out (for {url})")
+    if any(isinstance(c, ConnectionRefusedError) for c in chain):
+        return NetworkError(f"connection refused by proxy {proxy} (for {url})")
+    return NetworkError(f"cannot connect to proxy {proxy} (for {url})")
+
+
+def proxy_auth_refused(proxy: str, url: str) -> HttpStatusError:
+    """A 407: the proxy wants credentials (``http://user:password@host:port``) or others."""
+    return HttpStatusError(
+        f"HTTP 407 proxy authentication required by proxy {proxy} "
+        f"(user:password in the proxy URL missing or refused): {url}",
+        407,
+    )
+
+
 def redirect_refused(target: str, url: str) -> HttpStatusError:
     """A redirect to a URL that is not http(s) (file:, ftp:...): the server's fault, not the
     URL the user gave, so exit 4 as for too many redirects. No status of its own (a 3xx)."""
@@ -136,13 +188,18 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
+def _busy(status: int) -> bool:
+    """A status worth retrying: the server (or a proxy) is overloaded or failing for now."""
+    return status == 429 or status in (500, 502, 503, 504) or status >= 520
+
+
 def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaError | None:
     """None for a status that carries the resource (200, 203, 206); else the typed error.
 
     Other 2xx are no file either: a 204's empty body, a 202's note saved as media."""
     if status in (200, 203, 206):
         return None
-    if status == 429 or status in (500, 502, 503, 504) or status >= 520:
+    if _busy(status):
         retry_after = parse_retry_after(headers.get("retry-after"))
         return ServerBusyError(f"HTTP {status} from {url}", status, retry_after)
     if status == 408:
@@ -151,6 +208,7 @@ def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaErro
         404: "not found",
         403: "forbidden",
         401: "unauthorized",
+        407: "proxy authentication required",
         410: "gone",
         204: "no content",
     }.get(status)

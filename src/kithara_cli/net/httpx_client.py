@@ -8,10 +8,14 @@ client's transport is ``DirectTransport`` over the same pools the direct GETs us
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
 import httpx
 
+from kithara_cli.net.errors import proxy_auth_refused, proxy_failure, proxy_label
 from kithara_cli.net.settings import NetConfig, client_headers, timeouts
-from kithara_cli.net.transport import DirectPools
+from kithara_cli.net.transport import DirectPools, tls_context
 
 
 class DirectTransport(httpx.AsyncHTTPTransport):
@@ -40,7 +44,7 @@ def build_client(config: NetConfig, pools: DirectPools | None) -> httpx.AsyncCli
             max_connections=config.max_connections,
             max_keepalive_connections=config.max_connections,
         )
-        client = httpx.AsyncClient(
+        client = _ProxiedClient(
             http2=config.http2,
             timeout=timeout,
             limits=limits,
@@ -48,13 +52,63 @@ def build_client(config: NetConfig, pools: DirectPools | None) -> httpx.AsyncCli
             follow_redirects=True,
             max_redirects=config.max_redirects,
             proxy=config.proxy,
-            verify=config.verify_tls,
+            # Our context, not ``verify=True``: httpx reads SSL_CERT_FILE/DIR only when it
+            # trusts the environment, which a --proxy turns off (for the proxy variables).
+            verify=tls_context(config.verify_tls),
             trust_env=config.proxy is None,
         )
     if isinstance(getattr(client, "_cookies", None), httpx.Cookies):
         # the public setter would copy it into a plain Cookies
         client._cookies = _SetCookieOnly(config.cookies)
     return client
+
+
+class ProxyTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport through a proxy, whose own failures name it: a proxy that is down,
+    unknown or wants credentials is not the server's fault, and the error must say so."""
+
+    def __init__(self, proxy: httpx.Proxy, **kwargs: Any) -> None:
+        super().__init__(proxy=proxy, **kwargs)
+        url = proxy.url
+        self.proxy = proxy_label(url.scheme, url.host, url.port)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await super().handle_async_request(request)
+        except httpx.TransportError as exc:
+            failure = proxy_failure(exc, self.proxy, str(request.url))
+            if failure is None:
+                raise
+            raise failure from exc
+        if response.status_code == 407:  # an absolute-form GET's answer (CONNECT's is raised)
+            await response.aclose()
+            raise proxy_auth_refused(self.proxy, str(request.url))
+        return response
+
+
+class _ProxiedClient(httpx.AsyncClient):
+    """An httpx client whose proxies (``--proxy``, or the environment's by httpx's own rules,
+    NO_PROXY included) go through ``ProxyTransport``."""
+
+    def _init_proxy_transport(
+        self,
+        proxy: httpx.Proxy,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = httpx.Limits(),  # (always given by httpx)
+    ) -> httpx.AsyncBaseTransport:
+        return ProxyTransport(
+            proxy,
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+        )
 
 
 class _SetCookieOnly(httpx.Cookies):

@@ -387,7 +387,7 @@ class DirectPools:
         options = list(socket_options) if socket_options else None
 
         def make(tls: bool) -> ShardedPool:
-            context = _tls_context(verify_tls) if tls else None
+            context = tls_context(verify_tls) if tls else None
             per = min(per_pool, total)
 
             def pool() -> httpcore.AsyncConnectionPool:
@@ -414,7 +414,7 @@ class DirectPools:
         await self.router.aclose()
 
 
-def _tls_context(verify: bool = True) -> ssl.SSLContext:
+def tls_context(verify: bool = True) -> ssl.SSLContext:
     """httpx's default verifying context (its CA bundle, its ``SSL_CERT_*`` rules); without
     verification only for ``--insecure``."""
     import httpx
