@@ -37,9 +37,17 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def make_certs(directory: Path, names: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Certs:
-    """A CA and a server certificate for ``names`` (IP addresses or DNS names) signed by it."""
+def make_certs(
+    directory: Path,
+    names: tuple[str, ...] = ("127.0.0.1", "localhost"),
+    *,
+    expired: bool = False,
+) -> Certs:
+    """A CA and a server certificate for ``names`` (IP addresses or DNS names) signed by it;
+    ``expired``: the server's certificate ran out yesterday (the CA is still valid)."""
     now = datetime.datetime.now(datetime.UTC)
+    day = datetime.timedelta(days=1)
+    leaf_from, leaf_to = (now - 3 * day, now - day) if expired else (now - day, now + day)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
@@ -47,8 +55,8 @@ def make_certs(directory: Path, names: tuple[str, ...] = ("127.0.0.1", "localhos
         .issuer_name(_name("kithara test CA"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(now - 3 * day)
+        .not_valid_after(now + day)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -82,8 +90,8 @@ def make_certs(directory: Path, names: tuple[str, ...] = ("127.0.0.1", "localhos
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(leaf_from)
+        .not_valid_after(leaf_to)
         .add_extension(x509.SubjectAlternativeName(alt), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(

@@ -24,6 +24,8 @@ from kithara_cli.errors import (
 from kithara_cli.net.settings import MAX_HEADER_BYTES, MAX_REDIRECTS
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 
@@ -60,10 +62,13 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     if any(isinstance(c, socket.gaierror) for c in chain):
         host = httpx.URL(url).host
         return ResolveError(f"cannot resolve host {host!r}")
-    if any(isinstance(c, ssl.SSLCertVerificationError) for c in chain):
+    refused = next((c for c in chain if isinstance(c, ssl.SSLCertVerificationError)), None)
+    if refused is not None:
         host = httpx.URL(url).host
+        problem, hint = _certificate_problem(refused)
         return CertificateError(
-            f"TLS certificate of {host} is not trusted (--insecure skips the check): {url}"
+            f"TLS certificate of {host} is not trusted: {problem}"
+            f" ({hint}--insecure skips the check): {url}"
         )
     if isinstance(exc, httpx.TooManyRedirects):
         return TooManyRedirectsError(f"more than the {MAX_REDIRECTS} redirects limit: {url}", 310)
@@ -94,6 +99,28 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     if isinstance(exc, httpx.HTTPError | OSError):
         return NetworkError(f"network error on {url}: {type(exc).__name__}")
     return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
+
+
+# OpenSSL's X509_V_ERR_* codes (``SSLCertVerificationError.verify_code``) a user can act on.
+_UNKNOWN_ISSUER = frozenset({2, 18, 19, 20, 21})  # self-signed, or a CA not in the store
+_NOT_YET_VALID, _EXPIRED = 9, 10
+_NAME_MISMATCH = frozenset({62, 64})  # hostname, IP address
+
+
+def _certificate_problem(exc: ssl.SSLCertVerificationError) -> tuple[str, str]:
+    """What is wrong with the certificate and what would mend it. The same "not trusted" was a
+    missing CA (SSL_CERT_FILE), another host's certificate or an expired one, and only the
+    first is the user's to fix."""
+    code = exc.verify_code
+    if code in _UNKNOWN_ISSUER:
+        return "issued by an unknown authority", "SSL_CERT_FILE can name a private CA's bundle; "
+    if code in _NAME_MISMATCH:
+        return "it is for another host name", "hostname mismatch; "
+    if code == _EXPIRED:
+        return "it has expired", ""
+    if code == _NOT_YET_VALID:
+        return "it is not yet valid", "is the clock right? "
+    return exc.verify_message or "verification failed", ""
 
 
 def proxy_label(scheme: str, host: str, port: int | None) -> str:
