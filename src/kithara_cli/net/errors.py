@@ -60,11 +60,11 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
 
     chain = _causes(exc)
     if any(isinstance(c, socket.gaierror) for c in chain):
-        host = httpx.URL(url).host
+        host = _host(url)
         return ResolveError(f"cannot resolve host {host!r}")
     refused = next((c for c in chain if isinstance(c, ssl.SSLCertVerificationError)), None)
     if refused is not None:
-        host = httpx.URL(url).host
+        host = _host(url)
         problem, hint = _certificate_problem(refused)
         return CertificateError(
             f"TLS certificate of {host} is not trusted: {problem}"
@@ -173,6 +173,17 @@ def proxy_auth_refused(proxy: str, url: str) -> HttpStatusError:
         f"(user:password in the proxy URL missing or refused): {url}",
         407,
     )
+
+
+def _host(url: str) -> str:
+    """The URL's host as typed. Not ``httpx.URL``: it refuses hosts that only DNS can refuse
+    (``999.1.1.1``), and an exception here escaped the downloader (play hung for ever)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname or url
+    except ValueError:
+        return url
 
 
 def redirect_refused(target: str, url: str) -> HttpStatusError:
