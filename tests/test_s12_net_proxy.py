@@ -197,3 +197,22 @@ def test_proxy_credentials_never_reach_the_terminal_or_the_events(
     assert shown.returncode == 0, shown.stderr
     assert PASSWORD not in shown.stdout + shown.stderr
     assert f'proxy = "http://***@127.0.0.1:{locked_proxy.port}"' in shown.stdout
+
+
+def test_a_proxy_option_without_a_scheme_is_an_http_proxy(
+    server: MediaServer, proxy: ForwardProxy, tmp_path: Path
+) -> None:
+    """As curl, and as the ``*_proxy`` variables already were: ``--proxy host:port``."""
+    proc = _fetch(server.url("small.bin"), tmp_path / "o", "--proxy", f"127.0.0.1:{proxy.port}")
+    assert proc.returncode == 0, proc.stderr
+    assert proxy.methods() == ["GET"]
+
+
+def test_an_empty_proxy_option_means_a_direct_connection(
+    server: MediaServer, tmp_path: Path
+) -> None:
+    """yt-dlp's ``--proxy ""``: no proxy, whatever the environment says (was exit 2)."""
+    env = {"http_proxy": f"http://127.0.0.1:{dead_port()}"}
+    proc = _fetch(server.url("small.bin"), tmp_path / "o", "--proxy", "", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert len(server.stats.requests("small.bin")) == 1

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from kithara_cli.net.errors import proxy_auth_refused, proxy_failure, proxy_label
-from kithara_cli.net.settings import NetConfig, client_headers, timeouts
+from kithara_cli.net.settings import NetConfig, client_headers, proxy_url, timeouts
 from kithara_cli.net.transport import DirectPools, tls_context
 
 
@@ -51,7 +51,7 @@ def build_client(config: NetConfig, pools: DirectPools | None) -> httpx.AsyncCli
             headers=headers,
             follow_redirects=True,
             max_redirects=config.max_redirects,
-            proxy=config.proxy,
+            proxy=proxy_url(config),
             # Our context, not ``verify=True``: httpx reads SSL_CERT_FILE/DIR only when it
             # trusts the environment, which a --proxy turns off (for the proxy variables).
             verify=tls_context(config.verify_tls),
