@@ -17,7 +17,7 @@ import pytest
 
 from conftest import assert_clean_failure, run_cli
 from kithara_cli.server import MediaServer
-from net_helpers import dead_port, has_ipv6_loopback
+from net_helpers import ForwardProxy, dead_port, has_ipv6_loopback
 
 needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="this machine has no ::1")
 
@@ -87,3 +87,23 @@ def test_a_host_that_does_not_resolve_is_one_line(tmp_path: Path, host: str) -> 
     played = _play(f"https://{host}/live.m3u8")
     assert played.returncode == 3, played.stderr
     assert f"cannot resolve host '{host}'" in _one_line(played)
+
+
+@needs_ipv6
+def test_an_ipv6_url_through_a_proxy_keeps_its_brackets(
+    v6_server: MediaServer, blob_root: Path, tmp_path: Path
+) -> None:
+    """httpcore wrote ``GET http://::1:PORT/x`` to a proxy (RFC 3986 wants ``[::1]``), which a
+    proxy refuses as a bad request (encode/httpx#392's kin, still open in httpcore 1.0.9)."""
+    proxy = ForwardProxy().start()
+    try:
+        out = tmp_path / "small.bin"
+        proc = run_cli(
+            "fetch", v6_server.url("small.bin"), "--out", str(out), "--proxy", proxy.url,
+            "--retries", "1", timeout=60,
+        )  # fmt: skip
+    finally:
+        proxy.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == (blob_root / "small.bin").read_bytes()
+    assert [s.target for s in proxy.seen] == [v6_server.url("small.bin")]

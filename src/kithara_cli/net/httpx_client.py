@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from kithara_cli.net.core import httpcore
 from kithara_cli.net.errors import proxy_auth_refused, proxy_failure, proxy_label
 from kithara_cli.net.settings import NetConfig, client_headers, proxy_url, timeouts
 from kithara_cli.net.transport import DirectPools, tls_context
@@ -71,6 +72,7 @@ class ProxyTransport(httpx.AsyncHTTPTransport):
         super().__init__(proxy=proxy, **kwargs)
         url = proxy.url
         self.proxy = proxy_label(url.scheme, url.host, url.port)
+        self._pool = _BracketedForwards(self._pool)  # type: ignore[assignment]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -84,6 +86,39 @@ class ProxyTransport(httpx.AsyncHTTPTransport):
             await response.aclose()
             raise proxy_auth_refused(self.proxy, str(request.url))
         return response
+
+
+class _BracketedForwards:
+    """httpcore's proxy pool, given an http URL's IPv6 host in brackets.
+
+    httpcore writes the absolute-form target of a forwarded request from the bare host
+    (``GET http://::1:8000/x``), which a proxy refuses or misreads; RFC 3986 wants ``[::1]``.
+    The host is only the proxy's to read there (the connection is to the proxy), so the
+    bracketed form is what goes out. An https URL's host is left bare: CONNECT writes it
+    from the same field, and so does the TLS check of the server's name, which needs it bare.
+    """
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        url = request.url
+        if url.scheme == b"http" and b":" in url.host:
+            host = b"[" + url.host + b"]"
+            request.url = httpcore.URL(
+                scheme=url.scheme, host=host, port=url.port, target=url.target
+            )
+        return await self._pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+    async def __aenter__(self) -> _BracketedForwards:
+        await self._pool.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._pool.__aexit__(*exc)
 
 
 class _ProxiedClient(httpx.AsyncClient):
