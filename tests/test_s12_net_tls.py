@@ -132,3 +132,13 @@ def test_a_redirect_from_https_to_http_is_followed(
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == (blob_root / "small.bin").read_bytes()
     assert [r.path for r in server.stats.requests()][:2] == ["down", "small.bin"]
+
+
+def test_https_to_a_plain_http_port_says_so(server: MediaServer, tmp_path: Path) -> None:
+    """An https:// typed for an http:// server: OpenSSL's ``[SSL: WRONG_VERSION_NUMBER] wrong
+    version number (_ssl.c:1006)`` told a user nothing he could act on."""
+    out = tmp_path / "small.bin"
+    proc = _fetch(f"https://127.0.0.1:{server.port}/small.bin", out, ca=None)
+    assert_clean_failure(proc, out, 3)
+    line = _one_line(proc)
+    assert "does not speak TLS" in line and "http://" in line and "_ssl.c" not in line, line

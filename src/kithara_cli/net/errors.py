@@ -70,6 +70,15 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
             f"TLS certificate of {host} is not trusted: {problem}"
             f" ({hint}--insecure skips the check): {url}"
         )
+    handshake = next((c for c in chain if isinstance(c, ssl.SSLError)), None)
+    if handshake is not None and isinstance(exc, httpx.ConnectError):
+        if handshake.reason == "WRONG_VERSION_NUMBER":  # what came back was not TLS at all
+            return NetworkError(
+                f"TLS handshake with {_host(url)} failed: the server does not speak TLS on "
+                f"that port (is the URL http://?): {url}"
+            )
+        reason = (handshake.reason or type(handshake).__name__).replace("_", " ").lower()
+        return NetworkError(f"TLS handshake with {_host(url)} failed ({reason}): {url}")
     if isinstance(exc, httpx.TooManyRedirects):
         return TooManyRedirectsError(f"more than the {MAX_REDIRECTS} redirects limit: {url}", 310)
     if any(_headers_too_large(c) for c in chain):
