@@ -177,6 +177,12 @@ class _Listener:
     def handle(self, conn: socket.socket) -> None:
         raise NotImplementedError
 
+    def __enter__(self) -> _Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join(timeout=5)

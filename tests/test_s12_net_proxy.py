@@ -21,10 +21,15 @@ from pathlib import Path
 
 import pytest
 
+import radio_fixtures
 from conftest import assert_clean_failure, run_cli
 from kithara_cli.server import MediaServer
+from kithara_cli.server.radio import Station
 from net_helpers import Certs, ForwardProxy, TlsFront, dead_port, make_certs
 
+radio_root = radio_fixtures.radio_root
+radio_mp3 = radio_fixtures.radio_mp3
+BITRATE = radio_fixtures.BITRATE
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 PASSWORD = "pr0xy-s3cret"
 # No proxy from the machine running the tests: each test names the one it wants.
@@ -216,3 +221,22 @@ def test_an_empty_proxy_option_means_a_direct_connection(
     proc = _fetch(server.url("small.bin"), tmp_path / "o", "--proxy", "", env=env)
     assert proc.returncode == 0, proc.stderr
     assert len(server.stats.requests("small.bin")) == 1
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_shoutcast_station_plays_through_a_proxy(
+    radio_root: Path, radio_mp3: bytes, certs: Certs, proxy: ForwardProxy, scheme: str
+) -> None:
+    """``ICY 200 OK`` (SHOUTcast v1) is read as HTTP/1.0 by kithara's own connections only;
+    through a proxy (httpx's transport) h11 refused it: 6 retries, then exit 3."""
+    with MediaServer(radio_root) as srv:
+        srv.add_radio("live", Station(radio_mp3, BITRATE, pace=4, icy_status=True))
+        with TlsFront(certs.leaf, ("127.0.0.1", srv.port)).start() as front:
+            url = srv.url("live") if scheme == "http" else front.url("live")
+            proc = run_cli(
+                "play", url, "--output", "null", "--no-ui", "--length", "0.5",
+                "--proxy", proxy.url, "--retries", "2",
+                env=_env({"SSL_CERT_FILE": str(certs.ca)}), timeout=60,
+            )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert [s.method for s in proxy.seen] == ["GET" if scheme == "http" else "CONNECT"]

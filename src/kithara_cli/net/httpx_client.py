@@ -16,7 +16,7 @@ import httpx
 from kithara_cli.net.core import httpcore
 from kithara_cli.net.errors import proxy_auth_refused, proxy_failure, proxy_label
 from kithara_cli.net.settings import NetConfig, client_headers, proxy_url, timeouts
-from kithara_cli.net.transport import DirectPools, tls_context
+from kithara_cli.net.transport import AsyncioBackend, DirectPools, tls_context
 
 
 class DirectTransport(httpx.AsyncHTTPTransport):
@@ -66,13 +66,45 @@ def build_client(config: NetConfig, pools: DirectPools | None) -> httpx.AsyncCli
 
 class ProxyTransport(httpx.AsyncHTTPTransport):
     """httpx's transport through a proxy, whose own failures name it: a proxy that is down,
-    unknown or wants credentials is not the server's fault, and the error must say so."""
+    unknown or wants credentials is not the server's fault, and the error must say so.
 
-    def __init__(self, proxy: httpx.Proxy, **kwargs: Any) -> None:
-        super().__init__(proxy=proxy, **kwargs)
+    An http(s) proxy's connections run on ``transport.AsyncioBackend``, as direct ones do: so
+    a SHOUTcast ``ICY 200 OK`` is read through a proxy too (h11 refused it on httpx's anyio
+    backend), and no anyio is loaded. SOCKS stays httpx's own.
+    """
+
+    def __init__(
+        self,
+        proxy: httpx.Proxy,
+        *,
+        ssl_context: ssl.SSLContext,
+        http1: bool,
+        http2: bool,
+        limits: httpx.Limits,
+    ) -> None:
         url = proxy.url
         self.proxy = proxy_label(url.scheme, url.host, url.port)
-        self._pool = _BracketedForwards(self._pool)  # type: ignore[assignment]
+        if url.scheme not in ("http", "https"):
+            super().__init__(proxy=proxy, verify=ssl_context, http1=http1, http2=http2)
+            return
+        # httpx.AsyncHTTPTransport.__init__ is not called: it would build the same pool on
+        # anyio; its request path only needs ``_pool``.
+        pool = httpcore.AsyncHTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            ssl_context=ssl_context,
+            proxy_ssl_context=proxy.ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=http1,
+            http2=http2,
+            network_backend=AsyncioBackend(),
+        )
+        self._pool = _BracketedForwards(pool)  # type: ignore[assignment]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -135,15 +167,9 @@ class _ProxiedClient(httpx.AsyncClient):
         http2: bool = False,
         limits: httpx.Limits = httpx.Limits(),  # (always given by httpx)
     ) -> httpx.AsyncBaseTransport:
-        return ProxyTransport(
-            proxy,
-            verify=verify,
-            cert=cert,
-            trust_env=trust_env,
-            http1=http1,
-            http2=http2,
-            limits=limits,
-        )
+        if not isinstance(verify, ssl.SSLContext):  # (build_client always gives its own)
+            verify = httpx.create_ssl_context(verify=verify, trust_env=trust_env)
+        return ProxyTransport(proxy, ssl_context=verify, http1=http1, http2=http2, limits=limits)
 
 
 class _SetCookieOnly(httpx.Cookies):

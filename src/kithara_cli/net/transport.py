@@ -198,6 +198,9 @@ class _Stream(httpcore.AsyncNetworkStream):
         if transport is None:
             self._transport.close()
             raise httpcore.ConnectError("TLS handshake failed")
+        # What comes out of TLS starts a conversation: after a proxy's CONNECT answer, the
+        # server's status line is checked for ICY again.
+        self._protocol.head = b""
         return _Stream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
