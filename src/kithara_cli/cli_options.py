@@ -224,7 +224,9 @@ RetriesOpt = Annotated[
 ProxyOpt = Annotated[
     str | None,
     typer.Option(
-        "--proxy", help="Proxy URL (default: the environment's HTTP(S)_PROXY).", metavar="URL"
+        "--proxy",
+        help='Proxy URL (default: the environment\'s HTTP(S)_PROXY; "" for none).',
+        metavar="URL",
     ),
 ]
 Http2Opt = Annotated[bool, typer.Option("--http2", help="Use HTTP/2 where the server offers it.")]

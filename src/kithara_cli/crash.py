@@ -82,15 +82,20 @@ def _new_log(prefix: str = "crash") -> tuple[Path, TextIO] | None:
 def _header(what: str) -> str:
     from datetime import datetime
 
+    from kithara_cli.ui.sanitize import redact_userinfo
+
+    argv = redact_userinfo(repr(sys.argv))  # a URL's or --proxy's password: not in a log
     return (
         f"{_PROG} {what} at {datetime.now().isoformat(timespec='seconds')}\n"
-        f"argv: {sys.argv!r}\npython: {sys.version.split()[0]} on {sys.platform}\n\n"
+        f"argv: {argv}\npython: {sys.version.split()[0]} on {sys.platform}\n\n"
     )
 
 
 def write_log(text: str, what: str = "crash") -> Path | None:
     """Write ``text`` to a new crash log; its path, or None if it could not be written."""
-    return _write_new_log(what, lambda handle: handle.write(text))
+    from kithara_cli.ui.sanitize import redact_userinfo
+
+    return _write_new_log(what, lambda handle: handle.write(redact_userinfo(text)))
 
 
 def dump_threads(reason: str) -> Path | None:

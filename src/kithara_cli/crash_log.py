@@ -53,6 +53,9 @@ class LogFileHandler(logging.Handler):
                 "%(asctime)s %(threadName)s %(name)s %(levelname)s: %(message)s"
             ).format(record)
             if self._file is not None and self._written < LOG_LIMIT:
+                from kithara_cli.ui.sanitize import redact_userinfo
+
+                text = redact_userinfo(text)  # a URL's password: not in a log
                 self._written += len(text) + 1
                 self._file.write(text + "\n")
                 self._file.flush()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from kithara_cli.cache.paths import cache_dir, parse_size
 from kithara_cli.errors import OfflineMissError, UsageError
 from kithara_cli.ui.format import fmt_size_binary
-from kithara_cli.ui.sanitize import sanitize
+from kithara_cli.ui.sanitize import redact_userinfo, sanitize
 
 if TYPE_CHECKING:
     from kithara_cli.cache.hook import DiskCache
@@ -124,7 +124,7 @@ def run_ls(directory: Path | None, as_json: bool) -> None:
             json.dumps(
                 [
                     {
-                        "url": r.url,
+                        "url": redact_userinfo(r.url),  # a URL's password: not here
                         "size": r.size,
                         "total": r.total,
                         "complete": r.total is not None and r.size >= r.total,

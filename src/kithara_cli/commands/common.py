@@ -21,7 +21,7 @@ from kithara_cli.events.types import (
 )
 from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.net.settings import DEFAULT_USER_AGENT
-from kithara_cli.ui.sanitize import sanitize
+from kithara_cli.ui.sanitize import redact_userinfo, sanitize
 
 if TYPE_CHECKING:
     from kithara_cli.commands.cache import CacheSettings
@@ -118,7 +118,8 @@ class EventJsonl:
             return
         try:
             for event in self._queue.drain():
-                self._file.write(json.dumps(event_to_dict(event), default=str) + "\n")
+                line = json.dumps(event_to_dict(event), default=str)
+                self._file.write(redact_userinfo(line) + "\n")  # a URL's password: not here
             self._file.flush()
         except OSError as exc:
             self._failed(exc)

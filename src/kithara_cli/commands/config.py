@@ -9,6 +9,7 @@ import typer
 from typer._click.core import Command, Context, ParameterSource
 
 from kithara_cli import config as cfg
+from kithara_cli.ui.sanitize import redact_userinfo
 
 META_KEY = "kithara.config"
 
@@ -87,5 +88,6 @@ def _toml(value: Any) -> str:
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    text = redact_userinfo(str(value))  # a --proxy's password is not for a terminal
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'

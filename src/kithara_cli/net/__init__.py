@@ -1,10 +1,14 @@
 """Net: the one shared HTTP client, its settings, the retry policy, and error typing.
 
 Promises: one client per downloader (pooled connections, HTTP/2 on request, environment
-proxies honoured unless ``--proxy`` says otherwise); every transport failure is turned into a
-typed ``kithara_cli.errors`` error, retryable or fatal, by exception type. TLS certificates
-are verified unless ``NetConfig.verify_tls`` is off (``--insecure``); an untrusted one is a
-fatal ``CertificateError``. Redirects (10) and response heads (100 KiB) are limited, and the
+proxies honoured by urllib's rules, NO_PROXY included, unless ``--proxy`` says otherwise: a
+``host:port`` is an http proxy, ``""`` none); every transport failure is turned into a typed
+``kithara_cli.errors`` error, retryable or fatal, by exception type; a proxy's own failure
+(down, unknown name, a 407, a refused CONNECT) names the proxy (``host:port``, never its
+credentials), not the server behind it. TLS certificates are verified unless
+``NetConfig.verify_tls`` is off (``--insecure``), against ``SSL_CERT_FILE``/``SSL_CERT_DIR``
+when set (with ``--proxy`` too); an untrusted one is a fatal ``CertificateError`` that names
+the problem (unknown authority, another host's name, expired). Redirects (10) and response heads (100 KiB) are limited, and the
 errors name the limit (``settings.MAX_REDIRECTS``, ``settings.MAX_HEADER_BYTES``); a redirect
 to a URL that is not http(s) is refused as an HTTP status error naming its target.
 Direct connections (no proxy) use ``transport.DirectPools``: httpcore over a network backend
@@ -19,7 +23,9 @@ sends them anyway, and refuses any other coding by name. Cookies given by the us
 (``NetConfig.cookies``, read by ``cookies.load_cookies`` from ``--cookies``/``--cookie``) go
 out by the standard library jar's domain, path and expiry rules on every hop of a redirect
 (every request then goes through the httpx client), and no cookie value is ever put in an
-event, a log line or an error. ``NetConfig`` carries the
+event, a log line or an error. A URL's ``user:password@`` is sent as basic auth (through
+the httpx client) to that URL's origin only, never to another host a redirect names.
+``NetConfig`` carries the
 inactivity timeout, the minimum body rate and the per-request deadline the downloader keeps.
 Never: schedules, retries or writes on its own (the downloader does), or accepts a URL that is
 not http(s); loads httpcore (``core``, with h11) before an opener is made (``make_opener``;

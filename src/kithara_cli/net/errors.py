@@ -24,6 +24,8 @@ from kithara_cli.errors import (
 from kithara_cli.net.settings import MAX_HEADER_BYTES, MAX_REDIRECTS
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 
@@ -58,13 +60,25 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
 
     chain = _causes(exc)
     if any(isinstance(c, socket.gaierror) for c in chain):
-        host = httpx.URL(url).host
+        host = _host(url)
         return ResolveError(f"cannot resolve host {host!r}")
-    if any(isinstance(c, ssl.SSLCertVerificationError) for c in chain):
-        host = httpx.URL(url).host
+    refused = next((c for c in chain if isinstance(c, ssl.SSLCertVerificationError)), None)
+    if refused is not None:
+        host = _host(url)
+        problem, hint = _certificate_problem(refused)
         return CertificateError(
-            f"TLS certificate of {host} is not trusted (--insecure skips the check): {url}"
+            f"TLS certificate of {host} is not trusted: {problem}"
+            f" ({hint}--insecure skips the check): {url}"
         )
+    handshake = next((c for c in chain if isinstance(c, ssl.SSLError)), None)
+    if handshake is not None and isinstance(exc, httpx.ConnectError):
+        if handshake.reason == "WRONG_VERSION_NUMBER":  # what came back was not TLS at all
+            return NetworkError(
+                f"TLS handshake with {_host(url)} failed: the server does not speak TLS on "
+                f"that port (is the URL http://?): {url}"
+            )
+        reason = (handshake.reason or type(handshake).__name__).replace("_", " ").lower()
+        return NetworkError(f"TLS handshake with {_host(url)} failed ({reason}): {url}")
     if isinstance(exc, httpx.TooManyRedirects):
         return TooManyRedirectsError(f"more than the {MAX_REDIRECTS} redirects limit: {url}", 310)
     if any(_headers_too_large(c) for c in chain):
@@ -94,6 +108,91 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     if isinstance(exc, httpx.HTTPError | OSError):
         return NetworkError(f"network error on {url}: {type(exc).__name__}")
     return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
+
+
+# OpenSSL's X509_V_ERR_* codes (``SSLCertVerificationError.verify_code``) a user can act on.
+_UNKNOWN_ISSUER = frozenset({2, 18, 19, 20, 21})  # self-signed, or a CA not in the store
+_NOT_YET_VALID, _EXPIRED = 9, 10
+_NAME_MISMATCH = frozenset({62, 64})  # hostname, IP address
+
+
+def _certificate_problem(exc: ssl.SSLCertVerificationError) -> tuple[str, str]:
+    """What is wrong with the certificate and what would mend it. The same "not trusted" was a
+    missing CA (SSL_CERT_FILE), another host's certificate or an expired one, and only the
+    first is the user's to fix."""
+    code = exc.verify_code
+    if code in _UNKNOWN_ISSUER:
+        return "issued by an unknown authority", "SSL_CERT_FILE can name a private CA's bundle; "
+    if code in _NAME_MISMATCH:
+        return "it is for another host name", "hostname mismatch; "
+    if code == _EXPIRED:
+        return "it has expired", ""
+    if code == _NOT_YET_VALID:
+        return "it is not yet valid", "is the clock right? "
+    return exc.verify_message or "verification failed", ""
+
+
+def proxy_label(scheme: str, host: str, port: int | None) -> str:
+    """``host:port`` of a proxy, as errors name it: never its credentials."""
+    port = port or {"https": 443}.get(scheme, 80)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def proxy_failure(exc: BaseException, proxy: str, url: str) -> KitharaError | None:
+    """A failure of the proxy ``proxy`` itself (it cannot be reached, or refused a CONNECT),
+    named as the proxy's; None when the failure is the server's behind it (its TLS).
+
+    Without this, a proxy that is down read as ``connection refused: URL``, the server's fault,
+    and a 407 on CONNECT as ``network error on URL: ProxyError``.
+    """
+    import socket
+    import ssl
+
+    import httpx
+
+    chain = _causes(exc)
+    if isinstance(exc, httpx.ProxyError):
+        # httpcore's text for a CONNECT answered with a non-2xx: "<status> <reason>".
+        head = str(exc).split(" ", 1)[0]
+        status = int(head) if head.isascii() and head.isdigit() else 0
+        if status == 407:
+            return proxy_auth_refused(proxy, url)
+        if _busy(status):
+            return ServerBusyError(f"HTTP {status} from proxy {proxy} for {url}", status)
+        if status:
+            return HttpStatusError(f"HTTP {status} from proxy {proxy} for {url}", status)
+        return NetworkError(f"proxy {proxy} failed: {url}")
+    if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return None
+    if any(isinstance(c, ssl.SSLError) for c in chain):
+        return None  # the TLS handshake through the tunnel: the server's certificate
+    if any(isinstance(c, socket.gaierror) for c in chain):
+        return ResolveError(f"cannot resolve proxy host {proxy.rpartition(':')[0]!r}")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return NetworkError(f"connection to proxy {proxy} timed out (for {url})")
+    if any(isinstance(c, ConnectionRefusedError) for c in chain):
+        return NetworkError(f"connection refused by proxy {proxy} (for {url})")
+    return NetworkError(f"cannot connect to proxy {proxy} (for {url})")
+
+
+def proxy_auth_refused(proxy: str, url: str) -> HttpStatusError:
+    """A 407: the proxy wants credentials (``http://user:password@host:port``) or others."""
+    return HttpStatusError(
+        f"HTTP 407 proxy authentication required by proxy {proxy} "
+        f"(user:password in the proxy URL missing or refused): {url}",
+        407,
+    )
+
+
+def _host(url: str) -> str:
+    """The URL's host as typed. Not ``httpx.URL``: it refuses hosts that only DNS can refuse
+    (``999.1.1.1``), and an exception here escaped the downloader (play hung for ever)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname or url
+    except ValueError:
+        return url
 
 
 def redirect_refused(target: str, url: str) -> HttpStatusError:
@@ -136,13 +235,18 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
+def _busy(status: int) -> bool:
+    """A status worth retrying: the server (or a proxy) is overloaded or failing for now."""
+    return status == 429 or status in (500, 502, 503, 504) or status >= 520
+
+
 def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaError | None:
     """None for a status that carries the resource (200, 203, 206); else the typed error.
 
     Other 2xx are no file either: a 204's empty body, a 202's note saved as media."""
     if status in (200, 203, 206):
         return None
-    if status == 429 or status in (500, 502, 503, 504) or status >= 520:
+    if _busy(status):
         retry_after = parse_retry_after(headers.get("retry-after"))
         return ServerBusyError(f"HTTP {status} from {url}", status, retry_after)
     if status == 408:
@@ -151,6 +255,7 @@ def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaErro
         404: "not found",
         403: "forbidden",
         401: "unauthorized",
+        407: "proxy authentication required",
         410: "gone",
         204: "no content",
     }.get(status)

@@ -8,10 +8,15 @@ client's transport is ``DirectTransport`` over the same pools the direct GETs us
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
 import httpx
 
-from kithara_cli.net.settings import NetConfig, client_headers, timeouts
-from kithara_cli.net.transport import DirectPools
+from kithara_cli.net.core import httpcore
+from kithara_cli.net.errors import proxy_auth_refused, proxy_failure, proxy_label
+from kithara_cli.net.settings import NetConfig, client_headers, proxy_url, timeouts
+from kithara_cli.net.transport import AsyncioBackend, DirectPools, tls_context
 
 
 class DirectTransport(httpx.AsyncHTTPTransport):
@@ -40,21 +45,131 @@ def build_client(config: NetConfig, pools: DirectPools | None) -> httpx.AsyncCli
             max_connections=config.max_connections,
             max_keepalive_connections=config.max_connections,
         )
-        client = httpx.AsyncClient(
+        client = _ProxiedClient(
             http2=config.http2,
             timeout=timeout,
             limits=limits,
             headers=headers,
             follow_redirects=True,
             max_redirects=config.max_redirects,
-            proxy=config.proxy,
-            verify=config.verify_tls,
+            proxy=proxy_url(config),
+            # Our context, not ``verify=True``: httpx reads SSL_CERT_FILE/DIR only when it
+            # trusts the environment, which a --proxy turns off (for the proxy variables).
+            verify=tls_context(config.verify_tls),
             trust_env=config.proxy is None,
         )
     if isinstance(getattr(client, "_cookies", None), httpx.Cookies):
         # the public setter would copy it into a plain Cookies
         client._cookies = _SetCookieOnly(config.cookies)
     return client
+
+
+class ProxyTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport through a proxy, whose own failures name it: a proxy that is down,
+    unknown or wants credentials is not the server's fault, and the error must say so.
+
+    An http(s) proxy's connections run on ``transport.AsyncioBackend``, as direct ones do: so
+    a SHOUTcast ``ICY 200 OK`` is read through a proxy too (h11 refused it on httpx's anyio
+    backend), and no anyio is loaded. SOCKS stays httpx's own.
+    """
+
+    def __init__(
+        self,
+        proxy: httpx.Proxy,
+        *,
+        ssl_context: ssl.SSLContext,
+        http1: bool,
+        http2: bool,
+        limits: httpx.Limits,
+    ) -> None:
+        url = proxy.url
+        self.proxy = proxy_label(url.scheme, url.host, url.port)
+        if url.scheme not in ("http", "https"):
+            super().__init__(proxy=proxy, verify=ssl_context, http1=http1, http2=http2)
+            return
+        # httpx.AsyncHTTPTransport.__init__ is not called: it would build the same pool on
+        # anyio; its request path only needs ``_pool``.
+        pool = httpcore.AsyncHTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            ssl_context=ssl_context,
+            proxy_ssl_context=proxy.ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=http1,
+            http2=http2,
+            network_backend=AsyncioBackend(),
+        )
+        self._pool = _BracketedForwards(pool)  # type: ignore[assignment]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await super().handle_async_request(request)
+        except httpx.TransportError as exc:
+            failure = proxy_failure(exc, self.proxy, str(request.url))
+            if failure is None:
+                raise
+            raise failure from exc
+        if response.status_code == 407:  # an absolute-form GET's answer (CONNECT's is raised)
+            await response.aclose()
+            raise proxy_auth_refused(self.proxy, str(request.url))
+        return response
+
+
+class _BracketedForwards:
+    """httpcore's proxy pool, given an http URL's IPv6 host in brackets.
+
+    httpcore writes the absolute-form target of a forwarded request from the bare host
+    (``GET http://::1:8000/x``), which a proxy refuses or misreads; RFC 3986 wants ``[::1]``.
+    The host is only the proxy's to read there (the connection is to the proxy), so the
+    bracketed form is what goes out. An https URL's host is left bare: CONNECT writes it
+    from the same field, and so does the TLS check of the server's name, which needs it bare.
+    """
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        url = request.url
+        if url.scheme == b"http" and b":" in url.host:
+            host = b"[" + url.host + b"]"
+            request.url = httpcore.URL(
+                scheme=url.scheme, host=host, port=url.port, target=url.target
+            )
+        return await self._pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+    async def __aenter__(self) -> _BracketedForwards:
+        await self._pool.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._pool.__aexit__(*exc)
+
+
+class _ProxiedClient(httpx.AsyncClient):
+    """An httpx client whose proxies (``--proxy``, or the environment's by httpx's own rules,
+    NO_PROXY included) go through ``ProxyTransport``."""
+
+    def _init_proxy_transport(
+        self,
+        proxy: httpx.Proxy,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = httpx.Limits(),  # (always given by httpx)
+    ) -> httpx.AsyncBaseTransport:
+        if not isinstance(verify, ssl.SSLContext):  # (build_client always gives its own)
+            verify = httpx.create_ssl_context(verify=verify, trust_env=trust_env)
+        return ProxyTransport(proxy, ssl_context=verify, http1=http1, http2=http2, limits=limits)
 
 
 class _SetCookieOnly(httpx.Cookies):

@@ -26,6 +26,8 @@ What the shortcut leaves to the client, so behaviour stays httpx's:
   made again from the start through the client instead, so httpx's own rules apply.
 - cookies a response sets are stored on the client, and once it holds any (or was given
   some: ``--cookies``), every later request goes through the client, which sends them.
+- a URL with ``user:password@``: the client sends it as basic auth (httpx's auth step, which
+  the transport alone skips), and drops it on a redirect to another origin.
 """
 
 from __future__ import annotations
@@ -272,7 +274,7 @@ class ResponseOpener:
         self, url: str, headers: Mapping[str, str]
     ) -> AsyncIterator[httpx.Response | DirectResponse]:
         pools = self._pools
-        if pools is None or self._has_cookies():
+        if pools is None or self._has_cookies() or has_userinfo(url):
             async with self.client.stream("GET", url, headers=headers) as via_client:
                 yield via_client
             return
@@ -356,6 +358,15 @@ class ResponseOpener:
         if self._sends_authorization and not _same_origin(location, request.url):
             return str(request.url)
         return str(location)
+
+
+def has_userinfo(url: str) -> bool:
+    """``user:password@`` in the URL's authority: httpx's auth step turns it into basic auth
+    (and its redirect rules keep it to that origin), so such a request goes through the client."""
+    authority = url.partition("://")[2]
+    for end in "/?#":
+        authority = authority.partition(end)[0]
+    return "@" in authority
 
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:

@@ -41,7 +41,7 @@ class NetConfig:
     # Seconds one request attempt may take, headers and body (None: no overall limit; the
     # headers alone always get connect_timeout + read_timeout).
     request_deadline: float | None = None
-    proxy: str | None = None
+    proxy: str | None = None  # None: the environment's; "": none
     http2: bool = False
     max_redirects: int = MAX_REDIRECTS
     max_connections: int = 32
@@ -64,7 +64,18 @@ def sent_headers(config: NetConfig) -> list[tuple[str, str]]:
 
 
 def uses_proxy(config: NetConfig) -> bool:
-    return config.proxy is not None or _env_has_proxy()
+    """``--proxy URL``, else the environment's; ``--proxy ""`` is none at all (yt-dlp's)."""
+    if config.proxy is not None:
+        return config.proxy != ""
+    return _env_has_proxy()
+
+
+def proxy_url(config: NetConfig) -> str | None:
+    """The ``--proxy`` given, ``http://`` when it names no scheme (as curl, and as httpx reads
+    the ``*_proxy`` variables); None for none given or ``""``."""
+    if not config.proxy:
+        return None
+    return config.proxy if "://" in config.proxy else f"http://{config.proxy}"
 
 
 def _env_has_proxy() -> bool:

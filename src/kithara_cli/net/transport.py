@@ -198,6 +198,9 @@ class _Stream(httpcore.AsyncNetworkStream):
         if transport is None:
             self._transport.close()
             raise httpcore.ConnectError("TLS handshake failed")
+        # What comes out of TLS starts a conversation: after a proxy's CONNECT answer, the
+        # server's status line is checked for ICY again.
+        self._protocol.head = b""
         return _Stream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
@@ -387,7 +390,7 @@ class DirectPools:
         options = list(socket_options) if socket_options else None
 
         def make(tls: bool) -> ShardedPool:
-            context = _tls_context(verify_tls) if tls else None
+            context = tls_context(verify_tls) if tls else None
             per = min(per_pool, total)
 
             def pool() -> httpcore.AsyncConnectionPool:
@@ -414,7 +417,7 @@ class DirectPools:
         await self.router.aclose()
 
 
-def _tls_context(verify: bool = True) -> ssl.SSLContext:
+def tls_context(verify: bool = True) -> ssl.SSLContext:
     """httpx's default verifying context (its CA bundle, its ``SSL_CERT_*`` rules); without
     verification only for ``--insecure``."""
     import httpx
