@@ -341,7 +341,10 @@ def test_first_audio_split_adds_up() -> None:
 
 
 def test_run_process_measures_its_own_child(tmp_path: Path) -> None:
-    code = "x = bytearray(40 * 1024 * 1024); import sys; sys.stderr.write('done'); sys.exit(3)"
+    code = (
+        "import sys, time; x = b'x' * (40 * 1024 * 1024); time.sleep(0.2);"
+        " sys.stderr.write('done'); sys.exit(3)"
+    )
     result = run_process([sys.executable, "-c", code], timeout=30, stderr_path=tmp_path / "e")
     assert result.returncode == 3 and not result.ok and "done" in result.stderr
     assert result.maxrss_mb >= 40 and result.cpu > 0 and result.wall > 0

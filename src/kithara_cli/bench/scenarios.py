@@ -104,9 +104,10 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "fetch-rss",
             fetch_rss,
-            "peak RSS of `kithara fetch -c 4` of a 1 GB file (quick: the progressive file)",
+            "peak RSS of `kithara fetch -c 4` of a 1 GB file (quick: the progressive file), "
+            "with the persistent cache off and on",
             3,
-            ("* MB -c 4",),
+            ("* MB -c 4", "* MB -c 4, cache on"),
             ("peak_rss", "rss_over_target"),
         ),
         Scenario(

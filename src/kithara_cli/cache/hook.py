@@ -36,6 +36,16 @@ def _log() -> logging.Logger:
 
 Variant = tuple[str, str | None]  # an HLS head's media playlist URL and ``--audio`` choice
 OPEN_WAIT = 30.0  # seconds a lookup waits for the store to open (SQLite's own lock timeout)
+# Bytes waiting for the cache's thread, at most. A download outruns the disk (a fetch on a fast
+# link, a disk throttling its dirty pages) and the cache is best effort: past this, what comes
+# is not kept (the entry keeps a hole the network fills on a replay), rather than held in memory
+# without bound or the download made to wait.
+PENDING_LIMIT = 16 << 20
+
+
+def fits(copy: CachedCopy, store: CacheStore) -> bool:
+    """Can the cache hold the whole body? Unknown lengths are bounded by the caller."""
+    return copy.total is None or copy.total <= store.cap
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -71,7 +81,9 @@ class DiskCache:
         self._validated: set[str] = set()
         self._forgetting: set[str] = set()  # dropped by ``forget``, its removal still queued
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Callable[[CacheStore], object] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Callable[[CacheStore], object], int] | None] = queue.Queue()
+        self._pending = 0  # bytes of queued writes (PENDING_LIMIT)
+        self._passed_over: set[str] = set()  # URLs a piece of which was not kept: logged once
         self._closed = False
         self._report: Callable[[str], None] | None = None
         self._untold: str | None = None  # the first failure, until someone listens
@@ -178,8 +190,23 @@ class DiskCache:
         self._later(lambda s: s.touch(url))
 
     def record(self, copy: CachedCopy, start: int, data: bytes) -> None:
+        """Keep ``data`` at ``start`` of ``copy``, off the caller's thread; not at all when the
+        whole body would not fit under the cache's cap (it would push out everything else and
+        still overflow), or when PENDING_LIMIT bytes already wait for the disk."""
         from kithara_cli.cache.store import EntryMeta  # loaded by the cache's thread by now
 
+        size = len(data)
+        store = self._store if self._opened.is_set() else None
+        if store is not None and not fits(copy, store):
+            self._pass_over(copy.url, "larger than the cache")
+            return
+        with self._lock:
+            behind = self._pending + size > PENDING_LIMIT
+            if not behind:
+                self._pending += size
+        if behind:
+            self._pass_over(copy.url, "the disk is behind the download")
+            return
         meta = EntryMeta(
             copy.url,
             copy.identity.etag,
@@ -192,10 +219,24 @@ class DiskCache:
         )
 
         def put(store: CacheStore) -> None:
-            store.pin(copy.url)
-            store.put(meta, start, data)
+            if fits(copy, store):
+                store.pin(copy.url)
+                store.put(meta, start, data)
 
-        self._later(put)
+        self._later(put, size)
+
+    def _pass_over(self, url: str, why: str) -> None:
+        with self._lock:
+            if url in self._passed_over:
+                return
+            self._passed_over.add(url)
+        _log().info("cache: not keeping all of %s: %s", url, why)
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes recorded and not yet written (at most PENDING_LIMIT)."""
+        with self._lock:
+            return self._pending
 
     def refresh(self, url: str, fresh: Freshness) -> None:
         self._later(lambda s: s.refresh(url, fresh.fresh_until, fresh.directives))
@@ -308,10 +349,18 @@ class DiskCache:
 
         self._later(keep)
 
-    def _later(self, action: Callable[[CacheStore], object]) -> None:
-        """On the cache's thread, off the downloader's loop, in order."""
+    def _later(self, action: Callable[[CacheStore], object], size: int = 0) -> None:
+        """On the cache's thread, off the downloader's loop, in order (``size``: the bytes it
+        holds, given back to PENDING_LIMIT if it never runs)."""
         if not self._closed:
-            self._queue.put(action)
+            self._queue.put((action, size))
+        else:
+            self._done(size)
+
+    def _done(self, size: int) -> None:
+        if size:
+            with self._lock:
+                self._pending -= size
 
     # --- the cache's thread: open, then write -----------------------------------------------
 
@@ -323,16 +372,18 @@ class DiskCache:
         finally:
             self._opened.set()
         while True:
-            action = self._queue.get()
-            if action is None:
+            item = self._queue.get()
+            if item is None:
                 return
+            action, size = item
             store = self._store
-            if store is None:
-                continue
             try:
-                action(store)
+                if store is not None:
+                    action(store)
             except Exception as exc:  # a full disk or a busy index: the cache is best effort
                 self._failed("write to the cache", exc)
+            finally:
+                self._done(size)
 
     def close(self) -> None:
         """Drain the queued writes, let go of the pins."""

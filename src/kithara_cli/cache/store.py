@@ -144,6 +144,8 @@ class CacheStore:
         self._verified: set[str] = set()
         self._pinned: set[str] = set()
         self._sweep()
+        if cap is not None and stored != str(cap):
+            self.evict()  # a new cap holds from now, whether or not this run stores anything
 
     def _sweep(self) -> None:
         """Remove the temporary parts of writers that died mid-write (their names carry the
