@@ -75,6 +75,18 @@ def _drain_tasks(loop: asyncio.AbstractEventLoop, rounds: int = 3) -> None:
         loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
 
 
+def _typed(exc: Exception, job: Job) -> KitharaError:
+    """``exc`` as a typed error. Typing it must not fail the job a second way: an exception
+    here would leave the job unfinished, and whoever waits for it (a player) waiting for ever."""
+    try:
+        return classify_http_error(exc, job.handle.cmd.url)
+    except Exception:
+        import logging
+
+        logging.getLogger(__name__).exception("cannot type %r", exc)
+        return NetworkError(f"network error: {type(exc).__name__}")
+
+
 class Downloader:
     """Runs fetch commands; see the package docstring for its contract."""
 
@@ -421,9 +433,7 @@ class Downloader:
         except KitharaError as err:
             outcome = FetchOutcome(rid, "failed", job.bytes_done, error=err)
         except Exception as exc:  # typed at the boundary
-            outcome = FetchOutcome(
-                rid, "failed", job.bytes_done, error=classify_http_error(exc, job.handle.cmd.url)
-            )
+            outcome = FetchOutcome(rid, "failed", job.bytes_done, error=_typed(exc, job))
         finally:
             if timer is not None:
                 timer.cancel()
