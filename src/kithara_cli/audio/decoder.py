@@ -43,9 +43,18 @@ from kithara_cli.events.types import Event, Notice
 from kithara_cli.radio.titles import TitleQueue
 
 if TYPE_CHECKING:
+    import logging
+
     from av.audio.stream import AudioStream
     from av.container import InputContainer
     from av.packet import Packet
+
+
+def _log() -> logging.Logger:
+    import logging  # loaded when something is logged, not on the way to first audio
+
+    return logging.getLogger(__name__)
+
 
 # Consecutive undecodable packets before the stream is declared broken.
 _MAX_BAD_PACKETS = 16
@@ -151,6 +160,7 @@ class Decoder(DecoderSource, DecoderStatus):
         self._frames_decoded = 0  # samples decoded from the current source
         self._skipped = False
         self._bad_packets = 0
+        self._bad_error = ""
         self._notices = 0
         self._duration_from_tail = False
         self._trust_duration = False
@@ -400,19 +410,26 @@ class Decoder(DecoderSource, DecoderStatus):
             self._bad_packets += 1
             if self._bad_packets > _MAX_BAD_PACKETS:
                 raise DecoderError(f"undecodable stream: {describe(exc)}") from exc
-            if self._notices < 3:
-                self._notices += 1
-                self._publish(
-                    Notice(
-                        level="warning",
-                        message=f"skipped an undecodable packet: {describe(exc)}",
-                    )
-                )
+            self._bad_error = describe(exc)
             return True
+        self._tell_bad_run()
         self._bad_packets = 0
         for frame in frames:
             self._emit(frame)
         return True
+
+    def _tell_bad_run(self) -> None:
+        """A run of undecodable packets just ended. One alone (a stream joined mid-frame, a
+        station splicing files with their ID3 tags) costs one frame: the log has it. A longer
+        run is audible: a note says so, at most three times."""
+        run = self._bad_packets
+        if not run:
+            return
+        _log().info("skipped %d undecodable packet(s): %s", run, self._bad_error)
+        if run > 1 and self._notices < 3:
+            self._notices += 1
+            message = f"skipped {run} undecodable packets ({self._bad_error})"
+            self._publish(Notice(level="warning", message=message))
 
     def _emit(self, frame: av.AudioFrame) -> None:
         self._frames_decoded += frame.samples
