@@ -1,0 +1,211 @@
+"""A live origin that restarts (an encoder or packager restart): EXT-X-MEDIA-SEQUENCE drops
+from 5000 to 0 and the playlist lists new segment URIs. mpv, FFmpeg and streamlink carry on
+through it; so must fetch and play, fetching each new segment once, repeating none, and
+riding over CDN edges that still serve a copy of the playlist from before the restart.
+
+The playlist is computed per request: ``PRE`` segments numbered from 5000, then (the
+restart) a fresh playlist numbered from 0 that grows by one segment every ``INTERVAL`` s.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import hls_fixtures
+from hls_fixtures import HlsMedia, assert_tone, decode, fetch, play, tone_seconds
+from kithara_cli.server import MediaServer
+
+hls_media = hls_fixtures.hls_media
+hls_server = hls_fixtures.hls_server
+
+INTERVAL = 0.5
+PRE = 5  # segments listed before the restart (all visible at the first load)
+EDGE = 3  # where a live fetch and play start: 3 segments before the end
+OLD_SEQUENCE = 5000
+
+Reply = tuple[int, dict[str, str], bytes]
+M3U8 = {"Content-Type": "application/vnd.apple.mpegurl"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    uri: str  # relative to the server's root
+    duration: float
+    path: Path  # the bytes it serves
+
+
+class RestartScript:
+    """``before`` numbered from 5000 (all listed at the first request), then the restart:
+    ``after`` numbered from 0, one more every INTERVAL s, ENDLIST once all are listed.
+    ``override(n, text_before_restart)`` may answer the n-th request (1-based) instead."""
+
+    def __init__(
+        self,
+        before: list[Entry],
+        after: list[Entry],
+        override: Callable[[int, bytes], Reply | None] | None = None,
+    ) -> None:
+        self.before = before
+        self.after = after
+        self.override = override
+        self.t0: float | None = None
+        self.lock = threading.Lock()
+        self.requests = 0
+
+    def text(self, entries: list[Entry], first_sequence: int, end: bool) -> bytes:
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            "#EXT-X-TARGETDURATION:1",
+            f"#EXT-X-MEDIA-SEQUENCE:{first_sequence}",
+        ]
+        for e in entries:
+            lines += [f"#EXTINF:{e.duration:.6f},", "/" + e.uri]
+        if end:
+            lines.append("#EXT-X-ENDLIST")
+        return ("\n".join(lines) + "\n").encode()
+
+    @property
+    def old_text(self) -> bytes:
+        return self.text(self.before, OLD_SEQUENCE, False)
+
+    def __call__(self, path: str, query: dict[str, str], now: float) -> Reply:
+        with self.lock:
+            if self.t0 is None:
+                self.t0 = now
+            self.requests += 1
+            n = self.requests
+            listed = int((now - self.t0) / INTERVAL)  # segments since the restart
+        if self.override is not None:
+            reply = self.override(n, self.old_text)
+            if reply is not None:
+                return reply
+        if listed == 0:
+            return 200, M3U8, self.old_text
+        shown = self.after[: min(listed, len(self.after))]
+        return 200, M3U8, self.text(shown, 0, len(shown) == len(self.after))
+
+
+def _entries(root: Path, paths: list[Path], durations: list[float]) -> list[Entry]:
+    return [
+        Entry(p.relative_to(root).as_posix(), d, p) for p, d in zip(paths, durations, strict=True)
+    ]
+
+
+def _rate_change(hls_media: HlsMedia) -> tuple[list[Entry], list[Entry]]:
+    """Before: 10 s of the 44.1 kHz TS ladder (tone seconds 0-10). After: the 48 kHz encode
+    whose timestamps restart at 0 and whose tone goes on from second 10 (``misc/disc_b``)."""
+    ladder, root = hls_media.ts, hls_media.root
+    before = _entries(root, ladder.segments[1][:PRE], ladder.segment_durations[1][:PRE])
+    names = sorted(hls_media.misc.glob("disc_b_*.ts"))
+    playlist = (hls_media.misc / "discontinuity.m3u8").read_text().splitlines()
+    durations = [
+        float(line[len("#EXTINF:") :].rstrip(","))
+        for line, nxt in zip(playlist, playlist[1:], strict=False)
+        if line.startswith("#EXTINF:") and nxt.startswith("disc_b_")
+    ]
+    after = _entries(root, names, durations)
+    return before, after
+
+
+def _serve(server: MediaServer, script: RestartScript) -> str:
+    server.add_route("restart/live.m3u8", script)
+    return server.url("restart/live.m3u8")
+
+
+def _requests(server: MediaServer, entries: list[Entry]) -> list[int]:
+    return [len(server.stats.requests(e.uri)) for e in entries]
+
+
+def test_a_live_fetch_carries_on_through_an_origin_restart(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """The media sequence drops from 5004 to 0 with new URIs: the recording holds the three
+    segments before the live edge, then every segment after the restart, each fetched once.
+    Before: the reload read as unchanged and the fetch ended with exit 3 after 3 target
+    durations, the segments after the restart never fetched."""
+    before, after = _rate_change(hls_media)
+    script = RestartScript(before, after)
+    url = _serve(hls_server, script)
+    out = tmp_path / "out.ts"
+    proc = fetch(url, "-o", str(out), "--retries", "1", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    kept = before[PRE - EDGE :] + after
+    assert out.read_bytes() == b"".join(e.path.read_bytes() for e in kept)
+    assert _requests(hls_server, after) == [1] * len(after)
+    assert _requests(hls_server, before) == [0] * (PRE - EDGE) + [1] * EDGE
+    assert "restarted" in proc.stderr, proc.stderr  # said, not silent
+    first = round(sum(d.duration for d in before[: PRE - EDGE]))
+    assert_tone(out, sum(e.duration for e in kept), first=first)
+
+
+def test_stale_copies_from_before_the_restart_are_ridden_over(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """After the restart every other reload comes from an edge that still has the playlist
+    from before it (media sequence 5000, URIs already taken): that is no new restart and no
+    new segments. Nothing is written twice, nothing after the restart is lost."""
+
+    def stale(n: int, old: bytes) -> Reply | None:
+        return (200, M3U8, old) if n > 2 and n % 2 == 0 else None
+
+    before, after = _rate_change(hls_media)
+    url = _serve(hls_server, RestartScript(before, after, stale))
+    out = tmp_path / "out.ts"
+    proc = fetch(url, "-o", str(out), "-q", "--retries", "1", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    kept = before[PRE - EDGE :] + after
+    assert out.read_bytes() == b"".join(e.path.read_bytes() for e in kept)
+    assert _requests(hls_server, after) == [1] * len(after)
+    assert _requests(hls_server, before) == [0] * (PRE - EDGE) + [1] * EDGE
+
+
+def _same_format_restart(
+    hls_media: HlsMedia, server: MediaServer
+) -> tuple[list[Entry], list[Entry]]:
+    """Before: seconds 0-10 of the 44.1 kHz TS ladder. After the restart: the same encoder
+    settings starting over (timestamps and tone from 0 again), under new URIs."""
+    ladder, root = hls_media.ts, hls_media.root
+    before = _entries(root, ladder.segments[1][:PRE], ladder.segment_durations[1][:PRE])
+    after = [Entry(f"restart/new_{i}.ts", e.duration, e.path) for i, e in enumerate(before)]
+    for e in after:
+        server.add_route(e.uri, hls_fixtures.static(e.path.read_bytes(), "video/mp2t"))
+    return before, after
+
+
+def test_play_carries_on_through_an_origin_restart(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Play, a restart to the same audio settings whose timestamps start over: every second
+    of the three segments before it is heard, then every second after it, in order and once
+    (tone seconds 4..9 then 0..9). Before: play ended with exit 3 at the restart."""
+    before, after = _same_format_restart(hls_media, hls_server)
+    url = _serve(hls_server, RestartScript(before, after))
+    wav = tmp_path / "out.wav"
+    proc = play(url, "--output", f"wav:{wav}", "--retries", "1", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert _requests(hls_server, after) == [1] * len(after)
+    heard = tone_seconds(decode(wav))
+    assert heard == [4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9], heard
+
+
+def test_play_through_a_restart_to_other_audio_settings(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Play, the restart to 48 kHz whose timestamps start over, with a stale pre-restart
+    copy on every other reload: the tone is heard from second 4 to 20 with no repeat."""
+
+    def stale(n: int, old: bytes) -> Reply | None:
+        return (200, M3U8, old) if n > 2 and n % 2 == 0 else None
+
+    before, after = _rate_change(hls_media)
+    url = _serve(hls_server, RestartScript(before, after, stale))
+    wav = tmp_path / "out.wav"
+    proc = play(url, "--output", f"wav:{wav}", "--retries", "1", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert _requests(hls_server, after) == [1] * len(after)
+    heard = tone_seconds(decode(wav))
+    assert heard == list(range(4, 20)), heard
