@@ -39,7 +39,9 @@ def _encrypt(data: bytes) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def encrypted(hls_media: HlsMedia, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
+def encrypted(
+    hls_media: HlsMedia, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MediaServer]:
     """``init.enc`` and ``seg_N.enc`` (encrypted), ``init.mp4`` (clear), ``key.bin``, and
     three playlists: KEY then MAP (``enc-init.m3u8``: the init is encrypted), MAP then KEY
     (``clear-init.m3u8``: it is not), and KEY without IV then MAP (``no-iv.m3u8``)."""

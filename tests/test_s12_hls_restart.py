@@ -9,10 +9,13 @@ restart) a fresh playlist numbered from 0 that grows by one segment every ``INTE
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 import hls_fixtures
 from hls_fixtures import HlsMedia, assert_tone, decode, fetch, play, tone_seconds
@@ -47,7 +50,10 @@ class RestartScript:
         before: list[Entry],
         after: list[Entry],
         override: Callable[[int, bytes], Reply | None] | None = None,
+        *,
+        header: list[str] | None = None,
     ) -> None:
+        self.header = header or []
         self.before = before
         self.after = after
         self.override = override
@@ -61,6 +67,7 @@ class RestartScript:
             "#EXT-X-VERSION:3",
             "#EXT-X-TARGETDURATION:1",
             f"#EXT-X-MEDIA-SEQUENCE:{first_sequence}",
+            *self.header,
         ]
         for e in entries:
             lines += [f"#EXTINF:{e.duration:.6f},", "/" + e.uri]
@@ -104,7 +111,7 @@ def _rate_change(hls_media: HlsMedia) -> tuple[list[Entry], list[Entry]]:
     playlist = (hls_media.misc / "discontinuity.m3u8").read_text().splitlines()
     durations = [
         float(line[len("#EXTINF:") :].rstrip(","))
-        for line, nxt in zip(playlist, playlist[1:], strict=False)
+        for line, nxt in itertools.pairwise(playlist)
         if line.startswith("#EXTINF:") and nxt.startswith("disc_b_")
     ]
     after = _entries(root, names, durations)
@@ -164,32 +171,43 @@ def test_stale_copies_from_before_the_restart_are_ridden_over(
 
 
 def _same_format_restart(
-    hls_media: HlsMedia, server: MediaServer
+    hls_media: HlsMedia, server: MediaServer, kind: str = "ts"
 ) -> tuple[list[Entry], list[Entry]]:
-    """Before: seconds 0-10 of the 44.1 kHz TS ladder. After the restart: the same encoder
-    settings starting over (timestamps and tone from 0 again), under new URIs."""
-    ladder, root = hls_media.ts, hls_media.root
+    """Before: seconds 0-10 of the 44.1 kHz ladder (TS or fMP4). After the restart: the same
+    encoder settings starting over (timestamps and tone from 0 again), under new URIs; an
+    fMP4 packager keeps its init section's URI (``EXT-X-MAP``, before and after)."""
+    ladder = hls_media.ts if kind == "ts" else hls_media.fmp4
+    root = hls_media.root
     before = _entries(root, ladder.segments[1][:PRE], ladder.segment_durations[1][:PRE])
-    after = [Entry(f"restart/new_{i}.ts", e.duration, e.path) for i, e in enumerate(before)]
+    suffix = before[0].path.suffix
+    after = [Entry(f"restart/new_{i}{suffix}", e.duration, e.path) for i, e in enumerate(before)]
     for e in after:
         server.add_route(e.uri, hls_fixtures.static(e.path.read_bytes(), "video/mp2t"))
     return before, after
 
 
+@pytest.mark.parametrize("kind", ["ts", "fmp4"])
 def test_play_carries_on_through_an_origin_restart(
-    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path, kind: str
 ) -> None:
     """Play, a restart to the same audio settings whose timestamps start over: every second
     of the three segments before it is heard, then every second after it, in order and once
-    (tone seconds 4..9 then 0..9). Before: play ended with exit 3 at the restart."""
-    before, after = _same_format_restart(hls_media, hls_server)
-    url = _serve(hls_server, RestartScript(before, after))
+    (tone seconds 4..9 then 0..9). Before: play ended at the restart (a live stream with no
+    ENDLIST: exit 3 after 3 target durations)."""
+    before, after = _same_format_restart(hls_media, hls_server, kind)
+    init = hls_media.fmp4.init_segments[1]
+    header = [] if kind == "ts" else [f'#EXT-X-MAP:URI="/{init.relative_to(hls_media.root)}"']
+    url = _serve(hls_server, RestartScript(before, after, header=header))
     wav = tmp_path / "out.wav"
     proc = play(url, "--output", f"wav:{wav}", "--retries", "1", timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert _requests(hls_server, after) == [1] * len(after)
-    heard = tone_seconds(decode(wav))
-    assert heard == [4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9], heard
+    pcm = decode(wav)
+    seconds = sum(e.duration for e in before[PRE - EDGE :] + after)
+    assert abs(pcm.shape[0] / hls_fixtures.RATE - seconds) <= 0.1, str(tone_seconds(pcm))
+    heard = tone_seconds(pcm)
+    assert len(heard) >= 15
+    assert heard == [4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9][: len(heard)], str(heard)
 
 
 def test_play_through_a_restart_to_other_audio_settings(
@@ -208,4 +226,4 @@ def test_play_through_a_restart_to_other_audio_settings(
     assert proc.returncode == 0, proc.stderr
     assert _requests(hls_server, after) == [1] * len(after)
     heard = tone_seconds(decode(wav))
-    assert heard == list(range(4, 20)), heard
+    assert heard == list(range(4, 20)), str(heard)

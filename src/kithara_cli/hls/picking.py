@@ -109,7 +109,7 @@ class VariantPicking:
     def first_segment_parts(self) -> tuple[str, tuple[str, ...]] | None:
         """What the presentation's first segment was read from, for a replay's head
         (``play.head``): its variant's media playlist URL, and the URLs of that playlist, the
-        init section and the segment. None for a live stream, an encrypted segment (its
+        init section and the segment. None for a live stream, an encrypted segment or init (its
         audio must not lie on disk in the clear: keys are never kept), or while the current
         run did not start at the first segment or has not placed it."""
         run = self._run
@@ -118,6 +118,8 @@ class VariantPicking:
         variant = run.placed[0].variant
         segment = self._segment(variant, 0)[1]
         if segment.key is not None and segment.key.method != "NONE":
+            return None
+        if segment.init is not None and segment.init.key is not None:
             return None
         media_url = self.rungs[variant].media_url
         init = [segment.init.uri] if segment.init is not None else []
@@ -170,6 +172,14 @@ class VariantPicking:
         except KitharaError:  # that playlist failed to load: the followed variant serves
             return None
         return found
+
+    def _forget_other_variants(self) -> None:
+        """The live origin restarted: the other variants' playlists still hold the old
+        numbering, whose numbers now name other audio; they are read anew when next asked."""
+        for variant, rung in self.rungs.items():
+            if variant != self._followed:
+                rung.media = None
+        self._reloaded.clear()
 
     def _live_pick(self, variant: int, index: int) -> tuple[int, Segment]:
         """``variant`` and its segment, or the followed variant's where ``variant`` lacks it

@@ -48,10 +48,12 @@ class SegmentDone:
 
 @dataclass(frozen=True)
 class SegmentsAdded:
-    """New live segments from the playlist worker; ``ended``: EXT-X-ENDLIST came."""
+    """New live segments from the playlist worker; ``ended``: EXT-X-ENDLIST came;
+    ``restarted``: the origin restarted before them (its numbering starts over)."""
 
     segments: list[Segment]
     ended: bool
+    restarted: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,24 @@ def decode_segment(keys: KeyStore, segment: Segment, data: bytes | bytearray) ->
         raise DecryptionError(f"segment {segment.sequence} ({segment.uri}): {exc}") from None
     if container_of(clear) is None:
         raise DecryptionError(f"segment {segment.sequence} does not decrypt to media: wrong key?")
+    return clear
+
+
+def decode_init(keys: KeyStore, init: InitSection, data: bytes) -> bytes:
+    """Decrypt an init section encrypted under the EXT-X-KEY before its EXT-X-MAP (with that
+    tag's IV: the parser refuses one without); it must come out as MP4 boxes."""
+    key = init.key
+    if key is None:
+        return data
+    from kithara_cli.hls.crypto import decrypt_segment
+
+    assert key.iv is not None  # playlist._init_section refuses a MAP's key without an IV
+    try:
+        clear = decrypt_segment(data, keys.get(key), key.iv, key.method)
+    except DecryptionError as exc:
+        raise DecryptionError(f"init section ({init.uri}): {exc}") from None
+    if container_of(clear) != "fmp4":
+        raise DecryptionError(f"init section {init.uri} does not decrypt to MP4: wrong key?")
     return clear
 
 
@@ -202,8 +222,8 @@ class SegmentFetcher:
 
     # --- the playlist worker's feed (its thread) --------------------------------------------
 
-    def add_segments(self, segments: list[Segment], ended: bool) -> None:
-        self.inbox.put(SegmentsAdded(segments, ended))
+    def add_segments(self, segments: list[Segment], ended: bool, restarted: bool = False) -> None:
+        self.inbox.put(SegmentsAdded(segments, ended, restarted))
 
     def fail_feed(self, error: KitharaError) -> None:
         self.inbox.put(FeedFailed(error))
@@ -272,15 +292,20 @@ class SegmentFetcher:
         return decode_segment(self.keys, segment, data)
 
     def init_bytes(self, init: InitSection) -> bytes:
-        """An init section's bytes, fetched once (a switch back to a variant reuses them)."""
+        """An init section's bytes, fetched once (a switch back to a variant reuses them) and
+        decrypted when an EXT-X-KEY came before its EXT-X-MAP."""
         cached = self._init_cache.get(init)
         if cached is None:
-            cached, _ = self.dl.fetch_bytes(
+            check_key(init.key)
+            if init.key is not None:
+                self.keys.get(init.key)  # a refused key server keeps its exit code
+            data, _ = self.dl.fetch_bytes(
                 init.uri,
                 label="init",
                 byterange=init.byterange,
                 max_bytes=MAX_SEGMENT_BYTES,
                 cache="immutable",
             )
+            cached = decode_init(self.keys, init, data)
             self._init_cache[init] = cached
         return cached
