@@ -48,12 +48,10 @@ class SegmentDone:
 
 @dataclass(frozen=True)
 class SegmentsAdded:
-    """New live segments from the playlist worker; ``ended``: EXT-X-ENDLIST came;
-    ``restarted``: the origin restarted before them (its numbering starts over)."""
+    """New live segments from the playlist worker; ``ended``: EXT-X-ENDLIST came."""
 
     segments: list[Segment]
     ended: bool
-    restarted: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,8 +220,8 @@ class SegmentFetcher:
 
     # --- the playlist worker's feed (its thread) --------------------------------------------
 
-    def add_segments(self, segments: list[Segment], ended: bool, restarted: bool = False) -> None:
-        self.inbox.put(SegmentsAdded(segments, ended, restarted))
+    def add_segments(self, segments: list[Segment], ended: bool) -> None:
+        self.inbox.put(SegmentsAdded(segments, ended))
 
     def fail_feed(self, error: KitharaError) -> None:
         self.inbox.put(FeedFailed(error))

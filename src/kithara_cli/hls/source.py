@@ -216,8 +216,8 @@ class HlsSource(VariantPicking, Source):
             check_encryption(segment)
         grown = dataclasses.replace(ref, segments=ref.segments + tuple(segments), endlist=ended)
         self._reference = grown
-        if msg.restarted:
-            self._forget_other_variants()
+        if segments and ref.segments and segments[0].sequence <= ref.segments[-1].sequence:
+            self._forget_other_variants()  # the origin restarted: its numbers start over
         if self._followed is not None:
             self.rungs[self._followed].media = grown
         if ended and run.next_place >= len(grown.segments):

@@ -29,9 +29,7 @@ class SegmentFeed(Protocol):
 
     bus: EventBus
 
-    def add_segments(
-        self, segments: list[Segment], ended: bool, restarted: bool = False
-    ) -> None: ...
+    def add_segments(self, segments: list[Segment], ended: bool) -> None: ...
 
     def fail_feed(self, error: KitharaError) -> None: ...
 
@@ -107,8 +105,7 @@ class LiveFollower(threading.Thread):
                 interval = max(interval / 2, self.target / 4)
                 unchanged += 1
             if media is not None and (fresh or media.endlist):
-                restarted = taken is not None and taken.restarted_from is not None
-                self.feed.add_segments(fresh, media.endlist, restarted)
+                self.feed.add_segments(fresh, media.endlist)
                 if media.endlist:
                     return
             stuck_for = self._clock() - changed_at
