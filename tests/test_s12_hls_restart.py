@@ -28,6 +28,7 @@ INTERVAL = 0.5
 PRE = 5  # segments listed before the restart (all visible at the first load)
 EDGE = 3  # where a live fetch and play start: 3 segments before the end
 OLD_SEQUENCE = 5000
+HOLD = 3  # intervals the newest segment before the restart stays listed
 
 Reply = tuple[int, dict[str, str], bytes]
 M3U8 = {"Content-Type": "application/vnd.apple.mpegurl"}
@@ -41,9 +42,10 @@ class Entry:
 
 
 class RestartScript:
-    """``before`` numbered from 5000 (all listed at the first request), then the restart:
-    ``after`` numbered from 0, one more every INTERVAL s, ENDLIST once all are listed.
-    ``override(n, text_before_restart)`` may answer the n-th request (1-based) instead."""
+    """``before`` numbered from 5000 (``PRE`` listed at the first request, then one more
+    every INTERVAL s, the last for ``HOLD``), then the restart: ``after`` numbered from 0,
+    one more every INTERVAL s, ENDLIST once all are listed. ``override(n, old_text)`` may
+    answer the n-th request (1-based) instead. ``clock``: shared by a master's variants."""
 
     def __init__(
         self,
@@ -52,12 +54,15 @@ class RestartScript:
         override: Callable[[int, bytes], Reply | None] | None = None,
         *,
         header: list[str] | None = None,
+        old_sequence: int = OLD_SEQUENCE,
+        clock: dict[str, float] | None = None,
     ) -> None:
         self.header = header or []
+        self.old_sequence = old_sequence
+        self.clock = clock if clock is not None else {}
         self.before = before
         self.after = after
         self.override = override
-        self.t0: float | None = None
         self.lock = threading.Lock()
         self.requests = 0
 
@@ -77,21 +82,24 @@ class RestartScript:
 
     @property
     def old_text(self) -> bytes:
-        return self.text(self.before, OLD_SEQUENCE, False)
+        return self.text(self.before, self.old_sequence, False)
 
     def __call__(self, path: str, query: dict[str, str], now: float) -> Reply:
         with self.lock:
-            if self.t0 is None:
-                self.t0 = now
+            t0 = self.clock.setdefault("t0", now)
             self.requests += 1
             n = self.requests
-            listed = int((now - self.t0) / INTERVAL)  # segments since the restart
+            steps = int((now - t0) / INTERVAL)
+        # Segments listed since the restart; the last one before it is listed for HOLD
+        # intervals, so that a reload (every target duration) sees it.
+        listed = PRE + steps - len(self.before) - HOLD
         if self.override is not None:
             reply = self.override(n, self.old_text)
             if reply is not None:
                 return reply
-        if listed == 0:
-            return 200, M3U8, self.old_text
+        if listed <= 0:
+            shown = self.before[: min(len(self.before), PRE + steps)]
+            return 200, M3U8, self.text(shown, self.old_sequence, False)
         shown = self.after[: min(listed, len(self.after))]
         return 200, M3U8, self.text(shown, 0, len(shown) == len(self.after))
 
@@ -227,3 +235,34 @@ def test_play_through_a_restart_to_other_audio_settings(
     assert _requests(hls_server, after) == [1] * len(after)
     heard = tone_seconds(decode(wav))
     assert heard == list(range(4, 20)), str(heard)
+
+
+def test_live_play_switching_variants_never_takes_old_numbers_after_a_restart(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """Two variants, numbered from 0 (tone seconds 0-16), then both restart at 0 again (the
+    48 kHz tone from second 10). Live play matches another variant's segment by its number:
+    after the restart the other variant's playlist read before it still names old audio at
+    those numbers, and must be read anew. Heard: 4..15 then 10..19, once each. Before (the
+    old playlist kept): v0 served old seconds 0..10 after the restart, then play hung."""
+    ladder, root = hls_media.ts, hls_media.root
+    _, after = _rate_change(hls_media)
+    clock: dict[str, float] = {}
+    lines = ["#EXTM3U"]
+    count = 8
+    for v in (0, 1):
+        before = _entries(root, ladder.segments[v][:count], ladder.segment_durations[v][:count])
+        aliases = [Entry(f"restart/v{v}_{i}.ts", e.duration, e.path) for i, e in enumerate(after)]
+        for e in aliases:
+            hls_server.add_route(e.uri, hls_fixtures.static(e.path.read_bytes(), "video/mp2t"))
+        script = RestartScript(before, aliases, old_sequence=0, clock=clock)
+        hls_server.add_route(f"restart/v{v}.m3u8", script)
+        lines += [f"#EXT-X-STREAM-INF:BANDWIDTH={ladder.bandwidths[v]}", f"v{v}.m3u8"]
+    hls_server.add_route("restart/master.m3u8", hls_fixtures.static("\n".join(lines) + "\n"))
+    wav = tmp_path / "out.wav"
+    proc = play(hls_server.url("restart/master.m3u8"), "--output", f"wav:{wav}", timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    heard = tone_seconds(decode(wav))
+    expected = [*range(4, 16), *range(10, 20)]
+    assert heard == expected[: len(heard)] and len(heard) >= len(expected) - 1, str(heard)
+    assert "restarted" in proc.stderr and "→ v0" in proc.stderr, proc.stderr
