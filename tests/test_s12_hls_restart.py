@@ -56,7 +56,9 @@ class RestartScript:
         header: list[str] | None = None,
         old_sequence: int = OLD_SEQUENCE,
         clock: dict[str, float] | None = None,
+        delay: int = 0,
     ) -> None:
+        self.delay = delay  # intervals more before this playlist restarts
         self.header = header or []
         self.old_sequence = old_sequence
         self.clock = clock if clock is not None else {}
@@ -92,7 +94,7 @@ class RestartScript:
             steps = int((now - t0) / INTERVAL)
         # Segments listed since the restart; the last one before it is listed for HOLD
         # intervals, so that a reload (every target duration) sees it.
-        listed = PRE + steps - len(self.before) - HOLD
+        listed = PRE + steps - len(self.before) - HOLD - self.delay
         if self.override is not None:
             reply = self.override(n, self.old_text)
             if reply is not None:
@@ -237,14 +239,16 @@ def test_play_through_a_restart_to_other_audio_settings(
     assert heard == list(range(4, 20)), str(heard)
 
 
+@pytest.mark.parametrize("delay", [0, 4])
 def test_live_play_switching_variants_never_takes_old_numbers_after_a_restart(
-    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path, delay: int
 ) -> None:
     """Two variants, numbered from 0 (tone seconds 0-16), then both restart at 0 again (the
-    48 kHz tone from second 10). Live play matches another variant's segment by its number:
-    after the restart the other variant's playlist read before it still names old audio at
-    those numbers, and must be read anew. Heard: 4..15 then 10..19, once each. Before (the
-    old playlist kept): v0 served old seconds 0..10 after the restart, then play hung."""
+    48 kHz tone from second 10); with ``delay``, v0's playlist restarts 2 s after v1's.
+    Live play matches another variant's segment by its number: until that variant's own
+    playlist has restarted, its numbers name old audio and it must not serve the new ones.
+    Heard: 4..15 then 10..19, once each. Before (the old playlist kept): v0 served old
+    seconds 0..10 after the restart, then play hung."""
     ladder, root = hls_media.ts, hls_media.root
     _, after = _rate_change(hls_media)
     clock: dict[str, float] = {}
@@ -255,7 +259,9 @@ def test_live_play_switching_variants_never_takes_old_numbers_after_a_restart(
         aliases = [Entry(f"restart/v{v}_{i}.ts", e.duration, e.path) for i, e in enumerate(after)]
         for e in aliases:
             hls_server.add_route(e.uri, hls_fixtures.static(e.path.read_bytes(), "video/mp2t"))
-        script = RestartScript(before, aliases, old_sequence=0, clock=clock)
+        script = RestartScript(
+            before, aliases, old_sequence=0, clock=clock, delay=delay if v == 0 else 0
+        )
         hls_server.add_route(f"restart/v{v}.m3u8", script)
         lines += [f"#EXT-X-STREAM-INF:BANDWIDTH={ladder.bandwidths[v]}", f"v{v}.m3u8"]
     hls_server.add_route("restart/master.m3u8", hls_fixtures.static("\n".join(lines) + "\n"))

@@ -41,7 +41,7 @@ from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Noti
 from kithara_cli.hls.id3 import segment_titles
 from kithara_cli.hls.loader import Rung, load_media
 from kithara_cli.hls.model import MediaPlaylist
-from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, VariantPicking
+from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, LiveEras, VariantPicking
 from kithara_cli.hls.playlist import check_supported
 from kithara_cli.hls.run import _Placed, _Run, _RunPart
 from kithara_cli.hls.scheduler import (
@@ -118,6 +118,7 @@ class HlsSource(VariantPicking, Source):
         self.live = False  # following a live playlist, reloaded as it grows
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
+        self._eras = LiveEras()  # and which numbering each is in, across origin restarts
         self._follower: LiveFollower | None = None
         self.titles = TitleQueue(covered_only=True)  # landed segments' ID3 titles, by second
 
@@ -217,7 +218,7 @@ class HlsSource(VariantPicking, Source):
         grown = dataclasses.replace(ref, segments=ref.segments + tuple(segments), endlist=ended)
         self._reference = grown
         if segments and ref.segments and segments[0].sequence <= ref.segments[-1].sequence:
-            self._forget_other_variants()  # the origin restarted: its numbers start over
+            self._restarted_at(len(ref.segments))  # the origin restarted: numbers start over
         if self._followed is not None:
             self.rungs[self._followed].media = grown
         if ended and run.next_place >= len(grown.segments):
