@@ -34,7 +34,8 @@ live play still switches variants, matching segments by media sequence number. A
 that restarts (the media sequence drops, with URIs never seen at those numbers, or a higher
 discontinuity sequence) is followed on, its new segments fetched once and marked a
 discontinuity; a stale edge copy (lower numbers, URIs already seen) brings nothing, even
-after a restart (``sequence``). A reload that
+after a restart (``sequence``). Live play takes another variant's segment only once that
+variant's own playlist has restarted too (``picking.LiveEras``). A reload that
 fails (an edge's 404, a 5xx, an error page) is ridden over as one that brought nothing new; a
 live segment that answers 404/410 is a gap in a live fetch, as live play skips it.
 Tolerant where hls.js and FFmpeg are (``lines``): a URI line with no #EXTINF is skipped with a
