@@ -57,7 +57,9 @@ class RestartScript:
         old_sequence: int = OLD_SEQUENCE,
         clock: dict[str, float] | None = None,
         delay: int = 0,
+        ends: bool = True,
     ) -> None:
+        self.ends = ends  # ENDLIST once all of ``after`` is listed
         self.delay = delay  # intervals more before this playlist restarts
         self.header = header or []
         self.old_sequence = old_sequence
@@ -103,7 +105,7 @@ class RestartScript:
             shown = self.before[: min(len(self.before), PRE + steps)]
             return 200, M3U8, self.text(shown, self.old_sequence, False)
         shown = self.after[: min(listed, len(self.after))]
-        return 200, M3U8, self.text(shown, 0, len(shown) == len(self.after))
+        return 200, M3U8, self.text(shown, 0, self.ends and len(shown) == len(self.after))
 
 
 def _entries(root: Path, paths: list[Path], durations: list[float]) -> list[Entry]:
@@ -157,6 +159,29 @@ def test_a_live_fetch_carries_on_through_an_origin_restart(
     assert "restarted" in proc.stderr, proc.stderr  # said, not silent
     first = round(sum(d.duration for d in before[: PRE - EDGE]))
     assert_tone(out, sum(e.duration for e in kept), first=first)
+
+
+def test_a_live_fetch_with_a_duration_runs_through_the_restart(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """``--duration 12`` of a live stream with no ENDLIST that restarts 6 s in: the
+    recording holds 12 s, the segments after the restart included, and ends with exit 0.
+    Before: the restart read as a stuck playlist, and the fetch ended with exit 5 ("live
+    playlist unchanged") after 6 s of audio."""
+    before, after = _rate_change(hls_media)
+    url = _serve(hls_server, RestartScript(before, after, ends=False))
+    out = tmp_path / "out.ts"
+    proc = fetch(url, "-o", str(out), "-q", "--duration", "12", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    kept, seconds = [], 0.0
+    for e in before[PRE - EDGE :] + after:
+        if seconds >= 12:
+            break
+        kept.append(e)
+        seconds += e.duration
+    assert any(e in after for e in kept)
+    assert out.read_bytes() == b"".join(e.path.read_bytes() for e in kept)
+    assert_tone(out, seconds, first=round(sum(e.duration for e in before[: PRE - EDGE])))
 
 
 def test_stale_copies_from_before_the_restart_are_ridden_over(
