@@ -5,6 +5,7 @@ ladder variant, every file AES-128-CBC encrypted at test time."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +23,11 @@ from hls_fixtures import (
     expected_bytes,
     fetch,
     play,
+    popen_fetch,
+    wait_for,
 )
-from kithara_cli.server import MediaServer
+from kithara_cli.file.state import load_state, part_paths
+from kithara_cli.server import Faults, MediaServer
 
 hls_media = hls_fixtures.hls_media
 
@@ -84,6 +88,35 @@ def test_fetch_decrypts_an_encrypted_init_section(
     assert out.read_bytes() == expected_bytes(hls_media.fmp4, VARIANT)
     assert_tone(out, sum(hls_media.fmp4.segment_durations[VARIANT]))
     assert len(encrypted.stats.requests("key.bin")) == 1
+
+
+def test_an_interrupted_fetch_resumes_without_a_second_init(
+    hls_media: HlsMedia, encrypted: MediaServer, tmp_path: Path
+) -> None:
+    """Stopped after three segments and run again: the resume knows the init it wrote is
+    the playlist's (encrypted) one and does not write it again; the file is the clear
+    stream's, byte for byte."""
+    out = tmp_path / "out.m4a"
+    part, state_path = part_paths(out)
+    url = encrypted.url("enc-init.m3u8")
+    encrypted.set_faults("*.enc", Faults(latency=0.15))
+
+    def written() -> int:
+        state = load_state(state_path)
+        return int(state.extra.get("written", 0)) if state else 0  # type: ignore[arg-type]
+
+    proc = popen_fetch(url, "-o", str(out), "-q", "--segments", "1")
+    try:
+        wait_for(lambda: written() >= 3, what="three segments written")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+        encrypted.clear_faults()
+    assert proc.returncode != 0 and part.exists()
+    rerun = fetch(url, "-o", str(out))
+    assert rerun.returncode == 0, rerun.stderr
+    assert "resuming" in rerun.stderr
+    assert out.read_bytes() == expected_bytes(hls_media.fmp4, VARIANT)
 
 
 def test_play_decrypts_an_encrypted_init_section(
