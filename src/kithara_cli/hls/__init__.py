@@ -20,14 +20,22 @@ never garbage in the output; nor is a segment whose bytes are no media ``sniff``
 captive portal's page): fetch and play both refuse it (DecoderError); ``sniff`` knows TS,
 fMP4 and packed ADTS, MP3, AC-3 and E-AC-3. A key of a KEYFORMAT other than identity (a DRM
 system's) is refused before any key is asked (``playlist.check_key``); a key server's refusal
-keeps its HTTP or network exit code. Init sections (EXT-X-MAP) are written where they first
+keeps its HTTP or network exit code. An init section (EXT-X-MAP) after an EXT-X-KEY of a
+whole-segment method is decrypted with it, under the tag's IV (RFC 8216 4.3.2.5); with no IV
+it is a ``PlaylistError``. Init sections are written where they first
 appear and again only where they change; fetch refuses, before any segment, a change to audio
 of another rate, layout or codec (one MP4 file cannot hold both). Play starts the decoder
-afresh where the init changes or TS / packed audio changes codec (a switch, a discontinuity).
+afresh where the init changes, TS / packed audio changes codec (a switch), or at an
+EXT-X-DISCONTINUITY (timestamps may start over).
 Segments marked EXT-X-GAP are left out of the model (never asked for), with a warning.
 A live playlist is followed (``worker.LiveFollower``) for
 fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST;
-live play still switches variants, matching segments by media sequence number. A reload that
+live play still switches variants, matching segments by media sequence number. An origin
+that restarts (the media sequence drops, with URIs never seen at those numbers, or a higher
+discontinuity sequence) is followed on, its new segments fetched once and marked a
+discontinuity; a stale edge copy (lower numbers, URIs already seen) brings nothing, even
+after a restart (``sequence``). Live play takes another variant's segment only once that
+variant's own playlist has restarted too (``picking.LiveEras``). A reload that
 fails (an edge's 404, a 5xx, an error page) is ridden over as one that brought nothing new; a
 live segment that answers 404/410 is a gap in a live fetch, as live play skips it.
 Tolerant where hls.js and FFmpeg are (``lines``): a URI line with no #EXTINF is skipped with a

@@ -37,10 +37,12 @@ class Key:
 
 @dataclass(frozen=True, slots=True)
 class InitSection:
-    """EXT-X-MAP: the fMP4 init segment; ``byterange`` is (offset, length)."""
+    """EXT-X-MAP: the fMP4 init segment; ``byterange`` is (offset, length); ``key``: the
+    whole-segment EXT-X-KEY in force at the tag, which encrypts it (its IV is always given)."""
 
     uri: str
     byterange: tuple[int, int] | None
+    key: Key | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,10 @@ A mixin of ``source.HlsSource``: the attributes declared below are the source's 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kithara_cli.abr.controller import AbrController
@@ -18,6 +20,7 @@ from kithara_cli.events.types import Notice
 from kithara_cli.hls.loader import Rung
 from kithara_cli.hls.model import MediaPlaylist, Segment
 from kithara_cli.hls.run import _by_sequence, _Run
+from kithara_cli.hls.sequence import SequenceTracker
 
 if TYPE_CHECKING:
     from kithara_cli.dl import Downloader
@@ -25,6 +28,30 @@ if TYPE_CHECKING:
 # Where live playback starts: this many segments before the end of the playlist (as
 # ``kithara fetch``'s default ``--live-edge``; hls.js's liveSyncDurationCount is 3 too).
 LIVE_EDGE_SEGMENTS = 3
+
+
+@dataclass
+class LiveEras:
+    """Which numbering each live variant's playlist is in, across origin restarts: where in
+    the followed timeline each restart began, and per other variant its own ``tracker`` and
+    the era its playlist has reached (variants do not restart at the same instant)."""
+
+    restarts: list[int] = field(default_factory=list)  # timeline indices
+    trackers: dict[int, SequenceTracker] = field(default_factory=dict)
+    reached: dict[int, int] = field(default_factory=dict)
+
+    def of_index(self, index: int) -> int:
+        return bisect.bisect_right(self.restarts, index)
+
+    def loaded(self, variant: int, media: MediaPlaylist) -> None:
+        """``variant``'s playlist was (re)read: has it restarted since its last read? Read
+        the first time, it is taken to be in step with the followed one."""
+        tracker = self.trackers.get(variant)
+        if tracker is None:
+            self.trackers[variant] = SequenceTracker(media)
+            self.reached[variant] = len(self.restarts)
+        elif tracker.take(media).restarted_from is not None:
+            self.reached[variant] = self.reached.get(variant, 0) + 1
 
 
 class VariantPicking:
@@ -39,6 +66,7 @@ class VariantPicking:
     _run: _Run | None
     _followed: int | None
     _reloaded: dict[int, float]
+    _eras: LiveEras
 
     def media_for(self, variant: int) -> MediaPlaylist:
         raise NotImplementedError
@@ -109,7 +137,7 @@ class VariantPicking:
     def first_segment_parts(self) -> tuple[str, tuple[str, ...]] | None:
         """What the presentation's first segment was read from, for a replay's head
         (``play.head``): its variant's media playlist URL, and the URLs of that playlist, the
-        init section and the segment. None for a live stream, an encrypted segment (its
+        init section and the segment. None for a live stream, an encrypted segment or init (its
         audio must not lie on disk in the clear: keys are never kept), or while the current
         run did not start at the first segment or has not placed it."""
         run = self._run
@@ -118,6 +146,8 @@ class VariantPicking:
         variant = run.placed[0].variant
         segment = self._segment(variant, 0)[1]
         if segment.key is not None and segment.key.method != "NONE":
+            return None
+        if segment.init is not None and segment.init.key is not None:
             return None
         media_url = self.rungs[variant].media_url
         init = [segment.init.uri] if segment.init is not None else []
@@ -156,20 +186,46 @@ class VariantPicking:
         want = self.reference.segments[index]
         if variant == self._followed:
             return want
+        era = self._eras.of_index(index)
         try:
-            media = self.media_for(variant)
-            found = _by_sequence(media, want.sequence)
+            media = self._variant_media(variant)
+            found = self._in_era(variant, media, want, era)
             behind = not media.segments or media.segments[-1].sequence < want.sequence
-            if found is None and behind and not media.endlist:
+            if found is None and (behind or self._eras.reached[variant] < era):
                 now = self.clock()
                 last = self._reloaded.get(variant, -math.inf)
-                if reload or now - last >= media.target_duration / 2:
+                if not media.endlist and (reload or now - last >= media.target_duration / 2):
                     self._reloaded[variant] = now
                     self.rungs[variant].media = None
-                    found = _by_sequence(self.media_for(variant), want.sequence)
+                    found = self._in_era(variant, self._variant_media(variant), want, era)
         except KitharaError:  # that playlist failed to load: the followed variant serves
             return None
         return found
+
+    def _variant_media(self, variant: int) -> MediaPlaylist:
+        """Another live variant's playlist, its numbering's era noted when it is read."""
+        read = self.rungs[variant].media is None
+        media = self.media_for(variant)
+        if read or variant not in self._eras.reached:
+            self._eras.loaded(variant, media)
+        return media
+
+    def _in_era(
+        self, variant: int, media: MediaPlaylist, want: Segment, era: int
+    ) -> Segment | None:
+        """``want``'s number in ``media``, only while that playlist is in the same numbering
+        (before an origin restart reaches it, its numbers name other audio)."""
+        return _by_sequence(media, want.sequence) if self._eras.reached[variant] == era else None
+
+    def _restarted_at(self, index: int) -> None:
+        """The live origin restarted at timeline ``index``: the other variants' playlists
+        still hold the old numbering, whose numbers now name other audio; they are read anew
+        when next asked, and serve only once they have restarted too (``LiveEras``)."""
+        self._eras.restarts.append(index)
+        for variant, rung in self.rungs.items():
+            if variant != self._followed:
+                rung.media = None
+        self._reloaded.clear()
 
     def _live_pick(self, variant: int, index: int) -> tuple[int, Segment]:
         """``variant`` and its segment, or the followed variant's where ``variant`` lacks it

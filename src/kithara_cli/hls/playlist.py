@@ -64,6 +64,7 @@ _USED_TAGS = frozenset(
 )
 _TARGET_DURATION_TAG = "#EXT-X-TARGETDURATION"
 _TARGET_DURATION_KEY = "kithara_targetduration"
+_MAP_KEYS = "kithara_map_keys"
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 # A relative reference urljoin would simply append to the base directory: no scheme (no colon),
@@ -171,7 +172,10 @@ def _run_m3u8(content: str) -> dict[str, Any]:
     def tag_filter(line: str, lineno: int, data: dict[str, Any], state: dict[str, Any]) -> bool:
         tag = line.split(":", 1)[0]
         where[:] = [lineno, tag]
-        if tag == _TARGET_DURATION_TAG:
+        if tag == "#EXT-X-MAP":
+            # Which EXT-X-KEY encrypts this MAP's init (RFC 8216 4.3.2.5): m3u8 does not say.
+            data.setdefault(_MAP_KEYS, []).append(state.get("current_key"))
+        elif tag == _TARGET_DURATION_TAG:
             # m3u8 casts with int(); real servers send "10.0", which the spec forbids but
             # players accept. Keep the raw text and validate it ourselves.
             data[_TARGET_DURATION_KEY] = line.partition(":")[2]
@@ -316,6 +320,10 @@ def _build_media(
 
     keys: dict[int, Key | None] = {}  # m3u8 shares one dict per EXT-X-KEY: convert each once
     inits: dict[int, InitSection] = {}
+    map_keys = {  # the key in force at each EXT-X-MAP
+        id(m): _converted(k, keys, lambda k: _key(k, resolver))
+        for m, k in zip(data["segment_map"], data.get(_MAP_KEYS, []), strict=False)
+    }
     range_ends: dict[str, int] = {}  # per URI: where an offset-less EXT-X-BYTERANGE continues
     discontinuity_sequence = base_discontinuity
     segments: list[Segment] = []
@@ -338,7 +346,11 @@ def _build_media(
             range_ends[uri] = offset + length
 
         key = _converted(raw.get("key"), keys, lambda k: _key(k, resolver))
-        init = _converted(raw.get("init_section"), inits, lambda i: _init_section(i, resolver))
+        init = _converted(
+            raw.get("init_section"),
+            inits,
+            lambda i: _init_section(i, resolver, map_keys.get(id(i))),
+        )
 
         discontinuity = bool(raw.get("discontinuity"))
         if discontinuity:
@@ -444,14 +456,21 @@ def _iv(raw: str) -> bytes:
     return value.to_bytes(16, "big")
 
 
-def _init_section(raw: dict[str, Any], resolver: _Resolver) -> InitSection:
+def _init_section(raw: dict[str, Any], resolver: _Resolver, key: Key | None) -> InitSection:
+    """An EXT-X-MAP; ``key``: the EXT-X-KEY in force at it. A whole-segment method encrypts
+    the init section too, under the KEY's IV (it has no media sequence number to stand in)."""
     if not raw.get("uri"):
         raise PlaylistError("EXT-X-MAP without URI")
     byterange = None
     if raw.get("byterange") is not None:
         length, offset = _byterange(raw["byterange"], "EXT-X-MAP BYTERANGE")
         byterange = (offset or 0, length)
-    return InitSection(uri=resolver.resolve(raw["uri"], "EXT-X-MAP"), byterange=byterange)
+    if key is not None and key.method not in DECRYPTABLE:
+        key = None  # SAMPLE-AES leaves the init clear (and is refused before any fetch)
+    if key is not None and key.iv is None:
+        raise PlaylistError(f"EXT-X-MAP under EXT-X-KEY METHOD={key.method} without IV")
+    uri = resolver.resolve(raw["uri"], "EXT-X-MAP")
+    return InitSection(uri=uri, byterange=byterange, key=key)
 
 
 def _byterange(raw: str, what: str) -> tuple[int, int | None]:

@@ -93,6 +93,24 @@ def decode_segment(keys: KeyStore, segment: Segment, data: bytes | bytearray) ->
     return clear
 
 
+def decode_init(keys: KeyStore, init: InitSection, data: bytes) -> bytes:
+    """Decrypt an init section encrypted under the EXT-X-KEY before its EXT-X-MAP (with that
+    tag's IV: the parser refuses one without); it must come out as MP4 boxes."""
+    key = init.key
+    if key is None:
+        return data
+    from kithara_cli.hls.crypto import decrypt_segment
+
+    assert key.iv is not None  # playlist._init_section refuses a MAP's key without an IV
+    try:
+        clear = decrypt_segment(data, keys.get(key), key.iv, key.method)
+    except DecryptionError as exc:
+        raise DecryptionError(f"init section ({init.uri}): {exc}") from None
+    if container_of(clear) != "fmp4":
+        raise DecryptionError(f"init section {init.uri} does not decrypt to MP4: wrong key?")
+    return clear
+
+
 @dataclass(frozen=True)
 class Ask:
     """What a consumer wants fetched for one index of its timeline: this variant's segment,
@@ -272,15 +290,20 @@ class SegmentFetcher:
         return decode_segment(self.keys, segment, data)
 
     def init_bytes(self, init: InitSection) -> bytes:
-        """An init section's bytes, fetched once (a switch back to a variant reuses them)."""
+        """An init section's bytes, fetched once (a switch back to a variant reuses them) and
+        decrypted when an EXT-X-KEY came before its EXT-X-MAP."""
         cached = self._init_cache.get(init)
         if cached is None:
-            cached, _ = self.dl.fetch_bytes(
+            check_key(init.key)
+            if init.key is not None:
+                self.keys.get(init.key)  # a refused key server keeps its exit code
+            data, _ = self.dl.fetch_bytes(
                 init.uri,
                 label="init",
                 byterange=init.byterange,
                 max_bytes=MAX_SEGMENT_BYTES,
                 cache="immutable",
             )
+            cached = decode_init(self.keys, init, data)
             self._init_cache[init] = cached
         return cached

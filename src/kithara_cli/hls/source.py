@@ -17,7 +17,9 @@ hands new segments to ``add_segments``, which extends the reference timeline; th
 ABR still picks a variant per segment (and a failed one still fails over): another variant's
 segment is the one with the same media sequence number (HLS aligns variants by it, as hls.js
 assumes), its playlist reloaded when it does not list that one yet; a variant that still
-lacks it leaves the segment to the followed variant. A live segment that answers 404 or 410
+lacks it leaves the segment to the followed variant (after an origin restart the others'
+playlists are read anew, and the decoder starts afresh at the first new segment, as at any
+discontinuity). A live segment that answers 404 or 410
 has expired (playback paused longer than the server's window): the run skips towards the
 live edge, and the skipped seconds leave its timeline.
 """
@@ -39,7 +41,7 @@ from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Noti
 from kithara_cli.hls.id3 import segment_titles
 from kithara_cli.hls.loader import Rung, load_media
 from kithara_cli.hls.model import MediaPlaylist
-from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, VariantPicking
+from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, LiveEras, VariantPicking
 from kithara_cli.hls.playlist import check_supported
 from kithara_cli.hls.run import _Placed, _Run, _RunPart
 from kithara_cli.hls.scheduler import (
@@ -116,6 +118,7 @@ class HlsSource(VariantPicking, Source):
         self.live = False  # following a live playlist, reloaded as it grows
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
+        self._eras = LiveEras()  # and which numbering each is in, across origin restarts
         self._follower: LiveFollower | None = None
         self.titles = TitleQueue(covered_only=True)  # landed segments' ID3 titles, by second
 
@@ -214,6 +217,8 @@ class HlsSource(VariantPicking, Source):
             check_encryption(segment)
         grown = dataclasses.replace(ref, segments=ref.segments + tuple(segments), endlist=ended)
         self._reference = grown
+        if segments and ref.segments and segments[0].sequence <= ref.segments[-1].sequence:
+            self._restarted_at(len(ref.segments))  # the origin restarted: numbers start over
         if self._followed is not None:
             self.rungs[self._followed].media = grown
         if ended and run.next_place >= len(grown.segments):
@@ -386,15 +391,17 @@ class HlsSource(VariantPicking, Source):
             plain = frames_for_decoder(plain, kind)
             resource = run.resource
             # A new part where the decoder must start afresh: another init section (a switch
-            # between fMP4 variants), or TS or packed audio in another codec (a switch, or a
-            # discontinuity into an AC-3 break): one decoder cannot read on across those.
+            # between fMP4 variants), TS or packed audio in another codec (a switch, or a
+            # discontinuity into an AC-3 break), or a discontinuity (an origin's restart: its
+            # timestamps start over, and an fMP4 demuxer drops fragments that go back in time).
             fmt = audio_format(plain, kind)
             new_init = seg.init is not None and seg.init != run.init
             changed = fmt is not None and run.format is not None and fmt != run.format
-            if run.placed and (new_init or changed):
+            restart = new_init or changed or ref.segments[run.next_place].discontinuity
+            if run.placed and restart:
                 run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
             run.format = fmt or run.format
-            if seg.init is not None and (new_init or changed):
+            if seg.init is not None and restart:
                 init = self._fetcher.init_bytes(seg.init)
                 resource.write_at(run.write_pos, init)
                 run.write_pos += len(init)

@@ -18,6 +18,7 @@ from kithara_cli.dl import Downloader
 from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import Notice
 from kithara_cli.hls.model import MediaPlaylist, Segment
+from kithara_cli.hls.sequence import Fresh, SequenceTracker
 
 if TYPE_CHECKING:
     from kithara_cli.events import EventBus
@@ -40,7 +41,9 @@ class LiveFollower(threading.Thread):
     quarter of it), back to the target duration when it changes. A playlist that brings no new
     segment for ``UNCHANGED_TARGETS`` target durations (and at least ``UNCHANGED_RELOADS``
     reloads) is stuck, as hls.js's PLAYLIST_UNCHANGED_ERROR says: a ``PlaylistError``, never a
-    silent wait. A reload that fails (``_passing``: an edge's 404, a 5xx, a dead endpoint)
+    silent wait. An origin that restarts (its media sequence drops, with new URIs) is followed
+    on, its first new segment marked a discontinuity; a stale edge copy is not a restart
+    (``sequence.SequenceTracker`` tells them apart). A reload that fails (``_passing``: an edge's 404, a 5xx, a dead endpoint)
     counts as one that brought nothing, so a brief miss is ridden over and an endpoint that
     stays dead ends the stream by the same rule, with that failure as the error. ``url``: where
     to reload (as hls.js reloads a level's own URI; default the playlist's final URL). ``clock``
@@ -67,7 +70,7 @@ class LiveFollower(threading.Thread):
         self.url = url or media.url
         self.feed = feed
         self.target = max(media.target_duration, 0.5)
-        self.last_sequence = media.segments[-1].sequence if media.segments else -1
+        self.sequence = SequenceTracker(media)
         self._stop_event = threading.Event()
         self._clock = clock
         self._wait = wait if wait is not None else self._stop_event.wait
@@ -90,10 +93,10 @@ class LiveFollower(threading.Thread):
                     self.feed.fail_feed(exc)
                     return
                 media, failure = None, exc
-            fresh = [] if media is None else self._fresh(media)
+            taken = None if media is None else self._take(media)
+            fresh = [] if taken is None else taken.segments
             if fresh:
                 assert media is not None
-                self.last_sequence = fresh[-1].sequence
                 interval = max(media.target_duration, 0.5)
                 self.target = interval
                 changed_at = self._clock()
@@ -118,20 +121,25 @@ class LiveFollower(threading.Thread):
                 )
                 return
 
-    def _fresh(self, media: MediaPlaylist) -> list[Segment]:
-        """The segments past the last one handed on (a stale copy from another edge, with an
-        older media sequence, brings none); says so when the playlist moved past some."""
-        fresh = [s for s in media.segments if s.sequence > self.last_sequence]
-        if fresh and self.last_sequence >= 0 and fresh[0].sequence > self.last_sequence + 1:
-            lost = fresh[0].sequence - self.last_sequence - 1
-            self.feed.bus.publish(
-                Notice(
-                    level="warning",
-                    message=f"live playlist moved on: {lost} segment(s) missed "
-                    f"after {self.last_sequence}",
-                )
+    def _take(self, media: MediaPlaylist) -> Fresh:
+        """What a reload brought (``SequenceTracker``), saying so where the playlist moved
+        past segments unseen or the origin restarted."""
+        taken = self.sequence.take(media)
+        message = None
+        if taken.restarted_from is not None:
+            first = taken.segments[0].sequence
+            message = (
+                f"live playlist restarted (media sequence {taken.restarted_from} -> {first}, "
+                "new segments): carrying on"
             )
-        return fresh
+        elif taken.missed:
+            message = (
+                f"live playlist moved on: {taken.missed} segment(s) missed "
+                f"after {taken.segments[0].sequence - taken.missed - 1}"
+            )
+        if message is not None:
+            self.feed.bus.publish(Notice(level="warning", message=message))
+        return taken
 
 
 def _passing(error: KitharaError) -> bool:

@@ -330,7 +330,10 @@ class HlsWriter:
         init_data = extra.get("init")
         if isinstance(init_data, list) and init_data:
             br = init_data[1]
-            init = InitSection(str(init_data[0]), tuple(br) if br else None)  # type: ignore[arg-type]
+            saved = (str(init_data[0]), tuple(br) if br else None)
+            # The playlist's own InitSection (with the key that encrypts it, if one does).
+            inits = (s.init for s in self._segments if s.init is not None)
+            init = next((i for i in inits if (i.uri, i.byterange) == saved), None)
         if index:
             self.bus.publish(
                 Notice(level="info", message=f"resuming at segment {index} ({nbytes} bytes)")
