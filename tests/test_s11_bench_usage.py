@@ -10,18 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bench_entries import ENTRY, TINY
 from conftest import assert_clean_failure, run_cli
-
-TINY = {"KITHARA_BENCH_TINY": "1"}
-ENTRY = {
-    "scenario": "progressive-throughput",
-    "case": "unthrottled",
-    "metric": "throughput",
-    "target": 0.001,
-    "better": "higher",
-    "tolerance": 0.0,
-    "gating": True,
-}
 
 
 def _bench(tmp_path: Path, *args: str) -> tuple[Path, object]:

@@ -15,18 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from bench_entries import ENTRY, TINY
 from conftest import assert_clean_failure, run_cli
 
-TINY = {"KITHARA_BENCH_TINY": "1"}
-ENTRY = {
-    "scenario": "progressive-throughput",
-    "case": "unthrottled",
-    "metric": "throughput",
-    "target": 0.001,
-    "better": "higher",
-    "tolerance": 0.0,
-    "gating": True,
-}
 REPO_BASELINE = Path(__file__).resolve().parent.parent / "bench" / "baseline.json"
 
 
