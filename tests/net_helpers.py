@@ -320,3 +320,52 @@ def has_ipv6_loopback() -> bool:
     except OSError:
         return False
     return True
+
+
+class SocksProxy(_Listener):
+    """A SOCKS5 proxy (RFC 1928: no authentication, CONNECT). ``names`` are hosts only it can
+    resolve (socks5h: the client sends the name); ``seen`` records each CONNECT's host:port."""
+
+    def __init__(self, names: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.names = names or {}
+        self.seen: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"socks5://{self.host}:{self.port}"
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        _version, count = _recv_exact(conn, 2)
+        _recv_exact(conn, count)  # the methods offered: "no authentication" is taken
+        conn.sendall(b"\x05\x00")
+        _version, _command, _reserved, kind = _recv_exact(conn, 4)
+        if kind == 1:
+            host = socket.inet_ntoa(_recv_exact(conn, 4))
+        elif kind == 3:
+            host = _recv_exact(conn, _recv_exact(conn, 1)[0]).decode("idna")
+        else:
+            host = socket.inet_ntop(socket.AF_INET6, _recv_exact(conn, 16))
+        port = int.from_bytes(_recv_exact(conn, 2), "big")
+        self.seen.append(f"{host}:{port}")
+        try:
+            upstream = socket.create_connection((self.names.get(host, host), port), timeout=10)
+        except OSError:
+            conn.sendall(b"\x05\x05\x00\x01" + bytes(6))  # connection refused
+            conn.close()
+            return
+        conn.sendall(b"\x05\x00\x00\x01" + bytes(6))
+        conn.settimeout(None)
+        upstream.settimeout(None)
+        _splice(conn, upstream)
+
+
+def _recv_exact(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise ValueError("closed mid-handshake")
+        data += chunk
+    return data

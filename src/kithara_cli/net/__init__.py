@@ -2,7 +2,8 @@
 
 Promises: one client per downloader (pooled connections, HTTP/2 on request, environment
 proxies honoured by urllib's rules, NO_PROXY included, unless ``--proxy`` says otherwise: a
-``host:port`` is an http proxy, ``""`` none); every transport failure is turned into a typed
+``host:port`` is an http proxy, ``""`` none; ``socks5://`` and ``socks5h://``, the name then
+resolved by the proxy, are SOCKS5, through socksio); every transport failure is turned into a typed
 ``kithara_cli.errors`` error, retryable or fatal, by exception type; a proxy's own failure
 (down, unknown name, a 407, a refused CONNECT) names the proxy (``host:port``, never its
 credentials), not the server behind it. TLS certificates are verified unless

@@ -17,7 +17,8 @@ def _import_httpcore() -> None:
     (``httpcore._async.connection``). A ``None`` in ``sys.modules`` makes ``import h2`` fail
     for that moment, so h2 loads on the first HTTP/2 connection instead. anyio is replaced by
     asyncio's own primitives (``asyncio_sync``); a stand-in that loads the real anyio on first
-    use covers httpcore's anyio backend, which only a SOCKS proxy's connection runs.
+    use covers httpcore's anyio backend, which no connection of kithara's runs (proxies, SOCKS
+    included, run on ``transport.AsyncioBackend``).
     """
     from kithara_cli.net import asyncio_sync
 

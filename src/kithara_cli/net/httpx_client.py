@@ -68,9 +68,9 @@ class ProxyTransport(httpx.AsyncHTTPTransport):
     """httpx's transport through a proxy, whose own failures name it: a proxy that is down,
     unknown or wants credentials is not the server's fault, and the error must say so.
 
-    An http(s) proxy's connections run on ``transport.AsyncioBackend``, as direct ones do: so
-    a SHOUTcast ``ICY 200 OK`` is read through a proxy too (h11 refused it on httpx's anyio
-    backend), and no anyio is loaded. SOCKS stays httpx's own.
+    A proxy's connections (http, https, socks5, socks5h) run on ``transport.AsyncioBackend``,
+    as direct ones do: so a SHOUTcast ``ICY 200 OK`` is read through a proxy too (h11 refused
+    it on httpx's anyio backend), and no anyio is loaded.
     """
 
     def __init__(
@@ -84,15 +84,31 @@ class ProxyTransport(httpx.AsyncHTTPTransport):
     ) -> None:
         url = proxy.url
         self.proxy = proxy_label(url.scheme, url.host, url.port)
+        target = httpcore.URL(
+            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+        )
+        if url.scheme in ("socks5", "socks5h"):
+            # httpx.AsyncHTTPTransport.__init__ is not called (see below); socks5h's name goes
+            # to the proxy to resolve, as httpx's own SOCKS transport sends it
+            self._pool = httpcore.AsyncSOCKSProxy(  # type: ignore[assignment]
+                proxy_url=target,
+                proxy_auth=proxy.raw_auth,
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                http1=http1,
+                http2=http2,
+                network_backend=AsyncioBackend(),
+            )
+            return
         if url.scheme not in ("http", "https"):
             super().__init__(proxy=proxy, verify=ssl_context, http1=http1, http2=http2)
             return
         # httpx.AsyncHTTPTransport.__init__ is not called: it would build the same pool on
         # anyio; its request path only needs ``_pool``.
         pool = httpcore.AsyncHTTPProxy(
-            proxy_url=httpcore.URL(
-                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-            ),
+            proxy_url=target,
             proxy_auth=proxy.raw_auth,
             proxy_headers=proxy.headers.raw,
             ssl_context=ssl_context,

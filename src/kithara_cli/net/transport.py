@@ -32,6 +32,7 @@ _SocketOption = (
 
 # Reading pauses once this much is buffered unread (a slow sink), and resumes below half of it.
 READ_HIGH_WATER = 4 * 1024 * 1024
+REQUEST_LINES = (b"GET ", b"HEAD ")  # what kithara asks an HTTP/1 server
 ICY = b"ICY "
 HTTP10 = b"HTTP/1.0 "
 
@@ -168,6 +169,10 @@ class _Stream(httpcore.AsyncNetworkStream):
         proto = self._protocol
         if proto.error is not None or self._transport.is_closing():
             raise httpcore.WriteError("connection closed")
+        if proto.head is None and buffer.startswith(REQUEST_LINES):
+            # an HTTP/1 request: its answer's status line is checked for ICY (after a SOCKS
+            # handshake, whose binary answer came first on this connection)
+            proto.head = b""
         self._transport.write(buffer)
         if proto.write_paused:
             await proto.writable.wait(timeout, httpcore.WriteTimeout)
