@@ -166,3 +166,17 @@ def test_h2_is_loaded_only_when_an_http2_connection_needs_it() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_socksio_is_loaded_only_when_a_socks_proxy_is_named() -> None:
+    """httpcore imports socksio with itself when it is installed (~8 ms on the way to every
+    first audio); kithara holds it back until a SOCKS proxy needs it (net.core.socks_pool)."""
+    code = (
+        "import sys, kithara_cli.net.core as core\n"
+        "assert 'socksio' not in sys.modules, 'socksio loaded with httpcore'\n"
+        "pool = core.socks_pool()\n"
+        "assert pool.__module__ == 'httpcore._async.socks_proxy'\n"
+        "assert 'socksio.socks5' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

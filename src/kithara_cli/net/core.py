@@ -15,7 +15,9 @@ def _import_httpcore() -> None:
     httpcore imports h2 at import time whenever it is installed, yet only an HTTP/2
     connection uses it, and that code imports it itself when it runs
     (``httpcore._async.connection``). A ``None`` in ``sys.modules`` makes ``import h2`` fail
-    for that moment, so h2 loads on the first HTTP/2 connection instead. anyio is replaced by
+    for that moment, so h2 loads on the first HTTP/2 connection instead. socksio is held back
+    the same way (~8 ms): httpcore then stands a stub in for its SOCKS pool, and
+    ``socks_pool`` imports the real one when a SOCKS proxy is named. anyio is replaced by
     asyncio's own primitives (``asyncio_sync``); a stand-in that loads the real anyio on first
     use covers httpcore's anyio backend, which no connection of kithara's runs (proxies, SOCKS
     included, run on ``transport.AsyncioBackend``).
@@ -24,8 +26,9 @@ def _import_httpcore() -> None:
 
     if "httpcore" not in sys.modules:
         held: dict[str, object] = {}
-        if "h2" not in sys.modules:
-            held["h2"] = None
+        for name in ("h2", "socksio"):
+            if name not in sys.modules:
+                held[name] = None
         if "anyio" not in sys.modules:
             held["anyio"] = asyncio_sync.deferred_anyio()
         sys.modules.update(held)  # type: ignore[arg-type]
@@ -44,4 +47,12 @@ _import_httpcore()
 
 import httpcore as httpcore  # noqa: E402  (loaded above; re-exported for the net modules)
 
-__all__ = ["httpcore"]
+
+def socks_pool() -> type[httpcore.AsyncSOCKSProxy]:
+    """httpcore's SOCKS pool, importing socksio now (held back when httpcore loaded)."""
+    from httpcore._async.socks_proxy import AsyncSOCKSProxy
+
+    return AsyncSOCKSProxy
+
+
+__all__ = ["httpcore", "socks_pool"]

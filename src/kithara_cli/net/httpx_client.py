@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from kithara_cli.net.core import httpcore
+from kithara_cli.net.core import httpcore, socks_pool
 from kithara_cli.net.errors import proxy_auth_refused, proxy_failure, proxy_label
 from kithara_cli.net.settings import NetConfig, client_headers, proxy_url, timeouts
 from kithara_cli.net.transport import AsyncioBackend, DirectPools, tls_context
@@ -90,7 +90,7 @@ class ProxyTransport(httpx.AsyncHTTPTransport):
         if url.scheme in ("socks5", "socks5h"):
             # httpx.AsyncHTTPTransport.__init__ is not called (see below); socks5h's name goes
             # to the proxy to resolve, as httpx's own SOCKS transport sends it
-            self._pool = httpcore.AsyncSOCKSProxy(  # type: ignore[assignment]
+            self._pool = socks_pool()(  # type: ignore[assignment]
                 proxy_url=target,
                 proxy_auth=proxy.raw_auth,
                 ssl_context=ssl_context,
