@@ -412,8 +412,9 @@ class Decoder(DecoderSource, DecoderStatus):
                 raise DecoderError(f"undecodable stream: {describe(exc)}") from exc
             self._bad_error = describe(exc)
             return True
-        self._tell_bad_run()
-        self._bad_packets = 0
+        if self._bad_packets:  # a run of undecodable packets just ended
+            self._tell_bad_run()
+            self._bad_packets = 0
         for frame in frames:
             self._emit(frame)
         return True
@@ -423,8 +424,6 @@ class Decoder(DecoderSource, DecoderStatus):
         station splicing files with their ID3 tags) costs one frame: the log has it. A longer
         run is audible: a note says so, at most three times."""
         run = self._bad_packets
-        if not run:
-            return
         _log().info("skipped %d undecodable packet(s): %s", run, self._bad_error)
         if run > 1 and self._notices < 3:
             self._notices += 1

@@ -84,41 +84,30 @@ class ProxyTransport(httpx.AsyncHTTPTransport):
     ) -> None:
         url = proxy.url
         self.proxy = proxy_label(url.scheme, url.host, url.port)
-        target = httpcore.URL(
-            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-        )
+        # httpx.AsyncHTTPTransport.__init__ is not called for these: it would build the same
+        # pool on anyio; its request path only needs ``_pool``.
+        pool_args: dict[str, Any] = {
+            "proxy_url": httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            "proxy_auth": proxy.raw_auth,
+            "ssl_context": ssl_context,
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "http1": http1,
+            "http2": http2,
+            "network_backend": AsyncioBackend(),
+        }
         if url.scheme in ("socks5", "socks5h"):
-            # httpx.AsyncHTTPTransport.__init__ is not called (see below); socks5h's name goes
-            # to the proxy to resolve, as httpx's own SOCKS transport sends it
-            self._pool = socks_pool()(  # type: ignore[assignment]
-                proxy_url=target,
-                proxy_auth=proxy.raw_auth,
-                ssl_context=ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                http1=http1,
-                http2=http2,
-                network_backend=AsyncioBackend(),
-            )
+            # socks5h's name goes to the proxy to resolve, as httpx's own transport sends it
+            self._pool = socks_pool()(**pool_args)  # type: ignore[assignment]
             return
         if url.scheme not in ("http", "https"):
             super().__init__(proxy=proxy, verify=ssl_context, http1=http1, http2=http2)
             return
-        # httpx.AsyncHTTPTransport.__init__ is not called: it would build the same pool on
-        # anyio; its request path only needs ``_pool``.
         pool = httpcore.AsyncHTTPProxy(
-            proxy_url=target,
-            proxy_auth=proxy.raw_auth,
-            proxy_headers=proxy.headers.raw,
-            ssl_context=ssl_context,
-            proxy_ssl_context=proxy.ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            network_backend=AsyncioBackend(),
+            proxy_headers=proxy.headers.raw, proxy_ssl_context=proxy.ssl_context, **pool_args
         )
         self._pool = _BracketedForwards(pool)  # type: ignore[assignment]
 
