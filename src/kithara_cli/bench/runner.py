@@ -144,7 +144,6 @@ def run_process(
             cwd=cwd,
             start_new_session=True,
         )
-        peak = PeakRss(proc.pid)
         lock = threading.Lock()
         reaped = False
         killed = False
@@ -159,10 +158,13 @@ def run_process(
                     except ProcessLookupError:
                         pass
 
-        timer = threading.Timer(timeout, kill)
-        timer.daemon = True
-        timer.start()
-        try:
+        peak: PeakRss | None = None
+        timer: threading.Timer | None = None
+        try:  # from the moment the child exists: a signal anywhere here must not orphan it
+            peak = PeakRss(proc.pid)
+            timer = threading.Timer(timeout, kill)
+            timer.daemon = True
+            timer.start()
             while True:
                 try:
                     _, status, usage = os.wait4(proc.pid, 0)
@@ -177,9 +179,12 @@ def run_process(
         finally:
             with lock:
                 reaped = True
-            timer.cancel()
-            peak.stop()
+            if timer is not None:
+                timer.cancel()
+            if peak is not None:
+                peak.stop()
         wall = time.monotonic() - started
+    assert peak is not None  # made before the wait returned
     proc.returncode = os.waitstatus_to_exitcode(status)
     # The child's session may have left helpers behind (yt-dlp runs ffmpeg, for example).
     try:
