@@ -191,6 +191,7 @@ def test_two_players_share_one_cache(media: Path, tmp_path: Path) -> None:
         for p in procs:
             _, err = p.communicate(timeout=60)
             assert p.returncode == 0, err
+            assert "cache:" not in err  # none went without the cache (a locked index)
         urls = [srv.url("hls/master.m3u8"), srv.url("tone.mp3")]
     assert (tmp_path / "p0.wav").read_bytes() == (tmp_path / "p1.wav").read_bytes()
     db = sqlite3.connect(cache / "index.sqlite3")

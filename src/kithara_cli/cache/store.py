@@ -53,6 +53,7 @@ ADDED_COLUMNS = (("fresh_until", "REAL"), ("directives", "INTEGER NOT NULL DEFAU
 STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
 # What SQLite calls an index that is not one (truncated, overwritten): no retry mends it.
 DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})  # another connection holds the lock
 
 
 def is_damaged(exc: BaseException) -> bool:
@@ -124,7 +125,7 @@ class CacheStore:
         self._db = sqlite3.connect(
             root / INDEX_NAME, timeout=30, isolation_level=None, check_same_thread=False
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._switch_to_wal(timeout=30)
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._tx():
             for stmt in SCHEMA.strip().split(";"):
@@ -146,6 +147,23 @@ class CacheStore:
         self._sweep()
         if cap is not None and stored != str(cap):
             self.evict()  # a new cap holds from now, whether or not this run stores anything
+
+    def _switch_to_wal(self, timeout: float) -> None:
+        """WAL lets readers and one writer work at once. Switching a new index to it takes an
+        exclusive lock for which SQLite calls no busy handler: two players opening a fresh
+        cache together saw "database is locked" (one in twelve), and the loser went without a
+        cache. So it is retried here; a database that is WAL already needs no lock at all."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorname not in BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def _sweep(self) -> None:
         """Remove the temporary parts of writers that died mid-write (their names carry the
