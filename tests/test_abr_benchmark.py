@@ -300,3 +300,21 @@ def test_every_seed_on_traces_runs_each_trace_under_each_seed() -> None:
     assert sorted(r.seed or 0 for r in runs) == [1, 2]
     (row,) = [r for r in summarize(every) if r.kind == "trace"]
     assert row.qoe == pytest.approx(statistics.fmean(r.qoe for r in runs))
+
+
+def test_report_on_the_dev_split_alone_does_not_claim_the_traces_are_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kithara_cli.abr import report
+
+    entries = json.loads((PACKAGED_TRACES / "manifest.json").read_text())["traces"]
+    dev = next(e for e in entries if e["split"] == "dev")
+    (tmp_path / dev["file"]).parent.mkdir(parents=True)
+    (tmp_path / dev["file"]).write_bytes((PACKAGED_TRACES / dev["file"]).read_bytes())
+    (tmp_path / "manifest.json").write_text(json.dumps({"traces": [dev]}))
+    argv = ["--traces", str(tmp_path), "--split", "dev", "--seeds", "0", "--workers", "1"]
+    report.main(argv)
+    out = capsys.readouterr().out
+    assert "dev/all: kithara best or within 2 %" in out
+    assert "no validation traces were run" not in out
+    assert "(n=0)" not in out
