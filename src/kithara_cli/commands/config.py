@@ -9,9 +9,11 @@ import typer
 from typer._click.core import Command, Context, ParameterSource
 
 from kithara_cli import config as cfg
-from kithara_cli.ui.sanitize import redact_userinfo
+from kithara_cli.ui.sanitize import mask_cookie, mask_header, redact_userinfo
 
 META_KEY = "kithara.config"
+# Settings whose values are credentials: each item shown masked (``ui.sanitize``).
+_MASKED = {"header": mask_header, "cookie": mask_cookie}
 
 
 def _all_commands(app: typer.Typer) -> dict[str, Command]:
@@ -63,6 +65,8 @@ def show(ctx: typer.Context, app: typer.Typer) -> None:
             assert param.name is not None
             source = sub.get_parameter_source(param.name)
             value = sub.params.get(param.name)
+            if param.name in _MASKED and isinstance(value, (list, tuple)):
+                value = [_MASKED[param.name](str(item)) for item in value]
             print(f"{_key(param.opts)} = {_toml(value)}  # {_origin(loaded, name, param, source)}")
 
 

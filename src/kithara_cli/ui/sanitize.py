@@ -6,7 +6,8 @@ sequences (clear the screen, retitle the window, OSC 52 writes the clipboard), C
 ("Trojan source"), zero-width characters. Each becomes a visible escape (``\\x1b``, ``\\x9b``,
 ``\\u202e``), so the whole sequence is shown as literal text and nothing is obeyed, and a line
 is capped with an ellipsis, so a 1 MB URI cannot flood the screen. A URL's ``user:password@``
-is shown as ``***@``: credentials are not for a terminal.
+is shown as ``***@``: credentials are not for a terminal. Nor are a credential header's value
+or a cookie's (``mask_header``, ``mask_cookie``, ``redact_argv``): shown as ``***``.
 
 Escaping every control character, ESC and the C1 introducers included, is what neutralises a
 sequence: without its introducer ``[2J`` or ``]52;c;...`` is plain text, so no parser of
@@ -20,7 +21,7 @@ escape Rich markup: callers hand text to Rich as ``Text`` or with ``markup=False
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 MAX_FIELD = 300
 """Characters kept of one field (a URL, a title, a rendition name)."""
@@ -79,6 +80,57 @@ def redact_userinfo(text: str) -> str:
     return re.sub(r"(?<=://)[^/\s@]+@", "***@", text)
 
 
+# A header whose name says it carries a credential: its value is not for a terminal or a log.
+_SECRET_NAME = r"auth|cookie|token|secret|passw|key|session|signature|credential|jwt|[cx]srf"
+MASK = "***"
+
+
+def is_secret_header(name: str) -> bool:
+    """Authorization, Proxy-Authorization, Cookie, and any name that mentions a token, key,
+    secret, password, session or signature (X-Api-Key, X-Auth-Token, X-Amz-Security-Token)."""
+    import re
+
+    return re.search(_SECRET_NAME, name, re.IGNORECASE) is not None
+
+
+def mask_header(raw: str) -> str:
+    """A ``--header`` as ``Name: ***`` when the name says it is a credential; a malformed one
+    (no colon) by its first word alike, since what follows may well be the secret."""
+    name, colon, value = raw.partition(":")
+    if not colon:
+        name, space, value = raw.strip().partition(" ")
+        return f"{name} {MASK}" if space and is_secret_header(name) else raw
+    return f"{name}: {MASK}" if value.strip() and is_secret_header(name) else raw
+
+
+def mask_cookie(pair: str) -> str:
+    """A ``--cookie NAME=VALUE`` as ``NAME=***``: a cookie's value is always a secret."""
+    name, equals, _value = pair.partition("=")
+    return f"{name}={MASK}" if equals else MASK
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """A command line fit for a log: URL passwords hidden, ``-H``/``--header`` values masked
+    as ``mask_header`` does, ``--cookie`` values as ``mask_cookie`` does."""
+    out: list[str] = []
+    masker: Callable[[str], str] | None = None
+    for arg in argv:
+        if masker is not None:
+            arg, masker = masker(arg), None
+        elif arg in ("-H", "--header"):
+            masker = mask_header
+        elif arg == "--cookie":
+            masker = mask_cookie
+        elif arg.startswith("--header="):
+            arg = "--header=" + mask_header(arg.removeprefix("--header="))
+        elif arg.startswith("--cookie="):
+            arg = "--cookie=" + mask_cookie(arg.removeprefix("--cookie="))
+        elif arg.startswith("-H"):
+            arg = "-H" + mask_header(arg.removeprefix("-H"))
+        out.append(redact_userinfo(arg))
+    return out
+
+
 def sanitize(text: object, limit: int = MAX_FIELD, *, tail: int = 0) -> str:
     """``text`` as one safe line of at most ``limit`` characters, any URL's credentials
     hidden (``redact_userinfo``).
@@ -107,4 +159,16 @@ def sanitize_line(text: object, limit: int = MAX_LINE) -> str:
     return sanitize(text, limit, tail=limit // 4)
 
 
-__all__ = ["ELLIPSIS", "MAX_FIELD", "MAX_LINE", "redact_userinfo", "sanitize", "sanitize_line"]
+__all__ = [
+    "ELLIPSIS",
+    "MASK",
+    "MAX_FIELD",
+    "MAX_LINE",
+    "is_secret_header",
+    "mask_cookie",
+    "mask_header",
+    "redact_argv",
+    "redact_userinfo",
+    "sanitize",
+    "sanitize_line",
+]
