@@ -9,6 +9,11 @@ is capped with an ellipsis, so a 1 MB URI cannot flood the screen. A URL's ``use
 is shown as ``***@``: credentials are not for a terminal. Nor are a credential header's value
 or a cookie's (``mask_header``, ``mask_cookie``, ``redact_argv``): shown as ``***``.
 
+Printable text in any script is shown as itself, and so are the invisible characters that are
+part of ordinary writing: the zero-width joiner of emoji sequences, the zero-width non-joiner
+of Persian and Indic words, and the tags of a subdivision flag (England's, Scotland's). A
+terminal obeys none of them; escaped, ``می‌خواهم`` read ``می\\u200cخواهم``.
+
 Escaping every control character, ESC and the C1 introducers included, is what neutralises a
 sequence: without its introducer ``[2J`` or ``]52;c;...`` is plain text, so no parser of
 escape sequences is needed (and none could be trusted to agree with every terminal).
@@ -31,7 +36,11 @@ ELLIPSIS = "…"
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _KEEP_CATEGORIES = frozenset({"Co", "Cn"})  # private use and unassigned (newer emoji): inert
-_ZWJ = "\u200d"  # joins emoji sequences (family, profession): inert on its own
+# Joiners, inert on their own: ZWJ joins emoji sequences (family, profession), ZWNJ keeps
+# letters apart in Persian, Kurdish and Indic words (common in their titles).
+_JOINERS = frozenset({"\u200d", "\u200c"})
+_FLAG = "\U0001f3f4"  # a subdivision flag: this, 3 to 6 tag letters or digits, a cancel tag
+_FLAG_SEQUENCE = _FLAG + "[\U000e0030-\U000e0039\U000e0061-\U000e007a]{3,6}\U000e007f"
 
 
 def _escape_char(ch: str) -> str:
@@ -43,7 +52,7 @@ def _escape_char(ch: str) -> str:
     cat = unicodedata.category(ch)
     if cat == "Zs":  # no-break and other spaces: a space is what they look like
         return " "
-    if cat in _KEEP_CATEGORIES or ch == _ZWJ:
+    if cat in _KEEP_CATEGORIES or ch in _JOINERS:
         return ch
     code = ord(ch)
     if code < 0x100:  # C0, DEL, C1 (U+009B shown as \x9b), soft hyphen
@@ -53,15 +62,25 @@ def _escape_char(ch: str) -> str:
     return f"\\U{code:08x}"  # tag characters
 
 
-def _take(chars: Iterable[str], budget: int) -> tuple[list[str], bool]:
-    """Escaped pieces of ``chars`` up to ``budget`` characters, never splitting an escape.
+def _units(text: str) -> Iterable[str]:
+    """``text``'s characters, a subdivision flag's tag sequence as one (kept whole); any other
+    tag character stays alone, to be escaped: tags out of a flag are invisible text."""
+    if _FLAG not in text:
+        return text
+    import re
 
-    The flag says whether every character fitted.
+    return re.findall(_FLAG_SEQUENCE + "|.", text, re.DOTALL)
+
+
+def _take(units: Iterable[str], budget: int) -> tuple[list[str], bool]:
+    """Escaped pieces of ``units`` up to ``budget`` characters, never splitting an escape.
+
+    The flag says whether every unit fitted.
     """
     pieces: list[str] = []
     used = 0
-    for ch in chars:
-        piece = ch if ch.isprintable() else _escape_char(ch)
+    for ch in units:
+        piece = ch if len(ch) > 1 or ch.isprintable() else _escape_char(ch)
         used += len(piece)
         if used > budget:
             return pieces, False
@@ -143,14 +162,14 @@ def sanitize(text: object, limit: int = MAX_FIELD, *, tail: int = 0) -> str:
         return s
     limit = max(limit, 1)
     if len(s) <= limit:
-        pieces, fits = _take(s, limit)
+        pieces, fits = _take(_units(s), limit)
         if fits:
             return "".join(pieces)
     tail = min(max(tail, 0), (limit - 1) // 2)
-    head, _ = _take(s[:limit], limit - 1 - tail)
+    head, _ = _take(_units(s[:limit]), limit - 1 - tail)
     if not tail:
         return "".join(head) + ELLIPSIS
-    end, _ = _take(reversed(s[-tail:]), tail)
+    end, _ = _take(reversed(list(_units(s[-tail:]))), tail)
     return "".join(head) + ELLIPSIS + "".join(reversed(end))
 
 
