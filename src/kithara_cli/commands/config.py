@@ -9,11 +9,19 @@ import typer
 from typer._click.core import Command, Context, ParameterSource
 
 from kithara_cli import config as cfg
-from kithara_cli.ui.sanitize import mask_cookie, mask_header, redact_userinfo
+from kithara_cli.ui.sanitize import MASK, mask_cookie, mask_header, redact_userinfo
 
 META_KEY = "kithara.config"
+
+
+def _shown_header(item: str) -> str:
+    """A header as ``mask_header`` shows it; a piece with no colon all masked: Click splits a
+    ``KITHARA_*_HEADER`` variable at spaces, so ``Bearer`` and the token arrive apart."""
+    return mask_header(item) if ":" in item else MASK
+
+
 # Settings whose values are credentials: each item shown masked (``ui.sanitize``).
-_MASKED = {"header": mask_header, "cookie": mask_cookie}
+_MASKED = {"header": _shown_header, "cookie": mask_cookie}
 
 
 def _all_commands(app: typer.Typer) -> dict[str, Command]:
