@@ -82,9 +82,9 @@ def _new_log(prefix: str = "crash") -> tuple[Path, TextIO] | None:
 def _header(what: str) -> str:
     from datetime import datetime
 
-    from kithara_cli.ui.sanitize import redact_userinfo
+    from kithara_cli.ui.sanitize import redact_argv
 
-    argv = redact_userinfo(repr(sys.argv))  # a URL's or --proxy's password: not in a log
+    argv = repr(redact_argv(sys.argv))  # passwords, credential headers, cookies: not in a log
     return (
         f"{_PROG} {what} at {datetime.now().isoformat(timespec='seconds')}\n"
         f"argv: {argv}\npython: {sys.version.split()[0]} on {sys.platform}\n\n"

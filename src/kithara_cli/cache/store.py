@@ -32,6 +32,7 @@ from kithara_cli.cache.paths import (
     piece_name,
 )
 from kithara_cli.pids import pid_alive
+from kithara_cli.ui.sanitize import redact_userinfo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries(
@@ -135,6 +136,10 @@ class CacheStore:
             for name, declaration in ADDED_COLUMNS:
                 if name not in have:  # a cache made by an older kithara
                     self._db.execute(f"ALTER TABLE entries ADD COLUMN {name} {declaration}")
+            # A URL's password is kept in its key's digest only: an older kithara stored it
+            old = self._db.execute("SELECT key, url FROM entries WHERE url LIKE '%@%'")
+            masked = [(redact_userinfo(u), k) for k, u in old.fetchall() if redact_userinfo(u) != u]
+            self._db.executemany("UPDATE entries SET url=? WHERE key=?", masked)
         stored = self._meta("cap")
         self.cap = cap if cap is not None else (int(stored) if stored else DEFAULT_CAP)
         if cap is not None and stored != str(cap):
@@ -345,7 +350,7 @@ class CacheStore:
                     "VALUES(?,?,?,?,?,?,?,0,?,?,?,?)",
                     (
                         key,
-                        meta.url,
+                        redact_userinfo(meta.url),  # shown by cache ls; the key has it all
                         meta.etag,
                         meta.last_modified,
                         meta.total,

@@ -21,7 +21,7 @@ from kithara_cli.events.types import (
 )
 from kithara_cli.net import NetConfig, RetryPolicy
 from kithara_cli.net.settings import DEFAULT_USER_AGENT
-from kithara_cli.ui.sanitize import redact_userinfo, sanitize
+from kithara_cli.ui.sanitize import mask_header, redact_userinfo, sanitize
 
 if TYPE_CHECKING:
     from kithara_cli.commands.cache import CacheSettings
@@ -51,7 +51,7 @@ class CommonOptions:
         for raw in self.headers:
             name, sep, value = raw.partition(":")
             if not sep or not name.strip():
-                raise UsageError(f"bad --header {raw!r}: expected 'Name: value'")
+                raise UsageError(f"bad --header {mask_header(raw)!r}: expected 'Name: value'")
             headers[name.strip()] = value.strip()
         jar = None
         if self.cookies_file is not None or self.cookies:

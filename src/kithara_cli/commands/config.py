@@ -9,9 +9,19 @@ import typer
 from typer._click.core import Command, Context, ParameterSource
 
 from kithara_cli import config as cfg
-from kithara_cli.ui.sanitize import redact_userinfo
+from kithara_cli.ui.sanitize import MASK, mask_cookie, mask_header, redact_userinfo
 
 META_KEY = "kithara.config"
+
+
+def _shown_header(item: str) -> str:
+    """A header as ``mask_header`` shows it; a piece with no colon all masked: Click splits a
+    ``KITHARA_*_HEADER`` variable at spaces, so ``Bearer`` and the token arrive apart."""
+    return mask_header(item) if ":" in item else MASK
+
+
+# Settings whose values are credentials: each item shown masked (``ui.sanitize``).
+_MASKED = {"header": _shown_header, "cookie": mask_cookie}
 
 
 def _all_commands(app: typer.Typer) -> dict[str, Command]:
@@ -63,6 +73,8 @@ def show(ctx: typer.Context, app: typer.Typer) -> None:
             assert param.name is not None
             source = sub.get_parameter_source(param.name)
             value = sub.params.get(param.name)
+            if param.name in _MASKED and isinstance(value, (list, tuple)):
+                value = [_MASKED[param.name](str(item)) for item in value]
             print(f"{_key(param.opts)} = {_toml(value)}  # {_origin(loaded, name, param, source)}")
 
 

@@ -1,7 +1,8 @@
 """Net: the one shared HTTP client, its settings, the retry policy, and error typing.
 
 Promises: one client per downloader (pooled connections, HTTP/2 on request, environment
-proxies honoured by urllib's rules, NO_PROXY included, unless ``--proxy`` says otherwise: a
+proxies honoured by urllib's rules, NO_PROXY included (its IP addresses and CIDR networks,
+v4 and v6, match IP-literal hosts: ``no_proxy``), unless ``--proxy`` says otherwise: a
 ``host:port`` is an http proxy, ``""`` none; ``socks5://`` and ``socks5h://``, the name then
 resolved by the proxy, are SOCKS5, through socksio); every transport failure is turned into a typed
 ``kithara_cli.errors`` error, retryable or fatal, by exception type; a proxy's own failure

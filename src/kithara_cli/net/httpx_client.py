@@ -15,6 +15,7 @@ import httpx
 
 from kithara_cli.net.core import httpcore, socks_pool
 from kithara_cli.net.errors import proxy_auth_refused, proxy_failure, proxy_label
+from kithara_cli.net.no_proxy import Network, bypasses, environment_proxies
 from kithara_cli.net.settings import NetConfig, client_headers, proxy_url, timeouts
 from kithara_cli.net.transport import AsyncioBackend, DirectPools, tls_context
 
@@ -160,7 +161,24 @@ class _BracketedForwards:
 
 class _ProxiedClient(httpx.AsyncClient):
     """An httpx client whose proxies (``--proxy``, or the environment's by httpx's own rules,
-    NO_PROXY included) go through ``ProxyTransport``."""
+    NO_PROXY included, its IP addresses and networks by ``no_proxy``'s) go through
+    ``ProxyTransport``."""
+
+    _direct: tuple[Network, ...] = ()  # NO_PROXY's networks: hosts in them go straight there
+
+    def _get_proxy_map(
+        self, proxy: httpx.URL | str | httpx.Proxy | None, allow_env_proxies: bool
+    ) -> dict[str, httpx.Proxy | None]:
+        if proxy is not None or not allow_env_proxies:
+            return super()._get_proxy_map(proxy, allow_env_proxies)
+        found = environment_proxies()
+        self._direct = found.direct
+        return {key: None if url is None else httpx.Proxy(url) for key, url in found.mounts.items()}
+
+    def _transport_for_url(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        if bypasses(url.host, self._direct):
+            return self._transport
+        return super()._transport_for_url(url)
 
     def _init_proxy_transport(
         self,

@@ -6,7 +6,13 @@ sequences (clear the screen, retitle the window, OSC 52 writes the clipboard), C
 ("Trojan source"), zero-width characters. Each becomes a visible escape (``\\x1b``, ``\\x9b``,
 ``\\u202e``), so the whole sequence is shown as literal text and nothing is obeyed, and a line
 is capped with an ellipsis, so a 1 MB URI cannot flood the screen. A URL's ``user:password@``
-is shown as ``***@``: credentials are not for a terminal.
+is shown as ``***@``: credentials are not for a terminal. Nor are a credential header's value
+or a cookie's (``mask_header``, ``mask_cookie``, ``redact_argv``): shown as ``***``.
+
+Printable text in any script is shown as itself, and so are the invisible characters that are
+part of ordinary writing: the zero-width joiner of emoji sequences, the zero-width non-joiner
+of Persian and Indic words, and the tags of a subdivision flag (England's, Scotland's). A
+terminal obeys none of them; escaped, ``می‌خواهم`` read ``می\\u200cخواهم``.
 
 Escaping every control character, ESC and the C1 introducers included, is what neutralises a
 sequence: without its introducer ``[2J`` or ``]52;c;...`` is plain text, so no parser of
@@ -20,7 +26,7 @@ escape Rich markup: callers hand text to Rich as ``Text`` or with ``markup=False
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 MAX_FIELD = 300
 """Characters kept of one field (a URL, a title, a rendition name)."""
@@ -30,7 +36,11 @@ ELLIPSIS = "…"
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _KEEP_CATEGORIES = frozenset({"Co", "Cn"})  # private use and unassigned (newer emoji): inert
-_ZWJ = "\u200d"  # joins emoji sequences (family, profession): inert on its own
+# Joiners, inert on their own: ZWJ joins emoji sequences (family, profession), ZWNJ keeps
+# letters apart in Persian, Kurdish and Indic words (common in their titles).
+_JOINERS = frozenset({"\u200d", "\u200c"})
+_FLAG = "\U0001f3f4"  # a subdivision flag: this, 3 to 6 tag letters or digits, a cancel tag
+_FLAG_SEQUENCE = _FLAG + "[\U000e0030-\U000e0039\U000e0061-\U000e007a]{3,6}\U000e007f"
 
 
 def _escape_char(ch: str) -> str:
@@ -42,7 +52,7 @@ def _escape_char(ch: str) -> str:
     cat = unicodedata.category(ch)
     if cat == "Zs":  # no-break and other spaces: a space is what they look like
         return " "
-    if cat in _KEEP_CATEGORIES or ch == _ZWJ:
+    if cat in _KEEP_CATEGORIES or ch in _JOINERS:
         return ch
     code = ord(ch)
     if code < 0x100:  # C0, DEL, C1 (U+009B shown as \x9b), soft hyphen
@@ -52,15 +62,25 @@ def _escape_char(ch: str) -> str:
     return f"\\U{code:08x}"  # tag characters
 
 
-def _take(chars: Iterable[str], budget: int) -> tuple[list[str], bool]:
-    """Escaped pieces of ``chars`` up to ``budget`` characters, never splitting an escape.
+def _units(text: str) -> Iterable[str]:
+    """``text``'s characters, a subdivision flag's tag sequence as one (kept whole); any other
+    tag character stays alone, to be escaped: tags out of a flag are invisible text."""
+    if _FLAG not in text:
+        return text
+    import re
 
-    The flag says whether every character fitted.
+    return re.findall(_FLAG_SEQUENCE + "|.", text, re.DOTALL)
+
+
+def _take(units: Iterable[str], budget: int) -> tuple[list[str], bool]:
+    """Escaped pieces of ``units`` up to ``budget`` characters, never splitting an escape.
+
+    The flag says whether every unit fitted.
     """
     pieces: list[str] = []
     used = 0
-    for ch in chars:
-        piece = ch if ch.isprintable() else _escape_char(ch)
+    for ch in units:
+        piece = ch if len(ch) > 1 or ch.isprintable() else _escape_char(ch)
         used += len(piece)
         if used > budget:
             return pieces, False
@@ -79,6 +99,57 @@ def redact_userinfo(text: str) -> str:
     return re.sub(r"(?<=://)[^/\s@]+@", "***@", text)
 
 
+# A header whose name says it carries a credential: its value is not for a terminal or a log.
+_SECRET_NAME = r"auth|cookie|token|secret|passw|key|session|signature|credential|jwt|[cx]srf"
+MASK = "***"
+
+
+def is_secret_header(name: str) -> bool:
+    """Authorization, Proxy-Authorization, Cookie, and any name that mentions a token, key,
+    secret, password, session or signature (X-Api-Key, X-Auth-Token, X-Amz-Security-Token)."""
+    import re
+
+    return re.search(_SECRET_NAME, name, re.IGNORECASE) is not None
+
+
+def mask_header(raw: str) -> str:
+    """A ``--header`` as ``Name: ***`` when the name says it is a credential; a malformed one
+    (no colon) by its first word alike, since what follows may well be the secret."""
+    name, colon, value = raw.partition(":")
+    if not colon:
+        name, space, value = raw.strip().partition(" ")
+        return f"{name} {MASK}" if space and is_secret_header(name) else raw
+    return f"{name}: {MASK}" if value.strip() and is_secret_header(name) else raw
+
+
+def mask_cookie(pair: str) -> str:
+    """A ``--cookie NAME=VALUE`` as ``NAME=***``: a cookie's value is always a secret."""
+    name, equals, _value = pair.partition("=")
+    return f"{name}={MASK}" if equals else MASK
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """A command line fit for a log: URL passwords hidden, ``-H``/``--header`` values masked
+    as ``mask_header`` does, ``--cookie`` values as ``mask_cookie`` does."""
+    out: list[str] = []
+    masker: Callable[[str], str] | None = None
+    for arg in argv:
+        if masker is not None:
+            arg, masker = masker(arg), None
+        elif arg in ("-H", "--header"):
+            masker = mask_header
+        elif arg == "--cookie":
+            masker = mask_cookie
+        elif arg.startswith("--header="):
+            arg = "--header=" + mask_header(arg.removeprefix("--header="))
+        elif arg.startswith("--cookie="):
+            arg = "--cookie=" + mask_cookie(arg.removeprefix("--cookie="))
+        elif arg.startswith("-H"):
+            arg = "-H" + mask_header(arg.removeprefix("-H"))
+        out.append(redact_userinfo(arg))
+    return out
+
+
 def sanitize(text: object, limit: int = MAX_FIELD, *, tail: int = 0) -> str:
     """``text`` as one safe line of at most ``limit`` characters, any URL's credentials
     hidden (``redact_userinfo``).
@@ -91,14 +162,14 @@ def sanitize(text: object, limit: int = MAX_FIELD, *, tail: int = 0) -> str:
         return s
     limit = max(limit, 1)
     if len(s) <= limit:
-        pieces, fits = _take(s, limit)
+        pieces, fits = _take(_units(s), limit)
         if fits:
             return "".join(pieces)
     tail = min(max(tail, 0), (limit - 1) // 2)
-    head, _ = _take(s[:limit], limit - 1 - tail)
+    head, _ = _take(_units(s[:limit]), limit - 1 - tail)
     if not tail:
         return "".join(head) + ELLIPSIS
-    end, _ = _take(reversed(s[-tail:]), tail)
+    end, _ = _take(reversed(list(_units(s[-tail:]))), tail)
     return "".join(head) + ELLIPSIS + "".join(reversed(end))
 
 
@@ -107,4 +178,16 @@ def sanitize_line(text: object, limit: int = MAX_LINE) -> str:
     return sanitize(text, limit, tail=limit // 4)
 
 
-__all__ = ["ELLIPSIS", "MAX_FIELD", "MAX_LINE", "redact_userinfo", "sanitize", "sanitize_line"]
+__all__ = [
+    "ELLIPSIS",
+    "MASK",
+    "MAX_FIELD",
+    "MAX_LINE",
+    "is_secret_header",
+    "mask_cookie",
+    "mask_header",
+    "redact_argv",
+    "redact_userinfo",
+    "sanitize",
+    "sanitize_line",
+]
