@@ -24,7 +24,9 @@ keeps its HTTP or network exit code. An init section (EXT-X-MAP) after an EXT-X-
 whole-segment method is decrypted with it, under the tag's IV (RFC 8216 4.3.2.5); with no IV
 it is a ``PlaylistError``. Init sections are written where they first
 appear and again only where they change; fetch refuses, before any segment, a change to audio
-of another rate, layout or codec (one MP4 file cannot hold both). Play starts the decoder
+of another rate, layout or codec (one MP4 file cannot hold both); in TS / packed audio it
+refuses another codec after an EXT-X-DISCONTINUITY (one decoder reads the file: the rest would
+not decode) and warns, naming the segment, of another rate or layout. Play starts the decoder
 afresh where the init changes, TS / packed audio changes codec (a switch), or at an
 EXT-X-DISCONTINUITY (timestamps may start over).
 Segments marked EXT-X-GAP are left out of the model (never asked for), with a warning.
