@@ -28,7 +28,9 @@ of another rate, layout or codec (one MP4 file cannot hold both); in TS / packed
 refuses another codec after an EXT-X-DISCONTINUITY (one decoder reads the file: the rest would
 not decode) and warns, naming the segment, of another rate or layout. Play starts the decoder
 afresh where the init changes, TS / packed audio changes codec (a switch), or at an
-EXT-X-DISCONTINUITY (timestamps may start over).
+EXT-X-DISCONTINUITY (timestamps may start over), and where a segment starts before the audio
+placed ends (a switch between variants cut unalike, 2 s and 6 s): it trims that one by
+timestamp, so no span plays twice.
 Segments marked EXT-X-GAP are left out of the model (never asked for), with a warning.
 A live playlist is followed (``worker.LiveFollower``) for
 fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST;
