@@ -154,3 +154,36 @@ def test_a_discontinuity_with_the_same_audio_says_nothing(
     assert proc.returncode == 0, proc.stderr
     assert "audio changes" not in proc.stderr
     assert out.stat().st_size == 2 * sum(p.stat().st_size for p in ladder.segments[1][:4])
+
+
+def test_a_live_recording_ends_at_a_codec_change_and_keeps_what_came(
+    splice_root: Path, splice_server: MediaServer, tmp_path: Path
+) -> None:
+    """Live, the recording so far is not thrown away for an ad in another codec: it ends
+    at the discontinuity, saved whole, with a warning (exit 0, as a live recording stopped
+    by Ctrl-C or --duration)."""
+    lines = (splice_root / "aac_mp3.m3u8").read_text().splitlines()
+    entries = [
+        (lines[i], lines[i + 1]) for i, line in enumerate(lines) if line.startswith("#EXTINF")
+    ]
+    cut = sum(1 for _, uri in entries if uri.startswith("aac/"))
+    requests: list[float] = []
+
+    def live(path: str, query: dict[str, str], now: float):
+        requests.append(now)
+        visible = min(len(entries), cut + len(requests) - 1)  # one more per reload
+        body = ["#EXTM3U", "#EXT-X-TARGETDURATION:1", "#EXT-X-MEDIA-SEQUENCE:0"]
+        for i, (extinf, uri) in enumerate(entries[:visible]):
+            body += (["#EXT-X-DISCONTINUITY"] if i == cut else []) + [extinf, uri]
+        body += ["#EXT-X-ENDLIST"] if visible == len(entries) else []
+        text = "\n".join(body) + "\n"
+        return 200, {"Content-Type": "application/vnd.apple.mpegurl"}, text.encode()
+
+    splice_server.add_route("live.m3u8", live)
+    out = tmp_path / "rec.ts"
+    proc = fetch(splice_server.url("live.m3u8"), "-o", str(out), "--live-edge", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert "live recording stopped" in proc.stderr and "segment 3" in proc.stderr, proc.stderr
+    aac = sorted((splice_root / "aac").glob("s_*.ts"))
+    assert out.read_bytes() == b"".join(p.read_bytes() for p in aac)
+    assert tone_seconds(decode(out)) == list(range(round(PART)))

@@ -133,11 +133,12 @@ class HlsWriter:
         seconds_written = sum(s.duration for s in self._segments[:next_write])
         last_save = 0.0
         interrupted = False
+        changed = False  # live: the codec changed at a discontinuity, the recording ends there
         try:
             while True:
                 interrupt.check()  # Ctrl-C / SIGTERM land here, never mid-write
                 stop = self.duration_limit is not None and seconds_written >= self.duration_limit
-                if stop:
+                if stop or changed:
                     break
                 total = len(self._segments)
                 self._fetcher.fill(self._window, next_write, total, self._ask)
@@ -171,8 +172,9 @@ class HlsWriter:
                                 f"segment {seg.sequence} is not audio we can read: {seg.uri}"
                             )
                         data = frames_for_decoder(data, kind)  # a clean .ac3 / .ec3
-                        if seg.init is None:
-                            self._check_discontinuity(seg, data)
+                        if seg.init is None and self._check_discontinuity(seg, data):
+                            changed = True
+                            break
                         if self.container is None:
                             self.container = kind
                         if seg.init is not None and seg.init != init_written:
@@ -278,32 +280,36 @@ class HlsWriter:
         if first is not None and now is not None and now != first:
             raise _cannot_hold(first, now, seg, "EXT-X-MAP")
 
-    def _check_discontinuity(self, seg: Segment, data: bytes | bytearray) -> None:
+    def _check_discontinuity(self, seg: Segment, data: bytes | bytearray) -> bool:
         """TS or packed audio (no init to compare before fetching): the first segment after
         an EXT-X-DISCONTINUITY is probed against the output's first. Another codec (AAC then
         MP3 or AC-3, an ad packaged apart) is refused as an init change is: one file is read
         with one decoder, which turns the rest into noise or errors (FFmpeg's -c copy and
         yt-dlp write such a file, exit 0). The same codec at another rate or layout is kept
-        (FFmpeg-based players follow ADTS headers) with a warning naming the segment."""
+        (FFmpeg-based players follow ADTS headers) with a warning naming the segment. A live
+        recording is not thrown away for it: it ends there, saved, with a warning (True)."""
         if self._head is None:
             self._head = bytes(data[:HEAD_BYTES])
-            return
+            return False
         if not seg.discontinuity:
-            return
+            return False
         from kithara_cli.hls.remux import init_audio_format
 
         if self._head_format is None:
             self._head_format = _named(init_audio_format(self._head))
         first, now = self._head_format, _named(init_audio_format(bytes(data[:HEAD_BYTES])))
         if first is None or now is None or now == first:
-            return
-        if _codec(first) != _codec(now):
+            return False
+        change = f"the audio changes from {first} to {now} at segment {seg.sequence}"
+        if _codec(first) != _codec(now) and not self.live:
             raise _cannot_hold(first, now, seg, "EXT-X-DISCONTINUITY")
-        message = (
-            f"the audio changes from {first} to {now} at segment {seg.sequence} "
-            "(EXT-X-DISCONTINUITY): FFmpeg-based players follow it, others may not"
-        )
+        if _codec(first) != _codec(now):
+            message = f"live recording stopped: {change} (EXT-X-DISCONTINUITY); saved up to it"
+            self.bus.publish(Notice(level="warning", message=message))
+            return True
+        message = f"{change} (EXT-X-DISCONTINUITY): FFmpeg-based players follow it, others may not"
         self.bus.publish(Notice(level="warning", message=message))
+        return False
 
     def _ask(self, index: int) -> Ask:
         return Ask(self._segments[index])
