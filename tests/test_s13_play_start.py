@@ -2,8 +2,8 @@
 
 Before: it played nothing and exited 0 (a script could not tell). Now: a one-line error and
 exit 2 (usage) for a progressive file, a local file and VOD HLS; in a queue the item is
-skipped with a warning and the next plays (mpv ends such a file and goes on to the next), the
-run still exits 2. A live stream has no end: --start there plays from the live edge.
+skipped with a warning and the next plays (mpv: "Errors when loading file" and the next file;
+exit 2 alone, 3 when others played), the run still exits 2. A live stream has no end: --start there plays from the live edge.
 """
 
 from __future__ import annotations

@@ -324,9 +324,10 @@ def live_start(bus: EventBus, start_at: float) -> float:
 
 
 def start_past_end(start_at: float, duration: float | None) -> UsageError:
-    """``--start`` at or past the end of the media: nothing played. mpv ends such a file at
-    once and goes on to the next; a script must learn it played nothing, so it is an error of
-    usage (exit 2; the queue goes on to the next item, as for any item that fails)."""
+    """``--start`` at or past the end of the media: nothing played. mpv 0.35 counts such a
+    file as one it could not load ("Errors when loading file", exit 2; 3 when others played)
+    and goes on to the next; so here: an error of usage (exit 2), and a queue goes on to the
+    next item, as for any item that fails."""
     end = f", which lasts {_clock(duration)}" if duration is not None else ""
     return UsageError(f"--start {_clock(start_at)} is past the end of the media{end}")
 
