@@ -198,19 +198,6 @@ def test_length_quits_mid_stream(media_server: MediaServer, tmp_path: Path) -> N
     assert positions and 2.5 <= max(positions) <= 4.0
 
 
-@pytest.mark.parametrize("name", ["tone.mp3", "hls/master.m3u8", "local"])
-def test_start_past_the_end_ends_at_once(
-    media_server: MediaServer, media_root: Path, tmp_path: Path, name: str
-) -> None:
-    """``--start`` at or past the end plays nothing and ends (exit 0), as mpv does: it used
-    to wait for a first audio that could never come."""
-    capture = alsa_capture(tmp_path)
-    env = {**capture.env, "KITHARA_TEST_DIR": str(tmp_path), "NO_COLOR": "1"}
-    url = str(media_root / "tone.mp3") if name == "local" else media_server.url(name)
-    events = play_cli(url, env, "--start", str(SECONDS + 5), "--output", "null", timeout=30)
-    assert any(e["event"] == "EndOfStream" for e in events)
-
-
 def test_no_device_says_so_and_plays_to_null(media_server: MediaServer, tmp_path: Path) -> None:
     env = {**alsa_no_device(tmp_path), "KITHARA_TEST_DIR": str(tmp_path), "NO_COLOR": "1"}
     events = tmp_path / "events.jsonl"

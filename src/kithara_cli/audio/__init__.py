@@ -33,7 +33,8 @@ Promises:
   marked ``sequential`` (an HLS run) is opened as a stream, never seeked inside, and its
   container's duration is not taken as the source's. A source that comes in parts (a ``stream.ByteStream``
   whose ``continuation()`` gives the next: an HLS run across an fMP4 init change) is decoded
-  part after part, gaplessly.
+  part after part, gaplessly; a part whose timeline start lies before what is written (HLS
+  variants cut unalike) is placed by its timestamps and trimmed, never played over again.
 - ``Decoder.titles`` (a ``radio.titles.TitleQueue``): each chained Ogg link's TITLE/ARTIST
   (FFmpeg's metadata side data on the link's first packet, ``ogg_titles``) at the timeline
   second that packet's audio plays (the first link's from the stream's start, wherever

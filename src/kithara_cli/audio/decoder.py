@@ -61,6 +61,8 @@ _MAX_BAD_PACKETS = 16
 # A stream that ends this much before its declared duration is reported as truncated.
 _TRUNCATION_SLACK_SECONDS = 0.5
 _TRUNCATION_SLACK_FRACTION = 0.03
+# A part that starts this much before the end of what is written overlaps it (``_continue``).
+_OVERLAP_SECONDS = 0.01
 # A fresh source is decoded from its start (not seeked) when the target is this close.
 NO_SEEK_WINDOW_SECONDS = 12.0
 
@@ -450,7 +452,9 @@ class Decoder(DecoderSource, DecoderStatus):
         fMP4 init change), open the next part and carry on where the last sample was written.
 
         HLS segments meet sample for sample, and the new part's priming is trimmed by its own
-        edit list, so the timeline simply continues: no ring flush, no gap, no overlap.
+        edit list, so the timeline simply continues: no ring flush, no gap, no overlap. A part
+        that starts before what is written (variants cut unalike) is placed by its timestamps
+        instead, and its audio up to there dropped: the overlap is not played twice.
         """
         nxt = self._raw.continuation() if self._raw is not None else None
         if nxt is None:
@@ -463,9 +467,11 @@ class Decoder(DecoderSource, DecoderStatus):
         self._open(source, None, seconds)
         out.drop_until = written
         self._reset_stream_state()
+        self._fresh = False
+        if seconds < written / self.rate - _OVERLAP_SECONDS:
+            return True  # (need_t0: the first frame's timestamp places it)
         out.need_t0 = False
         out.out_pos = written
-        self._fresh = False
         return True
 
     def _finish(self) -> None:

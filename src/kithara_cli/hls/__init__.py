@@ -24,9 +24,14 @@ keeps its HTTP or network exit code. An init section (EXT-X-MAP) after an EXT-X-
 whole-segment method is decrypted with it, under the tag's IV (RFC 8216 4.3.2.5); with no IV
 it is a ``PlaylistError``. Init sections are written where they first
 appear and again only where they change; fetch refuses, before any segment, a change to audio
-of another rate, layout or codec (one MP4 file cannot hold both). Play starts the decoder
+of another rate, layout or codec (one MP4 file cannot hold both); in TS / packed audio it
+refuses another codec after an EXT-X-DISCONTINUITY (one decoder reads the file: the rest would
+not decode; a live recording ends there instead, saved) and warns, naming the segment, of
+another rate or layout. Play starts the decoder
 afresh where the init changes, TS / packed audio changes codec (a switch), or at an
-EXT-X-DISCONTINUITY (timestamps may start over).
+EXT-X-DISCONTINUITY (timestamps may start over), and where a segment starts before the audio
+placed ends (a switch between variants cut unalike, 2 s and 6 s): it trims that one by
+timestamp, so no span plays twice.
 Segments marked EXT-X-GAP are left out of the model (never asked for), with a warning.
 A live playlist is followed (``worker.LiveFollower``) for
 fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST;

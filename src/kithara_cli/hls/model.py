@@ -123,6 +123,7 @@ class MediaPlaylist:
     endlist: bool
     playlist_type: str | None
     warnings: tuple[str, ...] = ()  # what parsing tolerated (a stray URI line, a bad number)
+    gaps: tuple[int, ...] = ()  # numbers of the segments marked EXT-X-GAP (left out: no media)
 
     @property
     def is_live(self) -> bool:

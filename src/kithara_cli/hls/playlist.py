@@ -327,7 +327,7 @@ def _build_media(
     range_ends: dict[str, int] = {}  # per URI: where an offset-less EXT-X-BYTERANGE continues
     discontinuity_sequence = base_discontinuity
     segments: list[Segment] = []
-    gaps = 0
+    gaps: list[int] = []  # EXT-X-GAP segments' numbers
     carried = False  # a gap's EXT-X-DISCONTINUITY, for the segment after it
     for i, raw in enumerate(raw_segments):
         if "duration" not in raw:
@@ -358,7 +358,7 @@ def _build_media(
         if raw.get("gap_tag"):
             # EXT-X-GAP: no media behind this URI (it is not to be loaded; hls.js steps over
             # it). Left out here, so no consumer asks for it; the numbers around it are kept.
-            gaps += 1
+            gaps.append(media_sequence + i)
             carried = carried or discontinuity
             continue
         discontinuity, carried = discontinuity or carried, False
@@ -387,8 +387,7 @@ def _build_media(
         if not math.isfinite(target) or target < 0:
             raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw_target)!r}")
 
-    if gaps:
-        warnings += (f"left out {gaps} segment(s) marked EXT-X-GAP (no media)",)
+    warnings += (f"left out {len(gaps)} segment(s) marked EXT-X-GAP (no media)",) if gaps else ()
     endlist = bool(data.get("is_endlist"))
     if not segments and (endlist or raw_target is None):
         raise PlaylistError("playlist has no segments or variants")
@@ -402,6 +401,7 @@ def _build_media(
         endlist=endlist,
         playlist_type=playlist_type,
         warnings=warnings,
+        gaps=tuple(gaps),
     )
 
 

@@ -36,8 +36,9 @@ class _Run:
     format: tuple[object, ...] | None = None  # sniff.audio_format of the last segment placed
     placed: list[_Placed] = field(default_factory=list)
     # Where each part after the first starts: (byte offset, timeline seconds). A new part
-    # starts where the init section changes (a switch between fMP4 variants) or the audio
-    # codec of TS or packed audio does (``sniff.audio_format``).
+    # starts where the init section changes (a switch between fMP4 variants), the audio
+    # codec of TS or packed audio does (``sniff.audio_format``), at a discontinuity, or where
+    # a segment starts before the audio placed ends (the decoder trims it by timestamp).
     parts: list[tuple[int, float]] = field(default_factory=list)
     # Segment index -> the variants it already failed from (failover tries the others).
     failed_variants: dict[int, set[int]] = field(default_factory=dict)
@@ -49,6 +50,13 @@ class _Run:
     # Where the audio placed so far ends on the presentation's timeline: a variant whose
     # segments are longer than the reference's covers the next slots too (``_segment_end``).
     covered: float = 0.0
+
+    def pass_skipped(self, ref: MediaPlaylist) -> None:
+        """Step over the live segments passed over, taking their seconds out (``skew``)."""
+        while self.next_place in self.skipped:
+            self.skipped.discard(self.next_place)
+            self.skew += ref.segments[self.next_place].duration
+            self.next_place += 1
 
 
 class _RunPart(Source):

@@ -32,11 +32,14 @@ MEMORY = 4096
 class Fresh:
     """What one reload brought: the new segments in order (after a restart the first is
     marked a discontinuity: timestamps start over), whether the origin restarted (and from
-    which number), and how many segments the playlist moved past unseen."""
+    which number), how many segments the playlist moved past unseen (``missed``: lost), and
+    how many marked EXT-X-GAP it stepped over (``gaps``: the server has no media for them,
+    which is no loss; they are never in ``missed``)."""
 
     segments: list[Segment]
     restarted_from: int | None = None
     missed: int = 0
+    gaps: int = 0
 
 
 def segment_name(segment: Segment) -> str:
@@ -79,15 +82,18 @@ class SequenceTracker:
             if (last is None or s.sequence > last)
             and self._retired.get(s.sequence) != segment_name(s)
         ]
-        missed = 0
-        if fresh and last is not None and fresh[0].sequence > last + 1:
-            missed = fresh[0].sequence - last - 1
+        missed = gaps = 0
+        if fresh and last is not None:
+            passed = [n for n in media.gaps if last < n < fresh[-1].sequence]
+            gaps = len(passed)
+            before = sum(1 for n in passed if n < fresh[0].sequence)
+            missed = fresh[0].sequence - last - 1 - before
         if fresh:
             self.last = fresh[-1].sequence
             self._discontinuity = media.discontinuity_sequence
             self._first = media.media_sequence
             self._remember(fresh)
-        return Fresh(fresh, missed=missed)
+        return Fresh(fresh, missed=missed, gaps=gaps)
 
     def _restarted(self, media: MediaPlaylist, last: int) -> bool:
         segments = media.segments

@@ -62,6 +62,9 @@ from kithara_cli.stream import Source
 
 # Attempts at a segment while another variant could still serve it.
 FAILOVER_ATTEMPTS = 2
+# A segment that starts this much before the audio already placed overlaps it (less is the
+# rounding of EXTINF durations between variants cut at the same points).
+OVERLAP_SECONDS = 0.01
 
 
 class HlsSource(VariantPicking, Source):
@@ -355,16 +358,9 @@ class HlsSource(VariantPicking, Source):
             )
             self._submit(run, index, other)
 
-    def _pass_skipped(self, run: _Run) -> None:
-        ref = self.reference
-        while run.next_place in run.skipped:
-            run.skipped.discard(run.next_place)
-            run.skew += ref.segments[run.next_place].duration
-            run.next_place += 1
-
     def _place(self, run: _Run) -> None:
         ref = self.reference
-        self._pass_skipped(run)
+        run.pass_skipped(ref)
         while run.next_place in run.ready:
             item = run.ready.pop(run.next_place)
             if isinstance(item, KitharaError):
@@ -376,6 +372,9 @@ class HlsSource(VariantPicking, Source):
                 if run.next_place >= len(ref.segments) and not self.live:
                     run.resource.set_total(run.write_pos)
                 continue
+            # It starts before the audio placed ends (variants cut unalike: 6 s segments after
+            # 2 s ones): a part of its own, which the decoder trims to there by timestamp.
+            early = bool(run.placed) and end - seg.duration < run.covered - OVERLAP_SECONDS
             run.covered = max(run.covered, end)
             plain = self._fetcher.decode(seg, data)
             kind = container_of(plain)
@@ -397,9 +396,10 @@ class HlsSource(VariantPicking, Source):
             fmt = audio_format(plain, kind)
             new_init = seg.init is not None and seg.init != run.init
             changed = fmt is not None and run.format is not None and fmt != run.format
-            restart = new_init or changed or ref.segments[run.next_place].discontinuity
+            restart = new_init or changed or ref.segments[run.next_place].discontinuity or early
             if run.placed and restart:
-                run.parts.append((run.write_pos, ref.starts[run.next_place] - run.skew))
+                at = end - seg.duration if early else ref.starts[run.next_place]
+                run.parts.append((run.write_pos, at - run.skew))
             run.format = fmt or run.format
             if seg.init is not None and restart:
                 init = self._fetcher.init_bytes(seg.init)
@@ -424,7 +424,7 @@ class HlsSource(VariantPicking, Source):
                 )
             )
             run.next_place += 1
-            self._pass_skipped(run)
+            run.pass_skipped(ref)
             self.bus.publish(
                 BandwidthEstimate(estimate_bps=self.controller.estimator.estimate_bps())
             )

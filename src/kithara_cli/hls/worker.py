@@ -139,6 +139,9 @@ class LiveFollower(threading.Thread):
             )
         if message is not None:
             self.feed.bus.publish(Notice(level="warning", message=message))
+        if taken.gaps:  # the server has nothing there: stepped over, not missed
+            message = f"live playlist: stepped over {taken.gaps} segment(s) marked EXT-X-GAP"
+            self.feed.bus.publish(Notice(level="info", message=f"{message} (no media)"))
         return taken
 
 

@@ -38,6 +38,8 @@ from kithara_cli.hls.scheduler import (
 from kithara_cli.hls.sniff import container_of, frames_for_decoder
 from kithara_cli.hls.window import WindowPolicy
 
+HEAD_BYTES = 1 << 19  # of a segment, enough for PyAV to tell its codec, rate and layout
+
 
 class SegmentFailed(KitharaError):
     """A segment could not be fetched after its retries; names its URL."""
@@ -103,6 +105,8 @@ class HlsWriter:
         self._records: list[SegmentRecord] = []  # written, in order: what resume checks
         self._gone: set[int] = set()  # live segments that answered 404/410: gaps
         self._formats: dict[InitSection, str | None] = {}  # init -> remux.init_audio_format
+        self._head: bytes | None = None  # the output's first segment, probed at a discontinuity
+        self._head_format: str | None = None
         self._digest = "" if live else playlist_digest(self._segments)
 
     # --- the run ---------------------------------------------------------------------------
@@ -117,6 +121,8 @@ class HlsWriter:
             raise OutputError(f"cannot write {self.part}: {exc.strerror}") from exc
         out.seek(written_bytes)
         out.truncate()
+        if written_bytes:  # resumed: the first segment is the file's head
+            self._head = self.part.read_bytes()[:HEAD_BYTES]
         self._window = SegmentWindow(start=next_write)  # resumed: from the first unwritten
         for seg in self._segments if not self.live else ():
             if seg.init is not None and seg.init not in self._formats:
@@ -127,11 +133,12 @@ class HlsWriter:
         seconds_written = sum(s.duration for s in self._segments[:next_write])
         last_save = 0.0
         interrupted = False
+        changed = False  # live: the codec changed at a discontinuity, the recording ends there
         try:
             while True:
                 interrupt.check()  # Ctrl-C / SIGTERM land here, never mid-write
                 stop = self.duration_limit is not None and seconds_written >= self.duration_limit
-                if stop:
+                if stop or changed:
                     break
                 total = len(self._segments)
                 self._fetcher.fill(self._window, next_write, total, self._ask)
@@ -165,6 +172,9 @@ class HlsWriter:
                                 f"segment {seg.sequence} is not audio we can read: {seg.uri}"
                             )
                         data = frames_for_decoder(data, kind)  # a clean .ac3 / .ec3
+                        if seg.init is None and self._check_discontinuity(seg, data):
+                            changed = True
+                            break
                         if self.container is None:
                             self.container = kind
                         if seg.init is not None and seg.init != init_written:
@@ -268,11 +278,38 @@ class HlsWriter:
         first = next(iter(self._formats.values()))
         now = self._formats[init]
         if first is not None and now is not None and now != first:
-            raise UnsupportedError(
-                f"the audio changes from {first} to {now} at segment {seg.sequence} "
-                "(EXT-X-MAP): one file cannot hold both; "
-                "'kithara play URL --output wav:FILE' records it decoded"
-            )
+            raise _cannot_hold(first, now, seg, "EXT-X-MAP")
+
+    def _check_discontinuity(self, seg: Segment, data: bytes | bytearray) -> bool:
+        """TS or packed audio (no init to compare before fetching): the first segment after
+        an EXT-X-DISCONTINUITY is probed against the output's first. Another codec (AAC then
+        MP3 or AC-3, an ad packaged apart) is refused as an init change is: one file is read
+        with one decoder, which turns the rest into noise or errors (FFmpeg's -c copy and
+        yt-dlp write such a file, exit 0). The same codec at another rate or layout is kept
+        (FFmpeg-based players follow ADTS headers) with a warning naming the segment. A live
+        recording is not thrown away for it: it ends there, saved, with a warning (True)."""
+        if self._head is None:
+            self._head = bytes(data[:HEAD_BYTES])
+            return False
+        if not seg.discontinuity:
+            return False
+        from kithara_cli.hls.remux import init_audio_format
+
+        if self._head_format is None:
+            self._head_format = _named(init_audio_format(self._head))
+        first, now = self._head_format, _named(init_audio_format(bytes(data[:HEAD_BYTES])))
+        if first is None or now is None or now == first:
+            return False
+        change = f"the audio changes from {first} to {now} at segment {seg.sequence}"
+        if _codec(first) != _codec(now) and not self.live:
+            raise _cannot_hold(first, now, seg, "EXT-X-DISCONTINUITY")
+        if _codec(first) != _codec(now):
+            message = f"live recording stopped: {change} (EXT-X-DISCONTINUITY); saved up to it"
+            self.bus.publish(Notice(level="warning", message=message))
+            return True
+        message = f"{change} (EXT-X-DISCONTINUITY): FFmpeg-based players follow it, others may not"
+        self.bus.publish(Notice(level="warning", message=message))
+        return False
 
     def _ask(self, index: int) -> Ask:
         return Ask(self._segments[index])
@@ -364,6 +401,23 @@ class HlsWriter:
             save_state(self.state_path, state)
         except OSError:
             pass
+
+
+def _named(audio_format: str | None) -> str | None:
+    """``mp3float 44100 Hz stereo`` -> ``mp3 44100 Hz stereo`` (FFmpeg's decoder's name)."""
+    return audio_format.replace("mp3float ", "mp3 ", 1) if audio_format else None
+
+
+def _codec(audio_format: str) -> str:
+    return audio_format.split(" ", 1)[0]
+
+
+def _cannot_hold(first: str, now: str, seg: Segment, tag: str) -> UnsupportedError:
+    return UnsupportedError(
+        f"the audio changes from {first} to {now} at segment {seg.sequence} "
+        f"({tag}): one file cannot hold both; "
+        "'kithara play URL --output wav:FILE' records it decoded"
+    )
 
 
 def finish_output(part: Path, out: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli import interrupt
-from kithara_cli.errors import KitharaError, PlaylistError, UnsupportedError
+from kithara_cli.errors import KitharaError, PlaylistError, UnsupportedError, UsageError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo, Notice
 from kithara_cli.play.settings import PlayerSettings
@@ -57,6 +57,13 @@ class Opened:
     progressive: ProgressiveSource | None = None
     hls: HlsSource | None = None
     hint: str | None = None  # a live stream's Content-Type: its demuxer, with no probing
+
+    @property
+    def live(self) -> bool:
+        """A live stream (radio, or HLS with no end yet): it has no position to --start at."""
+        if self.hls is not None:
+            return self.hls.live
+        return self.progressive is not None and self.progressive.live is not None
 
     @property
     def feed(self) -> Feed | None:
@@ -162,6 +169,17 @@ def _live_hint(src: ProgressiveSource, clock: Callable[[], float] = time.monoton
         if settled or got == 0 or len(first) >= LIVE_SNIFF_BYTES or clock() > deadline:
             return hint
         interrupt.check()
+
+
+def progressive_duration(
+    src: ProgressiveSource, decoder: Decoder, shown: float | None
+) -> float | None:
+    """The duration to show for a progressive file: the decoder's when it knows one or the
+    file has a length (an Ogg's comes with its tail, after TrackInfo, and again when its links
+    turn out to reuse a serial); an unsized file's once its body has ended."""
+    if decoder.duration is not None or not src.unsized:
+        return decoder.duration
+    return shown if shown is not None else unsized_duration(src, decoder)
 
 
 def unsized_duration(src: ProgressiveSource, decoder: Decoder) -> float | None:
@@ -303,6 +321,23 @@ def live_start(bus: EventBus, start_at: float) -> float:
     if start_at > 0:
         bus.publish(Notice(level="warning", message="--start: a live stream plays from now"))
     return 0.0
+
+
+def start_past_end(start_at: float, duration: float | None) -> UsageError:
+    """``--start`` at or past the end of the media: nothing played. mpv 0.35 counts such a
+    file as one it could not load ("Errors when loading file", exit 2; 3 when others played)
+    and goes on to the next; so here: an error of usage (exit 2), and a queue goes on to the
+    next item, as for any item that fails."""
+    end = f", which lasts {_clock(duration)}" if duration is not None else ""
+    return UsageError(f"--start {_clock(start_at)} is past the end of the media{end}")
+
+
+def _clock(seconds: float) -> str:
+    """``75.5`` -> ``1:15.5``: the way ``--start`` is typed."""
+    minutes, secs = divmod(round(seconds, 1), 60)
+    if not minutes:
+        return f"{secs:.1f}".removesuffix(".0")
+    return f"{int(minutes)}:{secs:04.1f}".removesuffix(".0")
 
 
 def open_link_url(dl: Downloader, url: str) -> None:

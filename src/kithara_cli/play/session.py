@@ -47,7 +47,8 @@ from kithara_cli.play.opening import (
     open_link_url,
     open_url,
     progressive_ahead,
-    unsized_duration,
+    progressive_duration,
+    start_past_end,
 )
 from kithara_cli.play.output import open_output
 from kithara_cli.play.settings import PlayerSettings
@@ -111,6 +112,7 @@ class Player:
         self._realtime = True
         self._switch_interval = sys.getswitchinterval()
         self._live: LiveStream | None = None
+        self._start_at = 0.0  # --start (a live stream's is 0: it plays from now)
         self._recording: PlayRecording | None = None  # --record (a tap, or a live stream's)
 
     # --- opening ------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ class Player:
         if errors:
             raise errors[0]
         result = opened[0]
-        start_at = live_start(self.bus, start_at) if self._live is not None else start_at
+        self._start_at = start_at = live_start(self.bus, start_at) if result.live else start_at
         if self.settings.record is not None and self._live is None and self._recording is None:
             self.bus.publish(
                 Notice(level="warning", message="--record: a local file, nothing recorded")
@@ -332,6 +334,9 @@ class Player:
                 return
             # Drained before any audio: a --start at or past the end (nothing to play).
             if ring.drained and (self._started or decoder.eof.is_set()):
+                if not self._started and self._start_at > 0:  # no EndOfStream: an error
+                    self.fail(start_past_end(self._start_at, self.snapshot.duration))
+                    return
                 self.bus.publish(EndOfStream(position=self._position()))
                 self._publish_state("ended")
                 self._finish()
@@ -384,12 +389,8 @@ class Player:
         if self._live is not None:
             self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
         elif self._progressive is not None:
-            if decoder.duration is not None or not self._progressive.unsized:
-                # An Ogg's length comes with its tail, after TrackInfo; it goes again when its
-                # links turn out to reuse a serial (a chain's is known at its end).
-                self.snapshot.duration = decoder.duration
-            elif self.snapshot.duration is None:
-                self.snapshot.duration = unsized_duration(self._progressive, decoder)
+            shown = self.snapshot.duration
+            self.snapshot.duration = progressive_duration(self._progressive, decoder, shown)
         if self._hls is not None:
             self._hls.set_playhead(pos)
             downloaded = self._hls.buffer_ahead()
