@@ -390,3 +390,21 @@ def test_a_buffer_idling_at_the_cap_counts_as_full_whatever_its_rounding() -> No
         ctl._current = 2  # held the middle rung while the buffer filled
         d = ctl.choose(buffer_s, now=now + 1)
         assert (d.to_variant, d.reason) == (TOP, "buffer"), buffer_s
+
+
+def test_below_well_buffered_an_up_switch_may_use_three_quarters_of_the_estimate() -> None:
+    """The estimate is already the lower of a fast and a slow average: 0.75 of it (not
+    hls.js's 0.7 of a plain average) carries an up-switch while the throughput rule decides.
+    Well buffered it is only BOLA's floor and keeps 0.7 (the synthetic oscillating profile's
+    switch target holds that side)."""
+    cfg = AbrConfig()
+    ctl = AbrController(LADDER, config=cfg)
+    ctl.choose(0.0, now=0.0)
+    played(ctl, 0.5)
+    now = feed(ctl, 262_000, 60, now=1.0)
+    est = ctl.estimator.estimate_bps()
+    assert est * cfg.well_buffered_up_safety < 192_000 <= est * cfg.up_safety  # the gap tested
+    assert ctl.estimator.fast_bps() * cfg.up_safety < 256_000
+    ctl._current = 2
+    d = ctl.choose(cfg.well_buffered_s - 2, now=now + 1)
+    assert (d.to_variant, d.reason) == (3, "throughput")

@@ -9,8 +9,9 @@ The auto rule, in short (seconds are seconds of media buffered ahead):
 
 * startup: the highest rung 0.7 x the (conservative, untrusted) estimate carries;
 * buffer below ``throughput_below_s``: the throughput rule (hls.js-like: 0.9 x the estimate to
-  stay or go down, 0.7 x to go up, the fetch must land before the buffer runs dry, and while
-  the buffer is thin only rungs that refill it briskly);
+  stay or go down, 0.75 x to go up (0.7 x well buffered, where it is only BOLA's floor), the
+  fetch must land before the buffer runs dry, and while the buffer is thin only rungs that
+  refill it briskly);
 * above it: BOLA on the buffer level with a hysteresis band, never below what the throughput
   rule picks. BOLA spends a healthy buffer on quality instead of chasing every dip of the
   estimate; it goes up past what the long average throughput sustains only when the buffer
@@ -264,11 +265,15 @@ class AbrController:
         playing = self._segments_done > 0
         for pos in range(len(self._allowed) - 1, 0, -1):
             up = prev_pos is not None and pos > prev_pos
-            factor = cfg.up_safety if up else cfg.safety
+            factor = cfg.safety
             if prev_pos is None:
                 factor = cfg.startup_safety
+            elif up:
+                well = buffer_s >= cfg.well_buffered_s
+                factor = cfg.well_buffered_up_safety if well else cfg.up_safety
             bw = self._bandwidths[pos]
-            if bw > (self._up_estimate(est, buffer_s) if up else est) * factor:
+            rate = self._up_estimate(est, buffer_s) if up else est
+            if bw > rate * factor:
                 continue
             if playing:
                 fetch_s = ttfb + bw * self.segment_duration / max(est, 1.0)
