@@ -9,9 +9,8 @@ The auto rule, in short (seconds are seconds of media buffered ahead):
 
 * startup: the highest rung 0.7 x the (conservative, untrusted) estimate carries;
 * buffer below ``throughput_below_s``: the throughput rule (hls.js-like: 0.9 x the estimate to
-  stay or go down, 0.75 x to go up (0.7 x well buffered, where it is only BOLA's floor), the
-  fetch must land before the buffer runs dry, and while the buffer is thin only rungs that
-  refill it briskly);
+  stay or go down, 0.75 x to go up, 0.7 x well buffered; the fetch must land before the buffer
+  runs dry, and while the buffer is thin only rungs that refill it briskly);
 * above it: BOLA on the buffer level with a hysteresis band, never below what the throughput
   rule picks. BOLA spends a healthy buffer on quality instead of chasing every dip of the
   estimate; it goes up past what the long average throughput sustains only when the buffer
@@ -263,17 +262,13 @@ class AbrController:
         ttfb = self.estimator.ttfb_estimate()
         measured = self.estimator.measured_bps()
         playing = self._segments_done > 0
+        well = buffer_s >= cfg.well_buffered_s
+        up_factor = cfg.well_buffered_up_safety if well else cfg.up_safety
         for pos in range(len(self._allowed) - 1, 0, -1):
             up = prev_pos is not None and pos > prev_pos
-            factor = cfg.safety
-            if prev_pos is None:
-                factor = cfg.startup_safety
-            elif up:
-                well = buffer_s >= cfg.well_buffered_s
-                factor = cfg.well_buffered_up_safety if well else cfg.up_safety
+            factor = cfg.startup_safety if prev_pos is None else up_factor if up else cfg.safety
             bw = self._bandwidths[pos]
-            rate = self._up_estimate(est, buffer_s) if up else est
-            if bw > rate * factor:
+            if bw > (self._up_estimate(est, buffer_s) if up else est) * factor:
                 continue
             if playing:
                 fetch_s = ttfb + bw * self.segment_duration / max(est, 1.0)
