@@ -24,6 +24,7 @@ from kithara_cli.cli_options import (
     DEMO_PROFILES,
     FETCH_EPILOG,
     PLAY_EPILOG,
+    ArgvUrl,
     AudioOpt,
     Command,
     Group,
@@ -92,7 +93,12 @@ def _root(
 @network_options
 def fetch(
     url: Annotated[
-        str, typer.Argument(help="http(s) URL of an audio file or an HLS playlist.", metavar="URL")
+        str,
+        typer.Argument(
+            help="http(s) URL of an audio file or an HLS playlist.",
+            metavar="URL",
+            click_type=ArgvUrl(),
+        ),
     ],
     out: Annotated[
         Path | None,
@@ -217,6 +223,7 @@ def play(
             "link) or local files, played in order; none: the demo. One that fails is "
             "skipped, and its error is the exit code once the rest have played.",
             metavar="[URL]...",
+            click_type=ArgvUrl(),
         ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,

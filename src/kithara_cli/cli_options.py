@@ -294,6 +294,18 @@ class _CookieText(_CheckedText):
         return mask_cookie(text)
 
 
+class ArgvUrl(StringParamType):
+    """A URL argument: an http(s) URL's bytes the locale could not decode, percent-encoded
+    (``cli_runtime.argv_url``); a local file's name kept as the filesystem gave it."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        from kithara_cli.cli_runtime import argv_url
+
+        return argv_url(super().convert(value, param, ctx))
+
+
 AudioOpt = Annotated[
     str | None,
     typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
