@@ -24,14 +24,13 @@ from kithara_cli.cli_options import (
     DEMO_PROFILES,
     FETCH_EPILOG,
     PLAY_EPILOG,
-    ArgvUrl,
     AudioOpt,
     Command,
     Group,
     VerboseOpt,
     env_settings,
 )
-from kithara_cli.cli_runtime import app_for, exit_without_teardown, run_app
+from kithara_cli.cli_runtime import ArgvUrl, app_for, exit_without_teardown, run_app
 from kithara_cli.errors import KitharaError
 from kithara_cli.ui.console import local_output_error, print_error, stdout_reader_left
 

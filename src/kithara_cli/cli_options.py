@@ -294,18 +294,6 @@ class _CookieText(_CheckedText):
         return mask_cookie(text)
 
 
-class ArgvUrl(StringParamType):
-    """A URL argument: an http(s) URL's bytes the locale could not decode, percent-encoded
-    (``cli_runtime.argv_url``); a local file's name kept as the filesystem gave it."""
-
-    name = "url"
-
-    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
-        from kithara_cli.cli_runtime import argv_url
-
-        return argv_url(super().convert(value, param, ctx))
-
-
 AudioOpt = Annotated[
     str | None,
     typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
@@ -315,7 +303,7 @@ HeaderOpt = Annotated[
     typer.Option(
         "--header",
         "-H",
-        help="Extra request header, ASCII (repeatable; in KITHARA_<COMMAND>_HEADER one per line).",
+        help="Extra request header, ASCII (repeatable; one per line in KITHARA_*_HEADER).",
         metavar="'NAME: VALUE'",
         click_type=_HeaderText(),
     ),

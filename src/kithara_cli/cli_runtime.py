@@ -1,5 +1,6 @@
-"""How the command line runs: only the command asked for is built, Click's own usage errors
-are kithara's one line, and the exit skips teardown.
+"""How the command line runs: only the command asked for is built, a URL argument's bytes
+reach the request as typed, Click's own usage errors are kithara's one line, and the exit
+skips teardown.
 
 Apart from ``cli.py`` (which declares the commands) so that it stays short.
 """
@@ -7,9 +8,11 @@ Apart from ``cli.py`` (which declares the commands) so that it stays short.
 import copy
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from typer._click.core import Context, Parameter
+from typer._click.types import StringParamType
 
 if TYPE_CHECKING:
     from typer._click.exceptions import UsageError
@@ -113,6 +116,15 @@ def argv_url(arg: str) -> str:
 def _percent_encoded(data: bytes) -> str:
     """ASCII kept, every other byte as ``%XX``."""
     return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in data)
+
+
+class ArgvUrl(StringParamType):
+    """A URL argument (fetch's, play's) through ``argv_url``."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        return argv_url(super().convert(value, param, ctx))
 
 
 def exit_without_teardown(code: int | str | None) -> NoReturn:
