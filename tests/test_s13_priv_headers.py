@@ -51,7 +51,7 @@ def test_config_show_masks_credential_headers_and_cookies(tmp_path: Path) -> Non
 
 def test_config_show_masks_a_header_variable_with_spaces(tmp_path: Path) -> None:
     """A header variable holds one header a line (Click split it at whitespace once, and the
-    token arrived as an item of its own: test_s13_input_header_env)."""
+    token arrived as an item of its own: test_s13_input_headers)."""
     env = {"KITHARA_FETCH_HEADER": f"Authorization: Bearer {TOKEN}"}
     proc = run_cli("--no-config", "config", "show", env=env)
     assert proc.returncode == 0, proc.stderr
