@@ -69,7 +69,7 @@ def test_cache_listing_prints_in_a_narrow_encoding(
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_config_path_and_show_print_in_a_narrow_encoding(tmp_path: Path, encoding: str) -> None:
     config = tmp_path / "réglages ♫.toml"
-    config.write_text('[play]\nuser-agent = "Mözilla ♫"\n', encoding="utf-8")
+    config.write_text('[play]\naudio = "Français ♫"\n', encoding="utf-8")  # any text option
     for args in (("config", "path"), ("config", "show")):
         code, out, err = run_in(encoding, *args, env={"KITHARA_CONFIG": str(config)})
         assert_printed(code, out, err)

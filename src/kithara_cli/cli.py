@@ -30,7 +30,7 @@ from kithara_cli.cli_options import (
     VerboseOpt,
     env_settings,
 )
-from kithara_cli.cli_runtime import app_for, exit_without_teardown, run_app
+from kithara_cli.cli_runtime import ArgvUrl, app_for, exit_without_teardown, run_app
 from kithara_cli.errors import KitharaError
 from kithara_cli.ui.console import local_output_error, print_error, stdout_reader_left
 
@@ -92,7 +92,12 @@ def _root(
 @network_options
 def fetch(
     url: Annotated[
-        str, typer.Argument(help="http(s) URL of an audio file or an HLS playlist.", metavar="URL")
+        str,
+        typer.Argument(
+            help="http(s) URL of an audio file or an HLS playlist.",
+            metavar="URL",
+            click_type=ArgvUrl(),
+        ),
     ],
     out: Annotated[
         Path | None,
@@ -217,6 +222,7 @@ def play(
             "link) or local files, played in order; none: the demo. One that fails is "
             "skipped, and its error is the exit code once the rest have played.",
             metavar="[URL]...",
+            click_type=ArgvUrl(),
         ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,

@@ -6,15 +6,16 @@ option has a real metavar (``URL``, ``FILE``, ``SECONDS``...): Click's own place
 """
 
 import math
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer._click.core import Context, Parameter
-from typer._click.exceptions import UsageError
-from typer._click.types import FloatParamType, FloatRange, IntRange
+from typer._click.core import Context, Parameter, ParameterSource
+from typer._click.exceptions import BadParameter, UsageError
+from typer._click.types import FloatParamType, FloatRange, IntRange, StringParamType
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 # The table of errors.py's docstring, for --help (tests hold the two to each other).
@@ -185,6 +186,114 @@ def _readable_range(kind: IntRange | FloatRange) -> IntRange | FloatRange:
     return cls(kind.min, kind.max, kind.min_open, kind.max_open, kind.clamp)
 
 
+# --- what may go into a request's head --------------------------------------------------------
+# Checked as the options are parsed (command line, KITHARA_* variable or config file alike), so
+# a value no HTTP client can send is bad usage (exit 2) before anything starts: left to the
+# request, a line break was a LocalProtocolError (exit 3, after every retry for play) and a
+# character the client cannot encode an "unexpected error". Visible ASCII, space and tab only:
+# httpx's client encodes a header as ASCII, the direct path as Latin-1, so anything else was
+# sent by one and refused by the other (and whether UTF-8 or Latin-1 was meant is a guess).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_TEXT = re.compile(r"[\t\x20-\x7e]*")
+
+
+def field_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a header value as it is, or None."""
+    if _FIELD_TEXT.fullmatch(text):
+        return None
+    bad = next(c for c in text if not _FIELD_TEXT.fullmatch(c))
+    if ord(bad) < 0x20 or ord(bad) == 0x7F:
+        return "a header cannot hold a line break or other control character"
+    return f"a header must be ASCII text ({_codepoint(bad)} is not)"
+
+
+def _codepoint(ch: str) -> str:
+    if 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte the locale could not decode (LC_ALL=C)
+        return f"byte 0x{ord(ch) - 0xDC00:02x}"
+    return f"U+{ord(ch):04X}"
+
+
+def header_problem(raw: str) -> str | None:
+    """Why ``raw`` is no ``NAME: VALUE`` header that can be sent, or None."""
+    name, colon, value = raw.partition(":")
+    if not colon or not name.strip():
+        return "expected 'NAME: VALUE'"
+    if not _TOKEN.fullmatch(name.strip()):
+        return "a header name is letters, digits and !#$%&'*+-.^_`|~ only"
+    return field_problem(value.strip())
+
+
+def cookie_problem(pair: str) -> str | None:
+    """Why ``pair`` is no ``NAME=VALUE`` cookie that can be sent, or None."""
+    name, equals, value = pair.partition("=")
+    if not equals or not name.strip() or any(c in name.strip() for c in " ;,\t"):
+        return "expected NAME=VALUE"
+    if ";" in value:
+        return "a cookie value cannot hold ';'"
+    if field_problem(name + value) is not None:
+        return "a cookie is ASCII text without line breaks or control characters"
+    return None
+
+
+class _BadValue(BadParameter):
+    """``bad --header 'X: \\n': why``: one line naming the option, or the variable that set
+    it. Its ``message`` alone is what the config file's error quotes after its file:line."""
+
+    def format_message(self) -> str:
+        name, ctx = (self.param.name if self.param else None), self.ctx
+        if not name:
+            return f"bad value {self.message}"
+        if ctx is not None and ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT:
+            return f"bad {ctx.auto_envvar_prefix}_{name.upper()} {self.message}"
+        return f"bad --{name.replace('_', '-')} {self.message}"
+
+
+class _CheckedText(StringParamType):
+    """Text checked by ``problem``; shown in an error by ``shown`` (secrets masked)."""
+
+    def problem(self, text: str) -> str | None:
+        return field_problem(text)
+
+    def shown(self, text: str) -> str:
+        return text
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        text = super().convert(value, param, ctx)
+        why = self.problem(text)
+        if why is not None:
+            raise _BadValue(f"{self.shown(text)!r}: {why}", ctx, param)
+        return text
+
+
+class _HeaderText(_CheckedText):
+    name = "header"
+
+    def problem(self, text: str) -> str | None:
+        return header_problem(text)
+
+    def shown(self, text: str) -> str:
+        from kithara_cli.ui.sanitize import mask_header
+
+        return mask_header(text)
+
+    def split_envvar_value(self, rv: str) -> Sequence[str]:
+        """One header a line (a value has spaces: ``Authorization: Bearer T``); blank lines
+        skipped. Click's own split, at any whitespace, cut every such header in pieces."""
+        return [line for line in rv.splitlines() if line.strip()]
+
+
+class _CookieText(_CheckedText):
+    name = "cookie"  # a variable is still split at whitespace: a cookie holds none
+
+    def problem(self, text: str) -> str | None:
+        return cookie_problem(text)
+
+    def shown(self, text: str) -> str:
+        from kithara_cli.ui.sanitize import mask_cookie
+
+        return mask_cookie(text)
+
+
 AudioOpt = Annotated[
     str | None,
     typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
@@ -192,11 +301,18 @@ AudioOpt = Annotated[
 HeaderOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--header", "-H", help="Extra request header (repeatable).", metavar="'NAME: VALUE'"
+        "--header",
+        "-H",
+        help="Extra request header, ASCII (repeatable; one per line in KITHARA_*_HEADER).",
+        metavar="'NAME: VALUE'",
+        click_type=_HeaderText(),
     ),
 ]
 UserAgentOpt = Annotated[
-    str | None, typer.Option("--user-agent", "-A", help="User-Agent header.", metavar="TEXT")
+    str | None,
+    typer.Option(
+        "--user-agent", "-A", help="User-Agent header.", metavar="TEXT", click_type=_CheckedText()
+    ),
 ]
 TimeoutOpt = Annotated[
     float,
@@ -257,5 +373,6 @@ CookieOpt = Annotated[
         "--cookie",
         help="A cookie for the URL's host (repeatable). Never logged.",
         metavar="NAME=VALUE",
+        click_type=_CookieText(),
     ),
 ]

@@ -1,5 +1,6 @@
-"""How the command line runs: only the command asked for is built, Click's own usage errors
-are kithara's one line, and the exit skips teardown.
+"""How the command line runs: only the command asked for is built, a URL argument's bytes
+reach the request as typed, Click's own usage errors are kithara's one line, and the exit
+skips teardown.
 
 Apart from ``cli.py`` (which declares the commands) so that it stays short.
 """
@@ -7,9 +8,11 @@ Apart from ``cli.py`` (which declares the commands) so that it stays short.
 import copy
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from typer._click.core import Context, Parameter
+from typer._click.types import StringParamType
 
 if TYPE_CHECKING:
     from typer._click.exceptions import UsageError
@@ -77,6 +80,51 @@ def usage_line(error: "UsageError") -> str:
         return message
     line = f"{message} (see {error.ctx.command_path} --help)"
     return line if len("kithara: error: " + line) <= MAX_LINE else message
+
+
+def argv_url(arg: str) -> str:
+    """An http(s) URL from the command line, as the bytes that were typed.
+
+    Python decodes ``argv`` by the locale; bytes it cannot decode (anything not ASCII under
+    ``LC_ALL=C`` with UTF-8 mode off, or bytes that are not UTF-8 in a UTF-8 locale) arrive as
+    lone surrogates, which no URL encoder takes ("surrogates not allowed", exit 3). Such a URL
+    is given its bytes back (``os.fsencode`` undoes that decoding exactly) and each byte
+    past ASCII is percent-encoded, as curl sends it (``/tón`` goes out as ``/t%C3%B3n``, what
+    a UTF-8 locale sends too); a host's bytes are read as UTF-8, for IDNA. Anything not
+    http(s) (a local file for ``play``) is left as it is: those surrogates are the file
+    name's bytes, as the filesystem wants them.
+    """
+    try:
+        arg.encode("utf-8")
+        return arg
+    except UnicodeEncodeError:
+        pass
+    import re
+
+    raw = os.fsencode(arg)
+    found = re.match(rb"(?i)(https?://)([^/?#]*)(.*)", raw, re.DOTALL)
+    if found is None:
+        return arg
+    scheme, authority, rest = found.groups()
+    try:
+        host = authority.decode("utf-8")
+    except UnicodeDecodeError:
+        host = _percent_encoded(authority)  # not a name at all: refused as a bad URL
+    return scheme.decode("ascii") + host + _percent_encoded(rest)
+
+
+def _percent_encoded(data: bytes) -> str:
+    """ASCII kept, every other byte as ``%XX``."""
+    return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in data)
+
+
+class ArgvUrl(StringParamType):
+    """A URL argument (fetch's, play's) through ``argv_url``."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        return argv_url(super().convert(value, param, ctx))
 
 
 def exit_without_teardown(code: int | str | None) -> NoReturn:

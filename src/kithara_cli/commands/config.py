@@ -15,8 +15,8 @@ META_KEY = "kithara.config"
 
 
 def _shown_header(item: str) -> str:
-    """A header as ``mask_header`` shows it; a piece with no colon all masked: Click splits a
-    ``KITHARA_*_HEADER`` variable at spaces, so ``Bearer`` and the token arrive apart."""
+    """A header as ``mask_header`` shows it; a piece with no colon all masked (what a
+    ``KITHARA_*_HEADER`` variable held when Click split it at spaces: ``Bearer``, a token)."""
     return mask_header(item) if ":" in item else MASK
 
 

@@ -9,7 +9,8 @@ such bytes removes them rather than leave a part no run will use). Every part is
 version anywhere starts the file over (once), then fails. A body with no length is read to
 its end; with ``max_size`` it stops there and is kept, without it a body past 2 GiB is an
 error naming ``--max-size``. ``state.ResumeState`` is the resume record beside the part
-(``FILE.kithara.json``; HLS fetches keep theirs in it too, ``kind``/``extra``).
+(``FILE.kithara.json``; HLS fetches keep theirs in it too, ``kind``/``extra``): no URL in it
+holds its ``user:password@`` (kept as ``***@``), so it belongs to a URL by the masked form.
 ``ProgressiveSource`` (playback, a ``stream.Source``) caches the body in a sparse file, fetches
 from the reader's position (a seek re-aims it at demand priority), holds back after the first
 512 KiB until playback starts, then fills the rest; it pins every request to its first

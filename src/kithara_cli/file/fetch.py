@@ -152,7 +152,7 @@ class ProgressiveFetch:
 
     def _run_once(self, started: float) -> FetchResult:
         state = load_state(self.state_path) if self.part.exists() else None
-        if state is not None and (state.url != self.url or not self._part_holds(state)):
+        if state is not None and (not state.belongs_to(self.url) or not self._part_holds(state)):
             state = None
         if state is None:
             remove_quietly(self.part, self.state_path)

@@ -1,4 +1,13 @@
-"""The resume state kept beside a partial download."""
+"""The resume state kept beside a partial download.
+
+The file is left beside the output, maybe for days, maybe synced or shared with it: a URL's
+``user:password@`` is written as ``***@`` (``ui.sanitize.redact_userinfo``), and nothing else
+of the password (no digest of it either: a plain one would let a weak password be guessed
+offline). So a state belongs to a URL by the masked form alone, and what keeps a resume from
+splicing two files is what always did: the validators stored with it (length, strong ETag,
+Last-Modified), which the server is asked to match before a byte is appended. Other
+credentials for the same URL resume it when the server gives them the same version.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,8 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from kithara_cli.ui.sanitize import redact_userinfo
 
 STATE_VERSION = 1
 
@@ -22,6 +33,11 @@ class ResumeState:
     kind: str = "progressive"
     extra: dict[str, object] = field(default_factory=dict)
     version: int = STATE_VERSION
+
+    def belongs_to(self, url: str) -> bool:
+        """This state is of ``url``, credentials aside (they are not kept; an older kithara
+        kept them, and its state resumes too)."""
+        return redact_userinfo(self.url) == redact_userinfo(url)
 
     def same_remote(self, total: int | None, etag: str | None, last_modified: str | None) -> bool:
         """Validators agree (a missing validator on either side is not a disagreement)."""
@@ -77,7 +93,9 @@ def _well_formed(state: ResumeState) -> bool:
 def save_state(path: Path, state: ResumeState) -> None:
     """Atomic: a reader (or a later run after kill -9) sees the old or the new state, whole."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(asdict(state)))
+    data = asdict(state)
+    data["url"] = redact_userinfo(state.url)
+    tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
 
 

@@ -6,6 +6,11 @@ names the playlist (a digest of every segment's URI without its query, range, se
 duration, key and init section) and each written segment's identity (its validators or
 length); a resume checks the digest, and asks the server whether the last written segment
 is still the same version (its bytes at the new URI, pinned to the recorded identity).
+
+No URI in it holds a password: a playlist at ``user:password@host`` resolves its segments'
+URIs to that host with the same credentials, so each stored URI is masked (``***@``), and the
+digest is taken over the URIs without their credentials too (a plain digest of a password
+lets it be guessed offline). The validators, not the credentials, tell the versions apart.
 """
 
 from __future__ import annotations
@@ -17,13 +22,34 @@ from dataclasses import dataclass
 
 from kithara_cli.dl import Downloader, FetchCmd, Identity, Priority
 from kithara_cli.errors import KitharaError, RemoteChangedError
-from kithara_cli.hls.model import Segment
+from kithara_cli.hls.model import InitSection, Segment
+from kithara_cli.ui.sanitize import redact_userinfo
 
 
 def _stable(uri: str | None) -> str | None:
-    """A URI without its query: signed URLs get new tokens on every load of a playlist, and
-    a resume must survive that (the last segment's validators still catch new bytes)."""
-    return None if uri is None else uri.split("#", 1)[0].split("?", 1)[0]
+    """A URI without its query or credentials: signed URLs get new tokens on every load of a
+    playlist, and a resume must survive that (the last segment's validators still catch new
+    bytes); credentials are not kept (see above)."""
+    return None if uri is None else redact_userinfo(uri.split("#", 1)[0].split("?", 1)[0])
+
+
+def init_entry(init: InitSection | None) -> list[object]:
+    """The init section written last, as the state keeps it (its URI masked)."""
+    if init is None:
+        return []
+    return [redact_userinfo(init.uri), list(init.byterange) if init.byterange else None]
+
+
+def saved_init(segments: Sequence[Segment], entry: object) -> InitSection | None:
+    """The playlist's own init section (with the key that encrypts it, if one does) that
+    ``init_entry`` saved, or None. URIs compare masked: a state an older kithara wrote kept
+    them whole."""
+    if not isinstance(entry, list) or len(entry) != 2 or not isinstance(entry[0], str):
+        return None
+    br = entry[1]
+    saved = (redact_userinfo(entry[0]), tuple(br) if isinstance(br, list) and br else None)
+    inits = (s.init for s in segments if s.init is not None)
+    return next((i for i in inits if (redact_userinfo(i.uri), i.byterange) == saved), None)
 
 
 def playlist_digest(segments: Sequence[Segment]) -> str:
@@ -57,7 +83,8 @@ class SegmentRecord:
     identity: Identity
 
     def as_list(self) -> list[object]:
-        return [self.uri, list(self.byterange) if self.byterange else None, self.identity.as_list()]
+        byterange = list(self.byterange) if self.byterange else None
+        return [redact_userinfo(self.uri), byterange, self.identity.as_list()]
 
     @classmethod
     def from_list(cls, data: object) -> SegmentRecord | None:

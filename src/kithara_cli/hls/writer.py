@@ -25,7 +25,13 @@ from kithara_cli.errors import (
 from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
 from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
-from kithara_cli.hls.resume import SegmentRecord, playlist_digest, still_same
+from kithara_cli.hls.resume import (
+    SegmentRecord,
+    init_entry,
+    playlist_digest,
+    saved_init,
+    still_same,
+)
 from kithara_cli.hls.scheduler import (
     Ask,
     FeedFailed,
@@ -342,7 +348,7 @@ class HlsWriter:
         if (
             state is None
             or state.kind != "hls"
-            or state.url != self.media.url
+            or not state.belongs_to(self.media.url)
             or extra.get("count") != len(self._segments)
         ):
             return 0, 0, None
@@ -363,14 +369,7 @@ class HlsWriter:
             self._starting_over("segments changed on the server since the partial download")
             return 0, 0, None
         self._records = kept
-        init = None
-        init_data = extra.get("init")
-        if isinstance(init_data, list) and init_data:
-            br = init_data[1]
-            saved = (str(init_data[0]), tuple(br) if br else None)
-            # The playlist's own InitSection (with the key that encrypts it, if one does).
-            inits = (s.init for s in self._segments if s.init is not None)
-            init = next((i for i in inits if (i.uri, i.byterange) == saved), None)
+        init = saved_init(self._segments, extra.get("init"))
         if index:
             self.bus.publish(
                 Notice(level="info", message=f"resuming at segment {index} ({nbytes} bytes)")
@@ -390,9 +389,7 @@ class HlsWriter:
                 "count": len(self._segments),
                 "written": written,
                 "bytes": nbytes,
-                "init": [init.uri, list(init.byterange) if init.byterange else None]
-                if init
-                else [],
+                "init": init_entry(init),
                 "playlist": self._digest,
                 "segments": [r.as_list() for r in self._records[:written]],
             },
