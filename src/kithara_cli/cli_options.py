@@ -49,11 +49,11 @@ def settings_note(command: str, example: str = "TIMEOUT=30") -> str:
 
 FETCH_EPILOG = epilog(
     "fetch",
-    "kithara fetch https://example.com/song.mp3            # saved as song.mp3",
+    "kithara fetch -o song.mp3 https://example.com/song.mp3  # run it again to resume",
     "kithara fetch -o talk.m4a https://example.com/talk.m4a",
     "kithara fetch --list https://example.com/master.m3u8  # the HLS ladder",
     "kithara fetch --variant 128k --remux -o show.m4a https://example.com/master.m3u8",
-    "kithara fetch --cookies cookies.txt https://example.com/members/song.mp3",
+    "kithara fetch --cookies cookies.txt -o song.mp3 https://example.com/members/song.mp3",
 )
 PLAY_EPILOG = epilog(
     "play",
