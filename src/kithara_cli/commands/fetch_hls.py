@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,10 +82,24 @@ def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, obje
     return rows
 
 
+def _masked(value: object, mask: Callable[[str], str]) -> object:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [_masked(v, mask) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v, mask) for k, v in value.items()}
+    return value
+
+
 def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> None:
     rows = ladder_rows(playlist)
     if as_json:
-        sys.stdout.write(json.dumps({"url": playlist.url, "variants": rows}, indent=2) + "\n")
+        from kithara_cli.ui.sanitize import redact_userinfo
+
+        listing = {"url": playlist.url, "variants": rows}
+        # Credentials are not for a terminal or a log: the URLs' user:password@ as ***@.
+        sys.stdout.write(json.dumps(_masked(listing, redact_userinfo), indent=2) + "\n")
         return
     from rich.console import Console
     from rich.table import Table
