@@ -243,6 +243,14 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "
         time.sleep(0.02)
 
 
+def segments_written(state_path: Path) -> int:
+    """How many segments an HLS fetch's resume state says are written (0 before it has one)."""
+    from kithara_cli.file.state import load_state
+
+    state = load_state(state_path)
+    return int(state.extra.get("written", 0)) if state else 0  # type: ignore[arg-type]
+
+
 def playlist_text(header: list[str], entries: list[tuple[float, str]], end: bool = True) -> str:
     lines = ["#EXTM3U", *header]
     for duration, uri in entries:

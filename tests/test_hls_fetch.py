@@ -30,11 +30,12 @@ from hls_fixtures import (
     play,
     playlist_text,
     popen_fetch,
+    segments_written,
     static,
     tone_seconds,
     wait_for,
 )
-from kithara_cli.file.state import load_state, part_paths
+from kithara_cli.file.state import part_paths
 from kithara_cli.media import ALT_AUDIO_BASE_HZ
 from kithara_cli.server import Faults, MediaServer
 
@@ -525,18 +526,14 @@ def test_interrupted_fetch_resumes_byte_identical(
     hls_server.set_faults("*.ts", Faults(latency=0.15))
     proc = popen_fetch(url, "-o", str(out), "-q", "--segments", "1")
 
-    def written() -> int:
-        state = load_state(state_path)
-        return int(state.extra.get("written", 0)) if state else 0  # type: ignore[arg-type]
-
     try:
-        wait_for(lambda: written() >= 3, what="three segments written")
+        wait_for(lambda: segments_written(state_path) >= 3, what="three segments written")
     finally:
         proc.send_signal(sig)
         proc.communicate(timeout=20)
     assert proc.returncode != 0
     assert not out.exists() and part.exists()
-    done = written()
+    done = segments_written(state_path)
     assert 3 <= done < len(hls_media.ts.segments[BEST])
 
     hls_server.clear_faults()

@@ -19,7 +19,7 @@ import pytest
 
 import hls_fixtures
 from conftest import run_cli
-from hls_fixtures import expected_bytes, popen_fetch, static, wait_for
+from hls_fixtures import expected_bytes, popen_fetch, segments_written, static, wait_for
 from kithara_cli.dl import Downloader
 from kithara_cli.dl.validate import DeadlineError
 from kithara_cli.events import EventBus
@@ -332,16 +332,12 @@ def _interrupt_after_three(hls_server: MediaServer, url: str, out: Path) -> None
     hls_server.set_faults("*.ts", Faults(latency=0.15))
     proc = popen_fetch(url, "-o", str(out), "-q", "--segments", "1")
 
-    def written() -> int:
-        state = load_state(state_path)
-        return int(state.extra.get("written", 0)) if state else 0  # type: ignore[arg-type]
-
     try:
-        wait_for(lambda: written() >= 3, what="three segments written")
+        wait_for(lambda: segments_written(state_path) >= 3, what="three segments written")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
-    assert part.exists() and written() >= 3
+    assert part.exists() and segments_written(state_path) >= 3
     hls_server.clear_faults()
 
 

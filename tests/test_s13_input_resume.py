@@ -20,7 +20,7 @@ import pytest
 
 import hls_fixtures
 from conftest import run_cli, sha256
-from hls_fixtures import HlsMedia, expected_bytes, popen_fetch, wait_for
+from hls_fixtures import HlsMedia, expected_bytes, popen_fetch, segments_written, wait_for
 from kithara_cli.file.state import ResumeState, load_state, part_paths
 from kithara_cli.server import Faults, MediaServer
 
@@ -124,15 +124,11 @@ def test_an_interrupted_hls_fetch_keeps_no_password_and_resumes_byte_identical(
     hls_server.set_faults("*.ts" if kind == "ts" else "*.m4s", Faults(latency=0.15))
     proc = popen_fetch(url, "-o", str(out), "-q", "--segments", "1")
 
-    def written() -> int:
-        state = load_state(state_path)
-        return int(state.extra.get("written", 0)) if state else 0  # type: ignore[arg-type]
-
     try:
-        wait_for(lambda: written() >= 3, what="three segments written")
+        wait_for(lambda: segments_written(state_path) >= 3, what="three segments written")
     finally:
         _interrupt(proc)
-    done = written()
+    done = segments_written(state_path)
     assert 3 <= done < len(ladder.segments[BEST])
     text = state_path.read_text()
     assert PASSWORD not in text and "alice" not in text
