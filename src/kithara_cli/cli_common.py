@@ -19,6 +19,7 @@ from kithara_cli.cli_cache import (
     cache_settings,
 )
 from kithara_cli.cli_options import (
+    CaFileOpt,
     CookieOpt,
     CookiesOpt,
     DeadlineOpt,
@@ -89,6 +90,7 @@ def common_options(url: str | None, given: dict[str, Any]) -> CommonOptions:
         given["events"],
         given["deadline"],
         insecure=given["insecure"],
+        ca_file=given["ca_file"],
         cookies_file=given["cookies_file"],
         cookies=given["cookie"] or [],
         url=url,
@@ -110,6 +112,7 @@ _NETWORK_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("verbose", VerboseOpt, False),
     ("events", EventsOpt, None),
     ("insecure", InsecureOpt, False),
+    ("ca_file", CaFileOpt, None),
     ("cookies_file", CookiesOpt, None),
     ("cookie", CookieOpt, None),
     ("cache_dir", CacheDirOpt, None),

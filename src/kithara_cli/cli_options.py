@@ -351,6 +351,17 @@ InsecureOpt = Annotated[
     bool,
     typer.Option("--insecure", help="Do not verify TLS certificates (warns on every run; avoid)."),
 ]
+CaFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-file",
+        help="Trust the certificate authorities in this PEM file instead of the system's "
+        "(a private CA; as curl's --cacert, mpv's --tls-ca-file).",
+        metavar="FILE",
+        exists=True,
+        dir_okay=False,
+    ),
+]
 EventsOpt = Annotated[
     Path | None,
     typer.Option("--events", help="Write every event as JSON Lines to this file.", metavar="FILE"),

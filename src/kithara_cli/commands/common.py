@@ -41,6 +41,7 @@ class CommonOptions:
     events_path: Path | None = None
     deadline: float | None = None  # --deadline: seconds per request attempt, all of it
     insecure: bool = False
+    ca_file: Path | None = None  # --ca-file: the CAs trusted instead of the system's
     cookies_file: Path | None = None  # --cookies: a Netscape cookies.txt
     cookies: list[str] = field(default_factory=list)  # --cookie NAME=VALUE (repeatable)
     url: str | None = None  # where --cookie pairs are sent (the command's URL)
@@ -67,8 +68,25 @@ class CommonOptions:
             proxy=self.proxy,
             http2=self.http2,
             verify_tls=not self.insecure,
+            ca_file=self._ca_file(),
             request_deadline=self.deadline,
         )
+
+    def _ca_file(self) -> str | None:
+        """The --ca-file, checked here: a file that holds no certificate is the user's
+        mistake (exit 2), not a TLS failure on the first request."""
+        if self.ca_file is None:
+            return None
+        import ssl
+
+        try:
+            ssl.create_default_context(cafile=str(self.ca_file))
+        except ssl.SSLError as exc:
+            why = exc.reason or "unreadable"
+            raise UsageError(f"--ca-file {self.ca_file}: not a PEM CA bundle ({why})") from None
+        except OSError as exc:
+            raise UsageError(f"--ca-file {self.ca_file}: {exc.strerror or exc}") from None
+        return str(self.ca_file)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=max(1, self.retries))

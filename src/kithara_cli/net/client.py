@@ -44,6 +44,7 @@ def make_pools(config: NetConfig) -> DirectPools:
         max_connections=config.max_connections,
         per_pool=per_pool,
         verify_tls=config.verify_tls,
+        ca_file=config.ca_file,
     )
 
 

@@ -56,7 +56,7 @@ def build_client(config: NetConfig, pools: DirectPools | None) -> httpx.AsyncCli
             proxy=proxy_url(config),
             # Our context, not ``verify=True``: httpx reads SSL_CERT_FILE/DIR only when it
             # trusts the environment, which a --proxy turns off (for the proxy variables).
-            verify=tls_context(config.verify_tls),
+            verify=tls_context(config.verify_tls, config.ca_file),
             trust_env=config.proxy is None,
         )
     if isinstance(getattr(client, "_cookies", None), httpx.Cookies):

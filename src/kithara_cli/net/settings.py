@@ -46,6 +46,7 @@ class NetConfig:
     max_redirects: int = MAX_REDIRECTS
     max_connections: int = 32
     verify_tls: bool = True  # False only with --insecure, which warns on every run
+    ca_file: str | None = None  # --ca-file: these CAs instead of the system's (verify_tls on)
     # --cookies/--cookie: sent by the jar's own rules; every request then goes through httpx
     cookies: CookieJar | None = field(default=None, repr=False)
 

@@ -389,13 +389,14 @@ class DirectPools:
         keepalive_expiry: float | None = 5.0,
         socket_options: Iterable[_SocketOption] | None = None,
         verify_tls: bool = True,
+        ca_file: str | None = None,
     ) -> None:
         backend = AsyncioBackend()
         total = max_connections or 100
         options = list(socket_options) if socket_options else None
 
         def make(tls: bool) -> ShardedPool:
-            context = tls_context(verify_tls) if tls else None
+            context = tls_context(verify_tls, ca_file) if tls else None
             per = min(per_pool, total)
 
             def pool() -> httpcore.AsyncConnectionPool:
@@ -422,9 +423,12 @@ class DirectPools:
         await self.router.aclose()
 
 
-def tls_context(verify: bool = True) -> ssl.SSLContext:
-    """httpx's default verifying context (its CA bundle, its ``SSL_CERT_*`` rules); without
-    verification only for ``--insecure``."""
+def tls_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
+    """httpx's default verifying context (its CA bundle, its ``SSL_CERT_*`` rules), or one
+    that trusts only ``ca_file``'s CAs (``--ca-file``, as curl's --cacert replaces the
+    bundle); without verification only for ``--insecure``."""
     import httpx
 
+    if verify and ca_file is not None:
+        return ssl.create_default_context(cafile=ca_file)
     return httpx.create_ssl_context(verify=verify)
