@@ -83,6 +83,8 @@ def test_a_passing_run_still_exits_0(tmp_path: Path) -> None:
         ({"metric": "thruput"}, "did you mean 'throughput'?"),
         ({"metric": "ttfa"}, "unknown metric 'ttfa'"),
         ({"gating": False, "metric": "nope"}, "unknown metric 'nope'"),
+        ({"peer": "ffmpg"}, "unknown peer 'ffmpg'; did you mean 'ffmpeg'?"),  # session 13
+        ({"peer": "curl ", "gating": False}, "unknown peer 'curl '"),
     ],
 )
 def test_an_entry_for_what_the_scenario_never_produces_is_refused_up_front(
@@ -106,6 +108,12 @@ def test_an_entry_for_what_the_scenario_never_produces_is_refused_up_front(
         pytest.param(
             {**ENTRY, "scenario": "radio", "case": "long stream 20x", "metric": "mpv rss growth"},
             id="a-peer-metric",
+        ),
+        pytest.param({**ENTRY, "peer": "curl"}, id="a-peer-program"),
+        pytest.param(
+            {**ENTRY, "scenario": "cache", "case": "mp3 50ms", "metric": "replay_ttfa"}
+            | {"peer": "first play"},
+            id="a-reference-run",
         ),
     ],
 )

@@ -31,9 +31,21 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
+from kithara_cli.bench.peers import PEER_NAMES
 from kithara_cli.bench.report import BenchResult, Record
 from kithara_cli.bench.scenarios import SCENARIOS
 from kithara_cli.errors import UsageError
+
+# Who a record can be compared with: the peer programs, and the scenarios' own references
+# (the ABR's best baseline; the cache scenario's first play, revalidated and offline replays).
+# A misspelt peer would find no record and be skipped, its gate gone without a word.
+KNOWN_PEERS: tuple[str, ...] = (
+    *PEER_NAMES,
+    "best baseline",
+    "first play",
+    "revalidated",
+    "offline",
+)
 
 Result = Literal["pass", "fail", "miss", "skip"]
 """pass: target met; fail: a gating target missed; miss: a report-only target missed;
@@ -97,6 +109,13 @@ def parse_entry(raw: object) -> Entry:
         peer = raw.get("peer")
         if peer is not None and not isinstance(peer, str):
             raise UsageError(f"baseline entry {raw!r}: peer must be a string")
+        if peer is not None and peer not in KNOWN_PEERS:
+            close = difflib.get_close_matches(peer, KNOWN_PEERS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise UsageError(
+                f"baseline entry {raw!r}: unknown peer {peer!r}; {hint}"
+                f"peers are: {', '.join(KNOWN_PEERS)}"
+            )
         field = raw.get("field", "peer_ratio" if peer else "value")
         kind = raw.get("kind", "ratio")
         better = raw["better"]
