@@ -75,7 +75,7 @@ BENCH_EPILOG = (
     "--compare, no gating target regressed (report-only misses are shown and exit 0); "
     "1 a scenario failed (with or without --compare) or a gating target regressed; "
     "2 bad usage, option or baseline file (one naming a case or metric its scenario does not "
-    "produce too); 6 --json cannot be written; "
+    "produce, or an unknown peer, too); 6 --json cannot be written; "
     "130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Usage errors come before any "
     "scenario runs; --json is written whole or not at all."
 )
