@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from hls_fixtures import RATE, decode, play, tone_seconds
+from kithara_cli.hls.model import MediaPlaylist, Segment
 from kithara_cli.media import build_ladder, cached
 from kithara_cli.server import Faults, MediaServer
 
@@ -76,6 +77,24 @@ def _fail(server: MediaServer, kind: str, *sequences: int) -> None:
     for seq in sequences:
         name = f"{kind}/long/128k_{seq:05d}.{EXT[kind]}"
         server.set_faults(name, Faults(fail_first=100, fail_status=404))
+
+
+def _playlist(durations: list[float]) -> MediaPlaylist:
+    segments = tuple(
+        Segment(f"s{i}.ts", d, 10 + i, None, None, None, False, 0) for i, d in enumerate(durations)
+    )
+    return MediaPlaylist("http://x/p.m3u8", segments, 2, 10, 0, True, "VOD")
+
+
+def test_the_next_segment_is_the_one_holding_the_end_of_the_audio_placed() -> None:
+    """By media time, with hls.js's lookup tolerance: one ending within it is passed over."""
+    media = _playlist([2.020136, 1.996916, 1.996916, 1.996916, 1.996916, 0.02322])
+    assert media.segment_from(0.0, 0.05) == 0
+    assert media.segment_from(6.013968, 0.05) == 3  # starts there
+    assert media.segment_from(7.0, 0.05) == 3  # holds it
+    assert media.segment_from(7.98, 0.05) == 4  # 3 ends 31 ms later: less than the tolerance
+    assert media.segment_from(99.0, 0.05) == 5  # clamped to the last
+    assert [media.position(s) for s in media.segments] == list(range(6))
 
 
 def test_the_variants_are_cut_unalike(root: Path) -> None:

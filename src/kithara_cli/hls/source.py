@@ -10,6 +10,9 @@ run is split into parts that the decoder opens one after the other (``_RunPart``
 that fails is taken from another variant (nearest lower bitrate first) before playback gives
 up on it; while another variant could serve it, a segment gets 2 attempts, not the whole retry
 policy, and the variant that failed sits out of auto ABR for 30 s (``AbrController.exclude``).
+The reference timeline's slots are the first variant's segments; another variant cut unalike
+serves a slot by media time (``picking``): a longer segment covers later slots too, a shorter
+one is followed by the next, from the end of the audio placed, until the slot is covered.
 
 A live playlist is followed on the variant it starts with: a ``LiveFollower`` reloads it and
 hands new segments to ``add_segments``, which extends the reference timeline; the run starts
