@@ -62,10 +62,12 @@ def server(root: Path):
         yield srv
 
 
-def _played(server: MediaServer, tmp_path: Path, kind: str) -> tuple[list[int], float, list]:
+def _played(
+    server: MediaServer, tmp_path: Path, kind: str, *args: str
+) -> tuple[list[int], float, list]:
     wav, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
     url = server.url(f"{kind}/master.m3u8")
-    proc = play(url, "--output", f"wav:{wav}", "--events", str(events), "--abr", "fixed:0")
+    proc = play(url, "--output", f"wav:{wav}", "--events", str(events), "--abr", "fixed:0", *args)
     assert proc.returncode == 0, proc.stderr
     pcm = decode(wav)
     lines = [json.loads(line) for line in events.read_text().splitlines()]
@@ -126,3 +128,15 @@ def test_long_short_long_plays_every_second_once(
     assert (2, 0) in loaded and (3, 0) in loaded, f"back on the 6 s variant at 12 s: {loaded}"
     assert heard == list(range(round(SECONDS))), heard
     assert abs(seconds - SECONDS) < 0.1, f"{seconds:.3f} s of audio for {SECONDS}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_start_inside_a_slot_served_in_short_segments_plays_to_the_end(
+    server: MediaServer, tmp_path: Path, kind: str
+) -> None:
+    """``--start 9``: the run opens at the 6-12 s slot, which the 2 s variant serves from
+    6 s; before, 4 s of audio came out for 11 (seconds 12, 13, 18 only)."""
+    _fail(server, kind, 1, 2, 3)
+    heard, seconds, _ = _played(server, tmp_path, kind, "--start", "9")
+    assert heard == list(range(9, round(SECONDS))), heard
+    assert abs(seconds - (SECONDS - 9)) < 0.1, f"{seconds:.3f} s of audio for {SECONDS - 9}"
