@@ -31,7 +31,10 @@ another rate or layout. Play starts the decoder
 afresh where the init changes, TS / packed audio changes codec (a switch), or at an
 EXT-X-DISCONTINUITY (timestamps may start over), and where a segment starts before the audio
 placed ends (a switch between variants cut unalike, 2 s and 6 s): it trims that one by
-timestamp, so no span plays twice.
+timestamp, so no span plays twice. Between VOD variants cut unalike a segment is picked by
+media time, not by index: a switch to shorter segments fetches each one that covers the rest
+of the slot, from the end of the audio placed (as hls.js after a level switch), so no span is
+lost either.
 Segments marked EXT-X-GAP are left out of the model (never asked for), with a warning.
 A live playlist is followed (``worker.LiveFollower``) for
 fetch and play alike: from the live edge, reloaded at its target duration, until ENDLIST;

@@ -144,3 +144,26 @@ class MediaPlaylist:
         if not self.segments or t <= 0:
             return 0
         return max(0, min(bisect.bisect_right(self.starts, t) - 1, len(self.segments) - 1))
+
+    def segment_from(self, t: float, tolerance: float) -> int:
+        """Index of the first segment that ends more than ``tolerance`` after ``t``: the one
+        to fetch next when the audio buffered ends at ``t`` (hls.js finds the fragment after
+        the buffer's end so, with its fragment lookup tolerance), clamped to [0, len-1]."""
+        if not self.segments:
+            return 0
+        starts, segments = self.starts, self.segments
+        lo, hi = 0, len(segments) - 1
+        while lo < hi:  # the ends rise with the index
+            mid = (lo + hi) // 2
+            if starts[mid] + segments[mid].duration > t + tolerance:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def position(self, segment: Segment) -> int:
+        """Index of ``segment`` in this playlist (by its media sequence number)."""
+        at = segment.sequence - self.media_sequence
+        if 0 <= at < len(self.segments) and self.segments[at] is segment:
+            return at
+        return self.segments.index(segment)

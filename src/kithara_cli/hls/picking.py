@@ -1,6 +1,8 @@
-"""Which variant serves a segment in playback: failover after a failure, on a live stream
-the segment with the same media sequence number in another variant's playlist, the variants
-the persistent cache holds a segment of, and what a replay's head was read from.
+"""Which variant and segment serve a slot in playback: failover after a failure, on a live
+stream the segment with the same media sequence number in another variant's playlist, between
+VOD variants cut unalike the segment by media time (the one holding the end of the audio
+placed), the variants the persistent cache holds a segment of, and what a replay's head was
+read from.
 
 A mixin of ``source.HlsSource``: the attributes declared below are the source's own.
 """
@@ -14,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kithara_cli.abr.controller import AbrController
-from kithara_cli.errors import KitharaError
+from kithara_cli.errors import HttpStatusError, KitharaError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import Notice
 from kithara_cli.hls.loader import Rung
 from kithara_cli.hls.model import MediaPlaylist, Segment
 from kithara_cli.hls.run import _by_sequence, _Run
+from kithara_cli.hls.scheduler import Ask, SegmentDone, SegmentFetcher
 from kithara_cli.hls.sequence import SequenceTracker
 
 if TYPE_CHECKING:
@@ -28,6 +31,11 @@ if TYPE_CHECKING:
 # Where live playback starts: this many segments before the end of the playlist (as
 # ``kithara fetch``'s default ``--live-edge``; hls.js's liveSyncDurationCount is 3 too).
 LIVE_EDGE_SEGMENTS = 3
+# Attempts at a segment while another variant could still serve it.
+FAILOVER_ATTEMPTS = 2
+# Variants cut unalike: a segment that would add less than this past the audio placed is not
+# the next one to fetch (rounding of EXTINF durations and AAC frames between variants).
+LOOKUP_TOLERANCE = 0.05
 
 
 @dataclass
@@ -67,6 +75,7 @@ class VariantPicking:
     _followed: int | None
     _reloaded: dict[int, float]
     _eras: LiveEras
+    _fetcher: SegmentFetcher
 
     def media_for(self, variant: int) -> MediaPlaylist:
         raise NotImplementedError
@@ -94,6 +103,59 @@ class VariantPicking:
                 f"skipping {target - index} segment(s) towards the live edge",
             )
         )
+
+    def _take(self, run: _Run, msg: SegmentDone) -> None:
+        """A fetch ended: its bytes wait for their turn (``ready``); a failed one is asked of
+        another variant (``_failover_variant``) or, live, skipped towards the edge."""
+        if not run.window.take(msg):
+            return  # an older run's, or an abandoned fetch
+        index, variant, seg, outcome, buf = (
+            msg.index, msg.variant, msg.segment, msg.outcome, msg.data
+        )  # fmt: skip
+        if outcome.state == "ok":
+            run.ready[index] = (variant, seg, bytes(buf))
+        elif outcome.state == "failed":
+            assert outcome.error is not None
+            error = outcome.error
+            if self.live and isinstance(error, HttpStatusError) and error.status in (404, 410):
+                self._skip_to_live_edge(run, index)
+                return
+            failed = run.failed_variants.setdefault(index, set())
+            failed.add(variant)
+            if self.controller.exclude(variant, self.clock()) and self.controller.mode == "auto":
+                seconds = self.controller.config.failed_exclusion_s
+                self.bus.publish(
+                    Notice(
+                        level="warning",
+                        message=f"v{variant} left out for {seconds:.0f} s: a segment failed",
+                    )
+                )
+            other = self._failover_variant(variant, failed, index)
+            if other is None:
+                run.ready[index] = outcome.error
+                return
+            seq = seg.sequence
+            self.bus.publish(
+                Notice(
+                    level="warning",
+                    message=f"segment {seq} v{variant} failed ({outcome.error}); trying v{other}",
+                )
+            )
+            self._submit(run, index, other)
+
+    def _submit(self, run: _Run, index: int, variant: int) -> None:
+        """Fetch segment ``index`` from ``variant`` now (a failover, an abandon, the rest of
+        a slot)."""
+        ask = self._ask(run, index, variant)
+        self._fetcher.request(run.window, index, ask, demand=index == run.next_place)
+
+    def _ask(self, run: _Run, index: int, variant: int) -> Ask:
+        variant, seg = self._segment(variant, index, self._slot_rest(run, index))
+        # While another variant could still serve this segment, fail over after a quick retry
+        # rather than the whole retry policy (shaka: 2 attempts, then the variant sits out).
+        tried = run.failed_variants.get(index, set())
+        others = any(v not in tried and v != variant for v in self.rungs)
+        return Ask(seg, variant, FAILOVER_ATTEMPTS if others else None)
 
     def _failover_variant(self, failed: int, tried: set[int], index: int) -> int | None:
         """Another variant for a segment that failed after its retries (as hls.js switches
@@ -153,30 +215,45 @@ class VariantPicking:
         init = [segment.init.uri] if segment.init is not None else []
         return media_url, tuple(dict.fromkeys([media_url, *init, segment.uri]))
 
-    def _segment(self, variant: int, index: int) -> tuple[int, Segment]:
+    def _segment(self, variant: int, index: int, at: float | None = None) -> tuple[int, Segment]:
         """The variant that will serve segment ``index`` (``variant`` unless, live, it lacks
-        it) and that variant's segment."""
+        it) and that variant's segment. Variants cut unalike (6 s segments beside 2 s ones)
+        are matched by media time, not by index: the segment holding the slot's start, or
+        ``at`` (where the audio placed ends inside the slot, ``_slot_rest``)."""
         if self.live:
             return self._live_pick(variant, index)
         media = self.media_for(variant)
         ref = self.reference
         if media is ref or len(media.segments) == len(ref.segments):
             return variant, media.segments[index]
-        return variant, media.segments[media.segment_at(ref.starts[index] + 0.001)]
+        t = ref.starts[index] if at is None else at
+        return variant, media.segments[media.segment_from(t, LOOKUP_TOLERANCE)]
 
-    def _segment_end(self, variant: int, index: int, segment: Segment) -> float:
+    def _bounds(self, variant: int, index: int, segment: Segment) -> tuple[float, float]:
         """Where ``segment`` (``variant``'s, serving slot ``index`` of the reference timeline)
-        ends on that timeline. Variants are not always cut alike (6 s segments beside 2 s
-        ones): one that serves a slot with a longer segment covers the slots after it, which
-        must not be played again from another variant."""
+        starts and ends on that timeline. Variants are not always cut alike: a longer segment
+        covers the slots after it too (not to be played again from another variant), a
+        shorter one only part of its slot (the rest is fetched after it, ``_slot_rest``)."""
         ref = self.reference
-        if self.live:
-            return ref.starts[index] + ref.segments[index].duration
-        media = self.media_for(variant)
+        media = ref if self.live else self.media_for(variant)
         if media is ref or len(media.segments) == len(ref.segments):
-            return ref.starts[index] + ref.segments[index].duration
-        at = media.segment_at(ref.starts[index] + 0.001)
-        return media.starts[at] + segment.duration
+            start = ref.starts[index]
+            return start, start + ref.segments[index].duration
+        start = media.starts[media.position(segment)]
+        return start, start + segment.duration
+
+    def _slot_rest(self, run: _Run, index: int) -> float | None:
+        """Where the audio placed ends when that is inside slot ``index`` (a shorter segment
+        served the slot's start): the rest of the slot is fetched from there. None when the
+        slot is not begun or is covered whole (aligned variants: always)."""
+        if self.live or not run.placed:
+            return None
+        ref = self.reference
+        start = ref.starts[index]
+        end = start + ref.segments[index].duration
+        if start + LOOKUP_TOLERANCE < run.covered < end - LOOKUP_TOLERANCE:
+            return run.covered
+        return None
 
     def _live_segment(self, variant: int, index: int, *, reload: bool = False) -> Segment | None:
         """Segment ``index`` of the followed timeline as ``variant`` lists it (same media

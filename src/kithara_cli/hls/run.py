@@ -17,6 +17,9 @@ from kithara_cli.stream import Source
 
 @dataclass
 class _Placed:
+    """One segment written to a run; ``start`` and ``duration``: the span of the timeline
+    heard from it (a slot served by a variant with shorter segments has several)."""
+
     index: int  # segment index in the reference timeline
     variant: int
     offset: int
@@ -48,7 +51,8 @@ class _Run:
     skipped: set[int] = field(default_factory=set)
     skew: float = 0.0
     # Where the audio placed so far ends on the presentation's timeline: a variant whose
-    # segments are longer than the reference's covers the next slots too (``_segment_end``).
+    # segments are longer than the reference's covers the next slots too, one whose segments
+    # are shorter only part of its slot, the rest fetched from here (``picking._slot_rest``).
     covered: float = 0.0
 
     def pass_skipped(self, ref: MediaPlaylist) -> None:

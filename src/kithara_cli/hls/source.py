@@ -10,6 +10,9 @@ run is split into parts that the decoder opens one after the other (``_RunPart``
 that fails is taken from another variant (nearest lower bitrate first) before playback gives
 up on it; while another variant could serve it, a segment gets 2 attempts, not the whole retry
 policy, and the variant that failed sits out of auto ABR for 30 s (``AbrController.exclude``).
+The reference timeline's slots are the first variant's segments; another variant cut unalike
+serves a slot by media time (``picking``): a longer segment covers later slots too, a shorter
+one is followed by the next, from the end of the audio placed, until the slot is covered.
 
 A live playlist is followed on the variant it starts with: a ``LiveFollower`` reloads it and
 hands new segments to ``add_segments``, which extends the reference timeline; the run starts
@@ -36,12 +39,17 @@ from pathlib import Path
 from kithara_cli.abr.controller import AbrController, Decision
 from kithara_cli.dl import Downloader
 from kithara_cli.errors import DecoderError as DecoderFailure
-from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
+from kithara_cli.errors import KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
 from kithara_cli.hls.id3 import segment_titles
 from kithara_cli.hls.loader import Rung, load_media
-from kithara_cli.hls.model import MediaPlaylist
-from kithara_cli.hls.picking import LIVE_EDGE_SEGMENTS, LiveEras, VariantPicking
+from kithara_cli.hls.model import MediaPlaylist, Segment
+from kithara_cli.hls.picking import (
+    LIVE_EDGE_SEGMENTS,
+    LOOKUP_TOLERANCE,
+    LiveEras,
+    VariantPicking,
+)
 from kithara_cli.hls.playlist import check_supported
 from kithara_cli.hls.run import _Placed, _Run, _RunPart
 from kithara_cli.hls.scheduler import (
@@ -60,8 +68,6 @@ from kithara_cli.radio.titles import TitleQueue
 from kithara_cli.storage import ResourceClosed, SparseResource
 from kithara_cli.stream import Source
 
-# Attempts at a segment while another variant could still serve it.
-FAILOVER_ATTEMPTS = 2
 # A segment that starts this much before the audio already placed overlaps it (less is the
 # rounding of EXTINF durations between variants cut at the same points).
 OVERLAP_SECONDS = 0.01
@@ -321,43 +327,6 @@ class HlsSource(VariantPicking, Source):
                 break
             self.controller.on_event(event)
 
-    def _take(self, run: _Run, msg: SegmentDone) -> None:
-        if not run.window.take(msg):
-            return  # an older run's, or an abandoned fetch
-        index, variant, seg, outcome, buf = (
-            msg.index, msg.variant, msg.segment, msg.outcome, msg.data
-        )  # fmt: skip
-        if outcome.state == "ok":
-            run.ready[index] = (variant, seg, bytes(buf))
-        elif outcome.state == "failed":
-            assert outcome.error is not None
-            error = outcome.error
-            if self.live and isinstance(error, HttpStatusError) and error.status in (404, 410):
-                self._skip_to_live_edge(run, index)
-                return
-            failed = run.failed_variants.setdefault(index, set())
-            failed.add(variant)
-            if self.controller.exclude(variant, self.clock()) and self.controller.mode == "auto":
-                seconds = self.controller.config.failed_exclusion_s
-                self.bus.publish(
-                    Notice(
-                        level="warning",
-                        message=f"v{variant} left out for {seconds:.0f} s: a segment failed",
-                    )
-                )
-            other = self._failover_variant(variant, failed, index)
-            if other is None:
-                run.ready[index] = outcome.error
-                return
-            seq = seg.sequence
-            self.bus.publish(
-                Notice(
-                    level="warning",
-                    message=f"segment {seq} v{variant} failed ({outcome.error}); trying v{other}",
-                )
-            )
-            self._submit(run, index, other)
-
     def _place(self, run: _Run) -> None:
         ref = self.reference
         run.pass_skipped(ref)
@@ -366,70 +335,90 @@ class HlsSource(VariantPicking, Source):
             if isinstance(item, KitharaError):
                 raise item
             variant, seg, data = item
-            end = self._segment_end(variant, run.next_place, seg)
-            if run.placed and end - run.covered < seg.duration / 2:
-                run.next_place += 1  # its audio is mostly placed already (unaligned variants)
-                if run.next_place >= len(ref.segments) and not self.live:
-                    run.resource.set_total(run.write_pos)
-                continue
-            # It starts before the audio placed ends (variants cut unalike: 6 s segments after
-            # 2 s ones): a part of its own, which the decoder trims to there by timestamp.
-            early = bool(run.placed) and end - seg.duration < run.covered - OVERLAP_SECONDS
-            run.covered = max(run.covered, end)
-            plain = self._fetcher.decode(seg, data)
-            kind = container_of(plain)
-            if kind is None:
-                raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
-            start = ref.starts[run.next_place] - run.skew
-            if run is self._run:
-                found = segment_titles(plain, kind)
-                for offset, title, url in found:
-                    self.titles.add(start + offset, title, url)
-                first = min([0.0, *(offset for offset, _, _ in found)])
-                self.titles.cover(start + first, start + seg.duration)
-            plain = frames_for_decoder(plain, kind)
-            resource = run.resource
-            # A new part where the decoder must start afresh: another init section (a switch
-            # between fMP4 variants), TS or packed audio in another codec (a switch, or a
-            # discontinuity into an AC-3 break), or a discontinuity (an origin's restart: its
-            # timestamps start over, and an fMP4 demuxer drops fragments that go back in time).
-            fmt = audio_format(plain, kind)
-            new_init = seg.init is not None and seg.init != run.init
-            changed = fmt is not None and run.format is not None and fmt != run.format
-            restart = new_init or changed or ref.segments[run.next_place].discontinuity or early
-            if run.placed and restart:
-                at = end - seg.duration if early else ref.starts[run.next_place]
-                run.parts.append((run.write_pos, at - run.skew))
-            run.format = fmt or run.format
-            if seg.init is not None and restart:
-                init = self._fetcher.init_bytes(seg.init)
-                resource.write_at(run.write_pos, init)
-                run.write_pos += len(init)
-                run.init = seg.init
-            resource.write_at(run.write_pos, plain)
-            run.placed.append(
-                _Placed(
-                    run.next_place,
-                    variant,
-                    run.write_pos,
-                    len(plain),
-                    ref.starts[run.next_place] - run.skew,
-                    ref.segments[run.next_place].duration,
-                )
-            )
-            run.write_pos += len(plain)
-            self.bus.publish(
-                SegmentLoaded(
-                    variant=variant, sequence=seg.sequence, bytes=len(plain), duration=seg.duration
-                )
-            )
+            start, end = self._bounds(variant, run.next_place, seg)
+            # It starts inside the audio placed and adds nothing past it: a longer segment
+            # before it (variants cut unalike) covered it already.
+            inside = run.placed and start < run.covered - OVERLAP_SECONDS
+            if not inside or end > run.covered + LOOKUP_TOLERANCE:
+                self._place_one(run, variant, seg, data, start, end)
+            if self._fetch_rest(run):
+                return  # the slot's next piece, from the end of the audio placed
             run.next_place += 1
             run.pass_skipped(ref)
-            self.bus.publish(
-                BandwidthEstimate(estimate_bps=self.controller.estimator.estimate_bps())
-            )
             if run.next_place >= len(ref.segments) and (not self.live or ref.endlist):
-                resource.set_total(run.write_pos)
+                run.resource.set_total(run.write_pos)
+
+    def _place_one(
+        self, run: _Run, variant: int, seg: Segment, data: bytes, start: float, end: float
+    ) -> None:
+        """Write one segment's audio to the run: all of slot ``next_place``, or, between
+        variants cut unalike, a piece of it or more than it (``_bounds``)."""
+        ref = self.reference
+        index = run.next_place
+        # It starts before the audio placed ends (variants cut unalike: 6 s segments after
+        # 2 s ones): a part of its own, which the decoder trims to there by timestamp.
+        early = bool(run.placed) and start < run.covered - OVERLAP_SECONDS
+        shown = run.covered if early else start  # where its audio is heard from
+        resumed = bool(run.placed) and run.placed[-1].index == index  # the slot's next piece
+        run.covered = max(run.covered, end)
+        plain = self._fetcher.decode(seg, data)
+        kind = container_of(plain)
+        if kind is None:
+            raise DecoderFailure(f"segment {seg.sequence} is not audio we can read: {seg.uri}")
+        if run is self._run:
+            found = segment_titles(plain, kind)
+            for offset, title, url in found:
+                self.titles.add(start - run.skew + offset, title, url)
+            first = min([0.0, *(offset for offset, _, _ in found)])
+            self.titles.cover(start - run.skew + first, end - run.skew)
+        plain = frames_for_decoder(plain, kind)
+        resource = run.resource
+        # A new part where the decoder must start afresh: another init section (a switch
+        # between fMP4 variants), TS or packed audio in another codec (a switch, or a
+        # discontinuity into an AC-3 break), or a discontinuity (an origin's restart: its
+        # timestamps start over, and an fMP4 demuxer drops fragments that go back in time).
+        fmt = audio_format(plain, kind)
+        new_init = seg.init is not None and seg.init != run.init
+        changed = fmt is not None and run.format is not None and fmt != run.format
+        discontinuity = ref.segments[index].discontinuity and not resumed
+        restart = new_init or changed or discontinuity or early
+        if run.placed and restart:
+            run.parts.append((run.write_pos, start - run.skew))
+        run.format = fmt or run.format
+        if seg.init is not None and restart:
+            init = self._fetcher.init_bytes(seg.init)
+            resource.write_at(run.write_pos, init)
+            run.write_pos += len(init)
+            run.init = seg.init
+        resource.write_at(run.write_pos, plain)
+        placed = _Placed(index, variant, run.write_pos, len(plain), shown - run.skew, end - shown)
+        run.placed.append(placed)
+        run.write_pos += len(plain)
+        self.bus.publish(
+            SegmentLoaded(
+                variant=variant, sequence=seg.sequence, bytes=len(plain), duration=seg.duration
+            )
+        )
+        self.bus.publish(BandwidthEstimate(estimate_bps=self.controller.estimator.estimate_bps()))
+
+    def _fetch_rest(self, run: _Run) -> bool:
+        """Slot ``next_place`` is covered only in part (a shorter segment of a variant cut
+        unalike served it): ask for the segment that holds the end of the audio placed, as
+        hls.js does after a level switch, from the variant the ABR names (the last one placed
+        where that one already failed this slot). False when there is no rest to fetch."""
+        index = run.next_place
+        at = self._slot_rest(run, index)
+        if at is None:
+            return False
+        variant = self._choose(index)
+        failed = run.failed_variants.get(index, set())
+        if variant in failed:
+            variant = run.placed[-1].variant
+        _, end = self._bounds(variant, index, self._segment(variant, index, at)[1])
+        if end <= at + LOOKUP_TOLERANCE:
+            return False  # that variant ends there
+        self._submit(run, index, variant)
+        return True
 
     def _check_in_flight(self, run: _Run) -> None:
         if not run.window.in_flight:
@@ -451,13 +440,7 @@ class HlsSource(VariantPicking, Source):
         the variant of each segment as it is submitted."""
 
         def ask(index: int) -> Ask:
-            decision = self.controller.choose(
-                self.buffer_ahead(), self.clock(), self._cached(index)
-            )
-            if decision.switched:
-                self._publish_decision(decision, self.current_variant)
-            self.current_variant = decision.to_variant
-            return self._ask(run, index, decision.to_variant)
+            return self._ask(run, index, self._choose(index))
 
         self._fetcher.fill(
             run.window,
@@ -468,18 +451,13 @@ class HlsSource(VariantPicking, Source):
             started=self._started,
         )
 
-    def _submit(self, run: _Run, index: int, variant: int) -> None:
-        """Fetch segment ``index`` from ``variant`` now (a failover, an abandon)."""
-        ask = self._ask(run, index, variant)
-        self._fetcher.request(run.window, index, ask, demand=index == run.next_place)
-
-    def _ask(self, run: _Run, index: int, variant: int) -> Ask:
-        variant, seg = self._segment(variant, index)
-        # While another variant could still serve this segment, fail over after a quick retry
-        # rather than the whole retry policy (shaka: 2 attempts, then the variant sits out).
-        tried = run.failed_variants.get(index, set())
-        others = any(v not in tried and v != variant for v in self.rungs)
-        return Ask(seg, variant, FAILOVER_ATTEMPTS if others else None)
+    def _choose(self, index: int) -> int:
+        """The ABR's variant for slot ``index``, now; a switch is published."""
+        decision = self.controller.choose(self.buffer_ahead(), self.clock(), self._cached(index))
+        if decision.switched:
+            self._publish_decision(decision, self.current_variant)
+        self.current_variant = decision.to_variant
+        return decision.to_variant
 
     def _publish_decision(self, decision: Decision, from_variant: int | None) -> None:
         event: AbrDecision = self.controller.to_event(decision, from_variant=from_variant)
