@@ -13,14 +13,18 @@ import ipaddress
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from kithara_cli.server import MediaServer
 
 # --- certificates -----------------------------------------------------------------------------
 
@@ -369,3 +373,20 @@ def _recv_exact(conn: socket.socket, size: int) -> bytes:
             raise ValueError("closed mid-handshake")
         data += chunk
     return data
+
+
+# --- fixtures (a test module takes them by assignment: ``certs = net_helpers.certs``) --------
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    """A private CA and a leaf for 127.0.0.1, made once per module."""
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+def tls(server: MediaServer, certs: Certs) -> Iterator[TlsFront]:
+    """TLS in front of the module's MediaServer (``server``), with the private CA's leaf."""
+    front = TlsFront(certs.leaf, ("127.0.0.1", server.port)).start()
+    yield front
+    front.stop()

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
+import net_helpers
 import radio_fixtures
 from conftest import assert_clean_failure, run_cli
 from kithara_cli.server import MediaServer
 from kithara_cli.server.radio import Station
-from net_helpers import Certs, ForwardProxy, TlsFront, dead_port, make_certs
+from net_helpers import Certs, ForwardProxy, TlsFront, dead_port
 
 radio_root = radio_fixtures.radio_root
 radio_mp3 = radio_fixtures.radio_mp3
@@ -50,16 +51,8 @@ def locked_proxy() -> Iterator[ForwardProxy]:
     p.stop()
 
 
-@pytest.fixture
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture
-def tls(server: MediaServer, certs: Certs) -> Iterator[TlsFront]:
-    front = TlsFront(certs.leaf, ("127.0.0.1", server.port)).start()
-    yield front
-    front.stop()
+certs = net_helpers.certs
+tls = net_helpers.tls
 
 
 def _fetch(

@@ -9,28 +9,20 @@ before any request, not a TLS failure on the first one.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import net_helpers
 from conftest import assert_clean_failure, run_cli
 from kithara_cli.server import MediaServer
-from net_helpers import Certs, TlsFront, make_certs
+from net_helpers import Certs, TlsFront
 
 NO_CA_ENV = {"SSL_CERT_FILE": "", "SSL_CERT_DIR": "", "KITHARA_CACHE": "off"}
 
 
-@pytest.fixture
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture
-def tls(server: MediaServer, certs: Certs) -> Iterator[TlsFront]:
-    front = TlsFront(certs.leaf, ("127.0.0.1", server.port)).start()
-    yield front
-    front.stop()
+certs = net_helpers.certs
+tls = net_helpers.tls
 
 
 def _fetch(url: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
