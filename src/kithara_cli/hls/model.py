@@ -152,14 +152,10 @@ class MediaPlaylist:
         if not self.segments:
             return 0
         starts, segments = self.starts, self.segments
-        lo, hi = 0, len(segments) - 1
-        while lo < hi:  # the ends rise with the index
-            mid = (lo + hi) // 2
-            if starts[mid] + segments[mid].duration > t + tolerance:
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
+        first = bisect.bisect_right(  # the ends rise with the index
+            range(len(segments)), t + tolerance, key=lambda i: starts[i] + segments[i].duration
+        )
+        return min(first, len(segments) - 1)
 
     def position(self, segment: Segment) -> int:
         """Index of ``segment`` in this playlist (by its media sequence number)."""
