@@ -17,9 +17,7 @@ import pytest
 
 from conftest import assert_clean_failure, run_cli
 from kithara_cli.server import MediaServer
-from net_helpers import ForwardProxy, dead_port, has_ipv6_loopback
-
-needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="this machine has no ::1")
+from net_helpers import ForwardProxy, dead_port, needs_ipv6
 
 
 @pytest.fixture

@@ -20,11 +20,10 @@ from httpx._utils import get_environment_proxies
 from conftest import run_cli
 from kithara_cli.net.no_proxy import bypasses, environment_proxies, ip_entry
 from kithara_cli.server import MediaServer
-from net_helpers import ForwardProxy, has_ipv6_loopback
+from net_helpers import ForwardProxy, needs_ipv6
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 NONE = {name: "" for name in PROXY_VARS} | {name.upper(): "" for name in PROXY_VARS}
-needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="this machine has no ::1")
 
 
 @pytest.fixture
