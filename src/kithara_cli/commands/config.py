@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer._click.core import Command, Context, ParameterSource
+from typer._click.core import Command, Context, Parameter, ParameterSource
+from typer._click.exceptions import BadParameter
 
 from kithara_cli import config as cfg
 from kithara_cli.ui.sanitize import MASK, mask_cookie, mask_header, redact_userinfo
@@ -75,7 +76,20 @@ def show(ctx: typer.Context, app: typer.Typer) -> None:
             value = sub.params.get(param.name)
             if param.name in _MASKED and isinstance(value, (list, tuple)):
                 value = [_MASKED[param.name](str(item)) for item in value]
-            print(f"{_key(param.opts)} = {_toml(value)}  # {_origin(loaded, name, param, source)}")
+            shown = _toml(value)
+            if value is None and source is ParameterSource.ENVIRONMENT:
+                shown = _env_problem(sub, param) or shown
+            print(f"{_key(param.opts)} = {shown}  # {_origin(loaded, name, param, source)}")
+
+
+def _env_problem(sub: Context, param: Parameter) -> str | None:
+    """Why a ``KITHARA_*`` variable's value was refused (the command itself would stop on
+    it, exit 2); resilient parsing left the setting unset without a word."""
+    try:
+        param.process_value(sub, param.value_from_envvar(sub))
+    except BadParameter as exc:
+        return f'""  (refused: {exc.format_message()})'
+    return None
 
 
 def _key(opts: list[str]) -> str:
