@@ -10,15 +10,21 @@ playlist, init section and first segment, and that variant (the replay starts on
 PCM's format is named too, and the store checks the hash on read. A head whose parts are not
 the versions the cache holds now, whose format is not the one asked for, or that does not
 parse, is never used: it must not stand before another version's audio.
+
+The payload holds its URLs as the index does, a ``user:password@`` as ``***@``; on loading,
+``***@`` takes back the play URL's own userinfo (the parts of one play inherit it). A part
+that had other credentials is then not found, and the play goes without a head.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kithara_cli.cache.paths import head_key
+from kithara_cli.ui.sanitize import redact_userinfo
 
 if TYPE_CHECKING:  # the store (sqlite3) loads on the cache's own thread, off play's start-up
     from kithara_cli.cache.store import CacheStore
@@ -71,10 +77,11 @@ class Head:
 
 def encode(head: Head) -> bytes:
     v, f = head.version, head.format
+    masked = redact_userinfo
     meta = {
-        "url": head.url,
-        "parts": [[p.url, p.etag, p.last_modified, p.total] for p in v.parts],
-        "variant": v.variant,
+        "url": masked(head.url),
+        "parts": [[masked(p.url), p.etag, p.last_modified, p.total] for p in v.parts],
+        "variant": None if v.variant is None else masked(v.variant),
         "rendition": v.rendition,
         "rate": f.rate,
         "channels": f.channels,
@@ -143,4 +150,23 @@ def load(store: CacheStore, url: str) -> Head | None:
     if data is None:
         return None
     store.pin(key)
-    return decode(data)
+    head = decode(data)
+    return None if head is None else _with_userinfo(head, url)
+
+
+_USERINFO = re.compile(r"(?<=://)([^/\s@]+)@")  # as ui.sanitize.redact_userinfo finds it
+
+
+def _with_userinfo(head: Head, url: str) -> Head:
+    """``head`` with each ``***@`` its payload holds given back ``url``'s userinfo."""
+    found = _USERINFO.search(url)
+    if found is None:
+        return head
+
+    def full(text: str) -> str:
+        return text.replace("://***@", f"://{found[1]}@", 1)
+
+    parts = tuple(replace(p, url=full(p.url)) for p in head.version.parts)
+    variant = None if head.version.variant is None else full(head.version.variant)
+    version = replace(head.version, parts=parts, variant=variant)
+    return replace(head, url=full(head.url), version=version)
