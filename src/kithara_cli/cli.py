@@ -94,7 +94,8 @@ def fetch(
     url: Annotated[
         str,
         typer.Argument(
-            help="http(s) URL of an audio file or an HLS playlist.",
+            help="http(s) URL of an audio file, an HLS playlist, a radio stream or station "
+            "link, or a podcast feed (its newest episode).",
             metavar="URL",
             click_type=ArgvUrl(),
         ),
@@ -219,7 +220,7 @@ def play(
         list[str] | None,
         typer.Argument(
             help="http(s) URLs (HLS, progressive, a radio stream, a .pls/.m3u/.xspf station "
-            "link) or local files, played in order; none: the demo. One that fails is "
+            "link, a podcast feed: its episodes newest first) or local files, played in order; none: the demo. One that fails is "
             "skipped, and its error is the exit code once the rest have played.",
             metavar="[URL]...",
             click_type=ArgvUrl(),

@@ -55,16 +55,17 @@ def link_suffix(url: str) -> bool:
 
 
 def _run_link(options: FetchOptions, common: CommonOptions) -> None:
-    """A station link: its entries in order until one is fetched (an .m3u that is HLS: HLS)."""
+    """A station link: its entries in order until one is fetched (an .m3u that is HLS: HLS).
+    A podcast feed: its newest episode (an older one is another file, never a mirror)."""
     import dataclasses
 
     from kithara_cli.dl import Downloader
-    from kithara_cli.radio.links import MAX_LINK_BYTES, link_kind, parse_link
+    from kithara_cli.radio.links import MAX_FEED_BYTES, link_kind, parse_link
     from kithara_cli.ui.console import print_note
 
     with Downloader(EventBus(), common.net_config(), retry=common.retry_policy()) as dl:
         body, final_url = dl.fetch_bytes(
-            options.url, label="station link", max_bytes=MAX_LINK_BYTES
+            options.url, label="station link", max_bytes=MAX_FEED_BYTES
         )
     kind = link_kind(body, None, final_url)
     if kind is None:
@@ -73,6 +74,11 @@ def _run_link(options: FetchOptions, common: CommonOptions) -> None:
             return
         raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {options.url}")
     entries = parse_link(body, kind, final_url, remote=True)
+    if kind == "feed":
+        newest = entries[0]
+        what = f'"{newest.title}"' if newest.title else newest.target
+        print_note(f"podcast feed of {len(entries)} episodes: saving the newest, {what}")
+        entries = entries[:1]
     for n, entry in enumerate(entries, 1):
         one = dataclasses.replace(options, url=entry.target)
         try:

@@ -151,6 +151,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                 opener.close()
             raise
         failures = 0
+        noted: set[str] = set()
         outcomes = _Outcomes()
         while (item := queue.current) is not None:
             interrupt.check()  # items that end within a poll (wav:) never reach the loop's
@@ -173,7 +174,8 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                     continue
                 except KitharaError as err:
                     player.fail(err)
-                if player.message:
+                if player.message and player.message not in noted:
+                    noted.add(player.message)  # once a run, not once a queue item
                     print_note(player.message)
                 action = "end"
                 if player.error is None:

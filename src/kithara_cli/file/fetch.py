@@ -28,7 +28,7 @@ from kithara_cli.errors import (
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
 from kithara_cli.radio.icy import station_info
-from kithara_cli.radio.links import MAX_LINK_BYTES, StationLinkServed, is_link_type
+from kithara_cli.radio.links import StationLinkServed, is_link_type, max_link_bytes
 from kithara_cli.radio.live import LiveStreamFound
 from kithara_cli.storage import RangeSet, SparseResource
 
@@ -262,7 +262,7 @@ class ProgressiveFetch:
             raise RemoteChangedError(f"remote file changed: {self.url}")
         if station_info(info.icy).is_icy and info.total_size is None:
             raise LiveStreamFound(f"a radio stream: {self.url}")  # recorded, not downloaded
-        small = info.total_size is None or info.total_size <= MAX_LINK_BYTES
+        small = info.total_size is None or info.total_size <= max_link_bytes(info.content_type)
         if not state.ranges and small and is_link_type(info.content_type):
             raise StationLinkServed(f"a station link: {self.url}")  # its entries are fetched
         state.etag, state.last_modified = info.etag, info.last_modified

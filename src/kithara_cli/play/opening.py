@@ -20,6 +20,7 @@ from kithara_cli.events.types import LadderInfo, Notice
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.radio.links import (
     LINK_SUFFIXES,
+    MAX_FEED_BYTES,
     MAX_LINK_BYTES,
     StationLinkFound,
     is_link_type,
@@ -115,7 +116,7 @@ def open_progressive(
         if kind == "page":
             raise page_error(url, info.content_type)
         if kind == "list":  # a station link or HLS under a plain name: read it as one
-            body, final_url = dl.fetch_bytes(url, label="playlist", max_bytes=MAX_LINK_BYTES)
+            body, final_url = dl.fetch_bytes(url, label="playlist", max_bytes=MAX_FEED_BYTES)
             sniffed = not is_link_type(info.content_type)  # then lines of URLs are an .m3u
             raise_if_link(body, "audio/x-mpegurl" if sniffed else info.content_type, final_url)
             if b"#EXT-X-" in body:
@@ -345,7 +346,7 @@ def open_link_url(dl: Downloader, url: str) -> None:
     from kithara_cli.net import check_http_url
 
     check_http_url(url)
-    body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_LINK_BYTES)
+    body, final_url = dl.fetch_bytes(url, label="station link", max_bytes=MAX_FEED_BYTES)
     from kithara_cli.play.served import refuse_page
 
     refuse_page(body, final_url)

@@ -1,4 +1,5 @@
-"""Station links: .pls, plain and extended .m3u/.m3u8 that are not HLS, and .xspf.
+"""Station links: .pls, plain and extended .m3u/.m3u8 that are not HLS, .xspf, and podcast
+feeds (RSS, Atom: ``radio.feeds``, episodes newest first).
 
 A link is a short list of URLs, usually mirrors of one station (tried in order) or a few
 files (played in order). Recognised by content first, then by Content-Type and by the name's
@@ -20,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from kithara_cli.errors import FatalError, InvalidUrlError, PlaylistError
 
 MAX_LINK_BYTES = 1 << 20
+MAX_FEED_BYTES = 32 << 20  # a long-running podcast's feed: several MB of show notes
 MAX_ENTRIES = 1000
 LINK_SUFFIXES = (".pls", ".xspf", ".m3u", ".m3u8")
 LINK_CONTENT_TYPES = {
@@ -29,6 +31,8 @@ LINK_CONTENT_TYPES = {
     "audio/x-mpegurl": "m3u",
     "audio/mpegurl": "m3u",
     "application/xspf+xml": "xspf",
+    "application/rss+xml": "feed",
+    "application/atom+xml": "feed",
 }
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
@@ -65,10 +69,21 @@ def is_link_type(content_type: str | None) -> bool:
     return media_type(content_type) in LINK_CONTENT_TYPES
 
 
+def max_link_bytes(content_type: str | None) -> int:
+    """The most a link served with this Content-Type is read into memory."""
+    feed = LINK_CONTENT_TYPES.get(media_type(content_type)) == "feed"
+    return MAX_FEED_BYTES if feed else MAX_LINK_BYTES
+
+
 def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> str | None:
-    """ "pls", "m3u" or "xspf" when ``data`` is a station link; None otherwise (HLS included)."""
+    """ "pls", "m3u", "xspf" or "feed" when ``data`` is a station link or a podcast feed;
+    None otherwise (HLS included)."""
+    from kithara_cli.radio.feeds import is_feed
+
     data = _utf8(data)
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if is_feed(data[:4096]):
+        return "feed"
     if b"#EXT-X-" in data:
         return None  # HLS, whatever it is called
     if head[:10].lower() == b"[playlist]":
@@ -118,8 +133,9 @@ def _utf8(data: bytes) -> bytes:
 
 def parse_link(data: bytes, kind: str, base: str, *, remote: bool) -> list[LinkEntry]:
     """The entries of a link read from ``base`` (its URL, or its local path)."""
-    if len(data) > MAX_LINK_BYTES:
-        raise PlaylistError(f"station link larger than {MAX_LINK_BYTES} bytes: {base}")
+    cap = MAX_FEED_BYTES if kind == "feed" else MAX_LINK_BYTES
+    if len(data) > cap:
+        raise PlaylistError(f"station link larger than {cap} bytes: {base}")
     data = _utf8(data)
     if kind == "pls":
         raw = _parse_pls(data)
@@ -127,6 +143,8 @@ def parse_link(data: bytes, kind: str, base: str, *, remote: bool) -> list[LinkE
         raw = _parse_m3u(data)
     elif kind == "xspf":
         raw = _parse_xspf(data, base)
+    elif kind == "feed":
+        raw = _parse_feed(data, base)
     else:
         raise PlaylistError(f"not a station link: {base}")
     entries = []
@@ -135,6 +153,8 @@ def parse_link(data: bytes, kind: str, base: str, *, remote: bool) -> list[LinkE
         if resolved is not None:
             entries.append(LinkEntry(resolved, title.strip()))
     if not entries:
+        if kind == "feed":
+            raise PlaylistError(f"podcast feed with no audio episode: {base}")
         raise PlaylistError(f"station link with no playable entry: {base}")
     return entries
 
@@ -237,6 +257,19 @@ def _parse_xspf(data: bytes, base: str) -> list[tuple[str, str]]:
         if location:
             out.append((location, title))
     return out
+
+
+def _parse_feed(data: bytes, base: str) -> list[tuple[str, str]]:
+    import xml.etree.ElementTree as ET
+
+    from kithara_cli.radio.feeds import parse_feed
+
+    if _DTD.search(data):
+        raise PlaylistError(f"feed with a DOCTYPE or ENTITY declaration refused: {base}")
+    try:
+        return parse_feed(data)
+    except ET.ParseError as exc:
+        raise PlaylistError(f"bad podcast feed: {exc}") from None
 
 
 def _local(tag: str) -> str:
