@@ -164,3 +164,26 @@ def test_fetch_a_feed_saves_the_newest_episode(media: Path, tmp_path: Path) -> N
         proc = run_cli("fetch", url, "--out", str(gone), "--retries", "0", env=ENV, timeout=60)
         assert proc.returncode != 0 and not gone.exists()
         assert "404" in proc.stderr
+
+
+def test_fetch_a_feed_served_as_plain_xml_and_an_xml_file_that_is_no_feed(
+    media: Path, tmp_path: Path
+) -> None:
+    """Many feeds are served as text/xml or application/xml (and weigh megabytes): read as a
+    feed; an XML document that is no feed is saved as the file it is, as before."""
+    with MediaServer(media) as srv:
+        feed = rss(
+            [("Only", srv.url("ep1.mp3"), "audio/mpeg", "Mon, 01 Jan 2024 10:00:00 GMT")],
+            padding=1_500_000,
+        )
+        url = _serve_feed(srv, "show", feed, "application/xml")
+        out = tmp_path / "ep.mp3"
+        proc = run_cli("fetch", url, "--out", str(out), env=ENV, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_bytes() == (media / "ep1.mp3").read_bytes()
+        doc = b'<?xml version="1.0"?><config><item>not a feed</item></config>\n'
+        url = _serve_feed(srv, "config.xml", doc, "text/xml")
+        saved = tmp_path / "config.xml"
+        proc = run_cli("fetch", url, "--out", str(saved), env=ENV, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert saved.read_bytes() == doc

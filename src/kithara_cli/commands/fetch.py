@@ -54,9 +54,10 @@ def link_suffix(url: str) -> bool:
     return urlsplit(url).path.lower().endswith((".pls", ".xspf", ".m3u"))
 
 
-def _run_link(options: FetchOptions, common: CommonOptions) -> None:
+def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool = False) -> None:
     """A station link: its entries in order until one is fetched (an .m3u that is HLS: HLS).
-    A podcast feed: its newest episode (an older one is another file, never a mirror)."""
+    A podcast feed: its newest episode (an older one is another file, never a mirror).
+    ``xml_file_ok``: served as plain XML; a body that is no link or feed is saved as a file."""
     import dataclasses
 
     from kithara_cli.dl import Downloader
@@ -71,6 +72,9 @@ def _run_link(options: FetchOptions, common: CommonOptions) -> None:
     if kind is None:
         if looks_like_hls(options.url) or b"#EXT-X-" in body:  # HLS under any name
             _run_hls(options, common)
+            return
+        if xml_file_ok:
+            _run_progressive(options, common, EventBus(), follow_links=False)
             return
         raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {options.url}")
     entries = parse_link(body, kind, final_url, remote=True)
@@ -140,7 +144,9 @@ def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
         run_hls_fetch(options, common, bus, cache)
 
 
-def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
+def _run_progressive(
+    options: FetchOptions, common: CommonOptions, bus: EventBus, *, follow_links: bool = True
+) -> None:
     from kithara_cli.dl import Downloader
     from kithara_cli.file import ProgressiveFetch, check_output
     from kithara_cli.file.fetch import parse_size
@@ -154,7 +160,7 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
     check_output(out, options.force)
     from kithara_cli.commands.cache import run_cache
 
-    link = live = False
+    link = live = maybe = False
 
     with (
         EventSinks(bus, common),
@@ -168,17 +174,22 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
         ) as downloader,
     ):
         job = ProgressiveFetch(
-            downloader, options.url, out, connections=options.connections, max_size=max_size
+            downloader,
+            options.url,
+            out,
+            connections=options.connections,
+            max_size=max_size,
+            follow_links=follow_links,
         )
         try:
             with progress_view(bus, out.name, options, common.verbose):
                 result = job.run()
         except LiveStreamFound:
             live = True
-        except StationLinkServed:  # a .pls served as /listen: nothing was written
-            link = True
+        except StationLinkServed as served:  # a .pls served as /listen: nothing was written
+            link, maybe = True, served.maybe
     if link:
-        _run_link(options, common)
+        _run_link(options, common, xml_file_ok=maybe)
         return
     if live:  # an Icecast/SHOUTcast answer: recorded until --duration or Ctrl-C
         _run_live(options, common, EventBus())

@@ -28,7 +28,12 @@ from kithara_cli.errors import (
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
 from kithara_cli.radio.icy import station_info
-from kithara_cli.radio.links import StationLinkServed, is_link_type, max_link_bytes
+from kithara_cli.radio.links import (
+    StationLinkServed,
+    is_link_type,
+    max_link_bytes,
+    may_be_link,
+)
 from kithara_cli.radio.live import LiveStreamFound
 from kithara_cli.storage import RangeSet, SparseResource
 
@@ -117,7 +122,10 @@ class ProgressiveFetch:
         state_interval: float = 0.25,
         max_size: int | None = None,
         unknown_length_limit: int = UNKNOWN_LENGTH_LIMIT,
+        follow_links: bool = True,
     ) -> None:
+        """``follow_links``: stop at a station link's (or plain XML's) Content-Type, for the
+        command to read it as a link (``StationLinkServed``); False saves it as any file."""
         self.dl = downloader
         self.bus = downloader.bus
         self.url = url
@@ -127,6 +135,7 @@ class ProgressiveFetch:
         self.part, self.state_path = part_paths(out)
         self.max_size = max_size
         self.unknown_length_limit = unknown_length_limit
+        self.follow_links = follow_links
         self._capped = False  # stopped at --max-size, the body going on
         self._lock = threading.Lock()
         self._pending: set[int] = set()
@@ -263,8 +272,9 @@ class ProgressiveFetch:
         if station_info(info.icy).is_icy and info.total_size is None:
             raise LiveStreamFound(f"a radio stream: {self.url}")  # recorded, not downloaded
         small = info.total_size is None or info.total_size <= max_link_bytes(info.content_type)
-        if not state.ranges and small and is_link_type(info.content_type):
-            raise StationLinkServed(f"a station link: {self.url}")  # its entries are fetched
+        if self.follow_links and not state.ranges and small and may_be_link(info.content_type):
+            maybe = not is_link_type(info.content_type)  # plain XML: a feed, or just a file
+            raise StationLinkServed(f"a station link: {self.url}", maybe=maybe)
         state.etag, state.last_modified = info.etag, info.last_modified
         total = info.total_size
         if total is not None:

@@ -56,12 +56,25 @@ class StationLinkFound(Exception):
 
 class StationLinkServed(FatalError):
     """A file download met a station link's Content-Type (a .pls served as ``/listen``): the
-    command reads it as a link instead of saving the link's text as the file."""
+    command reads it as a link instead of saving the link's text as the file. ``maybe``: the
+    type was plain XML (a podcast feed, often), so a body that is no link is a file after all."""
+
+    def __init__(self, message: str, *, maybe: bool = False) -> None:
+        super().__init__(message)
+        self.maybe = maybe
 
 
 def media_type(content_type: str | None) -> str:
     """``text/html; charset=utf-8`` -> ``text/html``."""
     return (content_type or "").split(";")[0].strip().lower()
+
+
+XML_TYPES = ("text/xml", "application/xml")  # how many podcast feeds are served
+
+
+def may_be_link(content_type: str | None) -> bool:
+    """A link's Content-Type, or plain XML that may be a podcast feed."""
+    return is_link_type(content_type) or media_type(content_type) in XML_TYPES
 
 
 def is_link_type(content_type: str | None) -> bool:
@@ -71,7 +84,8 @@ def is_link_type(content_type: str | None) -> bool:
 
 def max_link_bytes(content_type: str | None) -> int:
     """The most a link served with this Content-Type is read into memory."""
-    feed = LINK_CONTENT_TYPES.get(media_type(content_type)) == "feed"
+    ctype = media_type(content_type)
+    feed = LINK_CONTENT_TYPES.get(ctype) == "feed" or ctype in XML_TYPES
     return MAX_FEED_BYTES if feed else MAX_LINK_BYTES
 
 
