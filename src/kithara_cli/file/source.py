@@ -92,6 +92,7 @@ class ProgressiveSource(Source):
         self._live_from: int | None = None  # an unsized body past its cap: live from here
         self._live_sink: Callable[[int, bytes], None] | None = None
         self._kept_dropped = False  # the bytes below ``_live_from`` are gone
+        self.audio_start = 0  # where the audio begins, past a leading ID3 tag (play.opening)
 
     @property
     def sequential(self) -> bool:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.hls.source import HlsSource
     from kithara_cli.play.record import PlayRecording
-    from kithara_cli.stream import ByteStream
+    from kithara_cli.stream import ByteStream, Source
 
 
 class Feed(Protocol):
@@ -95,6 +95,7 @@ def open_progressive(
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.net import check_http_url
     from kithara_cli.stream import ByteStream
+    from kithara_cli.stream.offset import OffsetSource
 
     check_http_url(url)
     src = ProgressiveSource(dl, url, cache_dir / "progressive.bin", first_attempts=first_attempts)
@@ -126,8 +127,33 @@ def open_progressive(
     # of it before trusting MP3, so its first frames name the demuxer (else its Content-Type).
     hint = _live_hint(src) if src.live is not None else None
     # A live stream records itself (its audio without ICY blocks); a file through a tap.
-    read = recording.tap(src) if recording is not None and src.live is None else src
+    read: Source = recording.tap(src) if recording is not None and src.live is None else src
+    if src.live is None and recording is None and not src.unsized:
+        src.audio_start = _audio_start(src)
+        if src.audio_start:  # the decoder starts at the audio; the tags download after it
+            read = OffsetSource(src, src.audio_start)
     return Opened(ByteStream(read, name=url), 0.0, progressive=src, hint=hint)
+
+
+def _audio_start(src: ProgressiveSource) -> int:
+    """``served.audio_start`` over the file's bytes as they come (0 on any failure: the
+    decoder then reads from byte 0 and meets it)."""
+    from kithara_cli.play.served import audio_start
+    from kithara_cli.storage import ResourceClosed, ResourceFailed
+
+    total = src.length()
+    if total is None or src.info is None or not src.info.range_honoured:
+        return 0
+
+    def read_at(offset: int, size: int) -> bytes:
+        while (got := src.wait_readable(offset, size, FIRST_RESPONSE_SLICE)) < 0:
+            interrupt.check()
+        return src.read_at(offset, got)
+
+    try:
+        return audio_start(read_at, total)
+    except (ResourceFailed, ResourceClosed):
+        return 0
 
 
 def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:
@@ -206,8 +232,10 @@ def progressive_ahead(
     total = src.length()
     if not total:
         return 0.0
-    ahead = src.available_ahead(int(pos / duration * total))
-    return max(0.0, ahead / total * duration)
+    start = src.audio_start  # (an ID3 tag's bytes hold no seconds)
+    audio = max(total - start, 1)
+    ahead = src.available_ahead(start + int(pos / duration * audio))
+    return max(0.0, ahead / audio * duration)
 
 
 class _HlsServed(Exception):

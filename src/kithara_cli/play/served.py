@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from kithara_cli.audio.mp3_frames import parse_header
+from kithara_cli.audio.mp3_frames import id3v2_size, parse_header
 from kithara_cli.errors import UnsupportedError
 from kithara_cli.hls.sniff import adts_frame_length
 from kithara_cli.radio.links import link_kind, media_type
@@ -43,6 +43,27 @@ def served_kind(first: bytes, content_type: str | None) -> Literal["page", "list
 
 
 LIVE_SNIFF_BYTES = 8192  # a few frames of any codec a radio sends, mid-frame start included
+
+
+MAX_LEADING_TAGS = 3  # ID3v2 tags one after another (a re-tagger that appended its own)
+
+
+def audio_start(read_at: Callable[[int, int], bytes], total: int) -> int:
+    """Where the audio of a file that starts with ID3v2 tags begins (0: no tag, or not sure).
+
+    Only where the tags are followed by an MPEG audio or ADTS frame sync, or by FLAC's
+    marker: a decoder shown the file from there plays the same frames without reading
+    the tags (cover art, often hundreds of KB). ``read_at`` waits for the bytes it returns."""
+    start = 0
+    for _ in range(MAX_LEADING_TAGS):
+        size = id3v2_size(read_at(start, 10))
+        if size == 0 or start + size + 4 > total:
+            break
+        start += size
+        head = read_at(start, 4)
+        if len(head) == 4 and (head == b"fLaC" or (head[0] == 0xFF and head[1] & 0xE0 == 0xE0)):
+            return start
+    return 0
 
 
 def page_error(url: str, content_type: str | None = None) -> UnsupportedError:
