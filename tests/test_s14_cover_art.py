@@ -11,7 +11,6 @@ the same as the untagged file's.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 from conftest import run_cli
 from kithara_cli.audio.mp3_frames import id3v2_size
 from kithara_cli.media.encode import encode_file
+from kithara_cli.media.titles import cover_art_tag
 from kithara_cli.play.served import audio_start
 from kithara_cli.server import Faults, MediaServer
 
@@ -26,22 +26,8 @@ ENV = {"KITHARA_AUDIO_DEVICE": "none", "KITHARA_CACHE": "off"}
 ART_BYTES = 1_000_000
 
 
-def _syncsafe(n: int) -> bytes:
-    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
-
-
-def id3_tag(art_bytes: int, title: str = "Episode 42") -> bytes:
-    """An ID3v2.4 tag: a title, then an attached picture of ``art_bytes`` (a PNG's magic and
-    noise)."""
-
-    def frame(name: str, data: bytes) -> bytes:
-        return name.encode() + _syncsafe(len(data)) + b"\0\0" + data
-
-    picture = b"\x89PNG\r\n\x1a\n" + os.urandom(art_bytes)
-    body = frame("TIT2", b"\x03" + title.encode()) + frame(
-        "APIC", b"\x00image/png\x00\x03\x00" + picture
-    )
-    return b"ID3\x04\x00\x00" + _syncsafe(len(body)) + body
+def id3_tag(art_bytes: int) -> bytes:
+    return cover_art_tag("Episode 42", art_bytes)
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,9 @@ RSS_TARGET_MB = 150.0
 DASHBOARD_TARGET = 0.03
 
 
+COVER_ART_BYTES = 1_000_000  # a 3000 px podcast cover (Apple asks for 1400-3000 px)
+
+
 class Unavailable(Exception):
     """The scenario cannot run here (a function not yet in kithara, a missing data set)."""
 
@@ -290,6 +293,21 @@ class Context:
             encode_file(folder / "tone.mp3", seconds, "mp3")
 
         return self.once(f"mp3-{seconds:.0f}", lambda: cached(name, encode) / "tone.mp3")
+
+    def podcast_mp3(self) -> Path:
+        """The run's MP3 behind a podcast's leading ID3 tag with ``COVER_ART_BYTES`` of cover
+        art (FFmpeg reads such a tag whole before the first frame)."""
+        from kithara_cli.media import cached
+        from kithara_cli.media.titles import cover_art_tag
+
+        mp3 = self.mp3()
+        name = f"bench-podcast-{self.settings.mp3_seconds:.0f}s-art-{COVER_ART_BYTES}"
+
+        def write(folder: Path) -> None:
+            tag = cover_art_tag("Episode 1", COVER_ART_BYTES)
+            (folder / "episode.mp3").write_bytes(tag + mp3.read_bytes())
+
+        return self.once(name, lambda: cached(name, write) / "episode.mp3")
 
     # running
 

@@ -77,6 +77,7 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
     scenario = "time-to-first-audio"
     records: list[Record] = []
     ladder, mp3 = ctx.ladder(), ctx.mp3()  # built (once) before the clock starts
+    podcast = ctx.podcast_mp3()
     budget = ctx.budget()
     argv = [sys.executable, "-c", "import kithara_cli.cli"]
     imports = repeat(lambda: ctx.timed(argv, "import kithara_cli.cli"), ctx.settings.runs, budget)
@@ -93,17 +94,23 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
     )
     found, missing = split_peers(ctx, ("ffmpeg",))
     events_path = ctx.tmp / "events.jsonl"
-    with serving(ladder.out_dir) as hls_server, serving(mp3.parent) as mp3_server:
-        # The last case runs kithara on a pseudo-terminal, with its dashboard, as users do.
+    with (
+        serving(ladder.out_dir) as hls_server,
+        serving(mp3.parent) as mp3_server,
+        serving(podcast.parent) as podcast_server,
+    ):
+        # "mp3 cover art": a podcast episode whose ID3 tag holds 1 MB of cover art, over an
+        # 8 Mbit/s link. The case with the dashboard runs on a pseudo-terminal, as users do.
         cases = [
-            ("mp3", 0.0, mp3_server, mp3_server.url(mp3.name), False),
-            ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name), False),
-            ("hls", 0.0, hls_server, hls_server.url(ladder.master.name), False),
-            ("hls", 0.05, hls_server, hls_server.url(ladder.master.name), False),
-            ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name), True),
+            ("mp3", 0.0, mp3_server, mp3_server.url(mp3.name), False, None),
+            ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name), False, None),
+            ("hls", 0.0, hls_server, hls_server.url(ladder.master.name), False, None),
+            ("hls", 0.05, hls_server, hls_server.url(ladder.master.name), False, None),
+            ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name), True, None),
+            ("mp3 cover art", 0.05, podcast_server, podcast_server.url(podcast.name), False, 1e6),
         ]
-        for i, (kind, latency, server, url, ui) in enumerate(cases):
-            server.set_faults("*", Faults(latency=latency))
+        for i, (kind, latency, server, url, ui, rate) in enumerate(cases):
+            server.set_faults("*", Faults(latency=latency, rate_total=rate))
             case = f"{kind} {ms(latency)}" + (" dashboard" if ui else "")
             splits: list[FirstAudio] = []
 

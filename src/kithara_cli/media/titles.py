@@ -105,6 +105,17 @@ def _text_frame(fid: bytes, text: Title) -> bytes:
     return fid + _syncsafe(len(body)) + b"\x00\x00" + body
 
 
+def cover_art_tag(title: str, art_bytes: int, seed: int = 0) -> bytes:
+    """A podcast episode's leading ID3v2.4 tag: TIT2, then an APIC picture of ``art_bytes``
+    (a PNG's magic and seeded noise: the same bytes on every call)."""
+    import random
+
+    picture = b"\x89PNG\r\n\x1a\n" + random.Random(seed).randbytes(art_bytes)
+    apic = b"\x00image/png\x00\x03\x00" + picture  # Latin-1, MIME, front cover, no description
+    frames = _text_frame(b"TIT2", title) + b"APIC" + _syncsafe(len(apic)) + b"\x00\x00" + apic
+    return b"ID3\x04\x00\x00" + _syncsafe(len(frames)) + frames
+
+
 def id3_title_tag(title: Title | None, artist: str = "", *, pts_90k: int | None = None) -> bytes:
     """An ID3v2.4 tag: Apple's PRIV timestamp (if ``pts_90k``), then TIT2 and TPE1."""
     frames = b""

@@ -11,7 +11,8 @@ in 0.1 s slices that ask ``cancel``) where a progressive source's first response
 It returns -1 when it cannot be done, and tells the source where the reader went, so that it
 can re-aim its fetching (demand priority) before the next read waits.
 ``Source`` is the one seam below: every source (``file.ProgressiveSource``, ``hls.HlsSource``
-and its run parts, ``play.record.RecordingTap`` around either) implements all of it
+and its run parts, ``play.record.RecordingTap`` around either, ``stream.offset.OffsetSource``: one seen from a
+later byte on) implements all of it
 (``sequential``, ``continuation``, ``wait_length``, ``peek_ready``, ``read_aside`` with defaults
 by subclassing it); nothing probes a source with getattr. ``ready``/``read_aside`` look at bytes
 beside the reader (a file's tail, what has downloaded ahead) without waiting and without moving
