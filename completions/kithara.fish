@@ -11,7 +11,7 @@ complete -c kithara -n '__fish_seen_subcommand_from fetch' -l force -s f -d 'Ove
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l quiet -s q -d 'No progress output.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l variant -r -d 'HLS variant: best, worst, INDEX or e.g. 128k.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l audio -r -d 'HLS audio rendition by language or name.'
-complete -c kithara -n '__fish_seen_subcommand_from fetch' -l list -d 'Print the HLS ladder and exit.'
+complete -c kithara -n '__fish_seen_subcommand_from fetch' -l list -d 'Print the HLS ladder (a station link\'s or podcast feed\'s entries) and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l json -d 'With --list: print JSON.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l remux -d 'Remux HLS output into --out\'s container.'
 complete -c kithara -n '__fish_seen_subcommand_from fetch' -l segments -r -d 'HLS segments in flight, 1-64 (lower it for shy servers).'

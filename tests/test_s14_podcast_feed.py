@@ -187,3 +187,38 @@ def test_fetch_a_feed_served_as_plain_xml_and_an_xml_file_that_is_no_feed(
         proc = run_cli("fetch", url, "--out", str(saved), env=ENV, timeout=60)
         assert proc.returncode == 0, proc.stderr
         assert saved.read_bytes() == doc
+
+
+def test_fetch_list_prints_a_feeds_episodes_and_refuses_audio(media: Path) -> None:
+    """``fetch --list`` was the HLS ladder only: a feed or an MP3 ended in "playlist is not
+    UTF-8 (byte 45)". Now a feed's (or a link's) entries, and one plain line for audio."""
+    with MediaServer(media) as srv:
+        feed = rss(
+            [
+                ("First", srv.url("ep1.mp3"), "audio/mpeg", "Mon, 01 Jan 2024 10:00:00 GMT"),
+                ("Second", srv.url("ep2.mp3"), "audio/mpeg", "Mon, 08 Jan 2024 10:00:00 GMT"),
+            ]
+        )
+        url = _serve_feed(srv, "feed", feed, "application/rss+xml").replace(
+            "http://", "http://bob:s3cret@", 1
+        )
+        table = run_cli("fetch", "--list", url, env=ENV)
+        assert table.returncode == 0, table.stderr
+        assert table.stdout.index("Second") < table.stdout.index("First")
+        assert "podcast feed: 2 entries" in table.stdout
+        listed = run_cli("fetch", "--list", "--json", url, env=ENV)
+        assert listed.returncode == 0, listed.stderr
+        data = json.loads(listed.stdout)
+        assert data["kind"] == "feed" and "s3cret" not in listed.stdout
+        assert [(e["index"], e["title"]) for e in data["entries"]] == [(1, "Second"), (2, "First")]
+        assert data["entries"][0]["url"] == srv.url("ep2.mp3")
+        srv.add_link("radio.pls", "pls", [srv.url("ep1.mp3")], ["Station"])
+        pls = run_cli("fetch", "--list", "--json", srv.url("radio.pls"), env=ENV)
+        assert pls.returncode == 0, pls.stderr
+        assert json.loads(pls.stdout)["kind"] == "pls"
+        audio = run_cli("fetch", "--list", srv.url("ep1.mp3"), env=ENV)
+        assert audio.returncode == PlaylistError.exit_code
+        assert audio.stderr.strip().endswith(
+            f"--list: not an HLS playlist, a station link or a podcast feed: {srv.url('ep1.mp3')}"
+        )
+        assert len(audio.stderr.strip().splitlines()) == 1

@@ -131,7 +131,11 @@ def fetch(
     ] = "best",
     audio: AudioOpt = None,
     list_variants: Annotated[
-        bool, typer.Option("--list", help="Print the HLS ladder and exit.")
+        bool,
+        typer.Option(
+            "--list",
+            help="Print the HLS ladder (a station link's or podcast feed's entries) and exit.",
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --list: print JSON.")] = False,
     remux: Annotated[

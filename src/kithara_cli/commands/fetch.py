@@ -13,7 +13,10 @@ from kithara_cli.net import check_http_url
 def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     check_http_url(options.url)
     if options.list_only:
-        _run_hls(options, common)
+        from kithara_cli.commands.fetch_list import list_link
+
+        if looks_like_hls(options.url) or not list_link(options, common):
+            _run_hls(options, common)
         return
     if options.out is None:
         raise UsageError("--out FILE is required")
