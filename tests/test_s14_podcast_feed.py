@@ -12,6 +12,7 @@ episodes; a DOCTYPE is refused; network text is neutralised on the way to the te
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,26 @@ def test_fetch_list_prints_a_feeds_episodes_and_refuses_audio(media: Path) -> No
             f"--list: not an HLS playlist, a station link or a podcast feed: {srv.url('ep1.mp3')}"
         )
         assert len(audio.stderr.strip().splitlines()) == 1
+
+
+def test_the_dashboard_names_the_episode_and_its_place_in_the_queue(media: Path) -> None:
+    """Each queue item's header said its URL, and "[2/5]" never showed: the queue's news was
+    published before the dashboard subscribed. Now "[1/2] Second" (the feed's title)."""
+    import re
+
+    from pty_run import read_until_exit, spawn_on_pty
+
+    with MediaServer(media) as srv:
+        feed = rss(
+            [
+                ("First", srv.url("ep1.mp3"), "audio/mpeg", "Mon, 01 Jan 2024 10:00:00 GMT"),
+                ("Second", srv.url("ep2.mp3"), "audio/mpeg", "Mon, 08 Jan 2024 10:00:00 GMT"),
+            ]
+        )
+        url = _serve_feed(srv, "feed", feed, "application/rss+xml")
+        env = {**os.environ, **ENV, "NO_COLOR": "1"}
+        proc, master = spawn_on_pty(["play", url], cols=100, rows=30, env=env)
+        raw = read_until_exit(proc, master, 60)
+    assert proc.wait(10) == 0
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode("utf-8", "replace"))
+    assert "[1/2] Second" in screen and "[2/2] First" in screen, screen[-2000:]

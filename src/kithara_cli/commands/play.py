@@ -155,18 +155,21 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         outcomes = _Outcomes()
         while (item := queue.current) is not None:
             interrupt.check()  # items that end within a poll (wav:) never reach the loop's
-            if len(queue) > 1:
-                bus.publish(QueueAdvanced(index=queue.index, length=len(queue), url=item.target))
             # A mirror with others behind it gets two tries, not the retry policy's six.
             mirror = bool(item.from_link) and queue.index + 1 < len(queue)
             settings.first_attempts = MIRROR_ATTEMPTS if mirror else None
             player, opener = opener or Player(bus, settings, dl, heads=cache), None
             try:
                 sinks.set_error_handler(player.fail)  # --events on a full disk stops playback
-                # Subscribe before open(): the ladder and first requests are published there.
+                # Subscribe before open(): the ladder and first requests are published there
+                # (and before the queue's news, or the dashboard never shows "[2/5]").
                 early = bus.queue(DASHBOARD_QUEUE) if use_ui else None
+                if len(queue) > 1:
+                    bus.publish(
+                        QueueAdvanced(index=queue.index, length=len(queue), url=item.target)
+                    )
                 try:
-                    player.open(item.target, start_at if queue.index == 0 else 0.0)
+                    player.open(item.target, start_at if queue.index == 0 else 0.0, item.title)
                 except StationLinkFound as found:
                     queue.expand(found.source, [(e.target, e.title) for e in found.entries])
                     if early is not None:

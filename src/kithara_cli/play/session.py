@@ -117,7 +117,7 @@ class Player:
 
     # --- opening ------------------------------------------------------------------------------
 
-    def open(self, target: str, start_at: float = 0.0) -> None:
+    def open(self, target: str, start_at: float = 0.0, title: str = "") -> None:
         """Build the pipeline for ``target`` and start playing at ``start_at``.
 
         A replay's cached head plays first (``play.head``). The network side starts next, on
@@ -125,7 +125,7 @@ class Player:
         their way (progressive: the first; HLS: the master playlist parsed), so the imports
         overlap the round trips instead of sharing the CPU (the GIL) with the requests.
         """
-        self._title = target
+        self._title = title or target  # (a link's or feed's name for the entry, else the URL)
         self._target = target
         local = check_target(target)
         opened: list[Opened] = []
@@ -138,7 +138,7 @@ class Player:
         if "://" not in target:  # (an existing file: check_target said so)
             open_link_file(local)  # a station list raises its entries for the queue
             opened.append(Opened(str(local)))
-            self._title = local.name
+            self._title = title or local.name
         else:
             is_hls = looks_like_hls(target)
             dl = self.dl
