@@ -27,7 +27,7 @@ from kithara_cli.errors import (
 )
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
-from kithara_cli.radio.icy import station_info
+from kithara_cli.radio.icy import is_icy_answer_headers
 from kithara_cli.radio.links import MAX_LINK_BYTES, StationLinkServed, is_link_type
 from kithara_cli.radio.live import LiveStreamFound
 from kithara_cli.storage import RangeSet, SparseResource
@@ -260,7 +260,7 @@ class ProgressiveFetch:
         assert state is not None and resource is not None
         if state.ranges and not state.same_remote(info.total_size, info.etag, info.last_modified):
             raise RemoteChangedError(f"remote file changed: {self.url}")
-        if station_info(info.icy).is_icy and info.total_size is None:
+        if is_icy_answer_headers(info.icy) and info.total_size is None:
             raise LiveStreamFound(f"a radio stream: {self.url}")  # recorded, not downloaded
         small = info.total_size is None or info.total_size <= MAX_LINK_BYTES
         if not state.ranges and small and is_link_type(info.content_type):

@@ -29,7 +29,7 @@ from kithara_cli.events.types import (
     StreamGap,
     StreamReconnecting,
 )
-from kithara_cli.radio.icy import IcyDemux, IcyTitle, station_info
+from kithara_cli.radio.icy import IcyDemux, IcyTitle, is_icy_answer_headers, station_info
 from kithara_cli.radio.pace import PaceConfig, PaceJudge, measured_byterate
 from kithara_cli.radio.record import Recorder
 from kithara_cli.radio.window import LiveWindow
@@ -54,7 +54,7 @@ class LiveStreamFound(FatalError):
 
 def is_live(info: ResponseInfo) -> bool:
     """An ICY answer, or a whole body with no length: an endless stream, not a file."""
-    if station_info(info.icy).is_icy:
+    if is_icy_answer_headers(info.icy):
         return True
     return info.total_size is None and not info.range_honoured and info.encoding is None
 
@@ -62,7 +62,7 @@ def is_live(info: ResponseInfo) -> bool:
 def is_icy_answer(info: ResponseInfo) -> bool:
     """An Icecast/SHOUTcast answer: endless for playback (a body that merely has no length
     may be a finite file, and is kept as one up to a cap: ``file.source``)."""
-    return station_info(info.icy).is_icy
+    return is_icy_answer_headers(info.icy)
 
 
 class LiveStream:
@@ -114,7 +114,7 @@ class LiveStream:
         station = station_info(info.icy)
         first = not self._reconnects and self._dropped_at is None
         self.station = station
-        self.icy = self.icy or station.is_icy
+        self.icy = self.icy or is_icy_answer_headers(info.icy)
         demux = IcyDemux(station.metaint) if station.metaint else None
         base = self.window.end
         cmd.sink = self._sink_for(demux, base)
