@@ -104,6 +104,9 @@ class LiveFetch:
                     self.dl.bus.publish(
                         Notice(level="warning", message=f"recording cut short: saved {files[0]}")
                     )
+                    # The error is the one line a failed fetch prints (notices are not):
+                    # it says what was kept, as Ctrl-C's does.
+                    exc.message = f"{exc.message} (the recording so far is saved in {files[0]})"
                 else:
                     recorder.abort()
             raise
