@@ -190,3 +190,39 @@ def test_shoutcast_v1_cp1251_titles_reach_the_events_in_cyrillic(
     shown = [e["title"] for e in read_events(events) if e["event"] == "TitleChanged"]
     assert shown[:3] == CYRILLIC, shown
     assert "Кино - Группа крови" in proc.stderr
+
+
+# --- a server that drops every listener at once ------------------------------------------------
+
+
+def test_a_server_that_drops_every_listener_at_once_is_given_up(
+    radio_root: Path, radio_mp3: bytes, tmp_path: Path
+) -> None:
+    """Each connection brings 2000 bytes (an eighth of a second) and is closed: a relay over
+    its listener limit, a mount whose source is flapping. Before, any audio counted as "back",
+    so the failure count started over on every connection: 13 reconnects a second for as
+    long as the play lasted (108 in 8 s, three log lines each), snippets for sound. Now a
+    connection must bring two seconds of audio to count, and after 5 such tries in a row the
+    stream is lost: one line, exit 3."""
+
+    def flapping(_head: bytes, conn: socket.socket) -> None:
+        conn.sendall(b"ICY 200 OK\r\nicy-name:Flap\r\nicy-br:128\r\n\r\n" + radio_mp3[:2000])
+
+    started = time.monotonic()
+    with raw_server(flapping) as (port, heads):
+        proc = run_cli(
+            "play",
+            f"http://127.0.0.1:{port}/",
+            "--output",
+            "null",
+            "--length",
+            "20",
+            "--no-ui",
+            timeout=60,
+        )
+    took = time.monotonic() - started
+    assert proc.returncode == 3, proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if "error:" in ln]
+    assert len(errors) == 1 and "live stream lost" in errors[0], proc.stderr
+    assert len(heads) == 1 + 5
+    assert took < 15

@@ -12,7 +12,8 @@ Promises:
   LiveStreamLost after a bounded number of failures. ``continue_body`` takes over a body
   already under way (``file.source``: a file with no length past its cap).
 - ``pace``: slowness is judged against playback, not a soft timeout: LoadSlow once the audio
-  bytes arrive under 0.9x the stream's byte rate (``icy-br``, else measured from the decoder)
+  bytes arrive under 0.9x the stream's byte rate (``icy-br`` unless the MP3/AAC frame headers
+  say otherwise by more than a third: ``frame_rate``; else measured from the decoder)
   over a 4 s window for 1.5 s, LoadRecovered once at or over 1.0x for 1.5 s; never while our
   own window holds the stream back. A pure decision on an injectable clock.
 - ``titles``: now-playing titles found in the media (chained Ogg links, HLS ID3) are kept
