@@ -74,7 +74,7 @@ def _run_link(options: FetchOptions, common: CommonOptions) -> None:
         raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {options.url}")
     entries = parse_link(body, kind, final_url, remote=True)
     for n, entry in enumerate(entries, 1):
-        one = dataclasses.replace(options, url=entry.target)
+        one = dataclasses.replace(options, url=entry.target, from_link=True)
         try:
             _run_url(one, common)
             return
@@ -162,7 +162,12 @@ def _run_progressive(options: FetchOptions, common: CommonOptions, bus: EventBus
         ) as downloader,
     ):
         job = ProgressiveFetch(
-            downloader, options.url, out, connections=options.connections, max_size=max_size
+            downloader,
+            options.url,
+            out,
+            connections=options.connections,
+            max_size=max_size,
+            audio_only=options.from_link,
         )
         try:
             with progress_view(bus, out.name, options, common.verbose):

@@ -23,12 +23,13 @@ from kithara_cli.errors import (
     KitharaError,
     OutputError,
     RemoteChangedError,
+    UnsupportedError,
     UsageError,
 )
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
 from kithara_cli.radio.icy import is_icy_answer_headers
-from kithara_cli.radio.links import MAX_LINK_BYTES, StationLinkServed, is_link_type
+from kithara_cli.radio.links import MAX_LINK_BYTES, StationLinkServed, is_link_type, media_type
 from kithara_cli.radio.live import LiveStreamFound
 from kithara_cli.storage import RangeSet, SparseResource
 
@@ -36,6 +37,7 @@ MIN_PART = 1 << 20  # smaller parts cost more in requests than they gain
 # A body with no length is read to its end, but not past this without --max-size: beyond it,
 # it is taken for an endless stream (a radio mount) rather than a file.
 UNKNOWN_LENGTH_LIMIT = 2 << 30
+PAGE_TYPES = ("text/html", "application/xhtml+xml")  # a portal's or a station's home page
 
 
 class SizeLimitError(UsageError):
@@ -117,8 +119,10 @@ class ProgressiveFetch:
         state_interval: float = 0.25,
         max_size: int | None = None,
         unknown_length_limit: int = UNKNOWN_LENGTH_LIMIT,
+        audio_only: bool = False,
     ) -> None:
         self.dl = downloader
+        self.audio_only = audio_only  # a station link's entry: a web page is a dead mirror
         self.bus = downloader.bus
         self.url = url
         self.out = out
@@ -265,6 +269,9 @@ class ProgressiveFetch:
         small = info.total_size is None or info.total_size <= MAX_LINK_BYTES
         if not state.ranges and small and is_link_type(info.content_type):
             raise StationLinkServed(f"a station link: {self.url}")  # its entries are fetched
+        page = media_type(info.content_type)
+        if self.audio_only and page in PAGE_TYPES:
+            raise UnsupportedError(f"not audio: {self.url} is a web page ({page})")
         state.etag, state.last_modified = info.etag, info.last_modified
         total = info.total_size
         if total is not None:
