@@ -87,7 +87,7 @@ def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool
         print_note(f"podcast feed of {len(entries)} episodes: saving the newest, {what}")
         entries = entries[:1]
     for n, entry in enumerate(entries, 1):
-        one = dataclasses.replace(options, url=entry.target)
+        one = dataclasses.replace(options, url=entry.target, from_link=True)
         try:
             _run_url(one, common)
             return
@@ -183,6 +183,7 @@ def _run_progressive(
             connections=options.connections,
             max_size=max_size,
             follow_links=follow_links,
+            audio_only=options.from_link,
         )
         try:
             with progress_view(bus, out.name, options, common.verbose):

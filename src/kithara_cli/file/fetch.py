@@ -23,16 +23,18 @@ from kithara_cli.errors import (
     KitharaError,
     OutputError,
     RemoteChangedError,
+    UnsupportedError,
     UsageError,
 )
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
-from kithara_cli.radio.icy import station_info
+from kithara_cli.radio.icy import is_icy_answer_headers
 from kithara_cli.radio.links import (
     StationLinkServed,
     is_link_type,
     max_link_bytes,
     may_be_link,
+    media_type,
 )
 from kithara_cli.radio.live import LiveStreamFound
 from kithara_cli.storage import RangeSet, SparseResource
@@ -41,6 +43,7 @@ MIN_PART = 1 << 20  # smaller parts cost more in requests than they gain
 # A body with no length is read to its end, but not past this without --max-size: beyond it,
 # it is taken for an endless stream (a radio mount) rather than a file.
 UNKNOWN_LENGTH_LIMIT = 2 << 30
+PAGE_TYPES = ("text/html", "application/xhtml+xml")  # a portal's or a station's home page
 
 
 class SizeLimitError(UsageError):
@@ -123,10 +126,12 @@ class ProgressiveFetch:
         max_size: int | None = None,
         unknown_length_limit: int = UNKNOWN_LENGTH_LIMIT,
         follow_links: bool = True,
+        audio_only: bool = False,
     ) -> None:
         """``follow_links``: stop at a station link's (or plain XML's) Content-Type, for the
         command to read it as a link (``StationLinkServed``); False saves it as any file."""
         self.dl = downloader
+        self.audio_only = audio_only  # a station link's entry: a web page is a dead mirror
         self.bus = downloader.bus
         self.url = url
         self.out = out
@@ -269,12 +274,15 @@ class ProgressiveFetch:
         assert state is not None and resource is not None
         if state.ranges and not state.same_remote(info.total_size, info.etag, info.last_modified):
             raise RemoteChangedError(f"remote file changed: {self.url}")
-        if station_info(info.icy).is_icy and info.total_size is None:
+        if is_icy_answer_headers(info.icy) and info.total_size is None:
             raise LiveStreamFound(f"a radio stream: {self.url}")  # recorded, not downloaded
         small = info.total_size is None or info.total_size <= max_link_bytes(info.content_type)
         if self.follow_links and not state.ranges and small and may_be_link(info.content_type):
             maybe = not is_link_type(info.content_type)  # plain XML: a feed, or just a file
             raise StationLinkServed(f"a station link: {self.url}", maybe=maybe)
+        page = media_type(info.content_type)
+        if self.audio_only and page in PAGE_TYPES:
+            raise UnsupportedError(f"not audio: {self.url} is a web page ({page})")
         state.etag, state.last_modified = info.etag, info.last_modified
         total = info.total_size
         if total is not None:

@@ -1,8 +1,9 @@
 """``kithara fetch`` of an endless stream: record it for ``--duration``, or until Ctrl-C.
 
 The stream is read through a :class:`LiveStream` (ICY blocks stripped, reconnects to the live
-edge) and written by a :class:`Recorder`; the duration counts audio seconds (``icy-br``) when
-the station says its bit rate, else wall-clock seconds. Ctrl-C finishes the file (a whole,
+edge) and written by a :class:`Recorder`; the duration counts audio seconds when the byte
+rate is known (MP3/AAC frame headers, ``icy-br`` within a third of them: ``frame_rate``), else
+wall-clock seconds. Ctrl-C finishes the file (a whole,
 playable recording of what came) and then exits as interrupted. ``--split-tracks`` cuts at
 ICY title changes: a stream without ICY metadata (an Ogg mount, a plain endless MP3), a file
 or HLS is refused with one line and exit 2 (``split_unsupported``), nothing written.
@@ -76,6 +77,7 @@ class LiveFetch:
                     limit = self._byte_limit(live)
                     if limit is not None:
                         data = data[: max(0, limit - pos)]
+                    recorder.byterate = live.byterate  # (once the frames are read: theirs)
                     for t in live.titles_until(pos + len(data)):
                         recorder.title(t.title, recorder.seconds_at(max(t.offset, 0)))
                         self.dl.bus.publish(
@@ -104,6 +106,9 @@ class LiveFetch:
                     self.dl.bus.publish(
                         Notice(level="warning", message=f"recording cut short: saved {files[0]}")
                     )
+                    # The error is the one line a failed fetch prints (notices are not):
+                    # it says what was kept, as Ctrl-C's does.
+                    exc.message = f"{exc.message} (the recording so far is saved in {files[0]})"
                 else:
                     recorder.abort()
             raise

@@ -47,14 +47,40 @@ def station_info(headers: Mapping[str, str]) -> StationDetails:
     )
 
 
+def is_icy_answer_headers(headers: Mapping[str, str]) -> bool:
+    """Any ``icy-*`` header (names in lower case) marks an Icecast/SHOUTcast answer: Icecast
+    relays only what its source sent, so a mount fed without a name (ffmpeg's and libshout's
+    defaults) answers with ``icy-pub`` alone, and is no less endless for it."""
+    return station_info(headers).is_icy or any(k.startswith("icy-") for k in headers)
+
+
 def decode_text(raw: bytes) -> str:
-    """UTF-8 when it is, else Windows-1252: what Windows tools and SHOUTcast DSPs write, a
-    superset of Latin-1's letters whose 0x80-0x9F are punctuation (’ “ ” –), not the C1
-    controls Latin-1 would make of them. Its five undefined bytes stay Latin-1's."""
+    """UTF-8 when it is, else Windows-1251 when it reads as Cyrillic words, else Windows-1252:
+    what Windows tools and SHOUTcast DSPs write. 1252 is a superset of Latin-1's letters
+    whose 0x80-0x9F are punctuation (’ “ ” –), not the C1 controls Latin-1 would make of
+    them; its five undefined bytes stay Latin-1's."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("latin-1").translate(_C1_AS_CP1252)
+        pass
+    if _cyrillic_words(raw):
+        return raw.decode("cp1251", "replace")
+    return raw.decode("latin-1").translate(_C1_AS_CP1252)
+
+
+_HIGH_LETTERS = re.compile(rb"[\xc0-\xff\xa5\xa8\xaa\xaf\xb2-\xb4\xb8\xba\xbf]+")  # +ҐЁЄЇІ
+CYRILLIC_RUN = 3
+
+
+def _cyrillic_words(raw: bytes) -> bool:
+    """Windows-1251 Cyrillic (Russian and Ukrainian stations' usual titles): its letters are
+    0xC0-0xFF (and Ukrainian's few above 0xA0), so its words are runs of them, where Western
+    1252 text has an accented letter among ASCII ones ("Café", "Mötley Crüe", "Coração": runs
+    of one or two). Cyrillic when most such bytes stand in runs of three or more (a guess:
+    three accented capitals in a row, "ÆØÅ", read as Cyrillic too)."""
+    runs = [len(m.group()) for m in _HIGH_LETTERS.finditer(raw)]
+    long = sum(n for n in runs if n >= CYRILLIC_RUN)
+    return long > 0 and long * 2 >= sum(runs)
 
 
 _C1_AS_CP1252 = {

@@ -9,7 +9,8 @@ decoder, ``note_decoded``) and LoadSlow is published when arrival stays under it
 LoadRecovered when it is back. When an ICY stream drops (RST, clean close, 5xx, stall) it reconnects with
 backoff to the live edge, never by byte offset; the new bytes follow the old in the window,
 so the decoder reads on across the gap, which is published as a StreamGap. After
-``max_failures`` reconnects in a row that bring no audio, the window fails with
+``max_failures`` reconnects in a row that bring no audio (or too little to count: under
+``STEADY_SECONDS`` of it, a server that drops every listener at once), the window fails with
 :class:`LiveStreamLost`. A non-ICY body without a length ends where its body ends.
 """
 
@@ -29,7 +30,8 @@ from kithara_cli.events.types import (
     StreamGap,
     StreamReconnecting,
 )
-from kithara_cli.radio.icy import IcyDemux, IcyTitle, station_info
+from kithara_cli.radio.frame_rate import PROBE_BYTES, frame_byterate, trusted_byterate
+from kithara_cli.radio.icy import IcyDemux, IcyTitle, is_icy_answer_headers, station_info
 from kithara_cli.radio.pace import PaceConfig, PaceJudge, measured_byterate
 from kithara_cli.radio.record import Recorder
 from kithara_cli.radio.window import LiveWindow
@@ -38,6 +40,8 @@ MAX_FAILURES = 5
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 2.0
 ICY_REQUEST = {"Icy-MetaData": "1"}
+STEADY_SECONDS = 2.0  # audio a connection must bring to count as back (not a flap)
+STEADY_FALLBACK_RATE = 16_000.0  # bytes/s to judge that by when the rate is unknown (128k)
 
 
 class LiveStreamLost(NetworkError):
@@ -54,7 +58,7 @@ class LiveStreamFound(FatalError):
 
 def is_live(info: ResponseInfo) -> bool:
     """An ICY answer, or a whole body with no length: an endless stream, not a file."""
-    if station_info(info.icy).is_icy:
+    if is_icy_answer_headers(info.icy):
         return True
     return info.total_size is None and not info.range_honoured and info.encoding is None
 
@@ -62,7 +66,7 @@ def is_live(info: ResponseInfo) -> bool:
 def is_icy_answer(info: ResponseInfo) -> bool:
     """An Icecast/SHOUTcast answer: endless for playback (a body that merely has no length
     may be a finite file, and is kept as one up to a cap: ``file.source``)."""
-    return station_info(info.icy).is_icy
+    return is_icy_answer_headers(info.icy)
 
 
 class LiveStream:
@@ -90,6 +94,7 @@ class LiveStream:
         self._lock = threading.Lock()
         self._titles: list[IcyTitle] = []
         self._failures = 0
+        self._conn_audio = 0  # audio bytes the current connection brought
         self._reconnects = 0
         self._dropped_at: float | None = None
         self._drop_reason = ""
@@ -103,6 +108,8 @@ class LiveStream:
         self._pace_lock = threading.Lock()
         self._request_id = 0  # the connection LoadSlow names
         self._measured: float | None = None  # byte rate from the decoder, without icy-br
+        self._probe: bytearray | None = bytearray()  # first audio bytes, until framed (None)
+        self._framed: float | None = None  # byte rate from the frame headers (``frame_rate``)
 
     # --- taking over ---------------------------------------------------------------------------
 
@@ -114,7 +121,7 @@ class LiveStream:
         station = station_info(info.icy)
         first = not self._reconnects and self._dropped_at is None
         self.station = station
-        self.icy = self.icy or station.is_icy
+        self.icy = self.icy or is_icy_answer_headers(info.icy)
         demux = IcyDemux(station.metaint) if station.metaint else None
         base = self.window.end
         cmd.sink = self._sink_for(demux, base)
@@ -146,13 +153,17 @@ class LiveStream:
                 if titles:
                     with self._lock:
                         self._titles.extend(titles)
+            if data and self._probe is not None:
+                self._frame(data)
             with self._rec_lock:
                 rec = self.recorder
                 if rec is not None:
+                    rec.byterate = self.byterate  # (once the frames are read: theirs)
                     for t in titles:
                         rec.title(t.title, rec.seconds_at(t.offset - self._rec_base))
                     rec.write(data)
                 if data:
+                    self._conn_audio += len(data)
                     self._arrived()
                     with self._pace_lock:
                         self.pace.arrived(len(data))
@@ -166,7 +177,6 @@ class LiveStream:
         if dropped is None:
             return
         self._dropped_at = None
-        self._failures = 0
         self.dl.bus.publish(
             StreamGap(
                 seconds=self.clock() - dropped,
@@ -219,11 +229,20 @@ class LiveStream:
 
     # --- titles ------------------------------------------------------------------------------
 
+    def _frame(self, data: bytes) -> None:
+        probe = self._probe
+        assert probe is not None
+        probe += data[: PROBE_BYTES - len(probe)]
+        self._framed = frame_byterate(bytes(probe))
+        if self._framed is not None or len(probe) >= PROBE_BYTES:
+            self._probe = None  # decided (or not MP3/AAC: Ogg, or no run of frames)
+
     @property
     def byterate(self) -> float | None:
-        """Audio bytes per second, from ``icy-br`` (the player maps title offsets with it)."""
+        """Audio bytes per second (the player maps title offsets with it): ``icy-br``'s,
+        unless the stream's own frame headers say otherwise (``frame_rate``)."""
         kbps = self.station.bitrate_kbps
-        return kbps * 125.0 if kbps else None
+        return trusted_byterate(kbps * 125.0 if kbps else None, self._framed)
 
     def titles_until(self, audio_offset: int) -> list[IcyTitle]:
         """Titles whose audio starts at or before ``audio_offset``, each given out once."""
@@ -248,6 +267,10 @@ class LiveStream:
         with self._pace_lock:
             self.pace.connected()  # the gap is a StreamGap, not slowness
         self._drop_reason = str(error) if error is not None else "the server closed the stream"
+        steady = STEADY_SECONDS * (self.byterate or STEADY_FALLBACK_RATE)
+        if self._conn_audio >= steady:
+            self._failures = 0  # it was back: a new run of failures starts
+        self._conn_audio = 0
         self._failures += 1
         if error is not None and not error.retryable:
             self.window.finish(error)  # a 404, a full disk under --record: no reconnect helps
