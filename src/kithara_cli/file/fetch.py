@@ -16,7 +16,6 @@ from kithara_cli.dl import (
     Identity,
     Priority,
     ResponseInfo,
-    strong_etag,
 )
 from kithara_cli.errors import (
     Cancelled,
@@ -381,7 +380,7 @@ class ProgressiveFetch:
 
     @staticmethod
     def _state_identity(state: ResumeState) -> Identity:
-        return Identity(strong_etag(state.etag), state.last_modified, state.total)
+        return Identity.of(state.etag, state.last_modified, state.total)
 
     def _wait(self) -> None:
         resource = self._resource
