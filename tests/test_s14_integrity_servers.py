@@ -22,7 +22,7 @@ import pytest
 
 from conftest import run_cli
 from kithara_cli.errors import NetworkError
-from kithara_cli.file.state import part_paths
+from kithara_cli.file.state import ResumeState, part_paths, save_state
 from kithara_cli.media import encode_file
 
 SIZE = 3_000_000  # three parallel parts of 1 MiB and more
@@ -37,29 +37,40 @@ class Version:
     etag: str
 
 
-class Origin:
-    """A file server whose answers a test scripts: ``pick(n)`` is the version the n-th request
-    (from 1) gets, ``stall_after`` the bytes each body sends before it hangs. Ranges are
-    honoured; If-Range is ignored (a weak ETag may not be one, RFC 9110 13.1.5)."""
+Script = Callable[[int, int], Version]
+"""(the request's number from 1, the first byte it asks) -> the version it gets."""
 
-    def __init__(self, pick: Callable[[int], Version], stall_after: int | None = None) -> None:
+
+class Origin:
+    """A file server whose answers a test scripts: ``pick`` chooses each request's version,
+    ``stall_after`` the bytes each body sends before it hangs (``hang``: which requests do,
+    by the same arguments; None: all). Ranges are honoured; If-Range is ignored (a weak ETag
+    may not be one, RFC 9110 13.1.5; a proxy may drop it)."""
+
+    def __init__(
+        self,
+        pick: Script,
+        stall_after: int | None = None,
+        hang: Callable[[int, int], bool] | None = None,
+    ) -> None:
         self.pick = pick
         self.stall_after = stall_after
+        self.hang = hang
         self.requests = 0
-        self.ranges: list[str | None] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
     def answer(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        asked = re.fullmatch(r"bytes=(\d+)-(\d*)", handler.headers.get("Range") or "")
+        first = int(asked.group(1)) if asked is not None else 0
         with self._lock:
             self.requests += 1
-            version = self.pick(self.requests)
-            self.ranges.append(handler.headers.get("Range"))
+            n = self.requests
+        version = self.pick(n, first)
         data = version.data
-        first, last = 0, len(data) - 1
-        asked = re.fullmatch(r"bytes=(\d+)-(\d*)", handler.headers.get("Range") or "")
+        last = len(data) - 1
+        stall = self.stall_after if self.hang is None or self.hang(n, first) else None
         if asked is not None:
-            first = int(asked.group(1))
             last = min(int(asked.group(2)), last) if asked.group(2) else last
             handler.send_response(206)
             handler.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
@@ -71,8 +82,8 @@ class Origin:
         handler.send_header("ETag", version.etag)
         handler.end_headers()
         body = data[first : last + 1]
-        if self.stall_after is not None:
-            handler.wfile.write(body[: self.stall_after])
+        if stall is not None:
+            handler.wfile.write(body[:stall])
             handler.wfile.flush()
             self._stop.wait(120)  # hangs, the connection open, until the test ends
             handler.close_connection = True
@@ -127,7 +138,7 @@ def test_a_new_weak_etag_between_parallel_parts_is_never_spliced(
     weak tag was dropped, and the length agreed. Now the differing tags are another version
     (RFC 9110: not even weakly the same), and the fetch starts over: the new file, whole."""
     old, new = Version(OLD, 'W/"old"'), Version(NEW, 'W/"new"')
-    origin = Origin(lambda n: old if n <= 2 else new)
+    origin = Origin(lambda n, _at: old if n <= 2 else new)
     out = tmp_path / "out.mp3"
     proc = run_cli("fetch", serve(origin), "-o", str(out), "-q", "-c", "4")
     assert proc.returncode == 0, proc.stderr
@@ -139,7 +150,7 @@ def test_the_same_weak_etag_still_fetches_in_parallel(
     serve: Callable[[Origin], str], tmp_path: Path
 ) -> None:
     """The other side: a weak tag that stays the same is no change (no restart, no error)."""
-    origin = Origin(lambda n: Version(OLD, 'W/"old"'))
+    origin = Origin(lambda _n, _at: Version(OLD, 'W/"old"'))
     out = tmp_path / "out.mp3"
     proc = run_cli("fetch", serve(origin), "-o", str(out), "-q", "-c", "4")
     assert proc.returncode == 0, proc.stderr
@@ -153,14 +164,13 @@ def test_a_resume_onto_a_new_weak_etag_starts_over(
     """A .part of the old version (as an interrupted run leaves it), then a run that meets
     the new one: a whole new file."""
     new = Version(NEW, 'W/"new"')
-    url = serve(Origin(lambda n: new))
+    url = serve(Origin(lambda _n, _at: new))
     out = tmp_path / "out.mp3"
     part, state = part_paths(out)
     part.write_bytes(OLD[:1_000_000])
-    state.write_text(
-        '{"url": "%s", "total": %d, "etag": "W/\\"old\\"", "last_modified": null, '
-        '"ranges": [[0, 1000000]], "kind": "progressive", "extra": {}, "version": 1}'
-        % (url, SIZE)
+    save_state(
+        state,
+        ResumeState(url=url, total=SIZE, etag='W/"old"', ranges=[[0, 1_000_000]]),
     )
     proc = run_cli("fetch", url, "-o", str(out), "-q", "-c", "4")
     assert proc.returncode == 0, proc.stderr
@@ -187,7 +197,7 @@ def test_play_refuses_a_new_weak_etag_under_it(
     the documented network code and says why. Was: the other version's bytes decoded as if
     they were the same file."""
     first, second = tones
-    origin = Origin(lambda n: Version(first, 'W/"1"') if n == 1 else Version(second, 'W/"2"'))
+    origin = Origin(lambda n, _at: Version(first, 'W/"1"') if n == 1 else Version(second, 'W/"2"'))
     wav = tmp_path / "out.wav"
     proc = run_cli(
         "play",
@@ -214,7 +224,7 @@ def test_a_server_that_hangs_after_a_few_bytes_every_time_fails_in_bounded_time(
     thousand times, one --timeout each (with the default 20 s: hours per part). Now a hang
     after fewer bytes than the minimum rate owes for the wait is a failed attempt: exit 3
     after the retries, one line, the .part kept for a later run."""
-    origin = Origin(lambda n: Version(OLD, '"old"'), stall_after=1000)
+    origin = Origin(lambda _n, _at: Version(OLD, '"old"'), stall_after=1000)
     out = tmp_path / "out.mp3"
     t0 = time.monotonic()
     proc = run_cli(
@@ -229,3 +239,57 @@ def test_a_server_that_hangs_after_a_few_bytes_every_time_fails_in_bounded_time(
     assert part_paths(out)[0].exists()  # resumable: the bytes that came are kept
     assert elapsed < 30, f"took {elapsed:.0f} s"
     assert origin.requests <= 3 * 3 + 1
+
+
+# --- a file replaced mid-fetch with the persistent cache on ----------------------------------
+
+LAST_PART = 2 << 20  # where -c 4 cuts the third part of SIZE (parts of 1 MiB)
+
+
+def _replaced_while_cut(n: int, at: int, switched: list[bool]) -> Version:
+    """The old version until the last part is asked; from then on (a moment later, so the
+    other parts are under way) the new one, which has another Last-Modified."""
+    if at >= LAST_PART and not switched[0]:
+        time.sleep(0.3)
+        switched[0] = True
+    if switched[0]:
+        return Version(NEW, '"new"')
+    return Version(OLD, '"old"')
+
+
+@pytest.mark.parametrize(
+    "cut", [1 << 20, 0], ids=["a middle part cut short", "the first request cut short"]
+)
+def test_a_replaced_file_is_never_spliced_from_the_cache(
+    serve: Callable[[Origin], str], tmp_path: Path, cut: int
+) -> None:
+    """The file is replaced while one request (``cut``: the one from that byte) has sent
+    half a MiB and hangs; the last part then meets the new version, the fetch drops what it
+    has and starts over. The hanging request, cancelled, records its half MiB of the old
+    version in the cache as it ends, after the cache dropped the old version.
+
+    Was: the restart was served those bytes from the cache (counted as checked) -- a middle
+    part: exit 0 with a file of both versions; the first request: "remote file changed",
+    exit 3, though the server was consistent by then. Now a command pinned to a version
+    takes no cached bytes of another, and the restart drops what the cut requests kept."""
+    switched = [False]
+    origin = Origin(
+        lambda n, at: _replaced_while_cut(n, at, switched),
+        stall_after=512 * 1024,
+        hang=lambda n, at: at == cut and not switched[0],
+    )
+    out = tmp_path / "out.mp3"
+    proc = run_cli(
+        "fetch",
+        serve(origin),
+        "-o",
+        str(out),
+        "-q",
+        "-c",
+        "4",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        env={"KITHARA_CACHE": ""},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == NEW

@@ -145,6 +145,11 @@ class ProgressiveFetch:
         except RemoteChangedError:
             self.bus.publish(Notice(level="warning", message="remote file changed: starting over"))
             remove_quietly(self.part, self.state_path)
+            if self.dl.cache is not None:
+                # The parts the change cut short recorded their bytes of the old version as
+                # they ended (after the cache dropped it): drop them too, or the new start
+                # would be served them.
+                self.dl.cache.forget(self.url)
             return self._run_once(started)
 
     # --- internals ------------------------------------------------------------------------
