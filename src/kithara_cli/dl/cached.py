@@ -128,6 +128,11 @@ async def run_cached(dl: Downloader, job: Job, cache: ByteCache) -> FetchOutcome
     if cmd.cache == "none" and not cache.offline:
         return await transfer(dl, dl.opener(), job)
     copy = cache.lookup(cmd.url) if cmd.cache != "none" else None
+    if copy is not None and cmd.identity is not None and not cmd.identity.matches(copy.identity):
+        # A command pinned to a version (a part of a file another request began, a resume)
+        # takes no bytes of another, however recently that one was validated: a fetch that
+        # restarted on a new version found the old one's parts recorded as they were cut.
+        copy = None
     if copy is not None and not cache.offline:
         copy = await _revalidate(dl, cmd, copy, cache)
     info: ResponseInfo | None = None

@@ -220,9 +220,16 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     )
                 )
             # A trickle never counts as progress; a deadline only where the next request goes
-            # on from here (a 206), not where it starts the whole body over (a 200).
-            stuck = isinstance(err, SlowBodyError) or (
-                isinstance(err, DeadlineError) and not partial
+            # on from here (a 206), not where it starts the whole body over (a 200); nor a
+            # stall after fewer bytes than the minimum rate owed for the wait (a server that
+            # sends a buffer's worth, then hangs, each time: else resumed a thousand times).
+            stuck = (
+                isinstance(err, SlowBodyError)
+                or (isinstance(err, DeadlineError) and not partial)
+                or (
+                    isinstance(err, BodyStalledError)
+                    and job.high_water - before < net.min_rate * (time.monotonic() - t0)
+                )
             )
             progressed = job.high_water > before and not stuck
             if progressed:  # this is a resume, not a retry

@@ -39,12 +39,16 @@ class DeadlineError(BodyStalledError):
 class Identity:
     """Which version of a resource a response belongs to: ETag, else Last-Modified, else length.
 
-    Weak ETags are left out: they promise equivalence, not the same bytes.
+    A weak ETag (``weak``) never vouches for the bytes (it promises equivalence, and If-Range
+    may not carry it), but two whose tags differ are two versions for sure: a server that
+    gives nothing else but a length (nginx behind a filter, a CDN that weakens tags) still
+    tells a change of the same length.
     """
 
     etag: str | None = None
     last_modified: str | None = None
     length: int | None = None
+    weak: str | None = None
 
     @property
     def known(self) -> bool:
@@ -54,6 +58,9 @@ class Identity:
         """Same version for sure. An identity with nothing in it matches nothing."""
         if self.length is not None and other.length is not None and self.length != other.length:
             return False
+        mine, theirs = self.etag or self.weak, other.etag or other.weak
+        if mine and theirs and _opaque(mine) != _opaque(theirs):
+            return False  # RFC 9110 8.8.3.2: not even weakly the same
         if self.etag:
             return self.etag == other.etag
         if self.last_modified:
@@ -71,29 +78,46 @@ class Identity:
             return f"ETag {self.etag}"
         if self.last_modified:
             return f"Last-Modified {self.last_modified}"
+        if self.weak:
+            return f"ETag {self.weak}"
         if self.length is not None:
             return f"length {self.length}"
         return "no validators"
 
     def as_list(self) -> list[object]:
-        return [self.etag, self.last_modified, self.length]
+        return [self.etag, self.last_modified, self.length, self.weak]
 
     @classmethod
     def from_list(cls, data: object) -> Identity | None:
-        if not isinstance(data, list) or len(data) != 3:
+        """Of ``as_list``'s list (three items: written before ``weak`` was kept)."""
+        if not isinstance(data, list) or len(data) not in (3, 4):
             return None
-        etag, lm, length = data
+        etag, lm, length, weak = [*data, None][:4]
         return cls(
             etag if isinstance(etag, str) else None,
             lm if isinstance(lm, str) else None,
             length if isinstance(length, int) else None,
+            weak if isinstance(weak, str) else None,
         )
+
+    @classmethod
+    def of(cls, etag: str | None, last_modified: str | None, length: int | None) -> Identity:
+        """From the headers as sent: a weak ETag goes to ``weak``."""
+        return cls(strong_etag(etag), last_modified, length, weak_etag(etag))
 
 
 def strong_etag(value: str | None) -> str | None:
     if not value or value.startswith("W/"):
         return None
     return value
+
+
+def weak_etag(value: str | None) -> str | None:
+    return value if value and value.startswith("W/") else None
+
+
+def _opaque(tag: str) -> str:
+    return tag.removeprefix("W/")
 
 
 def parse_content_range(value: str | None) -> tuple[int | None, int | None, int | None]:
@@ -145,7 +169,7 @@ def place(
     length_text = None if headers.get("transfer-encoding") else headers.get("content-length")
     body_len = int(length_text) if length_text and _digits(length_text) else None
     encoded = encoding is not None
-    etag = strong_etag(headers.get("etag"))
+    etag = headers.get("etag")
     last_modified = headers.get("last-modified")
     if status == 206:
         first, end, total = parse_content_range(headers.get("content-range"))
@@ -155,11 +179,11 @@ def place(
             raise NetworkError(f"server sent bytes from {first}, asked {want}: {url}")
         if end is None and body_len is not None:
             end = first + body_len
-        return Placement(first, end, total, Identity(etag, last_modified, total), False, encoded)
+        return Placement(first, end, total, Identity.of(etag, last_modified, total), False, encoded)
     # A 200 is the whole object from byte 0, whatever was asked; its length is the object's
     # unless the body is encoded (then Content-Length counts encoded bytes).
     total = None if encoded else body_len
-    return Placement(0, total, total, Identity(etag, last_modified, total), True, encoded)
+    return Placement(0, total, total, Identity.of(etag, last_modified, total), True, encoded)
 
 
 def check_identity(pinned: Identity | None, seen: Identity, url: str) -> None:

@@ -16,7 +16,6 @@ from kithara_cli.dl import (
     Identity,
     Priority,
     ResponseInfo,
-    strong_etag,
 )
 from kithara_cli.errors import (
     Cancelled,
@@ -160,6 +159,11 @@ class ProgressiveFetch:
         except RemoteChangedError:
             self.bus.publish(Notice(level="warning", message="remote file changed: starting over"))
             remove_quietly(self.part, self.state_path)
+            if self.dl.cache is not None:
+                # The parts the change cut short recorded their bytes of the old version as
+                # they ended (after the cache dropped it): drop them too, or the new start
+                # would be served them.
+                self.dl.cache.forget(self.url)
             return self._run_once(started)
 
     # --- internals ------------------------------------------------------------------------
@@ -399,7 +403,7 @@ class ProgressiveFetch:
 
     @staticmethod
     def _state_identity(state: ResumeState) -> Identity:
-        return Identity(strong_etag(state.etag), state.last_modified, state.total)
+        return Identity.of(state.etag, state.last_modified, state.total)
 
     def _wait(self) -> None:
         resource = self._resource
