@@ -30,6 +30,9 @@ Promises:
   (``FetchOutcome.resource_end``); a range the resource is too short for is an error
   (ResourceTooShortError), never a short success; gzip/deflate bodies are decoded
   (``net.encoding``), a 206 with a Content-Encoding refused;
+- a ranged request of a URL whose redirects were followed before goes to their target
+  (``dl.redirects``: not across origins with credentials; a failing target is forgotten
+  and the URL asked again, not counted as a try);
 - LoadSlow is published once a fetch outlives its soft timeout; the fetch is not aborted;
 - every step of a request's life is an event on the bus;
 - with a ``ByteCache`` (``dl.cached``; ``kithara_cli.cache`` implements it), a command the

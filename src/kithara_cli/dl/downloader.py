@@ -27,6 +27,7 @@ from kithara_cli.dl.command import (
     Priority,
     memory_sink,
 )
+from kithara_cli.dl.redirects import RedirectMemory
 from kithara_cli.errors import (
     KitharaError,
     NetworkError,
@@ -103,6 +104,9 @@ class Downloader:
     ) -> None:
         self.bus = bus
         self.net = net or NetConfig()
+        self.redirects = RedirectMemory(  # (dl.redirects)
+            sends_authorization=any(k.lower() == "authorization" for k in self.net.headers)
+        )
         self.max_concurrent = max_concurrent
         self.soft_timeout = soft_timeout
         self.retry = retry or RetryPolicy()

@@ -106,9 +106,13 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
         partial = False  # this attempt's response was a 206: a cut-off resumes forward
         t0 = time.monotonic()
         deadline = cmd.deadline if cmd.deadline is not None else net.request_deadline
+        # A range of a resource goes where its redirects led before (dl.redirects); a whole
+        # body (a playlist reloaded) follows them each time: its target may move on.
+        ranged = any(k.lower() == "range" for k in headers)
+        target = dl.redirects.target(cmd.url) if ranged else cmd.url
         try:
             async with asyncio.timeout(net.connect_timeout + net.read_timeout) as limit:
-                async with opener.stream(cmd.url, headers) as resp:
+                async with opener.stream(target, headers) as resp:
                     limit.reschedule(None if deadline is None else loop.time() + deadline)
                     status = resp.status_code
                     partial = status == 206
@@ -121,6 +125,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     err = classify_status(status, cmd.url, resp.headers)
                     if err is not None:
                         raise err
+                    dl.redirects.learn(cmd.url, str(resp.url))
                     coding = content_coding(resp.headers.get("content-encoding"))
                     if coding is not None and status == 206:
                         raise ContentEncodingError(
@@ -202,9 +207,13 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     return _ok(job, info, resource_end)
         except asyncio.CancelledError:
             raise
-        except FatalError:
-            raise
-        except Exception as exc:  # classified below
+        except Exception as exc:
+            if target != cmd.url:  # a remembered redirect target failed: ask the URL itself
+                dl.redirects.forget(cmd.url)
+                attempt -= 1
+                continue
+            if isinstance(exc, FatalError):
+                raise
             if isinstance(exc, TimeoutError) and not isinstance(exc, BodyStalledError):
                 exc = DeadlineError(f"request took too long: {cmd.url}")
             err = classify_http_error(exc, cmd.url)
