@@ -199,5 +199,7 @@ def _run_progressive(
         _run_live(options, common, EventBus())
         return
     if not options.quiet:
-        mbps = result.downloaded / max(result.seconds, 1e-6) / 1e6
-        print_note(f"saved {out} ({result.bytes} bytes, {result.seconds:.2f} s, {mbps:.1f} MB/s)")
+        from kithara_cli.ui.format import fmt_speed
+
+        speed = fmt_speed(result.downloaded / max(result.seconds, 1e-6))
+        print_note(f"saved {out} ({result.bytes} bytes, {result.seconds:.2f} s, {speed})")

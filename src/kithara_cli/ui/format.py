@@ -25,6 +25,13 @@ def fmt_size(n: float | None) -> str:
     return f"{n:.0f} B"  # pragma: no cover
 
 
+def fmt_speed(bytes_per_s: float) -> str:
+    """``1.2 MB/s``, and below 0.1 MB/s in kB (a radio stream's 16 kB/s is not "0.0 MB/s")."""
+    if bytes_per_s >= 1e5:
+        return f"{bytes_per_s / 1e6:.1f} MB/s"
+    return fmt_rate(bytes_per_s)
+
+
 def fmt_mb(n: float) -> str:
     """``0.3 MB``, ``12.0 MB``: fetch's plain progress lines keep one unit as they grow."""
     return f"{n / 1e6:.1f} MB"

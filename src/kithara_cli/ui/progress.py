@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import Event, FetchProgress, Notice
 from kithara_cli.ui.console import print_note, stderr_console, stderr_is_terminal
-from kithara_cli.ui.format import fmt_mb
+from kithara_cli.ui.format import fmt_mb, fmt_speed
 from kithara_cli.ui.glyphs import UNICODE, current, fold
 from kithara_cli.ui.sanitize import sanitize, sanitize_line
 
@@ -124,7 +124,7 @@ class FetchProgressView:
             extra = f" {segments}" if segments else ""
             sys.stderr.write(
                 f"kithara: {self.label}:{pct} {fmt_mb(ev.bytes_done)}{total}"
-                f" {ev.bytes_done / elapsed / 1e6:.1f} MB/s{extra}\n"
+                f" {fmt_speed(ev.bytes_done / elapsed)}{extra}\n"
             )
             sys.stderr.flush()
 
