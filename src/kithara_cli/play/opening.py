@@ -292,7 +292,7 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     if recording is not None:
         recording.origin = origin
         recording.remux = True  # FILE's extension may name another container than theirs
-    read = recording.tap(hls) if recording is not None else hls
+    read = recording.tap(hls, origin) if recording is not None else hls
     return Opened(ByteStream(read, name=url), origin, hls=hls)
 
 
