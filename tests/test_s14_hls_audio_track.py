@@ -82,6 +82,20 @@ def test_the_track_is_found_in_other_groups_by_language() -> None:
     assert chosen.media_url.endswith("/hi_fr.m3u8"), chosen
 
 
+def test_groups_without_languages_stay_one_track() -> None:
+    """Groups by bitrate whose renditions name no LANGUAGE (and differ in NAME): nothing tells
+    them apart as languages, so each group's DEFAULT is a rung, as before."""
+    text = (
+        "#EXTM3U\n"
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a64",NAME="aac_64k",DEFAULT=YES,URI="a64.m3u8"\n'
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a128",NAME="aac_128k",DEFAULT=YES,URI="a128.m3u8"\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=500000,CODECS="avc1.4d401f,mp4a.40.2",AUDIO="a64"\nv1.m3u8\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=3000000,CODECS="avc1.4d401f,mp4a.40.2",AUDIO="a128"\nv2.m3u8\n'
+    )
+    rungs = playback_ladder(_master(text), None)
+    assert [r.media_url.rsplit("/", 1)[1] for r in rungs] == ["a64.m3u8", "a128.m3u8"]
+
+
 def test_fetch_best_takes_the_default_track_not_the_best_groups_default(
     hls_server: MediaServer, tmp_path: Path
 ) -> None:

@@ -156,13 +156,16 @@ def _group(master: MasterPlaylist, variant: Variant) -> list[Rendition]:
 
 
 def _same_track(group: list[Rendition], like: Rendition) -> Rendition | None:
-    """``like``'s track in another group: same NAME and LANGUAGE, else the same LANGUAGE
-    (its DEFAULT first); a rendition without LANGUAGE is found by NAME only."""
+    """``like``'s track in another group: same NAME and LANGUAGE, else the same LANGUAGE (its
+    DEFAULT first). Where languages cannot be compared (``like`` or the whole group has none:
+    groups by bitrate named "aac_64k", "aac_128k"), the group's DEFAULT (else first) is taken,
+    as before; None only when the group's languages are all others."""
     for r in group:
         if r.name == like.name and r.language == like.language:
             return r
-    if not like.language:
-        return None
+    languages = {r.language.casefold() for r in group if r.language}
+    if not like.language or not languages:
+        return next((r for r in group if r.default), group[0])
     wanted = like.language.casefold()
     same = [r for r in group if (r.language or "").casefold() == wanted]
     return next((r for r in same if r.default), same[0] if same else None)
