@@ -53,6 +53,7 @@ complete -c kithara -n '__fish_seen_subcommand_from play' -l abr -r -d 'auto, or
 complete -c kithara -n '__fish_seen_subcommand_from play' -l max-bitrate -r -d 'Never pick a variant above this (e.g. 128k).'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l min-bitrate -r -d 'Never pick a variant below this.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l audio -r -d 'HLS audio rendition by language or name (default: the first variant\'s DEFAULT one; every variant plays the same language).'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l skip-unavailable -d 'HLS: skip a segment that fails on every variant, with a warning, as ffmpeg and mpv do (three in a row still stop); without it playback stops there.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l no-ui -d 'Plain log lines, no dashboard.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l length -r -d 'Stop after this many seconds of playback.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l record -r -d 'Write what plays to FILE as it plays (radio audio, a file\'s bytes, HLS segments as fetch writes them), and its titles to FILE.cue. A queue writes one file per item: FILE, then FILE-2, FILE-3... (show.mp3, show-2.mp3).'
