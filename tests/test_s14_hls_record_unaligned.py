@@ -10,16 +10,20 @@ cannot write, the segments' own.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import av
 import pytest
 
-from hls_fixtures import RATE, decode, play, tone_seconds
+import hls_fixtures
+from hls_fixtures import RATE, HlsMedia, decode, play, static, tone_seconds
 from kithara_cli.media import build_ladder, cached
 from kithara_cli.server import Faults, MediaServer
 
 SECONDS = 20.0
+
+hls_media = hls_fixtures.hls_media
 
 
 def _build(root: Path) -> None:
@@ -76,3 +80,26 @@ def test_an_unwritable_extension_keeps_the_segments_container(
     assert _container(rec) == "mpegts"
     assert abs(decode(rec).shape[0] / RATE - SECONDS) < 0.1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.bin", "rec.bin.cue"]
+
+
+def test_a_discontinuity_after_rounded_down_durations_is_recorded_whole(
+    hls_media: HlsMedia, tmp_path: Path
+) -> None:
+    """EXTINF rounded down (1.950 for 2.0 s of audio) puts the part at an EXT-X-DISCONTINUITY
+    (segment 8: 15.6 s on the timeline, 16.0 s of audio before it) 0.4 s "early" though its
+    timestamps go on: nothing there was recorded before, and the recording keeps it all (a
+    trim by the timeline alone cut 0.42 s: 19.62 s recorded for 20)."""
+    text = (hls_media.root / "ts" / "64k.m3u8").read_text()
+    text = re.sub(r"#EXTINF:[\d.]+,", "#EXTINF:1.950,", text)
+    text = text.replace(
+        "#EXTINF:1.950,\n64k_00008.ts", "#EXT-X-DISCONTINUITY\n#EXTINF:1.950,\n64k_00008.ts"
+    )
+    assert text.count("#EXT-X-DISCONTINUITY") == 1
+    rec = tmp_path / "rec.ts"
+    with MediaServer(hls_media.root) as srv:
+        srv.add_route("ts/rounded.m3u8", static(text))
+        proc = play(srv.url("ts/rounded.m3u8"), "--output", "null", "--record", str(rec))
+    assert proc.returncode == 0, proc.stderr
+    pcm = decode(rec)
+    assert abs(pcm.shape[0] / RATE - SECONDS) < 0.1, pcm.shape[0] / RATE
+    assert tone_seconds(pcm) == list(range(round(SECONDS)))

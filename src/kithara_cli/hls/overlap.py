@@ -18,6 +18,9 @@ from pathlib import Path
 # A part that starts this much before the audio written ends overlaps it (the decoder's
 # and the source's tolerance: less is the rounding of EXTINF durations between variants).
 OVERLAP_SECONDS = 0.01
+# A part whose timestamps go back further than this is a discontinuity that started them
+# over, not a segment from a variant cut unalike (which overlaps by less than a segment).
+MAX_BACK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,14 @@ class PartMark:
 def overlapping_packets(path: Path, marks: list[PartMark]) -> frozenset[int]:
     """The demux indices of ``path``'s audio packets whose audio a part before held already.
 
-    A packet is left out when more than half of it lies before the end of the audio kept so
-    far in its run; the first packet kept ends that part's trimming. Empty when no part starts
-    early, and when PyAV cannot read the file (it is then kept as it is).
+    A part overlaps when both say so: the timeline (it starts before the end of the audio kept
+    so far in its run, the decoder's rule) and its own timestamps (they go back, by less than
+    ``MAX_BACK_SECONDS``: variants of one presentation share them). The timeline alone is not
+    enough: EXTINF durations rounded down put a part at an EXT-X-DISCONTINUITY "early" by
+    their drift, though its timestamps go on; a discontinuity whose timestamps start over
+    goes back too far. A packet of an overlapping part is left out while more than half of it
+    lies before the end of the timestamps kept; the first packet kept ends the trimming.
+    Empty when no part overlaps, and when PyAV cannot read the file (it is then kept as is).
     """
     import av
 
@@ -50,31 +58,36 @@ def overlapping_packets(path: Path, marks: list[PartMark]) -> frozenset[int]:
                 return frozenset()
             base = float(audio.time_base)
             current = -1
-            first_pts = 0
-            end: float | None = None  # where the audio kept so far in this run ends
-            limit: float | None = None  # a part that starts early: trim it up to here
+            first = 0.0  # the part's first timestamp, seconds
+            end: float | None = None  # where the audio kept so far in this run ends (timeline)
+            end_ts: float | None = None  # and its timestamps
+            limit: float | None = None  # an overlapping part: trimmed up to this timestamp
             for index, packet in enumerate(src.demux(audio)):
                 pts = packet.pts if packet.pts is not None else packet.dts
                 if pts is None or packet.size == 0:
                     continue
+                stamp = pts * base
                 pos = packet.pos
                 at = current if pos is None or pos < 0 else bisect.bisect_right(offsets, pos) - 1
                 if at != current and at >= 0:
-                    current, first_pts = at, pts
+                    current, first = at, stamp
                     mark = ordered[at]
                     if mark.run:
-                        end = None
-                    early = end is not None and mark.seconds < end - OVERLAP_SECONDS
-                    limit = end if early else None
-                seconds = (ordered[current].seconds if current >= 0 else 0.0) + (
-                    pts - first_pts
-                ) * base
+                        end = end_ts = None
+                    limit = None
+                    if end is not None and end_ts is not None:
+                        early = mark.seconds < end - OVERLAP_SECONDS
+                        back = end_ts - stamp
+                        if early and OVERLAP_SECONDS < back < MAX_BACK_SECONDS:
+                            limit = end_ts
                 length = (packet.duration or 0) * base
-                if limit is not None and seconds + length / 2 <= limit:
+                if limit is not None and stamp + length / 2 <= limit:
                     drop.add(index)
                     continue
                 limit = None
+                seconds = (ordered[current].seconds if current >= 0 else 0.0) + stamp - first
                 end = seconds + length if end is None else max(end, seconds + length)
+                end_ts = stamp + length if end_ts is None else max(end_ts, stamp + length)
     except (av.error.FFmpegError, ValueError, OSError):
         return frozenset()
     return frozenset(drop)
