@@ -303,6 +303,14 @@ def play(
         typer.Option("--min-bitrate", help="Never pick a variant below this.", metavar="RATE"),
     ] = None,
     audio: AudioOpt = None,
+    skip_unavailable: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unavailable",
+            help="HLS: skip a segment that fails on every variant, with a warning, as ffmpeg "
+            "and mpv do (three in a row still stop); without it playback stops there.",
+        ),
+    ] = False,
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Plain log lines, no dashboard.")] = False,
     length: Annotated[
         float | None,
@@ -353,6 +361,7 @@ def play(
         record=record,
         loop=loop,
         shuffle=shuffle,
+        skip_unavailable=skip_unavailable,
     )
     run_guarded(lambda: run_play(options, common))
 

@@ -296,7 +296,12 @@ class _CookieText(_CheckedText):
 
 AudioOpt = Annotated[
     str | None,
-    typer.Option("--audio", help="HLS audio rendition by language or name.", metavar="LANG"),
+    typer.Option(
+        "--audio",
+        help="HLS audio rendition by language or name (default: the first variant's DEFAULT"
+        " one; every variant plays the same language).",
+        metavar="LANG",
+    ),
 ]
 HeaderOpt = Annotated[
     list[str] | None,

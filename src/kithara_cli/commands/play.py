@@ -49,6 +49,7 @@ class PlayOptions:
     shuffle: bool = False
     demo_profile: str = "story"
     list_outputs: bool = False
+    skip_unavailable: bool = False
 
 
 def list_outputs() -> list[str]:
@@ -86,6 +87,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         min_bitrate=parse_bitrate(options.min_bitrate),
         audio=options.audio,
         record=options.record,
+        skip_unavailable=options.skip_unavailable,
     )
     start_at = parse_time(options.start)
     if options.record is not None:

@@ -51,7 +51,10 @@ warning, a short IV is zero-filled on the left, EXT-X-DEFINE variables are subst
 IMPORT, QUERYPARAM), negative and huge media sequence numbers are kept, a bad BANDWIDTH is
 dropped; a bad number we need is a ``PlaylistError`` naming its line. AES-128, AES-256 (CBC)
 and AES-256-CTR (hls.js's 64-bit counter) are decrypted. I-frames-only playlists are refused and
-video-only variants never join an audio ladder (``select.audio_ladder``). A live playlist that
+video-only variants never join an audio ladder (``select.audio_ladder``); where audio comes
+from EXT-X-MEDIA groups, one track (``--audio``, else the first variant's DEFAULT) is kept
+across variants (``select.track_renditions``). An LL-HLS delta update (EXT-X-SKIP) numbers
+its segments after those skipped. URIs are resolved in ``resolve``. A live playlist that
 brings no new segment for 3 target durations is a ``PlaylistError`` (hls.js's
 PLAYLIST_UNCHANGED_ERROR), never a silent wait; if its reloads failed, that failure is the
 error (a dead endpoint's 503: exit 3). Tag lines in Windows-1252 are read as such.

@@ -40,6 +40,7 @@ _VAR_REF = re.compile(r"\{\$([A-Za-z0-9_-]+)\}")
 _VAR_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _ATTRIBUTES = re.compile(r"""((?:[^,"']|"[^"]*"|'[^']*')+)""")  # as m3u8's own split
 _INT = re.compile(r"[+-]?\d{1,40}")  # 2**128 has 39 digits
+_COUNT = re.compile(r"\d{1,9}")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 # STREAM-INF attributes the model reads; the rest are dropped before m3u8 casts them.
 _STREAM_INF_KEEP = frozenset({"BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS", "AUDIO", "RESOLUTION"})
@@ -146,6 +147,9 @@ def prepare(content: str, url: str, imports: Mapping[str, str] | None = None) ->
                 expect_segment = True
             elif tag in ("#EXT-X-MEDIA-SEQUENCE", "#EXT-X-DISCONTINUITY-SEQUENCE"):
                 _check_number(lineno, tag[1:], _INT, line.partition(":")[2])
+            elif tag == "#EXT-X-SKIP":
+                _skip(line, lineno, out, warnings)
+                continue
             elif tag == "#EXT-X-STREAM-INF":
                 n_variants += 1
                 if n_variants > MAX_VARIANTS:
@@ -249,6 +253,23 @@ def _stream_inf(line: str, lineno: int, warnings: list[str]) -> str:
             value = str(int(float(value)))
         kept.append(f"{key}={value}")
     return "#EXT-X-STREAM-INF:" + ",".join(kept)
+
+
+def _skip(line: str, lineno: int, out: list[str], warnings: list[str]) -> None:
+    """An LL-HLS delta update (EXT-X-SKIP, which kithara never asks for: a server or cache
+    that sends one anyway) lists its segments from SKIPPED-SEGMENTS after MEDIA-SEQUENCE:
+    the numbers start there, as hls.js counts them, else every segment would take the number
+    of one skipped."""
+    skipped = _attributes(line.partition(":")[2]).get("SKIPPED-SEGMENTS", "")
+    _check_number(lineno, "SKIPPED-SEGMENTS", _COUNT, skipped)
+    at = next((i for i, x in enumerate(out) if x.startswith("#EXT-X-MEDIA-SEQUENCE:")), None)
+    first = 0 if at is None else int(out[at].partition(":")[2])
+    tag = f"#EXT-X-MEDIA-SEQUENCE:{first + int(skipped)}"
+    if at is None:
+        out.append(tag)
+    else:
+        out[at] = tag
+    warnings.append(f"line {lineno}: a delta update: {int(skipped)} older segments not listed")
 
 
 def _check_number(lineno: int, what: str, pattern: re.Pattern[str], text: str) -> None:

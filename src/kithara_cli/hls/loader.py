@@ -6,7 +6,7 @@ SPEC`` is, by ``select.choose_variant``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,7 +16,13 @@ from kithara_cli.events.types import Notice
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist, Rendition, Variant
 from kithara_cli.hls.playlist import parse_playlist
-from kithara_cli.hls.select import audio_ladder, choose_rendition, choose_variant
+from kithara_cli.hls.select import (
+    audio_candidates,
+    audio_ladder,
+    choose_rendition,
+    choose_variant,
+    track_renditions,
+)
 
 MAX_WARNINGS = 5  # per playlist: a broken one could otherwise fill the screen
 _warned: set[str] = set()
@@ -82,6 +88,23 @@ def media_url_for(master: MasterPlaylist, variant: Variant, audio: str | None) -
     return Selection(master, variant, rendition, url)
 
 
+def pick(master: MasterPlaylist, variant_spec: str, audio: str | None) -> Selection:
+    """``--variant SPEC`` with ``--audio``: ``best``, ``worst`` or a bitrate choose among the
+    variants that have the audio track (``select.track_renditions``: a group's own DEFAULT
+    may be another language); an index is taken as named, with the track if its group has it."""
+    pairs = track_renditions(master, audio_candidates(master), audio)
+    if variant_spec.strip().isdigit() or not pairs:
+        variant = choose_variant(master, variant_spec)
+    else:
+        kept = replace(master, variants=tuple(v for v, _ in pairs))
+        variant = choose_variant(kept, variant_spec)
+    for v, rendition in pairs:
+        if v.index == variant.index:
+            url = rendition.uri if rendition is not None and rendition.uri else v.uri
+            return Selection(master, v, rendition, url)
+    return media_url_for(master, variant, audio)
+
+
 def select(
     downloader: Downloader, url: str, variant_spec: str, audio: str | None
 ) -> tuple[Selection, MediaPlaylist]:
@@ -90,8 +113,7 @@ def select(
         return Selection(None, None, None, url), playlist  # asked at, as a variant's URI
     if not playlist.variants:
         raise PlaylistError("master playlist has no variants")
-    variant = choose_variant(playlist, variant_spec)
-    selection = media_url_for(playlist, variant, audio)
+    selection = pick(playlist, variant_spec, audio)
     media = load_media(downloader, selection.media_url)
     return selection, media
 
@@ -113,9 +135,9 @@ def playback_ladder(playlist: MasterPlaylist | MediaPlaylist, audio: str | None)
     if isinstance(playlist, MediaPlaylist):
         return [Rung(0, 0, "", playlist.url, playlist)]
     rungs = []
-    for v in audio_ladder(playlist):
-        selection = media_url_for(playlist, v, audio)
-        rungs.append(Rung(v.index, v.bandwidth, ",".join(v.codecs), selection.media_url))
+    for v, rendition in track_renditions(playlist, audio_ladder(playlist), audio):
+        url = rendition.uri if rendition is not None and rendition.uri else v.uri
+        rungs.append(Rung(v.index, v.bandwidth, ",".join(v.codecs), url))
     # Variants that share one audio rendition are one rung for audio purposes.
     seen: dict[str, Rung] = {}
     for rung in rungs:
@@ -133,8 +155,9 @@ def fixed_variant(
         return f"fixed:{text}"
     if isinstance(playlist, MediaPlaylist):
         return f"fixed:{rungs[0].index}"
-    variant = choose_variant(playlist, text)
-    url = media_url_for(playlist, variant, audio).media_url
+    chosen = pick(playlist, text, audio)
+    variant, url = chosen.variant, chosen.media_url
+    assert variant is not None
     for rung in rungs:
         if rung.media_url == url:
             return f"fixed:{rung.index}"

@@ -25,6 +25,9 @@ from kithara_cli.hls.run import _by_sequence, _Run
 from kithara_cli.hls.scheduler import Ask, SegmentDone, SegmentFetcher
 from kithara_cli.hls.sequence import SequenceTracker
 
+# Segments missing on every variant skipped in a row before playback gives up on the stream.
+MAX_MISSING_IN_A_ROW = 3
+
 if TYPE_CHECKING:
     from kithara_cli.dl import Downloader
 
@@ -76,6 +79,7 @@ class VariantPicking:
     _reloaded: dict[int, float]
     _eras: LiveEras
     _fetcher: SegmentFetcher
+    skip_missing: bool  # play --skip-unavailable: a VOD segment no variant serves is a gap
 
     def media_for(self, variant: int) -> MediaPlaylist:
         raise NotImplementedError
@@ -132,7 +136,8 @@ class VariantPicking:
                 )
             other = self._failover_variant(variant, failed, index)
             if other is None:
-                run.ready[index] = outcome.error
+                if not self._step_over_missing(run, index, seg, error):
+                    run.ready[index] = outcome.error
                 return
             seq = seg.sequence
             self.bus.publish(
@@ -142,6 +147,33 @@ class VariantPicking:
                 )
             )
             self._submit(run, index, other)
+
+    def _step_over_missing(self, run: _Run, index: int, seg: Segment, error: KitharaError) -> bool:
+        """``play --skip-unavailable``: a VOD segment that failed on every variant is skipped
+        with a warning, as FFmpeg's HLS demuxer (and so mpv) skips a segment it cannot open;
+        its seconds leave the timeline, as a live segment gone does. ``MAX_MISSING_IN_A_ROW``
+        in a row is a stream that is gone, not a hole in it: that one ends playback. Without
+        the option the segment's error ends playback (exit 4 for a 404), as fetch's does."""
+        if not self.skip_missing or self.live:
+            return False
+        # Failures land out of order (fetches run in parallel): count the whole row around it.
+        low, high = index, index
+        while low - 1 in run.missing:
+            low -= 1
+        while high + 1 in run.missing:
+            high += 1
+        if high - low + 1 > MAX_MISSING_IN_A_ROW:
+            return False
+        run.missing.add(index)
+        run.skipped.add(index)
+        self.bus.publish(
+            Notice(
+                level="warning",
+                message=f"segment {seg.sequence} failed on every variant ({error}); "
+                f"skipping its {seg.duration:.1f} s",
+            )
+        )
+        return True
 
     def _submit(self, run: _Run, index: int, variant: int) -> None:
         """Fetch segment ``index`` from ``variant`` now (a failover, an abandon, the rest of

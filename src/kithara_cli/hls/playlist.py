@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from kithara_cli.errors import PlaylistError, UnsupportedError
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
@@ -29,6 +29,7 @@ from kithara_cli.hls.model import (
     Segment,
     Variant,
 )
+from kithara_cli.hls.resolve import Resolver
 
 __all__ = [
     "MAX_PLAYLIST_BYTES",
@@ -66,11 +67,6 @@ _TARGET_DURATION_TAG = "#EXT-X-TARGETDURATION"
 _TARGET_DURATION_KEY = "kithara_targetduration"
 _MAP_KEYS = "kithara_map_keys"
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-# A relative reference urljoin would simply append to the base directory: no scheme (no colon),
-# no leading "/", "?", "#" or ".", no dot segments ("/."), no backslashes or control characters,
-# and none of what CPython's urljoin rewrites: "//" (dropped), ";" params, a trailing "?".
-_PLAIN_REF = re.compile(r"[A-Za-z0-9_~-](?:(?!//|/\.)[^:;#\\\x00-\x1f\x7f])*(?<!\?)")
 _BYTERANGE = re.compile(r"(\d{1,19})(?:@(\d{1,19}))?")
 _HEX_IV = re.compile(r"(?:0[xX])?([0-9a-fA-F]{1,64})")
 
@@ -93,7 +89,7 @@ def parse_playlist(
     base, allow_file = _base_url(url, allow_local)
     prepared = prepare(decode(text), url, imports)
     data = _run_m3u8(prepared.content)
-    resolver = _Resolver(base, allow_file)
+    resolver = Resolver(base, allow_file)
     try:
         segments = [s for s in data["segments"] if "uri" in s]  # trailing EXTINF without URI
         if data["is_variant"]:
@@ -191,66 +187,12 @@ def _run_m3u8(content: str) -> dict[str, Any]:
         ) from exc
 
 
-# --- URI resolution --------------------------------------------------------------------------
-
-
-class _Resolver:
-    """Resolve a playlist's URIs against its final URL and refuse non-http(s) targets."""
-
-    def __init__(self, base: str, allow_file: bool) -> None:
-        self.base = base
-        self.allow_file = allow_file
-        # urljoin and urlsplit cost ~40 us per call: 4 s for a 100k-segment playlist. A plain
-        # relative reference joins to "base directory + ref", so do that concatenation directly.
-        self._prefix = self.join("x")[:-1]
-        self._cache: dict[str, str] = {}
-
-    def join(self, ref: str) -> str:
-        try:
-            return urljoin(self.base, ref)
-        except ValueError as exc:
-            raise PlaylistError(f"invalid URI {_short(ref)!r}: {exc}") from exc
-
-    def resolve(self, ref: str, what: str) -> str:
-        cached = self._cache.get(ref)
-        if cached is not None:
-            return cached
-        plain = _PLAIN_REF.fullmatch(ref) is not None
-        absolute = self._prefix + ref if plain else self._check(ref, what)
-        self._cache[ref] = absolute
-        return absolute
-
-    def _check(self, ref: str, what: str) -> str:
-        if not ref:
-            raise PlaylistError(f"empty {what} URI")
-        if _CONTROL_CHARS.search(ref):
-            raise PlaylistError(f"{what} URI {_short(ref)!r} contains control characters")
-        absolute = self.join(ref)
-        try:
-            parts = urlsplit(absolute)
-            scheme = parts.scheme.lower()
-            host = parts.hostname
-            _ = parts.port
-        except ValueError as exc:
-            raise PlaylistError(f"invalid {what} URI {_short(ref)!r}: {exc}") from exc
-        if scheme in ("http", "https"):
-            if not host:
-                raise PlaylistError(f"{what} URI {_short(absolute)!r} has no host")
-            return absolute
-        if scheme == "file" and self.allow_file:
-            if parts.netloc not in ("", "localhost"):  # file://host/... is SMB on Windows
-                raise PlaylistError(f"refusing remote file URI {_short(absolute)!r}")
-            return absolute
-        shown = f"{scheme}:" if scheme else "scheme-less"
-        raise PlaylistError(f"refusing {shown} {what} URI in playlist: {_short(absolute)!r}")
-
-
 # --- model building --------------------------------------------------------------------------
 
 
 def _build_master(
     data: dict[str, Any],
-    resolver: _Resolver,
+    resolver: Resolver,
     warnings: tuple[str, ...],
     defines: dict[str, str],
 ) -> MasterPlaylist:
@@ -310,7 +252,7 @@ def _build_master(
 def _build_media(
     data: dict[str, Any],
     raw_segments: list[dict[str, Any]],
-    resolver: _Resolver,
+    resolver: Resolver,
     warnings: tuple[str, ...],
 ) -> MediaPlaylist:
     # Negative and huge numbers are kept as written (hls.js and FFmpeg do): they only order
@@ -422,7 +364,7 @@ def _converted(
     return seen[id(raw)]
 
 
-def _key(raw: dict[str, Any], resolver: _Resolver) -> Key | None:
+def _key(raw: dict[str, Any], resolver: Resolver) -> Key | None:
     method = _unquote(raw.get("method") or "").strip().upper()
     if not method:
         raise PlaylistError("EXT-X-KEY without METHOD")
@@ -456,7 +398,7 @@ def _iv(raw: str) -> bytes:
     return value.to_bytes(16, "big")
 
 
-def _init_section(raw: dict[str, Any], resolver: _Resolver, key: Key | None) -> InitSection:
+def _init_section(raw: dict[str, Any], resolver: Resolver, key: Key | None) -> InitSection:
     """An EXT-X-MAP; ``key``: the EXT-X-KEY in force at it. A whole-segment method encrypts
     the init section too, under the KEY's IV (it has no media sequence number to stand in)."""
     if not raw.get("uri"):

@@ -74,8 +74,9 @@ def init_audio_format(data: bytes) -> str | None:
         return None
 
 
-def remux(source: Path, out: Path) -> None:
-    """Copy the audio stream of ``source`` into ``out``'s container, atomically."""
+def remux(source: Path, out: Path, drop: frozenset[int] = frozenset()) -> None:
+    """Copy the audio stream of ``source`` into ``out``'s container, atomically; the packets
+    at the demux indices ``drop`` are left out (``overlap``: audio a recording holds twice)."""
     import av
 
     ext = out.suffix.lower()
@@ -99,8 +100,8 @@ def remux(source: Path, out: Path) -> None:
                 # restart after a discontinuity: ``shift`` keeps them increasing.
                 shift: int | None = None
                 next_dts: int | None = None
-                for packet in src.demux(audio):
-                    if packet.dts is None or packet.size == 0:
+                for index, packet in enumerate(src.demux(audio)):
+                    if packet.dts is None or packet.size == 0 or index in drop:
                         continue
                     this = _adts_format(bytes(packet))
                     if this is not None:

@@ -46,10 +46,12 @@ class _Run:
     # Segment index -> the variants it already failed from (failover tries the others).
     failed_variants: dict[int, set[int]] = field(default_factory=dict)
     ready: dict[int, tuple[int, Segment, bytes] | KitharaError] = field(default_factory=dict)
-    # Live only: segments the server no longer has, passed over; their seconds are taken out
-    # of the run's timeline (``skew``), so it keeps counting the audio actually played.
+    # Segments passed over (live: gone from the server; VOD: ``missing``); their seconds are
+    # taken out of the run's timeline (``skew``), so it keeps counting the audio played.
     skipped: set[int] = field(default_factory=set)
     skew: float = 0.0
+    # VOD, --skip-unavailable: segments that failed on every variant, skipped (``picking``).
+    missing: set[int] = field(default_factory=set)
     # Where the audio placed so far ends on the presentation's timeline: a variant whose
     # segments are longer than the reference's covers the next slots too, one whose segments
     # are shorter only part of its slot, the rest fetched from here (``picking._slot_rest``).

@@ -16,6 +16,7 @@ __all__ = [
     "audio_ladder",
     "choose_rendition",
     "choose_variant",
+    "track_renditions",
 ]
 
 # BANDWIDTH is a peak that includes container overhead: a "128k" AAC stream is typically
@@ -107,6 +108,67 @@ def choose_rendition(
     else:
         chosen = next((r for r in group if r.default), group[0])
     return chosen if chosen.uri is not None else None
+
+
+def track_renditions(
+    master: MasterPlaylist, variants: tuple[Variant, ...], spec: str | None
+) -> list[tuple[Variant, Rendition | None]]:
+    """Each of ``variants`` with its rendition of one audio *track* (None: the variant's own
+    audio), the variants whose group has no such track left out: an ABR switch or fetch's
+    ``best`` must not change the language. Masters pair each group with a codec (Apple's
+    authoring spec: AAC, AC-3, E-AC-3 groups) or a bitrate, and every group may have its own
+    DEFAULT=YES: a group's DEFAULT is not the track.
+
+    The track is ``spec`` (LANGUAGE or NAME, as ``choose_rendition``), else the DEFAULT (else
+    first) rendition of the first variant listed with a group (the one authors list first,
+    to start with), found in the other groups by NAME and LANGUAGE, else by LANGUAGE. As hls.js
+    keeps the audio track across a level switch. When no variant has the track: all, as before.
+    """
+    if spec is not None:
+        kept: list[tuple[Variant, Rendition | None]] = []
+        for v in variants:
+            try:
+                kept.append((v, choose_rendition(master, v, spec)))
+            except UsageError:
+                continue  # this group lacks the track asked for: the others have it
+        if not kept and variants:
+            choose_rendition(master, variants[0], spec)  # none has it: say what there is
+        return kept
+    groups = {v.audio_group: _group(master, v) for v in variants if v.audio_group}
+    first = next((g for g in groups.values() if g), None)
+    if first is None:
+        return [(v, choose_rendition(master, v, None)) for v in variants]
+    like = next((r for r in first if r.default), first[0])
+    pairs: list[tuple[Variant, Rendition | None]] = []
+    for v in variants:
+        group = groups.get(v.audio_group) if v.audio_group else None
+        if not group:
+            pairs.append((v, None))  # its own audio, of no stated language
+            continue
+        same = _same_track(group, like)
+        if same is not None:
+            pairs.append((v, same if same.uri is not None else None))
+    return pairs or [(v, choose_rendition(master, v, None)) for v in variants]
+
+
+def _group(master: MasterPlaylist, variant: Variant) -> list[Rendition]:
+    return [r for r in master.renditions if r.group_id == variant.audio_group]
+
+
+def _same_track(group: list[Rendition], like: Rendition) -> Rendition | None:
+    """``like``'s track in another group: same NAME and LANGUAGE, else the same LANGUAGE (its
+    DEFAULT first). Where languages cannot be compared (``like`` or the whole group has none:
+    groups by bitrate named "aac_64k", "aac_128k"), the group's DEFAULT (else first) is taken,
+    as before; None only when the group's languages are all others."""
+    for r in group:
+        if r.name == like.name and r.language == like.language:
+            return r
+    languages = {r.language.casefold() for r in group if r.language}
+    if not like.language or not languages:
+        return next((r for r in group if r.default), group[0])
+    wanted = like.language.casefold()
+    same = [r for r in group if (r.language or "").casefold() == wanted]
+    return next((r for r in same if r.default), same[0] if same else None)
 
 
 def _match(group: list[Rendition], spec: str) -> Rendition | None:

@@ -122,6 +122,7 @@ class HlsSource(VariantPicking, Source):
         self._thread: threading.Thread | None = None
         self._reference: MediaPlaylist | None = None
         self.current_variant: int | None = None
+        self.skip_missing = False  # play --skip-unavailable (``picking._step_over_missing``)
         self.start_variant: str | None = None  # a replay's head: the media playlist it came from
         self.playlist_url: str | None = None  # a media playlist the user named: its URL as given
         self.live = False  # following a live playlist, reloaded as it grows

@@ -313,6 +313,7 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     )
     hls = HlsSource(dl, rungs, controller, ctx.cache_dir, prefetch=settings.prefetch_segments)
     hls.start_variant = ctx.start_variant
+    hls.skip_missing = settings.skip_unavailable
     if isinstance(playlist, MediaPlaylist):  # reloaded at the URL given, not redirected to
         hls.playlist_url = url
     # The media playlist goes next, then the first segment: PyAV loads during those.
@@ -321,7 +322,7 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     if recording is not None:
         recording.origin = origin
         recording.remux = True  # FILE's extension may name another container than theirs
-    read = recording.tap(hls) if recording is not None else hls
+    read = recording.tap(hls, origin) if recording is not None else hls
     return Opened(ByteStream(read, name=url), origin, hls=hls)
 
 

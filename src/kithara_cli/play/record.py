@@ -13,7 +13,10 @@ once:
   section, then each decrypted segment in order. Where the ABR switches variants, the
   segments actually played are recorded (an fMP4 variant with another init section writes
   it where it changes, as fetch does where a playlist's EXT-X-MAP changes); a seek starts a
-  new run and the recording goes on with what plays next. When FILE's extension names
+  new run and the recording goes on with what plays next. A switch between variants cut
+  unalike (2 s segments, then 6 s) reads a segment whose start already played: the decoder
+  trims it by timestamp, and the recording is remuxed at the end without those packets
+  (``hls.overlap``), so it holds each second once, as it played. When FILE's extension names
   another container than the segments', the recording is remuxed into it at the end
   (``hls.remux``, no re-encoding), as fetch does; a remux that fails keeps the segments'
   own container beside FILE.
@@ -40,6 +43,7 @@ from typing import TYPE_CHECKING
 from kithara_cli.errors import KitharaError
 from kithara_cli.events import Event, EventBus
 from kithara_cli.events.types import Notice, TitleChanged
+from kithara_cli.hls.overlap import PartMark
 from kithara_cli.radio.record import Recorder
 from kithara_cli.stream import Source
 
@@ -91,6 +95,7 @@ class PlayRecording:
         self._head = bytearray()  # the first bytes: which container the recording is
         self._done = False
         self._live = False  # a live stream's recorder takes its titles from the stream
+        self._marks: list[PartMark] = []  # HLS: where each run and part starts in the file
         self._unsubscribe = bus.subscribe(self._on_event)
 
     def record_live(self, live: LiveStream) -> None:
@@ -102,8 +107,15 @@ class PlayRecording:
             self._recorder = Recorder(self.files.claim(), byterate=live.byterate)
         live.attach_recorder(self._recorder)
 
-    def tap(self, source: Source) -> Source:
+    def tap(self, source: Source, origin: float = 0.0) -> Source:
+        """``source`` recorded as the decoder reads it; ``origin``: an HLS run's timeline start."""
+        self.mark(origin, run=True)
         return RecordingTap(source, self)
+
+    def mark(self, seconds: float, *, run: bool) -> None:
+        """A run or a part of one starts here, its audio heard from ``seconds``."""
+        with self._lock:
+            self._marks.append(PartMark(self.recorded_bytes, seconds, run))
 
     @property
     def recorded_bytes(self) -> int:
@@ -145,16 +157,27 @@ class PlayRecording:
         return rec.finish()
 
     def _convert(self, part: Path, final: Path) -> Path:
-        """A remux when FILE's extension names another container than the segments'."""
-        from kithara_cli.hls.remux import needs_remux, remux
+        """A remux when FILE's extension names another container than the segments', or
+        when the recording holds audio twice (``hls.overlap``)."""
+        from kithara_cli.hls.overlap import overlapping_packets
+        from kithara_cli.hls.remux import MUXERS, needs_remux, remux
         from kithara_cli.hls.sniff import DEFAULT_EXTENSION, container_of
 
         container = container_of(bytes(self._head)) if self._head else None
-        if not needs_remux(final, container, False):
+        drop = overlapping_packets(part, self._marks)
+        # Audio held twice is left out in FILE's container, or the segments' own when FILE
+        # names one PyAV cannot write (``.bin``): remuxed into it under a name that names it.
+        own = DEFAULT_EXTENSION.get(container or "", "")
+        into: Path | None = final
+        if drop and final.suffix.lower() not in MUXERS:
+            into = final.with_name(final.name + ".remux" + own) if own in MUXERS else None
+        if into is None or not (drop or needs_remux(final, container, False)):
             os.replace(part, final)
             return final
         try:
-            remux(part, final)
+            remux(part, into, drop)
+            if into != final:
+                os.replace(into, final)
         except KitharaError as exc:
             kept = final.with_name(final.name + DEFAULT_EXTENSION.get(container or "", ".bin"))
             os.replace(part, kept)
@@ -220,4 +243,5 @@ class RecordingTap(Source):
         if nxt is None:
             return None
         part, seconds = nxt
+        self._recording.mark(seconds, run=False)
         return RecordingTap(part, self._recording), seconds

@@ -448,7 +448,7 @@ class Player:
             sink.pause(False)
         if self._hls is not None:
             origin = self._hls.open_run(target)
-            run = self._recording.tap(self._hls) if self._recording is not None else self._hls
+            run = self._recording.tap(self._hls, origin) if self._recording else self._hls
             decoder.reopen(
                 ByteStream(run, name=self._target),
                 target,

@@ -25,6 +25,7 @@ class PlayerSettings:
     prefetch_segments: int = 2
     length: float | None = None  # stop after this much playback (seconds)
     record: Path | None = None  # what plays (any source), written as it plays, and a CUE sheet
+    skip_unavailable: bool = False  # an HLS segment no variant serves is a gap, not the end
     first_attempts: int | None = None  # tries of the first request (None: the retry policy)
     _record_files: RecordFiles | None = field(default=None, init=False, repr=False, compare=False)
 
