@@ -459,11 +459,12 @@ class Decoder(DecoderSource, DecoderStatus):
         nxt = self._raw.continuation() if self._raw is not None else None
         if nxt is None:
             return False
-        source, seconds = nxt
+        source, overlap_at = nxt
         out = self._out
         out.drain()  # the old part's last samples first
         written = out.written_end
         self._close()
+        seconds = written / self.rate if overlap_at is None else overlap_at
         self._open(source, None, seconds)
         out.drop_until = written
         self._reset_stream_state()

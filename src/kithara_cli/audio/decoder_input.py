@@ -51,8 +51,9 @@ class DecoderInput(Protocol):
         """What is already here from ``offset``, without waiting or moving the reader."""
         ...
 
-    def continuation(self) -> tuple[DecoderInput, float] | None:
-        """The next part and its timeline start, for a source that comes in parts."""
+    def continuation(self) -> tuple[DecoderInput, float | None] | None:
+        """The next part, for a source that comes in parts, and its timeline start where it
+        overlaps the audio before it (None: it goes on where that ended)."""
         ...
 
 
@@ -96,7 +97,7 @@ class FileInput:
         except Exception:
             return b""
 
-    def continuation(self) -> tuple[DecoderInput, float] | None:
+    def continuation(self) -> tuple[DecoderInput, float | None] | None:
         return None
 
 

@@ -28,7 +28,7 @@ class PartMark:
     """Where a part (or a run, after a seek) starts in the recorded file."""
 
     offset: int  # byte of the recording its first byte is at
-    seconds: float  # timeline second its first audio is heard at
+    seconds: float | None  # timeline second its first audio is heard at (None: goes on)
     run: bool  # a new run (a seek): its timeline starts afresh, nothing before it overlaps
 
 
@@ -62,6 +62,7 @@ def overlapping_packets(path: Path, marks: list[PartMark]) -> frozenset[int]:
             end: float | None = None  # where the audio kept so far in this run ends (timeline)
             end_ts: float | None = None  # and its timestamps
             limit: float | None = None  # an overlapping part: trimmed up to this timestamp
+            part_start = 0.0  # the timeline second of the current part's first packet
             for index, packet in enumerate(src.demux(audio)):
                 pts = packet.pts if packet.pts is not None else packet.dts
                 if pts is None or packet.size == 0:
@@ -75,7 +76,8 @@ def overlapping_packets(path: Path, marks: list[PartMark]) -> frozenset[int]:
                     if mark.run:
                         end = end_ts = None
                     limit = None
-                    if end is not None and end_ts is not None:
+                    part_start = mark.seconds if mark.seconds is not None else end or 0.0
+                    if end is not None and end_ts is not None and mark.seconds is not None:
                         early = mark.seconds < end - OVERLAP_SECONDS
                         back = end_ts - stamp
                         if early and OVERLAP_SECONDS < back < MAX_BACK_SECONDS:
@@ -85,7 +87,7 @@ def overlapping_packets(path: Path, marks: list[PartMark]) -> frozenset[int]:
                     drop.add(index)
                     continue
                 limit = None
-                seconds = (ordered[current].seconds if current >= 0 else 0.0) + stamp - first
+                seconds = part_start + stamp - first
                 end = seconds + length if end is None else max(end, seconds + length)
                 end_ts = stamp + length if end_ts is None else max(end_ts, stamp + length)
     except (av.error.FFmpegError, ValueError, OSError):

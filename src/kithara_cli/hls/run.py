@@ -38,11 +38,12 @@ class _Run:
     init: InitSection | None = None
     format: tuple[object, ...] | None = None  # sniff.audio_format of the last segment placed
     placed: list[_Placed] = field(default_factory=list)
-    # Where each part after the first starts: (byte offset, timeline seconds). A new part
-    # starts where the init section changes (a switch between fMP4 variants), the audio
+    # Where each part after the first starts: (byte offset, timeline seconds, overlaps). A new
+    # part starts where the init section changes (a switch between fMP4 variants), the audio
     # codec of TS or packed audio does (``sniff.audio_format``), at a discontinuity, or where
-    # a segment starts before the audio placed ends (the decoder trims it by timestamp).
-    parts: list[tuple[int, float]] = field(default_factory=list)
+    # a segment starts before the audio placed ends (``overlaps``: the decoder trims it by
+    # timestamp; any other part simply goes on where the audio before it ended).
+    parts: list[tuple[int, float, bool]] = field(default_factory=list)
     # Segment index -> the variants it already failed from (failover tries the others).
     failed_variants: dict[int, set[int]] = field(default_factory=dict)
     ready: dict[int, tuple[int, Segment, bytes] | KitharaError] = field(default_factory=dict)
@@ -114,13 +115,15 @@ class _RunPart(Source):
     def reader_moved(self, offset: int) -> None:
         """Bytes of a run only ever arrive in order: nothing to re-aim."""
 
-    def continuation(self) -> tuple[_RunPart, float] | None:
-        """The next part and its timeline start, once this one is known to end."""
+    def continuation(self) -> tuple[_RunPart, float | None] | None:
+        """The next part, once this one is known to end, and its timeline start where it
+        overlaps the audio before it (None: it goes on where that ended; EXTINF durations,
+        rounded, would place a discontinuity's part early by their drift)."""
         parts = self._run.parts
         if self._index >= len(parts):
             return None
-        offset, seconds = parts[self._index]
-        return _RunPart(self._run, self._index + 1, offset), seconds
+        offset, seconds, overlaps = parts[self._index]
+        return _RunPart(self._run, self._index + 1, offset), seconds if overlaps else None
 
 
 def _by_sequence(media: MediaPlaylist, sequence: int) -> Segment | None:

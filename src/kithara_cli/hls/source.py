@@ -266,7 +266,7 @@ class HlsSource(VariantPicking, Source):
     def reader_moved(self, offset: int) -> None:
         """Bytes of a run only ever arrive in order: nothing to re-aim."""
 
-    def continuation(self) -> tuple[_RunPart, float] | None:
+    def continuation(self) -> tuple[_RunPart, float | None] | None:
         return self._first_part().continuation()
 
     # --- what the player asks ------------------------------------------------------------------
@@ -384,7 +384,7 @@ class HlsSource(VariantPicking, Source):
         discontinuity = ref.segments[index].discontinuity and not resumed
         restart = new_init or changed or discontinuity or early
         if run.placed and restart:
-            run.parts.append((run.write_pos, start - run.skew))
+            run.parts.append((run.write_pos, start - run.skew, early))
         run.format = fmt or run.format
         if seg.init is not None and restart:
             init = self._fetcher.init_bytes(seg.init)

@@ -112,8 +112,9 @@ class PlayRecording:
         self.mark(origin, run=True)
         return RecordingTap(source, self)
 
-    def mark(self, seconds: float, *, run: bool) -> None:
-        """A run or a part of one starts here, its audio heard from ``seconds``."""
+    def mark(self, seconds: float | None, *, run: bool) -> None:
+        """A run or a part of one starts here, its audio heard from ``seconds`` (None: a part
+        that goes on where the audio before it ended)."""
         with self._lock:
             self._marks.append(PartMark(self.recorded_bytes, seconds, run))
 
@@ -238,7 +239,7 @@ class RecordingTap(Source):
     def read_aside(self, offset: int, size: int) -> bytes:
         return self._inner.read_aside(offset, size)  # a look ahead: not what plays
 
-    def continuation(self) -> tuple[Source, float] | None:
+    def continuation(self) -> tuple[Source, float | None] | None:
         nxt = self._inner.continuation()
         if nxt is None:
             return None

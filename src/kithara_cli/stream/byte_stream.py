@@ -57,9 +57,11 @@ class Source(Protocol):
         progressive source's first response); the default does not wait."""
         return self.length()
 
-    def continuation(self) -> tuple[Source, float] | None:
+    def continuation(self) -> tuple[Source, float | None] | None:
         """Where a source that comes in parts goes on (an HLS run across an fMP4 init
-        change): the next part and its timeline start; None at the real end (the default)."""
+        change): the next part, and its timeline start where it overlaps the audio before it
+        (variants cut unalike), else None (it goes on where that ended); None at the real end
+        (the default)."""
         return None
 
     def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
@@ -98,7 +100,7 @@ class ByteStream(io.RawIOBase):
         self.cancel: Callable[[], bool] | None = None
         """Asked while a read waits: True ends the wait as the end of the stream."""
 
-    def continuation(self) -> tuple[ByteStream, float] | None:
+    def continuation(self) -> tuple[ByteStream, float | None] | None:
         """Where a source that comes in parts goes on (an HLS run across an fMP4 init change):
         a stream over the next part and that part's timeline start; None at the real end."""
         try:

@@ -37,7 +37,7 @@ class OffsetSource(Source):
     def wait_length(self, timeout: float) -> int | None:
         return self._shifted(self._inner.wait_length(timeout))
 
-    def continuation(self) -> tuple[Source, float] | None:
+    def continuation(self) -> tuple[Source, float | None] | None:
         return self._inner.continuation()
 
     def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
