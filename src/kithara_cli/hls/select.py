@@ -172,15 +172,21 @@ def _same_track(group: list[Rendition], like: Rendition) -> Rendition | None:
 
 
 def _match(group: list[Rendition], spec: str) -> Rendition | None:
+    """The rendition ``spec`` names: its NAME exactly, else by LANGUAGE (or its prefix: ``en``
+    finds ``en-GB``), where DEFAULT=YES comes first, then AUTOSELECT=YES, then an exact
+    language: asked for English, the main English track, not an English audio description
+    (AUTOSELECT=NO) listed before it. Among equals the first listed."""
     wanted = spec.strip().casefold()
-    for exact in (True, False):
-        for r in group:
-            language = (r.language or "").casefold()
-            if exact and wanted in (language, r.name.casefold()):
-                return r
-            if not exact and language.split("-", 1)[0] == wanted:
-                return r
-    return None
+    found: list[tuple[tuple[bool, bool, bool, bool], Rendition]] = []
+    for r in group:
+        language = (r.language or "").casefold()
+        by_name = wanted == r.name.casefold()
+        exact = wanted == language
+        if by_name or exact or (language and language.split("-", 1)[0] == wanted):
+            found.append(((by_name, r.default, r.autoselect, exact), r))
+    if not found:
+        return None
+    return max(found, key=lambda pair: pair[0])[1]  # (max keeps the first of equals)
 
 
 def _rate(variant: Variant) -> int:
