@@ -26,7 +26,8 @@ The auto rule, in short (seconds are seconds of media buffered ahead):
   ``well_buffered_s`` but that step, at least ``min_switch_interval_s`` between switches (5 s:
   a switch costs as much as one segment's quality step, a move up and back pays off only after
   more than two segments); a down-switch below ``emergency_buffer_s`` (the throughput rule's
-  zone) and an abandon ignore the interval: a rebuffer costs more than a switch;
+  zone) and an abandon ignore the interval (a rebuffer costs more than a switch); an abandon
+  before any segment played starts none (abr.decision.starts_switch_clock);
 * a slow fetch (LoadSlow, or projected by its own rate to finish after the buffer runs dry):
   abandon it when a lower variant's whole segment would land sooner, else decide again for the
   next segments with the fetch's rate as the estimate (one rung down at a time);
@@ -34,9 +35,8 @@ The auto rule, in short (seconds are seconds of media buffered ahead):
   the link stay that low before, abandon it when, over those episodes, a lower rung scores
   better by the QoE and waiting a rate window would cost stall (abr.outage).
 
-The thresholds were tuned on :mod:`kithara_cli.abr.report`'s benchmark, the numbers in
-:class:`AbrConfig` are the result; since issue 20 only on the dev half of the shipped traces,
-the validation half is for reporting (BENCHMARKS.md).
+Thresholds tuned on :mod:`kithara_cli.abr.report`'s benchmark (:class:`AbrConfig`); since issue
+20 only on the dev half of the shipped traces, the validation half reports (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from kithara_cli.abr.decision import (
     auto_ladder,
     manual_target,
     parse_mode,
+    starts_switch_clock,
 )
 from kithara_cli.abr.drift import ROUND_TRIP_SEGMENTS, DriftGuard
 from kithara_cli.abr.estimator import BandwidthEstimator, InFlight
@@ -128,7 +129,6 @@ class AbrController:
         self._outages = OutageMemory(self.config.outage_memory)  # see abr.outage
 
     # --- ladder ------------------------------------------------------------------------------
-
     _filter = staticmethod(auto_ladder)
 
     def set_mode(self, mode: str) -> None:
@@ -242,7 +242,7 @@ class AbrController:
             if usable != target:
                 target, reason = usable, "failed"
         prev = self._current
-        if prev is not None and target != prev:
+        if starts_switch_clock(prev, target, reason, self._segments_done):
             self._last_switch_at = now
         self._current = target
         return Decision(
