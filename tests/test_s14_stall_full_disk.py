@@ -18,9 +18,14 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import hls_fixtures
 from conftest import KITHARA, sha256
+from hls_fixtures import HlsMedia, expected_bytes, segments_written
 from kithara_cli.file.state import ResumeState, load_state, part_paths, save_state
 from kithara_cli.server import Faults, MediaServer
+
+hls_media = hls_fixtures.hls_media
+hls_server = hls_fixtures.hls_server
 
 CUT = 600_000  # the first run's connection closes after this many bytes
 
@@ -118,6 +123,45 @@ def test_a_first_fetch_that_fills_the_disk_resumes_when_there_is_room(
     assert done.returncode == 0, done.stderr
     assert f"resuming: {kept} bytes already on disk" in done.stderr
     assert sha256(out) == sha256(blob_root / "big.bin")
+
+
+def test_an_hls_fetch_that_fills_the_disk_keeps_its_segments_to_resume(
+    hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
+) -> None:
+    """The same for a playlist: the segments written whole stay in the .part (before: it and
+    the state were dropped with any fatal error, a full disk too)."""
+    out = tmp_path / "out.ts"
+    part, state_path = part_paths(out)
+    url = hls_server.url("ts/master.m3u8")
+    whole = expected_bytes(hls_media.ts, 1)  # the 128k variant, "best"
+    hls_server.set_faults("*.ts", Faults(latency=0.1))  # a state save between segments
+    full = _fetch_hls(url, out, limit=len(whole) // 2)
+    lines = _error_lines(full.stderr)
+    assert full.returncode == 6, full.stderr
+    errors = [line for line in lines if line.startswith("kithara: error: ")]
+    assert errors == lines[-1:] and "cannot write" in errors[0], lines
+    assert "run the same command to resume" in errors[0]
+    assert not out.exists() and part.exists()
+    written = segments_written(state_path)
+    assert written > 0
+    hls_server.clear_faults()
+    done = _fetch_hls(url, out)
+    assert done.returncode == 0, done.stderr
+    assert "resuming" in done.stderr
+    assert out.read_bytes() == whole
+    assert not part.exists() and not state_path.exists()
+
+
+def _fetch_hls(url: str, out: Path, limit: int | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*KITHARA, "fetch", url, "-o", str(out), "--segments", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limited(limit) if limit is not None else None,
+        env={**os.environ, "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_the_resume_state_is_rewritten_in_place_when_the_disk_has_no_room(

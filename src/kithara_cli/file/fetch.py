@@ -184,6 +184,7 @@ class ProgressiveFetch:
         resumed_from = ranges.total()
         self._state = state
         self._error = None
+        self._write_failed = False
         self._all_done.clear()
         resource = SparseResource(self.part, total=state.total, ranges=ranges)
         self._resource = resource
