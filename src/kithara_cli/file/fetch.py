@@ -150,6 +150,7 @@ class ProgressiveFetch:
         self._state: ResumeState | None = None
         self._network_bytes = 0
         self._write_failed = False  # the .part could not take more (disk full, size limit)
+        self._save_lock = threading.Lock()
 
     # --- public ---------------------------------------------------------------------------
 
@@ -455,8 +456,9 @@ class ProgressiveFetch:
         state, resource = self._state, self._resource
         if state is None or resource is None or not self.part.exists():
             return
-        state.ranges = resource.ranges_snapshot()
-        try:
-            save_state(self.state_path, state)
-        except OSError:
-            pass  # a full disk shows up on the data write, with a better message
+        with self._save_lock:  # the saver thread, and the first response on the loop's
+            state.ranges = resource.ranges_snapshot()
+            try:
+                save_state(self.state_path, state)
+            except OSError:
+                pass  # a full disk shows up on the data write, with a better message
