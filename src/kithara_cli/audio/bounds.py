@@ -4,7 +4,12 @@ A source that delivers bytes that are not the audio its container promises (a vi
 variant, an init section that does not match its segments, an HTML page) can keep FFmpeg
 probing, or demuxing without one audio packet, for as long as bytes arrive. Both clocks start
 at the first byte read, so a source that delivers nothing (a live playlist not yet begun) is
-left to the network's own timeouts and to the hang watchdog.
+left to the network's own timeouts and to the hang watchdog. Neither charges the time reads
+stalled on bytes a request under way was to bring (``DecoderInput.stall_waited``): a server
+that sends the first bytes and then stalls is the network's to judge (its inactivity timeout,
+then a resumed request, or its typed error), never "not an audio stream". A slow link's short
+waits, and a wait for bytes nobody is fetching, still count: bytes FFmpeg cannot use end at
+the bound.
 """
 
 from __future__ import annotations
@@ -62,12 +67,14 @@ class StartBounds:
         self._limits = limits
         self._clock = clock
         self._first_byte_at: float | None = None
+        self._waited_at_first_byte = 0.0
         self._opened = False
         self._audio = False
 
     def restart(self) -> None:
         """A new source is being opened."""
         self._first_byte_at = None
+        self._waited_at_first_byte = 0.0
         self._opened = False
         self._audio = False
 
@@ -77,15 +84,18 @@ class StartBounds:
     def audio(self) -> None:
         self._audio = True
 
-    def check(self, bytes_read: int) -> DecoderError | None:
-        """The error that ends this start, if a bound has passed."""
+    def check(self, bytes_read: int, stall_waited: float = 0.0) -> DecoderError | None:
+        """The error that ends this start, if a bound has passed. ``stall_waited``: the
+        reader's seconds stalled on the network so far (not charged)."""
         if self._audio:
             return None
         if self._first_byte_at is None:
             if bytes_read > 0:
                 self._first_byte_at = self._clock()
+                self._waited_at_first_byte = stall_waited
             return None
-        elapsed = self._clock() - self._first_byte_at
+        waited = stall_waited - self._waited_at_first_byte
+        elapsed = self._clock() - self._first_byte_at - waited
         limits = self._limits
         if not self._opened and 0 < limits.open_seconds < elapsed:
             return DecoderError(

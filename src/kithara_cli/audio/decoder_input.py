@@ -33,6 +33,12 @@ class DecoderInput(Protocol):
     def source_closed(self) -> bool: ...
 
     @property
+    def stall_waited(self) -> float:
+        """Seconds reads stalled on bytes a request under way was to bring: the network's
+        time (its own timeouts bound it), which the start bounds do not charge."""
+        ...
+
+    @property
     def cancelled(self) -> bool: ...
 
     def read(self, size: int = -1, /) -> bytes | None: ...
@@ -63,6 +69,7 @@ class FileInput:
     sequential = False
     source_closed = False
     cancelled = False
+    stall_waited = 0.0  # every byte is here: a read never waits on a network
 
     def __init__(self, file: IO[bytes] | io.RawIOBase) -> None:
         self._file = file

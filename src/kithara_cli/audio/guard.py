@@ -56,7 +56,10 @@ class ReadGuard:
         if self.abort is not None or self._stopping():
             return True
         reader = self.reader
-        error = self.bounds.check(reader.bytes_read if reader is not None else 0)
+        if reader is None:
+            error = self.bounds.check(0)
+        else:
+            error = self.bounds.check(reader.bytes_read, reader.stall_waited)
         if error is not None:
             self.abort = error
             return True

@@ -99,6 +99,11 @@ class CountingReader(io.RawIOBase):
         """The source was closed under a read: shutdown, or a seek retired it."""
         return self._closed_under_read or self._raw.source_closed
 
+    @property
+    def stall_waited(self) -> float:
+        """Seconds reads stalled on bytes the network was bringing (``DecoderInput``)."""
+        return self._raw.stall_waited
+
     def _keep(self, exc: BaseException) -> None:
         if isinstance(exc, ResourceClosed):
             self._closed_under_read = True

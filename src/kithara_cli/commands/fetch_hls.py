@@ -184,6 +184,12 @@ def run_hls_fetch(
         except Cancelled:
             raise
         except KitharaError as exc:
+            if isinstance(exc, OutputError) and not live and state_path.exists():
+                # A full disk or a file-size limit: the segments the state lists were written
+                # whole; the same command resumes from them once there is room (as progressive).
+                raise OutputError(
+                    f"{exc} (kept {part.name}: free some space and run the same command to resume)"
+                ) from exc
             if live or not exc.retryable:  # a live recording is never resumed
                 remove_quietly(part, state_path)
             raise

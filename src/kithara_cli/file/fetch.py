@@ -149,6 +149,8 @@ class ProgressiveFetch:
         self._resource: SparseResource | None = None
         self._state: ResumeState | None = None
         self._network_bytes = 0
+        self._write_failed = False  # the .part could not take more (disk full, size limit)
+        self._save_lock = threading.Lock()
 
     # --- public ---------------------------------------------------------------------------
 
@@ -183,6 +185,7 @@ class ProgressiveFetch:
         resumed_from = ranges.total()
         self._state = state
         self._error = None
+        self._write_failed = False
         self._all_done.clear()
         resource = SparseResource(self.part, total=state.total, ranges=ranges)
         self._resource = resource
@@ -230,9 +233,18 @@ class ProgressiveFetch:
         except BaseException as exc:
             self._cancel_all("peer")
             fatal = isinstance(exc, KitharaError) and not exc.retryable
+            if self._write_failed and isinstance(exc, OutputError) and self._resumable(resource):
+                # A full disk or a file-size limit: every byte recorded was written whole, so
+                # the .part and its state stay beside --out (as curl -C -, wget -c and aria2
+                # keep theirs) for the same command to resume once there is room.
+                kept = resource.bytes_present()
+                raise OutputError(
+                    f"{exc} (kept {kept} bytes in {self.part.name}: free some space "
+                    "and run the same command to resume)"
+                ) from exc
             if fatal or not self._resumable(resource):
-                # Nothing to resume from a 404, a full disk, a bad URL, an empty start, or
-                # bytes of a version nothing identifies (a later run would throw them away).
+                # Nothing to resume from a 404, a bad URL, an empty start, or bytes of a
+                # version nothing identifies (a later run would throw them away).
                 self._drop_partial(resource)
             raise
         finally:
@@ -296,6 +308,9 @@ class ProgressiveFetch:
                 )
             state.total = total
             resource.set_total(total)
+        # The state on disk before the bytes: should they fill the disk, the state is
+        # rewritten in place (``save_state``), not lost for want of room for a new file.
+        self._save_state_now()
         if not info.range_honoured or total is None:
             if cmd.start > 0:
                 # The whole object came back (a 200): its one stream rewrites from here on.
@@ -343,7 +358,11 @@ class ProgressiveFetch:
 
     def _sink(self, offset: int, data: bytes) -> None:
         assert self._resource is not None
-        self._resource.write_at(offset, data)
+        try:
+            self._resource.write_at(offset, data)
+        except OutputError:
+            self._write_failed = True  # what was written before stays good: keep it
+            raise
         self._network_bytes += len(data)
 
     def _on_complete(self, outcome: FetchOutcome) -> None:
@@ -437,8 +456,9 @@ class ProgressiveFetch:
         state, resource = self._state, self._resource
         if state is None or resource is None or not self.part.exists():
             return
-        state.ranges = resource.ranges_snapshot()
-        try:
-            save_state(self.state_path, state)
-        except OSError:
-            pass  # a full disk shows up on the data write, with a better message
+        with self._save_lock:  # the saver thread, and the first response on the loop's
+            state.ranges = resource.ranges_snapshot()
+            try:
+                save_state(self.state_path, state)
+            except OSError:
+                pass  # a full disk shows up on the data write, with a better message

@@ -228,6 +228,18 @@ class ProgressiveSource(Source):
             return b""  # a live window is read front to back, by its reader alone
         return self.resource.read_at(offset, size)  # present bytes only
 
+    def fetching(self, offset: int) -> bool:
+        """``stream.Source.fetching``: the running request (or a side one) is to bring
+        ``offset``; its timeouts and retries bound the wait (a stalled server is theirs)."""
+        with self._lock:
+            if self._closed or self.live is not None:
+                return False
+            if self._running and (
+                self.unsized or self._stream_start <= offset <= self._frontier + NEAR_AHEAD
+            ):
+                return True
+            return any(a <= offset < b for a, b in self._side)
+
     def _submit_side(self, offset: int, total: int) -> None:
         """A request for ``[offset, total)`` beside the running one (under ``_lock``)."""
         if any(a <= offset < b for a, b in self._side):

@@ -11,6 +11,7 @@ credentials for the same URL resume it when the server gives them the same versi
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -91,12 +92,26 @@ def _well_formed(state: ResumeState) -> bool:
 
 
 def save_state(path: Path, state: ResumeState) -> None:
-    """Atomic: a reader (or a later run after kill -9) sees the old or the new state, whole."""
+    """Atomic: a reader (or a later run after kill -9) sees the old or the new state, whole.
+
+    On a full disk there is no room for the new file, so the state is written over the old
+    one in place (its blocks are there already): what was downloaded stays resumable once
+    space is freed. A crash inside that one write leaves a state no run takes (it starts over).
+    """
     tmp = path.with_name(path.name + ".tmp")
     data = asdict(state)
     data["url"] = redact_userinfo(state.url)
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    text = json.dumps(data)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        remove_quietly(tmp)
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.exists():
+            raise
+        with path.open("r+") as fh:
+            fh.write(text)
+            fh.truncate()
 
 
 def remove_quietly(*paths: Path) -> None:

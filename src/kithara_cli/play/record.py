@@ -239,6 +239,9 @@ class RecordingTap(Source):
     def read_aside(self, offset: int, size: int) -> bytes:
         return self._inner.read_aside(offset, size)  # a look ahead: not what plays
 
+    def fetching(self, offset: int) -> bool:
+        return self._inner.fetching(offset)
+
     def continuation(self) -> tuple[Source, float | None] | None:
         nxt = self._inner.continuation()
         if nxt is None:

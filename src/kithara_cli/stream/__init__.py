@@ -13,10 +13,12 @@ can re-aim its fetching (demand priority) before the next read waits.
 ``Source`` is the one seam below: every source (``file.ProgressiveSource``, ``hls.HlsSource``
 and its run parts, ``play.record.RecordingTap`` around either, ``stream.offset.OffsetSource``: one seen from a
 later byte on) implements all of it
-(``sequential``, ``continuation``, ``wait_length``, ``peek_ready``, ``read_aside`` with defaults
-by subclassing it); nothing probes a source with getattr. ``ready``/``read_aside`` look at bytes
-beside the reader (a file's tail, what has downloaded ahead) without waiting and without moving
-it.
+(``sequential``, ``continuation``, ``wait_length``, ``peek_ready``, ``read_aside``,
+``fetching`` with defaults by subclassing it); nothing probes a source with getattr.
+``ready``/``read_aside`` look at bytes beside the reader (a file's tail, what has downloaded ahead) without waiting and without moving
+it. ``stall_waited`` counts the seconds reads stalled on bytes a request was bringing
+(``Source.fetching``; waits past ``STALL_GRACE``): the network's time, which the decoder's
+start bounds do not charge.
 Never: raises out of ``read``/``seek`` (PyAV calls them from inside FFmpeg, where an exception
 is retried over or printed as "dropped"), fetches by itself, holds bytes in memory beyond the
 caller's buffer, or guesses EOF without saying why.

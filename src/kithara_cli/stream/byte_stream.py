@@ -19,6 +19,9 @@ from kithara_cli.storage import ResourceClosed
 
 # How long one wait for bytes blocks before ``cancel`` is asked again.
 WAIT_SLICE = 0.1
+# A wait on the network longer than this is a stall (``stall_waited``); shorter ones are a
+# slow link's ordinary pace.
+STALL_GRACE = 1.0
 # How long a seek from the end waits for the length (a progressive source's first response).
 LENGTH_WAIT = 30.0
 
@@ -78,6 +81,14 @@ class Source(Protocol):
         downloaded (an Ogg chain's pages). The default: nothing can be looked at aside."""
         return b""
 
+    def fetching(self, offset: int) -> bool:
+        """Whether a request under way is to bring the byte at ``offset``: a wait for it is
+        then the network's to bound (its inactivity timeout and retries, whose failure reaches
+        the read as this source's typed error), not a sign of bytes the decoder cannot use.
+        The default: False (nothing is known to be bringing it; a wait counts as the
+        decoder's)."""
+        return False
+
 
 class ByteStream(io.RawIOBase):
     """A file-like object PyAV can open; reads block while the bytes download."""
@@ -99,6 +110,14 @@ class ByteStream(io.RawIOBase):
         """A read ended early because ``cancel`` said so."""
         self.cancel: Callable[[], bool] | None = None
         """Asked while a read waits: True ends the wait as the end of the stream."""
+        self._stall_waited = 0.0
+
+    @property
+    def stall_waited(self) -> float:
+        """Seconds reads spent in stalls: a wait for bytes a request under way was to bring
+        (``Source.fetching``), past its first ``STALL_GRACE`` seconds. Time the network owed,
+        not time the decoder spent; a slow link's short waits are not counted."""
+        return self._stall_waited
 
     def continuation(self) -> tuple[ByteStream, float | None] | None:
         """Where a source that comes in parts goes on (an HLS run across an fMP4 init change):
@@ -203,13 +222,21 @@ class ByteStream(io.RawIOBase):
         size = len(buffer)
         if size == 0 or self.failure is not None or self.source_closed:
             return 0
+        waited = 0.0  # this read's wait on the network so far
         try:
             while True:
                 if self._cancelled():
                     return 0
+                started = time.monotonic()
                 available = self._source.wait_readable(self._pos, size, WAIT_SLICE)
                 if available >= 0:
                     break
+                if self._source.fetching(self._pos):  # no byte came: a stall past the grace?
+                    spent = time.monotonic() - started
+                    waited += spent
+                    self._stall_waited += max(0.0, min(spent, waited - STALL_GRACE))
+                else:
+                    waited = 0.0
             if available == 0:
                 return 0
             data = self._source.read_at(self._pos, min(size, available))

@@ -46,5 +46,8 @@ class OffsetSource(Source):
     def read_aside(self, offset: int, size: int) -> bytes:
         return self._inner.read_aside(offset + self.start, size)
 
+    def fetching(self, offset: int) -> bool:
+        return self._inner.fetching(offset + self.start)
+
     def _shifted(self, total: int | None) -> int | None:
         return None if total is None else max(total - self.start, 0)
