@@ -217,13 +217,18 @@ def test_a_slow_body_that_is_not_audio_ends_at_the_probe_bound(
 def test_a_stalled_pipeline_dumps_every_thread_and_exits(
     media_server: MediaServer, tmp_path: Path
 ) -> None:
-    """The server stops sending mid-file and keeps the connection open: the hang watchdog
-    writes every thread's stack to a crash log, and play ends with one line naming it."""
-    media_server.set_faults("tone.mp3", Faults(stall_after=48_000, stall_seconds=60))
+    """The decoder's thread blocks for good with nothing waiting on the network (the
+    test-only ``KITHARA_TEST_CRASH=hang``, a deadlock's stand-in): the hang watchdog writes
+    every thread's stack to a crash log, and play ends with one line naming it. (A server
+    that stalls is the network's to end: tests/test_s14_watchdog_network_stall.py.)"""
     state = tmp_path / "state"
     proc = play(
         media_server.url("tone.mp3"),
-        env={"KITHARA_HANG_TIMEOUT": "1.5", "KITHARA_STATE_DIR": str(state)},
+        env={
+            "KITHARA_HANG_TIMEOUT": "1.5",
+            "KITHARA_STATE_DIR": str(state),
+            "KITHARA_TEST_CRASH": "hang",
+        },
     )
     line = assert_one_error_line(proc, "stalled")
     assert proc.returncode == 5, line
@@ -231,7 +236,8 @@ def test_a_stalled_pipeline_dumps_every_thread_and_exits(
     assert str(log) in line
     dump = log.read_text()
     assert "most recent call first" in dump
-    assert "decoder.py" in dump  # the decoder thread's stack, blocked in its read
+    assert "decoder.py" in dump  # the decoder thread's stack, where it blocked
+    assert "hang_if_asked" in dump
 
 
 # --- Player.close in every state ----------------------------------------------------------------

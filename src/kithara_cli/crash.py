@@ -20,7 +20,9 @@ Where: ``$KITHARA_STATE_DIR``, else ``$XDG_STATE_HOME/kithara``, else
 
 Test-only: ``KITHARA_TEST_CRASH=main`` or ``=thread`` raises a ``RuntimeError`` in the main
 thread, or in a thread of its own, when the CLI starts (``check_test_crash``), so a test can
-prove the path end to end without a real bug.
+prove the path end to end without a real bug; ``=hang`` blocks the decoder's thread for good
+once its source is open (``hang_if_asked``), as a deadlock would, with nothing waiting on the
+network: what the hang watchdog is for.
 """
 
 from __future__ import annotations
@@ -327,10 +329,20 @@ def check_test_crash() -> None:
         thread.join()
 
 
+def hang_if_asked() -> None:
+    """Test-only (``KITHARA_TEST_CRASH=hang``): block the calling thread for good."""
+    if os.environ.get(TEST_CRASH_ENV) == "hang":
+        threading.Event().wait()
+
+
 class HangWatchdog:
     """Fails a stalled pipeline: while ``pending()`` and ``progress()`` is unchanged for
     ``limit`` seconds, dump every thread's stack to a crash log and call ``on_hang`` with its
-    path (once). The clock and the poll are injectable for tests."""
+    path (once). ``excused()`` (a running total of seconds) is time that is not the
+    pipeline's to answer for: a read stalled on bytes a network request is bringing, whose
+    own timeouts and retries end it with their typed error. It does not run the clock, so a
+    server's stall is never reported as an internal hang. The clock and the poll are
+    injectable for tests."""
 
     def __init__(
         self,
@@ -342,10 +354,12 @@ class HangWatchdog:
         clock: Callable[[], float] = time.monotonic,
         poll: float | None = None,
         name: str = "kithara-watchdog",
+        excused: Callable[[], float] | None = None,
     ) -> None:
         self._progress = progress
         self._pending = pending
         self._on_hang = on_hang
+        self._excused = excused if excused is not None else lambda: 0.0
         self.limit = limit
         self._clock = clock
         self._poll = poll if poll is not None else min(1.0, max(0.01, limit / 10))
@@ -353,11 +367,13 @@ class HangWatchdog:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._last: object = None
         self._since = 0.0
+        self._excused_since = 0.0
         self.fired = False
 
     def start(self) -> HangWatchdog:
         self._last = self._progress()
         self._since = self._clock()
+        self._excused_since = self._excused()
         self._thread.start()
         return self
 
@@ -368,13 +384,15 @@ class HangWatchdog:
         """One look; True once it has fired."""
         now = self._clock()
         seen = self._progress()
+        excused = self._excused()
         if seen != self._last or not self._pending():
-            self._last, self._since = seen, now
+            self._last, self._since, self._excused_since = seen, now, excused
             return False
-        if now - self._since < self.limit:
+        charged = now - self._since - max(0.0, excused - self._excused_since)
+        if charged < self.limit:
             return False
         self.fired = True
-        reason = f"no progress for {now - self._since:.0f} s while work was pending"
+        reason = f"no progress for {charged:.0f} s while work was pending"
         self._on_hang(dump_threads(reason))
         return True
 

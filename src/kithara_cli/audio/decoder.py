@@ -37,7 +37,7 @@ from kithara_cli.audio.pcm_out import Interrupted, PcmOut, Stopped
 from kithara_cli.audio.reader import CountingReader
 from kithara_cli.audio.ring import PcmRing
 from kithara_cli.audio.seeking import Mp3SeekFix, before_preroll, demuxer_seek
-from kithara_cli.crash import HangWatchdog
+from kithara_cli.crash import HangWatchdog, hang_if_asked
 from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import Event, Notice
 from kithara_cli.radio.titles import TitleQueue
@@ -181,6 +181,7 @@ class Decoder(DecoderSource, DecoderStatus):
                 limit=self._limits.hang_seconds,
                 clock=self._clock,
                 name=f"{self._thread.name}-watchdog",
+                excused=self._network_stalled,
             ).start()
         return self
 
@@ -233,6 +234,7 @@ class Decoder(DecoderSource, DecoderStatus):
                 self._begin(first.start_at, clear=True)
             except SourceClosed:
                 self._after_close()
+            hang_if_asked()  # test-only: a deadlock stand-in for the hang watchdog
             self._loop()
         except Stopped:
             pass

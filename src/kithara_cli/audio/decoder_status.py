@@ -108,6 +108,12 @@ class DecoderStatus:
             self.seeks_done,
         )
 
+    def _network_stalled(self) -> float:
+        """Seconds the current reader stalled on bytes a running request was bringing: the
+        network's to end (its timeout, retries, typed error), not the watchdog's."""
+        reader = self._reader
+        return reader.stall_waited if reader is not None else 0.0
+
     def _waiting_for_input(self) -> bool:
         return (
             self._thread.is_alive()
