@@ -115,6 +115,12 @@ class _RunPart(Source):
     def reader_moved(self, offset: int) -> None:
         """Bytes of a run only ever arrive in order: nothing to re-aim."""
 
+    def fetching(self, offset: int) -> bool:
+        """``stream.Source.fetching``: a segment fetch of the run is under way; its timeouts,
+        retries and the ABR's abandons bound a wait for the run's next bytes (a stalled
+        server is theirs to judge, not the decoder's hang watchdog)."""
+        return bool(self._run.window.in_flight)
+
     def continuation(self) -> tuple[_RunPart, float | None] | None:
         """The next part, once this one is known to end, and its timeline start where it
         overlaps the audio before it (None: it goes on where that ended; EXTINF durations,

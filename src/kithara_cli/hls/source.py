@@ -269,6 +269,10 @@ class HlsSource(VariantPicking, Source):
     def continuation(self) -> tuple[_RunPart, float | None] | None:
         return self._first_part().continuation()
 
+    def fetching(self, offset: int) -> bool:
+        run = self._run
+        return run is not None and _RunPart(run, 0, 0).fetching(offset)
+
     # --- what the player asks ------------------------------------------------------------------
 
     def set_playhead(self, seconds: float) -> None:
