@@ -51,7 +51,9 @@ if TYPE_CHECKING:
 # store (sqlite3) is opened on a thread of its own, off the way to first audio.
 
 
-def opening_store(directory: Path, cap: int | None = None) -> Callable[[], CacheStore]:
+def opening_store(
+    directory: Path, cap: int | None = None, scope: str | None = None
+) -> Callable[[], CacheStore]:
     """Start opening the store now, on a thread of its own; the call returned waits for it
     (raising what opening raised). Started before the hook, and so the downloader's modules,
     are imported, the index is open when the run's first URL is looked up: the downloader
@@ -63,7 +65,7 @@ def opening_store(directory: Path, cap: int | None = None) -> Callable[[], Cache
         try:
             from kithara_cli.cache.store import CacheStore
 
-            opened.append(CacheStore(directory, cap))
+            opened.append(CacheStore(directory, cap, scope=scope))
         except Exception as exc:  # reported by whoever waits for the store
             failed.append(exc)
 

@@ -110,8 +110,11 @@ class Piece:
 class CacheStore:
     """Thread-safe within a process (one connection under a lock); safe across processes."""
 
-    def __init__(self, root: Path, cap: int | None = None) -> None:
+    def __init__(self, root: Path, cap: int | None = None, *, scope: str | None = None) -> None:
         self.root = root
+        # The credentials a run sends (``commands.cache.credentials_scope``), or None: entries
+        # stored with other credentials, or none, are other entries (RFC 9111 section 3.5).
+        self.scope = scope
         self.data = root / "data"
         self.tmp = root / "tmp"
         if not root.is_dir():
@@ -197,6 +200,12 @@ class CacheStore:
             row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
         return row[0] if row else None
 
+    def _scoped(self, url: str) -> str:
+        return url if self.scope is None else f"{url}\0scope\0{self.scope}"
+
+    def _key(self, url: str) -> str:
+        return entry_key(self._scoped(url))
+
     def _path(self, file: str) -> Path:
         return self.data / file[:2] / file
 
@@ -211,7 +220,7 @@ class CacheStore:
     # --- reading ----------------------------------------------------------------------------
 
     def entry(self, url: str) -> tuple[EntryMeta, list[Piece]] | None:
-        key = entry_key(url)
+        key = self._key(url)
         with self._lock:
             row = self._db.execute(
                 "SELECT etag, last_modified, total, ranges, content_type, fresh_until, directives "
@@ -287,7 +296,7 @@ class CacheStore:
         return data
 
     def _drop_piece(self, url: str, piece: Piece) -> None:
-        key = entry_key(url)
+        key = self._key(url)
         with self._tx() as db:
             db.execute(
                 'DELETE FROM pieces WHERE key=? AND start=? AND "end"=? AND file=?',
@@ -299,14 +308,14 @@ class CacheStore:
 
     def touch(self, url: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE entries SET last_used=? WHERE key=?", (time.time(), entry_key(url)))
+            db.execute("UPDATE entries SET last_used=? WHERE key=?", (time.time(), self._key(url)))
 
     def refresh(self, url: str, fresh_until: float | None, directives: int) -> None:
         """The server confirmed the stored version: its freshness from that answer."""
         with self._tx() as db:
             db.execute(
                 "UPDATE entries SET fresh_until=?, directives=? WHERE key=?",
-                (fresh_until, directives, entry_key(url)),
+                (fresh_until, directives, self._key(url)),
             )
 
     # --- writing ----------------------------------------------------------------------------
@@ -316,7 +325,7 @@ class CacheStore:
         if not data:
             return
         end = start + len(data)
-        file = piece_name(meta.url, start, end, meta.version())
+        file = piece_name(self._scoped(meta.url), start, end, meta.version())
         final = self._path(file)
         final.parent.mkdir(exist_ok=True)
         tmp = self.tmp / f"{file}.{os.getpid()}.{os.urandom(6).hex()}.part"
@@ -331,7 +340,7 @@ class CacheStore:
                 tmp.unlink()
             raise
         digest = hashlib.sha256(data).hexdigest()
-        key = entry_key(meta.url)
+        key = self._key(meta.url)
         stale: list[str] = []
         now = time.time()
         with self._tx() as db:
@@ -391,7 +400,7 @@ class CacheStore:
 
     def pin(self, url: str) -> None:
         """Hold an entry for this process's life: eviction leaves it alone."""
-        key = entry_key(url)
+        key = self._key(url)
         if key in self._pinned:
             return
         self._pinned.add(key)
@@ -440,9 +449,16 @@ class CacheStore:
         return n
 
     def remove(self, url: str) -> bool:
-        """Remove ``url``'s entry and its head (``cache.head``)."""
-        head = self._remove_key(entry_key(head_key(url)))
-        return self._remove_key(entry_key(url)) + head > 0
+        """Remove ``url``'s entry and its head (``cache.head``); for a URL without userinfo,
+        those stored with any credentials (``scope``) too: ``cache rm URL`` sends none."""
+        keys = {self._key(url), self._key(head_key(url))}
+        if redact_userinfo(url) == url:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT key FROM entries WHERE url IN (?, ?)", (url, head_key(url))
+                ).fetchall()
+            keys.update(r[0] for r in rows)
+        return sum(self._remove_key(k) for k in keys) > 0
 
     def clear(self) -> int:
         with self._lock:

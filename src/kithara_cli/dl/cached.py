@@ -304,7 +304,7 @@ async def _revalidate(
             async with opener.stream(cmd.url, headers) as resp:
                 status = resp.status_code
                 if status == 304:
-                    fresh = True
+                    fresh = checkable  # a 304 to a check that asked no condition says nothing
                 elif status in (200, 206):
                     coding = content_coding(resp.headers.get("content-encoding"))
                     p = place(status, resp.headers, 0, coding, cmd.url)
