@@ -190,3 +190,31 @@ def test_a_304_to_a_check_without_validators_confirms_nothing(
         "if-none-match" not in s.headers and "if-modified-since" not in s.headers for s in checks
     )
     assert out.read_bytes() == new
+
+
+YEAR_AGO = "Sat, 07 Dec 2024 10:00:00 GMT"  # a Last-Modified that gives a day's heuristic
+
+
+@pytest.mark.parametrize("said", ["no-cache", "max-age=0, must-revalidate"])
+def test_a_304_that_omits_cache_control_keeps_the_stored_directives(
+    origin: Origin, tmp_path: Path, said: str
+) -> None:
+    """RFC 9111 section 4.3.4: a 304 updates the stored headers it carries, the others stay.
+    An origin answering 304 with its ETag alone (many do) turned a no-cache file into one
+    served unasked for a day (the Last-Modified heuristic), and dropped must-revalidate."""
+    cache, out = tmp_path / "cache", tmp_path / "song.mp3"
+    stored = {"ETag": '"v1"', "Last-Modified": YEAR_AGO, "Cache-Control": said}
+
+    def origin_answer(headers: dict[str, str], body: bytes) -> Answer:
+        if headers.get("if-none-match") == '"v1"':
+            return 304, {"ETag": '"v1"'}, b""
+        return 200, stored, body
+
+    origin.respond = origin_answer
+    assert fetch(origin.url, out, cache)[0] == 0
+    assert fetch(origin.url, out, cache)[0] == 0  # asked: 304 with no Cache-Control
+    n = len(origin.seen)
+    assert fetch(origin.url, out, cache)[0] == 0
+    asked = origin.seen[n:]
+    assert [s.status for s in asked] == [304]  # still asked: never served unchecked
+    assert out.read_bytes() == origin.body

@@ -23,7 +23,7 @@ Promises:
 - a cache that fails (cannot open, a damaged index, a full or read-only disk) costs the
   network, never the run: its first failure is told once, one line (``hook.DiskCache.
   report_to``); a damaged index is named, and ``kithara cache clear`` removes it with the
-  data files it named (``store.discard``); ``kithara cache`` commands create no cache;
+  data files it named (``paths.discard``); ``kithara cache`` commands create no cache;
 - a size cap (default 1 GiB) with least-recently-used eviction, which never evicts an entry
   pinned by a live process (every entry a running play or fetch touched);
 - AES keys and live segments never reach it (their fetch commands say ``cache="none"``).

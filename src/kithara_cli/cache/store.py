@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS entries(
     key TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
     total INTEGER, ranges INTEGER NOT NULL DEFAULT 1, content_type TEXT,
     size INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, last_used REAL NOT NULL,
-    fresh_until REAL, directives INTEGER NOT NULL DEFAULT 0);
+    fresh_until REAL, directives INTEGER NOT NULL DEFAULT 0, said TEXT);
 CREATE TABLE IF NOT EXISTS pieces(
     key TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, file TEXT NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY(key, start, "end"));
@@ -49,7 +49,11 @@ CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);
 
 
 # Columns added since the first release of the schema: (name, declaration).
-ADDED_COLUMNS = (("fresh_until", "REAL"), ("directives", "INTEGER NOT NULL DEFAULT 0"))
+ADDED_COLUMNS = (
+    ("fresh_until", "REAL"),
+    ("directives", "INTEGER NOT NULL DEFAULT 0"),
+    ("said", "TEXT"),  # the response's lifetime headers (dl.freshness.Freshness.said)
+)
 
 STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
 # What SQLite calls an index that is not one (truncated, overwritten): no retry mends it.
@@ -74,6 +78,7 @@ class EntryMeta:
     content_type: str | None = None
     fresh_until: float | None = None  # epoch seconds (dl.freshness); None: always checked
     directives: int = 0  # dl.freshness.NO_CACHE | MUST_REVALIDATE
+    said: str | None = None  # the latest response's lifetime headers (dl.freshness)
 
     def version(self) -> str:
         return f"{self.etag}\0{self.last_modified}\0{self.total}"
@@ -223,8 +228,8 @@ class CacheStore:
         key = self._key(url)
         with self._lock:
             row = self._db.execute(
-                "SELECT etag, last_modified, total, ranges, content_type, fresh_until, directives "
-                "FROM entries WHERE key=?",
+                "SELECT etag, last_modified, total, ranges, content_type, fresh_until, directives, "
+                "said FROM entries WHERE key=?",
                 (key,),
             ).fetchone()
             if row is None:
@@ -236,7 +241,7 @@ class CacheStore:
                     (key,),
                 )
             ]
-        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
+        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), *row[4:8])
         return meta, pieces
 
     def read(
@@ -310,12 +315,14 @@ class CacheStore:
         with self._tx() as db:
             db.execute("UPDATE entries SET last_used=? WHERE key=?", (time.time(), self._key(url)))
 
-    def refresh(self, url: str, fresh_until: float | None, directives: int) -> None:
+    def refresh(
+        self, url: str, fresh_until: float | None, directives: int, said: str | None = None
+    ) -> None:
         """The server confirmed the stored version: its freshness from that answer."""
         with self._tx() as db:
             db.execute(
-                "UPDATE entries SET fresh_until=?, directives=? WHERE key=?",
-                (fresh_until, directives, self._key(url)),
+                "UPDATE entries SET fresh_until=?, directives=?, said=? WHERE key=?",
+                (fresh_until, directives, said, self._key(url)),
             )
 
     # --- writing ----------------------------------------------------------------------------
@@ -355,8 +362,8 @@ class CacheStore:
             if row is None:
                 db.execute(
                     "INSERT INTO entries(key, url, etag, last_modified, total, ranges, "
-                    "content_type, size, created, last_used, fresh_until, directives) "
-                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?)",
+                    "content_type, size, created, last_used, fresh_until, directives, said) "
+                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?,?)",
                     (
                         key,
                         redact_userinfo(meta.url),  # shown by cache ls; the key has it all
@@ -369,12 +376,13 @@ class CacheStore:
                         now,
                         meta.fresh_until,
                         meta.directives,
+                        meta.said,
                     ),
                 )
             else:  # the latest response's freshness holds
                 db.execute(
-                    "UPDATE entries SET fresh_until=?, directives=? WHERE key=?",
-                    (meta.fresh_until, meta.directives, key),
+                    "UPDATE entries SET fresh_until=?, directives=?, said=? WHERE key=?",
+                    (meta.fresh_until, meta.directives, meta.said, key),
                 )
             db.execute(
                 'INSERT OR REPLACE INTO pieces(key, start, "end", file, sha256) VALUES(?,?,?,?,?)',
@@ -479,25 +487,3 @@ class CacheStore:
                 (len(HEAD_PREFIX), HEAD_PREFIX),  # heads are part of their resource's entry
             ).fetchall()
         return [EntryInfo(r[1], r[2], r[3], r[4], r[0] in pinned, r[5], r[6]) for r in rows]
-
-
-def discard(root: Path) -> int:
-    """Remove a damaged index and every data file it named (they cannot be found without it):
-    what ``kithara cache clear`` does when the index will not open. Only kithara's own names
-    are removed (the index, its journal files, digest-named data files, temporary parts).
-    Returns the number of data files removed."""
-    for name in (INDEX_NAME, *(INDEX_NAME + s for s in ("-wal", "-shm", "-journal"))):
-        with contextlib.suppress(FileNotFoundError):
-            (root / name).unlink()
-    removed = 0
-    for path in (root / "data").glob("??/*"):
-        if len(path.name) == 64 and path.parent.name == path.name[:2] and path.is_file():
-            path.unlink()
-            removed += 1
-    for folder in (root / "data").glob("??"):
-        with contextlib.suppress(OSError):
-            folder.rmdir()  # empty now (anything else there is not kithara's: kept)
-    for leftover in (root / "tmp").glob("*.part"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-    return removed

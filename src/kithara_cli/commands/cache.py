@@ -186,7 +186,8 @@ def run_rm(directory: Path | None, url: str) -> None:
 
 def run_clear(directory: Path | None) -> None:
     from kithara_cli.cache import is_new
-    from kithara_cli.cache.store import STORE_ERRORS, CacheStore, discard, is_damaged
+    from kithara_cli.cache.paths import discard
+    from kithara_cli.cache.store import STORE_ERRORS, CacheStore, is_damaged
 
     folder = cache_dir(directory)
     if is_new(folder):
