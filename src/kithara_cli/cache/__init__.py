@@ -7,6 +7,7 @@ Promises:
   directory kithara makes is private to its user (0700: the index names every URL played);
   a URL's ``user:password@`` is stored as ``***@`` (an index written before is masked when
   opened), while its key is the digest of the whole URL: other credentials, another entry;
+  so are those a run sends in headers (Authorization, Cookie, ``--cookie(s)``: ``store.scope``);
 - a resource is stored as pieces (sparse byte ranges, at most 1 MiB each) of one version
   (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it); bytes of another
   version replace the entry, never join it; only resources of known length are kept (not

@@ -7,6 +7,7 @@ heuristic of section 4.2.2, capped at a day), less the age it already had when i
 (``Age``, or a ``Date`` in the past). ``no-store`` keeps it out of the cache; ``no-cache``
 (and ``Pragma: no-cache`` without a Cache-Control) has every use checked with the server;
 ``must-revalidate`` forbids serving it stale when the server cannot be asked.
+A 304 that omits the lifetime headers leaves the stored ones (``Freshness.said``) in force.
 
 Written by hand because no installed library covers it and the rules used are these few lines.
 """
