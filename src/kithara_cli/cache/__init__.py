@@ -7,6 +7,7 @@ Promises:
   directory kithara makes is private to its user (0700: the index names every URL played);
   a URL's ``user:password@`` is stored as ``***@`` (an index written before is masked when
   opened), while its key is the digest of the whole URL: other credentials, another entry;
+  so are those a run sends in headers (Authorization, Cookie, ``--cookie(s)``: ``store.scope``);
 - a resource is stored as pieces (sparse byte ranges, at most 1 MiB each) of one version
   (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it); bytes of another
   version replace the entry, never join it; only resources of known length are kept (not
@@ -23,7 +24,7 @@ Promises:
 - a cache that fails (cannot open, a damaged index, a full or read-only disk) costs the
   network, never the run: its first failure is told once, one line (``hook.DiskCache.
   report_to``); a damaged index is named, and ``kithara cache clear`` removes it with the
-  data files it named (``store.discard``); ``kithara cache`` commands create no cache;
+  data files it named (``paths.discard``); ``kithara cache`` commands create no cache;
 - a size cap (default 1 GiB) with least-recently-used eviction, which never evicts an entry
   pinned by a live process (every entry a running play or fetch touched);
 - AES keys and live segments never reach it (their fetch commands say ``cache="none"``).
@@ -51,7 +52,9 @@ if TYPE_CHECKING:
 # store (sqlite3) is opened on a thread of its own, off the way to first audio.
 
 
-def opening_store(directory: Path, cap: int | None = None) -> Callable[[], CacheStore]:
+def opening_store(
+    directory: Path, cap: int | None = None, scope: str | None = None
+) -> Callable[[], CacheStore]:
     """Start opening the store now, on a thread of its own; the call returned waits for it
     (raising what opening raised). Started before the hook, and so the downloader's modules,
     are imported, the index is open when the run's first URL is looked up: the downloader
@@ -63,7 +66,7 @@ def opening_store(directory: Path, cap: int | None = None) -> Callable[[], Cache
         try:
             from kithara_cli.cache.store import CacheStore
 
-            opened.append(CacheStore(directory, cap))
+            opened.append(CacheStore(directory, cap, scope=scope))
         except Exception as exc:  # reported by whoever waits for the store
             failed.append(exc)
 

@@ -168,6 +168,7 @@ class DiskCache:
             spans,
             meta.fresh_until,
             meta.directives,
+            meta.said,
         )
 
     def read(self, copy: CachedCopy, start: int, end: int) -> bytes | None:
@@ -216,6 +217,7 @@ class DiskCache:
             copy.content_type,
             copy.fresh_until,
             copy.directives,
+            copy.said,
         )
 
         def put(store: CacheStore) -> None:
@@ -239,7 +241,7 @@ class DiskCache:
             return self._pending
 
     def refresh(self, url: str, fresh: Freshness) -> None:
-        self._later(lambda s: s.refresh(url, fresh.fresh_until, fresh.directives))
+        self._later(lambda s: s.refresh(url, fresh.fresh_until, fresh.directives, fresh.said))
 
     def forget(self, url: str) -> None:
         """Drop ``url``'s entry (after the writes queued before it). Until it is gone, lookups

@@ -8,6 +8,7 @@ ever becomes part of a path, so ``..``, ``%2e%2e``, long or odd URLs cannot leav
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -66,3 +67,25 @@ HEAD_PREFIX = "kithara-head:"
 def head_key(url: str) -> str:
     """The URL a resource's head is stored under."""
     return HEAD_PREFIX + url
+
+
+def discard(root: Path) -> int:
+    """Remove a damaged index and every data file it named (they cannot be found without it):
+    what ``kithara cache clear`` does when the index will not open. Only kithara's own names
+    are removed (the index, its journal files, digest-named data files, temporary parts).
+    Returns the number of data files removed."""
+    for name in (INDEX_NAME, *(INDEX_NAME + s for s in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            (root / name).unlink()
+    removed = 0
+    for path in (root / "data").glob("??/*"):
+        if len(path.name) == 64 and path.parent.name == path.name[:2] and path.is_file():
+            path.unlink()
+            removed += 1
+    for folder in (root / "data").glob("??"):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # empty now (anything else there is not kithara's: kept)
+    for leftover in (root / "tmp").glob("*.part"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    return removed

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS entries(
     key TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
     total INTEGER, ranges INTEGER NOT NULL DEFAULT 1, content_type TEXT,
     size INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, last_used REAL NOT NULL,
-    fresh_until REAL, directives INTEGER NOT NULL DEFAULT 0);
+    fresh_until REAL, directives INTEGER NOT NULL DEFAULT 0, said TEXT);
 CREATE TABLE IF NOT EXISTS pieces(
     key TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, file TEXT NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY(key, start, "end"));
@@ -49,7 +49,11 @@ CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);
 
 
 # Columns added since the first release of the schema: (name, declaration).
-ADDED_COLUMNS = (("fresh_until", "REAL"), ("directives", "INTEGER NOT NULL DEFAULT 0"))
+ADDED_COLUMNS = (
+    ("fresh_until", "REAL"),
+    ("directives", "INTEGER NOT NULL DEFAULT 0"),
+    ("said", "TEXT"),  # the response's lifetime headers (dl.freshness.Freshness.said)
+)
 
 STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
 # What SQLite calls an index that is not one (truncated, overwritten): no retry mends it.
@@ -74,6 +78,7 @@ class EntryMeta:
     content_type: str | None = None
     fresh_until: float | None = None  # epoch seconds (dl.freshness); None: always checked
     directives: int = 0  # dl.freshness.NO_CACHE | MUST_REVALIDATE
+    said: str | None = None  # the latest response's lifetime headers (dl.freshness)
 
     def version(self) -> str:
         return f"{self.etag}\0{self.last_modified}\0{self.total}"
@@ -110,8 +115,11 @@ class Piece:
 class CacheStore:
     """Thread-safe within a process (one connection under a lock); safe across processes."""
 
-    def __init__(self, root: Path, cap: int | None = None) -> None:
+    def __init__(self, root: Path, cap: int | None = None, *, scope: str | None = None) -> None:
         self.root = root
+        # The credentials a run sends (``commands.cache.credentials_scope``), or None: entries
+        # stored with other credentials, or none, are other entries (RFC 9111 section 3.5).
+        self.scope = scope
         self.data = root / "data"
         self.tmp = root / "tmp"
         if not root.is_dir():
@@ -197,6 +205,12 @@ class CacheStore:
             row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
         return row[0] if row else None
 
+    def _scoped(self, url: str) -> str:
+        return url if self.scope is None else f"{url}\0scope\0{self.scope}"
+
+    def _key(self, url: str) -> str:
+        return entry_key(self._scoped(url))
+
     def _path(self, file: str) -> Path:
         return self.data / file[:2] / file
 
@@ -211,11 +225,11 @@ class CacheStore:
     # --- reading ----------------------------------------------------------------------------
 
     def entry(self, url: str) -> tuple[EntryMeta, list[Piece]] | None:
-        key = entry_key(url)
+        key = self._key(url)
         with self._lock:
             row = self._db.execute(
-                "SELECT etag, last_modified, total, ranges, content_type, fresh_until, directives "
-                "FROM entries WHERE key=?",
+                "SELECT etag, last_modified, total, ranges, content_type, fresh_until, directives, "
+                "said FROM entries WHERE key=?",
                 (key,),
             ).fetchone()
             if row is None:
@@ -227,7 +241,7 @@ class CacheStore:
                     (key,),
                 )
             ]
-        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
+        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), *row[4:8])
         return meta, pieces
 
     def read(
@@ -287,7 +301,7 @@ class CacheStore:
         return data
 
     def _drop_piece(self, url: str, piece: Piece) -> None:
-        key = entry_key(url)
+        key = self._key(url)
         with self._tx() as db:
             db.execute(
                 'DELETE FROM pieces WHERE key=? AND start=? AND "end"=? AND file=?',
@@ -299,14 +313,16 @@ class CacheStore:
 
     def touch(self, url: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE entries SET last_used=? WHERE key=?", (time.time(), entry_key(url)))
+            db.execute("UPDATE entries SET last_used=? WHERE key=?", (time.time(), self._key(url)))
 
-    def refresh(self, url: str, fresh_until: float | None, directives: int) -> None:
+    def refresh(
+        self, url: str, fresh_until: float | None, directives: int, said: str | None = None
+    ) -> None:
         """The server confirmed the stored version: its freshness from that answer."""
         with self._tx() as db:
             db.execute(
-                "UPDATE entries SET fresh_until=?, directives=? WHERE key=?",
-                (fresh_until, directives, entry_key(url)),
+                "UPDATE entries SET fresh_until=?, directives=?, said=? WHERE key=?",
+                (fresh_until, directives, said, self._key(url)),
             )
 
     # --- writing ----------------------------------------------------------------------------
@@ -316,7 +332,7 @@ class CacheStore:
         if not data:
             return
         end = start + len(data)
-        file = piece_name(meta.url, start, end, meta.version())
+        file = piece_name(self._scoped(meta.url), start, end, meta.version())
         final = self._path(file)
         final.parent.mkdir(exist_ok=True)
         tmp = self.tmp / f"{file}.{os.getpid()}.{os.urandom(6).hex()}.part"
@@ -331,7 +347,7 @@ class CacheStore:
                 tmp.unlink()
             raise
         digest = hashlib.sha256(data).hexdigest()
-        key = entry_key(meta.url)
+        key = self._key(meta.url)
         stale: list[str] = []
         now = time.time()
         with self._tx() as db:
@@ -346,8 +362,8 @@ class CacheStore:
             if row is None:
                 db.execute(
                     "INSERT INTO entries(key, url, etag, last_modified, total, ranges, "
-                    "content_type, size, created, last_used, fresh_until, directives) "
-                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?)",
+                    "content_type, size, created, last_used, fresh_until, directives, said) "
+                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?,?)",
                     (
                         key,
                         redact_userinfo(meta.url),  # shown by cache ls; the key has it all
@@ -360,12 +376,13 @@ class CacheStore:
                         now,
                         meta.fresh_until,
                         meta.directives,
+                        meta.said,
                     ),
                 )
             else:  # the latest response's freshness holds
                 db.execute(
-                    "UPDATE entries SET fresh_until=?, directives=? WHERE key=?",
-                    (meta.fresh_until, meta.directives, key),
+                    "UPDATE entries SET fresh_until=?, directives=?, said=? WHERE key=?",
+                    (meta.fresh_until, meta.directives, meta.said, key),
                 )
             db.execute(
                 'INSERT OR REPLACE INTO pieces(key, start, "end", file, sha256) VALUES(?,?,?,?,?)',
@@ -391,7 +408,7 @@ class CacheStore:
 
     def pin(self, url: str) -> None:
         """Hold an entry for this process's life: eviction leaves it alone."""
-        key = entry_key(url)
+        key = self._key(url)
         if key in self._pinned:
             return
         self._pinned.add(key)
@@ -440,9 +457,16 @@ class CacheStore:
         return n
 
     def remove(self, url: str) -> bool:
-        """Remove ``url``'s entry and its head (``cache.head``)."""
-        head = self._remove_key(entry_key(head_key(url)))
-        return self._remove_key(entry_key(url)) + head > 0
+        """Remove ``url``'s entry and its head (``cache.head``); for a URL without userinfo,
+        those stored with any credentials (``scope``) too: ``cache rm URL`` sends none."""
+        keys = {self._key(url), self._key(head_key(url))}
+        if redact_userinfo(url) == url:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT key FROM entries WHERE url IN (?, ?)", (url, head_key(url))
+                ).fetchall()
+            keys.update(r[0] for r in rows)
+        return sum(self._remove_key(k) for k in keys) > 0
 
     def clear(self) -> int:
         with self._lock:
@@ -463,25 +487,3 @@ class CacheStore:
                 (len(HEAD_PREFIX), HEAD_PREFIX),  # heads are part of their resource's entry
             ).fetchall()
         return [EntryInfo(r[1], r[2], r[3], r[4], r[0] in pinned, r[5], r[6]) for r in rows]
-
-
-def discard(root: Path) -> int:
-    """Remove a damaged index and every data file it named (they cannot be found without it):
-    what ``kithara cache clear`` does when the index will not open. Only kithara's own names
-    are removed (the index, its journal files, digest-named data files, temporary parts).
-    Returns the number of data files removed."""
-    for name in (INDEX_NAME, *(INDEX_NAME + s for s in ("-wal", "-shm", "-journal"))):
-        with contextlib.suppress(FileNotFoundError):
-            (root / name).unlink()
-    removed = 0
-    for path in (root / "data").glob("??/*"):
-        if len(path.name) == 64 and path.parent.name == path.name[:2] and path.is_file():
-            path.unlink()
-            removed += 1
-    for folder in (root / "data").glob("??"):
-        with contextlib.suppress(OSError):
-            folder.rmdir()  # empty now (anything else there is not kithara's: kept)
-    for leftover in (root / "tmp").glob("*.part"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-    return removed

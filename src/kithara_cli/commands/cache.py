@@ -33,6 +33,10 @@ class CacheSettings:
     size: str | None = None
     offline: bool = False
     disabled: bool = False
+    # The credentials the run sends (``credentials_scope``): what it stores is found only by
+    # runs sending the same ones (RFC 9111 section 3.5: a response to a request with
+    # Authorization is not given to a request without it).
+    scope: str | None = None
 
     def cap(self) -> int | None:
         if self.size is None:
@@ -55,7 +59,9 @@ class CacheSettings:
             from kithara_cli.cache import is_new, opening_store
 
             new = is_new(directory)
-            open_store = opening_store(directory, cap)  # before the hook loads the downloader
+            open_store = opening_store(
+                directory, cap, self.scope
+            )  # before the hook loads the downloader
             from kithara_cli.cache.hook import DiskCache
 
             return DiskCache(open_store, offline=False, new=new, where=directory)
@@ -66,10 +72,36 @@ class CacheSettings:
         if is_new(directory):  # a mistyped --cache-dir: said, and not created
             raise OfflineMissError(f"offline: not in the cache (there is no cache at {directory})")
         try:  # offline, the cache is all there is: a cache that cannot open is an error
-            store = CacheStore(directory, cap)
+            store = CacheStore(directory, cap, scope=self.scope)
         except STORE_ERRORS as exc:
             raise _cannot_open(directory, exc) from None
         return DiskCache(lambda: store, offline=True, where=directory)
+
+
+# Request headers that say who asks: a response to them may be that person's alone.
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
+
+
+def credentials_scope(
+    headers: list[str], cookies: list[str], cookies_file: Path | None
+) -> str | None:
+    """A digest of the credentials a run sends (``--header`` Authorization or Cookie,
+    ``--cookie``, the ``--cookies`` file's content), or None when it sends none."""
+    import hashlib
+
+    given = [
+        h.strip() for h in headers if h.partition(":")[0].strip().lower() in CREDENTIAL_HEADERS
+    ]
+    parts = [f"header\0{h}" for h in sorted(given)] + [f"cookie\0{c}" for c in sorted(cookies)]
+    if cookies_file is not None:
+        try:
+            content = hashlib.sha256(cookies_file.read_bytes()).hexdigest()
+        except OSError:  # said by the cookie loader; the scope still differs from none
+            content = str(cookies_file)
+        parts.append(f"cookies-file\0{content}")
+    if not parts:
+        return None
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @contextlib.contextmanager
@@ -154,7 +186,8 @@ def run_rm(directory: Path | None, url: str) -> None:
 
 def run_clear(directory: Path | None) -> None:
     from kithara_cli.cache import is_new
-    from kithara_cli.cache.store import STORE_ERRORS, CacheStore, discard, is_damaged
+    from kithara_cli.cache.paths import discard
+    from kithara_cli.cache.store import STORE_ERRORS, CacheStore, is_damaged
 
     folder = cache_dir(directory)
     if is_new(folder):

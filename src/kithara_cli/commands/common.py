@@ -47,6 +47,12 @@ class CommonOptions:
     url: str | None = None  # where --cookie pairs are sent (the command's URL)
     cache: CacheSettings | None = None  # --cache-dir, --cache-size, --offline, --no-cache
 
+    def __post_init__(self) -> None:
+        if self.cache is not None:
+            from kithara_cli.commands.cache import credentials_scope
+
+            self.cache.scope = credentials_scope(self.headers, self.cookies, self.cookies_file)
+
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}
         for raw in self.headers:

@@ -30,7 +30,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.dl.command import ChunkSink, FetchCmd, FetchOutcome, ResponseInfo
-from kithara_cli.dl.freshness import MUST_REVALIDATE, NO_CACHE, Freshness, freshness, is_fresh
+from kithara_cli.dl.freshness import (
+    MUST_REVALIDATE,
+    NO_CACHE,
+    Freshness,
+    freshness,
+    is_fresh,
+    said_headers,
+)
 from kithara_cli.dl.validate import Identity, place
 from kithara_cli.errors import OfflineMissError, RemoteChangedError
 from kithara_cli.events.types import CacheRevalidated, FirstByte, Notice
@@ -65,6 +72,7 @@ class CachedCopy:
     spans: tuple[tuple[int, int], ...]  # merged, sorted [start, end) runs present
     fresh_until: float | None = None  # epoch seconds (dl.freshness); None: always checked
     directives: int = 0  # dl.freshness.NO_CACHE | MUST_REVALIDATE
+    said: str | None = None  # its response's lifetime headers (dl.freshness.Freshness.said)
 
     def covered_until(self, start: int) -> int:
         """The end of the run of cached bytes from ``start`` (``start`` itself: none)."""
@@ -304,7 +312,7 @@ async def _revalidate(
             async with opener.stream(cmd.url, headers) as resp:
                 status = resp.status_code
                 if status == 304:
-                    fresh = True
+                    fresh = checkable  # a 304 to a check that asked no condition says nothing
                 elif status in (200, 206):
                     coding = content_coding(resp.headers.get("content-encoding"))
                     p = place(status, resp.headers, 0, coding, cmd.url)
@@ -317,6 +325,9 @@ async def _revalidate(
                     said = {k.lower(): v for k, v in resp.headers.items()}
                     if copy.identity.last_modified:  # a 304 need not repeat it
                         said.setdefault("last-modified", copy.identity.last_modified)
+                    if status == 304:  # what it omits stays as stored (RFC 9111 4.3.4)
+                        for name, value in said_headers(copy.said).items():
+                            said.setdefault(name, value)
                     # A 304 freshens the stored response, whose status was a 200 or 206.
                     kept = 200 if status == 304 else status
                     renewed = _freshness_of(said, kept, cmd, cache.now())
@@ -396,6 +407,7 @@ class _Recorder:
             (),
             fresh.fresh_until,
             fresh.directives,
+            fresh.said,
         )
 
     def sink(self, offset: int, data: bytes) -> None:

@@ -7,6 +7,7 @@ heuristic of section 4.2.2, capped at a day), less the age it already had when i
 (``Age``, or a ``Date`` in the past). ``no-store`` keeps it out of the cache; ``no-cache``
 (and ``Pragma: no-cache`` without a Cache-Control) has every use checked with the server;
 ``must-revalidate`` forbids serving it stale when the server cannot be asked.
+A 304 that omits the lifetime headers leaves the stored ones (``Freshness.said``) in force.
 
 Written by hand because no installed library covers it and the rules used are these few lines.
 """
@@ -17,6 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 HEADERS = ("cache-control", "expires", "date", "age", "last-modified", "pragma")
+# The headers naming a stored response's lifetime and directives: kept with it, since a 304
+# that omits them leaves them as they were (RFC 9111 section 4.3.4).
+LIFETIME_HEADERS = ("cache-control", "expires", "pragma")
 HEURISTIC_FRACTION = 0.1
 HEURISTIC_CAP = 24 * 3600.0  # seconds: a year-old file is still only trusted for a day
 # Statuses a cache may give heuristic freshness (RFC 9110 section 15.1).
@@ -34,6 +38,7 @@ class Freshness:
     directives: int = 0  # NO_CACHE | MUST_REVALIDATE
     no_store: bool = False
     heuristic: bool = False
+    said: str = ""  # the response's LIFETIME_HEADERS (``said_headers`` reads them back)
 
     def is_fresh(self, now: float) -> bool:
         return is_fresh(self.fresh_until, self.directives, now)
@@ -41,6 +46,28 @@ class Freshness:
 
 def is_fresh(fresh_until: float | None, directives: int, now: float) -> bool:
     return not directives & NO_CACHE and fresh_until is not None and now < fresh_until
+
+
+def _said(headers: Mapping[str, str]) -> str:
+    import json  # only a response with lifetime headers needs it
+
+    kept = {name: headers[name] for name in LIFETIME_HEADERS if name in headers}
+    return json.dumps(kept, sort_keys=True) if kept else ""
+
+
+def said_headers(said: str | None) -> dict[str, str]:
+    """The lifetime headers a stored response had (``Freshness.said``)."""
+    if not said:
+        return {}
+    import json
+
+    try:
+        kept = json.loads(said)
+    except ValueError:
+        return {}
+    if not isinstance(kept, dict):
+        return {}
+    return {k: v for k, v in kept.items() if k in LIFETIME_HEADERS and isinstance(v, str)}
 
 
 def _directives(value: str) -> dict[str, str | None]:
@@ -87,8 +114,9 @@ def freshness(
         flags |= NO_CACHE
     if "must-revalidate" in cc:
         flags |= MUST_REVALIDATE
+    said = _said(headers)
     if "no-store" in cc:
-        return Freshness(None, flags, no_store=True)
+        return Freshness(None, flags, no_store=True, said=said)
     date = _http_date(headers.get("date"))
     age = max(0.0, received - date) if date is not None else 0.0
     header_age = _seconds(headers.get("age"))
@@ -108,5 +136,5 @@ def freshness(
             lifetime = min((base - modified) * HEURISTIC_FRACTION, HEURISTIC_CAP)
             guessed = True
     if lifetime is None:
-        return Freshness(None, flags)
-    return Freshness(received + lifetime - age, flags, heuristic=guessed)
+        return Freshness(None, flags, said=said)
+    return Freshness(received + lifetime - age, flags, heuristic=guessed, said=said)
