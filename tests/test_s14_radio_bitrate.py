@@ -11,7 +11,7 @@ import av
 import pytest
 
 import radio_fixtures
-from conftest import run_cli
+from conftest import play_null, run_cli
 from kithara_cli.media.encode import encode_file
 from kithara_cli.radio.frame_rate import frame_byterate, trusted_byterate
 from kithara_cli.server.radio import metadata_block
@@ -94,18 +94,7 @@ def test_play_shows_icy_titles_when_their_audio_plays_whatever_icy_br_says(
 
     events = tmp_path / "ev.jsonl"
     with raw_server(station) as (port, _heads):
-        proc = run_cli(
-            "play",
-            f"http://127.0.0.1:{port}/",
-            "--output",
-            "null",
-            "--length",
-            "3",
-            "--no-ui",
-            "--events",
-            str(events),
-            timeout=60,
-        )
+        proc = play_null(f"http://127.0.0.1:{port}/", events, "3", timeout=60)
     assert proc.returncode == 0, proc.stderr
     titles = [e for e in radio_fixtures.read_events(events) if e["event"] == "TitleChanged"]
     assert [t["title"] for t in titles][:4] == ["Song 0", "Song 1", "Song 2", "Song 3"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import radio_fixtures
-from conftest import run_cli
+from conftest import play_null, run_cli
 from kithara_cli.radio.icy import decode_text, parse_metadata
 from kithara_cli.radio.links import parse_link
 from kithara_cli.server.radio import metadata_block
@@ -114,18 +114,7 @@ def test_icecast_mount_with_only_icy_pub_is_live_and_reconnects(
 
     events = tmp_path / "ev.jsonl"
     with raw_server(icecast) as (port, heads):
-        proc = run_cli(
-            "play",
-            f"http://127.0.0.1:{port}/stream",
-            "--output",
-            "null",
-            "--length",
-            "3",
-            "--no-ui",
-            "--events",
-            str(events),
-            timeout=60,
-        )
+        proc = play_null(f"http://127.0.0.1:{port}/stream", events, "3", timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     evs = read_events(events)
@@ -174,18 +163,7 @@ def test_shoutcast_v1_cp1251_titles_reach_the_events_in_cyrillic(
 
     events = tmp_path / "ev.jsonl"
     with raw_server(shoutcast) as (port, _heads):
-        proc = run_cli(
-            "play",
-            f"http://127.0.0.1:{port}/",
-            "--output",
-            "null",
-            "--length",
-            "1.5",
-            "--no-ui",
-            "--events",
-            str(events),
-            timeout=60,
-        )
+        proc = play_null(f"http://127.0.0.1:{port}/", events, "1.5", timeout=60)
     assert proc.returncode == 0, proc.stderr
     shown = [e["title"] for e in read_events(events) if e["event"] == "TitleChanged"]
     assert shown[:3] == CYRILLIC, shown
