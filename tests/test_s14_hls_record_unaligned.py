@@ -17,29 +17,13 @@ import av
 import pytest
 
 import hls_fixtures
+import test_s13_play_unaligned
 from hls_fixtures import RATE, HlsMedia, decode, play, static, tone_seconds
-from kithara_cli.media import build_ladder, cached
 from kithara_cli.server import Faults, MediaServer
-
-SECONDS = 20.0
+from test_s13_play_unaligned import SECONDS
 
 hls_media = hls_fixtures.hls_media
-
-
-def _build(root: Path) -> None:
-    """The s13 fixture: ``short/`` (64k, 2 s segments), ``long/`` (128k, 6 s), a master."""
-    build_ladder(root / "short", SECONDS, bitrates=(64_000,), segment_seconds=2.0)
-    build_ladder(root / "long", SECONDS, bitrates=(128_000,), segment_seconds=6.0)
-    (root / "master.m3u8").write_text(
-        "#EXTM3U\n"
-        '#EXT-X-STREAM-INF:BANDWIDTH=140000,CODECS="mp4a.40.2"\nshort/64k.m3u8\n'
-        '#EXT-X-STREAM-INF:BANDWIDTH=200000,CODECS="mp4a.40.2"\nlong/128k.m3u8\n'
-    )
-
-
-@pytest.fixture(scope="module")
-def unaligned_root() -> Path:
-    return cached("s13-hls-unaligned-2s-6s-20s-v1", _build)
+unaligned_root = test_s13_play_unaligned.unaligned_root  # the s13 2 s / 6 s ladder
 
 
 def _container(path: Path) -> str:
