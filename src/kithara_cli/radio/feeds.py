@@ -41,13 +41,11 @@ def parse_feed(data: bytes) -> list[tuple[str, str]]:
         url = _audio_of(item)
         if url:
             episodes.append((_date_of(item), url, _title_of(item)))
-    if episodes and all(date is not None for date, _, _ in episodes):
+    dated = [(date, url, title) for date, url, title in episodes if date is not None]
+    if len(dated) == len(episodes):
         # newest first; sorted() is stable, so equal dates keep the feed's order
-        episodes = sorted(episodes, key=lambda e: e[0] or _EPOCH, reverse=True)
+        return [(url, title) for _, url, title in sorted(dated, key=lambda e: e[0], reverse=True)]
     return [(url, title) for _, url, title in episodes]
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _audio_of(item: ET.Element) -> str:
