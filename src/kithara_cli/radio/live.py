@@ -119,9 +119,18 @@ class LiveStream:
 
     # --- taking over ---------------------------------------------------------------------------
 
-    def adopt(self, cmd: FetchCmd, info: ResponseInfo, request_id: int = 0) -> None:
-        """Make the running command (inside its ``on_response``) feed this stream."""
+    def adopt(
+        self,
+        cmd: FetchCmd,
+        info: ResponseInfo,
+        request_id: int = 0,
+        handle: FetchHandle | None = None,
+    ) -> None:
+        """Make the running command (inside its ``on_response``) feed this stream; with its
+        ``handle``, the stream's own from now on (``close`` cancels it)."""
         self._request_id = request_id
+        if handle is not None:
+            self._handle = handle
         with self._pace_lock:
             self.pace.connected()
         station = station_info(info.icy)
