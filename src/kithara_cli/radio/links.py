@@ -48,10 +48,11 @@ class LinkEntry:
 class StationLinkFound(Exception):
     """Opening a target found a station link: play its ``entries`` instead, in order."""
 
-    def __init__(self, source: str, entries: list[LinkEntry]) -> None:
+    def __init__(self, source: str, entries: list[LinkEntry], kind: str = "") -> None:
         super().__init__(source)
         self.source = source
         self.entries = entries
+        self.kind = kind  # link_kind's word: "feed" for a podcast feed (``--episode``)
 
 
 class StationLinkServed(FatalError):
