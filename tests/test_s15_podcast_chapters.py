@@ -65,6 +65,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "small.mp3").write_bytes(chapter_tag(CHAPTERS, 2000) + audio)
     (root / "big.mp3").write_bytes(chapter_tag(CHAPTERS, 2000, 1 << 20) + audio)
     _m4a_with_chapters(encode_file(root / "plain.m4a", 2.0, "m4a"), root / "chapters.m4a")
+    long = encode_file(root / "long.mp3", 6.0, "mp3").read_bytes()
+    marks = [(2000 * n, title) for n, (_, title) in enumerate(CHAPTERS)]
+    (root / "long.mp3").write_bytes(chapter_tag(marks, 6000) + long[id3v2_size(long) :])
     return root
 
 
@@ -157,3 +160,37 @@ def test_a_start_shows_the_chapter_in_force_there(media: Path, tmp_path: Path) -
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode("utf-8", "replace"))
     for chapter in ("Cold open", "Outro"):  # beside the episode's name, not instead of it
         assert re.search(rf"big\.mp3 . {chapter}", screen), screen[-2000:]
+
+
+def test_chapter_keys_seek_to_the_next_and_back(media: Path, tmp_path: Path) -> None:
+    """PgDn (or @) seeks to the next chapter's start, PgUp (or !) back to the one before when
+    the current one began under 3 s ago (mpv's keys; a CD player's |<<)."""
+    import time
+
+    from pty_run import read_until_exit, spawn_on_pty
+
+    events = tmp_path / "ev.jsonl"
+    steps = [(b"Cold open", b"\x1b[6~"), (b"News", b"@"), (b"Outro", b"\x1b[5~")]
+    done: list[float] = []
+
+    def on_data(raw: bytes) -> None:
+        if len(done) < len(steps):
+            seen, key = steps[len(done)]
+            if seen in raw[-4000:]:  # (shown once its chapter plays, never before)
+                os.write(master, key)
+                done.append(time.monotonic())
+        elif time.monotonic() - done[-1] > 1.0:
+            os.write(master, b"q")
+            done.append(time.monotonic())
+
+    with MediaServer(media) as srv:
+        env = {**os.environ, **ENV, "NO_COLOR": "1"}
+        args = ["play", srv.url("long.mp3"), "--events", str(events)]
+        child, master = spawn_on_pty(args, cols=100, rows=30, env=env)
+        read_until_exit(child, master, 60, on_data)
+    assert child.wait(10) == 0
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    seeks = [round(e["target"], 2) for e in lines if e["event"] == "SeekRequested"]
+    assert seeks == [2.0, 4.0, 2.0], seeks
+    titles = [str(e["title"]) for e in _chapter_events(events)]
+    assert titles[:3] == [t for _, t in CHAPTERS] and titles[3].startswith("News"), titles

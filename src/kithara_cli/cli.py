@@ -336,7 +336,7 @@ def play(
     network: dict[str, Any],
 ) -> None:
     """Play HLS, progressive audio or radio with a live dashboard. Keys: space, arrows, n/p
-    (next/previous in the queue), q."""
+    (next/previous in the queue), PgUp/PgDn (previous/next chapter), q."""
     url = urls[0] if urls else None
     if url is None and not (list_devices or list_outputs or output.strip().lower() == "help"):
         from kithara_cli.commands.demo import prestart

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from kithara_cli.radio.live import LiveStream
 
 TAG_AUDIO_BYTES = 16 * 1024  # the audio frames after the tags that FFmpeg's probe needs
+CHAPTER_RESTART = 3.0  # seconds into a chapter after which "previous" restarts it (CD players)
+CHAPTER_AHEAD = 0.5  # "next" skips a chapter that starts this close ahead (a seek just landed)
 
 
 class NowPlaying:
@@ -75,6 +77,21 @@ class NowPlaying:
         for timed in self.chapters.due(pos):
             self.publish(timed.title, "", pos, chapter=True)
 
+    def chapter_target(self, pos: float, step: int) -> float | None:
+        """Where a chapter key seeks from ``pos``: the next chapter's start (``step`` 1), or
+        (-1) the current one's, or the one before when ``pos`` is within ``CHAPTER_RESTART``
+        of the current one's start, as mpv's ``add chapter -1`` and a CD player's |<< do.
+        None: no chapter that way (or none at all)."""
+        starts = sorted({timed.at for timed in self.chapters.titles()})
+        if step > 0:
+            return next((at for at in starts if at > pos + CHAPTER_AHEAD), None)
+        before = [at for at in starts if at <= pos + CHAPTER_AHEAD]
+        if not before:
+            return None
+        if pos - before[-1] > CHAPTER_RESTART or len(before) == 1:
+            return before[-1]
+        return before[-2]
+
     def _add(self, chapters: Sequence[Chapter], pos: float) -> None:
         if chapters:
             for chapter in chapters:
@@ -93,7 +110,8 @@ class NowPlaying:
             head = src.read_at(0, end)
         except KitharaError:  # closed, or its download failed: the audio's error, not ours
             return
-        self._add(tag_chapters(head), pos)
+        if b"CHAP" in head[: src.audio_start]:  # (most tags hold art and names, no chapter)
+            self._add(tag_chapters(head), pos)
 
     def publish(
         self, title: str, url: str, pos: float, offset: int = 0, *, chapter: bool = False

@@ -90,7 +90,7 @@ class Player:
         self.settings = settings
         self.dl = downloader
         self.snapshot = Snapshot(volume=settings.volume)
-        self._now_playing = NowPlaying(bus, self.snapshot)
+        self.now_playing = NowPlaying(bus, self.snapshot)
         self.error: KitharaError | None = None
         self.message: str | None = None  # e.g. "no audio output device found ..."
         self._cache_dir: Path | None = None  # the run files of a URL's play (made by open)
@@ -212,7 +212,7 @@ class Player:
             keep_head=self._keeper.frames if self._keeper is not None else 0,
         )
         decoder.start()
-        self._now_playing.follow_tag(self._progressive)  # its chapters, past the audio's start
+        self.now_playing.follow_tag(self._progressive)  # its chapters, past the audio's start
         if head is None:
             sink.start()
         self._publish_state("buffering")
@@ -357,7 +357,7 @@ class Player:
         if self._seek is None:
             decoder = self._parts()[0]
             queues = [decoder.titles] + ([self._hls.titles] if self._hls is not None else [])
-            self._now_playing.poll(self._position(), self._live, queues, decoder.chapters)
+            self.now_playing.poll(self._position(), self._live, queues, decoder.chapters)
 
     def _check_rebuffer(self, now: float) -> None:
         decoder, ring, sink = self._parts()
@@ -438,7 +438,7 @@ class Player:
         if duration is not None:
             target = min(target, max(duration - 0.5, 0.0))
         self.bus.publish(SeekRequested(target=target))
-        self._now_playing.seek(target)
+        self.now_playing.seek(target)
         self._publish_state("seeking")
         decoder, ring, sink = self._parts()
         self._seek_generation = ring.generation
