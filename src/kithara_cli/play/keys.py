@@ -32,7 +32,7 @@ def handle_key(player: Player, key: str | None) -> bool:
 
 def _chapter(player: Player, step: int) -> None:
     """PgDn/PgUp: to the next chapter's start, or back to this one's (or the one before)."""
-    target = player.now_playing.chapter_target(player.snapshot.position, step)
+    target = player.now_playing.chapter_target(player.now_playing.position, step)
     if target is not None:
         player.seek_to(target)
     elif not player.now_playing.chapters.titles():

@@ -42,6 +42,7 @@ class NowPlaying:
         self.chapters = TitleQueue()
         self._found: tuple[Chapter, ...] = ()  # the decoder's, as last added
         self._tag: ProgressiveSource | None = None
+        self.position = 0.0  # as last polled, or a seek's target (the snapshot's lags 0.1 s)
 
     def follow_tag(self, src: ProgressiveSource | None) -> None:
         """``src``'s decoder starts past its ID3 tags: read their chapters once they are in."""
@@ -49,6 +50,7 @@ class NowPlaying:
 
     def seek(self, target: float) -> None:
         """Playback jumps to ``target``: the chapter in force there comes next."""
+        self.position = target
         self.chapters.seek(target)
 
     def poll(
@@ -59,6 +61,7 @@ class NowPlaying:
         chapters: tuple[Chapter, ...] = (),
     ) -> None:
         """Playback is at ``pos`` (seconds): publish what has started playing since."""
+        self.position = pos
         if live is not None:
             rate = live.byterate
             # Without icy-br, a title shows once the decoder has read its bytes (early by the
