@@ -237,7 +237,10 @@ def _entries(found: StationLinkFound, episode: str | None) -> list[tuple[str, st
     from kithara_cli.ui.console import print_note
 
     entries = [(e.target, e.title) for e in found.entries]
-    if episode is None or found.kind != "feed":
+    if episode is None:
+        return entries
+    if found.kind != "feed":
+        print_note(f"--episode: not a podcast feed but a station link ({found.kind}): ignored")
         return entries
     from kithara_cli.radio.feeds import pick_episode
 
