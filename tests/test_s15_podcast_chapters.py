@@ -162,6 +162,23 @@ def test_a_start_shows_the_chapter_in_force_there(media: Path, tmp_path: Path) -
         assert re.search(rf"big\.mp3 . {chapter}", screen), screen[-2000:]
 
 
+def test_a_recording_lists_the_chapters_in_its_cue(media: Path, tmp_path: Path) -> None:
+    """``play --record`` writes what plays from byte 0 (its tag too, so FFmpeg reads the
+    chapters) and each chapter becomes a track of FILE.cue, at its own time."""
+    out = tmp_path / "episode.mp3"
+    with MediaServer(media) as srv:
+        proc = run_cli(
+            "play", srv.url("big.mp3"), "--output", "null", "--no-ui", "--record", str(out),
+            env=ENV, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == (media / "big.mp3").read_bytes()
+    cue = (tmp_path / "episode.mp3.cue").read_text()
+    assert cue.count("TRACK ") == 3 and 'TITLE "Cold open"' in cue and 'TITLE "Outro"' in cue
+    assert "INDEX 01 00:00:52" in cue or "INDEX 01 00:00:53" in cue  # 0.7 s: 52.5 CD frames
+    assert "\x1b" not in cue and "\x07" not in cue
+
+
 def test_chapter_targets() -> None:
     from kithara_cli.events import EventBus
     from kithara_cli.play.now_playing import NowPlaying
