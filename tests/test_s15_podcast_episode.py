@@ -157,3 +157,21 @@ def test_each_feed_of_a_queue_gives_its_episode_and_a_file_plays_whole(
         assert saved.returncode == 0, saved.stderr
         assert out.read_bytes() == (media / "ep1.mp3").read_bytes()
         assert "--episode: not a podcast feed but a file: ignored" in saved.stderr
+
+
+def test_a_long_archive_is_counted_whole() -> None:
+    """A daily show's feed lists thousands of episodes: every link was cut at 1000 entries,
+    so ``--episode -1`` was not the oldest and ``fetch --list`` said "1000 entries"."""
+    from kithara_cli.radio.links import parse_link
+
+    items = "".join(
+        f'<item><title>Day {n}</title><enclosure url="http://h/{n}.mp3" type="audio/mpeg"/>'
+        f"<pubDate>{(n % 28) + 1:02d} Jan {1990 + n // 28} 10:00:00 GMT</pubDate></item>"
+        for n in range(2500)
+    )
+    feed = f'<rss version="2.0"><channel>{items}</channel></rss>'.encode()
+    entries = parse_link(feed, "feed", "http://h/feed.rss", remote=True)
+    assert len(entries) == 2500
+    titles = [e.title for e in entries]
+    assert titles[pick_episode(titles, "-1")] == "Day 0"
+    assert titles[pick_episode(titles, "1")] == "Day 2499"
