@@ -161,3 +161,12 @@ def test_a_recording_keeps_the_picture(media: Path, tmp_path: Path) -> None:
         )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert rec.read_bytes() == (media / "art.m4a").read_bytes()
+
+
+def test_a_server_that_ignores_range_reads_the_picture(media: Path, tmp_path: Path) -> None:
+    """No request could start past the picture: the file is read as it comes, as before."""
+    with MediaServer(media) as srv:
+        srv.set_faults("art.m4a", Faults(ignore_range=True))
+        _play(srv.url("art.m4a"), tmp_path / "art.wav")
+        _play(srv.url("plain.m4a"), tmp_path / "plain.wav")
+    assert (tmp_path / "art.wav").read_bytes() == (tmp_path / "plain.wav").read_bytes()
