@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 
 def opening_store(
-    directory: Path, cap: int | None = None, scope: str | None = None
+    directory: Path, cap: int | None = None, scope: Callable[[str], str | None] | None = None
 ) -> Callable[[], CacheStore]:
     """Start opening the store now, on a thread of its own; the call returned waits for it
     (raising what opening raised). Started before the hook, and so the downloader's modules,

@@ -13,9 +13,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from kithara_cli.cache.vary import matches, named, selecting
 from kithara_cli.dl.freshness import is_fresh
 
 if TYPE_CHECKING:  # dl.cached and its commands load with the first lookup: after a head plays
@@ -70,8 +71,12 @@ class DiskCache:
         new: bool = False,
         clock: Callable[[], float] = time.time,
         where: Path | None = None,
+        sent: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self.offline = offline
+        # The headers the run sends to a URL (``cache.sent.SentHeaders.headers``): what a
+        # stored response's Vary is matched with. None: no headers beyond a client's own.
+        self._sent = sent
         self.where = where  # the directory, for what a failure says
         self.new = new  # no index before this run: nothing is cached yet
         self._clock = clock
@@ -135,6 +140,9 @@ class DiskCache:
     def now(self) -> float:
         return self._clock()
 
+    def sends(self, url: str) -> Mapping[str, str]:
+        return {} if self._sent is None else self._sent(url)
+
     def lookup(self, url: str) -> CachedCopy | None:
         store = self.store
         if store is None:
@@ -151,8 +159,8 @@ class DiskCache:
             if found is None:
                 return None
             meta, pieces = found
-            if meta.total is None or not pieces:
-                return None
+            if meta.total is None or not pieces or not matches(meta.vary, self.sends(url)):
+                return None  # (another Vary: a response chosen by other request headers)
             store.pin(url)
         except STORE_ERRORS as exc:
             self._failed("read the cache", exc)
@@ -169,6 +177,7 @@ class DiskCache:
             meta.fresh_until,
             meta.directives,
             meta.said,
+            named(meta.vary),
         )
 
     def read(self, copy: CachedCopy, start: int, end: int) -> bytes | None:
@@ -180,7 +189,8 @@ class DiskCache:
         from kithara_cli.cache.store import STORE_ERRORS, EntryMeta
 
         ident = copy.identity
-        version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total)
+        vary = selecting(copy.vary, self.sends(copy.url))
+        version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total, vary=vary)
         try:
             return store.read(copy.url, start, end, one_piece=True, version=version)
         except STORE_ERRORS as exc:
@@ -218,6 +228,7 @@ class DiskCache:
             copy.fresh_until,
             copy.directives,
             copy.said,
+            selecting(copy.vary, self.sends(copy.url)),
         )
 
         def put(store: CacheStore) -> None:
@@ -310,6 +321,8 @@ class DiskCache:
             self._failed("read the cache", exc)
             return False
         meta = found[0]
+        if not matches(meta.vary, self.sends(url)):
+            return False
         if (meta.etag, meta.last_modified, meta.total) != (
             version.etag,
             version.last_modified,

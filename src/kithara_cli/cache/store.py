@@ -19,7 +19,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS entries(
     key TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
     total INTEGER, ranges INTEGER NOT NULL DEFAULT 1, content_type TEXT,
     size INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, last_used REAL NOT NULL,
-    fresh_until REAL, directives INTEGER NOT NULL DEFAULT 0, said TEXT);
+    fresh_until REAL, directives INTEGER NOT NULL DEFAULT 0, said TEXT, vary TEXT);
 CREATE TABLE IF NOT EXISTS pieces(
     key TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, file TEXT NOT NULL,
     sha256 TEXT NOT NULL, PRIMARY KEY(key, start, "end"));
@@ -53,12 +53,14 @@ ADDED_COLUMNS = (
     ("fresh_until", "REAL"),
     ("directives", "INTEGER NOT NULL DEFAULT 0"),
     ("said", "TEXT"),  # the response's lifetime headers (dl.freshness.Freshness.said)
+    ("vary", "TEXT"),  # what its request sent of the headers its Vary names (cache.vary)
 )
 
 STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
 # What SQLite calls an index that is not one (truncated, overwritten): no retry mends it.
 DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})  # another connection holds the lock
+Scope = Callable[[str], "str | None"]  # a URL -> the credentials sent to it (cache.sent)
 
 
 def is_damaged(exc: BaseException) -> bool:
@@ -79,16 +81,18 @@ class EntryMeta:
     fresh_until: float | None = None  # epoch seconds (dl.freshness); None: always checked
     directives: int = 0  # dl.freshness.NO_CACHE | MUST_REVALIDATE
     said: str | None = None  # the latest response's lifetime headers (dl.freshness)
+    # The values its request had of the headers its Vary names (``cache.vary.selecting``):
+    # a response chosen by other ones is another representation, never joined to this one.
+    vary: str | None = None
 
     def version(self) -> str:
-        return f"{self.etag}\0{self.last_modified}\0{self.total}"
+        return f"{self.etag}\0{self.last_modified}\0{self.total}\0{self.vary}"
 
     def same_version(self, other: EntryMeta) -> bool:
-        return (self.etag, self.last_modified, self.total) == (
-            other.etag,
-            other.last_modified,
-            other.total,
-        )
+        return self._version() == other._version()
+
+    def _version(self) -> tuple[str | None, str | None, int | None, str | None]:
+        return (self.etag, self.last_modified, self.total, self.vary)
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,10 @@ class Piece:
 class CacheStore:
     """Thread-safe within a process (one connection under a lock); safe across processes."""
 
-    def __init__(self, root: Path, cap: int | None = None, *, scope: str | None = None) -> None:
+    def __init__(self, root: Path, cap: int | None = None, *, scope: Scope | None = None) -> None:
         self.root = root
-        # The credentials a run sends (``commands.cache.credentials_scope``), or None: entries
-        # stored with other credentials, or none, are other entries (RFC 9111 section 3.5).
+        # The credentials a run sends to a URL (``cache.sent.SentHeaders.scope``), or None:
+        # entries stored with other credentials, or none, are other entries (RFC 9111 3.5).
         self.scope = scope
         self.data = root / "data"
         self.tmp = root / "tmp"
@@ -206,7 +210,8 @@ class CacheStore:
         return row[0] if row else None
 
     def _scoped(self, url: str) -> str:
-        return url if self.scope is None else f"{url}\0scope\0{self.scope}"
+        scope = None if self.scope is None else self.scope(url)
+        return url if scope is None else f"{url}\0scope\0{scope}"
 
     def _key(self, url: str) -> str:
         return entry_key(self._scoped(url))
@@ -229,7 +234,7 @@ class CacheStore:
         with self._lock:
             row = self._db.execute(
                 "SELECT etag, last_modified, total, ranges, content_type, fresh_until, directives, "
-                "said FROM entries WHERE key=?",
+                "said, vary FROM entries WHERE key=?",
                 (key,),
             ).fetchone()
             if row is None:
@@ -241,7 +246,7 @@ class CacheStore:
                     (key,),
                 )
             ]
-        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), *row[4:8])
+        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), *row[4:9])
         return meta, pieces
 
     def read(
@@ -352,9 +357,9 @@ class CacheStore:
         now = time.time()
         with self._tx() as db:
             row = db.execute(
-                "SELECT etag, last_modified, total FROM entries WHERE key=?", (key,)
+                "SELECT etag, last_modified, total, vary FROM entries WHERE key=?", (key,)
             ).fetchone()
-            if row is not None and tuple(row) != (meta.etag, meta.last_modified, meta.total):
+            if row is not None and tuple(row) != meta._version():
                 stale = [r[0] for r in db.execute("SELECT file FROM pieces WHERE key=?", (key,))]
                 db.execute("DELETE FROM pieces WHERE key=?", (key,))
                 db.execute("DELETE FROM entries WHERE key=?", (key,))
@@ -362,8 +367,8 @@ class CacheStore:
             if row is None:
                 db.execute(
                     "INSERT INTO entries(key, url, etag, last_modified, total, ranges, "
-                    "content_type, size, created, last_used, fresh_until, directives, said) "
-                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?,?)",
+                    "content_type, size, created, last_used, fresh_until, directives, said, vary) "
+                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?,?,?)",
                     (
                         key,
                         redact_userinfo(meta.url),  # shown by cache ls; the key has it all
@@ -377,6 +382,7 @@ class CacheStore:
                         meta.fresh_until,
                         meta.directives,
                         meta.said,
+                        meta.vary,
                     ),
                 )
             else:  # the latest response's freshness holds

@@ -49,9 +49,9 @@ class CommonOptions:
 
     def __post_init__(self) -> None:
         if self.cache is not None:
-            from kithara_cli.commands.cache import credentials_scope
+            from kithara_cli.cache.sent import SentHeaders
 
-            self.cache.scope = credentials_scope(self.headers, self.cookies, self.cookies_file)
+            self.cache.sent = SentHeaders(self.net_config)
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}
