@@ -125,6 +125,10 @@ class DiskCache:
             )
         else:
             text = f"cache: cannot {doing}{where} ({exc}): going on without it"
+        self._tell(text)
+
+    def _tell(self, text: str) -> None:
+        """Say ``text``, if nothing has been said yet this run (one line about the cache)."""
         with self._lock:
             if self._told:
                 return
@@ -208,6 +212,8 @@ class DiskCache:
 
         size = len(data)
         store = self._store if self._opened.is_set() else None
+        if store is not None and store.read_only:
+            return  # (said once, when it opened)
         if store is not None and not fits(copy, store):
             self._pass_over(copy.url, "larger than the cache")
             return
@@ -386,14 +392,17 @@ class DiskCache:
             self._failed("open the cache", exc)
         finally:
             self._opened.set()
+        store = self._store
+        if store is not None and store.read_only and not self.offline:
+            where = f" at {self.where}" if self.where is not None else ""
+            self._tell(f"cache: the cache{where} is read-only: using it, keeping nothing new")
         while True:
             item = self._queue.get()
             if item is None:
                 return
             action, size = item
-            store = self._store
             try:
-                if store is not None:
+                if store is not None and not store.read_only:  # every action writes
                     action(store)
             except Exception as exc:  # a full disk or a busy index: the cache is best effort
                 self._failed("write to the cache", exc)

@@ -97,8 +97,10 @@ def run_cache(settings: CacheSettings | None) -> Iterator[DiskCache | None]:
 
 
 def _cannot_open(folder: Path, exc: BaseException) -> UsageError:
-    from kithara_cli.cache.store import is_damaged
+    from kithara_cli.cache.store import CacheReadOnlyError, is_damaged
 
+    if isinstance(exc, CacheReadOnlyError):  # the one thing asked needs a write
+        return UsageError(str(exc))
     if is_damaged(exc):
         hint = "its index is damaged; `kithara cache clear` starts it afresh"
         return UsageError(f"cannot open the cache at {folder} ({exc}): {hint}")
