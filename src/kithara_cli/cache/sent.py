@@ -6,6 +6,16 @@ with credentials is not given to a request without them, or with other ones). Th
 counted is the one the jar sends to that URL: a ``--cookies`` file rewritten by an export
 tool (another order, another mtime, cookies for other sites) scopes the same entries, and a
 URL the jar sends nothing to shares entries with runs that send no cookies at all.
+
+A response saying ``public`` or ``s-maxage`` (or ``must-revalidate``) is scoped all the same.
+Section 3.5 lets a *shared* cache give such a response to other users; this cache is one
+user's, and the question is only whether another set of credentials gets the same bytes. That
+those directives do not say: a CDN marks a members' file ``public`` while keying its own copy
+by the member's cookie or token, and an origin's free preview and its members' full track
+(or a file refused to a lapsed account) seldom send ``Vary: Cookie``. Sharing would save a
+request when credentials change, and would serve, while fresh and offline, bytes the origin
+gives only to the other credentials; the common change (a cookies file exported again) now
+keeps its entries anyway.
 """
 
 from __future__ import annotations
