@@ -103,3 +103,33 @@ def test_vary_on_what_every_run_sends_alike_is_reused(origin: Origin, tmp_path: 
     assert len(origin.seen) == n and out.read_bytes() == origin.body
     code, err = fetch(origin.url, out, cache, "--offline")
     assert code == 0, err
+
+
+def test_a_replay_head_of_another_variant_is_not_played(tmp_path: Path) -> None:
+    """A replay's head is looked up before the downloader exists (``play.head``): its parts
+    are matched on their Vary too, or a French first second would stand before English audio."""
+    import time
+
+    from kithara_cli.cache.head import Head, HeadFormat, HeadPart, HeadVersion, save
+    from kithara_cli.cache.hook import DiskCache
+    from kithara_cli.cache.store import CacheStore, EntryMeta
+    from kithara_cli.cache.vary import selecting
+
+    url, root = "http://example.test/a.mp3", tmp_path / "cache"
+    french = {"accept-language": "fr", "user-agent": "kithara"}
+    english = {"user-agent": "kithara"}
+    store = CacheStore(root)
+    vary = selecting("Accept-Language", french)
+    meta = EntryMeta(url, '"v1"', None, 4, True, "audio/mpeg", time.time() + 3600, 0, vary=vary)
+    store.put(meta, 0, b"abcd")
+    version = HeadVersion((HeadPart(url, '"v1"', None, 4),))
+    save(store, Head(url, version, HeadFormat(48000, 2), bytes(800)))
+    store.close()
+    for sent, found in ((english, False), (french, True)):
+        opened = CacheStore(root)
+        cache = DiskCache(lambda s=opened: s, sent=lambda u, h=sent: h)
+        try:
+            assert (cache.replay_head(url) is not None) is found
+            assert (cache.lookup(url) is not None) is found
+        finally:
+            cache.close()
