@@ -147,6 +147,10 @@ class DiskCache:
     def sends(self, url: str) -> Mapping[str, str]:
         return {} if self._sent is None else self._sent(url)
 
+    def _given(self, vary: str | None, url: str) -> bool:
+        """May an entry that kept ``vary`` (``cache.vary``) be given to this run's request?"""
+        return vary is None or matches(vary, self.sends(url))
+
     def lookup(self, url: str) -> CachedCopy | None:
         store = self.store
         if store is None:
@@ -163,7 +167,7 @@ class DiskCache:
             if found is None:
                 return None
             meta, pieces = found
-            if meta.total is None or not pieces or not matches(meta.vary, self.sends(url)):
+            if meta.total is None or not pieces or not self._given(meta.vary, url):
                 return None  # (another Vary: a response chosen by other request headers)
             store.pin(url)
         except STORE_ERRORS as exc:
@@ -193,7 +197,7 @@ class DiskCache:
         from kithara_cli.cache.store import STORE_ERRORS, EntryMeta
 
         ident = copy.identity
-        vary = selecting(copy.vary, self.sends(copy.url))
+        vary = None if copy.vary is None else selecting(copy.vary, self.sends(copy.url))
         version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total, vary=vary)
         try:
             return store.read(copy.url, start, end, one_piece=True, version=version)
@@ -234,7 +238,7 @@ class DiskCache:
             copy.fresh_until,
             copy.directives,
             copy.said,
-            selecting(copy.vary, self.sends(copy.url)),
+            None if copy.vary is None else selecting(copy.vary, self.sends(copy.url)),
         )
 
         def put(store: CacheStore) -> None:
@@ -327,7 +331,7 @@ class DiskCache:
             self._failed("read the cache", exc)
             return False
         meta = found[0]
-        if not matches(meta.vary, self.sends(url)):
+        if not self._given(meta.vary, url):
             return False
         if (meta.etag, meta.last_modified, meta.total) != (
             version.etag,

@@ -5,7 +5,9 @@ A cache prepared elsewhere and mounted read-only (a CI job's, a container's laye
 owned by another user, cannot take a WAL journal, its shared-memory file, or a lock: SQLite
 then refuses even to read it ("unable to open database file"). Such a directory is opened
 read-only instead: ``mode=ro``, else ``immutable=1`` (no lock, no journal: what a read-only
-medium is), and nothing is ever written there (``CacheStore.read_only``).
+medium is), and nothing is ever written there (``CacheStore.read_only``). A WAL journal left
+beside an immutable index without its shared-memory file cannot be read: what it held since
+the last checkpoint is missing (a kithara that closes its cache leaves none).
 """
 
 from __future__ import annotations

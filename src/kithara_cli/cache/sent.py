@@ -41,8 +41,11 @@ class SentHeaders:
     """The run's request headers per URL, from its network settings made on first need (a
     replay's head is looked up before the downloader exists); thread-safe."""
 
-    def __init__(self, make_config: Callable[[], NetConfig]) -> None:
+    def __init__(self, make_config: Callable[[], NetConfig], *, credentials: bool = True) -> None:
         self._make_config = make_config
+        # False: the run gives no --header, --cookie or --cookies, so sends no credentials
+        # (its settings are then made only for a Vary, never on a plain replay's way).
+        self._credentials = credentials
         self._config: NetConfig | None = None
         self._failed = False
         self._lock = threading.Lock()
@@ -72,6 +75,8 @@ class SentHeaders:
 
     def scope(self, url: str) -> str | None:
         """A digest of the credentials sent to ``url``, or None when none are."""
+        if not self._credentials:
+            return None
         url = url.removeprefix(HEAD_PREFIX)
         with self._lock:
             if url in self._scopes:

@@ -51,7 +51,8 @@ class CommonOptions:
         if self.cache is not None:
             from kithara_cli.cache.sent import SentHeaders
 
-            self.cache.sent = SentHeaders(self.net_config)
+            given = bool(self.headers or self.cookies or self.cookies_file)
+            self.cache.sent = SentHeaders(self.net_config, credentials=given)
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}
