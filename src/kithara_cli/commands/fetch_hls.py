@@ -132,8 +132,13 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
 
 
 def run_hls_fetch(
-    options: FetchOptions, common: CommonOptions, bus: EventBus, cache: ByteCache | None = None
+    options: FetchOptions,
+    common: CommonOptions,
+    bus: EventBus,
+    cache: ByteCache | None = None,
+    read: tuple[bytes, str] | None = None,
 ) -> None:
+    """``read``: the playlist at ``options.url`` already fetched (body, final URL)."""
     from kithara_cli.ui.console import print_note
 
     with Downloader(
@@ -144,14 +149,14 @@ def run_hls_fetch(
         cache=cache,
     ) as dl:
         if options.list_only:
-            print_ladder(load_playlist(dl, options.url), options.as_json)
+            print_ladder(load_playlist(dl, options.url, read=read), options.as_json)
             return
         if options.out is None:
             raise UsageError("--out FILE is required")
         out = options.out
         check_output(out, options.force)
         check_remux_target(out, options.remux)
-        selection, media = select(dl, options.url, options.variant, options.audio)
+        selection, media = select(dl, options.url, options.variant, options.audio, read=read)
         tolerated = (selection.master.warnings if selection.master else ()) + media.warnings
         for warning in tolerated[:5] if not options.quiet else ():  # repr()-quoted: safe text
             print_note(f"warning: playlist {warning}")

@@ -29,12 +29,20 @@ _warned: set[str] = set()
 
 
 def load_playlist(
-    downloader: Downloader, url: str, *, label: str = "playlist"
+    downloader: Downloader,
+    url: str,
+    *,
+    label: str = "playlist",
+    read: tuple[bytes, str] | None = None,
 ) -> MasterPlaylist | MediaPlaylist:
     """Fetch and parse; URIs resolve against the final URL after redirects. What parsing
-    tolerated (a stray URI line, a bad BANDWIDTH) is published as warnings, once per URL."""
+    tolerated (a stray URI line, a bad BANDWIDTH) is published as warnings, once per URL.
+    ``read``: the body and final URL of ``url`` when the caller has fetched it already (to
+    tell HLS from a station link): parsed as is, not asked for again."""
     parts = urlsplit(url)
-    if parts.scheme in ("", "file"):
+    if read is not None:
+        playlist = parse_playlist(read[0], read[1])
+    elif parts.scheme in ("", "file"):
         path = Path(parts.path if parts.scheme == "file" else url)
         try:
             text = path.read_bytes()
@@ -106,9 +114,14 @@ def pick(master: MasterPlaylist, variant_spec: str, audio: str | None) -> Select
 
 
 def select(
-    downloader: Downloader, url: str, variant_spec: str, audio: str | None
+    downloader: Downloader,
+    url: str,
+    variant_spec: str,
+    audio: str | None,
+    *,
+    read: tuple[bytes, str] | None = None,
 ) -> tuple[Selection, MediaPlaylist]:
-    playlist = load_playlist(downloader, url)
+    playlist = load_playlist(downloader, url, read=read)
     if isinstance(playlist, MediaPlaylist):
         return Selection(None, None, None, url), playlist  # asked at, as a variant's URI
     if not playlist.variants:
