@@ -15,7 +15,7 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     if options.list_only:
         from kithara_cli.commands.fetch_list import list_link
 
-        if looks_like_hls(options.url):
+        if looks_like_hls(options.url) and not link_suffix(options.url):  # .m3u: either
             _run_hls(options, common)
         else:
             read = list_link(options, common)
