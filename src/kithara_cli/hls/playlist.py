@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from kithara_cli.errors import PlaylistError, UnsupportedError
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
+from kithara_cli.hls.audio_rates import declared_rate
 from kithara_cli.hls.lines import MAX_SEGMENTS, MAX_VARIANTS, decode, prepare, register_imports
 from kithara_cli.hls.m3u8_import import m3u8
 from kithara_cli.hls.model import (
@@ -238,6 +239,7 @@ def _build_master(
                 autoselect=_yes(media.get("autoselect")),
                 channels=media.get("channels") or None,
                 uri=resolver.resolve(uri, "rendition") if uri is not None else None,
+                bitrate=declared_rate(media),
             )
         )
     return MasterPlaylist(
