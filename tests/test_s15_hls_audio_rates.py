@@ -148,3 +148,13 @@ def test_play_on_a_1_mbit_link_plays_the_128k_audio(
     lines = [json.loads(line) for line in events.read_text().splitlines()]
     (ladder,) = [e for e in lines if e["event"] == "LadderInfo"]
     assert [bw for _, bw, _ in ladder["variants"]] == [64_000, 128_000]
+
+
+def test_a_variant_without_codecs_or_resolution_is_no_audio_price() -> None:
+    """A sloppy master's video variants name neither: their 2 Mbit/s is no audio rate."""
+    text = (
+        "#EXTM3U\n"
+        + MEDIA.format(g="aac-64", n="English", u="a64.m3u8")
+        + '#EXT-X-STREAM-INF:BANDWIDTH=2000000,AUDIO="aac-64"\nv1.m3u8\n'
+    )
+    assert _ladder(text) == [("a64.m3u8", 64_000)]

@@ -7,8 +7,9 @@ video rates that mean nothing for audio. Neither hls.js nor ExoPlayer has a rate
 rendition (hls.js gives it ``bitrate: 0``; ExoPlayer ``Format.NO_VALUE``): they adapt video and
 take the audio along. kithara plays the audio alone, so it reads the rate from the master:
 
-1. an audio-only variant (no video codec, no RESOLUTION) that names the group, or whose URI
-   is the rendition's (Apple's authoring spec lists one per audio group): its BANDWIDTH;
+1. an audio-only variant (CODECS naming no video, no RESOLUTION) that names the group, or
+   whose URI is the rendition's (some masters list one per group, for audio-only clients):
+   its BANDWIDTH;
 2. a BITRATE or BANDWIDTH attribute on the group's EXT-X-MEDIA (not in RFC 8216; some
    packagers write one);
 3. the difference between variants that differ only in their audio group (the same video
@@ -82,8 +83,8 @@ def _from_audio_variants(master: MasterPlaylist, groups: set[str]) -> dict[str, 
     by_uri = {r.uri: r.group_id for r in master.renditions if r.uri}
     found: dict[str, AudioRate] = {}
     for v in master.variants:
-        if not v.is_audio_only or v.bandwidth <= 0:
-            continue
+        if not v.codecs or not v.is_audio_only or v.bandwidth <= 0:
+            continue  # (no CODECS and no RESOLUTION: as likely a sloppy video variant)
         group = v.audio_group if v.audio_group in groups else by_uri.get(v.uri)
         if group is not None and group not in found:
             found[group] = AudioRate(v.bandwidth, "audio-only variant")
