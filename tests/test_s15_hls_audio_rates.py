@@ -144,10 +144,11 @@ def test_play_on_a_1_mbit_link_plays_the_128k_audio(
     high = [r for r in hls_server.stats.requests() if r.path.startswith("ts/128k_")]
     low = [r for r in hls_server.stats.requests() if r.path.startswith("ts/64k_")]
     assert len(high) > 2 * len(low), (len(high), len(low))
-    # The dashboard's rungs (LadderInfo) are the audio's rates.
+    # The dashboard's rungs (LadderInfo) are the audio's rates and codec.
     lines = [json.loads(line) for line in events.read_text().splitlines()]
     (ladder,) = [e for e in lines if e["event"] == "LadderInfo"]
     assert [bw for _, bw, _ in ladder["variants"]] == [64_000, 128_000]
+    assert {codecs for _, _, codecs in ladder["variants"]} == {"mp4a.40.2"}  # not the video's
 
 
 def test_a_variant_without_codecs_or_resolution_is_no_audio_price() -> None:

@@ -15,7 +15,13 @@ from kithara_cli.errors import PlaylistError
 from kithara_cli.events.types import Notice
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.audio_rates import AudioRate, audio_rates
-from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist, Rendition, Variant
+from kithara_cli.hls.model import (
+    VIDEO_CODECS,
+    MasterPlaylist,
+    MediaPlaylist,
+    Rendition,
+    Variant,
+)
 from kithara_cli.hls.playlist import parse_playlist
 from kithara_cli.hls.select import (
     audio_candidates,
@@ -167,12 +173,19 @@ def playback_ladder(playlist: MasterPlaylist | MediaPlaylist, audio: str | None)
         url = rendition.uri if rendition is not None and rendition.uri else v.uri
         rate = rates.get(rendition.group_id) if rendition is not None else None
         bandwidth = rate.bandwidth if rate is not None else v.bandwidth
-        rungs.append(Rung(v.index, bandwidth, ",".join(v.codecs), url))
+        codecs = v.codecs
+        if rendition is not None:  # the rendition's audio, not the video it goes with
+            codecs = tuple(c for c in v.codecs if not _is_video(c)) or v.codecs
+        rungs.append(Rung(v.index, bandwidth, ",".join(codecs), url))
     # Variants that share one audio rendition are one rung for audio purposes.
     seen: dict[str, Rung] = {}
     for rung in rungs:
         seen.setdefault(rung.media_url, rung)
     return sorted(seen.values(), key=lambda r: r.bandwidth)
+
+
+def _is_video(codec: str) -> bool:
+    return codec.split(".", 1)[0].strip().lower() in VIDEO_CODECS
 
 
 def fixed_variant(
