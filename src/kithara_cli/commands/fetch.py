@@ -15,8 +15,12 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     if options.list_only:
         from kithara_cli.commands.fetch_list import list_link
 
-        if looks_like_hls(options.url) or not list_link(options, common):
+        if looks_like_hls(options.url) and not link_suffix(options.url):  # .m3u: either
             _run_hls(options, common)
+        else:
+            read = list_link(options, common)
+            if read is not None:
+                _run_hls(options, common, read)  # the playlist read: not fetched again
         return
     if options.out is None:
         raise UsageError("--out FILE is required")
@@ -74,7 +78,7 @@ def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool
     kind = link_kind(body, None, final_url)
     if kind is None:
         if looks_like_hls(options.url) or b"#EXT-X-" in body:  # HLS under any name
-            _run_hls(options, common)
+            _run_hls(options, common, (body, final_url))
             return
         if xml_file_ok:
             _run_progressive(options, common, EventBus(), follow_links=False)
@@ -146,14 +150,18 @@ def _run_live(options: FetchOptions, common: CommonOptions, bus: EventBus) -> No
         )
 
 
-def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
+def _run_hls(
+    options: FetchOptions, common: CommonOptions, read: tuple[bytes, str] | None = None
+) -> None:
+    """``read``: the playlist's body and final URL when already fetched (to tell HLS from a
+    station link or a feed), so that it is parsed, not asked for again."""
     from kithara_cli.commands.fetch_hls import run_hls_fetch
 
     bus = EventBus()
     from kithara_cli.commands.cache import run_cache
 
     with EventSinks(bus, common), run_cache(common.cache) as cache:
-        run_hls_fetch(options, common, bus, cache)
+        run_hls_fetch(options, common, bus, cache, read)
 
 
 def _run_progressive(

@@ -17,16 +17,17 @@ from kithara_cli.errors import PlaylistError
 from kithara_cli.events import EventBus
 
 
-def list_link(options: FetchOptions, common: CommonOptions) -> bool:
-    """Print the entries when ``options.url`` is a station link or a feed; False when it is
-    HLS (the caller lists its ladder). Raises ``PlaylistError`` for anything else."""
+def list_link(options: FetchOptions, common: CommonOptions) -> tuple[bytes, str] | None:
+    """Print the entries when ``options.url`` is a station link or a feed (None); when it is
+    HLS, the body read and its final URL, for the caller to list its ladder from (not read
+    twice). Raises ``PlaylistError`` for anything else."""
     from kithara_cli.dl import Downloader
     from kithara_cli.radio.links import MAX_FEED_BYTES, link_kind, parse_link
 
     with Downloader(EventBus(), common.net_config(), retry=common.retry_policy()) as dl:
         body, final_url = dl.fetch_bytes(options.url, label="playlist", max_bytes=MAX_FEED_BYTES)
     if b"#EXT-X-" in body[:65536]:
-        return False
+        return body, final_url
     kind = link_kind(body, None, final_url)
     if kind is None:
         raise PlaylistError(
@@ -40,7 +41,7 @@ def list_link(options: FetchOptions, common: CommonOptions) -> bool:
         picked = pick_episode([e.title for e in entries], options.episode)
         rows = rows[picked : picked + 1]
     _print(final_url, kind, rows, options.as_json, len(entries))
-    return True
+    return None
 
 
 def _print(
