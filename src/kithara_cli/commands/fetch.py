@@ -86,10 +86,19 @@ def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool
         raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {options.url}")
     entries = parse_link(body, kind, final_url, remote=True)
     if kind == "feed":
-        newest = entries[0]
-        what = f'"{newest.title}"' if newest.title else newest.target
-        print_note(f"podcast feed of {len(entries)} episodes: saving the newest, {what}")
-        entries = entries[:1]
+        from kithara_cli.radio.feeds import pick_episode
+
+        n = (
+            0
+            if options.episode is None
+            else pick_episode([e.title for e in entries], options.episode)
+        )
+        which = "the newest" if options.episode is None else f"episode {n + 1}"
+        what = f'"{entries[n].title}"' if entries[n].title else entries[n].target
+        print_note(f"podcast feed of {len(entries)} episodes: saving {which}, {what}")
+        entries = entries[n : n + 1]
+    elif options.episode is not None:
+        print_note(f"--episode: not a podcast feed but a station link ({kind}): ignored")
     for n, entry in enumerate(entries, 1):
         one = dataclasses.replace(options, url=entry.target, from_link=True)
         try:
@@ -206,6 +215,8 @@ def _run_progressive(
     if live:  # an Icecast/SHOUTcast answer: recorded until --duration or Ctrl-C
         _run_live(options, common, EventBus())
         return
+    if options.episode is not None and not options.from_link:
+        print_note("--episode: not a podcast feed but a file: ignored, saved whole")
     if not options.quiet:
         from kithara_cli.ui.format import fmt_speed
 

@@ -426,10 +426,10 @@ def open_link_file(path: Path) -> None:
         data = f.read(MAX_LINK_BYTES + 1)
     kind = link_kind(data, None, path.name)
     if kind is not None:
-        raise StationLinkFound(str(path), parse_link(data, kind, str(path), remote=False))
+        raise StationLinkFound(str(path), parse_link(data, kind, str(path), remote=False), kind)
 
 
 def raise_if_link(body: bytes, content_type: str | None, url: str) -> None:
     kind = link_kind(body, content_type, url)
     if kind is not None:
-        raise StationLinkFound(url, parse_link(body, kind, url, remote=True))
+        raise StationLinkFound(url, parse_link(body, kind, url, remote=True), kind)
