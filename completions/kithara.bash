@@ -14,8 +14,8 @@ _kithara() {
         --variant) COMPREPLY=($(compgen -W "best worst" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        fetch) COMPREPLY=($(compgen -W "--out -o --connections -c --force -f --quiet -q --variant --audio --list --json --remux --segments --skip-unavailable --live-edge --duration --split-tracks --dashboard --max-size --header -H --user-agent -A --timeout --deadline --retries --proxy --http2 --verbose -v --events --insecure --ca-file --cookies --cookie --cache-dir --cache-size --offline --no-cache --help -h" -- "$cur")) ;;
-        play) COMPREPLY=($(compgen -W "--demo --demo-profile --loop --shuffle --output --list-devices --list-outputs --buffer --start --volume --abr --max-bitrate --min-bitrate --audio --skip-unavailable --no-ui --length --record --header -H --user-agent -A --timeout --deadline --retries --proxy --http2 --verbose -v --events --insecure --ca-file --cookies --cookie --cache-dir --cache-size --offline --no-cache --help -h" -- "$cur")) ;;
+        fetch) COMPREPLY=($(compgen -W "--out -o --connections -c --force -f --quiet -q --variant --audio --episode --list --json --remux --segments --skip-unavailable --live-edge --duration --split-tracks --dashboard --max-size --header -H --user-agent -A --timeout --deadline --retries --proxy --http2 --verbose -v --events --insecure --ca-file --cookies --cookie --cache-dir --cache-size --offline --no-cache --help -h" -- "$cur")) ;;
+        play) COMPREPLY=($(compgen -W "--demo --demo-profile --loop --shuffle --output --list-devices --list-outputs --buffer --start --volume --abr --max-bitrate --min-bitrate --audio --episode --skip-unavailable --no-ui --length --record --header -H --user-agent -A --timeout --deadline --retries --proxy --http2 --verbose -v --events --insecure --ca-file --cookies --cookie --cache-dir --cache-size --offline --no-cache --help -h" -- "$cur")) ;;
         bench) COMPREPLY=($(compgen -W "--quick --scenario --json --compare --abr --runs --list --verbose -v --help -h" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "--help -h" -- "$cur")) ;;
         cache) COMPREPLY=($(compgen -W "--help -h" -- "$cur")) ;;

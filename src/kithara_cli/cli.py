@@ -26,6 +26,7 @@ from kithara_cli.cli_options import (
     PLAY_EPILOG,
     AudioOpt,
     Command,
+    EpisodeOpt,
     Group,
     VerboseOpt,
     env_settings,
@@ -130,6 +131,7 @@ def fetch(
         ),
     ] = "best",
     audio: AudioOpt = None,
+    episode: EpisodeOpt = None,
     list_variants: Annotated[
         bool,
         typer.Option(
@@ -213,6 +215,7 @@ def fetch(
         dashboard=dashboard,
         max_size=max_size,
         split_tracks=split_tracks,
+        episode=episode,
     )
     run_guarded(lambda: run_fetch(options, common))
 
@@ -303,6 +306,7 @@ def play(
         typer.Option("--min-bitrate", help="Never pick a variant below this.", metavar="RATE"),
     ] = None,
     audio: AudioOpt = None,
+    episode: EpisodeOpt = None,
     skip_unavailable: Annotated[
         bool,
         typer.Option(
@@ -332,7 +336,7 @@ def play(
     network: dict[str, Any],
 ) -> None:
     """Play HLS, progressive audio or radio with a live dashboard. Keys: space, arrows, n/p
-    (next/previous in the queue), q."""
+    (next/previous in the queue), PgUp/PgDn (previous/next chapter), q."""
     url = urls[0] if urls else None
     if url is None and not (list_devices or list_outputs or output.strip().lower() == "help"):
         from kithara_cli.commands.demo import prestart
@@ -362,6 +366,7 @@ def play(
         loop=loop,
         shuffle=shuffle,
         skip_unavailable=skip_unavailable,
+        episode=episode,
     )
     run_guarded(lambda: run_play(options, common))
 

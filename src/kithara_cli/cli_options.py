@@ -54,6 +54,7 @@ FETCH_EPILOG = epilog(
     "kithara fetch --list https://example.com/master.m3u8  # the HLS ladder",
     "kithara fetch --variant 128k --remux -o show.m4a https://example.com/master.m3u8",
     "kithara fetch --cookies cookies.txt -o song.mp3 https://example.com/members/song.mp3",
+    "kithara fetch --episode 2 -o ep.mp3 https://example.com/feed.rss  # a podcast's 2nd newest",
 )
 PLAY_EPILOG = epilog(
     "play",
@@ -63,6 +64,7 @@ PLAY_EPILOG = epilog(
     "kithara play --output null --no-ui --length 10 https://example.com/radio.mp3",
     "kithara play --output wav:out.wav song.mp3  # decode to a WAV file",
     "kithara play --list-outputs                 # sinks and audio devices",
+    "kithara play --episode interview https://example.com/feed.rss  # one podcast episode",
 )
 BENCH_EPILOG = (
     "\b\nExamples:\n"
@@ -301,6 +303,15 @@ AudioOpt = Annotated[
         help="HLS audio rendition by language or name (default: the first variant's DEFAULT"
         " one; every variant plays the same language).",
         metavar="LANG",
+    ),
+]
+EpisodeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--episode",
+        help="A podcast feed: this episode only. N as fetch --list numbers them (1 = the "
+        "newest, -1 = the oldest), or TEXT in its title (the newest match). None such: exit 2.",
+        metavar="N|TEXT",
     ),
 ]
 HeaderOpt = Annotated[

@@ -39,6 +39,9 @@ Promises:
   (FFmpeg's metadata side data on the link's first packet, ``ogg_titles``) at the timeline
   second that packet's audio plays (the first link's from the stream's start, wherever
   decoding starts). Other containers give none.
+- ``Decoder.chapters``: the open container's chapters (``chapters``: what FFmpeg reads as
+  chapters, an MP3's ID3 CHAP frames, an M4A's chapter track), on the timeline; a tag that
+  the decoder was started past gives its own through ``chapters.tag_chapters``.
 - The decoder thread never raises into another thread: a failure sets ``decoder.error`` (a
   ``KitharaError``), publishes one ``DecoderError`` event and ends the thread (``done``). An
   input that ends well before its declared duration is reported as truncated.

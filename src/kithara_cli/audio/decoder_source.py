@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
+from kithara_cli.audio.chapters import Chapter, container_chapters
 from kithara_cli.audio.container import ByteTimeline, SourceInfo
 from kithara_cli.audio.decoder_input import DecoderInput, FileInput
 from kithara_cli.audio.guard import ReadGuard, open_audio
@@ -62,6 +63,8 @@ class DecoderSource:
     first_audio: threading.Event
     duration: float | None
     info: SourceInfo | None
+    chapters: tuple[Chapter, ...] = ()
+    """The open container's chapters (``audio.chapters``), on the timeline."""
 
     def _open(self, source: Source, hint: str | None, origin: float = 0.0) -> None:
         """Open the container with small probing; fall back to probing if the hint lied."""
@@ -87,6 +90,8 @@ class DecoderSource:
         self._container = opened.container
         self._stream = opened.stream
         self._ogg_titles.opened(self._container, self._stream, self._origin)
+        found = container_chapters(self._container)
+        self.chapters = tuple(Chapter(c.start + self._origin, c.title) for c in found)
         self._time_base = opened.time_base
         self._start_pts = opened.start_pts
         self._bytes = ByteTimeline(self._time_base, self._start_pts, self._origin)

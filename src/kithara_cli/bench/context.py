@@ -309,6 +309,25 @@ class Context:
 
         return self.once(name, lambda: cached(name, write) / "episode.mp3")
 
+    def podcast_m4a(self) -> Path:
+        """The run's length of tone as a faststart M4A with ``COVER_ART_BYTES`` of cover art
+        in its ``moov`` (FFmpeg's mov demuxer reads the picture whole before the first
+        frame)."""
+        from kithara_cli.media import cached, encode_file
+        from kithara_cli.media.mp4_art import with_cover_art
+
+        seconds = self.settings.mp3_seconds
+        name = f"bench-podcast-m4a-{seconds:.0f}s-art-{COVER_ART_BYTES}"
+
+        def write(folder: Path) -> None:
+            plain = encode_file(folder / "plain.m4a", seconds, "m4a")
+            (folder / "episode.m4a").write_bytes(
+                with_cover_art(plain.read_bytes(), COVER_ART_BYTES)
+            )
+            plain.unlink()
+
+        return self.once(name, lambda: cached(name, write) / "episode.m4a")
+
     # running
 
     def run(self, argv: Sequence[str], terminal: bool = False) -> ProcResult:

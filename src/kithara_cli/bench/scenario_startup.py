@@ -77,7 +77,7 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
     scenario = "time-to-first-audio"
     records: list[Record] = []
     ladder, mp3 = ctx.ladder(), ctx.mp3()  # built (once) before the clock starts
-    podcast = ctx.podcast_mp3()
+    podcast, podcast_m4a = ctx.podcast_mp3(), ctx.podcast_m4a()
     budget = ctx.budget()
     argv = [sys.executable, "-c", "import kithara_cli.cli"]
     imports = repeat(lambda: ctx.timed(argv, "import kithara_cli.cli"), ctx.settings.runs, budget)
@@ -98,9 +98,11 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
         serving(ladder.out_dir) as hls_server,
         serving(mp3.parent) as mp3_server,
         serving(podcast.parent) as podcast_server,
+        serving(podcast_m4a.parent) as m4a_server,
     ):
         # "mp3 cover art": a podcast episode whose ID3 tag holds 1 MB of cover art, over an
-        # 8 Mbit/s link. The case with the dashboard runs on a pseudo-terminal, as users do.
+        # 8 Mbit/s link; "m4a cover art": the same art in a faststart M4A's moov. The case
+        # with the dashboard runs on a pseudo-terminal, as users do.
         cases = [
             ("mp3", 0.0, mp3_server, mp3_server.url(mp3.name), False, None),
             ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name), False, None),
@@ -108,6 +110,7 @@ def time_to_first_audio(ctx: Context) -> list[Record]:
             ("hls", 0.05, hls_server, hls_server.url(ladder.master.name), False, None),
             ("mp3", 0.05, mp3_server, mp3_server.url(mp3.name), True, None),
             ("mp3 cover art", 0.05, podcast_server, podcast_server.url(podcast.name), False, 1e6),
+            ("m4a cover art", 0.05, m4a_server, m4a_server.url(podcast_m4a.name), False, 1e6),
         ]
         for i, (kind, latency, server, url, ui, rate) in enumerate(cases):
             server.set_faults("*", Faults(latency=latency, rate_total=rate))

@@ -123,7 +123,8 @@ SCENARIOS: dict[str, Scenario] = {
             "time-to-first-audio",
             time_to_first_audio,
             "process start -> first audio, progressive MP3 and HLS at 0 and 50 ms, and a "
-            "podcast MP3 behind 1 MB of cover art at 8 Mbit/s, vs ffmpeg (first PCM byte); "
+            "podcast MP3 behind 1 MB of cover art and an M4A with as much in its moov, at 8 "
+            "Mbit/s, vs ffmpeg (first PCM byte); "
             "split into start-up / network / decode",
             32,
             (
@@ -134,6 +135,7 @@ SCENARIOS: dict[str, Scenario] = {
                 "hls 50ms",
                 "mp3 50ms dashboard",
                 "mp3 cover art 50ms",
+                "m4a cover art 50ms",
                 "demo",
             ),
             ("ttfa", "startup", "network", "decode"),

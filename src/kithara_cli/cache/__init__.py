@@ -7,7 +7,11 @@ Promises:
   directory kithara makes is private to its user (0700: the index names every URL played);
   a URL's ``user:password@`` is stored as ``***@`` (an index written before is masked when
   opened), while its key is the digest of the whole URL: other credentials, another entry;
-  so are those a run sends in headers (Authorization, Cookie, ``--cookie(s)``: ``store.scope``);
+  so are those a run sends to that URL in headers (Authorization, Cookie, the cookies the jar
+  sends there: ``cache.sent``), whatever the response's ``public`` or ``s-maxage`` say (they
+  let a shared cache serve other users; they do not promise other credentials the same bytes);
+- a response is given only to a run sending what its request sent of the headers its
+  ``Vary`` names (``cache.vary``); one saying ``Vary: *`` is never kept;
 - a resource is stored as pieces (sparse byte ranges, at most 1 MiB each) of one version
   (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it); bytes of another
   version replace the entry, never join it; only resources of known length are kept (not
@@ -21,7 +25,9 @@ Promises:
   refetched; two processes may share the cache (SQLite locks the index; temporary files
   have unique names, are removed when their write fails, and those of a writer that died
   are swept on open); an index made before the freshness columns gains them in place;
-- a cache that fails (cannot open, a damaged index, a full or read-only disk) costs the
+- a cache directory kithara may not write (a read-only mount, another user's) is opened
+  read-only (``cache.index``) and never written: what it holds is used, nothing is kept;
+- a cache that fails (cannot open, a damaged index, a full disk) costs the
   network, never the run: its first failure is told once, one line (``hook.DiskCache.
   report_to``); a damaged index is named, and ``kithara cache clear`` removes it with the
   data files it named (``paths.discard``); ``kithara cache`` commands create no cache;
@@ -53,7 +59,7 @@ if TYPE_CHECKING:
 
 
 def opening_store(
-    directory: Path, cap: int | None = None, scope: str | None = None
+    directory: Path, cap: int | None = None, scope: Callable[[str], str | None] | None = None
 ) -> Callable[[], CacheStore]:
     """Start opening the store now, on a thread of its own; the call returned waits for it
     (raising what opening raised). Started before the hook, and so the downloader's modules,

@@ -13,9 +13,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from kithara_cli.cache.vary import matches, named, selecting
 from kithara_cli.dl.freshness import is_fresh
 
 if TYPE_CHECKING:  # dl.cached and its commands load with the first lookup: after a head plays
@@ -70,8 +71,12 @@ class DiskCache:
         new: bool = False,
         clock: Callable[[], float] = time.time,
         where: Path | None = None,
+        sent: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self.offline = offline
+        # The headers the run sends to a URL (``cache.sent.SentHeaders.headers``): what a
+        # stored response's Vary is matched with. None: no headers beyond a client's own.
+        self._sent = sent
         self.where = where  # the directory, for what a failure says
         self.new = new  # no index before this run: nothing is cached yet
         self._clock = clock
@@ -120,6 +125,10 @@ class DiskCache:
             )
         else:
             text = f"cache: cannot {doing}{where} ({exc}): going on without it"
+        self._tell(text)
+
+    def _tell(self, text: str) -> None:
+        """Say ``text``, if nothing has been said yet this run (one line about the cache)."""
         with self._lock:
             if self._told:
                 return
@@ -134,6 +143,13 @@ class DiskCache:
 
     def now(self) -> float:
         return self._clock()
+
+    def sends(self, url: str) -> Mapping[str, str]:
+        return {} if self._sent is None else self._sent(url)
+
+    def _given(self, vary: str | None, url: str) -> bool:
+        """May an entry that kept ``vary`` (``cache.vary``) be given to this run's request?"""
+        return vary is None or matches(vary, self.sends(url))
 
     def lookup(self, url: str) -> CachedCopy | None:
         store = self.store
@@ -151,8 +167,8 @@ class DiskCache:
             if found is None:
                 return None
             meta, pieces = found
-            if meta.total is None or not pieces:
-                return None
+            if meta.total is None or not pieces or not self._given(meta.vary, url):
+                return None  # (another Vary: a response chosen by other request headers)
             store.pin(url)
         except STORE_ERRORS as exc:
             self._failed("read the cache", exc)
@@ -169,6 +185,7 @@ class DiskCache:
             meta.fresh_until,
             meta.directives,
             meta.said,
+            named(meta.vary),
         )
 
     def read(self, copy: CachedCopy, start: int, end: int) -> bytes | None:
@@ -180,7 +197,8 @@ class DiskCache:
         from kithara_cli.cache.store import STORE_ERRORS, EntryMeta
 
         ident = copy.identity
-        version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total)
+        vary = None if copy.vary is None else selecting(copy.vary, self.sends(copy.url))
+        version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total, vary=vary)
         try:
             return store.read(copy.url, start, end, one_piece=True, version=version)
         except STORE_ERRORS as exc:
@@ -198,6 +216,8 @@ class DiskCache:
 
         size = len(data)
         store = self._store if self._opened.is_set() else None
+        if store is not None and store.read_only:
+            return  # (said once, when it opened)
         if store is not None and not fits(copy, store):
             self._pass_over(copy.url, "larger than the cache")
             return
@@ -218,6 +238,7 @@ class DiskCache:
             copy.fresh_until,
             copy.directives,
             copy.said,
+            None if copy.vary is None else selecting(copy.vary, self.sends(copy.url)),
         )
 
         def put(store: CacheStore) -> None:
@@ -310,6 +331,8 @@ class DiskCache:
             self._failed("read the cache", exc)
             return False
         meta = found[0]
+        if not self._given(meta.vary, url):
+            return False
         if (meta.etag, meta.last_modified, meta.total) != (
             version.etag,
             version.last_modified,
@@ -373,14 +396,17 @@ class DiskCache:
             self._failed("open the cache", exc)
         finally:
             self._opened.set()
+        store = self._store
+        if store is not None and store.read_only and not self.offline:
+            where = f" at {self.where}" if self.where is not None else ""
+            self._tell(f"cache: the cache{where} is read-only: using it, keeping nothing new")
         while True:
             item = self._queue.get()
             if item is None:
                 return
             action, size = item
-            store = self._store
             try:
-                if store is not None:
+                if store is not None and not store.read_only:  # every action writes
                     action(store)
             except Exception as exc:  # a full disk or a busy index: the cache is best effort
                 self._failed("write to the cache", exc)

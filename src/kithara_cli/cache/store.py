@@ -19,46 +19,27 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kithara_cli.cache.paths import (
-    DEFAULT_CAP,
-    HEAD_PREFIX,
-    INDEX_NAME,
-    entry_key,
-    head_key,
-    piece_name,
-)
+from kithara_cli.cache.index import open_index, writable
+from kithara_cli.cache.paths import DEFAULT_CAP, HEAD_PREFIX, entry_key, head_key, piece_name
 from kithara_cli.pids import pid_alive
 from kithara_cli.ui.sanitize import redact_userinfo
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries(
-    key TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,
-    total INTEGER, ranges INTEGER NOT NULL DEFAULT 1, content_type TEXT,
-    size INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, last_used REAL NOT NULL,
-    fresh_until REAL, directives INTEGER NOT NULL DEFAULT 0, said TEXT);
-CREATE TABLE IF NOT EXISTS pieces(
-    key TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, file TEXT NOT NULL,
-    sha256 TEXT NOT NULL, PRIMARY KEY(key, start, "end"));
-CREATE TABLE IF NOT EXISTS pins(key TEXT NOT NULL, pid INTEGER NOT NULL, PRIMARY KEY(key, pid));
-CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);
-"""
-
-
-# Columns added since the first release of the schema: (name, declaration).
-ADDED_COLUMNS = (
-    ("fresh_until", "REAL"),
-    ("directives", "INTEGER NOT NULL DEFAULT 0"),
-    ("said", "TEXT"),  # the response's lifetime headers (dl.freshness.Freshness.said)
-)
 
 STORE_ERRORS = (sqlite3.Error, OSError)  # what a failing cache raises
 # What SQLite calls an index that is not one (truncated, overwritten): no retry mends it.
 DAMAGED = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
-BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})  # another connection holds the lock
+ENTRY_COLUMNS = (
+    "etag", "last_modified", "total", "ranges", "content_type", "fresh_until", "directives",
+    "said", "vary",
+)  # fmt: skip
+Scope = Callable[[str], "str | None"]  # a URL -> the credentials sent to it (cache.sent)
+
+
+class CacheReadOnlyError(OSError):
+    """A write asked of a cache kithara may not write (``CacheStore.read_only``)."""
 
 
 def is_damaged(exc: BaseException) -> bool:
@@ -79,16 +60,18 @@ class EntryMeta:
     fresh_until: float | None = None  # epoch seconds (dl.freshness); None: always checked
     directives: int = 0  # dl.freshness.NO_CACHE | MUST_REVALIDATE
     said: str | None = None  # the latest response's lifetime headers (dl.freshness)
+    # The values its request had of the headers its Vary names (``cache.vary.selecting``):
+    # a response chosen by other ones is another representation, never joined to this one.
+    vary: str | None = None
 
     def version(self) -> str:
-        return f"{self.etag}\0{self.last_modified}\0{self.total}"
+        return f"{self.etag}\0{self.last_modified}\0{self.total}\0{self.vary}"
 
     def same_version(self, other: EntryMeta) -> bool:
-        return (self.etag, self.last_modified, self.total) == (
-            other.etag,
-            other.last_modified,
-            other.total,
-        )
+        return self._version() == other._version()
+
+    def _version(self) -> tuple[str | None, str | None, int | None, str | None]:
+        return (self.etag, self.last_modified, self.total, self.vary)
 
 
 @dataclass(frozen=True)
@@ -115,68 +98,44 @@ class Piece:
 class CacheStore:
     """Thread-safe within a process (one connection under a lock); safe across processes."""
 
-    def __init__(self, root: Path, cap: int | None = None, *, scope: str | None = None) -> None:
+    def __init__(self, root: Path, cap: int | None = None, *, scope: Scope | None = None) -> None:
         self.root = root
-        # The credentials a run sends (``commands.cache.credentials_scope``), or None: entries
-        # stored with other credentials, or none, are other entries (RFC 9111 section 3.5).
+        # The credentials a run sends to a URL (``cache.sent.SentHeaders.scope``), or None:
+        # entries stored with other credentials, or none, are other entries (RFC 9111 3.5).
         self.scope = scope
         self.data = root / "data"
         self.tmp = root / "tmp"
+        self.read_only = not writable(root)  # nothing is ever written there (cache.index)
         if not root.is_dir():
             # Private: the index names every URL played (signed links, credentials) and the
             # data is what was heard. A directory that exists (chosen, shared) keeps its mode.
             root.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
                 root.mkdir(mode=0o700)
-        for d in (self.root, self.data, self.tmp):
-            d.mkdir(parents=True, exist_ok=True)
+        if not self.read_only:
+            for d in (self.root, self.data, self.tmp):
+                d.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            root / INDEX_NAME, timeout=30, isolation_level=None, check_same_thread=False
+        index = open_index(root, timeout=30)
+        self._db, self.read_only = index.db, index.read_only
+        # What ``entry`` reads: a column an older kithara's read-only index lacks reads as NULL.
+        self._entry_columns = ", ".join(
+            name if name in index.columns else "NULL" for name in ENTRY_COLUMNS
         )
-        self._switch_to_wal(timeout=30)
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._tx():
-            for stmt in SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    self._db.execute(stmt)
-            have = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
-            for name, declaration in ADDED_COLUMNS:
-                if name not in have:  # a cache made by an older kithara
-                    self._db.execute(f"ALTER TABLE entries ADD COLUMN {name} {declaration}")
-            # A URL's password is kept in its key's digest only: an older kithara stored it
-            old = self._db.execute("SELECT key, url FROM entries WHERE url LIKE '%@%'")
-            masked = [(redact_userinfo(u), k) for k, u in old.fetchall() if redact_userinfo(u) != u]
-            self._db.executemany("UPDATE entries SET url=? WHERE key=?", masked)
         stored = self._meta("cap")
         self.cap = cap if cap is not None else (int(stored) if stored else DEFAULT_CAP)
+        self._verified: set[str] = set()
+        self._pinned: set[str] = set()
+        if self.read_only:
+            return
         if cap is not None and stored != str(cap):
             with self._tx():
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta(name, value) VALUES('cap', ?)", (str(cap),)
                 )
-        self._verified: set[str] = set()
-        self._pinned: set[str] = set()
         self._sweep()
         if cap is not None and stored != str(cap):
             self.evict()  # a new cap holds from now, whether or not this run stores anything
-
-    def _switch_to_wal(self, timeout: float) -> None:
-        """WAL lets readers and one writer work at once. Switching a new index to it takes an
-        exclusive lock for which SQLite calls no busy handler: two players opening a fresh
-        cache together saw "database is locked" (one in twelve), and the loser went without a
-        cache. So it is retried here; a database that is WAL already needs no lock at all."""
-        deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorname not in BUSY or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
 
     def _sweep(self) -> None:
         """Remove the temporary parts of writers that died mid-write (their names carry the
@@ -206,10 +165,15 @@ class CacheStore:
         return row[0] if row else None
 
     def _scoped(self, url: str) -> str:
-        return url if self.scope is None else f"{url}\0scope\0{self.scope}"
+        scope = None if self.scope is None else self.scope(url)
+        return url if scope is None else f"{url}\0scope\0{scope}"
 
     def _key(self, url: str) -> str:
         return entry_key(self._scoped(url))
+
+    def _writing(self, doing: str) -> None:
+        if self.read_only:
+            raise CacheReadOnlyError(f"the cache at {self.root} is read-only: cannot {doing}")
 
     def _path(self, file: str) -> Path:
         return self.data / file[:2] / file
@@ -228,9 +192,7 @@ class CacheStore:
         key = self._key(url)
         with self._lock:
             row = self._db.execute(
-                "SELECT etag, last_modified, total, ranges, content_type, fresh_until, directives, "
-                "said FROM entries WHERE key=?",
-                (key,),
+                f"SELECT {self._entry_columns} FROM entries WHERE key=?", (key,)
             ).fetchone()
             if row is None:
                 return None
@@ -241,7 +203,7 @@ class CacheStore:
                     (key,),
                 )
             ]
-        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), *row[4:8])
+        meta = EntryMeta(url, row[0], row[1], row[2], bool(row[3]), *row[4:9])
         return meta, pieces
 
     def read(
@@ -301,6 +263,8 @@ class CacheStore:
         return data
 
     def _drop_piece(self, url: str, piece: Piece) -> None:
+        if self.read_only:  # it stays, and reads as missing
+            return
         key = self._key(url)
         with self._tx() as db:
             db.execute(
@@ -312,6 +276,8 @@ class CacheStore:
             self._path(piece.file).unlink()
 
     def touch(self, url: str) -> None:
+        if self.read_only:
+            return
         with self._tx() as db:
             db.execute("UPDATE entries SET last_used=? WHERE key=?", (time.time(), self._key(url)))
 
@@ -319,6 +285,8 @@ class CacheStore:
         self, url: str, fresh_until: float | None, directives: int, said: str | None = None
     ) -> None:
         """The server confirmed the stored version: its freshness from that answer."""
+        if self.read_only:
+            return
         with self._tx() as db:
             db.execute(
                 "UPDATE entries SET fresh_until=?, directives=?, said=? WHERE key=?",
@@ -331,6 +299,7 @@ class CacheStore:
         """Store bytes [start, start + len) of ``meta``'s version; another version is replaced."""
         if not data:
             return
+        self._writing("store anything")
         end = start + len(data)
         file = piece_name(self._scoped(meta.url), start, end, meta.version())
         final = self._path(file)
@@ -352,9 +321,9 @@ class CacheStore:
         now = time.time()
         with self._tx() as db:
             row = db.execute(
-                "SELECT etag, last_modified, total FROM entries WHERE key=?", (key,)
+                "SELECT etag, last_modified, total, vary FROM entries WHERE key=?", (key,)
             ).fetchone()
-            if row is not None and tuple(row) != (meta.etag, meta.last_modified, meta.total):
+            if row is not None and tuple(row) != meta._version():
                 stale = [r[0] for r in db.execute("SELECT file FROM pieces WHERE key=?", (key,))]
                 db.execute("DELETE FROM pieces WHERE key=?", (key,))
                 db.execute("DELETE FROM entries WHERE key=?", (key,))
@@ -362,8 +331,8 @@ class CacheStore:
             if row is None:
                 db.execute(
                     "INSERT INTO entries(key, url, etag, last_modified, total, ranges, "
-                    "content_type, size, created, last_used, fresh_until, directives, said) "
-                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?,?)",
+                    "content_type, size, created, last_used, fresh_until, directives, said, vary) "
+                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?,?,?)",
                     (
                         key,
                         redact_userinfo(meta.url),  # shown by cache ls; the key has it all
@@ -377,6 +346,7 @@ class CacheStore:
                         meta.fresh_until,
                         meta.directives,
                         meta.said,
+                        meta.vary,
                     ),
                 )
             else:  # the latest response's freshness holds
@@ -409,7 +379,7 @@ class CacheStore:
     def pin(self, url: str) -> None:
         """Hold an entry for this process's life: eviction leaves it alone."""
         key = self._key(url)
-        if key in self._pinned:
+        if key in self._pinned or self.read_only:  # nothing evicts from a read-only one
             return
         self._pinned.add(key)
         with self._tx() as db:
@@ -419,7 +389,7 @@ class CacheStore:
         with self._lock:
             rows = self._db.execute("SELECT key, pid FROM pins").fetchall()
         dead = [(k, p) for k, p in rows if not pid_alive(p)]
-        if dead:
+        if dead and not self.read_only:
             with self._tx() as db:
                 db.executemany("DELETE FROM pins WHERE key=? AND pid=?", dead)
         return {k for k, p in rows if (k, p) not in set(dead)}
@@ -430,7 +400,7 @@ class CacheStore:
 
     def evict(self) -> None:
         """Drop least recently used, unpinned entries until the cache fits under its cap."""
-        if self.total_size() <= self.cap:
+        if self.read_only or self.total_size() <= self.cap:
             return
         pinned = self._live_pins()
         with self._lock:
@@ -459,6 +429,7 @@ class CacheStore:
     def remove(self, url: str) -> bool:
         """Remove ``url``'s entry and its head (``cache.head``); for a URL without userinfo,
         those stored with any credentials (``scope``) too: ``cache rm URL`` sends none."""
+        self._writing("remove anything")
         keys = {self._key(url), self._key(head_key(url))}
         if redact_userinfo(url) == url:
             with self._lock:
@@ -469,6 +440,7 @@ class CacheStore:
         return sum(self._remove_key(k) for k in keys) > 0
 
     def clear(self) -> int:
+        self._writing("clear it")
         with self._lock:
             keys = [r[0] for r in self._db.execute("SELECT key FROM entries")]
         for key in keys:

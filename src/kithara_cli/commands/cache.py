@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from kithara_cli.ui.sanitize import redact_userinfo, sanitize
 
 if TYPE_CHECKING:
     from kithara_cli.cache.hook import DiskCache
+    from kithara_cli.cache.sent import SentHeaders
     from kithara_cli.cache.store import CacheStore
 
 # "off" turns the cache off where no option says otherwise (the test suite sets it so that
@@ -33,10 +34,11 @@ class CacheSettings:
     size: str | None = None
     offline: bool = False
     disabled: bool = False
-    # The credentials the run sends (``credentials_scope``): what it stores is found only by
-    # runs sending the same ones (RFC 9111 section 3.5: a response to a request with
-    # Authorization is not given to a request without it).
-    scope: str | None = None
+    # What the run sends to each URL (``cache.sent``): a response's Vary is matched with it,
+    # and what it stores with credentials is found only by runs sending the same ones to that
+    # URL (RFC 9111 section 3.5: a response to a request with Authorization is not given to a
+    # request without it).
+    sent: SentHeaders | None = None
 
     def cap(self) -> int | None:
         if self.size is None:
@@ -59,49 +61,28 @@ class CacheSettings:
             from kithara_cli.cache import is_new, opening_store
 
             new = is_new(directory)
-            open_store = opening_store(
-                directory, cap, self.scope
-            )  # before the hook loads the downloader
+            scope = None if self.sent is None else self.sent.scope
+            open_store = opening_store(directory, cap, scope)  # before the hook loads dl
             from kithara_cli.cache.hook import DiskCache
 
-            return DiskCache(open_store, offline=False, new=new, where=directory)
+            return DiskCache(
+                open_store, offline=False, new=new, where=directory, sent=self._sends()
+            )
         from kithara_cli.cache import is_new
         from kithara_cli.cache.hook import DiskCache
         from kithara_cli.cache.store import STORE_ERRORS, CacheStore
 
         if is_new(directory):  # a mistyped --cache-dir: said, and not created
             raise OfflineMissError(f"offline: not in the cache (there is no cache at {directory})")
+        scope = None if self.sent is None else self.sent.scope
         try:  # offline, the cache is all there is: a cache that cannot open is an error
-            store = CacheStore(directory, cap, scope=self.scope)
+            store = CacheStore(directory, cap, scope=scope)
         except STORE_ERRORS as exc:
             raise _cannot_open(directory, exc) from None
-        return DiskCache(lambda: store, offline=True, where=directory)
+        return DiskCache(lambda: store, offline=True, where=directory, sent=self._sends())
 
-
-# Request headers that say who asks: a response to them may be that person's alone.
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
-
-
-def credentials_scope(
-    headers: list[str], cookies: list[str], cookies_file: Path | None
-) -> str | None:
-    """A digest of the credentials a run sends (``--header`` Authorization or Cookie,
-    ``--cookie``, the ``--cookies`` file's content), or None when it sends none."""
-    import hashlib
-
-    given = [
-        h.strip() for h in headers if h.partition(":")[0].strip().lower() in CREDENTIAL_HEADERS
-    ]
-    parts = [f"header\0{h}" for h in sorted(given)] + [f"cookie\0{c}" for c in sorted(cookies)]
-    if cookies_file is not None:
-        try:
-            content = hashlib.sha256(cookies_file.read_bytes()).hexdigest()
-        except OSError:  # said by the cookie loader; the scope still differs from none
-            content = str(cookies_file)
-        parts.append(f"cookies-file\0{content}")
-    if not parts:
-        return None
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    def _sends(self) -> Callable[[str], Mapping[str, str]] | None:
+        return None if self.sent is None else self.sent.headers
 
 
 @contextlib.contextmanager
@@ -116,8 +97,10 @@ def run_cache(settings: CacheSettings | None) -> Iterator[DiskCache | None]:
 
 
 def _cannot_open(folder: Path, exc: BaseException) -> UsageError:
-    from kithara_cli.cache.store import is_damaged
+    from kithara_cli.cache.store import CacheReadOnlyError, is_damaged
 
+    if isinstance(exc, CacheReadOnlyError):  # the one thing asked needs a write
+        return UsageError(str(exc))
     if is_damaged(exc):
         hint = "its index is damaged; `kithara cache clear` starts it afresh"
         return UsageError(f"cannot open the cache at {folder} ({exc}): {hint}")

@@ -49,9 +49,10 @@ class CommonOptions:
 
     def __post_init__(self) -> None:
         if self.cache is not None:
-            from kithara_cli.commands.cache import credentials_scope
+            from kithara_cli.cache.sent import SentHeaders
 
-            self.cache.scope = credentials_scope(self.headers, self.cookies, self.cookies_file)
+            given = bool(self.headers or self.cookies or self.cookies_file)
+            self.cache.sent = SentHeaders(self.net_config, credentials=given)
 
     def net_config(self) -> NetConfig:
         headers: dict[str, str] = {}

@@ -21,8 +21,12 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     if options.list_only:
         from kithara_cli.commands.fetch_list import list_link
 
-        if looks_like_hls(options.url) or not list_link(options, common):
+        if looks_like_hls(options.url) and not link_suffix(options.url):  # .m3u: either
             _run_hls(options, common)
+        else:
+            read = list_link(options, common)
+            if read is not None:
+                _run_hls(options, common, read)  # the playlist read: not fetched again
         return
     if options.out is None:
         raise UsageError("--out FILE is required")
@@ -80,7 +84,7 @@ def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool
     kind = link_kind(body, None, final_url)
     if kind is None:
         if looks_like_hls(options.url) or b"#EXT-X-" in body:  # HLS under any name
-            _run_hls(options, common)
+            _run_hls(options, common, (body, final_url))
             return
         if xml_file_ok:
             _run_progressive(options, common, EventBus(), follow_links=False)
@@ -88,10 +92,19 @@ def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool
         raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {options.url}")
     entries = parse_link(body, kind, final_url, remote=True)
     if kind == "feed":
-        newest = entries[0]
-        what = f'"{newest.title}"' if newest.title else newest.target
-        print_note(f"podcast feed of {len(entries)} episodes: saving the newest, {what}")
-        entries = entries[:1]
+        from kithara_cli.radio.feeds import pick_episode
+
+        n = (
+            0
+            if options.episode is None
+            else pick_episode([e.title for e in entries], options.episode)
+        )
+        which = "the newest" if options.episode is None else f"episode {n + 1}"
+        what = f'"{entries[n].title}"' if entries[n].title else entries[n].target
+        print_note(f"podcast feed of {len(entries)} episodes: saving {which}, {what}")
+        entries = entries[n : n + 1]
+    elif options.episode is not None:
+        print_note(f"--episode: not a podcast feed but a station link ({kind}): ignored")
     for n, entry in enumerate(entries, 1):
         one = dataclasses.replace(options, url=entry.target, from_link=True)
         try:
@@ -156,14 +169,18 @@ def _record_live(
         )
 
 
-def _run_hls(options: FetchOptions, common: CommonOptions) -> None:
+def _run_hls(
+    options: FetchOptions, common: CommonOptions, read: tuple[bytes, str] | None = None
+) -> None:
+    """``read``: the playlist's body and final URL when already fetched (to tell HLS from a
+    station link or a feed), so that it is parsed, not asked for again."""
     from kithara_cli.commands.fetch_hls import run_hls_fetch
 
     bus = EventBus()
     from kithara_cli.commands.cache import run_cache
 
     with EventSinks(bus, common), run_cache(common.cache) as cache:
-        run_hls_fetch(options, common, bus, cache)
+        run_hls_fetch(options, common, bus, cache, read)
 
 
 def _run_progressive(
@@ -219,6 +236,8 @@ def _run_progressive(
     if link:
         _run_link(options, common, xml_file_ok=maybe)
         return
+    if options.episode is not None and not options.from_link:
+        print_note("--episode: not a podcast feed but a file: ignored, saved whole")
     if not options.quiet:
         from kithara_cli.ui.format import fmt_speed
 

@@ -27,6 +27,7 @@ from kithara_cli.errors import (
 from kithara_cli.events import EventBus
 from kithara_cli.file.fetch import check_output
 from kithara_cli.file.state import part_paths, remove_quietly
+from kithara_cli.hls.audio_rates import audio_rates
 from kithara_cli.hls.loader import load_playlist, select
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist
 from kithara_cli.hls.remux import check_remux_target, needs_remux, remux
@@ -55,7 +56,9 @@ def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, obje
         ]
         return only
     rows: list[dict[str, object]] = []
+    rates = audio_rates(playlist)  # what a rendition costs: its audio, not the video variant
     for v in playlist.variants:
+        rate = rates.get(v.audio_group) if v.audio_group else None
         renditions = [
             {
                 "name": r.name,
@@ -63,6 +66,8 @@ def ladder_rows(playlist: MasterPlaylist | MediaPlaylist) -> list[dict[str, obje
                 "channels": r.channels,
                 "default": r.default,
                 "uri": r.uri,
+                "bandwidth": rate.bandwidth if rate is not None and r.uri else None,
+                "bandwidth_from": rate.source if rate is not None and r.uri else None,
             }
             for r in playlist.renditions
             if v.audio_group and r.group_id == v.audio_group
@@ -111,11 +116,13 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
         return Text(sanitize(text) or "-")
 
     table = Table(title=None, show_edge=False)
-    for col in ("index", "bandwidth", "codecs", "channels", "renditions"):
-        table.add_column(col, justify="right" if col in ("index", "bandwidth") else "left")
+    for col in ("index", "bandwidth", "codecs", "audio", "channels", "renditions"):
+        right = col in ("index", "bandwidth", "audio")
+        table.add_column(col, justify="right" if right else "left")
     for row in rows:
         renditions = row["renditions"]
         assert isinstance(renditions, list)
+        audio = next((r["bandwidth"] for r in renditions if r["bandwidth"]), None)
         channels = ",".join(sorted({str(r["channels"]) for r in renditions if r["channels"]}))
         names = ", ".join(
             f"{r['name']}" + (f" [{r['language']}]" if r["language"] else "") for r in renditions
@@ -125,6 +132,7 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
             str(row["index"]),
             f"{int(bw) // 1000}k" if isinstance(bw, int) else "-",
             cell(",".join(row["codecs"])),  # type: ignore[arg-type]
+            f"{audio // 1000}k" if isinstance(audio, int) else "-",
             cell(channels),
             cell(names),
         )
@@ -132,8 +140,13 @@ def print_ladder(playlist: MasterPlaylist | MediaPlaylist, as_json: bool) -> Non
 
 
 def run_hls_fetch(
-    options: FetchOptions, common: CommonOptions, bus: EventBus, cache: ByteCache | None = None
+    options: FetchOptions,
+    common: CommonOptions,
+    bus: EventBus,
+    cache: ByteCache | None = None,
+    read: tuple[bytes, str] | None = None,
 ) -> None:
+    """``read``: the playlist at ``options.url`` already fetched (body, final URL)."""
     from kithara_cli.ui.console import print_note
 
     with Downloader(
@@ -144,14 +157,14 @@ def run_hls_fetch(
         cache=cache,
     ) as dl:
         if options.list_only:
-            print_ladder(load_playlist(dl, options.url), options.as_json)
+            print_ladder(load_playlist(dl, options.url, read=read), options.as_json)
             return
         if options.out is None:
             raise UsageError("--out FILE is required")
         out = options.out
         check_output(out, options.force)
         check_remux_target(out, options.remux)
-        selection, media = select(dl, options.url, options.variant, options.audio)
+        selection, media = select(dl, options.url, options.variant, options.audio, read=read)
         tolerated = (selection.master.warnings if selection.master else ()) + media.warnings
         for warning in tolerated[:5] if not options.quiet else ():  # repr()-quoted: safe text
             print_note(f"warning: playlist {warning}")

@@ -17,27 +17,36 @@ from kithara_cli.errors import PlaylistError
 from kithara_cli.events import EventBus
 
 
-def list_link(options: FetchOptions, common: CommonOptions) -> bool:
-    """Print the entries when ``options.url`` is a station link or a feed; False when it is
-    HLS (the caller lists its ladder). Raises ``PlaylistError`` for anything else."""
+def list_link(options: FetchOptions, common: CommonOptions) -> tuple[bytes, str] | None:
+    """Print the entries when ``options.url`` is a station link or a feed (None); when it is
+    HLS, the body read and its final URL, for the caller to list its ladder from (not read
+    twice). Raises ``PlaylistError`` for anything else."""
     from kithara_cli.dl import Downloader
     from kithara_cli.radio.links import MAX_FEED_BYTES, link_kind, parse_link
 
     with Downloader(EventBus(), common.net_config(), retry=common.retry_policy()) as dl:
         body, final_url = dl.fetch_bytes(options.url, label="playlist", max_bytes=MAX_FEED_BYTES)
     if b"#EXT-X-" in body[:65536]:
-        return False
+        return body, final_url
     kind = link_kind(body, None, final_url)
     if kind is None:
         raise PlaylistError(
             f"--list: not an HLS playlist, a station link or a podcast feed: {options.url}"
         )
     entries = parse_link(body, kind, final_url, remote=True)
-    _print(final_url, kind, [(e.title, e.target) for e in entries], options.as_json)
-    return True
+    rows = [(n, e.title, e.target) for n, e in enumerate(entries, 1)]
+    if kind == "feed" and options.episode is not None:  # the one ``--episode`` would take
+        from kithara_cli.radio.feeds import pick_episode
+
+        picked = pick_episode([e.title for e in entries], options.episode)
+        rows = rows[picked : picked + 1]
+    _print(final_url, kind, rows, options.as_json, len(entries))
+    return None
 
 
-def _print(url: str, kind: str, rows: list[tuple[str, str]], as_json: bool) -> None:
+def _print(
+    url: str, kind: str, rows: list[tuple[int, str, str]], as_json: bool, total: int
+) -> None:
     from kithara_cli.ui.sanitize import redact_userinfo, sanitize
 
     what = "podcast feed" if kind == "feed" else f"station link ({kind})"
@@ -47,7 +56,7 @@ def _print(url: str, kind: str, rows: list[tuple[str, str]], as_json: bool) -> N
             "kind": kind,
             "entries": [
                 {"index": n, "title": title, "url": redact_userinfo(target)}
-                for n, (title, target) in enumerate(rows, 1)
+                for n, title, target in rows
             ],
         }
         sys.stdout.write(json.dumps(listing, indent=2) + "\n")
@@ -56,9 +65,9 @@ def _print(url: str, kind: str, rows: list[tuple[str, str]], as_json: bool) -> N
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=None, show_edge=False, caption=f"{what}: {len(rows)} entries")
+    table = Table(title=None, show_edge=False, caption=f"{what}: {total} entries")
     for col in ("index", "title", "url"):
         table.add_column(col, justify="right" if col == "index" else "left", overflow="fold")
-    for n, (title, target) in enumerate(rows, 1):
+    for n, title, target in rows:
         table.add_row(str(n), Text(sanitize(title) or "-"), Text(sanitize(redact_userinfo(target))))
     Console(highlight=False, emoji=False).print(table)

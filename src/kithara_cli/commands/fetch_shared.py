@@ -30,6 +30,7 @@ class FetchOptions:
     dashboard: bool = False
     max_size: str | None = None
     split_tracks: bool = False
+    episode: str | None = None  # a podcast feed's episode to save (``feeds.pick_episode``)
     from_link: bool = False  # an entry of a station link: a web page there is a dead mirror
 
 

@@ -50,6 +50,7 @@ class PlayOptions:
     demo_profile: str = "story"
     list_outputs: bool = False
     skip_unavailable: bool = False
+    episode: str | None = None  # each podcast feed plays this episode only (``pick_episode``)
 
 
 def list_outputs() -> list[str]:
@@ -129,7 +130,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         queue = PlayQueue(targets, loop=options.loop, shuffle=options.shuffle)
         first = queue.current.target if queue.current is not None else ""
         opener: Player | None = None  # the first item's player, made before the loop
-        if first.startswith(("http://", "https://")):
+        if first.startswith(("http://", "https://")) and options.episode is None:
             # A replay's cached head plays now, before the downloader loads (``play.head``).
             opener = Player(bus, settings, heads=cache)
             opener.start_head(first, start_at)
@@ -173,12 +174,22 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                 try:
                     player.open(item.target, start_at if queue.index == 0 else 0.0, item.title)
                 except StationLinkFound as found:
-                    queue.expand(found.source, [(e.target, e.title) for e in found.entries])
-                    if early is not None:
-                        early.unsubscribe()
-                    continue
+                    try:
+                        entries = _entries(found, options.episode)
+                    except KitharaError as err:
+                        player.fail(err)  # no such episode: this item fails, the rest play
+                    else:
+                        queue.expand(found.source, entries)
+                        if early is not None:
+                            early.unsubscribe()
+                        continue
                 except KitharaError as err:
                     player.fail(err)
+                if options.episode is not None and not item.from_link and player.error is None:
+                    from kithara_cli.ui.sanitize import redact_userinfo
+
+                    what = redact_userinfo(item.target)
+                    print_note(f"--episode: {what} is not a podcast feed: played whole")
                 if player.message and player.message not in noted:
                     noted.add(player.message)  # once a run, not once a queue item
                     print_note(player.message)
@@ -218,6 +229,25 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             elif not queue.advance():
                 break
         outcomes.raise_first()
+
+
+def _entries(found: StationLinkFound, episode: str | None) -> list[tuple[str, str]]:
+    """What a link found puts in the queue: its entries, or with ``--episode`` a feed's one
+    episode (a UsageError when it has none such; a station link's entries are all kept)."""
+    from kithara_cli.ui.console import print_note
+
+    entries = [(e.target, e.title) for e in found.entries]
+    if episode is None:
+        return entries
+    if found.kind != "feed":
+        print_note(f"--episode: not a podcast feed but a station link ({found.kind}): ignored")
+        return entries
+    from kithara_cli.radio.feeds import pick_episode
+
+    n = pick_episode([title for _, title in entries], episode)
+    what = f'"{entries[n][1]}"' if entries[n][1] else entries[n][0]
+    print_note(f"podcast feed of {len(entries)} episodes: playing episode {n + 1}, {what}")
+    return entries[n : n + 1]
 
 
 class _Outcomes:

@@ -73,6 +73,7 @@ class CachedCopy:
     fresh_until: float | None = None  # epoch seconds (dl.freshness); None: always checked
     directives: int = 0  # dl.freshness.NO_CACHE | MUST_REVALIDATE
     said: str | None = None  # its response's lifetime headers (dl.freshness.Freshness.said)
+    vary: str | None = None  # its response's Vary: the request headers that chose it
 
     def covered_until(self, start: int) -> int:
         """The end of the run of cached bytes from ``start`` (``start`` itself: none)."""
@@ -395,9 +396,10 @@ class _Recorder:
         if total is None and self.cmd.cache == "auto":
             self.dropped = True  # a file of no length may be an endless stream: not kept
         fresh = _freshness_of(info.caching, info.status, self.cmd, self.cache.now())
-        if fresh.no_store:
+        vary = info.caching.get("vary")
+        if fresh.no_store or any(n.strip() == "*" for n in (vary or "").split(",")):
             self.buf.clear()
-            self.dropped = True  # the server asked for it not to be kept
+            self.dropped = True  # the server asked for it not to be kept, or never reused
         self.copy = CachedCopy(
             self.cmd.url,
             info.identity,
@@ -408,6 +410,7 @@ class _Recorder:
             fresh.fresh_until,
             fresh.directives,
             fresh.said,
+            vary,
         )
 
     def sink(self, offset: int, data: bytes) -> None:

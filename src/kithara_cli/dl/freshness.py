@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-HEADERS = ("cache-control", "expires", "date", "age", "last-modified", "pragma")
+# What a cache keeps of a response's headers (``ResponseInfo.caching``); ``vary`` is matched
+# by the cache itself (``cache.vary``).
+HEADERS = ("cache-control", "expires", "date", "age", "last-modified", "pragma", "vary")
 # The headers naming a stored response's lifetime and directives: kept with it, since a 304
 # that omits them leaves them as they were (RFC 9111 section 4.3.4).
 LIFETIME_HEADERS = ("cache-control", "expires", "pragma")

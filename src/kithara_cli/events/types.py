@@ -337,12 +337,14 @@ class StationDetails(Event):
 
 @_event
 class TitleChanged(Event):
-    """A new StreamTitle, published when its audio is played (``position``, seconds)."""
+    """A new StreamTitle, published when its audio is played (``position``, seconds);
+    ``chapter``: the file's own chapter mark instead (a podcast's), shown beside its title."""
 
     title: str
     url: str = ""
     position: float = 0.0
     byte_offset: int = 0
+    chapter: bool = False
 
 
 @_event

@@ -49,11 +49,14 @@ live segment that answers 404/410 is a gap in a live fetch, as live play skips i
 Tolerant where hls.js and FFmpeg are (``lines``): a URI line with no #EXTINF is skipped with a
 warning, a short IV is zero-filled on the left, EXT-X-DEFINE variables are substituted (NAME,
 IMPORT, QUERYPARAM), negative and huge media sequence numbers are kept, a bad BANDWIDTH is
-dropped; a bad number we need is a ``PlaylistError`` naming its line. AES-128, AES-256 (CBC)
+dropped, ``#EXTINF:-1`` (length unknown) lasts the target duration; a bad number we need is a
+``PlaylistError`` naming its line, and tags in lower case are named as such when nothing is
+left (FFmpeg and hls.js do not read them either). AES-128, AES-256 (CBC)
 and AES-256-CTR (hls.js's 64-bit counter) are decrypted. I-frames-only playlists are refused and
 video-only variants never join an audio ladder (``select.audio_ladder``); where audio comes
 from EXT-X-MEDIA groups, one track (``--audio``, else the first variant's DEFAULT) is kept
-across variants (``select.track_renditions``). An LL-HLS delta update (EXT-X-SKIP) numbers
+across variants (``select.track_renditions``), and each group's rung is rated by its audio
+(``audio_rates``), not by the video variant's BANDWIDTH. An LL-HLS delta update (EXT-X-SKIP) numbers
 its segments after those skipped. URIs are resolved in ``resolve``. A live playlist that
 brings no new segment for 3 target durations is a ``PlaylistError`` (hls.js's
 PLAYLIST_UNCHANGED_ERROR), never a silent wait; if its reloads failed, that failure is the

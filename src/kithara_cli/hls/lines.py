@@ -59,6 +59,7 @@ class Prepared:
     content: str
     defines: dict[str, str]
     warnings: tuple[str, ...]
+    lower_case: str = ""  # the first tag written in lower case ("line 3: '#extinf'"), if any
 
 
 def register_imports(uris: list[str], defines: Mapping[str, str]) -> None:
@@ -86,6 +87,10 @@ def decode(text: str | bytes) -> str:
             text = _decode_lines(raw, exc)
     content = text.lstrip("\ufeff \t\r\n")
     if not content.startswith("#EXTM3U"):
+        if content[:7].upper() == "#EXTM3U":  # FFmpeg and hls.js refuse it too
+            raise PlaylistError(
+                f"not an HLS playlist: {content[:7]!r} in lower case (HLS tags are upper case)"
+            )
         raise PlaylistError("not an HLS playlist (no #EXTM3U)")
     return content
 
@@ -121,6 +126,7 @@ def prepare(content: str, url: str, imports: Mapping[str, str] | None = None) ->
     out: list[str] = []
     n_segments = n_variants = 0
     expect_segment = expect_variant = False
+    lower_case = ""
     budget = max(len(content), 1 << 16) * MAX_LINE_GROWTH
     for lineno, raw in enumerate(lines, 1):
         line = raw.strip()
@@ -136,6 +142,8 @@ def prepare(content: str, url: str, imports: Mapping[str, str] | None = None) ->
                 raise PlaylistError("playlist too large after EXT-X-DEFINE substitution")
         if line.startswith("#"):
             tag = line.split(":", 1)[0]
+            if not lower_case and tag != tag.upper() and _is_hls_tag(tag.upper()):
+                lower_case = f"line {lineno}: {_short(tag, 40)!r}"
             if tag == "#EXTINF":
                 n_segments += 1
                 if n_segments > MAX_SEGMENTS:
@@ -164,7 +172,13 @@ def prepare(content: str, url: str, imports: Mapping[str, str] | None = None) ->
             warnings.append(f"line {lineno}: skipped URI {_short(line)!r} without #EXTINF")
             continue
         out.append(line)
-    return Prepared("\n".join(out), defines, tuple(warnings))
+    return Prepared("\n".join(out), defines, tuple(warnings), lower_case)
+
+
+def _is_hls_tag(tag: str) -> bool:
+    """An HLS tag's name. Tags are case-sensitive (RFC 8216 4.1): FFmpeg and hls.js ignore
+    ``#extinf`` as any unknown line, so kithara does too, but says so if nothing is left."""
+    return tag in ("#EXTM3U", "#EXTINF") or tag.startswith("#EXT-X-")
 
 
 def _define(

@@ -14,7 +14,14 @@ from kithara_cli.dl import Downloader, Priority
 from kithara_cli.errors import PlaylistError
 from kithara_cli.events.types import Notice
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
-from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist, Rendition, Variant
+from kithara_cli.hls.audio_rates import AudioRate, audio_rates
+from kithara_cli.hls.model import (
+    VIDEO_CODECS,
+    MasterPlaylist,
+    MediaPlaylist,
+    Rendition,
+    Variant,
+)
 from kithara_cli.hls.playlist import parse_playlist
 from kithara_cli.hls.select import (
     audio_candidates,
@@ -29,12 +36,20 @@ _warned: set[str] = set()
 
 
 def load_playlist(
-    downloader: Downloader, url: str, *, label: str = "playlist"
+    downloader: Downloader,
+    url: str,
+    *,
+    label: str = "playlist",
+    read: tuple[bytes, str] | None = None,
 ) -> MasterPlaylist | MediaPlaylist:
     """Fetch and parse; URIs resolve against the final URL after redirects. What parsing
-    tolerated (a stray URI line, a bad BANDWIDTH) is published as warnings, once per URL."""
+    tolerated (a stray URI line, a bad BANDWIDTH) is published as warnings, once per URL.
+    ``read``: the body and final URL of ``url`` when the caller has fetched it already (to
+    tell HLS from a station link): parsed as is, not asked for again."""
     parts = urlsplit(url)
-    if parts.scheme in ("", "file"):
+    if read is not None:
+        playlist = parse_playlist(read[0], read[1])
+    elif parts.scheme in ("", "file"):
         path = Path(parts.path if parts.scheme == "file" else url)
         try:
             text = path.read_bytes()
@@ -71,6 +86,7 @@ class Selection:
     variant: Variant | None
     rendition: Rendition | None
     media_url: str
+    audio_rate: AudioRate | None = None  # the rendition's (``audio_rates``), when known
 
     def describe(self) -> str:
         if self.variant is None:
@@ -79,36 +95,53 @@ class Selection:
         if self.rendition is not None:
             lang = f" [{self.rendition.language}]" if self.rendition.language else ""
             text += f", audio rendition {self.rendition.name!r}{lang}"
+            if self.audio_rate is not None:
+                text += f" ({self.audio_rate.bandwidth // 1000}k)"
         return text
 
 
 def media_url_for(master: MasterPlaylist, variant: Variant, audio: str | None) -> Selection:
     rendition = choose_rendition(master, variant, audio)
     url = rendition.uri if rendition is not None and rendition.uri else variant.uri
-    return Selection(master, variant, rendition, url)
+    rate = audio_rates(master).get(rendition.group_id) if rendition is not None else None
+    return Selection(master, variant, rendition, url, rate)
 
 
 def pick(master: MasterPlaylist, variant_spec: str, audio: str | None) -> Selection:
     """``--variant SPEC`` with ``--audio``: ``best``, ``worst`` or a bitrate choose among the
     variants that have the audio track (``select.track_renditions``: a group's own DEFAULT
-    may be another language); an index is taken as named, with the track if its group has it."""
+    may be another language), by what their audio costs (``audio_rates``: a rendition's
+    rate, not the video variant's); an index is taken as named, with the track if its group
+    has it."""
     pairs = track_renditions(master, audio_candidates(master), audio)
+    rates = audio_rates(master)
+    audio_of = {v.index: rates.get(r.group_id) for v, r in pairs if r is not None}
+
+    def rate(v: Variant) -> int:
+        known = audio_of.get(v.index)
+        return known.bandwidth if known is not None else v.average_bandwidth or v.bandwidth
+
     if variant_spec.strip().isdigit() or not pairs:
         variant = choose_variant(master, variant_spec)
     else:
         kept = replace(master, variants=tuple(v for v, _ in pairs))
-        variant = choose_variant(kept, variant_spec)
+        variant = choose_variant(kept, variant_spec, rate if audio_of else None)
     for v, rendition in pairs:
         if v.index == variant.index:
             url = rendition.uri if rendition is not None and rendition.uri else v.uri
-            return Selection(master, v, rendition, url)
+            return Selection(master, v, rendition, url, audio_of.get(v.index))
     return media_url_for(master, variant, audio)
 
 
 def select(
-    downloader: Downloader, url: str, variant_spec: str, audio: str | None
+    downloader: Downloader,
+    url: str,
+    variant_spec: str,
+    audio: str | None,
+    *,
+    read: tuple[bytes, str] | None = None,
 ) -> tuple[Selection, MediaPlaylist]:
-    playlist = load_playlist(downloader, url)
+    playlist = load_playlist(downloader, url, read=read)
     if isinstance(playlist, MediaPlaylist):
         return Selection(None, None, None, url), playlist  # asked at, as a variant's URI
     if not playlist.variants:
@@ -134,15 +167,25 @@ def playback_ladder(playlist: MasterPlaylist | MediaPlaylist, audio: str | None)
     (``select.audio_ladder``: no video-only variants), one rung per audio media playlist."""
     if isinstance(playlist, MediaPlaylist):
         return [Rung(0, 0, "", playlist.url, playlist)]
+    rates = audio_rates(playlist)  # a rendition's rung costs its audio, not the video's rate
     rungs = []
     for v, rendition in track_renditions(playlist, audio_ladder(playlist), audio):
         url = rendition.uri if rendition is not None and rendition.uri else v.uri
-        rungs.append(Rung(v.index, v.bandwidth, ",".join(v.codecs), url))
+        rate = rates.get(rendition.group_id) if rendition is not None else None
+        bandwidth = rate.bandwidth if rate is not None else v.bandwidth
+        codecs = v.codecs
+        if rendition is not None:  # the rendition's audio, not the video it goes with
+            codecs = tuple(c for c in v.codecs if not _is_video(c)) or v.codecs
+        rungs.append(Rung(v.index, bandwidth, ",".join(codecs), url))
     # Variants that share one audio rendition are one rung for audio purposes.
     seen: dict[str, Rung] = {}
     for rung in rungs:
         seen.setdefault(rung.media_url, rung)
     return sorted(seen.values(), key=lambda r: r.bandwidth)
+
+
+def _is_video(codec: str) -> bool:
+    return codec.split(".", 1)[0].strip().lower() in VIDEO_CODECS
 
 
 def fixed_variant(

@@ -71,6 +71,7 @@ class Rendition:
     autoselect: bool
     channels: str | None
     uri: str | None
+    bitrate: int | None = None  # a BITRATE/BANDWIDTH attribute some packagers add (not RFC)
 
 
 @dataclass(frozen=True, slots=True)

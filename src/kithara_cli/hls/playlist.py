@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from kithara_cli.errors import PlaylistError, UnsupportedError
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
+from kithara_cli.hls.audio_rates import declared_rate
 from kithara_cli.hls.lines import MAX_SEGMENTS, MAX_VARIANTS, decode, prepare, register_imports
 from kithara_cli.hls.m3u8_import import m3u8
 from kithara_cli.hls.model import (
@@ -105,7 +106,7 @@ def parse_playlist(
             # Key frames of a video (often byte ranges into its TS files): never audio, and a
             # decoder probing them for audio can wait a long time.
             raise UnsupportedError("EXT-X-I-FRAMES-ONLY playlist: video key frames, no audio")
-        return _build_media(data, segments, resolver, prepared.warnings)
+        return _build_media(data, segments, resolver, prepared.warnings, prepared.lower_case)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise PlaylistError(f"malformed playlist ({type(exc).__name__})") from exc
 
@@ -238,6 +239,7 @@ def _build_master(
                 autoselect=_yes(media.get("autoselect")),
                 channels=media.get("channels") or None,
                 uri=resolver.resolve(uri, "rendition") if uri is not None else None,
+                bitrate=declared_rate(media),
             )
         )
     return MasterPlaylist(
@@ -254,11 +256,15 @@ def _build_media(
     raw_segments: list[dict[str, Any]],
     resolver: Resolver,
     warnings: tuple[str, ...],
+    lower_case: str = "",
 ) -> MediaPlaylist:
     # Negative and huge numbers are kept as written (hls.js and FFmpeg do): they only order
     # segments. A negative one cannot form a default IV; crypto says so if it is needed.
     media_sequence = data.get("media_sequence") or 0
     base_discontinuity = data.get("discontinuity_sequence") or 0
+    raw_target = data.get(_TARGET_DURATION_KEY)
+    given_target = None if raw_target is None else _target_duration(raw_target)
+    unknown = 0  # segments of unknown length (#EXTINF:-1)
 
     keys: dict[int, Key | None] = {}  # m3u8 shares one dict per EXT-X-KEY: convert each once
     inits: dict[int, InitSection] = {}
@@ -275,8 +281,17 @@ def _build_media(
         if "duration" not in raw:
             raise PlaylistError(f"segment {i}: EXT-X-BYTERANGE without #EXTINF")
         duration = raw["duration"]
-        if not math.isfinite(duration) or duration < 0:
+        if not math.isfinite(duration):
             raise PlaylistError(f"segment {i}: bad #EXTINF duration {duration}")
+        if duration < 0:
+            # "#EXTINF:-1": length unknown, as M3U writes a stream's; some live encoders do
+            # too. FFmpeg (so mpv) plays such segments: here each lasts the target duration.
+            if given_target is None:
+                raise PlaylistError(
+                    f"segment {i}: #EXTINF:{duration:g} (unknown duration) without "
+                    "EXT-X-TARGETDURATION: a plain M3U list, not HLS"
+                )
+            duration, unknown = given_target, unknown + 1
         uri = resolver.resolve(raw["uri"], "segment")
 
         byterange = None
@@ -318,20 +333,23 @@ def _build_media(
             )
         )
 
-    raw_target = data.get(_TARGET_DURATION_KEY)
-    if raw_target is None:
+    if given_target is None:
         target = max((s.duration for s in segments), default=0.0)
     else:
-        try:
-            target = float(raw_target)
-        except ValueError:
-            raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw_target)!r}") from None
-        if not math.isfinite(target) or target < 0:
-            raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw_target)!r}")
+        target = given_target
 
     warnings += (f"left out {len(gaps)} segment(s) marked EXT-X-GAP (no media)",) if gaps else ()
+    if unknown:
+        warnings += (
+            f"{unknown} segment(s) of unknown length (#EXTINF:-1) taken as {target:g} s each",
+        )
     endlist = bool(data.get("is_endlist"))
     if not segments and (endlist or raw_target is None):
+        if lower_case:  # "#extinf" is no tag: FFmpeg and hls.js find no segment either
+            raise PlaylistError(
+                f"playlist has no segments: its tags are in lower case ({lower_case}); "
+                "HLS tags are upper case"
+            )
         raise PlaylistError("playlist has no segments or variants")
     playlist_type = (data.get("playlist_type") or "").strip().upper() or None
     return MediaPlaylist(
@@ -345,6 +363,16 @@ def _build_media(
         warnings=warnings,
         gaps=tuple(gaps),
     )
+
+
+def _target_duration(raw: str) -> float:
+    try:
+        target = float(raw)
+    except ValueError:
+        raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw)!r}") from None
+    if not math.isfinite(target) or target < 0:
+        raise PlaylistError(f"bad EXT-X-TARGETDURATION {_short(raw)!r}")
+    return target
 
 
 _T = TypeVar("_T")

@@ -6,6 +6,7 @@ Pure functions over the model so the CLI, ABR and tests share one set of rules.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from kithara_cli.errors import PlaylistError, UsageError
 from kithara_cli.hls.model import MasterPlaylist, Rendition, Variant
@@ -55,18 +56,23 @@ def _with_sound(variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
     return tuple(v for v in variants if not v.is_video_only) or variants
 
 
-def choose_variant(master: MasterPlaylist, spec: str) -> Variant:
+def choose_variant(
+    master: MasterPlaylist, spec: str, rate: Callable[[Variant], int] | None = None
+) -> Variant:
     """``best`` | ``worst`` | a 0-based index like ``2`` | a bitrate like ``128k`` / ``1.5M``.
 
     A bitrate picks the highest variant not above it (with ``BITRATE_SLACK``), else the lowest.
-    Ties go to the variant listed first, which servers list as their preference.
+    Ties go to the variant listed first, which servers list as their preference. ``rate``:
+    what fetching a variant's audio costs, when not its BANDWIDTH (an audio rendition's).
     """
     candidates = audio_candidates(master)
+    peak = rate or (lambda v: v.bandwidth)
+    nominal = rate or _rate
     text = spec.strip().lower()
     if text == "best":
-        return max(candidates, key=lambda v: (v.bandwidth, -v.index))
+        return max(candidates, key=lambda v: (peak(v), -v.index))
     if text == "worst":
-        return min(candidates, key=lambda v: (v.bandwidth, v.index))
+        return min(candidates, key=lambda v: (peak(v), v.index))
     if text.isdigit():
         index = int(text)
         if index < len(master.variants):
@@ -79,10 +85,10 @@ def choose_variant(master: MasterPlaylist, spec: str) -> Variant:
             + _describe_variants(master)
         )
     limit = float(match.group(1)) * _MULTIPLIER[match.group(2).lower()] * BITRATE_SLACK
-    fitting = [v for v in candidates if _rate(v) <= limit]
+    fitting = [v for v in candidates if nominal(v) <= limit]
     if fitting:
-        return max(fitting, key=lambda v: (_rate(v), -v.index))
-    return min(candidates, key=lambda v: (_rate(v), v.index))
+        return max(fitting, key=lambda v: (nominal(v), -v.index))
+    return min(candidates, key=lambda v: (nominal(v), v.index))
 
 
 def choose_rendition(

@@ -29,6 +29,16 @@ def load_cookies(path: Path | None, pairs: list[str], url: str | None) -> http.c
     return jar
 
 
+def cookie_header(jar: http.cookiejar.CookieJar, url: str) -> str | None:
+    """The Cookie header the jar sends to ``url`` (by its own policy, as httpx asks it), or
+    None for none."""
+    import urllib.request
+
+    request = urllib.request.Request(url)
+    jar.add_cookie_header(request)
+    return request.get_header("Cookie")
+
+
 def _load_file(jar: http.cookiejar.CookieJar, path: Path) -> None:
     if not isinstance(jar, http.cookiejar.MozillaCookieJar):  # pragma: no cover - by design
         raise TypeError("a MozillaCookieJar reads cookies.txt")

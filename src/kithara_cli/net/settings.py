@@ -64,6 +64,20 @@ def sent_headers(config: NetConfig) -> list[tuple[str, str]]:
     return [(n, v) for n, v in _HTTPX_DEFAULT_HEADERS if n.lower() not in replaced] + ours
 
 
+def headers_for(config: NetConfig, url: str) -> dict[str, str]:
+    """The headers a request to ``url`` carries (names lower case): the client's, and the
+    Cookie its jar sends there unless a ``--header`` gives one (``add_cookie_header`` leaves
+    a request's own Cookie alone). What a cache compares a stored response's Vary with."""
+    sent = {name.lower(): value for name, value in sent_headers(config)}
+    if config.cookies is not None and "cookie" not in sent:
+        from kithara_cli.net.cookies import cookie_header
+
+        cookie = cookie_header(config.cookies, url)
+        if cookie:
+            sent["cookie"] = cookie
+    return sent
+
+
 def uses_proxy(config: NetConfig) -> bool:
     """``--proxy URL``, else the environment's; ``--proxy ""`` is none at all (yt-dlp's)."""
     if config.proxy is not None:

@@ -8,7 +8,8 @@ decodes it (``audio.Decoder``) into a ring and a sink, and turns what the thread
 playback events. Keys (``keys.handle_key``) and the UI drive it through a few methods and read
 its typed ``Snapshot``. A live stream cannot seek; titles (ICY, chained Ogg, HLS ID3) are
 published (``TitleChanged``, ``now_playing``) when their audio plays, and after a seek the
-one in force at the target. ``settings.record`` records what plays, whatever
+one in force at the target; so are a file's chapters (``TitleChanged(chapter=True)``; the
+chapter keys seek between them). ``settings.record`` records what plays, whatever
 the source (``record``: a radio stream's audio as it comes; a file's own bytes; HLS segments
 as ``fetch`` writes them, the variants played, remuxed to FILE's container), to FILE.part
 renamed at the end, never a half file at FILE. A file served with no length and no Range is

@@ -4,6 +4,12 @@ Three kinds of source: an ICY title is placed by audio byte offset, over the str
 rate (ICY streams are constant bit rate in practice); chained Ogg links (the decoder) and HLS
 ID3 tags (the source) by timeline second, in a ``radio.titles.TitleQueue`` that keeps their
 history, so that after a seek the title in force at the target is published once.
+
+Chapters (``audio.chapters``: a podcast's CHAP frames, an M4A's chapter track) go the same
+way in a queue of their own, published as ``TitleChanged(chapter=True)``: the dashboard shows
+them beside the episode's title rather than in its place. The decoder gives those of the
+container it opened; those of an MP3 whose decoder was started past its ID3 tags (the cover
+art: ``play.opening``) are read from the tags' bytes once they have come.
 """
 
 from __future__ import annotations
@@ -11,13 +17,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kithara_cli.errors import KitharaError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import TitleChanged
 from kithara_cli.play.snapshot import Snapshot
+from kithara_cli.radio.titles import TitleQueue
 
 if TYPE_CHECKING:
+    from kithara_cli.audio.chapters import Chapter
+    from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.radio.live import LiveStream
-    from kithara_cli.radio.titles import TitleQueue
+
+TAG_AUDIO_BYTES = 16 * 1024  # the audio frames after the tags that FFmpeg's probe needs
+CHAPTER_RESTART = 3.0  # seconds into a chapter after which "previous" restarts it (CD players)
+CHAPTER_AHEAD = 0.5  # "next" skips a chapter that starts this close ahead (a seek just landed)
 
 
 class NowPlaying:
@@ -26,9 +39,29 @@ class NowPlaying:
     def __init__(self, bus: EventBus, snapshot: Snapshot) -> None:
         self.bus = bus
         self.snapshot = snapshot
+        self.chapters = TitleQueue()
+        self._found: tuple[Chapter, ...] = ()  # the decoder's, as last added
+        self._tag: ProgressiveSource | None = None
+        self.position = 0.0  # as last polled, or a seek's target (the snapshot's lags 0.1 s)
 
-    def poll(self, pos: float, live: LiveStream | None, queues: Sequence[TitleQueue]) -> None:
+    def follow_tag(self, src: ProgressiveSource | None) -> None:
+        """``src``'s decoder starts past its ID3 tags: read their chapters once they are in."""
+        self._tag = src if src is not None and src.audio_start > 0 else None
+
+    def seek(self, target: float) -> None:
+        """Playback jumps to ``target``: the chapter in force there comes next."""
+        self.position = target
+        self.chapters.seek(target)
+
+    def poll(
+        self,
+        pos: float,
+        live: LiveStream | None,
+        queues: Sequence[TitleQueue],
+        chapters: tuple[Chapter, ...] = (),
+    ) -> None:
         """Playback is at ``pos`` (seconds): publish what has started playing since."""
+        self.position = pos
         if live is not None:
             rate = live.byterate
             # Without icy-br, a title shows once the decoder has read its bytes (early by the
@@ -39,7 +72,57 @@ class NowPlaying:
         for queue in queues:
             for timed in queue.due(pos):
                 self.publish(timed.title, timed.url, pos)
+        if chapters is not self._found:
+            self._found = chapters
+            self._add(chapters, pos)
+        if self._tag is not None:
+            self._read_tag(self._tag, pos)
+        for timed in self.chapters.due(pos):
+            self.publish(timed.title, "", pos, chapter=True)
 
-    def publish(self, title: str, url: str, pos: float, offset: int = 0) -> None:
-        self.snapshot.now_playing = title
-        self.bus.publish(TitleChanged(title=title, url=url, position=pos, byte_offset=offset))
+    def chapter_target(self, pos: float, step: int) -> float | None:
+        """Where a chapter key seeks from ``pos``: the next chapter's start (``step`` 1), or
+        (-1) the current one's, or the one before when ``pos`` is within ``CHAPTER_RESTART``
+        of the current one's start, as mpv's ``add chapter -1`` and a CD player's |<< do.
+        None: no chapter that way (or none at all)."""
+        starts = sorted({timed.at for timed in self.chapters.titles()})
+        if step > 0:
+            return next((at for at in starts if at > pos + CHAPTER_AHEAD), None)
+        before = [at for at in starts if at <= pos + CHAPTER_AHEAD]
+        if not before:
+            return None
+        if pos - before[-1] > CHAPTER_RESTART or len(before) == 1:
+            return before[-1]
+        return before[-2]
+
+    def _add(self, chapters: Sequence[Chapter], pos: float) -> None:
+        if chapters:
+            for chapter in chapters:
+                self.chapters.add(chapter.start, chapter.title)
+            self.chapters.seek(pos)  # the one in force now, though it began before ``pos``
+
+    def _read_tag(self, src: ProgressiveSource, pos: float) -> None:
+        from kithara_cli.audio.chapters import tag_chapters
+
+        total = src.length() or 0
+        end = min(src.audio_start + TAG_AUDIO_BYTES, total)
+        if src.available_ahead(0) < end:
+            return  # not all in yet (a large cover art comes after the first audio)
+        self._tag = None
+        try:
+            head = src.read_at(0, end)
+        except KitharaError:  # closed, or its download failed: the audio's error, not ours
+            return
+        if b"CHAP" in head[: src.audio_start]:  # (most tags hold art and names, no chapter)
+            self._add(tag_chapters(head), pos)
+
+    def publish(
+        self, title: str, url: str, pos: float, offset: int = 0, *, chapter: bool = False
+    ) -> None:
+        if chapter:
+            self.snapshot.chapter = title
+        else:
+            self.snapshot.now_playing = title
+        self.bus.publish(
+            TitleChanged(title=title, url=url, position=pos, byte_offset=offset, chapter=chapter)
+        )

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from kithara_cli.hls.source import HlsSource
     from kithara_cli.play.record import PlayRecording
     from kithara_cli.stream import ByteStream, Source
+    from kithara_cli.stream.cover_blank import Span
 
 
 class Feed(Protocol):
@@ -95,6 +96,7 @@ def open_progressive(
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.net import check_http_url
     from kithara_cli.stream import ByteStream
+    from kithara_cli.stream.cover_blank import BlankedSource
     from kithara_cli.stream.offset import OffsetSource
 
     check_http_url(url)
@@ -132,6 +134,9 @@ def open_progressive(
         src.audio_start = _audio_start(src)
         if src.audio_start:  # the decoder starts at the audio; the tags download after it
             read = OffsetSource(src, src.audio_start)
+        elif spans := _cover_art(src):  # an M4A's pictures: zeros, downloaded after the audio
+            read = BlankedSource(src, spans)
+            src.reader_moved(spans[-1].end)
     return Opened(ByteStream(read, name=url), 0.0, progressive=src, hint=hint)
 
 
@@ -154,6 +159,36 @@ def _audio_start(src: ProgressiveSource) -> int:
         return audio_start(read_at, total)
     except (ResourceFailed, ResourceClosed):
         return 0
+
+
+def _cover_art(src: ProgressiveSource) -> list[Span]:
+    """``cover_blank.cover_art_spans`` over the file's bytes as they come, those before the
+    pictures in order as the demuxer reads them (no request aimed past bytes it needs); none
+    on any failure (the decoder then reads the pictures)."""
+    from kithara_cli.storage import ResourceClosed, ResourceFailed
+    from kithara_cli.stream.cover_blank import cover_art_spans
+
+    total = src.length()
+    if total is None or src.info is None or not src.info.range_honoured:
+        return []
+    done = 0  # every byte below it has come
+
+    def read(offset: int, size: int, past_art: bool) -> bytes:
+        nonlocal done
+        pos = offset if past_art else min(done, offset)
+        while pos < offset + size:
+            while (got := src.wait_readable(pos, offset + size - pos, FIRST_RESPONSE_SLICE)) < 0:
+                interrupt.check()
+            if got == 0:
+                break
+            pos += got
+        done = max(done, pos) if not past_art else done
+        return src.read_at(offset, pos - offset) if pos > offset else b""
+
+    try:
+        return cover_art_spans(read, total)
+    except (ResourceFailed, ResourceClosed):
+        return []
 
 
 def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:
@@ -391,10 +426,10 @@ def open_link_file(path: Path) -> None:
         data = f.read(MAX_LINK_BYTES + 1)
     kind = link_kind(data, None, path.name)
     if kind is not None:
-        raise StationLinkFound(str(path), parse_link(data, kind, str(path), remote=False))
+        raise StationLinkFound(str(path), parse_link(data, kind, str(path), remote=False), kind)
 
 
 def raise_if_link(body: bytes, content_type: str | None, url: str) -> None:
     kind = link_kind(body, content_type, url)
     if kind is not None:
-        raise StationLinkFound(url, parse_link(body, kind, url, remote=True))
+        raise StationLinkFound(url, parse_link(body, kind, url, remote=True), kind)

@@ -90,7 +90,7 @@ class Player:
         self.settings = settings
         self.dl = downloader
         self.snapshot = Snapshot(volume=settings.volume)
-        self._now_playing = NowPlaying(bus, self.snapshot)
+        self.now_playing = NowPlaying(bus, self.snapshot)
         self.error: KitharaError | None = None
         self.message: str | None = None  # e.g. "no audio output device found ..."
         self._cache_dir: Path | None = None  # the run files of a URL's play (made by open)
@@ -212,6 +212,7 @@ class Player:
             keep_head=self._keeper.frames if self._keeper is not None else 0,
         )
         decoder.start()
+        self.now_playing.follow_tag(self._progressive)  # its chapters, past the audio's start
         if head is None:
             sink.start()
         self._publish_state("buffering")
@@ -352,13 +353,11 @@ class Player:
             self._stop.wait(SEEK_POLL if seeking else 0.01 if not self._started else 0.02)
 
     def _titles_played(self) -> None:
-        """Publish each title once its audio plays (``now_playing``); not while a seek lands
-        (then the title in force at its target comes)."""
+        """Publish titles and chapters as their audio plays (not while a seek lands)."""
         if self._seek is None:
-            queues = [self._parts()[0].titles] + (
-                [self._hls.titles] if self._hls is not None else []
-            )
-            self._now_playing.poll(self._position(), self._live, queues)
+            decoder = self._parts()[0]
+            queues = [decoder.titles] + ([self._hls.titles] if self._hls is not None else [])
+            self.now_playing.poll(self._position(), self._live, queues, decoder.chapters)
 
     def _check_rebuffer(self, now: float) -> None:
         decoder, ring, sink = self._parts()
@@ -439,6 +438,7 @@ class Player:
         if duration is not None:
             target = min(target, max(duration - 0.5, 0.0))
         self.bus.publish(SeekRequested(target=target))
+        self.now_playing.seek(target)
         self._publish_state("seeking")
         decoder, ring, sink = self._parts()
         self._seek_generation = ring.generation

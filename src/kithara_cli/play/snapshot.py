@@ -19,6 +19,7 @@ class Snapshot:
     live: bool = False  # an endless stream: no duration, no seeking
     station: str = ""  # icy-name (raw network text: sanitise before showing)
     now_playing: str = ""  # the StreamTitle being played (raw network text)
+    chapter: str = ""  # the file's chapter being played (raw text: ``audio.chapters``)
     queue_index: int = 0  # 0-based position in the play queue
     queue_length: int = 1
 

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+from kithara_cli.errors import UsageError
 
 _RSS = re.compile(rb"<rss[\s>]", re.IGNORECASE)
 _ATOM = re.compile(rb"<(\w+:)?feed[^>]*http://www\.w3\.org/2005/Atom", re.IGNORECASE)
@@ -46,6 +49,30 @@ def parse_feed(data: bytes) -> list[tuple[str, str]]:
         # newest first; sorted() is stable, so equal dates keep the feed's order
         return [(url, title) for _, url, title in sorted(dated, key=lambda e: e[0], reverse=True)]
     return [(url, title) for _, url, title in episodes]
+
+
+def pick_episode(titles: Sequence[str], choice: str) -> int:
+    """The index of the episode ``--episode`` names among ``titles`` (newest first): a whole
+    number counts as ``fetch --list`` does (1 = the newest, -1 = the oldest, as yt-dlp's
+    ``--playlist-items`` counts); any other text is looked for in the titles (case folded),
+    the newest match winning. None there: a UsageError naming what the feed has."""
+    text = choice.strip()
+    if re.fullmatch(r"[+-]?\d{1,9}", text):
+        n = int(text)
+        if n == 0 or abs(n) > len(titles):
+            raise UsageError(
+                f"--episode {n}: the feed has {len(titles)} episodes "
+                "(1 is the newest, -1 the oldest; fetch --list numbers them)"
+            )
+        return n - 1 if n > 0 else len(titles) + n
+    wanted = " ".join(text.split()).casefold()
+    for index, title in enumerate(titles):
+        if wanted and wanted in title.casefold():
+            return index
+    raise UsageError(
+        f"--episode {text!r}: no title of the feed's {len(titles)} episodes holds it "
+        "(fetch --list shows them)"
+    )
 
 
 def _audio_of(item: ET.Element) -> str:

@@ -23,6 +23,7 @@ from kithara_cli.errors import FatalError, InvalidUrlError, PlaylistError
 MAX_LINK_BYTES = 1 << 20
 MAX_FEED_BYTES = 32 << 20  # a long-running podcast's feed: several MB of show notes
 MAX_ENTRIES = 1000
+MAX_EPISODES = 20_000  # a daily show's whole archive (its feed under MAX_FEED_BYTES)
 LINK_SUFFIXES = (".pls", ".xspf", ".m3u", ".m3u8")
 LINK_CONTENT_TYPES = {
     "audio/x-scpls": "pls",
@@ -48,10 +49,11 @@ class LinkEntry:
 class StationLinkFound(Exception):
     """Opening a target found a station link: play its ``entries`` instead, in order."""
 
-    def __init__(self, source: str, entries: list[LinkEntry]) -> None:
+    def __init__(self, source: str, entries: list[LinkEntry], kind: str = "") -> None:
         super().__init__(source)
         self.source = source
         self.entries = entries
+        self.kind = kind  # link_kind's word: "feed" for a podcast feed (``--episode``)
 
 
 class StationLinkServed(FatalError):
@@ -162,7 +164,7 @@ def parse_link(data: bytes, kind: str, base: str, *, remote: bool) -> list[LinkE
     else:
         raise PlaylistError(f"not a station link: {base}")
     entries = []
-    for target, title in raw[:MAX_ENTRIES]:
+    for target, title in raw[: MAX_EPISODES if kind == "feed" else MAX_ENTRIES]:
         resolved = _resolve(target.strip(), base, remote=remote)
         if resolved is not None:
             entries.append(LinkEntry(resolved, title.strip()))

@@ -12,7 +12,7 @@ It returns -1 when it cannot be done, and tells the source where the reader went
 can re-aim its fetching (demand priority) before the next read waits.
 ``Source`` is the one seam below: every source (``file.ProgressiveSource``, ``hls.HlsSource``
 and its run parts, ``play.record.RecordingTap`` around either, ``stream.offset.OffsetSource``: one seen from a
-later byte on) implements all of it
+later byte on, ``stream.cover_blank.BlankedSource``: one with an MP4's pictures read as zeros) implements all of it
 (``sequential``, ``continuation``, ``wait_length``, ``peek_ready``, ``read_aside``,
 ``fetching`` with defaults by subclassing it); nothing probes a source with getattr.
 ``ready``/``read_aside`` look at bytes beside the reader (a file's tail, what has downloaded ahead) without waiting and without moving

@@ -68,6 +68,8 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
     title = snap.title or snap.url or g.ellipsis
     if snap.station or snap.now_playing:  # a radio stream: what is on air, not the URL
         title = f" {g.dash} ".join(x for x in (snap.station, snap.now_playing) if x)
+    if snap.chapter:  # a podcast's chapter: after the episode's title, not instead of it
+        title = f"{title} {g.dash} {snap.chapter}"
     if snap.queue:
         title = f"[{snap.queue}] {title}"
     title_w = width - 14 - (cell_len(right) + 2 if right else 0)

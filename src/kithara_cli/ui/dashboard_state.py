@@ -88,6 +88,7 @@ class DashboardState(PlaybackFolding):
         self.live = False
         self.station = ""
         self.now_playing = ""
+        self.chapter = ""
         self.queue = ""
         self.rows: dict[int, _Row] = {}
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=log_size)
@@ -414,6 +415,7 @@ class DashboardState(PlaybackFolding):
             live=self.live,
             station=self.station,
             now_playing=self.now_playing,
+            chapter=self.chapter,
             queue=self.queue,
             wall_offset=self.wall_offset,
         )

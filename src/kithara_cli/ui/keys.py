@@ -18,6 +18,10 @@ KEY_NAMES = {
     "\x1bOB": "down",
     "\x1bOC": "right",
     "\x1bOD": "left",
+    "\x1b[5~": "chapter-prev",  # PgUp, PgDn: mpv's chapter keys (and its ! and @)
+    "\x1b[6~": "chapter-next",
+    "!": "chapter-prev",
+    "@": "chapter-next",
     " ": "space",
     "q": "quit",
     "n": "next",
@@ -61,7 +65,7 @@ class KeyReader:
         if data in KEY_NAMES:
             return KEY_NAMES[data]
         if data.startswith("\x1b"):
-            return KEY_NAMES.get(data[:3])
+            return KEY_NAMES.get(data[:4]) or KEY_NAMES.get(data[:3])  # PgUp, or an arrow
         return KEY_NAMES.get(data[:1])
 
     def __exit__(self, *exc: object) -> None:

@@ -34,6 +34,10 @@ def _on_station(state: DashboardState, ev: StationDetails) -> None:
 
 
 def _on_title(state: DashboardState, ev: TitleChanged) -> None:
+    if ev.chapter:  # a podcast's chapter: shown beside the episode's title
+        state.chapter = sanitize(ev.title, 160)
+        state._log(ev.ts, "CHAPTER", state.chapter or "(no chapter)")
+        return
     state.now_playing = sanitize(ev.title, 160)
     state._log(ev.ts, "TITLE", state.now_playing or "(no title)")
 
@@ -68,6 +72,7 @@ def _on_recovered(state: DashboardState, ev: LoadRecovered) -> None:
 def _on_queue(state: DashboardState, ev: QueueAdvanced) -> None:
     state.queue = f"{ev.index + 1}/{ev.length}"
     state.now_playing = ""
+    state.chapter = ""
     state.station = ""
     state._log(ev.ts, "QUEUE", f"{state.queue} {sanitize(ev.url, 120)}")
 

@@ -127,6 +127,7 @@ class DashboardSnapshot:
     live: bool = False  # TrackInfo said: no duration
     station: str = ""  # icy-name, sanitised
     now_playing: str = ""  # the title being played, sanitised
+    chapter: str = ""  # the file's chapter being played, sanitised
     queue: str = ""  # "2/5" when playing a queue
     wall_offset: float = 0.0  # add to a monotonic ts to get wall-clock time
     caption: str = ""  # one line on what is being simulated now (the demo's network)
