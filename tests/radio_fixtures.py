@@ -57,7 +57,8 @@ class RawStation:
     At most ``limit`` listeners at once (a connection counts until its handler sees it
     closed, as a real server's does); the one over it gets ``refusal``. While ``on_air`` is
     cleared, no connection is sent a byte (a source gone quiet; a new connection still gets
-    its headers). ``heads``: every request head; ``most``: the most listeners at once."""
+    its headers). ``drop_after``: audio bytes a connection gets before it is closed (a relay
+    restarting, a mobile listener's hand-over). ``heads``: every request head; ``most``: the most listeners at once."""
 
     def __init__(
         self,
@@ -68,12 +69,13 @@ class RawStation:
         refusal: bytes = ICECAST_FULL,
         metaint: int = 0,
         titles: tuple[bytes, ...] = (b"First Song",),
+        drop_after: int | None = None,
     ) -> None:
         import socket
         import threading
 
         self.audio, self.ok, self.limit, self.refusal = audio, ok, limit, refusal
-        self.metaint, self.titles = metaint, titles
+        self.metaint, self.titles, self.drop_after = metaint, titles, drop_after
         self.on_air = threading.Event()
         self.on_air.set()
         self.heads: list[bytes] = []
@@ -144,6 +146,8 @@ class RawStation:
         step = BITRATE // 8 // 20  # a twentieth of a second of audio per send
         pos = sent = blocks = 0
         while not self._stop.is_set():
+            if self.drop_after is not None and sent >= self.drop_after:
+                return  # (closed by ``_serve``)
             if not self.on_air.wait(0.05):
                 continue
             piece = bytearray()

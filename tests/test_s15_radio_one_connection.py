@@ -69,3 +69,36 @@ def test_fetch_of_a_station_at_its_listener_limit_records_on_one_connection(
     assert b"StreamTitle" not in data  # the ICY blocks stripped from the recording
     assert data[:2000] in radio_mp3  # audio from the station's first byte on
     assert "First Song" in (tmp_path / "radio.mp3.cue").read_text()
+
+
+def test_a_recording_taken_over_from_the_first_request_reconnects_at_the_live_edge(
+    radio_mp3: bytes, tmp_path: Path
+) -> None:
+    """The connection the recording took over is the live stream's own: when the station
+    drops it (every 3 s here), the recording reconnects without a Range (the live edge) and
+    goes on in the same file, as ``fetch --duration``'s own connection does."""
+    out = tmp_path / "radio.mp3"
+    env = {**os.environ, "NO_COLOR": "1", "KITHARA_CACHE": "off"}
+    drop = 3 * radio_fixtures.BITRATE // 8
+    with RawStation(radio_mp3, limit=1, drop_after=drop) as station:
+        proc = subprocess.Popen(
+            [*KITHARA, "fetch", station.url(), "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, env=env,
+        )  # fmt: skip
+        try:
+            part = tmp_path / "radio.mp3.part"
+            wait_for(lambda: part.exists() and part.stat().st_size > drop + 8000, what="more")
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert len(station.heads) >= 2 and station.most == 1, stderr
+    assert b"range:" in station.heads[0].lower()  # the first request, asked as a file's
+    assert not [h for h in station.heads[1:] if b"range:" in h.lower()]  # reconnects: no Range
+    data = out.read_bytes()
+    assert len(data) > drop + 8000
+    assert data[:drop] == radio_mp3[:drop]  # the first connection's audio, whole
+    assert data[drop : drop + 4000] == radio_mp3[:4000]  # the reconnect's (its broadcast)
