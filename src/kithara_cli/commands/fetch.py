@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kithara_cli.commands.common import CommonOptions, EventSinks
 from kithara_cli.commands.fetch_shared import FetchOptions, progress_view
 from kithara_cli.errors import Cancelled, KitharaError, OutputError, PlaylistError, UsageError
 from kithara_cli.events import EventBus
 from kithara_cli.hls import looks_like_hls
 from kithara_cli.net import check_http_url
+
+if TYPE_CHECKING:
+    from kithara_cli.dl import Downloader
+    from kithara_cli.radio.live import LiveStream
 
 
 def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
@@ -115,33 +121,46 @@ def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool
 def _run_live(options: FetchOptions, common: CommonOptions, bus: EventBus) -> None:
     """An endless stream recorded for --duration (or until Ctrl-C), ICY titles in a CUE."""
     from kithara_cli.dl import Downloader
-    from kithara_cli.radio.fetch_live import LiveFetch, split_unsupported
+    from kithara_cli.radio.fetch_live import split_unsupported
     from kithara_cli.radio.live import NotLiveError
     from kithara_cli.ui.console import print_note
 
-    assert options.out is not None
-    out = options.out
     with (
         EventSinks(bus, common),
         Downloader(bus, common.net_config(), retry=common.retry_policy()) as downloader,
     ):
-        job = LiveFetch(
-            downloader,
-            options.url,
-            out,
-            duration=options.duration,
-            split_tracks=options.split_tracks,
-        )
         try:
-            with progress_view(bus, out.name, options, common.verbose):
-                result = job.run()
+            _record_live(options, common, bus, downloader, None)
         except NotLiveError:
             if options.split_tracks:
                 raise split_unsupported("this URL is a file, not an endless stream") from None
             if not options.quiet:
                 print_note("not a live stream: --duration does not apply, fetching the file")
             _run_progressive(options, common, EventBus())
-            return
+
+
+def _record_live(
+    options: FetchOptions,
+    common: CommonOptions,
+    bus: EventBus,
+    downloader: Downloader,
+    stream: LiveStream | None,
+) -> None:
+    """Record the stream (``stream``: one that has taken a response over; else connect)."""
+    from kithara_cli.radio.fetch_live import LiveFetch
+    from kithara_cli.ui.console import print_note
+
+    assert options.out is not None
+    job = LiveFetch(
+        downloader,
+        options.url,
+        options.out,
+        duration=options.duration,
+        split_tracks=options.split_tracks,
+        stream=stream,
+    )
+    with progress_view(bus, options.out.name, options, common.verbose):
+        result = job.run()
     if not options.quiet:
         names = ", ".join(str(f) for f in result.files)
         print_note(
@@ -180,7 +199,7 @@ def _run_progressive(
     check_output(out, options.force)
     from kithara_cli.commands.cache import run_cache
 
-    link = live = maybe = False
+    link = maybe = False
 
     with (
         EventSinks(bus, common),
@@ -205,15 +224,17 @@ def _run_progressive(
         try:
             with progress_view(bus, out.name, options, common.verbose):
                 result = job.run()
-        except LiveStreamFound:
-            live = True
+        except LiveStreamFound as found:
+            # An Icecast/SHOUTcast answer: recorded until --duration or Ctrl-C, from the
+            # connection that found it (a station at its listener limit refuses a second)
+            if found.stream is None:
+                raise
+            _record_live(options, common, bus, downloader, found.stream)
+            return
         except StationLinkServed as served:  # a .pls served as /listen: nothing was written
             link, maybe = True, served.maybe
     if link:
         _run_link(options, common, xml_file_ok=maybe)
-        return
-    if live:  # an Icecast/SHOUTcast answer: recorded until --duration or Ctrl-C
-        _run_live(options, common, EventBus())
         return
     if options.episode is not None and not options.from_link:
         print_note("--episode: not a podcast feed but a file: ignored, saved whole")

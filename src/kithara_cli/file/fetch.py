@@ -35,7 +35,7 @@ from kithara_cli.radio.links import (
     may_be_link,
     media_type,
 )
-from kithara_cli.radio.live import LiveStreamFound
+from kithara_cli.radio.live import ICY_REQUEST, LiveStream, LiveStreamFound
 from kithara_cli.storage import RangeSet, SparseResource
 
 MIN_PART = 1 << 20  # smaller parts cost more in requests than they gain
@@ -275,7 +275,11 @@ class ProgressiveFetch:
             end=first_end,
             priority=Priority.DEMAND,
             label="probe" if first_start == 0 else f"bytes {first_start}-",
-            headers={"Range": "bytes=0-"} if first_start == 0 and first_end is None else None,
+            # From byte 0 it asks for ICY titles too (a file server ignores it): a station's
+            # answer is then recorded from this connection with its titles (``LiveStream``).
+            headers={"Range": "bytes=0-", **ICY_REQUEST}
+            if first_start == 0 and first_end is None
+            else None,
             identity=pinned,
             # Resuming onto bytes on disk: another version must start over, not restart
             # this request alone. Fresh: a lone stream may rewrite itself from a new 200.
@@ -290,8 +294,12 @@ class ProgressiveFetch:
         assert state is not None and resource is not None
         if state.ranges and not state.same_remote(info.total_size, info.etag, info.last_modified):
             raise RemoteChangedError(f"remote file changed: {self.url}")
-        if is_icy_answer_headers(info.icy) and info.total_size is None:
-            raise LiveStreamFound(f"a radio stream: {self.url}")  # recorded, not downloaded
+        # (ICY blocks interleaved: a stream, whatever length it claims; never saved raw)
+        if is_icy_answer_headers(info.icy) and (
+            info.total_size is None or "icy-metaint" in info.icy
+        ):
+            self._hand_over_live(cmd, info)  # recorded, not downloaded
+            return
         small = info.total_size is None or info.total_size <= max_link_bytes(info.content_type)
         if self.follow_links and not state.ranges and small and may_be_link(info.content_type):
             maybe = not is_link_type(info.content_type)  # plain XML: a feed, or just a file
@@ -348,6 +356,24 @@ class ProgressiveFetch:
                     on_change="fail",
                 )
             )
+
+    def _hand_over_live(self, cmd: FetchCmd, info: ResponseInfo) -> None:
+        """An Icecast/SHOUTcast answer: a ``LiveStream`` takes this very response over (its
+        body, reconnects) and the run ends with ``LiveStreamFound`` carrying it, for the
+        command to record from. No second connection: a station at its listener limit would
+        refuse it (Icecast's 403, SHOUTcast's ICY 401)."""
+        with self._lock:
+            handle = next((h for h in self._handles if h.cmd is cmd), None)
+            live = LiveStream(self.dl, self.url)
+            live.adopt(cmd, info, handle.request_id if handle is not None else 0, handle)
+            if handle is not None:  # the stream's now: not cancelled with the download
+                self._handles.remove(handle)
+                self._pending.discard(handle.request_id)
+            if self._error is None:
+                self._error = LiveStreamFound(f"a radio stream: {self.url}", live)
+            else:
+                live.close()
+            self._all_done.set()
 
     def _submit(self, cmd: FetchCmd) -> None:
         cmd.on_complete = self._on_complete

@@ -230,7 +230,11 @@ class ProgressiveSource(Source):
 
     def fetching(self, offset: int) -> bool:
         """``stream.Source.fetching``: the running request (or a side one) is to bring
-        ``offset``; its timeouts and retries bound the wait (a stalled server is theirs)."""
+        ``offset``; its timeouts and retries bound the wait (a stalled server is theirs).
+        Once live: the live stream's answer (its connection, or a reconnect under way)."""
+        live, since = self.live, self._live_from
+        if live is not None and (since is None or offset >= since or self._kept_dropped):
+            return not self._closed and live.fetching(offset)  # its connection or reconnect
         with self._lock:
             if self._closed or self.live is not None:
                 return False

@@ -251,6 +251,8 @@ def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaErro
         return ServerBusyError(f"HTTP {status} from {url}", status, retry_after)
     if status == 408:
         return ServerBusyError(f"HTTP 408 from {url}", status, None)
+    if status == 401 and _shoutcast_refusal(headers):
+        return ServerBusyError(_shoutcast_unavailable(url, headers), status, None)
     reason = {
         404: "not found",
         403: "forbidden",
@@ -261,3 +263,24 @@ def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaErro
     }.get(status)
     label = f"HTTP {status} {reason}" if reason else f"HTTP {status}"
     return HttpStatusError(f"{label}: {url}", status)
+
+
+def _shoutcast_refusal(headers: HeaderReader) -> bool:
+    """SHOUTcast v1's ``ICY 401 Service Unavailable`` (its icy-notice lines beside it): the
+    station is full or its source is gone, not a login asked for. A real 401 challenges
+    (``WWW-Authenticate``, RFC 9110); this one never does."""
+    if headers.get("www-authenticate") is not None:
+        return False
+    return any(headers.get(name) is not None for name in ("icy-notice1", "icy-notice2"))
+
+
+def _shoutcast_unavailable(url: str, headers: HeaderReader) -> str:
+    """The refusal in the server's own words where it gave some (``icy-notice2``, its
+    ``<BR>`` markup dropped; not the server's name and version, which some put there; the
+    line is sanitised where it is printed)."""
+    import re
+
+    notice = re.sub(r"<[^>]{0,40}>", " ", headers.get("icy-notice2") or "")
+    notice = " ".join(notice.split())[:120]
+    said = f": {notice}" if notice and not re.search(r"DNAS|Audio Server", notice) else ""
+    return f"station full or unavailable (SHOUTcast 401{said}): {url}"

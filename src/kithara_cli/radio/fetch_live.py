@@ -52,10 +52,15 @@ class LiveFetch:
     duration: float | None
     split_tracks: bool = False
     clock: Callable[[], float] = time.monotonic
+    stream: LiveStream | None = None
+    """A stream that has taken over a response already (``LiveStreamFound``): recorded from
+    that connection, no second one opened (stations limit their listeners)."""
 
     def run(self) -> LiveFetchResult:
-        live = LiveStream(self.dl, self.url)
-        live.start()
+        live = self.stream
+        if live is None:
+            live = LiveStream(self.dl, self.url)
+            live.start()
         recorder: Recorder | None = None
         started = self.clock()
         pos = 0

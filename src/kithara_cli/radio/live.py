@@ -53,7 +53,13 @@ class NotLiveError(UsageError):
 
 
 class LiveStreamFound(FatalError):
-    """A file download met an Icecast/SHOUTcast answer: the command records it instead."""
+    """A file download met an Icecast/SHOUTcast answer: the command records it instead,
+    from ``stream``, which has taken that answer over (a station's listener limit may
+    refuse a second connection), when the download could hand it over."""
+
+    def __init__(self, message: str, stream: LiveStream | None = None) -> None:
+        super().__init__(message)
+        self.stream = stream
 
 
 def is_live(info: ResponseInfo) -> bool:
@@ -113,9 +119,18 @@ class LiveStream:
 
     # --- taking over ---------------------------------------------------------------------------
 
-    def adopt(self, cmd: FetchCmd, info: ResponseInfo, request_id: int = 0) -> None:
-        """Make the running command (inside its ``on_response``) feed this stream."""
+    def adopt(
+        self,
+        cmd: FetchCmd,
+        info: ResponseInfo,
+        request_id: int = 0,
+        handle: FetchHandle | None = None,
+    ) -> None:
+        """Make the running command (inside its ``on_response``) feed this stream; with its
+        ``handle``, the stream's own from now on (``close`` cancels it)."""
         self._request_id = request_id
+        if handle is not None:
+            self._handle = handle
         with self._pace_lock:
             self.pace.connected()
         station = station_info(info.icy)
@@ -353,6 +368,14 @@ class LiveStream:
 
     def reader_moved(self, offset: int) -> None:
         pass  # nothing to fetch: a live stream is only ever at its edge
+
+    def fetching(self, offset: int) -> bool:
+        """``stream.Source.fetching``: until the stream ends or is closed, a connection (its
+        first response, its body) or a reconnect after a drop is under way to bring the
+        next bytes, and a wait for them is the network's to bound: its inactivity timeout,
+        then the reconnects, then LiveStreamLost. A station that goes silent for longer
+        than the decoder's hang watchdog allows is a network matter, not a hang."""
+        return offset >= self.window.start and self.window.open
 
     def close(self) -> None:
         self._closed = True

@@ -69,6 +69,13 @@ class LiveWindow:
                 self._error = error
             self._cond.notify_all()
 
+    @property
+    def open(self) -> bool:
+        """Neither finished nor closed: bytes past ``end`` are still to come (or a reconnect
+        is to bring them): a wait for them is the stream's, not its reader's."""
+        with self._cond:
+            return not (self._closed or self._ended)
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
