@@ -77,8 +77,8 @@ class NowPlaying:
             self._add(chapters, pos)
         if self._tag is not None:
             self._read_tag(self._tag, pos)
-        for timed in self.chapters.due(pos):
-            self.publish(timed.title, "", pos, chapter=True)
+        for timed in self.chapters.due(pos):  # at its own start: a CUE's index, not the poll's
+            self.publish(timed.title, "", timed.at, chapter=True)
 
     def chapter_target(self, pos: float, step: int) -> float | None:
         """Where a chapter key seeks from ``pos``: the next chapter's start (``step`` 1), or
