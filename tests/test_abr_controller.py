@@ -359,6 +359,8 @@ def test_after_the_link_improves_the_climb_is_one_switch_not_one_per_rung() -> N
         ctl.choose(0.0, now=0.0)
         now = feed(ctl, 20_000, 10, now=1.0)
         assert ctl.choose(2.0, now).to_variant == 0
+        for rid in range(3000, 3003):  # segments, as the player registers them: well buffered
+            ctl.note_segment_request(rid, 0, 64_000)  # the interval counts media fetched
         now = feed(ctl, 400_000, 3, now=now + 1, rid0=3000)
         slow_pick = max(
             (

@@ -30,8 +30,11 @@ Promises:
 * Hysteresis: no switch up below ``AbrConfig.up_min_buffer_s`` of buffer, no switch down (nor
   an abandon) at or above ``well_buffered_s``, at least ``min_switch_interval_s`` (5 s, from
   the QoE's switch cost) between switches, except a down-switch below ``emergency_buffer_s``
-  (the throughput rule's zone, 6 s) and an abandon. An up-switch below ``well_buffered_s``
-  goes in one step to the rung the fast average carries (not one rung per segment). Two
+  (the throughput rule's zone, 6 s) and an abandon. Well buffered the interval counts media
+  fetched (segments x duration), a climb right after a climb also waits the wall interval,
+  and a buffer-based climb waits while the buffer heads for a higher pick (``switch_clock``).
+  An up-switch below ``well_buffered_s`` goes in one step to the rung the fast average carries
+  (not one rung per segment). Two
   exceptions while well buffered, each from evidence, not a tuned threshold: one rung down
   when the buffer has drifted down by two segments over the long average's half-life with the
   rung held all along (``drift``), and the outage abandon above.
@@ -51,8 +54,8 @@ per stream, called from the thread that owns the downloader's events).
 
 The controller is ``controller`` (the rules), ``decision`` (its values: ladder, config,
 state, decisions, modes), ``bola`` (BOLA's score), ``drift`` (the well-buffered step down),
-``outage`` (the session's memory of low episodes, the outage abandon) and ``exclusion``
-(variants sitting out); ``estimator`` measures.
+``outage`` (the session's memory of low episodes, the outage abandon), ``switch_clock``
+(the interval between switches) and ``exclusion`` (variants sitting out); ``estimator`` measures.
 The benchmark lives beside it and is not needed to play: ``sim`` (a deterministic simulator,
 no sockets), ``profiles`` (seeded synthetic profiles and the 102 real traces shipped in
 ``traces/``, with their dev / validation split), ``baselines`` (fixed lowest/highest, hls.js's

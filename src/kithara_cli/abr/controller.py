@@ -23,11 +23,11 @@ The auto rule, in short (seconds are seconds of media buffered ahead):
 * a slow drift down while well buffered (the rung held a minute, the buffer two segments
   lower, the long average short of it): one rung down, and no quick climb back (abr.drift);
 * hysteresis: no switch up below ``up_min_buffer_s``, no switch down at or above
-  ``well_buffered_s`` but that step, at least ``min_switch_interval_s`` between switches (5 s:
-  a switch costs as much as one segment's quality step, a move up and back pays off only after
-  more than two segments); a down-switch below ``emergency_buffer_s`` (the throughput rule's
-  zone) and an abandon ignore the interval (a rebuffer costs more than a switch); an abandon
-  before any segment played starts none (abr.decision.starts_switch_clock);
+  ``well_buffered_s`` but that step, at least ``min_switch_interval_s`` between switches (5 s,
+  2.5 segments: a switch costs one segment's quality step), counted in media fetched while
+  well buffered, where a buffer-based climb also waits for where the buffer is heading
+  (abr.switch_clock); a down-switch below ``emergency_buffer_s`` and an abandon ignore it (a
+  rebuffer costs more); an abandon before anything played starts none (abr.decision);
 * a slow fetch (LoadSlow, or projected by its own rate to finish after the buffer runs dry):
   abandon it when a lower variant's whole segment would land sooner, else decide again for the
   next segments with the fetch's rate as the estimate (one rung down at a time);
@@ -54,6 +54,7 @@ from kithara_cli.abr.decision import (
     _SegmentFetch,
     abandon_target,
     auto_ladder,
+    decision_event,
     manual_target,
     parse_mode,
     starts_switch_clock,
@@ -62,6 +63,7 @@ from kithara_cli.abr.drift import ROUND_TRIP_SEGMENTS, DriftGuard
 from kithara_cli.abr.estimator import BandwidthEstimator, InFlight
 from kithara_cli.abr.exclusion import Exclusions
 from kithara_cli.abr.outage import OutageMemory, SlowFetch, outage_abandon
+from kithara_cli.abr.switch_clock import SwitchClock, climb_waits
 from kithara_cli.errors import UsageError
 from kithara_cli.events.types import (
     AbrDecision,
@@ -122,7 +124,7 @@ class AbrController:
         fall_s = ROUND_TRIP_SEGMENTS * segment_duration
         self._drift = DriftGuard(est_cfg.long_half_life_s, fall_s)  # see abr.drift
         self._current: int | None = None
-        self._last_switch_at: float | None = None
+        self._clock = SwitchClock(self.config.min_switch_interval_s, segment_duration)
         self._fetches: dict[int, _SegmentFetch] = {}
         self._segments_done = 0
         self._exclusions = Exclusions(self.config.failed_exclusion_s)
@@ -204,20 +206,14 @@ class AbrController:
     # --- decisions ---------------------------------------------------------------------------
 
     def state(self, buffer_s: float, now: float) -> AbrState:
-        oldest = next(iter(self._fetches), None)
+        oldest, est = next(iter(self._fetches), None), self.estimator
         return AbrState(
-            current=self._current,
-            buffer_s=buffer_s,
-            now=now,
-            last_switch_at=self._last_switch_at,
-            estimate_bps=self.estimator.estimate_bps(),
-            trusted=self.estimator.trusted(),
-            in_flight=oldest,
+            self._current, buffer_s, now, self._clock.at, est.estimate_bps(), est.trusted(), oldest
         )
 
-    def _interval_ok(self, now: float) -> bool:
-        last = self._last_switch_at
-        return last is None or now - last >= self.config.min_switch_interval_s
+    def _interval_ok(self, now: float, buffer_s: float, climb: bool = False) -> bool:
+        well = buffer_s >= self.config.well_buffered_s  # media counts there (abr.switch_clock)
+        return self._clock.passed(now, self._segments_done, well, climb)
 
     def exclude(self, variant: int, now: float) -> bool:
         """A segment of ``variant`` failed after its retries: auto mode leaves the variant out
@@ -243,7 +239,8 @@ class AbrController:
                 target, reason = usable, "failed"
         prev = self._current
         if starts_switch_clock(prev, target, reason, self._segments_done):
-            self._last_switch_at = now
+            up = prev is not None and self._position(target) > self._position(prev)
+            self._clock.start(now, self._segments_done, up)
         self._current = target
         return Decision(
             to_variant=target,
@@ -334,25 +331,38 @@ class AbrController:
             else:
                 target = tp
         if target > prev_pos:
-            if guard < cfg.up_min_buffer_s or not self._interval_ok(now):
+            if guard < cfg.up_min_buffer_s or not self._interval_ok(now, guard, climb=True):
                 target = prev_pos
         elif target < prev_pos and (
             guard >= cfg.well_buffered_s
-            or (not self._interval_ok(now) and guard >= cfg.emergency_buffer_s)
+            or (not self._interval_ok(now, guard) and guard >= cfg.emergency_buffer_s)
         ):
             target = prev_pos
         if (
             guard_buffer_s is None
             and target == prev_pos
             and cfg.well_buffered_s <= buffer_s < cfg.full_buffer_s - FULL_TOLERANCE_S
-            and self._interval_ok(now)
+            and self._interval_ok(now, guard)
             and self._drift.should_step_down(
                 prev_pos, self._bandwidths[prev_pos], self.estimator.long_bps(), buffer_s, now,
-                self._last_switch_at,
+                self._clock.at,
             )
         ):  # fmt: skip
             return prev_pos - 1, "buffer"  # a slow drift down (abr.drift)
+        if reason == "buffer" and target > prev_pos and guard_buffer_s is None:
+            target = prev_pos if self._climb_waits(target, est, buffer_s) else target
         return target, reason
+
+    def _climb_waits(self, target: int, est: float, buffer_s: float) -> bool:
+        """Would BOLA climb again by the next interval (abr.switch_clock)? At the rate the
+        estimate heads for: the fast average, once trusted."""
+        cfg, e = self.config, self.estimator
+        rate = max(est, e.fast_bps()) if e.trusted() else est
+        return climb_waits(
+            lambda b: self._bola.pick(b - cfg.bola_band_s), self._bandwidths[target], target,
+            buffer_s, rate, e.ttfb_estimate(), self.segment_duration,
+            cfg.min_switch_interval_s, cfg.full_buffer_s - FULL_TOLERANCE_S,
+        )  # fmt: skip
 
     def _sustainable(self, pos: int) -> bool:
         return self._bandwidths[pos] <= self.estimator.long_bps() * self.config.sustain_factor
@@ -485,16 +495,4 @@ class AbrController:
         self, decision: Decision, from_variant: int | None = None, buffer_s: float | None = None
     ) -> AbrDecision:
         """The AbrDecision event for a decision (stamped with the decision's own time)."""
-        src = decision.from_variant if from_variant is None else from_variant
-        buf = decision.buffer_s if buffer_s is None else buffer_s
-        kwargs: dict[str, float] = {}
-        if decision.at is not None:
-            kwargs["ts"] = decision.at
-        return AbrDecision(
-            from_variant=src,
-            to_variant=decision.to_variant,
-            reason=decision.reason,
-            estimate_bps=decision.estimate_bps,
-            buffer=buf,
-            **kwargs,
-        )
+        return decision_event(decision, from_variant, buffer_s)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from kithara_cli.abr.estimator import EstimatorConfig
 from kithara_cli.errors import UsageError
+from kithara_cli.events.types import AbrDecision
 
 REASONS: tuple[str, ...] = (
     "startup",
@@ -253,3 +254,22 @@ def starts_switch_clock(prev: int | None, target: int, reason: str, segments_don
     if prev is None or target == prev:
         return False
     return reason != "abandon" or segments_done > 0
+
+
+def decision_event(
+    decision: Decision, from_variant: int | None = None, buffer_s: float | None = None
+) -> AbrDecision:
+    """The AbrDecision event for a decision (stamped with the decision's own time)."""
+    src = decision.from_variant if from_variant is None else from_variant
+    buf = decision.buffer_s if buffer_s is None else buffer_s
+    kwargs: dict[str, float] = {}
+    if decision.at is not None:
+        kwargs["ts"] = decision.at
+    return AbrDecision(
+        from_variant=src,
+        to_variant=decision.to_variant,
+        reason=decision.reason,
+        estimate_bps=decision.estimate_bps,
+        buffer=buf,
+        **kwargs,
+    )
