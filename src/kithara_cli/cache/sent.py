@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 # Request headers that say who asks: a response to them may be that person's alone.
 CREDENTIAL_HEADERS = ("authorization", "cookie")
 UNSETTLED = "unsettled"  # the run's settings did not parse: it fails on its own, matches nothing
+# URLs remembered: a live HLS play asks for each new segment's, for hours (recomputed past it).
+MAX_REMEMBERED = 4096
 
 
 class SentHeaders:
@@ -70,6 +72,8 @@ class SentHeaders:
 
                 config = self._settings()
                 found = {} if config is None else headers_for(config, url)
+                if len(self._headers) >= MAX_REMEMBERED:
+                    self._headers.clear()
                 self._headers[url] = found
             return found
 
@@ -91,5 +95,7 @@ class SentHeaders:
         if parts:
             digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
         with self._lock:
+            if len(self._scopes) >= MAX_REMEMBERED:
+                self._scopes.clear()
             self._scopes[url] = digest
         return digest

@@ -7,10 +7,13 @@ aside). ``Vary: *`` matches no request: such a response is never reused. The hea
 are those kithara sends (``net.settings.headers_for``: the client's fixed ones, ``--header``,
 ``--user-agent``, the cookies for the URL); Range and the conditional headers are the cache's
 own business (it asks for the bytes it lacks, and checks its copies itself): never compared.
+Credentials (Cookie, Authorization: ``Vary: Cookie`` is common) are kept as a digest of their
+value: the index outlives the run and names every URL, and must not hold a session's secret.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 
@@ -18,6 +21,7 @@ ANY = "*"  # a response that said ``Vary: *``: matches no request
 OWN = frozenset(
     {"range", "if-range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
 )
+SECRET = frozenset({"authorization", "proxy-authorization", "cookie"})  # kept as a digest
 
 
 def nominated(vary: str | None) -> tuple[str, ...] | None:
@@ -42,6 +46,14 @@ def normal(name: str, value: str | None) -> str | None:
     return ",".join(" ".join(p.split()) for p in value.split(","))
 
 
+def _kept(name: str, value: str | None) -> str | None:
+    """What an entry keeps of a header's value: ``normal``, a credential's as its digest."""
+    value = normal(name, value)
+    if value is None or name not in SECRET:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def selecting(vary: str | None, sent: Mapping[str, str]) -> str | None:
     """What an entry keeps of the request that fetched it (``sent``: names lower case): None
     when the response named no header, ``ANY`` for ``*``, else the nominated headers' values."""
@@ -50,7 +62,7 @@ def selecting(vary: str | None, sent: Mapping[str, str]) -> str | None:
         return ANY
     if not names:
         return None
-    return json.dumps([[name, normal(name, sent.get(name))] for name in names])
+    return json.dumps([[name, _kept(name, sent.get(name))] for name in names])
 
 
 def matches(stored: str | None, sent: Mapping[str, str]) -> bool:
@@ -69,7 +81,7 @@ def matches(stored: str | None, sent: Mapping[str, str]) -> bool:
     for item in kept:
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
             return False
-        if normal(item[0], sent.get(item[0])) != item[1]:
+        if _kept(item[0], sent.get(item[0])) != item[1]:
             return False
     return True
 

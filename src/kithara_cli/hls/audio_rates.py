@@ -92,10 +92,12 @@ def _from_audio_variants(master: MasterPlaylist, groups: set[str]) -> dict[str, 
 
 
 def _from_names(master: MasterPlaylist, groups: set[str]) -> dict[str, AudioRate]:
+    names_of: dict[str, list[str]] = {group: [group] for group in groups}
+    for r in master.renditions:  # one pass: a hostile master lists 100,000 groups
+        names_of[r.group_id].append(r.name)
     found: dict[str, AudioRate] = {}
     for group in sorted(groups):
-        names = [group] + [r.name for r in master.renditions if r.group_id == group]
-        for name in names:
+        for name in names_of[group]:
             rate = _rate_in(name)
             if rate is not None:
                 found[group] = AudioRate(rate, "name")
