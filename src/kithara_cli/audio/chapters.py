@@ -3,7 +3,7 @@
 An episode's MP3 carries them as ID3v2 CHAP frames (a TIT2 sub-frame each, start and end in
 ms, a CTOC ordering them); an M4A as a QuickTime chapter track or Nero's ``chpl`` box; an Ogg
 as ``CHAPTERnnn`` comments. FFmpeg reads all of them as the container's chapters and PyAV
-(>= 14) hands them over (``InputContainer.chapters()``), so nothing here parses a box or a
+(>= 16) hands them over (``InputContainer.chapters()``), so nothing here parses a box or a
 frame: ``container_chapters`` reads an open container's, ``tag_chapters`` those of an ID3
 tag the decoder was shown past (``play.opening`` starts it at the audio, after the cover
 art), by opening the tag and the first audio frames after it in memory. Titles are raw

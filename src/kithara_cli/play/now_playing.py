@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kithara_cli.radio.live import LiveStream
 
 TAG_AUDIO_BYTES = 16 * 1024  # the audio frames after the tags that FFmpeg's probe needs
+MAX_CHAPTER_TAG = 16 * 1024 * 1024  # a larger tag is art, not chapters: never copied and parsed
 CHAPTER_RESTART = 3.0  # seconds into a chapter after which "previous" restarts it (CD players)
 CHAPTER_AHEAD = 0.5  # "next" skips a chapter that starts this close ahead (a seek just landed)
 
@@ -109,10 +110,12 @@ class NowPlaying:
         if src.available_ahead(0) < end:
             return  # not all in yet (a large cover art comes after the first audio)
         self._tag = None
+        if src.audio_start > MAX_CHAPTER_TAG:
+            return
         try:
             head = src.read_at(0, end)
-        except KitharaError:  # closed, or its download failed: the audio's error, not ours
-            return
+        except (KitharaError, OSError):  # closed (the player's close raced us), or failed:
+            return  # the audio's error, not ours
         if b"CHAP" in head[: src.audio_start]:  # (most tags hold art and names, no chapter)
             self._add(tag_chapters(head), pos)
 
