@@ -93,6 +93,7 @@ def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool
     entries = parse_link(body, kind, final_url, remote=True)
     if kind == "feed":
         from kithara_cli.radio.feeds import pick_episode
+        from kithara_cli.ui.sanitize import redact_userinfo
 
         n = (
             0
@@ -100,7 +101,7 @@ def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool
             else pick_episode([e.title for e in entries], options.episode)
         )
         which = "the newest" if options.episode is None else f"episode {n + 1}"
-        what = f'"{entries[n].title}"' if entries[n].title else entries[n].target
+        what = f'"{entries[n].title}"' if entries[n].title else redact_userinfo(entries[n].target)
         print_note(f"podcast feed of {len(entries)} episodes: saving {which}, {what}")
         entries = entries[n : n + 1]
     elif options.episode is not None:

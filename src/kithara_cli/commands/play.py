@@ -243,9 +243,10 @@ def _entries(found: StationLinkFound, episode: str | None) -> list[tuple[str, st
         print_note(f"--episode: not a podcast feed but a station link ({found.kind}): ignored")
         return entries
     from kithara_cli.radio.feeds import pick_episode
+    from kithara_cli.ui.sanitize import redact_userinfo
 
     n = pick_episode([title for _, title in entries], episode)
-    what = f'"{entries[n][1]}"' if entries[n][1] else entries[n][0]
+    what = f'"{entries[n][1]}"' if entries[n][1] else redact_userinfo(entries[n][0])
     print_note(f"podcast feed of {len(entries)} episodes: playing episode {n + 1}, {what}")
     return entries[n : n + 1]
 
