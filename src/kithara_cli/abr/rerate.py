@@ -29,6 +29,5 @@ def rerated(
     out: list[VariantInfo] = []
     for rung in ladder:
         bps = every[rung.index].bandwidth
-        floor = out[-1].bandwidth if out else 1
-        out.append(replace(rung, bandwidth=max(bps, floor)))
+        out.append(replace(rung, bandwidth=max(bps, out[-1].bandwidth) if out else bps))
     return every, out
