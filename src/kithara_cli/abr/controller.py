@@ -42,7 +42,7 @@ Thresholds tuned on :mod:`kithara_cli.abr.report`'s benchmark (:class:`AbrConfig
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from kithara_cli.abr.bola import _Bola
@@ -63,6 +63,7 @@ from kithara_cli.abr.drift import ROUND_TRIP_SEGMENTS, DriftGuard
 from kithara_cli.abr.estimator import BandwidthEstimator, InFlight
 from kithara_cli.abr.exclusion import Exclusions
 from kithara_cli.abr.outage import OutageMemory, SlowFetch, outage_abandon
+from kithara_cli.abr.rerate import rerated
 from kithara_cli.abr.switch_clock import SwitchClock, climb_waits
 from kithara_cli.errors import UsageError
 from kithara_cli.events.types import (
@@ -79,8 +80,7 @@ from kithara_cli.events.types import (
 
 __all__ = ["AbrController", "Decision", "VariantInfo"]  # the rest: abr.decision
 
-# A player idling at its cap asks for the next segment when the buffer is down to the cap less
-# one segment: the subtraction lands a hair under full_buffer_s as often as on it.
+# A player idling at its cap asks for more at the cap less one segment: often a hair under it.
 FULL_TOLERANCE_S = 1e-6
 
 
@@ -113,9 +113,7 @@ class AbrController:
                 f"ABR mode {mode!r}: no variant {self._fixed} (have {sorted(self._by_index)})"
             )
         self._allowed = self._filter(variants, max_bitrate, min_bitrate, codec_family)
-        self._bandwidths = [v.bandwidth for v in self._allowed]
-        self._pos = {v.index: i for i, v in enumerate(self._allowed)}
-        self._bola = _Bola(self._bandwidths, self.config.bola_low_s, self.config.bola_high_s)
+        self.rerate({})  # the ladder's positions and BOLA
         est_cfg = self.config.estimator
         if est_cfg.min_weight_s is None:
             # each segment fetched weighs at least its media duration in the averages
@@ -132,6 +130,13 @@ class AbrController:
 
     # --- ladder ------------------------------------------------------------------------------
     _filter = staticmethod(auto_ladder)
+
+    def rerate(self, rates: Mapping[int, int]) -> None:
+        """Variants' rates as measured (index -> bit/s); the ladder keeps its order (abr.rerate)."""
+        self._by_index, self._allowed = rerated(self._by_index, self._allowed, rates)
+        self._bandwidths = [v.bandwidth for v in self._allowed]
+        self._pos = {v.index: i for i, v in enumerate(self._allowed)}
+        self._bola = _Bola(self._bandwidths, self.config.bola_low_s, self.config.bola_high_s)
 
     def set_mode(self, mode: str) -> None:
         """Change mode while playing (a key press); takes effect at the next choose()."""
@@ -151,14 +156,11 @@ class AbrController:
     def current(self) -> int | None:
         return self._current
 
-    def _bw(self, index: int) -> int:
-        return self._by_index[index].bandwidth
-
     def _position(self, index: int) -> int:
         """Ladder position of a variant, for one outside the allowed set the nearest below it."""
         if index in self._pos:
             return self._pos[index]
-        bw = self._bw(index)
+        bw = self._by_index[index].bandwidth
         below = [i for i, b in enumerate(self._bandwidths) if b <= bw]
         return below[-1] if below else 0
 
@@ -435,7 +437,7 @@ class AbrController:
         info = self.estimator.in_flight(fetch.request_id)
         if rate is None or info is None:
             return None
-        whole = self._bw(fetch.variant) * self.segment_duration / 8
+        whole = self._by_index[fetch.variant].bandwidth * self.segment_duration / 8
         expected = info.total or fetch.expected_bytes or whole
         remaining_bits = max(expected - info.bytes_done, 0) * 8.0
         remaining_s = remaining_bits / rate if rate > 0 else math.inf

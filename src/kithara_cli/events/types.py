@@ -288,9 +288,11 @@ class TrackInfo(Event):
 
 @_event
 class LadderInfo(Event):
-    """The variant ladder: (index, bandwidth bps, codecs) per variant."""
+    """The variant ladder: (index, bandwidth bps, codecs) per variant; published again when
+    playback measures an audio rung the master gave no rate for (``hls.rerate``)."""
 
     variants: tuple[tuple[int, int, str], ...]
+    measured: tuple[int, ...] = ()  # the indices whose bandwidth is measured, not advertised
 
 
 @_event

@@ -16,7 +16,9 @@ take the audio along. kithara plays the audio alone, so it reads the rate from t
    URI listed once with "aac-64", once with "aac-128"), from a group whose rate is known;
 4. a rate in the group's GROUP-ID or NAME: "aac-128", "audio_96k", "stereo-64kbps".
 
-A group none of these prices keeps its variant's BANDWIDTH, as before.
+A group none of these prices keeps its variant's BANDWIDTH, as before, until playback has
+fetched some of its segments: ``with_measured`` then prices it by their bytes (``hls.rerate``),
+and through the differences (3.) the groups listed with the same video.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 from kithara_cli.hls.model import MasterPlaylist, Variant
 
-__all__ = ["AudioRate", "audio_rates", "declared_rate"]
+__all__ = ["AudioRate", "audio_rates", "declared_rate", "with_measured"]
 
 # "aac-128", "audio_96k", "stereo-64kbps", "audio-aacl-128": a number standing apart, with
 # an optional k unit. A bare number only from 24 to 512 (kbit/s of audio; not "audio_1", nor a
@@ -44,7 +46,7 @@ class AudioRate:
     """An audio group's rate and where it was read (for the listing)."""
 
     bandwidth: int
-    source: str  # "audio-only variant", "attribute", "variants", "name"
+    source: str  # "audio-only variant", "attribute", "variants", "name", "measured"
 
 
 def declared_rate(media: Mapping[str, Any]) -> int | None:
@@ -77,6 +79,21 @@ def audio_rates(master: MasterPlaylist) -> dict[str, AudioRate]:
         for group in placed:
             _spread(group, known, edges)
     return known
+
+
+def with_measured(
+    master: MasterPlaylist, known: Mapping[str, AudioRate], measured: Mapping[str, int]
+) -> dict[str, AudioRate]:
+    """``known`` (``audio_rates``) and, for the groups it leaves unpriced, the rate their
+    fetched segments measured; the groups a measured one reaches by differences (3.) follow
+    it. A group neither measured nor reached keeps no rate: nothing else says what it costs."""
+    out = dict(known)
+    fresh = [g for g, bps in measured.items() if g not in known and bps > 0]
+    out.update((g, AudioRate(measured[g], "measured")) for g in fresh)
+    edges = _differences(master.variants, {r.group_id for r in master.renditions})
+    for group in fresh:
+        _spread(group, out, edges)
+    return out
 
 
 def _from_audio_variants(master: MasterPlaylist, groups: set[str]) -> dict[str, AudioRate]:

@@ -160,6 +160,9 @@ class Rung:
     codecs: str
     media_url: str
     media: MediaPlaylist | None = None
+    # An audio rendition's group the master gives no rate for: ``bandwidth`` is its video
+    # variant's until playback measures the group's segments (``hls.rerate``).
+    unpriced_group: str | None = None
 
 
 def playback_ladder(playlist: MasterPlaylist | MediaPlaylist, audio: str | None) -> list[Rung]:
@@ -176,7 +179,9 @@ def playback_ladder(playlist: MasterPlaylist | MediaPlaylist, audio: str | None)
         codecs = v.codecs
         if rendition is not None:  # the rendition's audio, not the video it goes with
             codecs = tuple(c for c in v.codecs if not _is_video(c)) or v.codecs
-        rungs.append(Rung(v.index, bandwidth, ",".join(codecs), url))
+        # (a rendition without URI is muxed in the variant: its segments carry the video too)
+        unpriced = rendition.group_id if rendition and rendition.uri and not rate else None
+        rungs.append(Rung(v.index, bandwidth, ",".join(codecs), url, unpriced_group=unpriced))
     # Variants that share one audio rendition are one rung for audio purposes.
     seen: dict[str, Rung] = {}
     for rung in rungs:

@@ -51,6 +51,7 @@ from kithara_cli.hls.picking import (
     VariantPicking,
 )
 from kithara_cli.hls.playlist import check_supported
+from kithara_cli.hls.rerate import MeasuredRates
 from kithara_cli.hls.run import _Placed, _Run, _RunPart
 from kithara_cli.hls.scheduler import (
     Ask,
@@ -131,6 +132,7 @@ class HlsSource(VariantPicking, Source):
         self._eras = LiveEras()  # and which numbering each is in, across origin restarts
         self._follower: LiveFollower | None = None
         self.titles = TitleQueue(covered_only=True)  # landed segments' ID3 titles, by second
+        self.rates: MeasuredRates | None = None  # unpriced audio rungs' rates, as fetched
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -313,6 +315,7 @@ class HlsSource(VariantPicking, Source):
             try:
                 if isinstance(msg, SegmentDone):
                     self._take(run, msg)
+                    self._measure(msg)
                 elif isinstance(msg, (SegmentsAdded, FeedFailed)):
                     self._extend(run, msg)
                 self._feed_controller()
@@ -323,6 +326,14 @@ class HlsSource(VariantPicking, Source):
                 run.resource.fail(exc)
             except Exception as exc:  # a bug here must surface to the reader, not hang it
                 run.resource.fail(PlaylistError(f"HLS scheduler failed: {exc}"))
+
+    def _measure(self, msg: SegmentDone) -> None:
+        """An audio rung the master gave no rate for is judged by its bytes (hls.rerate)."""
+        if self.rates is not None and msg.outcome.state == "ok":
+            moved = self.rates.landed(msg.variant, msg.segment, len(msg.data))
+            if moved:
+                self.controller.rerate(moved)
+                self.bus.publish(self.rates.ladder_info())
 
     def _feed_controller(self) -> None:
         while self._events:

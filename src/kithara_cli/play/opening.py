@@ -328,8 +328,9 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     raise_if_link(body, None, final_url)  # an .m3u that is a list of stations, not HLS
     from kithara_cli.abr.controller import AbrController, VariantInfo
     from kithara_cli.hls.loader import fixed_variant, playback_ladder
-    from kithara_cli.hls.model import MediaPlaylist
+    from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist
     from kithara_cli.hls.playlist import parse_playlist
+    from kithara_cli.hls.rerate import MeasuredRates
     from kithara_cli.hls.source import HlsSource
     from kithara_cli.stream import ByteStream
 
@@ -349,6 +350,8 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     hls = HlsSource(dl, rungs, controller, ctx.cache_dir, prefetch=settings.prefetch_segments)
     hls.start_variant = ctx.start_variant
     hls.skip_missing = settings.skip_unavailable
+    if isinstance(playlist, MasterPlaylist):
+        hls.rates = MeasuredRates.for_ladder(playlist, rungs)
     if isinstance(playlist, MediaPlaylist):  # reloaded at the URL given, not redirected to
         hls.playlist_url = url
     # The media playlist goes next, then the first segment: PyAV loads during those.

@@ -310,7 +310,9 @@ def abr_lines(snap: DashboardSnapshot, width: int) -> list[Line]:
             mark = f"{g.playing} " if playing else f"{g.next} " if loading else "  "
             style = "bold" if playing else "" if loading else "dim"
             t = _line((mark, "bold green" if playing else "cyan"), (fit(f"v{index}", 4), style))
-            t.add(" " + fit(fmt_bits(bw) if bw else "?", 9, True), style)
+            rate = fmt_bits(bw) if bw else "?"
+            rate = f"~{rate}" if index in snap.ladder_measured else rate  # measured (hls.rerate)
+            t.add(" " + fit(rate, 9, True), style)
             if codec_w:
                 t.add(" " + fit(codecs, codec_w), "dim")
             if bar_w:

@@ -93,6 +93,7 @@ class DashboardState(PlaybackFolding):
         self.rows: dict[int, _Row] = {}
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=log_size)
         self.ladder: tuple[tuple[int, int, str], ...] = ()
+        self.ladder_measured: frozenset[int] = frozenset()  # rates from the bytes fetched
         self.current_variant: int | None = None
         self.target_variant: int | None = None
         self.abr_estimate: float | None = None
@@ -397,6 +398,7 @@ class DashboardState(PlaybackFolding):
             requests=requests,
             events=tuple(self.log),
             ladder=self.ladder,
+            ladder_measured=self.ladder_measured,
             current_variant=self.current_variant,
             target_variant=self.target_variant,
             estimate_bps=estimate,

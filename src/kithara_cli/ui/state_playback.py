@@ -45,6 +45,7 @@ class PlaybackFolding:
     buffer_decoded: float | None
     live: bool
     ladder: tuple[tuple[int, int, str], ...]
+    ladder_measured: frozenset[int]
     current_variant: int | None
     target_variant: int | None
     abr_estimate: float | None
@@ -129,6 +130,7 @@ class PlaybackFolding:
         self.ladder = tuple(
             (int(i), int(bw), sanitize(codecs, 40)) for i, bw, codecs in ev.variants
         )
+        self.ladder_measured = frozenset(int(i) for i in ev.measured)
 
     def _on_abr(self, ev: AbrDecision) -> None:
         self.target_variant = ev.to_variant

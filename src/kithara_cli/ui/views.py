@@ -111,6 +111,7 @@ class DashboardSnapshot:
     requests: tuple[RequestView, ...] = ()
     events: tuple[LogEntry, ...] = ()
     ladder: tuple[tuple[int, int, str], ...] = ()
+    ladder_measured: frozenset[int] = frozenset()  # rungs rated by their bytes: "~128 kb/s"
     current_variant: int | None = None  # what is playing
     target_variant: int | None = None  # what ABR now loads
     estimate_bps: float | None = None
