@@ -89,6 +89,7 @@ class DashboardState(PlaybackFolding):
         self.station = ""
         self.now_playing = ""
         self.chapter = ""
+        self.chapters = False  # a chapter was shown: the item has them
         self.queue = ""
         self.rows: dict[int, _Row] = {}
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=log_size)
@@ -416,6 +417,7 @@ class DashboardState(PlaybackFolding):
             station=self.station,
             now_playing=self.now_playing,
             chapter=self.chapter,
+            chapters=self.chapters,
             queue=self.queue,
             wall_offset=self.wall_offset,
         )

@@ -36,6 +36,7 @@ def _on_station(state: DashboardState, ev: StationDetails) -> None:
 def _on_title(state: DashboardState, ev: TitleChanged) -> None:
     if ev.chapter:  # a podcast's chapter: shown beside the episode's title
         state.chapter = sanitize(ev.title, 160)
+        state.chapters = True
         state._log(ev.ts, "CHAPTER", state.chapter or "(no chapter)")
         return
     state.now_playing = sanitize(ev.title, 160)
@@ -73,6 +74,7 @@ def _on_queue(state: DashboardState, ev: QueueAdvanced) -> None:
     state.queue = f"{ev.index + 1}/{ev.length}"
     state.now_playing = ""
     state.chapter = ""
+    state.chapters = False
     state.station = ""
     state._log(ev.ts, "QUEUE", f"{state.queue} {sanitize(ev.url, 120)}")
 
