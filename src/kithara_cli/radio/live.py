@@ -40,6 +40,7 @@ MAX_FAILURES = 5
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 2.0
 ICY_REQUEST = {"Icy-MetaData": "1"}
+LIVE_LABEL = "live stream"  # its requests' label (a play's first request is given it too)
 STEADY_SECONDS = 2.0  # audio a connection must bring to count as back (not a flap)
 STEADY_FALLBACK_RATE = 16_000.0  # bytes/s to judge that by when the rate is unknown (128k)
 
@@ -313,13 +314,13 @@ class LiveStream:
 
     def start(self) -> None:
         """Connect (for a recording: the player's first request comes from the file peer)."""
-        self._connect("live", first=True)
+        self._connect(LIVE_LABEL, first=True)
 
     def _reconnect(self) -> None:
         if self._closed:
             return
         self._reconnects += 1
-        self._connect("live (reconnect)", first=False)
+        self._connect(f"{LIVE_LABEL} (reconnect)", first=False)
         self.dl.bus.publish(Notice(level="info", message="live stream: reconnecting"))
 
     def _on_first(self, cmd: FetchCmd, info: ResponseInfo) -> None:

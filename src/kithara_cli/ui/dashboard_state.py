@@ -211,8 +211,10 @@ class DashboardState(PlaybackFolding):
         row.bytes_done = max(row.bytes_done, ev.bytes_done)
         if ev.total is not None:
             row.total = ev.total
-        got = fmt_pair(ev.bytes_done, ev.total)
-        self._log(ev.ts, "LOAD SLOW", f"{row.name()}: {got} after {ev.elapsed:.1f} s", "warn")
+        text = f"{row.name()}: {fmt_pair(ev.bytes_done, ev.total)} after {ev.elapsed:.1f} s"
+        if row.state == "retrying":  # (a refusal, a 503: late, not slow to transfer)
+            text += f", retrying (attempt {row.attempt}/{row.max_attempts})"
+        self._log(ev.ts, "LOAD SLOW", text, "warn")
 
     def _on_stalled(self, ev: BodyStalled) -> None:
         row = self._row(ev.request_id, ev.ts)

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 from kithara_cli.events.types import (
     LoadRecovered,
     QueueAdvanced,
+    RequestRelabeled,
     StationDetails,
     StreamGap,
     StreamReconnecting,
     TitleChanged,
 )
 from kithara_cli.ui.sanitize import sanitize
+from kithara_cli.ui.views import label_for
 
 if TYPE_CHECKING:
     from kithara_cli.ui.dashboard_state import DashboardState
@@ -70,6 +72,11 @@ def _on_recovered(state: DashboardState, ev: LoadRecovered) -> None:
     )
 
 
+def _on_relabeled(state: DashboardState, ev: RequestRelabeled) -> None:
+    row = state._row(ev.request_id, ev.ts)  # (a play's first request: now the live stream)
+    row.label = label_for(row.url, ev.label)
+
+
 def _on_queue(state: DashboardState, ev: QueueAdvanced) -> None:
     state.queue = f"{ev.index + 1}/{ev.length}"
     state.now_playing = ""
@@ -86,4 +93,5 @@ RADIO_HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     StreamReconnecting: _on_reconnecting,
     QueueAdvanced: _on_queue,
     LoadRecovered: _on_recovered,
+    RequestRelabeled: _on_relabeled,
 }
