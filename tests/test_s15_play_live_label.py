@@ -5,7 +5,8 @@ Found in session 15: ``kithara play`` of a station opens it with a file's first 
 once the answer turns out endless. The request kept that name: the dashboard's row, and its
 log's ``LOAD SLOW #1 bytes 0-524287: ...`` when the station fell under its bit rate, named a
 byte range nobody fetches. Now the take-over publishes ``RequestRelabeled`` and the row and
-later lines say ``live stream`` (as ``fetch`` of a station names its requests).
+later lines say ``live stream`` (as ``fetch --duration`` of a station names its requests;
+``fetch``'s own "probe", taken over the same way, is renamed too).
 
 While the first request is retried (a full station refuses it) the downloader's soft timeout
 still runs: that LoadSlow is right by the engine's definition (a fetch not done after its soft
@@ -84,3 +85,28 @@ def test_a_refused_first_request_is_late_and_says_it_retries(
     assert len(slow) == 1 and "0 B after 2.0 s, retrying (attempt " in slow[0], proc.stderr
     names = [e["event"] for e in read_events(ev) if e.get("request_id") == 1]
     assert names.index("LoadSlow") < names.index("RequestRelabeled"), names
+
+
+def test_fetch_renames_its_probe_taken_over_by_the_stream(radio_mp3: bytes, tmp_path: Path) -> None:
+    """``fetch`` of a station with no --duration asks with a "probe" the stream takes over
+    (one connection: a station at its limit would refuse a second): renamed the same way."""
+    ev = tmp_path / "ev.jsonl"
+    with RawStation(radio_mp3, ok=SHOUTCAST_OK) as station:
+        args = ["fetch", station.url(), "--out", str(tmp_path / "r.mp3"), "--events", str(ev)]
+        proc = subprocess.Popen(
+            [*KITHARA, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            if ev.exists() and any(e["event"] == "RequestRelabeled" for e in read_events(ev)):
+                break
+        proc.terminate()
+        proc.communicate(timeout=15)
+    first = [e for e in read_events(ev) if e.get("request_id") == 1]
+    assert first[0]["event"] == "RequestEnqueued" and first[0]["label"] == "probe", first[:3]
+    assert [e["label"] for e in first if e["event"] == "RequestRelabeled"] == ["live stream"]

@@ -17,8 +17,8 @@ from kithara_cli.dl import (
     ResponseInfo,
     check_identity,
 )
-from kithara_cli.events.types import Notice, RequestRelabeled
-from kithara_cli.radio.live import ICY_REQUEST, LIVE_LABEL, LiveStream, is_icy_answer
+from kithara_cli.events.types import Notice
+from kithara_cli.radio.live import ICY_REQUEST, LiveStream, is_icy_answer
 from kithara_cli.radio.window import BEHIND
 from kithara_cli.storage import ResourceClosed, SparseResource
 from kithara_cli.stream import Source
@@ -351,7 +351,7 @@ class ProgressiveSource(Source):
             self._live_from = offset
             self.live = live
         if self._handle is not None:
-            self._relabel(self._handle.cmd)
+            live.rename(self._handle.cmd, self._handle.request_id)
         mib = self.unsized_cap >> 20
         self.dl.bus.publish(
             Notice(
@@ -360,14 +360,6 @@ class ProgressiveSource(Source):
             )
         )
         return sink
-
-    def _relabel(self, cmd: FetchCmd) -> None:
-        """The running request is the live stream now: its rows and log lines say so (its
-        label named the bytes a file's first request asks for)."""
-        cmd.label = LIVE_LABEL
-        if self._handle is not None and self._handle.cmd is cmd:
-            rid = self._handle.request_id
-            self.dl.bus.publish(RequestRelabeled(request_id=rid, label=LIVE_LABEL))
 
     def _check_version(self, info: ResponseInfo) -> None:
         if self.info is not None and self.info is not info:
@@ -379,8 +371,7 @@ class ProgressiveSource(Source):
             self.info = info
             live = LiveStream(self.dl, self.url)
             handle = self._handle
-            live.adopt(cmd, info, handle.request_id if handle is not None else 0)
-            self._relabel(cmd)
+            live.adopt(cmd, info, handle.request_id if handle is not None else 0, rename=True)
             with self._lock:
                 self.live = live
                 self._running = False
