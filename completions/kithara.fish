@@ -48,7 +48,7 @@ complete -c kithara -n '__fish_seen_subcommand_from play' -l output -r -d 'Where
 complete -c kithara -n '__fish_seen_subcommand_from play' -l list-devices -d 'List audio output devices and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l list-outputs -d 'List what --output accepts (sinks, devices) and exit.'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l buffer -r -d 'Seconds of decoded audio ahead (0.1-60).'
-complete -c kithara -n '__fish_seen_subcommand_from play' -l start -r -d 'Start at TIME (seconds, or mm:ss).'
+complete -c kithara -n '__fish_seen_subcommand_from play' -l start -r -d 'Start at TIME (seconds, or mm:ss), or with #N at chapter N (--start=#2).'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l volume -r -d 'Initial volume, 0-2 (1.0 = 100%).'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l abr -r -d 'auto, or fixed:VARIANT (index, best, worst, 128k).'
 complete -c kithara -n '__fish_seen_subcommand_from play' -l max-bitrate -r -d 'Never pick a variant above this (e.g. 128k).'

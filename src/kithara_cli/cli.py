@@ -281,7 +281,11 @@ def play(
     ] = 2.0,
     start: Annotated[
         str | None,
-        typer.Option("--start", help="Start at TIME (seconds, or mm:ss).", metavar="TIME"),
+        typer.Option(
+            "--start",
+            help="Start at TIME (seconds, or mm:ss), or with #N at chapter N (--start=#2).",
+            metavar="TIME",
+        ),
     ] = None,
     volume: Annotated[
         float,

@@ -9,8 +9,9 @@ and both commands' ``--help`` repeat it, and tests/test_exit_codes.py holds ever
     0    done
     1    any other error (a bug: please report it)
     2    bad usage, option or URL
-    3    network: connection, DNS, timeout, cut-short body, 5xx/429 (and a full SHOUTcast
-         station's ICY 401) after the retries; with --offline, bytes not in the cache
+    3    network: connection, DNS, timeout, cut-short body, 5xx/429 (and a full station:
+         SHOUTcast's ICY 401, icecast-kh's 403 max listeners reached) after the retries;
+         with --offline, bytes not in the cache
     4    HTTP status: 404, 403, 410... and too many redirects
     5    bad content: playlist, codec, key, decryption, or a response over a size limit
     6    local output: --out exists or is unwritable, disk full, --out being written by another
@@ -66,7 +67,8 @@ class TruncatedBodyError(NetworkError):
 
 
 class ServerBusyError(RetryableError):
-    """HTTP 429 or 5xx (or SHOUTcast's ICY 401: full); ``retry_after`` is the server's hint
+    """HTTP 429 or 5xx (or a full station: SHOUTcast's ICY 401, icecast-kh's 403 max
+    listeners reached); ``retry_after`` is the server's hint
     in seconds, if any."""
 
     exit_code = 3

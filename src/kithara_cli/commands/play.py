@@ -13,7 +13,7 @@ from kithara_cli.commands.common import CommonOptions, EventSinks
 from kithara_cli.errors import KitharaError
 from kithara_cli.events import EventBus, EventQueue
 from kithara_cli.events.types import Notice, QueueAdvanced
-from kithara_cli.play import Player, PlayerSettings, parse_bitrate, parse_time
+from kithara_cli.play import Player, PlayerSettings, Start, parse_bitrate, parse_start
 from kithara_cli.play.keys import handle_key as _handle_key
 from kithara_cli.play.queue import PlayQueue, QueueItem
 from kithara_cli.radio.links import StationLinkFound
@@ -90,7 +90,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         record=options.record,
         skip_unavailable=options.skip_unavailable,
     )
-    start_at = parse_time(options.start)
+    start = parse_start(options.start)  # (the first item's: a queue's others play from 0)
     if options.record is not None:
         from kithara_cli.file import check_output
 
@@ -133,7 +133,8 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
         if first.startswith(("http://", "https://")) and options.episode is None:
             # A replay's cached head plays now, before the downloader loads (``play.head``).
             opener = Player(bus, settings, heads=cache)
-            opener.start_head(first, start_at)
+            if start.chapter is None:  # (a head is the audio from 0)
+                opener.start_head(first, start.seconds)
         try:
             from kithara_cli.dl import Downloader
 
@@ -172,7 +173,8 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                         QueueAdvanced(index=queue.index, length=len(queue), url=item.target)
                     )
                 try:
-                    player.open(item.target, start_at if queue.index == 0 else 0.0, item.title)
+                    at = start if queue.index == 0 else Start()
+                    player.open(item.target, at.seconds, item.title, at.chapter)
                 except StationLinkFound as found:
                     try:
                         entries = _entries(found, options.episode)

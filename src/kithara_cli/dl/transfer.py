@@ -122,7 +122,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                             job.total = total  # nothing left: we have it all (or it is empty)
                             return _ok(job, info, total)
                         _check_416(job.pinned, want, total, cmd.url)
-                    err = classify_status(status, cmd.url, resp.headers)
+                    err = classify_status(status, cmd.url, resp.headers, resp.reason_phrase)
                     if err is not None:
                         raise err
                     dl.redirects.learn(cmd.url, str(resp.url))

@@ -111,6 +111,15 @@ class RequestProgress(Event):
 
 
 @_event
+class RequestRelabeled(Event):
+    """A running request turned out to fetch other than its label said: the first request
+    of a play (``bytes 0-...``), taken over by the live stream it was answered with."""
+
+    request_id: int
+    label: str
+
+
+@_event
 class LoadSlow(Event):
     request_id: int
     elapsed: float

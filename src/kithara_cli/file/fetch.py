@@ -365,7 +365,8 @@ class ProgressiveFetch:
         with self._lock:
             handle = next((h for h in self._handles if h.cmd is cmd), None)
             live = LiveStream(self.dl, self.url)
-            live.adopt(cmd, info, handle.request_id if handle is not None else 0, handle)
+            rid = handle.request_id if handle is not None else 0
+            live.adopt(cmd, info, rid, handle, rename=True)
             if handle is not None:  # the stream's now: not cancelled with the download
                 self._handles.remove(handle)
                 self._pending.discard(handle.request_id)

@@ -350,6 +350,8 @@ class ProgressiveSource(Source):
         with self._lock:
             self._live_from = offset
             self.live = live
+        if self._handle is not None:
+            live.rename(self._handle.cmd, self._handle.request_id)
         mib = self.unsized_cap >> 20
         self.dl.bus.publish(
             Notice(
@@ -369,7 +371,7 @@ class ProgressiveSource(Source):
             self.info = info
             live = LiveStream(self.dl, self.url)
             handle = self._handle
-            live.adopt(cmd, info, handle.request_id if handle is not None else 0)
+            live.adopt(cmd, info, handle.request_id if handle is not None else 0, rename=True)
             with self._lock:
                 self.live = live
                 self._running = False

@@ -240,8 +240,11 @@ def _busy(status: int) -> bool:
     return status == 429 or status in (500, 502, 503, 504) or status >= 520
 
 
-def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaError | None:
+def classify_status(
+    status: int, url: str, headers: HeaderReader, reason: str = ""
+) -> KitharaError | None:
     """None for a status that carries the resource (200, 203, 206); else the typed error.
+    ``reason``: the status line's reason phrase (read only where it names a full station).
 
     Other 2xx are no file either: a 204's empty body, a 202's note saved as media."""
     if status in (200, 203, 206):
@@ -253,7 +256,10 @@ def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaErro
         return ServerBusyError(f"HTTP 408 from {url}", status, None)
     if status == 401 and _shoutcast_refusal(headers):
         return ServerBusyError(_shoutcast_unavailable(url, headers), status, None)
-    reason = {
+    if status == 403 and " ".join(reason.lower().split()) in ICECAST_FULL_REASONS:
+        said = " ".join(reason.split())  # (one of the phrases above: nothing to neutralise)
+        return ServerBusyError(f"station full (Icecast 403 {said}): {url}", status, None)
+    named = {
         404: "not found",
         403: "forbidden",
         401: "unauthorized",
@@ -261,8 +267,15 @@ def classify_status(status: int, url: str, headers: HeaderReader) -> KitharaErro
         410: "gone",
         204: "no content",
     }.get(status)
-    label = f"HTTP {status} {reason}" if reason else f"HTTP {status}"
+    label = f"HTTP {status} {named}" if named else f"HTTP {status}"
     return HttpStatusError(f"{label}: {url}", status)
+
+
+# The reason phrases of icecast-kh's 403 for a listener over a mount's limit (its bandwidth
+# limit too) and over the server's: its status line carries the refusal's words. (Icecast
+# 2.4 answers "403 Forbidden" to both, its words in the body only: not told apart from any
+# other refusal, an access rule's, and left a 403.)
+ICECAST_FULL_REASONS = frozenset({"max listeners reached", "too many clients connected"})
 
 
 def _shoutcast_refusal(headers: HeaderReader) -> bool:

@@ -195,13 +195,16 @@ class CoreHeaders:
 class DirectResponse:
     """A response read straight off httpcore: what the downloader uses of ``httpx.Response``."""
 
-    __slots__ = ("_stream", "headers", "status_code", "url")
+    __slots__ = ("_stream", "headers", "reason_phrase", "status_code", "url")
 
-    def __init__(self, status_code: int, headers: CoreHeaders, url: str, stream: Any) -> None:
+    def __init__(
+        self, status_code: int, headers: CoreHeaders, url: str, stream: Any, reason: bytes = b""
+    ) -> None:
         self.status_code = status_code
         self.headers = headers
         self.url = url
         self._stream = stream
+        self.reason_phrase = reason.decode("ascii", errors="ignore")  # (httpx's decoding)
 
     async def aiter_raw(self) -> AsyncIterator[bytes]:
         with _httpx_errors():
@@ -326,7 +329,8 @@ class ResponseOpener:
         )
         with _httpx_errors():
             core = await pools.send(request)
-        response = DirectResponse(core.status, CoreHeaders(core.headers), url, core.stream)
+        reason = core.extensions.get("reason_phrase", b"")
+        response = DirectResponse(core.status, CoreHeaders(core.headers), url, core.stream, reason)
         if "set-cookie" not in response.headers and "location" not in response.headers:
             return response, None
         # Rare: httpx's models carry the cookie jar and the redirect rules.

@@ -9,7 +9,7 @@ playback events. Keys (``keys.handle_key``) and the UI drive it through a few me
 its typed ``Snapshot``. A live stream cannot seek; titles (ICY, chained Ogg, HLS ID3) are
 published (``TitleChanged``, ``now_playing``) when their audio plays, and after a seek the
 one in force at the target; so are a file's chapters (``TitleChanged(chapter=True)``; the
-chapter keys seek between them). ``settings.record`` records what plays, whatever
+chapter keys seek between them; ``--start #N`` starts at one: ``chapter_start``). ``settings.record`` records what plays, whatever
 the source (``record``: a radio stream's audio as it comes; a file's own bytes; HLS segments
 as ``fetch`` writes them, the variants played, remuxed to FILE's container), to FILE.part
 renamed at the end, never a half file at FILE. A file served with no length and no Range is
@@ -33,7 +33,7 @@ audio counts from the process's start. Never: draws, reads the terminal or parse
 
 from kithara_cli.play.clock import seconds_since_process_start
 from kithara_cli.play.session import Player
-from kithara_cli.play.settings import PlayerSettings, parse_bitrate, parse_time
+from kithara_cli.play.settings import PlayerSettings, Start, parse_bitrate, parse_start, parse_time
 from kithara_cli.play.snapshot import PlaybackSnapshot, Snapshot
 
 __all__ = [
@@ -41,7 +41,9 @@ __all__ = [
     "Player",
     "PlayerSettings",
     "Snapshot",
+    "Start",
     "parse_bitrate",
+    "parse_start",
     "parse_time",
     "seconds_since_process_start",
 ]

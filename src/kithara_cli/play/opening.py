@@ -92,6 +92,8 @@ def open_progressive(
     audio_may_load: threading.Event,
     first_attempts: int | None = None,
     recording: PlayRecording | None = None,
+    *,
+    skip_tags: bool = True,
 ) -> Opened:
     from kithara_cli.file.source import ProgressiveSource
     from kithara_cli.net import check_http_url
@@ -131,7 +133,7 @@ def open_progressive(
     # A live stream records itself (its audio without ICY blocks); a file through a tap.
     read: Source = recording.tap(src) if recording is not None and src.live is None else src
     if src.live is None and recording is None and not src.unsized:
-        src.audio_start = _audio_start(src)
+        src.audio_start = _audio_start(src) if skip_tags else 0
         if src.audio_start:  # the decoder starts at the audio; the tags download after it
             read = OffsetSource(src, src.audio_start)
         elif spans := _cover_art(src):  # an M4A's pictures: zeros, downloaded after the audio
@@ -288,6 +290,7 @@ class OpenContext:
     audio_may_load: threading.Event
     recording: PlayRecording | None = None
     start_variant: str | None = None  # HLS: a replay's head came from this media playlist
+    read_tags: bool = False  # progressive: the decoder reads from byte 0, its tags (chapters)
 
 
 def open_url(ctx: OpenContext, url: str, start_at: float, *, hls: bool) -> Opened:
@@ -302,6 +305,7 @@ def open_url(ctx: OpenContext, url: str, start_at: float, *, hls: bool) -> Opene
                 ctx.audio_may_load,
                 ctx.settings.first_attempts,
                 ctx.recording,
+                skip_tags=not ctx.read_tags,
             )
         except _HlsServed:
             pass
@@ -383,10 +387,11 @@ def check_target(target: str) -> Path:
     return local
 
 
-def live_start(bus: EventBus, start_at: float) -> float:
-    """Where a live stream starts: at its edge. ``--start`` on one had the decoder drop that
-    much of it in real time (silence, then every title of it at once); a Notice says why."""
-    if start_at > 0:
+def live_start(bus: EventBus, asked: bool) -> float:
+    """Where a live stream starts: at its edge. ``--start`` on one (``asked``) had the decoder
+    drop that much of it in real time (silence, then every title of it at once); a Notice
+    says why."""
+    if asked:
         bus.publish(Notice(level="warning", message="--start: a live stream plays from now"))
     return 0.0
 

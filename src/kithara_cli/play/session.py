@@ -19,12 +19,10 @@ from kithara_cli import interrupt
 from kithara_cli.errors import KitharaError, UsageError
 from kithara_cli.events import Event, EventBus
 from kithara_cli.events.types import (
-    BufferLevel,
     EndOfStream,
     Notice,
     PlaybackStarted,
     PlaybackState,
-    Position,
     RebufferEnded,
     RebufferStarted,
     SeekCompleted,
@@ -33,8 +31,10 @@ from kithara_cli.events.types import (
     VolumeChanged,
 )
 from kithara_cli.hls import looks_like_hls
+from kithara_cli.play.chapter_start import ChapterStart
 from kithara_cli.play.clock import seconds_since_process_start
 from kithara_cli.play.head import head_allowed, head_notice, keeper_for, play_head
+from kithara_cli.play.levels import report_levels
 from kithara_cli.play.now_playing import NowPlaying
 from kithara_cli.play.opening import (
     Feed,
@@ -46,8 +46,6 @@ from kithara_cli.play.opening import (
     open_link_file,
     open_link_url,
     open_url,
-    progressive_ahead,
-    progressive_duration,
     start_past_end,
 )
 from kithara_cli.play.output import open_output
@@ -117,8 +115,11 @@ class Player:
 
     # --- opening ------------------------------------------------------------------------------
 
-    def open(self, target: str, start_at: float = 0.0, title: str = "") -> None:
-        """Build the pipeline for ``target`` and start playing at ``start_at``.
+    def open(
+        self, target: str, start_at: float = 0.0, title: str = "", chapter: int | None = None
+    ) -> None:
+        """Build the pipeline for ``target`` and start playing at ``start_at``, or at the
+        start of its ``chapter`` (from 1: ``chapter_start``, a seek once the media is open).
 
         A replay's cached head plays first (``play.head``). The network side starts next, on
         its own thread; PyAV and PortAudio load once the requests that gate the chain are on
@@ -126,6 +127,7 @@ class Player:
         overlap the round trips instead of sharing the CPU (the GIL) with the requests.
         """
         self._title = title or target  # (a link's or feed's name for the entry, else the URL)
+        self._chapter = ChapterStart(chapter) if chapter is not None else None
         self._target = target
         local = check_target(target)
         opened: list[Opened] = []
@@ -149,10 +151,12 @@ class Player:
                 from kithara_cli.play.record import PlayRecording
 
                 self._recording = PlayRecording(self.settings.record_files(), self.bus)
-            self.start_head(target, start_at)
+            if chapter is None:  # (a head is the audio from 0)
+                self.start_head(target, start_at)
             self._cache_dir = new_run_dir()
             ctx = (dl, self.bus, self.settings, self._cache_dir, self._audio_may_load)
-            context = OpenContext(*ctx, self._recording, self._head.variant if self._head else None)
+            variant = self._head.variant if self._head else None
+            context = OpenContext(*ctx, self._recording, variant, read_tags=chapter is not None)
 
             def start_network() -> None:
                 try:
@@ -188,14 +192,22 @@ class Player:
         if errors:
             raise errors[0]
         result = opened[0]
-        self._start_at = start_at = live_start(self.bus, start_at) if result.live else start_at
+        if result.live:  # (nor at a chapter)
+            start_at = live_start(self.bus, start_at > 0 or self._chapter is not None)
+            self._chapter = None
+        self._start_at = start_at
         if self.settings.record is not None and self._live is None and self._recording is None:
             self.bus.publish(
                 Notice(level="warning", message="--record: a local file, nothing recorded")
             )
         origin = result.origin
         self._origin = origin
-        if head is None and head_allowed(target, start_at, recording=self._recording is not None):
+        recording = self._recording is not None
+        if (
+            head is None
+            and self._chapter is None
+            and head_allowed(target, start_at, recording=recording)
+        ):
             parts = (self._progressive, self._hls, ring, sink, self.settings.audio)
             self._keeper = keeper_for(self.heads, target, *parts)
         decoder = self._decoder = Decoder(
@@ -213,7 +225,7 @@ class Player:
         )
         decoder.start()
         self.now_playing.follow_tag(self._progressive)  # its chapters, past the audio's start
-        if head is None:
+        if head is None and self._chapter is None:
             sink.start()
         self._publish_state("buffering")
         self._monitor = threading.Thread(target=self._watch, name="kithara-player", daemon=True)
@@ -294,6 +306,13 @@ class Player:
                     self.bus.publish(head_notice(self._head, first_out))
             if self._keeper is not None:
                 self._keeper.poll(decoder)
+            if self._chapter is not None:  # --start #N: its seek, then the output starts
+                try:
+                    if (at := self._chapter.poll(decoder, ring, sink)) is not None:
+                        self._start_at, self._chapter = at, None
+                except UsageError as err:
+                    self.fail(err)
+                    return
             if not info_sent and decoder.ready.is_set():
                 info_sent = True
                 info = decoder.info
@@ -347,7 +366,9 @@ class Player:
                 self._titles_played()
             if now - last_slow >= 0.1:
                 last_slow = now
-                self._tick(now)
+                sources = (self._live, self._progressive, self._hls)
+                levels = (self._position(), ring.seconds(sink.rate), decoder, sources)
+                report_levels(self.bus, self.snapshot, *levels)
             # A pending seek is timed by this poll: at 20 ms it added 0-20 ms to every one.
             seeking = self._seek is not None and now - self._seek[1] < SEEK_POLL_FOR
             self._stop.wait(SEEK_POLL if seeking else 0.01 if not self._started else 0.02)
@@ -378,27 +399,6 @@ class Player:
                 )
                 self._rebuffering_since = None
                 self._publish_state("playing")
-
-    def _tick(self, now: float) -> None:
-        decoder, ring, sink = self._parts()
-        pos = self._position()
-        self.snapshot.position = pos
-        self.bus.publish(Position(seconds=pos, duration=self.snapshot.duration))
-        decoded = ring.seconds(sink.rate)
-        if self._live is not None:
-            self._live.note_decoded(pos + decoded)  # its byte rate, and its pace judged
-        elif self._progressive is not None:
-            shown = self.snapshot.duration
-            self.snapshot.duration = progressive_duration(self._progressive, decoder, shown)
-        if self._hls is not None:
-            self._hls.set_playhead(pos)
-            downloaded = self._hls.buffer_ahead()
-            self.snapshot.variant = self._hls.variant_at(pos)
-        else:
-            downloaded = progressive_ahead(self._progressive, self.snapshot.duration, pos, decoded)
-        self.snapshot.buffer_downloaded = downloaded
-        self.snapshot.buffer_decoded = decoded
-        self.bus.publish(BufferLevel(downloaded_ahead=downloaded, decoded_ahead=decoded))
 
     def _finish(self) -> None:
         self._ended.set()

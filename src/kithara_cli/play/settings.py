@@ -40,6 +40,25 @@ class PlayerSettings:
         return self._record_files
 
 
+@dataclass(frozen=True)
+class Start:
+    """Where ``--start`` puts the first item: ``seconds`` in, or the start of its
+    ``chapter`` (numbered from 1, as mpv's ``--start=#N``; known once the media is open)."""
+
+    seconds: float = 0.0
+    chapter: int | None = None
+
+
+def parse_start(text: str | None) -> Start:
+    """``90``, ``1:30``, ``1:02:03`` or ``#3`` (chapter 3)."""
+    if text is not None and text.strip().startswith("#"):
+        number = text.strip()[1:]
+        if not number.isdecimal() or int(number) < 1:  # (isdecimal: no "+1", " 1", "¹")
+            raise UsageError(f"bad chapter {text!r}: use #N, chapters count from #1")
+        return Start(chapter=int(number))
+    return Start(seconds=parse_time(text))
+
+
 def parse_time(text: str | None) -> float:
     """``90``, ``1:30`` or ``1:02:03`` -> seconds."""
     if not text:
@@ -47,12 +66,12 @@ def parse_time(text: str | None) -> float:
     try:
         parts = [float(p) for p in text.split(":")]
     except ValueError as exc:
-        raise UsageError(f"bad time {text!r}: use seconds or mm:ss") from exc
+        raise UsageError(f"bad time {text!r}: use seconds, mm:ss or #CHAPTER") from exc
     seconds = 0.0
     for part in parts:
         seconds = seconds * 60 + part
     if not 0 <= seconds < math.inf or len(parts) > 3:  # NaN fails both comparisons
-        raise UsageError(f"bad time {text!r}: use seconds or mm:ss")
+        raise UsageError(f"bad time {text!r}: use seconds, mm:ss or #CHAPTER")
     return seconds
 
 

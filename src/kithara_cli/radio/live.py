@@ -26,6 +26,7 @@ from kithara_cli.events.types import (
     LoadRecovered,
     LoadSlow,
     Notice,
+    RequestRelabeled,
     StationDetails,
     StreamGap,
     StreamReconnecting,
@@ -40,6 +41,7 @@ MAX_FAILURES = 5
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 2.0
 ICY_REQUEST = {"Icy-MetaData": "1"}
+LIVE_LABEL = "live stream"  # its requests' label (a play's first request is given it too)
 STEADY_SECONDS = 2.0  # audio a connection must bring to count as back (not a flap)
 STEADY_FALLBACK_RATE = 16_000.0  # bytes/s to judge that by when the rate is unknown (128k)
 
@@ -125,10 +127,15 @@ class LiveStream:
         info: ResponseInfo,
         request_id: int = 0,
         handle: FetchHandle | None = None,
+        *,
+        rename: bool = False,
     ) -> None:
         """Make the running command (inside its ``on_response``) feed this stream; with its
-        ``handle``, the stream's own from now on (``close`` cancels it)."""
+        ``handle``, the stream's own from now on (``close`` cancels it). ``rename``: it was
+        made for something else (a file's first request, fetch's probe): ``rename`` it."""
         self._request_id = request_id
+        if rename:
+            self.rename(cmd, request_id)
         if handle is not None:
             self._handle = handle
         with self._pace_lock:
@@ -147,6 +154,13 @@ class LiveStream:
         cmd.on_complete = self._on_complete
         if first and station.is_icy:
             self.dl.bus.publish(station)
+
+    def rename(self, cmd: FetchCmd, request_id: int) -> None:
+        """``cmd``, made for something else, fetches this stream now: its label, its row and
+        log lines say so (they named a byte range or a probe)."""
+        cmd.label = LIVE_LABEL
+        if request_id:
+            self.dl.bus.publish(RequestRelabeled(request_id=request_id, label=LIVE_LABEL))
 
     def continue_body(self, offset: int) -> Callable[[int, bytes], None]:
         """Take over a body already ``offset`` bytes in (a file with no length past its
@@ -313,13 +327,13 @@ class LiveStream:
 
     def start(self) -> None:
         """Connect (for a recording: the player's first request comes from the file peer)."""
-        self._connect("live", first=True)
+        self._connect(LIVE_LABEL, first=True)
 
     def _reconnect(self) -> None:
         if self._closed:
             return
         self._reconnects += 1
-        self._connect("live (reconnect)", first=False)
+        self._connect(f"{LIVE_LABEL} (reconnect)", first=False)
         self.dl.bus.publish(Notice(level="info", message="live stream: reconnecting"))
 
     def _on_first(self, cmd: FetchCmd, info: ResponseInfo) -> None:

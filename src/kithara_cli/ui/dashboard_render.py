@@ -114,10 +114,24 @@ def _header(snap: DashboardSnapshot, width: int) -> list[Line]:
     return [line1, line2]
 
 
-def _footer(width: int) -> Line:
+CHAPTER_KEYS = ("PgUp/PgDn", "chapter")  # (and mpv's ! and @: the README and --help say so)
+
+
+def _footer(width: int, chapters: bool = False) -> Line:
+    """The keys; the chapter keys only for an item with chapters, and only where they fit
+    on the line (the rest is as long as before, so it still fits at 52 columns)."""
+    g = current()
+    keys = list(g.keys)
+    if chapters:
+        keys.insert(len(keys) - 1, CHAPTER_KEYS)  # before "q quit", which ends it
+    t = _footer_line(keys, width)
+    return t if sum(cell_len(text) for text, _ in t) <= width else _footer_line(g.keys, width)
+
+
+def _footer_line(keys: Sequence[tuple[str, str]], width: int) -> Line:
     g = current()
     t = _line((" ", ""))
-    for i, (key, what) in enumerate(g.keys):
+    for i, (key, what) in enumerate(keys):
         if i:
             t.add(f"  {g.sep}  " if width >= 100 else f" {g.sep} ", "dim")
         t.add(key, "bold reverse")
@@ -415,5 +429,5 @@ def render_dashboard(snap: DashboardSnapshot, width: int, height: int | None = N
             lines.extend(abr_lines(snap, width))
         lines.append(_line(*rule("events", width)))
         lines.extend(event_lines(snap.events, snap.wall_offset, width, p.events))
-    lines.append(_footer(width))
+    lines.append(_footer(width, snap.chapters))
     return Frame(lines)

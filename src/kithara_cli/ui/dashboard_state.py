@@ -89,6 +89,7 @@ class DashboardState(PlaybackFolding):
         self.station = ""
         self.now_playing = ""
         self.chapter = ""
+        self.chapters = False  # a chapter was shown: the item has them
         self.queue = ""
         self.rows: dict[int, _Row] = {}
         self.log: collections.deque[LogEntry] = collections.deque(maxlen=log_size)
@@ -211,8 +212,10 @@ class DashboardState(PlaybackFolding):
         row.bytes_done = max(row.bytes_done, ev.bytes_done)
         if ev.total is not None:
             row.total = ev.total
-        got = fmt_pair(ev.bytes_done, ev.total)
-        self._log(ev.ts, "LOAD SLOW", f"{row.name()}: {got} after {ev.elapsed:.1f} s", "warn")
+        text = f"{row.name()}: {fmt_pair(ev.bytes_done, ev.total)} after {ev.elapsed:.1f} s"
+        if row.state == "retrying":  # (a refusal, a 503: late, not slow to transfer)
+            text += f", retrying (attempt {row.attempt}/{row.max_attempts})"
+        self._log(ev.ts, "LOAD SLOW", text, "warn")
 
     def _on_stalled(self, ev: BodyStalled) -> None:
         row = self._row(ev.request_id, ev.ts)
@@ -418,6 +421,7 @@ class DashboardState(PlaybackFolding):
             station=self.station,
             now_playing=self.now_playing,
             chapter=self.chapter,
+            chapters=self.chapters,
             queue=self.queue,
             wall_offset=self.wall_offset,
         )

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 from kithara_cli.events.types import (
     LoadRecovered,
     QueueAdvanced,
+    RequestRelabeled,
     StationDetails,
     StreamGap,
     StreamReconnecting,
     TitleChanged,
 )
 from kithara_cli.ui.sanitize import sanitize
+from kithara_cli.ui.views import label_for
 
 if TYPE_CHECKING:
     from kithara_cli.ui.dashboard_state import DashboardState
@@ -36,6 +38,7 @@ def _on_station(state: DashboardState, ev: StationDetails) -> None:
 def _on_title(state: DashboardState, ev: TitleChanged) -> None:
     if ev.chapter:  # a podcast's chapter: shown beside the episode's title
         state.chapter = sanitize(ev.title, 160)
+        state.chapters = True
         state._log(ev.ts, "CHAPTER", state.chapter or "(no chapter)")
         return
     state.now_playing = sanitize(ev.title, 160)
@@ -69,10 +72,16 @@ def _on_recovered(state: DashboardState, ev: LoadRecovered) -> None:
     )
 
 
+def _on_relabeled(state: DashboardState, ev: RequestRelabeled) -> None:
+    row = state._row(ev.request_id, ev.ts)  # (a play's first request: now the live stream)
+    row.label = label_for(row.url, ev.label)
+
+
 def _on_queue(state: DashboardState, ev: QueueAdvanced) -> None:
     state.queue = f"{ev.index + 1}/{ev.length}"
     state.now_playing = ""
     state.chapter = ""
+    state.chapters = False
     state.station = ""
     state._log(ev.ts, "QUEUE", f"{state.queue} {sanitize(ev.url, 120)}")
 
@@ -84,4 +93,5 @@ RADIO_HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     StreamReconnecting: _on_reconnecting,
     QueueAdvanced: _on_queue,
     LoadRecovered: _on_recovered,
+    RequestRelabeled: _on_relabeled,
 }

@@ -129,6 +129,7 @@ class DashboardSnapshot:
     station: str = ""  # icy-name, sanitised
     now_playing: str = ""  # the title being played, sanitised
     chapter: str = ""  # the file's chapter being played, sanitised
+    chapters: bool = False  # the item has chapters (the footer shows their keys)
     queue: str = ""  # "2/5" when playing a queue
     wall_offset: float = 0.0  # add to a monotonic ts to get wall-clock time
     caption: str = ""  # one line on what is being simulated now (the demo's network)
