@@ -43,11 +43,13 @@ class NowPlaying:
         self.chapters = TitleQueue()
         self._found: tuple[Chapter, ...] = ()  # the decoder's, as last added
         self._tag: ProgressiveSource | None = None
+        self._tag_prefix_read = False  # the tag's first bytes, with the art still to come
         self.position = 0.0  # as last polled, or a seek's target (the snapshot's lags 0.1 s)
 
     def follow_tag(self, src: ProgressiveSource | None) -> None:
         """``src``'s decoder starts past its ID3 tags: read their chapters once they are in."""
         self._tag = src if src is not None and src.audio_start > 0 else None
+        self._tag_prefix_read = False
 
     def seek(self, target: float) -> None:
         """Playback jumps to ``target``: the chapter in force there comes next."""
@@ -105,18 +107,33 @@ class NowPlaying:
     def _read_tag(self, src: ProgressiveSource, pos: float) -> None:
         from kithara_cli.audio.chapters import tag_chapters
 
-        total = src.length() or 0
-        end = min(src.audio_start + TAG_AUDIO_BYTES, total)
-        if src.available_ahead(0) < end:
-            return  # not all in yet (a large cover art comes after the first audio)
-        self._tag = None
-        if src.audio_start > MAX_CHAPTER_TAG:
+        start, total = src.audio_start, src.length() or 0
+        end = min(start + TAG_AUDIO_BYTES, total)
+        if start > MAX_CHAPTER_TAG:
+            self._tag = None
             return
+        have = src.available_ahead(0)
         try:
+            if have < end:  # the art comes after the audio, its whole file first: read the
+                # chapters the tag's first bytes hold (they come before the art), the missing
+                # rest as zeros (a picture FFmpeg cannot read and never shows), once
+                if self._tag_prefix_read or src.available_ahead(start) < end - start:
+                    return
+                self._tag_prefix_read = True
+                prefix = src.read_at(0, min(have, start))
+                if not -1 < prefix.rfind(b"CHAP") < prefix.rfind(b"APIC"):
+                    return  # no chapter, or one the cut may end: the whole tag, once it is in
+                head = prefix + bytes(start - len(prefix)) + src.read_at(start, end - start)
+                if found := tag_chapters(head):
+                    self._tag = None
+                    self._add(found, pos)
+                return
+            self._tag = None
             head = src.read_at(0, end)
         except (KitharaError, OSError):  # closed (the player's close raced us), or failed:
-            return  # the audio's error, not ours
-        if b"CHAP" in head[: src.audio_start]:  # (most tags hold art and names, no chapter)
+            self._tag = None  # the audio's error, not ours
+            return
+        if b"CHAP" in head[:start]:  # (most tags hold art and names, no chapter)
             self._add(tag_chapters(head), pos)
 
     def publish(
