@@ -40,6 +40,10 @@ def list_link(options: FetchOptions, common: CommonOptions) -> tuple[bytes, str]
 
         picked = pick_episode([e.title for e in entries], options.episode)
         rows = rows[picked : picked + 1]
+    elif options.episode is not None:  # as fetch and play say it
+        from kithara_cli.ui.console import print_note
+
+        print_note(f"--episode: not a podcast feed but a station link ({kind}): ignored")
     _print(final_url, kind, rows, options.as_json, len(entries))
     return None
 
