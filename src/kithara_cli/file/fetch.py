@@ -26,6 +26,7 @@ from kithara_cli.errors import (
     UsageError,
 )
 from kithara_cli.events.types import FetchProgress, Notice
+from kithara_cli.file.busy_parts import BusyParts
 from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
 from kithara_cli.radio.icy import is_icy_answer_headers
 from kithara_cli.radio.links import (
@@ -143,6 +144,7 @@ class ProgressiveFetch:
         self._capped = False  # stopped at --max-size, the body going on
         self._lock = threading.Lock()
         self._pending: set[int] = set()
+        self._busy = BusyParts()  # parts the server turned away as busy, asked again later
         self._handles: list = []
         self._error: KitharaError | None = None
         self._all_done = threading.Event()
@@ -185,6 +187,7 @@ class ProgressiveFetch:
         resumed_from = ranges.total()
         self._state = state
         self._error = None
+        self._busy = BusyParts()
         self._write_failed = False
         self._all_done.clear()
         resource = SparseResource(self.part, total=state.total, ranges=ranges)
@@ -344,18 +347,12 @@ class ProgressiveFetch:
             cmd.end = pieces[0][1]
             pieces = pieces[1:]
         for a, b in pieces:
-            self._submit(
-                FetchCmd(
-                    url=self.url,
-                    sink=self._sink,
-                    start=a,
-                    end=b,
-                    priority=Priority.PREFETCH,
-                    label=f"bytes {a}-{b - 1}",
-                    identity=info.identity,
-                    on_change="fail",
-                )
-            )
+            self._submit_part(a, b, info.identity)
+
+    def _submit_part(self, a: int, b: int, identity: Identity | None) -> None:
+        part = FetchCmd(self.url, self._sink, a, b, label=f"bytes {a}-{b - 1}", identity=identity)
+        part.on_change = "fail"  # (a PREFETCH, the default priority)
+        self._submit(part)
 
     def _hand_over_live(self, cmd: FetchCmd, info: ResponseInfo) -> None:
         """An Icecast/SHOUTcast answer: a ``LiveStream`` takes this very response over (its
@@ -395,12 +392,21 @@ class ProgressiveFetch:
         resource = self._resource
         if outcome.state == "ok" and resource is not None and resource.total is None:
             self._learn_length(outcome, resource)  # before anyone is told it is done
+        again: list[tuple[int, int, Identity | None]] = []
         with self._lock:
             self._pending.discard(outcome.request_id)
             if outcome.state == "failed" and self._error is None:
-                self._error = outcome.error
-            if self._error is not None or not self._pending:
+                cmd = next(h.cmd for h in self._handles if h.request_id == outcome.request_id)
+                if not self._busy.put_off(cmd, outcome.error, bool(self._pending)):
+                    self._error = outcome.error
+            if outcome.ok and self._error is None and resource is not None:
+                again = self._busy.next_gaps(resource)  # a connection is free
+            if not again and not self._pending and self._busy and self._error is None:
+                self._error = self._busy.error
+            if self._error is not None or not (self._pending or again):
                 self._all_done.set()
+        for a, b, identity in again:
+            self._submit_part(a, b, identity)
         if self._error is not None:
             self._cancel_all("peer", wait=False)  # on the loop thread: never wait here
 
