@@ -19,6 +19,7 @@ from kithara_cli.dl import (
 )
 from kithara_cli.errors import (
     Cancelled,
+    HttpStatusError,
     KitharaError,
     OutputError,
     RemoteChangedError,
@@ -27,7 +28,14 @@ from kithara_cli.errors import (
 )
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.busy_parts import BusyParts
-from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
+from kithara_cli.file.state import (
+    ResumeState,
+    load_state,
+    part_holds,
+    part_paths,
+    remove_quietly,
+    save_state,
+)
 from kithara_cli.radio.icy import is_icy_answer_headers
 from kithara_cli.radio.links import (
     StationLinkServed,
@@ -174,12 +182,14 @@ class ProgressiveFetch:
 
     def _run_once(self, started: float) -> FetchResult:
         state = load_state(self.state_path) if self.part.exists() else None
-        if state is not None and (not state.belongs_to(self.url) or not self._part_holds(state)):
+        if state is not None and (
+            not state.belongs_to(self.url) or not part_holds(self.part, state)
+        ):
             state = None
         if state is None:
             remove_quietly(self.part, self.state_path)
             state = ResumeState(url=self.url)
-        if state.ranges and not self._state_identity(state).known:
+        if state.ranges and not state.identity().known:
             # Bytes on disk of a version nothing can identify: no resuming onto them.
             remove_quietly(self.part, self.state_path)
             state = ResumeState(url=self.url)
@@ -245,6 +255,13 @@ class ProgressiveFetch:
                     f"{exc} (kept {kept} bytes in {self.part.name}: free some space "
                     "and run the same command to resume)"
                 ) from exc
+            if isinstance(exc, HttpStatusError) and self._resumable(resource):
+                # A 403/404 after bytes came (a CDN's hiccup, a rate limit, a resume met by
+                # one): kept, as curl -C - and wget -c keep theirs; a later run checks them.
+                note = f"kept {resource.bytes_present()} bytes in {self.part.name}"
+                raise HttpStatusError(
+                    f"{exc} ({note}: run the same command to resume)", exc.status
+                ) from exc
             if fatal or not self._resumable(resource):
                 # Nothing to resume from a 404, a bad URL, an empty start, or bytes of a
                 # version nothing identifies (a later run would throw them away).
@@ -266,7 +283,7 @@ class ProgressiveFetch:
             first_start, first_end = gaps[0]
         else:
             first_start, first_end = 0, None
-        pinned = self._state_identity(state) if state.ranges else None
+        pinned = state.identity() if state.ranges else None
 
         def on_response(info: ResponseInfo) -> None:
             self._on_first_response(info, cmd)
@@ -431,30 +448,15 @@ class ProgressiveFetch:
         if self._state is not None:
             self._state.total = end
 
-    def _part_holds(self, state: ResumeState) -> bool:
-        """The .part reaches as far as the state says bytes were written (a part cut short
-        since, by hand or by the disk, would resume into a file with a hole of zeros)."""
-        end = max((b for _, b in state.ranges), default=0)
-        try:
-            return self.part.stat().st_size >= end
-        except OSError:
-            return False
-
     def _resumable(self, resource: SparseResource) -> bool:
         """Bytes on disk that a later run may resume onto (see ``_run_once``)."""
         state = self._state
-        return (
-            resource.bytes_present() > 0 and state is not None and self._state_identity(state).known
-        )
+        return resource.bytes_present() > 0 and state is not None and state.identity().known
 
     def _drop_partial(self, resource: SparseResource) -> None:
         resource.close()
         remove_quietly(self.part, self.state_path)
         self._state = None
-
-    @staticmethod
-    def _state_identity(state: ResumeState) -> Identity:
-        return Identity.of(state.etag, state.last_modified, state.total)
 
     def _wait(self) -> None:
         resource = self._resource
