@@ -79,9 +79,7 @@ def _serve() -> Iterator[tuple[str, type[_Origin]]]:
 
 
 @pytest.mark.parametrize("status", [403, 404])
-def test_a_status_on_resume_keeps_the_bytes_for_a_later_resume(
-    tmp_path: Path, status: int
-) -> None:
+def test_a_status_on_resume_keeps_the_bytes_for_a_later_resume(tmp_path: Path, status: int) -> None:
     out = tmp_path / "big.bin"
     part, state_path = part_paths(out)
     with _serve() as (url, origin):
