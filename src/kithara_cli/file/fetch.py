@@ -413,8 +413,9 @@ class ProgressiveFetch:
         with self._lock:
             self._pending.discard(outcome.request_id)
             if outcome.state == "failed" and self._error is None:
-                cmd = next(h.cmd for h in self._handles if h.request_id == outcome.request_id)
-                if not self._busy.put_off(cmd, outcome.error, bool(self._pending)):
+                cmds = {h.request_id: h.cmd for h in self._handles}
+                cmd = cmds.get(outcome.request_id)
+                if cmd is None or not self._busy.put_off(cmd, outcome.error, bool(self._pending)):
                     self._error = outcome.error
             if outcome.ok and self._error is None and resource is not None:
                 again = self._busy.next_gaps(resource)  # a connection is free
