@@ -145,6 +145,9 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                         changed = (
                             f"remote file changed ({job.pinned.describe()}, now "
                             f"{p.identity.describe()}): {cmd.url}"
+                            if job.pinned.known
+                            else f"cannot resume {cmd.url}: the server gives no length, ETag "
+                            "or Last-Modified to tell its answers are the same file"
                         )
                         if cmd.on_change != "restart" or restarts > MAX_RESTARTS:
                             raise RemoteChangedError(changed)

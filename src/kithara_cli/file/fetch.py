@@ -19,6 +19,7 @@ from kithara_cli.dl import (
 )
 from kithara_cli.errors import (
     Cancelled,
+    HttpStatusError,
     KitharaError,
     OutputError,
     RemoteChangedError,
@@ -26,7 +27,15 @@ from kithara_cli.errors import (
     UsageError,
 )
 from kithara_cli.events.types import FetchProgress, Notice
-from kithara_cli.file.state import ResumeState, load_state, part_paths, remove_quietly, save_state
+from kithara_cli.file.busy_parts import BusyParts
+from kithara_cli.file.state import (
+    ResumeState,
+    load_state,
+    part_holds,
+    part_paths,
+    remove_quietly,
+    save_state,
+)
 from kithara_cli.radio.icy import is_icy_answer_headers
 from kithara_cli.radio.links import (
     StationLinkServed,
@@ -143,6 +152,7 @@ class ProgressiveFetch:
         self._capped = False  # stopped at --max-size, the body going on
         self._lock = threading.Lock()
         self._pending: set[int] = set()
+        self._busy = BusyParts()  # parts the server turned away as busy, asked again later
         self._handles: list = []
         self._error: KitharaError | None = None
         self._all_done = threading.Event()
@@ -172,12 +182,14 @@ class ProgressiveFetch:
 
     def _run_once(self, started: float) -> FetchResult:
         state = load_state(self.state_path) if self.part.exists() else None
-        if state is not None and (not state.belongs_to(self.url) or not self._part_holds(state)):
+        if state is not None and (
+            not state.belongs_to(self.url) or not part_holds(self.part, state)
+        ):
             state = None
         if state is None:
             remove_quietly(self.part, self.state_path)
             state = ResumeState(url=self.url)
-        if state.ranges and not self._state_identity(state).known:
+        if state.ranges and not state.identity().known:
             # Bytes on disk of a version nothing can identify: no resuming onto them.
             remove_quietly(self.part, self.state_path)
             state = ResumeState(url=self.url)
@@ -185,6 +197,7 @@ class ProgressiveFetch:
         resumed_from = ranges.total()
         self._state = state
         self._error = None
+        self._busy = BusyParts()
         self._write_failed = False
         self._all_done.clear()
         resource = SparseResource(self.part, total=state.total, ranges=ranges)
@@ -242,6 +255,13 @@ class ProgressiveFetch:
                     f"{exc} (kept {kept} bytes in {self.part.name}: free some space "
                     "and run the same command to resume)"
                 ) from exc
+            if isinstance(exc, HttpStatusError) and self._resumable(resource):
+                # A 403/404 after bytes came (a CDN's hiccup, a rate limit, a resume met by
+                # one): kept, as curl -C - and wget -c keep theirs; a later run checks them.
+                note = f"kept {resource.bytes_present()} bytes in {self.part.name}"
+                raise HttpStatusError(
+                    f"{exc} ({note}: run the same command to resume)", exc.status
+                ) from exc
             if fatal or not self._resumable(resource):
                 # Nothing to resume from a 404, a bad URL, an empty start, or bytes of a
                 # version nothing identifies (a later run would throw them away).
@@ -263,7 +283,7 @@ class ProgressiveFetch:
             first_start, first_end = gaps[0]
         else:
             first_start, first_end = 0, None
-        pinned = self._state_identity(state) if state.ranges else None
+        pinned = state.identity() if state.ranges else None
 
         def on_response(info: ResponseInfo) -> None:
             self._on_first_response(info, cmd)
@@ -344,18 +364,12 @@ class ProgressiveFetch:
             cmd.end = pieces[0][1]
             pieces = pieces[1:]
         for a, b in pieces:
-            self._submit(
-                FetchCmd(
-                    url=self.url,
-                    sink=self._sink,
-                    start=a,
-                    end=b,
-                    priority=Priority.PREFETCH,
-                    label=f"bytes {a}-{b - 1}",
-                    identity=info.identity,
-                    on_change="fail",
-                )
-            )
+            self._submit_part(a, b, info.identity)
+
+    def _submit_part(self, a: int, b: int, identity: Identity | None) -> None:
+        part = FetchCmd(self.url, self._sink, a, b, label=f"bytes {a}-{b - 1}", identity=identity)
+        part.on_change = "fail"  # (a PREFETCH, the default priority)
+        self._submit(part)
 
     def _hand_over_live(self, cmd: FetchCmd, info: ResponseInfo) -> None:
         """An Icecast/SHOUTcast answer: a ``LiveStream`` takes this very response over (its
@@ -396,12 +410,22 @@ class ProgressiveFetch:
         resource = self._resource
         if outcome.state == "ok" and resource is not None and resource.total is None:
             self._learn_length(outcome, resource)  # before anyone is told it is done
+        again: list[tuple[int, int, Identity | None]] = []
         with self._lock:
             self._pending.discard(outcome.request_id)
             if outcome.state == "failed" and self._error is None:
-                self._error = outcome.error
-            if self._error is not None or not self._pending:
+                cmds = {h.request_id: h.cmd for h in self._handles}
+                cmd = cmds.get(outcome.request_id)
+                if cmd is None or not self._busy.put_off(cmd, outcome.error, bool(self._pending)):
+                    self._error = outcome.error
+            if outcome.ok and self._error is None and resource is not None:
+                again = self._busy.next_gaps(resource)  # a connection is free
+            if not again and not self._pending and self._busy and self._error is None:
+                self._error = self._busy.error
+            if self._error is not None or not (self._pending or again):
                 self._all_done.set()
+        for a, b, identity in again:
+            self._submit_part(a, b, identity)
         if self._error is not None:
             self._cancel_all("peer", wait=False)  # on the loop thread: never wait here
 
@@ -426,30 +450,15 @@ class ProgressiveFetch:
         if self._state is not None:
             self._state.total = end
 
-    def _part_holds(self, state: ResumeState) -> bool:
-        """The .part reaches as far as the state says bytes were written (a part cut short
-        since, by hand or by the disk, would resume into a file with a hole of zeros)."""
-        end = max((b for _, b in state.ranges), default=0)
-        try:
-            return self.part.stat().st_size >= end
-        except OSError:
-            return False
-
     def _resumable(self, resource: SparseResource) -> bool:
         """Bytes on disk that a later run may resume onto (see ``_run_once``)."""
         state = self._state
-        return (
-            resource.bytes_present() > 0 and state is not None and self._state_identity(state).known
-        )
+        return resource.bytes_present() > 0 and state is not None and state.identity().known
 
     def _drop_partial(self, resource: SparseResource) -> None:
         resource.close()
         remove_quietly(self.part, self.state_path)
         self._state = None
-
-    @staticmethod
-    def _state_identity(state: ResumeState) -> Identity:
-        return Identity.of(state.etag, state.last_modified, state.total)
 
     def _wait(self) -> None:
         resource = self._resource

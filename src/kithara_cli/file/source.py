@@ -17,6 +17,7 @@ from kithara_cli.dl import (
     ResponseInfo,
     check_identity,
 )
+from kithara_cli.errors import ServerBusyError
 from kithara_cli.events.types import Notice
 from kithara_cli.radio.live import ICY_REQUEST, LiveStream, is_icy_answer
 from kithara_cli.radio.window import BEHIND
@@ -276,7 +277,10 @@ class ProgressiveSource(Source):
     def _side_done(self, outcome: FetchOutcome, span: tuple[int, int]) -> None:
         with self._lock:
             self._side.discard(span)
-        if outcome.state == "failed":
+            # A server that caps connections per client (503/429 to a second one) while the
+            # running request serves: not the stream's failure; the peek is asked again.
+            busy = isinstance(outcome.error, ServerBusyError) and self._running
+        if outcome.state == "failed" and not busy:
             assert outcome.error is not None
             self.resource.fail(outcome.error)
 

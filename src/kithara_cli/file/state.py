@@ -17,6 +17,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kithara_cli.dl.validate import Identity
 from kithara_cli.ui.sanitize import redact_userinfo
 
 STATE_VERSION = 1
@@ -40,6 +41,10 @@ class ResumeState:
         kept them, and its state resumes too)."""
         return redact_userinfo(self.url) == redact_userinfo(url)
 
+    def identity(self) -> Identity:
+        """The version the bytes on disk are of (``known``: a later run can tell)."""
+        return Identity.of(self.etag, self.last_modified, self.total)
+
     def same_remote(self, total: int | None, etag: str | None, last_modified: str | None) -> bool:
         """Validators agree (a missing validator on either side is not a disagreement)."""
         if self.total is not None and total is not None and self.total != total:
@@ -52,6 +57,16 @@ class ResumeState:
 def part_paths(out: Path) -> tuple[Path, Path]:
     """(partial data, state file) beside the output: never the output path itself."""
     return out.with_name(out.name + ".part"), out.with_name(out.name + ".kithara.json")
+
+
+def part_holds(part: Path, state: ResumeState) -> bool:
+    """The .part reaches as far as the state says bytes were written (a part cut short
+    since, by hand or by the disk, would resume into a file with a hole of zeros)."""
+    end = max((b for _, b in state.ranges), default=0)
+    try:
+        return part.stat().st_size >= end
+    except OSError:
+        return False
 
 
 def load_state(path: Path) -> ResumeState | None:

@@ -48,6 +48,7 @@ class Feed(Protocol):
 
 FIRST_RESPONSE_SLICE = 0.05
 LIVE_SNIFF_SECONDS = 1.0
+ERROR_PAGE_BYTES = 64 << 10  # an audio-typed body this small is looked at first
 
 
 @dataclass
@@ -111,7 +112,7 @@ def open_progressive(
         interrupt.check()
     info = src.info
     if src.live is None and info is not None:
-        from kithara_cli.play.served import page_error
+        from kithara_cli.play.served import page_error, worth_sniffing
 
         kind = "list" if is_link_type(info.content_type) else _sniff(src, info.content_type)
         if kind is not None:
@@ -119,7 +120,8 @@ def open_progressive(
         if kind == "empty":
             raise UnsupportedError(f"the server sent an empty body, no audio: {url}")
         if kind == "page":
-            raise page_error(url, info.content_type)
+            said = info.content_type if worth_sniffing(info.content_type) else None  # not audio/*
+            raise page_error(url, said)
         if kind == "list":  # a station link or HLS under a plain name: read it as one
             body, final_url = dl.fetch_bytes(url, label="playlist", max_bytes=MAX_FEED_BYTES)
             sniffed = not is_link_type(info.content_type)  # then lines of URLs are an .m3u
@@ -200,9 +202,13 @@ def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:
     from kithara_cli.play.served import SNIFF_BYTES, served_kind, worth_sniffing
     from kithara_cli.storage import ResourceClosed, ResourceFailed
 
-    if src.info is not None and src.info.total_size == 0:
+    size = src.info.total_size if src.info is not None else None
+    if size == 0:
         return "empty"
-    if not worth_sniffing(content_type):
+    # An audio type is taken at its word (no wait before the decoder starts), but not on a
+    # body the size of an error page: a script that sent audio/mpeg before failing.
+    audio_type = not worth_sniffing(content_type)
+    if audio_type and (size is None or size > ERROR_PAGE_BYTES):
         return None
     while True:
         try:
@@ -210,7 +216,8 @@ def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:
         except (ResourceFailed, ResourceClosed):
             return None
         if got >= 0:
-            return served_kind(src.read_at(0, got), content_type) if got else "empty"
+            kind = served_kind(src.read_at(0, got), content_type) if got else "empty"
+            return None if audio_type and kind != "page" else kind
         interrupt.check()
 
 
