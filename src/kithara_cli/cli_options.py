@@ -71,7 +71,7 @@ BENCH_EPILOG = (
     "  kithara bench --quick\n"
     "  kithara bench --list\n"
     "  kithara bench --scenario time-to-first-audio --runs 3 --json out.json\n"
-    "  kithara bench --quick --compare baseline.json   # non-zero on a regression\n\n"
+    "  kithara bench --quick --compare bench/baseline.json   # non-zero on a regression (CI)\n\n"
     + settings_note("bench", "RUNS=3")
     + "\n\nExit codes: 0 every scenario ran (a missing peer is listed, not failed) and, with "
     "--compare, no gating target regressed (report-only misses are shown and exit 0); "
