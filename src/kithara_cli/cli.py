@@ -141,7 +141,12 @@ def fetch(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --list: print JSON.")] = False,
     remux: Annotated[
-        bool, typer.Option("--remux", help="Remux HLS output into --out's container.")
+        bool,
+        typer.Option(
+            "--remux",
+            help="Remux HLS output into --out's container even when it is the segments' own "
+            "(another one, e.g. .m4a from TS, is remuxed without it).",
+        ),
     ] = False,
     segments: Annotated[
         int,
@@ -302,12 +307,16 @@ def play(
     max_bitrate: Annotated[
         str | None,
         typer.Option(
-            "--max-bitrate", help="Never pick a variant above this (e.g. 128k).", metavar="RATE"
+            "--max-bitrate",
+            help="Auto ABR never picks a variant above this (e.g. 128k); --abr fixed: ignores it.",
+            metavar="RATE",
         ),
     ] = None,
     min_bitrate: Annotated[
         str | None,
-        typer.Option("--min-bitrate", help="Never pick a variant below this.", metavar="RATE"),
+        typer.Option(
+            "--min-bitrate", help="Auto ABR never picks a variant below this.", metavar="RATE"
+        ),
     ] = None,
     audio: AudioOpt = None,
     episode: EpisodeOpt = None,

@@ -20,8 +20,8 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 
 # The table of errors.py's docstring, for --help (tests hold the two to each other).
 EXIT_CODES = (
-    "Exit codes: 0 done; 1 other error; 2 bad usage or URL; 3 network (after the retries); "
-    "4 HTTP status (404...) or too many redirects; 5 bad content: playlist, codec, key, or a "
+    "Exit codes: 0 done; 1 other error; 2 bad usage or URL; 3 network (after the retries; "
+    "--offline: not cached); 4 HTTP status (404...) or too many redirects; 5 bad content: playlist, codec, key, or a "
     "response over a size limit; 6 local output: --out exists, is unwritable or is being "
     "written by another kithara, disk full, audio output or --events failing to write; "
     "130 interrupted (Ctrl-C); 143 terminated (SIGTERM)."
@@ -71,7 +71,7 @@ BENCH_EPILOG = (
     "  kithara bench --quick\n"
     "  kithara bench --list\n"
     "  kithara bench --scenario time-to-first-audio --runs 3 --json out.json\n"
-    "  kithara bench --quick --compare baseline.json   # non-zero on a regression\n\n"
+    "  kithara bench --quick --compare bench/baseline.json   # non-zero on a regression (CI)\n\n"
     + settings_note("bench", "RUNS=3")
     + "\n\nExit codes: 0 every scenario ran (a missing peer is listed, not failed) and, with "
     "--compare, no gating target regressed (report-only misses are shown and exit 0); "

@@ -41,8 +41,8 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     # message when the folder is missing; again inside, where no other run can race it.
     check_output(options.out, options.force)
     with output_lock(options.out):
-        if link_suffix(options.url):
-            _run_link(options, common)
+        if link_suffix(options.url):  # (a .rss that is no feed: saved as the file it is)
+            _run_link(options, common, xml_file_ok=_url_path(options.url).endswith(FEED_SUFFIXES))
         else:
             _run_url(options, common)
 
@@ -61,10 +61,18 @@ def _run_url(options: FetchOptions, common: CommonOptions) -> None:
         _run_progressive(options, common, EventBus())
 
 
-def link_suffix(url: str) -> bool:
+# A feed served as application/octet-stream is still read as one (play reads it by content)
+FEED_SUFFIXES = (".rss", ".atom")
+
+
+def _url_path(url: str) -> str:
     from urllib.parse import urlsplit
 
-    return urlsplit(url).path.lower().endswith((".pls", ".xspf", ".m3u"))
+    return urlsplit(url).path.lower()
+
+
+def link_suffix(url: str) -> bool:
+    return _url_path(url).endswith((".pls", ".xspf", ".m3u", *FEED_SUFFIXES))
 
 
 def _run_link(options: FetchOptions, common: CommonOptions, *, xml_file_ok: bool = False) -> None:
