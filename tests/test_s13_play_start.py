@@ -53,7 +53,7 @@ def test_start_past_the_end_of_a_file_is_an_error(
     wav = tmp_path / "out.wav"
     proc = play(url, "--start", "30", "--output", f"wav:{wav}")
     assert proc.returncode == USAGE, proc.stderr
-    line = assert_one_line_error(proc, "--start 30", "past the end", "which lasts 4")
+    line = assert_one_line_error(proc, "--start 30", "past the end", "which lasts 4 s")
     assert "Traceback" not in line
     assert wav_seconds(wav) == 0.0
 
@@ -78,7 +78,7 @@ def test_start_past_the_end_of_vod_hls_is_an_error(
     errors = [line for line in proc.stderr.splitlines() if line.startswith("kithara: error:")]
     assert len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert errors[0] == proc.stderr.strip().splitlines()[-1]
-    for needle in ("--start 1:00", "past the end", "which lasts 20"):
+    for needle in ("--start 1:00", "past the end", "which lasts 20 s"):
         assert needle in errors[0], errors[0]
     assert wav_seconds(wav) == 0.0
     names = [json.loads(line)["event"] for line in events.read_text().splitlines()]

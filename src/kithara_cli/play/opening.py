@@ -409,6 +409,7 @@ def start_past_end(start_at: float, duration: float | None) -> UsageError:
     and goes on to the next; so here: an error of usage (exit 2), and a queue goes on to the
     next item, as for any item that fails."""
     end = f", which lasts {_clock(duration)}" if duration is not None else ""
+    end += " s" if duration is not None and duration < 59.95 else ""  # "4 s"; "1:15" says it
     return UsageError(f"--start {_clock(start_at)} is past the end of the media{end}")
 
 
