@@ -206,14 +206,16 @@ def _cover_art(src: ProgressiveSource) -> list[Span]:
 
 
 def _read_aside(src: ProgressiveSource, offset: int, size: int, *, wait: bool) -> bytes:
-    """Bytes past the audio, brought by a side request (``peek_ready``), never by moving
-    the running one; b"" if none brings them, or (``wait`` False) if not here yet."""
+    """Bytes past the audio, brought by one side request (``peek_ready``), never by moving
+    the running one; b"" if it ends without them (a server turning a second connection
+    away), or (``wait`` False) if they are not here yet."""
     end = min(offset + size, src.length() or 0)
-    while not src.peek_ready(offset, end - offset, urgent=wait):
-        if not wait or not src.fetching(offset):
-            return b""
-        src.resource.wait_range(offset, end, FIRST_RESPONSE_SLICE)
-        interrupt.check()
+    if not src.peek_ready(offset, end - offset, urgent=wait):
+        while not src.resource.contains(offset, end):
+            if not wait or not src.fetching(offset):
+                return b""
+            src.resource.wait_range(offset, end, FIRST_RESPONSE_SLICE)
+            interrupt.check()
     return src.read_at(offset, end - offset)
 
 
