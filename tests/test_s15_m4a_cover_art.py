@@ -83,7 +83,8 @@ def test_only_the_pictures_of_a_moov_before_the_mdat_are_blanked() -> None:
             data = _file(moov, mdat)
             (span,) = _spans(data)
             assert data[span.start : span.end] == b"A" * 50
-            assert _spans(_file(mdat, moov)) == []  # moov at the end: read as it is
+            late = _file(mdat, moov)  # moov at the end: found past mdat (s15-m4a2)
+            assert [late[s.start : s.end] for s in _spans(late)] == [b"A" * 50]
     two = _box(b"covr", _data(b"B" * 30) + _data(b"C" * 20))
     ilst2 = _box(b"ilst", two)
     data = _file(_box(b"moov", _box(b"udta", _box(b"meta", bytes(4) + hdlr + ilst2))), mdat)

@@ -84,6 +84,7 @@ class ProgressiveSource(Source):
         self._reader_pos = 0
         self.first_response = threading.Event()
         self._side: set[tuple[int, int]] = set()
+        self._side_handles: dict[tuple[int, int], FetchHandle] = {}
         self._started = False  # playback started: prefetch the rest of the file
         self._held = False  # the start-up request ended before playback started
         self.live: LiveStream | None = None  # the first response showed an endless stream
@@ -182,6 +183,8 @@ class ProgressiveSource(Source):
                 return
             if self._running and self.unsized:
                 return  # its one request brings every byte in order: the reader waits
+            if any(a <= offset < b for a, b in self._side):
+                return  # a side request brings it (an MP4's index past its audio, read aside)
             if self._running and self.info is None:
                 return  # no length yet: a request past the end is a 416; the first response
                 # tells (the reader's next wait asks again, or ends there)
@@ -245,12 +248,24 @@ class ProgressiveSource(Source):
                 return True
             return any(a <= offset < b for a, b in self._side)
 
+    def skip_aside(self, start: int, end: int) -> None:
+        """The side request bringing ``start`` stops there and goes on from ``end``: the bytes
+        between (an MP4's pictures, past its audio) come later, with the other holes."""
+        with self._lock:
+            span = next(((a, b) for a, b in self._side if a <= start < b), None)
+            if span is None or self._closed:
+                return
+            self._side.discard(span)
+            self._side_handles.pop(span).cancel("epoch")
+            if end < span[1]:
+                self._submit_side(end, span[1])
+
     def _submit_side(self, offset: int, total: int) -> None:
         """A request for ``[offset, total)`` beside the running one (under ``_lock``)."""
         if any(a <= offset < b for a, b in self._side):
             return
         self._side.add((offset, total))
-        self.dl.submit(
+        self._side_handles[(offset, total)] = self.dl.submit(
             FetchCmd(
                 url=self.url,
                 sink=self._side_sink,
@@ -277,6 +292,7 @@ class ProgressiveSource(Source):
     def _side_done(self, outcome: FetchOutcome, span: tuple[int, int]) -> None:
         with self._lock:
             self._side.discard(span)
+            self._side_handles.pop(span, None)
             # A server that caps connections per client (503/429 to a second one) while the
             # running request serves: not the stream's failure; the peek is asked again.
             busy = isinstance(outcome.error, ServerBusyError) and self._running

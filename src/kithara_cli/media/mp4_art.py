@@ -4,7 +4,8 @@ A podcast episode's M4A carries its cover art (hundreds of KB to a few MB) in th
 item list inside ``moov``, which a faststart file has at its front: FFmpeg's mov demuxer
 reads it whole before the first frame. :func:`with_cover_art` adds such an item to a file
 that :func:`encode_file` wrote (``m4a``); the chunk offsets (``stco``/``co64``) move by what
-was added, so the audio decodes exactly as before.
+was added, so the audio decodes exactly as before. :func:`moov_at_end` moves ``moov`` after
+``mdat`` (what some encoders and podcast tools write): FFmpeg then reads it over a tail request.
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ def with_cover_art(m4a: bytes, art_bytes: int, seed: int = 0) -> bytes:
         struct.pack_into(">I", out, at, end - at + len(item))
     _shift_chunk_offsets(out, moov_at, moov_end + len(item), len(item))
     return bytes(out)
+
+
+def moov_at_end(m4a: bytes) -> bytes:
+    """``m4a`` (faststart) with its ``moov`` moved after its ``mdat``: the boxes before it
+    move back by its size, and so do the chunk offsets."""
+    moov_at, moov_end = _child(m4a, 0, len(m4a), b"moov")
+    mdat_at, _ = _child(m4a, 0, len(m4a), b"mdat")
+    if mdat_at < moov_at:
+        raise ValueError("moov already follows mdat")
+    moov = bytearray(m4a[moov_at:moov_end])
+    _shift_chunk_offsets(moov, 0, len(moov), -len(moov))
+    return m4a[:moov_at] + m4a[moov_end:] + bytes(moov)
 
 
 def _shift_chunk_offsets(data: bytearray, moov_at: int, moov_end: int, delta: int) -> None:

@@ -140,7 +140,6 @@ def open_progressive(
             read = OffsetSource(src, src.audio_start)
         elif spans := _cover_art(src):  # an M4A's pictures: zeros, downloaded after the audio
             read = BlankedSource(src, spans)
-            src.reader_moved(spans[-1].end)
     return Opened(ByteStream(read, name=url), 0.0, progressive=src, hint=hint)
 
 
@@ -167,32 +166,57 @@ def _audio_start(src: ProgressiveSource) -> int:
 
 def _cover_art(src: ProgressiveSource) -> list[Span]:
     """``cover_blank.cover_art_spans`` over the file's bytes as they come, those before the
-    pictures in order as the demuxer reads them (no request aimed past bytes it needs); none
-    on any failure (the decoder then reads the pictures)."""
+    pictures in order as the demuxer reads them (no request aimed past bytes it needs), a
+    ``moov`` past the audio over a side request (the running one stays on the audio, the
+    side one skips the picture); none on any failure (the decoder then reads the pictures)."""
     from kithara_cli.storage import ResourceClosed, ResourceFailed
-    from kithara_cli.stream.cover_blank import cover_art_spans
+    from kithara_cli.stream.cover_blank import Way, cover_art_spans
 
     total = src.length()
     if total is None or src.info is None or not src.info.range_honoured:
         return []
     done = 0  # every byte below it has come
+    aside: int | None = None  # where the bytes read aside begin
 
-    def read(offset: int, size: int, past_art: bool) -> bytes:
-        nonlocal done
-        pos = offset if past_art else min(done, offset)
+    def read(offset: int, size: int, way: Way) -> bytes:
+        nonlocal done, aside
+        if way == "aside" or (aside is not None and offset >= aside):
+            aside = offset if aside is None else aside
+            return _read_aside(src, offset, size, wait=way == "aside")
+        pos = offset if way == "past_art" else min(done, offset)
         while pos < offset + size:
             while (got := src.wait_readable(pos, offset + size - pos, FIRST_RESPONSE_SLICE)) < 0:
                 interrupt.check()
             if got == 0:
                 break
             pos += got
-        done = max(done, pos) if not past_art else done
+        done = max(done, pos) if way == "order" else done
         return src.read_at(offset, pos - offset) if pos > offset else b""
 
     try:
-        return cover_art_spans(read, total)
+        spans = cover_art_spans(read, total)
     except (ResourceFailed, ResourceClosed):
         return []
+    if aside is None:
+        if spans:  # the download goes on past the pictures
+            src.reader_moved(spans[-1].end)
+    elif spans:  # the side request skips the picture; the running one stays on the audio
+        src.skip_aside(spans[0].start, spans[-1].end)
+    return spans
+
+
+def _read_aside(src: ProgressiveSource, offset: int, size: int, *, wait: bool) -> bytes:
+    """Bytes past the audio, brought by one side request (``peek_ready``), never by moving
+    the running one; b"" if it ends without them (a server turning a second connection
+    away), or (``wait`` False) if they are not here yet."""
+    end = min(offset + size, src.length() or 0)
+    if not src.peek_ready(offset, end - offset, urgent=wait):
+        while not src.resource.contains(offset, end):
+            if not wait or not src.fetching(offset):
+                return b""
+            src.resource.wait_range(offset, end, FIRST_RESPONSE_SLICE)
+            interrupt.check()
+    return src.read_at(offset, end - offset)
 
 
 def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:

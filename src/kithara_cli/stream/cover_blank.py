@@ -9,7 +9,9 @@ reads the same boxes and the same audio (an unreadable picture is only a warning
 download goes from the picture's end on, and the picture comes after the audio.
 
 :func:`cover_art_spans` finds the pictures by the box headers, read the way the demuxer reads
-them (the bytes before the pictures are the ones it needs first anyway).
+them (the bytes before the pictures are the ones it needs first anyway). A file whose ``moov``
+follows its ``mdat`` (not faststart) has it read the same way, once ``mdat``'s header told
+where it ends: the demuxer seeks there first too, and reads it over a side request.
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from kithara_cli.stream.byte_stream import Source
 
-BoxRead = Callable[[int, int, bool], bytes]
-"""``(offset, size, past_art)``: the bytes, waited for; ``past_art``: the bytes before them
-are a picture's (fetch from ``offset``), else they are read in order up to ``offset``."""
+Way = Literal["order", "past_art", "aside"]
+BoxRead = Callable[[int, int, Way], bytes]
+"""``(offset, size, way)``: the bytes, waited for. ``order``: the bytes before them are read
+in order up to ``offset``; ``past_art``: the bytes before them are a picture's (fetch from
+``offset``); ``aside``: they are past the audio (``mdat``), read beside the request that
+brings it (a tail request), which stays where it is."""
 
 MAX_BOXES = 256  # children looked at in one box (a hostile file's endless list)
 # The boxes on the way to the pictures: moov/udta/meta/ilst/covr (or moov/meta/ilst/covr).
@@ -44,52 +50,57 @@ class Span:
 
 
 def cover_art_spans(read: BoxRead, total: int) -> list[Span]:
-    """The payloads of the ``covr`` item's ``data`` boxes of an MP4 whose ``moov`` precedes
-    its ``mdat`` (none otherwise, nor for anything malformed: the demuxer reads it all)."""
+    """The payloads of the ``covr`` item's ``data`` boxes of an MP4's ``moov``, before or
+    after its ``mdat`` (none for anything malformed: the demuxer reads it all). After it, the
+    first picture only: the next one's header comes after it over the side request."""
     pos, boxes = 0, 0
+    way: Way = "order"
     while pos + 8 <= total and boxes < MAX_BOXES:
-        box = _box(read, pos, total)
-        if box is None or box[0] == b"mdat" or (pos == 0 and box[0] != b"ftyp"):
+        box = _box(read, pos, total, way)
+        if box is None or (pos == 0 and box[0] != b"ftyp"):
             return []
         kind, start, end = box
         if kind == b"moov":
-            return _within(read, start, end, b"moov")
+            return _within(read, start, end, b"moov", way)
+        if kind == b"mdat":
+            way = "aside"  # the boxes past the audio: the demuxer's tail request
         pos, boxes = end, boxes + 1
     return []
 
 
-def _within(read: BoxRead, start: int, end: int, parent: bytes) -> list[Span]:
+def _within(read: BoxRead, start: int, end: int, parent: bytes, way: Way) -> list[Span]:
     pos, boxes = start, 0
     while pos + 8 <= end and boxes < MAX_BOXES:
-        box = _box(read, pos, end)
+        box = _box(read, pos, end, way)
         if box is None:
             return []
         kind, inner, box_end = box
         if kind == b"covr" and parent == b"ilst":
-            return _pictures(read, inner, box_end)
+            return _pictures(read, inner, box_end, way)
         if kind in _CHILDREN[parent]:
             if kind == b"meta":
-                inner = _meta_children(read, inner, box_end)
-            found = _within(read, inner, box_end, kind)
+                inner = _meta_children(read, inner, box_end, way)
+            found = _within(read, inner, box_end, kind, way)
             if found:
                 return found
         pos, boxes = box_end, boxes + 1
     return []
 
 
-def _meta_children(read: BoxRead, inner: int, end: int) -> int:
+def _meta_children(read: BoxRead, inner: int, end: int, way: Way) -> int:
     """Where a ``meta`` box's children start: after its version and flags (the ISO full
     box iTunes writes), or at once (QuickTime's plain box, whose first child is ``hdlr``)."""
-    if inner + 8 <= end and read(inner, 8, False)[4:8] == b"hdlr":
+    if inner + 8 <= end and read(inner, 8, way)[4:8] == b"hdlr":
         return inner
     return inner + 4
 
 
-def _pictures(read: BoxRead, start: int, end: int) -> list[Span]:
+def _pictures(read: BoxRead, start: int, end: int, way: Way) -> list[Span]:
     spans: list[Span] = []
     pos = start
-    while pos + _DATA_HEADER <= end and len(spans) < MAX_BOXES:
-        head = read(pos, _DATA_HEADER, bool(spans))
+    limit = 1 if way == "aside" else MAX_BOXES
+    while pos + _DATA_HEADER <= end and len(spans) < limit:
+        head = read(pos, _DATA_HEADER, "past_art" if spans else way)
         if len(head) < _DATA_HEADER:
             break
         size, kind = struct.unpack(">I4s", head[:8])
@@ -101,15 +112,15 @@ def _pictures(read: BoxRead, start: int, end: int) -> list[Span]:
     return spans
 
 
-def _box(read: BoxRead, pos: int, end: int) -> tuple[bytes, int, int] | None:
+def _box(read: BoxRead, pos: int, end: int, way: Way) -> tuple[bytes, int, int] | None:
     """A box's type, where its payload starts and where it ends; None if it does not fit."""
-    head = read(pos, 8, False)
+    head = read(pos, 8, way)
     if len(head) < 8:
         return None
     size, kind = struct.unpack(">I4s", head)
     inner = pos + 8
     if size == 1:  # a 64-bit size follows
-        large = read(pos + 8, 8, False)
+        large = read(pos + 8, 8, way)
         if len(large) < 8:
             return None
         size, inner = struct.unpack(">Q", large)[0], pos + 16
