@@ -115,20 +115,4 @@ def test_first_audio_does_not_wait_for_the_art_past_the_audio(media: Path, tmp_p
     assert (tmp_path / "a.wav").stat().st_size > 50_000
 
 
-def test_a_recording_keeps_the_picture(media: Path, tmp_path: Path) -> None:
-    rec = tmp_path / "rec.m4a"
-    with MediaServer(media) as srv:
-        proc = run_cli(
-            "play", srv.url("end.m4a"), "--no-ui", "--output", "null", "--record", str(rec),
-            env=ENV, timeout=60,
-        )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert rec.read_bytes() == (media / "end.m4a").read_bytes()
-
-
-def test_a_server_that_ignores_range_reads_the_picture(media: Path, tmp_path: Path) -> None:
-    with MediaServer(media) as srv:
-        srv.set_faults("end.m4a", Faults(ignore_range=True))
-        _play(srv.url("end.m4a"), tmp_path / "end.wav")
-        _play(srv.url("plain.m4a"), tmp_path / "plain.wav")
-    assert (tmp_path / "end.wav").read_bytes() == (tmp_path / "plain.wav").read_bytes()
+# --record and a server ignoring Range: test_s15_m4a_cover_art.py, parametrised over end.m4a.

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import run_cli
 from kithara_cli.media.encode import encode_file
-from kithara_cli.media.mp4_art import with_cover_art
+from kithara_cli.media.mp4_art import moov_at_end, with_cover_art
 from kithara_cli.server import Faults, MediaServer
 from kithara_cli.stream.cover_blank import BlankedSource, Span, cover_art_spans
 
@@ -32,6 +32,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("m4a-cover-art")
     plain = encode_file(root / "plain.m4a", 3.0, "m4a")
     (root / "art.m4a").write_bytes(with_cover_art(plain.read_bytes(), ART_BYTES))
+    (root / "end.m4a").write_bytes(moov_at_end((root / "art.m4a").read_bytes()))  # moov last
     return root
 
 
@@ -152,22 +153,26 @@ def test_first_audio_does_not_wait_for_the_cover_art(media: Path, tmp_path: Path
     assert (tmp_path / "a.wav").stat().st_size > 50_000
 
 
-def test_a_recording_keeps_the_picture(media: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["art.m4a", "end.m4a"])  # moov first, or after mdat
+def test_a_recording_keeps_the_picture(media: Path, tmp_path: Path, name: str) -> None:
     """``--record`` writes the file's own bytes: its pictures are read, not blanked."""
     rec = tmp_path / "rec.m4a"
     with MediaServer(media) as srv:
         proc = run_cli(
-            "play", srv.url("art.m4a"), "--no-ui", "--output", "null", "--record", str(rec),
+            "play", srv.url(name), "--no-ui", "--output", "null", "--record", str(rec),
             env=ENV, timeout=60,
         )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert rec.read_bytes() == (media / "art.m4a").read_bytes()
+    assert rec.read_bytes() == (media / name).read_bytes()
 
 
-def test_a_server_that_ignores_range_reads_the_picture(media: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["art.m4a", "end.m4a"])
+def test_a_server_that_ignores_range_reads_the_picture(
+    media: Path, tmp_path: Path, name: str
+) -> None:
     """No request could start past the picture: the file is read as it comes, as before."""
     with MediaServer(media) as srv:
-        srv.set_faults("art.m4a", Faults(ignore_range=True))
-        _play(srv.url("art.m4a"), tmp_path / "art.wav")
+        srv.set_faults(name, Faults(ignore_range=True))
+        _play(srv.url(name), tmp_path / "art.wav")
         _play(srv.url("plain.m4a"), tmp_path / "plain.wav")
     assert (tmp_path / "art.wav").read_bytes() == (tmp_path / "plain.wav").read_bytes()
