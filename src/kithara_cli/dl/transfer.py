@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from kithara_cli.dl.downloader import Downloader
     from kithara_cli.net.request import DirectResponse, ResponseOpener
 
+BUSY_WAIT = 5.0  # seconds a command with ``on_busy="wait"`` retries busy answers uncounted
 MAX_RESTARTS = 3  # another version mid-command this often: the server is not serving one file
 
 
@@ -222,6 +223,12 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             err = classify_http_error(exc, cmd.url)
             if not err.retryable or isinstance(err, RemoteChangedError):
                 raise err from exc
+            if isinstance(err, ServerBusyError) and cmd.on_busy == "fail":
+                raise err from exc  # the peer has another way (``FetchCmd.on_busy``)
+            # Not counted: the connection the peer just closed is freed in a moment.
+            waiting = isinstance(err, ServerBusyError) and cmd.on_busy == "wait"
+            waiting = waiting and time.monotonic() - job.started_at < BUSY_WAIT
+            attempt = 1 if waiting else attempt
             if isinstance(err, BodyStalledError):
                 dl.bus.publish(
                     BodyStalled(
@@ -249,7 +256,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             limit_n = dl.retry.max_attempts
             if cmd.max_attempts is not None:
                 limit_n = max(1, min(limit_n, cmd.max_attempts))
-            if attempt >= limit_n or resumes > 1000:
+            if (attempt >= limit_n and not waiting) or resumes > 1000:
                 dl.bus.publish(RetryExhausted(request_id=rid, attempts=attempt))
                 raise err from exc
             retry_after = err.retry_after if isinstance(err, ServerBusyError) else None
@@ -265,6 +272,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             )
             if delay:
                 await asyncio.sleep(delay)
+            attempt = 0 if waiting else attempt
 
 
 def _ok(job: Job, info: ResponseInfo | None, resource_end: int | None) -> FetchOutcome:
