@@ -29,6 +29,7 @@ from kithara_cli.dl.validate import (
 from kithara_cli.errors import (
     BodyStalledError,
     FatalError,
+    MalformedResponseError,
     NetworkError,
     RemoteChangedError,
     ServerBusyError,
@@ -111,11 +112,12 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
         # body (a playlist reloaded) follows them each time: its target may move on.
         ranged = any(k.lower() == "range" for k in headers)
         target = dl.redirects.target(cmd.url) if ranged else cmd.url
+        answered = False  # the response's head was read (a protocol error after: its body)
         try:
             async with asyncio.timeout(net.connect_timeout + net.read_timeout) as limit:
                 async with opener.stream(target, headers) as resp:
                     limit.reschedule(None if deadline is None else loop.time() + deadline)
-                    status = resp.status_code
+                    status, answered = resp.status_code, True
                     partial = status == 206
                     if status == 416:
                         _, _, total = parse_content_range(resp.headers.get("content-range"))
@@ -220,7 +222,9 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                 raise
             if isinstance(exc, TimeoutError) and not isinstance(exc, BodyStalledError):
                 exc = DeadlineError(f"request took too long: {cmd.url}")
-            err = classify_http_error(exc, cmd.url)
+            err = classify_http_error(exc, cmd.url, answered)
+            if isinstance(err, MalformedResponseError) and attempt >= 2:
+                raise err from exc  # not HTTP on a new connection either (the class doc)
             if not err.retryable or isinstance(err, RemoteChangedError):
                 raise err from exc
             if isinstance(err, ServerBusyError) and cmd.on_busy == "fail":
