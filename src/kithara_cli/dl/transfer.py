@@ -146,8 +146,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     ):
                         restarts += 1
                         changed = (
-                            f"remote file changed ({job.pinned.describe()}, now "
-                            f"{p.identity.describe()}): {cmd.url}"
+                            f"remote file changed ({job.pinned.change(p.identity)}): {cmd.url}"
                             if job.pinned.known
                             else f"cannot resume {cmd.url}: the server gives no length, ETag "
                             "or Last-Modified to tell its answers are the same file"
@@ -205,10 +204,14 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                                 f"asked bytes {cmd.start}-{stop - 1}, the file ends at "
                                 f"{resource_end}: {cmd.url}"
                             )
-                        raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
+                        raise TruncatedBodyError(
+                            f"the range ended at byte {end_pos}, short of {stop}: {cmd.url}"
+                        )
                     if not p.whole and p.total is not None and end_pos < p.total:
                         # Asked to the end, sent a shorter range (a CDN's chunk): go on.
-                        raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
+                        raise TruncatedBodyError(
+                            f"the range ended at byte {end_pos} of {p.total}: {cmd.url}"
+                        )
                     job.total = job.bytes_done
                     return _ok(job, info, resource_end)
         except asyncio.CancelledError:
