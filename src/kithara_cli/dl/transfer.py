@@ -236,7 +236,10 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             waiting = isinstance(err, ServerBusyError) and cmd.on_busy == "wait"
             waiting = waiting and time.monotonic() - job.started_at < BUSY_WAIT
             attempt = 1 if waiting else attempt
-            if isinstance(err, BodyStalledError):
+            # "No bytes for N s": a true stall only (a trickle and a deadline say their own).
+            if isinstance(err, BodyStalledError) and not isinstance(
+                err, SlowBodyError | DeadlineError
+            ):
                 dl.bus.publish(
                     BodyStalled(
                         request_id=rid,
