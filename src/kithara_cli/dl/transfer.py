@@ -84,7 +84,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
     loop = asyncio.get_running_loop()
     info: ResponseInfo | None = None
     job.pinned = cmd.identity
-    attempt = resumes = restarts = 0
+    attempt = resumes = restarts = malformed = 0
     resource_end: int | None = None
     while True:
         attempt += 1
@@ -226,7 +226,8 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             if isinstance(exc, TimeoutError) and not isinstance(exc, BodyStalledError):
                 exc = DeadlineError(f"request took too long: {cmd.url}")
             err = classify_http_error(exc, cmd.url, answered)
-            if isinstance(err, MalformedResponseError) and attempt >= 2:
+            malformed += isinstance(err, MalformedResponseError)
+            if malformed >= 2:
                 raise err from exc  # not HTTP on a new connection either (the class doc)
             if not err.retryable or isinstance(err, RemoteChangedError):
                 raise err from exc
