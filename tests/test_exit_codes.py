@@ -35,6 +35,7 @@ EXPECTED = {
     "DeadlineError": 3,
     "ResourceTooShortError": 3,
     "TruncatedBodyError": 3,
+    "MalformedResponseError": 3,  # a bad status or header line, on a new connection too
     "ServerBusyError": 3,
     "ResolveError": 3,
     "CertificateError": 3,

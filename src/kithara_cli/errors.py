@@ -66,6 +66,12 @@ class TruncatedBodyError(NetworkError):
     """The server closed before Content-Length bytes arrived."""
 
 
+class MalformedResponseError(NetworkError):
+    """The server's response head is not HTTP/1.1 (a bad status line, an illegal header
+    line): tried once more, on a new connection (a reused one may still hold the excess of
+    a body longer than its Content-Length), then given up."""
+
+
 class ServerBusyError(RetryableError):
     """HTTP 429 or 5xx (or a full station: SHOUTcast's ICY 401, icecast-kh's 403 max
     listeners reached); ``retry_after`` is the server's hint

@@ -69,6 +69,12 @@ class FetchCmd:
     # (the sink sees offsets go back), "fail" ends the command with RemoteChangedError (the
     # peer holds bytes of the old version elsewhere and must start over itself).
     on_change: str = "restart"
+    # A busy answer (429/5xx): "retry" it as any failure; "fail" the command at once (a side
+    # request beside another on a server that may grant one connection: the peer moves the
+    # other instead, as a one-connection player would); "wait": retried without counting
+    # for up to BUSY_WAIT seconds (the peer just closed the one connection it may have; the
+    # server takes a moment to see it), then as "retry".
+    on_busy: Literal["retry", "fail", "wait"] = "retry"
     deadline: float | None = None  # seconds per attempt, headers and body; None: the config's
     on_response: Callable[[ResponseInfo], None] | None = None  # may raise to refuse
     on_complete: Callable[[FetchOutcome], None] | None = None

@@ -29,6 +29,7 @@ from kithara_cli.dl.validate import (
 from kithara_cli.errors import (
     BodyStalledError,
     FatalError,
+    MalformedResponseError,
     NetworkError,
     RemoteChangedError,
     ServerBusyError,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from kithara_cli.dl.downloader import Downloader
     from kithara_cli.net.request import DirectResponse, ResponseOpener
 
+BUSY_WAIT = 5.0  # seconds a command with ``on_busy="wait"`` retries busy answers uncounted
 MAX_RESTARTS = 3  # another version mid-command this often: the server is not serving one file
 
 
@@ -82,7 +84,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
     loop = asyncio.get_running_loop()
     info: ResponseInfo | None = None
     job.pinned = cmd.identity
-    attempt = resumes = restarts = 0
+    attempt = resumes = restarts = malformed = 0
     resource_end: int | None = None
     while True:
         attempt += 1
@@ -110,11 +112,12 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
         # body (a playlist reloaded) follows them each time: its target may move on.
         ranged = any(k.lower() == "range" for k in headers)
         target = dl.redirects.target(cmd.url) if ranged else cmd.url
+        answered = False  # the response's head was read (a protocol error after: its body)
         try:
             async with asyncio.timeout(net.connect_timeout + net.read_timeout) as limit:
                 async with opener.stream(target, headers) as resp:
                     limit.reschedule(None if deadline is None else loop.time() + deadline)
-                    status = resp.status_code
+                    status, answered = resp.status_code, True
                     partial = status == 206
                     if status == 416:
                         _, _, total = parse_content_range(resp.headers.get("content-range"))
@@ -143,8 +146,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                     ):
                         restarts += 1
                         changed = (
-                            f"remote file changed ({job.pinned.describe()}, now "
-                            f"{p.identity.describe()}): {cmd.url}"
+                            f"remote file changed ({job.pinned.change(p.identity)}): {cmd.url}"
                             if job.pinned.known
                             else f"cannot resume {cmd.url}: the server gives no length, ETag "
                             "or Last-Modified to tell its answers are the same file"
@@ -202,10 +204,14 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                                 f"asked bytes {cmd.start}-{stop - 1}, the file ends at "
                                 f"{resource_end}: {cmd.url}"
                             )
-                        raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
+                        raise TruncatedBodyError(
+                            f"the range ended at byte {end_pos}, short of {stop}: {cmd.url}"
+                        )
                     if not p.whole and p.total is not None and end_pos < p.total:
                         # Asked to the end, sent a shorter range (a CDN's chunk): go on.
-                        raise TruncatedBodyError(f"short range, more to come: {cmd.url}")
+                        raise TruncatedBodyError(
+                            f"the range ended at byte {end_pos} of {p.total}: {cmd.url}"
+                        )
                     job.total = job.bytes_done
                     return _ok(job, info, resource_end)
         except asyncio.CancelledError:
@@ -219,10 +225,22 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                 raise
             if isinstance(exc, TimeoutError) and not isinstance(exc, BodyStalledError):
                 exc = DeadlineError(f"request took too long: {cmd.url}")
-            err = classify_http_error(exc, cmd.url)
+            err = classify_http_error(exc, cmd.url, answered)
+            malformed += isinstance(err, MalformedResponseError)
+            if malformed >= 2:
+                raise err from exc  # not HTTP on a new connection either (the class doc)
             if not err.retryable or isinstance(err, RemoteChangedError):
                 raise err from exc
-            if isinstance(err, BodyStalledError):
+            if isinstance(err, ServerBusyError) and cmd.on_busy == "fail":
+                raise err from exc  # the peer has another way (``FetchCmd.on_busy``)
+            # Not counted: the connection the peer just closed is freed in a moment.
+            waiting = isinstance(err, ServerBusyError) and cmd.on_busy == "wait"
+            waiting = waiting and time.monotonic() - job.started_at < BUSY_WAIT
+            attempt = 1 if waiting else attempt
+            # "No bytes for N s": a true stall only (a trickle and a deadline say their own).
+            if isinstance(err, BodyStalledError) and not isinstance(
+                err, SlowBodyError | DeadlineError
+            ):
                 dl.bus.publish(
                     BodyStalled(
                         request_id=rid,
@@ -249,7 +267,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             limit_n = dl.retry.max_attempts
             if cmd.max_attempts is not None:
                 limit_n = max(1, min(limit_n, cmd.max_attempts))
-            if attempt >= limit_n or resumes > 1000:
+            if (attempt >= limit_n and not waiting) or resumes > 1000:
                 dl.bus.publish(RetryExhausted(request_id=rid, attempts=attempt))
                 raise err from exc
             retry_after = err.retry_after if isinstance(err, ServerBusyError) else None
@@ -265,6 +283,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             )
             if delay:
                 await asyncio.sleep(delay)
+            attempt = 0 if waiting else attempt
 
 
 def _ok(job: Job, info: ResponseInfo | None, resource_end: int | None) -> FetchOutcome:

@@ -84,6 +84,13 @@ class Identity:
             return f"length {self.length}"
         return "no validators"
 
+    def change(self, now: Identity) -> str:
+        """How ``now`` differs, for a message: the lengths where they tell (an ETag kept
+        while the length changed read "ETag "e1", now ETag "e1""), else the validators."""
+        if self.length is not None and now.length is not None and self.length != now.length:
+            return f"length {self.length}, now {now.length}"
+        return f"{self.describe()}, now {now.describe()}"
+
     def as_list(self) -> list[object]:
         return [self.etag, self.last_modified, self.length, self.weak]
 
@@ -189,6 +196,4 @@ def place(
 def check_identity(pinned: Identity | None, seen: Identity, url: str) -> None:
     """Refuse a response of another version than the one the bytes so far came from."""
     if pinned is not None and not pinned.matches(seen):
-        raise RemoteChangedError(
-            f"remote file changed ({pinned.describe()}, now {seen.describe()}): {url}"
-        )
+        raise RemoteChangedError(f"remote file changed ({pinned.change(seen)}): {url}")

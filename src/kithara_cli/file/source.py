@@ -57,6 +57,11 @@ class ProgressiveSource(Source):
     length is known at its end. Past ``unsized_cap`` it is taken for endless: it goes on in a
     ``LiveStream`` window (a Notice says so), the kept bytes are read to their end and
     dropped, and no seek goes back. Only an ICY answer is live from its first byte.
+
+    A side request turned away busy (429/5xx) beside another request shows a server that
+    grants one connection per client (nginx ``limit_conn 1``): from then on a read that waits
+    for bytes no request brings moves the one request there, as mpv and ffmpeg do (closing
+    the first connection and reopening at the offset); a mere peek waits for it to be free.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class ProgressiveSource(Source):
         self.first_response = threading.Event()
         self._side: set[tuple[int, int]] = set()
         self._side_handles: dict[tuple[int, int], FetchHandle] = {}
+        self._single = False  # a side request was turned away busy: one connection at a time
         self._started = False  # playback started: prefetch the rest of the file
         self._held = False  # the start-up request ended before playback started
         self.live: LiveStream | None = None  # the first response showed an endless stream
@@ -197,7 +203,8 @@ class ProgressiveSource(Source):
             ):
                 return  # one unverifiable stream from byte 0: a second could not be checked
             total = self.resource.total
-            if self._running and total is not None and total - offset <= TAIL_PROBE:
+            aside = self._running and not self._single  # one connection: it moves (class doc)
+            if aside and total is not None and total - offset <= TAIL_PROBE:
                 # A demuxer peeking at the end (ID3v1, an MP4 index, Ogg's last page) gets a
                 # side request; the stream from the reader's position keeps going.
                 self._submit_side(offset, total)
@@ -219,12 +226,17 @@ class ProgressiveSource(Source):
             if self._closed:
                 return True
             near = self._stream_start <= offset <= self._frontier + NEAR_AHEAD
-            if self._running and near and not urgent:
+            if self._running and near and (not urgent or self._single):
                 return False
             info = self.info
             if info is None or (not info.range_honoured and not info.identity.known):
                 return False  # no second request could be checked: the first brings it
-            self._submit_side(offset, total)
+            if not (self._single and (self._running or self._side)):
+                self._submit_side(offset, total)
+                return False
+            if not urgent:
+                return False  # one connection, in use: asked again when it is free
+        self._open(offset, Priority.DEMAND)  # a read waits next: the one request moves
         return False
 
     def read_aside(self, offset: int, size: int) -> bytes:
@@ -250,20 +262,26 @@ class ProgressiveSource(Source):
 
     def skip_aside(self, start: int, end: int) -> None:
         """The side request bringing ``start`` stops there and goes on from ``end``: the bytes
-        between (an MP4's pictures, past its audio) come later, with the other holes."""
+        between (an MP4's pictures, past its audio) come later, with the other holes. With
+        one connection (the one request moved to ``start``), that request moves on."""
         with self._lock:
             span = next(((a, b) for a, b in self._side if a <= start < b), None)
-            if span is None or self._closed:
+            near = self._stream_start <= start <= self._frontier + NEAR_AHEAD
+            if self._closed or (span is None and not (self._single and self._running and near)):
                 return
-            self._side.discard(span)
-            self._side_handles.pop(span).cancel("epoch")
-            if end < span[1]:
-                self._submit_side(end, span[1])
+            if span is not None:
+                self._side.discard(span)
+                self._side_handles.pop(span).cancel("epoch")
+                if end < span[1]:
+                    self._submit_side(end, span[1])
+                return
+        self._open(end, Priority.DEMAND)  # one connection: the one request, moved here
 
     def _submit_side(self, offset: int, total: int) -> None:
         """A request for ``[offset, total)`` beside the running one (under ``_lock``)."""
         if any(a <= offset < b for a, b in self._side):
             return
+        beside = self._running or bool(self._side)  # busy then: one connection, perhaps
         self._side.add((offset, total))
         self._side_handles[(offset, total)] = self.dl.submit(
             FetchCmd(
@@ -275,6 +293,7 @@ class ProgressiveSource(Source):
                 label=f"bytes {offset}-{total - 1}",
                 identity=self.info.identity if self.info is not None else None,
                 on_change="fail",
+                on_busy="fail" if beside else "wait" if self._single else "retry",
                 on_response=self._check_version,
                 on_complete=functools.partial(self._side_done_at, (offset, total)),
             )
@@ -292,10 +311,12 @@ class ProgressiveSource(Source):
     def _side_done(self, outcome: FetchOutcome, span: tuple[int, int]) -> None:
         with self._lock:
             self._side.discard(span)
-            self._side_handles.pop(span, None)
-            # A server that caps connections per client (503/429 to a second one) while the
-            # running request serves: not the stream's failure; the peek is asked again.
-            busy = isinstance(outcome.error, ServerBusyError) and self._running
+            handle = self._side_handles.pop(span, None)
+            beside = handle is not None and handle.cmd.on_busy == "fail"
+            # A server that caps connections per client (503/429 to a second one) while
+            # another request serves: not the stream's failure; the bytes are asked again.
+            busy = isinstance(outcome.error, ServerBusyError) and (beside or self._running)
+            self._single = self._single or (busy and beside)
         if outcome.state == "failed" and not busy:
             assert outcome.error is not None
             self.resource.fail(outcome.error)
@@ -320,6 +341,7 @@ class ProgressiveSource(Source):
             self._stream_start = offset
             self._frontier = offset
             self._running = True
+            self._held = False  # a request runs again: playback's start need not restart it
             cmd = FetchCmd(
                 url=self.url,
                 sink=self._sink,
@@ -333,6 +355,7 @@ class ProgressiveSource(Source):
                 max_attempts=self.first_attempts if self.info is None else None,
                 identity=self.info.identity if self.info is not None else None,
                 on_change="fail",
+                on_busy="wait" if self._single else "retry",  # (a connection just closed)
                 on_complete=functools.partial(self._on_complete_in, epoch),
             )
             cmd.on_response = lambda info, c=cmd: self._on_response(info, c)

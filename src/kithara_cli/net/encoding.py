@@ -82,6 +82,10 @@ class _Brotli:
             raise ContentEncodingError(f"bad br body from {self._url}: {exc}") from None
 
     def flush(self) -> bytes:
+        # Both brotli packages (brotli >= 1.0.8, brotlicffi) tell whether the stream ended:
+        # a close-delimited body cut short decodes without error up to where it stops.
+        if not self._d.is_finished():  # (was: taken whole, and a cut-off file saved as done)
+            raise TruncatedBodyError(f"br body cut short: {self._url}")
         return b""
 
 

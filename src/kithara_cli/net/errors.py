@@ -14,6 +14,7 @@ from kithara_cli.errors import (
     HttpStatusError,
     InvalidUrlError,
     KitharaError,
+    MalformedResponseError,
     NetworkError,
     ResolveError,
     ServerBusyError,
@@ -49,8 +50,9 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return out
 
 
-def classify_http_error(exc: BaseException, url: str) -> KitharaError:
-    """Map an httpx/OS exception to a retryable or fatal kithara error."""
+def classify_http_error(exc: BaseException, url: str, answered: bool | None = None) -> KitharaError:
+    """Map an httpx/OS exception to a retryable or fatal kithara error. ``answered``: the
+    response's head had been read when it was raised (None: not known)."""
     if isinstance(exc, KitharaError):
         return exc
     import socket  # loaded with the first error: a replay from the cache may never need it
@@ -100,7 +102,7 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
             return NetworkError(f"connection refused: {url}")
         return NetworkError(f"cannot connect: {url} ({exc})")
     if isinstance(exc, httpx.RemoteProtocolError):
-        return TruncatedBodyError(f"connection closed early: {url}")
+        return _protocol_error(chain, url, answered)
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.NetworkError):
         return NetworkError(f"connection lost: {url}")
     if isinstance(exc, httpx.TimeoutException):
@@ -108,6 +110,22 @@ def classify_http_error(exc: BaseException, url: str) -> KitharaError:
     if isinstance(exc, httpx.HTTPError | OSError):
         return NetworkError(f"network error on {url}: {type(exc).__name__}")
     return NetworkError(f"unexpected error on {url}: {type(exc).__name__}: {exc}")
+
+
+def _protocol_error(chain: list[BaseException], url: str, answered: bool | None) -> KitharaError:
+    """A RemoteProtocolError, by who raised it: httpcore itself (the connection closed before
+    any response: retried, as curl's "empty reply"), or h11, whose parser found the server's
+    bytes are not HTTP: in the head (a bad status or header line: ``MalformedResponseError``)
+    or in the body (cut short, or a bad chunk: resumed). h11's own words say which line."""
+    import h11
+
+    parsed = next((c for c in chain if isinstance(c, h11.RemoteProtocolError)), None)
+    if parsed is None:
+        return NetworkError(f"the server closed the connection without a response: {url}")
+    said = str(parsed).replace("bytearray(", "").replace("')", "'")[:120]
+    if answered is False:
+        return MalformedResponseError(f"not a valid HTTP response ({said}): {url}")
+    return TruncatedBodyError(f"the body broke off ({said}): {url}")
 
 
 # OpenSSL's X509_V_ERR_* codes (``SSLCertVerificationError.verify_code``) a user can act on.

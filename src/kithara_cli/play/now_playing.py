@@ -9,7 +9,9 @@ Chapters (``audio.chapters``: a podcast's CHAP frames, an M4A's chapter track) g
 way in a queue of their own, published as ``TitleChanged(chapter=True)``: the dashboard shows
 them beside the episode's title rather than in its place. The decoder gives those of the
 container it opened; those of an MP3 whose decoder was started past its ID3 tags (the cover
-art: ``play.opening``) are read from the tags' bytes once they have come.
+art: ``play.opening``) are read from the tags' bytes: the first ones (the first response's)
+with the art's missing bytes as zeros, those after the art (``tag_rest``) over a side
+request, or else the whole tag once it has come.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 TAG_AUDIO_BYTES = 16 * 1024  # the audio frames after the tags that FFmpeg's probe needs
 MAX_CHAPTER_TAG = 16 * 1024 * 1024  # a larger tag is art, not chapters: never copied and parsed
+MAX_TAG_REST = 1 << 20  # the frames after the art fetched aside, at most (else: the whole tag)
 CHAPTER_RESTART = 3.0  # seconds into a chapter after which "previous" restarts it (CD players)
 CHAPTER_AHEAD = 0.5  # "next" skips a chapter that starts this close ahead (a seek just landed)
 
@@ -44,12 +47,14 @@ class NowPlaying:
         self._found: tuple[Chapter, ...] = ()  # the decoder's, as last added
         self._tag: ProgressiveSource | None = None
         self._tag_prefix_read = False  # the tag's first bytes, with the art still to come
+        self._tag_rest: tuple[bytes, int] | None = None  # those bytes; where the rest begins
         self.position = 0.0  # as last polled, or a seek's target (the snapshot's lags 0.1 s)
 
     def follow_tag(self, src: ProgressiveSource | None) -> None:
         """``src``'s decoder starts past its ID3 tags: read their chapters once they are in."""
         self._tag = src if src is not None and src.audio_start > 0 else None
         self._tag_prefix_read = False
+        self._tag_rest = None
 
     def seek(self, target: float) -> None:
         """Playback jumps to ``target``: the chapter in force there comes next."""
@@ -105,7 +110,7 @@ class NowPlaying:
             self.chapters.seek(pos)  # the one in force now, though it began before ``pos``
 
     def _read_tag(self, src: ProgressiveSource, pos: float) -> None:
-        from kithara_cli.audio.chapters import tag_chapters
+        from kithara_cli.audio.chapters import tag_chapters, tag_rest
 
         start, total = src.audio_start, src.length() or 0
         end = min(start + TAG_AUDIO_BYTES, total)
@@ -114,6 +119,15 @@ class NowPlaying:
             return
         have = src.available_ahead(0)
         try:
+            if have < end and self._tag_rest is not None:  # the frames after the art, aside
+                prefix, rest = self._tag_rest
+                if not src.peek_ready(rest, start - rest):
+                    return
+                self._tag = None
+                gap = bytes(rest - len(prefix))  # the art's missing bytes, as zeros
+                head = prefix + gap + src.read_at(rest, end - rest)
+                self._add(tag_chapters(head), pos)
+                return
             if have < end:  # the art comes after the audio, its whole file first: read the
                 # chapters the tag's first bytes hold (they come before the art), the missing
                 # rest as zeros (a picture FFmpeg cannot read and never shows), once
@@ -122,7 +136,11 @@ class NowPlaying:
                 self._tag_prefix_read = True
                 prefix = src.read_at(0, min(have, start))
                 if not -1 < prefix.rfind(b"CHAP") < prefix.rfind(b"APIC"):
-                    return  # no chapter, or one the cut may end: the whole tag, once it is in
+                    # The chapters may follow the art: the frames after it, fetched aside.
+                    after = tag_rest(prefix, start)
+                    if after is not None and after > len(prefix) and start - after <= MAX_TAG_REST:
+                        self._tag_rest = (prefix, after)
+                    return  # else: the whole tag, once it is in
                 head = prefix + bytes(start - len(prefix)) + src.read_at(start, end - start)
                 if found := tag_chapters(head):
                     self._tag = None

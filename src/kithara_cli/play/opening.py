@@ -207,15 +207,25 @@ def _cover_art(src: ProgressiveSource) -> list[Span]:
 
 def _read_aside(src: ProgressiveSource, offset: int, size: int, *, wait: bool) -> bytes:
     """Bytes past the audio, brought by one side request (``peek_ready``), never by moving
-    the running one; b"" if it ends without them (a server turning a second connection
-    away), or (``wait`` False) if they are not here yet."""
+    the running one, unless the server turned the side request away as busy (one
+    connection per client: the source then moves its one request, asked once more); b"" if
+    no request brings them, or (``wait`` False) if they are not here yet."""
     end = min(offset + size, src.length() or 0)
-    if not src.peek_ready(offset, end - offset, urgent=wait):
-        while not src.resource.contains(offset, end):
-            if not wait or not src.fetching(offset):
+    if src.peek_ready(offset, end - offset, urgent=wait):
+        return src.read_at(offset, end - offset)
+    again = True
+    while not src.resource.contains(offset, end):
+        if not wait:
+            return b""
+        if not src.fetching(offset):
+            if not again:
                 return b""
-            src.resource.wait_range(offset, end, FIRST_RESPONSE_SLICE)
-            interrupt.check()
+            again = False  # the side request ended without them: ask once more
+            if src.peek_ready(offset, end - offset, urgent=True):
+                break
+            continue
+        src.resource.wait_range(offset, end, FIRST_RESPONSE_SLICE)
+        interrupt.check()
     return src.read_at(offset, end - offset)
 
 
