@@ -31,7 +31,7 @@ from kithara_cli.cli_options import (
     VerboseOpt,
     env_settings,
 )
-from kithara_cli.cli_runtime import ArgvUrl, app_for, exit_without_teardown, run_app
+from kithara_cli.cli_runtime import ArgvUrl, PlayTarget, app_for, exit_without_teardown, run_app
 from kithara_cli.errors import KitharaError
 from kithara_cli.ui.console import local_output_error, print_error, stdout_reader_left
 
@@ -235,7 +235,7 @@ def play(
             "link, a podcast feed: its episodes newest first) or local files, played in order; none: the demo. One that fails is "
             "skipped, and its error is the exit code once the rest have played.",
             metavar="[URL]...",
-            click_type=ArgvUrl(),
+            click_type=PlayTarget(),
         ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,

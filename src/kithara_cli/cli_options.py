@@ -136,6 +136,28 @@ class Group(TyperGroup):
         with _usage_in(ctx):
             return super().parse_args(ctx, args)
 
+    def resolve_command(self, ctx: Context, args: list[str]) -> Any:
+        """``kithara URL`` (as ``mpv URL``, ``yt-dlp URL``): no command has a dot or a slash
+        in its name, so such a word is a URL or a file given without its command, and the
+        line says the command to type rather than "No such command"."""
+        name = args[0] if args else ""
+        if ctx.parent is None and self.get_command(ctx, name) is None and _names_media(name):
+            import shlex
+
+            from kithara_cli.ui.sanitize import redact_userinfo
+
+            typed = shlex.join(redact_userinfo(a) for a in args)
+            save = " (to save it: kithara fetch -o FILE URL)" if "://" in name else ""
+            raise UsageError(
+                f"{shlex.quote(redact_userinfo(name))} is not a command: to play it, "
+                f"kithara play {typed}{save}"
+            )
+        return super().resolve_command(ctx, args)
+
+
+def _names_media(word: str) -> bool:
+    return not word.startswith("-") and ("/" in word or "." in word)
+
 
 @contextmanager
 def _usage_in(ctx: Context) -> Iterator[None]:
