@@ -107,7 +107,6 @@ def fetch(
             "--out",
             "-o",
             help="The file to write (required, except with --list). Not play's --output.",
-            dir_okay=False,
             metavar="FILE",
         ),
     ] = None,
