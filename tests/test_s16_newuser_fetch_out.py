@@ -11,14 +11,17 @@ whole (a PyAV-made MP3 on 127.0.0.1).
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli, sha256
+from hls_fixtures import popen_fetch, wait_for
+from kithara_cli.file.state import part_paths
 from kithara_cli.media.encode import encode_file
-from kithara_cli.server import MediaServer
+from kithara_cli.server import Faults, MediaServer
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +76,30 @@ def test_out_a_folder_names_a_file_in_it(served: MediaServer, tmp_path: Path) ->
     )
     assert list((tmp_path / "Music").iterdir()) == []
     assert served.stats.requests() == []  # refused before any request
+
+
+def test_ctrl_c_says_how_to_resume_and_that_command_does(
+    served: MediaServer, media: Path, tmp_path: Path
+) -> None:
+    """Was ``interrupted: partial download kept for resuming``: kept where, resumed how? (curl
+    and wget resume only when asked: ``-C -``, ``-c``.) Now the line names the part and says
+    to run the same command again, which finishes the file."""
+    served.set_faults("song.mp3", Faults(rate_per_conn=20_000))
+    out = tmp_path / "song.mp3"
+    part, _ = part_paths(out)
+    proc = popen_fetch(f"{served.base_url}/song.mp3", "-o", str(out), "-c", "1")
+    try:
+        wait_for(lambda: part.exists() and part.stat().st_size > 0, what="some bytes")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert only_line(err) == (
+        f"kithara: error: interrupted: partial download kept in {part}; "
+        "run the same command again to resume"
+    )
+    served.set_faults("song.mp3", Faults())
+    again = run_cli("fetch", f"{served.base_url}/song.mp3", "-o", str(out), "-c", "1")
+    assert again.returncode == 0, again.stderr
+    assert "resuming" in again.stderr
+    assert sha256(out) == sha256(media / "song.mp3")

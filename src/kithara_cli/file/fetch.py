@@ -34,6 +34,7 @@ from kithara_cli.file.state import (
     part_holds,
     part_paths,
     remove_quietly,
+    resume_hint,
     save_state,
 )
 from kithara_cli.radio.icy import is_icy_answer_headers
@@ -234,7 +235,7 @@ class ProgressiveFetch:
         except KeyboardInterrupt:
             self._cancel_all("user")
             if self._resumable(resource):
-                raise Cancelled("interrupted: partial download kept for resuming") from None
+                raise Cancelled(resume_hint(self.part)) from None
             had_bytes = resource.bytes_present() > 0
             self._drop_partial(resource)
             if not had_bytes:
