@@ -34,7 +34,6 @@ from kithara_cli.file.state import (
     part_holds,
     part_paths,
     remove_quietly,
-    resume_hint,
     save_state,
 )
 from kithara_cli.radio.icy import is_icy_answer_headers
@@ -235,7 +234,7 @@ class ProgressiveFetch:
         except KeyboardInterrupt:
             self._cancel_all("user")
             if self._resumable(resource):
-                raise Cancelled(resume_hint(self.part)) from None
+                raise Cancelled.part_kept(self.part) from None
             had_bytes = resource.bytes_present() > 0
             self._drop_partial(resource)
             if not had_bytes:

@@ -59,12 +59,6 @@ def part_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(out.name + ".part"), out.with_name(out.name + ".kithara.json")
 
 
-def resume_hint(part: Path) -> str:
-    """The Ctrl-C line of a fetch that kept its part: how to go on (curl and wget resume only
-    when asked, -C - / -c; kithara does by itself, and a new user would not guess it)."""
-    return f"interrupted: partial download kept in {part}; run the same command again to resume"
-
-
 def part_holds(part: Path, state: ResumeState) -> bool:
     """The .part reaches as far as the state says bytes were written (a part cut short
     since, by hand or by the disk, would resume into a file with a hole of zeros)."""

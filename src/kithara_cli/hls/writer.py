@@ -23,13 +23,7 @@ from kithara_cli.errors import (
     UnsupportedError,
 )
 from kithara_cli.events.types import FetchProgress, Notice, SegmentLoaded
-from kithara_cli.file.state import (
-    ResumeState,
-    load_state,
-    remove_quietly,
-    resume_hint,
-    save_state,
-)
+from kithara_cli.file.state import ResumeState, load_state, remove_quietly, save_state
 from kithara_cli.hls.model import InitSection, MediaPlaylist, Segment
 from kithara_cli.hls.resume import (
     SegmentRecord,
@@ -214,7 +208,7 @@ class HlsWriter:
                 out.flush()
                 self._save(next_write, written_bytes, init_written)
                 out.close()
-                raise Cancelled(resume_hint(self.part)) from None
+                raise Cancelled.part_kept(self.part) from None
         except OSError as exc:
             self._cancel_all("peer")
             out.close()
