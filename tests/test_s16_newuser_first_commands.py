@@ -149,3 +149,40 @@ def test_a_file_that_is_no_audio_says_so_in_ffmpeg_s_words(
         assert "not audio in a format FFmpeg knows" in line, line
         for noise in ("Errno", "InvalidDataError", "<none>"):
             assert noise not in line
+
+
+@pytest.fixture(scope="module")
+def album(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("album")
+    encode_file(root / "10 ten.mp3", 0.5, "mp3")
+    encode_file(root / "2 two.flac", 0.5, "flac")
+    (root / "disc 2").mkdir()
+    encode_file(root / "disc 2" / "1 one.ogg", 0.5, "ogg")
+    (root / "cover.jpg").write_bytes(b"\xff\xd8\xff\xe0 not audio")
+    (root / ".hidden.mp3").write_bytes(b"")
+    (root / "empty").mkdir()
+    return root
+
+
+def test_a_folder_plays_its_audio_files_in_name_order(album: Path) -> None:
+    """Was ``a folder, not a file: ALBUM`` (exit 2); mpv plays a folder's files. Now each
+    audio file under it plays, numbers in order (2 before 10), subfolders after the files."""
+    proc = run_cli("play", str(album), *PLAY, env=NULL_AUDIO)
+    assert proc.returncode == 0, proc.stderr
+    queued = [
+        line.split("QUEUE", 1)[1].split()[1:]
+        for line in proc.stderr.splitlines()
+        if " QUEUE " in line
+    ]
+    assert [" ".join(q) for q in queued] == [
+        f"{album}/2 two.flac",
+        f"{album}/10 ten.mp3",
+        f"{album}/disc 2/1 one.ogg",
+    ], proc.stderr
+    assert proc.stderr.count("STARTED") == 3
+
+
+def test_a_folder_without_audio_is_one_line(album: Path) -> None:
+    proc = run_cli("play", str(album / "empty"), *PLAY, env=NULL_AUDIO)
+    assert proc.returncode == 2
+    assert one_error_line(proc.stderr).endswith(f"no audio files in the folder {album}/empty")

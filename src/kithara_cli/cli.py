@@ -231,7 +231,7 @@ def play(
         list[str] | None,
         typer.Argument(
             help="http(s) URLs (HLS, progressive, a radio stream, a .pls/.m3u/.xspf station "
-            "link, a podcast feed: its episodes newest first) or local files, played in order; none: the demo. One that fails is "
+            "link, a podcast feed: its episodes newest first) or local files (a path or file:// URL; a folder: its audio files by name), played in order; none: the demo. One that fails is "
             "skipped, and its error is the exit code once the rest have played.",
             metavar="[URL]...",
             click_type=PlayTarget(),

@@ -114,7 +114,9 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                     f"network profile {demo_run.profile.name!r}: {demo_run.profile.summary})"
                 )
         else:
-            targets = options.urls or ([options.url] if options.url else [])
+            from kithara_cli.play.queue import expand_folders
+
+            targets = expand_folders(options.urls or ([options.url] if options.url else []))
             assert targets
         bus = EventBus()
         sinks = stack.enter_context(EventSinks(bus, common, verbose_log=not use_ui))
