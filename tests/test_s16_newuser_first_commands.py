@@ -186,3 +186,18 @@ def test_a_folder_without_audio_is_one_line(album: Path) -> None:
     proc = run_cli("play", str(album / "empty"), *PLAY, env=NULL_AUDIO)
     assert proc.returncode == 2
     assert one_error_line(proc.stderr).endswith(f"no audio files in the folder {album}/empty")
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        (["help"], "Usage: kithara [OPTIONS] COMMAND"),
+        (["help", "play"], "Usage: kithara play [OPTIONS] [URL]..."),
+        (["help", "cache", "ls"], "Usage: kithara cache ls [OPTIONS]"),
+    ],
+)
+def test_help_command_shows_that_help(args: list[str], usage: str) -> None:
+    """``kithara help play`` (git's, pip's, cargo's way) was ``No such command 'help'``."""
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(usage), proc.stdout

@@ -456,6 +456,8 @@ def main() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code: int | str | None
     args = sys.argv[1:]
+    if args[:1] == ["help"]:  # git's, pip's and cargo's ``help [COMMAND]``: that --help
+        args = [*args[1:], "--help"]
     try:
         code = run_app(app_for(app, args), args)
     except SystemExit as exit_:
