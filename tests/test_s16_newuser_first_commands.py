@@ -201,3 +201,32 @@ def test_help_command_shows_that_help(args: list[str], usage: str) -> None:
     proc = run_cli(*args)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(usage), proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--no-ui", "play", "x.mp3"],
+            "--no-ui is an option of play: put it after the command (kithara play --no-ui ...)",
+        ),
+        (
+            ["-q", "fetch", "http://127.0.0.1:9/x.mp3"],
+            "-q is an option of fetch: put it after the command (kithara fetch -q ...)",
+        ),
+    ],
+)
+def test_a_command_s_option_before_it_says_where_it_goes(args: list[str], line: str) -> None:
+    """mpv and yt-dlp take options anywhere; kithara's go after the command. Was "No such
+    option: --no-ui (Possible options: --no-config)", which pointed at the wrong option."""
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert one_error_line(proc.stderr) == f"kithara: error: {line}"
+
+
+def test_an_option_no_command_has_keeps_click_s_line() -> None:
+    proc = run_cli("--bogus", "play")
+    assert proc.returncode == 2
+    assert one_error_line(proc.stderr) == (
+        "kithara: error: No such option: --bogus (see kithara --help)"
+    )
