@@ -103,3 +103,10 @@ def test_ctrl_c_says_how_to_resume_and_that_command_does(
     assert again.returncode == 0, again.stderr
     assert "resuming" in again.stderr
     assert sha256(out) == sha256(media / "song.mp3")
+
+
+def test_out_to_standard_output_points_to_play() -> None:
+    """``-o -`` is how curl and yt-dlp pipe into mpv or ffplay: kithara plays it itself."""
+    proc = run_cli("fetch", "http://127.0.0.1:9/song.mp3", "-o", "-")
+    assert proc.returncode == 2
+    assert only_line(proc.stderr).endswith("(to listen now, without a file: kithara play URL)")

@@ -38,7 +38,10 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
     if options.out.is_dir():
         raise out_is_folder(options.url, options.out)
     if str(options.out) == "-":  # curl's and wget's standard output: parts land out of order
-        raise UsageError("--out - (standard output) is not supported: name a file")
+        raise UsageError(
+            "--out - (standard output) is not supported: name a file (to listen now, "
+            "without a file: kithara play URL)"
+        )
     from kithara_cli.file import check_output
     from kithara_cli.file.lock import output_lock
 
