@@ -230,3 +230,16 @@ def test_an_option_no_command_has_keeps_click_s_line() -> None:
     assert one_error_line(proc.stderr) == (
         "kithara: error: No such option: --bogus (see kithara --help)"
     )
+
+
+def test_a_url_without_scheme_nor_command_gets_both_back(served: MediaServer) -> None:
+    bare = served.base_url.removeprefix("http://") + "/song.mp3"
+    proc = run_cli(bare, *PLAY, env=NULL_AUDIO)
+    assert proc.returncode == 2
+    line = one_error_line(proc.stderr)
+    assert line.startswith(f"kithara: error: {bare} is not a command: to play it, ")
+    suggested = line.split("to play it, ", 1)[1].split(" (to save it", 1)[0]
+    args = shlex.split(suggested)
+    assert args == ["kithara", "play", f"http://{bare}", *PLAY]
+    played = run_cli(*args[1:], env=NULL_AUDIO)
+    assert played.returncode == 0, played.stderr

@@ -165,10 +165,13 @@ class Group(TyperGroup):
         if ctx.parent is None and self.get_command(ctx, name) is None and _names_media(name):
             import shlex
 
+            from kithara_cli.net.urls import with_scheme
             from kithara_cli.ui.sanitize import redact_userinfo
 
+            if not Path(name).exists():  # ``kithara example.com/a.mp3``: the URL it means
+                args = [with_scheme(name) or name, *args[1:]]
             typed = shlex.join(redact_userinfo(a) for a in args)
-            save = " (to save it: kithara fetch -o FILE URL)" if "://" in name else ""
+            save = " (to save it: kithara fetch -o FILE URL)" if "://" in args[0] else ""
             raise UsageError(
                 f"{shlex.quote(redact_userinfo(name))} is not a command: to play it, "
                 f"kithara play {typed}{save}"

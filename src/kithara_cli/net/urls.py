@@ -43,8 +43,14 @@ def scheme_hint(text: str) -> str | None:
 
     curl and streamlink would guess a scheme and go on; a guess here could send a request
     where none was meant (or an http one where https was), so the line says what to type.
-    http:// for a loopback or IP address host (a local server rarely has TLS), else https://.
     """
+    url = with_scheme(text)
+    return None if url is None else f"did you mean {url}?"
+
+
+def with_scheme(text: str) -> str | None:
+    """``text`` with the scheme it most likely lost, when it reads as a URL without one:
+    http:// for a loopback or IP address host (a local server rarely has TLS), else https://."""
     found = _HOST_FIRST.match(text)
     if "://" in text or found is None:
         return None
@@ -60,4 +66,4 @@ def scheme_hint(text: str) -> str | None:
         if host.lower() != "localhost" and ("." not in host or host[-1].isdigit()):
             return None
         scheme = "http" if host.lower() == "localhost" else "https"
-    return f"did you mean {scheme}://{text}?"
+    return f"{scheme}://{text}"
