@@ -185,7 +185,9 @@ def test_a_folder_plays_its_audio_files_in_name_order(album: Path) -> None:
 def test_a_folder_without_audio_is_one_line(album: Path) -> None:
     proc = run_cli("play", str(album / "empty"), *PLAY, env=NULL_AUDIO)
     assert proc.returncode == 2
-    assert one_error_line(proc.stderr).endswith(f"no audio files in the folder {album}/empty")
+    assert one_error_line(proc.stderr).endswith(
+        f"a folder with no audio files in it: {album}/empty"
+    )
 
 
 @pytest.mark.parametrize(

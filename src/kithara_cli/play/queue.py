@@ -119,7 +119,7 @@ def expand_folders(targets: list[str]) -> list[str]:
             continue
         found = list(_audio_under(target))
         if not found:
-            raise UsageError(f"no audio files in the folder {target}")
+            raise UsageError(f"a folder with no audio files in it: {target}")
         out.extend(found)
     return out
 
