@@ -49,7 +49,9 @@ def test_unknown_option_is_a_usage_error() -> None:
 def test_fetch_without_out_says_so() -> None:
     proc = run_cli("fetch", "http://127.0.0.1:9/x.mp3")
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "kithara: error: --out FILE is required"
+    assert proc.stderr.strip() == (
+        "kithara: error: --out FILE is required: the file to save to (e.g. -o x.mp3)"
+    )
 
 
 def test_bad_header_is_a_usage_error(tmp_path: Path) -> None:

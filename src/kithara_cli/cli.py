@@ -31,7 +31,7 @@ from kithara_cli.cli_options import (
     VerboseOpt,
     env_settings,
 )
-from kithara_cli.cli_runtime import ArgvUrl, app_for, exit_without_teardown, run_app
+from kithara_cli.cli_runtime import ArgvUrl, PlayTarget, app_for, exit_without_teardown, run_app
 from kithara_cli.errors import KitharaError
 from kithara_cli.ui.console import local_output_error, print_error, stdout_reader_left
 
@@ -107,7 +107,6 @@ def fetch(
             "--out",
             "-o",
             help="The file to write (required, except with --list). Not play's --output.",
-            dir_okay=False,
             metavar="FILE",
         ),
     ] = None,
@@ -232,10 +231,10 @@ def play(
         list[str] | None,
         typer.Argument(
             help="http(s) URLs (HLS, progressive, a radio stream, a .pls/.m3u/.xspf station "
-            "link, a podcast feed: its episodes newest first) or local files, played in order; none: the demo. One that fails is "
+            "link, a podcast feed: its episodes newest first) or local files (a path or file:// URL; a folder: its audio files by name), played in order; none: the demo. One that fails is "
             "skipped, and its error is the exit code once the rest have played.",
             metavar="[URL]...",
-            click_type=ArgvUrl(),
+            click_type=PlayTarget(),
         ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Play the built-in demo.")] = False,
@@ -457,6 +456,8 @@ def main() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code: int | str | None
     args = sys.argv[1:]
+    if args[:1] == ["help"]:  # git's, pip's and cargo's ``help [COMMAND]``: that --help
+        args = [*args[1:], "--help"]
     try:
         code = run_app(app_for(app, args), args)
     except SystemExit as exit_:

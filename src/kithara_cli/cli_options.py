@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from typer._click.core import Context, Parameter, ParameterSource
-from typer._click.exceptions import BadParameter, UsageError
+from typer._click.exceptions import BadParameter, NoSuchOption, UsageError
 from typer._click.types import FloatParamType, FloatRange, IntRange, StringParamType
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
@@ -133,8 +133,54 @@ class Group(TyperGroup):
     """A group (``kithara``, ``kithara cache``) whose usage errors name it, as ``Command``'s."""
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
-        with _usage_in(ctx):
-            return super().parse_args(ctx, args)
+        try:
+            with _usage_in(ctx):
+                return super().parse_args(ctx, args)
+        except NoSuchOption as error:
+            owner = self._command_with(ctx, error.option_name, args) if ctx.parent is None else None
+            if owner is None:
+                raise
+            raise UsageError(
+                f"{error.option_name} is an option of {owner}: put it after the command "
+                f"(kithara {owner} {error.option_name} ...)"
+            ) from None
+
+    def _command_with(self, ctx: Context, option: str, args: list[str]) -> str | None:
+        """``kithara -v play URL``, ``kithara --no-ui play URL`` (as ``mpv --no-video URL``,
+        where options go anywhere): the command named after it that has it, else the first
+        that has it. Click's "No such option: --no-ui (Possible options: --no-config)"
+        pointed at the wrong one."""
+        named = [a for a in args if not a.startswith("-") and self.get_command(ctx, a)]
+        for name in named[:1] or list(self.list_commands(ctx)):
+            command = self.get_command(ctx, name)
+            if command is not None and any(option in p.opts for p in command.params):
+                return name
+        return None
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> Any:
+        """``kithara URL`` (as ``mpv URL``, ``yt-dlp URL``): no command has a dot or a slash
+        in its name, so such a word is a URL or a file given without its command, and the
+        line says the command to type rather than "No such command"."""
+        name = args[0] if args else ""
+        if ctx.parent is None and self.get_command(ctx, name) is None and _names_media(name):
+            import shlex
+
+            from kithara_cli.net.urls import with_scheme
+            from kithara_cli.ui.sanitize import redact_userinfo
+
+            if not Path(name).exists():  # ``kithara example.com/a.mp3``: the URL it means
+                args = [with_scheme(name) or name, *args[1:]]
+            typed = shlex.join(redact_userinfo(a) for a in args)
+            save = " (to save it: kithara fetch -o FILE URL)" if "://" in args[0] else ""
+            raise UsageError(
+                f"{shlex.quote(redact_userinfo(name))} is not a command: to play it, "
+                f"kithara play {typed}{save}"
+            )
+        return super().resolve_command(ctx, args)
+
+
+def _names_media(word: str) -> bool:
+    return not word.startswith("-") and ("/" in word or "." in word)
 
 
 @contextmanager

@@ -127,6 +127,22 @@ class ArgvUrl(StringParamType):
         return argv_url(super().convert(value, param, ctx))
 
 
+class PlayTarget(ArgvUrl):
+    """A ``play`` argument: a URL as ``ArgvUrl`` takes it, or a local file, ``file://``
+    URLs included (what a browser's address bar or a file manager's "copy link" gives, and
+    what mpv and ffplay open): ``file:///music/a%20b.mp3`` plays ``/music/a b.mp3``."""
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        text = super().convert(value, param, ctx)
+        if isinstance(text, str) and text[:7].lower() == "file://":
+            from urllib.parse import unquote, urlsplit
+
+            parts = urlsplit(text)
+            if parts.netloc.lower() in ("", "localhost") and parts.path:
+                return unquote(parts.path, errors="surrogateescape")
+        return text
+
+
 def exit_without_teardown(code: int | str | None) -> NoReturn:
     """Exit once the command is done, without the interpreter's module-by-module teardown.
 

@@ -180,6 +180,14 @@ class Cancelled(KitharaError):
 
     exit_code = 130
 
+    @classmethod
+    def part_kept(cls, part: object) -> Cancelled:
+        """A fetch's Ctrl-C that kept ``part``: how to go on (curl and wget resume only when
+        asked, -C - / -c; kithara does by itself, and a new user would not guess it)."""
+        return cls(
+            f"interrupted: partial download kept in {part}; run the same command again to resume"
+        )
+
 
 class Terminated(Cancelled):
     """SIGTERM (kill): handled as Ctrl-C, with the conventional 128 + 15 exit code."""

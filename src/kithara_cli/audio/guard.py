@@ -92,6 +92,16 @@ class ReadGuard:
         return error
 
 
+def _unopened(exc: av.error.FFmpegError) -> str:
+    """FFmpeg's reason in words, as ffplay prints it: not ``InvalidDataError: [Errno
+    1094995529] ...: '<none>'`` (a class name, an error number and a file name PyAV's reader
+    has none of)."""
+    reason = exc.strerror or describe(exc)
+    if isinstance(exc, av.error.InvalidDataError):
+        return f"not audio in a format FFmpeg knows ({reason.lower()})"
+    return reason
+
+
 def open_audio(guard: ReadGuard, hint: str | None, options: dict[str, str]) -> tuple[Opened, bool]:
     """Open ``guard.reader`` (from ``new_reader``) as audio: the container's facts, and whether
     it is Ogg (whose length is read from its end later). A read that ended early raises why;
@@ -105,7 +115,7 @@ def open_audio(guard: ReadGuard, hint: str | None, options: dict[str, str]) -> t
         container = open_container(reader, fmt, options)
     except av.error.FFmpegError as exc:
         guard.raise_kept()
-        raise UnsupportedError(f"cannot open the audio: {describe(exc)}") from exc
+        raise UnsupportedError(f"cannot open the audio: {_unopened(exc)}") from exc
     except KitharaError:
         raise
     except Exception as exc:

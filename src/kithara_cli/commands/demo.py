@@ -151,7 +151,24 @@ def demo_ladder_dir() -> Path:
     from kithara_cli.ui.console import print_note
 
     print_note("building the demo's media (a generated HLS ladder): once, a few seconds")
-    return Path(demo_ladder_master()).parent
+    # Built on a thread and waited on in slices: on the main thread, Ctrl-C (whose handler
+    # only sets a flag, ``interrupt``) was noticed once the build had finished, seconds
+    # later. A build cut short leaves its temp folder, swept by the next one.
+    import concurrent.futures
+    import threading
+
+    from kithara_cli import interrupt
+
+    built: concurrent.futures.Future[str] = concurrent.futures.Future()
+
+    def build() -> None:
+        try:
+            built.set_result(demo_ladder_master())
+        except BaseException as exc:  # handed to the waiting thread, raised there
+            built.set_exception(exc)
+
+    threading.Thread(target=build, name="kithara-demo-build", daemon=True).start()
+    return Path(interrupt.result(built)).parent
 
 
 def demo_ladder_master() -> str:

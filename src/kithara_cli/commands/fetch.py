@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kithara_cli.commands.common import CommonOptions, EventSinks
-from kithara_cli.commands.fetch_shared import FetchOptions, progress_view
+from kithara_cli.commands.fetch_shared import (
+    FetchOptions,
+    out_is_folder,
+    out_missing,
+    progress_view,
+)
 from kithara_cli.errors import Cancelled, KitharaError, OutputError, PlaylistError, UsageError
 from kithara_cli.events import EventBus
 from kithara_cli.hls import looks_like_hls
@@ -29,9 +34,14 @@ def run_fetch(options: FetchOptions, common: CommonOptions) -> None:
                 _run_hls(options, common, read)  # the playlist read: not fetched again
         return
     if options.out is None:
-        raise UsageError("--out FILE is required")
+        raise out_missing(options.url)
+    if options.out.is_dir():
+        raise out_is_folder(options.url, options.out)
     if str(options.out) == "-":  # curl's and wget's standard output: parts land out of order
-        raise UsageError("--out - (standard output) is not supported: name a file")
+        raise UsageError(
+            "--out - (standard output) is not supported: name a file (to listen now, "
+            "without a file: kithara play URL)"
+        )
     from kithara_cli.file import check_output
     from kithara_cli.file.lock import output_lock
 

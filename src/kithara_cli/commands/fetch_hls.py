@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kithara_cli.commands.common import CommonOptions
-from kithara_cli.commands.fetch_shared import FetchOptions, progress_view
+from kithara_cli.commands.fetch_shared import FetchOptions, out_missing, progress_view
 from kithara_cli.dl import Downloader
 from kithara_cli.errors import (
     Cancelled,
@@ -22,7 +22,6 @@ from kithara_cli.errors import (
     OutputError,
     PlaylistError,
     UnsupportedError,
-    UsageError,
 )
 from kithara_cli.events import EventBus
 from kithara_cli.file.fetch import check_output
@@ -160,7 +159,7 @@ def run_hls_fetch(
             print_ladder(load_playlist(dl, options.url, read=read), options.as_json)
             return
         if options.out is None:
-            raise UsageError("--out FILE is required")
+            raise out_missing(options.url)
         out = options.out
         check_output(out, options.force)
         check_remux_target(out, options.remux)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,8 @@ DASHBOARD_DELAY = 0.5
 # Events the dashboard has not drawn yet (kept from the player's open() on).
 DASHBOARD_QUEUE = 20_000
 MIRROR_ATTEMPTS = 2
+# A target still opening after this long is said to be (before the dashboard can show it).
+OPEN_NOTE_DELAY = 1.0
 
 
 @dataclass
@@ -112,7 +114,9 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                     f"network profile {demo_run.profile.name!r}: {demo_run.profile.summary})"
                 )
         else:
-            targets = options.urls or ([options.url] if options.url else [])
+            from kithara_cli.play.queue import expand_folders
+
+            targets = expand_folders(options.urls or ([options.url] if options.url else []))
             assert targets
         bus = EventBus()
         sinks = stack.enter_context(EventSinks(bus, common, verbose_log=not use_ui))
@@ -174,7 +178,8 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                     )
                 try:
                     at = start if queue.index == 0 else Start()
-                    player.open(item.target, at.seconds, item.title, at.chapter)
+                    with _opening(bus, item.target, enabled=use_ui):
+                        player.open(item.target, at.seconds, item.title, at.chapter)
                 except StationLinkFound as found:
                     try:
                         entries = _entries(found, options.episode)
@@ -231,6 +236,49 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
             elif not queue.advance():
                 break
         outcomes.raise_first()
+
+
+@contextlib.contextmanager
+def _opening(bus: EventBus, target: str, *, enabled: bool) -> Iterator[None]:
+    """While ``target`` opens, before the dashboard: a server that does not answer kept the
+    terminal blank through every retry (six of ``--timeout``'s 20 s: two minutes; mpv says
+    "Playing: URL" at once). Past ``OPEN_NOTE_DELAY`` a line says what is being opened, and
+    the log's lines (retries, LoadSlow) follow as ``--no-ui`` prints them, until it opens."""
+    if not enabled:
+        yield
+        return
+    import threading
+
+    from kithara_cli.ui.plain_log import PlainLog
+
+    logs: list[PlainLog] = []
+    early = bus.queue(DASHBOARD_QUEUE)  # the log from the start, if it is shown
+    lock = threading.Lock()
+    opened = False
+
+    def slow() -> None:
+        from kithara_cli.ui.console import print_note
+        from kithara_cli.ui.sanitize import redact_userinfo
+
+        with lock:
+            if opened:
+                return
+            print_note(f"opening {redact_userinfo(target)}... (Ctrl-C to stop)")
+            logs.append(PlainLog(bus, queue=early))
+
+    timer = threading.Timer(OPEN_NOTE_DELAY, slow)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            opened = True
+        for log in logs:
+            log.close()  # (unsubscribes ``early``)
+        if not logs:
+            early.unsubscribe()
 
 
 def _entries(found: StationLinkFound, episode: str | None) -> list[tuple[str, str]]:

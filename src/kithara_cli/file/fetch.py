@@ -234,7 +234,7 @@ class ProgressiveFetch:
         except KeyboardInterrupt:
             self._cancel_all("user")
             if self._resumable(resource):
-                raise Cancelled("interrupted: partial download kept for resuming") from None
+                raise Cancelled.part_kept(self.part) from None
             had_bytes = resource.bytes_present() > 0
             self._drop_partial(resource)
             if not had_bytes:

@@ -208,7 +208,7 @@ class HlsWriter:
                 out.flush()
                 self._save(next_write, written_bytes, init_written)
                 out.close()
-                raise Cancelled("interrupted: partial download kept for resuming") from None
+                raise Cancelled.part_kept(self.part) from None
         except OSError as exc:
             self._cancel_all("peer")
             out.close()

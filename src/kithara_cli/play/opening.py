@@ -424,7 +424,10 @@ def check_target(target: str) -> Path:
     elif local.is_dir():
         raise UsageError(f"a folder, not a file: {target}")
     elif not local.exists():
-        raise UsageError(f"no such file: {target} (and not an http(s) URL)")
+        from kithara_cli.net.urls import scheme_hint
+
+        hint = scheme_hint(target)
+        raise UsageError(f"no such file: {target} ({hint or 'and not an http(s) URL'})")
     return local
 
 

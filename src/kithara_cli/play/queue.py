@@ -7,6 +7,8 @@ current item, ``--loop queue`` starts over after the last; ``--shuffle`` orders 
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,31 @@ if TYPE_CHECKING:
 
 LOOP_MODES = ("none", "item", "queue")
 MAX_EXPANSIONS = 20  # down one chain (a link naming a link naming a link...): not for ever
+# What a folder given to play contributes (its other files: cover art, .cue, .nfo, playlists
+# that would repeat its tracks).
+AUDIO_SUFFIXES = frozenset(
+    [
+        ".mp3",
+        ".mp2",
+        ".aac",
+        ".m4a",
+        ".m4b",
+        ".mp4",
+        ".flac",
+        ".wav",
+        ".aif",
+        ".aiff",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mka",
+        ".wma",
+        ".ac3",
+        ".ape",
+        ".wv",
+        ".caf",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -79,3 +106,34 @@ class PlayQueue:
             nxt = 0
         self.index = max(nxt, 0)
         return True
+
+
+def expand_folders(targets: list[str]) -> list[str]:
+    """Each local folder among ``targets`` as the audio files under it, as mpv plays a folder:
+    sorted by name with numbers in order (``2 b.mp3`` before ``10 a.mp3``), subfolders in
+    place, hidden files left out. A folder with none is bad usage (exit 2), as before."""
+    out: list[str] = []
+    for target in targets:
+        if "://" in target or not os.path.isdir(target):
+            out.append(target)
+            continue
+        found = list(_audio_under(target))
+        if not found:
+            raise UsageError(f"a folder with no audio files in it: {target}")
+        out.extend(found)
+    return out
+
+
+def _audio_under(folder: str) -> list[str]:
+    files: list[str] = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=_natural)
+        for name in sorted(names, key=_natural):
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in AUDIO_SUFFIXES:
+                files.append(os.path.join(root, name))
+    # os.walk lists a folder's files before its subfolders' (as mpv does: files first)
+    return files
+
+
+def _natural(name: str) -> list[tuple[int, int | str]]:
+    return [(0, int(p)) if p.isdigit() else (1, p.casefold()) for p in re.split(r"(\d+)", name)]

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from kithara_cli.events import EventBus
+from kithara_cli.events import EventBus, EventQueue
 from kithara_cli.ui.sanitize import sanitize_line
 
 if TYPE_CHECKING:
@@ -23,8 +23,11 @@ FIRST_FLUSH_DELAY = 0.75
 
 
 class PlainLog:
-    def __init__(self, bus: EventBus, *, interval: float = 0.2) -> None:
-        self._queue = bus.queue(maxlen=50_000)
+    def __init__(
+        self, bus: EventBus, *, interval: float = 0.2, queue: EventQueue | None = None
+    ) -> None:
+        """``queue``: one subscribed earlier, so the log starts from its first event."""
+        self._queue = queue if queue is not None else bus.queue(maxlen=50_000)
         self._state: DashboardState | None = None
         self._interval = interval
         self._last: LogEntry | None = None

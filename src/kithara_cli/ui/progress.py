@@ -71,11 +71,13 @@ class FetchProgressView:
             overflow: OverflowMethod = "crop" if narrow else "ellipsis"
 
             def col() -> Column:
-                return Column(overflow=overflow)
+                return Column(overflow=overflow, no_wrap=True)
 
             self._progress = Progress(
                 TextColumn("{task.description}", markup=False, table_column=col()),
-                BarColumn(table_column=col()),
+                # The bar gives way first: the numbers (size, speed, time left) are what a
+                # narrow terminal (COLUMNS=60) must still show, each on the one line.
+                BarColumn(bar_width=_bar_width(console.width, self.label), table_column=col()),
                 DownloadColumn(table_column=col()),
                 TransferSpeedColumn(table_column=col()),
                 TimeRemainingColumn(table_column=col()),
@@ -137,3 +139,12 @@ class FetchProgressView:
             self._draw(final=True)
         if self._progress is not None:
             self._progress.stop()
+
+
+# What the columns beside the bar take: "24.0/240.0 MB 12.3 MB/s 0:01:23" and the gaps.
+_NUMBERS_WIDTH = 34
+
+
+def _bar_width(columns: int, label: str) -> int:
+    """Rich's 40 cells where they fit (80 columns and a short name), down to 5."""
+    return max(5, min(40, columns - len(label) - _NUMBERS_WIDTH))
