@@ -28,6 +28,7 @@ from kithara_cli.errors import (
 )
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.busy_parts import BusyParts
+from kithara_cli.file.sizes import format_size
 from kithara_cli.file.state import (
     ResumeState,
     load_state,
@@ -57,30 +58,6 @@ PAGE_TYPES = ("text/html", "application/xhtml+xml")  # a portal's or a station's
 
 class SizeLimitError(UsageError):
     """The body is larger than --max-size, or has no length and no end in sight."""
-
-
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def parse_size(text: str) -> int:
-    """``--max-size``: bytes, or a number with K, M, G or T (binary; a trailing B or iB ok)."""
-    value = text.strip().upper().removesuffix("IB").removesuffix("B")
-    unit = value[-1:] if value[-1:] in _UNITS else ""
-    number = value[: len(value) - len(unit)] if unit else value
-    try:
-        size = int(float(number) * _UNITS[unit])
-    except (ValueError, OverflowError):
-        raise UsageError(f"bad --max-size {text!r}: expected e.g. 500000, 50M or 2G") from None
-    if size <= 0:
-        raise UsageError(f"bad --max-size {text!r}: must be more than 0")
-    return size
-
-
-def format_size(n: int) -> str:
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size and n % size == 0:
-            return f"{n // size} {unit}"
-    return f"{n} bytes"
 
 
 @dataclass(frozen=True)
