@@ -165,6 +165,8 @@ def run_hls_fetch(
         check_output(out, options.force)
         check_remux_target(out, options.remux)
         selection, media = select(dl, options.url, options.variant, options.audio, read=read)
+        if selection.note and not options.quiet:
+            print_note(f"warning: {selection.note}")
         tolerated = (selection.master.warnings if selection.master else ()) + media.warnings
         for warning in tolerated[:5] if not options.quiet else ():  # repr()-quoted: safe text
             print_note(f"warning: playlist {warning}")
