@@ -23,7 +23,7 @@ from kithara_cli.events.types import Notice
 from kithara_cli.hls.loader import Rung
 from kithara_cli.hls.model import MediaPlaylist, Segment
 from kithara_cli.hls.run import _by_sequence, _Run
-from kithara_cli.hls.scheduler import Ask, SegmentDone, SegmentFetcher
+from kithara_cli.hls.scheduler import MAX_GONE_IN_A_ROW, Ask, SegmentDone, SegmentFetcher
 from kithara_cli.hls.sequence import SequenceTracker
 
 # Segments missing on every variant skipped in a row before playback gives up on the stream.
@@ -174,12 +174,18 @@ class VariantPicking:
             msg.index, msg.variant, msg.segment, msg.outcome, msg.data
         )  # fmt: skip
         if outcome.state == "ok":
+            run.gone_in_a_row = 0
             run.ready[index] = (variant, seg, bytes(buf))
         elif outcome.state == "failed":
             assert outcome.error is not None
             error = outcome.error
             if self.live and isinstance(error, HttpStatusError) and error.status in (404, 410):
-                self._skip_to_live_edge(run, index)
+                run.gone_in_a_row += 1
+                if run.gone_in_a_row < MAX_GONE_IN_A_ROW:
+                    self._skip_to_live_edge(run, index)
+                else:  # every segment missing: the error ends playback, as fetch's
+                    error.message = f"{error.message} ({run.gone_in_a_row} live segments in a row)"
+                    run.ready[index] = error
                 return
             failed = run.failed_variants.setdefault(index, set())
             failed.add(variant)
