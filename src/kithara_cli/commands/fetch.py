@@ -207,7 +207,7 @@ def _run_progressive(
 ) -> None:
     from kithara_cli.dl import Downloader
     from kithara_cli.file import ProgressiveFetch, check_output
-    from kithara_cli.file.fetch import parse_size
+    from kithara_cli.file.sizes import parse_size
     from kithara_cli.radio.links import StationLinkServed
     from kithara_cli.radio.live import LiveStreamFound
     from kithara_cli.ui.console import print_note

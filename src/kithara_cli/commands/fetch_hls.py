@@ -164,6 +164,8 @@ def run_hls_fetch(
         check_output(out, options.force)
         check_remux_target(out, options.remux)
         selection, media = select(dl, options.url, options.variant, options.audio, read=read)
+        if selection.note and not options.quiet:
+            print_note(f"warning: {selection.note}")
         tolerated = (selection.master.warnings if selection.master else ()) + media.warnings
         for warning in tolerated[:5] if not options.quiet else ():  # repr()-quoted: safe text
             print_note(f"warning: playlist {warning}")
@@ -202,20 +204,22 @@ def run_hls_fetch(
                 raise OutputError(
                     f"{exc} (kept {part.name}: free some space and run the same command to resume)"
                 ) from exc
+            if live and not isinstance(exc, OutputError) and _holds_audio(part):
+                # A live stream that stalls or dies mid-recording (an encoder stopped with no
+                # EXT-X-ENDLIST, an origin gone): what came is a whole recording, kept as a
+                # radio recording cut short is (and as Ctrl-C keeps one); the error still
+                # says why it ended, and where the recording is.
+                saved = _finish(part, out, writer.container, options.remux)
+                remove_quietly(state_path)
+                exc.message = f"{exc.message} (the recording so far is saved in {saved})"
+                raise
             if live or not exc.retryable:  # a live recording is never resumed
                 remove_quietly(part, state_path)
             raise
         finally:
             if follower is not None:
                 follower.stop()
-        if needs_remux(out, result.container, options.remux):
-            try:
-                remux(part, out)
-            except KitharaError as exc:
-                raise _keep_source(part, out, result.container, exc) from exc
-            remove_quietly(part)
-        else:
-            finish_output(part, out)
+        _finish(part, out, result.container, options.remux)
         remove_quietly(state_path)
     if result.gaps:
         print_note(f"skipped {len(result.gaps)} unavailable segment(s): {result.gaps}")
@@ -224,6 +228,28 @@ def run_hls_fetch(
             f"saved {out} ({result.segments} segments, {result.bytes} bytes, "
             f"{result.seconds:.2f} s)"
         )
+
+
+def _holds_audio(part: Path) -> bool:
+    """The writer wrote whole segments to ``part`` (it writes one at a time)."""
+    try:
+        return part.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _finish(part: Path, out: Path, container: str | None, force_remux: bool) -> Path:
+    """Put the written ``part`` in place at ``out`` (remuxed when ``out`` asks for another
+    container than the segments' ``container``); returns ``out``."""
+    if needs_remux(out, container, force_remux):
+        try:
+            remux(part, out)
+        except KitharaError as exc:
+            raise _keep_source(part, out, container, exc) from exc
+        remove_quietly(part)
+    else:
+        finish_output(part, out)
+    return out
 
 
 def _keep_source(part: Path, out: Path, container: str | None, error: KitharaError) -> KitharaError:

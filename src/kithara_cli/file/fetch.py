@@ -28,6 +28,7 @@ from kithara_cli.errors import (
 )
 from kithara_cli.events.types import FetchProgress, Notice
 from kithara_cli.file.busy_parts import BusyParts
+from kithara_cli.file.sizes import format_size
 from kithara_cli.file.state import (
     ResumeState,
     load_state,
@@ -38,6 +39,7 @@ from kithara_cli.file.state import (
 )
 from kithara_cli.radio.icy import is_icy_answer_headers
 from kithara_cli.radio.links import (
+    MAX_FEED_BYTES,
     StationLinkServed,
     is_link_type,
     max_link_bytes,
@@ -56,30 +58,6 @@ PAGE_TYPES = ("text/html", "application/xhtml+xml")  # a portal's or a station's
 
 class SizeLimitError(UsageError):
     """The body is larger than --max-size, or has no length and no end in sight."""
-
-
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def parse_size(text: str) -> int:
-    """``--max-size``: bytes, or a number with K, M, G or T (binary; a trailing B or iB ok)."""
-    value = text.strip().upper().removesuffix("IB").removesuffix("B")
-    unit = value[-1:] if value[-1:] in _UNITS else ""
-    number = value[: len(value) - len(unit)] if unit else value
-    try:
-        size = int(float(number) * _UNITS[unit])
-    except (ValueError, OverflowError):
-        raise UsageError(f"bad --max-size {text!r}: expected e.g. 500000, 50M or 2G") from None
-    if size <= 0:
-        raise UsageError(f"bad --max-size {text!r}: must be more than 0")
-    return size
-
-
-def format_size(n: int) -> str:
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size and n % size == 0:
-            return f"{n // size} {unit}"
-    return f"{n} bytes"
 
 
 @dataclass(frozen=True)
@@ -118,6 +96,15 @@ def split_gaps(gaps: list[tuple[int, int]], parts: int) -> list[tuple[int, int]]
             out.append((a, min(b, a + size)))
             a += size
     return out
+
+
+def _holds_hls_playlist(resource: SparseResource, total: int) -> bool:
+    """The whole body is an HLS playlist: #EXTM3U first (after a BOM or blank lines), an
+    HLS tag in it, and no larger than a station link or feed is read."""
+    if total > MAX_FEED_BYTES:
+        return False
+    head = resource.read_at(0, min(total, 64)).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"#EXTM3U") and b"#EXT-X-" in resource.read_at(0, total)
 
 
 class ProgressiveFetch:
@@ -221,6 +208,12 @@ class ProgressiveFetch:
             if total is None or not resource.is_complete():
                 raise OutputError(f"download incomplete: {self.url}")
             resource.truncate(total)
+            if self.follow_links and _holds_hls_playlist(resource, total):
+                # HLS under a plain name, its type no link's (the RFC's own
+                # application/vnd.apple.mpegurl, text/plain, octet-stream): the command reads
+                # it as HLS (``StationLinkServed``), as play and FFmpeg do by content, instead
+                # of saving the playlist's text as the audio.
+                raise StationLinkServed(f"an HLS playlist: {self.url}")
             # Stop the state saver first: a save that checked for .part just before the rename
             # would write FILE.kithara.json after it was removed, beside a finished file.
             self._all_done.set()

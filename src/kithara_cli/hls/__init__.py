@@ -45,7 +45,14 @@ discontinuity; a stale edge copy (lower numbers, URIs already seen) brings nothi
 after a restart (``sequence``). Live play takes another variant's segment only once that
 variant's own playlist has restarted too (``picking.LiveEras``). A reload that
 fails (an edge's 404, a 5xx, an error page) is ridden over as one that brought nothing new; a
-live segment that answers 404/410 is a gap in a live fetch, as live play skips it.
+live segment that answers 404/410 is a gap in a live fetch, as live play skips it (10 in a
+row end either with that error: ``scheduler.MAX_GONE_IN_A_ROW``). A live
+fetch that the stream ends that way (or by an unchanged playlist) keeps what it wrote at
+--out (``commands.fetch_hls``). A variant whose media playlist fails to load is left out:
+its redundant copy (same BANDWIDTH and CODECS, RFC 8216 6.2.3) serves instead, else (fetch's
+best/worst, play's ABR) another variant (``loader.select``, ``picking._stand_in``).
+LL-HLS tags (EXT-X-PART, PRELOAD-HINT, SERVER-CONTROL, RENDITION-REPORT) are read past:
+whole segments only, never a part, no blocking reload asked.
 Tolerant where hls.js and FFmpeg are (``lines``): a URI line with no #EXTINF is skipped with a
 warning, a short IV is zero-filled on the left, EXT-X-DEFINE variables are substituted (NAME,
 IMPORT, QUERYPARAM), negative and huge media sequence numbers are kept, a bad BANDWIDTH is

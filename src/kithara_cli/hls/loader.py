@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kithara_cli.dl import Downloader, Priority
-from kithara_cli.errors import PlaylistError
+from kithara_cli.errors import HttpStatusError, KitharaError, NetworkError, PlaylistError
 from kithara_cli.events.types import Notice
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.audio_rates import AudioRate, audio_rates
@@ -87,6 +87,7 @@ class Selection:
     rendition: Rendition | None
     media_url: str
     audio_rate: AudioRate | None = None  # the rendition's (``audio_rates``), when known
+    note: str = ""  # why this one and not the variant asked for (its playlist failed)
 
     def describe(self) -> str:
         if self.variant is None:
@@ -146,9 +147,66 @@ def select(
         return Selection(None, None, None, url), playlist  # asked at, as a variant's URI
     if not playlist.variants:
         raise PlaylistError("master playlist has no variants")
-    selection = pick(playlist, variant_spec, audio)
-    media = load_media(downloader, selection.media_url)
-    return selection, media
+    failures: dict[str, KitharaError] = {}  # media URL -> why it failed
+    asked: Variant | None = None
+    left = playlist
+    while True:
+        chosen = pick(left, variant_spec, audio)
+        assert chosen.variant is not None
+        asked = asked or chosen.variant
+        for selection in [chosen, *backup_streams(playlist, chosen, audio)]:
+            if selection.media_url in failures:
+                continue
+            try:
+                media = load_media(downloader, selection.media_url)
+            except (NetworkError, HttpStatusError, PlaylistError) as exc:
+                failures[selection.media_url] = exc
+                continue
+            return _noted(selection, asked, failures), media
+        # "best" and "worst" mean of those that load (FFmpeg skips a variant whose playlist
+        # fails); an index or a bitrate names one variant (and its backups) only.
+        failed = {chosen.variant.index} | {
+            v.index
+            for v in left.variants
+            if media_url_for(playlist, v, audio).media_url in failures
+        }
+        rest = tuple(v for v in left.variants if v.index not in failed)
+        if variant_spec.strip().lower() not in ("best", "worst") or not rest:
+            raise next(iter(failures.values()))
+        left = replace(left, variants=rest)
+
+
+def _noted(selection: Selection, asked: Variant, failures: dict[str, KitharaError]) -> Selection:
+    """``selection`` with a note saying why it is not ``asked`` (whose playlist failed)."""
+    got = selection.variant
+    if not failures or got is None:
+        return selection
+    error = next(iter(failures.values()))  # the first tried: the variant asked for
+    backup = (asked.bandwidth, asked.codecs) == (got.bandwidth, got.codecs)
+    instead = "its backup stream, " if backup else ""
+    note = f"variant {asked.index} failed ({error}): fetching {instead}variant {got.index}"
+    return replace(selection, note=note)
+
+
+def backup_streams(
+    master: MasterPlaylist, selection: Selection, audio: str | None
+) -> list[Selection]:
+    """The redundant copies of the variant chosen (RFC 8216 6.2.3: the same BANDWIDTH and
+    CODECS, another URI, typically another host), in the master's order: what hls.js and
+    FFmpeg fall back to when a primary stream's playlist cannot be loaded."""
+    chosen = selection.variant
+    if chosen is None:
+        return []
+    out: list[Selection] = []
+    seen = {selection.media_url}
+    for v in master.variants:
+        if v.index == chosen.index or (v.bandwidth, v.codecs) != (chosen.bandwidth, chosen.codecs):
+            continue
+        backup = media_url_for(master, v, audio)
+        if backup.media_url not in seen:
+            seen.add(backup.media_url)
+            out.append(backup)
+    return out
 
 
 @dataclass

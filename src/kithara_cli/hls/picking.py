@@ -10,19 +10,20 @@ A mixin of ``source.HlsSource``: the attributes declared below are the source's 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kithara_cli.abr.controller import AbrController
-from kithara_cli.errors import HttpStatusError, KitharaError
+from kithara_cli.abr.controller import AbrController, Decision
+from kithara_cli.errors import HttpStatusError, KitharaError, NetworkError, PlaylistError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import Notice
 from kithara_cli.hls.loader import Rung
 from kithara_cli.hls.model import MediaPlaylist, Segment
 from kithara_cli.hls.run import _by_sequence, _Run
-from kithara_cli.hls.scheduler import Ask, SegmentDone, SegmentFetcher
+from kithara_cli.hls.scheduler import MAX_GONE_IN_A_ROW, Ask, SegmentDone, SegmentFetcher
 from kithara_cli.hls.sequence import SequenceTracker
 
 # Segments missing on every variant skipped in a row before playback gives up on the stream.
@@ -80,9 +81,65 @@ class VariantPicking:
     _eras: LiveEras
     _fetcher: SegmentFetcher
     skip_missing: bool  # play --skip-unavailable: a VOD segment no variant serves is a gap
+    _dead: dict[int, KitharaError]  # variants whose playlist failed to load: not asked again
 
     def media_for(self, variant: int) -> MediaPlaylist:
         raise NotImplementedError
+
+    def _first_media(self, cached: frozenset[int]) -> tuple[Decision, MediaPlaylist]:
+        """The start variant and its playlist. One whose playlist cannot be loaded (a primary
+        stream's host down, a rung the packager dropped) is served by its backup
+        (``_stand_in``) or left out and the ABR chooses again, as hls.js and FFmpeg move on
+        to another variant; with none left, or a fixed choice, its failure ends it."""
+        while True:
+            decision = self.controller.choose(0.0, self.clock(), cached)
+            try:
+                variant, media = self._stand_in(decision.to_variant)
+            except (NetworkError, HttpStatusError, PlaylistError):
+                if not self.controller.exclude(decision.to_variant, self.clock()):
+                    raise  # already out: nothing else to choose
+                continue
+            return dataclasses.replace(decision, to_variant=variant), media
+
+    def _vod_media(self, variant: int) -> tuple[int, MediaPlaylist]:
+        """``variant`` (or its backup) and its playlist; where neither loads, the reference
+        timeline's variant, which serves in its place while the variant sits out."""
+        try:
+            return self._stand_in(variant)
+        except (NetworkError, HttpStatusError, PlaylistError):
+            self.controller.exclude(variant, self.clock())
+        ref = self.reference
+        return next(i for i, r in self.rungs.items() if r.media is ref), ref
+
+    def _stand_in(self, variant: int) -> tuple[int, MediaPlaylist]:
+        """``variant`` and its playlist, else the first of its redundant copies (RFC 8216
+        6.2.3: the same BANDWIDTH and CODECS, another URI, listed after it; the ABR's ladder
+        keeps one rung per rate, so only here is a backup ever reached) whose playlist
+        loads. A playlist that failed is not asked again (``_dead``); raises its error."""
+        rung = self.rungs[variant]
+        copies = [
+            r.index
+            for r in self.rungs.values()
+            if (r.bandwidth, r.codecs) == (rung.bandwidth, rung.codecs) and r.index != variant
+        ]
+        failure: KitharaError | None = None
+        for index in (variant, *copies):
+            try:
+                media = self.media_for(index)
+            except (NetworkError, HttpStatusError, PlaylistError) as exc:
+                failure = failure or exc
+                if index not in self._dead:
+                    self._dead[index] = exc
+                    self.bus.publish(
+                        Notice(
+                            level="warning",
+                            message=f"v{index} left out: its playlist failed ({exc})",
+                        )
+                    )
+                continue
+            return index, media
+        assert failure is not None
+        raise failure
 
     @property
     def reference(self) -> MediaPlaylist:
@@ -117,12 +174,18 @@ class VariantPicking:
             msg.index, msg.variant, msg.segment, msg.outcome, msg.data
         )  # fmt: skip
         if outcome.state == "ok":
+            run.gone_in_a_row = 0
             run.ready[index] = (variant, seg, bytes(buf))
         elif outcome.state == "failed":
             assert outcome.error is not None
             error = outcome.error
             if self.live and isinstance(error, HttpStatusError) and error.status in (404, 410):
-                self._skip_to_live_edge(run, index)
+                run.gone_in_a_row += 1
+                if run.gone_in_a_row < MAX_GONE_IN_A_ROW:
+                    self._skip_to_live_edge(run, index)
+                else:  # every segment missing: the error ends playback, as fetch's
+                    error.message = f"{error.message} ({run.gone_in_a_row} live segments in a row)"
+                    run.ready[index] = error
                 return
             failed = run.failed_variants.setdefault(index, set())
             failed.add(variant)
@@ -254,7 +317,7 @@ class VariantPicking:
         ``at`` (where the audio placed ends inside the slot, ``_slot_rest``)."""
         if self.live:
             return self._live_pick(variant, index)
-        media = self.media_for(variant)
+        variant, media = self._vod_media(variant)
         ref = self.reference
         if media is ref or len(media.segments) == len(ref.segments):
             return variant, media.segments[index]

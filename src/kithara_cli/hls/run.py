@@ -51,6 +51,7 @@ class _Run:
     # taken out of the run's timeline (``skew``), so it keeps counting the audio played.
     skipped: set[int] = field(default_factory=set)
     skew: float = 0.0
+    gone_in_a_row: int = 0  # live segments gone (404/410) since the last that landed
     # VOD, --skip-unavailable: segments that failed on every variant, skipped (``picking``).
     missing: set[int] = field(default_factory=set)
     # Where the audio placed so far ends on the presentation's timeline: a variant whose

@@ -32,6 +32,9 @@ from kithara_cli.hls.sniff import container_of
 from kithara_cli.hls.window import WindowPolicy, WindowView
 
 MAX_SEGMENT_BYTES = 64 * 1024 * 1024
+# Live segments gone (404/410) in a row before fetch or play ends with that error: a stream
+# whose every segment is missing (URIs that lead nowhere) is not skipped through for ever.
+MAX_GONE_IN_A_ROW = 10
 
 
 @dataclass(frozen=True)

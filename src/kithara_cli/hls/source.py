@@ -130,6 +130,7 @@ class HlsSource(VariantPicking, Source):
         self._followed: int | None = None  # the live variant whose playlist is the timeline
         self._reloaded: dict[int, float] = {}  # other live variants: when last reloaded
         self._eras = LiveEras()  # and which numbering each is in, across origin restarts
+        self._dead: dict[int, KitharaError] = {}  # playlists that failed to load (``picking``)
         self._follower: LiveFollower | None = None
         self.titles = TitleQueue(covered_only=True)  # landed segments' ID3 titles, by second
         self.rates: MeasuredRates | None = None  # unpriced audio rungs' rates, as fetched
@@ -139,6 +140,8 @@ class HlsSource(VariantPicking, Source):
     def media_for(self, variant: int) -> MediaPlaylist:
         rung = self.rungs[variant]
         if rung.media is None:
+            if variant in self._dead:  # asked once, with the retries: not again
+                raise self._dead[variant]
             rung.media = load_media(self.dl, rung.media_url, label=f"playlist v{variant}")
             check_supported(rung.media)
         return rung.media
@@ -162,10 +165,9 @@ class HlsSource(VariantPicking, Source):
         if self._reference is None:
             held = self._cached(None)
             hinted = frozenset(v for v in held if self.rungs[v].media_url == self.start_variant)
-            first = self.controller.choose(0.0, self.clock(), hinted or held)
+            first, self._reference = self._first_media(hinted or held)
             self._publish_decision(first, None)
             self.current_variant = first.to_variant
-            self._reference = self.media_for(first.to_variant)
             segments = self._reference.segments
             if segments:  # the refill, BOLA and abandon rules reason in segments
                 self.controller.segment_duration = max(s.duration for s in segments[:8])

@@ -33,6 +33,7 @@ from kithara_cli.hls.resume import (
     still_same,
 )
 from kithara_cli.hls.scheduler import (
+    MAX_GONE_IN_A_ROW,
     Ask,
     FeedFailed,
     Message,
@@ -136,6 +137,7 @@ class HlsWriter:
         ready: dict[int, bytes | bytearray | KitharaError] = {}
         gaps: list[int] = []
         first_gap_error: KitharaError | None = None
+        gone_in_a_row = 0
         seconds_written = sum(s.duration for s in self._segments[:next_write])
         last_save = 0.0
         interrupted = False
@@ -161,7 +163,13 @@ class HlsWriter:
                     seg = self._segments[next_write]
                     if isinstance(item, KitharaError):
                         gone = next_write in self._gone
+                        gone_in_a_row = gone_in_a_row + 1 if gone else 0
                         if not (self.skip_unavailable or gone):
+                            raise item
+                        if gone_in_a_row >= MAX_GONE_IN_A_ROW:
+                            item.message = (
+                                f"{item.message} ({gone_in_a_row} live segments in a row)"
+                            )
                             raise item
                         first_gap_error = first_gap_error or item
                         gaps.append(seg.sequence)
@@ -171,6 +179,7 @@ class HlsWriter:
                             Notice(level="warning", message=f"skipped segment {seg.sequence}{why}")
                         )
                     else:
+                        gone_in_a_row = 0
                         data = self._fetcher.decode(seg, item)
                         kind = container_of(data)
                         if kind is None:  # a web page, an error text: as playback refuses it
