@@ -298,6 +298,19 @@ def _check_short(p: Placement, start: int, end: int | None, url: str) -> None:
         )
 
 
+def _icy_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """``icy-*`` headers, names in lower case, each value's bytes as Latin-1 code points:
+    stations send ``icy-name`` in their source's own encoding (UTF-8, Windows-1251 or -1252),
+    which ``radio.icy`` reads as it reads titles (httpx picks one encoding for the whole set)."""
+    out: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        if key.startswith("icy-"):
+            text = value.decode("latin-1")
+            out[key] = f"{out[key]}, {text}" if key in out else text
+    return out
+
+
 def _first_response(
     dl: Downloader,
     job: Job,
@@ -320,7 +333,7 @@ def _first_response(
         content_type=resp.headers.get("content-type"),
         identity=p.identity,
         encoding=coding,
-        icy={k.lower(): v for k, v in resp.headers.items() if k.lower().startswith("icy-")},
+        icy=_icy_headers(resp.headers.raw),
         caching={k.lower(): v for k, v in resp.headers.items() if k.lower() in CACHING_HEADERS},
     )
     dl.bus.publish(

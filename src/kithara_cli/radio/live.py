@@ -101,6 +101,7 @@ class LiveStream:
         self.icy = False
         self._lock = threading.Lock()
         self._titles: list[IcyTitle] = []
+        self._demux: IcyDemux | None = None  # the last connection's
         self._failures = 0
         self._conn_audio = 0  # audio bytes the current connection brought
         self._reconnects = 0
@@ -144,7 +145,10 @@ class LiveStream:
         first = not self._reconnects and self._dropped_at is None
         self.station = station
         self.icy = self.icy or is_icy_answer_headers(info.icy)
-        demux = IcyDemux(station.metaint) if station.metaint else None
+        demux = None
+        if station.metaint:  # a reconnect's first block repeats the title in force: no news
+            last = self._demux or IcyDemux(station.metaint)
+            demux = self._demux = IcyDemux(station.metaint, last.title, last.url)
         base = self.window.end
         cmd.sink = self._sink_for(demux, base)
         cmd.end = None
