@@ -26,6 +26,9 @@ Promises:
   instead), and after a seek the title in force at the target (an empty title when none is
   known there). A title equal to the one in force where it is found is no change (HLS
   repeats it in every segment, and again when a segment is fetched again).
+- ``ogg_parts``: a live Ogg stream is read in parts, one more at each new link whose
+  sample rate or channels differ from its part's first link (FFmpeg 8 refuses such a link
+  mid-demux); the decoder opens each part where the last ended, so the audio runs on.
 - ``links``: .pls, non-HLS .m3u/.m3u8 and .xspf station links parsed (XSPF with DOCTYPE and
   ENTITY refused, so no entity expansion), entries in order (UTF-8, UTF-16, Windows-1251 or
   -1252 text); a remote list names only http(s) URLs, and a malformed entry is skipped, never
