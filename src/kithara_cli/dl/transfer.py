@@ -43,8 +43,9 @@ from kithara_cli.events.types import (
     RequestRetrying,
     RetryExhausted,
 )
-from kithara_cli.net import classify_http_error, classify_status
+from kithara_cli.net import classify_http_error, classify_status, refusal_in_body
 from kithara_cli.net.encoding import BodyDecoder, ContentEncodingError, content_coding, decoder_for
+from kithara_cli.net.errors import REFUSAL_BODY_BYTES
 
 if TYPE_CHECKING:
     import httpx
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from kithara_cli.dl.downloader import Downloader
     from kithara_cli.net.request import DirectResponse, ResponseOpener
 
+REFUSAL_WAIT = 2.0  # seconds for a refusal's few words (Icecast sends them with its head)
 MAX_RESTARTS = 3  # another version mid-command this often: the server is not serving one file
 
 
@@ -123,6 +125,9 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                             return _ok(job, info, total)
                         _check_416(job.pinned, want, total, cmd.url)
                     err = classify_status(status, cmd.url, resp.headers, resp.reason_phrase)
+                    if err is not None and refusal_in_body(status, resp.headers):
+                        said = await _refusal_text(resp)  # Icecast 2.4: "max listeners reached"
+                        err = classify_status(status, cmd.url, resp.headers, said) or err
                     if err is not None:
                         raise err
                     dl.redirects.learn(cmd.url, str(resp.url))
@@ -296,6 +301,20 @@ def _check_short(p: Placement, start: int, end: int | None, url: str) -> None:
         raise ResourceTooShortError(
             f"asked bytes {start}-{end - 1}, the file has {known_end} bytes: {url}"
         )
+
+
+async def _refusal_text(resp: httpx.Response | DirectResponse) -> str:
+    """The first bytes of a refusal's body, as text ("" if they do not come at once)."""
+    data = b""
+    try:
+        async with asyncio.timeout(REFUSAL_WAIT):
+            async for raw in resp.aiter_raw():
+                data += raw
+                if len(data) >= REFUSAL_BODY_BYTES:
+                    break
+    except Exception:  # (a timeout, a reset): only a better name was at stake, the 403 stands
+        pass
+    return data[:REFUSAL_BODY_BYTES].decode("utf-8", "replace")
 
 
 def _icy_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
