@@ -78,6 +78,23 @@ def test_a_reconnect_does_not_announce_the_same_title_again(radio_mp3: bytes) ->
     assert _log(stderr, "TITLE") == ["Steady"], stderr
 
 
+def test_a_byte_order_mark_in_a_block_is_not_shown(radio_mp3: bytes) -> None:
+    """DJ software that reads a UTF-8 "now playing" file sends its BOM along: before the
+    title (shown as ``\\ufeff`` or, before Latin-1 text, "ï»¿"), or before the block (the
+    StreamTitle key not recognised: no title at all)."""
+    bom = b"\xef\xbb\xbf"
+    blocks = (
+        b"StreamTitle='" + bom + b"Artist - Song';",
+        b"StreamTitle='" + bom + b"K\xfcnstler - Lied';",
+        bom + b"StreamTitle='Third - Track';",
+    )
+    with RawStation(radio_mp3, metaint=HALF_SECOND, blocks=blocks) as station:
+        code, stderr = _play(station.url(), "2")
+    assert code == 0, stderr
+    titles = _log(stderr, "TITLE")
+    assert titles[:3] == ["Artist - Song", "Künstler - Lied", "Third - Track"], stderr
+
+
 @pytest.mark.parametrize(
     ("raw", "shown"),
     [

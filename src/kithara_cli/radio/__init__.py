@@ -3,12 +3,12 @@
 Promises:
 - ``icy``: ICY metadata blocks are stripped from the audio (the decoder sees what the same
   stream without metadata would give) and their StreamTitle/StreamUrl read (UTF-8, else
-  Windows-1251 when it reads as Cyrillic words, else Windows-1252; a value ends at the ``';``
-  that the next ``Key='`` or the end follows); a block is a title change only when its
-  StreamTitle differs from the one in force (a repeated block, a StreamUrl alone, a
-  reconnect's first block are none); ``icy-*`` headers (their text read the same way) become
-  the StationDetails event, and any ``icy-*`` header (``icy-pub`` alone too) marks an ICY
-  answer, endless. Text
+  Windows-1251 when it reads as Cyrillic words, else Windows-1252; UTF-8 BOMs dropped; a
+  value ends at the ``';`` that the next ``Key='`` or the end follows); a block is a title
+  change only when its StreamTitle differs from the one in force (a repeated block, a
+  StreamUrl alone, a reconnect's first block are none); ``icy-*`` headers (their text read
+  the same way) become the StationDetails event, and any ``icy-*`` header (``icy-pub``
+  alone too) marks an ICY answer, endless. Text
   is raw network text: every caller that shows it sanitises it (``ui.sanitize``).
 - ``live``: an ICY answer is an endless stream for playback (``fetch --duration`` also
   records a body with no length): no Range, a bounded in-memory window (``window``),

@@ -38,7 +38,7 @@ def station_info(headers: Mapping[str, str]) -> StationDetails:
     def text(name: str) -> str:
         value = headers.get(name, "")
         try:
-            return decode_text(value.encode("latin-1"))
+            return station_text(value.encode("latin-1"))
         except UnicodeEncodeError:  # text already
             return value
 
@@ -64,6 +64,16 @@ def is_icy_answer_headers(headers: Mapping[str, str]) -> bool:
     relays only what its source sent, so a mount fed without a name (ffmpeg's and libshout's
     defaults) answers with ``icy-pub`` alone, and is no less endless for it."""
     return station_info(headers).is_icy or any(k.startswith("icy-") for k in headers)
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def station_text(raw: bytes) -> str:
+    """An ICY block's or header's text: ``decode_text`` without UTF-8 byte order marks, which
+    DJ software copies in from a UTF-8 "now playing" file, before the title or the block (as
+    text they showed as ``\\ufeff`` or "ï»¿" before the title, and hid a StreamTitle key)."""
+    return decode_text(raw.replace(UTF8_BOM, b""))
 
 
 def decode_text(raw: bytes) -> str:
@@ -106,7 +116,7 @@ def parse_metadata(raw: bytes) -> dict[str, str]:
     Quotes inside a value are not escaped by servers (``Knockin';`` happens), so a value runs
     up to the ``';`` that the next ``Key='`` or the end of the block follows.
     """
-    text = decode_text(raw.rstrip(b"\0"))
+    text = station_text(raw.rstrip(b"\0"))
     out: dict[str, str] = {}
     pos = 0
     while pos < len(text):
