@@ -39,7 +39,8 @@ def mixed_chain() -> bytes:
 
 def _mount(srv: MediaServer, chain: bytes) -> str:
     seconds = sum(link.seconds for link, _ in LINKS)
-    station = Station(chain, int(len(chain) * 8 / seconds), content_type="audio/ogg", pace=2)
+    rate = int(len(chain) * 8 / seconds)
+    station = Station(chain, rate, content_type="audio/ogg", pace=2, live_edge=False)
     srv.add_radio("mixed.ogg", OggMount(station))
     return srv.url("mixed.ogg")
 
@@ -84,3 +85,54 @@ def test_link_format_tells_rates_apart_and_not_titles() -> None:
     assert head("vorbis", "x", 48000) == head("vorbis", "other title", 48000) is not None
     assert head("opus", "x", 48000) == head("opus", "y", 48000) is not None
     assert link_format(b"\x80theora....................................") is None
+
+
+def test_a_reconnect_mid_page_does_not_stop_the_parts(mixed_chain: bytes, tmp_path: Path) -> None:
+    """A drop cuts a page; the reconnect starts with a link's headers (here the first
+    link's again): the pages are found again where that connection starts, and the next
+    rate change is still a part of its own."""
+    events = tmp_path / "ev.jsonl"
+    seconds = sum(link.seconds for link, _ in LINKS)
+    station = Station(
+        mixed_chain,
+        int(len(mixed_chain) * 8 / seconds),
+        content_type="audio/ogg",
+        pace=1,
+        drop_after_bytes=len(mixed_chain) // 4 + 333,  # 1.5 s into the first link, mid-page
+        drop_times=1,
+        live_edge=False,
+    )
+    with MediaServer(tmp_path) as srv:
+        srv.add_radio("drop.ogg", OggMount(station))
+        args = ("--output", "null", "--no-ui", "--length", "7.5", "--events", str(events))
+        proc = run_cli("play", srv.url("drop.ogg"), *args, env={"KITHARA_CACHE": "off"})
+    assert proc.returncode == 0, proc.stderr
+    kinds = [e["event"] for e in read_events(events)]
+    assert "StreamGap" in kinds, kinds
+    titles = [e["title"] for e in read_events(events) if e["event"] == "TitleChanged"]
+    assert "B - Second" in titles and "C - Third" in titles, titles
+
+
+def test_a_reconnect_into_a_link_at_another_rate_is_a_new_part(
+    mixed_chain: bytes, tmp_path: Path
+) -> None:
+    """The drop cuts a page of one link and the reconnect, at the live edge, starts with
+    the headers of the next link, at another rate: the cut page's rest is not looked for
+    past the connection's start, so that link's first page is seen and starts a part."""
+    events = tmp_path / "ev.jsonl"
+    seconds = sum(link.seconds for link, _ in LINKS)
+    per_second = len(mixed_chain) / seconds
+    station = Station(
+        mixed_chain,
+        int(per_second * 8),
+        content_type="audio/ogg",
+        drop_after_bytes=int(per_second * 1.9),  # the edge is then ~2.3 s in: the 48k link
+        drop_times=1,
+    )
+    with MediaServer(tmp_path) as srv:
+        srv.add_radio("edge.ogg", OggMount(station))
+        args = ("--output", "null", "--no-ui", "--length", "4", "--events", str(events))
+        proc = run_cli("play", srv.url("edge.ogg"), *args, env={"KITHARA_CACHE": "off"})
+    assert proc.returncode == 0, proc.stderr
+    assert "PatchWelcome" not in proc.stderr
+    assert "StreamGap" in [e["event"] for e in read_events(events)]

@@ -13,10 +13,16 @@ from its part's first one, and hands the rest of the stream on as the next part
 (``continuation``). The decoder opens that part afresh where the last one ended (as it does
 for an HLS init change): the timeline goes on, the resampler takes the new format, and the
 link's title comes with the opened stream's metadata. Only the page headers and a BOS page's
-first bytes are read, just ahead of what the decoder asks for (never more than one page).
+first bytes are read, just ahead of what the decoder asks for (never past the page it reads:
+FFmpeg reads whole pages). A reconnect cuts a page: its rest is not looked for past where the
+next connection starts (``LiveStream.connection_starts``), whose first page is a link's BOS
+(Icecast sends the headers first) and may be a link at another rate; bytes that are no page
+are skipped to the next ``OggS``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 from kithara_cli.stream.byte_stream import Source
 from kithara_cli.stream.offset import OffsetSource
@@ -42,8 +48,11 @@ class OggLinkParts(OffsetSource):
     """``inner`` (a live Ogg stream) from byte ``start``, ended before a link whose format
     differs from this part's first link; ``continuation`` is the stream from there."""
 
-    def __init__(self, inner: Source, start: int = 0) -> None:
+    def __init__(
+        self, inner: Source, start: int = 0, joins: Callable[[], Sequence[int]] = tuple
+    ) -> None:
         super().__init__(inner, start)
+        self._joins = joins  # where a reconnect's bytes start (a page cut before them)
         self._next_page = start  # where the next page not yet looked at starts
         self._data_seen = False
         self._format: bytes | None = None
@@ -74,7 +83,7 @@ class OggLinkParts(OffsetSource):
     def continuation(self) -> tuple[Source, float | None] | None:
         if self.boundary is None:
             return self._inner.continuation()
-        return OggLinkParts(self._inner, self.boundary), None
+        return OggLinkParts(self._inner, self.boundary, self._joins), None
 
     def _look(self, until: int, timeout: float | None) -> bool:
         """Walk the pages that start before ``until``; False when a page's header has not
@@ -84,13 +93,24 @@ class OggLinkParts(OffsetSource):
             head = self._peek(pos, HEADER, timeout)
             if head is None:
                 return False
-            if head[:4] != b"OggS" or len(head) < HEADER:
-                self._scanning = False  # not pages (or the end): nothing to split
+            if len(head) < HEADER:
+                self._scanning = False  # the end: nothing more to split
                 break
+            if head[:4] != b"OggS":  # a page cut by a reconnect: on to the next one
+                again = head.find(b"OggS", 1)
+                self._next_page = pos + (again if again > 0 else HEADER - 3)
+                continue
             segments = self._peek(pos + HEADER, head[26], timeout)
             if segments is None:
                 return False
             body_at = pos + HEADER + len(segments)
+            end = body_at + sum(segments)
+            if self._inner.wait_readable(end - 1, 1, timeout) < 0:
+                return False  # the page's end is late (FFmpeg reads whole pages: no delay)
+            cut = [at for at in self._joins() if pos < at < end]
+            if cut:  # a page the connection's drop cut: the next connection's come next
+                self._next_page = cut[0]
+                continue
             if head[5] & BOS:
                 body = self._peek(body_at, min(ID_BYTES, sum(segments)), timeout)
                 if body is None:
@@ -102,7 +122,7 @@ class OggLinkParts(OffsetSource):
                 self._format = self._format or found
             else:
                 self._data_seen = True
-            self._next_page = body_at + sum(segments)
+            self._next_page = end
         return True
 
     def _peek(self, pos: int, size: int, timeout: float | None) -> bytes | None:
