@@ -13,8 +13,8 @@ from its part's first one, and hands the rest of the stream on as the next part
 (``continuation``). The decoder opens that part afresh where the last one ended (as it does
 for an HLS init change): the timeline goes on, the resampler takes the new format, and the
 link's title comes with the opened stream's metadata. Only the page headers and a BOS page's
-first bytes are read, just ahead of what the decoder asks for (never past the page it reads:
-FFmpeg reads whole pages). A reconnect cuts a page: its rest is not looked for past where the
+first bytes are read, just ahead of what the decoder asks for, never waiting past the page it
+reads. A reconnect cuts a page: its rest is not looked for past where the
 next connection starts (``LiveStream.connection_starts``), whose first page is a link's BOS
 (Icecast sends the headers first) and may be a link at another rate; bytes that are no page
 are skipped to the next ``OggS``.
@@ -105,8 +105,6 @@ class OggLinkParts(OffsetSource):
                 return False
             body_at = pos + HEADER + len(segments)
             end = body_at + sum(segments)
-            if self._inner.wait_readable(end - 1, 1, timeout) < 0:
-                return False  # the page's end is late (FFmpeg reads whole pages: no delay)
             cut = [at for at in self._joins() if pos < at < end]
             if cut:  # a page the connection's drop cut: the next connection's come next
                 self._next_page = cut[0]
@@ -122,6 +120,9 @@ class OggLinkParts(OffsetSource):
                 self._format = self._format or found
             else:
                 self._data_seen = True
+            if self._inner.wait_readable(end - 1, 1, 0) < 0:
+                break  # its end is still to come: what is here is its (a reconnect's bytes
+                # come after it), and it is looked at again, cut or not, when asked past it
             self._next_page = end
         return True
 
