@@ -58,7 +58,9 @@ class RawStation:
     closed, as a real server's does); the one over it gets ``refusal``. While ``on_air`` is
     cleared, no connection is sent a byte (a source gone quiet; a new connection still gets
     its headers). ``drop_after``: audio bytes a connection gets before it is closed (a relay
-    restarting, a mobile listener's hand-over). ``heads``: every request head; ``most``: the most listeners at once."""
+    restarting, a mobile listener's hand-over). ``heads``: every request head; ``most``: the most listeners at once.
+    ``blocks``: each block's whole text (``StreamUrl='...';`` alone, say), in turn, instead of
+    ``StreamTitle='<title>';`` made of ``titles``."""
 
     def __init__(
         self,
@@ -70,12 +72,14 @@ class RawStation:
         metaint: int = 0,
         titles: tuple[bytes, ...] = (b"First Song",),
         drop_after: int | None = None,
+        blocks: tuple[bytes, ...] = (),
     ) -> None:
         import socket
         import threading
 
         self.audio, self.ok, self.limit, self.refusal = audio, ok, limit, refusal
         self.metaint, self.titles, self.drop_after = metaint, titles, drop_after
+        self.blocks = blocks
         self.on_air = threading.Event()
         self.on_air.set()
         self.heads: list[bytes] = []
@@ -138,8 +142,6 @@ class RawStation:
     def _broadcast(self, conn: Any, icy: bool) -> None:
         import time
 
-        from kithara_cli.server.radio import metadata_block
-
         metaint = self.metaint if icy else 0
         extra = f"icy-metaint:{metaint}\r\n".encode() if metaint else b""
         conn.sendall(self.ok + extra + b"\r\n")
@@ -159,7 +161,16 @@ class RawStation:
                 piece += self.audio[pos : pos + take]
                 pos, sent, got = (pos + take) % len(self.audio), sent + take, got + take
                 if metaint and sent % metaint == 0:
-                    piece += metadata_block(self.titles[blocks % len(self.titles)])
+                    piece += self._block(blocks)
                     blocks += 1
             conn.sendall(bytes(piece))
             time.sleep(0.05)
+
+    def _block(self, n: int) -> bytes:
+        from kithara_cli.server.radio import metadata_block
+
+        if not self.blocks:
+            return metadata_block(self.titles[n % len(self.titles)])
+        text = self.blocks[n % len(self.blocks)]
+        size = -(-len(text) // 16)
+        return bytes([size]) + text.ljust(size * 16, b"\0")

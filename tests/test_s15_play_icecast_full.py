@@ -8,8 +8,8 @@ for a mount over its listener (or bandwidth) limit and ``403 Too many clients co
 a server over its own; that reason phrase is read where statuses are classified and the
 answer is a full station, as SHOUTcast's ``ICY 401`` is (retried as a 503, then one line,
 exit 3). Icecast 2.4 answers ``403 Forbidden`` to both, its words ("max listeners reached",
-"Icecast connection limit reached") in a text/plain body only: no header nor phrase tells it
-from any other 403 (an access rule's), so it stays a 403, exit 4.
+"Icecast connection limit reached") as its whole text/plain body: session 16 reads that body
+(tests/test_s16_radio_icecast24_full.py), so it is a full station too.
 """
 
 from __future__ import annotations
@@ -61,16 +61,18 @@ def test_icecast_kh_over_its_listener_limit_is_a_full_station(
     assert "Traceback" not in proc.stderr and not out.exists()
 
 
-def test_icecast_24_says_it_in_the_body_only_and_stays_a_403(
+def test_icecast_24_says_it_in_the_body_and_is_a_full_station(
     radio_mp3: bytes, tmp_path: Path
 ) -> None:
     with RawStation(radio_mp3, limit=0, refusal=ICECAST24_FULL) as station:
         proc = run_cli(
             "play", station.url(), "--output", "null", "--no-ui", "--retries", "2", env=ENV
         )
-    assert proc.returncode == 4, proc.stderr
-    assert _errors(proc.stderr) == [f"kithara: error: HTTP 403 forbidden: {station.url()}"]
-    assert len(station.heads) == 1  # not retried
+    assert proc.returncode == 3, proc.stderr
+    assert _errors(proc.stderr) == [
+        f"kithara: error: station full (Icecast 403 max listeners reached): {station.url()}"
+    ]
+    assert len(station.heads) == 2  # retried as a 503 is
 
 
 def test_only_the_full_station_phrases_are_read() -> None:

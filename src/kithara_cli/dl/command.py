@@ -36,7 +36,7 @@ class ResponseInfo:
         default_factory=Identity
     )  # the version the command's bytes all belong to
     encoding: str | None = None  # a Content-Encoding the body was decoded from
-    icy: Mapping[str, str] = field(default_factory=dict)  # icy-* headers, names lower case
+    icy: Mapping[str, str] = field(default_factory=dict)  # icy-*, lower case; bytes as Latin-1
     caching: Mapping[str, str] = field(default_factory=dict)  # dl.freshness.HEADERS, lower case
 
 

@@ -44,8 +44,9 @@ from kithara_cli.events.types import (
     RequestRetrying,
     RetryExhausted,
 )
-from kithara_cli.net import classify_http_error, classify_status
+from kithara_cli.net import classify_http_error, classify_status, refusal_in_body
 from kithara_cli.net.encoding import BodyDecoder, ContentEncodingError, content_coding, decoder_for
+from kithara_cli.net.errors import REFUSAL_BODY_BYTES
 
 if TYPE_CHECKING:
     import httpx
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from kithara_cli.net.request import DirectResponse, ResponseOpener
 
 BUSY_WAIT = 5.0  # seconds a command with ``on_busy="wait"`` retries busy answers uncounted
+REFUSAL_WAIT = 2.0  # seconds for a refusal's few words (Icecast sends them with its head)
 MAX_RESTARTS = 3  # another version mid-command this often: the server is not serving one file
 
 
@@ -126,6 +128,9 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                             return _ok(job, info, total)
                         _check_416(job.pinned, want, total, cmd.url)
                     err = classify_status(status, cmd.url, resp.headers, resp.reason_phrase)
+                    if err is not None and refusal_in_body(status, resp.headers):
+                        said = await _refusal_text(resp)  # Icecast 2.4: "max listeners reached"
+                        err = classify_status(status, cmd.url, resp.headers, said) or err
                     if err is not None:
                         raise err
                     dl.redirects.learn(cmd.url, str(resp.url))
@@ -317,6 +322,33 @@ def _check_short(p: Placement, start: int, end: int | None, url: str) -> None:
         )
 
 
+async def _refusal_text(resp: httpx.Response | DirectResponse) -> str:
+    """The first bytes of a refusal's body, as text ("" if they do not come at once)."""
+    data = b""
+    try:
+        async with asyncio.timeout(REFUSAL_WAIT):
+            async for raw in resp.aiter_raw():
+                data += raw
+                if len(data) >= REFUSAL_BODY_BYTES:
+                    break
+    except Exception:  # (a timeout, a reset): only a better name was at stake, the 403 stands
+        pass
+    return data[:REFUSAL_BODY_BYTES].decode("utf-8", "replace")
+
+
+def _icy_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """``icy-*`` headers, names in lower case, each value's bytes as Latin-1 code points:
+    stations send ``icy-name`` in their source's own encoding (UTF-8, Windows-1251 or -1252),
+    which ``radio.icy`` reads as it reads titles (httpx picks one encoding for the whole set)."""
+    out: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        if key.startswith("icy-"):
+            text = value.decode("latin-1")
+            out[key] = f"{out[key]}, {text}" if key in out else text
+    return out
+
+
 def _first_response(
     dl: Downloader,
     job: Job,
@@ -339,7 +371,7 @@ def _first_response(
         content_type=resp.headers.get("content-type"),
         identity=p.identity,
         encoding=coding,
-        icy={k.lower(): v for k, v in resp.headers.items() if k.lower().startswith("icy-")},
+        icy=_icy_headers(resp.headers.raw),
         caching={k.lower(): v for k, v in resp.headers.items() if k.lower() in CACHING_HEADERS},
     )
     dl.bus.publish(

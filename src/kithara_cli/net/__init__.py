@@ -38,7 +38,7 @@ https URL needs them.
 """
 
 from kithara_cli.net.client import NetConfig, make_client, make_opener
-from kithara_cli.net.errors import classify_http_error, classify_status
+from kithara_cli.net.errors import classify_http_error, classify_status, refusal_in_body
 from kithara_cli.net.retry import RetryPolicy
 from kithara_cli.net.urls import check_http_url
 
@@ -50,4 +50,5 @@ __all__ = [
     "classify_status",
     "make_client",
     "make_opener",
+    "refusal_in_body",
 ]

@@ -289,11 +289,20 @@ def classify_status(
     return HttpStatusError(f"{label}: {url}", status)
 
 
-# The reason phrases of icecast-kh's 403 for a listener over a mount's limit (its bandwidth
-# limit too) and over the server's: its status line carries the refusal's words. (Icecast
-# 2.4 answers "403 Forbidden" to both, its words in the body only: not told apart from any
-# other refusal, an access rule's, and left a 403.)
-ICECAST_FULL_REASONS = frozenset({"max listeners reached", "too many clients connected"})
+# The words of Icecast's 403 for a listener over a mount's limit and over the server's:
+# icecast-kh (and Icecast 2.3) put them in the status line; Icecast 2.4 answers
+# "403 Forbidden" with them as its whole text/plain body (``client_send_403``), which the
+# transfer reads for this (``refusal_in_body``) and passes as ``reason``.
+ICECAST_FULL_REASONS = frozenset(
+    {"max listeners reached", "too many clients connected", "icecast connection limit reached"}
+)
+REFUSAL_BODY_BYTES = 256  # Icecast's are under 40
+
+
+def refusal_in_body(status: int, headers: HeaderReader) -> bool:
+    """A 403 whose short plain-text body may say the station is full (Icecast 2.4)."""
+    kind = (headers.get("content-type") or "").lower()
+    return status == 403 and kind.startswith("text/plain")
 
 
 def _shoutcast_refusal(headers: HeaderReader) -> bool:

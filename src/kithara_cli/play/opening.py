@@ -134,6 +134,10 @@ def open_progressive(
     hint = _live_hint(src) if src.live is not None else None
     # A live stream records itself (its audio without ICY blocks); a file through a tap.
     read: Source = recording.tap(src) if recording is not None and src.live is None else src
+    if hint == "audio/ogg" and src.live is not None:  # a track at another rate: a new part
+        from kithara_cli.radio.ogg_parts import OggLinkParts
+
+        read = OggLinkParts(src, joins=src.live.connection_starts)
     if src.live is None and recording is None and not src.unsized:
         src.audio_start = _audio_start(src) if skip_tags else 0
         if src.audio_start:  # the decoder starts at the audio; the tags download after it

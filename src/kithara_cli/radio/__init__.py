@@ -3,9 +3,12 @@
 Promises:
 - ``icy``: ICY metadata blocks are stripped from the audio (the decoder sees what the same
   stream without metadata would give) and their StreamTitle/StreamUrl read (UTF-8, else
-  Windows-1251 when it reads as Cyrillic words, else Windows-1252; a value ends at the ``';``
-  that the next ``Key='`` or the end follows); ``icy-*`` headers become the StationDetails
-  event, and any ``icy-*`` header (``icy-pub`` alone too) marks an ICY answer, endless. Text
+  Windows-1251 when it reads as Cyrillic words, else Windows-1252; UTF-8 BOMs dropped; a
+  value ends at the ``';`` that the next ``Key='`` or the end follows); a block is a title
+  change only when its StreamTitle differs from the one in force (a repeated block, a
+  StreamUrl alone, a reconnect's first block are none); ``icy-*`` headers (their text read
+  the same way) become the StationDetails event, and any ``icy-*`` header (``icy-pub``
+  alone too) marks an ICY answer, endless. Text
   is raw network text: every caller that shows it sanitises it (``ui.sanitize``).
 - ``live``: an ICY answer is an endless stream for playback (``fetch --duration`` also
   records a body with no length): no Range, a bounded in-memory window (``window``),
@@ -23,6 +26,9 @@ Promises:
   instead), and after a seek the title in force at the target (an empty title when none is
   known there). A title equal to the one in force where it is found is no change (HLS
   repeats it in every segment, and again when a segment is fetched again).
+- ``ogg_parts``: a live Ogg stream is read in parts, one more at each new link whose
+  sample rate or channels differ from its part's first link (FFmpeg 8 refuses such a link
+  mid-demux); the decoder opens each part where the last ended, so the audio runs on.
 - ``links``: .pls, non-HLS .m3u/.m3u8 and .xspf station links parsed (XSPF with DOCTYPE and
   ENTITY refused, so no entity expansion), entries in order (UTF-8, UTF-16, Windows-1251 or
   -1252 text); a remote list names only http(s) URLs, and a malformed entry is skipped, never

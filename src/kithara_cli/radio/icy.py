@@ -3,8 +3,10 @@
 After every ``metaint`` audio bytes an ICY server sends one length byte L and L x 16 bytes
 of ``StreamTitle='...';StreamUrl='...';`` text, NUL-padded (L = 0: nothing new). The demuxer
 takes the body as it arrives, in chunks of any size, and gives back the audio alone, with
-each block's text at the audio offset it precedes. Written by hand: no library on the
-system parses ICY, and it is a 20-line state machine.
+each block's text at the audio offset it precedes, when it changes the title: SHOUTcast DNAS
+and relays repeat the same block every few seconds, and a block with only a StreamUrl (an
+ad's link) leaves the title as it was (as mpv shows it). Written by
+hand: no library on the system parses ICY, and it is a 20-line state machine.
 """
 
 from __future__ import annotations
@@ -28,7 +30,17 @@ class IcyTitle:
 
 
 def station_info(headers: Mapping[str, str]) -> StationDetails:
-    """``icy-*`` headers (names in lower case) as the event that announces the station."""
+    """``icy-*`` headers (names in lower case, values' bytes as Latin-1 code points:
+    ``ResponseInfo.icy``) as the event that announces the station, its text read as titles
+    are (``decode_text``): a Russian station's ``icy-name`` is Windows-1251 as often as its
+    titles are."""
+
+    def text(name: str) -> str:
+        value = headers.get(name, "")
+        try:
+            return station_text(value.encode("latin-1"))
+        except UnicodeEncodeError:  # text already
+            return value
 
     def num(name: str) -> int | None:
         text = headers.get(name, "").strip().split(",")[0]
@@ -38,11 +50,11 @@ def station_info(headers: Mapping[str, str]) -> StationDetails:
     if metaint is not None and not 0 < metaint <= MAX_METAINT:
         metaint = None
     return StationDetails(
-        name=headers.get("icy-name", ""),
-        genre=headers.get("icy-genre", ""),
+        name=text("icy-name"),
+        genre=text("icy-genre"),
         bitrate_kbps=num("icy-br"),
-        description=headers.get("icy-description", ""),
-        url=headers.get("icy-url", ""),
+        description=text("icy-description"),
+        url=text("icy-url"),
         metaint=metaint,
     )
 
@@ -52,6 +64,16 @@ def is_icy_answer_headers(headers: Mapping[str, str]) -> bool:
     relays only what its source sent, so a mount fed without a name (ffmpeg's and libshout's
     defaults) answers with ``icy-pub`` alone, and is no less endless for it."""
     return station_info(headers).is_icy or any(k.startswith("icy-") for k in headers)
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def station_text(raw: bytes) -> str:
+    """An ICY block's or header's text: ``decode_text`` without UTF-8 byte order marks, which
+    DJ software copies in from a UTF-8 "now playing" file, before the title or the block (as
+    text they showed as ``\\ufeff`` or "ï»¿" before the title, and hid a StreamTitle key)."""
+    return decode_text(raw.replace(UTF8_BOM, b""))
 
 
 def decode_text(raw: bytes) -> str:
@@ -94,7 +116,7 @@ def parse_metadata(raw: bytes) -> dict[str, str]:
     Quotes inside a value are not escaped by servers (``Knockin';`` happens), so a value runs
     up to the ``';`` that the next ``Key='`` or the end of the block follows.
     """
-    text = decode_text(raw.rstrip(b"\0"))
+    text = station_text(raw.rstrip(b"\0"))
     out: dict[str, str] = {}
     pos = 0
     while pos < len(text):
@@ -118,8 +140,9 @@ _VALUE_END = re.compile(r"';(?=\s*$|\s*[A-Za-z][A-Za-z0-9_]*=')")
 class IcyDemux:
     """Splits an ICY body into audio and metadata blocks, across chunk boundaries."""
 
-    def __init__(self, metaint: int) -> None:
+    def __init__(self, metaint: int, title: str = "", url: str = "") -> None:
         self.metaint = metaint
+        self.title, self.url = title, url  # in force (a reconnect's demux: the last one's)
         self.audio_offset = 0  # audio bytes given out so far
         self._to_block = metaint
         self._meta_left: int | None = None  # bytes of the current block still to come
@@ -149,13 +172,19 @@ class IcyDemux:
                 self._meta_left = None
                 self._to_block = self.metaint
                 if self._meta:
-                    fields = parse_metadata(bytes(self._meta))
-                    if "StreamTitle" in fields or "StreamUrl" in fields:
-                        titles.append(
-                            IcyTitle(
-                                self.audio_offset,
-                                fields.get("StreamTitle", ""),
-                                fields.get("StreamUrl", ""),
-                            )
-                        )
+                    found = self._change(parse_metadata(bytes(self._meta)))
+                    if found is not None:
+                        titles.append(found)
         return bytes(audio), titles
+
+    def _change(self, fields: dict[str, str]) -> IcyTitle | None:
+        """The block's news: None when it leaves the title as it is, or says nothing."""
+        if "StreamTitle" in fields:
+            title, url = fields["StreamTitle"], fields.get("StreamUrl", "")
+        elif "StreamUrl" in fields:
+            title, url = self.title, fields["StreamUrl"]
+        else:
+            return None
+        same = title == self.title  # a new link for the same title is no news to show
+        self.title, self.url = title, url
+        return None if same else IcyTitle(self.audio_offset, title, url)

@@ -38,6 +38,7 @@ from kithara_cli.radio.record import Recorder
 from kithara_cli.radio.window import LiveWindow
 
 MAX_FAILURES = 5
+MAX_JOINS = 64
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 2.0
 ICY_REQUEST = {"Icy-MetaData": "1"}
@@ -101,6 +102,8 @@ class LiveStream:
         self.icy = False
         self._lock = threading.Lock()
         self._titles: list[IcyTitle] = []
+        self._demux: IcyDemux | None = None  # the last connection's
+        self._joins: list[int] = []  # where each connection's audio starts in the window
         self._failures = 0
         self._conn_audio = 0  # audio bytes the current connection brought
         self._reconnects = 0
@@ -144,8 +147,13 @@ class LiveStream:
         first = not self._reconnects and self._dropped_at is None
         self.station = station
         self.icy = self.icy or is_icy_answer_headers(info.icy)
-        demux = IcyDemux(station.metaint) if station.metaint else None
+        demux = None
+        if station.metaint:  # a reconnect's first block repeats the title in force: no news
+            last = self._demux or IcyDemux(station.metaint)
+            demux = self._demux = IcyDemux(station.metaint, last.title, last.url)
         base = self.window.end
+        with self._lock:
+            self._joins = [*self._joins[-MAX_JOINS + 1 :], base]
         cmd.sink = self._sink_for(demux, base)
         cmd.end = None
         cmd.limit = None
@@ -280,6 +288,12 @@ class LiveStream:
             if due:
                 self._titles = self._titles[len(due) :]
             return due
+
+    def connection_starts(self) -> list[int]:
+        """Where each connection's audio (the last ``MAX_JOINS``) starts: a page or frame cut
+        by the drop before it ends there (``ogg_parts`` finds its pages again from there)."""
+        with self._lock:
+            return list(self._joins)
 
     # --- reconnecting ------------------------------------------------------------------------
 
