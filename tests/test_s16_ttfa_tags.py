@@ -12,6 +12,8 @@ shows it; for a big one the last 128 bytes are asked for beside the audio past t
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,21 @@ def test_past_a_big_tag_the_last_bytes_come_with_the_audio(media: Path, tmp_path
     audio = next(rid for label, rid in ids.items() if _span(label)[0] <= tag_end <= _span(label)[1])
     tail = ids[f"bytes {total - 128}-{total - 1}"]
     assert enqueued[tail] < first_byte[audio]  # asked together, not one after the other
+
+
+def test_an_hls_playlist_is_told_from_a_feed_without_the_xml_parser() -> None:
+    """Every HLS play asks ``link_kind`` of its master playlist, between its response and the
+    next request: that loaded the feeds' XML parser (~2 ms), needed only for a body in XML."""
+    script = (
+        "import json, sys\n"
+        "from kithara_cli.radio.links import link_kind\n"
+        "kinds = [link_kind(b'#EXTM3U\\n#EXT-X-STREAM-INF:BANDWIDTH=1\\nv.m3u8\\n'),\n"
+        "         link_kind(b'[playlist]\\nFile1=http://a/b\\n')]\n"
+        "loaded = [m for m in ('xml.etree.ElementTree', 'kithara_cli.radio.feeds')\n"
+        "          if m in sys.modules]\n"
+        "kinds.append(link_kind(b'<?xml version=\"1.0\"?><rss><channel></channel></rss>'))\n"
+        "print(json.dumps([kinds, loaded]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [[None, "pls", "feed"], []]
