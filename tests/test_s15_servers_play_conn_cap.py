@@ -22,6 +22,7 @@ from typing import ClassVar
 import pytest
 
 from conftest import run_cli
+from kithara_cli.audio.mp3_frames import id3v2_size
 from kithara_cli.media import encode_file
 
 
@@ -29,7 +30,10 @@ from kithara_cli.media import encode_file
 def mp3(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("conn_cap") / "tone.mp3"
     encode_file(path, 30.0, "mp3")
-    return path.read_bytes()
+    # Without the encoder's ID3v2 tag: a file whose tag names a title is not peeked at (the
+    # demuxer reads ID3v1 only when it found no title; session 16 shows small tags to it).
+    data = path.read_bytes()
+    return data[id3v2_size(data) :]
 
 
 class _OneAtATime(http.server.BaseHTTPRequestHandler):

@@ -94,12 +94,13 @@ def max_link_bytes(content_type: str | None) -> int:
 def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> str | None:
     """ "pls", "m3u", "xspf" or "feed" when ``data`` is a station link or a podcast feed;
     None otherwise (HLS included)."""
-    from kithara_cli.radio.feeds import is_feed
-
     data = _utf8(data)
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if is_feed(data[:4096]):
-        return "feed"
+    if head.startswith(b"<"):  # (feeds' XML parser stays unloaded for HLS and plain lists)
+        from kithara_cli.radio.feeds import is_feed
+
+        if is_feed(data[:4096]):
+            return "feed"
     if b"#EXT-X-" in data:
         return None  # HLS, whatever it is called
     if head[:10].lower() == b"[playlist]":

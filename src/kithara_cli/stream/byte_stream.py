@@ -24,6 +24,10 @@ WAIT_SLICE = 0.1
 STALL_GRACE = 1.0
 # How long a seek from the end waits for the length (a progressive source's first response).
 LENGTH_WAIT = 30.0
+# FFmpeg's ``avio_size`` asks for the length (PyAV answers its AVSEEK_SIZE with -1) by seeking
+# to the last byte and straight back, without reading: that seek is a question, and
+# priming a fetch there sent a one-byte request on every open. A read there still fetches.
+SIZE_PROBE = -1
 
 
 class Source(Protocol):
@@ -197,7 +201,8 @@ class ByteStream(io.RawIOBase):
             raise OSError("negative seek position")
         if target != self._pos:
             self._pos = target
-            self._source.reader_moved(target)
+            if not (whence == os.SEEK_END and offset == SIZE_PROBE):
+                self._source.reader_moved(target)
         return self._pos
 
     def _length(self) -> int:
