@@ -19,9 +19,7 @@ from kithara_cli.events import EventBus
 from kithara_cli.events.types import LadderInfo, Notice
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.radio.links import (
-    LINK_SUFFIXES,
     MAX_FEED_BYTES,
-    MAX_LINK_BYTES,
     StationLinkFound,
     is_link_type,
     link_kind,
@@ -427,28 +425,6 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     return Opened(ByteStream(read, name=url), origin, hls=hls)
 
 
-def check_target(target: str) -> Path:
-    """``target`` as a local path, once it is either an existing file or a well-formed
-    http(s) URL: a typo (``http://[::1``, a folder, "") is a usage error here,
-    before anything parses it (urlsplit raised through the opener: an internal error)."""
-    from kithara_cli.errors import UsageError
-    from kithara_cli.net.urls import check_http_url
-
-    if not target.strip():
-        raise UsageError("an empty URL")
-    local = Path(target)
-    if "://" in target:
-        check_http_url(target)
-    elif local.is_dir():
-        raise UsageError(f"a folder, not a file: {target}")
-    elif not local.exists():
-        from kithara_cli.net.urls import scheme_hint
-
-        hint = scheme_hint(target)
-        raise UsageError(f"no such file: {target} ({hint or 'and not an http(s) URL'})")
-    return local
-
-
 def live_start(bus: EventBus, asked: bool) -> float:
     """Where a live stream starts: at its edge. ``--start`` on one (``asked``) had the decoder
     drop that much of it in real time (silence, then every title of it at once); a Notice
@@ -487,17 +463,6 @@ def open_link_url(dl: Downloader, url: str) -> None:
     refuse_page(body, final_url)
     raise_if_link(body, None, final_url)
     raise PlaylistError(f"not a station link (.pls/.m3u/.xspf): {url}")
-
-
-def open_link_file(path: Path) -> None:
-    """A local file that is a station link raises its entries; anything else returns."""
-    if path.suffix.lower() not in LINK_SUFFIXES or not path.is_file():
-        return
-    with path.open("rb") as f:
-        data = f.read(MAX_LINK_BYTES + 1)
-    kind = link_kind(data, None, path.name)
-    if kind is not None:
-        raise StationLinkFound(str(path), parse_link(data, kind, str(path), remote=False), kind)
 
 
 def raise_if_link(body: bytes, content_type: str | None, url: str) -> None:

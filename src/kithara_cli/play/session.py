@@ -40,10 +40,8 @@ from kithara_cli.play.opening import (
     Feed,
     OpenContext,
     Opened,
-    check_target,
     live_start,
     new_run_dir,
-    open_link_file,
     open_link_url,
     open_url,
     start_past_end,
@@ -51,6 +49,7 @@ from kithara_cli.play.opening import (
 from kithara_cli.play.output import OutputOpening, open_output
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
+from kithara_cli.play.targets import check_target, open_link_file
 
 if TYPE_CHECKING:
     from kithara_cli.audio import Decoder, PcmRing, Sink
