@@ -224,9 +224,14 @@ def run_hls_fetch(
     if result.gaps:
         print_note(f"skipped {len(result.gaps)} unavailable segment(s): {result.gaps}")
     if not options.quiet:
+        from kithara_cli.ui.format import fmt_clock, fmt_speed
+
+        # The media's length and the time the fetch took, each named: a bare "2.01 s" beside
+        # a 20-minute recording read as its length.
+        speed = fmt_speed(result.bytes / max(result.seconds, 1e-6))
         print_note(
-            f"saved {out} ({result.segments} segments, {result.bytes} bytes, "
-            f"{result.seconds:.2f} s)"
+            f"saved {out} ({fmt_clock(round(result.media_seconds))} of audio in {result.segments} "
+            f"segments, {result.bytes} bytes; took {result.seconds:.2f} s, {speed})"
         )
 
 

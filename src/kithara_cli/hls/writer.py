@@ -61,8 +61,9 @@ class HlsFetchResult:
     segments: int
     gaps: list[int] = field(default_factory=list)  # sequence numbers skipped
     container: str | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # the time the fetch took (wall clock)
     interrupted: bool = False
+    media_seconds: float = 0.0  # the audio in the file: its segments' EXTINF durations
 
 
 def _as_int(value: object) -> int:
@@ -243,6 +244,7 @@ class HlsWriter:
             container=self.container,
             seconds=time.monotonic() - started,
             interrupted=interrupted,
+            media_seconds=seconds_written,
         )
 
     # --- helpers --------------------------------------------------------------------------
