@@ -27,7 +27,7 @@ from kithara_cli.events import EventBus
 from kithara_cli.file.fetch import check_output
 from kithara_cli.file.state import part_paths, remove_quietly
 from kithara_cli.hls.audio_rates import audio_rates
-from kithara_cli.hls.loader import load_playlist, select
+from kithara_cli.hls.loader import backup_streams, load_playlist, select
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist
 from kithara_cli.hls.remux import check_remux_target, needs_remux, remux
 from kithara_cli.hls.scheduler import check_encryption
@@ -187,7 +187,18 @@ def run_hls_fetch(
             duration_limit=options.duration,
             first_index=first,
         )
-        follower = LiveFollower(dl, media, writer.feed, url=selection.media_url) if live else None
+        follower = None
+        if live:  # its backup streams (another host) take over should the primary's die
+            backups = (
+                [b.media_url for b in backup_streams(selection.master, selection, options.audio)]
+                if selection.master
+                else []
+            )
+            follower = LiveFollower(
+                dl, media, writer.feed, url=selection.media_url, backups=backups
+            )
+            if backups:  # a segment that fails on the primary is asked of a backup
+                writer.stand_in = follower.stand_in
         if not options.quiet:
             print_note(f"fetching {selection.describe()}" + (" (live)" if live else ""))
         try:

@@ -289,6 +289,8 @@ class Player:
                 self._started = True
                 if self._source is not None:  # HLS or progressive: prefetch in full now
                     self._source.playback_started()
+                if self._hls is not None and not self._realtime:  # its ABR: as a listener
+                    self._hls.unpaced_sink()
                 sys.setswitchinterval(self._switch_interval)
                 first_out = ring.first_read_at or time.monotonic()
                 self.bus.publish(
