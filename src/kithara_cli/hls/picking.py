@@ -135,6 +135,16 @@ class VariantPicking:
         assert failure is not None
         raise failure
 
+    def _keep_dead_out(self, now: float) -> None:
+        """A variant whose playlist failed, as did every copy of it, stays out of the ABR's
+        picks: its exclusion is renewed before each pick. Before, it lapsed after 30 s and the
+        ABR switched to it ("v0 -> v1") while the reference variant served in its place
+        (``_vod_media``; live, the followed one): the ABR's state and lines named a variant
+        that played nothing."""
+        for variant in self._dead:
+            if all(c in self._dead for c in self._copies(variant)):
+                self.controller.exclude(variant, now)
+
     def _copies(self, variant: int) -> list[int]:
         """``variant``'s redundant copies (the same BANDWIDTH and CODECS), in the master's
         order: its backup streams."""

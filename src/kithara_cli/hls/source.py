@@ -427,6 +427,7 @@ class HlsSource(VariantPicking, Ahead, Source):
         if not run.window.in_flight:
             return
         now = self.clock()
+        self._keep_dead_out(now)
         decision = self.controller.check_in_flight(self._abr_buffer(), now)
         if decision is None:
             return
@@ -456,7 +457,9 @@ class HlsSource(VariantPicking, Ahead, Source):
 
     def _choose(self, index: int) -> int:
         """The ABR's variant for slot ``index``, now; a switch is published."""
-        decision = self.controller.choose(self._abr_buffer(), self.clock(), self._cached(index))
+        now = self.clock()
+        self._keep_dead_out(now)
+        decision = self.controller.choose(self._abr_buffer(), now, self._cached(index))
         if decision.switched:
             self._publish_decision(decision, self.current_variant)
         self.current_variant = decision.to_variant
