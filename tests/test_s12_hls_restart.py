@@ -19,7 +19,7 @@ import pytest
 
 import hls_fixtures
 from hls_fixtures import HlsMedia, assert_tone, decode, fetch, play, tone_seconds
-from kithara_cli.server import MediaServer
+from kithara_cli.server import Faults, MediaServer
 
 hls_media = hls_fixtures.hls_media
 hls_server = hls_fixtures.hls_server
@@ -290,6 +290,10 @@ def test_live_play_switching_variants_never_takes_old_numbers_after_a_restart(
         hls_server.add_route(f"restart/v{v}.m3u8", script)
         lines += [f"#EXT-X-STREAM-INF:BANDWIDTH={ladder.bandwidths[v]}", f"v{v}.m3u8"]
     hls_server.add_route("restart/master.m3u8", hls_fixtures.static("\n".join(lines) + "\n"))
+    # v1's segment 5 fails (503): served by v0, and v1 sits out for 30 s, so the ABR is on v0
+    # while v1's playlist is followed through the restart. (This used to rely on the WAV
+    # sink's empty buffer at the live edge pushing the ABR down: session 16 fixed that.)
+    hls_server.set_faults(ladder.segments[1][5].relative_to(root).as_posix(), Faults(fail_first=99))
     wav = tmp_path / "out.wav"
     proc = play(hls_server.url("restart/master.m3u8"), "--output", f"wav:{wav}", timeout=30)
     assert proc.returncode == 0, proc.stderr

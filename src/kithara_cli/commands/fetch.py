@@ -142,7 +142,6 @@ def _run_live(options: FetchOptions, common: CommonOptions, bus: EventBus) -> No
     from kithara_cli.dl import Downloader
     from kithara_cli.radio.fetch_live import split_unsupported
     from kithara_cli.radio.live import NotLiveError
-    from kithara_cli.ui.console import print_note
 
     with (
         EventSinks(bus, common),
@@ -153,9 +152,9 @@ def _run_live(options: FetchOptions, common: CommonOptions, bus: EventBus) -> No
         except NotLiveError:
             if options.split_tracks:
                 raise split_unsupported("this URL is a file, not an endless stream") from None
-            if not options.quiet:
-                print_note("not a live stream: --duration does not apply, fetching the file")
-            _run_progressive(options, common, EventBus())
+            # Said once the answer is known to be a file: an HLS playlist or a station link
+            # under a plain name is read as such next, and honours --duration.
+            _run_progressive(options, common, EventBus(), duration_unused=True)
 
 
 def _record_live(
@@ -203,8 +202,15 @@ def _run_hls(
 
 
 def _run_progressive(
-    options: FetchOptions, common: CommonOptions, bus: EventBus, *, follow_links: bool = True
+    options: FetchOptions,
+    common: CommonOptions,
+    bus: EventBus,
+    *,
+    follow_links: bool = True,
+    duration_unused: bool = False,
 ) -> None:
+    """``duration_unused``: --duration was given for what answered as no live stream; said
+    if it is a file (an HLS playlist or a station link honours it)."""
     from kithara_cli.dl import Downloader
     from kithara_cli.file import ProgressiveFetch, check_output
     from kithara_cli.file.sizes import parse_size
@@ -257,6 +263,8 @@ def _run_progressive(
         return
     if options.episode is not None and not options.from_link:
         print_note("--episode: not a podcast feed but a file: ignored, saved whole")
+    if duration_unused and not options.quiet:
+        print_note("not a live stream (a file with a length): --duration did not apply")
     if not options.quiet:
         from kithara_cli.ui.format import fmt_speed
 

@@ -27,7 +27,7 @@ from kithara_cli.events import EventBus
 from kithara_cli.file.fetch import check_output
 from kithara_cli.file.state import part_paths, remove_quietly
 from kithara_cli.hls.audio_rates import audio_rates
-from kithara_cli.hls.loader import load_playlist, select
+from kithara_cli.hls.loader import backup_streams, load_playlist, select
 from kithara_cli.hls.model import MasterPlaylist, MediaPlaylist
 from kithara_cli.hls.remux import check_remux_target, needs_remux, remux
 from kithara_cli.hls.scheduler import check_encryption
@@ -187,7 +187,18 @@ def run_hls_fetch(
             duration_limit=options.duration,
             first_index=first,
         )
-        follower = LiveFollower(dl, media, writer.feed, url=selection.media_url) if live else None
+        follower = None
+        if live:  # its backup streams (another host) take over should the primary's die
+            backups = (
+                [b.media_url for b in backup_streams(selection.master, selection, options.audio)]
+                if selection.master
+                else []
+            )
+            follower = LiveFollower(
+                dl, media, writer.feed, url=selection.media_url, backups=backups
+            )
+            if backups:  # a segment that fails on the primary is asked of a backup
+                writer.stand_in = follower.stand_in
         if not options.quiet:
             print_note(f"fetching {selection.describe()}" + (" (live)" if live else ""))
         try:
@@ -224,9 +235,14 @@ def run_hls_fetch(
     if result.gaps:
         print_note(f"skipped {len(result.gaps)} unavailable segment(s): {result.gaps}")
     if not options.quiet:
+        from kithara_cli.ui.format import fmt_clock, fmt_speed
+
+        # The media's length and the time the fetch took, each named: a bare "2.01 s" beside
+        # a 20-minute recording read as its length.
+        speed = fmt_speed(result.bytes / max(result.seconds, 1e-6))
         print_note(
-            f"saved {out} ({result.segments} segments, {result.bytes} bytes, "
-            f"{result.seconds:.2f} s)"
+            f"saved {out} ({fmt_clock(round(result.media_seconds))} of audio in {result.segments} "
+            f"segments, {result.bytes} bytes; took {result.seconds:.2f} s, {speed})"
         )
 
 

@@ -470,16 +470,19 @@ class Downloader:
         timeout: float | None = None,
         byterange: tuple[int, int] | None = None,
         cache: CachePolicy = "auto",
+        max_attempts: int | None = None,
     ) -> tuple[bytes, str]:
         """Fetch a small resource (playlist, key, init section) into memory.
 
         Returns (body, final URL after redirects). ``byterange`` is (offset, length).
+        ``max_attempts``: fewer than the retry policy's (a caller with a copy to turn to).
         """
         sink, buf = memory_sink(url, max_bytes, byterange[0] if byterange else 0, label)
         start, end = (byterange[0], byterange[0] + byterange[1]) if byterange else (0, None)
         cmd = FetchCmd(
-            url=url, sink=sink, start=start, end=end, priority=priority, label=label, cache=cache
-        )
+            url=url, sink=sink, start=start, end=end, priority=priority, label=label, cache=cache,
+            max_attempts=max_attempts,
+        )  # fmt: skip
         handle = self.submit(cmd)
         try:
             # Woken by Ctrl-C/SIGTERM within interrupt.POLL: a playlist, key or init request

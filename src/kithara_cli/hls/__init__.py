@@ -50,7 +50,10 @@ row end either with that error: ``scheduler.MAX_GONE_IN_A_ROW``). A live
 fetch that the stream ends that way (or by an unchanged playlist) keeps what it wrote at
 --out (``commands.fetch_hls``). A variant whose media playlist fails to load is left out:
 its redundant copy (same BANDWIDTH and CODECS, RFC 8216 6.2.3) serves instead, else (fetch's
-best/worst, play's ABR) another variant (``loader.select``, ``picking._stand_in``).
+best/worst, play's ABR) another variant (``loader.select``, ``picking._stand_in``); in play it
+stays out of the ABR's picks (``picking._keep_dead_out``). A live playlist whose host dies
+mid-stream is reloaded from its backup copy (``worker.LiveFollower``: fetch and play), and a
+live fetch takes a segment that fails on the primary from the backup (``writer``).
 LL-HLS tags (EXT-X-PART, PRELOAD-HINT, SERVER-CONTROL, RENDITION-REPORT) are read past:
 whole segments only, never a part, no blocking reload asked.
 Tolerant where hls.js and FFmpeg are (``lines``): a URI line with no #EXTINF is skipped with a

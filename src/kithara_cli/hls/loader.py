@@ -41,6 +41,7 @@ def load_playlist(
     *,
     label: str = "playlist",
     read: tuple[bytes, str] | None = None,
+    max_attempts: int | None = None,
 ) -> MasterPlaylist | MediaPlaylist:
     """Fetch and parse; URIs resolve against the final URL after redirects. What parsing
     tolerated (a stray URI line, a bad BANDWIDTH) is published as warnings, once per URL.
@@ -60,6 +61,7 @@ def load_playlist(
         body, final_url = downloader.fetch_bytes(
             url, label=label, priority=Priority.DEMAND, max_bytes=MAX_PLAYLIST_BYTES,
             cache="always",  # a cached playlist is asked about (If-None-Match) on every load
+            max_attempts=max_attempts,
         )  # fmt: skip
         playlist = parse_playlist(body, final_url)
     if playlist.warnings and url not in _warned:
@@ -71,8 +73,10 @@ def load_playlist(
     return playlist
 
 
-def load_media(downloader: Downloader, url: str, *, label: str = "playlist") -> MediaPlaylist:
-    playlist = load_playlist(downloader, url, label=label)
+def load_media(
+    downloader: Downloader, url: str, *, label: str = "playlist", max_attempts: int | None = None
+) -> MediaPlaylist:
+    playlist = load_playlist(downloader, url, label=label, max_attempts=max_attempts)
     if not isinstance(playlist, MediaPlaylist):
         raise PlaylistError(f"expected a media playlist at {url}, got a master playlist")
     return playlist

@@ -116,14 +116,8 @@ class VariantPicking:
         6.2.3: the same BANDWIDTH and CODECS, another URI, listed after it; the ABR's ladder
         keeps one rung per rate, so only here is a backup ever reached) whose playlist
         loads. A playlist that failed is not asked again (``_dead``); raises its error."""
-        rung = self.rungs[variant]
-        copies = [
-            r.index
-            for r in self.rungs.values()
-            if (r.bandwidth, r.codecs) == (rung.bandwidth, rung.codecs) and r.index != variant
-        ]
         failure: KitharaError | None = None
-        for index in (variant, *copies):
+        for index in (variant, *self._copies(variant)):
             try:
                 media = self.media_for(index)
             except (NetworkError, HttpStatusError, PlaylistError) as exc:
@@ -140,6 +134,26 @@ class VariantPicking:
             return index, media
         assert failure is not None
         raise failure
+
+    def _keep_dead_out(self, now: float) -> None:
+        """A variant whose playlist failed, as did every copy of it, stays out of the ABR's
+        picks: its exclusion is renewed before each pick. Before, it lapsed after 30 s and the
+        ABR switched to it ("v0 -> v1") while the reference variant served in its place
+        (``_vod_media``; live, the followed one): the ABR's state and lines named a variant
+        that played nothing."""
+        for variant in self._dead:
+            if all(c in self._dead for c in self._copies(variant)):
+                self.controller.exclude(variant, now)
+
+    def _copies(self, variant: int) -> list[int]:
+        """``variant``'s redundant copies (the same BANDWIDTH and CODECS), in the master's
+        order: its backup streams."""
+        rung = self.rungs[variant]
+        return [
+            r.index
+            for r in self.rungs.values()
+            if (r.bandwidth, r.codecs) == (rung.bandwidth, rung.codecs) and r.index != variant
+        ]
 
     @property
     def reference(self) -> MediaPlaylist:

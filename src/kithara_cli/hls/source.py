@@ -41,6 +41,7 @@ from kithara_cli.dl import Downloader
 from kithara_cli.errors import DecoderError as DecoderFailure
 from kithara_cli.errors import KitharaError, PlaylistError
 from kithara_cli.events.types import AbrDecision, BandwidthEstimate, Event, Notice, SegmentLoaded
+from kithara_cli.hls.ahead import Ahead
 from kithara_cli.hls.id3 import segment_titles
 from kithara_cli.hls.loader import Rung, load_media
 from kithara_cli.hls.model import MediaPlaylist, Segment
@@ -74,7 +75,7 @@ from kithara_cli.stream import Source
 OVERLAP_SECONDS = 0.01
 
 
-class HlsSource(VariantPicking, Source):
+class HlsSource(VariantPicking, Ahead, Source):
     """Implements ``stream.Source`` for an HLS presentation, VOD or live (a live run follows
     the playlist worker's new segments): the current run's first part; ``continuation``
     leads to the next (see ``_RunPart``)."""
@@ -134,6 +135,7 @@ class HlsSource(VariantPicking, Source):
         self._follower: LiveFollower | None = None
         self.titles = TitleQueue(covered_only=True)  # landed segments' ID3 titles, by second
         self.rates: MeasuredRates | None = None  # unpriced audio rungs' rates, as fetched
+        self._listener: tuple[float, float] | None = None  # unpaced sink: (when, where) it began
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -185,6 +187,8 @@ class HlsSource(VariantPicking, Source):
             window = SegmentWindow(index, self._epoch)
             self._run = _Run(index, SparseResource(path), window, index)
             self._playhead = ref.starts[index]
+            if self._listener is not None:  # a seek: the listener starts over there
+                self._listener = (self.clock(), self._playhead)
             # A seek: fetch what its first audio needs, the rest once it plays (cached
             # segments land in ms each and would take the GIL from the decoder's restart).
             self._started = self._started and old is None
@@ -215,7 +219,10 @@ class HlsSource(VariantPicking, Source):
             )
         )
         url = self.playlist_url or self.rungs[variant].media_url  # asked at, not redirected to
-        self._follower = LiveFollower(self.dl, self.reference, self._fetcher, url=url)
+        backups = [self.rungs[i].media_url for i in self._copies(variant)]  # a dead host's
+        self._follower = LiveFollower(
+            self.dl, self.reference, self._fetcher, url=url, backups=backups
+        )
         self._follower.start()
 
     # --- live feed (the follower's messages) -------------------------------------------------
@@ -279,32 +286,10 @@ class HlsSource(VariantPicking, Source):
 
     # --- what the player asks ------------------------------------------------------------------
 
-    def set_playhead(self, seconds: float) -> None:
-        self._playhead = seconds
-
     def playback_started(self) -> None:
         """Lift the start-up prefetch limit."""
         self._started = True
         self._fetcher.wake()
-
-    def buffered_until(self) -> float:
-        run = self._run
-        if run is None or not run.placed:
-            return self._playhead
-        last = run.placed[-1]
-        return last.start + last.duration
-
-    def buffer_ahead(self) -> float:
-        return max(0.0, self.buffered_until() - self._playhead)
-
-    def variant_at(self, seconds: float) -> int | None:
-        run = self._run
-        if run is None:
-            return None
-        for placed in reversed(run.placed):
-            if placed.start <= seconds:
-                return placed.variant
-        return run.placed[0].variant if run.placed else None
 
     # --- the scheduler thread -----------------------------------------------------------------
 
@@ -442,7 +427,8 @@ class HlsSource(VariantPicking, Source):
         if not run.window.in_flight:
             return
         now = self.clock()
-        decision = self.controller.check_in_flight(self.buffer_ahead(), now)
+        self._keep_dead_out(now)
+        decision = self.controller.check_in_flight(self._abr_buffer(), now)
         if decision is None:
             return
         self._publish_decision(decision, self.current_variant)
@@ -471,7 +457,9 @@ class HlsSource(VariantPicking, Source):
 
     def _choose(self, index: int) -> int:
         """The ABR's variant for slot ``index``, now; a switch is published."""
-        decision = self.controller.choose(self.buffer_ahead(), self.clock(), self._cached(index))
+        now = self.clock()
+        self._keep_dead_out(now)
+        decision = self.controller.choose(self._abr_buffer(), now, self._cached(index))
         if decision.switched:
             self._publish_decision(decision, self.current_variant)
         self.current_variant = decision.to_variant

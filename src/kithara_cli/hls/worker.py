@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from kithara_cli.dl import Downloader
-from kithara_cli.errors import HttpStatusError, KitharaError, PlaylistError
+from kithara_cli.errors import Cancelled, HttpStatusError, KitharaError, PlaylistError
 from kithara_cli.events.types import Notice
 from kithara_cli.hls.model import MediaPlaylist, Segment
+from kithara_cli.hls.run import _by_sequence
 from kithara_cli.hls.sequence import Fresh, SequenceTracker
 
 if TYPE_CHECKING:
@@ -48,10 +49,18 @@ class LiveFollower(threading.Thread):
     stays dead ends the stream by the same rule, with that failure as the error. ``url``: where
     to reload (as hls.js reloads a level's own URI; default the playlist's final URL). ``clock``
     and ``wait`` (seconds -> True once stopped) are injectable.
+
+    ``backups``: the redundant copies of that playlist (RFC 8216 6.2.3: the same BANDWIDTH and
+    CODECS, another host). A reload that fails (after ``FAILOVER_ATTEMPTS``, not the whole
+    retry policy) moves to the next copy at once, as hls.js and ExoPlayer move to a backup
+    stream when the primary's host dies mid-stream: its segments carry the same media
+    sequence numbers, so the recording or playback goes on where it was. Once every copy
+    has failed in a row, the reloads go on at the usual pace and the rule above ends it.
     """
 
     UNCHANGED_TARGETS = 3.0
     UNCHANGED_RELOADS = 3
+    FAILOVER_ATTEMPTS = 2  # per reload while a backup copy could serve instead
 
     def __init__(
         self,
@@ -60,6 +69,7 @@ class LiveFollower(threading.Thread):
         feed: SegmentFeed,
         *,
         url: str | None = None,
+        backups: Sequence[str] = (),
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], bool] | None = None,
     ) -> None:
@@ -68,6 +78,7 @@ class LiveFollower(threading.Thread):
         # Reloaded at the URL asked for (the master's URI, the user's), not where it redirected
         # to: a CDN's redirect hands out a signed edge URL that expires, or an edge that dies.
         self.url = url or media.url
+        self.urls = list(dict.fromkeys([self.url, *backups]))  # the primary first
         self.feed = feed
         self.target = max(media.target_duration, 0.5)
         self.sequence = SequenceTracker(media)
@@ -84,11 +95,23 @@ class LiveFollower(threading.Thread):
         interval = self.target
         changed_at = self._clock()
         unchanged = 0
+        failed_in_a_row = 0  # reloads, across the copies, since one last loaded
+        attempts = self.FAILOVER_ATTEMPTS if len(self.urls) > 1 else None
         while not self._wait(interval) and not self._stop_event.is_set():
             failure: KitharaError | None = None
             try:
-                media: MediaPlaylist | None = load_media(self.dl, self.url)
+                media: MediaPlaylist | None = load_media(self.dl, self.url, max_attempts=attempts)
+                failed_in_a_row = 0
             except KitharaError as exc:
+                failed_in_a_row += 1
+                if len(self.urls) > 1 and not isinstance(exc, Cancelled):
+                    # A copy not tried since the last load: reloaded now; once all have
+                    # failed in a row, each in turn at the usual pace.
+                    now = failed_in_a_row < len(self.urls)
+                    self._fail_over(exc, say=now)
+                    if now:
+                        interval = 0.0
+                        continue
                 if not _passing(exc):
                     self.feed.fail_feed(exc)
                     return
@@ -120,6 +143,35 @@ class LiveFollower(threading.Thread):
                     )
                 )
                 return
+
+    def stand_in(self, segment: Segment) -> Segment | None:
+        """``segment`` (failed on its host) as a redundant copy lists it: the same media
+        sequence number under another URI, or None where no copy's playlist does. Called
+        from the consumer's thread."""
+        from kithara_cli.hls.loader import load_media
+
+        for url in self.urls:
+            try:
+                media = load_media(self.dl, url, max_attempts=self.FAILOVER_ATTEMPTS)
+            except KitharaError:
+                continue
+            found = _by_sequence(media, segment.sequence)
+            if found is not None and found.uri != segment.uri:
+                return found
+        return None
+
+    def _fail_over(self, error: KitharaError, *, say: bool) -> None:
+        """The playlist at ``url`` failed: go on with its next redundant copy."""
+        self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
+        if not say:
+            return
+        self.feed.bus.publish(
+            Notice(
+                level="warning",
+                message=f"live playlist failed ({error}): going on with its backup stream "
+                f"{self.url}",
+            )
+        )
 
     def _take(self, media: MediaPlaylist) -> Fresh:
         """What a reload brought (``SequenceTracker``), saying so where the playlist moved

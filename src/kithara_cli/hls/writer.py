@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from kithara_cli.hls.scheduler import (
 )
 from kithara_cli.hls.sniff import container_of, frames_for_decoder
 from kithara_cli.hls.window import WindowPolicy
+from kithara_cli.hls.worker import LiveFollower
 
 HEAD_BYTES = 1 << 19  # of a segment, enough for PyAV to tell its codec, rate and layout
 
@@ -61,8 +63,9 @@ class HlsFetchResult:
     segments: int
     gaps: list[int] = field(default_factory=list)  # sequence numbers skipped
     container: str | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # the time the fetch took (wall clock)
     interrupted: bool = False
+    media_seconds: float = 0.0  # the audio in the file: its segments' EXTINF durations
 
 
 def _as_int(value: object) -> int:
@@ -115,6 +118,9 @@ class HlsWriter:
         self._head: bytes | None = None  # the output's first segment, probed at a discontinuity
         self._head_format: str | None = None
         self._digest = "" if live else playlist_digest(self._segments)
+        # Live, with backup streams: a failed segment's copy there (``LiveFollower.stand_in``)
+        self.stand_in: Callable[[Segment], Segment | None] | None = None
+        self._stood_in: set[int] = set()  # segments asked of a backup already
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -243,6 +249,7 @@ class HlsWriter:
             container=self.container,
             seconds=time.monotonic() - started,
             interrupted=interrupted,
+            media_seconds=seconds_written,
         )
 
     # --- helpers --------------------------------------------------------------------------
@@ -264,6 +271,8 @@ class HlsWriter:
             elif outcome.state == "failed":
                 err = outcome.error
                 assert err is not None
+                if self.live and self._fail_over(index, err):
+                    return
                 where = "" if seg.uri in str(err) else f" ({seg.uri})"
                 failure = SegmentFailed(f"segment {seg.sequence} failed: {err}{where}")
                 failure.retryable = err.retryable
@@ -327,7 +336,33 @@ class HlsWriter:
         return False
 
     def _ask(self, index: int) -> Ask:
-        return Ask(self._segments[index])
+        # With a backup stream to turn to, a live segment fails over after a quick retry.
+        quick = self.stand_in is not None and index not in self._stood_in
+        attempts = LiveFollower.FAILOVER_ATTEMPTS if quick else None
+        return Ask(self._segments[index], max_attempts=attempts)
+
+    def _fail_over(self, index: int, err: KitharaError) -> bool:
+        """A live segment that failed (not gone: a 404/410 is a gap) is asked once of a
+        backup stream (the same media sequence number on another host), as hls.js moves to a
+        redundant stream on a fragment error. False: no copy to ask."""
+        gone = isinstance(err, HttpStatusError) and err.status in (404, 410)
+        if self.stand_in is None or index in self._stood_in or gone:
+            return False
+        self._stood_in.add(index)
+        seg = self._segments[index]
+        other = self.stand_in(seg)
+        if other is None:
+            return False
+        self._segments[index] = other
+        self.bus.publish(
+            Notice(
+                level="warning",
+                message=f"segment {seg.sequence} failed ({err}): fetching it from the "
+                "backup stream",
+            )
+        )
+        self._fetcher.request(self._window, index, self._ask(index), demand=True)
+        return True
 
     def _progress(self, written_bytes: int, done: int) -> None:
         total_segments = None if not self._ended else len(self._segments)

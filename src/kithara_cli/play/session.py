@@ -288,6 +288,8 @@ class Player:
                 self._started = True
                 if self._source is not None:  # HLS or progressive: prefetch in full now
                     self._source.playback_started()
+                if self._hls is not None and not self._realtime:  # its ABR: as a listener
+                    self._hls.unpaced_sink()
                 sys.setswitchinterval(self._switch_interval)
                 first_out = ring.first_read_at or time.monotonic()
                 self.bus.publish(
@@ -403,8 +405,7 @@ class Player:
         self._ended.set()
 
     def fail(self, error: KitharaError) -> None:
-        """Stop playback with ``error`` (any thread): a sink or the --events file that cannot
-        write. The first error wins; the command exits with its code."""
+        """Stop playback with ``error`` (any thread; the first wins, its code is the exit's)."""
         if self.error is None:
             self.error = error
         self._finish()
@@ -470,8 +471,7 @@ class Player:
         sys.setswitchinterval(self._switch_interval)
         self._stop.set()
         if self.dl is not None:
-            # First, so that a thread waiting on a request (a slow key, init or playlist) is
-            # woken now rather than when the downloader closes after the joins below.
+            # First: a thread waiting on a request (a slow key, init, playlist) wakes now.
             self.dl.cancel_where(lambda cmd: True, "shutdown")
         if self._monitor is not None:
             self._monitor.join(timeout=2)
