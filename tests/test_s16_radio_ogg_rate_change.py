@@ -97,14 +97,15 @@ def test_a_reconnect_mid_page_does_not_stop_the_parts(mixed_chain: bytes, tmp_pa
         mixed_chain,
         int(len(mixed_chain) * 8 / seconds),
         content_type="audio/ogg",
-        pace=1,
+        pace=3,  # (to a WAV file, unpaced: 7.5 s of audio in 2.5 s)
         drop_after_bytes=len(mixed_chain) // 4 + 333,  # 1.5 s into the first link, mid-page
         drop_times=1,
         live_edge=False,
     )
     with MediaServer(tmp_path) as srv:
         srv.add_radio("drop.ogg", OggMount(station))
-        args = ("--output", "null", "--no-ui", "--length", "7.5", "--events", str(events))
+        wav = f"wav:{tmp_path / 'out.wav'}"
+        args = ("--output", wav, "--no-ui", "--length", "7.5", "--events", str(events))
         proc = run_cli("play", srv.url("drop.ogg"), *args, env={"KITHARA_CACHE": "off"})
     assert proc.returncode == 0, proc.stderr
     kinds = [e["event"] for e in read_events(events)]

@@ -39,8 +39,8 @@ from kithara_cli.file.state import (
 )
 from kithara_cli.radio.icy import is_icy_answer_headers
 from kithara_cli.radio.links import (
-    MAX_FEED_BYTES,
     StationLinkServed,
+    holds_playlist,
     is_link_type,
     max_link_bytes,
     may_be_link,
@@ -96,15 +96,6 @@ def split_gaps(gaps: list[tuple[int, int]], parts: int) -> list[tuple[int, int]]
             out.append((a, min(b, a + size)))
             a += size
     return out
-
-
-def _holds_hls_playlist(resource: SparseResource, total: int) -> bool:
-    """The whole body is an HLS playlist: #EXTM3U first (after a BOM or blank lines), an
-    HLS tag in it, and no larger than a station link or feed is read."""
-    if total > MAX_FEED_BYTES:
-        return False
-    head = resource.read_at(0, min(total, 64)).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"#EXTM3U") and b"#EXT-X-" in resource.read_at(0, total)
 
 
 class ProgressiveFetch:
@@ -208,12 +199,12 @@ class ProgressiveFetch:
             if total is None or not resource.is_complete():
                 raise OutputError(f"download incomplete: {self.url}")
             resource.truncate(total)
-            if self.follow_links and _holds_hls_playlist(resource, total):
-                # HLS under a plain name, its type no link's (the RFC's own
-                # application/vnd.apple.mpegurl, text/plain, octet-stream): the command reads
-                # it as HLS (``StationLinkServed``), as play and FFmpeg do by content, instead
-                # of saving the playlist's text as the audio.
-                raise StationLinkServed(f"an HLS playlist: {self.url}")
+            if self.follow_links and holds_playlist(resource.read_at, total):
+                # HLS or a station link under a plain name, its type no link's (the RFC's
+                # own application/vnd.apple.mpegurl, text/plain, octet-stream): the command
+                # reads it as one (``StationLinkServed``), as play and FFmpeg do by content,
+                # instead of saving the playlist's text as the audio.
+                raise StationLinkServed(f"a playlist: {self.url}")
             # Stop the state saver first: a save that checked for .part just before the rename
             # would write FILE.kithara.json after it was removed, beside a finished file.
             self._all_done.set()

@@ -11,7 +11,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kithara_cli.dl import Downloader, Priority
-from kithara_cli.errors import HttpStatusError, KitharaError, NetworkError, PlaylistError
+from kithara_cli.errors import (
+    HttpStatusError,
+    KitharaError,
+    NetworkError,
+    PlaylistError,
+    ServerBusyError,
+)
 from kithara_cli.events.types import Notice
 from kithara_cli.hls import MAX_PLAYLIST_BYTES
 from kithara_cli.hls.audio_rates import AudioRate, audio_rates
@@ -80,6 +86,12 @@ def load_media(
     if not isinstance(playlist, MediaPlaylist):
         raise PlaylistError(f"expected a media playlist at {url}, got a master playlist")
     return playlist
+
+
+# A media playlist that did not load, once retried: its host down (refused, or a CDN's
+# 502/503/504 before a dead origin), gone (404), or not a playlist. Its backup or another
+# variant serves (``select``, ``picking._stand_in``), as hls.js and FFmpeg move on.
+LOAD_FAILURES = (NetworkError, ServerBusyError, HttpStatusError, PlaylistError)
 
 
 @dataclass(frozen=True)
@@ -163,7 +175,7 @@ def select(
                 continue
             try:
                 media = load_media(downloader, selection.media_url)
-            except (NetworkError, HttpStatusError, PlaylistError) as exc:
+            except LOAD_FAILURES as exc:
                 failures[selection.media_url] = exc
                 continue
             return _noted(selection, asked, failures), media

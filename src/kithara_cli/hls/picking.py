@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kithara_cli.abr.controller import AbrController, Decision
-from kithara_cli.errors import HttpStatusError, KitharaError, NetworkError, PlaylistError
+from kithara_cli.errors import HttpStatusError, KitharaError
 from kithara_cli.events import EventBus
 from kithara_cli.events.types import Notice
-from kithara_cli.hls.loader import Rung
+from kithara_cli.hls.loader import LOAD_FAILURES, Rung
 from kithara_cli.hls.model import MediaPlaylist, Segment
 from kithara_cli.hls.run import _by_sequence, _Run
 from kithara_cli.hls.scheduler import MAX_GONE_IN_A_ROW, Ask, SegmentDone, SegmentFetcher
@@ -95,7 +95,7 @@ class VariantPicking:
             decision = self.controller.choose(0.0, self.clock(), cached)
             try:
                 variant, media = self._stand_in(decision.to_variant)
-            except (NetworkError, HttpStatusError, PlaylistError):
+            except LOAD_FAILURES:
                 if not self.controller.exclude(decision.to_variant, self.clock()):
                     raise  # already out: nothing else to choose
                 continue
@@ -106,7 +106,7 @@ class VariantPicking:
         timeline's variant, which serves in its place while the variant sits out."""
         try:
             return self._stand_in(variant)
-        except (NetworkError, HttpStatusError, PlaylistError):
+        except LOAD_FAILURES:
             self.controller.exclude(variant, self.clock())
         ref = self.reference
         return next(i for i, r in self.rungs.items() if r.media is ref), ref
@@ -120,7 +120,7 @@ class VariantPicking:
         for index in (variant, *self._copies(variant)):
             try:
                 media = self.media_for(index)
-            except (NetworkError, HttpStatusError, PlaylistError) as exc:
+            except LOAD_FAILURES as exc:
                 failure = failure or exc
                 if index not in self._dead:
                     self._dead[index] = exc

@@ -142,8 +142,9 @@ class HlsSource(VariantPicking, Ahead, Source):
     def media_for(self, variant: int) -> MediaPlaylist:
         rung = self.rungs[variant]
         if rung.media is None:
-            if variant in self._dead:  # asked once, with the retries: not again
-                raise self._dead[variant]
+            if variant in self._dead:  # asked once, with the retries: not again (live play
+                # asks for each segment: a traceback of this raise only, not one that grows)
+                raise self._dead[variant].with_traceback(None)
             rung.media = load_media(self.dl, rung.media_url, label=f"playlist v{variant}")
             check_supported(rung.media)
         return rung.media

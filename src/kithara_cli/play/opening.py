@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from kithara_cli.hls.source import HlsSource
     from kithara_cli.play.record import PlayRecording
     from kithara_cli.stream import ByteStream, Source
-    from kithara_cli.stream.cover_blank import Span
 
 
 class Feed(Protocol):
@@ -47,13 +46,6 @@ class Feed(Protocol):
 FIRST_RESPONSE_SLICE = 0.05
 LIVE_SNIFF_SECONDS = 1.0
 ERROR_PAGE_BYTES = 64 << 10  # an audio-typed body this small is looked at first
-# Leading ID3 tags this small (titles, no cover art: an encoder's one TSSE frame is 45 bytes)
-# are shown to the decoder, as ffmpeg and mpv do: their bytes come with the first response,
-# and FFmpeg's MP3 demuxer, finding their title, skips its peek at the file's last bytes for
-# an ID3v1 tag. Started past them, it made that peek: a round trip before first audio
-# (50 ms of 0.32 s at 50 ms latency). Larger tags (cover art) are skipped (session 13).
-SHOWN_TAG_BYTES = 16 << 10
-ID3V1_BYTES = 128  # an ID3v1 tag: the file's last 128 bytes
 
 
 @dataclass
@@ -144,105 +136,14 @@ def open_progressive(
 
         read = OggLinkParts(src, joins=src.live.connection_starts)
     if src.live is None and recording is None and not src.unsized:
-        src.audio_start = _audio_start(src) if skip_tags else 0
+        from kithara_cli.play.past_tags import audio_start_of, cover_art
+
+        src.audio_start = audio_start_of(src) if skip_tags else 0
         if src.audio_start:  # the decoder starts at the audio; the tags download after it
             read = OffsetSource(src, src.audio_start)
-        elif spans := _cover_art(src):  # an M4A's pictures: zeros, downloaded after the audio
+        elif spans := cover_art(src):  # an M4A's pictures: zeros, downloaded after the audio
             read = BlankedSource(src, spans)
     return Opened(ByteStream(read, name=url), 0.0, progressive=src, hint=hint)
-
-
-def _audio_start(src: ProgressiveSource) -> int:
-    """``served.audio_start`` over the file's bytes as they come (0 on any failure: the
-    decoder then reads from byte 0 and meets it); 0 too for tags of ``SHOWN_TAG_BYTES`` or
-    less (see there)."""
-    from kithara_cli.audio.mp3_frames import id3v2_size
-    from kithara_cli.play.served import audio_start
-    from kithara_cli.storage import ResourceClosed, ResourceFailed
-
-    total = src.length()
-    if total is None or src.info is None or not src.info.range_honoured:
-        return 0
-
-    def read_at(offset: int, size: int) -> bytes:
-        while (got := src.wait_readable(offset, size, FIRST_RESPONSE_SLICE)) < 0:
-            interrupt.check()
-        return src.read_at(offset, got)
-
-    try:
-        if id3v2_size(read_at(0, 10)) > SHOWN_TAG_BYTES and total > ID3V1_BYTES:
-            # Started past its tags, FFmpeg's demuxer finds no title and reads the last 128
-            # bytes for an ID3v1 tag: on their way now, beside the audio's request.
-            src.peek_ready(total - ID3V1_BYTES, ID3V1_BYTES)
-        start = audio_start(read_at, total)
-    except (ResourceFailed, ResourceClosed):
-        return 0
-    return start if start > SHOWN_TAG_BYTES else 0
-
-
-def _cover_art(src: ProgressiveSource) -> list[Span]:
-    """``cover_blank.cover_art_spans`` over the file's bytes as they come, those before the
-    pictures in order as the demuxer reads them (no request aimed past bytes it needs), a
-    ``moov`` past the audio over a side request (the running one stays on the audio, the
-    side one skips the picture); none on any failure (the decoder then reads the pictures)."""
-    from kithara_cli.storage import ResourceClosed, ResourceFailed
-    from kithara_cli.stream.cover_blank import Way, cover_art_spans
-
-    total = src.length()
-    if total is None or src.info is None or not src.info.range_honoured:
-        return []
-    done = 0  # every byte below it has come
-    aside: int | None = None  # where the bytes read aside begin
-
-    def read(offset: int, size: int, way: Way) -> bytes:
-        nonlocal done, aside
-        if way == "aside" or (aside is not None and offset >= aside):
-            aside = offset if aside is None else aside
-            return _read_aside(src, offset, size, wait=way == "aside")
-        pos = offset if way == "past_art" else min(done, offset)
-        while pos < offset + size:
-            while (got := src.wait_readable(pos, offset + size - pos, FIRST_RESPONSE_SLICE)) < 0:
-                interrupt.check()
-            if got == 0:
-                break
-            pos += got
-        done = max(done, pos) if way == "order" else done
-        return src.read_at(offset, pos - offset) if pos > offset else b""
-
-    try:
-        spans = cover_art_spans(read, total)
-    except (ResourceFailed, ResourceClosed):
-        return []
-    if aside is None:
-        if spans:  # the download goes on past the pictures
-            src.reader_moved(spans[-1].end)
-    elif spans:  # the side request skips the picture; the running one stays on the audio
-        src.skip_aside(spans[0].start, spans[-1].end)
-    return spans
-
-
-def _read_aside(src: ProgressiveSource, offset: int, size: int, *, wait: bool) -> bytes:
-    """Bytes past the audio, brought by one side request (``peek_ready``), never by moving
-    the running one, unless the server turned the side request away as busy (one
-    connection per client: the source then moves its one request, asked once more); b"" if
-    no request brings them, or (``wait`` False) if they are not here yet."""
-    end = min(offset + size, src.length() or 0)
-    if src.peek_ready(offset, end - offset, urgent=wait):
-        return src.read_at(offset, end - offset)
-    again = True
-    while not src.resource.contains(offset, end):
-        if not wait:
-            return b""
-        if not src.fetching(offset):
-            if not again:
-                return b""
-            again = False  # the side request ended without them: ask once more
-            if src.peek_ready(offset, end - offset, urgent=True):
-                break
-            continue
-        src.resource.wait_range(offset, end, FIRST_RESPONSE_SLICE)
-        interrupt.check()
-    return src.read_at(offset, end - offset)
 
 
 def _sniff(src: ProgressiveSource, content_type: str | None) -> str | None:

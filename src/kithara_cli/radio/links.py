@@ -14,6 +14,7 @@ not installed; without a DTD expat has nothing to expand).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -109,6 +110,8 @@ def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> s
         return "xspf" if b"xspf.org" in head or b"<trackList" in data[:8192] else None
     if head.startswith(b"#EXTM3U"):
         return "m3u"
+    if head[:8].lower().startswith((b"http://", b"https://")) and _looks_like_url_lines(data):
+        return "m3u"  # bare URLs, one a line, under any name or type (``play.served`` too)
     kind = LINK_CONTENT_TYPES.get(media_type(content_type))
     suffix = Path(urlsplit(name).path).suffix.lower()
     if kind is None and suffix in LINK_SUFFIXES:
@@ -116,6 +119,24 @@ def link_kind(data: bytes, content_type: str | None = None, name: str = "") -> s
     if kind == "m3u" and not _looks_like_url_lines(data):
         return None
     return kind
+
+
+def holds_playlist(read_at: Callable[[int, int], bytes], total: int) -> bool:
+    """The ``total`` bytes ``read_at`` gives (a whole body, whatever its name and type) are
+    an HLS playlist or a station link by their content (#EXTM3U, a .pls's [playlist], bare
+    http(s) URLs one a line: ``play.served``'s list starts, after a BOM or blank lines), and
+    no more than a link or feed is read: what fetch reads as one rather than save its text
+    as the audio. An .m3u must name a URL (a note starting "#EXTM3U" is a note)."""
+    if total > MAX_FEED_BYTES:
+        return False
+    head = read_at(0, min(total, 64)).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head[:10].lower().startswith((b"#extm3u", b"[playlist]", b"http://", b"https://")):
+        return False
+    data = read_at(0, total)
+    kind = "hls" if b"#EXT-X-" in data else link_kind(data)
+    if kind == "m3u":
+        return re.search(rb"(?im)^\s*https?://", data) is not None
+    return kind is not None
 
 
 def _looks_like_url_lines(data: bytes) -> bool:

@@ -57,7 +57,10 @@ class TitleQueue:
     Nothing is given out twice in a row: a title equal to the one in force where it is added
     is no change and is dropped (each HLS segment repeats its link's tag; a segment fetched
     again after a seek brings its tags again), and ``due`` skips a title equal to the one
-    shown. Thread-safe: a source fills it, the watcher drains it.
+    shown. A title added at or behind what ``due`` has given out (a part opened while
+    playback drained up to its start: an Ogg station's next link at another rate at the
+    live edge) that is the one in force there is given at the next ``due``, not passed over.
+    Thread-safe: a source fills it, the watcher drains it.
     """
 
     def __init__(self, *, covered_only: bool = False) -> None:
@@ -68,6 +71,7 @@ class TitleQueue:
         self._played: float | None = None  # given out up to here; None: resolve in force
         self._target: float | None = None  # the last seek's target
         self._shown: tuple[str, str] | None = None
+        self._late: TimedTitle | None = None  # added behind ``_played``, in force: give next
 
     def add(self, at: float, title: str, url: str = "") -> bool:
         """Note ``title`` from second ``at``; False if it is the title already in force there."""
@@ -78,7 +82,13 @@ class TitleQueue:
                 url,
             ):
                 return False
-            self._history.insert(where, TimedTitle(at, title, url))
+            timed = TimedTitle(at, title, url)
+            self._history.insert(where, timed)
+            played = self._played
+            if played is not None and at <= played:  # behind playback: in force unless a
+                # later one was given out since (the next ``due`` starts past ``_played``)
+                after = bisect.bisect_right(self._history, played, key=lambda t: t.at)
+                self._late = timed if after == where + 1 else self._late
             if len(self._history) > MAX_HISTORY:  # days of an endless stream: forget the oldest
                 del self._history[0]
             return True
@@ -112,6 +122,7 @@ class TitleQueue:
         with self._lock:
             self._played = None
             self._target = target
+            self._late = None
 
     def due(self, position: float) -> list[TimedTitle]:
         """What to publish now that playback is at ``position`` (seconds), in order.
@@ -129,6 +140,9 @@ class TitleQueue:
                 elif self._shown is not None:  # nothing known there: not the old title
                     self._give(TimedTitle(at, ""), out)
                 self._played = at
+            elif self._late is not None:
+                self._give(self._late, out)
+            self._late = None
             start = bisect.bisect_right(self._history, self._played, key=lambda t: t.at)
             end = bisect.bisect_right(self._history, position, key=lambda t: t.at)
             for timed in self._history[start:end]:
