@@ -264,6 +264,9 @@ class DiskCache:
     def refresh(self, url: str, fresh: Freshness) -> None:
         self._later(lambda s: s.refresh(url, fresh.fresh_until, fresh.directives, fresh.said))
 
+    def settle(self, url: str, total: int | None) -> None:
+        self._later(lambda s: s.settle(url, total))
+
     def forget(self, url: str) -> None:
         """Drop ``url``'s entry (after the writes queued before it). Until it is gone, lookups
         find nothing: no other fetch of this process may serve the old bytes meanwhile. What

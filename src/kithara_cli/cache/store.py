@@ -374,6 +374,25 @@ class CacheStore:
             (key, key),
         )
 
+    def settle(self, url: str, total: int | None) -> None:
+        """A body recorded before its length was known (``total`` NULL: no lookup gives it)
+        ended at ``total`` bytes: its entry now names that length. None: it did not end (cut,
+        or taken for an endless stream): the entry goes. An entry of a known length stays."""
+        if self.read_only:
+            return
+        key = self._key(url)
+        if total is not None:
+            with self._tx() as db:
+                db.execute(
+                    "UPDATE entries SET total=? WHERE key=? AND total IS NULL AND NOT EXISTS "
+                    '(SELECT 1 FROM pieces WHERE key=? AND "end" > ?)',
+                    (total, key, key, total),
+                )
+        with self._lock:
+            row = self._db.execute("SELECT total FROM entries WHERE key=?", (key,)).fetchone()
+        if row is not None and row[0] is None:
+            self._remove_key(key)
+
     # --- pins, eviction, removal ------------------------------------------------------------
 
     def pin(self, url: str) -> None:
