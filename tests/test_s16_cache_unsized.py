@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,16 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from test_s14_cache_origins import ENV, YEAR_AGO, song
+from kithara_cli.media.encode import encode_file
+from test_s14_cache_origins import ENV, YEAR_AGO
 
-__all__ = ["song"]  # the s14 fixture: an MP3 encoded by PyAV
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A two-minute MP3 (1.9 MB: sent in about 60 chunks), encoded by PyAV."""
+    path = tmp_path_factory.mktemp("unsized") / "episode.mp3"
+    encode_file(path, 120.0, "mp3")
+    return path.read_bytes()
 
 
 @dataclass
@@ -34,6 +42,7 @@ class Chunked:
     body: bytes
     headers: dict[str, str]
     cut: bool = False
+    pace: float = 0.0  # seconds between chunks
     seen: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
 
@@ -56,6 +65,7 @@ def _handler(origin: Chunked) -> type[http.server.BaseHTTPRequestHandler]:
             for at in range(0, len(body), 32768):
                 piece = body[at : at + 32768]
                 self.wfile.write(b"%x\r\n%b\r\n" % (len(piece), piece))
+                time.sleep(origin.pace)
             if not origin.cut:
                 self.wfile.write(b"0\r\n\r\n")
             self.close_connection = origin.cut
@@ -126,6 +136,35 @@ def test_a_cut_body_without_a_length_is_not_kept(chunked: Chunked, tmp_path: Pat
     assert out.read_bytes() == chunked.body and len(chunked.seen) == n + 1
     proc = run_cli("cache", "ls", "--cache-dir", str(cache), env=ENV)
     assert "100%" in proc.stdout
+
+
+def test_two_runs_recording_one_file_without_a_length_keep_it_whole(
+    chunked: Chunked, tmp_path: Path
+) -> None:
+    """Two kitharas fetch it at once into one cache: the second's bytes, still of no known
+    length when the first's ended and became an entry, replaced that entry from where it had
+    got to: a copy with a hole at its start, fetched whole again by the next run."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    chunked.pace = 0.05  # about 3 s for the file: the second run starts during the first
+    args = ["fetch", chunked.url, "--out", str(tmp_path / "a"), "--cache-dir", str(cache)]
+    first = subprocess.Popen(
+        [sys.executable, "-m", "kithara_cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**__import__("os").environ, **ENV},
+    )
+    time.sleep(1.0)
+    code, err = _fetch(chunked.url, tmp_path / "b", cache)
+    assert first.wait(timeout=60) == 0 and code == 0, err
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes() == chunked.body
+    n = len(chunked.seen)
+    assert n == 2
+    code, err = _fetch(chunked.url, tmp_path / "c", cache)
+    assert code == 0, err
+    assert (tmp_path / "c").read_bytes() == chunked.body and len(chunked.seen) == n
 
 
 def _endless(body: bytes, icy: bool) -> type[http.server.BaseHTTPRequestHandler]:
