@@ -13,7 +13,8 @@ Promises:
 - a response is given only to a run sending what its request sent of the headers its
   ``Vary`` names (``cache.vary``); one saying ``Vary: *`` is never kept;
 - a resource is stored as pieces (sparse byte ranges, at most 1 MiB each) of one version
-  (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it); bytes of another
+  (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it; a weak ETag is
+  kept as sent and asked with: If-None-Match compares weakly); bytes of another
   version replace the entry, never join it; a body of unknown length (chunked) is kept once
   it has ended, as that length (recorded as it comes, seen by no lookup until then; not when
   cut, past ``dl.cached.UNSIZED_KEEP``, or an ICY answer: endless streams are not kept);

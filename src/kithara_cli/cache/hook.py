@@ -173,7 +173,7 @@ class DiskCache:
         except STORE_ERRORS as exc:
             self._failed("read the cache", exc)
             return None
-        identity = Identity(meta.etag, meta.last_modified, meta.total)
+        identity = Identity.of(meta.etag, meta.last_modified, meta.total)  # (a weak one too)
         spans = _merge([(p.start, p.end) for p in pieces])
         return CachedCopy(
             url,
@@ -198,7 +198,8 @@ class DiskCache:
 
         ident = copy.identity
         vary = None if copy.vary is None else selecting(copy.vary, self.sends(copy.url))
-        version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total, vary=vary)
+        etag = ident.etag or ident.weak
+        version = EntryMeta(copy.url, etag, ident.last_modified, copy.total, vary=vary)
         try:
             return store.read(copy.url, start, end, one_piece=True, version=version)
         except STORE_ERRORS as exc:
@@ -230,7 +231,7 @@ class DiskCache:
             return
         meta = EntryMeta(
             copy.url,
-            copy.identity.etag,
+            copy.identity.etag or copy.identity.weak,  # as sent: a weak one is a validator
             copy.identity.last_modified,
             copy.total,
             copy.ranges,

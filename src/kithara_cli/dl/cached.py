@@ -15,7 +15,7 @@ never with no-cache): once per process for policy "auto", on every fetch but a p
 first for "always" (playlists: a live one reloads), never for "immutable" (segments). A
 stale copy whose server cannot be asked, or (a file, policy "auto") answers with trouble of
 its own (429, 5xx: RFC 5861's stale-if-error), is still served and kept (a Notice says so for
-a file), unless it said no-cache or must-revalidate. A copy with no validator (neither ETag nor Last-Modified) cannot be confirmed
+a file), unless it said no-cache or must-revalidate. A copy with no validator (no ETag, weak or strong, nor Last-Modified) cannot be confirmed
 by any answer (the same length is not the same bytes): once stale it is fetched again. A file
 dropped because the server's answer showed it changed, or could not confirm it, is told as a
 ``Notice``. Offline, a command the cache cannot answer fails with OfflineMissError
@@ -232,7 +232,7 @@ async def _serve(
         status=206 if copy.ranges else 200,
         total_size=copy.total,
         range_honoured=copy.ranges,
-        etag=copy.identity.etag,
+        etag=copy.identity.etag or copy.identity.weak,  # as the server sent it
         last_modified=copy.identity.last_modified,
         content_type=copy.content_type,
         identity=copy.identity,
@@ -302,12 +302,14 @@ async def _revalidate(
     # Without a validator no answer can confirm the stored bytes: the same length is not the
     # same bytes (a re-encoded CBR file, an edited tag). Still asked (a server that does not
     # answer leaves the copy usable, as any), but never confirmed.
-    checkable = bool(copy.identity.etag or copy.identity.last_modified)
+    # A weak ETag is one (If-None-Match compares weakly: RFC 9110 section 13.1.2).
+    tag = copy.identity.etag or copy.identity.weak
+    checkable = bool(tag or copy.identity.last_modified)
     if cmd.cache == "always" and not checkable:
         return None  # a same-length playlist may still differ: fetched again
     headers = {k: v for k, v in (cmd.headers or {}).items() if k.lower() != "range"}
-    if copy.identity.etag:
-        headers["If-None-Match"] = copy.identity.etag
+    if tag:
+        headers["If-None-Match"] = tag
     if copy.identity.last_modified:
         headers["If-Modified-Since"] = copy.identity.last_modified
     if copy.ranges:
