@@ -14,7 +14,6 @@ pid and a random part, and entries pinned by a live process are never evicted.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import sqlite3
@@ -36,7 +35,6 @@ ENTRY_COLUMNS = (
     "etag", "last_modified", "total", "ranges", "content_type", "fresh_until", "directives",
     "said", "vary",
 )  # fmt: skip
-Row = tuple[object, ...] | None  # an entry's version columns, as read (None: no entry)
 Scope = Callable[[str], "str | None"]  # a URL -> the credentials sent to it (cache.sent)
 
 
@@ -141,12 +139,19 @@ class CacheStore:
 
     def _sweep(self) -> None:
         """Remove the temporary parts of writers that died mid-write (their names carry the
-        writer's pid): uncounted and never evicted, they would fill the disk for good."""
+        writer's pid): uncounted and never evicted, they would fill the disk for good; and
+        the bodies of unknown length they were recording (``settle``): no lookup gives them."""
         for part in self.tmp.glob("*.part"):
             pieces = part.name.split(".")
             if len(pieces) == 4 and pieces[1].isdigit() and not pid_alive(int(pieces[1])):
                 with contextlib.suppress(OSError):
                     part.unlink()
+        with self._lock:
+            unsettled = {
+                k for (k,) in self._db.execute("SELECT key FROM entries WHERE total IS NULL")
+            }
+        for key in unsettled - (self._live_pins() if unsettled else set()):
+            self._remove_key(key)
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -318,76 +323,64 @@ class CacheStore:
                 tmp.unlink()
             raise
         digest = hashlib.sha256(data).hexdigest()
-        key, stale = self._key(meta.url), []
+        key = self._key(meta.url)
+        stale: list[str] = []
+        now = time.time()
         with self._tx() as db:
             row = db.execute(
                 "SELECT etag, last_modified, total, vary FROM entries WHERE key=?", (key,)
             ).fetchone()
-            # Bytes of a body of unknown length while another process's whole body has ended
-            # and been settled (``settle``): that entry stays, these are not kept (their file
-            # is named as its piece of the same bytes, if it has one: that stays too).
-            kept = row is None or meta.total is not None or row[2] is None
-            if kept:
-                stale = self._put_row(db, meta, row, Piece(start, end, file, digest))
-            elif db.execute("SELECT 1 FROM pieces WHERE file=?", (file,)).fetchone():
+            if row is not None and meta.total is None and row[2] is not None:
+                # Bytes of a body of unknown length, while another process's whole body has
+                # ended and been settled (``settle``): that entry stays, these are not kept
+                # (their file is named as its piece of the same bytes, if it has one: kept).
+                if not db.execute("SELECT 1 FROM pieces WHERE file=?", (file,)).fetchone():
+                    with contextlib.suppress(OSError):
+                        final.unlink()
                 return
-        if not kept:
-            with contextlib.suppress(OSError):
-                final.unlink()
-            return
+            if row is not None and tuple(row) != meta._version():
+                stale = [r[0] for r in db.execute("SELECT file FROM pieces WHERE key=?", (key,))]
+                db.execute("DELETE FROM pieces WHERE key=?", (key,))
+                db.execute("DELETE FROM entries WHERE key=?", (key,))
+                row = None
+            if row is None:
+                db.execute(
+                    "INSERT INTO entries(key, url, etag, last_modified, total, ranges, "
+                    "content_type, size, created, last_used, fresh_until, directives, said, vary) "
+                    "VALUES(?,?,?,?,?,?,?,0,?,?,?,?,?,?)",
+                    (
+                        key,
+                        redact_userinfo(meta.url),  # shown by cache ls; the key has it all
+                        meta.etag,
+                        meta.last_modified,
+                        meta.total,
+                        int(meta.ranges),
+                        meta.content_type,
+                        now,
+                        now,
+                        meta.fresh_until,
+                        meta.directives,
+                        meta.said,
+                        meta.vary,
+                    ),
+                )
+            else:  # the latest response's freshness holds
+                db.execute(
+                    "UPDATE entries SET fresh_until=?, directives=?, said=? WHERE key=?",
+                    (meta.fresh_until, meta.directives, meta.said, key),
+                )
+            db.execute(
+                'INSERT OR REPLACE INTO pieces(key, start, "end", file, sha256) VALUES(?,?,?,?,?)',
+                (key, start, end, file, digest),
+            )
+            db.execute("UPDATE entries SET last_used=? WHERE key=?", (now, key))
+            self._resize(key)
         self._verified.add(file)
         for old in stale:
             if old != file:
                 with contextlib.suppress(OSError):
                     self._path(old).unlink()
         self.evict()
-
-    def _put_row(
-        self, db: sqlite3.Connection, meta: EntryMeta, row: Row, piece: Piece
-    ) -> list[str]:
-        """In ``put``'s transaction: the entry's row (replaced when ``row`` is another version's)
-        and the piece's; returns the data files of a replaced version."""
-        key, (start, end, file, digest) = self._key(meta.url), dataclasses.astuple(piece)
-        stale: list[str] = []
-        now = time.time()
-        if row is not None and tuple(row) != meta._version():
-            stale = [r[0] for r in db.execute("SELECT file FROM pieces WHERE key=?", (key,))]
-            db.execute("DELETE FROM pieces WHERE key=?", (key,))
-            db.execute("DELETE FROM entries WHERE key=?", (key,))
-            row = None
-        if row is None:
-            db.execute(
-                "INSERT INTO entries(key, url, etag, last_modified, total, ranges, "
-                "content_type, size, created, last_used, fresh_until, directives, said, vary) "
-                "VALUES(?,?,?,?,?,?,?,0,?,?,?,?,?,?)",
-                (
-                    key,
-                    redact_userinfo(meta.url),  # shown by cache ls; the key has it all
-                    meta.etag,
-                    meta.last_modified,
-                    meta.total,
-                    int(meta.ranges),
-                    meta.content_type,
-                    now,
-                    now,
-                    meta.fresh_until,
-                    meta.directives,
-                    meta.said,
-                    meta.vary,
-                ),
-            )
-        else:  # the latest response's freshness holds
-            db.execute(
-                "UPDATE entries SET fresh_until=?, directives=?, said=? WHERE key=?",
-                (meta.fresh_until, meta.directives, meta.said, key),
-            )
-        db.execute(
-            'INSERT OR REPLACE INTO pieces(key, start, "end", file, sha256) VALUES(?,?,?,?,?)',
-            (key, start, end, file, digest),
-        )
-        db.execute("UPDATE entries SET last_used=? WHERE key=?", (now, key))
-        self._resize(key)
-        return stale
 
     def _resize(self, key: str) -> None:
         self._db.execute(
