@@ -6,6 +6,9 @@ connection at the end) was never kept: ``fetch`` or ``play`` it twice and the se
 downloaded it all again, however fresh it was. It is now recorded piece by piece as it comes
 (never held in memory), unseen by lookups until its body ends; then it is an entry of the
 length it had. A body cut before its end, or an ICY answer (a station), is not kept.
+Found with it: two runs recording one such body at once left a copy with a hole at its
+start; a run killed while recording left bytes no lookup finds, counted against the cap for
+good; and one larger than the cap pushed every other entry out and stayed over the cap.
 
 The origins are small stdlib servers on 127.0.0.1 that frame their bodies as chunks.
 """
@@ -23,6 +26,7 @@ import pytest
 
 from conftest import run_cli
 from kithara_cli.media.encode import encode_file
+from kithara_cli.server import MediaServer
 from test_s14_cache_origins import ENV, YEAR_AGO
 
 
@@ -201,6 +205,31 @@ def test_what_a_killed_run_was_recording_is_swept(chunked: Chunked, tmp_path: Pa
     info = json.loads(proc.stdout)
     assert info["entries"] == 0 and info["size"] == 0, info
     assert not [f for f in (cache / "data").rglob("*") if f.is_file()]
+
+
+def test_a_file_without_a_length_larger_than_the_cap_is_not_kept(
+    chunked: Chunked, server: MediaServer, tmp_path: Path
+) -> None:
+    """As a file of known length larger than the cap: not kept, and it pushes nothing out
+    (it pushed out everything else and stayed, the cache over its cap)."""
+    cache, small = tmp_path / "cache", server.url("small.bin")  # 200 kB, with a length
+    code, err = _fetch(small, tmp_path / "small.bin", cache, "--cache-size", "1M")
+    assert code == 0, err
+    code, err = _fetch(chunked.url, tmp_path / "episode.mp3", cache)  # 1.9 MB
+    assert code == 0, err
+    assert (tmp_path / "episode.mp3").read_bytes() == chunked.body
+    listed = run_cli("cache", "ls", "--cache-dir", str(cache), env=ENV).stdout
+    assert small in listed and chunked.url not in listed, listed
+    import json
+
+    proc = run_cli("cache", "info", "--json", "--cache-dir", str(cache), env=ENV)
+    assert json.loads(proc.stdout)["size"] == 200_000
+    assert sum(f.stat().st_size for f in (cache / "data").rglob("*") if f.is_file()) == 200_000
+    # With room for it, it is kept beside the other.
+    code, err = _fetch(chunked.url, tmp_path / "episode.mp3", cache, "--cache-size", "4M")
+    assert code == 0, err
+    listed = run_cli("cache", "ls", "--cache-dir", str(cache), env=ENV).stdout
+    assert small in listed and chunked.url in listed, listed
 
 
 def _endless(body: bytes, icy: bool) -> type[http.server.BaseHTTPRequestHandler]:

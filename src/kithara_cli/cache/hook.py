@@ -44,9 +44,9 @@ OPEN_WAIT = 30.0  # seconds a lookup waits for the store to open (SQLite's own l
 PENDING_LIMIT = 16 << 20
 
 
-def fits(copy: CachedCopy, store: CacheStore) -> bool:
-    """Can the cache hold the whole body? Unknown lengths are bounded by the caller."""
-    return copy.total is None or copy.total <= store.cap
+def fits(copy: CachedCopy, store: CacheStore, upto: int) -> bool:
+    """Can the cache hold the whole body? Of one of unknown length, its bytes up to ``upto``."""
+    return (copy.total if copy.total is not None else upto) <= store.cap
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -219,8 +219,10 @@ class DiskCache:
         store = self._store if self._opened.is_set() else None
         if store is not None and store.read_only:
             return  # (said once, when it opened)
-        if store is not None and not fits(copy, store):
+        if store is not None and not fits(copy, store, start + size):
             self._pass_over(copy.url, "larger than the cache")
+            if copy.total is None:  # what came of it goes too
+                self._later(lambda s: s.settle(copy.url, None))
             return
         with self._lock:
             behind = self._pending + size > PENDING_LIMIT
@@ -243,7 +245,7 @@ class DiskCache:
         )
 
         def put(store: CacheStore) -> None:
-            if fits(copy, store):
+            if fits(copy, store, start + size):
                 store.pin(copy.url)
                 store.put(meta, start, data)
 

@@ -380,7 +380,8 @@ class CacheStore:
             if old != file:
                 with contextlib.suppress(OSError):
                     self._path(old).unlink()
-        self.evict()
+        if meta.total is not None:  # a body of unknown length makes room once it has one
+            self.evict()
 
     def _resize(self, key: str) -> None:
         self._db.execute(
@@ -405,6 +406,7 @@ class CacheStore:
             row = self._db.execute("SELECT total FROM entries WHERE key=?", (key,)).fetchone()
         if row is not None and row[0] is None:
             self._remove_key(key)
+        self.evict()
 
     # --- pins, eviction, removal ------------------------------------------------------------
 
