@@ -13,9 +13,12 @@ Promises:
 - a response is given only to a run sending what its request sent of the headers its
   ``Vary`` names (``cache.vary``); one saying ``Vary: *`` is never kept;
 - a resource is stored as pieces (sparse byte ranges, at most 1 MiB each) of one version
-  (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it); bytes of another
-  version replace the entry, never join it; only resources of known length are kept (not
-  endless streams), never a response that said ``no-store``;
+  (strong ETag, else Last-Modified, else length, as ``dl.validate`` pins it; a weak ETag is
+  kept as sent and asked with: If-None-Match compares weakly); bytes of another
+  version replace the entry, never join it; a body of unknown length (chunked) is kept once
+  it has ended, as that length (recorded as it comes, seen by no lookup until then; not when
+  cut, past ``dl.cached.UNSIZED_KEEP``, or an ICY answer: endless streams are not kept);
+  never a response that said ``no-store``;
 - each entry keeps the freshness its latest response gave it (``dl.freshness``: RFC 9111
   max-age / Expires / a heuristic from Last-Modified, and no-cache / must-revalidate): a fresh
   entry is used without asking the server, a stale one is asked (If-None-Match /

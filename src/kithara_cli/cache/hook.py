@@ -44,9 +44,9 @@ OPEN_WAIT = 30.0  # seconds a lookup waits for the store to open (SQLite's own l
 PENDING_LIMIT = 16 << 20
 
 
-def fits(copy: CachedCopy, store: CacheStore) -> bool:
-    """Can the cache hold the whole body? Unknown lengths are bounded by the caller."""
-    return copy.total is None or copy.total <= store.cap
+def fits(copy: CachedCopy, store: CacheStore, upto: int) -> bool:
+    """Can the cache hold the whole body? Of one of unknown length, its bytes up to ``upto``."""
+    return (copy.total if copy.total is not None else upto) <= store.cap
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -173,7 +173,7 @@ class DiskCache:
         except STORE_ERRORS as exc:
             self._failed("read the cache", exc)
             return None
-        identity = Identity(meta.etag, meta.last_modified, meta.total)
+        identity = Identity.of(meta.etag, meta.last_modified, meta.total)  # (a weak one too)
         spans = _merge([(p.start, p.end) for p in pieces])
         return CachedCopy(
             url,
@@ -198,7 +198,8 @@ class DiskCache:
 
         ident = copy.identity
         vary = None if copy.vary is None else selecting(copy.vary, self.sends(copy.url))
-        version = EntryMeta(copy.url, ident.etag, ident.last_modified, copy.total, vary=vary)
+        etag = ident.etag or ident.weak
+        version = EntryMeta(copy.url, etag, ident.last_modified, copy.total, vary=vary)
         try:
             return store.read(copy.url, start, end, one_piece=True, version=version)
         except STORE_ERRORS as exc:
@@ -218,8 +219,10 @@ class DiskCache:
         store = self._store if self._opened.is_set() else None
         if store is not None and store.read_only:
             return  # (said once, when it opened)
-        if store is not None and not fits(copy, store):
+        if store is not None and not fits(copy, store, start + size):
             self._pass_over(copy.url, "larger than the cache")
+            if copy.total is None:  # what came of it goes too
+                self._later(lambda s: s.settle(copy.url, None))
             return
         with self._lock:
             behind = self._pending + size > PENDING_LIMIT
@@ -230,7 +233,7 @@ class DiskCache:
             return
         meta = EntryMeta(
             copy.url,
-            copy.identity.etag,
+            copy.identity.etag or copy.identity.weak,  # as sent: a weak one is a validator
             copy.identity.last_modified,
             copy.total,
             copy.ranges,
@@ -242,7 +245,7 @@ class DiskCache:
         )
 
         def put(store: CacheStore) -> None:
-            if fits(copy, store):
+            if fits(copy, store, start + size):
                 store.pin(copy.url)
                 store.put(meta, start, data)
 
@@ -263,6 +266,9 @@ class DiskCache:
 
     def refresh(self, url: str, fresh: Freshness) -> None:
         self._later(lambda s: s.refresh(url, fresh.fresh_until, fresh.directives, fresh.said))
+
+    def settle(self, url: str, total: int | None) -> None:
+        self._later(lambda s: s.settle(url, total))
 
     def forget(self, url: str) -> None:
         """Drop ``url``'s entry (after the writes queued before it). Until it is gone, lookups

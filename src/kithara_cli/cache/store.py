@@ -139,12 +139,19 @@ class CacheStore:
 
     def _sweep(self) -> None:
         """Remove the temporary parts of writers that died mid-write (their names carry the
-        writer's pid): uncounted and never evicted, they would fill the disk for good."""
+        writer's pid): uncounted and never evicted, they would fill the disk for good; and
+        the bodies of unknown length they were recording (``settle``): no lookup gives them."""
         for part in self.tmp.glob("*.part"):
             pieces = part.name.split(".")
             if len(pieces) == 4 and pieces[1].isdigit() and not pid_alive(int(pieces[1])):
                 with contextlib.suppress(OSError):
                     part.unlink()
+        with self._lock:
+            unsettled = {
+                k for (k,) in self._db.execute("SELECT key FROM entries WHERE total IS NULL")
+            }
+        for key in unsettled - (self._live_pins() if unsettled else set()):
+            self._remove_key(key)
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -323,6 +330,14 @@ class CacheStore:
             row = db.execute(
                 "SELECT etag, last_modified, total, vary FROM entries WHERE key=?", (key,)
             ).fetchone()
+            if row is not None and meta.total is None and row[2] is not None:
+                # Bytes of a body of unknown length, while another process's whole body has
+                # ended and been settled (``settle``): that entry stays, these are not kept
+                # (their file is named as its piece of the same bytes, if it has one: kept).
+                if not db.execute("SELECT 1 FROM pieces WHERE file=?", (file,)).fetchone():
+                    with contextlib.suppress(OSError):
+                        final.unlink()
+                return
             if row is not None and tuple(row) != meta._version():
                 stale = [r[0] for r in db.execute("SELECT file FROM pieces WHERE key=?", (key,))]
                 db.execute("DELETE FROM pieces WHERE key=?", (key,))
@@ -365,7 +380,8 @@ class CacheStore:
             if old != file:
                 with contextlib.suppress(OSError):
                     self._path(old).unlink()
-        self.evict()
+        if meta.total is not None:  # a body of unknown length makes room once it has one
+            self.evict()
 
     def _resize(self, key: str) -> None:
         self._db.execute(
@@ -373,6 +389,24 @@ class CacheStore:
             "WHERE key=?) WHERE key=?",
             (key, key),
         )
+
+    def settle(self, url: str, total: int | None) -> None:
+        """A body recorded before its length was known (NULL: no lookup gives it) ended at
+        ``total``; None: it did not (cut, endless), it goes. A known length stays as it is."""
+        self._writing("settle an entry")
+        key = self._key(url)
+        if total is not None:
+            with self._tx() as db:
+                db.execute(
+                    "UPDATE entries SET total=? WHERE key=? AND total IS NULL AND NOT EXISTS "
+                    '(SELECT 1 FROM pieces WHERE key=? AND "end" > ?)',
+                    (total, key, key, total),
+                )
+        with self._lock:
+            row = self._db.execute("SELECT total FROM entries WHERE key=?", (key,)).fetchone()
+        if row is not None and row[0] is None:
+            self._remove_key(key)
+        self.evict()
 
     # --- pins, eviction, removal ------------------------------------------------------------
 

@@ -5,16 +5,17 @@ network. A command whose bytes are all cached completes from them with the same 
 network fetch, marked ``from_cache``; one whose first bytes are cached gets those, then a
 request for the rest pinned to the cached version (another version there is refused, never
 spliced); everything a network transfer delivers is recorded into the cache, for resources
-whose length is known (an endless stream is never kept: a progressive body without a length
-is not recorded at all; a segment or playlist without one is kept once it has ended; a
-response saying ``no-store`` is never kept). A cached copy is checked with the server
+whose length is known, or once known: a body without one is kept when it has ended (a file's
+is recorded piece by piece as it comes, unseen until then, and dropped when cut, past
+UNSIZED_KEEP, or an ICY answer: an endless stream is never kept; a segment's or playlist's is
+held in memory to its end); a response saying ``no-store`` is never kept. A cached copy is checked with the server
 (If-None-Match / If-Modified-Since) before any of its bytes are served, unless it is fresh
 (``dl.freshness``: max-age, Expires, or for policy "auto" a heuristic from Last-Modified;
 never with no-cache): once per process for policy "auto", on every fetch but a process's
 first for "always" (playlists: a live one reloads), never for "immutable" (segments). A
 stale copy whose server cannot be asked, or (a file, policy "auto") answers with trouble of
 its own (429, 5xx: RFC 5861's stale-if-error), is still served and kept (a Notice says so for
-a file), unless it said no-cache or must-revalidate. A copy with no validator (neither ETag nor Last-Modified) cannot be confirmed
+a file), unless it said no-cache or must-revalidate. A copy with no validator (no ETag, weak or strong, nor Last-Modified) cannot be confirmed
 by any answer (the same length is not the same bytes): once stale it is fetched again. A file
 dropped because the server's answer showed it changed, or could not confirm it, is told as a
 ``Notice``. Offline, a command the cache cannot answer fails with OfflineMissError
@@ -58,6 +59,10 @@ READ_BYTES = 8 << 20  # bytes read from the cache per step (a step stops at a pi
 # its first read, and a seek lands in one: 4 MiB took 12 ms to hash here, 1 MiB 3 ms.
 PIECE_BYTES = 1 << 20
 UNSIZED_LIMIT = 64 << 20  # a body of unknown length kept in memory until its end, at most
+# A file of unknown length (policy "auto": chunked, close-delimited) is recorded piece by piece
+# as it comes, out of every lookup's sight until it ends; past this it is taken for an endless
+# stream and dropped (as ``file.source`` keeps such a body as a file up to the same size).
+UNSIZED_KEEP = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,10 @@ class ByteCache(Protocol):
 
     def refresh(self, url: str, fresh: Freshness) -> None:
         """The server confirmed the stored version: keep its new freshness (queued)."""
+
+    def settle(self, url: str, total: int | None) -> None:
+        """What was recorded of a body of unknown length ended at ``total`` (it becomes an
+        entry of that length), or never ended (None: dropped); queued after the records."""
 
     def is_validated(self, url: str) -> bool: ...
 
@@ -223,7 +232,7 @@ async def _serve(
         status=206 if copy.ranges else 200,
         total_size=copy.total,
         range_honoured=copy.ranges,
-        etag=copy.identity.etag,
+        etag=copy.identity.etag or copy.identity.weak,  # as the server sent it
         last_modified=copy.identity.last_modified,
         content_type=copy.content_type,
         identity=copy.identity,
@@ -293,12 +302,14 @@ async def _revalidate(
     # Without a validator no answer can confirm the stored bytes: the same length is not the
     # same bytes (a re-encoded CBR file, an edited tag). Still asked (a server that does not
     # answer leaves the copy usable, as any), but never confirmed.
-    checkable = bool(copy.identity.etag or copy.identity.last_modified)
+    # A weak ETag is one (If-None-Match compares weakly: RFC 9110 section 13.1.2).
+    tag = copy.identity.etag or copy.identity.weak
+    checkable = bool(tag or copy.identity.last_modified)
     if cmd.cache == "always" and not checkable:
         return None  # a same-length playlist may still differ: fetched again
     headers = {k: v for k, v in (cmd.headers or {}).items() if k.lower() != "range"}
-    if copy.identity.etag:
-        headers["If-None-Match"] = copy.identity.etag
+    if tag:
+        headers["If-None-Match"] = tag
     if copy.identity.last_modified:
         headers["If-Modified-Since"] = copy.identity.last_modified
     if copy.ranges:
@@ -378,6 +389,7 @@ class _Recorder:
         self.run_start = 0
         self.buf = bytearray()
         self.dropped = False
+        self.unsized = False  # a file of unknown length, recorded as it comes (UNSIZED_KEEP)
         self._sink: ChunkSink = cmd.sink
         self._on_response: Callable[[ResponseInfo], None] | None = cmd.on_response
         cmd.sink = self.sink
@@ -393,8 +405,12 @@ class _Recorder:
         if self.copy is not None and not self.copy.identity.matches(info.identity):
             self.buf.clear()  # another version from here: what was buffered is not kept
         total = info.total_size if info.total_size is not None else info.identity.length
-        if total is None and self.cmd.cache == "auto":
-            self.dropped = True  # a file of no length may be an endless stream: not kept
+        pinned = self.cmd.identity
+        if total is None and pinned is not None and pinned.matches(info.identity):
+            total = pinned.length  # the rest of a cached copy, from a server giving no length
+        self.unsized = total is None and self.cmd.cache == "auto"
+        if self.unsized and info.icy:
+            self.dropped = True  # a station (an ICY answer): an endless stream, never kept
         fresh = _freshness_of(info.caching, info.status, self.cmd, self.cache.now())
         vary = info.caching.get("vary")
         if fresh.no_store or any(n.strip() == "*" for n in (vary or "").split(",")):
@@ -421,20 +437,29 @@ class _Recorder:
             self.flush()
             self.run_start = offset
         self.buf += data
-        if len(self.buf) >= PIECE_BYTES and self.copy.total is not None:
+        if len(self.buf) >= PIECE_BYTES and (self.copy.total is not None or self.unsized):
             self.flush()
+            if self.unsized and self.run_start > UNSIZED_KEEP:
+                self.dropped = True  # no end in sight: an endless stream, not a file
+                self.cache.settle(self.cmd.url, None)
         elif len(self.buf) > UNSIZED_LIMIT:
             self.buf.clear()
             self.dropped = True  # no length and no end in sight: a live stream, not kept
 
     def flush(self) -> None:
-        if self.buf and self.copy is not None and self.copy.total is not None:
-            self.cache.record(self.copy, self.run_start, bytes(self.buf))
+        copy = self.copy
+        if self.buf and copy is not None and (copy.total is not None or self.unsized):
+            self.cache.record(copy, self.run_start, bytes(self.buf))
         self.run_start += len(self.buf)
         self.buf.clear()
 
     def finish(self, resource_end: int | None) -> None:
         copy = self.copy
+        if self.unsized:  # recorded as it came: it ended there, or (cut, dropped) it goes
+            if not self.dropped:
+                self.flush()
+            self.cache.settle(self.cmd.url, None if self.dropped else resource_end)
+            return
         if copy is not None and copy.total is None and resource_end is not None:
             self.copy = dataclasses.replace(copy, total=resource_end)
         if not self.dropped:
