@@ -88,6 +88,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
     job.pinned = cmd.identity
     attempt = resumes = restarts = malformed = 0
     resource_end: int | None = None
+    broke_at = 0  # where the last attempt's body ended early (0: none did)
     while True:
         attempt += 1
         want = cmd.start + job.bytes_done
@@ -156,6 +157,8 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                             else f"cannot resume {cmd.url}: the server gives no length, ETag "
                             "or Last-Modified to tell its answers are the same file"
                         )
+                        if broke_at and not job.pinned.known:  # say why it was asked again
+                            changed = f"the body broke off at byte {broke_at}; {changed}"
                         if cmd.on_change != "restart" or restarts > MAX_RESTARTS:
                             raise RemoteChangedError(changed)
                         dl.bus.publish(Notice(level="warning", message=f"{changed}: restarting"))
@@ -231,6 +234,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             if isinstance(exc, TimeoutError) and not isinstance(exc, BodyStalledError):
                 exc = DeadlineError(f"request took too long: {cmd.url}")
             err = classify_http_error(exc, cmd.url, answered)
+            broke_at = cmd.start + job.bytes_done if answered and job.bytes_done else 0
             malformed += isinstance(err, MalformedResponseError)
             if malformed >= 2:
                 raise err from exc  # not HTTP on a new connection either (the class doc)
