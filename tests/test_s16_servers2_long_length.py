@@ -8,6 +8,10 @@ waits for ever. Now a read that stalls (2 s past its grace) once the audio decod
 length the stream itself declares (an MP3's Xing/Info frame count: FFmpeg drops it when the
 announced size disagrees; FLAC's STREAMINFO) is taken for the end: FFmpeg flushes the last
 frames, a warning says the server stopped short, exit 0 after ~3 s instead of 126 s.
+
+A stream with no length of its own (ADTS AAC; its ID3v1 peek waits for the end) fails sooner:
+a whole body sent again that stalls at the same byte is the server's last word (40 s, was
+126 s: six stalls of 20 s).
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ class _LongLength(http.server.BaseHTTPRequestHandler):
     data: ClassVar[bytes] = b""
     kind: ClassVar[str] = ""
     done: ClassVar[threading.Event] = threading.Event()
+    gets: ClassVar[list[str]] = []
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
         cls = type(self)
+        cls.gets.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", cls.kind)
         self.send_header("Content-Length", str(len(cls.data) + EXTRA))
@@ -54,14 +60,15 @@ class _LongLength(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def _serve(data: bytes, kind: str) -> Iterator[str]:
+def _serve(data: bytes, kind: str) -> Iterator[tuple[str, list[str]]]:
     done = threading.Event()
-    handler = type("Handler", (_LongLength,), {"data": data, "kind": kind, "done": done})
+    fields = {"data": data, "kind": kind, "done": done, "gets": []}
+    handler = type("Handler", (_LongLength,), fields)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/ep"
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/ep", handler.gets
     finally:
         done.set()
         httpd.shutdown()
@@ -77,7 +84,7 @@ def test_the_tag_count_is_read() -> None:
 @pytest.mark.parametrize(("fmt", "kind"), [("mp3", "audio/mpeg"), ("flac", "audio/flac")])
 def test_play_ends_at_the_declared_end(tmp_path: Path, fmt: str, kind: str) -> None:
     data = encode_file(tmp_path / f"ep.{fmt}", 3.0, fmt).read_bytes()  # type: ignore[arg-type]
-    with _serve(data, kind) as url:
+    with _serve(data, kind) as (url, _):
         started = time.monotonic()
         proc = run_cli("play", url, "--no-ui", "--output", "null", env=ENV, timeout=40)
         took = time.monotonic() - started
@@ -85,3 +92,14 @@ def test_play_ends_at_the_declared_end(tmp_path: Path, fmt: str, kind: str) -> N
     assert "stopped sending" in proc.stderr, proc.stderr
     assert "end of stream at 0:03" in proc.stderr, proc.stderr
     assert took < 15, took  # was 126 s, then exit 3
+
+
+def test_a_stall_at_the_same_byte_twice_is_the_servers_last_word(tmp_path: Path) -> None:
+    data = encode_file(tmp_path / "ep.aac", 3.0, "aac").read_bytes()
+    with _serve(data, "audio/aac") as (url, gets):
+        args = ("--no-ui", "--output", "null", "--timeout", "1.5")
+        proc = run_cli("play", url, *args, env=ENV, timeout=40)
+    assert proc.returncode == 3, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert f"no data past byte {len(data)}, twice" in last, last
+    assert len(gets) == 2, gets  # was 6 (every try stalled at the same byte)
