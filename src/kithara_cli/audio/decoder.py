@@ -120,6 +120,7 @@ class Decoder(DecoderSource, DecoderStatus):
         self._limits = limits if limits is not None else DecoderLimits.from_env()
         self._clock = clock
         self._guard = ReadGuard(self._limits, clock, lambda: self._commands.stopped)
+        self._guard.complete = self._declared_end_reached
         self._watchdog: HangWatchdog | None = None
         self._covered = covered
         self._through = False  # decode every packet from the start (the covered frames)

@@ -4,22 +4,29 @@ decoding itself. A base class of ``decoder.Decoder``, whose attributes are decla
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from kithara_cli.audio.commands import CommandQueue
+from kithara_cli.audio.container import SourceInfo
 from kithara_cli.audio.guard import ReadGuard
+from kithara_cli.audio.mp3_frames import TAG_HEAD_BYTES, tagged_seconds
 from kithara_cli.audio.pcm_out import PcmOut, Stopped
 from kithara_cli.audio.reader import CountingReader
 from kithara_cli.audio.ring import PcmRing
 from kithara_cli.errors import DecoderError, KitharaError
 from kithara_cli.events.types import DecoderError as DecoderErrorEvent
-from kithara_cli.events.types import Event
+from kithara_cli.events.types import Event, Notice
 
 # A source closed under a read with no command yet: how long to wait for the reopen or stop
 # that follows (a seek retires the old HLS run just before it sends the reopen).
 _CLOSED_GRACE = 1.0
+# The frames FFmpeg still holds when a read stalls (its FLAC parser ~10 blocks of 4096, an MP3
+# parser's last frame): a read waiting this close to the declared length waits for no audio
+# (``ReadGuard.complete``); the flush at the end decodes them.
+_END_SLACK = 1.0
 
 
 class DecoderStatus:
@@ -41,6 +48,10 @@ class DecoderStatus:
     _frames_decoded: int
     _bytes_at_first_audio: int | None
     _max_offset_at_first_audio: int | None
+    duration: float | None
+    info: SourceInfo | None
+    _trust_duration: bool
+    _origin: float
 
     @property
     def head(self) -> bytes | None:
@@ -107,6 +118,30 @@ class DecoderStatus:
             self._ring.frames_written,
             self.seeks_done,
         )
+
+    def _declared_end_reached(self) -> bool:
+        """``ReadGuard.complete``: the audio decoded reaches the length the stream declares
+        (an MP3's Xing/Info frame count, FLAC's STREAMINFO, an MP4's header: never a length
+        FFmpeg estimated from the announced size); a warning says what the server did."""
+        reader, info = self._reader, self.info
+        if reader is None or info is None:
+            return False
+        declared = self.duration if self._trust_duration else None
+        if info.container.split(",")[0] == "mp3":
+            declared = tagged_seconds(reader.read_aside(0, TAG_HEAD_BYTES))
+        if declared is None:
+            return False
+        if self._out.written_end / self._out.rate - self._origin < declared - _END_SLACK:
+            return False
+        self.duration, self.info = declared, dataclasses.replace(info, duration=declared)
+        self._publish(
+            Notice(
+                level="warning",
+                message=f"the server stopped sending at byte {reader.tell()}, short of the "
+                f"length it announced: ending at the audio's declared end ({declared:.1f} s)",
+            )
+        )
+        return True
 
     def _network_stalled(self) -> float:
         """Seconds the current reader stalled on bytes a running request was bringing: the

@@ -27,6 +27,10 @@ from kithara_cli.audio.pcm_out import Stopped
 from kithara_cli.audio.reader import CountingReader, demuxer_for_hint
 from kithara_cli.errors import DecoderError, KitharaError, UnsupportedError
 
+# Seconds a read must stall (past its own grace) with the declared audio decoded before it is
+# taken for the end: a slow server's pause near the end is not cut short.
+END_STALL = 2.0
+
 
 class SourceClosed(Exception):
     """The source was closed under a read: a stop, or a seek that retired it, follows."""
@@ -44,11 +48,18 @@ class ReadGuard:
         self.reader: CountingReader | None = None
         self.abort: KitharaError | None = None
         """A bound or the hang watchdog ended the decoder: every read is over."""
+        self.complete: Callable[[], bool] | None = None
+        """Set by the decoder: the audio decoded reaches the length its container declares."""
+        self.ended_complete = False
+        """A read stalled past the declared end: ended there as the real end of the stream."""
+        self._stall_seen = self._stall_from = 0.0
 
     def new_reader(self, raw: DecoderInput) -> CountingReader:
         """The reader for a newly opened source; its start bounds begin again."""
         self.bounds.restart()
         self.reader = CountingReader(raw, self.cancelled)
+        self._stall_seen = self._stall_from = self.reader.stall_waited
+        self.ended_complete = False
         return self.reader
 
     def cancelled(self) -> bool:
@@ -63,7 +74,19 @@ class ReadGuard:
         if error is not None:
             self.abort = error
             return True
-        return False
+        return reader is not None and self._stalled_past_the_end(reader)
+
+    def _stalled_past_the_end(self, reader: CountingReader) -> bool:
+        """A read stalls (past its grace) with every second of the declared audio decoded: a
+        server that announced more bytes than it sends, keeping the connection open. End it
+        as the end (FFmpeg then flushes the last frames), not after the network's timeouts."""
+        now = reader.stall_waited
+        if now <= self._stall_seen:
+            self._stall_from = now  # not stalling (between reads, or within a read's grace)
+        self._stall_seen = now
+        if now - self._stall_from >= END_STALL and not self.ended_complete and self.complete:
+            self.ended_complete = self.complete()
+        return self.ended_complete
 
     def raise_kept(self) -> None:
         """A read ended early (PyAV saw EOF): raise why; return if it was the real end."""
@@ -77,6 +100,8 @@ class ReadGuard:
             raise failure
         if failure is not None:
             raise DecoderError(f"cannot read the stream: {describe(failure)}") from failure
+        if self.ended_complete and not self._stopping():
+            return  # the declared end was reached: the real end
         if self._stopping() or reader.cancelled:
             raise Stopped
         if reader.source_closed:

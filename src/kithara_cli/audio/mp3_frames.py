@@ -24,6 +24,7 @@ _BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 # How many bytes :func:`cbr_layout` needs after the ID3v2 tag.
 HEAD_BYTES = 2048
+TAG_HEAD_BYTES = 64 * 1024  # :func:`tagged_seconds`: an ID3v2 tag (cover art aside) and a frame
 
 
 @dataclass(frozen=True)
@@ -125,3 +126,24 @@ def cbr_layout(head: bytes, offset: int = 0) -> Mp3Cbr | None:
         samples_per_frame=header.samples,
         sample_rate=header.sample_rate,
     )
+
+
+def tagged_seconds(head: bytes) -> float | None:
+    """The length a Xing or Info tag (LAME's first frame) declares by its frame count, in
+    ``head`` (the file's bytes from 0: past any ID3v2 tag, a few KB); None when untagged.
+    FFmpeg drops that count when the file's size disagrees with it (a server announcing more
+    bytes than it sends), and estimates from the size instead."""
+    at = id3v2_size(head)
+    while at < len(head) and head[at] == 0:
+        at += 1
+    header = parse_header(head, at)
+    if header is None:
+        return None
+    tag_at = at + 4 + header.side_info
+    if head[tag_at : tag_at + 4] not in (b"Xing", b"Info") or len(head) < tag_at + 12:
+        return None
+    flags = int.from_bytes(head[tag_at + 4 : tag_at + 8], "big")
+    frames = int.from_bytes(head[tag_at + 8 : tag_at + 12], "big")
+    if not flags & 1 or frames <= 1:
+        return None
+    return frames * header.samples / header.sample_rate  # as FFmpeg counts them

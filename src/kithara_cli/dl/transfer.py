@@ -88,6 +88,8 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
     job.pinned = cmd.identity
     attempt = resumes = restarts = malformed = 0
     resource_end: int | None = None
+    broke_at = 0  # where the last attempt's body ended early (0: none did)
+    stalled_at = -1  # where the last attempt's whole body (a 200) stalled
     while True:
         attempt += 1
         want = cmd.start + job.bytes_done
@@ -156,6 +158,8 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
                             else f"cannot resume {cmd.url}: the server gives no length, ETag "
                             "or Last-Modified to tell its answers are the same file"
                         )
+                        if broke_at and not job.pinned.known:  # say why it was asked again
+                            changed = f"the body broke off at byte {broke_at}; {changed}"
                         if cmd.on_change != "restart" or restarts > MAX_RESTARTS:
                             raise RemoteChangedError(changed)
                         dl.bus.publish(Notice(level="warning", message=f"{changed}: restarting"))
@@ -231,6 +235,17 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             if isinstance(exc, TimeoutError) and not isinstance(exc, BodyStalledError):
                 exc = DeadlineError(f"request took too long: {cmd.url}")
             err = classify_http_error(exc, cmd.url, answered)
+            broke_at = cmd.start + job.bytes_done if answered and job.bytes_done else 0
+            true_stall = isinstance(err, BodyStalledError) and not isinstance(
+                err, SlowBodyError | DeadlineError
+            )
+            if true_stall and answered and not partial and broke_at == stalled_at:
+                # The whole body again, stalled at the same byte: the server announced more
+                # than it has (a kept-open connection); the next try would do the same.
+                raise BodyStalledError(
+                    f"no data past byte {broke_at}, twice: the server announced more: {cmd.url}"
+                ) from exc
+            stalled_at = broke_at if true_stall and answered and not partial else -1
             malformed += isinstance(err, MalformedResponseError)
             if malformed >= 2:
                 raise err from exc  # not HTTP on a new connection either (the class doc)
@@ -243,9 +258,7 @@ async def transfer(dl: Downloader, opener: ResponseOpener, job: Job) -> FetchOut
             waiting = waiting and time.monotonic() - job.started_at < BUSY_WAIT
             attempt = 1 if waiting else attempt
             # "No bytes for N s": a true stall only (a trickle and a deadline say their own).
-            if isinstance(err, BodyStalledError) and not isinstance(
-                err, SlowBodyError | DeadlineError
-            ):
+            if true_stall:
                 dl.bus.publish(
                     BodyStalled(
                         request_id=rid,

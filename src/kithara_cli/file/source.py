@@ -49,7 +49,8 @@ class ProgressiveSource(Source):
     request reaches the end, the holes left by earlier seeks are filled at prefetch priority.
     Every request after the first is pinned to the first response's identity: bytes of
     another version fail playback (RemoteChangedError) rather than play spliced. A server
-    that ignores Range and gives no validators nor length gets one request, read to its end.
+    that answers a Range with a 200 gets that one request, read to its end: another would start
+    at byte 0 again (mpv and ffmpeg read forward on a stream they cannot seek).
 
     A body with no length that ignores Range and is not ICY (a file served chunked or
     close-delimited) is *unsized*: its one request is read to its end (paced to stay within
@@ -97,6 +98,7 @@ class ProgressiveSource(Source):
         self.unsized_cap = unsized_cap
         self.unsized_ahead = unsized_ahead
         self.unsized = False  # no length, no Range, not ICY: one request, kept (the class doc)
+        self.one_stream = False  # a 200 to a Range: that request brings every byte (unsized too)
         self._live_from: int | None = None  # an unsized body past its cap: live from here
         self._live_sink: Callable[[int, bytes], None] | None = None
         self._kept_dropped = False  # the bytes below ``_live_from`` are gone
@@ -187,7 +189,7 @@ class ProgressiveSource(Source):
                 return
             if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
                 return
-            if self._running and self.unsized:
+            if self._running and self.one_stream:
                 return  # its one request brings every byte in order: the reader waits
             if any(a <= offset < b for a, b in self._side):
                 return  # a side request brings it (an MP4's index past its audio, read aside)
@@ -228,6 +230,8 @@ class ProgressiveSource(Source):
             near = self._stream_start <= offset <= self._frontier + NEAR_AHEAD
             if self._running and near and (not urgent or self._single):
                 return False
+            if self._running and self.one_stream:
+                return False  # another request would start at byte 0 too: this one brings it
             info = self.info
             if info is None or (not info.range_honoured and not info.identity.known):
                 return False  # no second request could be checked: the first brings it
@@ -255,7 +259,7 @@ class ProgressiveSource(Source):
             if self._closed or self.live is not None:
                 return False
             if self._running and (
-                self.unsized or self._stream_start <= offset <= self._frontier + NEAR_AHEAD
+                self.one_stream or self._stream_start <= offset <= self._frontier + NEAR_AHEAD
             ):
                 return True
             return any(a <= offset < b for a, b in self._side)
@@ -425,10 +429,10 @@ class ProgressiveSource(Source):
             self.info = info
         if not info.range_honoured and cmd.start == 0 and info.total_size is None:
             self.unsized = info.encoding is None  # a gzip body has no length either
-            cmd.limit = None  # no second request could ask for the rest: read to its end
-        if not info.range_honoured and not info.identity.known and cmd.start == 0:
-            # No Range and nothing to tell versions apart: no later request could be checked
-            # against this one, so this one is read to its end.
+        if not info.range_honoured and cmd.start == 0:
+            # A 200 to a Range: any other request (a seek, a tail peek, the rest after the
+            # start-up cap) would start at byte 0 too; this one is read on and serves all.
+            self.one_stream = True
             cmd.limit = None
         if info.total_size is not None and self.resource.total is None:
             self.resource.set_total(info.total_size)
