@@ -424,7 +424,11 @@ class Player:
         self.bus.publish(VolumeChanged(volume=sink.volume))
 
     def seek_relative(self, delta: float) -> None:
-        self.seek_to(self._position() + delta)
+        """From a seek still landing, on from its target (mpv adds up queued relative
+        seeks): a held arrow's key repeat goes 10 s further with each press, not back to
+        the one target while the first seek waits on the network."""
+        pending = self._seek
+        self.seek_to((pending[0] if pending is not None else self._position()) + delta)
 
     def seek_to(self, target: float) -> None:
         from kithara_cli.stream import ByteStream

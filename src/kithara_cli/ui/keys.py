@@ -1,7 +1,13 @@
-"""Single keypresses from a terminal (cbreak mode), restored on exit whatever happens."""
+"""Single keypresses from a terminal (cbreak mode), restored on exit whatever happens.
+
+One read may hold several keys: a held arrow's key repeat over ssh or tmux, or keys typed
+while the loop was busy, arrive together (``\x1b[C\x1b[C\x1b[C``). Each is a key press, as
+in mpv: the read is split into keys and they are handed out one per ``poll``.
+"""
 
 from __future__ import annotations
 
+import collections
 import os
 import select
 import sys
@@ -31,6 +37,45 @@ KEY_NAMES = {
 }
 
 
+READ_SIZE = 1024
+ESC = "\x1b"
+PARTIAL_WAIT = 0.01  # the rest of an escape sequence cut by a read is this close behind
+
+
+def _escape_length(data: str, i: int) -> int:
+    """Length of the escape sequence at ``data[i]`` (an ESC), or 0 when ``data`` ends inside
+    it: CSI (``ESC [`` parameters, final byte 0x40-0x7E), SS3 (``ESC O`` and one), or Alt+key."""
+    if i + 1 >= len(data):
+        return 0
+    if data[i + 1] == "O":
+        return 3 if i + 2 < len(data) else 0
+    if data[i + 1] != "[":
+        return 2
+    for j in range(i + 2, len(data)):
+        if "\x40" <= data[j] <= "\x7e":
+            return j - i + 1
+    return 0
+
+
+def split_keys(data: str) -> tuple[list[str], str]:
+    """Every key name in ``data`` (sequences no key is bound to are skipped whole), and an
+    escape sequence cut short at its end, to be read on."""
+    keys: list[str] = []
+    i = 0
+    while i < len(data):
+        if data[i] == ESC:
+            n = _escape_length(data, i)
+            if n == 0:
+                return keys, data[i:]
+        else:
+            n = 1
+        name = KEY_NAMES.get(data[i : i + n])
+        if name is not None:
+            keys.append(name)
+        i += n
+    return keys, ""
+
+
 class KeyReader:
     """``with KeyReader() as keys: keys.poll(timeout)`` -> a key name or None."""
 
@@ -38,6 +83,8 @@ class KeyReader:
         self._stream: TextIO = stream or sys.stdin
         self._fd: int | None = None
         self._saved: list | None = None
+        self._keys: collections.deque[str] = collections.deque()
+        self._rest = ""  # a sequence the last read cut short (``ESC [`` on): read on
 
     @staticmethod
     def available() -> bool:
@@ -58,15 +105,22 @@ class KeyReader:
 
     def poll(self, timeout: float) -> str | None:
         assert self._fd is not None
+        if self._keys:
+            return self._keys.popleft()
         ready, _, _ = select.select([self._fd], [], [], timeout)
         if not ready:
             return None
-        data = os.read(self._fd, 16).decode("utf-8", "replace")
-        if data in KEY_NAMES:
-            return KEY_NAMES[data]
-        if data.startswith("\x1b"):
-            return KEY_NAMES.get(data[:4]) or KEY_NAMES.get(data[:3])  # PgUp, or an arrow
-        return KEY_NAMES.get(data[:1])
+        keys, rest = split_keys(self._rest + self._read())
+        if rest and select.select([self._fd], [], [], PARTIAL_WAIT)[0]:
+            more, rest = split_keys(rest + self._read())
+            keys += more
+        self._rest = rest if len(rest) > 1 else ""  # (Esc alone is no key)
+        self._keys.extend(keys)
+        return self._keys.popleft() if self._keys else None
+
+    def _read(self) -> str:
+        assert self._fd is not None
+        return os.read(self._fd, READ_SIZE).decode("utf-8", "replace")
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None and self._saved is not None:

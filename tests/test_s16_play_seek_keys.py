@@ -1,0 +1,90 @@
+"""A held arrow key seeks as far as it was pressed.
+
+Found in session 16, holding → on ``kithara play`` of a 60 s MP3 (a pty, a real server on
+127.0.0.1): two faults stacked up.
+
+* The key reader took one key per read: key repeat over ssh or tmux, or presses made while
+  the loop was busy, arrive together (``\\x1b[C\\x1b[C\\x1b[C`` in one read) and all but the
+  first were dropped: three presses seeked 10 s.
+* A relative seek counted from the position *played*, which does not move while a seek
+  waits on the network: 20 presses of → in a second on a slow link all asked for the same
+  0:21. mpv adds a relative seek to the one still pending.
+
+Now every key in a read is a press, and a seek made while another lands counts on from its
+target: five presses go 50 s.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from kithara_cli.media.encode import encode_file
+from kithara_cli.server import Faults, MediaServer
+from pty_run import read_until_exit, spawn_on_pty
+
+RIGHT = b"\x1b[C"
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("seekkeys")
+    encode_file(root / "long.mp3", 60.0, "mp3", bitrate=128_000)
+    return root
+
+
+def test_every_key_in_one_read_is_a_press() -> None:
+    from kithara_cli.ui.keys import KeyReader, split_keys
+
+    assert split_keys("\x1b[C\x1b[C\x1b[C") == (["right"] * 3, "")
+    assert split_keys("  nq") == (["space", "space", "next", "quit"], "")
+    # PgDn, Ctrl-→ (bound to nothing: skipped whole, its "C" is no key), SS3 ↑, a cut CSI.
+    assert split_keys("\x1b[6~\x1b[1;5C\x1bOA\x1b[") == (["chapter-next", "up"], "\x1b[")
+    assert split_keys("\x1b") == ([], "\x1b")
+    assert split_keys("\x1bq") == ([], "")  # Alt+q is not q
+
+    master, slave = os.openpty()
+    try:
+        with os.fdopen(slave, "r", closefd=False) as stream, KeyReader(stream) as keys:
+            os.write(master, RIGHT * 3 + b"\x1b[")  # the last press cut by the read...
+            first = keys.poll(1.0)
+            os.write(master, b"D")  # ...ends in the next
+            got = [first] + [keys.poll(0.2) for _ in range(4)]
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert got == ["right", "right", "right", "left", None], got
+
+
+def test_held_right_arrow_seeks_ten_seconds_a_press(media: Path, tmp_path: Path) -> None:
+    events = tmp_path / "ev.jsonl"
+    sent: list[float] = []
+
+    def on_data(_raw: bytes) -> None:
+        if not sent and events.exists() and b"PlaybackStarted" in events.read_bytes():
+            os.write(master, RIGHT * 3)  # three presses in one read
+            for _ in range(2):  # two more while the seek is landing (a slow link)
+                time.sleep(0.05)
+                os.write(master, RIGHT)
+            sent.append(time.monotonic())
+        elif sent and time.monotonic() - sent[0] > 1.0 and len(sent) == 1:
+            os.write(master, b"q")
+            sent.append(time.monotonic())
+
+    with MediaServer(media) as srv:
+        srv.set_faults("long.mp3", Faults(rate_per_conn=40_000))  # ~2.5x the audio's rate
+        args = ["play", srv.url("long.mp3"), "--output", "null", "--events", str(events)]
+        child, master = spawn_on_pty(args, cols=100, rows=30)
+        read_until_exit(child, master, 40, on_data)
+    assert child.wait(10) == 0
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    targets = [e["target"] for e in lines if e["event"] == "SeekRequested"]
+    assert len(targets) == 5, targets
+    steps = [round(b - a, 1) for a, b in itertools.pairwise(targets)]
+    assert steps == [10.0] * 4, targets
+    assert 50.0 <= targets[-1] <= 52.0, targets
