@@ -88,3 +88,39 @@ def test_held_right_arrow_seeks_ten_seconds_a_press(media: Path, tmp_path: Path)
     steps = [round(b - a, 1) for a, b in itertools.pairwise(targets)]
     assert steps == [10.0] * 4, targets
     assert 50.0 <= targets[-1] <= 52.0, targets
+
+
+def test_a_seek_past_the_buffer_on_a_slow_link_does_not_wait_for_it(
+    media: Path, tmp_path: Path
+) -> None:
+    """→ 10 s into a file arriving at 40 KB/s (2.5x its bitrate): the target is ~150 KB past
+    what had come. The running request was waited for when within 256 KB of it (~4 s on
+    this link, ffmpeg waits for ~128 KB of it); now a read further than half a second of the
+    measured rate gets its own request from the target: it plays within a round trip or two."""
+    events = tmp_path / "ev.jsonl"
+    sent: list[float] = []
+
+    def on_data(_raw: bytes) -> None:
+        text = events.read_bytes() if events.exists() else b""
+        if not sent and b"PlaybackStarted" in text:
+            sent.append(time.monotonic())
+        elif len(sent) == 1 and time.monotonic() - sent[0] > 0.5:
+            os.write(master, RIGHT)
+            sent.append(time.monotonic())
+        elif len(sent) == 2 and (b"SeekCompleted" in text or time.monotonic() - sent[1] > 8):
+            os.write(master, b"q")
+            sent.append(time.monotonic())
+
+    with MediaServer(media) as srv:
+        srv.set_faults("long.mp3", Faults(rate_per_conn=40_000))
+        args = ["play", srv.url("long.mp3"), "--output", "null", "--events", str(events)]
+        child, master = spawn_on_pty(args, cols=100, rows=30)
+        read_until_exit(child, master, 40, on_data)
+    assert child.wait(10) == 0
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    (seek,) = [e for e in lines if e["event"] == "SeekRequested"]
+    done = [e for e in lines if e["event"] == "SeekCompleted"]
+    assert done and done[0]["target"] == seek["target"], lines
+    assert done[0]["latency"] < 1.5, done
+    after = [e["seconds"] for e in lines if e["event"] == "Position" and e["ts"] > done[0]["ts"]]
+    assert after and all(p >= seek["target"] - 0.1 for p in after), after

@@ -19,14 +19,12 @@ from kithara_cli.dl import (
 )
 from kithara_cli.errors import ServerBusyError
 from kithara_cli.events.types import Notice
+from kithara_cli.file.body_rate import BodyRate
 from kithara_cli.radio.live import ICY_REQUEST, LiveStream, is_icy_answer
 from kithara_cli.radio.window import BEHIND
 from kithara_cli.storage import ResourceClosed, SparseResource
 from kithara_cli.stream import Source
 
-# A read this far past what the running request has written is cheaper to wait for than to
-# serve with a new request (on loopback ~1 RTT of data; over the internet far more).
-NEAR_AHEAD = 256 * 1024
 TAIL_PROBE = 256 * 1024  # reads this close to the end are a demuxer's peek, not a seek
 # Until the first audio plays, fetch only this much from the start: on loopback a whole file
 # arrives at once, and taking in megabytes costs the CPU (one GIL) that PyAV's import and the
@@ -85,6 +83,7 @@ class ProgressiveSource(Source):
         self._handle: FetchHandle | None = None
         self._stream_start = 0
         self._frontier = 0  # next byte the running request will write
+        self._arrival = BodyRate()  # how far past the frontier a read waits (``body_rate``)
         self._running = False
         self._closed = False
         self._reader_pos = 0
@@ -187,7 +186,7 @@ class ProgressiveSource(Source):
         with self._lock:
             if self._closed or self.live is not None:
                 return
-            if self._running and self._stream_start <= offset <= self._frontier + NEAR_AHEAD:
+            if self._running and self._brings(offset):
                 return
             if self._running and self.one_stream:
                 return  # its one request brings every byte in order: the reader waits
@@ -216,7 +215,7 @@ class ProgressiveSource(Source):
     def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
         """``stream.Source.peek_ready``: present, or fetched aside (never by moving the
         running request, which serves the reader). Unless ``urgent``, no side request when
-        the running request brings the bytes within ``NEAR_AHEAD`` (a small file: the tail
+        the running request brings the bytes within ``body_rate``'s span (a small file: the tail
         comes with the rest, and playing need not wait for it)."""
         total = self.resource.total
         if self.live is not None or total is None:
@@ -227,7 +226,7 @@ class ProgressiveSource(Source):
         with self._lock:
             if self._closed:
                 return True
-            near = self._stream_start <= offset <= self._frontier + NEAR_AHEAD
+            near = self._brings(offset)
             if self._running and near and (not urgent or self._single):
                 return False
             if self._running and self.one_stream:
@@ -258,9 +257,7 @@ class ProgressiveSource(Source):
         with self._lock:
             if self._closed or self.live is not None:
                 return False
-            if self._running and (
-                self.one_stream or self._stream_start <= offset <= self._frontier + NEAR_AHEAD
-            ):
+            if self._running and (self.one_stream or self._brings(offset)):
                 return True
             return any(a <= offset < b for a, b in self._side)
 
@@ -270,7 +267,7 @@ class ProgressiveSource(Source):
         one connection (the one request moved to ``start``), that request moves on."""
         with self._lock:
             span = next(((a, b) for a, b in self._side if a <= start < b), None)
-            near = self._stream_start <= start <= self._frontier + NEAR_AHEAD
+            near = self._brings(start)
             if self._closed or (span is None and not (self._single and self._running and near)):
                 return
             if span is not None:
@@ -280,6 +277,10 @@ class ProgressiveSource(Source):
                     self._submit_side(end, span[1])
                 return
         self._open(end, Priority.DEMAND)  # one connection: the one request, moved here
+
+    def _brings(self, offset: int) -> bool:
+        """The running body (if any runs) reaches ``offset`` soon enough to wait for it."""
+        return self._stream_start <= offset <= self._frontier + self._arrival.near()
 
     def _submit_side(self, offset: int, total: int) -> None:
         """A request for ``[offset, total)`` beside the running one (under ``_lock``)."""
@@ -344,6 +345,7 @@ class ProgressiveSource(Source):
             last = end if limit is None else offset + limit
             self._stream_start = offset
             self._frontier = offset
+            self._arrival.restart()
             self._running = True
             self._held = False  # a request runs again: playback's start need not restart it
             cmd = FetchCmd(
@@ -373,6 +375,7 @@ class ProgressiveSource(Source):
             return
         self.resource.write_at(offset, data)
         self._frontier = offset + len(data)
+        self._arrival.arrived(len(data))
 
     def _unsized_sink(self, offset: int, data: bytes) -> None:
         """Runs on the downloader's thread, which is this body's alone (no other request)."""
@@ -400,12 +403,8 @@ class ProgressiveSource(Source):
         if self._handle is not None:
             live.rename(self._handle.cmd, self._handle.request_id)
         mib = self.unsized_cap >> 20
-        self.dl.bus.publish(
-            Notice(
-                level="warning",
-                message=f"no length and past {mib} MiB: taken as a live stream (no seeking back)",
-            )
-        )
+        text = f"no length and past {mib} MiB: taken as a live stream (no seeking back)"
+        self.dl.bus.publish(Notice(level="warning", message=text))
         return sink
 
     def _check_version(self, info: ResponseInfo) -> None:

@@ -198,8 +198,7 @@ class Player:
             self.bus.publish(
                 Notice(level="warning", message="--record: a local file, nothing recorded")
             )
-        origin = result.origin
-        self._origin = origin
+        origin = self._origin = result.origin
         recording = self._recording is not None
         if (
             head is None
@@ -424,11 +423,8 @@ class Player:
         self.bus.publish(VolumeChanged(volume=sink.volume))
 
     def seek_relative(self, delta: float) -> None:
-        """From a seek still landing, on from its target (mpv adds up queued relative
-        seeks): a held arrow's key repeat goes 10 s further with each press, not back to
-        the one target while the first seek waits on the network."""
-        pending = self._seek
-        self.seek_to((pending[0] if pending is not None else self._position()) + delta)
+        """A seek still landing counts on from its target, as mpv adds relative seeks up."""
+        self.seek_to((self._seek or (self._position(),))[0] + delta)
 
     def seek_to(self, target: float) -> None:
         from kithara_cli.stream import ByteStream
