@@ -176,9 +176,13 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                     bus.publish(
                         QueueAdvanced(index=queue.index, length=len(queue), url=item.target)
                     )
+                pressed: list[str] = []  # keys pressed while it opens
                 try:
                     at = start if queue.index == 0 else Start()
-                    with _opening(bus, item.target, enabled=use_ui):
+                    with (
+                        _opening(bus, item.target, enabled=use_ui),
+                        _keys_while_opening(player, pressed, enabled=interactive),
+                    ):
                         player.open(item.target, at.seconds, item.title, at.chapter)
                 except StationLinkFound as found:
                     try:
@@ -201,7 +205,11 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                     noted.add(player.message)  # once a run, not once a queue item
                     print_note(player.message)
                 action = "end"
-                if player.error is None:
+                if isinstance(player.error, _Skipped):
+                    action = player.error.action
+                elif player.error is None:
+                    for key in pressed:  # (space, arrows: once it is open)
+                        _key(player, key)
                     if early is not None:
                         action = _run_interactive(player, bus, early, item.target, caption)
                     else:
@@ -210,9 +218,10 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                         early.unsubscribe()
             finally:
                 player.close()
+                settings.volume = player.snapshot.volume  # ↑/↓ hold for the next items (mpv)
             if action == "quit":
                 break
-            error = player.error
+            error = None if isinstance(player.error, _Skipped) else player.error
             outcomes.add(item, error)
             if error is not None:
                 failures += 1
@@ -279,6 +288,47 @@ def _opening(bus: EventBus, target: str, *, enabled: bool) -> Iterator[None]:
             log.close()  # (unsubscribes ``early``)
         if not logs:
             early.unsubscribe()
+
+
+class _Skipped(KitharaError):
+    """n, p or q pressed while the item opened: not its failure."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"{action} pressed while it opened")
+        self.action = action
+
+
+@contextlib.contextmanager
+def _keys_while_opening(player: Player, pressed: list[str], *, enabled: bool) -> Iterator[None]:
+    """Keys while the item opens, before its first audio: a dead station's retries took
+    minutes with n and q unread (mpv's keys act while it loads). n, p and q end the
+    opening at once (``Player.fail``); other keys are kept in ``pressed`` for after."""
+    if not enabled:
+        yield
+        return
+    import threading
+
+    from kithara_cli.ui.keys import KeyReader
+
+    done = threading.Event()
+
+    def read() -> None:
+        with KeyReader() as keys:
+            while not done.is_set():
+                key = keys.poll(0.05)
+                if key in ("next", "prev", "quit"):
+                    player.fail(_Skipped(key))
+                    return
+                if key is not None:
+                    pressed.append(key)
+
+    reader = threading.Thread(target=read, name="kithara-keys", daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        done.set()
+        reader.join()
 
 
 def _entries(found: StationLinkFound, episode: str | None) -> list[tuple[str, str]]:

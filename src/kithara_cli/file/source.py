@@ -215,8 +215,7 @@ class ProgressiveSource(Source):
     def peek_ready(self, offset: int, size: int, urgent: bool = False) -> bool:
         """``stream.Source.peek_ready``: present, or fetched aside (never by moving the
         running request, which serves the reader). Unless ``urgent``, no side request when
-        the running request brings the bytes within ``body_rate``'s span (a small file: the tail
-        comes with the rest, and playing need not wait for it)."""
+        the running request brings the bytes soon (``_brings``: a small file's tail comes)."""
         total = self.resource.total
         if self.live is not None or total is None:
             return True  # no length: no tail to peek at (a read says so at once)
@@ -439,6 +438,8 @@ class ProgressiveSource(Source):
 
     def _on_complete(self, outcome: FetchOutcome, epoch: int) -> None:
         if outcome.state == "cancelled":
+            if epoch == self._epoch:  # (shut down: no response is coming to wait for)
+                self.first_response.set()
             return
         if self._live_from is not None and self.live is not None:
             self.live.body_ended(outcome)  # an unsized body past its cap ended

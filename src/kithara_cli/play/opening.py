@@ -326,6 +326,15 @@ def open_hls(ctx: OpenContext, url: str, start_at: float) -> Opened:
     return Opened(ByteStream(read, name=url), origin, hls=hls)
 
 
+def join_opening(setup: threading.Thread, ended: threading.Event) -> None:
+    """Wait for the network side to open the target, raising on Ctrl-C/SIGTERM; or stop
+    waiting once playback has ended from outside (``Player.fail``: n/p/q pressed while a
+    dead station's retries run, as mpv's keys act while it loads). The thread closes what
+    it opens after that (the player is closed by then)."""
+    while setup.is_alive() and not ended.is_set():
+        interrupt.join(setup, FIRST_RESPONSE_SLICE)
+
+
 def live_start(bus: EventBus, asked: bool) -> float:
     """Where a live stream starts: at its edge. ``--start`` on one (``asked``) had the decoder
     drop that much of it in real time (silence, then every title of it at once); a Notice

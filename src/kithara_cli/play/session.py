@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from kithara_cli import interrupt
 from kithara_cli.errors import KitharaError, UsageError
 from kithara_cli.events import Event, EventBus
 from kithara_cli.events.types import (
@@ -40,6 +39,7 @@ from kithara_cli.play.opening import (
     Feed,
     OpenContext,
     Opened,
+    join_opening,
     live_start,
     new_run_dir,
     open_link_url,
@@ -162,9 +162,9 @@ class Player:
                         open_link_url(dl, target)
                     got = open_url(context, target, start_at, hls=is_hls)
                     opened.append(got)
-                    self._hls = got.hls  # set here, as soon as known: close() stops them
-                    self._progressive = got.progressive
-                    self._source = got.feed
+                    self._hls, self._progressive, self._source = got.hls, got.progressive, got.feed
+                    if self._stop.is_set() and got.feed is not None:  # closed first (n/q)
+                        got.feed.close()  # (else set as soon as known: close() stops them)
                     if got.progressive is not None and got.progressive.live is not None:
                         self._live = got.progressive.live
                         self.snapshot.live = True
@@ -185,8 +185,10 @@ class Player:
         if head is not None:
             head.av_loaded = time.monotonic()
         ring, sink = self._open_output(opening)
-        if setup is not None:
-            interrupt.join(setup)  # a slow playlist must not hold off Ctrl-C/SIGTERM
+        if setup is not None:  # a slow playlist must not hold off Ctrl-C/SIGTERM, nor n/q
+            join_opening(setup, self._ended)  # (pressed while it opens: ``fail``)
+        if self.error is not None:
+            raise self.error
         if errors:
             raise errors[0]
         result = opened[0]
@@ -275,8 +277,7 @@ class Player:
         return max(pos, 0.0)
 
     def _watch(self) -> None:
-        """Polls the pipeline every 10-20 ms (first audio is timed by the ring itself, so a
-        faster poll would only take the GIL from the start-up work)."""
+        """Polls the pipeline every 10-20 ms (first audio is timed by the ring: no faster)."""
         decoder, ring, sink = self._parts()
         last_slow = 0.0
         info_sent = False
