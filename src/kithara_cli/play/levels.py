@@ -40,6 +40,11 @@ def report_levels(
     elif progressive is not None:
         shown = snapshot.duration
         snapshot.duration = progressive_duration(progressive, decoder, shown)
+    # Live: a station (or a body with no end past its cap), an HLS playlist that may grow;
+    # not a file served with no length, which seeks and ends (its duration is "-:--" until).
+    snapshot.live = (progressive is not None and progressive.live is not None) or (
+        hls is not None and hls.duration is None
+    )
     if hls is not None:
         hls.set_playhead(pos)
         downloaded = hls.buffer_ahead()

@@ -247,6 +247,7 @@ def merge_player(snap: DashboardSnapshot, player: Snapshot | None) -> DashboardS
         buffer_downloaded=player.buffer_downloaded,
         buffer_decoded=player.buffer_decoded,
         duration=snap.duration if player.duration is None else player.duration,
+        live=player.live,  # (not a file served with no length: its duration is not known yet)
         current_variant=snap.current_variant if player.variant is None else player.variant,
     )
 
