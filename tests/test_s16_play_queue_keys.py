@@ -11,6 +11,8 @@ running beside the next item. Real server on 127.0.0.1 (answers held back by
 
 Also: the volume set with ↑/↓ went back to ``--volume`` at each item of a queue (each item's
 player started from the option); mpv keeps it across its playlist, and so does kithara now.
+And keys read together ("nn", a held n over ssh) are all pressed: the ones after the key that
+ended an item were dropped with that item's key reader; they carry to the next now.
 """
 
 from __future__ import annotations
@@ -120,3 +122,25 @@ def test_the_volume_set_by_keys_holds_for_the_next_item(media: Path, tmp_path: P
         round(float(e["volume"]), 2) for e in _events(events) if e["event"] == "VolumeChanged"
     ]
     assert volumes == [0.9, 0.8, 0.7, 0.6], volumes
+
+
+def test_keys_read_at_once_carry_to_the_next_items(media: Path, tmp_path: Path) -> None:
+    """ "nn" in one read (a held n over ssh): the first ended the item, the second was lost
+    with the reader; now it skips the next item too, as two presses do in mpv."""
+    events = tmp_path / "ev.jsonl"
+    sent: list[bool] = []
+
+    def on_data(_raw: bytes) -> None:
+        if not sent and any(e["event"] == "PlaybackStarted" for e in _events(events)):
+            os.write(master, b"nn")
+            sent.append(True)
+
+    with MediaServer(media) as srv:
+        urls = [srv.url(n) for n in ("a.mp3", "dead.mp3", "b.mp3")]
+        args = ["play", *urls, "--output", "null", "--events", str(events)]
+        child, master = spawn_on_pty(args, cols=100, rows=30)
+        read_until_exit(child, master, 20, on_data)
+    assert child.wait(10) == 0
+    lines = _events(events)
+    assert [e["index"] for e in lines if e["event"] == "QueueAdvanced"] == [0, 1, 2]
+    assert sum(e["event"] == "PlaybackStarted" for e in lines) == 2, lines  # a, b; not the 2nd

@@ -40,6 +40,9 @@ KEY_NAMES = {
 READ_SIZE = 1024
 ESC = "\x1b"
 PARTIAL_WAIT = 0.01  # the rest of an escape sequence cut by a read is this close behind
+# Keys read and not yet handed out, shared by every reader: a queue's next item has its own,
+# and "nnn" read at once skips three items, not one.
+_PENDING: collections.deque[str] = collections.deque()
 
 
 def _escape_length(data: str, i: int) -> int:
@@ -83,7 +86,7 @@ class KeyReader:
         self._stream: TextIO = stream or sys.stdin
         self._fd: int | None = None
         self._saved: list | None = None
-        self._keys: collections.deque[str] = collections.deque()
+        self._keys = _PENDING
         self._rest = ""  # a sequence the last read cut short (``ESC [`` on): read on
 
     @staticmethod
