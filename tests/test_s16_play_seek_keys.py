@@ -11,7 +11,8 @@ Found in session 16, holding → on ``kithara play`` of a 60 s MP3 (a pty, a rea
   0:21. mpv adds a relative seek to the one still pending.
 
 Now every key in a read is a press, and a seek made while another lands counts on from its
-target: five presses go 50 s.
+target: five presses go 50 s. Also here: a seek on a slow link waiting for the running
+request (``file.body_rate``), and a seek while paused shown as "seeking" until resumed.
 """
 
 from __future__ import annotations
@@ -124,3 +125,32 @@ def test_a_seek_past_the_buffer_on_a_slow_link_does_not_wait_for_it(
     assert done[0]["latency"] < 1.5, done
     after = [e["seconds"] for e in lines if e["event"] == "Position" and e["ts"] > done[0]["ts"]]
     assert after and all(p >= seek["target"] - 0.1 for p in after), after
+
+
+def test_a_seek_while_paused_stays_paused(media: Path, tmp_path: Path) -> None:
+    """space, then →: the dashboard said "seeking" until resumed (a seek lands when its audio
+    plays), as if stuck. mpv shows the new position, still paused; so now."""
+    events = tmp_path / "ev.jsonl"
+    steps = [b" ", RIGHT, b" ", b"q"]
+    sent: list[float] = []
+
+    def on_data(_raw: bytes) -> None:
+        text = events.read_bytes() if events.exists() else b""
+        if not sent and b"PlaybackStarted" in text:
+            sent.append(time.monotonic())
+        elif sent and len(sent) <= len(steps) and time.monotonic() - sent[-1] > 0.7:
+            os.write(master, steps[len(sent) - 1])
+            sent.append(time.monotonic())
+
+    with MediaServer(media) as srv:
+        args = ["play", srv.url("long.mp3"), "--output", "null", "--events", str(events)]
+        child, master = spawn_on_pty(args, cols=100, rows=30)
+        read_until_exit(child, master, 30, on_data)
+    assert child.wait(10) == 0
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    states = [e["state"] for e in lines if e["event"] == "PlaybackState"]
+    assert "seeking" not in states, states
+    assert "paused" in states and states[states.index("paused") + 1] == "playing", states
+    (seek,) = [e for e in lines if e["event"] == "SeekRequested"]
+    paused = [e for e in lines if e["event"] == "Position" and e["ts"] > seek["ts"]][:3]
+    assert paused and all(abs(e["seconds"] - seek["target"]) < 0.1 for e in paused), paused

@@ -440,7 +440,7 @@ class Player:
             target = min(target, max(duration - 0.5, 0.0))
         self.bus.publish(SeekRequested(target=target))
         self.now_playing.seek(target)
-        self._publish_state("seeking")
+        self._publish_state("paused" if self._paused else "seeking")  # (lands on resume)
         decoder, ring, sink = self._parts()
         self._seek_generation = ring.generation
         self._seek = (target, time.monotonic(), sink.frames_played)
