@@ -99,6 +99,8 @@ class PlayQueue:
         if natural and self.loop == "item":
             return True
         nxt = self.index + step
+        if nxt < 0 and self.loop == "queue":
+            nxt = len(self.items) - 1  # p on the first item of a looped queue: the last (mpv)
         if nxt >= len(self.items):
             if self.loop != "queue":
                 self.index = len(self.items)
