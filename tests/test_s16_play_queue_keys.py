@@ -144,3 +144,30 @@ def test_keys_read_at_once_carry_to_the_next_items(media: Path, tmp_path: Path) 
     lines = _events(events)
     assert [e["index"] for e in lines if e["event"] == "QueueAdvanced"] == [0, 1, 2]
     assert sum(e["event"] == "PlaybackStarted" for e in lines) == 2, lines  # a, b; not the 2nd
+
+
+def test_a_key_typed_before_the_player_is_ready_is_kept(media: Path, tmp_path: Path) -> None:
+    """space typed while kithara starts (or between two items): the key reader's cbreak
+    switch flushed the input typed so far (TCSAFLUSH), so the pause was lost; mpv acts on
+    it. Now it is kept: the item pauses as it opens."""
+    events = tmp_path / "ev.jsonl"
+    with MediaServer(media) as srv:
+        args = ["play", srv.url("a.mp3"), "--output", "null", "--events", str(events)]
+        child, master = spawn_on_pty(args, cols=100, rows=30)
+        os.write(master, b" ")  # before Python has even loaded kithara
+        quit_at: list[float] = []
+
+        def on_data(_raw: bytes) -> None:
+            if not quit_at and any(e["event"] == "PlaybackState" for e in _events(events)):
+                quit_at.append(time.monotonic() + 1.0)
+            elif quit_at and len(quit_at) == 1 and time.monotonic() > quit_at[0]:
+                os.write(master, b"q")
+                quit_at.append(time.monotonic())
+
+        read_until_exit(child, master, 20, on_data)
+    assert child.wait(10) == 0
+    lines = _events(events)
+    states = [e["state"] for e in lines if e["event"] == "PlaybackState"]
+    assert "paused" in states and "ended" not in states, states
+    last = [e["seconds"] for e in lines if e["event"] == "Position"][-1]
+    assert last < 0.5, last  # paused as it opened (applied once open: a moment of audio)

@@ -103,7 +103,7 @@ class KeyReader:
         fd = self._stream.fileno()
         self._fd = fd
         self._saved = termios.tcgetattr(fd)
-        tty.setcbreak(fd)
+        tty.setcbreak(fd, termios.TCSANOW)  # (not TCSAFLUSH: keys typed meanwhile are kept)
         return self
 
     def poll(self, timeout: float) -> str | None:
