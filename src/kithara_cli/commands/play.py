@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kithara_cli import interrupt
 from kithara_cli.commands.common import CommonOptions, EventSinks
-from kithara_cli.errors import KitharaError
+from kithara_cli.errors import Cancelled, KitharaError
 from kithara_cli.events import EventBus, EventQueue
 from kithara_cli.events.types import Notice, QueueAdvanced
 from kithara_cli.play import Player, PlayerSettings, Start, parse_bitrate, parse_start
@@ -26,6 +26,7 @@ DASHBOARD_QUEUE = 20_000
 MIRROR_ATTEMPTS = 2
 # A target still opening after this long is said to be (before the dashboard can show it).
 OPEN_NOTE_DELAY = 1.0
+ITEM_KEYS = ("next", "prev", "quit")  # keys that end an item (while it opens too)
 
 
 @dataclass
@@ -177,6 +178,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                         QueueAdvanced(index=queue.index, length=len(queue), url=item.target)
                     )
                 pressed: list[str] = []  # keys pressed while it opens
+                skipped: str | None = None  # n, p or q among them
                 try:
                     at = start if queue.index == 0 else Start()
                     with (
@@ -205,8 +207,9 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                     noted.add(player.message)  # once a run, not once a queue item
                     print_note(player.message)
                 action = "end"
-                if isinstance(player.error, _Skipped):
-                    action = player.error.action
+                skipped = next((k for k in pressed if k in ITEM_KEYS), None)
+                if skipped is not None:
+                    action = skipped
                 elif player.error is None:
                     for key in pressed:  # (space, arrows: once it is open)
                         _key(player, key)
@@ -221,7 +224,7 @@ def run_play(options: PlayOptions, common: CommonOptions) -> None:
                 settings.volume = player.snapshot.volume  # ↑/↓ hold for the next items (mpv)
             if action == "quit":
                 break
-            error = None if isinstance(player.error, _Skipped) else player.error
+            error = None if skipped is not None else player.error
             outcomes.add(item, error)
             if error is not None:
                 failures += 1
@@ -290,19 +293,11 @@ def _opening(bus: EventBus, target: str, *, enabled: bool) -> Iterator[None]:
             early.unsubscribe()
 
 
-class _Skipped(KitharaError):
-    """n, p or q pressed while the item opened: not its failure."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__(f"{action} pressed while it opened")
-        self.action = action
-
-
 @contextlib.contextmanager
 def _keys_while_opening(player: Player, pressed: list[str], *, enabled: bool) -> Iterator[None]:
     """Keys while the item opens, before its first audio: a dead station's retries took
     minutes with n and q unread (mpv's keys act while it loads). n, p and q end the
-    opening at once (``Player.fail``); other keys are kept in ``pressed`` for after."""
+    opening at once (``Player.fail``: not the item's failure); all go in ``pressed``."""
     if not enabled:
         yield
         return
@@ -316,11 +311,11 @@ def _keys_while_opening(player: Player, pressed: list[str], *, enabled: bool) ->
         with KeyReader() as keys:
             while not done.is_set():
                 key = keys.poll(0.05)
-                if key in ("next", "prev", "quit"):
-                    player.fail(_Skipped(key))
-                    return
                 if key is not None:
                     pressed.append(key)
+                if key in ITEM_KEYS:
+                    player.fail(Cancelled(f"{key} pressed while it opened"))
+                    return
 
     reader = threading.Thread(target=read, name="kithara-keys", daemon=True)
     reader.start()
