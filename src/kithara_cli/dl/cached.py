@@ -316,6 +316,7 @@ async def _revalidate(
         headers["Range"] = "bytes=0-0"  # a server ignoring the condition sends one byte
     status = 0
     fresh = True
+    changed = False  # a 304 naming another version than the copy's
     trouble = False  # no answer, or one about the server (429, 5xx), not about the file
     renewed: Freshness | None = None
     opener = dl.opener()  # a client that cannot be made fails the fetch, as any request
@@ -325,6 +326,10 @@ async def _revalidate(
                 status = resp.status_code
                 if status == 304:
                     fresh = checkable  # a 304 to a check that asked no condition says nothing
+                    # ...and one naming another version (a strong ETag not the copy's, or
+                    # any tag unlike it) confirms none stored (RFC 9111 4.3.4): changed.
+                    changed = _other_tag(resp.headers.get("etag"), copy.identity)
+                    fresh = fresh and not changed
                 elif status in (200, 206):
                     coding = content_coding(resp.headers.get("content-encoding"))
                     p = place(status, resp.headers, 0, coding, cmd.url)
@@ -362,7 +367,7 @@ async def _revalidate(
         if cmd.cache == "auto" and cache.is_validated(cmd.url):
             return None  # another fetch of this process settled it meanwhile (and told it)
         cache.forget(cmd.url)
-        if cmd.cache == "auto" and status in (200, 206):  # a file (a playlist changes)
+        if cmd.cache == "auto" and (status in (200, 206) or changed):  # a file
             why = "changed on the server" if checkable else "cannot be checked (no validator)"
             message = f"cache: the cached copy of {cmd.url} {why}: fetching it again"
             dl.bus.publish(Notice(level="info", message=message))
@@ -371,6 +376,20 @@ async def _revalidate(
     if renewed is not None:
         cache.refresh(cmd.url, renewed)
     return copy
+
+
+def _other_tag(sent: str | None, mine: Identity) -> bool:
+    """Does a 304's ETag name another version than ``mine``? A strong tag must be the copy's
+    strong one; any tag must be weakly the same (a copy whose tag the origin weakened, as
+    nginx's gzip does, is still the one a strong tag of the same value names)."""
+    if not sent:
+        return False  # a 304 need not repeat the tag
+    tag = mine.etag or mine.weak
+    if tag is None:
+        return False  # a copy kept by its Last-Modified: nothing to compare
+    if mine.etag and not sent.startswith("W/"):
+        return sent != mine.etag
+    return sent.removeprefix("W/") != tag.removeprefix("W/")
 
 
 def _freshness_of(headers: Mapping[str, str], status: int, cmd: FetchCmd, now: float) -> Freshness:
