@@ -7,8 +7,10 @@ request for the rest pinned to the cached version (another version there is refu
 spliced); everything a network transfer delivers is recorded into the cache, for resources
 whose length is known, or once known: a body without one is kept when it has ended (a file's
 is recorded piece by piece as it comes, unseen until then, and dropped when cut, past
-UNSIZED_KEEP, or an ICY answer: an endless stream is never kept; a segment's or playlist's is
-held in memory to its end); a response saying ``no-store`` is never kept. A cached copy is checked with the server
+UNSIZED_KEEP, an ICY answer, or its peer finding it live (``FetchCmd.cache`` set to "none"):
+an endless stream is never kept; nor one with neither a validator nor a lifetime, which no
+later run but an offline one could be given; a segment's or playlist's is held in memory to
+its end); a response saying ``no-store`` is never kept. A cached copy is checked with the server
 (If-None-Match / If-Modified-Since) before any of its bytes are served, unless it is fresh
 (``dl.freshness``: max-age, Expires, or for policy "auto" a heuristic from Last-Modified;
 never with no-cache): once per process for policy "auto", on every fetch but a process's
@@ -428,9 +430,13 @@ class _Recorder:
         if total is None and pinned is not None and pinned.matches(info.identity):
             total = pinned.length  # the rest of a cached copy, from a server giving no length
         self.unsized = total is None and self.cmd.cache == "auto"
-        if self.unsized and info.icy:
-            self.dropped = True  # a station (an ICY answer): an endless stream, never kept
         fresh = _freshness_of(info.caching, info.status, self.cmd, self.cache.now())
+        ident = info.identity
+        unservable = not (ident.etag or ident.weak or ident.last_modified or fresh.fresh_until)
+        if self.unsized and (info.icy or unservable):
+            # A station (an ICY answer), or a body no later run could be given but offline
+            # (no validator to confirm it, no lifetime: a plain HTTP streamer's): not kept.
+            self.dropped = True
         vary = info.caching.get("vary")
         if fresh.no_store or any(n.strip() == "*" for n in (vary or "").split(",")):
             self.buf.clear()
@@ -450,6 +456,11 @@ class _Recorder:
 
     def sink(self, offset: int, data: bytes) -> None:
         self._sink(offset, data)
+        if self.cmd.cache == "none" and not self.dropped:  # its peer found it live
+            self.buf.clear()
+            self.dropped = True
+            if self.unsized:
+                self.cache.settle(self.cmd.url, None)  # what was recorded of it goes
         if self.copy is None or self.dropped:
             return
         if offset != self.run_start + len(self.buf):
@@ -475,7 +486,7 @@ class _Recorder:
     def finish(self, resource_end: int | None) -> None:
         copy = self.copy
         if self.unsized:  # recorded as it came: it ended there, or (cut, dropped) it goes
-            if not self.dropped:
+            if not self.dropped and resource_end is not None:
                 self.flush()
             self.cache.settle(self.cmd.url, None if self.dropped else resource_end)
             return

@@ -405,13 +405,10 @@ class ProgressiveSource(Source):
             self.live = live
         if self._handle is not None:
             live.rename(self._handle.cmd, self._handle.request_id)
+            self._handle.cmd.cache = "none"  # live: the persistent cache drops what it kept
         mib = self.unsized_cap >> 20
-        self.dl.bus.publish(
-            Notice(
-                level="warning",
-                message=f"no length and past {mib} MiB: taken as a live stream (no seeking back)",
-            )
-        )
+        message = f"no length and past {mib} MiB: taken as a live stream (no seeking back)"
+        self.dl.bus.publish(Notice(level="warning", message=message))
         return sink
 
     def _check_version(self, info: ResponseInfo) -> None:
