@@ -7,8 +7,10 @@ request for the rest pinned to the cached version (another version there is refu
 spliced); everything a network transfer delivers is recorded into the cache, for resources
 whose length is known, or once known: a body without one is kept when it has ended (a file's
 is recorded piece by piece as it comes, unseen until then, and dropped when cut, past
-UNSIZED_KEEP, or an ICY answer: an endless stream is never kept; a segment's or playlist's is
-held in memory to its end); a response saying ``no-store`` is never kept. A cached copy is checked with the server
+UNSIZED_KEEP, an ICY answer, or its peer finding it live (``FetchCmd.cache`` set to "none"):
+an endless stream is never kept; nor one with neither a validator nor a lifetime, which no
+later run but an offline one could be given; a segment's or playlist's is held in memory to
+its end); a response saying ``no-store`` is never kept. A cached copy is checked with the server
 (If-None-Match / If-Modified-Since) before any of its bytes are served, unless it is fresh
 (``dl.freshness``: max-age, Expires, or for policy "auto" a heuristic from Last-Modified;
 never with no-cache): once per process for policy "auto", on every fetch but a process's
@@ -316,6 +318,7 @@ async def _revalidate(
         headers["Range"] = "bytes=0-0"  # a server ignoring the condition sends one byte
     status = 0
     fresh = True
+    changed = False  # a 304 naming another version than the copy's
     trouble = False  # no answer, or one about the server (429, 5xx), not about the file
     renewed: Freshness | None = None
     opener = dl.opener()  # a client that cannot be made fails the fetch, as any request
@@ -325,6 +328,10 @@ async def _revalidate(
                 status = resp.status_code
                 if status == 304:
                     fresh = checkable  # a 304 to a check that asked no condition says nothing
+                    # ...and one naming another version (a strong ETag not the copy's, or
+                    # any tag unlike it) confirms none stored (RFC 9111 4.3.4): changed.
+                    changed = _other_tag(resp.headers.get("etag"), copy.identity)
+                    fresh = fresh and not changed
                 elif status in (200, 206):
                     coding = content_coding(resp.headers.get("content-encoding"))
                     p = place(status, resp.headers, 0, coding, cmd.url)
@@ -362,7 +369,7 @@ async def _revalidate(
         if cmd.cache == "auto" and cache.is_validated(cmd.url):
             return None  # another fetch of this process settled it meanwhile (and told it)
         cache.forget(cmd.url)
-        if cmd.cache == "auto" and status in (200, 206):  # a file (a playlist changes)
+        if cmd.cache == "auto" and (status in (200, 206) or changed):  # a file
             why = "changed on the server" if checkable else "cannot be checked (no validator)"
             message = f"cache: the cached copy of {cmd.url} {why}: fetching it again"
             dl.bus.publish(Notice(level="info", message=message))
@@ -371,6 +378,20 @@ async def _revalidate(
     if renewed is not None:
         cache.refresh(cmd.url, renewed)
     return copy
+
+
+def _other_tag(sent: str | None, mine: Identity) -> bool:
+    """Does a 304's ETag name another version than ``mine``? A strong tag must be the copy's
+    strong one; any tag must be weakly the same (a copy whose tag the origin weakened, as
+    nginx's gzip does, is still the one a strong tag of the same value names)."""
+    if not sent:
+        return False  # a 304 need not repeat the tag
+    tag = mine.etag or mine.weak
+    if tag is None:
+        return False  # a copy kept by its Last-Modified: nothing to compare
+    if mine.etag and not sent.startswith("W/"):
+        return sent != mine.etag
+    return sent.removeprefix("W/") != tag.removeprefix("W/")
 
 
 def _freshness_of(headers: Mapping[str, str], status: int, cmd: FetchCmd, now: float) -> Freshness:
@@ -409,9 +430,13 @@ class _Recorder:
         if total is None and pinned is not None and pinned.matches(info.identity):
             total = pinned.length  # the rest of a cached copy, from a server giving no length
         self.unsized = total is None and self.cmd.cache == "auto"
-        if self.unsized and info.icy:
-            self.dropped = True  # a station (an ICY answer): an endless stream, never kept
         fresh = _freshness_of(info.caching, info.status, self.cmd, self.cache.now())
+        ident = info.identity
+        unservable = not (ident.etag or ident.weak or ident.last_modified or fresh.fresh_until)
+        if self.unsized and (info.icy or unservable):
+            # A station (an ICY answer), or a body no later run could be given but offline
+            # (no validator to confirm it, no lifetime: a plain HTTP streamer's): not kept.
+            self.dropped = True
         vary = info.caching.get("vary")
         if fresh.no_store or any(n.strip() == "*" for n in (vary or "").split(",")):
             self.buf.clear()
@@ -431,6 +456,11 @@ class _Recorder:
 
     def sink(self, offset: int, data: bytes) -> None:
         self._sink(offset, data)
+        if self.cmd.cache == "none" and not self.dropped:  # its peer found it live
+            self.buf.clear()
+            self.dropped = True
+            if self.unsized:
+                self.cache.settle(self.cmd.url, None)  # what was recorded of it goes
         if self.copy is None or self.dropped:
             return
         if offset != self.run_start + len(self.buf):
@@ -456,7 +486,7 @@ class _Recorder:
     def finish(self, resource_end: int | None) -> None:
         copy = self.copy
         if self.unsized:  # recorded as it came: it ended there, or (cut, dropped) it goes
-            if not self.dropped:
+            if not self.dropped and resource_end is not None:
                 self.flush()
             self.cache.settle(self.cmd.url, None if self.dropped else resource_end)
             return

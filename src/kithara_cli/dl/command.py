@@ -80,6 +80,8 @@ class FetchCmd:
     on_complete: Callable[[FetchOutcome], None] | None = None
     soft_timeout: float | None = None  # None: the downloader's default
     max_attempts: int | None = None  # None: the downloader's retry policy; never more than it
+    # Set to "none" while it runs: its peer found the body live (an endless stream); what the
+    # persistent cache recorded of it is dropped and nothing more is recorded.
     cache: CachePolicy = "auto"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -57,10 +58,11 @@ class ProgressiveSource(Source):
     ``LiveStream`` window (a Notice says so), the kept bytes are read to their end and
     dropped, and no seek goes back. Only an ICY answer is live from its first byte.
 
-    A side request turned away busy (429/5xx) beside another request shows a server that
-    grants one connection per client (nginx ``limit_conn 1``): from then on a read that waits
-    for bytes no request brings moves the one request there, as mpv and ffmpeg do (closing
-    the first connection and reopening at the offset); a mere peek waits for it to be free.
+    Two side requests in a row turned away busy (429/5xx) beside another show a server that
+    grants one connection per client (nginx ``limit_conn 1``; one alone may be a CDN's blip):
+    from then on a read that waits for bytes no request brings moves the one request there,
+    as mpv and ffmpeg do (closing the first connection and reopening at the offset); a mere
+    peek waits for it to be free.
     """
 
     def __init__(
@@ -90,7 +92,8 @@ class ProgressiveSource(Source):
         self.first_response = threading.Event()
         self._side: set[tuple[int, int]] = set()
         self._side_handles: dict[tuple[int, int], FetchHandle] = {}
-        self._single = False  # a side request was turned away busy: one connection at a time
+        self._single = False  # side requests turned away busy: one connection at a time
+        self._refused = 0  # side requests turned away busy beside another since one was served
         self._started = False  # playback started: prefetch the rest of the file
         self._held = False  # the start-up request ended before playback started
         self.live: LiveStream | None = None  # the first response showed an endless stream
@@ -118,7 +121,8 @@ class ProgressiveSource(Source):
         if since is not None and offset >= since + BEHIND and not self._kept_dropped:
             self._kept_dropped = True  # read past them: free the disk (no seeking back)
             self.resource.close()
-            _unlink(self.resource.path)
+            with contextlib.suppress(OSError):
+                self.resource.path.unlink()
         return live
 
     def wait_readable(self, offset: int, size: int, timeout: float | None = None) -> int:
@@ -320,7 +324,9 @@ class ProgressiveSource(Source):
             # A server that caps connections per client (503/429 to a second one) while
             # another request serves: not the stream's failure; the bytes are asked again.
             busy = isinstance(outcome.error, ServerBusyError) and (beside or self._running)
-            self._single = self._single or (busy and beside)
+            if beside and (busy or outcome.state == "ok"):
+                self._refused = self._refused + 1 if busy else 0
+            self._single = self._single or (busy and beside and self._refused >= 2)
         if outcome.state == "failed" and not busy:
             assert outcome.error is not None
             self.resource.fail(outcome.error)
@@ -401,8 +407,8 @@ class ProgressiveSource(Source):
             self.live = live
         if self._handle is not None:
             live.rename(self._handle.cmd, self._handle.request_id)
-        mib = self.unsized_cap >> 20
-        text = f"no length and past {mib} MiB: taken as a live stream (no seeking back)"
+            self._handle.cmd.cache = "none"  # live: the persistent cache drops what it kept
+        text = f"no length and past {self.unsized_cap >> 20} MiB: taken as a live stream (no seeking back)"
         self.dl.bus.publish(Notice(level="warning", message=text))
         return sink
 
@@ -481,14 +487,8 @@ class ProgressiveSource(Source):
         if handle is not None:
             handle.cancel("shutdown")
         self.resource.close()
-        _unlink(self.resource.path)
-
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            self.resource.path.unlink()
 
 
 def _first_headers(offset: int, last: int | None, *, first: bool) -> dict[str, str] | None:

@@ -99,19 +99,19 @@ def cover_art(src: ProgressiveSource) -> list[Span]:
 def read_aside(src: ProgressiveSource, offset: int, size: int, *, wait: bool) -> bytes:
     """Bytes past the audio, brought by one side request (``peek_ready``), never by moving
     the running one, unless the server turned the side request away as busy (one
-    connection per client: the source then moves its one request, asked once more); b"" if
+    connection per client: the source then moves its one request, asked again); b"" if
     no request brings them, or (``wait`` False) if they are not here yet."""
     end = min(offset + size, src.length() or 0)
     if src.peek_ready(offset, end - offset, urgent=wait):
         return src.read_at(offset, end - offset)
-    again = True
+    again = 2  # a busy refusal may be a blip: the second in a row moves the one request
     while not src.resource.contains(offset, end):
         if not wait:
             return b""
         if not src.fetching(offset):
             if not again:
                 return b""
-            again = False  # the side request ended without them: ask once more
+            again -= 1  # the side request ended without them: ask again
             if src.peek_ready(offset, end - offset, urgent=True):
                 break
             continue

@@ -350,6 +350,7 @@ class Player:
                 return
             limit = self.settings.length
             if limit is not None and self._started and played >= limit * sink.rate:
+                self._titles_played(limit - 1e-6)  # one begun since the last poll, before it
                 self._publish_state("ended")
                 self._finish()
                 return
@@ -374,12 +375,12 @@ class Player:
             seeking = self._seek is not None and now - self._seek[1] < SEEK_POLL_FOR
             self._stop.wait(SEEK_POLL if seeking else 0.01 if not self._started else 0.02)
 
-    def _titles_played(self) -> None:
-        """Publish titles and chapters as their audio plays (not while a seek lands)."""
+    def _titles_played(self, upto: float = float("inf")) -> None:
+        """Publish titles and chapters as their audio plays, to ``upto`` (not mid-seek)."""
         if self._seek is None:
             decoder = self._parts()[0]
             queues = [decoder.titles] + ([self._hls.titles] if self._hls is not None else [])
-            self.now_playing.poll(self._position(), self._live, queues, decoder.chapters)
+            self.now_playing.poll(min(self._position(), upto), self._live, queues, decoder.chapters)
 
     def _check_rebuffer(self, now: float) -> None:
         decoder, ring, sink = self._parts()
@@ -450,12 +451,8 @@ class Player:
         if self._hls is not None:
             origin = self._hls.open_run(target)
             run = self._recording.tap(self._hls, origin) if self._recording else self._hls
-            decoder.reopen(
-                ByteStream(run, name=self._target),
-                target,
-                flush=True,
-                timeline_origin=origin,
-            )
+            stream = ByteStream(run, name=self._target)
+            decoder.reopen(stream, target, flush=True, timeline_origin=origin)
         else:
             decoder.seek(target)
 

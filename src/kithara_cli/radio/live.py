@@ -364,6 +364,7 @@ class LiveStream:
             headers=ICY_REQUEST,
             max_attempts=None if first else 1,
             soft_timeout=0,
+            cache="none",  # an endless stream: never kept (nor a reconnect's answer)
         )
         if first:
             cmd.on_response = lambda info, c=cmd: self._on_first(c, info)
