@@ -46,7 +46,7 @@ from kithara_cli.play.opening import (
     open_url,
     start_past_end,
 )
-from kithara_cli.play.output import OutputOpening, open_output
+from kithara_cli.play.output import open_output
 from kithara_cli.play.settings import PlayerSettings
 from kithara_cli.play.snapshot import Snapshot
 from kithara_cli.play.targets import check_target, open_link_file
@@ -121,9 +121,10 @@ class Player:
         start of its ``chapter`` (from 1: ``chapter_start``, a seek once the media is open).
 
         A replay's cached head plays first (``play.head``). The network side starts next, on
-        its own thread; PyAV and PortAudio (on a thread of its own) load once the requests
-        that gate the chain are on their way (progressive: the first; HLS: the master playlist
-        parsed): the imports overlap the round trips, not share the GIL with the requests."""
+        its own thread; PyAV and PortAudio load once the requests that gate the chain are on
+        their way (progressive: the first; HLS: the master playlist parsed), so the imports
+        overlap the round trips instead of sharing the CPU (the GIL) with the requests.
+        """
         self._title = title or target  # (a link's or feed's name for the entry, else the URL)
         self._chapter = ChapterStart(chapter) if chapter is not None else None
         self._target = target
@@ -178,13 +179,13 @@ class Player:
             setup = threading.Thread(target=start_network, name="kithara-open", daemon=True)
             setup.start()
             self._audio_may_load.wait(AUDIO_LOAD_WAIT)
-        opening = OutputOpening(self.settings, self._event) if self._sink is None else None
+
         from kithara_cli.audio import Decoder
 
         head = self._head
         if head is not None:
             head.av_loaded = time.monotonic()
-        ring, sink = self._open_output(opening)
+        ring, sink = self._open_output()
         if setup is not None:  # a slow playlist must not hold off Ctrl-C/SIGTERM, nor n/q
             join_opening(setup, self._ended)  # (pressed while it opens: ``fail``)
         if self.error is not None:
@@ -240,12 +241,11 @@ class Player:
             self._head = play_head(self.heads, target, self._open_output, self.settings.audio)
         return self._head is not None
 
-    def _open_output(self, opening: OutputOpening | None = None) -> tuple[PcmRing, Sink]:
-        """The ring and the sink (not started; opened once, ``opening``'s if given)."""
+    def _open_output(self) -> tuple[PcmRing, Sink]:
+        """The ring and the sink (not started; opened once): PyAV is not loaded for them."""
         if self._ring is not None and self._sink is not None:
             return self._ring, self._sink
-        opened = opening.result() if opening else open_output(self.settings, self._event)
-        ring, sink, self.message = opened
+        ring, sink, self.message = open_output(self.settings, self._event)
         self._ring, self._sink, self._realtime = ring, sink, sink.realtime
         return ring, sink
 
