@@ -46,7 +46,10 @@ Promises:
 * The estimator is a time-weighted dual EWMA of body throughput (TTFB taken out) in which
   each segment fetched weighs at least its media duration (the long average stays purely
   time-weighted), ignores fetches under 4 kB, is trusted after 64 kB and uses a conservative
-  500 kbit/s default before that (a small sample may lower it, never raise it).
+  500 kbit/s default before that (a small sample may lower it, never raise it). The checks
+  that can only lower a pick (does the fetch land before the buffer runs dry, at least the
+  empty buffer's ``empty_buffer_fetch_s``; does it refill a thin buffer) time it at the rate
+  measured.
 
 Never: blocks the caller, reacts to LoadSlow while well buffered, abandons a fetch during a
 stall (nothing arrives sooner through an outage), or is shared between threads (one controller

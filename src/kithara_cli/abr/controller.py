@@ -270,11 +270,11 @@ class AbrController:
             if bw > (self._up_estimate(est, buffer_s) if up else est) * factor:
                 continue
             if playing:
-                fetch_s = ttfb + bw * self.segment_duration / max(est, 1.0)
-                # An empty buffer (after a seek, or already rebuffering) cannot be protected:
-                # the next fetch stalls playback whatever its rung, so only its time counts.
-                budget = buffer_s if buffer_s > 0.0 else cfg.empty_buffer_fetch_s
-                if fetch_s > budget:
+                # Timed at the measured rate (the estimate, maybe the untrusted default, chose
+                # the rung). An empty buffer cannot be protected (the fetch stalls whatever its
+                # rung): the fetch may take empty_buffer_fetch_s, never less at a thin buffer.
+                fetch_s = ttfb + bw * self.segment_duration / max(measured, 1.0)
+                if fetch_s > max(buffer_s, cfg.empty_buffer_fetch_s):
                     continue
                 # while the buffer is thin, only rungs that grow it briskly: a fetch may take
                 # fill_share of a segment's duration at an empty buffer, all of it at
