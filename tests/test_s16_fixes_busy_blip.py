@@ -13,13 +13,9 @@ play over one connection.
 from __future__ import annotations
 
 import contextlib
-import http.server
-import re
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -27,6 +23,7 @@ from kithara_cli.dl import Downloader
 from kithara_cli.events import EventBus
 from kithara_cli.file.source import ProgressiveSource
 from kithara_cli.media import encode_file
+from paced_ranges import PacedRanges, serve_paced
 
 STEP, PAUSE = 16_384, 0.1  # 160 KB/s per connection: the start-up request runs ~3 s
 
@@ -38,64 +35,20 @@ def mp3(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
-class _Blip(http.server.BaseHTTPRequestHandler):
+class _Blip(PacedRanges):
     """``data`` with Range, paced, to any number of requests, but the first one that comes
     while another is served gets a 503 (a CDN edge's moment of trouble)."""
 
-    protocol_version = "HTTP/1.1"
-    data: ClassVar[bytes] = b""
-    lock: ClassVar[threading.Lock]
-    active: ClassVar[int] = 0
-    seen: ClassVar[list[str]]
+    etag = '"blip"'
+    step, pause = STEP, PAUSE
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        cls = type(self)
-        size = len(cls.data)
-        wanted = self.headers.get("Range", "")
-        match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted)
-        first = int(match.group(1)) if match else 0
-        last = min(int(match.group(2)), size - 1) if match and match.group(2) else size - 1
-        with cls.lock:
-            blip = cls.active > 0 and not any(s.startswith("503") for s in cls.seen)
-            cls.seen.append(("503 " if blip else "") + wanted)
-            cls.active += 0 if blip else 1
-        if blip:
-            self.send_response(503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        try:
-            body = cls.data[first : last + 1]
-            self.send_response(206 if match else 200)
-            self.send_header("Content-Type", "audio/mpeg")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("ETag", '"blip"')
-            if match:
-                self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-            self.end_headers()
-            for at in range(0, len(body), STEP):
-                self.wfile.write(body[at : at + STEP])
-                time.sleep(PAUSE)
-        except OSError:
-            pass
-        finally:
-            with cls.lock:
-                cls.active -= 1
+    @classmethod
+    def turn_away(cls) -> bool:
+        return cls.active > 0 and not any(s.startswith("503") for s in cls.seen)
 
 
-@contextlib.contextmanager
-def _serve(data: bytes) -> Iterator[tuple[str, type[_Blip]]]:
-    handler = type("Handler", (_Blip,), {"data": data, "lock": threading.Lock(), "seen": []})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/tone.mp3", handler
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def _serve(data: bytes) -> contextlib.AbstractContextManager[tuple[str, type[PacedRanges]]]:
+    return serve_paced(_Blip, data, "tone.mp3")
 
 
 def _wait(check: Callable[[], bool], timeout: float = 2.0) -> bool:

@@ -14,19 +14,14 @@ right after closing the other waits out the server's moment of seeing it closed.
 from __future__ import annotations
 
 import contextlib
-import http.server
-import re
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from conftest import run_cli
 from kithara_cli.media.encode import encode_file
 from kithara_cli.media.mp4_art import moov_at_end, with_cover_art
+from paced_ranges import PacedRanges, serve_paced
 from radio_fixtures import read_events
 
 ENV = {"KITHARA_AUDIO_DEVICE": "none", "KITHARA_CACHE": "off"}
@@ -44,67 +39,16 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     }
 
 
-class _OneAtATime(http.server.BaseHTTPRequestHandler):
+class _OneAtATime(PacedRanges):
     """``data`` with Range at ``RATE``, to one request at a time (others: 503)."""
 
-    protocol_version = "HTTP/1.1"
-    data: ClassVar[bytes] = b""
-    lock: ClassVar[threading.Lock]
-    active: ClassVar[int] = 0
-    refused: ClassVar[int] = 0
-    ranges: ClassVar[list[str]]
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        cls = type(self)
-        size = len(cls.data)
-        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-        first = int(match.group(1)) if match else 0
-        last = min(int(match.group(2)), size - 1) if match and match.group(2) else size - 1
-        with cls.lock:
-            busy = cls.active > 0
-            cls.active += 0 if busy else 1
-            cls.refused += 1 if busy else 0
-            cls.ranges.append(("503 " if busy else "") + self.headers.get("Range", ""))
-        if busy:
-            self.send_response(503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        try:
-            body = cls.data[first : last + 1]
-            self.send_response(206 if match else 200)
-            self.send_header("Content-Type", "audio/mp4")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Accept-Ranges", "bytes")
-            self.send_header("ETag", '"one"')
-            if match:
-                self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-            self.end_headers()
-            for at in range(0, len(body), STEP):
-                time.sleep(STEP / RATE)
-                self.wfile.write(body[at : at + STEP])
-        except OSError:
-            pass  # the client moved its one connection elsewhere
-        finally:
-            with cls.lock:
-                cls.active -= 1
+    content_type = "audio/mp4"
+    accept_ranges = True
+    step, pause, pause_first = STEP, STEP / RATE, True
 
 
-@contextlib.contextmanager
-def _serve(data: bytes) -> Iterator[tuple[str, type[_OneAtATime]]]:
-    attrs = {"data": data, "lock": threading.Lock(), "active": 0, "refused": 0, "ranges": []}
-    handler = type("Handler", (_OneAtATime,), attrs)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/episode.m4a", handler
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def _serve(data: bytes) -> contextlib.AbstractContextManager[tuple[str, type[PacedRanges]]]:
+    return serve_paced(_OneAtATime, data, "episode.m4a")
 
 
 @pytest.mark.parametrize("kind", ["art", "plain"])
@@ -117,10 +61,10 @@ def test_moov_past_the_audio_plays_over_one_connection(
             "play", url, "--output", "null", "--length", "1", "--no-ui",
             "--events", str(events), env=ENV, timeout=60,
         )  # fmt: skip
-    assert proc.returncode == 0, (proc.stderr, origin.ranges)
+    assert proc.returncode == 0, (proc.stderr, origin.seen)
     assert "Traceback" not in proc.stderr and "error" not in proc.stderr
     started = [e for e in read_events(events) if e["event"] == "PlaybackStarted"]
     assert started, proc.stderr
     # One connection moved to moov and back: no waiting for the 8 s start-up request.
-    assert started[0]["time_to_first_audio"] < 5.0, (started, origin.ranges)
-    assert origin.refused > 0, origin.ranges  # a side request was tried, and turned away
+    assert started[0]["time_to_first_audio"] < 5.0, (started, origin.seen)
+    assert origin.refused > 0, origin.seen  # a side request was tried, and turned away
