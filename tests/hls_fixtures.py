@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -268,3 +269,45 @@ def static(body: bytes | str, content_type: str = "application/vnd.apple.mpegurl
         return 200, {"Content-Type": content_type}, data
 
     return handler
+
+
+def serve_live_ladder(
+    server: MediaServer,
+    media: HlsMedia,
+    start_visible: int,
+    interval: float,
+    segments: int | None = None,
+) -> str:
+    """Both TS variants as live playlists on one clock (numbered alike; ``start_visible``
+    segments at the first request, one more every ``interval`` s; ENDLIST at the end of the
+    first ``segments``), under a master at ``ts/live-master.m3u8``: its URL."""
+    lock = threading.Lock()
+    started: list[float] = []
+
+    def route(
+        variant: int,
+    ) -> Callable[[str, dict[str, str], float], tuple[int, dict[str, str], bytes]]:
+        names = [p.name for p in media.ts.segments[variant]][:segments]
+        durations = media.ts.segment_durations[variant][:segments]
+
+        def handler(
+            path: str, query: dict[str, str], now: float
+        ) -> tuple[int, dict[str, str], bytes]:
+            with lock:
+                started[:] = started or [now]
+                visible = min(len(names), start_visible + int((now - started[0]) / interval))
+            body = live_window(names, durations, visible, 8, True)
+            return 200, {"Content-Type": "application/vnd.apple.mpegurl"}, body
+
+        return handler
+
+    lines = ["#EXTM3U"]
+    for variant in (0, 1):
+        server.add_route(f"ts/live{variant}.m3u8", route(variant))
+        bandwidth = media.ts.bandwidths[variant]
+        lines += [
+            f'#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},CODECS="mp4a.40.2"',
+            f"live{variant}.m3u8",
+        ]
+    server.add_route("ts/live-master.m3u8", static("\n".join(lines) + "\n"))
+    return server.url("ts/live-master.m3u8")

@@ -11,12 +11,11 @@ never counts such a sink's empty ring as a rebuffer).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import hls_fixtures
 from hls_fixtures import HlsMedia, decode, play, tone_seconds
-from kithara_cli.server import MediaServer, RouteHandler
+from kithara_cli.server import MediaServer
 
 hls_media = hls_fixtures.hls_media
 hls_server = hls_fixtures.hls_server
@@ -24,46 +23,13 @@ hls_server = hls_fixtures.hls_server
 START_VISIBLE = 5
 INTERVAL = 0.5  # a new segment of each variant every INTERVAL s
 
-Reply = tuple[int, dict[str, str], bytes]
-
-
-class LiveLadder:
-    """Both variants' live playlists on one clock (numbered alike), ENDLIST at the end."""
-
-    def __init__(self, media: HlsMedia) -> None:
-        self.media = media
-        self.lock = threading.Lock()
-        self.t0: float | None = None
-
-    def route(self, variant: int) -> RouteHandler:
-        names = [p.name for p in self.media.ts.segments[variant]]
-        durations = self.media.ts.segment_durations[variant]
-
-        def handler(path: str, query: dict[str, str], now: float) -> Reply:
-            with self.lock:
-                self.t0 = now if self.t0 is None else self.t0
-                visible = min(len(names), START_VISIBLE + int((now - self.t0) / INTERVAL))
-            body = hls_fixtures.live_window(names, durations, visible, 8, True)
-            return 200, {"Content-Type": "application/vnd.apple.mpegurl"}, body
-
-        return handler
-
 
 def test_live_play_into_a_wav_file_does_not_step_down_at_the_live_edge(
     hls_media: HlsMedia, hls_server: MediaServer, tmp_path: Path
 ) -> None:
-    ladder = LiveLadder(hls_media)
-    lines = ["#EXTM3U"]
-    for variant in (0, 1):
-        hls_server.add_route(f"ts/live{variant}.m3u8", ladder.route(variant))
-        bandwidth = hls_media.ts.bandwidths[variant]
-        lines += [
-            f'#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},CODECS="mp4a.40.2"',
-            f"live{variant}.m3u8",
-        ]
-    hls_server.add_route("ts/live-master.m3u8", hls_fixtures.static("\n".join(lines) + "\n"))
+    master = hls_fixtures.serve_live_ladder(hls_server, hls_media, START_VISIBLE, INTERVAL)
     wav = tmp_path / "out.wav"
-    proc = play(hls_server.url("ts/live-master.m3u8"), "--output", f"wav:{wav}", timeout=60)
+    proc = play(master, "--output", f"wav:{wav}", timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "start → v1" in proc.stderr, proc.stderr  # the link carries the 128k from the start
     assert "v1 → v0" not in proc.stderr, proc.stderr
